@@ -1,0 +1,613 @@
+//===- GGUFFile.cpp - Memory-mapped GGUF reader ---------------------------===//
+//
+// Layout (little-endian): magic "GGUF", u32 version, u64 tensor count,
+// u64 metadata count, the key/value pairs, the tensor infos, padding to
+// `general.alignment`, then the data section. Every read goes through
+// Cursor, which refuses to step past the end of the file.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/gguf/GGUFFile.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cstring>
+
+using namespace llvm;
+
+namespace ingot::gguf {
+
+const char *valueTypeName(ValueType type) {
+  switch (type) {
+  case ValueType::UInt8: return "u8";
+  case ValueType::Int8: return "i8";
+  case ValueType::UInt16: return "u16";
+  case ValueType::Int16: return "i16";
+  case ValueType::UInt32: return "u32";
+  case ValueType::Int32: return "i32";
+  case ValueType::Float32: return "f32";
+  case ValueType::Bool: return "bool";
+  case ValueType::String: return "string";
+  case ValueType::Array: return "array";
+  case ValueType::UInt64: return "u64";
+  case ValueType::Int64: return "i64";
+  case ValueType::Float64: return "f64";
+  }
+  return "?";
+}
+
+unsigned scalarSize(ValueType type) {
+  switch (type) {
+  case ValueType::UInt8:
+  case ValueType::Int8:
+  case ValueType::Bool:
+    return 1;
+  case ValueType::UInt16:
+  case ValueType::Int16:
+    return 2;
+  case ValueType::UInt32:
+  case ValueType::Int32:
+  case ValueType::Float32:
+    return 4;
+  case ValueType::UInt64:
+  case ValueType::Int64:
+  case ValueType::Float64:
+    return 8;
+  case ValueType::String:
+  case ValueType::Array:
+    return 0;
+  }
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Value
+//===----------------------------------------------------------------------===//
+
+bool Value::isInteger() const {
+  switch (type) {
+  case ValueType::UInt8:
+  case ValueType::Int8:
+  case ValueType::UInt16:
+  case ValueType::Int16:
+  case ValueType::UInt32:
+  case ValueType::Int32:
+  case ValueType::UInt64:
+  case ValueType::Int64:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static int64_t signExtend(ValueType type, uint64_t bits) {
+  switch (type) {
+  case ValueType::Int8: return static_cast<int8_t>(bits);
+  case ValueType::Int16: return static_cast<int16_t>(bits);
+  case ValueType::Int32: return static_cast<int32_t>(bits);
+  default: return static_cast<int64_t>(bits);
+  }
+}
+
+static bool isSignedType(ValueType type) {
+  return type == ValueType::Int8 || type == ValueType::Int16 ||
+         type == ValueType::Int32 || type == ValueType::Int64;
+}
+
+std::optional<uint64_t> Value::getUnsigned() const {
+  if (type == ValueType::Bool)
+    return bits != 0;
+  if (!isInteger())
+    return std::nullopt;
+  if (isSignedType(type)) {
+    int64_t v = signExtend(type, bits);
+    if (v < 0)
+      return std::nullopt;
+    return static_cast<uint64_t>(v);
+  }
+  return bits;
+}
+
+std::optional<int64_t> Value::getSigned() const {
+  if (!isInteger())
+    return std::nullopt;
+  if (isSignedType(type))
+    return signExtend(type, bits);
+  if (bits > static_cast<uint64_t>(INT64_MAX))
+    return std::nullopt;
+  return static_cast<int64_t>(bits);
+}
+
+std::optional<double> Value::getDouble() const {
+  if (type == ValueType::Float32) {
+    float f;
+    uint32_t b = static_cast<uint32_t>(bits);
+    std::memcpy(&f, &b, sizeof(f));
+    return f;
+  }
+  if (type == ValueType::Float64) {
+    double d;
+    std::memcpy(&d, &bits, sizeof(d));
+    return d;
+  }
+  if (isSignedType(type))
+    return static_cast<double>(signExtend(type, bits));
+  if (isInteger())
+    return static_cast<double>(bits);
+  return std::nullopt;
+}
+
+std::optional<bool> Value::getBool() const {
+  if (type != ValueType::Bool)
+    return std::nullopt;
+  return bits != 0;
+}
+
+std::optional<StringRef> Value::getString() const {
+  if (type != ValueType::String)
+    return std::nullopt;
+  return str;
+}
+
+Value Value::makeScalar(ValueType type, uint64_t bits) {
+  Value v;
+  v.type = type;
+  v.bits = bits;
+  return v;
+}
+
+Value Value::makeString(StringRef s) {
+  Value v;
+  v.type = ValueType::String;
+  v.str = s;
+  return v;
+}
+
+Value Value::scalarElement(uint64_t i) const {
+  unsigned size = scalarSize(elementType);
+  uint64_t bits = 0;
+  for (unsigned b = 0; b < size; ++b)
+    bits |= static_cast<uint64_t>(raw[i * size + b]) << (8 * b);
+  return makeScalar(elementType, bits);
+}
+
+Value Value::element(uint64_t i) const {
+  if (elementType == ValueType::String)
+    return makeString(stringElems[i]);
+  if (elementType == ValueType::Array)
+    return nested[i];
+  return scalarElement(i);
+}
+
+//===----------------------------------------------------------------------===//
+// Parsing
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// A bounds-checked little-endian reader over the mapped file. Errors name
+/// the file and the byte offset where the bad field starts.
+class Cursor {
+public:
+  Cursor(StringRef fileName, ArrayRef<uint8_t> data)
+      : fileName(fileName), data(data) {}
+
+  uint64_t offset() const { return pos; }
+  uint64_t remaining() const { return data.size() - pos; }
+
+  Error fail(uint64_t at, const Twine &what) const {
+    return createStringError(inconvertibleErrorCode(), "%s: byte %llu: %s",
+                             fileName.str().c_str(),
+                             static_cast<unsigned long long>(at),
+                             what.str().c_str());
+  }
+
+  Error need(uint64_t bytes, const Twine &what) const {
+    if (bytes > remaining())
+      return fail(pos, "truncated file: " + what + " needs " + Twine(bytes) +
+                           " bytes, " + Twine(remaining()) + " left");
+    return Error::success();
+  }
+
+  Expected<uint64_t> readUInt(unsigned size, const Twine &what) {
+    if (Error e = need(size, what))
+      return std::move(e);
+    uint64_t v = 0;
+    for (unsigned b = 0; b < size; ++b)
+      v |= static_cast<uint64_t>(data[pos + b]) << (8 * b);
+    pos += size;
+    return v;
+  }
+
+  Expected<StringRef> readString(const Twine &what) {
+    uint64_t start = pos;
+    auto length = readUInt(8, what + " length");
+    if (!length)
+      return length.takeError();
+    if (*length > remaining()) {
+      pos = start;
+      return fail(start, what + " length " + Twine(*length) +
+                             " runs past the end of the file (" +
+                             Twine(remaining() - 8) + " bytes left)");
+    }
+    StringRef s(reinterpret_cast<const char *>(data.data() + pos), *length);
+    pos += *length;
+    return s;
+  }
+
+  ArrayRef<uint8_t> take(uint64_t bytes) {
+    ArrayRef<uint8_t> r = data.slice(pos, bytes);
+    pos += bytes;
+    return r;
+  }
+
+private:
+  StringRef fileName;
+  ArrayRef<uint8_t> data;
+  uint64_t pos = 0;
+};
+
+/// Arrays nest at most this deep; real files use one level.
+constexpr unsigned maxArrayDepth = 8;
+constexpr unsigned maxDims = 4; // GGML_MAX_DIMS
+
+Error readValue(Cursor &cur, ValueType type, Value &out, unsigned depth,
+                const Twine &what);
+
+Expected<ValueType> readValueType(Cursor &cur, const Twine &what) {
+  uint64_t at = cur.offset();
+  auto raw = cur.readUInt(4, what + " type");
+  if (!raw)
+    return raw.takeError();
+  if (*raw > static_cast<uint64_t>(ValueType::Float64))
+    return cur.fail(at, "unknown metadata value type " + Twine(*raw) +
+                            " for " + what);
+  return static_cast<ValueType>(*raw);
+}
+
+} // namespace
+
+// Friend access to Value's fields goes through this helper.
+class ValueBuilder {
+public:
+  static Error readArray(Cursor &cur, Value &out, unsigned depth,
+                         const Twine &what) {
+    uint64_t at = cur.offset();
+    if (depth >= maxArrayDepth)
+      return cur.fail(at, what + ": arrays nested deeper than " +
+                              Twine(maxArrayDepth));
+    auto elemType = readValueType(cur, what + " element");
+    if (!elemType)
+      return elemType.takeError();
+    uint64_t countAt = cur.offset();
+    auto count = cur.readUInt(8, what + " element count");
+    if (!count)
+      return count.takeError();
+    out.type = ValueType::Array;
+    out.elementType = *elemType;
+    out.count = *count;
+    // Every element takes at least one byte (strings 8, arrays 12): a count
+    // beyond that is rejected before anything is allocated for it.
+    unsigned minSize = scalarSize(*elemType);
+    if (*elemType == ValueType::String)
+      minSize = 8;
+    else if (*elemType == ValueType::Array)
+      minSize = 12;
+    if (*count > cur.remaining() / minSize)
+      return cur.fail(countAt, what + ": array of " + Twine(*count) + " " +
+                                   valueTypeName(*elemType) +
+                                   " elements runs past the end of the file");
+    if (*elemType == ValueType::String) {
+      out.stringElems.reserve(*count);
+      for (uint64_t i = 0; i < *count; ++i) {
+        auto s = cur.readString(what + "[" + Twine(i) + "]");
+        if (!s)
+          return s.takeError();
+        out.stringElems.push_back(*s);
+      }
+      return Error::success();
+    }
+    if (*elemType == ValueType::Array) {
+      out.nested.resize(*count);
+      for (uint64_t i = 0; i < *count; ++i)
+        if (Error e = readValue(cur, ValueType::Array, out.nested[i],
+                                depth + 1, what + "[" + Twine(i) + "]"))
+          return e;
+      return Error::success();
+    }
+    if (*elemType == ValueType::Bool) {
+      ArrayRef<uint8_t> bytes = cur.take(*count);
+      for (uint64_t i = 0; i < *count; ++i)
+        if (bytes[i] > 1)
+          return cur.fail(countAt + 8 + i, what + "[" + Twine(i) +
+                                               "]: bool value " +
+                                               Twine(bytes[i]) +
+                                               " is neither 0 nor 1");
+      out.raw = bytes;
+      return Error::success();
+    }
+    out.raw = cur.take(*count * minSize);
+    return Error::success();
+  }
+};
+
+namespace {
+
+Error readValue(Cursor &cur, ValueType type, Value &out, unsigned depth,
+                const Twine &what) {
+  if (type == ValueType::Array)
+    return ValueBuilder::readArray(cur, out, depth, what);
+  if (type == ValueType::String) {
+    auto s = cur.readString(what);
+    if (!s)
+      return s.takeError();
+    out = Value::makeString(*s);
+    return Error::success();
+  }
+  uint64_t at = cur.offset();
+  auto bits = cur.readUInt(scalarSize(type), what);
+  if (!bits)
+    return bits.takeError();
+  if (type == ValueType::Bool && *bits > 1)
+    return cur.fail(at, what + ": bool value " + Twine(*bits) +
+                            " is neither 0 nor 1");
+  out = Value::makeScalar(type, *bits);
+  return Error::success();
+}
+
+} // namespace
+
+Expected<std::unique_ptr<GGUFFile>> GGUFFile::open(StringRef path) {
+  auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false,
+                                      /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return createStringError(buffer.getError(), "%s: cannot open: %s",
+                             path.str().c_str(),
+                             buffer.getError().message().c_str());
+  return parse(std::move(*buffer), path);
+}
+
+Expected<std::unique_ptr<GGUFFile>>
+GGUFFile::parse(std::unique_ptr<MemoryBuffer> buffer, StringRef name) {
+  std::unique_ptr<GGUFFile> file(new GGUFFile());
+  file->path = name.str();
+  file->buffer = std::move(buffer);
+  if (Error e = file->parseAll())
+    return std::move(e);
+  return std::move(file);
+}
+
+Error GGUFFile::parseAll() {
+  ArrayRef<uint8_t> bytes(
+      reinterpret_cast<const uint8_t *>(buffer->getBufferStart()),
+      buffer->getBufferSize());
+  Cursor cur(path, bytes);
+
+  if (bytes.size() < 4)
+    return cur.fail(0, "truncated file: " + Twine(bytes.size()) +
+                           " bytes is too short for a GGUF header");
+  if (std::memcmp(bytes.data(), "GGUF", 4) != 0)
+    return cur.fail(0, "bad magic: expected 'GGUF', found 0x" +
+                           toHex(StringRef(reinterpret_cast<const char *>(
+                                               bytes.data()),
+                                           4)));
+  (void)cur.take(4); // the magic, checked above
+  auto ver = cur.readUInt(4, "version");
+  if (!ver)
+    return ver.takeError();
+  version = static_cast<uint32_t>(*ver);
+  if (version != 2 && version != 3)
+    return cur.fail(4, "unsupported GGUF version " + Twine(version) +
+                           " (supported: 2, 3)");
+  auto tensorCount = cur.readUInt(8, "tensor count");
+  if (!tensorCount)
+    return tensorCount.takeError();
+  auto kvCount = cur.readUInt(8, "metadata count");
+  if (!kvCount)
+    return kvCount.takeError();
+  // A key/value pair takes at least 8 + 4 + 1 bytes, a tensor info at least
+  // 8 + 4 + 8 + 4 + 8: refuse counts the file cannot hold before reserving.
+  if (*kvCount > cur.remaining() / 13)
+    return cur.fail(16, "metadata count " + Twine(*kvCount) +
+                            " exceeds what the file can hold");
+  if (*tensorCount > cur.remaining() / 32)
+    return cur.fail(8, "tensor count " + Twine(*tensorCount) +
+                           " exceeds what the file can hold");
+
+  entries.reserve(*kvCount);
+  for (uint64_t i = 0; i < *kvCount; ++i) {
+    uint64_t at = cur.offset();
+    auto key = cur.readString("metadata key #" + Twine(i));
+    if (!key)
+      return key.takeError();
+    if (entryIndex.count(*key))
+      return cur.fail(at, "duplicate metadata key '" + *key + "'");
+    auto type = readValueType(cur, "'" + *key + "'");
+    if (!type)
+      return type.takeError();
+    MetadataEntry entry{key->str(), Value(), at};
+    if (Error e = readValue(cur, *type, entry.value, 0, "'" + *key + "'"))
+      return e;
+    entryIndex[*key] = entries.size();
+    entries.push_back(std::move(entry));
+  }
+
+  if (const MetadataEntry *e = [&]() -> const MetadataEntry * {
+        auto it = entryIndex.find("general.alignment");
+        return it == entryIndex.end() ? nullptr : &entries[it->second];
+      }()) {
+    auto a = e->value.getUnsigned();
+    if (e->value.getType() != ValueType::UInt32 || !a || *a == 0 ||
+        !isPowerOf2_64(*a))
+      return cur.fail(e->fileOffset,
+                      "general.alignment must be a u32 power of two");
+    alignment = static_cast<uint32_t>(*a);
+  }
+
+  tensorInfos.reserve(*tensorCount);
+  // Where each tensor's offset field is, for errors about its data range.
+  std::vector<uint64_t> offsetFieldAt;
+  offsetFieldAt.reserve(*tensorCount);
+  for (uint64_t i = 0; i < *tensorCount; ++i) {
+    uint64_t at = cur.offset();
+    auto name = cur.readString("tensor name #" + Twine(i));
+    if (!name)
+      return name.takeError();
+    if (tensorIndex.count(*name))
+      return cur.fail(at, "duplicate tensor name '" + *name + "'");
+    uint64_t dimsAt = cur.offset();
+    auto nDims = cur.readUInt(4, "tensor '" + *name + "' dimension count");
+    if (!nDims)
+      return nDims.takeError();
+    if (*nDims > maxDims)
+      return cur.fail(dimsAt, "tensor '" + *name + "' has " + Twine(*nDims) +
+                                  " dimensions (at most " + Twine(maxDims) +
+                                  ")");
+    TensorInfo info;
+    info.name = name->str();
+    info.elements = 1;
+    for (uint64_t d = 0; d < *nDims; ++d) {
+      uint64_t dimAt = cur.offset();
+      auto dim = cur.readUInt(8, "tensor '" + *name + "' dimension");
+      if (!dim)
+        return dim.takeError();
+      if (static_cast<int64_t>(*dim) < 0)
+        return cur.fail(dimAt, "tensor '" + *name + "' dimension " +
+                                   Twine(d) + " is negative");
+      if (__builtin_mul_overflow(info.elements, *dim, &info.elements) ||
+          info.elements > static_cast<uint64_t>(INT64_MAX))
+        return cur.fail(dimAt, "tensor '" + *name +
+                                   "': element count overflows 64 bits");
+      info.shape.push_back(*dim);
+    }
+    uint64_t typeAt = cur.offset();
+    auto rawType = cur.readUInt(4, "tensor '" + *name + "' type");
+    if (!rawType)
+      return rawType.takeError();
+    const GGMLTypeInfo *typeInfo = lookupType(static_cast<uint32_t>(*rawType));
+    if (!typeInfo || *rawType > UINT32_MAX)
+      return cur.fail(typeAt, "tensor '" + *name + "' has unknown ggml type " +
+                                  Twine(*rawType));
+    info.type = typeInfo->type;
+    uint64_t rowLength = info.shape.empty() ? 1 : info.shape[0];
+    if (rowLength % typeInfo->blockElements)
+      return cur.fail(typeAt, "tensor '" + *name + "': row length " +
+                                  Twine(rowLength) +
+                                  " is not a multiple of the " +
+                                  typeInfo->name + " block size " +
+                                  Twine(typeInfo->blockElements));
+    auto bytes = rowBytes(info.type, info.elements);
+    if (!bytes)
+      return cur.fail(typeAt, "tensor '" + *name +
+                                  "': byte size overflows 64 bits");
+    info.bytes = *bytes;
+    uint64_t offsetAt = cur.offset();
+    auto rel = cur.readUInt(8, "tensor '" + *name + "' offset");
+    if (!rel)
+      return rel.takeError();
+    if (*rel % alignment)
+      return cur.fail(offsetAt, "tensor '" + *name + "': data offset " +
+                                    Twine(*rel) + " is not a multiple of " +
+                                    "the alignment " + Twine(alignment));
+    info.relativeOffset = *rel;
+    offsetFieldAt.push_back(offsetAt);
+    tensorIndex[info.name] = tensorInfos.size();
+    tensorInfos.push_back(std::move(info));
+  }
+
+  dataOffset = alignTo(cur.offset(), alignment);
+  uint64_t fileSize = bytes.size();
+  if (!tensorInfos.empty() && dataOffset > fileSize)
+    return cur.fail(cur.offset(), "truncated file: the data section would "
+                                  "start at byte " +
+                                      Twine(dataOffset) + " of " +
+                                      Twine(fileSize));
+  for (size_t i = 0; i < tensorInfos.size(); ++i) {
+    TensorInfo &t = tensorInfos[i];
+    uint64_t end;
+    if (__builtin_add_overflow(dataOffset, t.relativeOffset, &t.fileOffset) ||
+        __builtin_add_overflow(t.fileOffset, t.bytes, &end) || end > fileSize)
+      return cur.fail(offsetFieldAt[i], "tensor '" + t.name + "' data [" +
+                                      Twine(t.relativeOffset) + ", +" +
+                                      Twine(t.bytes) +
+                                      ") lies outside the file (data section "
+                                      "holds " +
+                                      Twine(fileSize > dataOffset
+                                                ? fileSize - dataOffset
+                                                : 0) +
+                                      " bytes)");
+  }
+  return Error::success();
+}
+
+uint64_t GGUFFile::getTensorDataBytes() const {
+  uint64_t total = 0;
+  for (const TensorInfo &t : tensorInfos)
+    total += t.bytes;
+  return total;
+}
+
+const Value *GGUFFile::lookup(StringRef key) const {
+  auto it = entryIndex.find(key);
+  return it == entryIndex.end() ? nullptr : &entries[it->second].value;
+}
+
+std::optional<StringRef> GGUFFile::getString(StringRef key) const {
+  const Value *v = lookup(key);
+  return v ? v->getString() : std::nullopt;
+}
+
+std::optional<uint64_t> GGUFFile::getUnsigned(StringRef key) const {
+  const Value *v = lookup(key);
+  return v ? v->getUnsigned() : std::nullopt;
+}
+
+std::optional<double> GGUFFile::getDouble(StringRef key) const {
+  const Value *v = lookup(key);
+  return v ? v->getDouble() : std::nullopt;
+}
+
+std::optional<bool> GGUFFile::getBool(StringRef key) const {
+  const Value *v = lookup(key);
+  return v ? v->getBool() : std::nullopt;
+}
+
+StringRef GGUFFile::getArchitecture() const {
+  return getString("general.architecture").value_or("");
+}
+
+std::optional<uint64_t> GGUFFile::getArchUnsigned(StringRef suffix) const {
+  return getUnsigned((getArchitecture() + "." + suffix).str());
+}
+
+std::optional<double> GGUFFile::getArchDouble(StringRef suffix) const {
+  return getDouble((getArchitecture() + "." + suffix).str());
+}
+
+const TensorInfo *GGUFFile::findTensor(StringRef name) const {
+  auto it = tensorIndex.find(name);
+  return it == tensorIndex.end() ? nullptr : &tensorInfos[it->second];
+}
+
+ArrayRef<uint8_t> GGUFFile::tensorData(const TensorInfo &tensor) const {
+  return ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>(buffer->getBufferStart()) +
+          tensor.fileOffset,
+      tensor.bytes);
+}
+
+Expected<std::vector<float>>
+GGUFFile::readTensorF32(const TensorInfo &tensor) const {
+  if (!getTypeInfo(tensor.type).canDequantize)
+    return createStringError(inconvertibleErrorCode(),
+                             "%s: tensor '%s': cannot dequantize type %s",
+                             path.c_str(), tensor.name.c_str(),
+                             typeName(tensor.type));
+  std::vector<float> out(tensor.elements);
+  dequantizeRow(tensor.type, tensorData(tensor).data(), out.data(),
+                static_cast<int64_t>(tensor.elements));
+  return out;
+}
+
+} // namespace ingot::gguf

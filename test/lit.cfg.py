@@ -1,0 +1,51 @@
+# lit configuration for Ingot: FileCheck tests under test/ mirror the source
+# folders; test/unit runs the GoogleTest binaries.
+import os
+import subprocess
+
+import lit.formats
+import lit.util
+
+config.name = "Ingot"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".test", ".mlir", ".yaml"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.ingot_binary_dir, "test")
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.ingot_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])])
+# Tests must not depend on the user's colour or locale settings.
+config.environment["LC_ALL"] = "C.UTF-8"
+
+config.substitutions.append(("%ingot", os.path.join(config.ingot_tools_dir, "ingot")))
+config.substitutions.append(("%shared", config.ingot_shared_dir))
+config.substitutions.append(("%models", os.path.join(config.ingot_shared_dir, "models")))
+config.substitutions.append(("%templates", os.path.join(config.ingot_shared_dir, "templates")))
+config.substitutions.append(("%examples", os.path.join(config.ingot_source_dir, "examples")))
+config.substitutions.append(("%python", "python3"))
+config.substitutions.append(("%testtools", os.path.join(config.ingot_source_dir, "test", "tools")))
+
+# Host CPU features, for tests that need an ISA feature this machine may lack
+# (`REQUIRES: avx512-vnni`, `REQUIRES: amx`): such a test is reported
+# UNSUPPORTED with the feature named, never silently passed.
+def host_cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+flags = host_cpu_flags()
+for feature, flag in [("avx2", "avx2"), ("avx512", "avx512f"), ("avx512-vnni", "avx512_vnni"),
+                      ("avx512-bf16", "avx512_bf16"), ("amx", "amx_int8"), ("avx-vnni", "avx_vnni")]:
+    if flag in flags:
+        config.available_features.add(feature)
+if os.path.isdir(os.path.join(config.ingot_shared_dir, "models")):
+    config.available_features.add("shared-models")
+if config.ingot_fuzzer and os.path.exists(config.ingot_fuzzer):
+    config.available_features.add("fuzzer")
+    config.substitutions.append(("%gguf_fuzzer", config.ingot_fuzzer))
