@@ -1,0 +1,71 @@
+//===- SynthCommand.cpp - `ingot synth` -----------------------------------===//
+//
+// Writes a deterministic random-weight model of a supported architecture,
+// for benchmarks, tests and the README demo (nothing is downloaded).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/driver/Command.h"
+#include "compiler/synth/ModelSynthesizer.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+namespace {
+
+cl::SubCommand synthCommand("synth",
+                            "Write a random-weight model of an architecture");
+cl::opt<std::string> arch("arch", cl::Required,
+                          cl::desc("llama, qwen2, deepseek2 or qwen3moe"),
+                          cl::sub(synthCommand));
+cl::opt<std::string> preset("preset", cl::init("tiny"),
+                            cl::desc("tiny (default) or bench"),
+                            cl::sub(synthCommand));
+cl::opt<std::string> typeName("type", cl::init("F32"),
+                              cl::desc("F32, F16, Q8_0 or Q4_0"),
+                              cl::sub(synthCommand));
+cl::opt<uint64_t> seed("seed", cl::init(1), cl::desc("Random seed"),
+                       cl::sub(synthCommand));
+cl::opt<float> gain("gain", cl::init(1.0f),
+                    cl::desc("Scale of the matrix weights"),
+                    cl::sub(synthCommand));
+cl::opt<unsigned> layers("layers", cl::init(0),
+                         cl::desc("Override the preset's layer count"),
+                         cl::sub(synthCommand));
+cl::opt<unsigned> vocab("vocab", cl::init(0),
+                        cl::desc("Override the preset's vocabulary size"),
+                        cl::sub(synthCommand));
+cl::opt<std::string> outputPath("o", cl::Required,
+                                cl::desc("Output GGUF file"),
+                                cl::value_desc("file"), cl::sub(synthCommand));
+
+int runSynth() {
+  auto shape = ingot::synth::presetShape(arch, preset);
+  if (!shape)
+    return ingot::driver::reportError(shape.takeError());
+  if (layers)
+    shape->layers = layers;
+  if (vocab)
+    shape->vocab = vocab;
+  auto type = ingot::gguf::parseTypeName(typeName);
+  if (!type)
+    return ingot::driver::reportError("unknown tensor type '" + typeName +
+                                      "' (expected F32, F16, Q8_0 or Q4_0)");
+  ingot::synth::SynthOptions options;
+  options.shape = *shape;
+  options.type = *type;
+  options.seed = seed;
+  options.gain = gain;
+  auto bytes = ingot::synth::synthesizeModel(options, outputPath);
+  if (!bytes)
+    return ingot::driver::reportError(bytes.takeError());
+  outs() << "wrote " << outputPath << ": " << arch << " (" << preset << "), "
+         << shape->layers << " layers, dim " << shape->embedding << ", vocab "
+         << shape->vocab << ", " << typeName << ", " << *bytes
+         << " bytes of weights\n";
+  return 0;
+}
+
+ingot::driver::RegisterCommand registration(synthCommand, runSynth);
+
+} // namespace

@@ -1,0 +1,397 @@
+//===- ModelSynthesizer.cpp - Random-weight GGUF models -------------------===//
+#include "compiler/synth/ModelSynthesizer.h"
+
+#include "compiler/gguf/GGUFWriter.h"
+
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+
+using namespace llvm;
+using namespace ingot::gguf;
+
+namespace ingot::synth {
+
+Expected<ModelShape> presetShape(StringRef arch, StringRef preset) {
+  if (preset != "tiny" && preset != "bench")
+    return createStringError(inconvertibleErrorCode(),
+                             "unknown preset '%s' (expected tiny or bench)",
+                             preset.str().c_str());
+  bool bench = preset == "bench";
+  ModelShape s;
+  s.arch = arch.str();
+  if (arch == "llama" || arch == "qwen2") {
+    if (bench) {
+      // TinyLlama-1.1B's layer shape with 8 layers: about 0.5 GB at Q8_0,
+      // so that decode streams far more than any cache holds.
+      s.layers = 8;
+      s.embedding = 2048;
+      s.heads = 32;
+      s.kvHeads = 4;
+      s.headDim = 64;
+      s.ffn = 5632;
+      s.vocab = 32000;
+      s.context = 2048;
+    }
+    if (arch == "qwen2")
+      s.rmsEps = 1e-6f;
+    return s;
+  }
+  if (arch == "qwen3moe") {
+    s.headDim = 64;
+    s.rmsEps = 1e-6f;
+    s.ropeBase = 1e6f;
+    s.experts = 16;
+    s.expertsUsed = 4;
+    s.expertFfn = 128;
+    if (bench) {
+      s.layers = 8;
+      s.embedding = 2048;
+      s.heads = 32;
+      s.kvHeads = 4;
+      s.headDim = 128;
+      s.vocab = 32000;
+      s.experts = 64;
+      s.expertsUsed = 8;
+      s.expertFfn = 768;
+    }
+    return s;
+  }
+  if (arch == "deepseek2") {
+    // DeepSeek-V3/R1's layout (MLA, sigmoid-gated grouped MoE with a shared
+    // expert, leading dense layer) at small widths.
+    s.heads = 8;
+    s.kvHeads = 1;
+    s.rmsEps = 1e-6f;
+    s.qLoraRank = 96;
+    s.kvLoraRank = 64;
+    s.nopeDim = 32;
+    s.ropeDim = 16;
+    s.vHeadDim = 32;
+    s.leadingDense = 1;
+    s.experts = 16;
+    s.expertsUsed = 4;
+    s.expertFfn = 128;
+    s.sharedExperts = 1;
+    s.expertGroups = 4;
+    s.expertGroupsUsed = 2;
+    s.routedScale = 2.5f;
+    if (bench) {
+      s.layers = 8;
+      s.embedding = 2048;
+      s.heads = 16;
+      s.ffn = 10944;
+      s.vocab = 32000;
+      s.qLoraRank = 768;
+      s.kvLoraRank = 512;
+      s.nopeDim = 128;
+      s.ropeDim = 64;
+      s.vHeadDim = 128;
+      s.experts = 64;
+      s.expertsUsed = 6;
+      s.expertFfn = 1408;
+      s.sharedExperts = 2;
+      s.expertGroups = 8;
+      s.expertGroupsUsed = 4;
+    }
+    return s;
+  }
+  return createStringError(
+      inconvertibleErrorCode(),
+      "unsupported architecture '%s' (expected llama, qwen2, deepseek2 or "
+      "qwen3moe)",
+      arch.str().c_str());
+}
+
+Vocabulary makeVocabulary(unsigned size) {
+  Vocabulary v;
+  StringSet<> seen;
+  auto add = [&](const std::string &piece, int32_t type) {
+    if (v.tokens.size() >= size || !seen.insert(piece).second)
+      return;
+    v.tokens.push_back(piece);
+    // Earlier pieces score higher, so SentencePiece prefers them.
+    v.scores.push_back(type == 1 ? -static_cast<float>(v.tokens.size()) : 0.0f);
+    v.types.push_back(type);
+  };
+  add("<unk>", 2);
+  add("<s>", 3);
+  add("</s>", 3);
+  for (unsigned b = 0; b < 256; ++b)
+    add(formatv("<0x{0:X2}>", b).str(), 6);
+  const std::string space = "\xE2\x96\x81"; // U+2581, SentencePiece's space
+  const char *words[] = {
+      "the", "a", "and", "to", "was", "he", "she", "it", "in", "of",
+      "Once", "upon", "time", "there", "little", "girl", "boy", "dog",
+      "cat", "day", "play", "big", "happy", "said", "with", "her", "his",
+      "they", "you", "I", "is", "on", "for", "that", "had", "The", "One",
+      "saw", "loved", "friend", "named", "Lily", "Tom", "ball", "park",
+      "red", "tree", "sun", "went", "wanted", "very", "so", "but", "not"};
+  add(space, 1);
+  for (const char *w : words) {
+    std::string piece = space + w;
+    for (size_t len = space.size() + 1; len <= piece.size(); ++len)
+      add(piece.substr(0, len), 1);
+  }
+  const std::string chars =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+      ".,!?'\"-:;()";
+  for (char c : chars)
+    add(std::string(1, c), 1);
+  for (char c : chars)
+    add(space + c, 1);
+  for (char a = 'a'; a <= 'z'; ++a)
+    for (char b = 'a'; b <= 'z'; ++b)
+      add(std::string{a, b}, 1);
+  for (char a = 'a'; a <= 'z'; ++a)
+    for (char b = 'a'; b <= 'z'; ++b) {
+      add(space + a + b, 1);
+      for (char c = 'a'; c <= 'z'; ++c)
+        add(std::string{a, b, c}, 1);
+    }
+  // Any remaining slots (very large vocabularies): numbered pieces.
+  for (unsigned i = 0; v.tokens.size() < size; ++i)
+    add(formatv("{0}x{1}", space, i).str(), 1);
+  return v;
+}
+
+namespace {
+
+/// splitmix64 driving a Box-Muller transform: portable, so the same seed
+/// writes the same bytes on every machine.
+class NormalRandom {
+public:
+  explicit NormalRandom(uint64_t seed) : state(seed) {}
+  double uniform() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (static_cast<double>(z >> 11) + 0.5) * 0x1.0p-53;
+  }
+  float normal() {
+    if (hasSpare) {
+      hasSpare = false;
+      return spare;
+    }
+    double r = std::sqrt(-2.0 * std::log(uniform()));
+    double t = 2.0 * M_PI * uniform();
+    spare = static_cast<float>(r * std::sin(t));
+    hasSpare = true;
+    return static_cast<float>(r * std::cos(t));
+  }
+
+private:
+  uint64_t state;
+  float spare = 0;
+  bool hasSpare = false;
+};
+
+class Builder {
+public:
+  Builder(const SynthOptions &o) : options(o), rng(o.seed) {}
+
+  /// A weight matrix (or stack of expert matrices), stored in the model's
+  /// type when its rows are whole blocks, else F32.
+  void matrix(const std::string &name, std::vector<uint64_t> shape,
+              float stddev, bool quantize = true) {
+    uint64_t n = 1;
+    for (uint64_t d : shape)
+      n *= d;
+    std::vector<float> values(n);
+    for (float &x : values)
+      x = stddev * rng.normal();
+    GGMLType type = options.type;
+    if (!quantize || shape[0] % getTypeInfo(type).blockElements)
+      type = GGMLType::F32;
+    bytes += *rowBytes(type, n);
+    record(writer.addTensorFromF32(name, type, shape, values));
+  }
+  void linear(const std::string &name, uint64_t in, uint64_t out) {
+    matrix(name, {in, out}, options.gain / std::sqrt(float(in)));
+  }
+  void norm(const std::string &name, uint64_t n) {
+    std::vector<float> values(n);
+    for (float &x : values)
+      x = 1.0f + 0.05f * rng.normal();
+    bytes += 4 * n;
+    record(writer.addTensorFromF32(name, GGMLType::F32, {n}, values));
+  }
+  void bias(const std::string &name, uint64_t n) {
+    matrix(name, {n}, 0.1f, /*quantize=*/false);
+  }
+  /// Keeps the first error; the model is written only if there was none.
+  void record(Error e) {
+    if (e && failure.empty())
+      failure = toString(std::move(e));
+    else
+      consumeError(std::move(e));
+  }
+
+  SynthOptions options;
+  NormalRandom rng;
+  GGUFWriter writer;
+  uint64_t bytes = 0;
+  std::string failure;
+};
+
+uint32_t fileType(GGMLType type) {
+  switch (type) {
+  case GGMLType::Q8_0: return 7; // LLAMA_FTYPE_MOSTLY_Q8_0
+  case GGMLType::Q4_0: return 2; // LLAMA_FTYPE_MOSTLY_Q4_0
+  case GGMLType::F16: return 1;
+  default: return 0; // LLAMA_FTYPE_ALL_F32
+  }
+}
+
+} // namespace
+
+Expected<uint64_t> synthesizeModel(const SynthOptions &options,
+                                   StringRef path) {
+  const ModelShape &s = options.shape;
+  if (options.type != GGMLType::F32 && options.type != GGMLType::F16 &&
+      options.type != GGMLType::Q8_0 && options.type != GGMLType::Q4_0)
+    return createStringError(inconvertibleErrorCode(),
+                             "synth writes F32, F16, Q8_0 or Q4_0, not %s",
+                             typeName(options.type));
+  if (!s.layers || !s.embedding || !s.heads || !s.kvHeads ||
+      s.heads % s.kvHeads || !s.vocab || s.vocab < 300)
+    return createStringError(inconvertibleErrorCode(),
+                             "inconsistent model shape (heads must be a "
+                             "multiple of KV heads, vocabulary >= 300)");
+  Builder b(options);
+  GGUFWriter &w = b.writer;
+  const std::string a = s.arch;
+  auto key = [&](StringRef suffix) { return (a + "." + suffix).str(); };
+  w.setString("general.architecture", a);
+  w.setString("general.name", options.name.empty()
+                                  ? ("ingot-synth-" + a)
+                                  : options.name);
+  w.setUInt32("general.file_type", fileType(options.type));
+  w.setUInt32(key("context_length"), s.context);
+  w.setUInt32(key("embedding_length"), s.embedding);
+  w.setUInt32(key("block_count"), s.layers);
+  w.setUInt32(key("feed_forward_length"), s.ffn);
+  w.setUInt32(key("attention.head_count"), s.heads);
+  w.setUInt32(key("attention.head_count_kv"), s.kvHeads);
+  w.setFloat32(key("attention.layer_norm_rms_epsilon"), s.rmsEps);
+  w.setFloat32(key("rope.freq_base"), s.ropeBase);
+  w.setUInt32(key("vocab_size"), s.vocab);
+  bool mla = a == "deepseek2";
+  unsigned qDim = s.heads * s.headDim, kvDim = s.kvHeads * s.headDim;
+  if (a == "llama")
+    w.setUInt32(key("rope.dimension_count"), s.headDim);
+  if (a == "qwen3moe") {
+    w.setUInt32(key("attention.key_length"), s.headDim);
+    w.setUInt32(key("attention.value_length"), s.headDim);
+  }
+  if (mla) {
+    w.setUInt32(key("leading_dense_block_count"), s.leadingDense);
+    w.setUInt32(key("attention.q_lora_rank"), s.qLoraRank);
+    w.setUInt32(key("attention.kv_lora_rank"), s.kvLoraRank);
+    // MLA is stored as MQA over the compressed cache, as llama.cpp's
+    // converter writes it.
+    w.setUInt32(key("attention.key_length"), s.kvLoraRank + s.ropeDim);
+    w.setUInt32(key("attention.value_length"), s.kvLoraRank);
+    w.setUInt32(key("attention.key_length_mla"), s.nopeDim + s.ropeDim);
+    w.setUInt32(key("attention.value_length_mla"), s.vHeadDim);
+    w.setUInt32(key("rope.dimension_count"), s.ropeDim);
+  }
+  if (s.experts) {
+    w.setUInt32(key("expert_feed_forward_length"), s.expertFfn);
+    w.setUInt32(key("expert_count"), s.experts);
+    w.setUInt32(key("expert_used_count"), s.expertsUsed);
+  }
+  if (mla) {
+    w.setUInt32(key("expert_group_count"), s.expertGroups);
+    w.setUInt32(key("expert_group_used_count"), s.expertGroupsUsed);
+    w.setUInt32(key("expert_gating_func"), 2); // sigmoid
+    w.setUInt32(key("expert_shared_count"), s.sharedExperts);
+    w.setFloat32(key("expert_weights_scale"), s.routedScale);
+    w.setBool(key("expert_weights_norm"), true);
+  }
+  Vocabulary vocab = makeVocabulary(s.vocab);
+  w.setString("tokenizer.ggml.model", "llama");
+  w.setStringArray("tokenizer.ggml.tokens", vocab.tokens);
+  w.setFloat32Array("tokenizer.ggml.scores", vocab.scores);
+  w.setInt32Array("tokenizer.ggml.token_type", vocab.types);
+  w.setUInt32("tokenizer.ggml.unknown_token_id", 0);
+  w.setUInt32("tokenizer.ggml.bos_token_id", 1);
+  w.setUInt32("tokenizer.ggml.eos_token_id", 2);
+  w.setUInt64("synth.seed", options.seed);
+  w.setFloat32("synth.gain", options.gain);
+
+  const uint64_t E = s.embedding;
+  b.matrix("token_embd.weight", {E, s.vocab}, 1.0f);
+  for (unsigned l = 0; l < s.layers; ++l) {
+    auto t = [&](StringRef name) { return formatv("blk.{0}.{1}", l, name).str(); };
+    b.norm(t("attn_norm.weight"), E);
+    if (mla) {
+      unsigned qkHead = s.nopeDim + s.ropeDim;
+      b.linear(t("attn_q_a.weight"), E, s.qLoraRank);
+      b.norm(t("attn_q_a_norm.weight"), s.qLoraRank);
+      b.linear(t("attn_q_b.weight"), s.qLoraRank, s.heads * qkHead);
+      b.linear(t("attn_kv_a_mqa.weight"), E, s.kvLoraRank + s.ropeDim);
+      b.norm(t("attn_kv_a_norm.weight"), s.kvLoraRank);
+      float kvScale = options.gain / std::sqrt(float(s.kvLoraRank));
+      b.matrix(t("attn_k_b.weight"), {s.nopeDim, s.kvLoraRank, s.heads},
+                   kvScale);
+      b.matrix(t("attn_v_b.weight"), {s.kvLoraRank, s.vHeadDim, s.heads},
+                   kvScale);
+      b.linear(t("attn_output.weight"), s.heads * s.vHeadDim, E);
+    } else {
+      b.linear(t("attn_q.weight"), E, qDim);
+      if (a == "qwen2")
+        b.bias(t("attn_q.bias"), qDim);
+      b.linear(t("attn_k.weight"), E, kvDim);
+      if (a == "qwen2")
+        b.bias(t("attn_k.bias"), kvDim);
+      b.linear(t("attn_v.weight"), E, kvDim);
+      if (a == "qwen2")
+        b.bias(t("attn_v.bias"), kvDim);
+      if (a == "qwen3moe") {
+        b.norm(t("attn_q_norm.weight"), s.headDim);
+        b.norm(t("attn_k_norm.weight"), s.headDim);
+      }
+      b.linear(t("attn_output.weight"), qDim, E);
+    }
+    b.norm(t("ffn_norm.weight"), E);
+    bool moe = s.experts && l >= s.leadingDense;
+    if (!moe) {
+      b.linear(t("ffn_gate.weight"), E, s.ffn);
+      b.linear(t("ffn_up.weight"), E, s.ffn);
+      b.linear(t("ffn_down.weight"), s.ffn, E);
+    } else {
+      // Routers stay F32, as llama-quantize leaves them.
+      b.matrix(t("ffn_gate_inp.weight"), {E, s.experts},
+                   options.gain / std::sqrt(float(E)), /*quantize=*/false);
+      if (mla)
+        b.bias(t("exp_probs_b.bias"), s.experts);
+      float inScale = options.gain / std::sqrt(float(E));
+      float downScale = options.gain / std::sqrt(float(s.expertFfn));
+      b.matrix(t("ffn_gate_exps.weight"), {E, s.expertFfn, s.experts},
+                   inScale);
+      b.matrix(t("ffn_up_exps.weight"), {E, s.expertFfn, s.experts},
+                   inScale);
+      b.matrix(t("ffn_down_exps.weight"), {s.expertFfn, E, s.experts},
+                   downScale);
+      if (s.sharedExperts) {
+        uint64_t shared = uint64_t(s.expertFfn) * s.sharedExperts;
+        b.linear(t("ffn_gate_shexp.weight"), E, shared);
+        b.linear(t("ffn_up_shexp.weight"), E, shared);
+        b.linear(t("ffn_down_shexp.weight"), shared, E);
+      }
+    }
+  }
+  b.norm("output_norm.weight", E);
+  b.matrix("output.weight", {E, s.vocab}, 2.0f / std::sqrt(float(E)));
+  if (!b.failure.empty())
+    return createStringError(inconvertibleErrorCode(), "%s",
+                             b.failure.c_str());
+  if (Error e = w.write(path))
+    return std::move(e);
+  return b.bytes;
+}
+
+} // namespace ingot::synth
