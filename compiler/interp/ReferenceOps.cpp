@@ -1,0 +1,597 @@
+//===- ReferenceOps.cpp - Reference numerics of the model-level ops -------===//
+//
+// See ReferenceOps.h for the conventions. The math follows ggml's CPU
+// backend (ggml-cpu ops.cpp, quants.c) and llama.cpp's graph builders; the
+// code is written from those descriptions, not copied.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/interp/ReferenceOps.h"
+
+#include "compiler/gguf/GGUFFile.h"
+
+#include "llvm/Support/ErrorHandling.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+
+using namespace ingot;
+using namespace ingot::interp;
+using gguf::GGMLType;
+
+//===----------------------------------------------------------------------===//
+// WeightView
+//===----------------------------------------------------------------------===//
+
+WeightView WeightView::fromTensor(const gguf::GGUFFile &file,
+                                  const gguf::TensorInfo &tensor) {
+  WeightView view;
+  view.type = tensor.type;
+  view.shape.assign(tensor.shape.begin(), tensor.shape.end());
+  view.data = file.tensorData(tensor);
+  return view;
+}
+
+int64_t WeightView::totalRows() const {
+  int64_t rows = 1;
+  for (size_t i = 1; i < shape.size(); ++i)
+    rows *= int64_t(shape[i]);
+  return rows;
+}
+
+int64_t WeightView::matrixCount() const {
+  int64_t count = 1;
+  for (size_t i = 2; i < shape.size(); ++i)
+    count *= int64_t(shape[i]);
+  return count;
+}
+
+uint64_t WeightView::rowBytes() const {
+  std::optional<uint64_t> bytes = gguf::rowBytes(type, rowLength());
+  if (!bytes)
+    llvm::report_fatal_error("weight row is not a whole number of blocks");
+  return *bytes;
+}
+
+const uint8_t *WeightView::rowData(int64_t row) const {
+  assert(row >= 0 && row < totalRows() && "row out of range");
+  return data.data() + uint64_t(row) * rowBytes();
+}
+
+WeightView WeightView::matrix(int64_t index) const {
+  assert(index >= 0 && index < matrixCount() && "matrix out of range");
+  WeightView view;
+  view.type = type;
+  view.shape.push_back(shape[0]);
+  view.shape.push_back(matrixRows());
+  uint64_t bytes = rowBytes() * uint64_t(matrixRows());
+  view.data = data.slice(uint64_t(index) * bytes, bytes);
+  return view;
+}
+
+void WeightView::readRow(int64_t row, float *out) const {
+  gguf::dequantizeRow(type, rowData(row), out, rowLength());
+}
+
+//===----------------------------------------------------------------------===//
+// Activation rounding
+//===----------------------------------------------------------------------===//
+
+void interp::quantizeActivationsQ8_0(const float *x, int64_t n, Q8Block *out) {
+  assert(n % 32 == 0 && "Q8_0 rows are whole blocks of 32");
+  for (int64_t b = 0; b < n / 32; ++b, x += 32) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j)
+      amax = std::max(amax, std::fabs(x[j]));
+    // The scale is stored as F16; the values are scaled by 127 / amax (not by
+    // 1 / d) and rounded to nearest, ties to even, as ggml's x86 path does.
+    float d = amax / 127.0f;
+    out[b].d = gguf::halfToFloat(gguf::floatToHalf(d));
+    float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    for (int j = 0; j < 32; ++j)
+      out[b].q[j] = static_cast<int8_t>(std::nearbyintf(x[j] * id));
+  }
+}
+
+void interp::roundToF16(const float *x, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = gguf::halfToFloat(gguf::floatToHalf(x[i]));
+}
+
+void interp::roundToBF16(const float *x, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = gguf::bf16ToFloat(gguf::floatToBf16(x[i]));
+}
+
+//===----------------------------------------------------------------------===//
+// Dot products per weight type
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+uint16_t load16(const uint8_t *p) { return uint16_t(p[0] | (p[1] << 8)); }
+
+constexpr int64_t kQ8_0BlockBytes = 34;
+constexpr int64_t kQ4_0BlockBytes = 18;
+
+// Q8_0 x Q8_0 in the summation order of ggml's x86 kernels (vec_dot and
+// llamafile's tinyBLAS): each block's 32 products form eight 4-element
+// integer sums, one per float lane; lane k accumulates fma(d_w * d_x, sum_k);
+// the eight lanes are then added pairwise (k + k+4, then 0+2 and 1+3).
+// Matching the order keeps the result bit-identical to llama.cpp's, which
+// matters because the next op rounds it to Q8_0 again.
+float dotQ8_0(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int64_t b = 0; b < nBlocks; ++b, row += kQ8_0BlockBytes) {
+    const int8_t *qw = reinterpret_cast<const int8_t *>(row + 2);
+    const float d = gguf::halfToFloat(load16(row)) * x[b].d;
+    for (int k = 0; k < 8; ++k) {
+      int32_t sumi = 0;
+      for (int j = 4 * k; j < 4 * k + 4; ++j)
+        sumi += int32_t(qw[j]) * int32_t(x[b].q[j]);
+      acc[k] = std::fma(d, float(sumi), acc[k]);
+    }
+  }
+  float pairs[4];
+  for (int i = 0; i < 4; ++i)
+    pairs[i] = acc[i + 4] + acc[i];
+  return (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]);
+}
+
+// Q4_0 x Q8_0 as ggml's repacked Q4_0 kernels (the CPU backend's default
+// for Q4_0 on x86) sum it: one integer sum per block, accumulated
+// sequentially with sum = fma(sumi, d_w * d_x, sum).
+float dotQ4_0(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nBlocks; ++b, row += kQ4_0BlockBytes) {
+    const uint8_t *qs = row + 2;
+    int32_t sumi = 0;
+    // Low nibbles hold elements 0..15, high nibbles 16..31, offset by 8.
+    for (int j = 0; j < 16; ++j) {
+      int32_t lo = int32_t(qs[j] & 0x0F) - 8;
+      int32_t hi = int32_t(qs[j] >> 4) - 8;
+      sumi += lo * int32_t(x[b].q[j]) + hi * int32_t(x[b].q[j + 16]);
+    }
+    sum = std::fma(float(sumi), gguf::halfToFloat(load16(row)) * x[b].d, sum);
+  }
+  return sum;
+}
+
+float dotF32(const float *w, const float *x, int64_t n) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += double(w[i] * x[i]);
+  return float(sum);
+}
+
+float dotF16(const uint8_t *row, const float *xRounded, int64_t n) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += double(gguf::halfToFloat(load16(row + 2 * i)) * xRounded[i]);
+  return float(sum);
+}
+
+float dotBF16(const uint8_t *row, const float *xRounded, int64_t n) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += double(gguf::bf16ToFloat(load16(row + 2 * i)) * xRounded[i]);
+  return float(sum);
+}
+
+/// The activation row prepared for one weight type, reused over all rows of
+/// the weight.
+class PreparedActivations {
+public:
+  PreparedActivations(GGMLType type, const float *x, int64_t n)
+      : type(type), x(x), n(n) {
+    switch (type) {
+    case GGMLType::Q8_0:
+    case GGMLType::Q4_0:
+      blocks.resize(n / 32);
+      quantizeActivationsQ8_0(x, n, blocks.data());
+      break;
+    case GGMLType::F16:
+      rounded.resize(n);
+      roundToF16(x, n, rounded.data());
+      break;
+    case GGMLType::BF16:
+      rounded.resize(n);
+      roundToBF16(x, n, rounded.data());
+      break;
+    case GGMLType::F32:
+      break;
+    default:
+      scratch.resize(n);
+      break;
+    }
+  }
+
+  float dot(const WeightView &w, int64_t row) {
+    const uint8_t *data = w.rowData(row);
+    switch (type) {
+    case GGMLType::Q8_0:
+      return dotQ8_0(data, blocks.data(), n / 32);
+    case GGMLType::Q4_0:
+      return dotQ4_0(data, blocks.data(), n / 32);
+    case GGMLType::F16:
+      return dotF16(data, rounded.data(), n);
+    case GGMLType::BF16:
+      return dotBF16(data, rounded.data(), n);
+    case GGMLType::F32:
+      return dotF32(reinterpret_cast<const float *>(data), x, n);
+    default:
+      w.readRow(row, scratch.data());
+      return dotF32(scratch.data(), x, n);
+    }
+  }
+
+private:
+  GGMLType type;
+  const float *x;
+  int64_t n;
+  std::vector<Q8Block> blocks;
+  std::vector<float> rounded;
+  std::vector<float> scratch;
+};
+
+} // namespace
+
+float interp::dotRow(const WeightView &w, int64_t row, const float *x) {
+  PreparedActivations prepared(w.type, x, w.rowLength());
+  return prepared.dot(w, row);
+}
+
+//===----------------------------------------------------------------------===//
+// Ops
+//===----------------------------------------------------------------------===//
+
+void interp::embedding(const WeightView &table, int64_t token, float *out) {
+  if (token < 0 || token >= table.totalRows())
+    llvm::report_fatal_error("embedding: token id out of range");
+  table.readRow(token, out);
+}
+
+void interp::rmsNorm(const float *x, const float *weight, float eps, int64_t n,
+                     int64_t rows, float *out) {
+  for (int64_t r = 0; r < rows; ++r, x += n, out += n) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+      sum += double(x[i] * x[i]);
+    const float mean = float(sum / double(n));
+    const float scale = 1.0f / std::sqrt(mean + eps);
+    for (int64_t i = 0; i < n; ++i) {
+      float v = x[i] * scale;
+      out[i] = weight ? v * weight[i] : v;
+    }
+  }
+}
+
+void interp::matmul(const WeightView &w, const float *x, int64_t nTokens,
+                    float *y, const float *bias) {
+  const int64_t in = w.rowLength();
+  const int64_t outFeatures = w.matrixRows();
+  assert(w.matrixCount() == 1 && "matmul takes a 2-D weight");
+  for (int64_t t = 0; t < nTokens; ++t) {
+    PreparedActivations prepared(w.type, x + t * in, in);
+    float *yt = y + t * outFeatures;
+    for (int64_t o = 0; o < outFeatures; ++o) {
+      float v = prepared.dot(w, o);
+      yt[o] = bias ? v + bias[o] : v;
+    }
+  }
+}
+
+void interp::ropeYarnCorrDims(int64_t nDims, int64_t nCtxOrig, float freqBase,
+                              float betaFast, float betaSlow, float dims[2]) {
+  // The dimension at which a rotation completes `nRot` turns over the
+  // original context: nDims * ln(nCtxOrig / (nRot * 2 pi)) / (2 ln base).
+  auto corrDim = [&](float nRot) {
+    return float(nDims) *
+           std::log(float(nCtxOrig) / (nRot * 2.0f * 3.14159265358979323846f)) /
+           (2.0f * std::log(freqBase));
+  };
+  float start = std::floor(corrDim(betaFast));
+  float end = std::ceil(corrDim(betaSlow));
+  dims[0] = std::max(0.0f, start);
+  dims[1] = std::min(float(nDims - 1), end);
+}
+
+void interp::rope(float *x, int64_t nHeads, int64_t headStride, int64_t pos,
+                  const RopeParams &p) {
+  const int64_t nDims = p.nDims;
+  assert(nDims % 2 == 0 && nDims <= headStride && "bad rope dims");
+  const float thetaScale = std::pow(p.freqBase, -2.0f / float(nDims));
+  float corr[2] = {0.0f, 0.0f};
+  if (p.extFactor != 0.0f)
+    ropeYarnCorrDims(nDims, p.nCtxOrig, p.freqBase, p.betaFast, p.betaSlow,
+                     corr);
+
+  // cos/sin per dimension pair, as ggml's rope cache (theta multiplied up
+  // step by step in float).
+  llvm::SmallVector<float, 128> cosv(nDims / 2), sinv(nDims / 2);
+  float thetaExtrap = float(pos);
+  for (int64_t i0 = 0; i0 < nDims; i0 += 2) {
+    float thetaInterp = p.freqScale * thetaExtrap;
+    float theta = thetaInterp;
+    float mscale = p.attnFactor;
+    if (p.extFactor != 0.0f) {
+      float y = (float(i0 / 2) - corr[0]) / std::max(0.001f, corr[1] - corr[0]);
+      float ramp = 1.0f - std::min(1.0f, std::max(0.0f, y));
+      float mix = ramp * p.extFactor;
+      theta = thetaInterp * (1.0f - mix) + thetaExtrap * mix;
+      mscale *= 1.0f + 0.1f * std::log(1.0f / p.freqScale);
+    }
+    cosv[i0 / 2] = std::cos(theta) * mscale;
+    sinv[i0 / 2] = std::sin(theta) * mscale;
+    thetaExtrap *= thetaScale;
+  }
+
+  for (int64_t h = 0; h < nHeads; ++h) {
+    float *v = x + h * headStride;
+    for (int64_t i = 0; i < nDims / 2; ++i) {
+      int64_t a, b;
+      if (p.mode == RopeMode::Normal) {
+        a = 2 * i;
+        b = 2 * i + 1;
+      } else {
+        a = i;
+        b = i + nDims / 2;
+      }
+      float x0 = v[a], x1 = v[b];
+      v[a] = x0 * cosv[i] - x1 * sinv[i];
+      v[b] = x0 * sinv[i] + x1 * cosv[i];
+    }
+  }
+}
+
+KVCacheLayer::KVCacheLayer(int64_t capacity, int64_t kWidth, int64_t vWidth)
+    : capacity(capacity), kWidth(kWidth), vWidth(vWidth),
+      k(size_t(capacity * kWidth), 0.0f), v(size_t(capacity * vWidth), 0.0f) {}
+
+void KVCacheLayer::store(int64_t pos, const float *key, const float *value) {
+  if (pos < 0 || pos >= capacity)
+    llvm::report_fatal_error("KV cache position out of range");
+  std::memcpy(k.data() + pos * kWidth, key, sizeof(float) * kWidth);
+  if (vWidth > 0 && value)
+    std::memcpy(v.data() + pos * vWidth, value, sizeof(float) * vWidth);
+}
+
+void interp::softmax(float *x, int64_t n, float scale) {
+  float maxv = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] *= scale;
+    maxv = std::max(maxv, x[i]);
+  }
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    float e = std::exp(x[i] - maxv);
+    x[i] = e;
+    sum += double(e);
+  }
+  const float inv = float(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i)
+    x[i] *= inv;
+}
+
+void interp::attention(const float *q, int64_t nTokens,
+                       const int64_t *positions, const KVCacheLayer &cache,
+                       const AttentionParams &p, float *out) {
+  assert(p.nKVHeads > 0 && p.nHeads % p.nKVHeads == 0 && "bad GQA ratio");
+  assert(cache.getKWidth() == p.nKVHeads * p.headDimK &&
+         cache.getVWidth() == p.nKVHeads * p.headDimV && "cache mismatch");
+  const int64_t group = p.nHeads / p.nKVHeads;
+  std::vector<float> scores;
+  std::vector<float> acc(p.headDimV);
+  for (int64_t t = 0; t < nTokens; ++t) {
+    const int64_t nKV = positions[t] + 1;
+    scores.resize(nKV);
+    for (int64_t h = 0; h < p.nHeads; ++h) {
+      const int64_t kvh = h / group;
+      const float *qh = q + (t * p.nHeads + h) * p.headDimK;
+      for (int64_t j = 0; j < nKV; ++j)
+        scores[j] = dotF32(cache.key(j) + kvh * p.headDimK, qh, p.headDimK);
+      softmax(scores.data(), nKV, p.scale);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int64_t j = 0; j < nKV; ++j) {
+        const float *vj = cache.value(j) + kvh * p.headDimV;
+        for (int64_t d = 0; d < p.headDimV; ++d)
+          acc[d] += scores[j] * vj[d];
+      }
+      std::copy(acc.begin(), acc.end(),
+                out + (t * p.nHeads + h) * p.headDimV);
+    }
+  }
+}
+
+void interp::mlaAttention(const float *q, int64_t nTokens,
+                          const int64_t *positions, const KVCacheLayer &cache,
+                          const WeightView &kB, const WeightView &vB,
+                          const MLAParams &p, float *out) {
+  const int64_t qHead = p.qkNopeDim + p.qkRopeDim;
+  const int64_t kWidth = p.kvLoraRank + p.qkRopeDim;
+  assert(cache.getKWidth() == kWidth && "MLA cache width mismatch");
+  assert(kB.rowLength() == p.qkNopeDim && kB.matrixRows() == p.kvLoraRank &&
+         kB.matrixCount() == p.nHeads && "attn_k_b shape mismatch");
+  assert(vB.rowLength() == p.kvLoraRank && vB.matrixRows() == p.vHeadDim &&
+         vB.matrixCount() == p.nHeads && "attn_v_b shape mismatch");
+  std::vector<float> qFull(kWidth), scores, ctx(p.kvLoraRank);
+  for (int64_t t = 0; t < nTokens; ++t) {
+    const int64_t nKV = positions[t] + 1;
+    scores.resize(nKV);
+    for (int64_t h = 0; h < p.nHeads; ++h) {
+      const float *qh = q + (t * p.nHeads + h) * qHead;
+      // Absorb attn_k_b into the query: q_abs = k_b[h] . q_nope.
+      matmul(kB.matrix(h), qh, 1, qFull.data());
+      std::copy(qh + p.qkNopeDim, qh + qHead, qFull.begin() + p.kvLoraRank);
+      for (int64_t j = 0; j < nKV; ++j)
+        scores[j] = dotF32(cache.key(j), qFull.data(), kWidth);
+      softmax(scores.data(), nKV, p.scale);
+      std::fill(ctx.begin(), ctx.end(), 0.0f);
+      for (int64_t j = 0; j < nKV; ++j) {
+        const float *latent = cache.key(j);
+        for (int64_t d = 0; d < p.kvLoraRank; ++d)
+          ctx[d] += scores[j] * latent[d];
+      }
+      // Decompress the values: out[h] = v_b[h] . ctx.
+      matmul(vB.matrix(h), ctx.data(), 1,
+             out + (t * p.nHeads + h) * p.vHeadDim);
+    }
+  }
+}
+
+void interp::silu(const float *x, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+
+void interp::gelu(const float *x, int64_t n, float *out) {
+  const float sqrt2OverPi = 0.79788456080286535587989211986876f;
+  for (int64_t i = 0; i < n; ++i) {
+    float v = x[i];
+    out[i] =
+        0.5f * v * (1.0f + std::tanh(sqrt2OverPi * v * (1.0f + 0.044715f * v * v)));
+  }
+}
+
+void interp::swiglu(const float *gate, const float *up, int64_t n,
+                    float *out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void interp::add(const float *a, const float *b, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = a[i] + b[i];
+}
+
+void interp::ffnSwiGLU(const WeightView &gate, const WeightView &up,
+                       const WeightView &down, const float *x,
+                       int64_t nTokens, float *out) {
+  const int64_t nFF = gate.matrixRows();
+  assert(up.matrixRows() == nFF && down.rowLength() == nFF &&
+         "FFN shapes disagree");
+  std::vector<float> g(nTokens * nFF), u(nTokens * nFF);
+  matmul(gate, x, nTokens, g.data());
+  matmul(up, x, nTokens, u.data());
+  swiglu(g.data(), u.data(), nTokens * nFF, g.data());
+  matmul(down, g.data(), nTokens, out);
+}
+
+namespace {
+/// Indices of the k largest values, best first (ties: lower index first).
+llvm::SmallVector<int32_t, 16> topK(llvm::ArrayRef<float> values, int64_t k) {
+  llvm::SmallVector<int32_t, 16> order(values.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return values[a] > values[b] || (values[a] == values[b] && a < b);
+  });
+  order.resize(std::min<size_t>(order.size(), size_t(k)));
+  return order;
+}
+} // namespace
+
+ExpertRoute interp::routeExperts(const float *routerLogits,
+                                 const float *selectionBias,
+                                 const MoEParams &p) {
+  const int64_t nExp = p.nExperts;
+  std::vector<float> probs(routerLogits, routerLogits + nExp);
+  switch (p.gating) {
+  case GatingFunc::Softmax:
+    softmax(probs.data(), nExp);
+    break;
+  case GatingFunc::Sigmoid:
+    for (float &v : probs)
+      v = 1.0f / (1.0f + std::exp(-v));
+    break;
+  }
+
+  std::vector<float> selection = probs;
+  float groupMargin = std::numeric_limits<float>::infinity();
+  if (selectionBias)
+    for (int64_t e = 0; e < nExp; ++e)
+      selection[e] += selectionBias[e];
+
+  if (p.nGroups > 1) {
+    assert(nExp % p.nGroups == 0 && "experts must split evenly into groups");
+    const int64_t perGroup = nExp / p.nGroups;
+    std::vector<float> groupScores(p.nGroups);
+    for (int64_t g = 0; g < p.nGroups; ++g) {
+      llvm::ArrayRef<float> members(selection.data() + g * perGroup,
+                                    size_t(perGroup));
+      float score = 0.0f;
+      for (int32_t i : topK(members, 2))
+        score += members[i];
+      groupScores[g] = score;
+    }
+    llvm::SmallVector<int32_t, 16> keep = topK(groupScores, p.nGroupsUsed);
+    // How close the group decision was: last kept minus best dropped group.
+    if (p.nGroupsUsed < p.nGroups) {
+      llvm::SmallVector<int32_t, 16> all = topK(groupScores, p.nGroups);
+      groupMargin = groupScores[all[p.nGroupsUsed - 1]] -
+                    groupScores[all[p.nGroupsUsed]];
+    }
+    std::vector<bool> kept(p.nGroups, false);
+    for (int32_t g : keep)
+      kept[g] = true;
+    for (int64_t e = 0; e < nExp; ++e)
+      if (!kept[e / perGroup])
+        selection[e] = -std::numeric_limits<float>::infinity();
+  }
+
+  ExpertRoute route;
+  route.margin = groupMargin;
+  llvm::SmallVector<int32_t, 16> ranked = topK(selection, nExp);
+  if (p.nExpertsUsed < nExp &&
+      std::isfinite(selection[ranked[p.nExpertsUsed]]))
+    route.margin =
+        std::min(route.margin, selection[ranked[p.nExpertsUsed - 1]] -
+                                   selection[ranked[p.nExpertsUsed]]);
+  for (int32_t e : llvm::ArrayRef<int32_t>(ranked).take_front(p.nExpertsUsed)) {
+    route.experts.push_back(e);
+    route.weights.push_back(probs[e]);
+  }
+  if (p.normalizeWeights) {
+    double sum = 0.0;
+    for (float w : route.weights)
+      sum += double(w);
+    // As llama.cpp: clamp the sum to the smallest normal F16.
+    float denom = std::max(float(sum), 6.103515625e-5f);
+    for (float &w : route.weights)
+      w /= denom;
+  }
+  if (p.weightsScale != 0.0f && p.weightsScale != 1.0f)
+    for (float &w : route.weights)
+      w *= p.weightsScale;
+  return route;
+}
+
+void interp::moe(const MoEWeights &w, const MoEParams &p, const float *x,
+                 int64_t nTokens, float *out,
+                 std::vector<ExpertRoute> *routes) {
+  const int64_t nEmbd = w.router.rowLength();
+  assert(w.router.matrixRows() == p.nExperts && "router shape mismatch");
+  assert(w.downExps.matrixRows() == nEmbd && "down_exps shape mismatch");
+  std::vector<float> logits(p.nExperts), expertOut(nEmbd);
+  if (routes)
+    routes->clear();
+  for (int64_t t = 0; t < nTokens; ++t) {
+    const float *xt = x + t * nEmbd;
+    float *ot = out + t * nEmbd;
+    matmul(w.router, xt, 1, logits.data());
+    ExpertRoute route = routeExperts(logits.data(), w.selectionBias, p);
+    for (size_t i = 0; i < route.experts.size(); ++i) {
+      int32_t e = route.experts[i];
+      ffnSwiGLU(w.gateExps.matrix(e), w.upExps.matrix(e), w.downExps.matrix(e),
+                xt, 1, expertOut.data());
+      for (int64_t d = 0; d < nEmbd; ++d) {
+        float v = expertOut[d] * route.weights[i];
+        ot[d] = i == 0 ? v : ot[d] + v;
+      }
+    }
+    if (routes)
+      routes->push_back(std::move(route));
+  }
+}

@@ -1,0 +1,281 @@
+//===- ReferenceOps.h - Reference numerics of the model-level ops -*- C++ -*-===//
+//
+// One plain C++ function per `ingot` dialect op (embedding, rms_norm, matmul,
+// rope, attention, mla_attention, moe, silu, gelu, swiglu, add, ...). The
+// reference interpreter (`ingot interpret`) calls these while it walks a
+// model function; generated kernels are tested against them.
+//
+// Numerics follow ggml's CPU backend, so that the results can be compared with
+// llama.cpp's reference logits at tight tolerances:
+//  - Q8_0 / Q4_0 weights: the activation row is first rounded to Q8_0 blocks
+//    (32 values, d = max|x| / 127 stored as F16, q = round-to-nearest-even(x *
+//    127 / max|x|), as ggml's x86 quantize_row_q8_0 does), the dot product is
+//    integer per block and the blocks are summed with the float scales d_w *
+//    d_x in the order of ggml's x86 kernels (see dotQ8_0 / dotQ4_0 in the
+//    .cpp), which makes whole forward passes bit-identical to llama.cpp's
+//    until some value lands on a rounding boundary.
+//  - F16 / BF16 weights: the activations are rounded to F16 / BF16 first.
+//  - F32 weights: plain f32 products.
+//  - Other dequantizable types: the weight row is dequantized and multiplied
+//    with the f32 activations (not bit-exact with ggml, which rounds the
+//    activations to Q8_1 / Q8_K for those).
+//  - RMS norm sums squares in double; softmax sums in double; KV cache F32.
+//
+// All functions are single-threaded, allocate only small scratch, and take
+// every shape and attribute as a parameter: nothing here knows a model.
+//
+//===----------------------------------------------------------------------===//
+#ifndef INGOT_INTERP_REFERENCEOPS_H
+#define INGOT_INTERP_REFERENCEOPS_H
+
+#include "compiler/gguf/GGMLTypes.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace ingot::gguf {
+class GGUFFile;
+struct TensorInfo;
+} // namespace ingot::gguf
+
+namespace ingot::interp {
+
+/// A weight as stored in the GGUF: ggml type, shape in ggml order (shape[0] is
+/// the row length, i.e. in_features for a matmul weight) and the raw bytes.
+struct WeightView {
+  gguf::GGMLType type = gguf::GGMLType::F32;
+  llvm::SmallVector<uint64_t, 4> shape;
+  llvm::ArrayRef<uint8_t> data;
+
+  static WeightView fromTensor(const gguf::GGUFFile &file,
+                               const gguf::TensorInfo &tensor);
+
+  bool empty() const { return data.empty(); }
+  /// Elements per row (shape[0]).
+  int64_t rowLength() const { return shape.empty() ? 0 : int64_t(shape[0]); }
+  /// Rows in one 2-D matrix (shape[1], or 1).
+  int64_t matrixRows() const { return shape.size() < 2 ? 1 : int64_t(shape[1]); }
+  /// Total number of rows over all dimensions above 0.
+  int64_t totalRows() const;
+  /// Number of 2-D matrices (product of shape[2..]).
+  int64_t matrixCount() const;
+  /// Bytes of one row.
+  uint64_t rowBytes() const;
+  /// Raw bytes of row `row` (counting over all matrices).
+  const uint8_t *rowData(int64_t row) const;
+  /// Matrix `index` of a 3-D (or higher) weight, e.g. one expert of a
+  /// stacked expert tensor or one head of attn_k_b.
+  WeightView matrix(int64_t index) const;
+  /// Row `row` converted to f32 (dequantized).
+  void readRow(int64_t row, float *out) const;
+};
+
+//===----------------------------------------------------------------------===//
+// Activation rounding, as ggml does before a quantized or half product.
+//===----------------------------------------------------------------------===//
+
+/// One Q8_0 block of an activation row: the F16 scale already widened.
+struct Q8Block {
+  float d;
+  int8_t q[32];
+};
+
+/// Rounds `n` values (a multiple of 32) to Q8_0 blocks the way ggml's x86
+/// CPU backend does for activations.
+void quantizeActivationsQ8_0(const float *x, int64_t n, Q8Block *out);
+
+/// Rounds every value to F16 (resp. BF16) and back.
+void roundToF16(const float *x, int64_t n, float *out);
+void roundToBF16(const float *x, int64_t n, float *out);
+
+//===----------------------------------------------------------------------===//
+// Ops.
+//===----------------------------------------------------------------------===//
+
+/// out[n_embd] = row `token` of the embedding table (dequantized).
+void embedding(const WeightView &table, int64_t token, float *out);
+
+/// out = x / sqrt(mean(x^2) + eps) * weight, over each of `rows` rows of
+/// length `n` (weight may be null: no scaling; it has n elements and is
+/// broadcast over the rows, e.g. per-head q/k norms). In place is allowed.
+void rmsNorm(const float *x, const float *weight, float eps, int64_t n,
+             int64_t rows, float *out);
+
+/// y[t][o] = sum_i W[o][i] * x[t][i] (+ bias[o]) for `nTokens` rows of x.
+/// W is a 2-D weight {in_features, out_features}. x and y must not overlap.
+void matmul(const WeightView &w, const float *x, int64_t nTokens, float *y,
+            const float *bias = nullptr);
+
+/// Dot product of one weight row with one activation row, with ggml's
+/// rounding of the activations for the weight's type. Building block for
+/// matmul; exposed for kernel tests.
+float dotRow(const WeightView &w, int64_t row, const float *x);
+
+enum class RopeMode {
+  Normal, ///< rotates adjacent pairs (x[2i], x[2i+1]) (llama, deepseek2)
+  NeoX,   ///< rotates x[i] with x[i + nDims/2] (qwen2, qwen3moe)
+};
+
+/// ggml_rope_ext's parameters. With extFactor != 0 this is YaRN: rotation
+/// frequencies blend interpolation (freqScale) and extrapolation over the
+/// correction range computed from betaFast/betaSlow and nCtxOrig, and the
+/// rotation is scaled by attnFactor * (1 + 0.1 * ln(1 / freqScale)).
+struct RopeParams {
+  int64_t nDims = 0; ///< leading dims of each head that are rotated
+  RopeMode mode = RopeMode::Normal;
+  float freqBase = 10000.0f;
+  float freqScale = 1.0f;
+  float extFactor = 0.0f;
+  float attnFactor = 1.0f;
+  float betaFast = 32.0f;
+  float betaSlow = 1.0f;
+  int64_t nCtxOrig = 0;
+};
+
+/// Rotates, in place, the first params.nDims values of each of `nHeads`
+/// heads; head h starts at x + h * headStride. Dims past nDims are left
+/// unchanged.
+void rope(float *x, int64_t nHeads, int64_t headStride, int64_t pos,
+          const RopeParams &params);
+
+/// The YaRN correction range [low, high] in dimension-pair units, as ggml's
+/// ggml_rope_yarn_corr_dims computes it.
+void ropeYarnCorrDims(int64_t nDims, int64_t nCtxOrig, float freqBase,
+                      float betaFast, float betaSlow, float dims[2]);
+
+/// F32 key/value cache of one layer: `capacity` positions, each holding
+/// kWidth key and vWidth value floats (all KV heads of that position, head
+/// after head). MLA stores the compressed latent + rope key as K and no V.
+class KVCacheLayer {
+public:
+  KVCacheLayer() = default;
+  KVCacheLayer(int64_t capacity, int64_t kWidth, int64_t vWidth);
+
+  /// Writes the key (and value, if vWidth > 0) of position `pos`.
+  void store(int64_t pos, const float *k, const float *v);
+  const float *key(int64_t pos) const { return k.data() + pos * kWidth; }
+  const float *value(int64_t pos) const { return v.data() + pos * vWidth; }
+  int64_t getCapacity() const { return capacity; }
+  int64_t getKWidth() const { return kWidth; }
+  int64_t getVWidth() const { return vWidth; }
+
+private:
+  int64_t capacity = 0, kWidth = 0, vWidth = 0;
+  std::vector<float> k, v;
+};
+
+/// In-place softmax of n values of x * scale (sum in double).
+void softmax(float *x, int64_t n, float scale = 1.0f);
+
+struct AttentionParams {
+  int64_t nHeads = 0;
+  int64_t nKVHeads = 0; ///< nHeads must be a multiple (GQA / MQA)
+  int64_t headDimK = 0;
+  int64_t headDimV = 0;
+  float scale = 1.0f; ///< applied to Q.K before the softmax
+};
+
+/// Causal multi-head attention of `nTokens` queries over a cache. Query t
+/// (q + t * nHeads * headDimK, heads consecutive) at position positions[t]
+/// attends to cache positions 0 .. positions[t] (its own K/V must already be
+/// stored). Output head h of token t goes to
+/// out + t * nHeads * headDimV + h * headDimV.
+void attention(const float *q, int64_t nTokens, const int64_t *positions,
+               const KVCacheLayer &cache, const AttentionParams &params,
+               float *out);
+
+struct MLAParams {
+  int64_t nHeads = 0;
+  int64_t qkNopeDim = 0;  ///< non-rotated part of each query head
+  int64_t qkRopeDim = 0;  ///< rotated part (after the nope part in q)
+  int64_t kvLoraRank = 0; ///< width of the compressed latent
+  int64_t vHeadDim = 0;   ///< output width of each head
+  float scale = 1.0f;     ///< applied to the scores before the softmax
+};
+
+/// DeepSeek-V2/V3 multi-head latent attention with absorbed weights, as
+/// llama.cpp computes it (MQA over the compressed cache):
+///   q (per head: [nope | rope], rope part already rotated) ->
+///   q_abs[h] = attn_k_b[h] . q_nope[h]            (kvLoraRank)
+///   score_j  = scale * ([q_abs[h] | q_rope[h]] . cache.key(j))
+///   ctx[h]   = sum_j softmax(score)_j * cache.key(j)[0 .. kvLoraRank)
+///   out[h]   = attn_v_b[h] . ctx[h]                 (vHeadDim)
+/// The cache key of a position is [rms-normed kv latent | rotated k_pe]
+/// (kWidth = kvLoraRank + qkRopeDim). kB is {qkNope, kvLoraRank, nHeads},
+/// vB is {kvLoraRank, vHeadDim, nHeads}. Output: nTokens x nHeads x vHeadDim.
+void mlaAttention(const float *q, int64_t nTokens, const int64_t *positions,
+                  const KVCacheLayer &cache, const WeightView &kB,
+                  const WeightView &vB, const MLAParams &params, float *out);
+
+/// out = silu(x) = x / (1 + exp(-x)).
+void silu(const float *x, int64_t n, float *out);
+/// out = gelu(x), tanh approximation (ggml_gelu).
+void gelu(const float *x, int64_t n, float *out);
+/// out = silu(gate) * up.
+void swiglu(const float *gate, const float *up, int64_t n, float *out);
+/// out = a + b (element-wise; out may alias a or b).
+void add(const float *a, const float *b, int64_t n, float *out);
+
+/// Gated feed-forward block: down(swiglu(gate(x), up(x))) for nTokens rows.
+/// The dense FFN of llama-like models and the shared expert of MoE.
+void ffnSwiGLU(const WeightView &gate, const WeightView &up,
+               const WeightView &down, const float *x, int64_t nTokens,
+               float *out);
+
+enum class GatingFunc {
+  Softmax, ///< probs = softmax(router logits)
+  Sigmoid, ///< probs = sigmoid(router logits)
+};
+
+struct MoEParams {
+  int64_t nExperts = 0;
+  int64_t nExpertsUsed = 0;
+  GatingFunc gating = GatingFunc::Softmax;
+  bool normalizeWeights = false; ///< divide the top-k weights by their sum
+  float weightsScale = 0.0f;     ///< routed scaling factor (0 or 1: none)
+  int64_t nGroups = 1;           ///< expert groups (DeepSeek-V3)
+  int64_t nGroupsUsed = 1;       ///< groups kept per token
+};
+
+/// The routing of one token: selected experts (best first) and their weights.
+struct ExpertRoute {
+  llvm::SmallVector<int32_t, 8> experts;
+  llvm::SmallVector<float, 8> weights;
+  /// How close the decision was: the smallest gap between the last chosen
+  /// and the best rejected selection score (experts, and groups when
+  /// group-limited); infinity when nothing was rejected. A tiny margin means
+  /// another implementation may route the token differently.
+  float margin = 0.0f;
+};
+
+/// Router: probabilities from the router logits, selection scores (probs +
+/// selectionBias when given), group-limited selection (the score of a group is
+/// the sum of its two best selection scores; only the best nGroupsUsed groups
+/// compete), top-k, then weights = unbiased probs of the chosen experts,
+/// optionally normalised and scaled.
+ExpertRoute routeExperts(const float *routerLogits, const float *selectionBias,
+                         const MoEParams &params);
+
+struct MoEWeights {
+  WeightView router;                    ///< {n_embd, nExperts}
+  const float *selectionBias = nullptr; ///< exp_probs_b (nExperts) or null
+  WeightView gateExps;                  ///< {n_embd, n_ff, nExperts}
+  WeightView upExps;                    ///< {n_embd, n_ff, nExperts}
+  WeightView downExps;                  ///< {n_ff, n_embd, nExperts}
+};
+
+/// Routed mixture of SwiGLU experts for nTokens rows of x (n_embd each):
+/// out = sum over selected experts e of weight_e * down_e(swiglu(gate_e x,
+/// up_e x)), summed in selection order. Shared experts are a separate
+/// ffnSwiGLU added by the caller. If `routes` is given, it receives the
+/// routing of each token.
+void moe(const MoEWeights &weights, const MoEParams &params, const float *x,
+         int64_t nTokens, float *out,
+         std::vector<ExpertRoute> *routes = nullptr);
+
+} // namespace ingot::interp
+
+#endif // INGOT_INTERP_REFERENCEOPS_H
