@@ -1,0 +1,360 @@
+//===- IngotOps.cpp - ingot dialect op verifiers --------------------------===//
+//
+// Shapes are checked where they are static: a dynamic token dimension is
+// fine, a model dimension that disagrees with a weight or an attribute is an
+// error naming both numbers.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/dialect/IngotDialect.h"
+#include "compiler/gguf/GGMLTypes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace ingot;
+
+#define GET_OP_CLASSES
+#include "compiler/dialect/IngotOps.cpp.inc"
+
+namespace {
+
+/// The width of each row of an activation (its static second dimension),
+/// or nullopt when dynamic.
+std::optional<int64_t> rowWidth(Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  if (type.isDynamicDim(1))
+    return std::nullopt;
+  return type.getDimSize(1);
+}
+
+/// Looks up a weight symbol for a verifier; emits an error naming the
+/// operand role when it is missing or not an ingot.weight.
+FailureOr<WeightOp> lookupWeight(Operation *user,
+                                 SymbolTableCollection &symbols,
+                                 FlatSymbolRefAttr ref, StringRef role) {
+  auto weight = symbols.lookupNearestSymbolFrom<WeightOp>(user, ref);
+  if (!weight)
+    return user->emitOpError() << role << " '" << ref.getValue()
+                               << "' does not name an ingot.weight";
+  return weight;
+}
+
+LogicalResult expectShape(Operation *user, WeightOp weight, StringRef role,
+                          ArrayRef<int64_t> expected) {
+  ArrayRef<int64_t> actual = weight.getShape();
+  bool matches = actual.size() == expected.size();
+  for (size_t i = 0; matches && i < actual.size(); ++i)
+    matches = expected[i] == ShapedType::kDynamic || expected[i] == actual[i];
+  if (matches)
+    return success();
+  auto diag = user->emitOpError() << role << " '" << weight.getSymName()
+                                  << "' has shape [";
+  llvm::interleaveComma(actual, diag);
+  diag << "], expected [";
+  llvm::interleaveComma(expected, diag, [&](int64_t d) {
+    if (d == ShapedType::kDynamic)
+      diag << "?";
+    else
+      diag << d;
+  });
+  return diag << "]";
+}
+
+constexpr int64_t kAny = ShapedType::kDynamic;
+
+int64_t widthOr(Value v) { return rowWidth(v).value_or(kAny); }
+
+LogicalResult expectWidth(Operation *op, Value v, StringRef role,
+                          int64_t expected) {
+  auto width = rowWidth(v);
+  if (!width || expected == kAny || *width == expected)
+    return success();
+  return op->emitOpError() << role << " rows have " << *width
+                           << " values, expected " << expected;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// WeightOp
+//===----------------------------------------------------------------------===//
+
+int64_t WeightOp::getNumElements() {
+  int64_t n = 1;
+  for (int64_t d : getShape())
+    n *= d;
+  return n;
+}
+
+LogicalResult WeightOp::verify() {
+  if (getShape().empty() || getShape().size() > 4)
+    return emitOpError() << "weight must have 1 to 4 dimensions, has "
+                         << getShape().size();
+  for (int64_t d : getShape())
+    if (d <= 0)
+      return emitOpError() << "weight dimensions must be positive, got " << d;
+  if (getOffset() < 0)
+    return emitOpError() << "weight offset must not be negative";
+  // The ggml enum values are the ggml_type ids, so the type table applies.
+  const auto *info =
+      gguf::lookupType(static_cast<uint32_t>(getGgmlType()));
+  int64_t rowLength = getShape().back();
+  if (rowLength % info->blockElements)
+    return emitOpError() << "rows of " << rowLength << " " << info->name
+                         << " values are not whole blocks of "
+                         << info->blockElements;
+  auto bytes = gguf::rowBytes(info->type, getNumElements());
+  if (!bytes || *bytes != getSize())
+    return emitOpError() << "size " << getSize() << " does not match "
+                         << info->name << " data of this shape ("
+                         << (bytes ? static_cast<int64_t>(*bytes) : -1)
+                         << " bytes)";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// EmbeddingOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+EmbeddingOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  auto table = lookupWeight(*this, symbols, getTableAttr(), "table");
+  if (failed(table))
+    return failure();
+  return expectShape(*this, *table, "table", {kAny, widthOr(getResult())});
+}
+
+//===----------------------------------------------------------------------===//
+// RMSNormOp
+//===----------------------------------------------------------------------===//
+
+int64_t RMSNormOp::getGroupSizeOrRow() {
+  if (auto group = getGroupSize())
+    return *group;
+  return widthOr(getInput());
+}
+
+LogicalResult RMSNormOp::verify() {
+  if (getEps().convertToFloat() <= 0.0f)
+    return emitOpError() << "eps must be positive";
+  if (auto group = getGroupSize()) {
+    if (*group <= 0)
+      return emitOpError() << "group_size must be positive, got " << *group;
+    if (auto width = rowWidth(getInput()); width && *width % *group)
+      return emitOpError() << "rows of " << *width
+                           << " values do not split into groups of " << *group;
+  }
+  return success();
+}
+
+LogicalResult RMSNormOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  auto scale = lookupWeight(*this, symbols, getScaleAttr(), "scale");
+  if (failed(scale))
+    return failure();
+  return expectShape(*this, *scale, "scale", {getGroupSizeOrRow()});
+}
+
+//===----------------------------------------------------------------------===//
+// MatmulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  auto weight = lookupWeight(*this, symbols, getWeightAttr(), "weight");
+  if (failed(weight))
+    return failure();
+  if (failed(expectShape(*this, *weight, "weight",
+                         {widthOr(getResult()), widthOr(getInput())})))
+    return failure();
+  if (auto biasRef = getBiasAttr()) {
+    auto bias = lookupWeight(*this, symbols, biasRef, "bias");
+    if (failed(bias) ||
+        failed(expectShape(*this, *bias, "bias", {weight->getShape()[0]})))
+      return failure();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RopeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RopeOp::verify() {
+  int64_t heads = getNumHeads(), headDim = getHeadDim();
+  if (heads <= 0 || headDim <= 0)
+    return emitOpError() << "num_heads and head_dim must be positive";
+  if (getDims() <= 0 || getDims() % 2)
+    return emitOpError() << "dims must be positive and even, got "
+                         << getDims();
+  int64_t offset = getOffset(), dims = getDims();
+  if (offset < 0 || offset + dims > headDim)
+    return emitOpError() << "rotated range [" << getOffset() << ", "
+                         << getOffset() + getDims()
+                         << ") does not fit in a head of " << headDim;
+  if (getFreqBase().convertToFloat() <= 0.0f)
+    return emitOpError() << "freq_base must be positive";
+  if (getExtFactor().convertToFloat() != 0.0f && getOrigContext() <= 0)
+    return emitOpError() << "YaRN (ext_factor != 0) needs orig_context";
+  return expectWidth(*this, getInput(), "input", heads * headDim);
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  int64_t heads = getNumHeads(), kvHeads = getNumKvHeads();
+  int64_t headDim = getHeadDim();
+  if (heads <= 0 || kvHeads <= 0 || headDim <= 0)
+    return emitOpError() << "num_heads, num_kv_heads and head_dim must be "
+                            "positive";
+  if (heads % kvHeads)
+    return emitOpError() << "num_heads (" << heads
+                         << ") must be a multiple of num_kv_heads ("
+                         << kvHeads << ")";
+  KVCacheType cache = getCache().getType();
+  if (cache.getKvHeads() != kvHeads || cache.getKeyDim() != headDim)
+    return emitOpError() << "cache holds " << cache.getKvHeads()
+                         << " heads of " << cache.getKeyDim()
+                         << " key values, expected " << kvHeads << " of "
+                         << headDim;
+  if (cache.getValueDim() <= 0)
+    return emitOpError() << "cache must hold values (value_dim > 0)";
+  if (auto cap = getSoftcap(); cap && cap->convertToFloat() <= 0.0f)
+    return emitOpError() << "softcap must be positive";
+  if (failed(expectWidth(*this, getQuery(), "query", heads * headDim)) ||
+      failed(expectWidth(*this, getKey(), "key", kvHeads * headDim)) ||
+      failed(expectWidth(*this, getValue(), "value",
+                         kvHeads * cache.getValueDim())) ||
+      failed(expectWidth(*this, getResult(), "result",
+                         heads * cache.getValueDim())))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MLAAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MLAAttentionOp::verify() {
+  int64_t heads = getNumHeads(), nope = getNopeDim(), rope = getRopeDim();
+  int64_t rank = getKvLoraRank(), vDim = getVHeadDim();
+  if (heads <= 0 || nope <= 0 || rope <= 0 || rank <= 0 || vDim <= 0)
+    return emitOpError() << "num_heads, nope_dim, rope_dim, kv_lora_rank and "
+                            "v_head_dim must be positive";
+  KVCacheType cache = getCache().getType();
+  if (cache.getKvHeads() != 1 || cache.getKeyDim() != rank + rope ||
+      cache.getValueDim() != 0)
+    return emitOpError() << "MLA cache must be kv_heads = 1, key_dim = "
+                         << rank + rope << " (kv_lora_rank + rope_dim), "
+                         << "value_dim = 0";
+  if (failed(expectWidth(*this, getQuery(), "query", heads * (nope + rope))) ||
+      failed(expectWidth(*this, getLatent(), "latent", rank)) ||
+      failed(expectWidth(*this, getRopeKey(), "rope_key", rope)) ||
+      failed(expectWidth(*this, getResult(), "result", heads * vDim)))
+    return failure();
+  return success();
+}
+
+LogicalResult
+MLAAttentionOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  auto kB = lookupWeight(*this, symbols, getKBAttr(), "k_b");
+  auto vB = lookupWeight(*this, symbols, getVBAttr(), "v_b");
+  if (failed(kB) || failed(vB))
+    return failure();
+  int64_t heads = getNumHeads(), rank = getKvLoraRank();
+  int64_t nope = getNopeDim(), vDim = getVHeadDim();
+  if (failed(expectShape(*this, *kB, "k_b", {heads, rank, nope})) ||
+      failed(expectShape(*this, *vB, "v_b", {heads, vDim, rank})))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MoEOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoEOp::verify() {
+  int64_t experts = getNumExperts(), used = getExpertsUsed();
+  int64_t groups = getNumGroups(), groupsUsed = getGroupsUsed();
+  if (experts <= 0 || used <= 0 || used > experts)
+    return emitOpError() << "experts_used (" << used
+                         << ") must be between 1 and num_experts (" << experts
+                         << ")";
+  if (groups <= 0 || experts % groups)
+    return emitOpError() << "num_experts (" << experts
+                         << ") must split into num_groups (" << groups << ")";
+  if (groupsUsed <= 0 || groupsUsed > groups)
+    return emitOpError() << "groups_used (" << groupsUsed
+                         << ") must be between 1 and num_groups (" << groups
+                         << ")";
+  if (used > groupsUsed * (experts / groups))
+    return emitOpError() << "experts_used (" << used
+                         << ") exceeds the experts of the groups_used groups ("
+                         << groupsUsed * (experts / groups) << ")";
+  if (groups > 1 && experts / groups < 2)
+    return emitOpError() << "grouped selection needs at least 2 experts per "
+                            "group";
+  bool anyShared = getSharedGateAttr() || getSharedUpAttr() ||
+                   getSharedDownAttr();
+  bool allShared = getSharedGateAttr() && getSharedUpAttr() &&
+                   getSharedDownAttr();
+  if (anyShared && !allShared)
+    return emitOpError() << "shared experts need gate, up and down weights";
+  return success();
+}
+
+LogicalResult MoEOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  int64_t dim = widthOr(getInput()), experts = getNumExperts();
+  auto router = lookupWeight(*this, symbols, getRouterAttr(), "router");
+  auto gate = lookupWeight(*this, symbols, getGateAttr(), "gate");
+  auto up = lookupWeight(*this, symbols, getUpAttr(), "up");
+  auto down = lookupWeight(*this, symbols, getDownAttr(), "down");
+  if (failed(router) || failed(gate) || failed(up) || failed(down))
+    return failure();
+  if (failed(expectShape(*this, *router, "router", {experts, dim})) ||
+      failed(expectShape(*this, *gate, "gate", {experts, kAny, dim})))
+    return failure();
+  int64_t ffn = gate->getShape()[1];
+  if (failed(expectShape(*this, *up, "up", {experts, ffn, dim})) ||
+      failed(expectShape(*this, *down, "down", {experts, dim, ffn})))
+    return failure();
+  if (auto biasRef = getSelectionBiasAttr()) {
+    auto bias = lookupWeight(*this, symbols, biasRef, "selection_bias");
+    if (failed(bias) ||
+        failed(expectShape(*this, *bias, "selection_bias", {experts})))
+      return failure();
+  }
+  if (auto sharedGateRef = getSharedGateAttr()) {
+    auto sGate = lookupWeight(*this, symbols, sharedGateRef, "shared_gate");
+    auto sUp = lookupWeight(*this, symbols, getSharedUpAttr(), "shared_up");
+    auto sDown =
+        lookupWeight(*this, symbols, getSharedDownAttr(), "shared_down");
+    if (failed(sGate) || failed(sUp) || failed(sDown) ||
+        failed(expectShape(*this, *sGate, "shared_gate", {kAny, dim})))
+      return failure();
+    int64_t sharedFfn = sGate->getShape()[0];
+    if (failed(expectShape(*this, *sUp, "shared_up", {sharedFfn, dim})) ||
+        failed(expectShape(*this, *sDown, "shared_down", {dim, sharedFfn})))
+      return failure();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SliceOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SliceOp::verify() {
+  auto in = rowWidth(getInput()), out = rowWidth(getResult());
+  if (getOffset() < 0)
+    return emitOpError() << "offset must not be negative";
+  if (!out)
+    return emitOpError() << "result width must be static";
+  int64_t offset = getOffset();
+  if (in && offset + *out > *in)
+    return emitOpError() << "range [" << getOffset() << ", "
+                         << getOffset() + *out << ") exceeds rows of " << *in;
+  return success();
+}

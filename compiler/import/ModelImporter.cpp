@@ -1,0 +1,561 @@
+//===- ModelImporter.cpp - GGUF model -> ingot dialect --------------------===//
+//
+// The per-architecture graph builders follow the forward passes of
+// llama.cpp's src/models/{llama,qwen2,qwen3moe,deepseek2}.cpp: the same
+// tensors, the same order of operations and the same hyper-parameter keys
+// and defaults.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/import/ModelImporter.h"
+
+#include "compiler/dialect/IngotDialect.h"
+#include "compiler/gguf/GGUFFile.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+
+using namespace mlir;
+using ingot::gguf::GGUFFile;
+using ingot::gguf::TensorInfo;
+using llvm::formatv;
+
+namespace ingot {
+
+StringRef supportedArchitectures() {
+  return "llama, qwen2, qwen3, qwen3moe, deepseek2";
+}
+
+void registerImportDialects(MLIRContext &context) {
+  context.loadDialect<IngotDialect, func::FuncDialect>();
+}
+
+namespace {
+
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + (shape[i] < 0 ? std::string("?")
+                                         : std::to_string(shape[i]));
+  return s + "]";
+}
+
+/// Everything the graph builders read from the metadata.
+struct HyperParams {
+  int64_t layers = 0, embedding = 0, heads = 0, kvHeads = 0, headDim = 0,
+          valueDim = 0, ffn = 0, ropeDims = 0, context = 0, vocab = 0;
+  float rmsEps = 1e-5f, ropeBase = 10000.0f;
+  // Rope scaling.
+  float freqScale = 1.0f, extFactor = 0.0f, attnFactor = 1.0f,
+        betaFast = 32.0f, betaSlow = 1.0f, yarnLogMultiplier = 0.0f;
+  int64_t origContext = 0;
+  // Mixture of experts.
+  int64_t experts = 0, expertsUsed = 0, expertFfn = 0, sharedExperts = 0,
+          leadingDense = 0, groups = 1, groupsUsed = 1;
+  Gating gating = Gating::Softmax;
+  bool normalizeExperts = false;
+  float routedScale = 1.0f;
+  // Multi-head latent attention.
+  int64_t qLoraRank = 0, kvLoraRank = 0, nopeDim = 0, vHeadDim = 0;
+};
+
+class Importer {
+public:
+  Importer(MLIRContext &context, const GGUFFile &file)
+      : context(context), file(file), builder(&context),
+        loc(FileLineColLoc::get(&context, file.getPath(), 0, 0)) {}
+
+  llvm::Expected<OwningOpRef<ModuleOp>> run();
+
+private:
+  // Metadata access: `<arch>.suffix`.
+  std::optional<uint64_t> archUnsigned(StringRef suffix) {
+    return file.getArchUnsigned(suffix);
+  }
+  int64_t require(StringRef suffix) {
+    if (auto v = archUnsigned(suffix))
+      return static_cast<int64_t>(*v);
+    fail(formatv("missing metadata key '{0}.{1}'", arch, suffix).str());
+    return 0;
+  }
+  int64_t optional(StringRef suffix, int64_t fallback) {
+    return static_cast<int64_t>(archUnsigned(suffix).value_or(fallback));
+  }
+  float optionalFloat(StringRef suffix, float fallback) {
+    return static_cast<float>(file.getArchDouble(suffix).value_or(fallback));
+  }
+
+  void fail(const std::string &message) {
+    if (firstError.empty())
+      firstError = message;
+  }
+
+  /// Declares (once) and returns the weight symbol of tensor `name`,
+  /// checking its shape (slowest dimension first; -1 = any).
+  FlatSymbolRefAttr weight(StringRef name, ArrayRef<int64_t> expected);
+  bool hasTensor(StringRef name) { return file.findTensor(name) != nullptr; }
+  std::string layerTensor(int64_t layer, StringRef name) {
+    return formatv("blk.{0}.{1}", layer, name).str();
+  }
+
+  RankedTensorType activation(int64_t width) {
+    return RankedTensorType::get({ShapedType::kDynamic, width},
+                                 builder.getF32Type());
+  }
+
+  // Op helpers.
+  Value rmsNorm(Value x, StringRef scaleName, int64_t groupSize = 0);
+  Value matmul(Value x, StringRef weightName, int64_t out,
+               StringRef biasName = "");
+  Value rope(Value x, int64_t heads, int64_t headDim, int64_t offset,
+             int64_t dims, RopeMode mode);
+  Value add(Value a, Value b) {
+    return AddOp::create(builder, loc, a.getType(), a, b);
+  }
+  Value swigluFfn(Value x, int64_t layer, int64_t ffn, StringRef suffix);
+
+  LogicalResult readHyperParams();
+  void buildAttentionLayer(int64_t layer, Value &x, RopeMode mode,
+                           bool qkNorm, bool qkvBias);
+  void buildMLALayer(int64_t layer, Value &x);
+  void buildFeedForward(int64_t layer, Value &x);
+
+  MLIRContext &context;
+  const GGUFFile &file;
+  OpBuilder builder;
+  Location loc;
+  ModuleOp module;
+  std::string arch;
+  HyperParams hp;
+  Value tokens, positions;
+  SmallVector<Value> caches;
+  llvm::StringMap<FlatSymbolRefAttr> declared;
+  std::string firstError;
+};
+
+FlatSymbolRefAttr Importer::weight(StringRef name,
+                                   ArrayRef<int64_t> expected) {
+  auto it = declared.find(name);
+  if (it != declared.end())
+    return it->second;
+  const TensorInfo *tensor = file.findTensor(name);
+  if (!tensor) {
+    fail(formatv("missing tensor '{0}' (expected shape {1})", name,
+                 shapeString(expected))
+             .str());
+    return FlatSymbolRefAttr::get(&context, name);
+  }
+  SmallVector<int64_t> shape(tensor->shape.rbegin(), tensor->shape.rend());
+  bool matches = shape.size() == expected.size();
+  for (size_t i = 0; matches && i < shape.size(); ++i)
+    matches = expected[i] < 0 || expected[i] == shape[i];
+  if (!matches)
+    fail(formatv("tensor '{0}' has shape {1}, expected {2} from the "
+                 "hyper-parameters",
+                 name, shapeString(shape), shapeString(expected))
+             .str());
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(module.getBody(), module.getBody()->end());
+  // Weights go before the function, in first-use order.
+  if (auto fn = module.lookupSymbol<func::FuncOp>("forward"))
+    builder.setInsertionPoint(fn);
+  auto op = WeightOp::create(
+      builder, loc, builder.getStringAttr(name),
+      GGMLTypeAttr::get(&context, static_cast<GGMLType>(tensor->type)),
+      builder.getDenseI64ArrayAttr(shape),
+      builder.getI64IntegerAttr(tensor->fileOffset),
+      builder.getI64IntegerAttr(tensor->bytes), Attribute());
+  (void)op;
+  auto ref = FlatSymbolRefAttr::get(&context, name);
+  declared[name] = ref;
+  return ref;
+}
+
+Value Importer::rmsNorm(Value x, StringRef scaleName, int64_t groupSize) {
+  int64_t width = cast<RankedTensorType>(x.getType()).getDimSize(1);
+  int64_t scaleLength = groupSize ? groupSize : width;
+  auto scale = weight(scaleName, {scaleLength});
+  auto op = RMSNormOp::create(builder, loc, x.getType(), x, scale,
+                              builder.getF32FloatAttr(hp.rmsEps),
+                              groupSize ? builder.getI64IntegerAttr(groupSize)
+                                        : IntegerAttr());
+  return op.getResult();
+}
+
+Value Importer::matmul(Value x, StringRef weightName, int64_t out,
+                       StringRef biasName) {
+  int64_t in = cast<RankedTensorType>(x.getType()).getDimSize(1);
+  auto w = weight(weightName, {out, in});
+  FlatSymbolRefAttr bias;
+  if (!biasName.empty())
+    bias = weight(biasName, {out});
+  return MatmulOp::create(builder, loc, activation(out), x, w, bias)
+      .getResult();
+}
+
+Value Importer::rope(Value x, int64_t heads, int64_t headDim, int64_t offset,
+                     int64_t dims, RopeMode mode) {
+  auto op = RopeOp::create(
+      builder, loc, x.getType(), x, positions,
+      builder.getI64IntegerAttr(heads), builder.getI64IntegerAttr(headDim),
+      builder.getI64IntegerAttr(offset), builder.getI64IntegerAttr(dims),
+      RopeModeAttr::get(&context, mode), builder.getF32FloatAttr(hp.ropeBase),
+      builder.getF32FloatAttr(hp.freqScale),
+      builder.getF32FloatAttr(hp.extFactor),
+      builder.getF32FloatAttr(hp.attnFactor),
+      builder.getF32FloatAttr(hp.betaFast),
+      builder.getF32FloatAttr(hp.betaSlow),
+      builder.getI64IntegerAttr(hp.origContext));
+  return op.getResult();
+}
+
+Value Importer::swigluFfn(Value x, int64_t layer, int64_t ffn,
+                          StringRef suffix) {
+  Value gate = matmul(x, layerTensor(layer, ("ffn_gate" + suffix).str()), ffn);
+  Value up = matmul(x, layerTensor(layer, ("ffn_up" + suffix).str()), ffn);
+  Value act = SwigluOp::create(builder, loc, gate.getType(), gate, up);
+  return matmul(act, layerTensor(layer, ("ffn_down" + suffix).str()),
+                hp.embedding);
+}
+
+LogicalResult Importer::readHyperParams() {
+  hp.layers = require("block_count");
+  hp.embedding = require("embedding_length");
+  hp.heads = require("attention.head_count");
+  if (!firstError.empty())
+    return failure();
+  if (hp.layers <= 0 || hp.embedding <= 0 || hp.heads <= 0) {
+    fail("block_count, embedding_length and attention.head_count must be "
+         "positive");
+    return failure();
+  }
+  hp.kvHeads = optional("attention.head_count_kv", hp.heads);
+  hp.headDim = optional("attention.key_length", hp.embedding / hp.heads);
+  hp.valueDim = optional("attention.value_length", hp.headDim);
+  hp.ffn = optional("feed_forward_length", 0);
+  hp.ropeDims = optional("rope.dimension_count", hp.headDim);
+  hp.context = optional("context_length", 4096);
+  hp.rmsEps = optionalFloat("attention.layer_norm_rms_epsilon", 1e-5f);
+  hp.ropeBase = optionalFloat("rope.freq_base", 10000.0f);
+  if (hp.kvHeads <= 0 || hp.heads % hp.kvHeads) {
+    fail(formatv("{0}.attention.head_count ({1}) is not a multiple of "
+                 "attention.head_count_kv ({2})",
+                 arch, hp.heads, hp.kvHeads)
+             .str());
+    return failure();
+  }
+
+  // Rope scaling, as llama.cpp reads it.
+  std::string scalingType =
+      file.getString(arch + ".rope.scaling.type").value_or("").str();
+  float factor = optionalFloat("rope.scaling.factor", 0.0f);
+  if (factor == 0.0f)
+    factor = optionalFloat("rope.scale_linear", 0.0f);
+  if (scalingType == "linear" || (scalingType.empty() && factor > 0.0f)) {
+    if (factor > 0.0f)
+      hp.freqScale = 1.0f / factor;
+  } else if (scalingType == "yarn") {
+    if (factor <= 0.0f) {
+      fail(formatv("YaRN rope scaling needs {0}.rope.scaling.factor", arch)
+               .str());
+      return failure();
+    }
+    hp.freqScale = 1.0f / factor;
+    hp.extFactor = 1.0f;
+    hp.betaFast = optionalFloat("rope.scaling.yarn_beta_fast", 32.0f);
+    hp.betaSlow = optionalFloat("rope.scaling.yarn_beta_slow", 1.0f);
+    hp.origContext =
+        optional("rope.scaling.original_context_length", hp.context);
+    // Stored as 0.1 * mscale_all_dim by llama.cpp's converter.
+    hp.yarnLogMultiplier =
+        optionalFloat("rope.scaling.yarn_log_multiplier", 0.0f) / 0.1f;
+  } else if (!scalingType.empty() && scalingType != "none") {
+    fail(formatv("unsupported rope scaling type '{0}'", scalingType).str());
+    return failure();
+  }
+
+  hp.experts = optional("expert_count", 0);
+  hp.expertsUsed = optional("expert_used_count", 0);
+  hp.expertFfn = optional("expert_feed_forward_length", hp.ffn);
+  hp.sharedExperts = optional("expert_shared_count", 0);
+  hp.leadingDense = optional("leading_dense_block_count", 0);
+  hp.groups = optional("expert_group_count", 1);
+  hp.groupsUsed = optional("expert_group_used_count", 1);
+  if (hp.groups == 0)
+    hp.groups = 1;
+  if (hp.groupsUsed == 0)
+    hp.groupsUsed = hp.groups;
+  hp.routedScale = optionalFloat("expert_weights_scale", 1.0f);
+  if (hp.routedScale == 0.0f)
+    hp.routedScale = 1.0f;
+  // Qwen3-MoE and Mixtral renormalise the chosen experts' weights in their
+  // graph code; DeepSeek says so in its metadata.
+  hp.normalizeExperts = arch == "qwen3moe" || arch == "llama"
+                            ? true
+                            : file.getBool(arch + ".expert_weights_norm")
+                                  .value_or(false);
+  int64_t gating = optional("expert_gating_func", 1);
+  if (gating != 1 && gating != 2) {
+    fail(formatv("unsupported {0}.expert_gating_func {1} (1 = softmax, 2 = "
+                 "sigmoid)",
+                 arch, gating)
+             .str());
+    return failure();
+  }
+  hp.gating = gating == 2 ? Gating::Sigmoid : Gating::Softmax;
+
+  if (arch == "deepseek2") {
+    hp.qLoraRank = optional("attention.q_lora_rank", 0);
+    hp.kvLoraRank = require("attention.kv_lora_rank");
+    int64_t keyMla = optional("attention.key_length_mla", 0);
+    hp.vHeadDim = optional("attention.value_length_mla", hp.valueDim);
+    hp.ropeDims = require("rope.dimension_count");
+    hp.nopeDim = (keyMla ? keyMla : hp.headDim) - hp.ropeDims;
+    if (hp.nopeDim <= 0) {
+      fail("deepseek2: attention key length must exceed the rope dimension");
+      return failure();
+    }
+  }
+
+  const TensorInfo *embd = file.findTensor("token_embd.weight");
+  if (!embd || embd->shape.size() != 2) {
+    fail("missing tensor 'token_embd.weight' (expected shape [vocab, " +
+         std::to_string(hp.embedding) + "])");
+    return failure();
+  }
+  hp.vocab = static_cast<int64_t>(embd->shape[1]);
+  return success(firstError.empty());
+}
+
+void Importer::buildAttentionLayer(int64_t il, Value &x, RopeMode mode,
+                                   bool qkNorm, bool qkvBias) {
+  int64_t qWidth = hp.heads * hp.headDim, kvWidth = hp.kvHeads * hp.headDim;
+  Value h = rmsNorm(x, layerTensor(il, "attn_norm.weight"));
+  Value q = matmul(h, layerTensor(il, "attn_q.weight"), qWidth,
+                   qkvBias ? layerTensor(il, "attn_q.bias") : "");
+  Value k = matmul(h, layerTensor(il, "attn_k.weight"), kvWidth,
+                   qkvBias ? layerTensor(il, "attn_k.bias") : "");
+  Value v = matmul(h, layerTensor(il, "attn_v.weight"),
+                   hp.kvHeads * hp.valueDim,
+                   qkvBias ? layerTensor(il, "attn_v.bias") : "");
+  if (qkNorm) {
+    q = rmsNorm(q, layerTensor(il, "attn_q_norm.weight"), hp.headDim);
+    k = rmsNorm(k, layerTensor(il, "attn_k_norm.weight"), hp.headDim);
+  }
+  q = rope(q, hp.heads, hp.headDim, 0, hp.ropeDims, mode);
+  k = rope(k, hp.kvHeads, hp.headDim, 0, hp.ropeDims, mode);
+  auto attn = AttentionOp::create(
+      builder, loc, activation(hp.heads * hp.valueDim), caches[il].getType(),
+      q, k, v, positions, caches[il], builder.getI64IntegerAttr(hp.heads),
+      builder.getI64IntegerAttr(hp.kvHeads),
+      builder.getI64IntegerAttr(hp.headDim),
+      builder.getF32FloatAttr(1.0f / std::sqrt(float(hp.headDim))),
+      FloatAttr());
+  caches[il] = attn.getNewCache();
+  Value out = matmul(attn.getResult(), layerTensor(il, "attn_output.weight"),
+                     hp.embedding);
+  x = add(x, out);
+}
+
+void Importer::buildMLALayer(int64_t il, Value &x) {
+  int64_t qkHead = hp.nopeDim + hp.ropeDims;
+  Value h = rmsNorm(x, layerTensor(il, "attn_norm.weight"));
+  Value q;
+  if (hp.qLoraRank) {
+    q = matmul(h, layerTensor(il, "attn_q_a.weight"), hp.qLoraRank);
+    q = rmsNorm(q, layerTensor(il, "attn_q_a_norm.weight"));
+    q = matmul(q, layerTensor(il, "attn_q_b.weight"), hp.heads * qkHead);
+  } else {
+    q = matmul(h, layerTensor(il, "attn_q.weight"), hp.heads * qkHead);
+  }
+  Value kvPe = matmul(h, layerTensor(il, "attn_kv_a_mqa.weight"),
+                      hp.kvLoraRank + hp.ropeDims);
+  Value latent = SliceOp::create(builder, loc, activation(hp.kvLoraRank),
+                                 kvPe, builder.getI64IntegerAttr(0));
+  Value ropeKey =
+      SliceOp::create(builder, loc, activation(hp.ropeDims), kvPe,
+                      builder.getI64IntegerAttr(hp.kvLoraRank));
+  // With YaRN, llama.cpp scales the rope so that its magnitude correction
+  // cancels and moves mscale^2 into the attention scale instead.
+  float ropeAttnFactor = hp.attnFactor;
+  float mscale = 1.0f;
+  if (hp.extFactor != 0.0f) {
+    ropeAttnFactor = 1.0f / (1.0f + 0.1f * std::log(1.0f / hp.freqScale));
+    mscale = 1.0f + 0.1f * hp.yarnLogMultiplier * std::log(1.0f / hp.freqScale);
+  }
+  float savedAttnFactor = hp.attnFactor;
+  hp.attnFactor = ropeAttnFactor;
+  q = rope(q, hp.heads, qkHead, hp.nopeDim, hp.ropeDims, RopeMode::Normal);
+  ropeKey = rope(ropeKey, 1, hp.ropeDims, 0, hp.ropeDims, RopeMode::Normal);
+  hp.attnFactor = savedAttnFactor;
+  latent = rmsNorm(latent, layerTensor(il, "attn_kv_a_norm.weight"));
+  auto kB = weight(layerTensor(il, "attn_k_b.weight"),
+                   {hp.heads, hp.kvLoraRank, hp.nopeDim});
+  auto vB = weight(layerTensor(il, "attn_v_b.weight"),
+                   {hp.heads, hp.vHeadDim, hp.kvLoraRank});
+  float scale = mscale * mscale / std::sqrt(float(qkHead));
+  auto attn = MLAAttentionOp::create(
+      builder, loc, activation(hp.heads * hp.vHeadDim), caches[il].getType(),
+      q, latent, ropeKey, positions, caches[il], kB, vB,
+      builder.getI64IntegerAttr(hp.heads),
+      builder.getI64IntegerAttr(hp.nopeDim),
+      builder.getI64IntegerAttr(hp.ropeDims),
+      builder.getI64IntegerAttr(hp.kvLoraRank),
+      builder.getI64IntegerAttr(hp.vHeadDim), builder.getF32FloatAttr(scale));
+  caches[il] = attn.getNewCache();
+  Value out = matmul(attn.getResult(), layerTensor(il, "attn_output.weight"),
+                     hp.embedding);
+  x = add(x, out);
+}
+
+void Importer::buildFeedForward(int64_t il, Value &x) {
+  Value h = rmsNorm(x, layerTensor(il, "ffn_norm.weight"));
+  bool moe = hp.experts > 0 && il >= hp.leadingDense &&
+             hasTensor(layerTensor(il, "ffn_gate_inp.weight"));
+  Value out;
+  if (!moe) {
+    if (hp.ffn <= 0) {
+      fail(formatv("missing metadata key '{0}.feed_forward_length'", arch)
+               .str());
+      return;
+    }
+    out = swigluFfn(h, il, hp.ffn, "");
+  } else {
+    if (hp.expertsUsed <= 0 || hp.expertsUsed > hp.experts) {
+      fail(formatv("{0}.expert_used_count ({1}) must be between 1 and "
+                   "expert_count ({2})",
+                   arch, hp.expertsUsed, hp.experts)
+               .str());
+      return;
+    }
+    int64_t E = hp.embedding, X = hp.experts, F = hp.expertFfn;
+    auto router = weight(layerTensor(il, "ffn_gate_inp.weight"), {X, E});
+    auto gate = weight(layerTensor(il, "ffn_gate_exps.weight"), {X, F, E});
+    auto up = weight(layerTensor(il, "ffn_up_exps.weight"), {X, F, E});
+    auto down = weight(layerTensor(il, "ffn_down_exps.weight"), {X, E, F});
+    FlatSymbolRefAttr bias, sGate, sUp, sDown;
+    if (hasTensor(layerTensor(il, "exp_probs_b.bias")))
+      bias = weight(layerTensor(il, "exp_probs_b.bias"), {X});
+    if (hp.sharedExperts > 0) {
+      int64_t S = F * hp.sharedExperts;
+      sGate = weight(layerTensor(il, "ffn_gate_shexp.weight"), {S, E});
+      sUp = weight(layerTensor(il, "ffn_up_shexp.weight"), {S, E});
+      sDown = weight(layerTensor(il, "ffn_down_shexp.weight"), {E, S});
+    }
+    out = MoEOp::create(builder, loc, h.getType(), h, router, gate, up, down,
+                        bias, sGate, sUp, sDown,
+                        builder.getI64IntegerAttr(X),
+                        builder.getI64IntegerAttr(hp.expertsUsed),
+                        GatingAttr::get(&context, hp.gating),
+                        builder.getBoolAttr(hp.normalizeExperts),
+                        builder.getF32FloatAttr(hp.routedScale),
+                        builder.getI64IntegerAttr(hp.groups),
+                        builder.getI64IntegerAttr(hp.groupsUsed));
+  }
+  x = add(x, out);
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
+  arch = file.getArchitecture().str();
+  auto error = [&](const std::string &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s",
+                                   file.getPath().str().c_str(),
+                                   message.c_str());
+  };
+  if (arch.empty())
+    return error("no general.architecture key: not a model file");
+  bool llamaLike = arch == "llama" || arch == "qwen2" || arch == "qwen3" ||
+                   arch == "qwen3moe";
+  if (!llamaLike && arch != "deepseek2")
+    return error(formatv("unsupported architecture '{0}' (supported: {1})",
+                         arch, supportedArchitectures())
+                     .str());
+  if (file.tensors().empty())
+    return error("the file has no tensors (a vocabulary-only file?)");
+
+  OwningOpRef<ModuleOp> owned = ModuleOp::create(loc);
+  module = *owned;
+  if (failed(readHyperParams()))
+    return error(firstError);
+  if (file.findTensor("rope_freqs.weight"))
+    return error("tensor 'rope_freqs.weight' (per-dimension rope frequency "
+                 "factors, Llama 3.1 style) is not supported yet");
+
+  Builder &b = builder;
+  module->setAttr("ingot.architecture", b.getStringAttr(arch));
+  NamedAttrList info;
+  info.append("vocab_size", b.getI64IntegerAttr(hp.vocab));
+  info.append("context_length", b.getI64IntegerAttr(hp.context));
+  info.append("embedding_length", b.getI64IntegerAttr(hp.embedding));
+  info.append("block_count", b.getI64IntegerAttr(hp.layers));
+  if (auto name = file.getString("general.name"))
+    info.append("name", b.getStringAttr(*name));
+  module->setAttr("ingot.model", info.getDictionary(&context));
+
+  // Per-layer caches.
+  SmallVector<Type> cacheTypes;
+  for (int64_t il = 0; il < hp.layers; ++il) {
+    if (arch == "deepseek2")
+      cacheTypes.push_back(
+          KVCacheType::get(&context, 1, hp.kvLoraRank + hp.ropeDims, 0));
+    else
+      cacheTypes.push_back(
+          KVCacheType::get(&context, hp.kvHeads, hp.headDim, hp.valueDim));
+  }
+  auto idsType = RankedTensorType::get({ShapedType::kDynamic},
+                                       builder.getI32Type());
+  SmallVector<Type> inputs{idsType, idsType};
+  inputs.append(cacheTypes);
+  SmallVector<Type> results{activation(hp.vocab)};
+  results.append(cacheTypes);
+  builder.setInsertionPointToEnd(module.getBody());
+  auto fn = func::FuncOp::create(builder, loc, "forward",
+                                 builder.getFunctionType(inputs, results));
+  Block *body = fn.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+  tokens = body->getArgument(0);
+  positions = body->getArgument(1);
+  for (int64_t il = 0; il < hp.layers; ++il)
+    caches.push_back(body->getArgument(2 + il));
+
+  auto embd = weight("token_embd.weight", {hp.vocab, hp.embedding});
+  Value x = EmbeddingOp::create(builder, loc, activation(hp.embedding),
+                                tokens, embd);
+  RopeMode mode = arch == "llama" || arch == "deepseek2" ? RopeMode::Normal
+                                                         : RopeMode::NeoX;
+  for (int64_t il = 0; il < hp.layers && firstError.empty(); ++il) {
+    if (arch == "deepseek2")
+      buildMLALayer(il, x);
+    else
+      buildAttentionLayer(il, x, mode,
+                          /*qkNorm=*/arch == "qwen3" || arch == "qwen3moe",
+                          /*qkvBias=*/arch == "qwen2");
+    buildFeedForward(il, x);
+  }
+  if (!firstError.empty())
+    return error(firstError);
+  Value h = rmsNorm(x, "output_norm.weight");
+  // Without output.weight the embedding table doubles as the LM head.
+  StringRef head = hasTensor("output.weight") ? "output.weight"
+                                              : "token_embd.weight";
+  Value logits = matmul(h, head, hp.vocab);
+  SmallVector<Value> returned{logits};
+  returned.append(caches);
+  func::ReturnOp::create(builder, loc, returned);
+  if (!firstError.empty())
+    return error(firstError);
+  return std::move(owned);
+}
+
+} // namespace
+
+llvm::Expected<OwningOpRef<ModuleOp>> importModel(MLIRContext &context,
+                                                  const GGUFFile &file) {
+  registerImportDialects(context);
+  Importer importer(context, file);
+  return importer.run();
+}
+
+} // namespace ingot
