@@ -10,8 +10,12 @@ set +e
 status=${PIPESTATUS[0]}
 set -e
 # One plain summary line for CI ("N passed, N failed").
-passed=$(grep -cE '^PASS: ' "$build_dir/lit.log" || true)
-failed=$(grep -cE '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): ' "$build_dir/lit.log" || true)
-skipped=$(grep -cE '^UNSUPPORTED: ' "$build_dir/lit.log" || true)
+count() { grep -E "^ *$1: +[0-9]+" "$build_dir/lit.log" | grep -oE '[0-9]+' | head -1 || true; }
+passed=$(count Passed); passed=${passed:-0}
+failed=0
+for kind in Failed Unresolved 'Timed Out' 'Unexpectedly Passed'; do
+  n=$(count "$kind"); failed=$((failed + ${n:-0}))
+done
+skipped=$(count Unsupported); skipped=${skipped:-0}
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit "$status"

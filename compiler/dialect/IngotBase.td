@@ -3,6 +3,7 @@
 #define INGOT_DIALECT_BASE
 
 include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
 
 def Ingot_Dialect : Dialect {
@@ -25,6 +26,7 @@ def Ingot_Dialect : Dialect {
     dimensions fastest first.)
   }];
   let useDefaultTypePrinterParser = 1;
+  let useDefaultAttributePrinterParser = 1;
 }
 
 class Ingot_Op<string mnemonic, list<Trait> traits = []>
@@ -76,13 +78,20 @@ def Ingot_RopeMode : I32EnumAttr<"RopeMode", "rope pair ordering", [
   I32EnumAttrCase<"NeoX", 2, "neox">
 ]> {
   let cppNamespace = "::ingot";
+  let genSpecializedAttr = 0;
 }
+
+// Printed as #ingot<rope_mode neox> in attribute dictionaries.
+def Ingot_RopeModeAttr : EnumAttr<Ingot_Dialect, Ingot_RopeMode, "rope_mode">;
 
 def Ingot_Gating : I32EnumAttr<"Gating", "expert gating function", [
   I32EnumAttrCase<"Softmax", 1, "softmax">,
   I32EnumAttrCase<"Sigmoid", 2, "sigmoid">
 ]> {
   let cppNamespace = "::ingot";
+  let genSpecializedAttr = 0;
 }
+
+def Ingot_GatingAttr : EnumAttr<Ingot_Dialect, Ingot_Gating, "gating">;
 
 #endif // INGOT_DIALECT_BASE

@@ -11,6 +11,9 @@ using namespace ingot;
 #include "compiler/dialect/IngotDialect.cpp.inc"
 #include "compiler/dialect/IngotEnums.cpp.inc"
 
+#define GET_ATTRDEF_CLASSES
+#include "compiler/dialect/IngotAttrs.cpp.inc"
+
 #define GET_TYPEDEF_CLASSES
 #include "compiler/dialect/IngotTypes.cpp.inc"
 
@@ -18,6 +21,10 @@ void IngotDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "compiler/dialect/IngotOps.cpp.inc"
+      >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "compiler/dialect/IngotAttrs.cpp.inc"
       >();
   addTypes<
 #define GET_TYPEDEF_LIST

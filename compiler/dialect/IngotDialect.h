@@ -12,6 +12,9 @@
 #include "compiler/dialect/IngotDialect.h.inc"
 #include "compiler/dialect/IngotEnums.h.inc"
 
+#define GET_ATTRDEF_CLASSES
+#include "compiler/dialect/IngotAttrs.h.inc"
+
 #define GET_TYPEDEF_CLASSES
 #include "compiler/dialect/IngotTypes.h.inc"
 

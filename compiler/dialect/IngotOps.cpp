@@ -95,7 +95,7 @@ LogicalResult WeightOp::verify() {
   for (int64_t d : getShape())
     if (d <= 0)
       return emitOpError() << "weight dimensions must be positive, got " << d;
-  if (getOffset() < 0)
+  if (static_cast<int64_t>(getOffset()) < 0)
     return emitOpError() << "weight offset must not be negative";
   // The ggml enum values are the ggml_type ids, so the type table applies.
   const auto *info =
@@ -348,7 +348,7 @@ LogicalResult MoEOp::verifySymbolUses(SymbolTableCollection &symbols) {
 
 LogicalResult SliceOp::verify() {
   auto in = rowWidth(getInput()), out = rowWidth(getResult());
-  if (getOffset() < 0)
+  if (static_cast<int64_t>(getOffset()) < 0)
     return emitOpError() << "offset must not be negative";
   if (!out)
     return emitOpError() << "result width must be static";

@@ -213,10 +213,10 @@ Value Importer::rope(Value x, int64_t heads, int64_t headDim, int64_t offset,
 
 Value Importer::swigluFfn(Value x, int64_t layer, int64_t ffn,
                           StringRef suffix) {
-  Value gate = matmul(x, layerTensor(layer, ("ffn_gate" + suffix).str()), ffn);
-  Value up = matmul(x, layerTensor(layer, ("ffn_up" + suffix).str()), ffn);
+  Value gate = matmul(x, layerTensor(layer, ("ffn_gate" + suffix + ".weight").str()), ffn);
+  Value up = matmul(x, layerTensor(layer, ("ffn_up" + suffix + ".weight").str()), ffn);
   Value act = SwigluOp::create(builder, loc, gate.getType(), gate, up);
-  return matmul(act, layerTensor(layer, ("ffn_down" + suffix).str()),
+  return matmul(act, layerTensor(layer, ("ffn_down" + suffix + ".weight").str()),
                 hp.embedding);
 }
 

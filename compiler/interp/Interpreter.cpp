@@ -1,0 +1,373 @@
+//===- Interpreter.cpp - Reference interpreter of ingot modules -----------===//
+#include "compiler/interp/Interpreter.h"
+
+#include "compiler/dialect/IngotDialect.h"
+#include "compiler/gguf/GGUFFile.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using llvm::formatv;
+
+namespace ingot::interp {
+
+namespace {
+
+/// An activation: `rows` tokens of `cols` values.
+struct Tensor {
+  int64_t rows = 0, cols = 0;
+  std::vector<float> data;
+  float *row(int64_t t) { return data.data() + t * cols; }
+  const float *row(int64_t t) const { return data.data() + t * cols; }
+};
+
+llvm::Error opError(Operation *op, const llvm::Twine &message) {
+  std::string location;
+  llvm::raw_string_ostream os(location);
+  op->getLoc().print(os);
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "%s: %s: %s", location.c_str(),
+                                 op->getName().getStringRef().str().c_str(),
+                                 message.str().c_str());
+}
+
+} // namespace
+
+class ModelInterpreter::Impl {
+public:
+  Impl(ModuleOp module, const gguf::GGUFFile &file)
+      : module(module), file(file) {}
+
+  llvm::Error prepare(int64_t capacity);
+  llvm::Expected<std::vector<float>> run(ArrayRef<int32_t> tokens,
+                                         ArrayRef<int32_t> positions);
+
+  int64_t vocab = 0;
+
+private:
+  const WeightView &weight(FlatSymbolRefAttr ref) {
+    return weights.find(ref.getValue())->second;
+  }
+  const std::vector<float> &vectorF32(FlatSymbolRefAttr ref);
+  // Tensors live behind pointers so that references to inputs stay valid
+  // while outputs are inserted.
+  Tensor &input(Value v) { return *values[v]; }
+  Tensor &output(Value v, int64_t rows) {
+    auto &slot = values[v];
+    if (!slot)
+      slot = std::make_unique<Tensor>();
+    Tensor &t = *slot;
+    t.rows = rows;
+    t.cols = cast<RankedTensorType>(v.getType()).getDimSize(1);
+    t.data.assign(rows * t.cols, 0.0f);
+    return t;
+  }
+  llvm::Error execute(Operation *op);
+
+  ModuleOp module;
+  const gguf::GGUFFile &file;
+  func::FuncOp forward;
+  llvm::StringMap<WeightView> weights;
+  llvm::StringMap<std::vector<float>> floatWeights;
+  std::vector<KVCacheLayer> caches;
+  llvm::DenseMap<Value, std::unique_ptr<Tensor>> values;
+  llvm::DenseMap<Value, size_t> cacheOf;
+  Value tokenArg, positionArg;
+  std::vector<int32_t> tokens;
+  std::vector<int64_t> positions;
+};
+
+llvm::Error ModelInterpreter::Impl::prepare(int64_t capacity) {
+  forward = module.lookupSymbol<func::FuncOp>("forward");
+  if (!forward || forward.getBody().empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the module has no func.func @forward");
+  FunctionType type = forward.getFunctionType();
+  if (type.getNumInputs() < 2 || type.getNumResults() < 1 ||
+      type.getNumInputs() - 2 != type.getNumResults() - 1)
+    return opError(forward, "expected (tokens, positions, caches...) -> "
+                            "(logits, caches...)");
+  auto logitsType = dyn_cast<RankedTensorType>(type.getResult(0));
+  if (!logitsType || logitsType.getRank() != 2 || logitsType.isDynamicDim(1))
+    return opError(forward, "the first result must be tensor<?xVOCABxf32>");
+  vocab = logitsType.getDimSize(1);
+
+  // Bind every weight symbol to the file's bytes, checking that the module
+  // describes this file.
+  for (auto w : module.getOps<WeightOp>()) {
+    const gguf::TensorInfo *t = file.findTensor(w.getSymName());
+    if (!t)
+      return opError(w, formatv("tensor '{0}' is not in {1}", w.getSymName(),
+                                file.getPath()));
+    if (static_cast<uint32_t>(t->type) !=
+            static_cast<uint32_t>(w.getGgmlType()) ||
+        t->fileOffset != w.getOffset() || t->bytes != w.getSize())
+      return opError(w, formatv("tensor '{0}' in {1} has another type, offset "
+                                "or size than the module says",
+                                w.getSymName(), file.getPath()));
+    weights[w.getSymName()] = WeightView::fromTensor(file, *t);
+  }
+
+  Block &body = forward.getBody().front();
+  tokenArg = body.getArgument(0);
+  positionArg = body.getArgument(1);
+  for (unsigned i = 2; i < body.getNumArguments(); ++i) {
+    auto cacheType = dyn_cast<KVCacheType>(body.getArgument(i).getType());
+    if (!cacheType)
+      return opError(forward, "arguments after tokens and positions must be "
+                              "!ingot.kv_cache values");
+    cacheOf[body.getArgument(i)] = caches.size();
+    caches.emplace_back(capacity,
+                        cacheType.getKvHeads() * cacheType.getKeyDim(),
+                        cacheType.getKvHeads() * cacheType.getValueDim());
+  }
+  // Reject unknown ops now rather than half-way through a step.
+  for (Operation &op : body)
+    if (!isa<EmbeddingOp, RMSNormOp, MatmulOp, RopeOp, AttentionOp,
+             MLAAttentionOp, MoEOp, SliceOp, SiluOp, GeluOp, SwigluOp, AddOp,
+             func::ReturnOp>(op))
+      return opError(&op, "the reference interpreter does not support this "
+                          "op");
+  return llvm::Error::success();
+}
+
+const std::vector<float> &
+ModelInterpreter::Impl::vectorF32(FlatSymbolRefAttr ref) {
+  auto it = floatWeights.find(ref.getValue());
+  if (it != floatWeights.end())
+    return it->second;
+  const WeightView &w = weight(ref);
+  std::vector<float> values(w.rowLength() * w.totalRows());
+  for (int64_t r = 0; r < w.totalRows(); ++r)
+    w.readRow(r, values.data() + r * w.rowLength());
+  return floatWeights[ref.getValue()] = std::move(values);
+}
+
+llvm::Error ModelInterpreter::Impl::execute(Operation *op) {
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  return llvm::TypeSwitch<Operation *, llvm::Error>(op)
+      .Case([&](EmbeddingOp e) -> llvm::Error {
+        const WeightView &table = weight(e.getTableAttr());
+        Tensor &out = output(e.getResult(), n);
+        for (int64_t t = 0; t < n; ++t) {
+          if (tokens[t] < 0 || tokens[t] >= table.matrixRows())
+            return opError(op, formatv("token id {0} is outside the "
+                                       "vocabulary of {1}",
+                                       tokens[t], table.matrixRows()));
+          embedding(table, tokens[t], out.row(t));
+        }
+        return llvm::Error::success();
+      })
+      .Case([&](RMSNormOp e) {
+        const Tensor &in = input(e.getInput());
+        Tensor &out = output(e.getResult(), in.rows);
+        int64_t group = e.getGroupSizeOrRow();
+        rmsNorm(in.data.data(), vectorF32(e.getScaleAttr()).data(),
+                e.getEps().convertToFloat(), group,
+                in.rows * in.cols / group, out.data.data());
+        return llvm::Error::success();
+      })
+      .Case([&](MatmulOp e) {
+        const Tensor &in = input(e.getInput());
+        Tensor &out = output(e.getResult(), in.rows);
+        const float *bias = nullptr;
+        if (auto b = e.getBiasAttr())
+          bias = vectorF32(b).data();
+        matmul(weight(e.getWeightAttr()), in.data.data(), in.rows,
+               out.data.data(), bias);
+        return llvm::Error::success();
+      })
+      .Case([&](RopeOp e) {
+        Tensor x = input(e.getInput()); // copy: rotated in place
+        RopeParams p;
+        p.nDims = e.getDims();
+        p.mode = e.getMode() == ::ingot::RopeMode::NeoX ? interp::RopeMode::NeoX
+                                               : interp::RopeMode::Normal;
+        p.freqBase = e.getFreqBase().convertToFloat();
+        p.freqScale = e.getFreqScale().convertToFloat();
+        p.extFactor = e.getExtFactor().convertToFloat();
+        p.attnFactor = e.getAttnFactor().convertToFloat();
+        p.betaFast = e.getBetaFast().convertToFloat();
+        p.betaSlow = e.getBetaSlow().convertToFloat();
+        p.nCtxOrig = e.getOrigContext();
+        for (int64_t t = 0; t < x.rows; ++t)
+          interp::rope(x.row(t) + e.getOffset(), e.getNumHeads(),
+                       e.getHeadDim(), positions[t], p);
+        values[e.getResult()] = std::make_unique<Tensor>(std::move(x));
+        return llvm::Error::success();
+      })
+      .Case([&](AttentionOp e) -> llvm::Error {
+        if (e.getSoftcap())
+          return opError(op, "softcap is not supported by the reference "
+                             "interpreter yet");
+        size_t index = cacheOf.lookup(e.getCache());
+        KVCacheLayer &cache = caches[index];
+        const Tensor &q = input(e.getQuery());
+        const Tensor &k = input(e.getKey());
+        const Tensor &v = input(e.getValue());
+        for (int64_t t = 0; t < n; ++t)
+          cache.store(positions[t], k.row(t), v.row(t));
+        AttentionParams p;
+        p.nHeads = e.getNumHeads();
+        p.nKVHeads = e.getNumKvHeads();
+        p.headDimK = e.getHeadDim();
+        p.headDimV = e.getCache().getType().getValueDim();
+        p.scale = e.getScale().convertToFloat();
+        Tensor &out = output(e.getResult(), n);
+        attention(q.data.data(), n, positions.data(), cache, p,
+                  out.data.data());
+        cacheOf[e.getNewCache()] = index;
+        return llvm::Error::success();
+      })
+      .Case([&](MLAAttentionOp e) {
+        size_t index = cacheOf.lookup(e.getCache());
+        KVCacheLayer &cache = caches[index];
+        const Tensor &latent = input(e.getLatent());
+        const Tensor &ropeKey = input(e.getRopeKey());
+        std::vector<float> key(latent.cols + ropeKey.cols);
+        for (int64_t t = 0; t < n; ++t) {
+          std::copy(latent.row(t), latent.row(t) + latent.cols, key.begin());
+          std::copy(ropeKey.row(t), ropeKey.row(t) + ropeKey.cols,
+                    key.begin() + latent.cols);
+          cache.store(positions[t], key.data(), nullptr);
+        }
+        MLAParams p;
+        p.nHeads = e.getNumHeads();
+        p.qkNopeDim = e.getNopeDim();
+        p.qkRopeDim = e.getRopeDim();
+        p.kvLoraRank = e.getKvLoraRank();
+        p.vHeadDim = e.getVHeadDim();
+        p.scale = e.getScale().convertToFloat();
+        Tensor &out = output(e.getResult(), n);
+        mlaAttention(input(e.getQuery()).data.data(), n, positions.data(),
+                     cache, weight(e.getKBAttr()), weight(e.getVBAttr()), p,
+                     out.data.data());
+        cacheOf[e.getNewCache()] = index;
+        return llvm::Error::success();
+      })
+      .Case([&](MoEOp e) {
+        const Tensor &in = input(e.getInput());
+        Tensor &out = output(e.getResult(), in.rows);
+        MoEWeights w;
+        w.router = weight(e.getRouterAttr());
+        if (auto bias = e.getSelectionBiasAttr())
+          w.selectionBias = vectorF32(bias).data();
+        w.gateExps = weight(e.getGateAttr());
+        w.upExps = weight(e.getUpAttr());
+        w.downExps = weight(e.getDownAttr());
+        MoEParams p;
+        p.nExperts = e.getNumExperts();
+        p.nExpertsUsed = e.getExpertsUsed();
+        p.gating = e.getGating() == ::ingot::Gating::Sigmoid ? GatingFunc::Sigmoid
+                                                    : GatingFunc::Softmax;
+        p.normalizeWeights = e.getNormalize();
+        p.weightsScale = e.getRoutedScale().convertToFloat();
+        p.nGroups = e.getNumGroups();
+        p.nGroupsUsed = e.getGroupsUsed();
+        moe(w, p, in.data.data(), in.rows, out.data.data());
+        if (auto sharedGate = e.getSharedGateAttr()) {
+          std::vector<float> shared(out.data.size());
+          ffnSwiGLU(weight(sharedGate), weight(e.getSharedUpAttr()),
+                    weight(e.getSharedDownAttr()), in.data.data(), in.rows,
+                    shared.data());
+          add(out.data.data(), shared.data(), out.data.size(),
+              out.data.data());
+        }
+        return llvm::Error::success();
+      })
+      .Case([&](SliceOp e) {
+        const Tensor &in = input(e.getInput());
+        Tensor &out = output(e.getResult(), in.rows);
+        for (int64_t t = 0; t < in.rows; ++t)
+          std::copy(in.row(t) + e.getOffset(),
+                    in.row(t) + e.getOffset() + out.cols, out.row(t));
+        return llvm::Error::success();
+      })
+      .Case([&](SiluOp e) {
+        const Tensor &in = input(e.getInput());
+        Tensor &out = output(e.getResult(), in.rows);
+        silu(in.data.data(), in.data.size(), out.data.data());
+        return llvm::Error::success();
+      })
+      .Case([&](GeluOp e) {
+        const Tensor &in = input(e.getInput());
+        Tensor &out = output(e.getResult(), in.rows);
+        gelu(in.data.data(), in.data.size(), out.data.data());
+        return llvm::Error::success();
+      })
+      .Case([&](SwigluOp e) {
+        const Tensor &gate = input(e.getLhs());
+        const Tensor &up = input(e.getRhs());
+        Tensor &out = output(e.getResult(), gate.rows);
+        swiglu(gate.data.data(), up.data.data(), gate.data.size(),
+               out.data.data());
+        return llvm::Error::success();
+      })
+      .Case([&](AddOp e) {
+        const Tensor &a = input(e.getLhs());
+        const Tensor &b = input(e.getRhs());
+        Tensor &out = output(e.getResult(), a.rows);
+        add(a.data.data(), b.data.data(), a.data.size(), out.data.data());
+        return llvm::Error::success();
+      })
+      .Default([&](Operation *) {
+        return opError(op, "unsupported op");
+      });
+}
+
+llvm::Expected<std::vector<float>>
+ModelInterpreter::Impl::run(ArrayRef<int32_t> tokenIds,
+                            ArrayRef<int32_t> tokenPositions) {
+  if (tokenIds.size() != tokenPositions.size() || tokenIds.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "a step needs one position per token");
+  int64_t capacity = caches.empty() ? INT64_MAX : caches[0].getCapacity();
+  for (int32_t p : tokenPositions)
+    if (p < 0 || p >= capacity)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "position %d is outside the context of %lld tokens", p,
+          static_cast<long long>(capacity));
+  tokens.assign(tokenIds.begin(), tokenIds.end());
+  positions.assign(tokenPositions.begin(), tokenPositions.end());
+  values.clear();
+  Block &body = forward.getBody().front();
+  for (unsigned i = 2; i < body.getNumArguments(); ++i)
+    cacheOf[body.getArgument(i)] = i - 2;
+  for (Operation &op : body) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      std::vector<float> result = std::move(input(ret.getOperand(0)).data);
+      values.clear();
+      return result;
+    }
+    if (llvm::Error e = execute(&op))
+      return std::move(e);
+  }
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "@forward has no return");
+}
+
+ModelInterpreter::~ModelInterpreter() = default;
+
+llvm::Expected<std::unique_ptr<ModelInterpreter>>
+ModelInterpreter::create(ModuleOp module, const gguf::GGUFFile &file,
+                         int64_t contextLength) {
+  std::unique_ptr<ModelInterpreter> interp(new ModelInterpreter());
+  interp->impl = std::make_unique<Impl>(module, file);
+  if (llvm::Error e = interp->impl->prepare(contextLength))
+    return std::move(e);
+  interp->vocab = interp->impl->vocab;
+  interp->capacity = contextLength;
+  return std::move(interp);
+}
+
+llvm::Expected<std::vector<float>>
+ModelInterpreter::step(ArrayRef<int32_t> tokens, ArrayRef<int32_t> positions) {
+  return impl->run(tokens, positions);
+}
+
+} // namespace ingot::interp
