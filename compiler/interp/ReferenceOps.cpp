@@ -160,11 +160,93 @@ float dotQ4_0(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
   return sum;
 }
 
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// ggml's F32 arithmetic (x86 AVX-512 build), emulated lane by lane
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+constexpr int kLanes = 16; // floats in one AVX-512 register
+
+// _mm512_reduce_add_ps: halves are added pairwise (lane i + lane i+8, then
+// i + i+4, i + i+2, i + i+1).
+float reduceLanes(const float *v) {
+  float t[8];
+  for (int i = 0; i < 8; ++i)
+    t[i] = v[i] + v[i + 8];
+  float s[4];
+  for (int i = 0; i < 4; ++i)
+    s[i] = t[i] + t[i + 4];
+  return (s[0] + s[2]) + (s[1] + s[3]);
+}
+
+} // namespace
+
+// ggml_vec_dot_f32: 4 accumulators of 16 lanes over blocks of 64 (FMA),
+// combined as (acc0 + acc2) + (acc1 + acc3), reduced over the lanes, then the
+// tail (n % 64) is added sequentially in float.
+float interp::ggmlVecDotF32(const float *x, const float *y, int64_t n) {
+  const int64_t np = n & ~int64_t(4 * kLanes - 1);
+  float acc[4][kLanes] = {};
+  for (int64_t i = 0; i < np; i += 4 * kLanes)
+    for (int j = 0; j < 4; ++j)
+      for (int l = 0; l < kLanes; ++l)
+        acc[j][l] = std::fma(x[i + j * kLanes + l], y[i + j * kLanes + l],
+                             acc[j][l]);
+  float lanes[kLanes];
+  for (int l = 0; l < kLanes; ++l)
+    lanes[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+  float sum = reduceLanes(lanes);
+  for (int64_t i = np; i < n; ++i)
+    sum = std::fma(x[i], y[i], sum);
+  return sum;
+}
+
+// llamafile's tinyBLAS (F32, AVX-512): one 16-lane FMA accumulator over the
+// row (n a multiple of 16), reduced over the lanes.
+float interp::ggmlSgemmDotF32(const float *x, const float *y, int64_t n) {
+  assert(n % kLanes == 0 && "tinyBLAS rows are whole vectors");
+  float acc[kLanes] = {};
+  for (int64_t i = 0; i < n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l)
+      acc[l] = std::fma(x[i + l], y[i + l], acc[l]);
+  return reduceLanes(acc);
+}
+
+// ggml_v_expf (AVX-512 variant) in scalar form: x = n ln2 + b with n
+// rounded through the 1.5 * 2^23 shift, a degree-5 polynomial in b, then
+// scaled by 2^n; |n| > 192 saturates to 0 or infinity.
+float interp::ggmlExpf(float x) {
+  const float shift = 0x1.8p23f;
+  const float z = std::fma(x, 0x1.715476p+0f, shift);
+  const float n = z - shift;
+  const float b =
+      std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
+  if (std::fabs(n) > 192.0f)
+    return n <= 0.0f ? 0.0f : std::numeric_limits<float>::infinity();
+  const float u = b * b;
+  const float j = std::fma(
+      std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+               std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+      u, std::fma(0x1.ffffecp-1f, b, 1.0f));
+  return std::ldexp(j, int(n));
+}
+
+namespace {
+
+/// ggml_vec_silu_f32 / ggml_vec_swiglu_f32 over one row: blocks of 16 use
+/// ggml_v_expf, the tail uses expf.
+float siluAt(const float *x, int64_t i, int64_t n) {
+  const float v = x[i];
+  const bool vectorised = i < (n & ~int64_t(kLanes - 1));
+  const float e = vectorised ? interp::ggmlExpf(-v) : std::exp(-v);
+  return v / (1.0f + e);
+}
+
 float dotF32(const float *w, const float *x, int64_t n) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i)
-    sum += double(w[i] * x[i]);
-  return float(sum);
+  return interp::ggmlVecDotF32(w, x, n);
 }
 
 float dotF16(const uint8_t *row, const float *xRounded, int64_t n) {
@@ -185,8 +267,11 @@ float dotBF16(const uint8_t *row, const float *xRounded, int64_t n) {
 /// the weight.
 class PreparedActivations {
 public:
-  PreparedActivations(GGMLType type, const float *x, int64_t n)
-      : type(type), x(x), n(n) {
+  /// `sgemm`: llama.cpp would run this F32 product through llamafile's
+  /// tinyBLAS (see useSgemmF32) rather than ggml_vec_dot_f32.
+  PreparedActivations(GGMLType type, const float *x, int64_t n,
+                      bool sgemm = false)
+      : type(type), x(x), n(n), sgemm(sgemm) {
     switch (type) {
     case GGMLType::Q8_0:
     case GGMLType::Q4_0:
@@ -221,7 +306,9 @@ public:
     case GGMLType::BF16:
       return dotBF16(data, rounded.data(), n);
     case GGMLType::F32:
-      return dotF32(reinterpret_cast<const float *>(data), x, n);
+      return sgemm ? interp::ggmlSgemmDotF32(
+                         reinterpret_cast<const float *>(data), x, n)
+                   : dotF32(reinterpret_cast<const float *>(data), x, n);
     default:
       w.readRow(row, scratch.data());
       return dotF32(scratch.data(), x, n);
@@ -232,12 +319,20 @@ private:
   GGMLType type;
   const float *x;
   int64_t n;
+  bool sgemm;
   std::vector<Q8Block> blocks;
   std::vector<float> rounded;
   std::vector<float> scratch;
 };
 
 } // namespace
+
+bool interp::useSgemmF32(int64_t m, int64_t n, int64_t k) {
+  // ggml_compute_forward_mul_mat tries llamafile_sgemm first when src1 is
+  // contiguous; for F32 x F32 on AVX-512 it declines single-column products
+  // (n < 2), k not a multiple of 16 and m not a multiple of 4.
+  return n >= 2 && k % kLanes == 0 && m % 4 == 0;
+}
 
 float interp::dotRow(const WeightView &w, int64_t row, const float *x) {
   PreparedActivations prepared(w.type, x, w.rowLength());
@@ -274,8 +369,9 @@ void interp::matmul(const WeightView &w, const float *x, int64_t nTokens,
   const int64_t in = w.rowLength();
   const int64_t outFeatures = w.matrixRows();
   assert(w.matrixCount() == 1 && "matmul takes a 2-D weight");
+  const bool sgemm = useSgemmF32(outFeatures, nTokens, in);
   for (int64_t t = 0; t < nTokens; ++t) {
-    PreparedActivations prepared(w.type, x + t * in, in);
+    PreparedActivations prepared(w.type, x + t * in, in, sgemm);
     float *yt = y + t * outFeatures;
     for (int64_t o = 0; o < outFeatures; ++o) {
       float v = prepared.dot(w, o);
@@ -359,21 +455,70 @@ void KVCacheLayer::store(int64_t pos, const float *key, const float *value) {
     std::memcpy(v.data() + pos * vWidth, value, sizeof(float) * vWidth);
 }
 
-void interp::softmax(float *x, int64_t n, float scale) {
+namespace {
+
+/// ggml_compute_forward_soft_max_f32 on one row of `n` values that ggml sees
+/// as a row of `width` >= n cells (the others masked to -inf, so exp 0):
+/// x * scale, max, exp in blocks of 16 with ggml_v_expf (each block's sum
+/// reduced over the lanes, the block sums added in double), expf for the
+/// tail, then multiplied by (float)(1 / sum).
+void softmaxRow(float *x, int64_t n, int64_t width, float scale) {
   float maxv = -std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < n; ++i) {
     x[i] *= scale;
     maxv = std::max(maxv, x[i]);
   }
   double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    float e = std::exp(x[i] - maxv);
+  const int64_t vecEnd = width & ~int64_t(kLanes - 1);
+  for (int64_t c = 0; c < vecEnd && c < n; c += kLanes) {
+    float lanes[kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+      const int64_t i = c + l;
+      lanes[l] = i < n ? interp::ggmlExpf(x[i] - maxv) : 0.0f;
+      if (i < n)
+        x[i] = lanes[l];
+    }
+    sum += double(reduceLanes(lanes));
+  }
+  for (int64_t i = vecEnd; i < n; ++i) {
+    const float e = std::exp(x[i] - maxv);
     x[i] = e;
     sum += double(e);
   }
   const float inv = float(1.0 / sum);
   for (int64_t i = 0; i < n; ++i)
     x[i] *= inv;
+}
+
+/// llama.cpp pads the number of KV cells an attention step sees to a
+/// multiple of 256 (llama_kv_cache::get_n_kv); the padding is masked.
+int64_t paddedKV(int64_t nKV) { return (nKV + 255) / 256 * 256; }
+
+/// out[d] = sum_j p[j] * value(j)[d] for d < dim, summed as ggml's
+/// mul_mat(v, kq) does over a KV row of `width` cells (a multiple of 64;
+/// the cells past nKV have p = 0 and add nothing): tinyBLAS's 16 lanes when
+/// the batch has several tokens, ggml_vec_dot_f32's 4 x 16 otherwise.
+template <typename ValueFn>
+void weightedSum(const float *p, int64_t nKV, bool sgemm, ValueFn value,
+                 int64_t dim, float *out) {
+  for (int64_t d = 0; d < dim; ++d) {
+    float acc[4][kLanes] = {};
+    for (int64_t j = 0; j < nKV; ++j) {
+      float &a = acc[sgemm ? 0 : (j / kLanes) % 4][j % kLanes];
+      a = std::fma(p[j], value(j)[d], a);
+    }
+    float lanes[kLanes];
+    for (int l = 0; l < kLanes; ++l)
+      lanes[l] = sgemm ? acc[0][l]
+                       : (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+    out[d] = reduceLanes(lanes);
+  }
+}
+
+} // namespace
+
+void interp::softmax(float *x, int64_t n, float scale) {
+  softmaxRow(x, n, n, scale);
 }
 
 void interp::attention(const float *q, int64_t nTokens,
@@ -384,24 +529,21 @@ void interp::attention(const float *q, int64_t nTokens,
          cache.getVWidth() == p.nKVHeads * p.headDimV && "cache mismatch");
   const int64_t group = p.nHeads / p.nKVHeads;
   std::vector<float> scores;
-  std::vector<float> acc(p.headDimV);
   for (int64_t t = 0; t < nTokens; ++t) {
     const int64_t nKV = positions[t] + 1;
+    const int64_t width = paddedKV(nKV);
+    const bool sgemm = useSgemmF32(p.headDimV, nTokens, width);
     scores.resize(nKV);
     for (int64_t h = 0; h < p.nHeads; ++h) {
       const int64_t kvh = h / group;
       const float *qh = q + (t * p.nHeads + h) * p.headDimK;
       for (int64_t j = 0; j < nKV; ++j)
         scores[j] = dotF32(cache.key(j) + kvh * p.headDimK, qh, p.headDimK);
-      softmax(scores.data(), nKV, p.scale);
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t j = 0; j < nKV; ++j) {
-        const float *vj = cache.value(j) + kvh * p.headDimV;
-        for (int64_t d = 0; d < p.headDimV; ++d)
-          acc[d] += scores[j] * vj[d];
-      }
-      std::copy(acc.begin(), acc.end(),
-                out + (t * p.nHeads + h) * p.headDimV);
+      softmaxRow(scores.data(), nKV, width, p.scale);
+      weightedSum(
+          scores.data(), nKV, sgemm,
+          [&](int64_t j) { return cache.value(j) + kvh * p.headDimV; },
+          p.headDimV, out + (t * p.nHeads + h) * p.headDimV);
     }
   }
 }
@@ -420,6 +562,8 @@ void interp::mlaAttention(const float *q, int64_t nTokens,
   std::vector<float> qFull(kWidth), scores, ctx(p.kvLoraRank);
   for (int64_t t = 0; t < nTokens; ++t) {
     const int64_t nKV = positions[t] + 1;
+    const int64_t width = paddedKV(nKV);
+    const bool sgemm = useSgemmF32(p.kvLoraRank, nTokens, width);
     scores.resize(nKV);
     for (int64_t h = 0; h < p.nHeads; ++h) {
       const float *qh = q + (t * p.nHeads + h) * qHead;
@@ -428,13 +572,10 @@ void interp::mlaAttention(const float *q, int64_t nTokens,
       std::copy(qh + p.qkNopeDim, qh + qHead, qFull.begin() + p.kvLoraRank);
       for (int64_t j = 0; j < nKV; ++j)
         scores[j] = dotF32(cache.key(j), qFull.data(), kWidth);
-      softmax(scores.data(), nKV, p.scale);
-      std::fill(ctx.begin(), ctx.end(), 0.0f);
-      for (int64_t j = 0; j < nKV; ++j) {
-        const float *latent = cache.key(j);
-        for (int64_t d = 0; d < p.kvLoraRank; ++d)
-          ctx[d] += scores[j] * latent[d];
-      }
+      softmaxRow(scores.data(), nKV, width, p.scale);
+      weightedSum(
+          scores.data(), nKV, sgemm,
+          [&](int64_t j) { return cache.key(j); }, p.kvLoraRank, ctx.data());
       // Decompress the values: out[h] = v_b[h] . ctx.
       matmul(vB.matrix(h), ctx.data(), 1,
              out + (t * p.nHeads + h) * p.vHeadDim);
@@ -444,7 +585,7 @@ void interp::mlaAttention(const float *q, int64_t nTokens,
 
 void interp::silu(const float *x, int64_t n, float *out) {
   for (int64_t i = 0; i < n; ++i)
-    out[i] = x[i] / (1.0f + std::exp(-x[i]));
+    out[i] = siluAt(x, i, n);
 }
 
 void interp::gelu(const float *x, int64_t n, float *out) {
@@ -459,7 +600,7 @@ void interp::gelu(const float *x, int64_t n, float *out) {
 void interp::swiglu(const float *gate, const float *up, int64_t n,
                     float *out) {
   for (int64_t i = 0; i < n; ++i)
-    out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    out[i] = siluAt(gate, i, n) * up[i];
 }
 
 void interp::add(const float *a, const float *b, int64_t n, float *out) {
@@ -476,7 +617,8 @@ void interp::ffnSwiGLU(const WeightView &gate, const WeightView &up,
   std::vector<float> g(nTokens * nFF), u(nTokens * nFF);
   matmul(gate, x, nTokens, g.data());
   matmul(up, x, nTokens, u.data());
-  swiglu(g.data(), u.data(), nTokens * nFF, g.data());
+  for (int64_t t = 0; t < nTokens; ++t)
+    swiglu(g.data() + t * nFF, u.data() + t * nFF, nFF, g.data() + t * nFF);
   matmul(down, g.data(), nTokens, out);
 }
 
@@ -574,14 +716,17 @@ void interp::moe(const MoEWeights &w, const MoEParams &p, const float *x,
   const int64_t nEmbd = w.router.rowLength();
   assert(w.router.matrixRows() == p.nExperts && "router shape mismatch");
   assert(w.downExps.matrixRows() == nEmbd && "down_exps shape mismatch");
-  std::vector<float> logits(p.nExperts), expertOut(nEmbd);
+  std::vector<float> logits(nTokens * p.nExperts), expertOut(nEmbd);
   if (routes)
     routes->clear();
+  // The router runs over the whole batch (its F32 summation order depends on
+  // the batch size, as in llama.cpp).
+  matmul(w.router, x, nTokens, logits.data());
   for (int64_t t = 0; t < nTokens; ++t) {
     const float *xt = x + t * nEmbd;
     float *ot = out + t * nEmbd;
-    matmul(w.router, xt, 1, logits.data());
-    ExpertRoute route = routeExperts(logits.data(), w.selectionBias, p);
+    ExpertRoute route =
+        routeExperts(logits.data() + t * p.nExperts, w.selectionBias, p);
     for (size_t i = 0; i < route.experts.size(); ++i) {
       int32_t e = route.experts[i];
       ffnSwiGLU(w.gateExps.matrix(e), w.upExps.matrix(e), w.downExps.matrix(e),

@@ -15,11 +15,20 @@
 //    .cpp), which makes whole forward passes bit-identical to llama.cpp's
 //    until some value lands on a rounding boundary.
 //  - F16 / BF16 weights: the activations are rounded to F16 / BF16 first.
-//  - F32 weights: plain f32 products.
+//  - F32 weights and the F32 products inside attention: the summation order
+//    of ggml's AVX-512 kernels (ggml_vec_dot_f32, or llamafile's tinyBLAS
+//    when llama.cpp would use it: several tokens in the batch), emulated
+//    lane by lane; see ggmlVecDotF32 / ggmlSgemmDotF32 / useSgemmF32.
 //  - Other dequantizable types: the weight row is dequantized and multiplied
 //    with the f32 activations (not bit-exact with ggml, which rounds the
 //    activations to Q8_1 / Q8_K for those).
-//  - RMS norm sums squares in double; softmax sums in double; KV cache F32.
+//  - RMS norm sums squares in double. Softmax and silu use ggml_v_expf's
+//    polynomial (ggmlExpf) where ggml vectorises (blocks of 16), expf for
+//    the tails; attention sees the KV row padded to 256 cells as llama.cpp
+//    does. KV cache F32.
+//  - Results depend on the batch size exactly where llama.cpp's do (F32
+//    products through tinyBLAS for >= 2 tokens): pass the prompt as one
+//    batch and generated tokens one at a time to reproduce its logits.
 //
 // All functions are single-threaded, allocate only small scratch, and take
 // every shape and attribute as a parameter: nothing here knows a model.
@@ -114,6 +123,21 @@ void matmul(const WeightView &w, const float *x, int64_t nTokens, float *y,
 /// matmul; exposed for kernel tests.
 float dotRow(const WeightView &w, int64_t row, const float *x);
 
+//===----------------------------------------------------------------------===//
+// ggml's F32 arithmetic (x86 AVX-512 build), emulated in portable C++.
+//===----------------------------------------------------------------------===//
+
+/// ggml_vec_dot_f32's order: 4 x 16 FMA lanes over blocks of 64, the lanes
+/// reduced as _mm512_reduce_add_ps does, the tail added sequentially.
+float ggmlVecDotF32(const float *x, const float *y, int64_t n);
+/// llamafile tinyBLAS's order: 16 FMA lanes over the row (n % 16 == 0).
+float ggmlSgemmDotF32(const float *x, const float *y, int64_t n);
+/// Whether llama.cpp computes an F32 x F32 product of an m x k weight with n
+/// contiguous activation rows through tinyBLAS (else ggml_vec_dot_f32).
+bool useSgemmF32(int64_t m, int64_t n, int64_t k);
+/// ggml_v_expf (the vectorised exp of softmax and silu), bit for bit.
+float ggmlExpf(float x);
+
 enum class RopeMode {
   Normal, ///< rotates adjacent pairs (x[2i], x[2i+1]) (llama, deepseek2)
   NeoX,   ///< rotates x[i] with x[i + nDims/2] (qwen2, qwen3moe)
@@ -167,7 +191,8 @@ private:
   std::vector<float> k, v;
 };
 
-/// In-place softmax of n values of x * scale (sum in double).
+/// In-place softmax of n values of x * scale, as ggml_soft_max computes it
+/// (ggml_v_expf in blocks of 16, block sums added in double).
 void softmax(float *x, int64_t n, float scale = 1.0f);
 
 struct AttentionParams {

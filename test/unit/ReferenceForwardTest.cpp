@@ -150,6 +150,31 @@ TEST(ReferenceOps, RmsNormAndSoftmax) {
   EXPECT_NEAR(s[2] / s[1], std::exp(2.0f), 1e-4);
 }
 
+TEST(ReferenceOps, GgmlF32Emulation) {
+  // ggml_v_expf is within a few ulp of expf and saturates like ggml's.
+  for (float v : {-20.0f, -3.5f, -1e-3f, 0.0f, 0.7f, 5.0f, 80.0f}) {
+    float e = ggmlExpf(v);
+    EXPECT_NEAR(e, std::exp(v), 4e-7f * std::exp(v)) << v;
+  }
+  EXPECT_EQ(ggmlExpf(0.0f), 1.0f);
+  EXPECT_EQ(ggmlExpf(-INFINITY), 0.0f);
+  EXPECT_EQ(ggmlExpf(-200.0f), 0.0f);
+  EXPECT_EQ(ggmlExpf(200.0f), INFINITY);
+  // Both F32 dot-product orders agree with a double-precision dot.
+  for (int64_t n : {16, 80, 256}) {
+    std::vector<float> x = randomVector(n, 11), y = randomVector(n, 12);
+    double e = 0;
+    for (int64_t i = 0; i < n; ++i)
+      e += double(x[i]) * y[i];
+    EXPECT_NEAR(ggmlVecDotF32(x.data(), y.data(), n), e, 1e-5) << n;
+    EXPECT_NEAR(ggmlSgemmDotF32(x.data(), y.data(), n), e, 1e-5) << n;
+  }
+  EXPECT_TRUE(useSgemmF32(16, 2, 256));
+  EXPECT_FALSE(useSgemmF32(16, 1, 256));
+  EXPECT_FALSE(useSgemmF32(16, 2, 80 + 8));
+  EXPECT_FALSE(useSgemmF32(6, 2, 256));
+}
+
 TEST(ReferenceOps, GroupLimitedRouting) {
   // 8 experts in 4 groups of 2, keep 2 groups, choose 2 experts, sigmoid.
   std::vector<float> logits = {1, -3, 0.5f, 0.4f, 2.5f, 2.5f, -1, 4};
@@ -501,12 +526,11 @@ TEST_P(ReferenceForward, MatchesLlamaCppLogits) {
   // INGOT_REFERENCE_VERBOSE=1 prints every row's difference.
   const bool verbose = std::getenv("INGOT_REFERENCE_VERBOSE") != nullptr;
 
-  // An MoE token whose expert choice was nearly tied here may legitimately
-  // be routed differently by llama.cpp (README: "MoE models"); such rows are
-  // reported, not failed.
-  const float kRouteTieMargin = 0.01f;
+  // No exemption for nearly tied expert routing: ReferenceOps follows ggml's
+  // F32 arithmetic closely enough that the routing matches llama.cpp's; the
+  // margin is still printed (verbose) to help diagnose a regression.
   double maxDiff = 0, maxRef = 0, minCos = 1;
-  int topMismatches = 0, checkedTop = 0, routeTies = 0;
+  int topMismatches = 0, checkedTop = 0;
   for (size_t pos = 0; pos < tokens.size(); ++pos) {
     std::vector<float> logits = model.step(tokens[pos], int64_t(pos));
     ASSERT_EQ(int64_t(logits.size()), nVocab);
@@ -532,18 +556,9 @@ TEST_P(ReferenceForward, MatchesLlamaCppLogits) {
       if (i != refBest)
         second = std::max(second, row[i]);
     const bool checkTop = row[refBest] - second > 0.1f;
-    const bool rowOk = (tight || cosine >= 0.999) && (!checkTop || best == refBest);
     if (verbose)
       std::printf("  %s row %zu: max|diff| %.3e cosine %.7f route margin %.3g\n",
                   name.c_str(), pos, rowDiff, cosine, model.lastRouteMargin);
-    if (!rowOk && model.lastRouteMargin < kRouteTieMargin) {
-      ++routeTies;
-      std::printf("[ reference ] %s row %zu: expert routing nearly tied "
-                  "(margin %.3g): cosine %.5f, top-1 %lld vs %lld; not counted\n",
-                  name.c_str(), pos, model.lastRouteMargin, cosine,
-                  (long long)best, (long long)refBest);
-      continue;
-    }
     maxDiff = std::max(maxDiff, rowDiff);
     minCos = std::min(minCos, cosine);
     if (checkTop) {
@@ -556,9 +571,9 @@ TEST_P(ReferenceForward, MatchesLlamaCppLogits) {
     }
   }
   std::printf("[ reference ] %-34s rows %3zu  max|diff| %.3e  (max|ref| %.3g)  "
-              "min cosine %.7f  top-1 checked %d mismatched %d  routing ties %d\n",
+              "min cosine %.7f  top-1 checked %d mismatched %d\n",
               name.c_str(), tokens.size(), maxDiff, maxRef, minCos, checkedTop,
-              topMismatches, routeTies);
+              topMismatches);
   if (tight) {
     EXPECT_LE(maxDiff, 1e-3 * maxRef) << name;
   } else {
