@@ -1,0 +1,122 @@
+//===- Kernels.h - x86 matmul / MoE expert kernel generators -----*- C++ -*-===//
+//
+// Ahead-of-time generators (xbyak) of the weight-streaming kernels of a model
+// for one x86 ISA, and the packing of ggml weights into the layout those
+// kernels read. The compiler runs the generators at compile time and writes
+// GeneratedKernel::code into the model's object file as a function named
+// GeneratedKernel::name; the code is position independent (RIP-relative
+// labels only, no absolute addresses, no relocations).
+//
+// Kernel ABI (System V x86-64, extern "C"):
+//
+//   matmul:
+//     void k(const void *packedW, const void *act, float *y, int64_t nTokens,
+//            int64_t rowBegin, int64_t rowEnd);
+//   y[t * N + r] = sum_k W[r][k] * x_t[k] for r in [rowBegin, rowEnd) and
+//   t < nTokens. Activations of token t start at act + t *
+//   activationBytesPerToken(type, K). rowBegin and rowEnd are multiples of
+//   rowGranule(type, isa), except rowEnd == N.
+//
+//   expert matmul (MoE, one token per id):
+//     void k(const void *packedStack, int64_t expertStrideBytes,
+//            const int32_t *expertIds, int64_t nIds, const void *act,
+//            int64_t actStrideBytes, float *y, int64_t rowBegin,
+//            int64_t rowEnd);
+//   y[j * N + r] = W_{ids[j]}[r] . x_j, where W_e is packed at packedStack +
+//   e * expertStrideBytes and x_j at act + j * actStrideBytes (0: the same
+//   input for every id).
+//
+// Packed layouts (G = rowGranule: 16 for AVX512VNNI, 8 for AVX2; rows are
+// padded with zero weights up to a multiple of G; group g holds rows
+// [g*G, g*G+G) and starts at g * packedGroupBytes):
+//   Q8_0: per 32-block b of K: 8 chunks of G x 4 bytes (chunk c = bytes
+//         4c..4c+3 of each row's block, row after row), then G f16 scales.
+//         AVX512VNNI stores the bytes offset by +128 (unsigned, q ^ 0x80).
+//         = G * 34 bytes per block.
+//   Q4_0: per 32-block: 4 chunks of G x 4 bytes (chunk c = bytes qs[4c..4c+3]
+//         of each row: low nibbles are elements 4c.., high nibbles 16+4c..),
+//         then G f16 scales. = G * 18 bytes per block.
+//   F32 / F16: per k, the G values of the group's rows (k-major).
+//
+// Activation layout per token (see Activations.h for the helper):
+//   Q8_0 / Q4_0 weights: K int8 quants, then K/32 f32 scales (Q8_0 rounding
+//   of ggml's x86 quantize_row_q8_0);
+//   F16 weights: K floats already rounded to f16; F32 weights: K floats.
+//
+// Numerics: bit-identical with ingot::interp (ggml's x86 order) for the
+// quantized types. Q4_0: exact int32 dot per 32-block, then sum =
+// fma(float(isum), d_w * d_x, sum), block after block. Q8_0: exact int32 sums
+// of 4 products (chunk c = elements 4c..4c+3), one float accumulator per chunk
+// acc_c = fma(float(isum_c), d_w * d_x, acc_c), combined as
+// ((acc0+acc4) + (acc2+acc6)) + ((acc1+acc5) + (acc3+acc7)). F32 / F16 use 4
+// fma accumulators per row over k mod 4, added as (a0 + a1) + (a2 + a3)
+// (within a few ulp of the reference, not bit-identical).
+//
+//===----------------------------------------------------------------------===//
+#ifndef INGOT_TARGETS_X86_KERNELS_H
+#define INGOT_TARGETS_X86_KERNELS_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ingot::targets {
+
+/// AVX512VNNI = avx512f/bw/vl + avx512_vnni (zmm code);
+/// AVX2 = avx2 + fma + f16c (VEX ymm code only, no EVEX).
+enum class ISA { AVX2, AVX512VNNI };
+
+/// Weight types (ggml) the kernels read.
+enum class WeightType { F32, F16, Q8_0, Q4_0 };
+
+struct MatmulShape {
+  int64_t rows; ///< N, out features
+  int64_t cols; ///< K, in features
+};
+
+const char *isaName(ISA isa);
+const char *weightTypeName(WeightType type);
+
+/// Whether the generators support this shape: N >= 1, K >= 1, K a multiple
+/// of 32 for the quantized types.
+bool isSupportedShape(WeightType type, MatmulShape shape);
+
+/// Rows per packed group; row ranges given to the kernels start (and end,
+/// unless at N) at multiples of it.
+int64_t rowGranule(WeightType type, ISA isa);
+
+/// Bytes of one packed group of rowGranule rows.
+uint64_t packedGroupBytes(WeightType type, MatmulShape shape, ISA isa);
+
+/// Bytes of the packed weight (whole groups; also the expert stride when
+/// experts are packed back to back).
+uint64_t packedWeightBytes(WeightType type, MatmulShape shape, ISA isa);
+
+/// Packs ggml-layout rows (N rows of K values of `type`, contiguous) into the
+/// kernel's layout; `packed` must have packedWeightBytes bytes.
+void packWeights(WeightType type, MatmulShape shape, ISA isa,
+                 const uint8_t *ggml, uint8_t *packed);
+
+/// Bytes of one token's activations as the kernels read them.
+uint64_t activationBytesPerToken(WeightType type, int64_t K);
+
+/// Tokens a matmul kernel processes per pass over the weights.
+int64_t tokenTile(WeightType type, ISA isa);
+
+struct GeneratedKernel {
+  std::string name;
+  std::vector<uint8_t> code; ///< instructions, then constant tables
+  uint64_t textBytes = 0;    ///< bytes of instructions at the start of code
+};
+
+/// The matmul kernel for one weight shape (see the ABI above).
+GeneratedKernel generateMatmul(WeightType type, MatmulShape shape, ISA isa,
+                               const std::string &name);
+
+/// The MoE expert kernel for one expert shape (see the ABI above).
+GeneratedKernel generateExpertMatmul(WeightType type, MatmulShape shape,
+                                     ISA isa, const std::string &name);
+
+} // namespace ingot::targets
+
+#endif // INGOT_TARGETS_X86_KERNELS_H
