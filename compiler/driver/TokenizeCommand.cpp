@@ -1,0 +1,224 @@
+//===- TokenizeCommand.cpp - `ingot tokenize MODEL.gguf -p TEXT` ----------===//
+//
+// Builds the runtime tokenizer from a GGUF file's `tokenizer.*` metadata and
+// prints the token ids of a text, space-separated on one line, with the BOS
+// the model adds (`--no-bos`: without) and special-token text parsed
+// (`--no-parse-special`: as plain text). `--vectors FILE` tokenizes every
+// string of a llama.cpp vocab test file (strings each followed by
+// "\n__ggml_vocab_test__\n") without BOS and without parsing special text,
+// one line per string, each id preceded by a space: the `.out` format.
+// `--decode "ID ..."` prints the text of token ids instead.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/driver/Command.h"
+#include "compiler/gguf/GGUFFile.h"
+#include "runtime/tokenizer/Tokenizer.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
+
+using namespace llvm;
+using namespace ingot::gguf;
+using ingot::tokenizer::TokenizerData;
+
+namespace {
+
+cl::SubCommand tokenizeCommand("tokenize", "Print the token ids of a text");
+cl::opt<std::string> modelPath(cl::Positional, cl::Required, cl::desc("<model.gguf>"),
+                               cl::sub(tokenizeCommand));
+cl::opt<std::string> promptText("p", cl::desc("Text to tokenize"), cl::value_desc("text"),
+                                cl::sub(tokenizeCommand));
+cl::opt<std::string> promptFile("f", cl::desc("File whose contents to tokenize"),
+                                cl::value_desc("file"), cl::sub(tokenizeCommand));
+cl::opt<std::string> vectorsFile(
+    "vectors", cl::desc("llama.cpp vocab test strings (.inp): print one .out line per string"),
+    cl::value_desc("file"), cl::sub(tokenizeCommand));
+cl::opt<std::string> decodeIds("decode", cl::desc("Print the text of these token ids"),
+                               cl::value_desc("ids"), cl::sub(tokenizeCommand));
+cl::opt<bool> noBos("no-bos", cl::desc("Do not add the BOS/EOS tokens the model asks for"),
+                    cl::sub(tokenizeCommand));
+cl::opt<bool> noParseSpecial("no-parse-special",
+                             cl::desc("Treat special-token text as plain text"),
+                             cl::sub(tokenizeCommand));
+
+std::optional<int64_t> getId(const GGUFFile &file, StringRef key) {
+  if (auto v = file.getUnsigned(key))
+    return static_cast<int64_t>(*v);
+  return std::nullopt;
+}
+
+int8_t getFlag(const GGUFFile &file, StringRef key) {
+  if (auto b = file.getBool(key))
+    return *b ? 1 : 0;
+  return -1;
+}
+
+template <typename T> std::vector<T> scalarArray(const Value &v) {
+  std::vector<T> out(v.size());
+  ArrayRef<uint8_t> raw = v.rawElements();
+  if (raw.size() >= out.size() * sizeof(T))
+    std::memcpy(out.data(), raw.data(), out.size() * sizeof(T));
+  return out;
+}
+
+} // namespace
+
+namespace ingot::driver {
+
+/// The runtime tokenizer description of a GGUF file's `tokenizer.*` keys.
+Expected<TokenizerData> readTokenizerData(const GGUFFile &file) {
+  TokenizerData d;
+  auto model = file.getString("tokenizer.ggml.model");
+  if (!model)
+    return createStringError("'%s' has no tokenizer (tokenizer.ggml.model is missing)",
+                             file.getPath().str().c_str());
+  d.model = model->str();
+  if (auto pre = file.getString("tokenizer.ggml.pre"))
+    d.pre = pre->str();
+  if (auto name = file.getString("general.name"))
+    d.modelName = name->str();
+
+  const Value *tokens = file.lookup("tokenizer.ggml.tokens");
+  if (!tokens || tokens->getType() != ValueType::Array ||
+      tokens->getElementType() != ValueType::String)
+    return createStringError("tokenizer.ggml.tokens is missing or not a string array");
+  for (StringRef t : tokens->strings())
+    d.tokens.push_back(t.str());
+
+  if (const Value *scores = file.lookup("tokenizer.ggml.scores")) {
+    if (scores->getType() != ValueType::Array)
+      return createStringError("tokenizer.ggml.scores is not an array");
+    if (scores->getElementType() == ValueType::Float32) {
+      d.scores = scalarArray<float>(*scores);
+    } else if (scores->getElementType() == ValueType::Int32) {
+      for (int32_t s : scalarArray<int32_t>(*scores))
+        d.scores.push_back(static_cast<float>(s));
+    } else {
+      return createStringError("tokenizer.ggml.scores has element type %s",
+                               valueTypeName(scores->getElementType()));
+    }
+  }
+  if (const Value *types = file.lookup("tokenizer.ggml.token_type")) {
+    if (types->getType() != ValueType::Array || types->getElementType() != ValueType::Int32)
+      return createStringError("tokenizer.ggml.token_type is not an i32 array");
+    d.tokenTypes = scalarArray<int32_t>(*types);
+  }
+  if (const Value *merges = file.lookup("tokenizer.ggml.merges")) {
+    if (merges->getType() != ValueType::Array || merges->getElementType() != ValueType::String)
+      return createStringError("tokenizer.ggml.merges is not a string array");
+    for (StringRef m : merges->strings())
+      d.merges.push_back(m.str());
+  }
+
+  struct IdKey {
+    const char *key;
+    int64_t *field;
+  };
+  for (IdKey k : {IdKey{"tokenizer.ggml.bos_token_id", &d.bosId},
+                  IdKey{"tokenizer.ggml.eos_token_id", &d.eosId},
+                  IdKey{"tokenizer.ggml.unknown_token_id", &d.unkId},
+                  IdKey{"tokenizer.ggml.seperator_token_id", &d.sepId},
+                  IdKey{"tokenizer.ggml.padding_token_id", &d.padId},
+                  IdKey{"tokenizer.ggml.mask_token_id", &d.maskId},
+                  IdKey{"tokenizer.ggml.eot_token_id", &d.eotId},
+                  IdKey{"tokenizer.ggml.eom_token_id", &d.eomId}})
+    if (auto id = getId(file, k.key))
+      *k.field = *id;
+  d.addBos = getFlag(file, "tokenizer.ggml.add_bos_token");
+  d.addEos = getFlag(file, "tokenizer.ggml.add_eos_token");
+  d.addSep = getFlag(file, "tokenizer.ggml.add_sep_token");
+  d.addSpacePrefix = getFlag(file, "tokenizer.ggml.add_space_prefix");
+  return d;
+}
+
+} // namespace ingot::driver
+
+namespace {
+
+void printIds(raw_ostream &os, const std::vector<int32_t> &ids, bool leadingSpace) {
+  for (size_t i = 0; i < ids.size(); ++i)
+    os << (leadingSpace || i ? " " : "") << ids[i];
+  os << "\n";
+}
+
+int runTokenize() {
+  int inputs = (promptText.getNumOccurrences() > 0) + (promptFile.getNumOccurrences() > 0) +
+               (vectorsFile.getNumOccurrences() > 0) + (decodeIds.getNumOccurrences() > 0);
+  if (inputs != 1)
+    return ingot::driver::reportError(
+        "tokenize needs exactly one of -p TEXT, -f FILE, --vectors FILE, --decode IDS");
+
+  auto file = GGUFFile::open(modelPath);
+  if (!file)
+    return ingot::driver::reportError(file.takeError());
+  auto data = ingot::driver::readTokenizerData(**file);
+  if (!data)
+    return ingot::driver::reportError(data.takeError());
+
+  // Round-trip through the embedded form, as an emitted binary does.
+  std::string blob = data->serialize();
+  TokenizerData loaded;
+  std::string error;
+  if (!TokenizerData::deserialize(blob.data(), blob.size(), loaded, error))
+    return ingot::driver::reportError(error);
+  auto tokenizer = ingot::tokenizer::Tokenizer::create(loaded, error);
+  if (!tokenizer)
+    return ingot::driver::reportError(Twine(modelPath) + ": " + error);
+
+  if (decodeIds.getNumOccurrences()) {
+    std::vector<int32_t> ids;
+    SmallVector<StringRef> fields;
+    SplitString(decodeIds, fields, " ,\t\n");
+    for (StringRef f : fields) {
+      int64_t id;
+      if (f.getAsInteger(10, id) || id < 0 || static_cast<uint64_t>(id) >= tokenizer->vocabSize())
+        return ingot::driver::reportError("--decode: '" + f + "' is not a token id of this model");
+      ids.push_back(static_cast<int32_t>(id));
+    }
+    outs() << tokenizer->detokenize(ids, /*special=*/true) << "\n";
+    return 0;
+  }
+
+  auto readFile = [](StringRef path) -> Expected<std::string> {
+    auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+    if (!buffer)
+      return createStringError(buffer.getError(), "cannot read '%s': %s", path.str().c_str(),
+                               buffer.getError().message().c_str());
+    return (*buffer)->getBuffer().str();
+  };
+
+  if (vectorsFile.getNumOccurrences()) {
+    auto text = readFile(vectorsFile);
+    if (!text)
+      return ingot::driver::reportError(text.takeError());
+    static constexpr StringLiteral separator("\n__ggml_vocab_test__\n");
+    StringRef rest = *text;
+    while (!rest.empty()) {
+      size_t at = rest.find(separator);
+      StringRef item = rest.substr(0, at);
+      printIds(outs(), tokenizer->tokenize(item, /*addSpecial=*/false, /*parseSpecial=*/false),
+               /*leadingSpace=*/true);
+      if (at == StringRef::npos)
+        break;
+      rest = rest.substr(at + separator.size());
+    }
+    return 0;
+  }
+
+  std::string text = promptText;
+  if (promptFile.getNumOccurrences()) {
+    auto contents = readFile(promptFile);
+    if (!contents)
+      return ingot::driver::reportError(contents.takeError());
+    text = std::move(*contents);
+  }
+  printIds(outs(), tokenizer->tokenize(text, !noBos, !noParseSpecial), /*leadingSpace=*/false);
+  return 0;
+}
+
+ingot::driver::RegisterCommand registration(tokenizeCommand, runTokenize);
+
+} // namespace
