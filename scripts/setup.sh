@@ -7,7 +7,7 @@ packages=(
   cmake ninja-build python3 file strace
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-22 lld-22 libclang-rt-22-dev
-  libxbyak-dev libfmt-dev libzstd-dev libgtest-dev libpcre2-dev
+  libxbyak-dev libfmt-dev libzstd-dev libgtest-dev libpcre2-dev nlohmann-json3-dev
 )
 
 missing=()

@@ -1,0 +1,397 @@
+//===- JinjaInterpreter.cpp - Renders a parsed Jinja2 template ------------===//
+#include "runtime/chat/JinjaInterpreter.h"
+
+#include "runtime/chat/JinjaBuiltins.h"
+#include "runtime/chat/JinjaOperations.h"
+
+#include <unordered_map>
+
+namespace ingot::chat {
+namespace {
+
+struct Scope {
+  std::unordered_map<std::string, Value> vars;
+  std::shared_ptr<Scope> parent;
+
+  const Value *lookup(const std::string &name) const {
+    for (const Scope *s = this; s; s = s->parent.get()) {
+      auto it = s->vars.find(name);
+      if (it != s->vars.end())
+        return &it->second;
+    }
+    return nullptr;
+  }
+};
+using ScopePtr = std::shared_ptr<Scope>;
+
+ScopePtr childOf(const ScopePtr &parent) {
+  auto s = std::make_shared<Scope>();
+  s->parent = parent;
+  return s;
+}
+
+Value kwargsDict(CallArgs &args, const char *function) {
+  Dict d;
+  for (const Value &p : args.positional) {
+    if (!p.isDict())
+      raiseError(std::string("TypeError: ") + function +
+                     "() takes only keyword arguments or a dict",
+                 args.line);
+    for (const auto &[k, v] : p.getDict().items)
+      d.set(k, v);
+  }
+  for (const auto &[k, v] : args.keyword)
+    d.set(k, v);
+  return Value::dict(std::move(d));
+}
+
+Value rangeFunction(CallArgs &args) {
+  if (!args.keyword.empty() || args.positional.empty() ||
+      args.positional.size() > 3)
+    raiseError("TypeError: range expects 1 to 3 integer arguments", args.line);
+  for (const Value &v : args.positional)
+    if (!v.isInt() && !v.isBool())
+      raiseError("TypeError: range() arguments must be integers", args.line);
+  int64_t start = 0, stop, step = 1;
+  if (args.positional.size() == 1) {
+    stop = args.positional[0].getInt();
+  } else {
+    start = args.positional[0].getInt();
+    stop = args.positional[1].getInt();
+    if (args.positional.size() == 3)
+      step = args.positional[2].getInt();
+  }
+  if (step == 0)
+    raiseError("ValueError: range() arg 3 must not be zero", args.line);
+  ValueList out;
+  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+    out.push_back(Value(i));
+    if (out.size() > 100000)
+      raiseError("OverflowError: range too big", args.line);
+  }
+  return Value::list(std::move(out));
+}
+
+class Renderer {
+public:
+  Renderer(const Dict &variables) : root(std::make_shared<Scope>()) {
+    auto globals = std::make_shared<Scope>();
+    globals->vars["namespace"] =
+        Value::callable("namespace", [](CallArgs &args) {
+          return Value::ns(kwargsDict(args, "namespace").getDict());
+        });
+    globals->vars["dict"] = Value::callable("dict", [](CallArgs &args) {
+      return kwargsDict(args, "dict");
+    });
+    globals->vars["range"] = Value::callable("range", rangeFunction);
+    for (const auto &[k, v] : variables.items)
+      globals->vars[k] = v;
+    root->parent = globals;
+  }
+
+  std::string run(const TemplateAst &ast) {
+    std::string out;
+    Flow flow = exec(ast.body, root, out);
+    if (flow != Flow::Normal)
+      throw TemplateError("'break' or 'continue' outside a loop");
+    return out;
+  }
+
+private:
+  enum class Flow { Normal, Break, Continue };
+  ScopePtr root;
+  int depth = 0;
+
+  Flow exec(const StmtList &body, const ScopePtr &scope, std::string &out) {
+    for (const StmtPtr &s : body) {
+      Flow flow = execOne(*s, scope, out);
+      if (flow != Flow::Normal)
+        return flow;
+    }
+    return Flow::Normal;
+  }
+
+  void assign(const ScopePtr &scope, const std::vector<std::string> &targets,
+              const Value &value, int line) {
+    if (targets.size() == 1) {
+      scope->vars[targets[0]] = value;
+      return;
+    }
+    ValueList items = iterate(value, line);
+    if (items.size() != targets.size())
+      raiseError(items.size() > targets.size()
+                     ? "ValueError: too many values to unpack (expected " +
+                           std::to_string(targets.size()) + ")"
+                     : "ValueError: not enough values to unpack (expected " +
+                           std::to_string(targets.size()) + ", got " +
+                           std::to_string(items.size()) + ")",
+                 line);
+    for (size_t i = 0; i < targets.size(); ++i)
+      scope->vars[targets[i]] = items[i];
+  }
+
+  Flow execOne(const Stmt &s, const ScopePtr &scope, std::string &out) {
+    switch (s.kind) {
+    case Stmt::Text:
+      out += s.text;
+      return Flow::Normal;
+    case Stmt::Output:
+      out += eval(*s.expr, scope).str();
+      return Flow::Normal;
+    case Stmt::If:
+      for (size_t i = 0; i < s.conditions.size(); ++i)
+        if (eval(*s.conditions[i], scope).truthy())
+          return exec(s.bodies[i], scope, out);
+      return exec(s.elseBody, scope, out);
+    case Stmt::For:
+      return execFor(s, scope, out);
+    case Stmt::Set: {
+      Value v = eval(*s.expr, scope);
+      if (!s.attribute.empty()) {
+        const Value *target = scope->lookup(s.targets[0]);
+        if (!target || !target->isNamespace())
+          raiseError("TemplateRuntimeError: cannot assign attribute on "
+                     "non-namespace object",
+                     s.line);
+        Value ns = *target;
+        ns.getDict().set(s.attribute, std::move(v));
+        return Flow::Normal;
+      }
+      assign(scope, s.targets, v, s.line);
+      return Flow::Normal;
+    }
+    case Stmt::SetBlock: {
+      std::string text;
+      exec(s.bodies[0], scope, text);
+      scope->vars[s.targets[0]] = Value(text);
+      return Flow::Normal;
+    }
+    case Stmt::Macro:
+      scope->vars[s.name] = makeMacro(s, scope);
+      return Flow::Normal;
+    case Stmt::Break:
+      return Flow::Break;
+    case Stmt::Continue:
+      return Flow::Continue;
+    case Stmt::Body:
+      return exec(s.bodies[0], scope, out);
+    }
+    return Flow::Normal;
+  }
+
+  Flow execFor(const Stmt &s, const ScopePtr &scope, std::string &out) {
+    ValueList items = iterate(eval(*s.expr, scope), s.line);
+    if (s.filter) {
+      ValueList kept;
+      for (const Value &item : items) {
+        ScopePtr inner = childOf(scope);
+        assign(inner, s.targets, item, s.line);
+        if (eval(*s.filter, inner).truthy())
+          kept.push_back(item);
+      }
+      items = std::move(kept);
+    }
+    const int64_t n = items.size();
+    for (int64_t i = 0; i < n; ++i) {
+      ScopePtr inner = childOf(scope);
+      assign(inner, s.targets, items[i], s.line);
+      Dict loop;
+      loop.set("index", Value(i + 1));
+      loop.set("index0", Value(i));
+      loop.set("revindex", Value(n - i));
+      loop.set("revindex0", Value(n - i - 1));
+      loop.set("first", Value(i == 0));
+      loop.set("last", Value(i == n - 1));
+      loop.set("length", Value(n));
+      loop.set("depth", Value(int64_t(1)));
+      loop.set("depth0", Value(int64_t(0)));
+      loop.set("previtem", i > 0 ? items[i - 1]
+                                 : Value::undefined("there is no previous item"));
+      loop.set("nextitem", i + 1 < n ? items[i + 1]
+                                     : Value::undefined("there is no next item"));
+      loop.set("cycle", Value::callable("loop.cycle", [i](CallArgs &args) {
+                 if (args.positional.empty())
+                   raiseError("TypeError: no items for cycling given", args.line);
+                 return args.positional[i % args.positional.size()];
+               }));
+      inner->vars["loop"] = Value::dict(std::move(loop));
+      Flow flow = exec(s.bodies[0], inner, out);
+      if (flow == Flow::Break)
+        break;
+    }
+    if (n == 0)
+      return exec(s.elseBody, childOf(scope), out);
+    return Flow::Normal;
+  }
+
+  Value makeMacro(const Stmt &s, const ScopePtr &definitionScope) {
+    const Stmt *macro = &s;
+    // A weak reference: the macro is stored in that scope, and a strong one
+    // would keep both alive after the render.
+    std::weak_ptr<Scope> weakScope = definitionScope;
+    return Value::callable(s.name, [this, macro, weakScope](CallArgs &args) {
+      if (depth > 200)
+        raiseError("RecursionError: macro nesting too deep", args.line);
+      ScopePtr definition = weakScope.lock();
+      ScopePtr scope = childOf(definition ? definition : root);
+      const auto &params = macro->params;
+      if (args.positional.size() > params.size())
+        raiseError("TypeError: macro '" + macro->name + "' takes not more than " +
+                       std::to_string(params.size()) + " argument(s)",
+                   args.line);
+      std::vector<bool> bound(params.size(), false);
+      for (size_t i = 0; i < args.positional.size(); ++i) {
+        scope->vars[params[i].first] = args.positional[i];
+        bound[i] = true;
+      }
+      for (const auto &[k, v] : args.keyword) {
+        size_t i = 0;
+        while (i < params.size() && params[i].first != k)
+          ++i;
+        if (i == params.size())
+          raiseError("TypeError: macro '" + macro->name +
+                         "' takes no keyword argument '" + k + "'",
+                     args.line);
+        scope->vars[k] = v;
+        bound[i] = true;
+      }
+      for (size_t i = 0; i < params.size(); ++i)
+        if (!bound[i])
+          scope->vars[params[i].first] =
+              params[i].second
+                  ? eval(*params[i].second, scope)
+                  : Value::undefined("parameter '" + params[i].first +
+                                     "' was not provided");
+      std::string text;
+      ++depth;
+      exec(macro->bodies[0], scope, text);
+      --depth;
+      return Value(text);
+    });
+  }
+
+  void evalArgs(const Expr &e, size_t first, const ScopePtr &scope,
+                CallArgs &args) {
+    args.line = e.line;
+    for (size_t i = first; i < e.operands.size(); ++i)
+      args.positional.push_back(eval(*e.operands[i], scope));
+    for (const auto &[k, v] : e.keyword)
+      args.keyword.emplace_back(k, eval(*v, scope));
+  }
+
+  Value eval(const Expr &e, const ScopePtr &scope) {
+    switch (e.kind) {
+    case Expr::Literal:
+      return e.value;
+    case Expr::Name:
+      if (const Value *v = scope->lookup(e.name))
+        return *v;
+      return Value::undefined("'" + e.name + "' is undefined");
+    case Expr::GetAttr:
+      return getAttribute(eval(*e.operands[0], scope), e.name, e.line);
+    case Expr::GetItem:
+      return getItem(eval(*e.operands[0], scope), eval(*e.operands[1], scope),
+                     e.line);
+    case Expr::Slice: {
+      Value parts[3];
+      for (int i = 0; i < 3; ++i)
+        parts[i] = e.operands[i + 1] ? eval(*e.operands[i + 1], scope)
+                                     : Value::none();
+      return sliceValue(eval(*e.operands[0], scope), parts[0], parts[1],
+                        parts[2], e.line);
+    }
+    case Expr::Call: {
+      Value callee = eval(*e.operands[0], scope);
+      CallArgs args;
+      evalArgs(e, 1, scope, args);
+      return callValue(callee, args, e.line);
+    }
+    case Expr::Filter: {
+      Value input = eval(*e.operands[0], scope);
+      CallArgs args;
+      evalArgs(e, 1, scope, args);
+      return applyFilter(e.name, input, args);
+    }
+    case Expr::Test: {
+      Value input = eval(*e.operands[0], scope);
+      CallArgs args;
+      evalArgs(e, 1, scope, args);
+      return Value(applyTest(e.name, input, args) != e.negate);
+    }
+    case Expr::Not:
+      return Value(!eval(*e.operands[0], scope).truthy());
+    case Expr::Negate:
+    case Expr::Plus: {
+      Value v = eval(*e.operands[0], scope);
+      if (v.isUndefined())
+        raiseUndefined(v, e.line);
+      if (!v.isNumber())
+        raiseError(std::string("TypeError: bad operand type for unary ") +
+                       (e.kind == Expr::Negate ? "-" : "+") + ": '" +
+                       v.typeName() + "'",
+                   e.line);
+      if (e.kind == Expr::Plus)
+        return v.isFloat() ? v : Value(v.getInt());
+      return v.isFloat() ? Value(-v.asDouble()) : Value(-v.getInt());
+    }
+    case Expr::Binary:
+      return binaryOp(e.name, eval(*e.operands[0], scope),
+                      eval(*e.operands[1], scope), e.line);
+    case Expr::And: {
+      Value l = eval(*e.operands[0], scope);
+      return l.truthy() ? eval(*e.operands[1], scope) : l;
+    }
+    case Expr::Or: {
+      Value l = eval(*e.operands[0], scope);
+      return l.truthy() ? l : eval(*e.operands[1], scope);
+    }
+    case Expr::Compare: {
+      Value left = eval(*e.operands[0], scope);
+      for (size_t i = 0; i < e.ops.size(); ++i) {
+        Value right = eval(*e.operands[i + 1], scope);
+        if (!compareOp(e.ops[i], left, right, e.line))
+          return Value(false);
+        left = std::move(right);
+      }
+      return Value(true);
+    }
+    case Expr::Cond:
+      if (eval(*e.operands[0], scope).truthy())
+        return eval(*e.operands[1], scope);
+      if (e.operands[2])
+        return eval(*e.operands[2], scope);
+      return Value::undefined("the inline if-expression evaluated to false "
+                              "and no else section was defined");
+    case Expr::ListLit:
+    case Expr::TupleLit: {
+      ValueList items;
+      for (const ExprPtr &o : e.operands)
+        items.push_back(eval(*o, scope));
+      if (e.kind == Expr::TupleLit)
+        return Value::tuple(std::move(items));
+      return Value::list(std::move(items));
+    }
+    case Expr::DictLit: {
+      Dict d;
+      for (size_t i = 0; i + 1 < e.operands.size(); i += 2) {
+        Value key = eval(*e.operands[i], scope);
+        if (!key.isString())
+          raiseError("unsupported dict key of type '" + key.typeName() +
+                         "' (only string keys are supported)",
+                     e.line);
+        d.set(key.getString(), eval(*e.operands[i + 1], scope));
+      }
+      return Value::dict(std::move(d));
+    }
+    }
+    return Value();
+  }
+};
+
+} // namespace
+
+std::string renderTemplate(const TemplateAst &ast, const Dict &variables) {
+  return Renderer(variables).run(ast);
+}
+
+} // namespace ingot::chat

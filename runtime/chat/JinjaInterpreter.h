@@ -1,0 +1,24 @@
+//===- JinjaInterpreter.h - Renders a parsed Jinja2 template ----*- C++ -*-===//
+//
+// Walks the syntax tree with Jinja2's scoping (a for loop body and a macro
+// have their own scope; if does not; namespace() objects are shared), loop
+// variables, macros, break/continue, and Jinja2's global functions
+// namespace(), range() and dict().
+//
+//===----------------------------------------------------------------------===//
+#ifndef INGOT_RUNTIME_CHAT_JINJAINTERPRETER_H
+#define INGOT_RUNTIME_CHAT_JINJAINTERPRETER_H
+
+#include "runtime/chat/JinjaAst.h"
+
+#include <string>
+
+namespace ingot::chat {
+
+/// Renders `ast` with `variables` (render arguments and extra globals) on top
+/// of Jinja2's globals. Throws TemplateError.
+std::string renderTemplate(const TemplateAst &ast, const Dict &variables);
+
+} // namespace ingot::chat
+
+#endif // INGOT_RUNTIME_CHAT_JINJAINTERPRETER_H

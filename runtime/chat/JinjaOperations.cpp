@@ -1,0 +1,960 @@
+//===- JinjaOperations.cpp - Python object protocol for templates ---------===//
+#include "runtime/chat/JinjaOperations.h"
+
+#include "runtime/chat/Utf8.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+
+namespace ingot::chat {
+
+void raiseError(const std::string &message, int line) {
+  throw TemplateError(message + " at line " + std::to_string(line));
+}
+
+void raiseUndefined(const Value &value, int line) {
+  std::string why = value.undefinedDescription();
+  raiseError(why.rfind("unsupported", 0) == 0 ? why : "UndefinedError: " + why,
+             line);
+}
+
+// ---- arguments ---------------------------------------------------------------
+
+bool ArgReader::has(size_t position, const char *name) const {
+  if (position < args.positional.size())
+    return true;
+  for (const auto &[k, v] : args.keyword)
+    if (k == name)
+      return true;
+  return false;
+}
+
+Value ArgReader::get(size_t position, const char *name, Value fallback) {
+  maxPosition = std::max(maxPosition, position + 1);
+  knownNames.push_back(name);
+  if (position < args.positional.size())
+    return args.positional[position];
+  for (const auto &[k, v] : args.keyword)
+    if (k == name)
+      return v;
+  return fallback;
+}
+
+void ArgReader::done() {
+  if (args.positional.size() > maxPosition)
+    raiseError("TypeError: " + function + "() takes at most " +
+                   std::to_string(maxPosition) + " arguments",
+               args.line);
+  for (const auto &[k, v] : args.keyword)
+    if (std::find(knownNames.begin(), knownNames.end(), k) == knownNames.end())
+      raiseError("TypeError: " + function +
+                     "() got an unexpected keyword argument '" + k + "'",
+                 args.line);
+}
+
+// ---- strings -------------------------------------------------------------------
+
+static bool isAscii(const std::string &s) {
+  for (unsigned char c : s)
+    if (c >= 0x80)
+      return false;
+  return true;
+}
+
+static std::string stripString(const std::string &s, const Value &chars,
+                               bool left, bool right) {
+  std::u32string text = decodeUtf8(s);
+  std::u32string set;
+  bool whitespace = chars.isNone() || chars.isUndefined();
+  if (!whitespace)
+    set = decodeUtf8(chars.str());
+  auto strip = [&](char32_t c) {
+    return whitespace ? isPythonSpace(c) : set.find(c) != std::u32string::npos;
+  };
+  size_t b = 0, e = text.size();
+  if (left)
+    while (b < e && strip(text[b]))
+      ++b;
+  if (right)
+    while (e > b && strip(text[e - 1]))
+      --e;
+  return encodeUtf8(text.substr(b, e - b));
+}
+
+static ValueList splitString(const std::string &s, const Value &sepValue,
+                             int64_t maxSplit, int line) {
+  ValueList out;
+  if (sepValue.isNone() || sepValue.isUndefined()) {
+    std::u32string text = decodeUtf8(s);
+    size_t i = 0, n = text.size();
+    while (true) {
+      while (i < n && isPythonSpace(text[i]))
+        ++i;
+      if (i >= n)
+        break;
+      if (maxSplit >= 0 && static_cast<int64_t>(out.size()) == maxSplit) {
+        size_t e = n;
+        while (e > i && isPythonSpace(text[e - 1]))
+          --e;
+        out.push_back(Value(encodeUtf8(text.substr(i, e - i))));
+        break;
+      }
+      size_t j = i;
+      while (j < n && !isPythonSpace(text[j]))
+        ++j;
+      out.push_back(Value(encodeUtf8(text.substr(i, j - i))));
+      i = j;
+    }
+    return out;
+  }
+  if (!sepValue.isString())
+    raiseError("TypeError: must be str or None, not " + sepValue.typeName(),
+               line);
+  const std::string &sep = sepValue.getString();
+  if (sep.empty())
+    raiseError("ValueError: empty separator", line);
+  size_t start = 0;
+  while (true) {
+    size_t at = s.find(sep, start);
+    if (at == std::string::npos ||
+        (maxSplit >= 0 && static_cast<int64_t>(out.size()) == maxSplit)) {
+      out.push_back(Value(s.substr(start)));
+      break;
+    }
+    out.push_back(Value(s.substr(start, at - start)));
+    start = at + sep.size();
+  }
+  return out;
+}
+
+static ValueList rsplitString(const std::string &s, const Value &sepValue,
+                              int64_t maxSplit, int line) {
+  if (sepValue.isNone() || sepValue.isUndefined() || maxSplit < 0)
+    return splitString(s, sepValue, maxSplit, line);
+  if (!sepValue.isString())
+    raiseError("TypeError: must be str or None, not " + sepValue.typeName(),
+               line);
+  const std::string &sep = sepValue.getString();
+  if (sep.empty())
+    raiseError("ValueError: empty separator", line);
+  ValueList out;
+  size_t end = s.size();
+  while (static_cast<int64_t>(out.size()) < maxSplit) {
+    if (end < sep.size())
+      break;
+    size_t at = s.rfind(sep, end - sep.size());
+    if (at == std::string::npos)
+      break;
+    out.insert(out.begin(), Value(s.substr(at + sep.size(), end - at - sep.size())));
+    end = at;
+  }
+  out.insert(out.begin(), Value(s.substr(0, end)));
+  return out;
+}
+
+static std::string replaceString(const std::string &s, const std::string &old,
+                                 const std::string &with, int64_t count) {
+  std::string out;
+  if (old.empty()) {
+    // Python inserts `with` between every character (and at both ends).
+    std::u32string text = decodeUtf8(s);
+    int64_t done = 0;
+    for (size_t i = 0; i <= text.size(); ++i) {
+      if (count < 0 || done < count) {
+        out += with;
+        ++done;
+      }
+      if (i < text.size())
+        appendUtf8(out, text[i]);
+    }
+    return out;
+  }
+  size_t start = 0;
+  int64_t done = 0;
+  while (count < 0 || done < count) {
+    size_t at = s.find(old, start);
+    if (at == std::string::npos)
+      break;
+    out.append(s, start, at - start);
+    out += with;
+    start = at + old.size();
+    ++done;
+  }
+  out.append(s, start, std::string::npos);
+  return out;
+}
+
+// Python's case conversions, with the simple Unicode mappings of Utf8.h
+// (and U+00DF, which upper-cases to "SS").
+static bool isCased(char32_t c) {
+  return toUpperCodePoint(c) != c || toLowerCodePoint(c) != c;
+}
+
+std::string pythonUpper(const std::string &s) {
+  std::string out;
+  for (char32_t c : decodeUtf8(s)) {
+    if (c == 0xDF)
+      out += "SS";
+    else
+      appendUtf8(out, toUpperCodePoint(c));
+  }
+  return out;
+}
+
+std::string pythonLower(const std::string &s) {
+  std::string out;
+  for (char32_t c : decodeUtf8(s))
+    appendUtf8(out, toLowerCodePoint(c));
+  return out;
+}
+
+std::string pythonTitle(const std::string &s) {
+  std::string out;
+  bool previousCased = false;
+  for (char32_t c : decodeUtf8(s)) {
+    bool cased = isCased(c);
+    if (cased && !previousCased && c == 0xDF)
+      out += "Ss";
+    else
+      appendUtf8(out, cased ? (previousCased ? toLowerCodePoint(c)
+                                             : toUpperCodePoint(c))
+                            : c);
+    previousCased = cased;
+  }
+  return out;
+}
+
+std::string pythonCapitalize(const std::string &s) {
+  std::u32string text = decodeUtf8(s);
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i == 0 && text[i] == 0xDF)
+      out += "Ss";
+    else
+      appendUtf8(out, i == 0 ? toUpperCodePoint(text[i]) : toLowerCodePoint(text[i]));
+  }
+  return out;
+}
+
+static bool matchesAffix(const std::string &s, const Value &affix, bool prefix,
+                         int line) {
+  auto one = [&](const Value &a) {
+    if (!a.isString())
+      raiseError(std::string("TypeError: ") +
+                     (prefix ? "startswith" : "endswith") +
+                     " first arg must be str or a tuple of str, not " +
+                     a.typeName(),
+                 line);
+    const std::string &x = a.getString();
+    if (x.size() > s.size())
+      return false;
+    return prefix ? s.compare(0, x.size(), x) == 0
+                  : s.compare(s.size() - x.size(), x.size(), x) == 0;
+  };
+  if (affix.isList()) {
+    for (const Value &a : affix.getList())
+      if (one(a))
+        return true;
+    return false;
+  }
+  return one(affix);
+}
+
+// str.format with automatic/numbered/named fields and no format specs.
+static std::string formatString(const std::string &fmt, CallArgs &args,
+                                int line) {
+  std::string out;
+  size_t autoIndex = 0;
+  for (size_t i = 0; i < fmt.size(); ++i) {
+    char c = fmt[i];
+    if (c == '{' && i + 1 < fmt.size() && fmt[i + 1] == '{') {
+      out += '{';
+      ++i;
+    } else if (c == '}' && i + 1 < fmt.size() && fmt[i + 1] == '}') {
+      out += '}';
+      ++i;
+    } else if (c == '{') {
+      size_t close = fmt.find('}', i);
+      if (close == std::string::npos)
+        raiseError("ValueError: unmatched '{' in format string", line);
+      std::string field = fmt.substr(i + 1, close - i - 1);
+      if (field.find_first_of(":!.[") != std::string::npos)
+        raiseError("unsupported format field '{" + field + "}' in str.format",
+                   line);
+      Value v;
+      if (field.empty()) {
+        if (autoIndex >= args.positional.size())
+          raiseError("IndexError: Replacement index out of range", line);
+        v = args.positional[autoIndex++];
+      } else if (std::isdigit(static_cast<unsigned char>(field[0]))) {
+        size_t k = std::stoul(field);
+        if (k >= args.positional.size())
+          raiseError("IndexError: Replacement index out of range", line);
+        v = args.positional[k];
+      } else {
+        bool found = false;
+        for (auto &[name, value] : args.keyword)
+          if (name == field) {
+            v = value;
+            found = true;
+          }
+        if (!found)
+          raiseError("KeyError: '" + field + "'", line);
+      }
+      out += v.str();
+      i = close;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+static int64_t intArg(const Value &v, const char *what, int line) {
+  if (v.isInt() || v.isBool())
+    return v.getInt();
+  raiseError(std::string("TypeError: ") + what + " must be an integer, not " +
+                 v.typeName(),
+             line);
+}
+
+static Value stringMethod(const Value &self, const std::string &name) {
+  static const char *names[] = {
+      "startswith", "endswith", "split",  "rsplit",     "strip",
+      "lstrip",     "rstrip",   "replace", "upper",     "lower",
+      "title",      "capitalize", "find", "rfind",      "count",
+      "join",       "format",   "splitlines", "isdigit", "isalpha",
+      "isalnum",    "isspace",  "isupper", "islower",   "removeprefix",
+      "removesuffix"};
+  if (std::find_if(std::begin(names), std::end(names), [&](const char *n) {
+        return name == n;
+      }) == std::end(names)) {
+    static const char *python[] = {
+        "casefold",   "center",    "encode",     "expandtabs", "format_map",
+        "index",      "isascii",   "isdecimal",  "isidentifier", "isnumeric",
+        "isprintable", "istitle",  "ljust",      "partition",  "rindex",
+        "rjust",      "rpartition", "swapcase",  "translate",  "zfill"};
+    for (const char *p : python)
+      if (name == p)
+        return Value::undefined("unsupported method 'str." + name + "'");
+    return Value::undefined("'str object' has no attribute '" + name + "'");
+  }
+  std::string s = self.getString();
+  return Value::callable("str." + name, [s, name](CallArgs &args) -> Value {
+    int line = args.line;
+    ArgReader r(args, name);
+    if (name == "startswith" || name == "endswith") {
+      Value affix = r.get(0, "prefix");
+      r.done();
+      return Value(matchesAffix(s, affix, name == "startswith", line));
+    }
+    if (name == "split" || name == "rsplit") {
+      Value sep = r.get(0, "sep", Value::none());
+      int64_t maxSplit = intArg(r.get(1, "maxsplit", Value(int64_t(-1))),
+                                "maxsplit", line);
+      r.done();
+      return Value::list(name == "split" ? splitString(s, sep, maxSplit, line)
+                                         : rsplitString(s, sep, maxSplit, line));
+    }
+    if (name == "strip" || name == "lstrip" || name == "rstrip") {
+      Value chars = r.get(0, "chars", Value::none());
+      r.done();
+      return Value(stripString(s, chars, name != "rstrip", name != "lstrip"));
+    }
+    if (name == "replace") {
+      Value old = r.get(0, "old"), with = r.get(1, "new");
+      int64_t count = intArg(r.get(2, "count", Value(int64_t(-1))), "count", line);
+      r.done();
+      if (!old.isString() || !with.isString())
+        raiseError("TypeError: replace() arguments must be str", line);
+      return Value(replaceString(s, old.getString(), with.getString(), count));
+    }
+    if (name == "upper" || name == "lower" || name == "title" ||
+        name == "capitalize") {
+      r.done();
+      return Value(name == "upper"   ? pythonUpper(s)
+                   : name == "lower" ? pythonLower(s)
+                   : name == "title" ? pythonTitle(s)
+                                     : pythonCapitalize(s));
+    }
+    if (name == "find" || name == "rfind" || name == "count") {
+      Value sub = r.get(0, "sub");
+      r.done();
+      if (!sub.isString())
+        raiseError("TypeError: must be str, not " + sub.typeName(), line);
+      const std::string &x = sub.getString();
+      if (name == "count") {
+        if (x.empty())
+          return Value(static_cast<int64_t>(utf8Length(s) + 1));
+        int64_t n = 0;
+        for (size_t at = s.find(x); at != std::string::npos;
+             at = s.find(x, at + x.size()))
+          ++n;
+        return Value(n);
+      }
+      size_t at = name == "find" ? s.find(x) : s.rfind(x);
+      if (at == std::string::npos)
+        return Value(int64_t(-1));
+      return Value(static_cast<int64_t>(utf8Length(std::string_view(s).substr(0, at))));
+    }
+    if (name == "join") {
+      Value items = r.get(0, "iterable");
+      r.done();
+      std::string out;
+      bool first = true;
+      for (const Value &v : iterate(items, line)) {
+        if (!v.isString())
+          raiseError("TypeError: sequence item: expected str instance, " +
+                         v.typeName() + " found",
+                     line);
+        if (!first)
+          out += s;
+        out += v.getString();
+        first = false;
+      }
+      return Value(out);
+    }
+    if (name == "format")
+      return Value(formatString(s, args, line));
+    if (name == "splitlines") {
+      r.done();
+      ValueList out;
+      size_t start = 0;
+      for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\n' || s[i] == '\r') {
+          out.push_back(Value(s.substr(start, i - start)));
+          if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n')
+            ++i;
+          start = i + 1;
+        }
+      }
+      if (start < s.size())
+        out.push_back(Value(s.substr(start)));
+      return Value::list(std::move(out));
+    }
+    if (name == "removeprefix" || name == "removesuffix") {
+      Value a = r.get(0, "affix");
+      r.done();
+      if (!a.isString())
+        raiseError("TypeError: argument must be str", line);
+      const std::string &x = a.getString();
+      if (name == "removeprefix")
+        return Value(s.compare(0, x.size(), x) == 0 ? s.substr(x.size()) : s);
+      if (x.size() <= s.size() && s.compare(s.size() - x.size(), x.size(), x) == 0)
+        return Value(s.substr(0, s.size() - x.size()));
+      return Value(s);
+    }
+    r.done();
+    if (s.empty())
+      return Value(false);
+    bool all = true, anyCased = false;
+    for (unsigned char c : s) {
+      if (name == "isdigit")
+        all &= std::isdigit(c) != 0;
+      else if (name == "isalpha")
+        all &= std::isalpha(c) != 0 || c >= 0x80;
+      else if (name == "isalnum")
+        all &= std::isalnum(c) != 0 || c >= 0x80;
+      else if (name == "isspace")
+        all &= std::isspace(c) != 0;
+      else if (name == "isupper") {
+        all &= !std::islower(c);
+        anyCased |= std::isupper(c) != 0;
+      } else {
+        all &= !std::isupper(c);
+        anyCased |= std::islower(c) != 0;
+      }
+    }
+    if (name == "isupper" || name == "islower")
+      return Value(all && anyCased);
+    return Value(all);
+  });
+}
+
+static Value dictMethod(const Value &self, const std::string &name) {
+  Value d = self;
+  return Value::callable("dict." + name, [d, name](CallArgs &args) -> Value {
+    ArgReader r(args, name);
+    if (name == "get") {
+      Value key = r.get(0, "key");
+      Value fallback = r.get(1, "default", Value::none());
+      r.done();
+      if (key.isString())
+        if (const Value *v = d.getDict().find(key.getString()))
+          return *v;
+      return fallback;
+    }
+    r.done();
+    ValueList out;
+    for (const auto &[k, v] : d.getDict().items) {
+      if (name == "keys")
+        out.push_back(Value(k));
+      else if (name == "values")
+        out.push_back(v);
+      else
+        out.push_back(Value::tuple({Value(k), v}));
+    }
+    return Value::list(std::move(out));
+  });
+}
+
+// ---- lookup ------------------------------------------------------------------
+
+Value getAttribute(const Value &obj, const std::string &name, int line) {
+  switch (obj.kind()) {
+  case Value::Kind::Undefined:
+    raiseUndefined(obj, line);
+  case Value::Kind::Dict:
+    if (name == "get" || name == "items" || name == "keys" || name == "values")
+      return dictMethod(obj, name);
+    if (const Value *v = obj.getDict().find(name))
+      return *v;
+    return Value::undefined("'dict object' has no attribute '" + name + "'");
+  case Value::Kind::Namespace:
+    if (const Value *v = obj.getDict().find(name))
+      return *v;
+    return Value::undefined("'Namespace' has no attribute '" + name + "'");
+  case Value::Kind::String:
+    return stringMethod(obj, name);
+  default:
+    return Value::undefined("'" + obj.typeName() + " object' has no attribute '" +
+                            name + "'");
+  }
+}
+
+static bool normalizeIndex(int64_t &index, int64_t size) {
+  if (index < 0)
+    index += size;
+  return index >= 0 && index < size;
+}
+
+Value getItem(const Value &obj, const Value &key, int line) {
+  switch (obj.kind()) {
+  case Value::Kind::Undefined:
+    raiseUndefined(obj, line);
+  case Value::Kind::Dict:
+  case Value::Kind::Namespace:
+    if (key.isString()) {
+      if (const Value *v = obj.getDict().find(key.getString()))
+        return *v;
+      if (obj.isDict())
+        return getAttribute(obj, key.getString(), line);
+    }
+    return Value::undefined("'dict object' has no attribute " + key.repr());
+  case Value::Kind::List:
+    if (key.isInt() || key.isBool()) {
+      int64_t i = key.getInt();
+      if (normalizeIndex(i, obj.getList().size()))
+        return obj.getList()[i];
+      return Value::undefined("list index out of range");
+    }
+    return Value::undefined("'list object' has no attribute " + key.repr());
+  case Value::Kind::String:
+    if (key.isInt() || key.isBool()) {
+      int64_t i = key.getInt();
+      const std::string &s = obj.getString();
+      if (isAscii(s)) {
+        if (normalizeIndex(i, s.size()))
+          return Value(s.substr(i, 1));
+      } else {
+        std::u32string text = decodeUtf8(s);
+        if (normalizeIndex(i, text.size()))
+          return Value(encodeUtf8(text.substr(i, 1)));
+      }
+      return Value::undefined("string index out of range");
+    }
+    if (key.isString())
+      return getAttribute(obj, key.getString(), line);
+    return Value::undefined("'str object' has no attribute " + key.repr());
+  default:
+    return Value::undefined("'" + obj.typeName() + "' object is not subscriptable");
+  }
+}
+
+static std::vector<int64_t> sliceIndices(int64_t n, const Value &startV,
+                                         const Value &stopV, const Value &stepV,
+                                         int line) {
+  auto isSet = [](const Value &v) { return !v.isNone() && !v.isUndefined(); };
+  int64_t step = 1;
+  if (isSet(stepV)) {
+    step = intArg(stepV, "slice step", line);
+    if (step == 0)
+      raiseError("ValueError: slice step cannot be zero", line);
+  }
+  auto bound = [&](const Value &v, int64_t def, bool isStart) {
+    if (!isSet(v))
+      return def;
+    int64_t x = intArg(v, "slice index", line);
+    if (x < 0) {
+      x += n;
+      if (x < 0)
+        x = step < 0 ? -1 : 0;
+    } else if (x >= n) {
+      x = step < 0 ? n - 1 : n;
+    }
+    (void)isStart;
+    return x;
+  };
+  int64_t start = bound(startV, step < 0 ? n - 1 : 0, true);
+  int64_t stop = bound(stopV, step < 0 ? -1 : n, false);
+  std::vector<int64_t> out;
+  if (step > 0)
+    for (int64_t i = start; i < stop; i += step)
+      out.push_back(i);
+  else
+    for (int64_t i = start; i > stop; i += step)
+      out.push_back(i);
+  return out;
+}
+
+Value sliceValue(const Value &obj, const Value &start, const Value &stop,
+                 const Value &step, int line) {
+  if (obj.isUndefined())
+    raiseUndefined(obj, line);
+  if (obj.isList()) {
+    const ValueList &items = obj.getList();
+    ValueList out;
+    for (int64_t i : sliceIndices(items.size(), start, stop, step, line))
+      out.push_back(items[i]);
+    return obj.isTuple() ? Value::tuple(std::move(out)) : Value::list(std::move(out));
+  }
+  if (obj.isString()) {
+    std::u32string text = decodeUtf8(obj.getString());
+    std::u32string out;
+    for (int64_t i : sliceIndices(text.size(), start, stop, step, line))
+      out += text[i];
+    return Value(encodeUtf8(out));
+  }
+  return Value::undefined("'" + obj.typeName() + "' object is not subscriptable");
+}
+
+ValueList iterate(const Value &v, int line) {
+  switch (v.kind()) {
+  case Value::Kind::Undefined:
+    return {};
+  case Value::Kind::List:
+  case Value::Kind::Generator:
+    return v.getList();
+  case Value::Kind::Dict: {
+    ValueList keys;
+    for (const auto &[k, x] : v.getDict().items)
+      keys.push_back(Value(k));
+    return keys;
+  }
+  case Value::Kind::String: {
+    ValueList chars;
+    for (char32_t c : decodeUtf8(v.getString()))
+      chars.push_back(Value(encodeUtf8(std::u32string(1, c))));
+    return chars;
+  }
+  default:
+    raiseError("TypeError: '" + v.typeName() + "' object is not iterable", line);
+  }
+}
+
+int64_t lengthOf(const Value &v, int line) {
+  switch (v.kind()) {
+  case Value::Kind::Undefined:
+    return 0;
+  case Value::Kind::String:
+    return utf8Length(v.getString());
+  case Value::Kind::List:
+    return v.getList().size();
+  case Value::Kind::Dict:
+    return v.getDict().items.size();
+  default:
+    raiseError("TypeError: object of type '" + v.typeName() + "' has no len()",
+               line);
+  }
+}
+
+// ---- operators -------------------------------------------------------------------
+
+[[noreturn]] static void unsupportedOperands(const std::string &op,
+                                             const Value &l, const Value &r,
+                                             int line) {
+  if (op == "+" && l.isString())
+    raiseError("TypeError: can only concatenate str (not \"" + r.typeName() +
+                   "\") to str",
+               line);
+  if (op == "+" && l.isList())
+    raiseError("TypeError: can only concatenate list (not \"" + r.typeName() +
+                   "\") to list",
+               line);
+  raiseError("TypeError: unsupported operand type(s) for " + op + ": '" +
+                 l.typeName() + "' and '" + r.typeName() + "'",
+             line);
+}
+
+static int64_t floorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0)))
+    --q;
+  return q;
+}
+
+Value binaryOp(const std::string &op, const Value &l, const Value &r, int line) {
+  if (op == "~")
+    return Value(l.str() + r.str());
+  if (l.isUndefined())
+    raiseUndefined(l, line);
+  if (r.isUndefined())
+    raiseUndefined(r, line);
+  if (l.isNumber() && r.isNumber()) {
+    bool floating = l.isFloat() || r.isFloat();
+    if (op == "/" || op == "//" || op == "%") {
+      if (r.asDouble() == 0)
+        raiseError(op == "%" ? "ZeroDivisionError: integer modulo by zero"
+                             : "ZeroDivisionError: division by zero",
+                   line);
+    }
+    if (op == "/")
+      return Value(l.asDouble() / r.asDouble());
+    if (floating) {
+      double a = l.asDouble(), b = r.asDouble();
+      if (op == "+") return Value(a + b);
+      if (op == "-") return Value(a - b);
+      if (op == "*") return Value(a * b);
+      if (op == "//") return Value(std::floor(a / b));
+      if (op == "%") {
+        double m = std::fmod(a, b);
+        if (m != 0 && ((m < 0) != (b < 0)))
+          m += b;
+        return Value(m);
+      }
+      if (op == "**") return Value(std::pow(a, b));
+    } else {
+      int64_t a = l.getInt(), b = r.getInt();
+      if (op == "+") return Value(a + b);
+      if (op == "-") return Value(a - b);
+      if (op == "*") return Value(a * b);
+      if (op == "//") return Value(floorDiv(a, b));
+      if (op == "%") return Value(a - floorDiv(a, b) * b);
+      if (op == "**") {
+        if (b < 0)
+          return Value(std::pow(static_cast<double>(a), static_cast<double>(b)));
+        int64_t result = 1;
+        for (int64_t k = 0; k < b; ++k)
+          result *= a;
+        return Value(result);
+      }
+    }
+  }
+  if (op == "+") {
+    if (l.isString() && r.isString())
+      return Value(l.getString() + r.getString());
+    if (l.isList() && r.isList() && l.isTuple() == r.isTuple()) {
+      ValueList out = l.getList();
+      out.insert(out.end(), r.getList().begin(), r.getList().end());
+      return l.isTuple() ? Value::tuple(std::move(out)) : Value::list(std::move(out));
+    }
+  }
+  if (op == "*") {
+    const Value *seq = nullptr, *count = nullptr;
+    if ((l.isString() || l.isList()) && (r.isInt() || r.isBool()))
+      seq = &l, count = &r;
+    else if ((r.isString() || r.isList()) && (l.isInt() || l.isBool()))
+      seq = &r, count = &l;
+    if (seq) {
+      int64_t n = std::max<int64_t>(0, count->getInt());
+      if (seq->isString()) {
+        std::string out;
+        for (int64_t k = 0; k < n; ++k)
+          out += seq->getString();
+        return Value(out);
+      }
+      ValueList out;
+      for (int64_t k = 0; k < n; ++k)
+        out.insert(out.end(), seq->getList().begin(), seq->getList().end());
+      return Value::list(std::move(out));
+    }
+  }
+  if (op == "%" && l.isString())
+    return Value(printfFormat(l.getString(), r, line));
+  unsupportedOperands(op, l, r, line);
+}
+
+std::string printfFormat(const std::string &format, const Value &args,
+                         int line) {
+  // A tuple is the argument list; a dict serves %(name)s; anything else
+  // (a list too) is the single argument.
+  ValueList positional;
+  if (args.isTuple())
+    positional = args.getList();
+  else if (!args.isDict())
+    positional.push_back(args);
+  size_t next = 0;
+  std::string out;
+  for (size_t i = 0; i < format.size(); ++i) {
+    if (format[i] != '%') {
+      out += format[i];
+      continue;
+    }
+    if (++i >= format.size())
+      raiseError("ValueError: incomplete format", line);
+    if (format[i] == '%') {
+      out += '%';
+      continue;
+    }
+    Value arg;
+    bool haveArg = false;
+    if (format[i] == '(') {
+      size_t close = format.find(')', i);
+      if (close == std::string::npos || !args.isDict())
+        raiseError("TypeError: format requires a mapping", line);
+      const Value *v = args.getDict().find(format.substr(i + 1, close - i - 1));
+      if (!v)
+        raiseError("KeyError: '" + format.substr(i + 1, close - i - 1) + "'", line);
+      arg = *v;
+      haveArg = true;
+      i = close + 1;
+    }
+    std::string spec = "%";
+    while (i < format.size() && std::string_view("-+ 0#").find(format[i]) != std::string_view::npos)
+      spec += format[i++];
+    while (i < format.size() && (std::isdigit(static_cast<unsigned char>(format[i])) || format[i] == '.'))
+      spec += format[i++];
+    if (i >= format.size())
+      raiseError("ValueError: incomplete format", line);
+    char type = format[i];
+    if (!haveArg) {
+      if (next >= positional.size())
+        raiseError("TypeError: not enough arguments for format string", line);
+      arg = positional[next++];
+    }
+    char buf[512];
+    switch (type) {
+    case 's':
+    case 'r': {
+      std::string text = type == 's' ? arg.str() : arg.repr();
+      std::snprintf(buf, sizeof buf, (spec + "s").c_str(), text.c_str());
+      out += text.size() >= sizeof buf - 1 ? text : std::string(buf);
+      break;
+    }
+    case 'd':
+    case 'i':
+    case 'x':
+    case 'X':
+    case 'o':
+    case 'c': {
+      if (!arg.isNumber())
+        raiseError("TypeError: %" + std::string(1, type) +
+                       " format: a real number is required, not " + arg.typeName(),
+                   line);
+      long long v = arg.isFloat() ? static_cast<long long>(arg.asDouble()) : arg.getInt();
+      if (type == 'c') {
+        appendUtf8(out, static_cast<uint32_t>(v));
+        break;
+      }
+      std::snprintf(buf, sizeof buf, (spec + "ll" + (type == 'i' ? 'd' : type)).c_str(), v);
+      out += buf;
+      break;
+    }
+    case 'f':
+    case 'F':
+    case 'e':
+    case 'E':
+    case 'g':
+    case 'G':
+      if (!arg.isNumber())
+        raiseError("TypeError: must be real number, not " + arg.typeName(), line);
+      std::snprintf(buf, sizeof buf, (spec + type).c_str(), arg.asDouble());
+      out += buf;
+      break;
+    default:
+      raiseError(std::string("ValueError: unsupported format character '") + type + "'",
+                 line);
+    }
+  }
+  if (next < positional.size() && !args.isDict())
+    raiseError("TypeError: not all arguments converted during string formatting", line);
+  return out;
+}
+
+static int orderCompare(const Value &l, const Value &r, const std::string &op,
+                        int line) {
+  if (l.isUndefined())
+    raiseUndefined(l, line);
+  if (r.isUndefined())
+    raiseUndefined(r, line);
+  if (l.isNumber() && r.isNumber()) {
+    if (!l.isFloat() && !r.isFloat())
+      return l.getInt() < r.getInt() ? -1 : l.getInt() > r.getInt() ? 1 : 0;
+    double a = l.asDouble(), b = r.asDouble();
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+  if (l.isString() && r.isString()) {
+    int c = l.getString().compare(r.getString());
+    return c < 0 ? -1 : c > 0 ? 1 : 0;
+  }
+  if (l.isList() && r.isList()) {
+    const ValueList &a = l.getList(), &b = r.getList();
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+      if (a[i].equals(b[i]))
+        continue;
+      return orderCompare(a[i], b[i], op, line);
+    }
+    return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+  }
+  raiseError("TypeError: '" + op + "' not supported between instances of '" +
+                 l.typeName() + "' and '" + r.typeName() + "'",
+             line);
+}
+
+static bool contains(const Value &container, const Value &item, int line) {
+  switch (container.kind()) {
+  case Value::Kind::Undefined:
+    return false;
+  case Value::Kind::String:
+    if (!item.isString())
+      raiseError("TypeError: 'in <string>' requires string as left operand, not " +
+                     item.typeName(),
+                 line);
+    return container.getString().find(item.getString()) != std::string::npos;
+  case Value::Kind::List:
+  case Value::Kind::Generator:
+    for (const Value &v : container.getList())
+      if (v.equals(item))
+        return true;
+    return false;
+  case Value::Kind::Dict:
+    return item.isString() && container.getDict().find(item.getString());
+  default:
+    raiseError("TypeError: argument of type '" + container.typeName() +
+                   "' is not iterable",
+               line);
+  }
+}
+
+bool compareOp(const std::string &op, const Value &l, const Value &r, int line) {
+  if (op == "==")
+    return l.equals(r);
+  if (op == "!=")
+    return !l.equals(r);
+  if (op == "in")
+    return contains(r, l, line);
+  if (op == "not in")
+    return !contains(r, l, line);
+  int c = orderCompare(l, r, op, line);
+  if (op == "<")
+    return c < 0;
+  if (op == "<=")
+    return c <= 0;
+  if (op == ">")
+    return c > 0;
+  return c >= 0;
+}
+
+Value callValue(const Value &callee, CallArgs &args, int line) {
+  args.line = line;
+  if (callee.isUndefined())
+    raiseUndefined(callee, line);
+  if (!callee.isCallable())
+    raiseError("TypeError: '" + callee.typeName() + "' object is not callable",
+               line);
+  return callee.getFunction()(args);
+}
+
+} // namespace ingot::chat

@@ -1,0 +1,631 @@
+//===- JinjaParser.cpp - Jinja2 template parser ---------------------------===//
+#include "runtime/chat/JinjaParser.h"
+
+#include "runtime/chat/JinjaBuiltins.h"
+#include "runtime/chat/JinjaLexer.h"
+
+#include <cstdlib>
+#include <initializer_list>
+
+namespace ingot::chat {
+namespace {
+
+class Parser {
+public:
+  explicit Parser(std::vector<Token> tokens) : toks(std::move(tokens)) {}
+
+  TemplateAst run() {
+    TemplateAst ast;
+    ast.body = parseUntil({}, nullptr);
+    return ast;
+  }
+
+private:
+  std::vector<Token> toks;
+  size_t i = 0;
+
+  const Token &peek(size_t ahead = 0) const {
+    size_t k = i + ahead;
+    return k < toks.size() ? toks[k] : toks.back();
+  }
+  const Token &next() {
+    const Token &t = peek();
+    if (i < toks.size() - 1)
+      ++i;
+    return t;
+  }
+  [[noreturn]] void fail(const std::string &message, int line) {
+    throw TemplateError(message + " at line " + std::to_string(line));
+  }
+  static std::string describe(const Token &t) {
+    switch (t.type) {
+    case Token::Text: return "template text";
+    case Token::VarBegin: return "'{{'";
+    case Token::VarEnd: return "'}}'";
+    case Token::BlockBegin: return "'{%'";
+    case Token::BlockEnd: return "'%}'";
+    case Token::End: return "end of template";
+    case Token::String: return "string";
+    default: return "'" + t.text + "'";
+    }
+  }
+  bool isOp(const char *op, size_t ahead = 0) const {
+    const Token &t = peek(ahead);
+    return t.type == Token::Operator && t.text == op;
+  }
+  bool isName(const char *name, size_t ahead = 0) const {
+    const Token &t = peek(ahead);
+    return t.type == Token::Name && t.text == name;
+  }
+  void expectOp(const char *op) {
+    if (!isOp(op))
+      fail(std::string("expected '") + op + "', found " + describe(peek()),
+           peek().line);
+    next();
+  }
+  void expectName(const char *name) {
+    if (!isName(name))
+      fail(std::string("expected '") + name + "', found " + describe(peek()),
+           peek().line);
+    next();
+  }
+  std::string expectIdentifier() {
+    if (peek().type != Token::Name)
+      fail("expected a name, found " + describe(peek()), peek().line);
+    return next().text;
+  }
+  void expect(Token::Type type) {
+    if (peek().type != type) {
+      Token want{type, "", 0};
+      fail("expected " + describe(want) + ", found " + describe(peek()),
+           peek().line);
+    }
+    next();
+  }
+
+  // ---- statements ----------------------------------------------------------
+
+  StmtList parseUntil(std::initializer_list<const char *> ends,
+                      std::string *which) {
+    StmtList body;
+    while (true) {
+      const Token &t = peek();
+      if (t.type == Token::End) {
+        if (ends.size())
+          fail(std::string("unexpected end of template, expected '") +
+                   *ends.begin() + "'",
+               t.line);
+        return body;
+      }
+      if (t.type == Token::Text) {
+        auto s = std::make_unique<Stmt>();
+        s->kind = Stmt::Text;
+        s->line = t.line;
+        s->text = t.text;
+        body.push_back(std::move(s));
+        next();
+        continue;
+      }
+      if (t.type == Token::VarBegin) {
+        auto s = std::make_unique<Stmt>();
+        s->kind = Stmt::Output;
+        s->line = t.line;
+        next();
+        s->expr = parseTupleOrExpression();
+        expect(Token::VarEnd);
+        body.push_back(std::move(s));
+        continue;
+      }
+      if (t.type == Token::BlockBegin) {
+        const Token &tag = peek(1);
+        if (tag.type == Token::Name)
+          for (const char *end : ends)
+            if (tag.text == end) {
+              next();
+              next();
+              *which = end;
+              return body;
+            }
+        body.push_back(parseStatement());
+        continue;
+      }
+      fail("unexpected " + describe(t), t.line);
+    }
+  }
+
+  StmtPtr parseStatement() {
+    int line = next().line; // {%
+    if (peek().type != Token::Name)
+      fail("expected a tag name, found " + describe(peek()), peek().line);
+    std::string tag = next().text;
+    auto s = std::make_unique<Stmt>();
+    s->line = line;
+    std::string which;
+    if (tag == "if") {
+      s->kind = Stmt::If;
+      s->conditions.push_back(parseExpression());
+      expect(Token::BlockEnd);
+      s->bodies.push_back(parseUntil({"endif", "elif", "else"}, &which));
+      while (which == "elif") {
+        s->conditions.push_back(parseExpression());
+        expect(Token::BlockEnd);
+        s->bodies.push_back(parseUntil({"endif", "elif", "else"}, &which));
+      }
+      if (which == "else") {
+        expect(Token::BlockEnd);
+        s->elseBody = parseUntil({"endif"}, &which);
+      }
+      expect(Token::BlockEnd);
+      return s;
+    }
+    if (tag == "for") {
+      s->kind = Stmt::For;
+      s->targets.push_back(expectIdentifier());
+      while (isOp(",")) {
+        next();
+        s->targets.push_back(expectIdentifier());
+      }
+      expectName("in");
+      s->expr = parseTupleOrExpression(/*withCondition=*/false);
+      if (isName("if")) {
+        next();
+        s->filter = parseExpression();
+      }
+      if (isName("recursive"))
+        fail("unsupported tag 'for ... recursive'", peek().line);
+      expect(Token::BlockEnd);
+      s->bodies.push_back(parseUntil({"endfor", "else"}, &which));
+      if (which == "else") {
+        expect(Token::BlockEnd);
+        s->elseBody = parseUntil({"endfor"}, &which);
+      }
+      expect(Token::BlockEnd);
+      return s;
+    }
+    if (tag == "set") {
+      s->targets.push_back(expectIdentifier());
+      if (isOp(".")) {
+        next();
+        s->attribute = expectIdentifier();
+      } else {
+        while (isOp(",")) {
+          next();
+          s->targets.push_back(expectIdentifier());
+        }
+      }
+      if (peek().type == Token::BlockEnd && s->targets.size() == 1 &&
+          s->attribute.empty()) {
+        next();
+        s->kind = Stmt::SetBlock;
+        s->bodies.push_back(parseUntil({"endset"}, &which));
+        expect(Token::BlockEnd);
+        return s;
+      }
+      s->kind = Stmt::Set;
+      expectOp("=");
+      s->expr = parseTupleOrExpression();
+      expect(Token::BlockEnd);
+      return s;
+    }
+    if (tag == "macro") {
+      s->kind = Stmt::Macro;
+      s->name = expectIdentifier();
+      expectOp("(");
+      while (!isOp(")")) {
+        std::string param = expectIdentifier();
+        ExprPtr def;
+        if (isOp("=")) {
+          next();
+          def = parseExpression();
+        }
+        s->params.emplace_back(param, std::move(def));
+        if (!isOp(","))
+          break;
+        next();
+      }
+      expectOp(")");
+      expect(Token::BlockEnd);
+      s->bodies.push_back(parseUntil({"endmacro"}, &which));
+      if (peek().type == Token::Name && peek().text == s->name)
+        next();
+      expect(Token::BlockEnd);
+      return s;
+    }
+    if (tag == "break" || tag == "continue") {
+      s->kind = tag == "break" ? Stmt::Break : Stmt::Continue;
+      expect(Token::BlockEnd);
+      return s;
+    }
+    if (tag == "generation") {
+      // transformers' AssistantTracker: the tag only marks its body.
+      s->kind = Stmt::Body;
+      expect(Token::BlockEnd);
+      s->bodies.push_back(parseUntil({"endgeneration"}, &which));
+      expect(Token::BlockEnd);
+      return s;
+    }
+    fail("unsupported tag '" + tag + "'", line);
+  }
+
+  // ---- expressions ---------------------------------------------------------
+
+  ExprPtr make(Expr::Kind kind, int line) {
+    auto e = std::make_unique<Expr>();
+    e->kind = kind;
+    e->line = line;
+    return e;
+  }
+
+  // `a, b` without parentheses is a tuple where Jinja2 allows one.
+  ExprPtr parseTupleOrExpression(bool withCondition = true) {
+    int line = peek().line;
+    ExprPtr first = withCondition ? parseExpression() : parseOr();
+    if (!isOp(","))
+      return first;
+    auto tuple = make(Expr::TupleLit, line);
+    tuple->operands.push_back(std::move(first));
+    while (isOp(",")) {
+      next();
+      if (peek().type == Token::BlockEnd || peek().type == Token::VarEnd ||
+          isName("if"))
+        break;
+      tuple->operands.push_back(withCondition ? parseExpression() : parseOr());
+    }
+    return tuple;
+  }
+
+  ExprPtr parseExpression() {
+    ExprPtr e = parseOr();
+    while (isName("if")) {
+      int line = next().line;
+      auto cond = make(Expr::Cond, line);
+      cond->operands.push_back(parseOr());
+      cond->operands.push_back(std::move(e));
+      if (isName("else")) {
+        next();
+        cond->operands.push_back(parseExpression());
+      } else {
+        cond->operands.push_back(nullptr);
+      }
+      e = std::move(cond);
+    }
+    return e;
+  }
+
+  ExprPtr parseOr() {
+    ExprPtr e = parseAnd();
+    while (isName("or")) {
+      auto n = make(Expr::Or, next().line);
+      n->operands.push_back(std::move(e));
+      n->operands.push_back(parseAnd());
+      e = std::move(n);
+    }
+    return e;
+  }
+
+  ExprPtr parseAnd() {
+    ExprPtr e = parseNot();
+    while (isName("and")) {
+      auto n = make(Expr::And, next().line);
+      n->operands.push_back(std::move(e));
+      n->operands.push_back(parseNot());
+      e = std::move(n);
+    }
+    return e;
+  }
+
+  ExprPtr parseNot() {
+    if (isName("not")) {
+      auto n = make(Expr::Not, next().line);
+      n->operands.push_back(parseNot());
+      return n;
+    }
+    return parseCompare();
+  }
+
+  ExprPtr parseCompare() {
+    int line = peek().line;
+    ExprPtr e = parseMath1();
+    ExprPtr cmp;
+    while (true) {
+      std::string op;
+      if (peek().type == Token::Operator &&
+          (peek().text == "==" || peek().text == "!=" || peek().text == "<" ||
+           peek().text == "<=" || peek().text == ">" || peek().text == ">=")) {
+        op = next().text;
+      } else if (isName("in")) {
+        next();
+        op = "in";
+      } else if (isName("not") && isName("in", 1)) {
+        next();
+        next();
+        op = "not in";
+      } else {
+        break;
+      }
+      if (!cmp) {
+        cmp = make(Expr::Compare, line);
+        cmp->operands.push_back(std::move(e));
+      }
+      cmp->ops.push_back(op);
+      cmp->operands.push_back(parseMath1());
+    }
+    return cmp ? std::move(cmp) : std::move(e);
+  }
+
+  ExprPtr binary(std::string op, ExprPtr l, ExprPtr r, int line) {
+    auto n = make(Expr::Binary, line);
+    n->name = std::move(op);
+    n->operands.push_back(std::move(l));
+    n->operands.push_back(std::move(r));
+    return n;
+  }
+
+  ExprPtr parseMath1() {
+    ExprPtr e = parseConcat();
+    while (isOp("+") || isOp("-")) {
+      const Token &t = next();
+      std::string op = t.text;
+      e = binary(op, std::move(e), parseConcat(), t.line);
+    }
+    return e;
+  }
+
+  ExprPtr parseConcat() {
+    ExprPtr e = parseMath2();
+    while (isOp("~")) {
+      int line = next().line;
+      e = binary("~", std::move(e), parseMath2(), line);
+    }
+    return e;
+  }
+
+  ExprPtr parseMath2() {
+    ExprPtr e = parsePow();
+    while (isOp("*") || isOp("/") || isOp("//") || isOp("%")) {
+      const Token &t = next();
+      std::string op = t.text;
+      e = binary(op, std::move(e), parsePow(), t.line);
+    }
+    return e;
+  }
+
+  ExprPtr parsePow() {
+    ExprPtr e = parseUnary(true);
+    while (isOp("**")) {
+      int line = next().line;
+      e = binary("**", std::move(e), parseUnary(true), line);
+    }
+    return e;
+  }
+
+  ExprPtr parseUnary(bool withFilter) {
+    ExprPtr e;
+    if (isOp("-") || isOp("+")) {
+      const Token &t = next();
+      e = make(t.text == "-" ? Expr::Negate : Expr::Plus, t.line);
+      e->operands.push_back(parseUnary(false));
+    } else {
+      e = parsePrimary();
+    }
+    e = parsePostfix(std::move(e));
+    if (withFilter)
+      e = parseFilterExpr(std::move(e));
+    return e;
+  }
+
+  ExprPtr parsePrimary() {
+    const Token &t = peek();
+    int line = t.line;
+    if (t.type == Token::Name) {
+      std::string n = next().text;
+      auto e = make(Expr::Literal, line);
+      if (n == "true" || n == "True")
+        e->value = Value(true);
+      else if (n == "false" || n == "False")
+        e->value = Value(false);
+      else if (n == "none" || n == "None")
+        e->value = Value::none();
+      else {
+        e->kind = Expr::Name;
+        e->name = n;
+      }
+      return e;
+    }
+    if (t.type == Token::String) {
+      std::string s;
+      while (peek().type == Token::String)
+        s += next().text;
+      auto e = make(Expr::Literal, line);
+      e->value = Value(std::move(s));
+      return e;
+    }
+    if (t.type == Token::Integer) {
+      auto e = make(Expr::Literal, line);
+      e->value = Value(static_cast<int64_t>(std::strtoll(next().text.c_str(), nullptr, 10)));
+      return e;
+    }
+    if (t.type == Token::Float) {
+      auto e = make(Expr::Literal, line);
+      e->value = Value(std::strtod(next().text.c_str(), nullptr));
+      return e;
+    }
+    if (isOp("(")) {
+      next();
+      if (isOp(")")) {
+        next();
+        return make(Expr::TupleLit, line);
+      }
+      ExprPtr first = parseExpression();
+      if (!isOp(",")) {
+        expectOp(")");
+        return first;
+      }
+      auto tuple = make(Expr::TupleLit, line);
+      tuple->operands.push_back(std::move(first));
+      while (isOp(",")) {
+        next();
+        if (isOp(")"))
+          break;
+        tuple->operands.push_back(parseExpression());
+      }
+      expectOp(")");
+      return tuple;
+    }
+    if (isOp("[")) {
+      next();
+      auto list = make(Expr::ListLit, line);
+      while (!isOp("]")) {
+        list->operands.push_back(parseExpression());
+        if (!isOp(","))
+          break;
+        next();
+      }
+      expectOp("]");
+      return list;
+    }
+    if (isOp("{")) {
+      next();
+      auto dict = make(Expr::DictLit, line);
+      while (!isOp("}")) {
+        dict->operands.push_back(parseExpression());
+        expectOp(":");
+        dict->operands.push_back(parseExpression());
+        if (!isOp(","))
+          break;
+        next();
+      }
+      expectOp("}");
+      return dict;
+    }
+    fail("unexpected " + describe(t), line);
+  }
+
+  ExprPtr parsePostfix(ExprPtr e) {
+    while (true) {
+      if (isOp(".")) {
+        int line = next().line;
+        if (peek().type == Token::Integer) {
+          auto n = make(Expr::GetItem, line);
+          n->operands.push_back(std::move(e));
+          auto idx = make(Expr::Literal, line);
+          idx->value = Value(static_cast<int64_t>(std::strtoll(next().text.c_str(), nullptr, 10)));
+          n->operands.push_back(std::move(idx));
+          e = std::move(n);
+          continue;
+        }
+        auto n = make(Expr::GetAttr, line);
+        n->name = expectIdentifier();
+        n->operands.push_back(std::move(e));
+        e = std::move(n);
+      } else if (isOp("[")) {
+        e = parseSubscript(std::move(e));
+      } else if (isOp("(")) {
+        e = parseCall(std::move(e));
+      } else {
+        return e;
+      }
+    }
+  }
+
+  ExprPtr parseSubscript(ExprPtr e) {
+    int line = next().line; // [
+    ExprPtr parts[3];
+    int colons = 0;
+    if (!isOp(":"))
+      parts[0] = parseExpression();
+    while (isOp(":") && colons < 2) {
+      next();
+      ++colons;
+      if (!isOp(":") && !isOp("]"))
+        parts[colons] = parseExpression();
+    }
+    expectOp("]");
+    if (colons == 0) {
+      auto n = make(Expr::GetItem, line);
+      n->operands.push_back(std::move(e));
+      n->operands.push_back(std::move(parts[0]));
+      return n;
+    }
+    auto n = make(Expr::Slice, line);
+    n->operands.push_back(std::move(e));
+    for (auto &p : parts)
+      n->operands.push_back(std::move(p));
+    return n;
+  }
+
+  void parseArgs(Expr &call) {
+    expectOp("(");
+    while (!isOp(")")) {
+      if (peek().type == Token::Name && isOp("=", 1)) {
+        std::string key = next().text;
+        next();
+        call.keyword.emplace_back(key, parseExpression());
+      } else {
+        if (!call.keyword.empty())
+          fail("positional argument after keyword argument", peek().line);
+        call.operands.push_back(parseExpression());
+      }
+      if (!isOp(","))
+        break;
+      next();
+    }
+    expectOp(")");
+  }
+
+  ExprPtr parseCall(ExprPtr callee) {
+    auto n = make(Expr::Call, peek().line);
+    n->operands.push_back(std::move(callee));
+    parseArgs(*n);
+    return n;
+  }
+
+  ExprPtr parseFilterExpr(ExprPtr e) {
+    while (true) {
+      if (isOp("|")) {
+        int line = next().line;
+        auto f = make(Expr::Filter, line);
+        f->name = expectIdentifier();
+        if (!isKnownFilter(f->name))
+          fail("unsupported filter '" + f->name + "'", line);
+        f->operands.push_back(std::move(e));
+        if (isOp("("))
+          parseArgs(*f);
+        e = std::move(f);
+      } else if (isName("is")) {
+        int line = next().line;
+        auto t = make(Expr::Test, line);
+        if (isName("not")) {
+          next();
+          t->negate = true;
+        }
+        t->name = expectIdentifier();
+        if (!isKnownTest(t->name))
+          fail("unsupported test '" + t->name + "'", line);
+        t->operands.push_back(std::move(e));
+        const Token &a = peek();
+        if (isOp("(")) {
+          parseArgs(*t);
+        } else if ((a.type == Token::Name && a.text != "else" &&
+                    a.text != "or" && a.text != "and" && a.text != "if") ||
+                   a.type == Token::String || a.type == Token::Integer ||
+                   a.type == Token::Float || isOp("[") || isOp("{")) {
+          t->operands.push_back(parsePostfix(parsePrimary()));
+        }
+        e = std::move(t);
+      } else if (isOp("(")) {
+        e = parseCall(std::move(e));
+      } else {
+        return e;
+      }
+    }
+  }
+};
+
+} // namespace
+
+TemplateAst parseTemplate(std::string_view source) {
+  return Parser(lexTemplate(source)).run();
+}
+
+} // namespace ingot::chat
