@@ -1,0 +1,338 @@
+//===- Payload.cpp - The weights appended to the running executable -------===//
+
+#include "Payload.h"
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstddef>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <elf.h>
+#include <fcntl.h>
+#include <linux/mman.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace ingot::payload;
+
+namespace ingot::rt {
+namespace {
+
+std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
+/// Reads exactly n bytes at offset; false on a short read or an error.
+bool readAt(int fd, void *dst, size_t n, uint64_t offset) {
+  auto *p = static_cast<uint8_t *>(dst);
+  while (n) {
+    ssize_t got = pread(fd, p, n, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      return false;
+    p += got;
+    n -= static_cast<size_t>(got);
+    offset += static_cast<uint64_t>(got);
+  }
+  return true;
+}
+
+bool trailerValid(const Trailer &t) {
+  return std::memcmp(t.magic, kTrailerMagic, sizeof(t.magic)) == 0 &&
+         checksum64(&t, offsetof(Trailer, trailer_checksum)) == t.trailer_checksum;
+}
+
+/// End of the ELF image in the file: the furthest of the program headers'
+/// file ranges, the section contents and the section header table (which
+/// may lie beyond the end of a truncated file). 0 when the file does not
+/// start with a 64-bit ELF header.
+uint64_t elfImageEnd(int fd) {
+  Elf64_Ehdr eh;
+  if (!readAt(fd, &eh, sizeof(eh), 0) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64)
+    return 0;
+  constexpr uint64_t kLimit = 1ull << 48; // ignore absurd (corrupted) values
+  uint64_t end = sizeof(eh);
+  auto extend = [&](uint64_t off, uint64_t size) {
+    if (off < kLimit && size < kLimit && off + size > end)
+      end = off + size;
+  };
+  extend(eh.e_phoff, uint64_t(eh.e_phnum) * eh.e_phentsize);
+  extend(eh.e_shoff, uint64_t(eh.e_shnum) * eh.e_shentsize);
+  for (unsigned i = 0; i < eh.e_phnum && eh.e_phentsize >= sizeof(Elf64_Phdr); ++i) {
+    Elf64_Phdr ph;
+    if (readAt(fd, &ph, sizeof(ph), eh.e_phoff + uint64_t(i) * eh.e_phentsize))
+      extend(ph.p_offset, ph.p_filesz);
+  }
+  for (unsigned i = 0; i < eh.e_shnum && eh.e_shentsize >= sizeof(Elf64_Shdr); ++i) {
+    Elf64_Shdr sh;
+    if (readAt(fd, &sh, sizeof(sh), eh.e_shoff + uint64_t(i) * eh.e_shentsize) && sh.sh_type != SHT_NOBITS)
+      extend(sh.sh_offset, sh.sh_size);
+  }
+  return end;
+}
+
+/// Explains a file whose last 64 bytes are no valid trailer: if the leader
+/// copy of the trailer (the 64 bytes before the data) survives, the file
+/// was cut and we know how long it should be.
+std::string diagnoseMissingTrailer(int fd, uint64_t fileSize, const Trailer &tail, uint64_t minDataBytes) {
+  if (uint64_t elfEnd = elfImageEnd(fd)) {
+    if (elfEnd > fileSize)
+      return format("truncated binary: the executable alone is %" PRIu64 " bytes, found %" PRIu64, elfEnd,
+                    fileSize);
+    uint64_t dataOffset = (elfEnd + sizeof(Trailer) + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+    Trailer leader;
+    if (dataOffset <= fileSize && readAt(fd, &leader, sizeof(leader), dataOffset - sizeof(Trailer)) &&
+        trailerValid(leader) && leader.data_offset == dataOffset) {
+      uint64_t expected = leader.header_offset + leader.header_bytes + sizeof(Trailer);
+      if (expected != fileSize)
+        return format("truncated binary: expected %" PRIu64 " bytes, found %" PRIu64
+                      " (the weights payload is incomplete)",
+                      expected, fileSize);
+    }
+    // Without a leader: the weights start at the first 2 MiB boundary after
+    // the ELF image at the earliest and are followed by a header and the
+    // trailer.
+    uint64_t atLeast = (elfEnd + kDataAlignment - 1) / kDataAlignment * kDataAlignment + minDataBytes +
+                       sizeof(HeaderFixed) + sizeof(Trailer);
+    if (fileSize > elfEnd && fileSize < atLeast)
+      return format("truncated binary: expected at least %" PRIu64 " bytes, found %" PRIu64
+                    " (the weights payload is incomplete)",
+                    atLeast, fileSize);
+    if (fileSize == elfEnd)
+      return format("no weights payload: the file ends with the executable (%" PRIu64
+                    " bytes); it was truncated or the payload was never appended",
+                    fileSize);
+  }
+  if (std::memcmp(tail.magic, kTrailerMagic, sizeof(tail.magic)) != 0)
+    return "bad payload magic: the last 64 bytes are no Ingot payload trailer (binary truncated, "
+           "modified, or the weights were never appended)";
+  return format("payload trailer checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64
+                "): the end of the binary is corrupted",
+                tail.trailer_checksum, checksum64(&tail, offsetof(Trailer, trailer_checksum)));
+}
+
+uint64_t readSysCount(const char *path) {
+  FILE *f = std::fopen(path, "r");
+  if (!f)
+    return 0;
+  unsigned long long v = 0;
+  if (std::fscanf(f, "%llu", &v) != 1)
+    v = 0;
+  std::fclose(f);
+  return v;
+}
+
+} // namespace
+
+Payload::~Payload() {
+  if (mapping_)
+    munmap(mapping_, mappingBytes_);
+}
+
+const char *Payload::string(uint32_t offset) const {
+  if (!strings_ || offset >= header_.strings_bytes)
+    return "";
+  return strings_ + offset;
+}
+
+bool Payload::open(const char *path, const PayloadOptions &options, std::string &error,
+                   std::vector<std::string> &notes) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = format("cannot open '%s' to read the weights: %s", path, std::strerror(errno));
+    return false;
+  }
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    error = format("cannot stat '%s': %s", path, std::strerror(errno));
+    return false;
+  }
+  uint64_t fileSize = static_cast<uint64_t>(st.st_size);
+  Trailer &t = trailer_;
+  if (fileSize < sizeof(Trailer) || !readAt(fd, &t, sizeof(t), fileSize - sizeof(Trailer))) {
+    error = format("truncated binary: %" PRIu64 " bytes cannot hold a payload trailer", fileSize);
+    return false;
+  }
+  if (!trailerValid(t)) {
+    error = diagnoseMissingTrailer(fd, fileSize, t, options.minDataBytes);
+    return false;
+  }
+  if (t.format_version != kFormatVersion) {
+    error = format("unsupported payload format version %u (this runtime reads version %u)",
+                   t.format_version, kFormatVersion);
+    return false;
+  }
+  // Layout: data, then header, then the trailer ending the file.
+  uint64_t expected = t.header_offset + t.header_bytes + sizeof(Trailer);
+  if (t.header_offset + t.header_bytes < t.header_offset || expected > fileSize) {
+    error = format("truncated binary: expected %" PRIu64 " bytes, found %" PRIu64
+                   " (the weights payload is incomplete)",
+                   expected, fileSize);
+    return false;
+  }
+  if (expected < fileSize) {
+    error = format("bad payload layout: the trailer describes a %" PRIu64 "-byte file, found %" PRIu64
+                   " bytes",
+                   expected, fileSize);
+    return false;
+  }
+  if (t.data_offset % kDataAlignment != 0 || t.data_offset + t.data_bytes < t.data_offset ||
+      t.data_offset + t.data_bytes > t.header_offset) {
+    error = format("bad payload layout: weights data at %" PRIu64 " (+%" PRIu64
+                   " bytes) must be 2 MiB aligned and end before the header at %" PRIu64,
+                   t.data_offset, t.data_bytes, t.header_offset);
+    return false;
+  }
+  if (t.header_bytes < sizeof(HeaderFixed) || t.header_bytes > (256u << 20)) {
+    error = format("bad payload header size %" PRIu64, t.header_bytes);
+    return false;
+  }
+
+  headerBytes_.resize(t.header_bytes);
+  if (!readAt(fd, headerBytes_.data(), headerBytes_.size(), t.header_offset)) {
+    error = format("cannot read the payload header: %s", std::strerror(errno));
+    return false;
+  }
+  uint64_t sum = checksum64(headerBytes_.data(), headerBytes_.size());
+  if (sum != t.header_checksum) {
+    error = format("payload header checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64
+                   "): the binary is corrupted",
+                   t.header_checksum, sum);
+    return false;
+  }
+  std::memcpy(&header_, headerBytes_.data(), sizeof(header_));
+  if (header_.format_version != t.format_version) {
+    error = format("payload header format version %u differs from the trailer's %u",
+                   header_.format_version, t.format_version);
+    return false;
+  }
+  uint64_t tableBytes = uint64_t(header_.tensor_count) * sizeof(TensorEntry);
+  if (sizeof(HeaderFixed) + tableBytes + header_.strings_bytes != t.header_bytes ||
+      header_.strings_bytes == 0) {
+    error = format("bad payload header: %u tensors and %" PRIu64 " bytes of strings do not fill its %" PRIu64
+                   " bytes",
+                   header_.tensor_count, header_.strings_bytes, t.header_bytes);
+    return false;
+  }
+  strings_ = reinterpret_cast<const char *>(headerBytes_.data() + sizeof(HeaderFixed) + tableBytes);
+  if (strings_[header_.strings_bytes - 1] != '\0') {
+    error = "bad payload header: the string table is not NUL-terminated";
+    return false;
+  }
+  for (uint32_t off : {header_.target_name, header_.compiler_version, header_.model_file})
+    if (off >= header_.strings_bytes) {
+      error = format("bad payload header: string offset %u out of range", off);
+      return false;
+    }
+  tensors_.reserve(header_.tensor_count);
+  for (uint32_t i = 0; i < header_.tensor_count; ++i) {
+    TensorEntry e;
+    std::memcpy(&e, headerBytes_.data() + sizeof(HeaderFixed) + i * sizeof(TensorEntry), sizeof(e));
+    if (e.name >= header_.strings_bytes || e.layout >= header_.strings_bytes) {
+      error = format("bad payload header: tensor %u has a string offset out of range", i);
+      return false;
+    }
+    if (e.offset > t.data_bytes || e.bytes > t.data_bytes - e.offset) {
+      error = format("bad payload header: tensor '%s' (%" PRIu64 " bytes at %" PRIu64
+                     ") lies outside the %" PRIu64 " bytes of weights",
+                     strings_ + e.name, e.bytes, e.offset, t.data_bytes);
+      return false;
+    }
+    tensors_.push_back({strings_ + e.name, strings_ + e.layout, e.offset, e.bytes});
+  }
+
+  if (!mapData(fd, options, error, notes))
+    return false;
+
+  if (t.data_bytes <= kAlwaysVerifyBytes || options.verify) {
+    sum = checksum64(data_, t.data_bytes);
+    if (sum != header_.data_checksum) {
+      error = format("payload checksum mismatch: the %" PRIu64 " bytes of weights hash to %016" PRIx64
+                     ", the header says %016" PRIx64 " (the binary is corrupted)",
+                     t.data_bytes, sum, header_.data_checksum);
+      return false;
+    }
+    verified_ = true;
+  }
+  return true;
+}
+
+bool Payload::mapData(int fd, const PayloadOptions &options, std::string &error,
+                      std::vector<std::string> &notes) {
+  uint64_t n = trailer_.data_bytes;
+  if (n == 0) {
+    static const uint8_t empty[64] = {};
+    data_ = empty;
+    return true;
+  }
+  if (options.hugepages) {
+    struct Kind {
+      uint64_t size;
+      int flag;
+      const char *sys;
+      const char *name;
+    } kinds[] = {
+        {1ull << 30, MAP_HUGE_1GB, "/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages", "1 GiB huge pages"},
+        {2ull << 20, MAP_HUGE_2MB, "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "2 MiB huge pages"},
+    };
+    std::string why;
+    for (const Kind &k : kinds) {
+      uint64_t pages = (n + k.size - 1) / k.size;
+      uint64_t free = readSysCount(k.sys);
+      if (k.size == (1ull << 30) && n < (512ull << 20))
+        continue; // a 1 GiB page for a small model wastes most of it
+      if (free < pages) {
+        why += format("%s%" PRIu64 " x %s needed, %" PRIu64 " free", why.empty() ? "" : "; ", pages,
+                      k.size == (1ull << 30) ? "1G" : "2M", free);
+        continue;
+      }
+      size_t bytes = pages * k.size;
+      void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | k.flag,
+                     -1, 0);
+      if (p == MAP_FAILED) {
+        why += format("%smmap of %s failed: %s", why.empty() ? "" : "; ", k.name, std::strerror(errno));
+        continue;
+      }
+      if (!readAt(fd, p, n, trailer_.data_offset)) {
+        munmap(p, bytes);
+        error = format("cannot read the weights into huge pages: %s", std::strerror(errno ? errno : EIO));
+        return false;
+      }
+      mprotect(p, bytes, PROT_READ);
+      mapping_ = p;
+      mappingBytes_ = bytes;
+      data_ = static_cast<const uint8_t *>(p);
+      placement_ = k.name;
+      return true;
+    }
+    notes.push_back("note: --hugepages: not enough free huge pages (" + why +
+                    "); mapping the weights from the file with normal pages");
+  }
+  void *p = mmap(nullptr, n, PROT_READ, MAP_PRIVATE, fd, static_cast<off_t>(trailer_.data_offset));
+  if (p == MAP_FAILED) {
+    error = format("cannot map the %" PRIu64 " bytes of weights: %s", n, std::strerror(errno));
+    return false;
+  }
+  madvise(p, n, MADV_WILLNEED);
+  mapping_ = p;
+  mappingBytes_ = n;
+  data_ = static_cast<const uint8_t *>(p);
+  return true;
+}
+
+} // namespace ingot::rt

@@ -1,0 +1,81 @@
+//===- Payload.h - The weights appended to the running executable -*- C++ -*-===//
+//
+// Finds, validates and maps the payload described in ingot/PayloadFormat.h.
+// Every problem is reported as one sentence (no program name, no newline);
+// the caller prints it and exits.
+//
+//===----------------------------------------------------------------------===//
+#ifndef INGOT_RUNTIME_CORE_PAYLOAD_H
+#define INGOT_RUNTIME_CORE_PAYLOAD_H
+
+#include "ingot/PayloadFormat.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ingot::rt {
+
+struct PayloadOptions {
+  /// Copy the weights into huge pages when enough are free.
+  bool hugepages = false;
+  /// Verify the data checksum even when the data exceeds kAlwaysVerifyBytes.
+  bool verify = false;
+  /// Bytes of weights the model code needs (IngotModelInfo::weight_bytes):
+  /// lets a cut file without a leader still be reported as truncated.
+  uint64_t minDataBytes = 0;
+};
+
+/// Data sections up to this size are always checksummed at start.
+constexpr uint64_t kAlwaysVerifyBytes = 8ull << 30;
+
+struct PayloadTensor {
+  const char *name;
+  const char *layout;
+  uint64_t offset;
+  uint64_t bytes;
+};
+
+class Payload {
+public:
+  Payload() = default;
+  Payload(const Payload &) = delete;
+  Payload &operator=(const Payload &) = delete;
+  ~Payload();
+
+  /// Opens `path` (normally /proc/self/exe). On failure returns false and
+  /// sets `error`. `notes` receives one-line remarks (e.g. the huge page
+  /// fallback) for the caller to print.
+  bool open(const char *path, const PayloadOptions &options, std::string &error,
+            std::vector<std::string> &notes);
+
+  const uint8_t *data() const { return data_; }
+  uint64_t dataBytes() const { return trailer_.data_bytes; }
+  const payload::Trailer &trailer() const { return trailer_; }
+  const payload::HeaderFixed &header() const { return header_; }
+  const std::vector<PayloadTensor> &tensors() const { return tensors_; }
+  /// A string of the header's string table ("" when out of range).
+  const char *string(uint32_t offset) const;
+  bool checksumVerified() const { return verified_; }
+  /// "file mapping", "2 MiB huge pages" or "1 GiB huge pages".
+  const char *placement() const { return placement_; }
+
+private:
+  bool mapData(int fd, const PayloadOptions &options, std::string &error,
+               std::vector<std::string> &notes);
+
+  payload::Trailer trailer_{};
+  payload::HeaderFixed header_{};
+  std::vector<uint8_t> headerBytes_;
+  std::vector<PayloadTensor> tensors_;
+  const char *strings_ = nullptr;
+  const uint8_t *data_ = nullptr;
+  void *mapping_ = nullptr;
+  size_t mappingBytes_ = 0;
+  bool verified_ = false;
+  const char *placement_ = "file mapping";
+};
+
+} // namespace ingot::rt
+
+#endif // INGOT_RUNTIME_CORE_PAYLOAD_H

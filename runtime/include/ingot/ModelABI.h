@@ -1,0 +1,90 @@
+//===- ModelABI.h - Contract between model code and the runtime -*- C++ -*-===//
+//
+// What the compiler emits into every model object and what the runtime
+// library expects of it. Plain C types only: the model side is LLVM IR made
+// by the compiler, the runtime side is C++ linked into the same static
+// executable. Bump INGOT_MODEL_ABI_VERSION on any change.
+//
+//===----------------------------------------------------------------------===//
+#ifndef INGOT_RUNTIME_MODELABI_H
+#define INGOT_RUNTIME_MODELABI_H
+
+#include <stdint.h>
+
+#define INGOT_MODEL_ABI_VERSION 1
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Filled by the runtime before calling the model; read by model code and
+/// the op library.
+typedef struct IngotContext {
+  /// Start of the packed weights (the payload's data section, mapped).
+  const uint8_t *weights;
+  /// Activation arena: IngotModelInfo::arena_bytes, 64-byte aligned.
+  uint8_t *arena;
+  /// KV caches of all layers: kv_bytes_per_position * context_length.
+  uint8_t *kv;
+  /// Positions the KV cache holds (chosen at run time, <= model maximum).
+  int64_t context_length;
+  /// Threads the parallel loops may use (>= 1).
+  int32_t n_threads;
+  /// The runtime's thread pool, opaque to model code.
+  void *pool;
+} IngotContext;
+
+/// A parallel loop body: process part `task` of `n_tasks`.
+typedef void (*IngotTaskFn)(void *args, int32_t task, int32_t n_tasks);
+
+/// Provided by the runtime: runs fn(args, i, n) for i in [0, n) on the
+/// thread pool (n = ctx->n_threads) and returns when all are done. Never
+/// allocates.
+void ingot_rt_parallel(IngotContext *ctx, IngotTaskFn fn, void *args);
+
+/// Static description of the compiled model, emitted by the compiler as the
+/// constant `ingot_model_info`.
+typedef struct IngotModelInfo {
+  uint32_t abi_version;
+  uint32_t reserved;
+  int64_t vocab_size;
+  int64_t n_layers;
+  /// Largest context the model was trained for (upper bound at run time).
+  int64_t max_context_length;
+  /// Most tokens one forward call takes; longer prompts are split.
+  int64_t max_batch;
+  /// Activation arena size for max_batch tokens.
+  int64_t arena_bytes;
+  /// KV cache bytes per position, all layers.
+  int64_t kv_bytes_per_position;
+  /// Bytes of packed weights the payload must hold.
+  int64_t weight_bytes;
+  int64_t bos_token_id;
+  int64_t eos_token_id;
+  /// Text, NUL-terminated: architecture, model name, target name, LLVM cpu
+  /// name, comma-separated target features ("avx512vnni,avx2,..." in
+  /// cpuid-checkable spelling, see runtime/core/CpuFeatures.h), and one line per
+  /// generated kernel ("name isa type NxK").
+  const char *architecture;
+  const char *model_name;
+  const char *target_name;
+  const char *target_cpu;
+  const char *required_features;
+  const char *kernel_list;
+  const char *memory_plan;
+} IngotModelInfo;
+
+extern const IngotModelInfo ingot_model_info;
+
+/// The model: one step over n_tokens (1 <= n_tokens <= max_batch) at the
+/// given positions; writes n_tokens rows of vocab_size logits. Allocates
+/// nothing: every buffer is in ctx->arena or ctx->kv.
+void ingot_model_forward(IngotContext *ctx, int64_t n_tokens,
+                         const int32_t *tokens, const int32_t *positions,
+                         float *logits);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // INGOT_RUNTIME_MODELABI_H

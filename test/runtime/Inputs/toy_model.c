@@ -1,0 +1,77 @@
+/* A hand-written stand-in for compiler-emitted model code, used to test the
+ * runtime (test/runtime). It implements the ModelABI.h contract for a toy
+ * "model" with vocabulary 16 and width 8. The weights come from the payload
+ * (two f32 tensors: embeddings and output rows). The KV cache holds one
+ * vector per position: the token's embedding plus a position term. The
+ * context vector of a token is its cached vector minus half the mean over
+ * the cache up to its position, and the logits (output rows . context) are
+ * computed in parallel with ingot_rt_parallel. Feeding a prompt in chunks
+ * of any size gives bit-identical logits. */
+#include "ingot/ModelABI.h"
+
+#ifndef TOY_REQUIRED_FEATURES
+#define TOY_REQUIRED_FEATURES "sse2,avx2,fma"
+#endif
+
+enum { VOCAB = 16, DIM = 8, MAX_BATCH = 4, MAX_CONTEXT = 64 };
+
+const IngotModelInfo ingot_model_info = {
+    .abi_version = INGOT_MODEL_ABI_VERSION,
+    .vocab_size = VOCAB,
+    .n_layers = 1,
+    .max_context_length = MAX_CONTEXT,
+    .max_batch = MAX_BATCH,
+    .arena_bytes = MAX_BATCH * DIM * sizeof(float),
+    .kv_bytes_per_position = DIM * sizeof(float),
+    .weight_bytes = 2 * VOCAB * DIM * sizeof(float),
+    .bos_token_id = 1,
+    .eos_token_id = 2,
+    .architecture = "toy",
+    .model_name = "toy-16x8",
+    .target_name = "toy-host",
+    .target_cpu = "x86-64-v3",
+    .required_features = TOY_REQUIRED_FEATURES,
+    .kernel_list = "toy_mean_context x86-64 f32 8\ntoy_logits x86-64 f32 16x8\n",
+    .memory_plan = "arena: 4 context vectors of 8 f32\nkv: 8 f32 per position\n",
+};
+
+struct LogitsJob {
+  const float *context; /* n_tokens x DIM */
+  const float *output;  /* VOCAB x DIM */
+  float *logits;        /* n_tokens x VOCAB */
+  int64_t rows;         /* n_tokens * VOCAB */
+};
+
+static void logits_task(void *p, int32_t task, int32_t n_tasks) {
+  const struct LogitsJob *job = p;
+  int64_t begin = job->rows * task / n_tasks, end = job->rows * (task + 1) / n_tasks;
+  for (int64_t r = begin; r < end; ++r) {
+    int64_t t = r / VOCAB, v = r % VOCAB;
+    float sum = 0.0f;
+    for (int d = 0; d < DIM; ++d)
+      sum += job->output[v * DIM + d] * job->context[t * DIM + d];
+    job->logits[r] = sum;
+  }
+}
+
+void ingot_model_forward(IngotContext *ctx, int64_t n_tokens, const int32_t *tokens,
+                         const int32_t *positions, float *logits) {
+  const float *embd = (const float *)ctx->weights;
+  const float *output = embd + VOCAB * DIM;
+  float *kv = (float *)ctx->kv;
+  float *context = (float *)ctx->arena;
+  for (int64_t i = 0; i < n_tokens; ++i) {
+    int64_t pos = positions[i];
+    float *h = kv + pos * DIM;
+    for (int d = 0; d < DIM; ++d)
+      h[d] = embd[tokens[i] * DIM + d] + 0.5f * (float)((pos * (d + 1)) % 7 - 3);
+    for (int d = 0; d < DIM; ++d) {
+      float sum = 0.0f;
+      for (int64_t p = 0; p <= pos; ++p)
+        sum += kv[p * DIM + d];
+      context[i * DIM + d] = h[d] - 0.5f * sum / (float)(pos + 1);
+    }
+  }
+  struct LogitsJob job = {context, output, logits, n_tokens * VOCAB};
+  ingot_rt_parallel(ctx, logits_task, &job);
+}

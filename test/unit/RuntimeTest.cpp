@@ -1,0 +1,102 @@
+//===- RuntimeTest.cpp - IngotRuntime pieces without a model --------------===//
+//
+// The payload checksum (against values from test/tools/append_payload.py,
+// which re-implements it), the thread pool behind ingot_rt_parallel, and
+// the CPU feature check. Only IngotRuntime's model-independent objects are
+// linked here (Main.cpp, which needs a model, is not pulled in).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/core/CpuFeatures.h"
+#include "runtime/core/ThreadPool.h"
+#include "ingot/PayloadFormat.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <gtest/gtest.h>
+#include <vector>
+
+using namespace ingot;
+
+TEST(RuntimeChecksum, MatchesThePythonImplementation) {
+  EXPECT_EQ(payload::checksum64("", 0), 0xdfc3fe20a452cb74ull);
+  std::vector<uint8_t> a(100), b(4099);
+  for (size_t i = 0; i < a.size(); ++i)
+    a[i] = uint8_t(i);
+  for (size_t i = 0; i < b.size(); ++i)
+    b[i] = uint8_t(i * 7 % 256);
+  EXPECT_EQ(payload::checksum64(a.data(), a.size()), 0x92599df5c33c1ea1ull);
+  EXPECT_EQ(payload::checksum64(b.data(), b.size(), 12345), 0x1d7c0a3683264cfull);
+  // One flipped bit anywhere changes it.
+  for (size_t i : {0u, 15u, 16u, 99u}) {
+    a[i] ^= 4;
+    EXPECT_NE(payload::checksum64(a.data(), a.size()), 0x92599df5c33c1ea1ull) << i;
+    a[i] ^= 4;
+  }
+}
+
+namespace {
+struct Counts {
+  std::atomic<int> perTask[8];
+  std::atomic<int> wrongN{0};
+  int expectedN = 0;
+};
+void countTask(void *p, int32_t task, int32_t n) {
+  auto *c = static_cast<Counts *>(p);
+  if (n != c->expectedN)
+    c->wrongN++;
+  c->perTask[task]++;
+}
+} // namespace
+
+TEST(RuntimeThreadPool, RunsEveryTaskOncePerCall) {
+  for (int threads : {1, 2, 3, 5}) {
+    rt::ThreadPool pool;
+    std::string error;
+    ASSERT_TRUE(pool.start(threads, /*pin=*/false, error)) << error;
+    IngotContext ctx{};
+    ctx.pool = &pool;
+    ctx.n_threads = threads;
+    Counts c;
+    for (auto &v : c.perTask)
+      v = 0;
+    c.expectedN = threads;
+    const int calls = 500;
+    for (int i = 0; i < calls; ++i)
+      ingot_rt_parallel(&ctx, countTask, &c);
+    EXPECT_EQ(c.wrongN.load(), 0) << threads;
+    for (int t = 0; t < 8; ++t)
+      EXPECT_EQ(c.perTask[t].load(), t < threads ? calls : 0) << threads << " threads, task " << t;
+  }
+}
+
+TEST(RuntimeThreadPool, NoPoolRunsOneTask) {
+  IngotContext ctx{};
+  ctx.n_threads = 4;
+  Counts c;
+  for (auto &v : c.perTask)
+    v = 0;
+  c.expectedN = 1;
+  ingot_rt_parallel(&ctx, countTask, &c);
+  EXPECT_EQ(c.perTask[0].load(), 1);
+  EXPECT_EQ(c.wrongN.load(), 0);
+}
+
+TEST(RuntimeCpuFeatures, ChecksAndMasks) {
+  bool known = false;
+  EXPECT_TRUE(rt::cpuHasFeature("sse2", known));
+  EXPECT_TRUE(known);
+  EXPECT_FALSE(rt::cpuHasFeature("warp-drive", known));
+  EXPECT_FALSE(known);
+  std::string error;
+  EXPECT_TRUE(rt::checkCpuFeatures("+sse2, sse2,-avx512f", "t", error)) << error;
+  EXPECT_FALSE(rt::checkCpuFeatures("sse2,warp-drive", "t", error));
+  EXPECT_EQ(error, "this binary was compiled for t and needs CPU feature 'warp-drive', which this runtime "
+                   "cannot check");
+  setenv("INGOT_CPU_FEATURES_MASK", "avx512vnni,SSE2", 1);
+  EXPECT_FALSE(rt::checkCpuFeatures("sse2", "epyc", error));
+  EXPECT_EQ(error, "this binary was compiled for epyc and needs CPU feature 'sse2', which this CPU lacks");
+  EXPECT_FALSE(rt::cpuHasFeature("avx512-vnni", known));
+  EXPECT_TRUE(known);
+  unsetenv("INGOT_CPU_FEATURES_MASK");
+}
