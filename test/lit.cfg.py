@@ -24,6 +24,11 @@ config.substitutions.append(("%models", os.path.join(config.ingot_shared_dir, "m
 config.substitutions.append(("%templates", os.path.join(config.ingot_shared_dir, "templates")))
 config.substitutions.append(("%examples", os.path.join(config.ingot_source_dir, "examples")))
 config.substitutions.append(("%python", "python3"))
+# The runtime's test binary: toy model code + IngotRuntime + a payload.
+config.substitutions.append(("%toy_model", config.ingot_toy_model))
+import shutil
+if shutil.which("strace"):
+    config.available_features.add("strace")
 config.substitutions.append(("%testtools", os.path.join(config.ingot_source_dir, "test", "tools")))
 
 # Host CPU features, for tests that need an ISA feature this machine may lack

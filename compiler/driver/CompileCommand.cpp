@@ -1,15 +1,30 @@
 //===- CompileCommand.cpp - `ingot compile` -------------------------------===//
 //
-// `ingot compile MODEL.gguf --emit=ir` prints the imported module, which
-// round-trips through ingot-opt unchanged.
+// ingot compile MODEL.gguf --target FILE.yaml|host -o OUT
+//   [--emit=ir|llvm|asm|obj|exe] [--max-batch N]
+//
+// Import, plan weights and memory for the target, lower, generate kernels,
+// emit the object, link it with the runtime into one static executable and
+// append the repacked weights.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/codegen/Executable.h"
+#include "compiler/codegen/ObjectEmitter.h"
 #include "compiler/driver/Command.h"
 #include "compiler/driver/ModelLoading.h"
+#include "compiler/target/TargetDescription.h"
+#include "passes/Passes.h"
 
 #include "mlir/IR/OperationSupport.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/ToolOutputFile.h"
+
+#include <chrono>
 
 using namespace llvm;
 
@@ -20,30 +35,237 @@ cl::SubCommand compileCommand("compile",
 cl::opt<std::string> modelPath(cl::Positional, cl::Required,
                                cl::desc("<model.gguf>"),
                                cl::sub(compileCommand));
-enum class EmitKind { IR };
-cl::opt<EmitKind> emit("emit", cl::desc("What to produce"),
-                       cl::values(clEnumValN(EmitKind::IR, "ir",
-                                             "the imported ingot module")),
-                       cl::Required, cl::sub(compileCommand));
-cl::opt<std::string> outputPath("o", cl::desc("Output file (default stdout)"),
-                                cl::value_desc("file"), cl::init("-"),
+enum class EmitKind { IR, LLVM, Asm, Obj, Exe };
+cl::opt<EmitKind> emit(
+    "emit", cl::desc("What to produce (default: the executable)"),
+    cl::values(clEnumValN(EmitKind::IR, "ir", "the imported ingot module"),
+               clEnumValN(EmitKind::LLVM, "llvm", "optimized LLVM IR"),
+               clEnumValN(EmitKind::Asm, "asm", "target assembly"),
+               clEnumValN(EmitKind::Obj, "obj", "the model object file"),
+               clEnumValN(EmitKind::Exe, "exe", "the static executable")),
+    cl::init(EmitKind::Exe), cl::sub(compileCommand));
+cl::opt<std::string> targetPath(
+    "target", cl::desc("Target description (YAML) or `host`"),
+    cl::init("host"), cl::sub(compileCommand));
+cl::opt<std::string> outputPath("o", cl::desc("Output file"),
+                                cl::value_desc("file"),
                                 cl::sub(compileCommand));
+cl::opt<int64_t> maxBatch("max-batch",
+                          cl::desc("Most tokens per forward call (prefill "
+                                   "chunk)"),
+                          cl::init(64), cl::sub(compileCommand));
+
+/// A one-line progress bar on stderr, shown only on a terminal.
+class Progress {
+public:
+  explicit Progress(StringRef label)
+      : label(label.str()), start(std::chrono::steady_clock::now()),
+        enabled(sys::Process::StandardErrIsDisplayed()) {}
+  void update(uint64_t done, uint64_t total) {
+    if (!enabled || total == 0)
+      return;
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    double fraction = double(done) / double(total);
+    double eta = fraction > 0 ? seconds * (1 - fraction) / fraction : 0;
+    int filled = int(fraction * 30);
+    errs() << "\r" << label << " [" << std::string(filled, '#')
+           << std::string(30 - filled, '.') << "] "
+           << format("%.1f/%.1f MB, ETA %.0f s  ", done / 1e6, total / 1e6,
+                     eta);
+    if (done == total)
+      errs() << "\n";
+  }
+
+private:
+  std::string label;
+  std::chrono::steady_clock::time_point start;
+  bool enabled;
+};
+
+/// The kernel ISA the target supports best.
+Expected<std::string> chooseIsa(const ingot::target::TargetDescription &t) {
+  if (t.hasFeature("avx512_vnni") && t.hasFeature("avx512bw") &&
+      t.hasFeature("avx512vl") && t.hasFeature("avx512f"))
+    return std::string("avx512vnni");
+  if (t.hasFeature("avx2") && t.hasFeature("fma") && t.hasFeature("f16c"))
+    return std::string("avx2");
+  return createStringError(inconvertibleErrorCode(),
+                           "target '%s' has neither AVX-512 VNNI nor "
+                           "AVX2+FMA+F16C: no kernel generator for it",
+                           t.name.c_str());
+}
 
 int runCompile() {
+  using ingot::driver::reportError;
   auto file = ingot::gguf::GGUFFile::open(modelPath);
   if (!file)
-    return ingot::driver::reportError(file.takeError());
+    return reportError(file.takeError());
   mlir::MLIRContext context;
-  auto module = ingot::driver::loadModule(context, **file, "");
-  if (!module)
-    return ingot::driver::reportError(module.takeError());
-  std::error_code ec;
-  ToolOutputFile out(outputPath, ec, sys::fs::OF_Text);
-  if (ec)
-    return ingot::driver::reportError(outputPath + ": " + ec.message());
-  (**module)->print(out.os());
-  out.os() << "\n";
-  out.keep();
+  auto loaded = ingot::driver::loadModule(context, **file, "");
+  if (!loaded)
+    return reportError(loaded.takeError());
+  mlir::ModuleOp module = **loaded;
+  std::string out = outputPath;
+  if (out.empty())
+    out = emit == EmitKind::Exe ? sys::path::stem(modelPath).str() : "-";
+
+  if (emit == EmitKind::IR) {
+    std::error_code ec;
+    ToolOutputFile os(out, ec, sys::fs::OF_Text);
+    if (ec)
+      return reportError(out + ": " + ec.message());
+    module->print(os.os());
+    os.os() << "\n";
+    os.keep();
+    return 0;
+  }
+
+  // The target machine.
+  auto target = targetPath == "host"
+                    ? ingot::target::detectHost(/*measureMemory=*/false)
+                    : ingot::target::readTargetDescriptionFile(targetPath);
+  if (!target)
+    return reportError(target.takeError());
+  if (Error e = ingot::target::validateTargetDescription(*target))
+    return reportError(std::move(e));
+  auto isa = chooseIsa(*target);
+  if (!isa)
+    return reportError(isa.takeError());
+
+  // Plan and lower.
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    if (diagnostics.empty())
+      diagnostics = d.str();
+    return mlir::success();
+  });
+  {
+    mlir::PassManager pm(&context);
+    pm.addPass(ingot::createIngotPlanWeights({*isa}));
+    pm.addPass(ingot::createIngotPlanMemory({maxBatch}));
+    if (mlir::failed(pm.run(module)))
+      return reportError("planning failed: " + diagnostics);
+  }
+  mlir::OwningOpRef<mlir::ModuleOp> planned(module.clone());
+  {
+    mlir::PassManager pm(&context);
+    pm.addPass(ingot::createIngotLowerToLLVM({*isa}));
+    if (mlir::failed(pm.run(module)))
+      return reportError("lowering failed: " + diagnostics);
+  }
+
+  // What ingot_model_info says.
+  ingot::codegen::ModelInfo info;
+  auto intAttr = [&](mlir::ModuleOp m, StringRef name) -> int64_t {
+    auto a = m->getAttrOfType<mlir::IntegerAttr>(name);
+    return a ? a.getInt() : 0;
+  };
+  auto modelDict = module->getAttrOfType<mlir::DictionaryAttr>("ingot.model");
+  auto dictInt = [&](StringRef key) -> int64_t {
+    auto a = modelDict ? modelDict.getAs<mlir::IntegerAttr>(key) : nullptr;
+    return a ? a.getInt() : 0;
+  };
+  info.architecture = (*file)->getArchitecture().str();
+  info.modelName = (*file)->getString("general.name").value_or(
+      sys::path::stem(modelPath)).str();
+  info.targetName = target->name;
+  info.targetCpu = target->cpu;
+  std::vector<std::string> llvmFeatures = target->llvmFeatureList();
+  for (const std::string &f : llvmFeatures)
+    if (StringRef(f).starts_with("+"))
+      info.requiredFeatures +=
+          (info.requiredFeatures.empty() ? "" : ",") + f.substr(1);
+  info.vocabSize = dictInt("vocab_size");
+  info.layers = dictInt("block_count");
+  info.maxContext = dictInt("context_length");
+  info.maxBatch = intAttr(module, "ingot.max_batch");
+  info.arenaBytes = intAttr(module, "ingot.arena_bytes");
+  info.kvBytesPerPosition = intAttr(module, "ingot.kv_bytes_per_position");
+  info.weightBytes = intAttr(module, "ingot.payload_bytes");
+  info.bosTokenId = static_cast<int64_t>(
+      (*file)->getUnsigned("tokenizer.ggml.bos_token_id").value_or(-1));
+  info.eosTokenId = static_cast<int64_t>(
+      (*file)->getUnsigned("tokenizer.ggml.eos_token_id").value_or(-1));
+  info.memoryPlan =
+      formatv("arena {0} bytes for {1} tokens per step; KV cache {2} bytes per "
+              "position over {3} layers; weights {4} bytes",
+              info.arenaBytes, info.maxBatch, info.kvBytesPerPosition,
+              info.layers, info.weightBytes)
+          .str();
+  if (auto kernelNames = module->getAttrOfType<mlir::ArrayAttr>("ingot.kernels"))
+    for (auto k : kernelNames.getAsRange<mlir::StringAttr>())
+      info.kernelList += k.str() + "\n";
+
+  ingot::codegen::TargetOptions codegenTarget{target->cpu, llvmFeatures, *isa};
+  std::vector<ingot::codegen::KernelStats> kernels;
+  auto emitTo = [&](raw_pwrite_stream &os, ingot::codegen::EmitKind kind) {
+    return ingot::codegen::emitModel(module, codegenTarget, info, kind, os,
+                                     &kernels);
+  };
+  if (emit != EmitKind::Exe) {
+    std::error_code ec;
+    ToolOutputFile os(out, ec,
+                      emit == EmitKind::Obj ? sys::fs::OF_None
+                                            : sys::fs::OF_Text);
+    if (ec)
+      return reportError(out + ": " + ec.message());
+    auto kind = emit == EmitKind::LLVM  ? ingot::codegen::EmitKind::LLVM
+                : emit == EmitKind::Asm ? ingot::codegen::EmitKind::Assembly
+                                        : ingot::codegen::EmitKind::Object;
+    if (Error e = emitTo(os.os(), kind))
+      return reportError(std::move(e));
+    os.keep();
+    return 0;
+  }
+
+  // The executable: object -> link -> payload.
+  SmallString<128> objectPath;
+  int fd;
+  if (std::error_code ec =
+          sys::fs::createTemporaryFile("ingot-model", "o", fd, objectPath))
+    return reportError("cannot create a temporary file: " + ec.message());
+  FileRemover removeObject(objectPath);
+  {
+    raw_fd_ostream os(fd, /*shouldClose=*/true);
+    if (Error e = emitTo(os, ingot::codegen::EmitKind::Object))
+      return reportError(std::move(e));
+  }
+  if (Error e = ingot::codegen::linkExecutable(objectPath, out))
+    return reportError(std::move(e));
+  ingot::codegen::PayloadInfo payload;
+  payload.targetName = target->name;
+  payload.isa = *isa;
+  Progress progress("repacking weights");
+  if (Error e = ingot::codegen::appendPayload(
+          out, **&planned, **file, payload,
+          [&](uint64_t done, uint64_t total) { progress.update(done, total); }))
+    return reportError(std::move(e));
+
+  uint64_t kernelBytes = 0;
+  for (const auto &k : kernels)
+    kernelBytes += k.bytes;
+  double bandwidth = target->memory.measuredReadGBps.value_or(
+      target->theoreticalBandwidthGBps());
+  outs() << formatv("compiled {0} for {1} ({2}, {3} kernels)\n",
+                    sys::path::filename(modelPath), target->name, *isa,
+                    kernels.size());
+  outs() << formatv("  binary:   {0} ({1:f1} MB, payload {2:f1} MB at offset "
+                    "{3})\n",
+                    out, payload.fileBytes / 1e6, payload.dataBytes / 1e6,
+                    payload.dataOffset);
+  outs() << formatv("  kernels:  {0} generated, {1} bytes of code\n",
+                    kernels.size(), kernelBytes);
+  outs() << formatv("  memory:   arena {0:f2} MB for {1} tokens per step, KV "
+                    "{2} bytes per position\n",
+                    info.arenaBytes / 1e6, info.maxBatch,
+                    info.kvBytesPerPosition);
+  if (bandwidth > 0 && payload.dataBytes > 0)
+    outs() << formatv("  predicted decode: {0:f1} tokens/s ({1:f1} GB/s / "
+                      "{2:f1} MB of weights streamed per token)\n",
+                      bandwidth * 1e9 / double(payload.dataBytes), bandwidth,
+                      payload.dataBytes / 1e6);
   return 0;
 }
 

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/dialect/IngotDialect.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -13,8 +14,10 @@
 
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
+  ingot::registerIngotPasses();
   mlir::DialectRegistry registry;
-  registry.insert<ingot::IngotDialect, mlir::func::FuncDialect>();
+  registry.insert<ingot::IngotDialect, mlir::func::FuncDialect,
+                  mlir::LLVM::LLVMDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Ingot optimizer driver\n", registry));
 }

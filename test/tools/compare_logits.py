@@ -6,6 +6,8 @@
       followed by greedy_ids[:-1]), comma-separated, for --tokens;
       `tokens-arg` prints them as `--tokens=...`, for a response file
       (`ingot interpret MODEL @FILE`).
+  compare_logits.py exec REF_DIR RUN PROGRAM ARGS...
+      runs PROGRAM ARGS... --tokens IDS with those ids.
   compare_logits.py check REF_DIR RUN PREFIX [--tolerance f32|quant]
       compares PREFIX.prompt.f32 (followed by PREFIX.gen.f32 when present)
       with REF_DIR/RUN.prompt.f32 followed by REF_DIR/RUN.gen.f32.
@@ -20,6 +22,7 @@ import array
 import json
 import math
 import os
+import subprocess
 import sys
 
 
@@ -37,6 +40,10 @@ def load_rows(path, n_vocab):
 def main():
     mode, ref_dir, run = sys.argv[1], sys.argv[2], sys.argv[3]
     meta = json.load(open(os.path.join(ref_dir, run + ".json")))
+    if mode == "exec":
+        ids = meta["prompt_ids"] + meta["greedy_ids"][:-1]
+        cmd = sys.argv[4:] + ["--tokens", ",".join(str(i) for i in ids)]
+        return subprocess.run(cmd).returncode
     if mode in ("tokens", "tokens-arg"):
         ids = meta["prompt_ids"] + meta["greedy_ids"][:-1]
         text = ",".join(str(i) for i in ids)

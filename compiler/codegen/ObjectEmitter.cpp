@@ -1,0 +1,282 @@
+//===- ObjectEmitter.cpp - Lowered module -> object file ------------------===//
+#include "compiler/codegen/ObjectEmitter.h"
+
+#include "passes/Passes.h"
+#include "targets/x86/Kernels.h"
+
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Linker/Linker.h"
+#include "llvm/MC/MCAsmInfo.h"
+#include "llvm/MC/MCContext.h"
+#include "llvm/MC/MCDisassembler/MCDisassembler.h"
+#include "llvm/MC/MCInst.h"
+#include "llvm/MC/MCInstPrinter.h"
+#include "llvm/MC/MCInstrInfo.h"
+#include "llvm/MC/MCRegisterInfo.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/MCTargetOptions.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Triple.h"
+
+namespace ingot {
+extern const unsigned char oplibBitcode[];
+extern const size_t oplibBitcodeSize;
+} // namespace ingot
+
+using namespace llvm;
+
+namespace ingot::codegen {
+
+namespace {
+
+Error fail(const Twine &message) {
+  return createStringError(inconvertibleErrorCode(), message.str().c_str());
+}
+
+void initializeX86() {
+  static bool done = [] {
+    LLVMInitializeX86TargetInfo();
+    LLVMInitializeX86Target();
+    LLVMInitializeX86TargetMC();
+    LLVMInitializeX86AsmPrinter();
+    LLVMInitializeX86AsmParser();
+    LLVMInitializeX86Disassembler();
+    return true;
+  }();
+  (void)done;
+}
+
+/// The kernel as assembler directives: a global function whose bytes are
+/// the generated code, each instruction's bytes on one line with its
+/// disassembly as a comment, so that --emit=asm shows what runs.
+std::string kernelAsm(const targets::GeneratedKernel &kernel,
+                      const Target &target, const Triple &triple,
+                      StringRef cpu, StringRef features) {
+  std::unique_ptr<MCRegisterInfo> mri(target.createMCRegInfo(triple));
+  MCTargetOptions mcOptions;
+  std::unique_ptr<MCAsmInfo> mai(
+      target.createMCAsmInfo(*mri, triple, mcOptions));
+  std::unique_ptr<MCSubtargetInfo> sti(
+      target.createMCSubtargetInfo(triple, cpu, features));
+  std::unique_ptr<MCInstrInfo> mii(target.createMCInstrInfo());
+  MCContext context(triple, mai.get(), mri.get(), sti.get());
+  std::unique_ptr<MCDisassembler> disassembler(
+      target.createMCDisassembler(*sti, context));
+  std::unique_ptr<MCInstPrinter> printer(target.createMCInstPrinter(
+      triple, /*SyntaxVariant=*/1, *mai, *mii, *mri));
+
+  std::string text;
+  raw_string_ostream os(text);
+  os << "\t.section\t.text.ingot_kernels,\"ax\",@progbits\n"
+     << "\t.globl\t" << kernel.name << "\n"
+     << "\t.type\t" << kernel.name << ",@function\n"
+     << "\t.p2align\t6\n"
+     << kernel.name << ":\n";
+  ArrayRef<uint8_t> code(kernel.code);
+  auto emitBytes = [&](ArrayRef<uint8_t> bytes) {
+    os << "\t.byte\t";
+    for (size_t i = 0; i < bytes.size(); ++i)
+      os << (i ? "," : "") << format("0x%02x", bytes[i]);
+  };
+  uint64_t at = 0;
+  while (at < kernel.textBytes) {
+    MCInst inst;
+    uint64_t size = 0;
+    auto status = disassembler->getInstruction(inst, size, code.slice(at), at,
+                                               nulls());
+    if (status != MCDisassembler::Success || size == 0)
+      size = 1;
+    emitBytes(code.slice(at, size));
+    if (status == MCDisassembler::Success) {
+      std::string listing;
+      raw_string_ostream ls(listing);
+      printer->printInst(&inst, at, "", *sti, ls);
+      StringRef trimmed = StringRef(listing).trim();
+      os << "\t# " << trimmed;
+    }
+    os << "\n";
+    at += size;
+  }
+  // Constant tables the code reads RIP-relative.
+  for (; at < code.size(); at += 16)
+    emitBytes(code.slice(at, std::min<uint64_t>(16, code.size() - at))),
+        os << "\n";
+  os << "\t.size\t" << kernel.name << ", .-" << kernel.name << "\n"
+     << "\t.text\n";
+  return text;
+}
+
+/// Adds `const IngotModelInfo ingot_model_info` (runtime/include/ingot/
+/// ModelABI.h) to the module.
+void addModelInfo(Module &module, const ModelInfo &info) {
+  LLVMContext &c = module.getContext();
+  Type *i32 = Type::getInt32Ty(c), *i64 = Type::getInt64Ty(c);
+  Type *ptr = PointerType::getUnqual(c);
+  SmallVector<Type *> fields{i32, i32};
+  fields.append(9, i64);
+  fields.append(7, ptr);
+  StructType *type = StructType::create(c, fields, "IngotModelInfo");
+  auto str = [&](StringRef s, StringRef name) -> Constant * {
+    Constant *data = ConstantDataArray::getString(c, s);
+    auto *g = new GlobalVariable(module, data->getType(), true,
+                                 GlobalValue::PrivateLinkage, data, name);
+    g->setAlignment(Align(1));
+    return g;
+  };
+  SmallVector<Constant *> values{
+      ConstantInt::get(i32, 1), ConstantInt::get(i32, 0),
+      ConstantInt::get(i64, info.vocabSize), ConstantInt::get(i64, info.layers),
+      ConstantInt::get(i64, info.maxContext),
+      ConstantInt::get(i64, info.maxBatch),
+      ConstantInt::get(i64, info.arenaBytes),
+      ConstantInt::get(i64, info.kvBytesPerPosition),
+      ConstantInt::get(i64, info.weightBytes),
+      ConstantInt::get(i64, info.bosTokenId),
+      ConstantInt::get(i64, info.eosTokenId),
+      str(info.architecture, "ingot.info.architecture"),
+      str(info.modelName, "ingot.info.model_name"),
+      str(info.targetName, "ingot.info.target_name"),
+      str(info.targetCpu, "ingot.info.target_cpu"),
+      str(info.requiredFeatures, "ingot.info.required_features"),
+      str(info.kernelList, "ingot.info.kernel_list"),
+      str(info.memoryPlan, "ingot.info.memory_plan")};
+  new GlobalVariable(module, type, /*isConstant=*/true,
+                     GlobalValue::ExternalLinkage,
+                     ConstantStruct::get(type, values), "ingot_model_info");
+}
+
+} // namespace
+
+Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
+                const ModelInfo &info, EmitKind kind, raw_pwrite_stream &os,
+                std::vector<KernelStats> *kernels) {
+  initializeX86();
+  mlir::DialectRegistry registry;
+  mlir::registerBuiltinDialectTranslation(registry);
+  mlir::registerLLVMDialectTranslation(registry);
+  lowered.getContext()->appendDialectRegistry(registry);
+
+  LLVMContext context;
+  std::unique_ptr<Module> module =
+      mlir::translateModuleToLLVMIR(lowered, context, "ingot_model");
+  if (!module)
+    return fail("cannot translate the lowered module to LLVM IR");
+
+  Triple triple("x86_64-pc-linux-gnu");
+  std::string error;
+  const Target *llvmTarget = TargetRegistry::lookupTarget(triple, error);
+  if (!llvmTarget)
+    return fail("no x86-64 code generator: " + error);
+  std::string features = join(target.llvmFeatures, ",");
+  llvm::TargetOptions options;
+  std::unique_ptr<TargetMachine> machine(llvmTarget->createTargetMachine(
+      triple, target.cpu, features, options, Reloc::Static, CodeModel::Small,
+      CodeGenOptLevel::Aggressive));
+  if (!machine)
+    return fail("LLVM cannot generate code for cpu '" + target.cpu + "'");
+  module->setTargetTriple(triple);
+  module->setDataLayout(machine->createDataLayout());
+
+  // The op library, optimized together with the model.
+  auto oplib = parseBitcodeFile(
+      MemoryBufferRef(StringRef(reinterpret_cast<const char *>(oplibBitcode),
+                                oplibBitcodeSize),
+                      "oplib.bc"),
+      context);
+  if (!oplib)
+    return oplib.takeError();
+  (*oplib)->setTargetTriple(triple);
+  (*oplib)->setDataLayout(module->getDataLayout());
+  if (Linker::linkModules(*module, std::move(*oplib)))
+    return fail("cannot link the op library into the model");
+  addModelInfo(*module, info);
+  for (Function &fn : *module) {
+    if (fn.isDeclaration())
+      continue;
+    fn.addFnAttr("target-cpu", target.cpu);
+    fn.addFnAttr("target-features", features);
+    fn.addFnAttr("tune-cpu", target.cpu);
+    fn.removeFnAttr(Attribute::OptimizeNone);
+    fn.removeFnAttr(Attribute::NoInline);
+    if (fn.getName() != "ingot_model_forward")
+      fn.setLinkage(GlobalValue::InternalLinkage);
+  }
+
+  {
+    LoopAnalysisManager lam;
+    FunctionAnalysisManager fam;
+    CGSCCAnalysisManager cgam;
+    ModuleAnalysisManager mam;
+    PassBuilder builder(machine.get());
+    builder.registerModuleAnalyses(mam);
+    builder.registerCGSCCAnalyses(cgam);
+    builder.registerFunctionAnalyses(fam);
+    builder.registerLoopAnalyses(lam);
+    builder.crossRegisterProxies(lam, fam, cgam, mam);
+    ModulePassManager mpm =
+        builder.buildPerModuleDefaultPipeline(OptimizationLevel::O2);
+    mpm.run(*module, mam);
+  }
+
+  // Kernels: generated for the shapes the lowering asked for.
+  std::optional<targets::ISA> isa;
+  if (target.isa == "avx512vnni")
+    isa = targets::ISA::AVX512VNNI;
+  else if (target.isa == "avx2")
+    isa = targets::ISA::AVX2;
+  if (!isa)
+    return fail("unknown kernel ISA '" + target.isa + "'");
+  if (auto names = lowered->getAttrOfType<mlir::ArrayAttr>("ingot.kernels")) {
+    for (auto nameAttr : names.getAsRange<mlir::StringAttr>()) {
+      auto key = KernelKey::parse(nameAttr.getValue());
+      if (!key)
+        return fail("bad kernel name " + nameAttr.getValue());
+      targets::WeightType type;
+      switch (key->ggmlType) {
+      case 0: type = targets::WeightType::F32; break;
+      case 1: type = targets::WeightType::F16; break;
+      case 2: type = targets::WeightType::Q4_0; break;
+      default: type = targets::WeightType::Q8_0; break;
+      }
+      targets::MatmulShape shape{key->rows, key->cols};
+      targets::GeneratedKernel kernel =
+          key->kind == KernelKey::Matmul
+              ? targets::generateMatmul(type, shape, *isa, nameAttr.str())
+              : targets::generateExpertMatmul(type, shape, *isa,
+                                              nameAttr.str());
+      if (kernel.code.empty())
+        return fail("kernel generator failed for " + nameAttr.getValue());
+      module->appendModuleInlineAsm(
+          kernelAsm(kernel, *llvmTarget, triple, target.cpu, features));
+      if (kernels)
+        kernels->push_back({kernel.name, kernel.code.size()});
+    }
+  }
+
+  if (kind == EmitKind::LLVM) {
+    module->print(os, nullptr);
+    return Error::success();
+  }
+  legacy::PassManager codegen;
+  if (machine->addPassesToEmitFile(codegen, os, nullptr,
+                                   kind == EmitKind::Object
+                                       ? CodeGenFileType::ObjectFile
+                                       : CodeGenFileType::AssemblyFile))
+    return fail("LLVM cannot emit this file type for the target");
+  codegen.run(*module);
+  return Error::success();
+}
+
+} // namespace ingot::codegen

@@ -1,0 +1,56 @@
+//===- ObjectEmitter.h - Lowered module -> object file ----------*- C++ -*-===//
+//
+// The last stages before linking: the lowered module (LLVM dialect) becomes
+// LLVM IR, the op library bitcode is linked in, `ingot_model_info` is added,
+// everything is optimized for the target's CPU and features, the generated
+// kernels are added as functions (their bytes, with a disassembly listing in
+// comments), and the result is printed as LLVM IR or assembly, or written as
+// an ELF object, all in-process with LLVM's TargetMachine.
+//
+//===----------------------------------------------------------------------===//
+#ifndef INGOT_CODEGEN_OBJECTEMITTER_H
+#define INGOT_CODEGEN_OBJECTEMITTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace ingot::codegen {
+
+enum class EmitKind { LLVM, Assembly, Object };
+
+/// What `ingot_model_info` says about the model (ModelABI.h).
+struct ModelInfo {
+  std::string architecture, modelName, targetName, targetCpu;
+  std::string requiredFeatures; ///< runtime spelling, comma-separated
+  std::string kernelList, memoryPlan;
+  int64_t vocabSize = 0, layers = 0, maxContext = 0, maxBatch = 0;
+  int64_t arenaBytes = 0, kvBytesPerPosition = 0, weightBytes = 0;
+  int64_t bosTokenId = -1, eosTokenId = -1;
+};
+
+struct TargetOptions {
+  std::string cpu;                       ///< LLVM cpu name
+  std::vector<std::string> llvmFeatures; ///< "+avx512vnni", ...
+  std::string isa;                       ///< kernel ISA: avx512vnni / avx2
+};
+
+struct KernelStats {
+  std::string name;
+  uint64_t bytes;
+};
+
+/// Emits `lowered` (after ingot-lower-to-llvm). Kernels named in the
+/// module's `ingot.kernels` are generated here. `kernels` receives their
+/// names and sizes.
+llvm::Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
+                      const ModelInfo &info, EmitKind kind,
+                      llvm::raw_pwrite_stream &os,
+                      std::vector<KernelStats> *kernels = nullptr);
+
+} // namespace ingot::codegen
+
+#endif // INGOT_CODEGEN_OBJECTEMITTER_H

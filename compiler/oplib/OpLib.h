@@ -1,0 +1,122 @@
+//===- OpLib.h - The small-op library linked into model code ----*- C++ -*-===//
+//
+// Functions the lowered model code calls for everything that is not a
+// matmul or expert kernel: embedding lookup, norms, rope, attention over the
+// KV cache, MoE routing, element-wise ops, and the drivers that prepare
+// activations and run the generated kernels on the thread pool. The build
+// compiles OpLib.cpp to LLVM bitcode, the compiler links it into each model
+// module, so it is optimized for the target CPU together with the model.
+// It allocates nothing: scratch comes from the arena.
+//
+//===----------------------------------------------------------------------===//
+#ifndef INGOT_OPLIB_OPLIB_H
+#define INGOT_OPLIB_OPLIB_H
+
+#include "ingot/ModelABI.h"
+
+#include <stdint.h>
+
+extern "C" {
+
+/// Generated kernels (see targets/x86): a matmul over row range
+/// [rowBegin, rowEnd) for nTokens activation rows, and the per-expert form.
+typedef void (*IngotMatmulKernel)(const void *packed, const void *act,
+                                  float *y, int64_t nTokens, int64_t rowBegin,
+                                  int64_t rowEnd);
+typedef void (*IngotExpertKernel)(const void *packedStack,
+                                  int64_t expertStride, const int32_t *ids,
+                                  int64_t nIds, const void *act,
+                                  int64_t actStride, float *y,
+                                  int64_t rowBegin, int64_t rowEnd);
+
+/// Weight element types, ggml numbering.
+enum { INGOT_F32 = 0, INGOT_F16 = 1, INGOT_Q4_0 = 2, INGOT_Q8_0 = 8 };
+
+/// Bytes one activation row of width k takes for a kernel of weight type
+/// `wtype` (Q8_0/Q4_0: k int8 then k/32 float scales; F16/F32: k floats).
+int64_t ingot_op_activation_bytes(int32_t wtype, int64_t k);
+/// Prepares rows of x for a kernel of weight type `wtype`.
+void ingot_op_prepare_activations(int32_t wtype, const float *x, int64_t rows,
+                                  int64_t k, int64_t xStride, uint8_t *act);
+
+struct IngotMatmulArgs {
+  IngotMatmulKernel kernel;
+  const void *packed;
+  const void *act;
+  float *y;
+  int64_t nTokens, rows, granule;
+};
+/// y = W x (+ bias) for nTokens rows: prepares activations into `scratch`,
+/// then splits the output rows over the thread pool.
+void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
+                     const void *packed, int32_t wtype, int64_t rows,
+                     int64_t cols, int64_t granule, const float *x,
+                     int64_t nTokens, float *y, const float *bias,
+                     uint8_t *scratch);
+
+void ingot_op_embedding(const uint8_t *table, int32_t type, int64_t dim,
+                        const int32_t *tokens, int64_t nTokens, float *out);
+void ingot_op_rms_norm(const float *x, const float *weight, float eps,
+                       int64_t group, int64_t groups, float *out);
+void ingot_op_rope(const float *x, float *out, const int32_t *positions,
+                   int64_t nTokens, int64_t nHeads, int64_t headDim,
+                   int64_t offset, int64_t dims, int32_t neox, float freqBase,
+                   float freqScale, float extFactor, float attnFactor,
+                   float betaFast, float betaSlow, int64_t origContext);
+/// Stores this step's keys/values at their positions in a layer's cache
+/// (cache row = [kWidth keys | vWidth values]), then attends.
+void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
+                        const float *v, const int32_t *positions,
+                        int64_t nTokens, uint8_t *cache, int64_t nHeads,
+                        int64_t nKVHeads, int64_t headDim, int64_t valueDim,
+                        float scale, float *out);
+/// MLA core: stores [latent | ropeKey] per position, then for each head
+/// attends with the absorbed query (qNopeAbs: kvLoraRank per head, and the
+/// rotated rope part of q: the last ropeDim of each (nopeDim + ropeDim)
+/// head) and writes the context (kvLoraRank per head) to ctxOut.
+void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs,
+                       const float *q, const float *latent,
+                       const float *ropeKey, const int32_t *positions,
+                       int64_t nTokens, uint8_t *cache, int64_t nHeads,
+                       int64_t nopeDim, int64_t kvLoraRank, int64_t ropeDim,
+                       float scale, float *ctxOut);
+/// Copies columns [offset, offset + width) of each row.
+void ingot_op_slice(const float *x, int64_t rows, int64_t inWidth,
+                    int64_t offset, int64_t width, float *out);
+void ingot_op_silu(const float *x, int64_t n, float *out);
+void ingot_op_gelu(const float *x, int64_t n, float *out);
+void ingot_op_swiglu(const float *gate, const float *up, int64_t n,
+                     float *out);
+void ingot_op_add(const float *a, const float *b, int64_t n, float *out);
+
+/// Chooses experts for each token from router logits; writes experts_used
+/// ids and weights per token.
+void ingot_op_moe_route(const float *logits, int64_t nTokens,
+                        int64_t nExperts, int64_t used, int32_t sigmoid,
+                        const float *selectionBias, int64_t nGroups,
+                        int64_t groupsUsed, int32_t normalize, float scale,
+                        int32_t *ids, float *weights);
+/// Routed SwiGLU experts for nTokens rows given the routing; `scratch`
+/// holds 2 * used * ffn floats + activation rows for the kernels.
+void ingot_op_moe_experts(IngotContext *ctx, IngotExpertKernel gateUpKernel,
+                          IngotExpertKernel downKernel, const void *gate,
+                          const void *up, const void *down,
+                          int64_t gateUpStride, int64_t downStride,
+                          int32_t gateUpType, int32_t downType, int64_t dim,
+                          int64_t ffn, int64_t granuleGateUp,
+                          int64_t granuleDown, const float *x, int64_t nTokens,
+                          const int32_t *ids, const float *weights,
+                          int64_t used, float *out, uint8_t *scratch);
+/// Per-head products with a stack of matrices (MLA's absorbed k_b / v_b):
+/// out[h] = W_h x_h, x_h at x + h * xStride (floats), out rows of `rows`.
+void ingot_op_per_head_matmul(IngotContext *ctx, IngotExpertKernel kernel,
+                              const void *stack, int64_t stride, int32_t wtype,
+                              int64_t heads, int64_t rows, int64_t cols,
+                              int64_t granule, const float *x,
+                              int64_t xStride, int64_t nTokens,
+                              int64_t xTokenStride, float *out,
+                              int64_t outTokenStride, int64_t outHeadStride,
+                              uint8_t *scratch);
+}
+
+#endif // INGOT_OPLIB_OPLIB_H

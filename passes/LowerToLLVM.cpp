@@ -1,0 +1,394 @@
+//===- LowerToLLVM.cpp - @forward to LLVM dialect calls -------------------===//
+//
+// After ingot-plan-weights and ingot-plan-memory every value has an arena
+// offset and every weight its payload offsets, so lowering is a walk over
+// @forward that turns each op into calls of the op library (compiler/oplib)
+// with pointers computed from the IngotContext (runtime/include/ingot/
+// ModelABI.h) and the addresses of generated kernels.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "compiler/dialect/IngotDialect.h"
+#include "targets/x86/Kernels.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
+
+namespace ingot {
+#define GEN_PASS_DEF_INGOTLOWERTOLLVM
+#include "passes/Passes.h.inc"
+} // namespace ingot
+
+using namespace mlir;
+using namespace ingot;
+
+namespace {
+
+int64_t width(Value v) {
+  return cast<RankedTensorType>(v.getType()).getDimSize(1);
+}
+
+int64_t actBytes(GGMLType type, int64_t k) {
+  if (type == GGMLType::Q8_0 || type == GGMLType::Q4_0)
+    return k + 4 * (k / 32);
+  return 4 * k;
+}
+
+/// Builds the body of ingot_model_forward.
+class Emitter {
+public:
+  Emitter(ModuleOp module, OpBuilder &b, Location loc, StringRef isa,
+          int64_t maxBatch)
+      : module(module), b(b), loc(loc), isa(isa.str()), maxBatch(maxBatch) {
+    MLIRContext *c = module.getContext();
+    ptr = LLVM::LLVMPointerType::get(c);
+    i64 = b.getI64Type();
+    i32 = b.getI32Type();
+    f32 = b.getF32Type();
+    i8 = b.getI8Type();
+  }
+
+  LLVM::LLVMFuncOp declare(StringRef name, ArrayRef<Type> args) {
+    if (auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+      return fn;
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto type = LLVM::LLVMFunctionType::get(
+        LLVM::LLVMVoidType::get(module.getContext()), args);
+    return LLVM::LLVMFuncOp::create(b, loc, name, type);
+  }
+
+  void call(StringRef name, ArrayRef<Value> args) {
+    SmallVector<Type> types;
+    for (Value v : args)
+      types.push_back(v.getType());
+    LLVM::CallOp::create(b, loc, declare(name, types), args);
+  }
+
+  Value c64(int64_t v) {
+    return LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(v));
+  }
+  Value c32(int32_t v) {
+    return LLVM::ConstantOp::create(b, loc, i32, b.getI32IntegerAttr(v));
+  }
+  Value cf(float v) {
+    return LLVM::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(v));
+  }
+  Value null() { return LLVM::ZeroOp::create(b, loc, ptr); }
+  Value mul(Value a, Value c) { return LLVM::MulOp::create(b, loc, a, c); }
+  Value offset(Value base, Value bytes) {
+    return LLVM::GEPOp::create(b, loc, ptr, i8, base, ValueRange{bytes});
+  }
+  Value offset(Value base, int64_t bytes) {
+    return bytes ? offset(base, c64(bytes)) : base;
+  }
+  Value loadField(Value base, int64_t at, Type type) {
+    return LLVM::LoadOp::create(b, loc, type, offset(base, at));
+  }
+
+  void setEntry(Value ctx, Value n, Value tokens, Value positions,
+                Value logits) {
+    this->ctx = ctx;
+    this->n = n;
+    this->tokens = tokens;
+    this->positions = positions;
+    this->logits = logits;
+    // IngotContext: weights, arena, kv, context_length (8 bytes each).
+    weights = loadField(ctx, 0, ptr);
+    arena = loadField(ctx, 8, ptr);
+    kv = loadField(ctx, 16, ptr);
+    contextLength = loadField(ctx, 24, i64);
+  }
+
+  WeightOp weight(FlatSymbolRefAttr ref) {
+    return module.lookupSymbol<WeightOp>(ref.getAttr());
+  }
+  int64_t layoutInt(WeightOp w, StringRef key) {
+    auto dict = cast<DictionaryAttr>(*w.getLayout());
+    return cast<IntegerAttr>(dict.get(key)).getInt();
+  }
+  Value weightPtr(FlatSymbolRefAttr ref, StringRef form) {
+    if (!ref)
+      return null();
+    return offset(weights, layoutInt(weight(ref), (form + "_offset").str()));
+  }
+
+  /// Address of the generated kernel for weight `ref` (a stack of experts
+  /// or heads when `expert`).
+  Value kernel(FlatSymbolRefAttr ref, bool expert) {
+    WeightOp w = weight(ref);
+    ArrayRef<int64_t> shape = w.getShape();
+    KernelKey key{expert ? KernelKey::Expert : KernelKey::Matmul,
+                  static_cast<int32_t>(w.getGgmlType()),
+                  shape[shape.size() - 2], shape.back(), isa};
+    std::string name = key.symbol();
+    if (llvm::find(kernels, name) == kernels.end())
+      kernels.push_back(name);
+    if (expert)
+      declare(name, {ptr, i64, ptr, i64, ptr, i64, ptr, i64, i64});
+    else
+      declare(name, {ptr, ptr, ptr, i64, i64, i64});
+    return LLVM::AddressOfOp::create(b, loc, ptr, name);
+  }
+
+  Value valuePtr(Value v) {
+    if (v == logits_)
+      return logits;
+    Operation *def = v.getDefiningOp();
+    return offset(arena,
+                  def->getAttrOfType<IntegerAttr>("ingot.arena_offset").getInt());
+  }
+  Value resultPtr(Operation *op) { return valuePtr(op->getResult(0)); }
+  int64_t scratch(Operation *op) {
+    return op->getAttrOfType<IntegerAttr>("ingot.scratch_offset").getInt();
+  }
+  Value elements(Value v) { return mul(n, c64(width(v))); }
+
+  void matmul(FlatSymbolRefAttr w, Value x, int64_t K, Value y,
+              FlatSymbolRefAttr bias, Value scratchPtr) {
+    WeightOp op = weight(w);
+    call("ingot_op_matmul",
+         {ctx, kernel(w, false), weightPtr(w, "packed"),
+          c32(static_cast<int32_t>(op.getGgmlType())), c64(op.getShape()[0]),
+          c64(K), c64(layoutInt(op, "granule")), x, n, y,
+          weightPtr(bias, "f32"), scratchPtr});
+  }
+
+  LogicalResult lower(Operation *op);
+
+  ModuleOp module;
+  OpBuilder &b;
+  Location loc;
+  std::string isa;
+  int64_t maxBatch;
+  Type ptr, i64, i32, f32, i8;
+  Value ctx, n, tokens, positions, logits, weights, arena, kv, contextLength;
+  Value logits_; // the tensor value returned as logits
+  std::vector<std::string> kernels; // in first-use order, unique
+};
+
+LogicalResult Emitter::lower(Operation *op) {
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](EmbeddingOp e) {
+        WeightOp table = weight(e.getTableAttr());
+        call("ingot_op_embedding",
+             {weightPtr(e.getTableAttr(), "raw"),
+              c32(static_cast<int32_t>(table.getGgmlType())),
+              c64(width(e.getResult())), tokens, n, resultPtr(op)});
+        return success();
+      })
+      .Case([&](RMSNormOp e) {
+        int64_t group = e.getGroupSizeOrRow();
+        call("ingot_op_rms_norm",
+             {valuePtr(e.getInput()), weightPtr(e.getScaleAttr(), "f32"),
+              cf(e.getEps().convertToFloat()), c64(group),
+              mul(n, c64(width(e.getInput()) / group)), resultPtr(op)});
+        return success();
+      })
+      .Case([&](MatmulOp e) {
+        matmul(e.getWeightAttr(), valuePtr(e.getInput()), width(e.getInput()),
+               resultPtr(op), e.getBiasAttr(), offset(arena, scratch(op)));
+        return success();
+      })
+      .Case([&](RopeOp e) {
+        call("ingot_op_rope",
+             {valuePtr(e.getInput()), resultPtr(op), positions, n,
+              c64(e.getNumHeads()), c64(e.getHeadDim()), c64(e.getOffset()),
+              c64(e.getDims()), c32(e.getMode() == RopeMode::NeoX),
+              cf(e.getFreqBase().convertToFloat()),
+              cf(e.getFreqScale().convertToFloat()),
+              cf(e.getExtFactor().convertToFloat()),
+              cf(e.getAttnFactor().convertToFloat()),
+              cf(e.getBetaFast().convertToFloat()),
+              cf(e.getBetaSlow().convertToFloat()), c64(e.getOrigContext())});
+        return success();
+      })
+      .Case([&](AttentionOp e) -> LogicalResult {
+        if (e.getSoftcap())
+          return e.emitOpError() << "softcap is not lowered yet";
+        int64_t kvOffset =
+            op->getAttrOfType<IntegerAttr>("ingot.kv_offset").getInt();
+        Value cache = offset(kv, mul(c64(kvOffset), contextLength));
+        call("ingot_op_attention",
+             {ctx, valuePtr(e.getQuery()), valuePtr(e.getKey()),
+              valuePtr(e.getValue()), positions, n, cache,
+              c64(e.getNumHeads()), c64(e.getNumKvHeads()),
+              c64(e.getHeadDim()), c64(e.getCache().getType().getValueDim()),
+              cf(e.getScale().convertToFloat()), resultPtr(op)});
+        return success();
+      })
+      .Case([&](MLAAttentionOp e) {
+        int64_t H = e.getNumHeads(), R = e.getKvLoraRank(),
+                nope = e.getNopeDim(), rope = e.getRopeDim(),
+                vDim = e.getVHeadDim();
+        int64_t kvOffset =
+            op->getAttrOfType<IntegerAttr>("ingot.kv_offset").getInt();
+        Value cache = offset(kv, mul(c64(kvOffset), contextLength));
+        int64_t base = scratch(op);
+        int64_t half = llvm::alignTo(maxBatch * H * R * 4, 64);
+        Value qNopeAbs = offset(arena, base);
+        Value ctxOut = offset(arena, base + half);
+        Value perHead = offset(arena, base + 2 * half);
+        WeightOp kB = weight(e.getKBAttr()), vB = weight(e.getVBAttr());
+        Value q = valuePtr(e.getQuery());
+        call("ingot_op_per_head_matmul",
+             {ctx, kernel(e.getKBAttr(), true), weightPtr(e.getKBAttr(), "packed"),
+              c64(layoutInt(kB, "packed_stride")),
+              c32(static_cast<int32_t>(kB.getGgmlType())), c64(H), c64(R),
+              c64(nope), c64(layoutInt(kB, "granule")), q, c64(nope + rope),
+              n, c64(H * (nope + rope)), qNopeAbs, c64(H * R), c64(R),
+              perHead});
+        call("ingot_op_mla_core",
+             {ctx, qNopeAbs, q, valuePtr(e.getLatent()),
+              valuePtr(e.getRopeKey()), positions, n, cache, c64(H),
+              c64(nope), c64(R), c64(rope), cf(e.getScale().convertToFloat()),
+              ctxOut});
+        call("ingot_op_per_head_matmul",
+             {ctx, kernel(e.getVBAttr(), true), weightPtr(e.getVBAttr(), "packed"),
+              c64(layoutInt(vB, "packed_stride")),
+              c32(static_cast<int32_t>(vB.getGgmlType())), c64(H), c64(vDim),
+              c64(R), c64(layoutInt(vB, "granule")), ctxOut, c64(R), n,
+              c64(H * R), resultPtr(op), c64(H * vDim), c64(vDim), perHead});
+        return success();
+      })
+      .Case([&](MoEOp e) -> LogicalResult {
+        const int64_t B = maxBatch, dim = width(e.getInput());
+        const int64_t X = e.getNumExperts(), used = e.getExpertsUsed();
+        WeightOp gate = weight(e.getGateAttr()), up = weight(e.getUpAttr()),
+                 down = weight(e.getDownAttr());
+        if (gate.getGgmlType() != up.getGgmlType())
+          return e.emitOpError() << "gate and up experts must share a type";
+        const int64_t F = gate.getShape()[1];
+        int64_t at = scratch(op);
+        auto take = [&](int64_t bytes) {
+          Value p = offset(arena, at);
+          at = llvm::alignTo(at + bytes, 64);
+          return p;
+        };
+        Value routerLogits = take(B * X * 4);
+        Value routerAct = take(B * actBytes(GGMLType::F32, dim));
+        Value ids = take(B * used * 4);
+        Value weightsOut = take(B * used * 4);
+        Value x = valuePtr(e.getInput()), out = resultPtr(op);
+        matmul(e.getRouterAttr(), x, dim, routerLogits, nullptr, routerAct);
+        call("ingot_op_moe_route",
+             {routerLogits, n, c64(X), c64(used),
+              c32(e.getGating() == Gating::Sigmoid),
+              weightPtr(e.getSelectionBiasAttr(), "f32"),
+              c64(e.getNumGroups()), c64(e.getGroupsUsed()),
+              c32(e.getNormalize()), cf(e.getRoutedScale().convertToFloat()),
+              ids, weightsOut});
+        Value expertScratch = take(2 * used * F * 4 + used * dim * 4 +
+                                   actBytes(gate.getGgmlType(), dim) +
+                                   used * actBytes(down.getGgmlType(), F));
+        call("ingot_op_moe_experts",
+             {ctx, kernel(e.getGateAttr(), true), kernel(e.getDownAttr(), true),
+              weightPtr(e.getGateAttr(), "packed"),
+              weightPtr(e.getUpAttr(), "packed"),
+              weightPtr(e.getDownAttr(), "packed"),
+              c64(layoutInt(gate, "packed_stride")),
+              c64(layoutInt(down, "packed_stride")),
+              c32(static_cast<int32_t>(gate.getGgmlType())),
+              c32(static_cast<int32_t>(down.getGgmlType())), c64(dim), c64(F),
+              c64(layoutInt(gate, "granule")), c64(layoutInt(down, "granule")),
+              x, n, ids, weightsOut, c64(used), out, expertScratch});
+        if (auto sharedGate = e.getSharedGateAttr()) {
+          int64_t S = weight(sharedGate).getShape()[0];
+          Value g = take(B * S * 4), u = take(B * S * 4), d = take(B * dim * 4);
+          Value act = take(B * std::max(actBytes(GGMLType::F32, dim),
+                                        actBytes(GGMLType::F32, S)));
+          matmul(sharedGate, x, dim, g, nullptr, act);
+          matmul(e.getSharedUpAttr(), x, dim, u, nullptr, act);
+          call("ingot_op_swiglu", {g, u, mul(n, c64(S)), g});
+          matmul(e.getSharedDownAttr(), g, S, d, nullptr, act);
+          call("ingot_op_add", {out, d, mul(n, c64(dim)), out});
+        }
+        return success();
+      })
+      .Case([&](SliceOp e) {
+        call("ingot_op_slice",
+             {valuePtr(e.getInput()), n, c64(width(e.getInput())),
+              c64(e.getOffset()), c64(width(e.getResult())), resultPtr(op)});
+        return success();
+      })
+      .Case([&](SiluOp e) {
+        call("ingot_op_silu",
+             {valuePtr(e.getInput()), elements(e.getInput()), resultPtr(op)});
+        return success();
+      })
+      .Case([&](GeluOp e) {
+        call("ingot_op_gelu",
+             {valuePtr(e.getInput()), elements(e.getInput()), resultPtr(op)});
+        return success();
+      })
+      .Case([&](SwigluOp e) {
+        call("ingot_op_swiglu", {valuePtr(e.getLhs()), valuePtr(e.getRhs()),
+                                 elements(e.getLhs()), resultPtr(op)});
+        return success();
+      })
+      .Case([&](AddOp e) {
+        call("ingot_op_add", {valuePtr(e.getLhs()), valuePtr(e.getRhs()),
+                              elements(e.getLhs()), resultPtr(op)});
+        return success();
+      })
+      .Case([&](func::ReturnOp) { return success(); })
+      .Default([&](Operation *other) {
+        return other->emitOpError() << "cannot be lowered to LLVM yet";
+      });
+}
+
+struct LowerToLLVMPass
+    : public ingot::impl::IngotLowerToLLVMBase<LowerToLLVMPass> {
+  using IngotLowerToLLVMBase::IngotLowerToLLVMBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    auto maxBatch = module->getAttrOfType<IntegerAttr>("ingot.max_batch");
+    if (!forward || !maxBatch) {
+      module.emitError() << "lowering needs @forward planned by "
+                            "ingot-plan-memory";
+      return signalPassFailure();
+    }
+    for (WeightOp w : module.getOps<WeightOp>())
+      if (!w.getLayout() && !w.getSymbolUses(module)->empty()) {
+        w.emitError() << "weight has no payload layout: run "
+                         "ingot-plan-weights first";
+        return signalPassFailure();
+      }
+    OpBuilder b(module.getContext());
+    Location loc = forward.getLoc();
+    Emitter emit(module, b, loc, isa, maxBatch.getInt());
+    b.setInsertionPointToEnd(module.getBody());
+    auto fnType = LLVM::LLVMFunctionType::get(
+        LLVM::LLVMVoidType::get(module.getContext()),
+        {emit.ptr, emit.i64, emit.ptr, emit.ptr, emit.ptr});
+    auto fn = LLVM::LLVMFuncOp::create(b, loc, "ingot_model_forward", fnType);
+    Block *entry = fn.addEntryBlock(b);
+    b.setInsertionPointToStart(entry);
+    emit.setEntry(entry->getArgument(0), entry->getArgument(1),
+                  entry->getArgument(2), entry->getArgument(3),
+                  entry->getArgument(4));
+    Block &body = forward.getBody().front();
+    emit.logits_ = body.getTerminator()->getOperand(0);
+    for (Operation &op : body)
+      if (failed(emit.lower(&op)))
+        return signalPassFailure();
+    LLVM::ReturnOp::create(b, loc, ValueRange());
+
+    SmallVector<Attribute> names;
+    for (const std::string &k : emit.kernels)
+      names.push_back(b.getStringAttr(k));
+    module->setAttr("ingot.kernels", b.getArrayAttr(names));
+    forward.erase();
+    for (WeightOp w : llvm::make_early_inc_range(module.getOps<WeightOp>()))
+      w.erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,59 @@
+//===- Passes.td - ingot passes ----------------------------*- tablegen -*-===//
+#ifndef INGOT_PASSES
+#define INGOT_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def IngotPlanWeights : Pass<"ingot-plan-weights", "mlir::ModuleOp"> {
+  let summary = "Choose each weight's payload layout and place it in the payload";
+  let description = [{
+    Every weight gets the forms its users read, recorded in its `layout`
+    attribute: `packed` (repacked for the target ISA's generated matmul or
+    expert kernel: used by matmul, moe and mla_attention), `raw` (ggml bytes:
+    embedding lookups) and `f32` (dequantized: norm scales, biases, the
+    expert selection bias). Each form has an offset and a size in the
+    payload; the module gets `ingot.payload_bytes`. A weight type without a
+    kernel for the ISA is an error naming the weight.
+  }];
+  let options = [
+    Option<"isa", "isa", "std::string", /*default=*/"\"avx512vnni\"",
+           "Kernel ISA: avx512vnni or avx2">,
+  ];
+}
+
+def IngotPlanMemory : Pass<"ingot-plan-memory", "mlir::ModuleOp"> {
+  let summary = "Give every activation, scratch buffer and KV cache a static offset";
+  let description = [{
+    Plans @forward for `max-batch` tokens: each activation value gets an
+    offset in one arena (first-fit over value lifetimes, 64-byte aligned),
+    each op that needs scratch (activation quantization, MoE routing, MLA)
+    gets a scratch offset, and each attention layer its offset in the KV
+    cache per position. Records `ingot.arena_offset`, `ingot.scratch_offset`
+    and `ingot.kv_offset` on the ops and `ingot.arena_bytes`,
+    `ingot.max_batch` and `ingot.kv_bytes_per_position` on the module. The
+    logits are written to the caller's buffer, not the arena.
+  }];
+  let options = [
+    Option<"maxBatch", "max-batch", "int64_t", /*default=*/"64",
+           "Most tokens one forward call processes">,
+  ];
+}
+
+def IngotLowerToLLVM : Pass<"ingot-lower-to-llvm", "mlir::ModuleOp"> {
+  let summary = "Lower the planned @forward to LLVM dialect calls of kernels and the op library";
+  let description = [{
+    Replaces @forward by `llvm.func @ingot_model_forward(ctx, n_tokens,
+    tokens, positions, logits)`: every ingot op becomes a call of an op
+    library function (compiler/oplib) with pointers into the weights, the
+    arena and the KV cache, matmuls and experts pass the address of their
+    generated kernel (`ingot_k_...`, declared here, defined by the kernel
+    emitter). The kernels needed are listed in `ingot.kernels`.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+  let options = [
+    Option<"isa", "isa", "std::string", /*default=*/"\"avx512vnni\"",
+           "Kernel ISA: avx512vnni or avx2">,
+  ];
+}
+
+#endif // INGOT_PASSES
