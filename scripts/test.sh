@@ -10,7 +10,7 @@ set +e
 status=${PIPESTATUS[0]}
 set -e
 # One plain summary line for CI ("N passed, N failed").
-count() { grep -E "^ *$1: +[0-9]+" "$build_dir/lit.log" | grep -oE '[0-9]+' | head -1 || true; }
+count() { grep -E "^ *$1 *: +[0-9]+" "$build_dir/lit.log" | grep -oE '[0-9]+' | head -1 || true; }
 passed=$(count Passed); passed=${passed:-0}
 failed=0
 for kind in Failed Unresolved 'Timed Out' 'Unexpectedly Passed'; do

@@ -30,7 +30,9 @@ Error fail(const Twine &message) {
 }
 
 /// The static libraries of the runtime, in link order.
-const char *const runtimeLibraries[] = {"libIngotRuntime.a"};
+const char *const runtimeLibraries[] = {"libIngotRuntime.a",
+                                        "libIngotTokenizer.a",
+                                        "libIngotChat.a"};
 
 std::string runtimeLibDir() {
   if (const char *dir = std::getenv("INGOT_RUNTIME_LIB_DIR"))
@@ -80,7 +82,8 @@ Error linkExecutable(StringRef objectPath, StringRef outputPath) {
                   "INGOT_RUNTIME_LIB_DIR)");
     args.push_back(path.str().str());
   }
-  args.insert(args.end(), {"-lpthread", "-lm", "-Wl,-z,noexecstack",
+  args.insert(args.end(), {"-lpcre2-8", "-lpthread", "-lm",
+                           "-Wl,-z,noexecstack",
                            "-Wl,--build-id=none"});
   std::vector<StringRef> argRefs(args.begin(), args.end());
   std::string message;

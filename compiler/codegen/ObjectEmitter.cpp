@@ -155,6 +155,23 @@ void addModelInfo(Module &module, const ModelInfo &info) {
   new GlobalVariable(module, type, /*isConstant=*/true,
                      GlobalValue::ExternalLinkage,
                      ConstantStruct::get(type, values), "ingot_model_info");
+
+  // The tokenizer blob and the chat template the runtime's text interface
+  // reads (ModelABI.h).
+  Constant *blob = ConstantDataArray::get(
+      c, ArrayRef<uint8_t>(
+             reinterpret_cast<const uint8_t *>(info.tokenizerData.data()),
+             info.tokenizerData.size()));
+  auto *blobVar = new GlobalVariable(module, blob->getType(), true,
+                                     GlobalValue::ExternalLinkage, blob,
+                                     "ingot_tokenizer_data");
+  blobVar->setAlignment(Align(8));
+  new GlobalVariable(module, i64, true, GlobalValue::ExternalLinkage,
+                     ConstantInt::get(i64, info.tokenizerData.size()),
+                     "ingot_tokenizer_data_size");
+  Constant *chat = ConstantDataArray::getString(c, info.chatTemplate);
+  new GlobalVariable(module, chat->getType(), true,
+                     GlobalValue::ExternalLinkage, chat, "ingot_chat_template");
 }
 
 } // namespace

@@ -30,6 +30,9 @@ struct ModelInfo {
   int64_t vocabSize = 0, layers = 0, maxContext = 0, maxBatch = 0;
   int64_t arenaBytes = 0, kvBytesPerPosition = 0, weightBytes = 0;
   int64_t bosTokenId = -1, eosTokenId = -1;
+  /// Serialized runtime tokenizer (empty: the model has none) and the chat
+  /// template text (empty: none).
+  std::string tokenizerData, chatTemplate;
 };
 
 struct TargetOptions {

@@ -12,6 +12,7 @@
 #include "compiler/codegen/ObjectEmitter.h"
 #include "compiler/driver/Command.h"
 #include "compiler/driver/ModelLoading.h"
+#include "compiler/import/TokenizerImport.h"
 #include "compiler/target/TargetDescription.h"
 #include "passes/Passes.h"
 
@@ -19,6 +20,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -50,6 +52,10 @@ cl::opt<std::string> targetPath(
 cl::opt<std::string> outputPath("o", cl::desc("Output file"),
                                 cl::value_desc("file"),
                                 cl::sub(compileCommand));
+cl::opt<std::string> chatTemplateFile(
+    "chat-template-file",
+    cl::desc("Chat template to embed instead of the model's"),
+    cl::value_desc("file.jinja"), cl::sub(compileCommand));
 cl::opt<int64_t> maxBatch("max-batch",
                           cl::desc("Most tokens per forward call (prefill "
                                    "chunk)"),
@@ -188,6 +194,21 @@ int runCompile() {
       (*file)->getUnsigned("tokenizer.ggml.bos_token_id").value_or(-1));
   info.eosTokenId = static_cast<int64_t>(
       (*file)->getUnsigned("tokenizer.ggml.eos_token_id").value_or(-1));
+  // The tokenizer and chat template the binary's text interface uses.
+  if ((*file)->lookup("tokenizer.ggml.model")) {
+    auto tokenizerData = ingot::readTokenizerData(**file);
+    if (!tokenizerData)
+      return reportError(tokenizerData.takeError());
+    info.tokenizerData = tokenizerData->serialize();
+  }
+  if (!chatTemplateFile.empty()) {
+    auto text = MemoryBuffer::getFile(chatTemplateFile);
+    if (!text)
+      return reportError(chatTemplateFile + ": " + text.getError().message());
+    info.chatTemplate = (*text)->getBuffer().str();
+  } else if (auto text = (*file)->getString("tokenizer.chat_template")) {
+    info.chatTemplate = text->str();
+  }
   info.memoryPlan =
       formatv("arena {0} bytes for {1} tokens per step; KV cache {2} bytes per "
               "position over {3} layers; weights {4} bytes",

@@ -76,6 +76,14 @@ typedef struct IngotModelInfo {
 
 extern const IngotModelInfo ingot_model_info;
 
+/// The tokenizer, serialized by the compiler from the GGUF's tokenizer.*
+/// keys (runtime/tokenizer/Tokenizer.h, TokenizerData blob), and the chat
+/// template text (tokenizer.chat_template, or --chat-template-file at
+/// compile time; empty when the model has none).
+extern const uint8_t ingot_tokenizer_data[];
+extern const uint64_t ingot_tokenizer_data_size;
+extern const char ingot_chat_template[];
+
 /// The model: one step over n_tokens (1 <= n_tokens <= max_batch) at the
 /// given positions; writes n_tokens rows of vocab_size logits. Allocates
 /// nothing: every buffer is in ctx->arena or ctx->kv.
