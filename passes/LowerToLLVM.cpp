@@ -122,6 +122,11 @@ public:
   /// or heads when `expert`).
   Value kernel(FlatSymbolRefAttr ref, bool expert) {
     WeightOp w = weight(ref);
+    // F32 and F16 weights (routers, test models) take the op library's
+    // plain path, which follows ggml's F32 summation order exactly; only the
+    // quantized types run generated kernels.
+    if (w.getGgmlType() == GGMLType::F32 || w.getGgmlType() == GGMLType::F16)
+      return null();
     ArrayRef<int64_t> shape = w.getShape();
     KernelKey key{expert ? KernelKey::Expert : KernelKey::Matmul,
                   static_cast<int32_t>(w.getGgmlType()),
@@ -304,7 +309,7 @@ LogicalResult Emitter::lower(Operation *op) {
                                         actBytes(GGMLType::F32, S)));
           matmul(sharedGate, x, dim, g, nullptr, act);
           matmul(e.getSharedUpAttr(), x, dim, u, nullptr, act);
-          call("ingot_op_swiglu", {g, u, mul(n, c64(S)), g});
+          call("ingot_op_swiglu", {g, u, n, c64(S), g});
           matmul(e.getSharedDownAttr(), g, S, d, nullptr, act);
           call("ingot_op_add", {out, d, mul(n, c64(dim)), out});
         }
@@ -317,8 +322,8 @@ LogicalResult Emitter::lower(Operation *op) {
         return success();
       })
       .Case([&](SiluOp e) {
-        call("ingot_op_silu",
-             {valuePtr(e.getInput()), elements(e.getInput()), resultPtr(op)});
+        call("ingot_op_silu", {valuePtr(e.getInput()), n,
+                               c64(width(e.getInput())), resultPtr(op)});
         return success();
       })
       .Case([&](GeluOp e) {
@@ -327,8 +332,8 @@ LogicalResult Emitter::lower(Operation *op) {
         return success();
       })
       .Case([&](SwigluOp e) {
-        call("ingot_op_swiglu", {valuePtr(e.getLhs()), valuePtr(e.getRhs()),
-                                 elements(e.getLhs()), resultPtr(op)});
+        call("ingot_op_swiglu", {valuePtr(e.getLhs()), valuePtr(e.getRhs()), n,
+                                 c64(width(e.getLhs())), resultPtr(op)});
         return success();
       })
       .Case([&](AddOp e) {

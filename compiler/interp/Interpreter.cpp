@@ -290,7 +290,9 @@ llvm::Error ModelInterpreter::Impl::execute(Operation *op) {
       .Case([&](SiluOp e) {
         const Tensor &in = input(e.getInput());
         Tensor &out = output(e.getResult(), in.rows);
-        silu(in.data.data(), in.data.size(), out.data.data());
+        // Row by row, as ggml (its exp approximation restarts per row).
+        for (int64_t t = 0; t < in.rows; ++t)
+          silu(in.row(t), in.cols, out.row(t));
         return llvm::Error::success();
       })
       .Case([&](GeluOp e) {
@@ -303,8 +305,8 @@ llvm::Error ModelInterpreter::Impl::execute(Operation *op) {
         const Tensor &gate = input(e.getLhs());
         const Tensor &up = input(e.getRhs());
         Tensor &out = output(e.getResult(), gate.rows);
-        swiglu(gate.data.data(), up.data.data(), gate.data.size(),
-               out.data.data());
+        for (int64_t t = 0; t < gate.rows; ++t)
+          swiglu(gate.row(t), up.row(t), gate.cols, out.row(t));
         return llvm::Error::success();
       })
       .Case([&](AddOp e) {

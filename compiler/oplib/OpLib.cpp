@@ -3,14 +3,22 @@
 // Compiled to LLVM bitcode at build time (no target flags) and linked into
 // every model module by the compiler, which then optimizes it for the
 // target. Numerics follow compiler/interp/ReferenceOps.cpp (itself matched
-// to ggml): Q8_0 activation rounding, rope with YaRN, RMS norm summed in
-// double, MoE routing with groups. Nothing here allocates.
+// to ggml) bit for bit: Q8_0 activation rounding, rope with YaRN, RMS norm
+// summed in double, ggml_v_expf in softmax and SiLU/SwiGLU, ggml's softmax
+// block sums, attention weighted sums in ggml's mul_mat lane order over the
+// KV row padded to 256 cells, MoE routing with groups, and F32/F16 weights
+// computed here (ggml_vec_dot_f32 order, or tinyBLAS's for batches) rather
+// than by the generated kernels. Nothing here allocates.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/oplib/OpLib.h"
 
 #include <math.h>
 #include <string.h>
+
+// Bit-exact agreement with the reference needs every multiply-add rounded as
+// written: no contraction into fma (the build also passes -ffp-contract=off).
+#pragma clang fp contract(off)
 
 namespace {
 
@@ -86,12 +94,174 @@ void quantizeRowQ8(const float *x, int64_t k, uint8_t *out) {
   }
 }
 
+//===----------------------------------------------------------------------===//
+// ggml's F32 arithmetic (x86 AVX-512 build), lane by lane, exactly as
+// compiler/interp/ReferenceOps.cpp emulates it. The file is compiled with
+// floating-point contraction off: every fma below is explicit.
+//===----------------------------------------------------------------------===//
+
+constexpr int kLanes = 16;      // floats in one AVX-512 register
+constexpr int kVecSlots = 64;   // ggml_vec_dot_f32: 4 accumulators x 16
+constexpr int64_t kMaxGranule = 16;
+// Probabilities kept on the stack per attention row; longer rows recompute
+// their scores instead (same values, no buffer needed).
+constexpr int64_t kProbBuffer = 4096;
+// Value dims summed per pass of the weighted sum (stack: 7 x this floats).
+constexpr int64_t kSumTile = 256;
+
+/// _mm512_reduce_add_ps: lane i + lane i+8, then i + i+4, then pairs.
+inline float reduceLanes(const float *v) {
+  float t[8];
+  for (int i = 0; i < 8; ++i)
+    t[i] = v[i] + v[i + 8];
+  float s[4];
+  for (int i = 0; i < 4; ++i)
+    s[i] = t[i] + t[i + 4];
+  return (s[0] + s[2]) + (s[1] + s[3]);
+}
+
+/// The 64 accumulators of ggml_vec_dot_f32 (slot = 16 * acc + lane) to one
+/// float: (acc0 + acc2) + (acc1 + acc3) per lane, then the lanes.
+inline float reduceVecSlots(const float *a) {
+  float lanes[kLanes];
+  for (int l = 0; l < kLanes; ++l)
+    lanes[l] = (a[l] + a[32 + l]) + (a[16 + l] + a[48 + l]);
+  return reduceLanes(lanes);
+}
+
+/// ggml_vec_dot_f32: 4 x 16 fma accumulators over blocks of 64, reduced,
+/// then the tail added sequentially.
+float vecDotF32(const float *x, const float *y, int64_t n) {
+  const int64_t np = n & ~int64_t(kVecSlots - 1);
+  float acc[kVecSlots] = {};
+  for (int64_t i = 0; i < np; i += kVecSlots)
+    for (int s = 0; s < kVecSlots; ++s)
+      acc[s] = fmaf(x[i + s], y[i + s], acc[s]);
+  float sum = reduceVecSlots(acc);
+  for (int64_t i = np; i < n; ++i)
+    sum = fmaf(x[i], y[i], sum);
+  return sum;
+}
+
+/// llama.cpp picks llamafile's tinyBLAS for an F32 mul_mat of m rows, n
+/// tokens, k columns when n >= 2, k % 16 == 0 and m % 4 == 0.
+inline bool useSgemmF32(int64_t m, int64_t n, int64_t k) {
+  return n >= 2 && k % kLanes == 0 && m % 4 == 0;
+}
+
+/// ggml_v_expf (AVX-512) in scalar form, as ReferenceOps' ggmlExpf.
+float ggmlExpf(float x) {
+  const float shift = 0x1.8p23f;
+  const float z = fmaf(x, 0x1.715476p+0f, shift);
+  const float n = z - shift;
+  const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+  if (fabsf(n) > 192.0f)
+    return n <= 0.0f ? 0.0f : INFINITY;
+  const float u = b * b;
+  const float j =
+      fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+                fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+           u, fmaf(0x1.ffffecp-1f, b, 1.0f));
+  return ldexpf(j, (int)n);
+}
+
+/// silu of x[i] in a row of n: ggml_v_expf for the whole blocks of 16,
+/// expf for the tail.
+inline float siluAt(const float *x, int64_t i, int64_t n) {
+  const float v = x[i];
+  const float e = i < (n & ~int64_t(kLanes - 1)) ? ggmlExpf(-v) : expf(-v);
+  return v / (1.0f + e);
+}
+
+/// ggml's soft_max on a row of n values (scale 1, width n): blocks of 16
+/// with ggml_v_expf and lane-reduced block sums added in double, expf for
+/// the tail, then times (float)(1 / sum).
+void softmaxRow(float *x, int64_t n) {
+  float maxv = -INFINITY;
+  for (int64_t i = 0; i < n; ++i)
+    maxv = fmaxf(maxv, x[i]);
+  double sum = 0.0;
+  const int64_t vecEnd = n & ~int64_t(kLanes - 1);
+  for (int64_t c = 0; c < vecEnd; c += kLanes) {
+    float lanes[kLanes];
+    for (int l = 0; l < kLanes; ++l)
+      x[c + l] = lanes[l] = ggmlExpf(x[c + l] - maxv);
+    sum += (double)reduceLanes(lanes);
+  }
+  for (int64_t i = vecEnd; i < n; ++i) {
+    x[i] = expf(x[i] - maxv);
+    sum += (double)x[i];
+  }
+  const float inv = (float)(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i)
+    x[i] *= inv;
+}
+
+inline float loadHalf(const uint8_t *p) {
+  return halfToFloat((uint16_t)(p[0] | (p[1] << 8)));
+}
+
+/// F32 / F16 weights in the kernels' packed layout (groups of G rows, per k
+/// the G values of the group), computed in the reference order instead of
+/// the generated kernels': F32 as ggml_vec_dot_f32, or tinyBLAS's 16 lanes
+/// when `sgemm`; F16 summed in double (x already rounded to F16).
+/// y[r] = W[r] . x for r in [begin, end).
+void floatRows(const uint8_t *packed, int32_t wtype, int64_t K, int64_t G,
+               const float *x, bool sgemm, float *y, int64_t begin,
+               int64_t end) {
+  const int64_t elem = wtype == INGOT_F32 ? 4 : 2;
+  const int64_t groupBytes = K * G * elem;
+  for (int64_t r0 = begin; r0 < end;) {
+    const int64_t g = r0 / G, first = r0 - g * G;
+    const int64_t last = (g + 1) * G < end ? G : end - g * G;
+    const uint8_t *base = packed + g * groupBytes;
+    if (wtype == INGOT_F16) {
+      double acc[kMaxGranule] = {};
+      for (int64_t k = 0; k < K; ++k) {
+        const uint8_t *w = base + k * G * 2;
+        for (int64_t i = first; i < last; ++i)
+          acc[i] += (double)(loadHalf(w + 2 * i) * x[k]);
+      }
+      for (int64_t i = first; i < last; ++i)
+        y[g * G + i] = (float)acc[i];
+    } else {
+      const float *w = (const float *)base;
+      const int64_t period = sgemm ? kLanes : kVecSlots;
+      const int64_t np = sgemm ? K : (K & ~int64_t(kVecSlots - 1));
+      float acc[kMaxGranule][kVecSlots];
+      for (int64_t i = first; i < last; ++i)
+        for (int s = 0; s < kVecSlots; ++s)
+          acc[i][s] = 0.0f;
+      for (int64_t k0 = 0; k0 < np; k0 += period)
+        for (int64_t s = 0; s < period; ++s) {
+          const float *wk = w + (k0 + s) * G;
+          const float xk = x[k0 + s];
+          for (int64_t i = first; i < last; ++i)
+            acc[i][s] = fmaf(wk[i], xk, acc[i][s]);
+        }
+      for (int64_t i = first; i < last; ++i) {
+        float sum = sgemm ? reduceLanes(acc[i]) : reduceVecSlots(acc[i]);
+        for (int64_t k = np; k < K; ++k)
+          sum = fmaf(w[k * G + i], x[k], sum);
+        y[g * G + i] = sum;
+      }
+    }
+    r0 = g * G + last;
+  }
+}
+
+inline bool isFloatType(int32_t wtype) {
+  return wtype == INGOT_F32 || wtype == INGOT_F16;
+}
+
 struct MatmulTask {
   IngotMatmulKernel kernel;
   const void *packed;
   const void *act;
   float *y;
   int64_t nTokens, rows, granule;
+  int32_t wtype;
+  int64_t cols;
 };
 
 /// Splits [0, rows) into n_tasks ranges on granule boundaries.
@@ -113,8 +283,17 @@ void runMatmulTask(void *argsVoid, int32_t task, int32_t nTasks) {
   MatmulTask *a = (MatmulTask *)argsVoid;
   int64_t begin, end;
   taskRange(a->rows, a->granule, task, nTasks, begin, end);
-  if (begin < end)
+  if (begin >= end)
+    return;
+  if (!isFloatType(a->wtype)) {
     a->kernel(a->packed, a->act, a->y, a->nTokens, begin, end);
+    return;
+  }
+  const bool sgemm = useSgemmF32(a->rows, a->nTokens, a->cols);
+  for (int64_t t = 0; t < a->nTokens; ++t)
+    floatRows((const uint8_t *)a->packed, a->wtype, a->cols, a->granule,
+              (const float *)a->act + t * a->cols, sgemm, a->y + t * a->rows,
+              begin, end);
 }
 
 struct ExpertTask {
@@ -127,23 +306,133 @@ struct ExpertTask {
   int64_t actStride;
   float *y;
   int64_t rows, granule;
+  int32_t wtype;
+  int64_t cols;
 };
 
 void runExpertTask(void *argsVoid, int32_t task, int32_t nTasks) {
   ExpertTask *a = (ExpertTask *)argsVoid;
   int64_t begin, end;
   taskRange(a->rows, a->granule, task, nTasks, begin, end);
-  if (begin < end)
+  if (begin >= end)
+    return;
+  if (!isFloatType(a->wtype)) {
     a->kernel(a->stack, a->stride, a->ids, a->nIds, a->act, a->actStride,
               a->y, begin, end);
+    return;
+  }
+  // One token per id: ggml_vec_dot_f32 order.
+  for (int64_t j = 0; j < a->nIds; ++j)
+    floatRows((const uint8_t *)a->stack + a->ids[j] * a->stride, a->wtype,
+              a->cols, a->granule,
+              (const float *)((const uint8_t *)a->act + j * a->actStride),
+              false, a->y + j * a->rows, begin, end);
 }
 
-inline float dot(const float *a, const float *b, int64_t n) {
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; ++i)
-    s += a[i] * b[i];
-  return s;
+/// One attention row (one token, one head) as ReferenceOps does it: scores
+/// s_j = scale * score(j) for j < nKV, ggml's soft_max over a row of
+/// paddedKV(nKV) cells (the padding masked), then out[d] = sum_j p_j *
+/// value(j)[d] summed as ggml's mul_mat(v, kq): tinyBLAS's 16 lanes when
+/// `sgemm`, ggml_vec_dot_f32's 64 slots otherwise (slot = j mod period).
+/// Scores are kept on the stack when they fit, recomputed otherwise.
+template <typename ScoreFn, typename ValueFn>
+void attendRow(int64_t nKV, float scale, bool sgemm, ScoreFn score,
+               ValueFn value, int64_t dim, float *out) {
+  float probs[kProbBuffer];
+  const bool buffered = nKV <= kProbBuffer;
+  float maxv = -INFINITY;
+  for (int64_t j = 0; j < nKV; ++j) {
+    float s = score(j) * scale;
+    if (buffered)
+      probs[j] = s;
+    maxv = fmaxf(maxv, s);
+  }
+  // The padded row width is a multiple of 256, so every cell < nKV lies in
+  // a whole block of 16: all use ggml_v_expf.
+  double sum = 0.0;
+  for (int64_t c = 0; c < nKV; c += kLanes) {
+    float lanes[kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+      const int64_t j = c + l;
+      if (j < nKV) {
+        float e =
+            ggmlExpf((buffered ? probs[j] : score(j) * scale) - maxv);
+        lanes[l] = e;
+        if (buffered)
+          probs[j] = e;
+      } else {
+        lanes[l] = 0.0f;
+      }
+    }
+    sum += (double)reduceLanes(lanes);
+  }
+  const float inv = (float)(1.0 / sum);
+  if (buffered)
+    for (int64_t j = 0; j < nKV; ++j)
+      probs[j] *= inv;
+  auto prob = [&](int64_t j) {
+    return buffered ? probs[j] : ggmlExpf(score(j) * scale - maxv) * inv;
+  };
+
+  const int64_t period = sgemm ? kLanes : kVecSlots;
+  float buf[7][kSumTile];
+  for (int64_t d0 = 0; d0 < dim; d0 += kSumTile) {
+    const int64_t dn = dim - d0 < kSumTile ? dim - d0 : kSumTile;
+    // One accumulator slot over its cells, for dims [d0, d0 + dn).
+    auto leaf = [&](int64_t slot, float *o) {
+      for (int64_t d = 0; d < dn; ++d)
+        o[d] = 0.0f;
+      for (int64_t j = slot; j < nKV; j += period) {
+        const float p = prob(j);
+        const float *v = value(j) + d0;
+        for (int64_t d = 0; d < dn; ++d)
+          o[d] = fmaf(p, v[d], o[d]);
+      }
+    };
+    auto addTo = [&](int depth) {
+      for (int64_t d = 0; d < dn; ++d)
+        buf[depth][d] = buf[depth][d] + buf[depth + 1][d];
+    };
+    // Lane l: tinyBLAS's accumulator, or (acc0 + acc2) + (acc1 + acc3).
+    auto laneNode = [&](int l, int depth) {
+      if (sgemm) {
+        leaf(l, buf[depth]);
+        return;
+      }
+      leaf(l, buf[depth]);
+      leaf(32 + l, buf[depth + 1]);
+      addTo(depth);
+      leaf(16 + l, buf[depth + 1]);
+      leaf(48 + l, buf[depth + 2]);
+      addTo(depth + 1);
+      addTo(depth);
+    };
+    // reduceLanes: t_i = l_i + l_{i+8}, s_i = t_i + t_{i+4},
+    // (s0 + s2) + (s1 + s3).
+    auto tNode = [&](int i, int depth) {
+      laneNode(i, depth);
+      laneNode(i + 8, depth + 1);
+      addTo(depth);
+    };
+    auto sNode = [&](int i, int depth) {
+      tNode(i, depth);
+      tNode(i + 4, depth + 1);
+      addTo(depth);
+    };
+    sNode(0, 0);
+    sNode(2, 1);
+    addTo(0);
+    sNode(1, 1);
+    sNode(3, 2);
+    addTo(1);
+    addTo(0);
+    for (int64_t d = 0; d < dn; ++d)
+      out[d0 + d] = buf[0][d];
+  }
 }
+
+/// llama.cpp pads the KV cells an attention step sees to a multiple of 256.
+inline int64_t paddedKV(int64_t nKV) { return (nKV + 255) / 256 * 256; }
 
 struct AttentionTask {
   const float *q;
@@ -159,33 +448,21 @@ void runAttentionTask(void *argsVoid, int32_t task, int32_t nTasks) {
   const int64_t group = a->nHeads / a->nKVHeads;
   const float *cache = (const float *)a->cache;
   const int64_t kWidth = a->nKVHeads * a->headDim;
-  float acc[kMaxHeadWidth];
   for (int64_t item = task; item < a->nTokens * a->nHeads; item += nTasks) {
     int64_t t = item / a->nHeads, h = item % a->nHeads, kvh = h / group;
     const float *qh = a->q + (t * a->nHeads + h) * a->headDim;
-    int64_t nKV = a->positions[t] + 1;
-    // Two passes over the cache (max, then exp-weighted sum) need no score
-    // buffer whatever the context length.
-    float maxScore = -INFINITY;
-    for (int64_t j = 0; j < nKV; ++j) {
-      const float *kj = cache + j * a->rowFloats + kvh * a->headDim;
-      maxScore = fmaxf(maxScore, a->scale * dot(qh, kj, a->headDim));
-    }
-    for (int64_t d = 0; d < a->valueDim; ++d)
-      acc[d] = 0.0f;
-    double sum = 0.0;
-    for (int64_t j = 0; j < nKV; ++j) {
-      const float *kj = cache + j * a->rowFloats + kvh * a->headDim;
-      const float *vj = cache + j * a->rowFloats + kWidth + kvh * a->valueDim;
-      float e = expf(a->scale * dot(qh, kj, a->headDim) - maxScore);
-      sum += e;
-      for (int64_t d = 0; d < a->valueDim; ++d)
-        acc[d] += e * vj[d];
-    }
-    float inv = (float)(1.0 / sum);
-    float *o = a->out + (t * a->nHeads + h) * a->valueDim;
-    for (int64_t d = 0; d < a->valueDim; ++d)
-      o[d] = acc[d] * inv;
+    const int64_t nKV = a->positions[t] + 1;
+    const bool sgemm = useSgemmF32(a->valueDim, a->nTokens, paddedKV(nKV));
+    attendRow(
+        nKV, a->scale, sgemm,
+        [&](int64_t j) {
+          return vecDotF32(cache + j * a->rowFloats + kvh * a->headDim, qh,
+                           a->headDim);
+        },
+        [&](int64_t j) {
+          return cache + j * a->rowFloats + kWidth + kvh * a->valueDim;
+        },
+        a->valueDim, a->out + (t * a->nHeads + h) * a->valueDim);
   }
 }
 
@@ -203,34 +480,23 @@ void runMLATask(void *argsVoid, int32_t task, int32_t nTasks) {
   const float *cache = (const float *)a->cache;
   const int64_t rowFloats = a->kvLoraRank + a->ropeDim;
   const int64_t qHead = a->nopeDim + a->ropeDim;
-  float acc[kMaxHeadWidth];
+  float qFull[kMaxHeadWidth + 2 * kMaxRopePairs];
   for (int64_t item = task; item < a->nTokens * a->nHeads; item += nTasks) {
     int64_t t = item / a->nHeads, h = item % a->nHeads;
-    const float *qn = a->qNopeAbs + (t * a->nHeads + h) * a->kvLoraRank;
-    const float *qr = a->q + (t * a->nHeads + h) * qHead + a->nopeDim;
-    int64_t nKV = a->positions[t] + 1;
-    auto score = [&](int64_t j) {
-      const float *row = cache + j * rowFloats;
-      return a->scale * (dot(qn, row, a->kvLoraRank) +
-                         dot(qr, row + a->kvLoraRank, a->ropeDim));
-    };
-    float maxScore = -INFINITY;
-    for (int64_t j = 0; j < nKV; ++j)
-      maxScore = fmaxf(maxScore, score(j));
-    for (int64_t d = 0; d < a->kvLoraRank; ++d)
-      acc[d] = 0.0f;
-    double sum = 0.0;
-    for (int64_t j = 0; j < nKV; ++j) {
-      float e = expf(score(j) - maxScore);
-      sum += e;
-      const float *row = cache + j * rowFloats;
-      for (int64_t d = 0; d < a->kvLoraRank; ++d)
-        acc[d] += e * row[d];
-    }
-    float inv = (float)(1.0 / sum);
-    float *o = a->out + (t * a->nHeads + h) * a->kvLoraRank;
-    for (int64_t d = 0; d < a->kvLoraRank; ++d)
-      o[d] = acc[d] * inv;
+    // The reference dots each cache row with [absorbed q_nope | q_rope].
+    memcpy(qFull, a->qNopeAbs + (t * a->nHeads + h) * a->kvLoraRank,
+           a->kvLoraRank * 4);
+    memcpy(qFull + a->kvLoraRank, a->q + (t * a->nHeads + h) * qHead + a->nopeDim,
+           a->ropeDim * 4);
+    const int64_t nKV = a->positions[t] + 1;
+    const bool sgemm = useSgemmF32(a->kvLoraRank, a->nTokens, paddedKV(nKV));
+    attendRow(
+        nKV, a->scale, sgemm,
+        [&](int64_t j) {
+          return vecDotF32(cache + j * rowFloats, qFull, rowFloats);
+        },
+        [&](int64_t j) { return cache + j * rowFloats; }, a->kvLoraRank,
+        a->out + (t * a->nHeads + h) * a->kvLoraRank);
   }
 }
 
@@ -282,7 +548,8 @@ void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
                      int64_t nTokens, float *y, const float *bias,
                      uint8_t *scratch) {
   ingot_op_prepare_activations(wtype, x, nTokens, cols, cols, scratch);
-  MatmulTask task = {kernel, packed, scratch, y, nTokens, rows, granule};
+  MatmulTask task = {kernel, packed, scratch, y,    nTokens,
+                     rows,   granule, wtype, cols};
   ingot_rt_parallel(ctx, runMatmulTask, &task);
   if (bias)
     for (int64_t t = 0; t < nTokens; ++t)
@@ -423,9 +690,10 @@ void ingot_op_slice(const float *x, int64_t rows, int64_t inWidth,
     memcpy(out + r * width, x + r * inWidth + offset, width * 4);
 }
 
-void ingot_op_silu(const float *x, int64_t n, float *out) {
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = x[i] / (1.0f + expf(-x[i]));
+void ingot_op_silu(const float *x, int64_t rows, int64_t width, float *out) {
+  for (int64_t r = 0; r < rows; ++r, x += width, out += width)
+    for (int64_t i = 0; i < width; ++i)
+      out[i] = siluAt(x, i, width);
 }
 
 void ingot_op_gelu(const float *x, int64_t n, float *out) {
@@ -436,10 +704,13 @@ void ingot_op_gelu(const float *x, int64_t n, float *out) {
   }
 }
 
-void ingot_op_swiglu(const float *gate, const float *up, int64_t n,
-                     float *out) {
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+void ingot_op_swiglu(const float *gate, const float *up, int64_t rows,
+                     int64_t width, float *out) {
+  // Row by row, as ggml: the exp approximation works in blocks of 16 from
+  // the start of each row.
+  for (int64_t r = 0; r < rows; ++r, gate += width, up += width, out += width)
+    for (int64_t i = 0; i < width; ++i)
+      out[i] = siluAt(gate, i, width) * up[i];
 }
 
 void ingot_op_add(const float *a, const float *b, int64_t n, float *out) {
@@ -459,17 +730,8 @@ void ingot_op_moe_route(const float *logits, int64_t nTokens,
       for (int64_t e = 0; e < nExperts; ++e)
         probs[e] = 1.0f / (1.0f + expf(-l[e]));
     } else {
-      float m = -INFINITY;
-      for (int64_t e = 0; e < nExperts; ++e)
-        m = fmaxf(m, l[e]);
-      double sum = 0.0;
-      for (int64_t e = 0; e < nExperts; ++e) {
-        probs[e] = expf(l[e] - m);
-        sum += probs[e];
-      }
-      float inv = (float)(1.0 / sum);
-      for (int64_t e = 0; e < nExperts; ++e)
-        probs[e] *= inv;
+      memcpy(probs, l, nExperts * 4);
+      softmaxRow(probs, nExperts);
     }
     for (int64_t e = 0; e < nExperts; ++e)
       selection[e] = probs[e] + (selectionBias ? selectionBias[e] : 0.0f);
@@ -478,8 +740,12 @@ void ingot_op_moe_route(const float *logits, int64_t nTokens,
       float groupScores[kMaxExperts];
       for (int64_t g = 0; g < nGroups; ++g) {
         int32_t best[2];
-        topK(selection + g * per, per, 2, best);
-        groupScores[g] = selection[g * per + best[0]] + selection[g * per + best[1]];
+        const int64_t top = per < 2 ? per : 2;
+        topK(selection + g * per, per, top, best);
+        float score = 0.0f;
+        for (int64_t i = 0; i < top; ++i)
+          score += selection[g * per + best[i]];
+        groupScores[g] = score;
       }
       int32_t keep[kMaxExperts];
       topK(groupScores, nGroups, groupsUsed, keep);
@@ -527,17 +793,21 @@ void ingot_op_moe_experts(IngotContext *ctx, IngotExpertKernel gateUpKernel,
   for (int64_t t = 0; t < nTokens; ++t) {
     const int32_t *tid = ids + t * used;
     ingot_op_prepare_activations(gateUpType, x + t * dim, 1, dim, dim, actX);
-    ExpertTask gateTask = {gateUpKernel, gate, gateUpStride, tid, used,
-                           actX,         0,    g,            ffn, granuleGateUp};
+    ExpertTask gateTask = {gateUpKernel, gate, gateUpStride,  tid,
+                           used,         actX, 0,             g,
+                           ffn,          granuleGateUp, gateUpType, dim};
     ingot_rt_parallel(ctx, runExpertTask, &gateTask);
     ExpertTask upTask = gateTask;
     upTask.stack = up;
     upTask.y = u;
     ingot_rt_parallel(ctx, runExpertTask, &upTask);
-    ingot_op_swiglu(g, u, used * ffn, g);
+    // SwiGLU row by row (the exp of a row's tail is expf, as in ggml).
+    for (int64_t j = 0; j < used; ++j)
+      ingot_op_swiglu(g + j * ffn, u + j * ffn, 1, ffn, g + j * ffn);
     ingot_op_prepare_activations(downType, g, used, ffn, ffn, actH);
-    ExpertTask downTask = {downKernel, down, downStride, tid, used,
-                           actH,       hBytes, d,        dim, granuleDown};
+    ExpertTask downTask = {downKernel, down,   downStride,  tid,
+                           used,       actH,   hBytes,      d,
+                           dim,        granuleDown, downType, ffn};
     ingot_rt_parallel(ctx, runExpertTask, &downTask);
     float *o = out + t * dim;
     const float *w = weights + t * used;
@@ -566,8 +836,8 @@ void ingot_op_per_head_matmul(IngotContext *ctx, IngotExpertKernel kernel,
   for (int64_t t = 0; t < nTokens; ++t) {
     ingot_op_prepare_activations(wtype, x + t * xTokenStride, heads, cols,
                                  xStride, act);
-    ExpertTask task = {kernel, stack, stride, headIds, heads,
-                       act,    actBytes, y,   rows,    granule};
+    ExpertTask task = {kernel, stack,   stride,  headIds, heads, act,
+                       actBytes, y,     rows,    granule, wtype, cols};
     ingot_rt_parallel(ctx, runExpertTask, &task);
     for (int64_t h = 0; h < heads; ++h)
       memcpy(out + t * outTokenStride + h * outHeadStride, y + h * rows,

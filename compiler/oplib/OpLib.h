@@ -83,10 +83,11 @@ void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs,
 /// Copies columns [offset, offset + width) of each row.
 void ingot_op_slice(const float *x, int64_t rows, int64_t inWidth,
                     int64_t offset, int64_t width, float *out);
-void ingot_op_silu(const float *x, int64_t n, float *out);
+/// Element-wise over rows of `width` (ggml's exp blocks restart per row).
+void ingot_op_silu(const float *x, int64_t rows, int64_t width, float *out);
 void ingot_op_gelu(const float *x, int64_t n, float *out);
-void ingot_op_swiglu(const float *gate, const float *up, int64_t n,
-                     float *out);
+void ingot_op_swiglu(const float *gate, const float *up, int64_t rows,
+                     int64_t width, float *out);
 void ingot_op_add(const float *a, const float *b, int64_t n, float *out);
 
 /// Chooses experts for each token from router logits; writes experts_used
