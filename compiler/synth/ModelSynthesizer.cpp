@@ -119,7 +119,7 @@ Vocabulary makeVocabulary(unsigned size) {
   add("<s>", 3);
   add("</s>", 3);
   for (unsigned b = 0; b < 256; ++b)
-    add(formatv("<0x{0:X2}>", b).str(), 6);
+    add(formatv("<0x{0:X-2}>", b).str(), 6);
   const std::string space = "\xE2\x96\x81"; // U+2581, SentencePiece's space
   const char *words[] = {
       "the", "a", "and", "to", "was", "he", "she", "it", "in", "of",

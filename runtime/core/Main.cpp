@@ -1,20 +1,33 @@
 //===- Main.cpp - main() of every emitted binary ---------------------------===//
 //
+//   PROG run -p TEXT | -f FILE [-n N] [--temp T --top-k K --top-p P --min-p P
+//            --repeat-penalty F --repeat-last-n N --presence-penalty F
+//            --frequency-penalty F -s SEED] [-r/--stop STRING]...
+//            [--chat [-i] [--system TEXT] [--chat-template-file FILE]]
+//            [--reasoning-format deepseek|none] [--verbose-prompt]
+//   PROG chat [same options]            interactive chat on stdin
 //   PROG run --tokens 1,403,407 -n N [--temp 0] [--logits-out PREFIX]
-//            [-t N] [-c N] [-b N] [--pin] [--hugepages] [--verify]
-//   PROG bench [-p 128] [-n 64] [-r 3] [-t N] [-c N] [-b N] ...
-//   PROG info [...]
+//   PROG bench [-p 128] [-n 64] [-r 3]
+//   PROG info
+//   all: [-t N] [-c N] [-b N] [--pin] [--hugepages] [--verify]
 //
 // Order at start: CPU features (before anything else), then the payload,
 // then the one allocation (arena + KV), then the thread pool. The decode
-// loop allocates nothing.
+// loop allocates nothing (the sampler's candidate arrays and the text
+// buffers are sized before it starts). Text goes to stdout exactly as
+// generated (only the continuation, never the prompt); reasoning, timings
+// and notes go to stderr.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Arena.h"
 #include "CpuFeatures.h"
 #include "Payload.h"
+#include "Sampler.h"
+#include "TextStream.h"
 #include "ThreadPool.h"
+#include "runtime/chat/ChatTemplate.h"
+#include "runtime/tokenizer/Tokenizer.h"
 #include "ingot/ModelABI.h"
 
 #include <cerrno>
@@ -25,6 +38,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <memory>
+#include <utility>
 #include <string>
 #include <time.h>
 #include <unistd.h>
@@ -62,19 +77,32 @@ struct Options {
   std::string command;
   std::string tokens;
   bool haveTokens = false;
-  int64_t nGenerate = -1; // -n; default depends on the command
+  int64_t nGenerate = -2; // -n; -2 = the command's default, -1 = until end of generation
   int64_t nPrompt = 128;  // -p (bench)
   int64_t reps = 3;       // -r (bench)
   int64_t threads = 0;    // -t; 0 = all available CPUs
   int64_t context = 0;    // -c; 0 = derived
   int64_t batch = 0;      // -b; 0 = the model's max_batch
-  double temp = 0.0;
   std::string logitsOut;
   bool pin = false;
   bool hugepages = false;
   bool verify = false;
+  // Text interface.
+  std::string prompt;
+  bool havePrompt = false;
+  std::vector<std::string> stops;
+  bool chat = false;
+  bool interactive = false;
+  std::string system;
+  bool haveSystem = false;
+  std::string templateFile;
+  std::string reasoningFormat = "auto";
+  bool verbosePrompt = false;
+  SamplerParams sampling;
+  bool haveTemp = false;
+  bool haveSeed = false;
   // A flag given that only some commands take, for the error message.
-  const char *runOnly = nullptr, *benchOnly = nullptr, *notInfo = nullptr;
+  const char *runOnly = nullptr, *benchOnly = nullptr, *notInfo = nullptr, *textOnly = nullptr;
 };
 
 void printHelp() {
@@ -84,17 +112,42 @@ void printHelp() {
       "A language model compiled by Ingot for %s.\n"
       "\n"
       "commands:\n"
-      "  run      feed a prompt of token ids and decode greedily\n"
+      "  run      generate text for a prompt (-p/-f), or token ids for --tokens\n"
+      "  chat     interactive chat: one user message per line on stdin, Ctrl-D ends\n"
       "  bench    measure prompt processing (pp) and generation (tg) speed\n"
       "  info     describe the model, target, kernels, memory plan and payload\n"
       "\n"
-      "options:\n"
-      "  --tokens IDS         prompt token ids, comma-separated (run)\n"
-      "  -n, --n-predict N    tokens to generate (run, default 16) / decode steps (bench, default 64)\n"
-      "  -p, --n-prompt N     prompt tokens to process (bench, default 128; 0 skips pp)\n"
-      "  -r, --repetitions N  repetitions of each bench test (default 3)\n"
-      "  --temp T             sampling temperature; only 0 (greedy) is supported\n"
+      "text (run, chat):\n"
+      "  -p, --prompt TEXT    prompt text (run: special tokens are parsed, BOS as the model says)\n"
+      "  -f, --file FILE      read the prompt from FILE\n"
+      "  -n, --n-predict N    tokens to generate (default: until end of generation; -1 likewise)\n"
+      "  -r, --reverse-prompt, --stop STRING\n"
+      "                       stop when the output contains STRING (not printed; repeatable)\n"
+      "  --chat               render the prompt as a user message with the chat template\n"
+      "  -i, --interactive    with --chat: keep chatting, one message per stdin line\n"
+      "  -sys, --system TEXT  system message (chat)\n"
+      "  --chat-template-file FILE  use this Jinja chat template instead of the model's\n"
+      "  --reasoning-format deepseek|none\n"
+      "                       deepseek: reasoning (<think>...</think>) goes to stderr, the\n"
+      "                       answer to stdout (default when the model knows <think>)\n"
+      "  --verbose-prompt     print the prompt's token ids to stderr\n"
+      "sampling (llama.cpp order: penalties, top-k, top-p, min-p, temperature):\n"
+      "  --temp T             temperature (default 0.8 for text, 0 = greedy; --tokens: 0)\n"
+      "  --top-k N            keep the N most likely tokens (default 40, 0 = off)\n"
+      "  --top-p P            keep the smallest set with mass >= P (default 0.95, 1 = off)\n"
+      "  --min-p P            drop tokens below P x the best probability (default 0.05, 0 = off)\n"
+      "  --repeat-penalty F   penalise repeated tokens (default 1.0 = off)\n"
+      "  --repeat-last-n N    tokens the penalties look back over (default 64, 0 = off, -1 = context)\n"
+      "  --presence-penalty F, --frequency-penalty F  (default 0 = off)\n"
+      "  -s, --seed N         sampling seed (default: random; the same seed gives the same text)\n"
+      "token ids (run):\n"
+      "  --tokens IDS         prompt token ids, comma-separated; prints generated ids\n"
       "  --logits-out PREFIX  write PREFIX.prompt.f32 and PREFIX.gen.f32 (float32 rows)\n"
+      "bench:\n"
+      "  -p, --n-prompt N     prompt tokens to process (default 128; 0 skips pp)\n"
+      "  -n N                 decode steps (default 64)\n"
+      "  -r, --repetitions N  repetitions of each bench test (default 3)\n"
+      "all:\n"
       "  -t, --threads N      threads (default: all CPUs this process may use)\n"
       "  -c, --ctx-size N     KV cache positions (default: 4096 or what the command needs,\n"
       "                       at most the model's maximum)\n"
@@ -117,6 +170,31 @@ int64_t parseInt(const char *flag, const char *text, int64_t min) {
   return v;
 }
 
+float parseFloat(const char *flag, const char *text, double min, double max) {
+  char *end = nullptr;
+  errno = 0;
+  double v = std::strtod(text, &end);
+  if (errno || end == text || *end || !(v >= min && v <= max))
+    fail("%s: expected a number in [%g, %g], got '%s'", flag, min, max, text);
+  return float(v);
+}
+
+std::string readFile(const char *flag, const std::string &path) {
+  FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f)
+    fail("%s: cannot read '%s': %s", flag, path.c_str(), std::strerror(errno));
+  std::string text;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
+    text.append(buf, n);
+  bool bad = std::ferror(f);
+  std::fclose(f);
+  if (bad)
+    fail("%s: cannot read '%s'", flag, path.c_str());
+  return text;
+}
+
 Options parseArgs(int argc, char **argv) {
   Options o;
   int i = 1;
@@ -126,10 +204,11 @@ Options parseArgs(int argc, char **argv) {
       std::exit(0);
     }
   if (i >= argc)
-    fail("missing command (run, bench or info); see --help");
+    fail("missing command (run, chat, bench or info); see --help");
   o.command = argv[i++];
-  if (o.command != "run" && o.command != "bench" && o.command != "info")
-    fail("unknown command '%s' (expected run, bench or info); see --help", o.command.c_str());
+  if (o.command != "run" && o.command != "chat" && o.command != "bench" && o.command != "info")
+    fail("unknown command '%s' (expected run, chat, bench or info); see --help", o.command.c_str());
+  const bool bench = o.command == "bench";
   auto value = [&](const char *flag) -> const char * {
     if (i + 1 >= argc)
       fail("%s: missing value", flag);
@@ -145,26 +224,82 @@ Options parseArgs(int argc, char **argv) {
       o.haveTokens = true;
       o.runOnly = a;
     } else if (is("-n", "--n-predict")) {
-      o.nGenerate = parseInt(a, value(a), 0);
+      o.nGenerate = parseInt(a, value(a), -1);
       o.notInfo = a;
-    } else if (is("-p", "--n-prompt")) {
+    } else if (bench && is("-p", "--n-prompt")) {
       o.nPrompt = parseInt(a, value(a), 0);
-      o.benchOnly = a;
-    } else if (is("-r", "--repetitions")) {
+    } else if (bench && is("-r", "--repetitions")) {
       o.reps = parseInt(a, value(a), 1);
+    } else if (is("--n-prompt", "--repetitions")) {
+      value(a);
       o.benchOnly = a;
+    } else if (is("-p", "--prompt")) {
+      o.prompt = value(a);
+      o.havePrompt = true;
+      o.textOnly = a;
+    } else if (is("-f", "--file")) {
+      o.prompt = readFile(a, value(a));
+      o.havePrompt = true;
+      o.textOnly = a;
+    } else if (is("-r", "--reverse-prompt") || is("--stop")) {
+      o.stops.push_back(value(a));
+      o.textOnly = a;
+    } else if (is("--chat")) {
+      o.chat = true;
+      o.textOnly = a;
+    } else if (is("-i", "--interactive")) {
+      o.interactive = true;
+      o.textOnly = a;
+    } else if (is("-sys", "--system")) {
+      o.system = value(a);
+      o.haveSystem = true;
+      o.textOnly = a;
+    } else if (is("--chat-template-file")) {
+      o.templateFile = value(a);
+      o.textOnly = a;
+    } else if (is("--reasoning-format")) {
+      o.reasoningFormat = value(a);
+      if (o.reasoningFormat != "deepseek" && o.reasoningFormat != "none" && o.reasoningFormat != "auto")
+        fail("--reasoning-format: expected deepseek, none or auto, got '%s'", o.reasoningFormat.c_str());
+      o.textOnly = a;
+    } else if (is("--verbose-prompt")) {
+      o.verbosePrompt = true;
+      o.textOnly = a;
+    } else if (is("--temp")) {
+      o.sampling.temp = parseFloat(a, value(a), 0, 1e9);
+      o.haveTemp = true;
+      o.notInfo = a;
+    } else if (is("--top-k")) {
+      o.sampling.topK = int32_t(parseInt(a, value(a), 0));
+      o.textOnly = a;
+    } else if (is("--top-p")) {
+      o.sampling.topP = parseFloat(a, value(a), 0, 1);
+      o.textOnly = a;
+    } else if (is("--min-p")) {
+      o.sampling.minP = parseFloat(a, value(a), 0, 1);
+      o.textOnly = a;
+    } else if (is("--repeat-penalty")) {
+      o.sampling.repeatPenalty = parseFloat(a, value(a), 1e-6, 1e9);
+      o.textOnly = a;
+    } else if (is("--repeat-last-n")) {
+      o.sampling.repeatLastN = int32_t(parseInt(a, value(a), -1));
+      o.textOnly = a;
+    } else if (is("--presence-penalty")) {
+      o.sampling.presencePenalty = parseFloat(a, value(a), -1e9, 1e9);
+      o.textOnly = a;
+    } else if (is("--frequency-penalty")) {
+      o.sampling.frequencyPenalty = parseFloat(a, value(a), -1e9, 1e9);
+      o.textOnly = a;
+    } else if (is("-s", "--seed")) {
+      o.sampling.seed = uint64_t(parseInt(a, value(a), -1));
+      o.haveSeed = o.sampling.seed != uint64_t(-1);
+      o.textOnly = a;
     } else if (is("-t", "--threads")) {
       o.threads = parseInt(a, value(a), 1);
     } else if (is("-c", "--ctx-size")) {
       o.context = parseInt(a, value(a), 1);
     } else if (is("-b", "--batch-size")) {
       o.batch = parseInt(a, value(a), 1);
-    } else if (is("--temp")) {
-      const char *t = value(a);
-      char *end = nullptr;
-      o.temp = std::strtod(t, &end);
-      if (end == t || *end || !(o.temp >= 0))
-        fail("--temp: expected a non-negative number, got '%s'", t);
     } else if (is("--logits-out")) {
       o.logitsOut = value(a);
       o.runOnly = a;
@@ -178,14 +313,27 @@ Options parseArgs(int argc, char **argv) {
       fail("unknown option '%s' for '%s'; see --help", a, o.command.c_str());
     }
   }
+  const bool text = o.command == "chat" || (o.command == "run" && !o.haveTokens);
   if (o.runOnly && o.command != "run")
     fail("%s applies to 'run' only", o.runOnly);
-  if (o.benchOnly && o.command != "bench")
+  if (o.benchOnly && !bench)
     fail("%s applies to 'bench' only", o.benchOnly);
   if (o.notInfo && o.command == "info")
     fail("%s does not apply to 'info'", o.notInfo);
-  if (o.temp != 0.0)
-    fail("--temp %g: sampling is not implemented yet; use --temp 0 (greedy decoding)", o.temp);
+  if (o.command == "run" && o.haveTokens && o.havePrompt)
+    fail("run: give either --tokens or a prompt (-p/-f), not both");
+  if (o.textOnly && !text)
+    fail("%s applies to text generation (run -p/-f, chat) only", o.textOnly);
+  if (o.command == "run" && !o.haveTokens && !o.havePrompt && !(o.chat && o.interactive))
+    fail("run: a prompt is required (-p TEXT, -f FILE, or --tokens IDS)");
+  if (o.interactive && !o.chat && o.command == "run")
+    fail("-i applies to --chat (or use the 'chat' command)");
+  if (!text && o.haveTemp && o.sampling.temp != 0.0f)
+    fail("--temp %g: --tokens decodes greedily; use --temp 0 or a text prompt (-p)", double(o.sampling.temp));
+  if (o.command == "chat") {
+    o.chat = true;
+    o.interactive = true;
+  }
   return o;
 }
 
@@ -328,9 +476,7 @@ void writeAll(int fd, const void *data, size_t n, const std::string &path) {
 
 //===-- run ---------------------------------------------------------------===//
 
-int cmdRun(const Options &o) {
-  if (!o.haveTokens)
-    fail("run: --tokens is required (comma-separated prompt token ids)");
+int cmdRunTokens(const Options &o) {
   std::vector<int32_t> prompt = parseTokens(o.tokens, ingot_model_info.vocab_size);
   int64_t nGen = o.nGenerate < 0 ? 16 : o.nGenerate;
   int64_t nPrompt = int64_t(prompt.size());
@@ -391,6 +537,366 @@ int cmdRun(const Options &o) {
                gProgram, nPrompt, (t1 - t0) * 1e3, nPrompt / (t1 - t0), (t1 - t0) * 1e3, steps,
                (t2 - t1) * 1e3, steps > 0 ? steps / (t2 - t1) : 0.0, s.ctx.n_threads);
   return 0;
+}
+
+//===-- Text generation ---------------------------------------------------===//
+
+using ingot::tokenizer::Tokenizer;
+using ingot::tokenizer::TokenizerData;
+
+std::unique_ptr<Tokenizer> loadTokenizer() {
+  if (ingot_tokenizer_data_size == 0)
+    fail("this binary carries no tokenizer; use run --tokens IDS");
+  TokenizerData data;
+  std::string error;
+  if (!TokenizerData::deserialize(ingot_tokenizer_data, size_t(ingot_tokenizer_data_size), data, error))
+    fail("%s", error.c_str());
+  std::unique_ptr<Tokenizer> tok = Tokenizer::create(data, error);
+  if (!tok)
+    fail("tokenizer: %s", error.c_str());
+  if (int64_t(tok->vocabSize()) > ingot_model_info.vocab_size)
+    fail("the tokenizer has %zu tokens, the model only %" PRId64, tok->vocabSize(), ingot_model_info.vocab_size);
+  return tok;
+}
+
+uint64_t randomSeed() {
+  uint64_t seed = 0;
+  int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (::read(fd, &seed, sizeof(seed)) != ssize_t(sizeof(seed)))
+      seed = 0;
+    ::close(fd);
+  }
+  if (!seed)
+    seed = uint64_t(now() * 1e9) ^ uint64_t(getpid());
+  return seed & 0x7fffffffffffffffull;
+}
+
+/// True when `text` leaves a `<think>` block open (R1 generation prompts).
+bool endsInsideReasoning(const std::string &text) {
+  size_t open = text.rfind("<think>");
+  if (open == std::string::npos)
+    return false;
+  size_t close = text.rfind("</think>");
+  return close == std::string::npos || close < open;
+}
+
+/// Where generated text goes: stop strings, then the reasoning split, then
+/// stdout (answer) and stderr (reasoning).
+struct TextSink {
+  StopFilter stop;
+  ReasoningParser reasoning;
+  bool splitReasoning = false;
+  bool reasoningOpen = false; // the stderr block is open
+  bool dim = false;
+  std::string stopped, thought, answer; // scratch buffers, reserved
+
+  TextSink(std::vector<std::string> stops, bool split, bool insideReasoning)
+      : stop(std::move(stops)), splitReasoning(split) {
+    stopped.reserve(4096);
+    thought.reserve(4096);
+    answer.reserve(4096);
+    reasoning.reset(insideReasoning);
+    dim = isatty(STDERR_FILENO);
+  }
+
+  void emit() {
+    if (!thought.empty()) {
+      if (!reasoningOpen) {
+        std::fflush(stdout);
+        std::fputs(dim ? "\033[2m" : "[reasoning]\n", stderr);
+        reasoningOpen = true;
+      }
+      std::fwrite(thought.data(), 1, thought.size(), stderr);
+      std::fflush(stderr);
+      thought.clear();
+    }
+    if (!answer.empty()) {
+      closeReasoning();
+      std::fwrite(answer.data(), 1, answer.size(), stdout);
+      std::fflush(stdout);
+      answer.clear();
+    }
+  }
+  void closeReasoning() {
+    if (reasoningOpen) {
+      std::fputs(dim ? "\033[0m\n" : "\n[/reasoning]\n", stderr);
+      std::fflush(stderr);
+      reasoningOpen = false;
+    }
+  }
+  void route() {
+    if (splitReasoning)
+      reasoning.push(stopped, thought, answer);
+    else
+      answer.append(stopped);
+    stopped.clear();
+    emit();
+  }
+  void push(std::string_view text) {
+    stop.push(text, stopped);
+    route();
+  }
+  void finish() {
+    stop.finish(stopped);
+    route();
+    if (splitReasoning)
+      reasoning.finish(thought, answer);
+    emit();
+    closeReasoning();
+  }
+};
+
+struct TextTimings {
+  int64_t promptTokens = 0, genTokens = 0;
+  double promptSeconds = 0, firstTokenSeconds = 0, genSeconds = 0;
+};
+
+/// The text of token `id` for display: normal pieces, and the reasoning
+/// tags even when they are control tokens.
+std::string_view displayPiece(const Tokenizer &tok, int32_t id, std::string &scratch, int32_t thinkOpen,
+                              int32_t thinkClose) {
+  if (tok.isControl(id))
+    return id == thinkOpen || id == thinkClose ? std::string_view(tok.tokenText(id)) : std::string_view();
+  scratch = tok.tokenToPiece(id, false);
+  return scratch;
+}
+
+/// Feeds prompt[from..] at positions from.. (the KV cache already holds
+/// prompt[0..from)), then samples up to nGen tokens (-1: until end of
+/// generation or a full context) into `sink`. `cache` tracks the tokens in
+/// the KV cache (reserved to the context length). Returns the raw text
+/// generated (without the stop string).
+void generateText(Session &s, Sampler &sampler, const Tokenizer &tok, const std::vector<int32_t> &prompt,
+                  int64_t from, std::vector<int32_t> &cache, int64_t nGen, TextSink &sink, TextTimings &t) {
+  const int32_t thinkOpen = tok.lookup("<think>"), thinkClose = tok.lookup("</think>");
+  double t0 = now();
+  cache.resize(size_t(from));
+  const int64_t nPrompt = int64_t(prompt.size());
+  if (nPrompt > s.contextLength)
+    fail("the prompt has %" PRId64 " tokens, the context holds %" PRId64 " (raise -c)", nPrompt, s.contextLength);
+  const float *logits = nullptr;
+  for (int64_t done = from; done < nPrompt;) {
+    int64_t n = nPrompt - done < s.maxBatch ? nPrompt - done : s.maxBatch;
+    std::memcpy(s.arena.tokens(), prompt.data() + done, size_t(n) * sizeof(int32_t));
+    s.forward(n, done);
+    cache.insert(cache.end(), prompt.begin() + done, prompt.begin() + done + n);
+    done += n;
+    logits = s.arena.logits() + (n - 1) * s.vocab;
+  }
+  t.promptTokens = nPrompt - from;
+  double t1 = now();
+  t.promptSeconds = t1 - t0;
+  Utf8Holdback utf8;
+  std::string piece, ready;
+  piece.reserve(256);
+  ready.reserve(256);
+  int64_t k = 0;
+  double tFirst = t1;
+  for (; nGen < 0 || k < nGen; ++k) {
+    int32_t next = sampler.sample(logits);
+    if (k == 0) {
+      tFirst = now();
+      t.firstTokenSeconds = tFirst - t0;
+    }
+    sampler.accept(next);
+    if (tok.isEndOfGeneration(next))
+      break;
+    ready.clear();
+    utf8.push(displayPiece(tok, next, piece, thinkOpen, thinkClose), ready);
+    sink.push(ready);
+    if (sink.stop.stopped()) {
+      ++k;
+      break;
+    }
+    if ((nGen >= 0 && k + 1 == nGen) || int64_t(cache.size()) >= s.contextLength) {
+      ++k;
+      if (int64_t(cache.size()) >= s.contextLength && (nGen < 0 || k < nGen))
+        std::fprintf(stderr, "\n%s: the context is full (%" PRId64 " positions)\n", gProgram, s.contextLength);
+      break;
+    }
+    s.arena.tokens()[0] = next;
+    s.forward(1, int64_t(cache.size()));
+    cache.push_back(next);
+    logits = s.arena.logits();
+  }
+  ready.clear();
+  utf8.finish(ready);
+  sink.push(ready);
+  sink.finish();
+  t.genTokens = k;
+  t.genSeconds = now() - tFirst;
+}
+
+void printTextTimings(const Session &s, const TextTimings &t, uint64_t seed) {
+  // Generation speed counts the tokens after the first (whose time is in TTFT).
+  int64_t steps = t.genTokens > 1 ? t.genTokens - 1 : 0;
+  std::fprintf(stderr,
+               "%s: timings: prompt %" PRId64 " tokens in %.2f ms (%.2f tok/s), time to first token %.2f ms, "
+               "generation %" PRId64 " tokens in %.2f ms (%.2f tok/s), %d threads, seed %" PRIu64 "\n",
+               gProgram, t.promptTokens, t.promptSeconds * 1e3,
+               t.promptSeconds > 0 ? double(t.promptTokens) / t.promptSeconds : 0.0, t.firstTokenSeconds * 1e3,
+               t.genTokens, t.genSeconds * 1e3, steps > 0 && t.genSeconds > 0 ? double(steps) / t.genSeconds : 0.0,
+               s.ctx.n_threads, seed);
+}
+
+bool useReasoning(const Options &o, const Tokenizer &tok, const std::string &templ) {
+  if (o.reasoningFormat == "deepseek")
+    return true;
+  if (o.reasoningFormat == "none")
+    return false;
+  return tok.lookup("<think>") >= 0 || templ.find("<think>") != std::string::npos;
+}
+
+struct Chat {
+  ingot::chat::ChatTemplate templ;
+  std::string source;
+  std::vector<ingot::chat::ChatMessage> messages;
+};
+
+void loadTemplate(const Options &o, const Tokenizer &tok, Chat &chat) {
+  chat.source = o.templateFile.empty() ? std::string(ingot_chat_template)
+                                       : readFile("--chat-template-file", o.templateFile);
+  if (chat.source.empty())
+    fail("the model has no chat template; give one with --chat-template-file FILE");
+  std::string error;
+  if (!chat.templ.load(chat.source, error))
+    fail("chat template: %s", error.c_str());
+  chat.templ.setSpecialTokens(tok.bos() >= 0 ? tok.tokenText(tok.bos()) : std::string(),
+                              tok.eos() >= 0 ? tok.tokenText(tok.eos()) : std::string());
+}
+
+std::string renderChat(const Chat &chat) {
+  ingot::chat::RenderResult r = chat.templ.render(chat.messages, true);
+  if (!r.ok)
+    fail("chat template: %s", r.error.c_str());
+  return r.text;
+}
+
+std::vector<int32_t> tokenizePrompt(const Tokenizer &tok, const std::string &text, bool fromTemplate) {
+  // A template that writes the BOS itself gets no second one.
+  bool addSpecial = true;
+  if (fromTemplate && tok.bos() >= 0) {
+    const std::string &bos = tok.tokenText(tok.bos());
+    if (!bos.empty() && text.compare(0, bos.size(), bos) == 0)
+      addSpecial = false;
+  }
+  return tok.tokenize(text, addSpecial, true);
+}
+
+void printPromptIds(const std::vector<int32_t> &ids) {
+  std::fprintf(stderr, "%s: prompt tokens (%zu):", gProgram, ids.size());
+  for (size_t i = 0; i < ids.size(); ++i)
+    std::fprintf(stderr, "%s%d", i ? "," : " ", ids[i]);
+  std::fprintf(stderr, "\n");
+}
+
+int cmdText(const Options &o) {
+  std::unique_ptr<Tokenizer> tok = loadTokenizer();
+  Chat chat;
+  std::string promptText = o.prompt;
+  if (o.chat) {
+    loadTemplate(o, *tok, chat);
+    if (o.haveSystem)
+      chat.messages.push_back({"system", o.system});
+    if (o.havePrompt) {
+      chat.messages.push_back({"user", o.prompt});
+      promptText = renderChat(chat);
+    }
+  }
+  const bool split = useReasoning(o, *tok, chat.source);
+  std::vector<int32_t> prompt;
+  if (!o.chat || o.havePrompt)
+    prompt = tokenizePrompt(*tok, promptText, o.chat);
+  if (!o.chat && prompt.empty())
+    fail("run: the prompt has no tokens");
+
+  SamplerParams sp = o.sampling;
+  if (!o.haveSeed)
+    sp.seed = randomSeed();
+  int64_t nGen = o.nGenerate < -1 ? -1 : o.nGenerate;
+  Session s;
+  int64_t needed = int64_t(prompt.size()) + (nGen > 0 ? nGen : 1);
+  setUp(s, o, o.interactive ? int64_t(prompt.size()) + 1 : needed);
+  Sampler sampler;
+  sampler.init(s.vocab, s.contextLength, sp);
+  std::vector<int32_t> cache;
+  cache.reserve(size_t(s.contextLength));
+
+  auto turn = [&](const std::vector<int32_t> &ids, const std::string &text) {
+    if (o.verbosePrompt)
+      printPromptIds(ids);
+    // Reuse the KV cache for the common prefix; at least one token is fed.
+    size_t common = 0;
+    while (common < cache.size() && common < ids.size() && cache[common] == ids[common])
+      ++common;
+    if (common == ids.size() && common > 0)
+      --common;
+    sampler.resetHistory();
+    for (int32_t id : ids)
+      sampler.accept(id);
+    TextSink sink(o.stops, split, split && endsInsideReasoning(text));
+    TextTimings t;
+    generateText(s, sampler, *tok, ids, int64_t(common), cache, nGen, sink, t);
+    return std::make_pair(sink.stop.text(), t);
+  };
+
+  if (!o.interactive) {
+    auto [raw, t] = turn(prompt, promptText);
+    if (o.chat)
+      std::fputc('\n', stdout);
+    std::fflush(stdout);
+    printTextTimings(s, t, sp.seed);
+    return 0;
+  }
+
+  // Interactive chat: the whole conversation is re-rendered every turn and
+  // only the tokens after the common prefix with the KV cache are fed.
+  const bool tty = isatty(STDIN_FILENO);
+  auto reply = [&]() {
+    std::string text = renderChat(chat);
+    std::vector<int32_t> ids = tokenizePrompt(*tok, text, true);
+    auto [raw, t] = turn(ids, text);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    printTextTimings(s, t, sp.seed);
+    chat.messages.push_back({"assistant", raw});
+  };
+  if (o.havePrompt)
+    reply();
+  std::string line;
+  for (;;) {
+    if (tty) {
+      std::fputs("> ", stdout);
+      std::fflush(stdout);
+    }
+    line.clear();
+    int c;
+    bool any = false;
+    while ((c = std::fgetc(stdin)) != EOF) {
+      any = true;
+      if (c == '\n')
+        break;
+      line.push_back(char(c));
+    }
+    if (!any)
+      break;
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line.empty())
+      continue;
+    chat.messages.push_back({"user", line});
+    reply();
+  }
+  if (tty)
+    std::fputc('\n', stdout);
+  return 0;
+}
+
+int cmdRun(const Options &o) {
+  if (o.haveTokens)
+    return cmdRunTokens(o);
+  return cmdText(o);
 }
 
 //===-- bench -------------------------------------------------------------===//
@@ -559,7 +1065,7 @@ int main(int argc, char **argv) {
   if (!checkCpuFeatures(ingot_model_info.required_features, ingot_model_info.target_name, error))
     fail("%s", error.c_str());
   Options o = parseArgs(argc, argv);
-  if (o.command == "run")
+  if (o.command == "run" || o.command == "chat")
     return cmdRun(o);
   if (o.command == "bench")
     return cmdBench(o);

@@ -3,6 +3,8 @@
 
   payload_tool.py cut IN OUT N             drop the last N bytes
   payload_tool.py keep IN OUT N            keep only the first N bytes
+  payload_tool.py keep-exe IN OUT          keep only what precedes the weights
+                                           (the executable and the leader)
   payload_tool.py flip IN OUT PART [K]     flip the bits of byte K (default 8) of
                                            PART: data, header, trailer, leader
   payload_tool.py size FILE                print the file size
@@ -35,6 +37,8 @@ def main(argv):
         blob = blob[: len(blob) - int(argv[4])]
     elif op == "keep":
         blob = blob[: int(argv[4])]
+    elif op == "keep-exe":
+        blob = blob[: trailer(blob)["data"]]
     elif op == "flip":
         pos = trailer(blob)[argv[4]] + (int(argv[5]) if len(argv) > 5 else 8)
         blob[pos] ^= 0xFF

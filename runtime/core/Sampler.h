@@ -1,0 +1,100 @@
+//===- Sampler.h - Token sampling for the emitted binaries -------*- C++ -*-===//
+//
+// llama.cpp's default sampler chain, in its order: penalties (repeat,
+// frequency, presence over the last `repeatLastN` accepted tokens), top-k,
+// top-p, min-p, temperature, then a draw from the remaining distribution
+// with the sampler's own PRNG (xoshiro256**, seeded through splitmix64, so
+// the same seed gives the same tokens). Temperature <= 0 is greedy.
+//
+// init() allocates everything (candidate arrays sized to the vocabulary,
+// the penalty window and counts); sample() and accept() allocate nothing.
+//
+//===----------------------------------------------------------------------===//
+#ifndef INGOT_RUNTIME_CORE_SAMPLER_H
+#define INGOT_RUNTIME_CORE_SAMPLER_H
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace ingot::rt {
+
+struct SamplerParams {
+  float temp = 0.8f;
+  int32_t topK = 40;         ///< <= 0: off
+  float topP = 0.95f;        ///< >= 1: off
+  float minP = 0.05f;        ///< <= 0: off
+  float repeatPenalty = 1.0f; ///< 1: off
+  int32_t repeatLastN = 64;  ///< window of the penalties; 0: off, -1: whole context
+  float frequencyPenalty = 0.0f;
+  float presencePenalty = 0.0f;
+  uint64_t seed = 0;
+};
+
+/// xoshiro256** with a splitmix64 seeding: small, fast, reproducible.
+class Rng {
+public:
+  explicit Rng(uint64_t seed = 0) { reseed(seed); }
+  void reseed(uint64_t seed);
+  uint64_t next();
+  /// Uniform in [0, 1), 53 random bits.
+  double uniform() { return double(next() >> 11) * 0x1.0p-53; }
+
+private:
+  uint64_t s[4];
+};
+
+struct Candidate {
+  int32_t id;
+  float logit;
+  float p;
+};
+
+class Sampler {
+public:
+  /// Sizes every buffer for `vocab` tokens; `contextLength` bounds the
+  /// penalty window when repeatLastN is -1.
+  void init(int64_t vocab, int64_t contextLength, const SamplerParams &params);
+  const SamplerParams &params() const { return par; }
+
+  /// Records a token (prompt or generated) for the penalties.
+  void accept(int32_t id);
+  /// Forgets the accepted tokens (penalty window), keeps the PRNG state.
+  void resetHistory();
+
+  /// Picks the next token from one row of logits.
+  int32_t sample(const float *logits);
+
+  // The chain's stages on the current candidate set, exposed for tests.
+  void loadLogits(const float *logits);
+  void applyPenalties();
+  void applyTopK(int32_t k);
+  void applyTopP(float p);
+  void applyMinP(float p);
+  void applyTemperature(float t);
+  int32_t draw();
+  int32_t greedy(const float *logits) const;
+  /// The current candidates (after the stages applied so far).
+  const Candidate *candidates() const { return cand.data(); }
+  size_t size() const { return n; }
+
+private:
+  void sortDescending(size_t atLeast);
+  void softmax();
+
+  SamplerParams par;
+  int64_t vocab = 0;
+  std::vector<Candidate> cand;
+  size_t n = 0;
+  bool sorted = false; ///< cand[0..n) is in descending logit order
+  // Penalty window: a ring of the last `window` accepted tokens and the
+  // count of each token in it.
+  std::vector<int32_t> ring;
+  size_t ringHead = 0, ringFill = 0;
+  std::vector<int32_t> counts;
+  Rng rng;
+};
+
+} // namespace ingot::rt
+
+#endif // INGOT_RUNTIME_CORE_SAMPLER_H
