@@ -14,6 +14,7 @@
 #include "compiler/dialect/IngotDialect.h"
 #include "compiler/driver/ModelLoading.h"
 #include "compiler/import/TokenizerImport.h"
+#include "runtime/chat/ChatTemplate.h"
 #include "compiler/target/TargetDescription.h"
 #include "passes/Passes.h"
 
@@ -209,6 +210,29 @@ int runCompile() {
     info.chatTemplate = (*text)->getBuffer().str();
   } else if (auto text = (*file)->getString("tokenizer.chat_template")) {
     info.chatTemplate = text->str();
+  }
+  // A template feature the runtime's interpreter lacks is an error now, not
+  // wrong text later: parse it and render a short conversation.
+  if (!info.chatTemplate.empty()) {
+    ingot::chat::ChatTemplate chatTemplate;
+    std::string error;
+    if (!chatTemplate.load(info.chatTemplate, error))
+      return reportError("chat template: " + error);
+    auto token = [&](StringRef key) -> std::string {
+      auto id = (*file)->getUnsigned(key);
+      const ingot::gguf::Value *tokens = (*file)->lookup("tokenizer.ggml.tokens");
+      if (!id || !tokens || *id >= tokens->strings().size())
+        return "";
+      return tokens->strings()[*id].str();
+    };
+    chatTemplate.setSpecialTokens(token("tokenizer.ggml.bos_token_id"),
+                                  token("tokenizer.ggml.eos_token_id"));
+    auto trial = chatTemplate.render(
+        {{"user", "Hello"}, {"assistant", "Hi."}, {"user", "Why?"}},
+        /*addGenerationPrompt=*/true);
+    if (!trial.ok)
+      return reportError("chat template cannot render a plain conversation: " +
+                         trial.error);
   }
   info.memoryPlan =
       formatv("arena {0} bytes for {1} tokens per step; KV cache {2} bytes per "
