@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/PlanningUtils.h"
 
 #include "compiler/dialect/IngotDialect.h"
 #include "targets/x86/Kernels.h"
@@ -28,16 +29,6 @@ using namespace mlir;
 using namespace ingot;
 
 namespace {
-
-int64_t width(Value v) {
-  return cast<RankedTensorType>(v.getType()).getDimSize(1);
-}
-
-int64_t actBytes(GGMLType type, int64_t k) {
-  if (type == GGMLType::Q8_0 || type == GGMLType::Q4_0)
-    return k + 4 * (k / 32);
-  return 4 * k;
-}
 
 /// Builds the body of ingot_model_forward.
 class Emitter {
@@ -152,7 +143,7 @@ public:
   int64_t scratch(Operation *op) {
     return op->getAttrOfType<IntegerAttr>("ingot.scratch_offset").getInt();
   }
-  Value elements(Value v) { return mul(n, c64(width(v))); }
+  Value elements(Value v) { return mul(n, c64(rowWidth(v))); }
 
   void matmul(FlatSymbolRefAttr w, Value x, int64_t K, Value y,
               FlatSymbolRefAttr bias, Value scratchPtr) {
@@ -184,7 +175,7 @@ LogicalResult Emitter::lower(Operation *op) {
         call("ingot_op_embedding",
              {weightPtr(e.getTableAttr(), "raw"),
               c32(static_cast<int32_t>(table.getGgmlType())),
-              c64(width(e.getResult())), tokens, n, resultPtr(op)});
+              c64(rowWidth(e.getResult())), tokens, n, resultPtr(op)});
         return success();
       })
       .Case([&](RMSNormOp e) {
@@ -192,11 +183,11 @@ LogicalResult Emitter::lower(Operation *op) {
         call("ingot_op_rms_norm",
              {valuePtr(e.getInput()), weightPtr(e.getScaleAttr(), "f32"),
               cf(e.getEps().convertToFloat()), c64(group),
-              mul(n, c64(width(e.getInput()) / group)), resultPtr(op)});
+              mul(n, c64(rowWidth(e.getInput()) / group)), resultPtr(op)});
         return success();
       })
       .Case([&](MatmulOp e) {
-        matmul(e.getWeightAttr(), valuePtr(e.getInput()), width(e.getInput()),
+        matmul(e.getWeightAttr(), valuePtr(e.getInput()), rowWidth(e.getInput()),
                resultPtr(op), e.getBiasAttr(), offset(arena, scratch(op)));
         return success();
       })
@@ -262,7 +253,7 @@ LogicalResult Emitter::lower(Operation *op) {
         return success();
       })
       .Case([&](MoEOp e) -> LogicalResult {
-        const int64_t B = maxBatch, dim = width(e.getInput());
+        const int64_t B = maxBatch, dim = rowWidth(e.getInput());
         const int64_t X = e.getNumExperts(), used = e.getExpertsUsed();
         WeightOp gate = weight(e.getGateAttr()), up = weight(e.getUpAttr()),
                  down = weight(e.getDownAttr());
@@ -276,7 +267,7 @@ LogicalResult Emitter::lower(Operation *op) {
           return p;
         };
         Value routerLogits = take(B * X * 4);
-        Value routerAct = take(B * actBytes(GGMLType::F32, dim));
+        Value routerAct = take(B * activationBytes(GGMLType::F32, dim));
         Value ids = take(B * used * 4);
         Value weightsOut = take(B * used * 4);
         Value x = valuePtr(e.getInput()), out = resultPtr(op);
@@ -289,8 +280,8 @@ LogicalResult Emitter::lower(Operation *op) {
               c32(e.getNormalize()), cf(e.getRoutedScale().convertToFloat()),
               ids, weightsOut});
         Value expertScratch = take(2 * used * F * 4 + used * dim * 4 +
-                                   actBytes(gate.getGgmlType(), dim) +
-                                   used * actBytes(down.getGgmlType(), F));
+                                   activationBytes(gate.getGgmlType(), dim) +
+                                   used * activationBytes(down.getGgmlType(), F));
         call("ingot_op_moe_experts",
              {ctx, kernel(e.getGateAttr(), true), kernel(e.getDownAttr(), true),
               weightPtr(e.getGateAttr(), "packed"),
@@ -305,8 +296,8 @@ LogicalResult Emitter::lower(Operation *op) {
         if (auto sharedGate = e.getSharedGateAttr()) {
           int64_t S = weight(sharedGate).getShape()[0];
           Value g = take(B * S * 4), u = take(B * S * 4), d = take(B * dim * 4);
-          Value act = take(B * std::max(actBytes(GGMLType::F32, dim),
-                                        actBytes(GGMLType::F32, S)));
+          Value act = take(B * std::max(activationBytes(GGMLType::F32, dim),
+                                        activationBytes(GGMLType::F32, S)));
           matmul(sharedGate, x, dim, g, nullptr, act);
           matmul(e.getSharedUpAttr(), x, dim, u, nullptr, act);
           call("ingot_op_swiglu", {g, u, n, c64(S), g});
@@ -317,13 +308,13 @@ LogicalResult Emitter::lower(Operation *op) {
       })
       .Case([&](SliceOp e) {
         call("ingot_op_slice",
-             {valuePtr(e.getInput()), n, c64(width(e.getInput())),
-              c64(e.getOffset()), c64(width(e.getResult())), resultPtr(op)});
+             {valuePtr(e.getInput()), n, c64(rowWidth(e.getInput())),
+              c64(e.getOffset()), c64(rowWidth(e.getResult())), resultPtr(op)});
         return success();
       })
       .Case([&](SiluOp e) {
         call("ingot_op_silu", {valuePtr(e.getInput()), n,
-                               c64(width(e.getInput())), resultPtr(op)});
+                               c64(rowWidth(e.getInput())), resultPtr(op)});
         return success();
       })
       .Case([&](GeluOp e) {
@@ -333,7 +324,7 @@ LogicalResult Emitter::lower(Operation *op) {
       })
       .Case([&](SwigluOp e) {
         call("ingot_op_swiglu", {valuePtr(e.getLhs()), valuePtr(e.getRhs()), n,
-                                 c64(width(e.getLhs())), resultPtr(op)});
+                                 c64(rowWidth(e.getLhs())), resultPtr(op)});
         return success();
       })
       .Case([&](AddOp e) {

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/PlanningUtils.h"
 
 #include "compiler/dialect/IngotDialect.h"
 #include "targets/x86/Kernels.h"
@@ -26,17 +27,6 @@ using namespace mlir;
 using namespace ingot;
 
 namespace {
-
-int64_t width(Value v) {
-  return cast<RankedTensorType>(v.getType()).getDimSize(1);
-}
-
-/// Bytes of one activation row prepared for a kernel reading `type`.
-int64_t actBytes(GGMLType type, int64_t k) {
-  if (type == GGMLType::Q8_0 || type == GGMLType::Q4_0)
-    return k + 4 * (k / 32);
-  return 4 * k;
-}
 
 /// First-fit allocator over [0, inf) with 64-byte alignment.
 class Arena {
@@ -71,28 +61,28 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
   /// Scratch bytes an op needs besides its result, for B tokens.
   int64_t scratchBytes(ModuleOp module, Operation *op, int64_t B) {
     if (auto m = dyn_cast<MatmulOp>(op))
-      return B * actBytes(lookup(module, m.getWeightAttr()).getGgmlType(),
-                          width(m.getInput()));
+      return B * activationBytes(lookup(module, m.getWeightAttr()).getGgmlType(),
+                          rowWidth(m.getInput()));
     if (auto m = dyn_cast<MoEOp>(op)) {
-      int64_t dim = width(m.getInput()), X = m.getNumExperts(),
+      int64_t dim = rowWidth(m.getInput()), X = m.getNumExperts(),
               used = m.getExpertsUsed();
       WeightOp gate = lookup(module, m.getGateAttr());
       WeightOp down = lookup(module, m.getDownAttr());
       int64_t ffn = gate.getShape()[1];
       int64_t bytes = B * X * 4                    // router logits
-                      + B * actBytes(GGMLType::F32, dim) // router activations
+                      + B * activationBytes(GGMLType::F32, dim) // router activations
                       + B * used * 8;              // ids and weights
       int64_t experts = 2 * used * ffn * 4 + used * dim * 4 +
-                        actBytes(gate.getGgmlType(), dim) +
-                        used * actBytes(down.getGgmlType(), ffn);
+                        activationBytes(gate.getGgmlType(), dim) +
+                        used * activationBytes(down.getGgmlType(), ffn);
       int64_t shared = 0;
       if (auto sg = m.getSharedGateAttr()) {
         WeightOp g = lookup(module, sg);
         WeightOp d = lookup(module, m.getSharedDownAttr());
         int64_t S = g.getShape()[0];
         shared = 2 * B * S * 4 + B * dim * 4 +
-                 B * std::max(actBytes(g.getGgmlType(), dim),
-                              actBytes(d.getGgmlType(), S));
+                 B * std::max(activationBytes(g.getGgmlType(), dim),
+                              activationBytes(d.getGgmlType(), S));
       }
       return bytes + experts + shared + 6 * 64;
     }
@@ -102,8 +92,8 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
       WeightOp kB = lookup(module, m.getKBAttr());
       WeightOp vB = lookup(module, m.getVBAttr());
       int64_t perHead = H * std::max(R, vDim) * 4 +
-                        H * std::max(actBytes(kB.getGgmlType(), nope),
-                                     actBytes(vB.getGgmlType(), R));
+                        H * std::max(activationBytes(kB.getGgmlType(), nope),
+                                     activationBytes(vB.getGgmlType(), R));
       return 2 * B * H * R * 4 + perHead + 3 * 64;
     }
     return 0;
@@ -150,7 +140,7 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
         if (result == logits) {
           op.setAttr("ingot.arena_offset", b.getI64IntegerAttr(-1));
         } else {
-          int64_t at = arena.allocate(maxBatch * width(result) * 4);
+          int64_t at = arena.allocate(maxBatch * rowWidth(result) * 4);
           offsetOf[result] = at;
           op.setAttr("ingot.arena_offset", b.getI64IntegerAttr(at));
         }

@@ -2,6 +2,7 @@
 #include "passes/Passes.h"
 
 #include "compiler/dialect/IngotDialect.h"
+#include "passes/PlanningUtils.h"
 #include "targets/x86/Kernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -23,16 +24,6 @@ namespace {
 struct Roles {
   bool packed = false, raw = false, f32 = false;
 };
-
-std::optional<targets::WeightType> kernelType(GGMLType type) {
-  switch (type) {
-  case GGMLType::F32: return targets::WeightType::F32;
-  case GGMLType::F16: return targets::WeightType::F16;
-  case GGMLType::Q8_0: return targets::WeightType::Q8_0;
-  case GGMLType::Q4_0: return targets::WeightType::Q4_0;
-  default: return std::nullopt;
-  }
-}
 
 struct PlanWeightsPass
     : public ingot::impl::IngotPlanWeightsBase<PlanWeightsPass> {
@@ -92,7 +83,7 @@ struct PlanWeightsPass
       NamedAttrList layout;
       ArrayRef<int64_t> shape = weight.getShape();
       if (r.packed) {
-        auto type = kernelType(weight.getGgmlType());
+        auto type = kernelWeightType(weight.getGgmlType());
         if (!type) {
           weight.emitError() << "weight '" << weight.getSymName()
                              << "' has type "

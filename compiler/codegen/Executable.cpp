@@ -2,6 +2,7 @@
 #include "compiler/codegen/Executable.h"
 
 #include "compiler/dialect/IngotDialect.h"
+#include "passes/PlanningUtils.h"
 #include "compiler/gguf/GGUFFile.h"
 #include "targets/x86/Kernels.h"
 #include "ingot/PayloadFormat.h"
@@ -45,16 +46,6 @@ struct PayloadEntry {
   std::string form; // packed, raw or f32
   uint64_t offset, bytes;
 };
-
-std::optional<targets::WeightType> kernelType(GGMLType type) {
-  switch (type) {
-  case GGMLType::F32: return targets::WeightType::F32;
-  case GGMLType::F16: return targets::WeightType::F16;
-  case GGMLType::Q8_0: return targets::WeightType::Q8_0;
-  case GGMLType::Q4_0: return targets::WeightType::Q4_0;
-  default: return std::nullopt;
-  }
-}
 
 } // namespace
 
@@ -178,7 +169,7 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
       writeData(reinterpret_cast<const uint8_t *>(values->data()),
                 values->size() * 4);
     } else {
-      auto type = kernelType(e.weight.getGgmlType());
+      auto type = kernelWeightType(e.weight.getGgmlType());
       ArrayRef<int64_t> shape = e.weight.getShape();
       int64_t rows = shape[shape.size() - 2], cols = shape.back();
       int64_t count = shape.size() == 3 ? shape[0] : 1;

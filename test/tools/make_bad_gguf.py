@@ -48,6 +48,8 @@ VALID_DATA = struct.pack("<8f", *range(8))
 def case(name):
     if name == "valid":
         return build(data=VALID_DATA)
+    if name == "valid-v2":  # GGUF v2 has the same layout as v3
+        return build(version=2, data=VALID_DATA)
     if name == "empty":
         return b""
     if name == "bad-magic":  # byte 0
