@@ -201,7 +201,8 @@ LogicalResult Emitter::lower(Operation *op) {
               cf(e.getExtFactor().convertToFloat()),
               cf(e.getAttnFactor().convertToFloat()),
               cf(e.getBetaFast().convertToFloat()),
-              cf(e.getBetaSlow().convertToFloat()), c64(e.getOrigContext())});
+              cf(e.getBetaSlow().convertToFloat()), c64(e.getOrigContext()),
+              weightPtr(e.getFreqFactorsAttr(), "f32")});
         return success();
       })
       .Case([&](AttentionOp e) -> LogicalResult {

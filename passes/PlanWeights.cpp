@@ -52,6 +52,8 @@ struct PlanWeightsPass
         mark(e.getTableAttr(), &Roles::raw);
       else if (auto n = dyn_cast<RMSNormOp>(op))
         mark(n.getScaleAttr(), &Roles::f32);
+      else if (auto r = dyn_cast<RopeOp>(op))
+        mark(r.getFreqFactorsAttr(), &Roles::f32);
       else if (auto m = dyn_cast<MatmulOp>(op)) {
         mark(m.getWeightAttr(), &Roles::packed);
         mark(m.getBiasAttr(), &Roles::f32);

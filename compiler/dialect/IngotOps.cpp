@@ -199,6 +199,17 @@ LogicalResult RopeOp::verify() {
   return expectWidth(*this, getInput(), "input", heads * headDim);
 }
 
+LogicalResult RopeOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  auto ref = getFreqFactorsAttr();
+  if (!ref)
+    return success();
+  auto factors = lookupWeight(*this, symbols, ref, "factors");
+  if (failed(factors))
+    return failure();
+  int64_t pairs = static_cast<int64_t>(getDims()) / 2;
+  return expectShape(*this, *factors, "factors", {pairs});
+}
+
 //===----------------------------------------------------------------------===//
 // AttentionOp
 //===----------------------------------------------------------------------===//

@@ -102,7 +102,7 @@ def Ingot_MatmulOp : Ingot_WeightUser<"matmul", [Pure]> {
 // Rotary position embedding
 //===----------------------------------------------------------------------===//
 
-def Ingot_RopeOp : Ingot_Op<"rope", [Pure,
+def Ingot_RopeOp : Ingot_WeightUser<"rope", [Pure,
     AllTypesMatch<["input", "result"]>]> {
   let summary = "Rotary position embedding, with optional YaRN scaling";
   let description = [{
@@ -112,7 +112,9 @@ def Ingot_RopeOp : Ingot_Op<"rope", [Pure,
     With `ext_factor` != 0 this is YaRN: frequencies blend interpolation by
     `freq_scale` and extrapolation over the correction range given by
     `beta_fast`, `beta_slow` and `orig_context`, and the rotation is scaled
-    by `attn_factor * (1 + 0.1 ln(1 / freq_scale))`.
+    by `attn_factor * (1 + 0.1 ln(1 / freq_scale))`. With `factors` (a
+    weight of dims/2 values, Llama 3.1's rope_freqs) pair i's angle is
+    divided by factor i, as ggml_rope_ext's freq_factors.
   }];
   let arguments = (ins Ingot_Activation:$input, Ingot_TokenIds:$positions,
                        I64Attr:$num_heads, I64Attr:$head_dim,
@@ -124,10 +126,12 @@ def Ingot_RopeOp : Ingot_Op<"rope", [Pure,
                        DefaultValuedAttr<F32Attr, "1.0f">:$attn_factor,
                        DefaultValuedAttr<F32Attr, "32.0f">:$beta_fast,
                        DefaultValuedAttr<F32Attr, "1.0f">:$beta_slow,
-                       DefaultValuedAttr<I64Attr, "0">:$orig_context);
+                       DefaultValuedAttr<I64Attr, "0">:$orig_context,
+                       OptionalAttr<FlatSymbolRefAttr>:$freq_factors);
   let results = (outs Ingot_Activation:$result);
   let assemblyFormat = [{
-    $input `,` $positions attr-dict `:` type($input) `,` type($positions)
+    $input `,` $positions (`factors` $freq_factors^)? attr-dict `:`
+    type($input) `,` type($positions)
   }];
   let hasVerifier = 1;
 }

@@ -35,6 +35,10 @@ cl::opt<unsigned> layers("layers", cl::init(0),
 cl::opt<unsigned> vocab("vocab", cl::init(0),
                         cl::desc("Override the preset's vocabulary size"),
                         cl::sub(synthCommand));
+cl::opt<bool> llama3Rope(
+    "llama3-rope",
+    cl::desc("Llama 3.1 rope: base 500000 and rope_freqs.weight factors"),
+    cl::sub(synthCommand));
 cl::opt<std::string> outputPath("o", cl::Required,
                                 cl::desc("Output GGUF file"),
                                 cl::value_desc("file"), cl::sub(synthCommand));
@@ -47,6 +51,7 @@ int runSynth() {
     shape->layers = layers;
   if (vocab)
     shape->vocab = vocab;
+  shape->llama3Rope = llama3Rope;
   auto type = ingot::gguf::parseTypeName(typeName);
   if (!type)
     return ingot::driver::reportError("unknown tensor type '" + typeName +

@@ -207,7 +207,12 @@ Value Importer::rope(Value x, int64_t heads, int64_t headDim, int64_t offset,
       builder.getF32FloatAttr(hp.attnFactor),
       builder.getF32FloatAttr(hp.betaFast),
       builder.getF32FloatAttr(hp.betaSlow),
-      builder.getI64IntegerAttr(hp.origContext));
+      builder.getI64IntegerAttr(hp.origContext),
+      // Llama 3.1-style per-pair frequency factors (llama.cpp applies them
+      // in the llama-family graphs, not in deepseek2's MLA).
+      arch != "deepseek2" && hasTensor("rope_freqs.weight")
+          ? weight("rope_freqs.weight", {dims / 2})
+          : FlatSymbolRefAttr());
   return op.getResult();
 }
 
@@ -479,9 +484,6 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
   module = *owned;
   if (failed(readHyperParams()))
     return error(firstError);
-  if (file.findTensor("rope_freqs.weight"))
-    return error("tensor 'rope_freqs.weight' (per-dimension rope frequency "
-                 "factors, Llama 3.1 style) is not supported yet");
 
   Builder &b = builder;
   module->setAttr("ingot.architecture", b.getStringAttr(arch));

@@ -194,6 +194,8 @@ llvm::Error ModelInterpreter::Impl::execute(Operation *op) {
         p.betaFast = e.getBetaFast().convertToFloat();
         p.betaSlow = e.getBetaSlow().convertToFloat();
         p.nCtxOrig = e.getOrigContext();
+        if (auto factors = e.getFreqFactorsAttr())
+          p.freqFactors = vectorF32(factors).data();
         for (int64_t t = 0; t < x.rows; ++t)
           interp::rope(x.row(t) + e.getOffset(), e.getNumHeads(),
                        e.getHeadDim(), positions[t], p);

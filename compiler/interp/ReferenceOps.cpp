@@ -408,8 +408,11 @@ void interp::rope(float *x, int64_t nHeads, int64_t headStride, int64_t pos,
   // cos/sin per dimension pair, as ggml's rope cache (theta multiplied up
   // step by step in float).
   llvm::SmallVector<float, 128> cosv(nDims / 2), sinv(nDims / 2);
-  float thetaExtrap = float(pos);
+  float thetaBase = float(pos);
   for (int64_t i0 = 0; i0 < nDims; i0 += 2) {
+    // Per-pair frequency factors divide the angle (ggml_rope_cache_init).
+    float thetaExtrap =
+        p.freqFactors ? thetaBase / p.freqFactors[i0 / 2] : thetaBase;
     float thetaInterp = p.freqScale * thetaExtrap;
     float theta = thetaInterp;
     float mscale = p.attnFactor;
@@ -422,7 +425,7 @@ void interp::rope(float *x, int64_t nHeads, int64_t headStride, int64_t pos,
     }
     cosv[i0 / 2] = std::cos(theta) * mscale;
     sinv[i0 / 2] = std::sin(theta) * mscale;
-    thetaExtrap *= thetaScale;
+    thetaBase *= thetaScale;
   }
 
   for (int64_t h = 0; h < nHeads; ++h) {

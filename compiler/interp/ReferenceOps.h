@@ -157,6 +157,9 @@ struct RopeParams {
   float betaFast = 32.0f;
   float betaSlow = 1.0f;
   int64_t nCtxOrig = 0;
+  /// nDims / 2 factors dividing each pair's angle (Llama 3.1 rope_freqs), or
+  /// null.
+  const float *freqFactors = nullptr;
 };
 
 /// Rotates, in place, the first params.nDims values of each of `nHeads`

@@ -604,7 +604,8 @@ void ingot_op_rope(const float *x, float *out, const int32_t *positions,
                    int64_t nTokens, int64_t nHeads, int64_t headDim,
                    int64_t offset, int64_t dims, int32_t neox, float freqBase,
                    float freqScale, float extFactor, float attnFactor,
-                   float betaFast, float betaSlow, int64_t origContext) {
+                   float betaFast, float betaSlow, int64_t origContext,
+                   const float *freqFactors) {
   const int64_t width = nHeads * headDim;
   if (out != x)
     memcpy(out, x, nTokens * width * 4);
@@ -621,8 +622,10 @@ void ingot_op_rope(const float *x, float *out, const int32_t *positions,
   }
   float cosv[kMaxRopePairs], sinv[kMaxRopePairs];
   for (int64_t t = 0; t < nTokens; ++t) {
-    float thetaExtrap = (float)positions[t];
+    float thetaBase = (float)positions[t];
     for (int64_t i0 = 0; i0 < dims; i0 += 2) {
+      float thetaExtrap =
+          freqFactors ? thetaBase / freqFactors[i0 / 2] : thetaBase;
       float thetaInterp = freqScale * thetaExtrap;
       float theta = thetaInterp, mscale = attnFactor;
       if (extFactor != 0.0f) {
@@ -634,7 +637,7 @@ void ingot_op_rope(const float *x, float *out, const int32_t *positions,
       }
       cosv[i0 / 2] = cosf(theta) * mscale;
       sinv[i0 / 2] = sinf(theta) * mscale;
-      thetaExtrap *= thetaScale;
+      thetaBase *= thetaScale;
     }
     for (int64_t h = 0; h < nHeads; ++h) {
       float *v = out + t * width + h * headDim + offset;

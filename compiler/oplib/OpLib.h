@@ -62,7 +62,8 @@ void ingot_op_rope(const float *x, float *out, const int32_t *positions,
                    int64_t nTokens, int64_t nHeads, int64_t headDim,
                    int64_t offset, int64_t dims, int32_t neox, float freqBase,
                    float freqScale, float extFactor, float attnFactor,
-                   float betaFast, float betaSlow, int64_t origContext);
+                   float betaFast, float betaSlow, int64_t origContext,
+                   const float *freqFactors);
 /// Stores this step's keys/values at their positions in a layer's cache
 /// (cache row = [kWidth keys | vWidth values]), then attends.
 void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,

@@ -282,6 +282,11 @@ Expected<uint64_t> synthesizeModel(const SynthOptions &options,
   unsigned qDim = s.heads * s.headDim, kvDim = s.kvHeads * s.headDim;
   if (a == "llama")
     w.setUInt32(key("rope.dimension_count"), s.headDim);
+  if (s.llama3Rope && a != "llama")
+    return createStringError(inconvertibleErrorCode(),
+                             "Llama 3.1 rope factors need --arch llama");
+  if (s.llama3Rope)
+    w.setFloat32(key("rope.freq_base"), 500000.0f);
   if (a == "qwen3moe") {
     w.setUInt32(key("attention.key_length"), s.headDim);
     w.setUInt32(key("attention.value_length"), s.headDim);
@@ -324,6 +329,29 @@ Expected<uint64_t> synthesizeModel(const SynthOptions &options,
 
   const uint64_t E = s.embedding;
   b.matrix("token_embd.weight", {E, s.vocab}, 1.0f);
+  if (s.llama3Rope) {
+    // Llama 3.1's frequency factors, as llama.cpp's converter computes them
+    // (scaling factor 8, low/high frequency factors 1 and 4, original
+    // context 8192): 1 for short wavelengths, 8 for long, smooth between.
+    const double factor = 8, lowFactor = 1, highFactor = 4, oldContext = 8192;
+    std::vector<float> factors;
+    for (unsigned i = 0; i < s.headDim / 2; ++i) {
+      double freq = std::pow(500000.0, -2.0 * i / s.headDim);
+      double wavelen = 2 * M_PI / freq;
+      if (wavelen < oldContext / highFactor)
+        factors.push_back(1.0f);
+      else if (wavelen > oldContext / lowFactor)
+        factors.push_back(float(factor));
+      else {
+        double smooth =
+            (oldContext / wavelen - lowFactor) / (highFactor - lowFactor);
+        factors.push_back(float(1 / ((1 - smooth) / factor + smooth)));
+      }
+    }
+    b.bytes += 4 * factors.size();
+    b.record(w.addTensorFromF32("rope_freqs.weight", GGMLType::F32,
+                                {uint64_t(factors.size())}, factors));
+  }
   for (unsigned l = 0; l < s.layers; ++l) {
     auto t = [&](StringRef name) { return formatv("blk.{0}.{1}", l, name).str(); };
     b.norm(t("attn_norm.weight"), E);

@@ -33,6 +33,9 @@ struct ModelShape {
   unsigned context = 4096;
   float rmsEps = 1e-5f;
   float ropeBase = 10000.0f;
+  /// Llama 3.1 rope: base 500000 and per-pair frequency factors
+  /// (rope_freqs.weight) for 8x context scaling.
+  bool llama3Rope = false;
   // Mixture of experts.
   unsigned experts = 0, expertsUsed = 0, expertFfn = 0, sharedExperts = 0;
   unsigned expertGroups = 0, expertGroupsUsed = 0, leadingDense = 0;

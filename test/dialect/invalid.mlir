@@ -465,3 +465,12 @@ func.func @f(%t: tensor<?xi32>, %p: tensor<?xi32>, %x: tensor<?x64xf32>) {
   %0 = ingot.slice %x[56] : tensor<?x64xf32> -> tensor<?x16xf32>
   return
 }
+
+// -----
+
+ingot.weight @ff : f32 [4] at 0 size 16
+func.func @f(%p: tensor<?xi32>, %x: tensor<?x64xf32>) {
+  // expected-error @below {{factors 'ff' has shape [4], expected [8]}}
+  %0 = ingot.rope %x, %p factors @ff {num_heads = 4 : i64, head_dim = 16 : i64, dims = 16 : i64, mode = #ingot<rope_mode normal>, freq_base = 10000.0 : f32} : tensor<?x64xf32>, tensor<?xi32>
+  return
+}
