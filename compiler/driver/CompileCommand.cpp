@@ -285,17 +285,17 @@ int runCompile() {
   payload.isa = *isa;
   Progress progress("repacking weights");
   if (Error e = ingot::codegen::appendPayload(
-          out, **&planned, **file, payload,
+          out, planned.get(), **file, payload,
           [&](uint64_t done, uint64_t total) { progress.update(done, total); }))
     return reportError(std::move(e));
 
   // Decode streams every weight once per token, except the experts a token
   // does not choose.
   double streamed = double(payload.dataBytes);
-  (**&planned).walk([&](ingot::MoEOp moe) {
+  planned->walk([&](ingot::MoEOp moe) {
     double idle = 1.0 - double(moe.getExpertsUsed()) / moe.getNumExperts();
     for (auto ref : {moe.getGateAttr(), moe.getUpAttr(), moe.getDownAttr()})
-      if (auto w = (**&planned).lookupSymbol<ingot::WeightOp>(ref.getAttr()))
+      if (auto w = planned->lookupSymbol<ingot::WeightOp>(ref.getAttr()))
         if (auto layout = dyn_cast_or_null<mlir::DictionaryAttr>(w.getLayoutAttr()))
           if (auto bytes = layout.getAs<mlir::IntegerAttr>("packed_bytes"))
             streamed -= idle * bytes.getInt();
