@@ -731,6 +731,11 @@ void generateText(Session &s, Sampler &sampler, const Tokenizer &tok, const std:
 void printTextTimings(const Session &s, const TextTimings &t, uint64_t seed) {
   // Generation speed counts the tokens after the first (whose time is in TTFT).
   int64_t steps = t.genTokens > 1 ? t.genTokens - 1 : 0;
+  // On a terminal the text and the timings share the screen: start the
+  // timings on their own line (stdout itself stays exactly the text).
+  std::fflush(stdout);
+  if (isatty(STDOUT_FILENO))
+    std::fputc('\n', stderr);
   std::fprintf(stderr,
                "%s: timings: prompt %" PRId64 " tokens in %.2f ms (%.2f tok/s), time to first token %.2f ms, "
                "generation %" PRId64 " tokens in %.2f ms (%.2f tok/s), %d threads, seed %" PRIu64 "\n",
