@@ -80,8 +80,9 @@ std::string htmlEscape(const std::string &s) {
   return out;
 }
 
-// Python int(str) / int(float(str)) as Jinja2's int filter tries them.
-bool parseInt(const std::string &text, int64_t base, int64_t &out) {
+// A number's text as Python reads it: '_' separators dropped, surrounding
+// whitespace ignored.
+std::string numberText(const std::string &text) {
   std::string s;
   for (char c : text)
     if (c != '_')
@@ -92,6 +93,12 @@ bool parseInt(const std::string &text, int64_t base, int64_t &out) {
   while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
     --e;
   s = s.substr(b, e - b);
+  return s;
+}
+
+// Python int(str) / int(float(str)) as Jinja2's int filter tries them.
+bool parseInt(const std::string &text, int64_t base, int64_t &out) {
+  std::string s = numberText(text);
   if (s.empty())
     return false;
   char *end = nullptr;
@@ -109,16 +116,7 @@ bool parseInt(const std::string &text, int64_t base, int64_t &out) {
 }
 
 bool parseFloat(const std::string &text, double &out) {
-  std::string s;
-  for (char c : text)
-    if (c != '_')
-      s += c;
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b])))
-    ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
-    --e;
-  s = s.substr(b, e - b);
+  std::string s = numberText(text);
   if (s.empty())
     return false;
   char *end = nullptr;
