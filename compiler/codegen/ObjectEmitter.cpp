@@ -169,6 +169,11 @@ void addModelInfo(Module &module, const ModelInfo &info) {
   new GlobalVariable(module, i64, true, GlobalValue::ExternalLinkage,
                      ConstantInt::get(i64, info.tokenizerData.size()),
                      "ingot_tokenizer_data_size");
+  Constant *threads = ConstantDataArray::get(
+      c, ArrayRef<int32_t>{info.decodeThreads, info.prefillThreads});
+  new GlobalVariable(module, threads->getType(), true,
+                     GlobalValue::ExternalLinkage, threads,
+                     "ingot_planned_threads");
   Constant *chat = ConstantDataArray::getString(c, info.chatTemplate);
   new GlobalVariable(module, chat->getType(), true,
                      GlobalValue::ExternalLinkage, chat, "ingot_chat_template");

@@ -33,6 +33,8 @@ struct ModelInfo {
   /// Serialized runtime tokenizer (empty: the model has none) and the chat
   /// template text (empty: none).
   std::string tokenizerData, chatTemplate;
+  /// The target's decode and prefill thread counts (0: all CPUs).
+  int32_t decodeThreads = 0, prefillThreads = 0;
 };
 
 struct TargetOptions {

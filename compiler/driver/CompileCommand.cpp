@@ -180,6 +180,8 @@ int runCompile() {
       sys::path::stem(modelPath)).str();
   info.targetName = target->name;
   info.targetCpu = target->cpu;
+  info.decodeThreads = static_cast<int32_t>(target->decodeThreads());
+  info.prefillThreads = static_cast<int32_t>(target->prefillThreads());
   std::vector<std::string> llvmFeatures = target->llvmFeatureList();
   for (const std::string &f : llvmFeatures)
     if (StringRef(f).starts_with("+"))

@@ -80,7 +80,8 @@ struct Options {
   int64_t nGenerate = -2; // -n; -2 = the command's default, -1 = until end of generation
   int64_t nPrompt = 128;  // -p (bench)
   int64_t reps = 3;       // -r (bench)
-  int64_t threads = 0;    // -t; 0 = all available CPUs
+  int64_t threads = 0;    // -t; 0 = the plan's decode threads
+  int64_t batchThreads = 0; // -tb; 0 = the plan's prefill threads
   int64_t context = 0;    // -c; 0 = derived
   int64_t batch = 0;      // -b; 0 = the model's max_batch
   std::string logitsOut;
@@ -148,7 +149,10 @@ void printHelp() {
       "  -n N                 decode steps (default 64)\n"
       "  -r, --repetitions N  repetitions of each bench test (default 3)\n"
       "all:\n"
-      "  -t, --threads N      threads (default: all CPUs this process may use)\n"
+      "  -t, --threads N      decode threads (default: the target plan's, at most the\n"
+      "                       CPUs this process may use)\n"
+      "  -tb, --threads-batch N  prompt-processing threads (default: the plan's\n"
+      "                       prefill threads, or -t when -t is given)\n"
       "  -c, --ctx-size N     KV cache positions (default: 4096 or what the command needs,\n"
       "                       at most the model's maximum)\n"
       "  -b, --batch-size N   most tokens per forward call (default: the model's maximum)\n"
@@ -296,6 +300,8 @@ Options parseArgs(int argc, char **argv) {
       o.textOnly = a;
     } else if (is("-t", "--threads")) {
       o.threads = parseInt(a, value(a), 1);
+    } else if (is("-tb", "--threads-batch")) {
+      o.batchThreads = parseInt(a, value(a), 1);
     } else if (is("-c", "--ctx-size")) {
       o.context = parseInt(a, value(a), 1);
     } else if (is("-b", "--batch-size")) {
@@ -369,6 +375,7 @@ struct Session {
   int64_t vocab = 0;
   int64_t maxBatch = 1;
   int64_t contextLength = 0;
+  int decodeThreads = 1, prefillThreads = 1;
 
   /// One forward call: n <= maxBatch tokens (already in arena.tokens())
   /// at positions pos0.. ; logits land in arena.logits().
@@ -376,6 +383,7 @@ struct Session {
     int32_t *pos = arena.positions();
     for (int64_t i = 0; i < n; ++i)
       pos[i] = int32_t(pos0 + i);
+    ctx.n_threads = n > 1 ? prefillThreads : decodeThreads;
     ingot_model_forward(&ctx, n, arena.tokens(), pos, arena.logits());
   }
 };
@@ -440,7 +448,17 @@ void setUp(Session &s, const Options &o, int64_t neededContext) {
   if (!s.arena.allocate(plan, error))
     fail("%s", error.c_str());
 
-  int threads = o.threads ? int(o.threads) : availableCpus();
+  // Decode and prefill may use different thread counts (the target plan's
+  // by default, e.g. one per core for bandwidth-bound decode and every
+  // hardware thread for compute-bound prefill), never more than the CPUs
+  // this process may use unless asked explicitly.
+  int cpus = availableCpus();
+  auto planned = [&](int32_t n) { return n > 0 && n < cpus ? int(n) : cpus; };
+  s.decodeThreads = o.threads ? int(o.threads) : planned(ingot_planned_threads[0]);
+  s.prefillThreads = o.batchThreads ? int(o.batchThreads)
+                     : o.threads   ? int(o.threads)
+                                   : planned(ingot_planned_threads[1]);
+  int threads = std::max(s.decodeThreads, s.prefillThreads);
   if (threads > 1024)
     fail("-t %d: at most 1024 threads", threads);
   if (!s.pool.start(threads, o.pin, error))
@@ -533,9 +551,9 @@ int cmdRunTokens(const Options &o) {
   int64_t steps = nGen - (writeLogits ? 0 : (nGen > 0 ? 1 : 0));
   std::fprintf(stderr,
                "%s: timings: prompt %" PRId64 " tokens in %.2f ms (%.2f tok/s, TTFT %.2f ms), generation %" PRId64
-               " steps in %.2f ms (%.2f tok/s), %d threads\n",
+               " steps in %.2f ms (%.2f tok/s), threads %d prefill / %d decode\n",
                gProgram, nPrompt, (t1 - t0) * 1e3, nPrompt / (t1 - t0), (t1 - t0) * 1e3, steps,
-               (t2 - t1) * 1e3, steps > 0 ? steps / (t2 - t1) : 0.0, s.ctx.n_threads);
+               (t2 - t1) * 1e3, steps > 0 ? steps / (t2 - t1) : 0.0, s.prefillThreads, s.decodeThreads);
   return 0;
 }
 
@@ -738,11 +756,12 @@ void printTextTimings(const Session &s, const TextTimings &t, uint64_t seed) {
     std::fputc('\n', stderr);
   std::fprintf(stderr,
                "%s: timings: prompt %" PRId64 " tokens in %.2f ms (%.2f tok/s), time to first token %.2f ms, "
-               "generation %" PRId64 " tokens in %.2f ms (%.2f tok/s), %d threads, seed %" PRIu64 "\n",
+               "generation %" PRId64 " tokens in %.2f ms (%.2f tok/s), threads %d prefill / %d decode, "
+               "seed %" PRIu64 "\n",
                gProgram, t.promptTokens, t.promptSeconds * 1e3,
                t.promptSeconds > 0 ? double(t.promptTokens) / t.promptSeconds : 0.0, t.firstTokenSeconds * 1e3,
                t.genTokens, t.genSeconds * 1e3, steps > 0 && t.genSeconds > 0 ? double(steps) / t.genSeconds : 0.0,
-               s.ctx.n_threads, seed);
+               s.prefillThreads, s.decodeThreads, seed);
 }
 
 bool useReasoning(const Options &o, const Tokenizer &tok, const std::string &templ) {
@@ -978,8 +997,9 @@ int cmdBench(const Options &o) {
   std::printf("| model | size | threads | test | t/s |\n");
   std::printf("| --- | ---: | ---: | ---: | ---: |\n");
   for (const Row &r : rows)
-    std::printf("| %s | %s | %d | %s | %.2f ± %.2f |\n", model.c_str(), size.c_str(), s.ctx.n_threads,
-                r.test.c_str(), r.mean, r.sd);
+    std::printf("| %s | %s | %d | %s | %.2f ± %.2f |\n", model.c_str(), size.c_str(),
+                r.test.rfind("pp", 0) == 0 ? s.prefillThreads : s.decodeThreads, r.test.c_str(), r.mean,
+                r.sd);
   std::printf("\ntarget: %s, %d repetitions, context %" PRId64 ", batch %" PRId64 "\n",
               orEmpty(info.target_name), int(o.reps), s.contextLength, s.maxBatch);
   return 0;
@@ -1020,6 +1040,9 @@ int cmdInfo(const Options &o) {
   std::printf("  name: %s\n", orEmpty(info.target_name));
   std::printf("  cpu: %s\n", orEmpty(info.target_cpu));
   std::printf("  required features: %s\n", orEmpty(info.required_features));
+  auto plannedText = [](int32_t n) { return n > 0 ? std::to_string(n) : std::string("all CPUs"); };
+  std::printf("  planned threads: decode %s, prefill %s\n", plannedText(ingot_planned_threads[0]).c_str(),
+              plannedText(ingot_planned_threads[1]).c_str());
   std::printf("  host: %s (all required features present)\n", cpuBrand().c_str());
   std::printf("generated kernels:\n");
   printIndented(info.kernel_list);

@@ -84,6 +84,10 @@ extern const uint8_t ingot_tokenizer_data[];
 extern const uint64_t ingot_tokenizer_data_size;
 extern const char ingot_chat_template[];
 
+/// Threads the target's plan gives decode (one token per step) and prefill
+/// (batches); 0 means every CPU the process may use. -t / -tb override.
+extern const int32_t ingot_planned_threads[2];
+
 /// The model: one step over n_tokens (1 <= n_tokens <= max_batch) at the
 /// given positions; writes n_tokens rows of vocab_size logits. Allocates
 /// nothing: every buffer is in ctx->arena or ctx->kv.
