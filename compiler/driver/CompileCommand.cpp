@@ -246,6 +246,21 @@ int runCompile() {
     for (auto k : kernelNames.getAsRange<mlir::StringAttr>())
       info.kernelList += k.str() + "\n";
 
+  // Memory: the weights, the arena and the KV cache must fit the target's
+  // RAM (leaving a tenth for the system); say how much context does.
+  double ramBytes = target->memory.capacityGiB * double(1ull << 30);
+  double fixedBytes = double(info.weightBytes) + double(info.arenaBytes);
+  double usable = 0.9 * ramBytes - fixedBytes;
+  if (ramBytes > 0 && usable <= 0)
+    return reportError(formatv(
+        "{0} does not fit {1}: {2:f2} GB of weights and {3:f2} GB of "
+        "activations, {4:f2} GB of RAM (90% usable)",
+        sys::path::filename(modelPath), target->name,
+        info.weightBytes / 1e9, info.arenaBytes / 1e9, ramBytes / 1e9));
+  int64_t contextFits =
+      info.kvBytesPerPosition > 0
+          ? static_cast<int64_t>(usable / double(info.kvBytesPerPosition))
+          : info.maxContext;
   ingot::codegen::TargetOptions codegenTarget{target->cpu, llvmFeatures, *isa};
   std::vector<ingot::codegen::KernelStats> kernels;
   auto emitTo = [&](raw_pwrite_stream &os, ingot::codegen::EmitKind kind) {
@@ -320,6 +335,11 @@ int runCompile() {
                     "{2} bytes per position\n",
                     info.arenaBytes / 1e6, info.maxBatch,
                     info.kvBytesPerPosition);
+  if (ramBytes > 0)
+    outs() << formatv("  context:  up to {0} positions fit in {1:f1} GB of RAM "
+                      "(the model allows {2})\n",
+                      std::min(contextFits, info.maxContext), ramBytes / 1e9,
+                      info.maxContext);
   if (bandwidth > 0 && streamed > 0)
     outs() << formatv("  predicted decode: {0:f1} tokens/s ({1:f1} GB/s / "
                       "{2:f1} MB of weights streamed per token)\n",
