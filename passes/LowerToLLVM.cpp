@@ -227,10 +227,10 @@ LogicalResult Emitter::lower(Operation *op) {
             op->getAttrOfType<IntegerAttr>("ingot.kv_offset").getInt();
         Value cache = offset(kv, mul(c64(kvOffset), contextLength));
         int64_t base = scratch(op);
-        int64_t half = llvm::alignTo(maxBatch * H * R * 4, 64);
-        Value qNopeAbs = offset(arena, base);
-        Value ctxOut = offset(arena, base + half);
-        Value perHead = offset(arena, base + 2 * half);
+        MLAScratchLayout layout(module, e, maxBatch);
+        Value qNopeAbs = offset(arena, base + layout.queryAbsorbed);
+        Value ctxOut = offset(arena, base + layout.context);
+        Value perHead = offset(arena, base + layout.perHead);
         WeightOp kB = weight(e.getKBAttr()), vB = weight(e.getVBAttr());
         Value q = valuePtr(e.getQuery());
         call("ingot_op_per_head_matmul",
@@ -254,23 +254,19 @@ LogicalResult Emitter::lower(Operation *op) {
         return success();
       })
       .Case([&](MoEOp e) -> LogicalResult {
-        const int64_t B = maxBatch, dim = rowWidth(e.getInput());
+        const int64_t dim = rowWidth(e.getInput());
         const int64_t X = e.getNumExperts(), used = e.getExpertsUsed();
         WeightOp gate = weight(e.getGateAttr()), up = weight(e.getUpAttr()),
                  down = weight(e.getDownAttr());
         if (gate.getGgmlType() != up.getGgmlType())
           return e.emitOpError() << "gate and up experts must share a type";
         const int64_t F = gate.getShape()[1];
-        int64_t at = scratch(op);
-        auto take = [&](int64_t bytes) {
-          Value p = offset(arena, at);
-          at = llvm::alignTo(at + bytes, 64);
-          return p;
-        };
-        Value routerLogits = take(B * X * 4);
-        Value routerAct = take(B * activationBytes(GGMLType::F32, dim));
-        Value ids = take(B * used * 4);
-        Value weightsOut = take(B * used * 4);
+        MoEScratchLayout layout(module, e, maxBatch);
+        auto piece = [&](int64_t at) { return offset(arena, scratch(op) + at); };
+        Value routerLogits = piece(layout.routerLogits);
+        Value routerAct = piece(layout.routerActivations);
+        Value ids = piece(layout.ids);
+        Value weightsOut = piece(layout.weights);
         Value x = valuePtr(e.getInput()), out = resultPtr(op);
         matmul(e.getRouterAttr(), x, dim, routerLogits, nullptr, routerAct);
         call("ingot_op_moe_route",
@@ -280,9 +276,7 @@ LogicalResult Emitter::lower(Operation *op) {
               c64(e.getNumGroups()), c64(e.getGroupsUsed()),
               c32(e.getNormalize()), cf(e.getRoutedScale().convertToFloat()),
               ids, weightsOut});
-        Value expertScratch = take(2 * used * F * 4 + used * dim * 4 +
-                                   activationBytes(gate.getGgmlType(), dim) +
-                                   used * activationBytes(down.getGgmlType(), F));
+        Value expertScratch = piece(layout.experts);
         call("ingot_op_moe_experts",
              {ctx, kernel(e.getGateAttr(), true), kernel(e.getDownAttr(), true),
               weightPtr(e.getGateAttr(), "packed"),
@@ -296,9 +290,9 @@ LogicalResult Emitter::lower(Operation *op) {
               x, n, ids, weightsOut, c64(used), out, expertScratch});
         if (auto sharedGate = e.getSharedGateAttr()) {
           int64_t S = weight(sharedGate).getShape()[0];
-          Value g = take(B * S * 4), u = take(B * S * 4), d = take(B * dim * 4);
-          Value act = take(B * std::max(activationBytes(GGMLType::F32, dim),
-                                        activationBytes(GGMLType::F32, S)));
+          Value g = piece(layout.sharedGate), u = piece(layout.sharedUp),
+                d = piece(layout.sharedDown);
+          Value act = piece(layout.sharedActivations);
           matmul(sharedGate, x, dim, g, nullptr, act);
           matmul(e.getSharedUpAttr(), x, dim, u, nullptr, act);
           call("ingot_op_swiglu", {g, u, n, c64(S), g});

@@ -63,39 +63,10 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
     if (auto m = dyn_cast<MatmulOp>(op))
       return B * activationBytes(lookup(module, m.getWeightAttr()).getGgmlType(),
                           rowWidth(m.getInput()));
-    if (auto m = dyn_cast<MoEOp>(op)) {
-      int64_t dim = rowWidth(m.getInput()), X = m.getNumExperts(),
-              used = m.getExpertsUsed();
-      WeightOp gate = lookup(module, m.getGateAttr());
-      WeightOp down = lookup(module, m.getDownAttr());
-      int64_t ffn = gate.getShape()[1];
-      int64_t bytes = B * X * 4                    // router logits
-                      + B * activationBytes(GGMLType::F32, dim) // router activations
-                      + B * used * 8;              // ids and weights
-      int64_t experts = 2 * used * ffn * 4 + used * dim * 4 +
-                        activationBytes(gate.getGgmlType(), dim) +
-                        used * activationBytes(down.getGgmlType(), ffn);
-      int64_t shared = 0;
-      if (auto sg = m.getSharedGateAttr()) {
-        WeightOp g = lookup(module, sg);
-        WeightOp d = lookup(module, m.getSharedDownAttr());
-        int64_t S = g.getShape()[0];
-        shared = 2 * B * S * 4 + B * dim * 4 +
-                 B * std::max(activationBytes(g.getGgmlType(), dim),
-                              activationBytes(d.getGgmlType(), S));
-      }
-      return bytes + experts + shared + 6 * 64;
-    }
-    if (auto m = dyn_cast<MLAAttentionOp>(op)) {
-      int64_t H = m.getNumHeads(), R = m.getKvLoraRank(),
-              nope = m.getNopeDim(), vDim = m.getVHeadDim();
-      WeightOp kB = lookup(module, m.getKBAttr());
-      WeightOp vB = lookup(module, m.getVBAttr());
-      int64_t perHead = H * std::max(R, vDim) * 4 +
-                        H * std::max(activationBytes(kB.getGgmlType(), nope),
-                                     activationBytes(vB.getGgmlType(), R));
-      return 2 * B * H * R * 4 + perHead + 3 * 64;
-    }
+    if (auto m = dyn_cast<MoEOp>(op))
+      return MoEScratchLayout(module, m, B).total;
+    if (auto m = dyn_cast<MLAAttentionOp>(op))
+      return MLAScratchLayout(module, m, B).total;
     return 0;
   }
 

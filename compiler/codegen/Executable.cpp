@@ -174,7 +174,8 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
       int64_t rows = shape[shape.size() - 2], cols = shape.back();
       int64_t count = shape.size() == 3 ? shape[0] : 1;
       targets::MatmulShape ms{rows, cols};
-      uint64_t stride = targets::packedWeightBytes(*type, ms, *isa);
+      // The plan sized the entry as `count` packed matrices.
+      uint64_t stride = e.bytes / count;
       uint64_t matrixBytes = source.size() / count;
       buffer.assign(stride, 0);
       for (int64_t i = 0; i < count; ++i) {

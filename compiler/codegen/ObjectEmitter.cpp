@@ -2,6 +2,7 @@
 #include "compiler/codegen/ObjectEmitter.h"
 
 #include "passes/Passes.h"
+#include "passes/PlanningUtils.h"
 #include "targets/x86/Kernels.h"
 
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -265,18 +266,14 @@ Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
       auto key = KernelKey::parse(nameAttr.getValue());
       if (!key)
         return fail("bad kernel name " + nameAttr.getValue());
-      targets::WeightType type;
-      switch (key->ggmlType) {
-      case 0: type = targets::WeightType::F32; break;
-      case 1: type = targets::WeightType::F16; break;
-      case 2: type = targets::WeightType::Q4_0; break;
-      default: type = targets::WeightType::Q8_0; break;
-      }
+      auto type = kernelWeightType(static_cast<GGMLType>(key->ggmlType));
+      if (!type)
+        return fail("no kernel generator for " + nameAttr.getValue());
       targets::MatmulShape shape{key->rows, key->cols};
       targets::GeneratedKernel kernel =
           key->kind == KernelKey::Matmul
-              ? targets::generateMatmul(type, shape, *isa, nameAttr.str())
-              : targets::generateExpertMatmul(type, shape, *isa,
+              ? targets::generateMatmul(*type, shape, *isa, nameAttr.str())
+              : targets::generateExpertMatmul(*type, shape, *isa,
                                               nameAttr.str());
       if (kernel.code.empty())
         return fail("kernel generator failed for " + nameAttr.getValue());

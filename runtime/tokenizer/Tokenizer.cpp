@@ -364,29 +364,26 @@ std::vector<int32_t> Tokenizer::tokenize(std::string_view text, bool addSpecial,
     break;
   }
   case ModelKind::BytePairEncoding:
+  case ModelKind::WordPiece: {
+    // Both encode each plain fragment on its own; WordPiece ends with SEP
+    // where BPE ends with EOS.
+    bool wordPiece = v.kind == ModelKind::WordPiece;
     if (addSpecial && v.addBos && v.bos >= 0)
       out.push_back(v.bos);
     for (const Fragment &f : fragments) {
       if (f.token >= 0)
         out.push_back(f.token);
+      else if (wordPiece)
+        encodeWordPiece(v, text.substr(f.offset, f.length), out);
       else
         encodeBytePairs(v, text.substr(f.offset, f.length), out);
     }
-    if (addSpecial && v.addEos && v.eos >= 0)
-      out.push_back(v.eos);
+    bool addEnd = wordPiece ? v.addSep : v.addEos;
+    int32_t end = wordPiece ? v.sep : v.eos;
+    if (addSpecial && addEnd && end >= 0)
+      out.push_back(end);
     break;
-  case ModelKind::WordPiece:
-    if (addSpecial && v.addBos && v.bos >= 0)
-      out.push_back(v.bos);
-    for (const Fragment &f : fragments) {
-      if (f.token >= 0)
-        out.push_back(f.token);
-      else
-        encodeWordPiece(v, text.substr(f.offset, f.length), out);
-    }
-    if (addSpecial && v.addSep && v.sep >= 0)
-      out.push_back(v.sep);
-    break;
+  }
   }
   return out;
 }
