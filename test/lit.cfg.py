@@ -51,6 +51,11 @@ for feature, flag in [("avx2", "avx2"), ("avx512", "avx512f"), ("avx512-vnni", "
         config.available_features.add(feature)
 if os.path.isdir(os.path.join(config.ingot_shared_dir, "models")):
     config.available_features.add("shared-models")
-if config.ingot_fuzzer and os.path.exists(config.ingot_fuzzer):
+# Every libFuzzer target test/fuzz built: %name_with_underscores.
+fuzzers = [(n, os.path.join(config.ingot_tools_dir, n)) for n in config.ingot_fuzzers]
+fuzzers = [(n, path) for n, path in fuzzers if os.path.exists(path)]
+if fuzzers:
     config.available_features.add("fuzzer")
-    config.substitutions.append(("%gguf_fuzzer", config.ingot_fuzzer))
+# Longest names first, so that no substitution is a prefix of another's.
+for name, path in sorted(fuzzers, key=lambda f: -len(f[0])):
+    config.substitutions.append(("%" + name.replace("-", "_"), path))
