@@ -4,6 +4,7 @@
 #include "passes/Passes.h"
 #include "passes/PlanningUtils.h"
 #include "targets/x86/Kernels.h"
+#include "ingot/ModelABI.h"
 
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -137,7 +138,7 @@ void addModelInfo(Module &module, const ModelInfo &info) {
     return g;
   };
   SmallVector<Constant *> values{
-      ConstantInt::get(i32, 1), ConstantInt::get(i32, 0),
+      ConstantInt::get(i32, INGOT_MODEL_ABI_VERSION), ConstantInt::get(i32, 0),
       ConstantInt::get(i64, info.vocabSize), ConstantInt::get(i64, info.layers),
       ConstantInt::get(i64, info.maxContext),
       ConstantInt::get(i64, info.maxBatch),
@@ -175,9 +176,13 @@ void addModelInfo(Module &module, const ModelInfo &info) {
   new GlobalVariable(module, threads->getType(), true,
                      GlobalValue::ExternalLinkage, threads,
                      "ingot_planned_threads");
+  // By length: the template may hold NUL bytes.
   Constant *chat = ConstantDataArray::getString(c, info.chatTemplate);
   new GlobalVariable(module, chat->getType(), true,
                      GlobalValue::ExternalLinkage, chat, "ingot_chat_template");
+  new GlobalVariable(module, i64, true, GlobalValue::ExternalLinkage,
+                     ConstantInt::get(i64, info.chatTemplate.size()),
+                     "ingot_chat_template_size");
 }
 
 } // namespace
@@ -202,13 +207,21 @@ Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
   const Target *llvmTarget = TargetRegistry::lookupTarget(triple, error);
   if (!llvmTarget)
     return fail("no x86-64 code generator: " + error);
+  // The target's feature list is the contract the binary checks at start:
+  // code may use exactly those instructions. An LLVM cpu name brings its
+  // own (znver5 has AVX-512 even when the list says AVX2 only), so code is
+  // generated for the x86-64 baseline plus the listed features, and the
+  // cpu name only tunes (scheduling model, preferred vector width, ...).
   std::string features = join(target.llvmFeatures, ",");
+  const char *isaCpu = "x86-64";
   llvm::TargetOptions options;
   std::unique_ptr<TargetMachine> machine(llvmTarget->createTargetMachine(
-      triple, target.cpu, features, options, Reloc::Static, CodeModel::Small,
+      triple, isaCpu, features, options, Reloc::Static, CodeModel::Small,
       CodeGenOptLevel::Aggressive));
   if (!machine)
-    return fail("LLVM cannot generate code for cpu '" + target.cpu + "'");
+    return fail("LLVM cannot generate code for the x86-64 baseline with "
+                "features '" + features + "'");
+
   module->setTargetTriple(triple);
   module->setDataLayout(machine->createDataLayout());
 
@@ -228,7 +241,7 @@ Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
   for (Function &fn : *module) {
     if (fn.isDeclaration())
       continue;
-    fn.addFnAttr("target-cpu", target.cpu);
+    fn.addFnAttr("target-cpu", isaCpu);
     fn.addFnAttr("target-features", features);
     fn.addFnAttr("tune-cpu", target.cpu);
     fn.removeFnAttr(Attribute::OptimizeNone);
@@ -278,7 +291,7 @@ Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
       if (kernel.code.empty())
         return fail("kernel generator failed for " + nameAttr.getValue());
       module->appendModuleInlineAsm(
-          kernelAsm(kernel, *llvmTarget, triple, target.cpu, features));
+          kernelAsm(kernel, *llvmTarget, triple, isaCpu, features));
       if (kernels)
         kernels->push_back({kernel.name, kernel.code.size()});
     }

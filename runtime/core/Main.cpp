@@ -779,7 +779,7 @@ struct Chat {
 };
 
 void loadTemplate(const Options &o, const Tokenizer &tok, Chat &chat) {
-  chat.source = o.templateFile.empty() ? std::string(ingot_chat_template)
+  chat.source = o.templateFile.empty() ? std::string(ingot_chat_template, size_t(ingot_chat_template_size))
                                        : readFile("--chat-template-file", o.templateFile);
   if (chat.source.empty())
     fail("the model has no chat template; give one with --chat-template-file FILE");

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define INGOT_MODEL_ABI_VERSION 1
+#define INGOT_MODEL_ABI_VERSION 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,10 +79,14 @@ extern const IngotModelInfo ingot_model_info;
 /// The tokenizer, serialized by the compiler from the GGUF's tokenizer.*
 /// keys (runtime/tokenizer/Tokenizer.h, TokenizerData blob), and the chat
 /// template text (tokenizer.chat_template, or --chat-template-file at
-/// compile time; empty when the model has none).
+/// compile time; empty when the model has none). Both are byte strings
+/// read by their length: a template may contain NUL bytes (to Jinja they
+/// are ordinary characters). The template is followed by one NUL byte not
+/// counted in its size.
 extern const uint8_t ingot_tokenizer_data[];
 extern const uint64_t ingot_tokenizer_data_size;
 extern const char ingot_chat_template[];
+extern const uint64_t ingot_chat_template_size;
 
 /// Threads the target's plan gives decode (one token per step) and prefill
 /// (batches); 0 means every CPU the process may use. -t / -tb override.
