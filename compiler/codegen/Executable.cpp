@@ -1,5 +1,6 @@
 //===- Executable.cpp - Link the model and append its payload -------------===//
 #include "compiler/codegen/Executable.h"
+#include "compiler/codegen/OutputFile.h"
 
 #include "compiler/dialect/IngotDialect.h"
 #include "passes/PlanningUtils.h"
@@ -8,6 +9,7 @@
 #include "ingot/PayloadFormat.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Object/ELF.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
@@ -47,6 +49,48 @@ struct PayloadEntry {
   uint64_t offset, bytes;
 };
 
+/// The sections of the linked executable `image` that have bytes in the
+/// file, with their checksums: the runtime names the one that differs when
+/// the image checksum fails.
+Expected<std::vector<std::pair<std::string, payload::ImageRegion>>>
+imageRegions(StringRef image, StringRef path) {
+  auto elf = object::ELF64LEFile::create(image);
+  if (!elf)
+    return fail(path + ": the linked executable is no ELF64 file: " +
+                toString(elf.takeError()));
+  auto sections = elf->sections();
+  if (!sections)
+    return fail(path + ": " + toString(sections.takeError()));
+  std::vector<std::pair<std::string, payload::ImageRegion>> regions;
+  for (const auto &section : *sections) {
+    if (section.sh_type == ELF::SHT_NOBITS || section.sh_type == ELF::SHT_NULL ||
+        section.sh_size == 0)
+      continue;
+    if (section.sh_offset > image.size() ||
+        section.sh_size > image.size() - section.sh_offset)
+      return fail(path + ": a section lies outside the file");
+    auto name = elf->getSectionName(section);
+    if (!name)
+      return fail(path + ": " + toString(name.takeError()));
+    payload::RegionKind kind = payload::RegionKind::Other;
+    if (section.sh_flags & ELF::SHF_EXECINSTR)
+      kind = payload::RegionKind::Code;
+    else if ((section.sh_flags & ELF::SHF_ALLOC) &&
+             (section.sh_flags & ELF::SHF_WRITE))
+      kind = payload::RegionKind::Data;
+    else if (section.sh_flags & ELF::SHF_ALLOC)
+      kind = payload::RegionKind::ReadOnlyData;
+    payload::ImageRegion region = {};
+    region.kind = static_cast<uint32_t>(kind);
+    region.offset = section.sh_offset;
+    region.bytes = section.sh_size;
+    region.checksum =
+        payload::checksum64(image.data() + section.sh_offset, section.sh_size);
+    regions.push_back({name->str(), region});
+  }
+  return regions;
+}
+
 } // namespace
 
 Error linkExecutable(StringRef objectPath, StringRef outputPath) {
@@ -78,18 +122,16 @@ Error linkExecutable(StringRef objectPath, StringRef outputPath) {
                            "-Wl,--build-id=none"});
   std::vector<StringRef> argRefs(args.begin(), args.end());
   std::string message;
-  SmallString<128> logPath;
-  int fd;
-  if (std::error_code ec =
-          sys::fs::createTemporaryFile("ingot-link", "log", fd, logPath))
-    return fail("cannot create a temporary file: " + ec.message());
-  sys::Process::SafelyCloseFileDescriptor(fd);
+  auto logFile = TemporaryFile::create("", "ingot-link", "log");
+  if (!logFile)
+    return logFile.takeError();
+  std::string logPath = logFile->path().str();
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
                                           StringRef(logPath)};
   int rc = sys::ExecuteAndWait(*clang, argRefs, std::nullopt, redirects, 0, 0,
                                &message);
   auto log = MemoryBuffer::getFile(logPath);
-  sys::fs::remove(logPath);
+  logFile->discard();
   if (rc != 0) {
     std::string detail = log ? (*log)->getBuffer().trim().str() : message;
     std::replace(detail.begin(), detail.end(), '\n', ' ');
@@ -128,24 +170,48 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
   auto totalAttr = planned->getAttrOfType<mlir::IntegerAttr>("ingot.payload_bytes");
   uint64_t dataBytes = totalAttr ? totalAttr.getInt() : 0;
 
-  uint64_t fileSize = 0;
-  if (std::error_code ec = sys::fs::file_size(exePath, fileSize))
-    return fail(exePath + ": " + ec.message());
+  // The image as the linker wrote it: checksummed whole (with the zero
+  // padding that follows it) and section by section.
+  auto image = MemoryBuffer::getFile(exePath, /*IsText=*/false,
+                                     /*RequiresNullTerminator=*/false);
+  if (!image)
+    return fail(exePath + ": " + image.getError().message());
+  StringRef imageBytes = (*image)->getBuffer();
+  uint64_t fileSize = imageBytes.size();
+  auto regions = imageRegions(imageBytes, exePath);
+  if (!regions)
+    return regions.takeError();
+  // At least 64 bytes of padding: its last 64 hold the leader (a copy of
+  // the trailer) that lets the runtime size a cut file.
+  uint64_t dataOffset = alignTo(fileSize + 64, payload::kDataAlignment);
+  uint64_t imageSize = dataOffset - sizeof(payload::Trailer);
+  payload::Checksum64 imageChecksum;
+  imageChecksum.update(imageBytes.data(), imageBytes.size());
+  {
+    static const uint8_t zeros[4096] = {};
+    for (uint64_t at = fileSize; at < imageSize;) {
+      uint64_t n = std::min<uint64_t>(sizeof(zeros), imageSize - at);
+      imageChecksum.update(zeros, n);
+      at += n;
+    }
+  }
+
   std::error_code ec;
   raw_fd_ostream out(exePath, ec, sys::fs::OF_Append);
   if (ec)
     return fail(exePath + ": " + ec.message());
-  // At least 64 bytes of padding: its last 64 hold the leader (a copy of
-  // the trailer) that lets the runtime size a cut file.
-  uint64_t dataOffset = alignTo(fileSize + 64, payload::kDataAlignment);
+  StreamErrorGuard outGuard(out);
   out.write_zeros(dataOffset - fileSize);
 
   payload::Checksum64 checksum;
+  std::optional<payload::Checksum64> entryChecksum;
   uint64_t written = 0;
   std::vector<uint8_t> buffer;
   auto writeData = [&](const uint8_t *data, uint64_t n) {
     out.write(reinterpret_cast<const char *>(data), n);
     checksum.update(data, n);
+    if (entryChecksum)
+      entryChecksum->update(data, n);
     written += n;
   };
   auto pad = [&](uint64_t to) {
@@ -153,8 +219,10 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
     while (written < to)
       writeData(zeros, std::min<uint64_t>(sizeof(zeros), to - written));
   };
+  std::vector<uint64_t> entryChecksums;
   for (PayloadEntry &e : entries) {
     pad(e.offset);
+    entryChecksum.emplace();
     const gguf::TensorInfo *tensor = file.findTensor(e.weight.getSymName());
     if (!tensor)
       return fail("tensor '" + e.weight.getSymName() + "' is not in " +
@@ -185,6 +253,8 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
         writeData(buffer.data(), stride);
       }
     }
+    entryChecksums.push_back(entryChecksum->finish());
+    entryChecksum.reset();
     if (progress)
       progress(written, dataBytes);
   }
@@ -207,19 +277,20 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
   fixed.target_name = addString(info.targetName);
   fixed.compiler_version = addString(INGOT_COMPILER_VERSION);
   fixed.model_file = addString(sys::path::filename(file.getPath()));
+  fixed.image_bytes = imageSize;
+  fixed.image_checksum = imageChecksum.finish();
   {
+    // The bytes the weights were read from (the mapping), not the path:
+    // that may name another file by now.
+    ArrayRef<uint8_t> model = file.getBytes();
     SHA256 sha;
-    auto model = MemoryBuffer::getFile(file.getPath(), false, false);
-    if (!model)
-      return fail(file.getPath() + ": " + model.getError().message());
-    StringRef bytes = (*model)->getBuffer();
-    for (size_t at = 0; at < bytes.size(); at += 1 << 24)
-      sha.update(arrayRefFromStringRef(bytes.substr(at, 1 << 24)));
+    for (size_t at = 0; at < model.size(); at += 1 << 24)
+      sha.update(model.slice(at, std::min<size_t>(1 << 24, model.size() - at)));
     auto digest = sha.final();
     std::memcpy(fixed.model_sha256, digest.data(), 32);
   }
   std::vector<payload::TensorEntry> table;
-  for (PayloadEntry &e : entries) {
+  for (auto [e, sum] : llvm::zip_equal(entries, entryChecksums)) {
     std::string layout = e.form;
     if (e.form == "packed")
       layout += ":" + stringifyGGMLType(e.weight.getGgmlType()).str() + "/" +
@@ -227,12 +298,20 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
     else
       layout += ":" + stringifyGGMLType(e.weight.getGgmlType()).str();
     table.push_back({addString(e.weight.getSymName()), addString(layout),
-                     e.offset, e.bytes});
+                     e.offset, e.bytes, sum});
   }
+  std::vector<payload::ImageRegion> regionTable;
+  for (auto &[name, region] : *regions) {
+    region.name = addString(name);
+    regionTable.push_back(region);
+  }
+  fixed.region_count = regionTable.size();
   fixed.strings_bytes = strings.size();
   std::string header(reinterpret_cast<const char *>(&fixed), sizeof(fixed));
   header.append(reinterpret_cast<const char *>(table.data()),
                 table.size() * sizeof(payload::TensorEntry));
+  header.append(reinterpret_cast<const char *>(regionTable.data()),
+                regionTable.size() * sizeof(payload::ImageRegion));
   header += strings;
   uint64_t headerOffset = dataOffset + dataBytes;
   out << header;
@@ -247,9 +326,9 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
   trailer.header_checksum = payload::checksum64(header.data(), header.size());
   trailer.trailer_checksum = payload::checksum64(&trailer, 56);
   out.write(reinterpret_cast<const char *>(&trailer), sizeof(trailer));
-  out.flush();
-  if (out.has_error())
-    return fail(exePath + ": write failed: " + out.error().message());
+  uint64_t appended = out.tell();
+  if (Error e = outGuard.close(exePath))
+    return e;
   {
     int fd = ::open(exePath.str().c_str(), O_WRONLY);
     bool ok = fd >= 0 && ::pwrite(fd, &trailer, sizeof(trailer),
@@ -262,7 +341,7 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
   }
   info.dataBytes = dataBytes;
   info.dataOffset = dataOffset;
-  info.fileBytes = fileSize + out.tell();
+  info.fileBytes = fileSize + appended;
   return Error::success();
 }
 

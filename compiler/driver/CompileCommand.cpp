@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/codegen/Executable.h"
 #include "compiler/codegen/ObjectEmitter.h"
+#include "compiler/codegen/OutputFile.h"
 #include "compiler/driver/Command.h"
 #include "compiler/dialect/IngotDialect.h"
 #include "compiler/driver/ModelLoading.h"
@@ -21,12 +22,10 @@
 #include "mlir/IR/OperationSupport.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 #include <chrono>
 
@@ -118,15 +117,60 @@ int runCompile() {
   std::string out = outputPath;
   if (out.empty())
     out = emit == EmitKind::Exe ? sys::path::stem(modelPath).str() : "-";
+  // Writing over an input would destroy it (the model while it is still
+  // being read from its mapping).
+  std::vector<std::string> inputs{modelPath, chatTemplateFile};
+  if (targetPath != "host")
+    inputs.push_back(targetPath);
+  if (Error e = ingot::codegen::checkOutputIsNotInput(out, inputs))
+    return reportError(std::move(e));
+
+  // Text and object outputs: written whole into a temporary next to `out`,
+  // renamed over it only on success ("-": stdout).
+  auto writeOutput = [&](function_ref<Error(raw_pwrite_stream &)> write,
+                         bool text) -> Error {
+    if (out == "-") {
+      std::error_code ec;
+      raw_fd_ostream os("-", ec, text ? sys::fs::OF_Text : sys::fs::OF_None);
+      if (ec)
+        return createStringError(ec, "-: %s", ec.message().c_str());
+      ingot::codegen::StreamErrorGuard guard(os);
+      if (Error e = write(os))
+        return e;
+      os.flush();
+      if (os.has_error())
+        return createStringError(os.error(), "-: write failed: %s",
+                                 os.error().message().c_str());
+      return Error::success();
+    }
+    auto temporary = ingot::codegen::createOutputTemporary(out);
+    if (!temporary)
+      return temporary.takeError();
+    {
+      std::error_code ec;
+      raw_fd_ostream os(temporary->path(), ec,
+                        text ? sys::fs::OF_Text : sys::fs::OF_None);
+      if (ec)
+        return createStringError(ec, "%s: %s", out.c_str(),
+                                 ec.message().c_str());
+      ingot::codegen::StreamErrorGuard guard(os);
+      if (Error e = write(os))
+        return e;
+      if (Error e = guard.close(out))
+        return e;
+    }
+    return temporary->commit(ingot::codegen::resolveOutputPath(out));
+  };
 
   if (emit == EmitKind::IR) {
-    std::error_code ec;
-    ToolOutputFile os(out, ec, sys::fs::OF_Text);
-    if (ec)
-      return reportError(out + ": " + ec.message());
-    module->print(os.os());
-    os.os() << "\n";
-    os.keep();
+    if (Error e = writeOutput(
+            [&](raw_pwrite_stream &os) {
+              module->print(os);
+              os << "\n";
+              return Error::success();
+            },
+            /*text=*/true))
+      return reportError(std::move(e));
     return 0;
   }
 
@@ -268,42 +312,53 @@ int runCompile() {
                                      &kernels);
   };
   if (emit != EmitKind::Exe) {
-    std::error_code ec;
-    ToolOutputFile os(out, ec,
-                      emit == EmitKind::Obj ? sys::fs::OF_None
-                                            : sys::fs::OF_Text);
-    if (ec)
-      return reportError(out + ": " + ec.message());
     auto kind = emit == EmitKind::LLVM  ? ingot::codegen::EmitKind::LLVM
                 : emit == EmitKind::Asm ? ingot::codegen::EmitKind::Assembly
                                         : ingot::codegen::EmitKind::Object;
-    if (Error e = emitTo(os.os(), kind))
+    if (Error e = writeOutput(
+            [&](raw_pwrite_stream &os) { return emitTo(os, kind); },
+            /*text=*/emit != EmitKind::Obj))
       return reportError(std::move(e));
-    os.keep();
     return 0;
   }
 
-  // The executable: object -> link -> payload.
-  SmallString<128> objectPath;
-  int fd;
-  if (std::error_code ec =
-          sys::fs::createTemporaryFile("ingot-model", "o", fd, objectPath))
-    return reportError("cannot create a temporary file: " + ec.message());
-  FileRemover removeObject(objectPath);
+  // The executable: object -> link -> payload, all into a temporary next
+  // to `out` that replaces it only when complete. Both temporaries go away
+  // on every error path and on a fatal signal.
+  if (out == "-")
+    return reportError("-o -: the executable cannot be written to stdout");
+  auto objectFile = ingot::codegen::TemporaryFile::create("", "ingot-model", "o");
+  if (!objectFile)
+    return reportError(objectFile.takeError());
   {
-    raw_fd_ostream os(fd, /*shouldClose=*/true);
+    std::error_code ec;
+    raw_fd_ostream os(objectFile->path(), ec, sys::fs::OF_None);
+    if (ec)
+      return reportError(objectFile->path() + ": " + ec.message());
+    ingot::codegen::StreamErrorGuard guard(os);
     if (Error e = emitTo(os, ingot::codegen::EmitKind::Object))
       return reportError(std::move(e));
+    if (Error e = guard.close(objectFile->path()))
+      return reportError(std::move(e));
   }
-  if (Error e = ingot::codegen::linkExecutable(objectPath, out))
+  auto exeFile = ingot::codegen::createOutputTemporary(out);
+  if (!exeFile)
+    return reportError(exeFile.takeError());
+  if (Error e = ingot::codegen::linkExecutable(objectFile->path(),
+                                               exeFile->path()))
     return reportError(std::move(e));
+  objectFile->discard();
   ingot::codegen::PayloadInfo payload;
   payload.targetName = target->name;
   payload.isa = *isa;
   Progress progress("repacking weights");
   if (Error e = ingot::codegen::appendPayload(
-          out, planned.get(), **file, payload,
+          exeFile->path(), planned.get(), **file, payload,
           [&](uint64_t done, uint64_t total) { progress.update(done, total); }))
+    return reportError(std::move(e));
+  if (Error e = exeFile->makeExecutable())
+    return reportError(std::move(e));
+  if (Error e = exeFile->commit(ingot::codegen::resolveOutputPath(out)))
     return reportError(std::move(e));
 
   // Decode streams every weight once per token, except the experts a token

@@ -129,6 +129,11 @@ public:
   llvm::StringRef getPath() const { return path; }
   uint32_t getVersion() const { return version; }
   uint64_t getFileSize() const { return buffer->getBufferSize(); }
+  /// The whole file as read (the mapping every other accessor points into).
+  llvm::ArrayRef<uint8_t> getBytes() const {
+    return {reinterpret_cast<const uint8_t *>(buffer->getBufferStart()),
+            buffer->getBufferSize()};
+  }
   uint32_t getAlignment() const { return alignment; }
   uint64_t getDataOffset() const { return dataOffset; }
   /// Sum of tensor sizes, alignment padding excluded.

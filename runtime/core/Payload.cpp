@@ -92,12 +92,22 @@ std::string diagnoseMissingTrailer(int fd, uint64_t fileSize, const Trailer &tai
     uint64_t dataOffset = (elfEnd + sizeof(Trailer) + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
     Trailer leader;
     if (dataOffset <= fileSize && readAt(fd, &leader, sizeof(leader), dataOffset - sizeof(Trailer)) &&
-        trailerValid(leader) && leader.data_offset == dataOffset) {
+        trailerValid(leader) && leader.data_offset == dataOffset &&
+        leader.header_offset + leader.header_bytes >= leader.header_offset &&
+        leader.header_offset + leader.header_bytes + sizeof(Trailer) > leader.header_offset) {
       uint64_t expected = leader.header_offset + leader.header_bytes + sizeof(Trailer);
-      if (expected != fileSize)
+      if (expected > fileSize)
         return format("truncated binary: expected %" PRIu64 " bytes, found %" PRIu64
                       " (the weights payload is incomplete)",
                       expected, fileSize);
+      // The payload is whole if the trailer at its end is intact: then
+      // something was appended after it.
+      Trailer end;
+      if (expected < fileSize && readAt(fd, &end, sizeof(end), expected - sizeof(Trailer)) &&
+          std::memcmp(&end, &leader, sizeof(end)) == 0)
+        return format("trailing data after the payload: the binary ends at byte %" PRIu64
+                      ", the file has %" PRIu64 " bytes (%" PRIu64 " bytes were appended to it)",
+                      expected, fileSize, fileSize - expected);
     }
     // Without a leader: the weights start at the first 2 MiB boundary after
     // the ELF image at the earliest and are followed by a header and the
@@ -156,10 +166,14 @@ bool Payload::open(const char *path, const PayloadOptions &options, std::string 
     int fd;
     ~FdCloser() { ::close(fd); }
   } closer{fd};
+  return openFile(fd, options, error, notes);
+}
 
+bool Payload::openFile(int fd, const PayloadOptions &options, std::string &error,
+                       std::vector<std::string> &notes) {
   struct stat st;
   if (fstat(fd, &st) != 0) {
-    error = format("cannot stat '%s': %s", path, std::strerror(errno));
+    error = format("cannot stat the binary: %s", std::strerror(errno));
     return false;
   }
   uint64_t fileSize = static_cast<uint64_t>(st.st_size);
@@ -191,7 +205,7 @@ bool Payload::open(const char *path, const PayloadOptions &options, std::string 
                    expected, fileSize);
     return false;
   }
-  if (t.data_offset % kDataAlignment != 0 || t.data_offset + t.data_bytes < t.data_offset ||
+  if (t.data_offset % kDataAlignment != 0 || t.data_offset == 0 || t.data_offset + t.data_bytes < t.data_offset ||
       t.data_offset + t.data_bytes > t.header_offset) {
     error = format("bad payload layout: weights data at %" PRIu64 " (+%" PRIu64
                    " bytes) must be 2 MiB aligned and end before the header at %" PRIu64,
@@ -200,6 +214,16 @@ bool Payload::open(const char *path, const PayloadOptions &options, std::string 
   }
   if (t.header_bytes < sizeof(HeaderFixed) || t.header_bytes > (256u << 20)) {
     error = format("bad payload header size %" PRIu64, t.header_bytes);
+    return false;
+  }
+
+  // The leader is part of the file too: a copy of the trailer.
+  Trailer leader;
+  if (!readAt(fd, &leader, sizeof(leader), t.data_offset - sizeof(Trailer)) ||
+      std::memcmp(&leader, &t, sizeof(leader)) != 0) {
+    error = format("payload leader corrupt: the copy of the trailer at byte %" PRIu64
+                   " differs from the trailer (the binary is corrupted)",
+                   t.data_offset - sizeof(Trailer));
     return false;
   }
 
@@ -222,14 +246,16 @@ bool Payload::open(const char *path, const PayloadOptions &options, std::string 
     return false;
   }
   uint64_t tableBytes = uint64_t(header_.tensor_count) * sizeof(TensorEntry);
-  if (sizeof(HeaderFixed) + tableBytes + header_.strings_bytes != t.header_bytes ||
+  uint64_t regionBytes = uint64_t(header_.region_count) * sizeof(ImageRegion);
+  if (header_.strings_bytes > t.header_bytes ||
+      sizeof(HeaderFixed) + tableBytes + regionBytes + header_.strings_bytes != t.header_bytes ||
       header_.strings_bytes == 0) {
-    error = format("bad payload header: %u tensors and %" PRIu64 " bytes of strings do not fill its %" PRIu64
-                   " bytes",
-                   header_.tensor_count, header_.strings_bytes, t.header_bytes);
+    error = format("bad payload header: %u tensors, %u image sections and %" PRIu64
+                   " bytes of strings do not fill its %" PRIu64 " bytes",
+                   header_.tensor_count, header_.region_count, header_.strings_bytes, t.header_bytes);
     return false;
   }
-  strings_ = reinterpret_cast<const char *>(headerBytes_.data() + sizeof(HeaderFixed) + tableBytes);
+  strings_ = reinterpret_cast<const char *>(headerBytes_.data() + sizeof(HeaderFixed) + tableBytes + regionBytes);
   if (strings_[header_.strings_bytes - 1] != '\0') {
     error = "bad payload header: the string table is not NUL-terminated";
     return false;
@@ -239,10 +265,28 @@ bool Payload::open(const char *path, const PayloadOptions &options, std::string 
       error = format("bad payload header: string offset %u out of range", off);
       return false;
     }
+  if (header_.image_bytes != t.data_offset - sizeof(Trailer)) {
+    error = format("bad payload header: the executable image is %" PRIu64
+                   " bytes, but the leader starts at byte %" PRIu64,
+                   header_.image_bytes, t.data_offset - sizeof(Trailer));
+    return false;
+  }
+  regions_.resize(header_.region_count);
+  for (uint32_t i = 0; i < header_.region_count; ++i) {
+    ImageRegion &r = regions_[i];
+    std::memcpy(&r, headerBytes_.data() + sizeof(HeaderFixed) + tableBytes + uint64_t(i) * sizeof(ImageRegion),
+                sizeof(r));
+    if (r.name >= header_.strings_bytes || r.kind > uint32_t(RegionKind::Other) ||
+        r.offset > header_.image_bytes || r.bytes > header_.image_bytes - r.offset) {
+      error = format("bad payload header: image section %u is out of range", i);
+      return false;
+    }
+  }
   tensors_.reserve(header_.tensor_count);
+  tensorEntries_.resize(header_.tensor_count);
   for (uint32_t i = 0; i < header_.tensor_count; ++i) {
-    TensorEntry e;
-    std::memcpy(&e, headerBytes_.data() + sizeof(HeaderFixed) + i * sizeof(TensorEntry), sizeof(e));
+    TensorEntry &e = tensorEntries_[i];
+    std::memcpy(&e, headerBytes_.data() + sizeof(HeaderFixed) + uint64_t(i) * sizeof(TensorEntry), sizeof(e));
     if (e.name >= header_.strings_bytes || e.layout >= header_.strings_bytes) {
       error = format("bad payload header: tensor %u has a string offset out of range", i);
       return false;
@@ -256,20 +300,70 @@ bool Payload::open(const char *path, const PayloadOptions &options, std::string 
     tensors_.push_back({strings_ + e.name, strings_ + e.layout, e.offset, e.bytes});
   }
 
+  // The code and data the process runs from: small (a few MB), always
+  // checked.
+  if (!verifyImage(fd, error))
+    return false;
+
   if (!mapData(fd, options, error, notes))
     return false;
 
   if (t.data_bytes <= kAlwaysVerifyBytes || options.verify) {
     sum = checksum64(data_, t.data_bytes);
     if (sum != header_.data_checksum) {
-      error = format("payload checksum mismatch: the %" PRIu64 " bytes of weights hash to %016" PRIx64
-                     ", the header says %016" PRIx64 " (the binary is corrupted)",
-                     t.data_bytes, sum, header_.data_checksum);
+      error = describeDataCorruption(sum);
       return false;
     }
     verified_ = true;
   }
   return true;
+}
+
+bool Payload::verifyImage(int fd, std::string &error) const {
+  uint64_t n = header_.image_bytes;
+  void *p = mmap(nullptr, n, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) {
+    error = format("cannot map the %" PRIu64 " bytes of the executable image to verify them: %s", n,
+                   std::strerror(errno));
+    return false;
+  }
+  const uint8_t *image = static_cast<const uint8_t *>(p);
+  uint64_t sum = checksum64(image, n);
+  bool ok = sum == header_.image_checksum;
+  if (!ok) {
+    // Name the section that changed; the per-section sums are only read now.
+    static const char *const kinds[] = {"code", "read-only data", "data", "symbols or metadata"};
+    error = format("executable image corrupt: its %" PRIu64 " bytes hash to %016" PRIx64
+                   ", the header says %016" PRIx64 "; the damage is outside its sections "
+                   "(ELF headers or padding): the binary is corrupted",
+                   n, sum, header_.image_checksum);
+    for (const ImageRegion &r : regions_) {
+      uint64_t regionSum = checksum64(image + r.offset, r.bytes);
+      if (regionSum != r.checksum) {
+        error = format("model code/data corrupt: section %s (%s, %" PRIu64 " bytes at byte %" PRIu64
+                       ") checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64
+                       "): the binary is corrupted",
+                       string(r.name), kinds[r.kind], r.bytes, r.offset, r.checksum, regionSum);
+        break;
+      }
+    }
+  }
+  munmap(p, n);
+  return ok;
+}
+
+std::string Payload::describeDataCorruption(uint64_t sum) const {
+  for (const TensorEntry &e : tensorEntries_) {
+    uint64_t tensorSum = checksum64(data_ + e.offset, e.bytes);
+    if (tensorSum != e.checksum)
+      return format("payload tensor '%s' corrupt: checksum mismatch in its %" PRIu64
+                    " bytes at weights offset %" PRIu64 " (stored %016" PRIx64 ", computed %016" PRIx64
+                    "): the binary is corrupted",
+                    string(e.name), e.bytes, e.offset, e.checksum, tensorSum);
+  }
+  return format("payload checksum mismatch: the %" PRIu64 " bytes of weights hash to %016" PRIx64
+                ", the header says %016" PRIx64 " (the padding between tensors is corrupted)",
+                trailer_.data_bytes, sum, header_.data_checksum);
 }
 
 bool Payload::mapData(int fd, const PayloadOptions &options, std::string &error,

@@ -48,6 +48,10 @@ public:
   /// fallback) for the caller to print.
   bool open(const char *path, const PayloadOptions &options, std::string &error,
             std::vector<std::string> &notes);
+  /// The same for an open file (the payload fuzzer passes a memfd); `fd`
+  /// stays open and owned by the caller.
+  bool openFile(int fd, const PayloadOptions &options, std::string &error,
+                std::vector<std::string> &notes);
 
   const uint8_t *data() const { return data_; }
   uint64_t dataBytes() const { return trailer_.data_bytes; }
@@ -56,6 +60,8 @@ public:
   const std::vector<PayloadTensor> &tensors() const { return tensors_; }
   /// A string of the header's string table ("" when out of range).
   const char *string(uint32_t offset) const;
+  /// Whether the weights were checksummed (the executable image, header
+  /// and trailer always are).
   bool checksumVerified() const { return verified_; }
   /// "file mapping", "2 MiB huge pages" or "1 GiB huge pages".
   const char *placement() const { return placement_; }
@@ -63,11 +69,15 @@ public:
 private:
   bool mapData(int fd, const PayloadOptions &options, std::string &error,
                std::vector<std::string> &notes);
+  bool verifyImage(int fd, std::string &error) const;
+  std::string describeDataCorruption(uint64_t sum) const;
 
   payload::Trailer trailer_{};
   payload::HeaderFixed header_{};
   std::vector<uint8_t> headerBytes_;
   std::vector<PayloadTensor> tensors_;
+  std::vector<payload::TensorEntry> tensorEntries_;
+  std::vector<payload::ImageRegion> regions_;
   const char *strings_ = nullptr;
   const uint8_t *data_ = nullptr;
   void *mapping_ = nullptr;

@@ -9,7 +9,9 @@ runtime's test binaries.
 
 Layout: IN, zero padding up to the first 2 MiB boundary at least 64 bytes
 past IN (the last 64 bytes of the padding hold a copy of the trailer), the
-weights (each tensor 64-byte aligned), the header, the trailer.
+weights (each tensor 64-byte aligned), the header, the trailer. The header
+carries the checksum of the image (IN and its padding), one record per ELF
+section of IN and one checksum per tensor, as the compiler writes them.
 """
 import argparse
 import hashlib
@@ -19,7 +21,7 @@ import sys
 MASK = (1 << 64) - 1
 ALIGN = 2 << 20
 MAGIC = b"INGOTPL1"
-VERSION = 1
+VERSION = 2
 
 
 def checksum64(data, seed=0):
@@ -42,6 +44,32 @@ def checksum64(data, seed=0):
     h = (h * 0xFF51AFD7ED558CCD) & MASK
     h ^= h >> 33
     return h
+
+
+def elf_regions(exe):
+    """(name, kind, offset, size) of each ELF64 section with file contents;
+    kind as ingot::payload::RegionKind: 0 code, 1 read-only data, 2 data,
+    3 other. Nothing when IN is no ELF64 file."""
+    if exe[:4] != b"\x7fELF" or exe[4] != 2:
+        return []
+    shoff, = struct.unpack_from("<Q", exe, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", exe, 0x3A)
+    if shoff == 0 or shnum == 0:
+        return []
+    headers = [struct.unpack_from("<IIQQQQIIQQ", exe, shoff + i * shentsize) for i in range(shnum)]
+    names = headers[shstrndx][4]
+    regions = []
+    for name, kind, flags, _, offset, size, _, _, _, _ in headers:
+        if kind in (0, 8) or size == 0:  # SHT_NULL, SHT_NOBITS
+            continue
+        text = exe[names + name:exe.index(b"\0", names + name)].decode()
+        region = 3
+        if flags & 0x4:  # SHF_EXECINSTR
+            region = 0
+        elif flags & 0x2:  # SHF_ALLOC
+            region = 2 if flags & 0x1 else 1  # SHF_WRITE
+        regions.append((text, region, offset, size))
+    return regions
 
 
 def gen_f32(count, seed):
@@ -88,16 +116,23 @@ def main():
             strings.extend(s.encode() + b"\0")
         return offsets[s]
 
-    sha = hashlib.sha256(bytes(data)).digest()
-    target, version, model = string(args.target), string(args.compiler_version), string(args.model_file)
-    table = b"".join(struct.pack("<IIQQ", string(n), string(l), off, size) for n, l, off, size in entries)
-    header = struct.pack("<IIQQ32sIIII", VERSION, len(entries), checksum64(bytes(data)), len(strings),
-                         sha, target, version, model, 0) + table + bytes(strings)
-    assert len(header) == 72 + 24 * len(entries) + len(strings)
-
     with open(args.input, "rb") as f:
         exe = f.read()
     data_offset = (len(exe) + 64 + ALIGN - 1) // ALIGN * ALIGN
+    image = exe + b"\0" * (data_offset - 64 - len(exe))
+    regions = elf_regions(exe)
+
+    sha = hashlib.sha256(bytes(data)).digest()
+    target, version, model = string(args.target), string(args.compiler_version), string(args.model_file)
+    table = b"".join(struct.pack("<IIQQQ", string(n), string(l), off, size, checksum64(bytes(data[off:off + size])))
+                     for n, l, off, size in entries)
+    region_table = b"".join(struct.pack("<IIQQQ", string(n), kind, off, size, checksum64(exe[off:off + size]))
+                            for n, kind, off, size in regions)
+    header = struct.pack("<IIQQ32sIIIIQQ", VERSION, len(entries), checksum64(bytes(data)), len(strings),
+                         sha, target, version, model, len(regions), len(image), checksum64(image))
+    header += table + region_table + bytes(strings)
+    assert len(header) == 88 + 32 * len(entries) + 32 * len(regions) + len(strings)
+
     header_offset = data_offset + len(data)
     body = struct.pack("<8sIIQQQQQ", MAGIC, VERSION, 0, data_offset, len(data), header_offset, len(header),
                        checksum64(header))

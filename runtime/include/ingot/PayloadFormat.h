@@ -2,23 +2,30 @@
 //
 // An emitted executable is the linked ELF file followed by the payload:
 //
-//   [ELF executable][zero padding to 2 MiB][weights data][header][trailer]
+//   [ELF executable][zero padding][leader][weights data][header][trailer]
 //
 // The weights start 2 MiB-aligned in the file so that they can be mapped
 // (and placed in huge pages) directly. The header describes them; the
 // trailer, the last 64 bytes of the file, says where the header is, so the
 // runtime finds everything from the end of /proc/self/exe. The compiler
-// writes it (compiler/link), the runtime reads it (runtime/core/Payload.cpp);
-// both use only this header.
+// writes it (compiler/codegen/Executable.cpp), the runtime reads it
+// (runtime/core/Payload.cpp); both use only this header.
 //
 // data_offset is the smallest multiple of kDataAlignment that is at least
 // 64 bytes past the end of the ELF image, and the last 64 bytes of the
-// padding (data_offset - 64) hold a copy of the trailer, the "leader".
-// The runtime never needs it to load; it only reads it when the trailer is
-// missing, to report a cut file as "expected N bytes, found M". (The ELF
-// end is the furthest of the program headers' file ranges, the non-NOBITS
-// section contents and the section header table; for a freshly linked
-// executable that is its file size.)
+// padding (data_offset - 64) hold a copy of the trailer, the "leader". It
+// lets the runtime report a cut file as "expected N bytes, found M" (or
+// bytes appended after the payload as such) when the trailer is gone. (The
+// ELF end is the furthest of the program headers' file ranges, the
+// non-NOBITS section contents and the section header table; for a freshly
+// linked executable that is its file size.)
+//
+// Every byte of the file is covered by a checksum that start-up verifies:
+// the image (the executable and its padding, [0, data_offset - 64)) by
+// image_checksum, the leader by being equal to the trailer, the weights by
+// data_checksum, the header by the trailer's header_checksum and the
+// trailer by its own. The per-section and per-tensor checksums are read
+// only after a mismatch, to say what is corrupt.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_RUNTIME_PAYLOADFORMAT_H
@@ -29,7 +36,7 @@
 
 namespace ingot::payload {
 
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 constexpr uint64_t kDataAlignment = 2ull << 20; // 2 MiB
 constexpr char kTrailerMagic[8] = {'I', 'N', 'G', 'O', 'T', 'P', 'L', '1'};
 
@@ -47,9 +54,10 @@ struct Trailer {
 };
 static_assert(sizeof(Trailer) == 64, "trailer is 64 bytes");
 
-/// Fixed part of the header; followed by `tensor_count` TensorEntry records
-/// and then `strings_bytes` of NUL-terminated strings that the offsets below
-/// point into (relative to the start of the strings).
+/// Fixed part of the header; followed by `tensor_count` TensorEntry records,
+/// `region_count` ImageRegion records and then `strings_bytes` of
+/// NUL-terminated strings that the offsets below point into (relative to
+/// the start of the strings).
 struct HeaderFixed {
   uint32_t format_version;
   uint32_t tensor_count;
@@ -59,15 +67,33 @@ struct HeaderFixed {
   uint32_t target_name; ///< string offsets
   uint32_t compiler_version;
   uint32_t model_file;
-  uint32_t reserved;
+  uint32_t region_count;
+  uint64_t image_bytes;    ///< data_offset - 64: the executable and padding
+  uint64_t image_checksum; ///< checksum64 of the file's first image_bytes
 };
+static_assert(sizeof(HeaderFixed) == 88, "fixed header is 88 bytes");
 
 struct TensorEntry {
   uint32_t name;   ///< string offset
   uint32_t layout; ///< string offset, e.g. "q8_0/avx512vnni/rows16"
   uint64_t offset; ///< from the start of the weights data
   uint64_t bytes;
+  uint64_t checksum; ///< checksum64 of the tensor's bytes
 };
+static_assert(sizeof(TensorEntry) == 32, "tensor entry is 32 bytes");
+
+/// What an ELF section of the image holds, for error messages.
+enum class RegionKind : uint32_t { Code = 0, ReadOnlyData = 1, Data = 2, Other = 3 };
+
+/// One ELF section with contents in the file (offsets into the file).
+struct ImageRegion {
+  uint32_t name; ///< string offset, e.g. ".text"
+  uint32_t kind; ///< RegionKind
+  uint64_t offset;
+  uint64_t bytes;
+  uint64_t checksum; ///< checksum64 of the section's bytes
+};
+static_assert(sizeof(ImageRegion) == 32, "image region is 32 bytes");
 
 /// A fast 64-bit checksum (not cryptographic) that detects truncation and
 /// corruption, 16 bytes per step so that a multi-GB payload checks at memory
