@@ -54,8 +54,8 @@ def elf_regions(exe):
         return []
     shoff, = struct.unpack_from("<Q", exe, 0x28)
     shentsize, shnum, shstrndx = struct.unpack_from("<HHH", exe, 0x3A)
-    if shoff == 0 or shnum == 0:
-        return []
+    if shoff == 0 or shnum == 0 or shoff + shnum * shentsize > len(exe):
+        return []  # no section table (or one cut off): no sections to name
     headers = [struct.unpack_from("<IIQQQQIIQQ", exe, shoff + i * shentsize) for i in range(shnum)]
     names = headers[shstrndx][4]
     regions = []
