@@ -4,7 +4,9 @@
 // executable (lld through the clang-22 driver), then the weights, repacked
 // into the layouts ingot-plan-weights chose, are appended after a 2 MiB
 // boundary with a header and a trailer (runtime/include/ingot/
-// PayloadFormat.h). The same inputs always give the same bytes.
+// PayloadFormat.h) whose checksums cover the whole file. The same inputs
+// always give the same bytes. The driver passes a temporary path and
+// renames it when both steps succeeded (OutputFile.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_CODEGEN_EXECUTABLE_H
