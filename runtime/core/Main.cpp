@@ -152,9 +152,10 @@ struct Options {
 constexpr int64_t kMaxThreads = 1024;
 constexpr int64_t kMaxRepetitions = 1000;
 constexpr uint64_t kMaxTemplateBytes = 16u << 20;
-// The most prompt bytes read whatever the context: the bound by context
-// length x bytes per token stays an allocation the machine can make.
-constexpr uint64_t kMaxPromptBytes = 256u << 20;
+// The most prompt bytes read whatever the context (a model may claim a
+// huge one): far more text than any real context holds, while the prompt
+// and the tokenizer's working memory for it stay modest.
+constexpr uint64_t kMaxPromptBytes = 64u << 20;
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 
 void printHelp() {

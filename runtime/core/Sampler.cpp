@@ -102,8 +102,11 @@ void Sampler::accept(int32_t id) {
 }
 
 void Sampler::loadLogits(const float *logits) {
+  // A NaN logit has no probability: as -inf it keeps the order total (the
+  // sorts need that) and the softmax finite.
+  const float noMass = -std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < vocab; ++i)
-    cand[size_t(i)] = Candidate{int32_t(i), logits[i], 0.0f};
+    cand[size_t(i)] = Candidate{int32_t(i), std::isnan(logits[i]) ? noMass : logits[i], 0.0f};
   n = size_t(vocab);
   sorted = false;
 }

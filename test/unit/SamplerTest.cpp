@@ -185,6 +185,37 @@ TEST(Sampler, InfiniteLogitsShareTheMass) {
   EXPECT_EQ(seen, (std::set<int32_t>{0, 2}));
 }
 
+TEST(Sampler, NaNLogitsAreNeverSampled) {
+  // A NaN logit (broken model output) has no probability; it must neither
+  // be drawn nor poison the others' (NaN mass made every draw fall through
+  // to the last candidate).
+  std::vector<float> l(40, NAN);
+  l[3] = 1.0f;
+  l[17] = 1.0f;
+  SamplerParams p;
+  p.temp = 1.0f;
+  p.topK = 0;
+  p.topP = 1.0f;
+  p.minP = 0.0f;
+  std::set<int32_t> seen;
+  for (uint64_t seed = 1; seed <= 64; ++seed) {
+    p.seed = seed;
+    Sampler s = make(p, 40);
+    seen.insert(s.sample(l.data()));
+  }
+  EXPECT_EQ(seen, (std::set<int32_t>{3, 17}));
+  // With top-k and top-p the same.
+  p.topK = 10;
+  p.topP = 0.9f;
+  seen.clear();
+  for (uint64_t seed = 1; seed <= 64; ++seed) {
+    p.seed = seed;
+    Sampler s = make(p, 40);
+    seen.insert(s.sample(l.data()));
+  }
+  EXPECT_EQ(seen, (std::set<int32_t>{3, 17}));
+}
+
 TEST(Sampler, RepeatPenalty) {
   SamplerParams p;
   p.repeatPenalty = 2.0f;
