@@ -153,9 +153,10 @@ constexpr int64_t kMaxThreads = 1024;
 constexpr int64_t kMaxRepetitions = 1000;
 constexpr uint64_t kMaxTemplateBytes = 16u << 20;
 // The most prompt bytes read whatever the context (a model may claim a
-// huge one): far more text than any real context holds, while the prompt
-// and the tokenizer's working memory for it stay modest.
-constexpr uint64_t kMaxPromptBytes = 64u << 20;
+// huge one): several times the text of a million-token context, while the
+// tokenizer's working memory for it stays modest (about 35 bytes per input
+// byte).
+constexpr uint64_t kMaxPromptBytes = 16u << 20;
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 
 void printHelp() {
