@@ -18,11 +18,21 @@ if [ -z "${MODEL:-}" ]; then
   echo "== ingot synth --arch llama --preset tiny --type Q8_0 -o $MODEL"
   "$ingot" synth --arch llama --preset tiny --type Q8_0 --seed 1 -o "$MODEL"
 fi
-echo "== ingot inspect $MODEL"
-"$ingot" inspect "$MODEL" | head -30
+echo "== ingot inspect $MODEL (first 30 lines; all of it in out/inspect.txt)"
+# Not `inspect | head`: under pipefail, head closing the pipe early kills
+# inspect with SIGPIPE (exit 141) once the listing outgrows the pipe buffer.
+"$ingot" inspect "$MODEL" > out/inspect.txt
+head -n 30 out/inspect.txt
 name=out/$(basename "$MODEL" .gguf)
 echo "== ingot compile $MODEL --target ${TARGET:-host} -o $name"
 "$ingot" compile "$MODEL" --target "${TARGET:-host}" -o "$name"
+if [ -n "${TARGET:-}" ] && [ "$TARGET" != host ] && ! "$name" info > /dev/null 2> out/cpu-check.txt; then
+  # Compiled for another machine whose CPU features this one lacks: the
+  # binary says which; it runs on the target server.
+  cat out/cpu-check.txt
+  echo "== $name is built for $TARGET: copy it there to run it"
+  exit 0
+fi
 echo "== $name run -p \"${PROMPT:-Once upon a time}\" -n ${TOKENS:-32}"
 "$name" run -p "${PROMPT:-Once upon a time}" -n "${TOKENS:-32}"
 echo

@@ -2,7 +2,10 @@
 //
 // All memory the model and the decode loop touch, allocated once at start
 // as one anonymous mapping (read/write, never executable): the activation
-// arena, the KV cache and the runtime's own token/position/logits buffers.
+// arena, the KV cache and the runtime's own token/position/logits buffers,
+// plus one token id per context position (the tokens the KV cache holds).
+// Every size is computed with overflow checks: a plan whose parts do not
+// add up in 64 bits is refused, never wrapped into a small mapping.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_RUNTIME_CORE_ARENA_H
@@ -15,10 +18,11 @@
 namespace ingot::rt {
 
 struct ArenaPlan {
-  uint64_t arenaBytes = 0;  ///< model activations (IngotModelInfo::arena_bytes)
-  uint64_t kvBytes = 0;     ///< kv_bytes_per_position * context_length
-  uint64_t maxBatch = 1;    ///< rows of logits / tokens per forward call
+  uint64_t arenaBytes = 0;    ///< model activations (IngotModelInfo::arena_bytes)
+  uint64_t kvBytes = 0;       ///< kv_bytes_per_position * context_length
+  uint64_t maxBatch = 1;      ///< rows of logits / tokens per forward call
   uint64_t vocabSize = 1;
+  uint64_t historyTokens = 0; ///< context_length: one int32 id per position
 };
 
 class Arena {
@@ -28,7 +32,8 @@ public:
   Arena &operator=(const Arena &) = delete;
   ~Arena();
 
-  /// Maps everything; false and `error` when the memory is not available.
+  /// Maps everything; false and `error` when the sizes overflow or the
+  /// memory is not available.
   bool allocate(const ArenaPlan &plan, std::string &error);
 
   uint8_t *arena() const { return arena_; }
@@ -36,6 +41,8 @@ public:
   float *logits() const { return logits_; }
   int32_t *tokens() const { return tokens_; }
   int32_t *positions() const { return positions_; }
+  /// ArenaPlan::historyTokens ids.
+  int32_t *history() const { return history_; }
   uint64_t totalBytes() const { return bytes_; }
 
 private:
@@ -43,7 +50,7 @@ private:
   size_t bytes_ = 0;
   uint8_t *arena_ = nullptr, *kv_ = nullptr;
   float *logits_ = nullptr;
-  int32_t *tokens_ = nullptr, *positions_ = nullptr;
+  int32_t *tokens_ = nullptr, *positions_ = nullptr, *history_ = nullptr;
 };
 
 } // namespace ingot::rt

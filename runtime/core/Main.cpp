@@ -11,6 +11,13 @@
 //   PROG info
 //   all: [-t N] [-c N] [-b N] [--pin] [--hugepages] [--verify]
 //
+// Every number on the command line is range checked (a flag outside its
+// range is one error line naming the flag and the range, never a wrapped
+// or truncated value) and every size derived from one is bounded: the
+// context by what the compiled plan allows, a prompt file and a chat line
+// by the bytes that context could hold. A failed write to stdout or to a
+// --logits-out file is an error (exit 1), not a silent success.
+//
 // Order at start: CPU features (before anything else), then the payload,
 // then the one allocation (arena + KV), then the thread pool. The decode
 // loop allocates nothing (the sampler's candidate arrays and the text
@@ -30,6 +37,7 @@
 #include "runtime/tokenizer/Tokenizer.h"
 #include "ingot/ModelABI.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cmath>
@@ -38,9 +46,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <limits>
 #include <memory>
 #include <utility>
 #include <string>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <vector>
@@ -63,6 +73,34 @@ const char *gProgram = "ingot-model";
   std::exit(1);
 }
 
+/// Ends the process after a failed write to stdout. Does not touch stdout
+/// again (it may be closed already).
+[[noreturn]] void stdoutWriteError(int err) {
+  std::fprintf(stderr, "%s: error: write error: stdout: %s\n", gProgram,
+               err ? std::strerror(err) : "an earlier write failed");
+  std::exit(1);
+}
+
+/// Flushes stdout and fails when anything written to it so far was lost
+/// (a full disk, a closed pipe with SIGPIPE ignored, ...).
+void checkStdout() {
+  errno = 0;
+  bool flushFailed = std::fflush(stdout) != 0;
+  int err = flushFailed ? errno : 0;
+  if (flushFailed || std::ferror(stdout))
+    stdoutWriteError(err);
+}
+
+/// The last step of every successful command: stdout is complete and
+/// closed, or the exit status says it is not.
+[[noreturn]] void finishAndExit(int status) {
+  checkStdout();
+  errno = 0;
+  if (std::fclose(stdout) != 0)
+    stdoutWriteError(errno);
+  std::exit(status);
+}
+
 double now() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -77,7 +115,7 @@ struct Options {
   std::string command;
   std::string tokens;
   bool haveTokens = false;
-  int64_t nGenerate = -2; // -n; -2 = the command's default, -1 = until end of generation
+  int64_t nGenerate = -2; // -n; -2 = the command's default, -1 = until end of generation or a full context
   int64_t nPrompt = 128;  // -p (bench)
   int64_t reps = 3;       // -r (bench)
   int64_t threads = 0;    // -t; 0 = the plan's decode threads
@@ -90,6 +128,7 @@ struct Options {
   bool verify = false;
   // Text interface.
   std::string prompt;
+  std::string promptFile; // -f: read (bounded) once the tokenizer is known
   bool havePrompt = false;
   std::vector<std::string> stops;
   bool chat = false;
@@ -102,9 +141,23 @@ struct Options {
   SamplerParams sampling;
   bool haveTemp = false;
   bool haveSeed = false;
+  const char *tempFlag = nullptr;
   // A flag given that only some commands take, for the error message.
   const char *runOnly = nullptr, *benchOnly = nullptr, *notInfo = nullptr, *textOnly = nullptr;
 };
+
+// Bounds of the command line. Threads beyond what any pool here is meant to
+// run are a typo, bench repetitions beyond this a mistake (each one reruns
+// the whole test), and no chat template is anywhere near this long.
+constexpr int64_t kMaxThreads = 1024;
+constexpr int64_t kMaxRepetitions = 1000;
+constexpr uint64_t kMaxTemplateBytes = 16u << 20;
+// The most prompt bytes read whatever the context (a model may claim a
+// huge one): several times the text of a million-token context, while the
+// tokenizer's working memory for it stays modest (about 35 bytes per input
+// byte).
+constexpr uint64_t kMaxPromptBytes = 16u << 20;
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 
 void printHelp() {
   std::printf(
@@ -120,8 +173,9 @@ void printHelp() {
       "\n"
       "text (run, chat):\n"
       "  -p, --prompt TEXT    prompt text (run: special tokens are parsed, BOS as the model says)\n"
-      "  -f, --file FILE      read the prompt from FILE\n"
-      "  -n, --n-predict N    tokens to generate (default: until end of generation; -1 likewise)\n"
+      "  -f, --file FILE      read the prompt from FILE (at most the bytes the context can hold)\n"
+      "  -n, --n-predict N    tokens to generate (default: until end of generation; -1 likewise);\n"
+      "                       generation also stops when the context is full\n"
       "  -r, --reverse-prompt, --stop STRING\n"
       "                       stop when the output contains STRING (not printed; repeatable)\n"
       "  --chat               render the prompt as a user message with the chat template\n"
@@ -133,69 +187,103 @@ void printHelp() {
       "                       answer to stdout (default when the model knows <think>)\n"
       "  --verbose-prompt     print the prompt's token ids to stderr\n"
       "sampling (llama.cpp order: penalties, top-k, top-p, min-p, temperature):\n"
-      "  --temp T             temperature (default 0.8 for text, 0 = greedy; --tokens: 0)\n"
-      "  --top-k N            keep the N most likely tokens (default 40, 0 = off)\n"
-      "  --top-p P            keep the smallest set with mass >= P (default 0.95, 1 = off)\n"
-      "  --min-p P            drop tokens below P x the best probability (default 0.05, 0 = off)\n"
-      "  --repeat-penalty F   penalise repeated tokens (default 1.0 = off)\n"
-      "  --repeat-last-n N    tokens the penalties look back over (default 64, 0 = off, -1 = context)\n"
-      "  --presence-penalty F, --frequency-penalty F  (default 0 = off)\n"
-      "  -s, --seed N         sampling seed (default: random; the same seed gives the same text)\n"
+      "  --temp T             temperature in [0, 1e9] (default 0.8 for text, 0 = greedy; --tokens: 0)\n"
+      "  --top-k N            keep the N most likely tokens (default 40, 0 or at least the\n"
+      "                       vocabulary size = off)\n"
+      "  --top-p P            keep the smallest set with mass >= P, P in [0, 1] (default 0.95, 1 = off)\n"
+      "  --min-p P            drop tokens below P x the best probability, P in [0, 1]\n"
+      "                       (default 0.05, 0 = off)\n"
+      "  --repeat-penalty F   penalise repeated tokens, F in [1e-6, 1e9] (default 1.0 = off)\n"
+      "  --repeat-last-n N    tokens the penalties look back over (default 64, 0 = off,\n"
+      "                       -1 or more than the context = the whole context)\n"
+      "  --presence-penalty F, --frequency-penalty F  F in [-1e9, 1e9] (default 0 = off)\n"
+      "  -s, --seed N         sampling seed (default: random, -1 likewise; the same seed gives\n"
+      "                       the same text)\n"
       "token ids (run):\n"
       "  --tokens IDS         prompt token ids, comma-separated; prints generated ids\n"
+      "  -n N                 ids to generate (default 16; prompt + N must fit the context)\n"
       "  --logits-out PREFIX  write PREFIX.prompt.f32 and PREFIX.gen.f32 (float32 rows)\n"
       "bench:\n"
-      "  -p, --n-prompt N     prompt tokens to process (default 128; 0 skips pp)\n"
-      "  -n N                 decode steps (default 64)\n"
-      "  -r, --repetitions N  repetitions of each bench test (default 3)\n"
+      "  -p, --n-prompt N     prompt tokens to process (default 128; 0 skips pp; at most the context)\n"
+      "  -n N                 decode steps (default 64; 0 skips tg; at most the context)\n"
+      "  -r, --repetitions N  repetitions of each bench test, 1 to %" PRId64 " (default 3)\n"
       "all:\n"
-      "  -t, --threads N      decode threads (default: the target plan's, at most the\n"
-      "                       CPUs this process may use)\n"
-      "  -tb, --threads-batch N  prompt-processing threads (default: the plan's\n"
+      "  -t, --threads N      decode threads, 1 to %" PRId64 " (default: the target plan's, at most\n"
+      "                       the CPUs this process may use)\n"
+      "  -tb, --threads-batch N  prompt-processing threads, 1 to %" PRId64 " (default: the plan's\n"
       "                       prefill threads, or -t when -t is given)\n"
       "  -c, --ctx-size N     KV cache positions (default: 4096 or what the command needs,\n"
-      "                       at most the model's maximum)\n"
-      "  -b, --batch-size N   most tokens per forward call (default: the model's maximum)\n"
+      "                       at most the model's maximum; a larger -c is an error)\n"
+      "  -b, --batch-size N   most tokens per forward call (default and upper bound: the model's\n"
+      "                       maximum)\n"
       "  --pin                pin thread i to the i-th available CPU\n"
       "  --hugepages          copy the weights into free 2 MiB / 1 GiB huge pages\n"
       "  --verify             checksum the weights even when they exceed 8 GiB\n"
       "  -h, --help           this text\n",
-      gProgram, orEmpty(ingot_model_info.target_name));
+      gProgram, orEmpty(ingot_model_info.target_name), kMaxRepetitions, kMaxThreads, kMaxThreads);
 }
 
-int64_t parseInt(const char *flag, const char *text, int64_t min) {
+/// An integer flag in [min, max]: anything else, including a value beyond
+/// 64 bits, is an error naming the flag and the range.
+int64_t parseInt(const char *flag, const char *text, int64_t min, int64_t max = kInt64Max) {
   errno = 0;
   char *end = nullptr;
   long long v = std::strtoll(text, &end, 10);
-  if (errno || end == text || *end)
+  if (end == text || *end || (errno && errno != ERANGE))
     fail("%s: expected an integer, got '%s'", flag, text);
-  if (v < min)
-    fail("%s: must be at least %" PRId64 ", got %lld", flag, min, v);
+  if (errno == ERANGE || v < min || v > max) {
+    if (max == kInt64Max)
+      fail("%s: expected an integer of at least %" PRId64 " (and at most %" PRId64 "), got '%s'", flag, min, max,
+           text);
+    fail("%s: expected an integer in [%" PRId64 ", %" PRId64 "], got '%s'", flag, min, max, text);
+  }
   return v;
 }
+
+/// An int32 setting whose large values all mean the same (a top-k of at
+/// least the vocabulary, a penalty window of at least the context): values
+/// beyond int32 clamp instead of wrapping.
+int32_t clampToInt32(int64_t v) { return int32_t(std::min<int64_t>(v, std::numeric_limits<int32_t>::max())); }
 
 float parseFloat(const char *flag, const char *text, double min, double max) {
   char *end = nullptr;
   errno = 0;
   double v = std::strtod(text, &end);
+  // NaN fails both comparisons, inf the upper bound.
   if (errno || end == text || *end || !(v >= min && v <= max))
     fail("%s: expected a number in [%g, %g], got '%s'", flag, min, max, text);
   return float(v);
 }
 
-std::string readFile(const char *flag, const std::string &path) {
-  FILE *f = std::fopen(path.c_str(), "rb");
-  if (!f)
+/// The contents of `path`, which must not be longer than `limit` bytes:
+/// a longer file (or an endless one such as /dev/zero) is an error after
+/// reading at most limit + 1 bytes. `why` says where the limit comes from.
+std::string readFileBounded(const char *flag, const std::string &path, uint64_t limit, const std::string &why) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     fail("%s: cannot read '%s': %s", flag, path.c_str(), std::strerror(errno));
+  struct stat st;
+  bool known = ::fstat(fd, &st) == 0;
+  if (known && S_ISDIR(st.st_mode))
+    fail("%s: cannot read '%s': it is a directory", flag, path.c_str());
+  if (known && S_ISREG(st.st_mode) && uint64_t(st.st_size) > limit)
+    fail("%s: '%s' has %" PRIu64 " bytes, more than %" PRIu64 ": %s", flag, path.c_str(), uint64_t(st.st_size), limit,
+         why.c_str());
   std::string text;
   char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
-    text.append(buf, n);
-  bool bad = std::ferror(f);
-  std::fclose(f);
-  if (bad)
-    fail("%s: cannot read '%s'", flag, path.c_str());
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      fail("%s: cannot read '%s': %s", flag, path.c_str(), std::strerror(errno));
+    if (n == 0)
+      break;
+    if (uint64_t(n) > limit - text.size())
+      fail("%s: '%s' has more than %" PRIu64 " bytes: %s", flag, path.c_str(), limit, why.c_str());
+    text.append(buf, size_t(n));
+  }
+  ::close(fd);
   return text;
 }
 
@@ -205,7 +293,7 @@ Options parseArgs(int argc, char **argv) {
   for (int j = 1; j < argc; ++j)
     if (!std::strcmp(argv[j], "-h") || !std::strcmp(argv[j], "--help")) {
       printHelp();
-      std::exit(0);
+      finishAndExit(0);
     }
   if (i >= argc)
     fail("missing command (run, chat, bench or info); see --help");
@@ -228,25 +316,32 @@ Options parseArgs(int argc, char **argv) {
       o.haveTokens = true;
       o.runOnly = a;
     } else if (is("-n", "--n-predict")) {
-      o.nGenerate = parseInt(a, value(a), -1);
+      // Larger than the context is checked (or clamped) once the context
+      // is known.
+      o.nGenerate = parseInt(a, value(a), bench ? 0 : -1);
       o.notInfo = a;
     } else if (bench && is("-p", "--n-prompt")) {
       o.nPrompt = parseInt(a, value(a), 0);
     } else if (bench && is("-r", "--repetitions")) {
-      o.reps = parseInt(a, value(a), 1);
+      o.reps = parseInt(a, value(a), 1, kMaxRepetitions);
     } else if (is("--n-prompt", "--repetitions")) {
       value(a);
       o.benchOnly = a;
     } else if (is("-p", "--prompt")) {
       o.prompt = value(a);
+      o.promptFile.clear();
       o.havePrompt = true;
       o.textOnly = a;
     } else if (is("-f", "--file")) {
-      o.prompt = readFile(a, value(a));
+      o.promptFile = value(a);
+      if (o.promptFile.empty())
+        fail("%s: the file name is empty", a);
       o.havePrompt = true;
       o.textOnly = a;
     } else if (is("-r", "--reverse-prompt") || is("--stop")) {
       o.stops.push_back(value(a));
+      if (o.stops.back().empty())
+        fail("%s: the stop string is empty (it would stop before the first token)", a);
       o.textOnly = a;
     } else if (is("--chat")) {
       o.chat = true;
@@ -260,6 +355,8 @@ Options parseArgs(int argc, char **argv) {
       o.textOnly = a;
     } else if (is("--chat-template-file")) {
       o.templateFile = value(a);
+      if (o.templateFile.empty())
+        fail("%s: the file name is empty", a);
       o.textOnly = a;
     } else if (is("--reasoning-format")) {
       o.reasoningFormat = value(a);
@@ -272,9 +369,10 @@ Options parseArgs(int argc, char **argv) {
     } else if (is("--temp")) {
       o.sampling.temp = parseFloat(a, value(a), 0, 1e9);
       o.haveTemp = true;
+      o.tempFlag = a;
       o.notInfo = a;
     } else if (is("--top-k")) {
-      o.sampling.topK = int32_t(parseInt(a, value(a), 0));
+      o.sampling.topK = clampToInt32(parseInt(a, value(a), 0));
       o.textOnly = a;
     } else if (is("--top-p")) {
       o.sampling.topP = parseFloat(a, value(a), 0, 1);
@@ -286,7 +384,8 @@ Options parseArgs(int argc, char **argv) {
       o.sampling.repeatPenalty = parseFloat(a, value(a), 1e-6, 1e9);
       o.textOnly = a;
     } else if (is("--repeat-last-n")) {
-      o.sampling.repeatLastN = int32_t(parseInt(a, value(a), -1));
+      // The sampler bounds the window by the context.
+      o.sampling.repeatLastN = clampToInt32(parseInt(a, value(a), -1));
       o.textOnly = a;
     } else if (is("--presence-penalty")) {
       o.sampling.presencePenalty = parseFloat(a, value(a), -1e9, 1e9);
@@ -299,15 +398,18 @@ Options parseArgs(int argc, char **argv) {
       o.haveSeed = o.sampling.seed != uint64_t(-1);
       o.textOnly = a;
     } else if (is("-t", "--threads")) {
-      o.threads = parseInt(a, value(a), 1);
+      o.threads = parseInt(a, value(a), 1, kMaxThreads);
     } else if (is("-tb", "--threads-batch")) {
-      o.batchThreads = parseInt(a, value(a), 1);
+      o.batchThreads = parseInt(a, value(a), 1, kMaxThreads);
     } else if (is("-c", "--ctx-size")) {
+      // Checked against the compiled plan's maximum in setUp().
       o.context = parseInt(a, value(a), 1);
     } else if (is("-b", "--batch-size")) {
       o.batch = parseInt(a, value(a), 1);
     } else if (is("--logits-out")) {
       o.logitsOut = value(a);
+      if (o.logitsOut.empty())
+        fail("%s: the file name prefix is empty", a);
       o.runOnly = a;
     } else if (is("--pin")) {
       o.pin = true;
@@ -326,8 +428,14 @@ Options parseArgs(int argc, char **argv) {
     fail("%s applies to 'bench' only", o.benchOnly);
   if (o.notInfo && o.command == "info")
     fail("%s does not apply to 'info'", o.notInfo);
+  if (o.tempFlag && bench)
+    fail("%s does not apply to 'bench' (it decodes greedily); bench takes -p, -n, -r, -t, -tb, -c, -b, --pin, "
+         "--hugepages and --verify",
+         o.tempFlag);
   if (o.command == "run" && o.haveTokens && o.havePrompt)
     fail("run: give either --tokens or a prompt (-p/-f), not both");
+  if (!o.logitsOut.empty() && text)
+    fail("--logits-out applies to 'run --tokens' only (text generation writes no logits)");
   if (o.textOnly && !text)
     fail("%s applies to text generation (run -p/-f, chat) only", o.textOnly);
   if (o.command == "run" && !o.haveTokens && !o.havePrompt && !(o.chat && o.interactive))
@@ -354,8 +462,10 @@ std::vector<int32_t> parseTokens(const std::string &text, int64_t vocab) {
     char *stop = nullptr;
     errno = 0;
     long long v = std::strtoll(item.c_str(), &stop, 10);
-    if (item.empty() || errno || *stop)
+    if (item.empty() || (errno && errno != ERANGE) || *stop || stop == item.c_str())
       fail("--tokens: '%s' is not a token id (expected comma-separated integers)", item.c_str());
+    if (errno == ERANGE)
+      fail("--tokens: token id %s is out of range (vocabulary has %" PRId64 " tokens)", item.c_str(), vocab);
     if (v < 0 || v >= vocab)
       fail("--tokens: token id %lld is out of range (vocabulary has %" PRId64 " tokens)", v, vocab);
     ids.push_back(int32_t(v));
@@ -375,16 +485,39 @@ struct Session {
   int64_t vocab = 0;
   int64_t maxBatch = 1;
   int64_t contextLength = 0;
+  /// The largest context this binary can run: the model's (the compiled
+  /// plan's) maximum, within 32-bit positions.
+  int64_t maxContext = 0;
+  /// -c as given (0: derived), for the messages.
+  int64_t requestedContext = 0;
   int decodeThreads = 1, prefillThreads = 1;
 
   /// One forward call: n <= maxBatch tokens (already in arena.tokens())
-  /// at positions pos0.. ; logits land in arena.logits().
+  /// at positions pos0.. < contextLength; logits land in arena.logits().
   void forward(int64_t n, int64_t pos0) {
+    if (n < 1 || n > maxBatch || pos0 < 0 || pos0 > contextLength - n)
+      fail("internal error: forward call of %" PRId64 " tokens at position %" PRId64 " outside a context of %" PRId64
+           " positions (batch %" PRId64 ")",
+           n, pos0, contextLength, maxBatch);
     int32_t *pos = arena.positions();
     for (int64_t i = 0; i < n; ++i)
       pos[i] = int32_t(pos0 + i);
     ctx.n_threads = n > 1 ? prefillThreads : decodeThreads;
     ingot_model_forward(&ctx, n, arena.tokens(), pos, arena.logits());
+  }
+
+  /// Why the context is no larger, for the messages: the ceiling itself, or
+  /// -c below it.
+  std::string contextLimit() const {
+    char buf[160];
+    if (contextLength >= maxContext)
+      std::snprintf(buf, sizeof(buf), "%" PRId64 " positions, the model's maximum", contextLength);
+    else if (requestedContext)
+      std::snprintf(buf, sizeof(buf), "%" PRId64 " positions as set by -c; the model allows up to %" PRId64,
+                    contextLength, maxContext);
+    else
+      std::snprintf(buf, sizeof(buf), "%" PRId64 " positions; -c allows up to %" PRId64, contextLength, maxContext);
+    return buf;
   }
 };
 
@@ -399,12 +532,28 @@ int64_t argmax(const float *row, int64_t n) {
   return best;
 }
 
-void setUp(Session &s, const Options &o, int64_t neededContext) {
+/// a + b for counts that are each at most int64 max, saturating instead of
+/// overflowing (a huge -n plus the prompt).
+int64_t saturatingAdd(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? kInt64Max : r;
+}
+
+/// The largest context the model description allows: its maximum, within
+/// the int32 positions of the model ABI.
+int64_t modelMaxContext() {
+  return std::min<int64_t>(ingot_model_info.max_context_length, std::numeric_limits<int32_t>::max());
+}
+
+/// Sets up the session with -c, or a context of `wantedContext` positions
+/// (at least 4096, at most the maximum) when -c is not given. Each command
+/// checks its own needs against s.contextLength afterwards.
+void setUp(Session &s, const Options &o, int64_t wantedContext) {
   const IngotModelInfo &info = ingot_model_info;
   if (info.abi_version != INGOT_MODEL_ABI_VERSION)
     fail("model code has ABI version %u, this runtime expects %u", info.abi_version, INGOT_MODEL_ABI_VERSION);
-  if (info.vocab_size < 1 || info.max_batch < 1 || info.max_context_length < 1 || info.arena_bytes < 0 ||
-      info.kv_bytes_per_position < 0 || info.weight_bytes < 0)
+  if (info.vocab_size < 1 || info.vocab_size > std::numeric_limits<int32_t>::max() || info.max_batch < 1 ||
+      info.max_context_length < 1 || info.arena_bytes < 0 || info.kv_bytes_per_position < 0 || info.weight_bytes < 0)
     fail("model description is inconsistent (vocab %" PRId64 ", max batch %" PRId64 ", max context %" PRId64 ")",
          info.vocab_size, info.max_batch, info.max_context_length);
 
@@ -427,31 +576,36 @@ void setUp(Session &s, const Options &o, int64_t neededContext) {
   s.maxBatch = info.max_batch;
   if (o.batch)
     s.maxBatch = o.batch < s.maxBatch ? o.batch : s.maxBatch;
+  // The KV cache is laid out for contextLength positions per layer and the
+  // model indexes it by position: a context beyond what the compiled plan
+  // was made for, or one whose size wraps, would write past it.
+  s.maxContext = modelMaxContext();
+  s.requestedContext = o.context;
   int64_t ctxLen = o.context;
-  if (!ctxLen) {
-    ctxLen = neededContext > 4096 ? neededContext : 4096;
-    if (ctxLen > info.max_context_length)
-      ctxLen = info.max_context_length;
-  }
   if (ctxLen > info.max_context_length)
-    fail("-c %" PRId64 ": the model supports at most %" PRId64 " positions", ctxLen, info.max_context_length);
-  if (neededContext > ctxLen)
-    fail("this needs %" PRId64 " positions but the context holds %" PRId64 "%s", neededContext, ctxLen,
-         o.context ? " (raise -c)" : " (the model's maximum)");
+    fail("-c %" PRId64 ": the model was compiled for at most %" PRId64 " positions", ctxLen, info.max_context_length);
+  if (ctxLen > s.maxContext)
+    fail("-c %" PRId64 ": at most %" PRId64 " positions (positions are 32-bit integers)", ctxLen, s.maxContext);
+  if (!ctxLen)
+    ctxLen = std::min(std::max<int64_t>(wantedContext, 4096), s.maxContext);
   s.contextLength = ctxLen;
 
   ArenaPlan plan;
   plan.arenaBytes = uint64_t(info.arena_bytes);
-  plan.kvBytes = uint64_t(info.kv_bytes_per_position) * uint64_t(ctxLen);
+  if (__builtin_mul_overflow(uint64_t(info.kv_bytes_per_position), uint64_t(ctxLen), &plan.kvBytes))
+    fail("%s%" PRId64 " positions: the KV cache (%" PRId64 " bytes per position) would need more than 2^64 bytes",
+         o.context ? "-c " : "a context of ", ctxLen, info.kv_bytes_per_position);
   plan.maxBatch = uint64_t(info.max_batch);
   plan.vocabSize = uint64_t(info.vocab_size);
+  plan.historyTokens = uint64_t(ctxLen);
   if (!s.arena.allocate(plan, error))
     fail("%s", error.c_str());
 
   // Decode and prefill may use different thread counts (the target plan's
   // by default, e.g. one per core for bandwidth-bound decode and every
   // hardware thread for compute-bound prefill), never more than the CPUs
-  // this process may use unless asked explicitly.
+  // this process may use unless asked explicitly (-t and -tb are at most
+  // kMaxThreads).
   int cpus = availableCpus();
   auto planned = [&](int32_t n) { return n > 0 && n < cpus ? int(n) : cpus; };
   s.decodeThreads = o.threads ? int(o.threads) : planned(ingot_planned_threads[0]);
@@ -459,8 +613,6 @@ void setUp(Session &s, const Options &o, int64_t neededContext) {
                      : o.threads   ? int(o.threads)
                                    : planned(ingot_planned_threads[1]);
   int threads = std::max(s.decodeThreads, s.prefillThreads);
-  if (threads > 1024)
-    fail("-t %d: at most 1024 threads", threads);
   if (!s.pool.start(threads, o.pin, error))
     fail("%s", error.c_str());
 
@@ -486,10 +638,16 @@ void writeAll(int fd, const void *data, size_t n, const std::string &path) {
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0)
-      fail("cannot write '%s': %s", path.c_str(), std::strerror(errno));
+      fail("cannot write '%s': %s", path.c_str(), w < 0 ? std::strerror(errno) : "nothing written");
     p += w;
     n -= size_t(w);
   }
+}
+
+/// Closes a written file; a failure there can still lose data.
+void closeOut(int fd, const std::string &path) {
+  if (fd >= 0 && ::close(fd) != 0 && errno != EINTR)
+    fail("cannot write '%s': %s", path.c_str(), std::strerror(errno));
 }
 
 //===-- run ---------------------------------------------------------------===//
@@ -499,7 +657,13 @@ int cmdRunTokens(const Options &o) {
   int64_t nGen = o.nGenerate < 0 ? 16 : o.nGenerate;
   int64_t nPrompt = int64_t(prompt.size());
   Session s;
-  setUp(s, o, nPrompt + nGen);
+  setUp(s, o, saturatingAdd(nPrompt, nGen));
+  // The ids are the output: rather than fewer than asked for, an error.
+  if (nPrompt > s.contextLength)
+    fail("--tokens: the prompt has %" PRId64 " tokens, the context holds %s", nPrompt, s.contextLimit().c_str());
+  if (nGen > s.contextLength - nPrompt)
+    fail("-n %" PRId64 ": at most %" PRId64 " tokens fit after the %" PRId64 "-token prompt (the context holds %s)",
+         nGen, s.contextLength - nPrompt, nPrompt, s.contextLimit().c_str());
   const bool writeLogits = !o.logitsOut.empty();
   std::string promptPath = o.logitsOut + ".prompt.f32", genPath = o.logitsOut + ".gen.f32";
   int promptFd = -1, genFd = -1;
@@ -508,7 +672,7 @@ int cmdRunTokens(const Options &o) {
     if (nGen > 0)
       genFd = openOut(genPath);
   }
-  std::vector<int32_t> generated(static_cast<size_t>(nGen)); // before the loop: no allocation inside
+  int32_t *generated = s.arena.history(); // one per position: nGen fit
   const size_t rowBytes = size_t(s.vocab) * sizeof(float);
 
   // Prompt, in chunks of at most maxBatch tokens.
@@ -529,7 +693,7 @@ int cmdRunTokens(const Options &o) {
   // Greedy decoding: g[k] is fed back at position nPrompt + k. Without
   // --logits-out the last step's logits are not needed, so it is skipped.
   for (int64_t k = 0; k < nGen; ++k) {
-    generated[size_t(k)] = int32_t(next);
+    generated[k] = int32_t(next);
     if (k + 1 == nGen && !writeLogits)
       break;
     s.arena.tokens()[0] = int32_t(next);
@@ -539,21 +703,20 @@ int cmdRunTokens(const Options &o) {
     next = argmax(s.arena.logits(), s.vocab);
   }
   double t2 = now();
-  if (promptFd >= 0)
-    ::close(promptFd);
-  if (genFd >= 0)
-    ::close(genFd);
+  closeOut(promptFd, promptPath);
+  closeOut(genFd, genPath);
 
   for (int64_t k = 0; k < nGen; ++k)
-    std::printf(k ? ",%d" : "%d", generated[size_t(k)]);
+    std::printf(k ? ",%d" : "%d", generated[k]);
   std::printf("\n");
-  std::fflush(stdout);
+  checkStdout();
   int64_t steps = nGen - (writeLogits ? 0 : (nGen > 0 ? 1 : 0));
+  auto rate = [](double n, double seconds) { return seconds > 0 ? n / seconds : 0.0; };
   std::fprintf(stderr,
                "%s: timings: prompt %" PRId64 " tokens in %.2f ms (%.2f tok/s, TTFT %.2f ms), generation %" PRId64
                " steps in %.2f ms (%.2f tok/s), threads %d prefill / %d decode\n",
-               gProgram, nPrompt, (t1 - t0) * 1e3, nPrompt / (t1 - t0), (t1 - t0) * 1e3, steps,
-               (t2 - t1) * 1e3, steps > 0 ? steps / (t2 - t1) : 0.0, s.prefillThreads, s.decodeThreads);
+               gProgram, nPrompt, (t1 - t0) * 1e3, rate(double(nPrompt), t1 - t0), (t1 - t0) * 1e3, steps,
+               (t2 - t1) * 1e3, rate(double(steps), t2 - t1), s.prefillThreads, s.decodeThreads);
   return 0;
 }
 
@@ -621,7 +784,7 @@ struct TextSink {
   void emit() {
     if (!thought.empty()) {
       if (!reasoningOpen) {
-        std::fflush(stdout);
+        checkStdout();
         std::fputs(dim ? "\033[2m" : "[reasoning]\n", stderr);
         reasoningOpen = true;
       }
@@ -632,7 +795,7 @@ struct TextSink {
     if (!answer.empty()) {
       closeReasoning();
       std::fwrite(answer.data(), 1, answer.size(), stdout);
-      std::fflush(stdout);
+      checkStdout(); // a lost answer ends the run now, not after generating it all
       answer.clear();
     }
   }
@@ -680,25 +843,32 @@ std::string_view displayPiece(const Tokenizer &tok, int32_t id, std::string &scr
   return scratch;
 }
 
+/// The tokens the KV cache holds, position by position (storage: the
+/// arena's history, one id per context position).
+struct KvTokens {
+  int32_t *ids = nullptr;
+  int64_t size = 0;
+};
+
 /// Feeds prompt[from..] at positions from.. (the KV cache already holds
 /// prompt[0..from)), then samples up to nGen tokens (-1: until end of
-/// generation or a full context) into `sink`. `cache` tracks the tokens in
-/// the KV cache (reserved to the context length). Returns the raw text
-/// generated (without the stop string).
+/// generation) into `sink`; generation also ends when the context is full.
+/// `cache` tracks the tokens in the KV cache.
 void generateText(Session &s, Sampler &sampler, const Tokenizer &tok, const std::vector<int32_t> &prompt,
-                  int64_t from, std::vector<int32_t> &cache, int64_t nGen, TextSink &sink, TextTimings &t) {
+                  int64_t from, KvTokens &cache, int64_t nGen, TextSink &sink, TextTimings &t) {
   const int32_t thinkOpen = tok.lookup("<think>"), thinkClose = tok.lookup("</think>");
   double t0 = now();
-  cache.resize(size_t(from));
+  cache.size = from;
   const int64_t nPrompt = int64_t(prompt.size());
   if (nPrompt > s.contextLength)
-    fail("the prompt has %" PRId64 " tokens, the context holds %" PRId64 " (raise -c)", nPrompt, s.contextLength);
+    fail("the prompt has %" PRId64 " tokens, the context holds %s", nPrompt, s.contextLimit().c_str());
   const float *logits = nullptr;
   for (int64_t done = from; done < nPrompt;) {
     int64_t n = nPrompt - done < s.maxBatch ? nPrompt - done : s.maxBatch;
     std::memcpy(s.arena.tokens(), prompt.data() + done, size_t(n) * sizeof(int32_t));
     s.forward(n, done);
-    cache.insert(cache.end(), prompt.begin() + done, prompt.begin() + done + n);
+    std::memcpy(cache.ids + done, prompt.data() + done, size_t(n) * sizeof(int32_t));
+    cache.size = done + n;
     done += n;
     logits = s.arena.logits() + (n - 1) * s.vocab;
   }
@@ -727,15 +897,15 @@ void generateText(Session &s, Sampler &sampler, const Tokenizer &tok, const std:
       ++k;
       break;
     }
-    if ((nGen >= 0 && k + 1 == nGen) || int64_t(cache.size()) >= s.contextLength) {
+    if ((nGen >= 0 && k + 1 == nGen) || cache.size >= s.contextLength) {
       ++k;
-      if (int64_t(cache.size()) >= s.contextLength && (nGen < 0 || k < nGen))
-        std::fprintf(stderr, "\n%s: the context is full (%" PRId64 " positions)\n", gProgram, s.contextLength);
+      if (cache.size >= s.contextLength && (nGen < 0 || k < nGen))
+        std::fprintf(stderr, "\n%s: the context is full (%s)\n", gProgram, s.contextLimit().c_str());
       break;
     }
     s.arena.tokens()[0] = next;
-    s.forward(1, int64_t(cache.size()));
-    cache.push_back(next);
+    s.forward(1, cache.size);
+    cache.ids[cache.size++] = next;
     logits = s.arena.logits();
   }
   ready.clear();
@@ -751,7 +921,7 @@ void printTextTimings(const Session &s, const TextTimings &t, uint64_t seed) {
   int64_t steps = t.genTokens > 1 ? t.genTokens - 1 : 0;
   // On a terminal the text and the timings share the screen: start the
   // timings on their own line (stdout itself stays exactly the text).
-  std::fflush(stdout);
+  checkStdout();
   if (isatty(STDOUT_FILENO))
     std::fputc('\n', stderr);
   std::fprintf(stderr,
@@ -779,8 +949,10 @@ struct Chat {
 };
 
 void loadTemplate(const Options &o, const Tokenizer &tok, Chat &chat) {
-  chat.source = o.templateFile.empty() ? std::string(ingot_chat_template, size_t(ingot_chat_template_size))
-                                       : readFile("--chat-template-file", o.templateFile);
+  chat.source = o.templateFile.empty()
+                    ? std::string(ingot_chat_template, size_t(ingot_chat_template_size))
+                    : readFileBounded("--chat-template-file", o.templateFile, kMaxTemplateBytes,
+                                      "the most a chat template may have");
   if (chat.source.empty())
     fail("the model has no chat template; give one with --chat-template-file FILE");
   std::string error;
@@ -815,16 +987,55 @@ void printPromptIds(const std::vector<int32_t> &ids) {
   std::fprintf(stderr, "\n");
 }
 
+/// The most input bytes one token can stand for: its text (special token
+/// text included; SentencePiece's "\u2581" and byte-level BPE's code points
+/// are never shorter than the bytes they encode).
+uint64_t longestTokenBytes(const Tokenizer &tok) {
+  uint64_t longest = 1;
+  for (size_t id = 0; id < tok.vocabSize(); ++id)
+    longest = std::max<uint64_t>(longest, tok.tokenText(int32_t(id)).size());
+  return longest;
+}
+
+/// Text longer than this cannot fit `context` positions: it would need more
+/// tokens than there are positions.
+uint64_t textByteLimit(int64_t context, uint64_t tokenBytes) {
+  uint64_t bytes;
+  if (__builtin_mul_overflow(uint64_t(context), tokenBytes, &bytes) || bytes > kMaxPromptBytes)
+    return kMaxPromptBytes;
+  return bytes;
+}
+
+std::string textLimitReason(int64_t context, uint64_t tokenBytes) {
+  char buf[200];
+  if (textByteLimit(context, tokenBytes) == kMaxPromptBytes)
+    std::snprintf(buf, sizeof(buf), "the most prompt text this binary reads");
+  else
+    std::snprintf(buf, sizeof(buf),
+                  "the most text a context of %" PRId64 " positions can hold (the longest token has %" PRIu64
+                  " bytes)",
+                  context, tokenBytes);
+  return buf;
+}
+
 int cmdText(const Options &o) {
   std::unique_ptr<Tokenizer> tok = loadTokenizer();
-  Chat chat;
+  const uint64_t tokenBytes = longestTokenBytes(*tok);
   std::string promptText = o.prompt;
+  if (!o.promptFile.empty()) {
+    // Bounded by the largest context this run can have, before the file is
+    // read whole (-f /dev/zero ends here).
+    int64_t context = o.context ? std::min(o.context, modelMaxContext()) : modelMaxContext();
+    promptText = readFileBounded("-f", o.promptFile, textByteLimit(context, tokenBytes),
+                                 textLimitReason(context, tokenBytes));
+  }
+  Chat chat;
   if (o.chat) {
     loadTemplate(o, *tok, chat);
     if (o.haveSystem)
       chat.messages.push_back({"system", o.system});
     if (o.havePrompt) {
-      chat.messages.push_back({"user", o.prompt});
+      chat.messages.push_back({"user", promptText});
       promptText = renderChat(chat);
     }
   }
@@ -840,19 +1051,24 @@ int cmdText(const Options &o) {
     sp.seed = randomSeed();
   int64_t nGen = o.nGenerate < -1 ? -1 : o.nGenerate;
   Session s;
-  int64_t needed = int64_t(prompt.size()) + (nGen > 0 ? nGen : 1);
-  setUp(s, o, o.interactive ? int64_t(prompt.size()) + 1 : needed);
+  // -n larger than the context left is not an error: generation stops when
+  // the context is full, as in llama.cpp.
+  int64_t wanted = o.interactive ? int64_t(prompt.size()) + 1
+                                 : saturatingAdd(int64_t(prompt.size()), nGen > 0 ? nGen : 1);
+  setUp(s, o, wanted);
   Sampler sampler;
-  sampler.init(s.vocab, s.contextLength, sp);
-  std::vector<int32_t> cache;
-  cache.reserve(size_t(s.contextLength));
+  std::string error;
+  if (!sampler.init(s.vocab, s.contextLength, sp, error))
+    fail("%s", error.c_str());
+  KvTokens cache;
+  cache.ids = s.arena.history();
 
   auto turn = [&](const std::vector<int32_t> &ids, const std::string &text) {
     if (o.verbosePrompt)
       printPromptIds(ids);
     // Reuse the KV cache for the common prefix; at least one token is fed.
     size_t common = 0;
-    while (common < cache.size() && common < ids.size() && cache[common] == ids[common])
+    while (int64_t(common) < cache.size && common < ids.size() && cache.ids[common] == ids[common])
       ++common;
     if (common == ids.size() && common > 0)
       --common;
@@ -869,7 +1085,7 @@ int cmdText(const Options &o) {
     auto [raw, t] = turn(prompt, promptText);
     if (o.chat)
       std::fputc('\n', stdout);
-    std::fflush(stdout);
+    checkStdout();
     printTextTimings(s, t, sp.seed);
     return 0;
   }
@@ -882,17 +1098,20 @@ int cmdText(const Options &o) {
     std::vector<int32_t> ids = tokenizePrompt(*tok, text, true);
     auto [raw, t] = turn(ids, text);
     std::fputc('\n', stdout);
-    std::fflush(stdout);
+    checkStdout();
     printTextTimings(s, t, sp.seed);
     chat.messages.push_back({"assistant", raw});
   };
   if (o.havePrompt)
     reply();
+  // A line longer than the context could hold is an error once that many
+  // bytes are read, not an ever-growing buffer (chat < /dev/zero).
+  const uint64_t lineLimit = textByteLimit(s.contextLength, tokenBytes);
   std::string line;
   for (;;) {
     if (tty) {
       std::fputs("> ", stdout);
-      std::fflush(stdout);
+      checkStdout();
     }
     line.clear();
     int c;
@@ -901,8 +1120,13 @@ int cmdText(const Options &o) {
       any = true;
       if (c == '\n')
         break;
+      if (line.size() >= lineLimit)
+        fail("chat: a message line has more than %" PRIu64 " bytes: %s", lineLimit,
+             textLimitReason(s.contextLength, tokenBytes).c_str());
       line.push_back(char(c));
     }
+    if (std::ferror(stdin))
+      fail("chat: cannot read stdin: %s", std::strerror(errno));
     if (!any)
       break;
     if (!line.empty() && line.back() == '\r')
@@ -941,7 +1165,12 @@ int cmdBench(const Options &o) {
   int64_t nGen = o.nGenerate < 0 ? 64 : o.nGenerate;
   int64_t nPrompt = o.nPrompt;
   Session s;
+  // pp fills positions 0..nPrompt, tg 0..nGen (each test starts over).
   setUp(s, o, nPrompt > nGen ? nPrompt : nGen);
+  if (nPrompt > s.contextLength)
+    fail("-p %" PRId64 ": more prompt tokens than the context holds (%s)", nPrompt, s.contextLimit().c_str());
+  if (nGen > s.contextLength)
+    fail("-n %" PRId64 ": more decode steps than the context holds (%s)", nGen, s.contextLimit().c_str());
   const int64_t vocab = s.vocab;
   auto tokenAt = [&](int64_t i) { return int32_t((i * 7919 + 1) % vocab); };
 
@@ -972,7 +1201,7 @@ int cmdBench(const Options &o) {
     if (tokens <= 0)
       return;
     fn(); // warm-up: faults in weights, arena and KV pages
-    std::vector<double> rates;
+    std::vector<double> rates; // o.reps <= kMaxRepetitions
     for (int64_t r = 0; r < o.reps; ++r) {
       double t0 = now();
       fn();
@@ -1093,9 +1322,13 @@ int main(int argc, char **argv) {
   if (!checkCpuFeatures(ingot_model_info.required_features, ingot_model_info.target_name, error))
     fail("%s", error.c_str());
   Options o = parseArgs(argc, argv);
+  int status;
   if (o.command == "run" || o.command == "chat")
-    return cmdRun(o);
-  if (o.command == "bench")
-    return cmdBench(o);
-  return cmdInfo(o);
+    status = cmdRun(o);
+  else if (o.command == "bench")
+    status = cmdBench(o);
+  else
+    status = cmdInfo(o);
+  // Nothing the command printed may be lost silently (info > /dev/full).
+  finishAndExit(status);
 }

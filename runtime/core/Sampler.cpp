@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <new>
 
 namespace ingot::rt {
 
@@ -45,39 +46,67 @@ inline bool before(const Candidate &a, const Candidate &b) {
 }
 } // namespace
 
-void Sampler::init(int64_t vocabSize, int64_t contextLength, const SamplerParams &params) {
+namespace {
+/// A zeroed array of n elements, or null when it cannot be had; never
+/// throws (the runtime has no exceptions, so operator new's failure would
+/// abort the process).
+template <class T> std::unique_ptr<T[]> zeroedArray(int64_t n) {
+  if (n < 0 || uint64_t(n) > SIZE_MAX / sizeof(T))
+    return nullptr;
+  return std::unique_ptr<T[]>(new (std::nothrow) T[size_t(n)]());
+}
+} // namespace
+
+bool Sampler::init(int64_t vocabSize, int64_t contextLength, const SamplerParams &params, std::string &error) {
   par = params;
+  vocab = 0;
+  n = ringSize = ringHead = ringFill = 0;
+  if (vocabSize < 1 || vocabSize > INT32_MAX || contextLength < 0) {
+    error = "sampler: invalid vocabulary size " + std::to_string(vocabSize) + " or context length " +
+            std::to_string(contextLength);
+    return false;
+  }
+  // More tokens than the context never enter the window, so a longer
+  // window (or -1) is the whole context.
+  int64_t window = par.repeatLastN < 0 || par.repeatLastN > contextLength ? contextLength : par.repeatLastN;
+  cand = zeroedArray<Candidate>(vocabSize);
+  counts = zeroedArray<int32_t>(vocabSize);
+  ring = window > 0 ? zeroedArray<int32_t>(window) : nullptr;
+  if (!cand || !counts || (window > 0 && !ring)) {
+    error = "sampler: cannot allocate buffers for " + std::to_string(vocabSize) + " tokens and a penalty window of " +
+            std::to_string(window);
+    return false;
+  }
   vocab = vocabSize;
-  cand.assign(size_t(vocab), Candidate{0, 0.0f, 0.0f});
-  counts.assign(size_t(vocab), 0);
-  int64_t window = par.repeatLastN < 0 ? contextLength : par.repeatLastN;
-  ring.assign(size_t(window > 0 ? window : 0), 0);
-  ringHead = ringFill = 0;
-  n = 0;
+  ringSize = size_t(window);
   rng.reseed(par.seed);
+  return true;
 }
 
 void Sampler::resetHistory() {
   for (size_t i = 0; i < ringFill; ++i)
-    counts[size_t(ring[(ringHead + ring.size() - 1 - i) % ring.size()])] = 0;
+    counts[size_t(ring[(ringHead + ringSize - 1 - i) % ringSize])] = 0;
   ringHead = ringFill = 0;
 }
 
 void Sampler::accept(int32_t id) {
-  if (ring.empty() || id < 0 || id >= vocab)
+  if (ringSize == 0 || id < 0 || id >= vocab)
     return;
-  if (ringFill == ring.size())
+  if (ringFill == ringSize)
     --counts[size_t(ring[ringHead])]; // the oldest token leaves the window
   else
     ++ringFill;
   ring[ringHead] = id;
   ++counts[size_t(id)];
-  ringHead = (ringHead + 1) % ring.size();
+  ringHead = (ringHead + 1) % ringSize;
 }
 
 void Sampler::loadLogits(const float *logits) {
+  // A NaN logit has no probability: as -inf it keeps the order total (the
+  // sorts need that) and the softmax finite.
+  const float noMass = -std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < vocab; ++i)
-    cand[size_t(i)] = Candidate{int32_t(i), logits[i], 0.0f};
+    cand[size_t(i)] = Candidate{int32_t(i), std::isnan(logits[i]) ? noMass : logits[i], 0.0f};
   n = size_t(vocab);
   sorted = false;
 }
@@ -90,7 +119,7 @@ void Sampler::applyPenalties() {
   // (a token seen several times is penalised once: its count is cleared
   // after the first visit and restored afterwards).
   for (size_t i = 0; i < ringFill; ++i) {
-    int32_t id = ring[(ringHead + ring.size() - 1 - i) % ring.size()];
+    int32_t id = ring[(ringHead + ringSize - 1 - i) % ringSize];
     int32_t c = counts[size_t(id)];
     if (c <= 0)
       continue;
@@ -111,7 +140,7 @@ void Sampler::applyPenalties() {
     counts[size_t(id)] = -c; // mark as done
   }
   for (size_t i = 0; i < ringFill; ++i) {
-    int32_t id = ring[(ringHead + ring.size() - 1 - i) % ring.size()];
+    int32_t id = ring[(ringHead + ringSize - 1 - i) % ringSize];
     if (counts[size_t(id)] < 0)
       counts[size_t(id)] = -counts[size_t(id)];
   }
@@ -122,25 +151,35 @@ void Sampler::sortDescending(size_t atLeast) {
   if (sorted)
     return;
   if (atLeast >= n) {
-    std::sort(cand.begin(), cand.begin() + long(n), before);
+    std::sort(cand.get(), cand.get() + n, before);
     sorted = true;
   } else {
-    std::partial_sort(cand.begin(), cand.begin() + long(atLeast), cand.begin() + long(n), before);
+    std::partial_sort(cand.get(), cand.get() + atLeast, cand.get() + n, before);
   }
 }
 
 void Sampler::applyTopK(int32_t k) {
   if (k <= 0 || size_t(k) >= n)
     return;
-  std::partial_sort(cand.begin(), cand.begin() + k, cand.begin() + long(n), before);
+  std::partial_sort(cand.get(), cand.get() + k, cand.get() + n, before);
   n = size_t(k);
   sorted = true;
 }
 
 void Sampler::softmax() {
-  float maxLogit = -std::numeric_limits<float>::infinity();
+  const float inf = std::numeric_limits<float>::infinity();
+  float maxLogit = -inf;
   for (size_t i = 0; i < n; ++i)
     maxLogit = std::max(maxLogit, cand[i].logit);
+  if (maxLogit == inf) {
+    // exp(inf - inf) is NaN: the +inf logits share all the mass.
+    size_t top = 0;
+    for (size_t i = 0; i < n; ++i)
+      top += cand[i].logit == inf;
+    for (size_t i = 0; i < n; ++i)
+      cand[i].p = cand[i].logit == inf ? 1.0f / float(top) : 0.0f;
+    return;
+  }
   double sum = 0;
   for (size_t i = 0; i < n; ++i) {
     float e = cand[i].logit == -std::numeric_limits<float>::infinity() ? 0.0f
@@ -206,8 +245,15 @@ void Sampler::applyTemperature(float t) {
   }
   if (t == 1.0f)
     return;
+  // A tiny temperature can push the largest logit to +inf (and the others
+  // with it, losing their order): then shift by the largest first, which
+  // leaves the distribution unchanged and the largest at 0.
+  float maxLogit = -std::numeric_limits<float>::infinity();
   for (size_t i = 0; i < n; ++i)
-    cand[i].logit /= t;
+    maxLogit = std::max(maxLogit, cand[i].logit);
+  const float shift = std::isfinite(maxLogit) && !std::isfinite(maxLogit / t) ? maxLogit : 0.0f;
+  for (size_t i = 0; i < n; ++i)
+    cand[i].logit = (cand[i].logit - shift) / t;
 }
 
 int32_t Sampler::draw() {

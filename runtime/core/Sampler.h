@@ -7,7 +7,8 @@
 // the same seed gives the same tokens). Temperature <= 0 is greedy.
 //
 // init() allocates everything (candidate arrays sized to the vocabulary,
-// the penalty window and counts); sample() and accept() allocate nothing.
+// the penalty window and counts) without throwing: a size that cannot be
+// allocated is an error it reports; sample() and accept() allocate nothing.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_RUNTIME_CORE_SAMPLER_H
@@ -15,17 +16,20 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <memory>
+#include <string>
 
 namespace ingot::rt {
 
 struct SamplerParams {
   float temp = 0.8f;
-  int32_t topK = 40;         ///< <= 0: off
+  int32_t topK = 40;         ///< <= 0 or >= the vocabulary: off
   float topP = 0.95f;        ///< >= 1: off
   float minP = 0.05f;        ///< <= 0: off
   float repeatPenalty = 1.0f; ///< 1: off
-  int32_t repeatLastN = 64;  ///< window of the penalties; 0: off, -1: whole context
+  /// Window of the penalties; 0: off, -1 or more than the context: the
+  /// whole context.
+  int32_t repeatLastN = 64;
   float frequencyPenalty = 0.0f;
   float presencePenalty = 0.0f;
   uint64_t seed = 0;
@@ -53,8 +57,10 @@ struct Candidate {
 class Sampler {
 public:
   /// Sizes every buffer for `vocab` tokens; `contextLength` bounds the
-  /// penalty window when repeatLastN is -1.
-  void init(int64_t vocab, int64_t contextLength, const SamplerParams &params);
+  /// penalty window (no more tokens than that are ever accepted between
+  /// resetHistory() calls). False and `error` when the sizes are invalid or
+  /// the memory is not available.
+  bool init(int64_t vocab, int64_t contextLength, const SamplerParams &params, std::string &error);
   const SamplerParams &params() const { return par; }
 
   /// Records a token (prompt or generated) for the penalties.
@@ -75,7 +81,9 @@ public:
   int32_t draw();
   int32_t greedy(const float *logits) const;
   /// The current candidates (after the stages applied so far).
-  const Candidate *candidates() const { return cand.data(); }
+  const Candidate *candidates() const { return cand.get(); }
+  /// Tokens the penalties look back over.
+  size_t window() const { return ringSize; }
   size_t size() const { return n; }
 
 private:
@@ -84,14 +92,14 @@ private:
 
   SamplerParams par;
   int64_t vocab = 0;
-  std::vector<Candidate> cand;
+  std::unique_ptr<Candidate[]> cand;
   size_t n = 0;
   bool sorted = false; ///< cand[0..n) is in descending logit order
   // Penalty window: a ring of the last `window` accepted tokens and the
   // count of each token in it.
-  std::vector<int32_t> ring;
-  size_t ringHead = 0, ringFill = 0;
-  std::vector<int32_t> counts;
+  std::unique_ptr<int32_t[]> ring;
+  size_t ringSize = 0, ringHead = 0, ringFill = 0;
+  std::unique_ptr<int32_t[]> counts;
   Rng rng;
 };
 

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/core/Arena.h"
 #include "runtime/core/CpuFeatures.h"
 #include "runtime/core/ThreadPool.h"
 #include "ingot/PayloadFormat.h"
@@ -99,4 +100,33 @@ TEST(RuntimeCpuFeatures, ChecksAndMasks) {
   EXPECT_FALSE(rt::cpuHasFeature("avx512-vnni", known));
   EXPECT_TRUE(known);
   unsetenv("INGOT_CPU_FEATURES_MASK");
+}
+
+TEST(RuntimeArena, RefusesSizesThatOverflow) {
+  // A KV cache of 2^62 positions x 16 bytes wraps to 0 in 64 bits: the
+  // arena must refuse it rather than map a small block the model then
+  // writes past.
+  rt::Arena a;
+  rt::ArenaPlan plan;
+  plan.arenaBytes = 4096;
+  plan.kvBytes = UINT64_MAX - 100; // page alignment alone overflows
+  std::string error;
+  EXPECT_FALSE(a.allocate(plan, error));
+  EXPECT_NE(error.find("more than 2^64 bytes"), std::string::npos) << error;
+
+  rt::Arena b;
+  plan.kvBytes = 0;
+  plan.maxBatch = uint64_t(1) << 40;
+  plan.vocabSize = uint64_t(1) << 30; // rows x vocabulary x 4 overflows
+  error.clear();
+  EXPECT_FALSE(b.allocate(plan, error));
+  EXPECT_NE(error.find("more than 2^64 bytes"), std::string::npos) << error;
+
+  rt::Arena c;
+  plan.maxBatch = 2;
+  plan.vocabSize = 16;
+  plan.historyTokens = 64;
+  ASSERT_TRUE(c.allocate(plan, error)) << error;
+  c.history()[63] = 7; // the history is part of the one mapping
+  EXPECT_EQ(c.history()[63], 7);
 }

@@ -2,6 +2,7 @@
 #include "runtime/core/Sampler.h"
 #include "runtime/core/TextStream.h"
 
+#include <climits>
 #include <cmath>
 #include <gtest/gtest.h>
 #include <set>
@@ -38,7 +39,8 @@ std::vector<float> fiveLogits() {
 
 Sampler make(SamplerParams p = {}, int64_t vocab = 5) {
   Sampler s;
-  s.init(vocab, 128, p);
+  std::string error;
+  EXPECT_TRUE(s.init(vocab, 128, p, error)) << error;
   return s;
 }
 
@@ -117,6 +119,101 @@ TEST(Sampler, Temperature) {
   s.loadLogits(l.data());
   s.applyTemperature(0.0f); // greedy
   EXPECT_EQ(ids(s), (std::set<int32_t>{2}));
+}
+
+TEST(Sampler, PenaltyWindowIsBoundedByTheContext) {
+  // The window is never sized from the flag beyond the context: no more
+  // tokens than the context holds are accepted between resets.
+  for (int32_t lastN : {-1, 128, 129, 2000000000, INT32_MAX}) {
+    SamplerParams p;
+    p.repeatLastN = lastN;
+    Sampler s;
+    std::string error;
+    ASSERT_TRUE(s.init(5, 128, p, error)) << error;
+    EXPECT_EQ(s.window(), 128u) << lastN;
+  }
+  SamplerParams p;
+  p.repeatLastN = 3;
+  EXPECT_EQ(make(p).window(), 3u);
+  p.repeatLastN = 0;
+  EXPECT_EQ(make(p).window(), 0u);
+}
+
+TEST(Sampler, InitRefusesImpossibleSizes) {
+  Sampler s;
+  std::string error;
+  EXPECT_FALSE(s.init(0, 128, {}, error));
+  EXPECT_NE(error.find("vocabulary size 0"), std::string::npos) << error;
+  error.clear();
+  EXPECT_FALSE(s.init(int64_t(1) << 40, 128, {}, error));
+  EXPECT_FALSE(error.empty());
+}
+
+TEST(Sampler, TinyTemperatureKeepsTheMostLikely) {
+  // logit / 1e-40 overflows to +-inf; the largest logit must still win
+  // (dividing blindly made every positive logit +inf and the probabilities
+  // NaN).
+  std::vector<float> l = {3.0f, 2.0f, 1.0f, -1.0f};
+  Sampler s = make({}, 4);
+  for (int i = 0; i < 20; ++i) {
+    s.loadLogits(l.data());
+    s.applyTemperature(1e-40f);
+    EXPECT_EQ(s.draw(), 0);
+  }
+  // All negative: the largest is -inf after the division alone.
+  std::vector<float> neg = {-3.0f, -1.0f, -2.0f, -4.0f};
+  s.loadLogits(neg.data());
+  s.applyTemperature(1e-40f);
+  EXPECT_EQ(s.draw(), 1);
+}
+
+TEST(Sampler, InfiniteLogitsShareTheMass) {
+  // exp(inf - inf) is NaN: the +inf logits share the mass, the rest get none.
+  const float inf = INFINITY;
+  std::vector<float> l = {inf, 0.0f, inf, -inf};
+  SamplerParams p;
+  p.temp = 1.0f;
+  p.topK = 0;
+  p.topP = 1.0f;
+  p.minP = 0.0f;
+  std::set<int32_t> seen;
+  for (uint64_t seed = 1; seed <= 64; ++seed) {
+    p.seed = seed;
+    Sampler s = make(p, 4);
+    seen.insert(s.sample(l.data()));
+  }
+  EXPECT_EQ(seen, (std::set<int32_t>{0, 2}));
+}
+
+TEST(Sampler, NaNLogitsAreNeverSampled) {
+  // A NaN logit (broken model output) has no probability; it must neither
+  // be drawn nor poison the others' (NaN mass made every draw fall through
+  // to the last candidate).
+  std::vector<float> l(40, NAN);
+  l[3] = 1.0f;
+  l[17] = 1.0f;
+  SamplerParams p;
+  p.temp = 1.0f;
+  p.topK = 0;
+  p.topP = 1.0f;
+  p.minP = 0.0f;
+  std::set<int32_t> seen;
+  for (uint64_t seed = 1; seed <= 64; ++seed) {
+    p.seed = seed;
+    Sampler s = make(p, 40);
+    seen.insert(s.sample(l.data()));
+  }
+  EXPECT_EQ(seen, (std::set<int32_t>{3, 17}));
+  // With top-k and top-p the same.
+  p.topK = 10;
+  p.topP = 0.9f;
+  seen.clear();
+  for (uint64_t seed = 1; seed <= 64; ++seed) {
+    p.seed = seed;
+    Sampler s = make(p, 40);
+    seen.insert(s.sample(l.data()));
+  }
+  EXPECT_EQ(seen, (std::set<int32_t>{3, 17}));
 }
 
 TEST(Sampler, RepeatPenalty) {

@@ -13,13 +13,20 @@
 #define TOY_REQUIRED_FEATURES "sse2,avx2,fma"
 #endif
 
-enum { VOCAB = 16, DIM = 8, MAX_BATCH = 4, MAX_CONTEXT = 64 };
+/* The context the "compiled plan" allows; the -hugectx variant claims
+ * 2^62 positions, as a GGUF's context_length may, to test the runtime's
+ * bounds on -c and the KV cache size. */
+#ifndef TOY_MAX_CONTEXT
+#define TOY_MAX_CONTEXT 64
+#endif
+
+enum { VOCAB = 16, DIM = 8, MAX_BATCH = 4 };
 
 const IngotModelInfo ingot_model_info = {
     .abi_version = INGOT_MODEL_ABI_VERSION,
     .vocab_size = VOCAB,
     .n_layers = 1,
-    .max_context_length = MAX_CONTEXT,
+    .max_context_length = TOY_MAX_CONTEXT,
     .max_batch = MAX_BATCH,
     .arena_bytes = MAX_BATCH * DIM * sizeof(float),
     .kv_bytes_per_position = DIM * sizeof(float),
