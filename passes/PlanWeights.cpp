@@ -2,6 +2,7 @@
 #include "passes/Passes.h"
 
 #include "compiler/dialect/IngotDialect.h"
+#include "compiler/gguf/GGMLTypes.h"
 #include "passes/PlanningUtils.h"
 #include "targets/x86/Kernels.h"
 
@@ -19,6 +20,16 @@ using namespace mlir;
 using namespace ingot;
 
 namespace {
+
+/// "F32, F16, ...": the types dequantizeRow reads, for messages.
+std::string dequantizableTypeNames() {
+  std::string names;
+  for (uint32_t id = 0; id < 64; ++id)
+    if (const gguf::GGMLTypeInfo *info = gguf::lookupType(id))
+      if (info->canDequantize)
+        names += (names.empty() ? "" : ", ") + std::string(info->name);
+  return names;
+}
 
 /// Which forms of a weight its users read.
 struct Roles {
@@ -117,6 +128,20 @@ struct PlanWeightsPass
         layout.append("granule", b.getI64IntegerAttr(
                                      targets::rowGranule(*type, *targetIsa)));
         layout.append("isa", b.getStringAttr(isa));
+      }
+      // The op library dequantizes embedding rows, and the payload writer
+      // the f32 copies (norm scales, biases), of every type the GGUF layer
+      // can dequantize; any other type would read as garbage.
+      const gguf::GGMLTypeInfo &typeInfo = gguf::getTypeInfo(
+          static_cast<gguf::GGMLType>(weight.getGgmlType()));
+      if ((r.raw || r.f32) && !typeInfo.canDequantize) {
+        weight.emitError() << "weight '" << weight.getSymName()
+                           << "' has type " << typeInfo.name << ", which "
+                           << (r.raw ? "the embedding lookup"
+                                     : "a norm scale or bias")
+                           << " cannot read (supported: "
+                           << dequantizableTypeNames() << ")";
+        return signalPassFailure();
       }
       if (r.raw) {
         layout.append("raw_offset", b.getI64IntegerAttr(place(weight.getSize())));
