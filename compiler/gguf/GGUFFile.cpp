@@ -9,10 +9,16 @@
 #include "compiler/gguf/GGUFFile.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <cerrno>
 #include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace llvm;
 
@@ -359,12 +365,39 @@ Error readValue(Cursor &cur, ValueType type, Value &out, unsigned depth,
 } // namespace
 
 Expected<std::unique_ptr<GGUFFile>> GGUFFile::open(StringRef path) {
-  auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false,
-                                      /*RequiresNullTerminator=*/false);
+  auto fail = [&](const Twine &what) {
+    return createStringError(inconvertibleErrorCode(), "%s: %s",
+                             path.str().c_str(), what.str().c_str());
+  };
+  // Only a regular file has a size to check counts against and can be
+  // mapped: a character device such as /dev/zero would be read until memory
+  // runs out, and opening a FIFO would wait for a writer. O_NONBLOCK keeps
+  // the open itself from blocking; fstat then decides.
+  int fd = ::open(path.str().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return fail("cannot open: " + Twine(std::strerror(errno)));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return fail("cannot open: " + Twine(std::strerror(err)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    const char *kind = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    return fail(Twine("not a GGUF model file: ") + kind);
+  }
+  auto buffer = MemoryBuffer::getOpenFile(
+      sys::fs::convertFDToNativeFile(fd), path,
+      static_cast<uint64_t>(st.st_size), /*RequiresNullTerminator=*/false);
+  ::close(fd);
   if (!buffer)
-    return createStringError(buffer.getError(), "%s: cannot open: %s",
-                             path.str().c_str(),
-                             buffer.getError().message().c_str());
+    return fail("cannot read: " + buffer.getError().message());
   return parse(std::move(*buffer), path);
 }
 
