@@ -81,12 +81,13 @@ struct PlanWeightsPass
     });
 
     Builder b(module.getContext());
-    uint64_t offset = 0;
-    auto place = [&](uint64_t bytes) {
-      offset = llvm::alignTo(offset, 64);
-      uint64_t at = offset;
-      offset += bytes;
-      return at;
+    // Every size and offset exact, or the plan is refused (a wrapped offset
+    // would overlap weights in the payload).
+    CheckedSize offset = 0;
+    auto place = [&](CheckedSize bytes) {
+      CheckedSize at = offset.alignedTo(64);
+      offset = at + bytes;
+      return at.get();
     };
     for (WeightOp weight : module.getOps<WeightOp>()) {
       auto it = roles.find(weight.getSymName());
@@ -120,11 +121,14 @@ struct PlanWeightsPass
                              << "': no kernel for " << rows << "x" << cols;
           return signalPassFailure();
         }
-        uint64_t stride = targets::packedWeightBytes(*type, ms, *targetIsa);
-        uint64_t bytes = stride * count;
+        uint64_t rawStride = targets::packedWeightBytes(*type, ms, *targetIsa);
+        CheckedSize stride = rawStride > uint64_t(INT64_MAX)
+                                 ? CheckedSize::invalid()
+                                 : CheckedSize(int64_t(rawStride));
+        CheckedSize bytes = stride * count;
         layout.append("packed_offset", b.getI64IntegerAttr(place(bytes)));
-        layout.append("packed_bytes", b.getI64IntegerAttr(bytes));
-        layout.append("packed_stride", b.getI64IntegerAttr(stride));
+        layout.append("packed_bytes", b.getI64IntegerAttr(bytes.get()));
+        layout.append("packed_stride", b.getI64IntegerAttr(stride.get()));
         layout.append("granule", b.getI64IntegerAttr(
                                      targets::rowGranule(*type, *targetIsa)));
         layout.append("isa", b.getStringAttr(isa));
@@ -148,14 +152,24 @@ struct PlanWeightsPass
         layout.append("raw_bytes", b.getI64IntegerAttr(weight.getSize()));
       }
       if (r.f32) {
-        uint64_t bytes = 4 * weight.getNumElements();
+        CheckedSize bytes = CheckedSize(4) * weight.getNumElements();
         layout.append("f32_offset", b.getI64IntegerAttr(place(bytes)));
-        layout.append("f32_bytes", b.getI64IntegerAttr(bytes));
+        layout.append("f32_bytes", b.getI64IntegerAttr(bytes.get()));
+      }
+      if (!offset.isValid()) {
+        weight.emitError() << "weight '" << weight.getSymName()
+                           << "': the payload size does not fit in 64 bits";
+        return signalPassFailure();
       }
       weight.setLayoutAttr(layout.getDictionary(module.getContext()));
     }
+    CheckedSize payloadBytes = offset.alignedTo(64);
+    if (!payloadBytes.isValid()) {
+      module.emitError() << "the payload size does not fit in 64 bits";
+      return signalPassFailure();
+    }
     module->setAttr("ingot.payload_bytes",
-                    b.getI64IntegerAttr(llvm::alignTo(offset, 64)));
+                    b.getI64IntegerAttr(payloadBytes.get()));
   }
 };
 

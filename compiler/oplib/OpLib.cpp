@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/oplib/OpLib.h"
+#include "compiler/oplib/OpLibLimits.h"
 
 #include <math.h>
 #include <string.h>
@@ -22,11 +23,11 @@
 
 namespace {
 
-// Bounds of the fixed-size stack scratch below; the compiler checks every
-// model against them before emitting code (compiler/lowering).
-constexpr int64_t kMaxHeadWidth = 4096;
-constexpr int64_t kMaxExperts = 1024;
-constexpr int64_t kMaxRopePairs = 1024;
+// Bounds of the fixed-size stack scratch below; the dialect's verifiers
+// refuse every op beyond them.
+using ingot::oplib::kMaxExperts;
+using ingot::oplib::kMaxHeadWidth;
+using ingot::oplib::kMaxRopePairs;
 
 float halfToFloat(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000) << 16;
