@@ -402,16 +402,17 @@ Expected<std::unique_ptr<GGUFFile>> GGUFFile::open(StringRef path) {
 }
 
 Expected<std::unique_ptr<GGUFFile>>
-GGUFFile::parse(std::unique_ptr<MemoryBuffer> buffer, StringRef name) {
+GGUFFile::parse(std::unique_ptr<MemoryBuffer> buffer, StringRef name,
+                DataCheck check) {
   std::unique_ptr<GGUFFile> file(new GGUFFile());
   file->path = name.str();
   file->buffer = std::move(buffer);
-  if (Error e = file->parseAll())
+  if (Error e = file->parseAll(check))
     return std::move(e);
   return std::move(file);
 }
 
-Error GGUFFile::parseAll() {
+Error GGUFFile::parseAll(DataCheck check) {
   ArrayRef<uint8_t> bytes(
       reinterpret_cast<const uint8_t *>(buffer->getBufferStart()),
       buffer->getBufferSize());
@@ -550,7 +551,10 @@ Error GGUFFile::parseAll() {
   }
 
   dataOffset = alignTo(cur.offset(), alignment);
-  uint64_t fileSize = bytes.size();
+  // A header-only parse checks the data ranges against the largest file
+  // offset instead of the buffer's end.
+  uint64_t fileSize =
+      check == DataCheck::Full ? bytes.size() : static_cast<uint64_t>(INT64_MAX);
   if (!tensorInfos.empty() && dataOffset > fileSize)
     return cur.fail(cur.offset(), "truncated file: the data section would "
                                   "start at byte " +
@@ -624,6 +628,10 @@ const TensorInfo *GGUFFile::findTensor(StringRef name) const {
 }
 
 ArrayRef<uint8_t> GGUFFile::tensorData(const TensorInfo &tensor) const {
+  // Only a header-only parse leaves tensors outside the buffer.
+  if (tensor.fileOffset > buffer->getBufferSize() ||
+      tensor.bytes > buffer->getBufferSize() - tensor.fileOffset)
+    return {};
   return ArrayRef<uint8_t>(
       reinterpret_cast<const uint8_t *>(buffer->getBufferStart()) +
           tensor.fileOffset,
@@ -637,6 +645,10 @@ GGUFFile::readTensorF32(const TensorInfo &tensor) const {
                              "%s: tensor '%s': cannot dequantize type %s",
                              path.c_str(), tensor.name.c_str(),
                              typeName(tensor.type));
+  if (tensorData(tensor).size() != tensor.bytes)
+    return createStringError(inconvertibleErrorCode(),
+                             "%s: tensor '%s': data is not in the buffer",
+                             path.c_str(), tensor.name.c_str());
   std::vector<float> out(tensor.elements);
   dequantizeRow(tensor.type, tensorData(tensor).data(), out.data(),
                 static_cast<int64_t>(tensor.elements));

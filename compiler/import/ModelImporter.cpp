@@ -11,6 +11,7 @@
 #include "compiler/dialect/IngotDialect.h"
 #include "compiler/gguf/GGUFFile.h"
 #include "compiler/import/TokenizerImport.h"
+#include "compiler/oplib/OpLibLimits.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -348,6 +349,16 @@ LogicalResult Importer::readHyperParams() {
              .str());
     return failure();
   }
+  // The op library's fixed per-op buffers (the verifiers check the ops
+  // too; here the message can name the key).
+  if (hp.ropeDims > 2 * oplib::kMaxRopePairs) {
+    fail(formatv("{0} ({1}) exceeds the {2} rotated values per head the op "
+                 "library supports",
+                 key("rope.dimension_count"), hp.ropeDims,
+                 2 * oplib::kMaxRopePairs)
+             .str());
+    return failure();
+  }
   if (arch != "deepseek2" && (hp.ropeDims % 2 || hp.ropeDims > hp.headDim)) {
     fail(formatv("{0} ({1}) must be even and at most the head size ({2})",
                  key("rope.dimension_count"), hp.ropeDims, hp.headDim)
@@ -394,7 +405,7 @@ LogicalResult Importer::readHyperParams() {
     return failure();
   }
 
-  hp.experts = optional("expert_count", 0);
+  hp.experts = count("expert_count", 0, 0, oplib::kMaxExperts);
   hp.expertsUsed = optional("expert_used_count", 0);
   hp.expertFfn = optional("expert_feed_forward_length", hp.ffn);
   hp.sharedExperts = optional("expert_shared_count", 0);
@@ -438,10 +449,14 @@ LogicalResult Importer::readHyperParams() {
 
   if (arch == "deepseek2") {
     hp.qLoraRank = optional("attention.q_lora_rank", 0);
-    hp.kvLoraRank = require("attention.kv_lora_rank");
+    hp.kvLoraRank = count("attention.kv_lora_rank", std::nullopt, 1,
+                          oplib::kMaxHeadWidth);
+    // The per-head absorbed products name each head in a fixed array.
+    count("attention.head_count", std::nullopt, 1, oplib::kMaxExperts);
     int64_t keyMla = optional("attention.key_length_mla", 0);
     hp.vHeadDim = optional("attention.value_length_mla", hp.valueDim, 1);
-    hp.ropeDims = require("rope.dimension_count", 2);
+    hp.ropeDims = count("rope.dimension_count", std::nullopt, 2,
+                        2 * oplib::kMaxRopePairs);
     if (!firstError.empty())
       return failure();
     if (hp.ropeDims % 2) {
