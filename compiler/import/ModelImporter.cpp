@@ -213,6 +213,13 @@ FlatSymbolRefAttr Importer::weight(StringRef name,
     return FlatSymbolRefAttr::get(&context, name);
   }
   SmallVector<int64_t> shape(tensor->shape.rbegin(), tensor->shape.rend());
+  // GGUF allows empty tensors; no model weight is one.
+  if (llvm::is_contained(shape, 0)) {
+    fail(formatv("tensor '{0}' has shape {1}: a weight cannot be empty", name,
+                 shapeString(shape))
+             .str());
+    return FlatSymbolRefAttr::get(&context, name);
+  }
   bool matches = shape.size() == expected.size();
   for (size_t i = 0; matches && i < shape.size(); ++i)
     matches = expected[i] < 0 || expected[i] == shape[i];

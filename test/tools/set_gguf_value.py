@@ -9,6 +9,8 @@ Usage: set_gguf_value.py IN.gguf OUT.gguf EDIT...
   --set-element KEY I VALUE set element I of the scalar array KEY, keeping
                             its element type
   --truncate-array KEY N    keep the first N elements of the array KEY
+  --set-dims NAME D0,D1...  give tensor NAME these dimensions (ggml order;
+                            its offset and type stay)
 The tensor infos and data are kept byte for byte (their offsets are relative
 to the data section, which is re-aligned after the header).
 """
@@ -60,12 +62,14 @@ def main():
         kvs.append([key.decode(), t, b[start:p]])
         if key == b"general.alignment":
             (alignment,) = struct.unpack_from("<I", b, start)
-    tensor_start = p
+    tensors = []  # [name, dims, type and offset bytes]
     for _ in range(n_tensors):
-        _, p = read_string(b, p)
+        name, p = read_string(b, p)
         (nd,) = struct.unpack_from("<I", b, p)
-        p += 4 + 8 * nd + 12
-    tensor_infos = b[tensor_start:p]
+        dims = list(struct.unpack_from("<%dQ" % nd, b, p + 4))
+        p += 4 + 8 * nd
+        tensors.append([name, dims, b[p:p + 12]])
+        p += 12
     data = b[p + (-p) % alignment:]
 
     i = 0
@@ -104,6 +108,11 @@ def main():
             for _ in range(keep):
                 end = skip_value(kv[2], end, et)
             kv[2] = struct.pack("<IQ", et, keep) + kv[2][12:end]
+        elif op == "--set-dims":
+            name, dims = edits[i + 1].encode(), edits[i + 2]
+            i += 3
+            t = next(t for t in tensors if t[0] == name)
+            t[1] = [int(d) for d in dims.split(",")]
         else:
             raise SystemExit(f"unknown edit {op}")
 
@@ -111,7 +120,9 @@ def main():
     for key, t, raw in kvs:
         k = key.encode()
         out += struct.pack("<Q", len(k)) + k + struct.pack("<I", t) + raw
-    out += tensor_infos
+    for name, dims, rest in tensors:
+        out += struct.pack("<Q", len(name)) + name + struct.pack("<I", len(dims))
+        out += struct.pack("<%dQ" % len(dims), *dims) + rest
     out += b"\0" * ((-len(out)) % alignment)
     open(dst, "wb").write(out + data)
 
