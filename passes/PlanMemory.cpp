@@ -17,6 +17,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <map>
+#include <optional>
 
 namespace ingot {
 #define GEN_PASS_DEF_INGOTPLANMEMORY
@@ -28,19 +29,25 @@ using namespace ingot;
 
 namespace {
 
-/// First-fit allocator over [0, inf) with 64-byte alignment.
+/// First-fit allocator over [0, INT64_MAX) with 64-byte alignment. Sizes
+/// come in checked; a placement whose end would not fit int64 fails.
 class Arena {
 public:
-  int64_t allocate(int64_t bytes) {
-    bytes = llvm::alignTo(bytes, 64);
+  std::optional<int64_t> allocate(CheckedSize size) {
+    CheckedSize bytes = size.alignedTo(64);
+    if (!bytes.isValid())
+      return std::nullopt;
     int64_t at = 0;
-    for (auto [start, size] : live) {
-      if (start - at >= bytes)
+    for (auto [start, length] : live) {
+      if (start - at >= bytes.get())
         break;
-      at = std::max(at, start + size);
+      at = std::max(at, start + length);
     }
-    live.emplace(at, bytes);
-    peak = std::max(peak, at + bytes);
+    CheckedSize end = CheckedSize(at) + bytes;
+    if (!end.isValid())
+      return std::nullopt;
+    live.emplace(at, bytes.get());
+    peak = std::max(peak, end.get());
     return at;
   }
   void release(int64_t at) { live.erase(at); }
@@ -59,15 +66,26 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
   }
 
   /// Scratch bytes an op needs besides its result, for B tokens.
-  int64_t scratchBytes(ModuleOp module, Operation *op, int64_t B) {
+  CheckedSize scratchBytes(ModuleOp module, Operation *op, int64_t B) {
     if (auto m = dyn_cast<MatmulOp>(op))
-      return B * activationBytes(lookup(module, m.getWeightAttr()).getGgmlType(),
-                          rowWidth(m.getInput()));
+      return CheckedSize(B) *
+             activationBytes(lookup(module, m.getWeightAttr()).getGgmlType(),
+                             rowWidth(m.getInput()));
     if (auto m = dyn_cast<MoEOp>(op))
       return MoEScratchLayout(module, m, B).total;
     if (auto m = dyn_cast<MLAAttentionOp>(op))
       return MLAScratchLayout(module, m, B).total;
     return 0;
+  }
+
+  /// Every size is exact or the plan is refused: a wrapped size would give
+  /// the binary a smaller arena than its ops write.
+  void tooLarge(Operation *op, StringRef what, bool perBatch = true) {
+    auto diag = op->emitError() << what;
+    if (perBatch)
+      diag << " for max-batch " << static_cast<int64_t>(maxBatch);
+    diag << " does not fit in 64 bits";
+    signalPassFailure();
   }
 
   void runOnOperation() override {
@@ -77,8 +95,10 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
       module.emitError() << "no func.func @forward to plan";
       return signalPassFailure();
     }
-    if (maxBatch < 1) {
-      module.emitError() << "max-batch must be at least 1";
+    // Positions are 32-bit and a step's tokens take distinct positions.
+    if (maxBatch < 1 || maxBatch > INT32_MAX) {
+      module.emitError() << "max-batch must be between 1 and " << INT32_MAX
+                         << ", got " << static_cast<int64_t>(maxBatch);
       return signalPassFailure();
     }
     Builder b(module.getContext());
@@ -95,33 +115,46 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
     Value logits = body.getTerminator()->getOperand(0);
 
     // KV cache: per position, the layers one after another.
-    int64_t kvPerPosition = 0;
+    CheckedSize kvPerPosition = 0;
     Arena arena;
     llvm::DenseMap<Value, int64_t> offsetOf;
     for (Operation &op : body) {
       int64_t i = index[&op];
       if (isa<AttentionOp, MLAAttentionOp>(op)) {
         auto cache = cast<KVCacheType>(op.getOperand(4).getType());
-        op.setAttr("ingot.kv_offset", b.getI64IntegerAttr(kvPerPosition));
-        kvPerPosition += 4 * cache.getKvHeads() *
-                         (cache.getKeyDim() + cache.getValueDim());
+        op.setAttr("ingot.kv_offset", b.getI64IntegerAttr(kvPerPosition.get()));
+        kvPerPosition += CheckedSize(4) * cache.getKvHeads() *
+                         (CheckedSize(cache.getKeyDim()) + cache.getValueDim());
+        if (!kvPerPosition.isValid())
+          return tooLarge(&op, "the KV cache row", /*perBatch=*/false);
       }
       if (op.getNumResults() && isa<RankedTensorType>(op.getResult(0).getType())) {
         Value result = op.getResult(0);
         if (result == logits) {
           op.setAttr("ingot.arena_offset", b.getI64IntegerAttr(-1));
         } else {
-          int64_t at = arena.allocate(maxBatch * rowWidth(result) * 4);
-          offsetOf[result] = at;
-          op.setAttr("ingot.arena_offset", b.getI64IntegerAttr(at));
+          if (ShapedType::isDynamic(rowWidth(result))) {
+            op.emitError() << "result rows need a static width to be planned";
+            return signalPassFailure();
+          }
+          auto at = arena.allocate(CheckedSize(maxBatch) * rowWidth(result) * 4);
+          if (!at)
+            return tooLarge(&op, "the result buffer");
+          offsetOf[result] = *at;
+          op.setAttr("ingot.arena_offset", b.getI64IntegerAttr(*at));
         }
       }
       // Scratch overlaps neither the inputs (still live) nor the result,
       // and is free again after the op.
-      if (int64_t scratch = scratchBytes(module, &op, maxBatch)) {
-        int64_t at = arena.allocate(scratch);
-        op.setAttr("ingot.scratch_offset", b.getI64IntegerAttr(at));
-        arena.release(at);
+      CheckedSize scratch = scratchBytes(module, &op, maxBatch);
+      if (!scratch.isValid())
+        return tooLarge(&op, "the scratch buffer");
+      if (scratch.get()) {
+        auto at = arena.allocate(scratch);
+        if (!at)
+          return tooLarge(&op, "the scratch buffer");
+        op.setAttr("ingot.scratch_offset", b.getI64IntegerAttr(*at));
+        arena.release(*at);
       }
       // Free the operands whose last use this was.
       for (Value operand : op.getOperands())
@@ -136,11 +169,13 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
           offsetOf.erase(result);
         }
     }
+    CheckedSize arenaBytes = CheckedSize(arena.peakBytes()).alignedTo(4096);
+    if (!arenaBytes.isValid())
+      return tooLarge(module, "the arena");
     module->setAttr("ingot.max_batch", b.getI64IntegerAttr(maxBatch));
-    module->setAttr("ingot.arena_bytes",
-                    b.getI64IntegerAttr(llvm::alignTo(arena.peakBytes(), 4096)));
+    module->setAttr("ingot.arena_bytes", b.getI64IntegerAttr(arenaBytes.get()));
     module->setAttr("ingot.kv_bytes_per_position",
-                    b.getI64IntegerAttr(kvPerPosition));
+                    b.getI64IntegerAttr(kvPerPosition.get()));
   }
 };
 

@@ -2,6 +2,7 @@
 #include "passes/Passes.h"
 
 #include "compiler/dialect/IngotDialect.h"
+#include "compiler/gguf/GGMLTypes.h"
 #include "passes/PlanningUtils.h"
 #include "targets/x86/Kernels.h"
 
@@ -19,6 +20,16 @@ using namespace mlir;
 using namespace ingot;
 
 namespace {
+
+/// "F32, F16, ...": the types dequantizeRow reads, for messages.
+std::string dequantizableTypeNames() {
+  std::string names;
+  for (uint32_t id = 0; id < 64; ++id)
+    if (const gguf::GGMLTypeInfo *info = gguf::lookupType(id))
+      if (info->canDequantize)
+        names += (names.empty() ? "" : ", ") + std::string(info->name);
+  return names;
+}
 
 /// Which forms of a weight its users read.
 struct Roles {
@@ -70,12 +81,13 @@ struct PlanWeightsPass
     });
 
     Builder b(module.getContext());
-    uint64_t offset = 0;
-    auto place = [&](uint64_t bytes) {
-      offset = llvm::alignTo(offset, 64);
-      uint64_t at = offset;
-      offset += bytes;
-      return at;
+    // Every size and offset exact, or the plan is refused (a wrapped offset
+    // would overlap weights in the payload).
+    CheckedSize offset = 0;
+    auto place = [&](CheckedSize bytes) {
+      CheckedSize at = offset.alignedTo(64);
+      offset = at + bytes;
+      return at.get();
     };
     for (WeightOp weight : module.getOps<WeightOp>()) {
       auto it = roles.find(weight.getSymName());
@@ -109,28 +121,55 @@ struct PlanWeightsPass
                              << "': no kernel for " << rows << "x" << cols;
           return signalPassFailure();
         }
-        uint64_t stride = targets::packedWeightBytes(*type, ms, *targetIsa);
-        uint64_t bytes = stride * count;
+        uint64_t rawStride = targets::packedWeightBytes(*type, ms, *targetIsa);
+        CheckedSize stride = rawStride > uint64_t(INT64_MAX)
+                                 ? CheckedSize::invalid()
+                                 : CheckedSize(int64_t(rawStride));
+        CheckedSize bytes = stride * count;
         layout.append("packed_offset", b.getI64IntegerAttr(place(bytes)));
-        layout.append("packed_bytes", b.getI64IntegerAttr(bytes));
-        layout.append("packed_stride", b.getI64IntegerAttr(stride));
+        layout.append("packed_bytes", b.getI64IntegerAttr(bytes.get()));
+        layout.append("packed_stride", b.getI64IntegerAttr(stride.get()));
         layout.append("granule", b.getI64IntegerAttr(
                                      targets::rowGranule(*type, *targetIsa)));
         layout.append("isa", b.getStringAttr(isa));
+      }
+      // The op library dequantizes embedding rows, and the payload writer
+      // the f32 copies (norm scales, biases), of every type the GGUF layer
+      // can dequantize; any other type would read as garbage.
+      const gguf::GGMLTypeInfo &typeInfo = gguf::getTypeInfo(
+          static_cast<gguf::GGMLType>(weight.getGgmlType()));
+      if ((r.raw || r.f32) && !typeInfo.canDequantize) {
+        weight.emitError() << "weight '" << weight.getSymName()
+                           << "' has type " << typeInfo.name << ", which "
+                           << (r.raw ? "the embedding lookup"
+                                     : "a norm scale or bias")
+                           << " cannot read (supported: "
+                           << dequantizableTypeNames() << ")";
+        return signalPassFailure();
       }
       if (r.raw) {
         layout.append("raw_offset", b.getI64IntegerAttr(place(weight.getSize())));
         layout.append("raw_bytes", b.getI64IntegerAttr(weight.getSize()));
       }
       if (r.f32) {
-        uint64_t bytes = 4 * weight.getNumElements();
+        CheckedSize bytes = CheckedSize(4) * weight.getNumElements();
         layout.append("f32_offset", b.getI64IntegerAttr(place(bytes)));
-        layout.append("f32_bytes", b.getI64IntegerAttr(bytes));
+        layout.append("f32_bytes", b.getI64IntegerAttr(bytes.get()));
+      }
+      if (!offset.isValid()) {
+        weight.emitError() << "weight '" << weight.getSymName()
+                           << "': the payload size does not fit in 64 bits";
+        return signalPassFailure();
       }
       weight.setLayoutAttr(layout.getDictionary(module.getContext()));
     }
+    CheckedSize payloadBytes = offset.alignedTo(64);
+    if (!payloadBytes.isValid()) {
+      module.emitError() << "the payload size does not fit in 64 bits";
+      return signalPassFailure();
+    }
     module->setAttr("ingot.payload_bytes",
-                    b.getI64IntegerAttr(llvm::alignTo(offset, 64)));
+                    b.getI64IntegerAttr(payloadBytes.get()));
   }
 };
 

@@ -18,6 +18,54 @@
 
 namespace ingot {
 
+/// A byte count or offset computed with overflow checks. A step whose
+/// exact result would not fit int64 (or an operand that is negative) makes
+/// the value invalid, and every later step keeps it so: one check at the end
+/// tells whether the whole computation was exact.
+class CheckedSize {
+public:
+  CheckedSize(int64_t value = 0) : value(value), valid(value >= 0) {}
+  static CheckedSize invalid() {
+    CheckedSize s;
+    s.valid = false;
+    return s;
+  }
+
+  bool isValid() const { return valid; }
+  /// The exact value; only meaningful when isValid().
+  int64_t get() const { return valid ? value : 0; }
+
+  friend CheckedSize operator+(CheckedSize a, CheckedSize b) {
+    int64_t r;
+    if (!a.valid || !b.valid || __builtin_add_overflow(a.value, b.value, &r))
+      return invalid();
+    return CheckedSize(r);
+  }
+  friend CheckedSize operator*(CheckedSize a, CheckedSize b) {
+    int64_t r;
+    if (!a.valid || !b.valid || __builtin_mul_overflow(a.value, b.value, &r))
+      return invalid();
+    return CheckedSize(r);
+  }
+  CheckedSize &operator+=(CheckedSize other) { return *this = *this + other; }
+  /// Rounded up to a multiple of `alignment` (a power of two).
+  CheckedSize alignedTo(int64_t alignment) const {
+    CheckedSize bumped = *this + (alignment - 1);
+    if (!bumped.valid)
+      return invalid();
+    return CheckedSize(bumped.value & ~(alignment - 1));
+  }
+  static CheckedSize max(CheckedSize a, CheckedSize b) {
+    if (!a.valid || !b.valid)
+      return invalid();
+    return CheckedSize(std::max(a.value, b.value));
+  }
+
+private:
+  int64_t value;
+  bool valid;
+};
+
 /// Values per row of an activation tensor<?xWxf32>.
 inline int64_t rowWidth(mlir::Value v) {
   return mlir::cast<mlir::RankedTensorType>(v.getType()).getDimSize(1);
@@ -25,10 +73,10 @@ inline int64_t rowWidth(mlir::Value v) {
 
 /// Bytes of one activation row of width k prepared for a kernel reading
 /// `type` (targets::activationBytesPerToken; the op library agrees).
-inline int64_t activationBytes(GGMLType type, int64_t k) {
+inline CheckedSize activationBytes(GGMLType type, CheckedSize k) {
   if (type == GGMLType::Q8_0 || type == GGMLType::Q4_0)
-    return k + 4 * (k / 32);
-  return 4 * k;
+    return k + CheckedSize(4) * CheckedSize(k.get() / 32);
+  return CheckedSize(4) * k;
 }
 
 /// The kernel weight type of a ggml type, or nullopt when no generated
@@ -46,51 +94,53 @@ inline std::optional<targets::WeightType> kernelWeightType(GGMLType type) {
 /// Places consecutive 64-byte-aligned buffers in an op's scratch area.
 class ScratchCursor {
 public:
-  int64_t take(int64_t bytes) {
-    int64_t at = next;
-    next = llvm::alignTo(at + bytes, 64);
-    return at;
+  int64_t take(CheckedSize bytes) {
+    CheckedSize at = next;
+    next = (at + bytes).alignedTo(64);
+    return at.get();
   }
-  int64_t total() const { return next; }
+  CheckedSize total() const { return next; }
 
 private:
-  int64_t next = 0;
+  CheckedSize next = 0;
 };
 
 /// Offsets (from the op's scratch offset) of the buffers an ingot.moe uses
-/// for `batch` tokens. The memory planner sizes the scratch with `total`,
-/// the lowering hands out the pieces: one definition keeps them in step.
+/// for `batch` tokens. The memory planner sizes the scratch with `total`
+/// (and refuses the plan when it is not valid: a size overflowed), the
+/// lowering hands out the pieces: one definition keeps them in step.
 struct MoEScratchLayout {
   int64_t routerLogits, routerActivations, ids, weights, experts;
   int64_t sharedGate = 0, sharedUp = 0, sharedDown = 0,
           sharedActivations = 0;
-  int64_t total;
+  CheckedSize total;
 
   MoEScratchLayout(mlir::ModuleOp module, MoEOp op, int64_t batch) {
     auto weight = [&](mlir::FlatSymbolRefAttr ref) {
       return module.lookupSymbol<WeightOp>(ref.getAttr());
     };
-    const int64_t dim = rowWidth(op.getInput()), experts_ = op.getNumExperts(),
-                  used = op.getExpertsUsed();
+    const CheckedSize B = batch, dim = rowWidth(op.getInput()),
+                      experts_ = op.getNumExperts(),
+                      used = op.getExpertsUsed(), f32 = 4;
     WeightOp gate = weight(op.getGateAttr()), down = weight(op.getDownAttr());
-    const int64_t ffn = gate.getShape()[1];
+    const CheckedSize ffn = gate.getShape()[1];
     ScratchCursor cursor;
-    routerLogits = cursor.take(batch * experts_ * 4);
-    routerActivations = cursor.take(batch * activationBytes(GGMLType::F32, dim));
-    ids = cursor.take(batch * used * 4);
-    weights = cursor.take(batch * used * 4);
-    experts = cursor.take(2 * used * ffn * 4 + used * dim * 4 +
+    routerLogits = cursor.take(B * experts_ * f32);
+    routerActivations = cursor.take(B * activationBytes(GGMLType::F32, dim));
+    ids = cursor.take(B * used * 4);
+    weights = cursor.take(B * used * f32);
+    experts = cursor.take(CheckedSize(2) * used * ffn * f32 + used * dim * f32 +
                           activationBytes(gate.getGgmlType(), dim) +
                           used * activationBytes(down.getGgmlType(), ffn));
     if (auto sharedGateRef = op.getSharedGateAttr()) {
-      const int64_t shared = weight(sharedGateRef).getShape()[0];
-      sharedGate = cursor.take(batch * shared * 4);
-      sharedUp = cursor.take(batch * shared * 4);
-      sharedDown = cursor.take(batch * dim * 4);
+      const CheckedSize shared = weight(sharedGateRef).getShape()[0];
+      sharedGate = cursor.take(B * shared * f32);
+      sharedUp = cursor.take(B * shared * f32);
+      sharedDown = cursor.take(B * dim * f32);
       // F32 activation rows are the largest any shared-expert kernel reads.
-      sharedActivations =
-          cursor.take(batch * std::max(activationBytes(GGMLType::F32, dim),
-                                       activationBytes(GGMLType::F32, shared)));
+      sharedActivations = cursor.take(
+          B * CheckedSize::max(activationBytes(GGMLType::F32, dim),
+                               activationBytes(GGMLType::F32, shared)));
     }
     total = cursor.total();
   }
@@ -100,19 +150,22 @@ struct MoEScratchLayout {
 /// the absorbed queries, the attention context, and the per-head matmul
 /// scratch.
 struct MLAScratchLayout {
-  int64_t queryAbsorbed, context, perHead, total;
+  int64_t queryAbsorbed, context, perHead;
+  CheckedSize total;
 
   MLAScratchLayout(mlir::ModuleOp module, MLAAttentionOp op, int64_t batch) {
-    const int64_t heads = op.getNumHeads(), rank = op.getKvLoraRank(),
-                  nope = op.getNopeDim(), vDim = op.getVHeadDim();
+    const CheckedSize B = batch, heads = op.getNumHeads(),
+                      rank = op.getKvLoraRank(), nope = op.getNopeDim(),
+                      vDim = op.getVHeadDim(), f32 = 4;
     WeightOp kB = module.lookupSymbol<WeightOp>(op.getKBAttr().getAttr());
     WeightOp vB = module.lookupSymbol<WeightOp>(op.getVBAttr().getAttr());
     ScratchCursor cursor;
-    queryAbsorbed = cursor.take(batch * heads * rank * 4);
-    context = cursor.take(batch * heads * rank * 4);
-    perHead = cursor.take(heads * std::max(rank, vDim) * 4 +
-                          heads * std::max(activationBytes(kB.getGgmlType(), nope),
-                                           activationBytes(vB.getGgmlType(), rank)));
+    queryAbsorbed = cursor.take(B * heads * rank * f32);
+    context = cursor.take(B * heads * rank * f32);
+    perHead = cursor.take(
+        heads * CheckedSize::max(rank, vDim) * f32 +
+        heads * CheckedSize::max(activationBytes(kB.getGgmlType(), nope),
+                                 activationBytes(vB.getGgmlType(), rank)));
     total = cursor.total();
   }
 };

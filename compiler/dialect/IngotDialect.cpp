@@ -43,5 +43,8 @@ LogicalResult KVCacheType::verify(function_ref<InFlightDiagnostic()> emitError,
   if (valueDim < 0)
     return emitError() << "kv_cache value_dim must not be negative, got "
                        << valueDim;
+  // 32-bit quantities, as the attention ops' (the planner multiplies them).
+  if (kvHeads > INT32_MAX || keyDim > INT32_MAX || valueDim > INT32_MAX)
+    return emitError() << "kv_cache dimensions must be at most " << INT32_MAX;
   return success();
 }

@@ -7,10 +7,13 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/dialect/IngotDialect.h"
 #include "compiler/gguf/GGMLTypes.h"
+#include "compiler/oplib/OpLibLimits.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OpImplementation.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace ingot;
@@ -64,6 +67,23 @@ LogicalResult expectShape(Operation *user, WeightOp weight, StringRef role,
 
 constexpr int64_t kAny = ShapedType::kDynamic;
 
+/// Model dimensions (heads, head sizes, ranks, offsets) are 32-bit
+/// quantities, as in llama.cpp; the bound keeps every product of two of
+/// them, which the verifiers and the lowering form, within 64 bits.
+constexpr int64_t kMaxDim = INT32_MAX;
+
+/// Checks that each named attribute lies in [lo, hi].
+LogicalResult
+expectRange(Operation *op,
+            std::initializer_list<std::tuple<StringRef, int64_t, int64_t,
+                                             int64_t>> values) {
+  for (auto [name, value, lo, hi] : values)
+    if (value < lo || value > hi)
+      return op->emitOpError() << name << " (" << value << ") must be between "
+                                << lo << " and " << hi;
+  return success();
+}
+
 int64_t widthOr(Value v) { return rowWidth(v).value_or(kAny); }
 
 LogicalResult expectWidth(Operation *op, Value v, StringRef role,
@@ -84,7 +104,8 @@ LogicalResult expectWidth(Operation *op, Value v, StringRef role,
 int64_t WeightOp::getNumElements() {
   int64_t n = 1;
   for (int64_t d : getShape())
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n))
+      return -1;
   return n;
 }
 
@@ -97,6 +118,8 @@ LogicalResult WeightOp::verify() {
       return emitOpError() << "weight dimensions must be positive, got " << d;
   if (static_cast<int64_t>(getOffset()) < 0)
     return emitOpError() << "weight offset must not be negative";
+  if (getNumElements() < 0)
+    return emitOpError() << "weight element count overflows 64 bits";
   // The ggml enum values are the ggml_type ids, so the type table applies.
   const auto *info =
       gguf::lookupType(static_cast<uint32_t>(getGgmlType()));
@@ -137,8 +160,9 @@ int64_t RMSNormOp::getGroupSizeOrRow() {
 }
 
 LogicalResult RMSNormOp::verify() {
-  if (getEps().convertToFloat() <= 0.0f)
-    return emitOpError() << "eps must be positive";
+  float eps = getEps().convertToFloat();
+  if (!(eps > 0.0f) || !std::isfinite(eps))
+    return emitOpError() << "eps must be positive and finite";
   if (auto group = getGroupSize()) {
     if (*group <= 0)
       return emitOpError() << "group_size must be positive, got " << *group;
@@ -184,6 +208,15 @@ LogicalResult RopeOp::verify() {
   int64_t heads = getNumHeads(), headDim = getHeadDim();
   if (heads <= 0 || headDim <= 0)
     return emitOpError() << "num_heads and head_dim must be positive";
+  if (failed(expectRange(*this, {{"num_heads", heads, 1, kMaxDim},
+                                 {"head_dim", headDim, 1, kMaxDim},
+                                 {"offset", getOffset(), 0, kMaxDim}})))
+    return failure();
+  // The op library keeps one cos/sin pair per rotated pair on its stack.
+  if (getDims() > 2 * oplib::kMaxRopePairs)
+    return emitOpError() << "dims (" << getDims() << ") exceeds the "
+                         << 2 * oplib::kMaxRopePairs
+                         << " rotated values per head the op library supports";
   if (getDims() <= 0 || getDims() % 2)
     return emitOpError() << "dims must be positive and even, got "
                          << getDims();
@@ -192,8 +225,12 @@ LogicalResult RopeOp::verify() {
     return emitOpError() << "rotated range [" << getOffset() << ", "
                          << getOffset() + getDims()
                          << ") does not fit in a head of " << headDim;
-  if (getFreqBase().convertToFloat() <= 0.0f)
-    return emitOpError() << "freq_base must be positive";
+  float base = getFreqBase().convertToFloat();
+  if (!(base > 0.0f) || !std::isfinite(base))
+    return emitOpError() << "freq_base must be positive and finite";
+  float scale = getFreqScale().convertToFloat();
+  if (!(scale > 0.0f) || !std::isfinite(scale))
+    return emitOpError() << "freq_scale must be positive and finite";
   if (getExtFactor().convertToFloat() != 0.0f && getOrigContext() <= 0)
     return emitOpError() << "YaRN (ext_factor != 0) needs orig_context";
   return expectWidth(*this, getInput(), "input", heads * headDim);
@@ -220,6 +257,10 @@ LogicalResult AttentionOp::verify() {
   if (heads <= 0 || kvHeads <= 0 || headDim <= 0)
     return emitOpError() << "num_heads, num_kv_heads and head_dim must be "
                             "positive";
+  if (failed(expectRange(*this, {{"num_heads", heads, 1, kMaxDim},
+                                 {"num_kv_heads", kvHeads, 1, kMaxDim},
+                                 {"head_dim", headDim, 1, kMaxDim}})))
+    return failure();
   if (heads % kvHeads)
     return emitOpError() << "num_heads (" << heads
                          << ") must be a multiple of num_kv_heads ("
@@ -254,6 +295,15 @@ LogicalResult MLAAttentionOp::verify() {
   if (heads <= 0 || nope <= 0 || rope <= 0 || rank <= 0 || vDim <= 0)
     return emitOpError() << "num_heads, nope_dim, rope_dim, kv_lora_rank and "
                             "v_head_dim must be positive";
+  // The op library's per-head products name each head in a fixed array, and
+  // the scores dot [absorbed query | rope query] built on the stack.
+  if (failed(expectRange(
+          *this, {{"num_heads", heads, 1, oplib::kMaxExperts},
+                  {"kv_lora_rank", rank, 1, oplib::kMaxHeadWidth},
+                  {"rope_dim", rope, 1, 2 * oplib::kMaxRopePairs},
+                  {"nope_dim", nope, 1, kMaxDim},
+                  {"v_head_dim", vDim, 1, kMaxDim}})))
+    return failure();
   KVCacheType cache = getCache().getType();
   if (cache.getKvHeads() != 1 || cache.getKeyDim() != rank + rope ||
       cache.getValueDim() != 0)
@@ -293,6 +343,11 @@ LogicalResult MoEOp::verify() {
     return emitOpError() << "experts_used (" << used
                          << ") must be between 1 and num_experts (" << experts
                          << ")";
+  // The op library scores every expert of a token in fixed arrays.
+  if (experts > oplib::kMaxExperts)
+    return emitOpError() << "num_experts (" << experts << ") exceeds the "
+                         << oplib::kMaxExperts
+                         << " experts the op library supports";
   if (groups <= 0 || experts % groups)
     return emitOpError() << "num_experts (" << experts
                          << ") must split into num_groups (" << groups << ")";
@@ -364,7 +419,7 @@ LogicalResult SliceOp::verify() {
   if (!out)
     return emitOpError() << "result width must be static";
   int64_t offset = getOffset();
-  if (in && offset + *out > *in)
+  if (in && (offset > *in || *out > *in - offset))
     return emitOpError() << "range [" << getOffset() << ", "
                          << getOffset() + *out << ") exceeds rows of " << *in;
   return success();

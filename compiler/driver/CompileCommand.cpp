@@ -27,6 +27,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 
+#include <algorithm>
 #include <chrono>
 
 using namespace llvm;
@@ -106,6 +107,11 @@ Expected<std::string> chooseIsa(const ingot::target::TargetDescription &t) {
 
 int runCompile() {
   using ingot::driver::reportError;
+  // Tokens of one step take distinct 32-bit positions.
+  if (maxBatch < 1 || maxBatch > INT32_MAX)
+    return reportError(formatv("--max-batch {0}: must be between 1 and {1}",
+                               maxBatch.getValue(), INT32_MAX)
+                           .str());
   auto file = ingot::gguf::GGUFFile::open(modelPath);
   if (!file)
     return reportError(file.takeError());
@@ -301,10 +307,21 @@ int runCompile() {
         "activations, {4:f2} GB of RAM (90% usable)",
         sys::path::filename(modelPath), target->name,
         info.weightBytes / 1e9, info.arenaBytes / 1e9, ramBytes / 1e9));
-  int64_t contextFits =
-      info.kvBytesPerPosition > 0
-          ? static_cast<int64_t>(usable / double(info.kvBytesPerPosition))
-          : info.maxContext;
+  // In double (sizes are exact int64 values from the plan, their sum may
+  // not be), and clamped before converting back: no overflow can make a
+  // model look as if it fits.
+  int64_t contextFits = info.maxContext;
+  if (info.kvBytesPerPosition > 0)
+    contextFits = static_cast<int64_t>(std::clamp(
+        usable / double(info.kvBytesPerPosition), 0.0,
+        double(info.maxContext)));
+  if (ramBytes > 0 && contextFits < 1)
+    return reportError(formatv(
+        "{0} does not fit {1}: after {2:f2} GB of weights and {3:f2} GB of "
+        "activations, not one position of KV cache ({4} bytes) fits in "
+        "{5:f2} GB of RAM (90% usable)",
+        sys::path::filename(modelPath), target->name, info.weightBytes / 1e9,
+        info.arenaBytes / 1e9, info.kvBytesPerPosition, ramBytes / 1e9));
   ingot::codegen::TargetOptions codegenTarget{target->cpu, llvmFeatures, *isa};
   std::vector<ingot::codegen::KernelStats> kernels;
   auto emitTo = [&](raw_pwrite_stream &os, ingot::codegen::EmitKind kind) {

@@ -9,10 +9,16 @@
 #include "compiler/gguf/GGUFFile.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <cerrno>
 #include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace llvm;
 
@@ -359,26 +365,54 @@ Error readValue(Cursor &cur, ValueType type, Value &out, unsigned depth,
 } // namespace
 
 Expected<std::unique_ptr<GGUFFile>> GGUFFile::open(StringRef path) {
-  auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false,
-                                      /*RequiresNullTerminator=*/false);
+  auto fail = [&](const Twine &what) {
+    return createStringError(inconvertibleErrorCode(), "%s: %s",
+                             path.str().c_str(), what.str().c_str());
+  };
+  // Only a regular file has a size to check counts against and can be
+  // mapped: a character device such as /dev/zero would be read until memory
+  // runs out, and opening a FIFO would wait for a writer. O_NONBLOCK keeps
+  // the open itself from blocking; fstat then decides.
+  int fd = ::open(path.str().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return fail("cannot open: " + Twine(std::strerror(errno)));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return fail("cannot open: " + Twine(std::strerror(err)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    const char *kind = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    return fail(Twine("not a GGUF model file: ") + kind);
+  }
+  auto buffer = MemoryBuffer::getOpenFile(
+      sys::fs::convertFDToNativeFile(fd), path,
+      static_cast<uint64_t>(st.st_size), /*RequiresNullTerminator=*/false);
+  ::close(fd);
   if (!buffer)
-    return createStringError(buffer.getError(), "%s: cannot open: %s",
-                             path.str().c_str(),
-                             buffer.getError().message().c_str());
+    return fail("cannot read: " + buffer.getError().message());
   return parse(std::move(*buffer), path);
 }
 
 Expected<std::unique_ptr<GGUFFile>>
-GGUFFile::parse(std::unique_ptr<MemoryBuffer> buffer, StringRef name) {
+GGUFFile::parse(std::unique_ptr<MemoryBuffer> buffer, StringRef name,
+                DataCheck check) {
   std::unique_ptr<GGUFFile> file(new GGUFFile());
   file->path = name.str();
   file->buffer = std::move(buffer);
-  if (Error e = file->parseAll())
+  if (Error e = file->parseAll(check))
     return std::move(e);
   return std::move(file);
 }
 
-Error GGUFFile::parseAll() {
+Error GGUFFile::parseAll(DataCheck check) {
   ArrayRef<uint8_t> bytes(
       reinterpret_cast<const uint8_t *>(buffer->getBufferStart()),
       buffer->getBufferSize());
@@ -517,7 +551,10 @@ Error GGUFFile::parseAll() {
   }
 
   dataOffset = alignTo(cur.offset(), alignment);
-  uint64_t fileSize = bytes.size();
+  // A header-only parse checks the data ranges against the largest file
+  // offset instead of the buffer's end.
+  uint64_t fileSize =
+      check == DataCheck::Full ? bytes.size() : static_cast<uint64_t>(INT64_MAX);
   if (!tensorInfos.empty() && dataOffset > fileSize)
     return cur.fail(cur.offset(), "truncated file: the data section would "
                                   "start at byte " +
@@ -591,6 +628,10 @@ const TensorInfo *GGUFFile::findTensor(StringRef name) const {
 }
 
 ArrayRef<uint8_t> GGUFFile::tensorData(const TensorInfo &tensor) const {
+  // Only a header-only parse leaves tensors outside the buffer.
+  if (tensor.fileOffset > buffer->getBufferSize() ||
+      tensor.bytes > buffer->getBufferSize() - tensor.fileOffset)
+    return {};
   return ArrayRef<uint8_t>(
       reinterpret_cast<const uint8_t *>(buffer->getBufferStart()) +
           tensor.fileOffset,
@@ -604,6 +645,10 @@ GGUFFile::readTensorF32(const TensorInfo &tensor) const {
                              "%s: tensor '%s': cannot dequantize type %s",
                              path.c_str(), tensor.name.c_str(),
                              typeName(tensor.type));
+  if (tensorData(tensor).size() != tensor.bytes)
+    return createStringError(inconvertibleErrorCode(),
+                             "%s: tensor '%s': data is not in the buffer",
+                             path.c_str(), tensor.name.c_str());
   std::vector<float> out(tensor.elements);
   dequantizeRow(tensor.type, tensorData(tensor).data(), out.data(),
                 static_cast<int64_t>(tensor.elements));

@@ -121,10 +121,21 @@ public:
   /// Opens and validates `path`. The error message is one line:
   /// "FILE: byte N: what is wrong".
   static llvm::Expected<std::unique_ptr<GGUFFile>> open(llvm::StringRef path);
+  /// What parse() checks of the data section.
+  enum class DataCheck {
+    /// Every tensor's bytes lie inside the buffer.
+    Full,
+    /// The buffer may end after the tensor infos (a header cut from a model,
+    /// for fuzzing what reads only metadata and tensor infos): tensor data
+    /// ranges are checked for overflow only, and tensorData() is empty for
+    /// a tensor whose bytes are not in the buffer.
+    HeaderOnly,
+  };
   /// Parses a file already in memory (tests, fuzzing). `name` is used in
   /// error messages.
   static llvm::Expected<std::unique_ptr<GGUFFile>>
-  parse(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::StringRef name);
+  parse(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::StringRef name,
+        DataCheck check = DataCheck::Full);
 
   llvm::StringRef getPath() const { return path; }
   uint32_t getVersion() const { return version; }
@@ -160,7 +171,7 @@ public:
 
 private:
   GGUFFile() = default;
-  llvm::Error parseAll();
+  llvm::Error parseAll(DataCheck check);
 
   std::string path;
   std::unique_ptr<llvm::MemoryBuffer> buffer;

@@ -10,12 +10,15 @@
 
 #include "compiler/dialect/IngotDialect.h"
 #include "compiler/gguf/GGUFFile.h"
+#include "compiler/import/TokenizerImport.h"
+#include "compiler/oplib/OpLibLimits.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <cstdio>
 
 using namespace mlir;
 using ingot::gguf::GGUFFile;
@@ -70,21 +73,83 @@ public:
   llvm::Expected<OwningOpRef<ModuleOp>> run();
 
 private:
-  // Metadata access: `<arch>.suffix`.
-  std::optional<uint64_t> archUnsigned(StringRef suffix) {
-    return file.getArchUnsigned(suffix);
+  // Metadata access: `<arch>.suffix`, checked. Every hyper-parameter is a
+  // 32-bit quantity in llama.cpp; bounding them here keeps every product the
+  // graph builders form (heads x head_dim, ...) far from overflow, and an
+  // error names the key instead of a later shape mismatch or allocation.
+  static constexpr int64_t kMaxHyperParam = INT32_MAX;
+  std::string key(StringRef suffix) const {
+    return formatv("{0}.{1}", arch, suffix).str();
   }
-  int64_t require(StringRef suffix) {
-    if (auto v = archUnsigned(suffix))
-      return static_cast<int64_t>(*v);
-    fail(formatv("missing metadata key '{0}.{1}'", arch, suffix).str());
-    return 0;
+  /// `<arch>.suffix` as an integer in [lo, hi]; `fallback` when absent, or
+  /// an error when absent without one.
+  int64_t count(StringRef suffix, std::optional<int64_t> fallback, int64_t lo,
+                int64_t hi = kMaxHyperParam) {
+    const gguf::Value *v = file.lookup(key(suffix));
+    if (!v) {
+      if (!fallback)
+        fail(formatv("missing metadata key '{0}'", key(suffix)).str());
+      return fallback.value_or(lo);
+    }
+    if (!v->isInteger()) {
+      fail(formatv("metadata key '{0}' must be an integer, is {1}",
+                   key(suffix), gguf::valueTypeName(v->getType()))
+               .str());
+      return lo;
+    }
+    std::optional<int64_t> value = v->getSigned();
+    if (!value) { // a u64 beyond INT64_MAX
+      fail(formatv("{0} ({1}) must be between {2} and {3}", key(suffix),
+                   *v->getUnsigned(), lo, hi)
+               .str());
+      return lo;
+    }
+    if (*value < lo || *value > hi) {
+      fail(formatv("{0} ({1}) must be between {2} and {3}", key(suffix),
+                   *value, lo, hi)
+               .str());
+      return lo;
+    }
+    return *value;
   }
-  int64_t optional(StringRef suffix, int64_t fallback) {
-    return static_cast<int64_t>(archUnsigned(suffix).value_or(fallback));
+  int64_t require(StringRef suffix, int64_t lo = 1) {
+    return count(suffix, std::nullopt, lo);
   }
-  float optionalFloat(StringRef suffix, float fallback) {
-    return static_cast<float>(file.getArchDouble(suffix).value_or(fallback));
+  int64_t optional(StringRef suffix, int64_t fallback, int64_t lo = 0) {
+    return count(suffix, fallback, lo);
+  }
+  enum class FloatRange { Finite, NonNegative, Positive };
+  /// `<arch>.suffix` as a finite f32 (the ops' attributes are f32), in
+  /// `range`; `fallback` when absent.
+  float optionalFloat(StringRef suffix, float fallback,
+                      FloatRange range = FloatRange::Finite) {
+    const gguf::Value *v = file.lookup(key(suffix));
+    if (!v)
+      return fallback;
+    std::optional<double> wide = v->getDouble();
+    if (!wide || v->getType() == gguf::ValueType::Bool) {
+      fail(formatv("metadata key '{0}' must be a number, is {1}", key(suffix),
+                   gguf::valueTypeName(v->getType()))
+               .str());
+      return fallback;
+    }
+    float value = static_cast<float>(*wide);
+    bool ok = std::isfinite(value) &&
+              (range == FloatRange::Finite ||
+               (range == FloatRange::NonNegative && value >= 0.0f) ||
+               (range == FloatRange::Positive && value > 0.0f));
+    if (!ok) {
+      const char *want = range == FloatRange::Positive ? "a positive"
+                         : range == FloatRange::NonNegative
+                             ? "a non-negative"
+                             : "a finite";
+      char text[32];
+      std::snprintf(text, sizeof(text), "%g", *wide);
+      fail(formatv("{0} ({1}) must be {2} number", key(suffix), text, want)
+               .str());
+      return fallback;
+    }
+    return value;
   }
 
   void fail(const std::string &message) {
@@ -148,6 +213,13 @@ FlatSymbolRefAttr Importer::weight(StringRef name,
     return FlatSymbolRefAttr::get(&context, name);
   }
   SmallVector<int64_t> shape(tensor->shape.rbegin(), tensor->shape.rend());
+  // GGUF allows empty tensors; no model weight is one.
+  if (llvm::is_contained(shape, 0)) {
+    fail(formatv("tensor '{0}' has shape {1}: a weight cannot be empty", name,
+                 shapeString(shape))
+             .str());
+    return FlatSymbolRefAttr::get(&context, name);
+  }
   bool matches = shape.size() == expected.size();
   for (size_t i = 0; matches && i < shape.size(); ++i)
     matches = expected[i] < 0 || expected[i] == shape[i];
@@ -225,29 +297,78 @@ Value Importer::swigluFfn(Value x, int64_t layer, int64_t ffn,
                 hp.embedding);
 }
 
+/// How many blocks (`blk.N.*`) the file has tensors for: one more than the
+/// largest N, at most the tensor count.
+static int64_t blocksInFile(const GGUFFile &file) {
+  int64_t blocks = 0;
+  for (const TensorInfo &t : file.tensors()) {
+    StringRef name = t.name;
+    if (!name.consume_front("blk."))
+      continue;
+    uint64_t index;
+    if (name.consumeInteger(10, index) || !name.starts_with("."))
+      continue;
+    if (index < file.tensors().size())
+      blocks = std::max<int64_t>(blocks, static_cast<int64_t>(index) + 1);
+  }
+  return blocks;
+}
+
 LogicalResult Importer::readHyperParams() {
+  // The counts that size what is built before any tensor is checked come
+  // first, bounded by what the file holds.
+  int64_t blocks = blocksInFile(file);
   hp.layers = require("block_count");
   hp.embedding = require("embedding_length");
   hp.heads = require("attention.head_count");
   if (!firstError.empty())
     return failure();
-  if (hp.layers <= 0 || hp.embedding <= 0 || hp.heads <= 0) {
-    fail("block_count, embedding_length and attention.head_count must be "
-         "positive");
+  if (hp.layers > blocks) {
+    fail(formatv("{0} ({1}) exceeds the {2} blocks the file has tensors for",
+                 key("block_count"), hp.layers, blocks)
+             .str());
     return failure();
   }
-  hp.kvHeads = optional("attention.head_count_kv", hp.heads);
-  hp.headDim = optional("attention.key_length", hp.embedding / hp.heads);
-  hp.valueDim = optional("attention.value_length", hp.headDim);
+  hp.kvHeads = optional("attention.head_count_kv", hp.heads, 1);
+  if (!file.lookup(key("attention.key_length")) && hp.embedding % hp.heads) {
+    fail(formatv("{0} ({1}) is not a multiple of {2} ({3}) and {4} is not "
+                 "given",
+                 key("embedding_length"), hp.embedding,
+                 key("attention.head_count"), hp.heads,
+                 key("attention.key_length"))
+             .str());
+    return failure();
+  }
+  hp.headDim = optional("attention.key_length", hp.embedding / hp.heads, 1);
+  hp.valueDim = optional("attention.value_length", hp.headDim, 1);
   hp.ffn = optional("feed_forward_length", 0);
-  hp.ropeDims = optional("rope.dimension_count", hp.headDim);
-  hp.context = optional("context_length", 4096);
-  hp.rmsEps = optionalFloat("attention.layer_norm_rms_epsilon", 1e-5f);
-  hp.ropeBase = optionalFloat("rope.freq_base", 10000.0f);
-  if (hp.kvHeads <= 0 || hp.heads % hp.kvHeads) {
+  hp.ropeDims = optional("rope.dimension_count", hp.headDim, 0);
+  hp.context = optional("context_length", 4096, 1);
+  hp.rmsEps = optionalFloat("attention.layer_norm_rms_epsilon", 1e-5f,
+                            FloatRange::Positive);
+  hp.ropeBase = optionalFloat("rope.freq_base", 10000.0f, FloatRange::Positive);
+  if (!firstError.empty())
+    return failure();
+  if (hp.heads % hp.kvHeads) {
     fail(formatv("{0}.attention.head_count ({1}) is not a multiple of "
                  "attention.head_count_kv ({2})",
                  arch, hp.heads, hp.kvHeads)
+             .str());
+    return failure();
+  }
+  // The op library's fixed per-op buffers (the verifiers check the ops
+  // too; here the message can name the key).
+  if (hp.ropeDims > 2 * oplib::kMaxRopePairs) {
+    fail(formatv("{0} ({1}) exceeds the {2} rotated values per head the op "
+                 "library supports",
+                 key("rope.dimension_count"), hp.ropeDims,
+                 2 * oplib::kMaxRopePairs)
+             .str());
+    return failure();
+  }
+  if (arch != "deepseek2" && (hp.ropeDims % 2 || hp.ropeDims > hp.headDim)) {
+    fail(formatv("{0} ({1}) must be even and at most the head size ({2})",
+                 key("rope.dimension_count"), hp.ropeDims, hp.headDim)
              .str());
     return failure();
   }
@@ -255,9 +376,13 @@ LogicalResult Importer::readHyperParams() {
   // Rope scaling, as llama.cpp reads it.
   std::string scalingType =
       file.getString(arch + ".rope.scaling.type").value_or("").str();
-  float factor = optionalFloat("rope.scaling.factor", 0.0f);
+  float factor =
+      optionalFloat("rope.scaling.factor", 0.0f, FloatRange::NonNegative);
   if (factor == 0.0f)
-    factor = optionalFloat("rope.scale_linear", 0.0f);
+    factor =
+        optionalFloat("rope.scale_linear", 0.0f, FloatRange::NonNegative);
+  if (!firstError.empty())
+    return failure();
   if (scalingType == "linear" || (scalingType.empty() && factor > 0.0f)) {
     if (factor > 0.0f)
       hp.freqScale = 1.0f / factor;
@@ -272,7 +397,7 @@ LogicalResult Importer::readHyperParams() {
     hp.betaFast = optionalFloat("rope.scaling.yarn_beta_fast", 32.0f);
     hp.betaSlow = optionalFloat("rope.scaling.yarn_beta_slow", 1.0f);
     hp.origContext =
-        optional("rope.scaling.original_context_length", hp.context);
+        optional("rope.scaling.original_context_length", hp.context, 1);
     // Stored as 0.1 * mscale_all_dim by llama.cpp's converter.
     hp.yarnLogMultiplier =
         optionalFloat("rope.scaling.yarn_log_multiplier", 0.0f) / 0.1f;
@@ -280,8 +405,14 @@ LogicalResult Importer::readHyperParams() {
     fail(formatv("unsupported rope scaling type '{0}'", scalingType).str());
     return failure();
   }
+  if (!std::isfinite(hp.freqScale) || hp.freqScale <= 0.0f) {
+    fail(formatv("{0} ({1}) gives no usable rope frequency scale",
+                 key("rope.scaling.factor"), factor)
+             .str());
+    return failure();
+  }
 
-  hp.experts = optional("expert_count", 0);
+  hp.experts = count("expert_count", 0, 0, oplib::kMaxExperts);
   hp.expertsUsed = optional("expert_used_count", 0);
   hp.expertFfn = optional("expert_feed_forward_length", hp.ffn);
   hp.sharedExperts = optional("expert_shared_count", 0);
@@ -295,6 +426,16 @@ LogicalResult Importer::readHyperParams() {
   hp.routedScale = optionalFloat("expert_weights_scale", 1.0f);
   if (hp.routedScale == 0.0f)
     hp.routedScale = 1.0f;
+  if (!firstError.empty())
+    return failure();
+  if (hp.experts > 0 && (hp.experts % hp.groups || hp.groupsUsed > hp.groups)) {
+    fail(formatv("{0} ({1}) must split into {2} ({3}) groups of which {4} "
+                 "({5}) are used",
+                 key("expert_count"), hp.experts, key("expert_group_count"),
+                 hp.groups, key("expert_group_used_count"), hp.groupsUsed)
+             .str());
+    return failure();
+  }
   // Qwen3-MoE and Mixtral renormalise the chosen experts' weights in their
   // graph code; DeepSeek says so in its metadata.
   hp.normalizeExperts = arch == "qwen3moe" || arch == "llama"
@@ -302,6 +443,8 @@ LogicalResult Importer::readHyperParams() {
                             : file.getBool(arch + ".expert_weights_norm")
                                   .value_or(false);
   int64_t gating = optional("expert_gating_func", 1);
+  if (!firstError.empty())
+    return failure();
   if (gating != 1 && gating != 2) {
     fail(formatv("unsupported {0}.expert_gating_func {1} (1 = softmax, 2 = "
                  "sigmoid)",
@@ -313,10 +456,22 @@ LogicalResult Importer::readHyperParams() {
 
   if (arch == "deepseek2") {
     hp.qLoraRank = optional("attention.q_lora_rank", 0);
-    hp.kvLoraRank = require("attention.kv_lora_rank");
+    hp.kvLoraRank = count("attention.kv_lora_rank", std::nullopt, 1,
+                          oplib::kMaxHeadWidth);
+    // The per-head absorbed products name each head in a fixed array.
+    count("attention.head_count", std::nullopt, 1, oplib::kMaxExperts);
     int64_t keyMla = optional("attention.key_length_mla", 0);
-    hp.vHeadDim = optional("attention.value_length_mla", hp.valueDim);
-    hp.ropeDims = require("rope.dimension_count");
+    hp.vHeadDim = optional("attention.value_length_mla", hp.valueDim, 1);
+    hp.ropeDims = count("rope.dimension_count", std::nullopt, 2,
+                        2 * oplib::kMaxRopePairs);
+    if (!firstError.empty())
+      return failure();
+    if (hp.ropeDims % 2) {
+      fail(formatv("{0} ({1}) must be even", key("rope.dimension_count"),
+                   hp.ropeDims)
+               .str());
+      return failure();
+    }
     hp.nopeDim = (keyMla ? keyMla : hp.headDim) - hp.ropeDims;
     if (hp.nopeDim <= 0) {
       fail("deepseek2: attention key length must exceed the rope dimension");
@@ -330,7 +485,27 @@ LogicalResult Importer::readHyperParams() {
          std::to_string(hp.embedding) + "])");
     return failure();
   }
+  // Token ids are 32-bit everywhere (the ops, the binary's runtime).
+  if (embd->shape[1] == 0 || embd->shape[1] > uint64_t(kMaxHyperParam)) {
+    fail(formatv("tensor 'token_embd.weight' has {0} rows: a vocabulary "
+                 "must have between 1 and {1} tokens",
+                 embd->shape[1], kMaxHyperParam)
+             .str());
+    return failure();
+  }
   hp.vocab = static_cast<int64_t>(embd->shape[1]);
+  if (const gguf::Value *tokens = file.lookup("tokenizer.ggml.tokens")) {
+    // The binary turns every id the model can produce back into text.
+    if (tokens->getType() == gguf::ValueType::Array &&
+        static_cast<uint64_t>(hp.vocab) > tokens->size()) {
+      fail(formatv("the model's vocabulary (token_embd.weight: {0} rows) is "
+                   "larger than the tokenizer's (tokenizer.ggml.tokens: {1} "
+                   "tokens)",
+                   hp.vocab, tokens->size())
+               .str());
+      return failure();
+    }
+  }
   return success(firstError.empty());
 }
 
@@ -480,6 +655,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
   if (file.tensors().empty())
     return error("the file has no tensors (a vocabulary-only file?)");
 
+  if (llvm::Error e = checkTokenizerMetadata(file))
+    return std::move(e);
   OwningOpRef<ModuleOp> owned = ModuleOp::create(loc);
   module = *owned;
   if (failed(readHyperParams()))

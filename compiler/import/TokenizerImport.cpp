@@ -41,8 +41,49 @@ template <typename T> std::vector<T> scalarArray(const Value &v) {
 
 namespace ingot {
 
+Error checkTokenizerMetadata(const GGUFFile &file) {
+  auto fail = [&](const Twine &what) {
+    return createStringError(inconvertibleErrorCode(), "%s: %s",
+                             file.getPath().str().c_str(),
+                             what.str().c_str());
+  };
+  const Value *tokens = file.lookup("tokenizer.ggml.tokens");
+  if (!tokens)
+    return Error::success();
+  if (tokens->getType() != ValueType::Array ||
+      tokens->getElementType() != ValueType::String)
+    return fail("tokenizer.ggml.tokens is not a string array");
+  const uint64_t count = tokens->size();
+  if (const Value *scores = file.lookup("tokenizer.ggml.scores"))
+    if (scores->getType() != ValueType::Array ||
+        (scores->getElementType() != ValueType::Float32 &&
+         scores->getElementType() != ValueType::Int32))
+      return fail("tokenizer.ggml.scores is not an f32 or i32 array");
+  // The per-token arrays are indexed by token id: one entry per token.
+  for (const char *key : {"tokenizer.ggml.scores", "tokenizer.ggml.token_type"})
+    if (const Value *v = file.lookup(key))
+      if (v->getType() == ValueType::Array && v->size() != count)
+        return fail(Twine(key) + " has " + Twine(v->size()) +
+                    " entries for " + Twine(count) + " tokens");
+  if (const Value *types = file.lookup("tokenizer.ggml.token_type")) {
+    if (types->getType() != ValueType::Array ||
+        types->getElementType() != ValueType::Int32)
+      return fail("tokenizer.ggml.token_type is not an i32 array");
+    for (uint64_t i = 0; i < types->size(); ++i) {
+      int64_t type = *types->scalarElement(i).getSigned();
+      if (type < static_cast<int64_t>(tokenizer::TokenType::Undefined) ||
+          type > static_cast<int64_t>(tokenizer::TokenType::Byte))
+        return fail("tokenizer.ggml.token_type[" + Twine(i) + "] is " +
+                    Twine(type) + " (token types are 0 to 6)");
+    }
+  }
+  return Error::success();
+}
+
 /// The runtime tokenizer description of a GGUF file's `tokenizer.*` keys.
 Expected<TokenizerData> readTokenizerData(const GGUFFile &file) {
+  if (Error e = checkTokenizerMetadata(file))
+    return std::move(e);
   TokenizerData d;
   auto model = file.getString("tokenizer.ggml.model");
   if (!model)

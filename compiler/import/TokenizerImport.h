@@ -12,6 +12,10 @@ class GGUFFile;
 
 namespace ingot {
 
+/// Checks the tokenizer.* arrays against each other (one score and one
+/// token type in range per token); an error naming the key.
+llvm::Error checkTokenizerMetadata(const gguf::GGUFFile &file);
+
 /// The tokenizer described by `file`'s tokenizer.* keys; an error naming
 /// the key when one is missing or malformed.
 llvm::Expected<tokenizer::TokenizerData>
