@@ -7,6 +7,7 @@
 #include "compiler/target/TargetDescription.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
@@ -354,6 +355,29 @@ LLVM_YAML_IS_SEQUENCE_VECTOR(ingot::target::BandwidthPoint)
 
 namespace {
 
+/// Control characters as \xNN, so that an error stays one line whatever
+/// the file contains.
+void appendEscaped(std::string &out, StringRef text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      out += "\\x";
+      out += hexdigit(static_cast<unsigned char>(c) >> 4);
+      out += hexdigit(c & 15);
+    } else {
+      out += c;
+    }
+  }
+}
+
+/// A value from the file in an error message: quoted, escaped, and cut
+/// after 64 bytes.
+std::string quoted(StringRef value) {
+  std::string text = "'";
+  appendEscaped(text, value.take_front(64));
+  text += value.size() > 64 ? "...'" : "'";
+  return text;
+}
+
 std::string locatedMessage(StringRef file, SourceLoc loc, const Twine &msg) {
   std::string text;
   raw_string_ostream os(text);
@@ -363,7 +387,9 @@ std::string locatedMessage(StringRef file, SourceLoc loc, const Twine &msg) {
       os << ":" << loc.line << ":" << loc.column;
     os << ": ";
   }
-  os << msg;
+  std::string escaped;
+  appendEscaped(escaped, msg.str());
+  os << escaped;
   return text;
 }
 
@@ -471,11 +497,11 @@ private:
     if (t.name.empty())
       fail(t.loc, "target name is empty");
     if (t.isa != "x86_64")
-      fail(pick(t.isaLoc, t.loc), "unsupported isa '" + t.isa + "' (only x86_64)");
+      fail(pick(t.isaLoc, t.loc), "unsupported isa " + quoted(t.isa) + " (only x86_64)");
     if (t.cpu.empty())
       fail(pick(t.cpuLoc, t.loc), "cpu name is empty (an LLVM cpu name such as znver4)");
     else if (t.isa == "x86_64" && X86::parseArchX86(t.cpu, /*Only64Bit=*/true) == X86::CK_None)
-      fail(pick(t.cpuLoc, t.loc), "unknown cpu '" + t.cpu + "' (not an LLVM x86-64 cpu name)");
+      fail(pick(t.cpuLoc, t.loc), "unknown cpu " + quoted(t.cpu) + " (not an LLVM x86-64 cpu name)");
     if (t.sockets == 0)
       fail(pick(t.socketsLoc, t.loc), "sockets must be at least 1");
     if (t.coresPerSocket == 0)
@@ -490,9 +516,9 @@ private:
     StringSet<> seen;
     for (const Feature &f : t.features) {
       if (!lookupFeature(f.name))
-        fail(pick(f.loc, t.loc), "unknown feature '" + f.name + "'");
+        fail(pick(f.loc, t.loc), "unknown feature " + quoted(f.name));
       else if (!seen.insert(f.name).second)
-        fail(pick(f.loc, t.loc), "feature '" + f.name + "' is listed twice");
+        fail(pick(f.loc, t.loc), "feature " + quoted(f.name) + " is listed twice");
     }
     for (const Feature &f : t.features) {
       const FeatureInfo *info = lookupFeature(f.name);
@@ -501,7 +527,7 @@ private:
       for (const char *req : {info->requires1, info->requires2})
         if (req && !seen.contains(req))
           fail(pick(f.loc, t.loc),
-               "feature '" + f.name + "' requires feature '" + req + "'");
+               "feature " + quoted(f.name) + " requires feature '" + req + "'");
     }
   }
 
@@ -583,7 +609,7 @@ private:
     static const char *types[] = {"DDR4", "DDR5", "LPDDR5", "LPDDR5X", "MRDIMM"};
     if (none_of(types, [&](const char *ty) { return m.type == ty; }))
       fail(pick(m.typeLoc, m.loc),
-           "unknown memory type '" + m.type + "' (DDR4, DDR5, LPDDR5, LPDDR5X or MRDIMM)");
+           "unknown memory type " + quoted(m.type) + " (DDR4, DDR5, LPDDR5, LPDDR5X or MRDIMM)");
     if (m.mts == 0)
       fail(pick(m.mtsLoc, m.loc), "memory mts must be positive");
     if (m.dimmsPerChannel == 0)
@@ -591,7 +617,7 @@ private:
     if (!(m.capacityGiB > 0))
       fail(pick(m.capacityLoc, m.loc), "memory capacity_gib must be positive");
     if (m.source != "spec" && m.source != "estimated")
-      fail(m.loc, "memory source must be 'spec' or 'estimated', not '" + m.source + "'");
+      fail(m.loc, "memory source must be 'spec' or 'estimated', not " + quoted(m.source));
     if (m.measuredReadGBps)
       positiveAtMost("measured_read_gbps", *m.measuredReadGBps, limits::kMaxBandwidthGBps,
                      m.loc);
