@@ -11,6 +11,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/YAMLParser.h"
@@ -18,6 +19,7 @@
 #include "llvm/TargetParser/X86TargetParser.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -178,6 +180,17 @@ SourceLoc currentLoc(yaml::IO &io) {
   return locateNode(static_cast<ParseContext *>(io.getContext()));
 }
 
+/// The shortest text that reads back as exactly `value` (LLVM's YAML
+/// writer prints doubles with %g, 6 digits, so 64.123456789 came back as
+/// 64.1235).
+std::string roundTripText(double value) {
+  for (int digits = 6;; ++digits) {
+    std::string text = formatv("{0}", format("%.*g", digits, value)).str();
+    if (digits >= 17 || std::strtod(text.c_str(), nullptr) == value)
+      return text;
+  }
+}
+
 /// A scalar field together with the place its location is recorded.
 template <typename T> struct Tracked {
   T &value;
@@ -190,7 +203,10 @@ namespace llvm::yaml {
 
 template <typename T> struct ScalarTraits<Tracked<T>> {
   static void output(const Tracked<T> &v, void *ctx, raw_ostream &os) {
-    ScalarTraits<T>::output(v.value, ctx, os);
+    if constexpr (std::is_same_v<T, double>)
+      os << roundTripText(v.value);
+    else
+      ScalarTraits<T>::output(v.value, ctx, os);
   }
   static StringRef input(StringRef text, void *ctx, Tracked<T> &v) {
     v.loc = locateNode(static_cast<ParseContext *>(ctx));
@@ -282,7 +298,12 @@ template <> struct MappingTraits<Memory> {
     Tracked<double> capacity{m.capacityGiB, m.capacityLoc};
     io.mapRequired("capacity_gib", capacity);
     io.mapOptional("source", m.source, std::string("spec"));
-    io.mapOptional("measured_read_gbps", m.measuredReadGBps);
+    if (!io.outputting()) {
+      io.mapOptional("measured_read_gbps", m.measuredReadGBps);
+    } else if (m.measuredReadGBps) {
+      Tracked<double> read{*m.measuredReadGBps, m.measuredReadLoc};
+      io.mapRequired("measured_read_gbps", read);
+    }
     io.mapOptional("measured", m.measured);
   }
 };
@@ -311,7 +332,12 @@ template <> struct MappingTraits<Threads> {
 template <> struct MappingTraits<ProbeResults> {
   static void mapping(IO &io, ProbeResults &p) {
     p.loc = currentLoc(io);
-    io.mapOptional("int8_peak_gops", p.int8PeakGops);
+    if (!io.outputting()) {
+      io.mapOptional("int8_peak_gops", p.int8PeakGops);
+    } else if (p.int8PeakGops) {
+      Tracked<double> peak{*p.int8PeakGops, p.loc};
+      io.mapRequired("int8_peak_gops", peak);
+    }
     io.mapOptional("int8_kernel", p.int8Kernel);
     io.mapOptional("int8_threads", p.int8Threads);
   }
