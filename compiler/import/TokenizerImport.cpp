@@ -32,7 +32,8 @@ int8_t getFlag(const GGUFFile &file, StringRef key) {
 template <typename T> std::vector<T> scalarArray(const Value &v) {
   std::vector<T> out(v.size());
   ArrayRef<uint8_t> raw = v.rawElements();
-  if (raw.size() >= out.size() * sizeof(T))
+  // memcpy must not get the null data() of an empty vector, even for 0 bytes.
+  if (!out.empty() && raw.size() >= out.size() * sizeof(T))
     std::memcpy(out.data(), raw.data(), out.size() * sizeof(T));
   return out;
 }

@@ -7,8 +7,11 @@
 #include "compiler/target/TargetDescription.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/YAMLParser.h"
@@ -16,6 +19,7 @@
 #include "llvm/TargetParser/X86TargetParser.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -138,6 +142,27 @@ struct ParseContext {
   yaml::Input *input = nullptr;
   const char *bufferStart = nullptr;
   const char *bufferEnd = nullptr;
+  /// Where each line starts, so that locating a node is a binary search
+  /// rather than a scan from the top of the file (which made reading a file
+  /// with many nodes quadratic).
+  std::vector<const char *> lineStarts;
+
+  ParseContext(StringRef text) : bufferStart(text.begin()), bufferEnd(text.end()) {
+    lineStarts.push_back(bufferStart);
+    for (const char *p = bufferStart; p < bufferEnd; ++p)
+      if (*p == '\n')
+        lineStarts.push_back(p + 1);
+  }
+
+  SourceLoc locate(const char *ptr) const {
+    if (!ptr || ptr < bufferStart || ptr > bufferEnd)
+      return {};
+    auto next = std::upper_bound(lineStarts.begin(), lineStarts.end(), ptr);
+    SourceLoc loc;
+    loc.line = unsigned(next - lineStarts.begin());
+    loc.column = unsigned(ptr - *(next - 1)) + 1;
+    return loc;
+  }
 };
 
 SourceLoc locateNode(const ParseContext *ctx) {
@@ -146,25 +171,24 @@ SourceLoc locateNode(const ParseContext *ctx) {
   const yaml::Node *node = ctx->input->getCurrentNode();
   if (!node)
     return {};
-  const char *ptr = node->getSourceRange().Start.getPointer();
-  if (!ptr || ptr < ctx->bufferStart || ptr > ctx->bufferEnd)
-    return {};
-  SourceLoc loc;
-  loc.line = 1;
-  const char *lineStart = ctx->bufferStart;
-  for (const char *p = ctx->bufferStart; p < ptr; ++p)
-    if (*p == '\n') {
-      ++loc.line;
-      lineStart = p + 1;
-    }
-  loc.column = unsigned(ptr - lineStart) + 1;
-  return loc;
+  return ctx->locate(node->getSourceRange().Start.getPointer());
 }
 
 SourceLoc currentLoc(yaml::IO &io) {
   if (io.outputting())
     return {};
   return locateNode(static_cast<ParseContext *>(io.getContext()));
+}
+
+/// The shortest text that reads back as exactly `value` (LLVM's YAML
+/// writer prints doubles with %g, 6 digits, so 64.123456789 came back as
+/// 64.1235).
+std::string roundTripText(double value) {
+  for (int digits = 6;; ++digits) {
+    std::string text = formatv("{0}", format("%.*g", digits, value)).str();
+    if (digits >= 17 || std::strtod(text.c_str(), nullptr) == value)
+      return text;
+  }
 }
 
 /// A scalar field together with the place its location is recorded.
@@ -179,7 +203,10 @@ namespace llvm::yaml {
 
 template <typename T> struct ScalarTraits<Tracked<T>> {
   static void output(const Tracked<T> &v, void *ctx, raw_ostream &os) {
-    ScalarTraits<T>::output(v.value, ctx, os);
+    if constexpr (std::is_same_v<T, double>)
+      os << roundTripText(v.value);
+    else
+      ScalarTraits<T>::output(v.value, ctx, os);
   }
   static StringRef input(StringRef text, void *ctx, Tracked<T> &v) {
     v.loc = locateNode(static_cast<ParseContext *>(ctx));
@@ -216,7 +243,8 @@ template <> struct ScalarTraits<Feature> {
 template <> struct MappingTraits<L3Group> {
   static void mapping(IO &io, L3Group &g) {
     g.loc = currentLoc(io);
-    io.mapRequired("size_mib", g.sizeMiB);
+    Tracked<double> size{g.sizeMiB, g.sizeLoc};
+    io.mapRequired("size_mib", size);
     io.mapRequired("cores", g.cores);
   }
 };
@@ -234,17 +262,20 @@ template <> struct MappingTraits<Caches> {
 template <> struct MappingTraits<NumaNode> {
   static void mapping(IO &io, NumaNode &n) {
     n.loc = currentLoc(io);
-    io.mapRequired("id", n.id);
+    Tracked<unsigned> id{n.id, n.idLoc};
+    Tracked<double> memory{n.memoryGiB, n.memoryLoc};
+    io.mapRequired("id", id);
     io.mapRequired("cores", n.cores);
-    io.mapRequired("memory_gib", n.memoryGiB);
+    io.mapRequired("memory_gib", memory);
   }
 };
 
 template <> struct MappingTraits<BandwidthPoint> {
   static void mapping(IO &io, BandwidthPoint &p) {
     p.loc = currentLoc(io);
+    Tracked<double> read{p.readGBps, p.readLoc};
     io.mapRequired("threads", p.threads);
-    io.mapRequired("read_gbps", p.readGBps);
+    io.mapRequired("read_gbps", read);
   }
 };
 
@@ -256,18 +287,37 @@ template <> struct MappingTraits<Memory> {
     io.mapRequired("channels", channels);
     io.mapRequired("type", type);
     io.mapRequired("mts", mts);
-    io.mapOptional("dimms_per_channel", m.dimmsPerChannel, 1u);
-    io.mapRequired("capacity_gib", m.capacityGiB);
+    // A Tracked value cannot take a default; the field's initial value is
+    // the default when reading.
+    if (io.outputting()) {
+      io.mapOptional("dimms_per_channel", m.dimmsPerChannel, 1u);
+    } else {
+      Tracked<unsigned> dimms{m.dimmsPerChannel, m.dimmsLoc};
+      io.mapOptional("dimms_per_channel", dimms);
+    }
+    Tracked<double> capacity{m.capacityGiB, m.capacityLoc};
+    io.mapRequired("capacity_gib", capacity);
     io.mapOptional("source", m.source, std::string("spec"));
-    io.mapOptional("measured_read_gbps", m.measuredReadGBps);
+    if (!io.outputting()) {
+      io.mapOptional("measured_read_gbps", m.measuredReadGBps);
+    } else if (m.measuredReadGBps) {
+      Tracked<double> read{*m.measuredReadGBps, m.measuredReadLoc};
+      io.mapRequired("measured_read_gbps", read);
+    }
     io.mapOptional("measured", m.measured);
   }
 };
 
 template <> struct MappingTraits<HugePages> {
   static void mapping(IO &io, HugePages &h) {
-    io.mapOptional("available_1g", h.available1G, uint64_t(0));
-    io.mapOptional("available_2m", h.available2M, uint64_t(0));
+    if (io.outputting()) {
+      io.mapOptional("available_1g", h.available1G, uint64_t(0));
+      io.mapOptional("available_2m", h.available2M, uint64_t(0));
+    } else {
+      Tracked<uint64_t> pages1G{h.available1G, h.loc1G}, pages2M{h.available2M, h.loc2M};
+      io.mapOptional("available_1g", pages1G);
+      io.mapOptional("available_2m", pages2M);
+    }
   }
 };
 
@@ -282,7 +332,12 @@ template <> struct MappingTraits<Threads> {
 template <> struct MappingTraits<ProbeResults> {
   static void mapping(IO &io, ProbeResults &p) {
     p.loc = currentLoc(io);
-    io.mapOptional("int8_peak_gops", p.int8PeakGops);
+    if (!io.outputting()) {
+      io.mapOptional("int8_peak_gops", p.int8PeakGops);
+    } else if (p.int8PeakGops) {
+      Tracked<double> peak{*p.int8PeakGops, p.loc};
+      io.mapRequired("int8_peak_gops", peak);
+    }
     io.mapOptional("int8_kernel", p.int8Kernel);
     io.mapOptional("int8_threads", p.int8Threads);
   }
@@ -326,6 +381,29 @@ LLVM_YAML_IS_SEQUENCE_VECTOR(ingot::target::BandwidthPoint)
 
 namespace {
 
+/// Control characters as \xNN, so that an error stays one line whatever
+/// the file contains.
+void appendEscaped(std::string &out, StringRef text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      out += "\\x";
+      out += hexdigit(static_cast<unsigned char>(c) >> 4);
+      out += hexdigit(c & 15);
+    } else {
+      out += c;
+    }
+  }
+}
+
+/// A value from the file in an error message: quoted, escaped, and cut
+/// after 64 bytes.
+std::string quoted(StringRef value) {
+  std::string text = "'";
+  appendEscaped(text, value.take_front(64));
+  text += value.size() > 64 ? "...'" : "'";
+  return text;
+}
+
 std::string locatedMessage(StringRef file, SourceLoc loc, const Twine &msg) {
   std::string text;
   raw_string_ostream os(text);
@@ -335,7 +413,9 @@ std::string locatedMessage(StringRef file, SourceLoc loc, const Twine &msg) {
       os << ":" << loc.line << ":" << loc.column;
     os << ": ";
   }
-  os << msg;
+  std::string escaped;
+  appendEscaped(escaped, msg.str());
+  os << escaped;
   return text;
 }
 
@@ -344,15 +424,17 @@ public:
   explicit Checker(const TargetDescription &t) : t(t) {}
 
   Error run() {
-    checkTop();
-    checkFeatures();
-    checkCaches();
-    checkNuma();
-    checkMemory();
-    checkThreads();
-    if (!failed)
-      return Error::success();
-    return createStringError(inconvertibleErrorCode(), message);
+    // Counts first: the later checks size tables from them. Only the first
+    // problem is reported, so the rest is skipped once one is found.
+    for (void (Checker::*check)() :
+         {&Checker::checkTop, &Checker::checkCounts, &Checker::checkFeatures,
+          &Checker::checkCaches, &Checker::checkNuma, &Checker::checkMemory,
+          &Checker::checkThreads}) {
+      (this->*check)();
+      if (failed)
+        return createStringError(inconvertibleErrorCode(), message);
+    }
+    return Error::success();
   }
 
 private:
@@ -369,31 +451,100 @@ private:
   }
   static SourceLoc pick(SourceLoc a, SourceLoc b) { return a.valid() ? a : b; }
 
+  /// A double as %g ("1e+300", "inf", "16"): Twine has no double.
+  static std::string printed(double v) {
+    std::string text;
+    raw_string_ostream(text) << format("%g", v);
+    return text;
+  }
+
+  template <typename T>
+  void atMost(StringRef key, T value, T limit, SourceLoc loc) {
+    if (value > limit)
+      fail(loc, key + " " + Twine(value) + " is more than " + Twine(limit));
+  }
+  /// Positive, finite and at most `limit` (NaN fails every comparison).
+  void positiveAtMost(StringRef key, double value, double limit, SourceLoc loc) {
+    if (!(value > 0))
+      fail(loc, key + " must be positive");
+    else if (!(value <= limit))
+      fail(loc, key + " " + printed(value) + " is more than " + printed(limit));
+  }
+
+  /// Every number that sizes a table or enters a product, against
+  /// limits::; the machine's core and thread totals in 64 bits, so that no
+  /// product wraps.
+  void checkCounts() {
+    using namespace limits;
+    atMost("sockets", t.sockets, kMaxSockets, pick(t.socketsLoc, t.loc));
+    atMost("cores_per_socket", t.coresPerSocket, kMaxCoresPerSocket,
+           pick(t.coresPerSocketLoc, t.loc));
+    uint64_t cores = uint64_t(t.sockets) * t.coresPerSocket;
+    if (cores > kMaxPhysicalCores)
+      fail(pick(t.coresPerSocketLoc, t.loc),
+           "sockets x cores_per_socket = " + Twine(cores) + " cores is more than " +
+               Twine(kMaxPhysicalCores));
+    const Caches &c = t.caches;
+    atMost("l1d_kib", c.l1dKiB, kMaxL1dKiB, pick(c.l1dLoc, c.loc));
+    atMost("l2_kib", c.l2KiB, kMaxL2KiB, pick(c.l2Loc, c.loc));
+    if (cores > 0 && c.l3.size() > cores)
+      fail(pick(c.l3[cores].loc, c.loc),
+           "caches: " + Twine(c.l3.size()) + " L3 groups for " + Twine(cores) + " cores");
+    for (const L3Group &g : c.l3)
+      if (!(g.sizeMiB <= kMaxL3MiB))
+        fail(pick(g.sizeLoc, g.loc),
+             "size_mib " + printed(g.sizeMiB) + " is more than " + printed(kMaxL3MiB));
+    if (t.numa.size() > kMaxNumaNodes)
+      fail(pick(t.numa[kMaxNumaNodes].loc, t.loc),
+           "numa: more than " + Twine(kMaxNumaNodes) + " nodes");
+    for (const NumaNode &n : t.numa) {
+      if (n.id >= kMaxNumaNodes)
+        fail(pick(n.idLoc, n.loc),
+             "NUMA node id " + Twine(n.id) + " is more than " + Twine(kMaxNumaNodes - 1));
+      if (!(n.memoryGiB <= kMaxMemoryGiB))
+        fail(pick(n.memoryLoc, n.loc),
+             "memory_gib " + printed(n.memoryGiB) + " is more than " + printed(kMaxMemoryGiB));
+    }
+    const Memory &m = t.memory;
+    atMost("memory channels", m.channels, kMaxChannels, pick(m.channelsLoc, m.loc));
+    atMost("memory mts", m.mts, kMaxMts, pick(m.mtsLoc, m.loc));
+    atMost("memory dimms_per_channel", m.dimmsPerChannel, kMaxDimmsPerChannel,
+           pick(m.dimmsLoc, m.loc));
+    if (!(m.capacityGiB <= kMaxMemoryGiB))
+      fail(pick(m.capacityLoc, m.loc), "memory capacity_gib " + printed(m.capacityGiB) +
+                                           " is more than " + printed(kMaxMemoryGiB));
+    atMost("hugepages available_1g", t.hugepages.available1G, kMaxHugePages1G,
+           pick(t.hugepages.loc1G, t.loc));
+    atMost("hugepages available_2m", t.hugepages.available2M, kMaxHugePages2M,
+           pick(t.hugepages.loc2M, t.loc));
+  }
+
   void checkTop() {
     if (t.name.empty())
       fail(t.loc, "target name is empty");
     if (t.isa != "x86_64")
-      fail(pick(t.isaLoc, t.loc), "unsupported isa '" + t.isa + "' (only x86_64)");
+      fail(pick(t.isaLoc, t.loc), "unsupported isa " + quoted(t.isa) + " (only x86_64)");
     if (t.cpu.empty())
       fail(pick(t.cpuLoc, t.loc), "cpu name is empty (an LLVM cpu name such as znver4)");
     else if (t.isa == "x86_64" && X86::parseArchX86(t.cpu, /*Only64Bit=*/true) == X86::CK_None)
-      fail(pick(t.cpuLoc, t.loc), "unknown cpu '" + t.cpu + "' (not an LLVM x86-64 cpu name)");
+      fail(pick(t.cpuLoc, t.loc), "unknown cpu " + quoted(t.cpu) + " (not an LLVM x86-64 cpu name)");
     if (t.sockets == 0)
       fail(pick(t.socketsLoc, t.loc), "sockets must be at least 1");
     if (t.coresPerSocket == 0)
       fail(pick(t.coresPerSocketLoc, t.loc), "cores_per_socket must be at least 1");
-    if (t.threadsPerCore == 0 || t.threadsPerCore > 8)
+    if (t.threadsPerCore == 0 || t.threadsPerCore > limits::kMaxThreadsPerCore)
       fail(pick(t.threadsPerCoreLoc, t.loc),
-           "threads_per_core must be between 1 and 8, not " + Twine(t.threadsPerCore));
+           "threads_per_core must be between 1 and " + Twine(limits::kMaxThreadsPerCore) +
+               ", not " + Twine(t.threadsPerCore));
   }
 
   void checkFeatures() {
     StringSet<> seen;
     for (const Feature &f : t.features) {
       if (!lookupFeature(f.name))
-        fail(pick(f.loc, t.loc), "unknown feature '" + f.name + "'");
+        fail(pick(f.loc, t.loc), "unknown feature " + quoted(f.name));
       else if (!seen.insert(f.name).second)
-        fail(pick(f.loc, t.loc), "feature '" + f.name + "' is listed twice");
+        fail(pick(f.loc, t.loc), "feature " + quoted(f.name) + " is listed twice");
     }
     for (const Feature &f : t.features) {
       const FeatureInfo *info = lookupFeature(f.name);
@@ -402,7 +553,7 @@ private:
       for (const char *req : {info->requires1, info->requires2})
         if (req && !seen.contains(req))
           fail(pick(f.loc, t.loc),
-               "feature '" + f.name + "' requires feature '" + req + "'");
+               "feature " + quoted(f.name) + " requires feature '" + req + "'");
     }
   }
 
@@ -484,17 +635,18 @@ private:
     static const char *types[] = {"DDR4", "DDR5", "LPDDR5", "LPDDR5X", "MRDIMM"};
     if (none_of(types, [&](const char *ty) { return m.type == ty; }))
       fail(pick(m.typeLoc, m.loc),
-           "unknown memory type '" + m.type + "' (DDR4, DDR5, LPDDR5, LPDDR5X or MRDIMM)");
+           "unknown memory type " + quoted(m.type) + " (DDR4, DDR5, LPDDR5, LPDDR5X or MRDIMM)");
     if (m.mts == 0)
       fail(pick(m.mtsLoc, m.loc), "memory mts must be positive");
     if (m.dimmsPerChannel == 0)
-      fail(m.loc, "memory dimms_per_channel must be at least 1");
+      fail(pick(m.dimmsLoc, m.loc), "memory dimms_per_channel must be at least 1");
     if (!(m.capacityGiB > 0))
-      fail(m.loc, "memory capacity_gib must be positive");
+      fail(pick(m.capacityLoc, m.loc), "memory capacity_gib must be positive");
     if (m.source != "spec" && m.source != "estimated")
-      fail(m.loc, "memory source must be 'spec' or 'estimated', not '" + m.source + "'");
-    if (m.measuredReadGBps && !(*m.measuredReadGBps > 0))
-      fail(m.loc, "measured_read_gbps must be positive");
+      fail(m.loc, "memory source must be 'spec' or 'estimated', not " + quoted(m.source));
+    if (m.measuredReadGBps)
+      positiveAtMost("measured_read_gbps", *m.measuredReadGBps, limits::kMaxBandwidthGBps,
+                     m.loc);
     unsigned previous = 0;
     for (const BandwidthPoint &p : m.measured) {
       SourceLoc loc = pick(p.loc, m.loc);
@@ -504,8 +656,8 @@ private:
                       " hardware threads");
       else if (p.threads <= previous)
         fail(loc, "measured bandwidth points must have increasing thread counts");
-      if (!(p.readGBps > 0))
-        fail(loc, "measured read_gbps must be positive");
+      positiveAtMost("measured read_gbps", p.readGBps, limits::kMaxBandwidthGBps,
+                     pick(p.readLoc, loc));
       previous = p.threads;
     }
   }
@@ -526,8 +678,13 @@ private:
     };
     check("decode", t.threads.decode);
     check("prefill", t.threads.prefill);
-    if (t.probe && t.probe->int8PeakGops && !(*t.probe->int8PeakGops > 0))
-      fail(pick(t.probe->loc, t.loc), "probe int8_peak_gops must be positive");
+    if (t.probe && t.probe->int8PeakGops)
+      positiveAtMost("probe int8_peak_gops", *t.probe->int8PeakGops, limits::kMaxInt8PeakGops,
+                     pick(t.probe->loc, t.loc));
+    if (t.probe && t.probe->int8Threads && *t.probe->int8Threads > hw)
+      fail(pick(t.probe->loc, t.loc), "probe int8_threads " + Twine(*t.probe->int8Threads) +
+                                          " exceeds the " + Twine(hw) +
+                                          " hardware threads of the target");
   }
 };
 
@@ -553,42 +710,158 @@ Error ingot::target::validateTargetDescription(const TargetDescription &target) 
   return Checker(target).run();
 }
 
+namespace {
+
+/// The first collection nested deeper than limits::kMaxNesting, found by
+/// walking LLVM's (lazy, non-recursive) YAML parser with an explicit stack;
+/// yaml::Input would recurse once per level and overflow the stack on a
+/// deep enough document. Only the first document is walked, as only it is
+/// read. Syntax errors are left to yaml::Input, which reports them located.
+const char *findTooDeepNode(MemoryBufferRef buffer) {
+  SourceMgr sm;
+  sm.setDiagHandler([](const SMDiagnostic &, void *) {}, nullptr);
+  yaml::Stream stream(buffer, sm, /*ShowColors=*/false);
+  yaml::document_iterator document = stream.begin();
+  if (document == stream.end())
+    return nullptr;
+
+  // A collection being visited: its children one by one (a mapping's
+  // children are its keys and values, alternately). The iterator advances
+  // only after the previous child was visited completely, so that the
+  // parser never has to skip (recursively) over an unvisited subtree.
+  struct Frame {
+    yaml::SequenceNode *sequence = nullptr;
+    yaml::SequenceNode::iterator sequenceEntry;
+    yaml::MappingNode *mapping = nullptr;
+    yaml::MappingNode::iterator mappingEntry;
+    bool started = false, valueNext = false;
+  };
+  std::vector<Frame> stack;
+  auto enter = [&](yaml::Node *node) -> bool {
+    if (!node)
+      return true;
+    bool collection = isa<yaml::SequenceNode, yaml::MappingNode>(node);
+    if (!collection)
+      return true;
+    if (stack.size() >= limits::kMaxNesting)
+      return false;
+    Frame frame;
+    if (auto *sequence = dyn_cast<yaml::SequenceNode>(node)) {
+      frame.sequence = sequence;
+      frame.sequenceEntry = sequence->begin();
+    } else {
+      frame.mapping = cast<yaml::MappingNode>(node);
+      frame.mappingEntry = frame.mapping->begin();
+    }
+    stack.push_back(frame);
+    return true;
+  };
+
+  yaml::Node *root = document->getRoot();
+  if (!enter(root))
+    return root->getSourceRange().Start.getPointer();
+  while (!stack.empty()) {
+    Frame &frame = stack.back();
+    yaml::Node *child;
+    if (frame.sequence) {
+      if (frame.started)
+        ++frame.sequenceEntry;
+      frame.started = true;
+      if (frame.sequenceEntry == frame.sequence->end()) {
+        stack.pop_back();
+        continue;
+      }
+      child = &*frame.sequenceEntry;
+    } else {
+      if (frame.valueNext) {
+        child = frame.mappingEntry->getValue();
+        frame.valueNext = false;
+      } else {
+        if (frame.started)
+          ++frame.mappingEntry;
+        frame.started = true;
+        if (frame.mappingEntry == frame.mapping->end()) {
+          stack.pop_back();
+          continue;
+        }
+        child = frame.mappingEntry->getKey();
+        frame.valueNext = true;
+      }
+    }
+    if (!enter(child))
+      return child->getSourceRange().Start.getPointer();
+  }
+  return nullptr;
+}
+
+} // namespace
+
 Expected<TargetDescription>
 ingot::target::parseTargetDescription(MemoryBufferRef buffer) {
+  StringRef file = buffer.getBufferIdentifier();
+  if (buffer.getBufferSize() > limits::kMaxFileBytes)
+    return createStringError(inconvertibleErrorCode(),
+                             file + ": larger than " + Twine(limits::kMaxFileBytes) +
+                                 " bytes, the most a target description may have");
+  if (buffer.getBuffer().trim().empty())
+    return createStringError(inconvertibleErrorCode(), file + ": empty target description");
+
   TargetDescription target;
   DiagCollector diags;
-  ParseContext context;
-  context.bufferStart = buffer.getBufferStart();
-  context.bufferEnd = buffer.getBufferEnd();
+  ParseContext context(buffer.getBuffer());
+  if (const char *deep = findTooDeepNode(buffer))
+    return createStringError(inconvertibleErrorCode(),
+                             locatedMessage(file, context.locate(deep),
+                                            "nested more than " + Twine(limits::kMaxNesting) +
+                                                " levels deep"));
   {
     yaml::Input in(buffer, &context, collectDiagnostic, &diags);
     context.input = &in;
-    if (buffer.getBuffer().trim().empty()) {
-      return createStringError(inconvertibleErrorCode(),
-                               buffer.getBufferIdentifier() + ": empty target description");
-    }
     in >> target;
     if (in.error()) {
       if (diags.first.empty())
-        diags.first = locatedMessage(buffer.getBufferIdentifier(), {},
-                                     "no target description (empty document?)");
+        diags.first = locatedMessage(file, {}, "no target description (empty document?)");
       return createStringError(inconvertibleErrorCode(), diags.first);
     }
   }
-  target.sourceFile = buffer.getBufferIdentifier().str();
+  target.sourceFile = file.str();
   if (Error err = validateTargetDescription(target))
     return std::move(err);
   return target;
 }
 
 Expected<TargetDescription> ingot::target::readTargetDescriptionFile(StringRef path) {
-  auto bufferOrError = MemoryBuffer::getFileOrSTDIN(path);
-  if (!bufferOrError)
-    return createStringError(bufferOrError.getError(),
-                             "cannot read '" + path + "': " +
-                                 bufferOrError.getError().message());
-  MemoryBufferRef ref((*bufferOrError)->getBuffer(), path);
-  return parseTargetDescription(ref);
+  // Read at most one byte more than a description may have: the file may be
+  // a pipe or a device that never ends.
+  Expected<sys::fs::file_t> fd = path == "-" ? Expected<sys::fs::file_t>(sys::fs::getStdinHandle())
+                                             : sys::fs::openNativeFileForRead(path);
+  auto cannotRead = [&](std::error_code ec) {
+    return createStringError(ec, "cannot read '" + path + "': " + ec.message());
+  };
+  if (!fd)
+    return cannotRead(errorToErrorCode(fd.takeError()));
+  std::string text;
+  const size_t cap = limits::kMaxFileBytes + 1;
+  text.resize(cap);
+  size_t size = 0;
+  std::error_code readError;
+  while (size < cap) {
+    Expected<size_t> n = sys::fs::readNativeFile(
+        *fd, MutableArrayRef<char>(text.data() + size, cap - size));
+    if (!n) {
+      readError = errorToErrorCode(n.takeError());
+      break;
+    }
+    if (*n == 0)
+      break;
+    size += *n;
+  }
+  if (path != "-")
+    sys::fs::closeFile(*fd);
+  if (readError)
+    return cannotRead(readError);
+  text.resize(size);
+  return parseTargetDescription(MemoryBufferRef(text, path));
 }
 
 std::string ingot::target::writeTargetDescription(const TargetDescription &target) {

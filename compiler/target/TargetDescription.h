@@ -66,7 +66,7 @@ const FeatureInfo *lookupFeature(llvm::StringRef name);
 struct L3Group {
   double sizeMiB = 0;
   std::vector<CoreId> cores;
-  SourceLoc loc;
+  SourceLoc loc, sizeLoc;
   bool operator==(const L3Group &) const = default;
 };
 
@@ -82,7 +82,7 @@ struct NumaNode {
   unsigned id = 0;
   std::vector<CoreId> cores;
   double memoryGiB = 0;
-  SourceLoc loc;
+  SourceLoc loc, idLoc, memoryLoc;
   bool operator==(const NumaNode &) const = default;
 };
 
@@ -91,7 +91,7 @@ struct NumaNode {
 struct BandwidthPoint {
   unsigned threads = 0;
   double readGBps = 0;
-  SourceLoc loc;
+  SourceLoc loc, readLoc;
   bool operator==(const BandwidthPoint &) const = default;
 };
 
@@ -104,13 +104,15 @@ struct Memory {
   std::string source = "spec";   // "spec" or "estimated"
   std::optional<double> measuredReadGBps;
   std::vector<BandwidthPoint> measured;
-  SourceLoc loc, channelsLoc, typeLoc, mtsLoc, sourceLoc, measuredReadLoc;
+  SourceLoc loc, channelsLoc, typeLoc, mtsLoc, dimmsLoc, capacityLoc, sourceLoc,
+      measuredReadLoc;
   bool operator==(const Memory &) const = default;
 };
 
 struct HugePages {
   uint64_t available1G = 0;
   uint64_t available2M = 0;
+  SourceLoc loc1G, loc2M;
   bool operator==(const HugePages &) const = default;
 };
 
@@ -167,8 +169,36 @@ struct TargetDescription {
   unsigned prefillThreads() const;
 };
 
+/// What a description may contain. Every count is checked against these
+/// before anything is sized from it, so that a typo or a hostile file gives
+/// an error instead of gigabytes of tables or a wrapped product.
+namespace limits {
+constexpr uint64_t kMaxFileBytes = 1 << 20;
+/// Collection nesting (a valid description needs 5): LLVM's YAML reader
+/// recurses once per level.
+constexpr unsigned kMaxNesting = 32;
+constexpr unsigned kMaxSockets = 64;
+constexpr unsigned kMaxCoresPerSocket = 1024;
+constexpr unsigned kMaxPhysicalCores = 16384;
+constexpr unsigned kMaxThreadsPerCore = 8;
+constexpr unsigned kMaxNumaNodes = 1024; // also the largest id + 1
+constexpr unsigned kMaxL1dKiB = 16384;
+constexpr unsigned kMaxL2KiB = 262144;
+constexpr double kMaxL3MiB = 65536;
+constexpr unsigned kMaxChannels = 64; // per socket
+constexpr unsigned kMaxMts = 32000;
+constexpr unsigned kMaxDimmsPerChannel = 8;
+constexpr double kMaxMemoryGiB = 1 << 20; // whole machine and per node
+constexpr double kMaxBandwidthGBps = 1e6;
+constexpr double kMaxInt8PeakGops = 1e9;
+constexpr uint64_t kMaxHugePages1G = 1 << 20;
+constexpr uint64_t kMaxHugePages2M = 1 << 29;
+} // namespace limits
+
 /// Parses and validates a description; the buffer identifier names the file
-/// in diagnostics. The error is one line: "FILE:LINE:COL: MESSAGE".
+/// in diagnostics. The error is one line: "FILE:LINE:COL: MESSAGE". Buffers
+/// over limits::kMaxFileBytes or nested deeper than limits::kMaxNesting are
+/// refused before the YAML reader sees them.
 llvm::Expected<TargetDescription> parseTargetDescription(llvm::MemoryBufferRef buffer);
 llvm::Expected<TargetDescription> readTargetDescriptionFile(llvm::StringRef path);
 

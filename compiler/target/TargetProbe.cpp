@@ -264,7 +264,7 @@ Expected<ProbeReport> ingot::target::runProbe(const ProbeOptions &options,
   double perCount = std::max(0.01, bandwidthBudget / counts.size());
   for (unsigned k : counts) {
     double gbps = measureRead(buffer, topology, k, 10, perCount);
-    report.read.push_back({k, std::round(gbps * 10) / 10, {}});
+    report.read.push_back({k, std::round(gbps * 10) / 10, {}, {}});
   }
 
   Int8Kernel kernel = nullptr;

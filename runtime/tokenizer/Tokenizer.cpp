@@ -245,6 +245,12 @@ std::unique_ptr<Tokenizer> Tokenizer::create(const TokenizerData &data, std::str
   if (data.lowercase >= 0)
     v->lowercase = data.lowercase;
   v->stripAccents = data.stripAccents >= 0 ? data.stripAccents != 0 : v->lowercase;
+  // A WordPiece word no token covers becomes UNK: without one, encoding
+  // would emit id -1.
+  if (v->kind == ModelKind::WordPiece && v->unk < 0) {
+    error = "WordPiece tokenizer without an UNK token (neither unknown_token_id nor id 100)";
+    return nullptr;
+  }
   if (v->addBos && v->bos < 0 && v->kind != ModelKind::BytePairEncoding) {
     error = "add_bos_token is true, but the model has no BOS token";
     return nullptr;

@@ -34,7 +34,9 @@ public:
   }
   template <typename T> void array(const std::vector<T> &v) {
     pod<uint32_t>(static_cast<uint32_t>(v.size()));
-    out.append(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(T));
+    // An empty vector's data() may be null, which append must not get.
+    if (!v.empty())
+      out.append(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(T));
   }
 };
 
@@ -78,6 +80,10 @@ public:
       ok = false;
       return v;
     }
+    // memcpy's pointers must not be null even for 0 bytes, and an empty
+    // vector's data() is (gpt2 vocabularies have no scores).
+    if (count == 0)
+      return v;
     v.resize(count);
     std::memcpy(v.data(), p + pos, count * sizeof(T));
     pos += count * sizeof(T);
