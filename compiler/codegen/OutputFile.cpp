@@ -58,6 +58,48 @@ Error checkOutputIsNotInput(StringRef outputPath, ArrayRef<std::string> inputs) 
   return Error::success();
 }
 
+static const char *describeFileType(sys::fs::file_type type) {
+  switch (type) {
+  case sys::fs::file_type::directory_file:
+    return "a directory";
+  case sys::fs::file_type::character_file:
+    return "a character device";
+  case sys::fs::file_type::block_file:
+    return "a block device";
+  case sys::fs::file_type::fifo_file:
+    return "a FIFO";
+  case sys::fs::file_type::socket_file:
+    return "a socket";
+  default:
+    return "not a regular file";
+  }
+}
+
+Error checkOutputPath(StringRef outputPath) {
+  if (outputPath == "-")
+    return Error::success();
+  if (outputPath.empty() || outputPath.ends_with("/"))
+    return fail("-o " + outputPath + ": names a folder, not a file");
+  std::string real = resolveOutputPath(outputPath);
+  sys::fs::file_status status;
+  if (!sys::fs::status(real, status) &&
+      status.type() != sys::fs::file_type::file_not_found) {
+    if (status.type() != sys::fs::file_type::regular_file)
+      return fail("-o " + outputPath + ": is " +
+                  describeFileType(status.type()) +
+                  "; the output replaces a regular file whole, so give the "
+                  "path of a new or regular file");
+    return Error::success();
+  }
+  StringRef directory = sys::path::parent_path(real);
+  if (directory.empty())
+    directory = ".";
+  if (!sys::fs::is_directory(directory))
+    return fail("-o " + outputPath + ": the folder " + directory +
+                " does not exist");
+  return Error::success();
+}
+
 std::string resolveOutputPath(StringRef outputPath) {
   if (!sys::fs::is_symlink_file(outputPath))
     return outputPath.str();

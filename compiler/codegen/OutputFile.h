@@ -47,6 +47,12 @@ private:
 llvm::Error checkOutputIsNotInput(llvm::StringRef outputPath,
                                   llvm::ArrayRef<std::string> inputs);
 
+/// Refuses, before any work is done, an output path that cannot be
+/// replaced by a renamed temporary: an existing directory, device, FIFO or
+/// socket (renaming over /dev/null would replace the device node with the
+/// executable), or a path whose folder does not exist. "-" is fine.
+llvm::Error checkOutputPath(llvm::StringRef outputPath);
+
 /// A temporary file registered for removal on a fatal signal, kept under a
 /// final name by commit() and removed otherwise.
 class TemporaryFile {

@@ -130,6 +130,8 @@ int runCompile() {
     inputs.push_back(targetPath);
   if (Error e = ingot::codegen::checkOutputIsNotInput(out, inputs))
     return reportError(std::move(e));
+  if (Error e = ingot::codegen::checkOutputPath(out))
+    return reportError(std::move(e));
 
   // Text and object outputs: written whole into a temporary next to `out`,
   // renamed over it only on success ("-": stdout).
