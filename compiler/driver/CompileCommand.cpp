@@ -12,6 +12,7 @@
 #include "compiler/codegen/ObjectEmitter.h"
 #include "compiler/codegen/OutputFile.h"
 #include "compiler/driver/Command.h"
+#include "compiler/driver/InputFiles.h"
 #include "compiler/dialect/IngotDialect.h"
 #include "compiler/driver/ModelLoading.h"
 #include "compiler/import/TokenizerImport.h"
@@ -258,10 +259,12 @@ int runCompile() {
     info.tokenizerData = tokenizerData->serialize();
   }
   if (!chatTemplateFile.empty()) {
-    auto text = MemoryBuffer::getFile(chatTemplateFile);
+    auto text = ingot::driver::readBoundedFile(
+        chatTemplateFile, ingot::driver::kMaxTemplateFileBytes,
+        "chat template");
     if (!text)
-      return reportError(chatTemplateFile + ": " + text.getError().message());
-    info.chatTemplate = (*text)->getBuffer().str();
+      return reportError(text.takeError());
+    info.chatTemplate = std::move(*text);
   } else if (auto text = (*file)->getString("tokenizer.chat_template")) {
     info.chatTemplate = text->str();
   }

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/driver/Command.h"
+#include "compiler/driver/InputFiles.h"
 #include "runtime/chat/ChatTemplate.h"
 #include "runtime/chat/Json.h"
 
@@ -38,17 +39,9 @@ cl::opt<std::string> nowText(
     "now", cl::desc("Date and time strftime_now() reports (YYYY-MM-DDTHH:MM:SS)"),
     cl::value_desc("datetime"), cl::sub(templateCommand));
 
-Expected<std::string> readFile(StringRef path) {
-  auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false);
-  if (!buffer)
-    return createStringError(buffer.getError(), "cannot read '%s': %s",
-                             path.str().c_str(),
-                             buffer.getError().message().c_str());
-  return (*buffer)->getBuffer().str();
-}
-
 Expected<Value> readJson(StringRef path) {
-  auto text = readFile(path);
+  auto text = ingot::driver::readBoundedFile(
+      path, ingot::driver::kMaxTextFileBytes, "conversation");
   if (!text)
     return text.takeError();
   Value v;
@@ -71,7 +64,8 @@ int runTemplate() {
   if (action != "render")
     return reportError("unknown template action '" + action +
                        "' (expected 'render')");
-  auto source = readFile(templatePath);
+  auto source = ingot::driver::readBoundedFile(
+      templatePath, ingot::driver::kMaxTemplateFileBytes, "chat template");
   if (!source)
     return reportError(source.takeError());
   auto conversation = readJson(conversationPath);

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/driver/Command.h"
+#include "compiler/driver/InputFiles.h"
 #include "compiler/gguf/GGUFFile.h"
 #include "compiler/import/TokenizerImport.h"
 #include "runtime/tokenizer/Tokenizer.h"
@@ -95,16 +96,9 @@ int runTokenize() {
     return 0;
   }
 
-  auto readFile = [](StringRef path) -> Expected<std::string> {
-    auto buffer = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-    if (!buffer)
-      return createStringError(buffer.getError(), "cannot read '%s': %s", path.str().c_str(),
-                               buffer.getError().message().c_str());
-    return (*buffer)->getBuffer().str();
-  };
-
   if (vectorsFile.getNumOccurrences()) {
-    auto text = readFile(vectorsFile);
+    auto text = ingot::driver::readBoundedFile(
+        vectorsFile, ingot::driver::kMaxTextFileBytes, "test-vector file");
     if (!text)
       return ingot::driver::reportError(text.takeError());
     static constexpr StringLiteral separator("\n__ggml_vocab_test__\n");
@@ -123,7 +117,8 @@ int runTokenize() {
 
   std::string text = promptText;
   if (promptFile.getNumOccurrences()) {
-    auto contents = readFile(promptFile);
+    auto contents = ingot::driver::readBoundedFile(
+        promptFile, ingot::driver::kMaxTextFileBytes, "prompt file");
     if (!contents)
       return ingot::driver::reportError(contents.takeError());
     text = std::move(*contents);
