@@ -2,6 +2,7 @@
 #include "runtime/chat/JinjaInterpreter.h"
 
 #include "runtime/chat/JinjaBuiltins.h"
+#include "runtime/chat/JinjaLimits.h"
 #include "runtime/chat/JinjaOperations.h"
 
 #include <unordered_map>
@@ -63,22 +64,39 @@ Value rangeFunction(CallArgs &args) {
   }
   if (step == 0)
     raiseError("ValueError: range() arg 3 must not be zero", args.line);
-  ValueList out;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-    out.push_back(Value(i));
-    if (out.size() > 100000)
-      raiseError("OverflowError: range too big", args.line);
+  // Jinja2's sandbox (transformers renders in one) measures the range
+  // before making it and refuses more than MAX_RANGE items. The length is
+  // computed in unsigned arithmetic: stop - start may not fit in int64.
+  uint64_t span = 0, stride = 0;
+  if (step > 0 && start < stop) {
+    span = static_cast<uint64_t>(stop) - static_cast<uint64_t>(start);
+    stride = static_cast<uint64_t>(step);
+  } else if (step < 0 && start > stop) {
+    span = static_cast<uint64_t>(start) - static_cast<uint64_t>(stop);
+    stride = 0 - static_cast<uint64_t>(step);
   }
+  uint64_t length = span == 0 ? 0 : (span - 1) / stride + 1;
+  if (length > 100000)
+    raiseError("OverflowError: range too big", args.line);
+  checkListSize(length);
+  ValueList out;
+  out.reserve(length);
+  for (uint64_t k = 0; k < length; ++k)
+    out.push_back(Value(static_cast<int64_t>(static_cast<uint64_t>(start) +
+                                             k * static_cast<uint64_t>(step))));
   return Value::list(std::move(out));
 }
 
 class Renderer {
 public:
-  Renderer(const Dict &variables) : root(std::make_shared<Scope>()) {
+  Renderer(const Dict &variables, uint64_t stepLimit)
+      : budget(stepLimit), root(std::make_shared<Scope>()) {
     auto globals = std::make_shared<Scope>();
     globals->vars["namespace"] =
-        Value::callable("namespace", [](CallArgs &args) {
-          return Value::ns(kwargsDict(args, "namespace").getDict());
+        Value::callable("namespace", [this](CallArgs &args) {
+          Value ns = Value::ns(kwargsDict(args, "namespace").getDict());
+          namespaces.push_back(ns);
+          return ns;
         });
     globals->vars["dict"] = Value::callable("dict", [](CallArgs &args) {
       return kwargsDict(args, "dict");
@@ -87,6 +105,14 @@ public:
     for (const auto &[k, v] : variables.items)
       globals->vars[k] = v;
     root->parent = globals;
+  }
+
+  // Namespaces are the only mutable values: `set ns.a = ns` makes a cycle
+  // and a chain of them may be deeper than any limit on values. Emptying
+  // every one here frees them without recursion, cycles included.
+  ~Renderer() {
+    for (Value &ns : namespaces)
+      ns.getDict().items.clear();
   }
 
   std::string run(const TemplateAst &ast) {
@@ -99,10 +125,33 @@ public:
 
 private:
   enum class Flow { Normal, Break, Continue };
+  RenderBudget budget;
   ScopePtr root;
-  int depth = 0;
+  std::vector<Value> namespaces;
+  int macroDepth = 0;
+  int renderDepth = 0;
+
+  // One level of the renderer's recursion, bounded so that a deep template
+  // (recursive macros around deep expressions) cannot exhaust the stack.
+  struct DepthGuard {
+    int &depth;
+    explicit DepthGuard(int &depth) : depth(depth) {
+      if (++depth > kMaxRenderDepth)
+        raiseLimit("the nesting of statements, expressions and macro calls",
+                   std::to_string(kMaxRenderDepth) + " levels");
+    }
+    ~DepthGuard() { --depth; }
+  };
+
+  static void appendOutput(std::string &out, const std::string &piece) {
+    if (piece.size() > kMaxStringBytes - out.size())
+      raiseLimit("the rendered text", std::to_string(kMaxStringBytes) + " bytes");
+    chargeBytes(piece.size());
+    out += piece;
+  }
 
   Flow exec(const StmtList &body, const ScopePtr &scope, std::string &out) {
+    DepthGuard guard(renderDepth);
     for (const StmtPtr &s : body) {
       Flow flow = execOne(*s, scope, out);
       if (flow != Flow::Normal)
@@ -131,12 +180,14 @@ private:
   }
 
   Flow execOne(const Stmt &s, const ScopePtr &scope, std::string &out) {
+    budget.line = s.line;
+    chargeSteps(1);
     switch (s.kind) {
     case Stmt::Text:
-      out += s.text;
+      appendOutput(out, s.text);
       return Flow::Normal;
     case Stmt::Output:
-      out += eval(*s.expr, scope).str();
+      appendOutput(out, eval(*s.expr, scope).str());
       return Flow::Normal;
     case Stmt::If:
       for (size_t i = 0; i < s.conditions.size(); ++i)
@@ -193,6 +244,10 @@ private:
     }
     const int64_t n = items.size();
     for (int64_t i = 0; i < n; ++i) {
+      // An iteration allocates a scope and the loop object, which costs as
+      // much time as some forty expression nodes.
+      budget.line = s.line;
+      chargeSteps(40);
       ScopePtr inner = childOf(scope);
       assign(inner, s.targets, items[i], s.line);
       Dict loop;
@@ -230,8 +285,13 @@ private:
     // would keep both alive after the render.
     std::weak_ptr<Scope> weakScope = definitionScope;
     return Value::callable(s.name, [this, macro, weakScope](CallArgs &args) {
-      if (depth > 200)
-        raiseError("RecursionError: macro nesting too deep", args.line);
+      if (macroDepth >= kMaxMacroDepth)
+        raiseError("RecursionError: macro calls nested deeper than the limit of " +
+                       std::to_string(kMaxMacroDepth),
+                   args.line);
+      // A call allocates a scope and binds the arguments: some twenty
+      // expression nodes' worth of time.
+      chargeSteps(20);
       ScopePtr definition = weakScope.lock();
       ScopePtr scope = childOf(definition ? definition : root);
       const auto &params = macro->params;
@@ -263,9 +323,14 @@ private:
                   : Value::undefined("parameter '" + params[i].first +
                                      "' was not provided");
       std::string text;
-      ++depth;
-      exec(macro->bodies[0], scope, text);
-      --depth;
+      ++macroDepth;
+      try {
+        exec(macro->bodies[0], scope, text);
+      } catch (...) {
+        --macroDepth;
+        throw;
+      }
+      --macroDepth;
       return Value(text);
     });
   }
@@ -280,6 +345,9 @@ private:
   }
 
   Value eval(const Expr &e, const ScopePtr &scope) {
+    DepthGuard guard(renderDepth);
+    budget.line = e.line;
+    chargeSteps(1);
     switch (e.kind) {
     case Expr::Literal:
       return e.value;
@@ -332,7 +400,9 @@ private:
                    e.line);
       if (e.kind == Expr::Plus)
         return v.isFloat() ? v : Value(v.getInt());
-      return v.isFloat() ? Value(-v.asDouble()) : Value(-v.getInt());
+      if (v.isFloat())
+        return Value(-v.asDouble());
+      return binaryOp("-", Value(int64_t(0)), v, e.line);
     }
     case Expr::Binary:
       return binaryOp(e.name, eval(*e.operands[0], scope),
@@ -364,6 +434,7 @@ private:
                               "and no else section was defined");
     case Expr::ListLit:
     case Expr::TupleLit: {
+      checkListSize(e.operands.size());
       ValueList items;
       for (const ExprPtr &o : e.operands)
         items.push_back(eval(*o, scope));
@@ -390,8 +461,9 @@ private:
 
 } // namespace
 
-std::string renderTemplate(const TemplateAst &ast, const Dict &variables) {
-  return Renderer(variables).run(ast);
+std::string renderTemplate(const TemplateAst &ast, const Dict &variables,
+                           uint64_t stepLimit) {
+  return Renderer(variables, stepLimit).run(ast);
 }
 
 } // namespace ingot::chat

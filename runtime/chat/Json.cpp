@@ -1,6 +1,7 @@
 //===- Json.cpp - JSON in and out of template values ----------------------===//
 #include "runtime/chat/Json.h"
 
+#include "runtime/chat/JinjaLimits.h"
 #include "runtime/chat/Utf8.h"
 
 #include <nlohmann/json.hpp>
@@ -10,7 +11,12 @@
 
 namespace ingot::chat {
 
-static Value fromNlohmann(const nlohmann::ordered_json &j) {
+static Value fromNlohmann(const nlohmann::ordered_json &j, int depth) {
+  // The conversion recurses per level: refuse what no template could use
+  // before the stack runs out.
+  if (depth > kMaxValueDepth)
+    throw TemplateError("JSON nesting exceeds the limit of " +
+                        std::to_string(kMaxValueDepth) + " levels");
   switch (j.type()) {
   case nlohmann::ordered_json::value_t::null:
     return Value::none();
@@ -31,13 +37,13 @@ static Value fromNlohmann(const nlohmann::ordered_json &j) {
   case nlohmann::ordered_json::value_t::array: {
     ValueList items;
     for (const auto &e : j)
-      items.push_back(fromNlohmann(e));
+      items.push_back(fromNlohmann(e, depth + 1));
     return Value::list(std::move(items));
   }
   case nlohmann::ordered_json::value_t::object: {
     Dict d;
     for (auto it = j.begin(); it != j.end(); ++it)
-      d.set(it.key(), fromNlohmann(it.value()));
+      d.set(it.key(), fromNlohmann(it.value(), depth + 1));
     return Value::dict(std::move(d));
   }
   default:
@@ -47,7 +53,7 @@ static Value fromNlohmann(const nlohmann::ordered_json &j) {
 
 bool parseJson(std::string_view text, Value &out, std::string &error) {
   try {
-    out = fromNlohmann(nlohmann::ordered_json::parse(text));
+    out = fromNlohmann(nlohmann::ordered_json::parse(text), 1);
     return true;
   } catch (const std::exception &e) {
     error = e.what();
@@ -63,7 +69,11 @@ static void dumpString(const std::string &s, std::string &out,
     out += buf;
   };
   out += '"';
+  chargeBytes(s.size());
   for (char32_t cp : decodeUtf8(s)) {
+    // An escape is up to twelve bytes for four.
+    if (out.size() > kMaxStringBytes)
+      checkStringSize(out.size());
     switch (cp) {
     case '"': out += "\\\""; break;
     case '\\': out += "\\\\"; break;
@@ -97,9 +107,9 @@ struct Dumper {
   std::string out;
 
   void newline(int level) {
-    out += '\n';
+    appendBounded(out, "\n");
     for (int i = 0; i < level; ++i)
-      out += *options.indent;
+      appendBounded(out, *options.indent);
   }
 
   void dump(const Value &v, int level) {
@@ -137,7 +147,7 @@ struct Dumper {
       out += '[';
       for (size_t i = 0; i < items.size(); ++i) {
         if (i)
-          out += itemSep;
+          appendBounded(out, itemSep);
         if (options.indent)
           newline(level + 1);
         dump(items[i], level + 1);
@@ -161,11 +171,11 @@ struct Dumper {
       out += '{';
       for (size_t i = 0; i < entries.size(); ++i) {
         if (i)
-          out += itemSep;
+          appendBounded(out, itemSep);
         if (options.indent)
           newline(level + 1);
         dumpString(entries[i]->first, out, options.ensureAscii);
-        out += keySep;
+        appendBounded(out, keySep);
         dump(entries[i]->second, level + 1);
       }
       if (options.indent)
