@@ -53,11 +53,15 @@ void checkRepeatedStringSize(size_t unit, uint64_t count) {
   checkStringSize(unit * count);
 }
 
+void chargeItems(size_t items) {
+  chargeSteps(static_cast<uint64_t>(items) * (sizeof(Value) / kBytesPerStep));
+}
+
 void checkListSize(size_t items) {
   if (items > kMaxListItems)
     raiseLimit("a list of " + std::to_string(items) + " items",
                std::to_string(kMaxListItems) + " items");
-  chargeSteps(items);
+  chargeItems(items);
 }
 
 void checkRepeatedListSize(size_t unit, uint64_t count) {

@@ -33,16 +33,24 @@ constexpr int kMaxNestingDepth = 256;
 constexpr int kMaxValueDepth = 512;
 /// Recursion of the renderer: statements, expressions and macro bodies.
 constexpr int kMaxRenderDepth = 2048;
+/// Stack the renderer's recursion may use, whatever the frames cost (they
+/// are several times larger under the sanitizers): a fraction of the 8 MiB
+/// a main thread has.
+constexpr size_t kMaxStackBytes = size_t(1) << 20;
 /// Macro calls active at once (recursive macros).
 constexpr int kMaxMacroDepth = 200;
 /// Any string a template builds, and the rendered output.
 constexpr size_t kMaxStringBytes = size_t(64) << 20;
 /// Any list a template builds.
-constexpr size_t kMaxListItems = size_t(1) << 22;
-/// Evaluation steps of one render, unless ChatTemplate::setStepLimit says.
-constexpr uint64_t kDefaultStepLimit = 50'000'000;
-/// Bytes a builtin may copy or scan per step it is charged.
-constexpr size_t kBytesPerStep = 32;
+constexpr size_t kMaxListItems = size_t(1) << 20;
+/// Evaluation steps of one render, unless ChatTemplate::setStepLimit says:
+/// about a second of work. Real templates take a few thousand steps per
+/// message.
+constexpr uint64_t kDefaultStepLimit = 30'000'000;
+/// Bytes a builtin may copy, scan or allocate per step it is charged. As
+/// every string and list is charged when it is built, the budget also bounds
+/// the memory a render can hold (kDefaultStepLimit * kBytesPerStep).
+constexpr size_t kBytesPerStep = 8;
 
 /// What one render has spent; the renderer installs one for the duration of
 /// a render and builtins charge it through the functions below.
@@ -70,6 +78,8 @@ private:
 void chargeSteps(uint64_t n);
 /// Charges the work of copying or scanning `bytes` bytes.
 inline void chargeBytes(size_t bytes) { chargeSteps(bytes / kBytesPerStep + 1); }
+/// Charges copying or making `items` list items.
+void chargeItems(size_t items);
 /// Fails unless a string of `bytes` bytes is allowed; charges building it.
 void checkStringSize(size_t bytes);
 /// `count` copies of `unit` bytes (or items): checked without overflow.

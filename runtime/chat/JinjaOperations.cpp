@@ -721,10 +721,10 @@ ValueList iterate(const Value &v, int line) {
     return {};
   case Value::Kind::List:
   case Value::Kind::Generator:
-    chargeSteps(v.getList().size());
+    chargeItems(v.getList().size());
     return v.getList();
   case Value::Kind::Dict: {
-    chargeSteps(v.getDict().items.size());
+    chargeItems(v.getDict().items.size());
     ValueList keys;
     for (const auto &[k, x] : v.getDict().items)
       keys.push_back(Value(k));

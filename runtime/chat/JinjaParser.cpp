@@ -26,20 +26,21 @@ public:
 private:
   std::vector<Token> toks;
   size_t i = 0;
-  // Recursion of the parser: blocks in blocks, parenthesised and unary
-  // expressions. Parentheses nest the parser without adding tree levels, so
-  // this is bounded apart from the depth of the tree itself (seal()).
-  int nesting = 0;
+  // Recursion of the parser: blocks in blocks, and parenthesised and
+  // unary expressions. Parentheses nest the parser without adding tree
+  // levels, so this is bounded apart from the depth of the tree (seal()).
+  int blockNesting = 0, expressionNesting = 0;
 
   struct NestingGuard {
-    Parser &parser;
-    NestingGuard(Parser &parser, const char *what) : parser(parser) {
-      if (++parser.nesting > kMaxNestingDepth)
+    int &nesting;
+    NestingGuard(Parser &parser, int &nesting, const char *what)
+        : nesting(nesting) {
+      if (++nesting > kMaxNestingDepth)
         parser.fail(std::string(what) + " nesting exceeds the limit of " +
                         std::to_string(kMaxNestingDepth) + " levels",
                     parser.peek().line);
     }
-    ~NestingGuard() { --parser.nesting; }
+    ~NestingGuard() { --nesting; }
   };
 
   const Token &peek(size_t ahead = 0) const {
@@ -152,7 +153,7 @@ private:
   }
 
   StmtPtr parseStatement() {
-    NestingGuard guard(*this, "block");
+    NestingGuard guard(*this, blockNesting, "block");
     int line = next().line; // {%
     if (peek().type != Token::Name)
       fail("expected a tag name, found " + describe(peek()), peek().line);
@@ -322,7 +323,7 @@ private:
   }
 
   ExprPtr parseExpression() {
-    NestingGuard guard(*this, "expression");
+    NestingGuard guard(*this, expressionNesting, "expression");
     ExprPtr e = parseOr();
     while (isName("if")) {
       int line = next().line;
@@ -364,7 +365,7 @@ private:
 
   ExprPtr parseNot() {
     if (isName("not")) {
-      NestingGuard guard(*this, "expression");
+      NestingGuard guard(*this, expressionNesting, "expression");
       auto n = make(Expr::Not, next().line);
       n->operands.push_back(parseNot());
       return seal(std::move(n));
@@ -451,7 +452,7 @@ private:
   ExprPtr parseUnary(bool withFilter) {
     ExprPtr e;
     if (isOp("-") || isOp("+")) {
-      NestingGuard guard(*this, "expression");
+      NestingGuard guard(*this, expressionNesting, "expression");
       const Token &t = next();
       e = make(t.text == "-" ? Expr::Negate : Expr::Plus, t.line);
       e->operands.push_back(parseUnary(false));
