@@ -269,24 +269,29 @@ std::string jinjaTitle(const std::string &s) {
   return out;
 }
 
-// A stable sort (Python's sorted) without std::stable_sort, whose
-// libstdc++ 12 implementation trips clang's deprecation warnings.
+// Python's sorted(): a stable merge sort. It stays in bounds whatever the
+// comparison answers; std::sort does not when `less` is not a strict weak
+// order, which Python's comparisons are not (NaN is neither less nor greater
+// than anything).
 template <typename Less> void stableSort(ValueList &items, Less less) {
-  std::vector<size_t> order(items.size());
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (less(items[a], items[b]))
-      return true;
-    if (less(items[b], items[a]))
-      return false;
-    return a < b;
-  });
-  ValueList sorted;
-  sorted.reserve(items.size());
-  for (size_t i : order)
-    sorted.push_back(items[i]);
-  items = std::move(sorted);
+  const size_t n = items.size();
+  ValueList buffer(n);
+  for (size_t width = 1; width < n; width *= 2) {
+    chargeItems(n);
+    for (size_t lo = 0; lo < n; lo += 2 * width) {
+      size_t mid = std::min(lo + width, n), hi = std::min(lo + 2 * width, n);
+      size_t a = lo, b = mid, out = lo;
+      // Equal items keep their order: the right run's item goes first only
+      // when it is strictly less.
+      while (a < mid && b < hi)
+        buffer[out++] = less(items[b], items[a]) ? items[b++] : items[a++];
+      while (a < mid)
+        buffer[out++] = items[a++];
+      while (b < hi)
+        buffer[out++] = items[b++];
+    }
+    items.swap(buffer);
+  }
 }
 
 double roundHalfEven(double x) { return std::nearbyint(x); }
