@@ -10,7 +10,10 @@
 
 namespace ingot::chat {
 
+// Lookup is a linear search (dicts are small: a message's fields); a wide
+// dict from JSON makes it cost, and a render pays for it.
 const Value *Dict::find(std::string_view key) const {
+  chargeSteps(items.size() / 8);
   for (const auto &[k, v] : items)
     if (k == key)
       return &v;
@@ -18,6 +21,7 @@ const Value *Dict::find(std::string_view key) const {
 }
 
 Value *Dict::find(std::string_view key) {
+  chargeSteps(items.size() / 8);
   for (auto &[k, v] : items)
     if (k == key)
       return &v;
