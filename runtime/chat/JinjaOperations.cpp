@@ -971,7 +971,9 @@ std::string printfFormat(const std::string &format, const Value &args,
   std::string out;
   for (size_t i = 0; i < format.size(); ++i) {
     if (format[i] != '%') {
-      appendBounded(out, std::string_view(&format[i], 1));
+      size_t end = std::min(format.find('%', i), format.size());
+      appendBounded(out, std::string_view(format).substr(i, end - i));
+      i = end - 1;
       continue;
     }
     if (++i >= format.size())
