@@ -277,7 +277,7 @@ template <typename Less> void stableSort(ValueList &items, Less less) {
   const size_t n = items.size();
   ValueList buffer(n);
   for (size_t width = 1; width < n; width *= 2) {
-    chargeItems(n);
+    chargeSteps(n);
     for (size_t lo = 0; lo < n; lo += 2 * width) {
       size_t mid = std::min(lo + width, n), hi = std::min(lo + 2 * width, n);
       size_t a = lo, b = mid, out = lo;

@@ -50,7 +50,7 @@ constexpr uint64_t kDefaultStepLimit = 30'000'000;
 /// Bytes a builtin may copy, scan or allocate per step it is charged. As
 /// every string and list is charged when it is built, the budget also bounds
 /// the memory a render can hold (kDefaultStepLimit * kBytesPerStep).
-constexpr size_t kBytesPerStep = 8;
+constexpr size_t kBytesPerStep = 32;
 
 /// What one render has spent; the renderer installs one for the duration of
 /// a render and builtins charge it through the functions below.

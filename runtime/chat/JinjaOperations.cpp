@@ -843,12 +843,20 @@ static Value floatPower(double a, double b, int line) {
   return Value(r);
 }
 
+// `a ~ b`, `a + b`: the whole result is new memory (building a string by
+// repeated concatenation copies it every time), so all of it is charged.
+static std::string concatenate(const std::string &a, const std::string &b) {
+  checkStringSize(a.size() + b.size());
+  std::string out;
+  out.reserve(a.size() + b.size());
+  out += a;
+  out += b;
+  return out;
+}
+
 Value binaryOp(const std::string &op, const Value &l, const Value &r, int line) {
-  if (op == "~") {
-    std::string out = l.str();
-    appendBounded(out, r.str());
-    return Value(std::move(out));
-  }
+  if (op == "~")
+    return Value(concatenate(l.str(), r.str()));
   if (l.isUndefined())
     raiseUndefined(l, line);
   if (r.isUndefined())
@@ -894,11 +902,8 @@ Value binaryOp(const std::string &op, const Value &l, const Value &r, int line) 
     }
   }
   if (op == "+") {
-    if (l.isString() && r.isString()) {
-      std::string out = l.getString();
-      appendBounded(out, r.getString());
-      return Value(std::move(out));
-    }
+    if (l.isString() && r.isString())
+      return Value(concatenate(l.getString(), r.getString()));
     if (l.isList() && r.isList() && l.isTuple() == r.isTuple()) {
       checkListSize(l.getList().size() + r.getList().size());
       ValueList out = l.getList();
