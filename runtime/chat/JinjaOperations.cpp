@@ -153,10 +153,8 @@ static ValueList splitString(const std::string &s, const Value &sepValue,
       if (i >= n)
         break;
       if (maxSplit >= 0 && static_cast<int64_t>(out.size()) == maxSplit) {
-        size_t e = n;
-        while (e > i && isPythonSpace(text[e - 1]))
-          --e;
-        out.push_back(Value(encodeUtf8(text.substr(i, e - i))));
+        // The rest keeps its trailing whitespace, as in Python.
+        out.push_back(Value(encodeUtf8(text.substr(i))));
         break;
       }
       size_t j = i;
@@ -191,8 +189,33 @@ static ValueList splitString(const std::string &s, const Value &sepValue,
 
 static ValueList rsplitString(const std::string &s, const Value &sepValue,
                               int64_t maxSplit, int line) {
-  if (sepValue.isNone() || sepValue.isUndefined() || maxSplit < 0)
+  if (maxSplit < 0)
     return splitString(s, sepValue, maxSplit, line);
+  if (sepValue.isNone() || sepValue.isUndefined()) {
+    // Whitespace runs from the right; what is left keeps its leading
+    // whitespace, as in Python ('  a b  c'.rsplit(None, 1) == ['  a b', 'c']).
+    chargeBytes(s.size());
+    std::u32string text = decodeUtf8(s);
+    ValueList out;
+    size_t end = text.size();
+    while (true) {
+      while (end > 0 && isPythonSpace(text[end - 1]))
+        --end;
+      if (end == 0)
+        break;
+      if (static_cast<int64_t>(out.size()) == maxSplit) {
+        out.push_back(Value(encodeUtf8(text.substr(0, end))));
+        break;
+      }
+      size_t begin = end;
+      while (begin > 0 && !isPythonSpace(text[begin - 1]))
+        --begin;
+      out.push_back(Value(encodeUtf8(text.substr(begin, end - begin))));
+      end = begin;
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
   if (!sepValue.isString())
     raiseError("TypeError: must be str or None, not " + sepValue.typeName(),
                line);
