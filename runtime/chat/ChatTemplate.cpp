@@ -2,6 +2,7 @@
 #include "runtime/chat/ChatTemplate.h"
 
 #include "runtime/chat/JinjaInterpreter.h"
+#include "runtime/chat/JinjaLimits.h"
 #include "runtime/chat/JinjaOperations.h"
 #include "runtime/chat/JinjaParser.h"
 
@@ -14,6 +15,7 @@ struct ChatTemplate::Impl {
   std::optional<TemplateAst> ast;
   Dict variables;
   std::optional<std::tm> fixedTime;
+  uint64_t stepLimit = kDefaultStepLimit;
 };
 
 ChatTemplate::ChatTemplate() : impl(std::make_unique<Impl>()) {}
@@ -44,9 +46,13 @@ void ChatTemplate::setSpecialTokens(const std::string &bosToken,
 
 void ChatTemplate::setFixedTime(const std::tm &time) { impl->fixedTime = time; }
 
+void ChatTemplate::setStepLimit(uint64_t steps) { impl->stepLimit = steps; }
+
 static std::string formatTime(const std::string &format, const std::tm &time) {
   if (format.empty())
     return "";
+  // The buffer is a multiple of the format's size: bound it first.
+  checkRepeatedStringSize(format.size() + 8, 8);
   std::vector<char> buffer(format.size() * 8 + 64);
   while (true) {
     size_t n = std::strftime(buffer.data(), buffer.size(), format.c_str(), &time);
@@ -94,7 +100,7 @@ RenderResult ChatTemplate::render(const Value &messages, const Value &tools,
     vars.set("tools", tools.isUndefined() ? Value::none() : tools);
     vars.set("documents", Value::none());
     vars.set("add_generation_prompt", Value(addGenerationPrompt));
-    result.text = renderTemplate(*impl->ast, vars);
+    result.text = renderTemplate(*impl->ast, vars, impl->stepLimit);
     result.ok = true;
   } catch (const std::bad_alloc &) {
     result.error = "out of memory while rendering the chat template";

@@ -50,6 +50,9 @@ public:
   /// Pins the time strftime_now() formats; by default it is the local time
   /// at the moment of the call.
   void setFixedTime(const std::tm &time);
+  /// Bounds the work of one render (kDefaultStepLimit evaluation steps
+  /// unless set); the other limits of JinjaLimits.h are fixed.
+  void setStepLimit(uint64_t steps);
 
   /// Renders `messages` (a list of message dicts) with `tools` (a list, or
   /// none when there are none).

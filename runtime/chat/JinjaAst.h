@@ -44,6 +44,8 @@ struct Expr {
   std::vector<std::pair<std::string, ExprPtr>> keyword;
   std::vector<std::string> ops; // Compare
   bool negate = false;
+  /// Levels of this subtree (1 for a leaf); the parser bounds it.
+  int depth = 1;
 };
 
 struct Stmt;

@@ -1,12 +1,14 @@
 //===- JinjaBuiltins.cpp - Jinja2 filters and tests -----------------------===//
 #include "runtime/chat/JinjaBuiltins.h"
 
+#include "runtime/chat/JinjaLimits.h"
 #include "runtime/chat/JinjaOperations.h"
 #include "runtime/chat/Json.h"
 #include "runtime/chat/Utf8.h"
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 
@@ -57,8 +59,15 @@ Value lookupPath(const Value &item, const Value &attribute, int line) {
     bool digits = !part.empty() &&
                   std::all_of(part.begin(), part.end(),
                               [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-    v = digits ? getItem(v, Value(static_cast<int64_t>(std::stoll(part))), line)
-               : getItem(v, Value(part), line);
+    if (digits) {
+      // Python makes the part an int; one past int64 indexes nothing.
+      errno = 0;
+      long long index = std::strtoll(part.c_str(), nullptr, 10);
+      v = errno == ERANGE ? Value::undefined("list index out of range")
+                          : getItem(v, Value(static_cast<int64_t>(index)), line);
+    } else {
+      v = getItem(v, Value(part), line);
+    }
     if (dot == std::string::npos)
       return v;
     start = dot + 1;
@@ -67,6 +76,8 @@ Value lookupPath(const Value &item, const Value &attribute, int line) {
 
 std::string htmlEscape(const std::string &s) {
   std::string out;
+  // An entity is up to five bytes for one.
+  checkRepeatedStringSize(s.size(), 5);
   for (char c : s) {
     switch (c) {
     case '&': out += "&amp;"; break;
@@ -83,6 +94,7 @@ std::string htmlEscape(const std::string &s) {
 // A number's text as Python reads it: '_' separators dropped, surrounding
 // whitespace ignored.
 std::string numberText(const std::string &text) {
+  chargeBytes(text.size());
   std::string s;
   for (char c : text)
     if (c != '_')
@@ -97,19 +109,26 @@ std::string numberText(const std::string &text) {
 }
 
 // Python int(str) / int(float(str)) as Jinja2's int filter tries them.
-bool parseInt(const std::string &text, int64_t base, int64_t &out) {
+bool parseInt(const std::string &text, int64_t base, int64_t &out, int line) {
   std::string s = numberText(text);
   if (s.empty())
     return false;
   char *end = nullptr;
-  long long v = std::strtoll(s.c_str(), &end, static_cast<int>(base));
+  errno = 0;
+  // strtoll takes bases 0 and 2..36, as Python's int() does; others fail
+  // here and fall through to float(), as in Jinja2.
+  long long v = base >= 0 && base <= 36
+                    ? std::strtoll(s.c_str(), &end, static_cast<int>(base))
+                    : 0;
   if (end && *end == '\0') {
+    if (errno == ERANGE)
+      raiseIntegerOverflow("int('" + s + "')", line);
     out = v;
     return true;
   }
   double d = std::strtod(s.c_str(), &end);
   if (end && *end == '\0' && std::isfinite(d)) {
-    out = static_cast<int64_t>(d);
+    out = floatToInt(d, line);
     return true;
   }
   return false;
@@ -170,6 +189,7 @@ ValueList selectItems(const Value &input, CallArgs &args, bool byAttribute,
   testArgs.keyword = args.keyword;
   ValueList out;
   for (const Value &item : iterate(input, line)) {
+    chargeSteps(1);
     Value subject = byAttribute ? lookupPath(item, attribute, line) : item;
     bool pass;
     if (test.empty()) {
@@ -185,11 +205,22 @@ ValueList selectItems(const Value &input, CallArgs &args, bool byAttribute,
 }
 
 std::string indentText(const std::string &input, const Value &width,
-                       bool first, bool blank) {
-  std::string indention = width.isString()
-                              ? width.getString()
-                              : std::string(std::max<int64_t>(0, width.getInt()), ' ');
-  std::string s = input + "\n";
+                       bool first, bool blank, int line) {
+  // Jinja2: indention = width if a string, else " " * width.
+  std::string indention;
+  if (width.isString()) {
+    indention = width.getString();
+  } else if (width.isInt() || width.isBool()) {
+    int64_t n = std::max<int64_t>(0, width.getInt());
+    checkStringSize(static_cast<uint64_t>(n));
+    indention.assign(static_cast<size_t>(n), ' ');
+  } else {
+    raiseError("TypeError: can't multiply sequence by non-int of type '" +
+                   width.typeName() + "'",
+               line);
+  }
+  std::string s = input;
+  appendBounded(s, "\n");
   std::vector<std::string> lines;
   size_t start = 0;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -201,22 +232,23 @@ std::string indentText(const std::string &input, const Value &width,
     }
   }
   std::string rv;
-  if (blank) {
-    for (size_t i = 0; i < lines.size(); ++i)
-      rv += (i ? "\n" + indention : "") + lines[i];
-  } else {
-    rv = lines.empty() ? "" : lines[0];
-    for (size_t i = 1; i < lines.size(); ++i)
-      rv += "\n" + (lines[i].empty() ? "" : indention) + lines[i];
-  }
   if (first)
-    rv = indention + rv;
+    appendBounded(rv, indention);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i) {
+      appendBounded(rv, "\n");
+      if (blank || !lines[i].empty())
+        appendBounded(rv, indention);
+    }
+    appendBounded(rv, lines[i]);
+  }
   return rv;
 }
 
 // Jinja2's title filter: words begin after whitespace, '-', '(', '{', '['
 // or '<' (unlike str.title, an apostrophe does not start a word).
 std::string jinjaTitle(const std::string &s) {
+  chargeBytes(s.size());
   std::u32string text = decodeUtf8(s);
   std::string out;
   bool wordStart = true;
@@ -237,24 +269,29 @@ std::string jinjaTitle(const std::string &s) {
   return out;
 }
 
-// A stable sort (Python's sorted) without std::stable_sort, whose
-// libstdc++ 12 implementation trips clang's deprecation warnings.
+// Python's sorted(): a stable merge sort. It stays in bounds whatever the
+// comparison answers; std::sort does not when `less` is not a strict weak
+// order, which Python's comparisons are not (NaN is neither less nor greater
+// than anything).
 template <typename Less> void stableSort(ValueList &items, Less less) {
-  std::vector<size_t> order(items.size());
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (less(items[a], items[b]))
-      return true;
-    if (less(items[b], items[a]))
-      return false;
-    return a < b;
-  });
-  ValueList sorted;
-  sorted.reserve(items.size());
-  for (size_t i : order)
-    sorted.push_back(items[i]);
-  items = std::move(sorted);
+  const size_t n = items.size();
+  ValueList buffer(n);
+  for (size_t width = 1; width < n; width *= 2) {
+    chargeSteps(n);
+    for (size_t lo = 0; lo < n; lo += 2 * width) {
+      size_t mid = std::min(lo + width, n), hi = std::min(lo + 2 * width, n);
+      size_t a = lo, b = mid, out = lo;
+      // Equal items keep their order: the right run's item goes first only
+      // when it is strictly less.
+      while (a < mid && b < hi)
+        buffer[out++] = less(items[b], items[a]) ? items[b++] : items[a++];
+      while (a < mid)
+        buffer[out++] = items[a++];
+      while (b < hi)
+        buffer[out++] = items[b++];
+    }
+    items.swap(buffer);
+  }
 }
 
 double roundHalfEven(double x) { return std::nearbyint(x); }
@@ -276,8 +313,11 @@ Value applyFilter(const std::string &name, const Value &input, CallArgs &args) {
     Value separators = r.get(2, "separators", Value::none());
     Value sortKeys = r.get(3, "sort_keys", Value(false));
     r.done();
-    if (indent.isInt())
-      options.indent = std::string(std::max<int64_t>(0, indent.getInt()), ' ');
+    if (indent.isInt() || indent.isBool()) {
+      int64_t n = std::max<int64_t>(0, indent.getInt());
+      checkStringSize(static_cast<uint64_t>(n));
+      options.indent = std::string(static_cast<size_t>(n), ' ');
+    }
     else if (indent.isString())
       options.indent = indent.getString();
     else if (!indent.isNone())
@@ -329,15 +369,15 @@ Value applyFilter(const std::string &name, const Value &input, CallArgs &args) {
     Value sep = r.get(0, "d", Value(""));
     Value attribute = r.get(1, "attribute", Value::none());
     r.done();
-    std::string out;
+    std::string out, separator = sep.str();
     bool first = true;
     for (const Value &item : iterate(input, line)) {
       if (!first)
-        out += sep.str();
-      out += keyOf(item, attribute, line).str();
+        appendBounded(out, separator);
+      appendBounded(out, keyOf(item, attribute, line).str());
       first = false;
     }
-    return Value(out);
+    return Value(std::move(out));
   }
   if (name == "replace") {
     Value old = r.get(0, "old"), with = r.get(1, "new");
@@ -390,10 +430,10 @@ Value applyFilter(const std::string &name, const Value &input, CallArgs &args) {
       return Value(input.getInt());
     if (input.isFloat())
       return std::isfinite(input.asDouble())
-                 ? Value(static_cast<int64_t>(input.asDouble()))
+                 ? Value(floatToInt(input.asDouble(), line))
                  : fallback;
     int64_t v;
-    if (input.isString() && parseInt(input.getString(), base.getInt(), v))
+    if (input.isString() && parseInt(input.getString(), base.getInt(), v, line))
       return Value(v);
     return fallback;
   }
@@ -457,6 +497,7 @@ Value applyFilter(const std::string &name, const Value &input, CallArgs &args) {
     if (!isKnownFilter(filter))
       raiseError("unsupported filter '" + filter + "'", line);
     for (const Value &item : iterate(input, line)) {
+      chargeSteps(1);
       CallArgs call;
       call.line = line;
       call.positional.assign(args.positional.begin() + 1, args.positional.end());
@@ -480,8 +521,11 @@ Value applyFilter(const std::string &name, const Value &input, CallArgs &args) {
     r.done();
     if (input.isFloat())
       return Value(std::fabs(input.asDouble()));
-    if (input.isInt() || input.isBool())
+    if (input.isInt() || input.isBool()) {
+      if (input.getInt() == INT64_MIN)
+        raiseIntegerOverflow("abs(" + std::to_string(INT64_MIN) + ")", line);
       return Value(static_cast<int64_t>(std::llabs(input.getInt())));
+    }
     raiseError("TypeError: bad operand type for abs(): '" + input.typeName() + "'",
                line);
   }
@@ -502,13 +546,18 @@ Value applyFilter(const std::string &name, const Value &input, CallArgs &args) {
     else
       raiseError("TypeError: method must be common, ceil or floor", line);
     x /= scale;
-    if (!input.isFloat() && method == "common")
-      return Value(static_cast<int64_t>(x));
+    if (!input.isFloat() && method == "common") {
+      // Python's round(int, ndigits >= 0) is the int itself.
+      if (precision >= 0)
+        return Value(input.getInt());
+      return Value(floatToInt(x, line));
+    }
     return Value(x);
   }
   if (name == "reverse") {
     r.done();
     if (input.isString()) {
+      chargeBytes(input.getString().size());
       std::u32string text = decodeUtf8(input.getString());
       std::reverse(text.begin(), text.end());
       return Value(encodeUtf8(text));
@@ -531,6 +580,7 @@ Value applyFilter(const std::string &name, const Value &input, CallArgs &args) {
         if (!caseSensitive && key.isString())
           key = Value(pythonLower(key.getString()));
         bool dup = false;
+        chargeSteps(seen.size());
         for (const Value &s : seen)
           dup |= s.equals(key);
         if (!dup) {
@@ -582,7 +632,7 @@ Value applyFilter(const std::string &name, const Value &input, CallArgs &args) {
     bool first = r.get(1, "first", Value(false)).truthy();
     bool blank = r.get(2, "blank", Value(false)).truthy();
     r.done();
-    return Value(indentText(input.str(), width, first, blank));
+    return Value(indentText(input.str(), width, first, blank, line));
   }
   raiseError("unsupported filter '" + name + "'", line);
 }

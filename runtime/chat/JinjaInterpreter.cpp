@@ -2,6 +2,7 @@
 #include "runtime/chat/JinjaInterpreter.h"
 
 #include "runtime/chat/JinjaBuiltins.h"
+#include "runtime/chat/JinjaLimits.h"
 #include "runtime/chat/JinjaOperations.h"
 
 #include <unordered_map>
@@ -63,22 +64,39 @@ Value rangeFunction(CallArgs &args) {
   }
   if (step == 0)
     raiseError("ValueError: range() arg 3 must not be zero", args.line);
-  ValueList out;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-    out.push_back(Value(i));
-    if (out.size() > 100000)
-      raiseError("OverflowError: range too big", args.line);
+  // Jinja2's sandbox (transformers renders in one) measures the range
+  // before making it and refuses more than MAX_RANGE items. The length is
+  // computed in unsigned arithmetic: stop - start may not fit in int64.
+  uint64_t span = 0, stride = 0;
+  if (step > 0 && start < stop) {
+    span = static_cast<uint64_t>(stop) - static_cast<uint64_t>(start);
+    stride = static_cast<uint64_t>(step);
+  } else if (step < 0 && start > stop) {
+    span = static_cast<uint64_t>(start) - static_cast<uint64_t>(stop);
+    stride = 0 - static_cast<uint64_t>(step);
   }
+  uint64_t length = span == 0 ? 0 : (span - 1) / stride + 1;
+  if (length > 100000)
+    raiseError("OverflowError: range too big", args.line);
+  checkListSize(length);
+  ValueList out;
+  out.reserve(length);
+  for (uint64_t k = 0; k < length; ++k)
+    out.push_back(Value(static_cast<int64_t>(static_cast<uint64_t>(start) +
+                                             k * static_cast<uint64_t>(step))));
   return Value::list(std::move(out));
 }
 
 class Renderer {
 public:
-  Renderer(const Dict &variables) : root(std::make_shared<Scope>()) {
+  Renderer(const Dict &variables, uint64_t stepLimit)
+      : budget(stepLimit), root(std::make_shared<Scope>()) {
     auto globals = std::make_shared<Scope>();
     globals->vars["namespace"] =
-        Value::callable("namespace", [](CallArgs &args) {
-          return Value::ns(kwargsDict(args, "namespace").getDict());
+        Value::callable("namespace", [this](CallArgs &args) {
+          Value ns = Value::ns(kwargsDict(args, "namespace").getDict());
+          namespaces.push_back(ns);
+          return ns;
         });
     globals->vars["dict"] = Value::callable("dict", [](CallArgs &args) {
       return kwargsDict(args, "dict");
@@ -87,6 +105,14 @@ public:
     for (const auto &[k, v] : variables.items)
       globals->vars[k] = v;
     root->parent = globals;
+  }
+
+  // Namespaces are the only mutable values: `set ns.a = ns` makes a cycle
+  // and a chain of them may be deeper than any limit on values. Emptying
+  // every one here frees them without recursion, cycles included.
+  ~Renderer() {
+    for (Value &ns : namespaces)
+      ns.getDict().items.clear();
   }
 
   std::string run(const TemplateAst &ast) {
@@ -99,10 +125,43 @@ public:
 
 private:
   enum class Flow { Normal, Break, Continue };
+  RenderBudget budget;
   ScopePtr root;
-  int depth = 0;
+  std::vector<Value> namespaces;
+  int macroDepth = 0;
+  int renderDepth = 0;
+
+  // Where the render's stack began, to measure how much its recursion uses.
+  uintptr_t stackStart = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+
+  // One level of the renderer's recursion, bounded so that a deep template
+  // (recursive macros around deep expressions) cannot exhaust the stack:
+  // by levels, and by the bytes those levels really take.
+  struct DepthGuard {
+    int &depth;
+    DepthGuard(Renderer &renderer, int &depth) : depth(depth) {
+      if (++depth > kMaxRenderDepth)
+        raiseLimit("the nesting of statements, expressions and macro calls",
+                   std::to_string(kMaxRenderDepth) + " levels");
+      uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+      if (renderer.stackStart > here &&
+          renderer.stackStart - here > kMaxStackBytes)
+        raiseLimit("the stack used by nested statements, expressions and "
+                   "macro calls",
+                   std::to_string(kMaxStackBytes) + " bytes");
+    }
+    ~DepthGuard() { --depth; }
+  };
+
+  static void appendOutput(std::string &out, const std::string &piece) {
+    if (piece.size() > kMaxStringBytes - out.size())
+      raiseLimit("the rendered text", std::to_string(kMaxStringBytes) + " bytes");
+    chargeBytes(piece.size());
+    out += piece;
+  }
 
   Flow exec(const StmtList &body, const ScopePtr &scope, std::string &out) {
+    DepthGuard guard(*this, renderDepth);
     for (const StmtPtr &s : body) {
       Flow flow = execOne(*s, scope, out);
       if (flow != Flow::Normal)
@@ -131,12 +190,14 @@ private:
   }
 
   Flow execOne(const Stmt &s, const ScopePtr &scope, std::string &out) {
+    budget.line = s.line;
+    chargeSteps(1);
     switch (s.kind) {
     case Stmt::Text:
-      out += s.text;
+      appendOutput(out, s.text);
       return Flow::Normal;
     case Stmt::Output:
-      out += eval(*s.expr, scope).str();
+      appendOutput(out, eval(*s.expr, scope).str());
       return Flow::Normal;
     case Stmt::If:
       for (size_t i = 0; i < s.conditions.size(); ++i)
@@ -193,6 +254,10 @@ private:
     }
     const int64_t n = items.size();
     for (int64_t i = 0; i < n; ++i) {
+      // An iteration allocates a scope and the loop object, which costs as
+      // much time as some forty expression nodes.
+      budget.line = s.line;
+      chargeSteps(40);
       ScopePtr inner = childOf(scope);
       assign(inner, s.targets, items[i], s.line);
       Dict loop;
@@ -230,8 +295,13 @@ private:
     // would keep both alive after the render.
     std::weak_ptr<Scope> weakScope = definitionScope;
     return Value::callable(s.name, [this, macro, weakScope](CallArgs &args) {
-      if (depth > 200)
-        raiseError("RecursionError: macro nesting too deep", args.line);
+      if (macroDepth >= kMaxMacroDepth)
+        raiseError("RecursionError: macro calls nested deeper than the limit of " +
+                       std::to_string(kMaxMacroDepth),
+                   args.line);
+      // A call allocates a scope and binds the arguments: some twenty
+      // expression nodes' worth of time.
+      chargeSteps(20);
       ScopePtr definition = weakScope.lock();
       ScopePtr scope = childOf(definition ? definition : root);
       const auto &params = macro->params;
@@ -263,9 +333,14 @@ private:
                   : Value::undefined("parameter '" + params[i].first +
                                      "' was not provided");
       std::string text;
-      ++depth;
-      exec(macro->bodies[0], scope, text);
-      --depth;
+      ++macroDepth;
+      try {
+        exec(macro->bodies[0], scope, text);
+      } catch (...) {
+        --macroDepth;
+        throw;
+      }
+      --macroDepth;
       return Value(text);
     });
   }
@@ -279,99 +354,130 @@ private:
       args.keyword.emplace_back(k, eval(*v, scope));
   }
 
+  // The evaluator recurses once per tree level. Each kind of node is its own
+  // function, kept out of line, so that a level of recursion costs only the
+  // stack of the kinds on the path (under AddressSanitizer, a frame holding
+  // the locals of every kind is several kilobytes).
   Value eval(const Expr &e, const ScopePtr &scope) {
+    DepthGuard guard(*this, renderDepth);
+    budget.line = e.line;
+    chargeSteps(1);
     switch (e.kind) {
     case Expr::Literal:
       return e.value;
     case Expr::Name:
-      if (const Value *v = scope->lookup(e.name))
-        return *v;
-      return Value::undefined("'" + e.name + "' is undefined");
+      return evalName(e, scope);
     case Expr::GetAttr:
-      return getAttribute(eval(*e.operands[0], scope), e.name, e.line);
     case Expr::GetItem:
+    case Expr::Slice:
+      return evalSubscript(e, scope);
+    case Expr::Call:
+    case Expr::Filter:
+    case Expr::Test:
+      return evalCall(e, scope);
+    case Expr::Not:
+    case Expr::Negate:
+    case Expr::Plus:
+      return evalUnary(e, scope);
+    case Expr::Binary:
+      return evalBinary(e, scope);
+    case Expr::And:
+    case Expr::Or:
+    case Expr::Cond:
+      return evalLogic(e, scope);
+    case Expr::Compare:
+      return evalCompare(e, scope);
+    case Expr::ListLit:
+    case Expr::TupleLit:
+    case Expr::DictLit:
+      return evalDisplay(e, scope);
+    }
+    return Value();
+  }
+
+  [[gnu::noinline]] Value evalName(const Expr &e, const ScopePtr &scope) {
+    if (const Value *v = scope->lookup(e.name))
+      return *v;
+    return Value::undefined("'" + e.name + "' is undefined");
+  }
+
+  [[gnu::noinline]] Value evalSubscript(const Expr &e, const ScopePtr &scope) {
+    if (e.kind == Expr::GetAttr)
+      return getAttribute(eval(*e.operands[0], scope), e.name, e.line);
+    if (e.kind == Expr::GetItem)
       return getItem(eval(*e.operands[0], scope), eval(*e.operands[1], scope),
                      e.line);
-    case Expr::Slice: {
-      Value parts[3];
-      for (int i = 0; i < 3; ++i)
-        parts[i] = e.operands[i + 1] ? eval(*e.operands[i + 1], scope)
-                                     : Value::none();
-      return sliceValue(eval(*e.operands[0], scope), parts[0], parts[1],
-                        parts[2], e.line);
-    }
-    case Expr::Call: {
-      Value callee = eval(*e.operands[0], scope);
-      CallArgs args;
-      evalArgs(e, 1, scope, args);
-      return callValue(callee, args, e.line);
-    }
-    case Expr::Filter: {
-      Value input = eval(*e.operands[0], scope);
-      CallArgs args;
-      evalArgs(e, 1, scope, args);
-      return applyFilter(e.name, input, args);
-    }
-    case Expr::Test: {
-      Value input = eval(*e.operands[0], scope);
-      CallArgs args;
-      evalArgs(e, 1, scope, args);
-      return Value(applyTest(e.name, input, args) != e.negate);
-    }
-    case Expr::Not:
-      return Value(!eval(*e.operands[0], scope).truthy());
-    case Expr::Negate:
-    case Expr::Plus: {
-      Value v = eval(*e.operands[0], scope);
-      if (v.isUndefined())
-        raiseUndefined(v, e.line);
-      if (!v.isNumber())
-        raiseError(std::string("TypeError: bad operand type for unary ") +
-                       (e.kind == Expr::Negate ? "-" : "+") + ": '" +
-                       v.typeName() + "'",
-                   e.line);
-      if (e.kind == Expr::Plus)
-        return v.isFloat() ? v : Value(v.getInt());
-      return v.isFloat() ? Value(-v.asDouble()) : Value(-v.getInt());
-    }
-    case Expr::Binary:
-      return binaryOp(e.name, eval(*e.operands[0], scope),
-                      eval(*e.operands[1], scope), e.line);
-    case Expr::And: {
-      Value l = eval(*e.operands[0], scope);
-      return l.truthy() ? eval(*e.operands[1], scope) : l;
-    }
-    case Expr::Or: {
-      Value l = eval(*e.operands[0], scope);
-      return l.truthy() ? l : eval(*e.operands[1], scope);
-    }
-    case Expr::Compare: {
-      Value left = eval(*e.operands[0], scope);
-      for (size_t i = 0; i < e.ops.size(); ++i) {
-        Value right = eval(*e.operands[i + 1], scope);
-        if (!compareOp(e.ops[i], left, right, e.line))
-          return Value(false);
-        left = std::move(right);
-      }
-      return Value(true);
-    }
-    case Expr::Cond:
+    Value parts[3];
+    for (int i = 0; i < 3; ++i)
+      parts[i] = e.operands[i + 1] ? eval(*e.operands[i + 1], scope)
+                                   : Value::none();
+    return sliceValue(eval(*e.operands[0], scope), parts[0], parts[1],
+                      parts[2], e.line);
+  }
+
+  [[gnu::noinline]] Value evalCall(const Expr &e, const ScopePtr &scope) {
+    Value subject = eval(*e.operands[0], scope);
+    CallArgs args;
+    evalArgs(e, 1, scope, args);
+    if (e.kind == Expr::Call)
+      return callValue(subject, args, e.line);
+    if (e.kind == Expr::Filter)
+      return applyFilter(e.name, subject, args);
+    return Value(applyTest(e.name, subject, args) != e.negate);
+  }
+
+  [[gnu::noinline]] Value evalUnary(const Expr &e, const ScopePtr &scope) {
+    Value v = eval(*e.operands[0], scope);
+    if (e.kind == Expr::Not)
+      return Value(!v.truthy());
+    if (v.isUndefined())
+      raiseUndefined(v, e.line);
+    if (!v.isNumber())
+      raiseError(std::string("TypeError: bad operand type for unary ") +
+                     (e.kind == Expr::Negate ? "-" : "+") + ": '" +
+                     v.typeName() + "'",
+                 e.line);
+    if (e.kind == Expr::Plus)
+      return v.isFloat() ? v : Value(v.getInt());
+    if (v.isFloat())
+      return Value(-v.asDouble());
+    return binaryOp("-", Value(int64_t(0)), v, e.line);
+  }
+
+  [[gnu::noinline]] Value evalBinary(const Expr &e, const ScopePtr &scope) {
+    Value l = eval(*e.operands[0], scope);
+    Value r = eval(*e.operands[1], scope);
+    return binaryOp(e.name, l, r, e.line);
+  }
+
+  [[gnu::noinline]] Value evalLogic(const Expr &e, const ScopePtr &scope) {
+    if (e.kind == Expr::Cond) {
       if (eval(*e.operands[0], scope).truthy())
         return eval(*e.operands[1], scope);
       if (e.operands[2])
         return eval(*e.operands[2], scope);
       return Value::undefined("the inline if-expression evaluated to false "
                               "and no else section was defined");
-    case Expr::ListLit:
-    case Expr::TupleLit: {
-      ValueList items;
-      for (const ExprPtr &o : e.operands)
-        items.push_back(eval(*o, scope));
-      if (e.kind == Expr::TupleLit)
-        return Value::tuple(std::move(items));
-      return Value::list(std::move(items));
     }
-    case Expr::DictLit: {
+    Value l = eval(*e.operands[0], scope);
+    if (l.truthy() == (e.kind == Expr::Or))
+      return l;
+    return eval(*e.operands[1], scope);
+  }
+
+  [[gnu::noinline]] Value evalCompare(const Expr &e, const ScopePtr &scope) {
+    Value left = eval(*e.operands[0], scope);
+    for (size_t i = 0; i < e.ops.size(); ++i) {
+      Value right = eval(*e.operands[i + 1], scope);
+      if (!compareOp(e.ops[i], left, right, e.line))
+        return Value(false);
+      left = std::move(right);
+    }
+    return Value(true);
+  }
+
+  [[gnu::noinline]] Value evalDisplay(const Expr &e, const ScopePtr &scope) {
+    if (e.kind == Expr::DictLit) {
       Dict d;
       for (size_t i = 0; i + 1 < e.operands.size(); i += 2) {
         Value key = eval(*e.operands[i], scope);
@@ -383,15 +489,21 @@ private:
       }
       return Value::dict(std::move(d));
     }
-    }
-    return Value();
+    checkListSize(e.operands.size());
+    ValueList items;
+    for (const ExprPtr &o : e.operands)
+      items.push_back(eval(*o, scope));
+    if (e.kind == Expr::TupleLit)
+      return Value::tuple(std::move(items));
+    return Value::list(std::move(items));
   }
 };
 
 } // namespace
 
-std::string renderTemplate(const TemplateAst &ast, const Dict &variables) {
-  return Renderer(variables).run(ast);
+std::string renderTemplate(const TemplateAst &ast, const Dict &variables,
+                           uint64_t stepLimit) {
+  return Renderer(variables, stepLimit).run(ast);
 }
 
 } // namespace ingot::chat

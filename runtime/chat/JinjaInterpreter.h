@@ -10,14 +10,17 @@
 #define INGOT_RUNTIME_CHAT_JINJAINTERPRETER_H
 
 #include "runtime/chat/JinjaAst.h"
+#include "runtime/chat/JinjaLimits.h"
 
 #include <string>
 
 namespace ingot::chat {
 
 /// Renders `ast` with `variables` (render arguments and extra globals) on top
-/// of Jinja2's globals. Throws TemplateError.
-std::string renderTemplate(const TemplateAst &ast, const Dict &variables);
+/// of Jinja2's globals, within `stepLimit` evaluation steps and the other
+/// limits of JinjaLimits.h. Throws TemplateError.
+std::string renderTemplate(const TemplateAst &ast, const Dict &variables,
+                           uint64_t stepLimit = kDefaultStepLimit);
 
 } // namespace ingot::chat
 

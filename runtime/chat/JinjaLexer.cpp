@@ -326,6 +326,9 @@ private:
                               ? h - '0'
                               : (std::tolower(h) - 'a' + 10));
         }
+        // Python rejects escapes past the last code point.
+        if (cp > 0x10FFFF)
+          fail("bad escape in string", start);
         appendUtf8(out, cp);
       };
       switch (e) {

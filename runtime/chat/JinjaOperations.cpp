@@ -1,12 +1,16 @@
 //===- JinjaOperations.cpp - Python object protocol for templates ---------===//
 #include "runtime/chat/JinjaOperations.h"
 
+#include "runtime/chat/JinjaLimits.h"
 #include "runtime/chat/Utf8.h"
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 
 namespace ingot::chat {
 
@@ -19,6 +23,59 @@ void raiseUndefined(const Value &value, int line) {
   raiseError(why.rfind("unsupported", 0) == 0 ? why : "UndefinedError: " + why,
              line);
 }
+
+void raiseIntegerOverflow(const std::string &what, int line) {
+  raiseError("OverflowError: " + what +
+                 " does not fit in 64 bits (the interpreter's integers)",
+             line);
+}
+
+int64_t floatToInt(double d, int line) {
+  if (std::isnan(d))
+    raiseError("ValueError: cannot convert float NaN to integer", line);
+  if (std::isinf(d))
+    raiseError("OverflowError: cannot convert float infinity to integer", line);
+  // The doubles that convert are those in [-2^63, 2^63).
+  if (d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+    raiseIntegerOverflow("int(" + formatPythonFloat(d) + ")", line);
+  return static_cast<int64_t>(d);
+}
+
+size_t findText(std::string_view text, std::string_view needle, size_t from) {
+  if (from > text.size())
+    return std::string::npos;
+  // glibc's memmem (two-way) is linear; std::string::find compares at every
+  // candidate position, quadratic on a hostile needle.
+  const void *at = memmem(text.data() + from, text.size() - from, needle.data(),
+                          needle.size());
+  size_t found = at ? static_cast<const char *>(at) - text.data()
+                    : std::string::npos;
+  chargeBytes((at ? found : text.size()) - from + needle.size());
+  return found;
+}
+
+// Searching from the end: a forward search of the reversed text.
+class ReverseFinder {
+public:
+  ReverseFinder(std::string_view text, std::string_view needle)
+      : reversedText(text.rbegin(), text.rend()),
+        reversedNeedle(needle.rbegin(), needle.rend()) {
+    chargeBytes(text.size());
+  }
+  /// Start of the last occurrence ending at or before `end`, or npos.
+  size_t findLast(size_t end) const {
+    size_t n = reversedText.size();
+    if (end > n)
+      end = n;
+    size_t at = findText(reversedText, reversedNeedle, n - end);
+    if (at == std::string::npos)
+      return at;
+    return n - at - reversedNeedle.size();
+  }
+
+private:
+  std::string reversedText, reversedNeedle;
+};
 
 // ---- arguments ---------------------------------------------------------------
 
@@ -86,6 +143,7 @@ static std::string stripString(const std::string &s, const Value &chars,
 static ValueList splitString(const std::string &s, const Value &sepValue,
                              int64_t maxSplit, int line) {
   ValueList out;
+  chargeBytes(s.size());
   if (sepValue.isNone() || sepValue.isUndefined()) {
     std::u32string text = decodeUtf8(s);
     size_t i = 0, n = text.size();
@@ -95,10 +153,8 @@ static ValueList splitString(const std::string &s, const Value &sepValue,
       if (i >= n)
         break;
       if (maxSplit >= 0 && static_cast<int64_t>(out.size()) == maxSplit) {
-        size_t e = n;
-        while (e > i && isPythonSpace(text[e - 1]))
-          --e;
-        out.push_back(Value(encodeUtf8(text.substr(i, e - i))));
+        // The rest keeps its trailing whitespace, as in Python.
+        out.push_back(Value(encodeUtf8(text.substr(i))));
         break;
       }
       size_t j = i;
@@ -117,9 +173,11 @@ static ValueList splitString(const std::string &s, const Value &sepValue,
     raiseError("ValueError: empty separator", line);
   size_t start = 0;
   while (true) {
-    size_t at = s.find(sep, start);
-    if (at == std::string::npos ||
-        (maxSplit >= 0 && static_cast<int64_t>(out.size()) == maxSplit)) {
+    chargeSteps(1);
+    size_t at = (maxSplit >= 0 && static_cast<int64_t>(out.size()) == maxSplit)
+                    ? std::string::npos
+                    : findText(s, sep, start);
+    if (at == std::string::npos) {
       out.push_back(Value(s.substr(start)));
       break;
     }
@@ -131,8 +189,33 @@ static ValueList splitString(const std::string &s, const Value &sepValue,
 
 static ValueList rsplitString(const std::string &s, const Value &sepValue,
                               int64_t maxSplit, int line) {
-  if (sepValue.isNone() || sepValue.isUndefined() || maxSplit < 0)
+  if (maxSplit < 0)
     return splitString(s, sepValue, maxSplit, line);
+  if (sepValue.isNone() || sepValue.isUndefined()) {
+    // Whitespace runs from the right; what is left keeps its leading
+    // whitespace, as in Python ('  a b  c'.rsplit(None, 1) == ['  a b', 'c']).
+    chargeBytes(s.size());
+    std::u32string text = decodeUtf8(s);
+    ValueList out;
+    size_t end = text.size();
+    while (true) {
+      while (end > 0 && isPythonSpace(text[end - 1]))
+        --end;
+      if (end == 0)
+        break;
+      if (static_cast<int64_t>(out.size()) == maxSplit) {
+        out.push_back(Value(encodeUtf8(text.substr(0, end))));
+        break;
+      }
+      size_t begin = end;
+      while (begin > 0 && !isPythonSpace(text[begin - 1]))
+        --begin;
+      out.push_back(Value(encodeUtf8(text.substr(begin, end - begin))));
+      end = begin;
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
   if (!sepValue.isString())
     raiseError("TypeError: must be str or None, not " + sepValue.typeName(),
                line);
@@ -140,17 +223,18 @@ static ValueList rsplitString(const std::string &s, const Value &sepValue,
   if (sep.empty())
     raiseError("ValueError: empty separator", line);
   ValueList out;
+  ReverseFinder finder(s, sep);
   size_t end = s.size();
   while (static_cast<int64_t>(out.size()) < maxSplit) {
-    if (end < sep.size())
-      break;
-    size_t at = s.rfind(sep, end - sep.size());
+    chargeSteps(1);
+    size_t at = finder.findLast(end);
     if (at == std::string::npos)
       break;
-    out.insert(out.begin(), Value(s.substr(at + sep.size(), end - at - sep.size())));
+    out.push_back(Value(s.substr(at + sep.size(), end - at - sep.size())));
     end = at;
   }
-  out.insert(out.begin(), Value(s.substr(0, end)));
+  out.push_back(Value(s.substr(0, end)));
+  std::reverse(out.begin(), out.end());
   return out;
 }
 
@@ -161,28 +245,33 @@ static std::string replaceString(const std::string &s, const std::string &old,
     // Python inserts `with` between every character (and at both ends).
     std::u32string text = decodeUtf8(s);
     int64_t done = 0;
+    std::string character;
     for (size_t i = 0; i <= text.size(); ++i) {
       if (count < 0 || done < count) {
-        out += with;
+        appendBounded(out, with);
         ++done;
       }
-      if (i < text.size())
-        appendUtf8(out, text[i]);
+      if (i < text.size()) {
+        character.clear();
+        appendUtf8(character, text[i]);
+        appendBounded(out, character);
+      }
     }
     return out;
   }
+  std::string_view view(s);
   size_t start = 0;
   int64_t done = 0;
   while (count < 0 || done < count) {
-    size_t at = s.find(old, start);
+    size_t at = findText(s, old, start);
     if (at == std::string::npos)
       break;
-    out.append(s, start, at - start);
-    out += with;
+    appendBounded(out, view.substr(start, at - start));
+    appendBounded(out, with);
     start = at + old.size();
     ++done;
   }
-  out.append(s, start, std::string::npos);
+  appendBounded(out, view.substr(start));
   return out;
 }
 
@@ -193,6 +282,7 @@ static bool isCased(char32_t c) {
 }
 
 std::string pythonUpper(const std::string &s) {
+  chargeBytes(s.size());
   std::string out;
   for (char32_t c : decodeUtf8(s)) {
     if (c == 0xDF)
@@ -204,6 +294,7 @@ std::string pythonUpper(const std::string &s) {
 }
 
 std::string pythonLower(const std::string &s) {
+  chargeBytes(s.size());
   std::string out;
   for (char32_t c : decodeUtf8(s))
     appendUtf8(out, toLowerCodePoint(c));
@@ -211,6 +302,7 @@ std::string pythonLower(const std::string &s) {
 }
 
 std::string pythonTitle(const std::string &s) {
+  chargeBytes(s.size());
   std::string out;
   bool previousCased = false;
   for (char32_t c : decodeUtf8(s)) {
@@ -227,6 +319,7 @@ std::string pythonTitle(const std::string &s) {
 }
 
 std::string pythonCapitalize(const std::string &s) {
+  chargeBytes(s.size());
   std::u32string text = decodeUtf8(s);
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -267,6 +360,7 @@ static std::string formatString(const std::string &fmt, CallArgs &args,
                                 int line) {
   std::string out;
   size_t autoIndex = 0;
+  chargeBytes(fmt.size());
   for (size_t i = 0; i < fmt.size(); ++i) {
     char c = fmt[i];
     if (c == '{' && i + 1 < fmt.size() && fmt[i + 1] == '{') {
@@ -288,8 +382,11 @@ static std::string formatString(const std::string &fmt, CallArgs &args,
         if (autoIndex >= args.positional.size())
           raiseError("IndexError: Replacement index out of range", line);
         v = args.positional[autoIndex++];
-      } else if (std::isdigit(static_cast<unsigned char>(field[0]))) {
-        size_t k = std::stoul(field);
+      } else if (std::all_of(field.begin(), field.end(), [](char d) {
+                   return std::isdigit(static_cast<unsigned char>(d));
+                 })) {
+        // More digits than any argument list has items: out of range.
+        size_t k = field.size() > 9 ? SIZE_MAX : std::stoul(field);
         if (k >= args.positional.size())
           raiseError("IndexError: Replacement index out of range", line);
         v = args.positional[k];
@@ -303,7 +400,7 @@ static std::string formatString(const std::string &fmt, CallArgs &args,
         if (!found)
           raiseError("KeyError: '" + field + "'", line);
       }
-      out += v.str();
+      appendBounded(out, v.str());
       i = close;
     } else {
       out += c;
@@ -341,6 +438,7 @@ static Value stringMethod(const Value &self, const std::string &name) {
         return Value::undefined("unsupported method 'str." + name + "'");
     return Value::undefined("'str object' has no attribute '" + name + "'");
   }
+  chargeBytes(self.getString().size());
   std::string s = self.getString();
   return Value::callable("str." + name, [s, name](CallArgs &args) -> Value {
     int line = args.line;
@@ -389,12 +487,13 @@ static Value stringMethod(const Value &self, const std::string &name) {
         if (x.empty())
           return Value(static_cast<int64_t>(utf8Length(s) + 1));
         int64_t n = 0;
-        for (size_t at = s.find(x); at != std::string::npos;
-             at = s.find(x, at + x.size()))
+        for (size_t at = findText(s, x, 0); at != std::string::npos;
+             at = findText(s, x, at + x.size()))
           ++n;
         return Value(n);
       }
-      size_t at = name == "find" ? s.find(x) : s.rfind(x);
+      size_t at = name == "find" ? findText(s, x, 0)
+                                 : ReverseFinder(s, x).findLast(s.size());
       if (at == std::string::npos)
         return Value(int64_t(-1));
       return Value(static_cast<int64_t>(utf8Length(std::string_view(s).substr(0, at))));
@@ -410,8 +509,8 @@ static Value stringMethod(const Value &self, const std::string &name) {
                          v.typeName() + " found",
                      line);
         if (!first)
-          out += s;
-        out += v.getString();
+          appendBounded(out, s);
+        appendBounded(out, v.getString());
         first = false;
       }
       return Value(out);
@@ -420,6 +519,7 @@ static Value stringMethod(const Value &self, const std::string &name) {
       return Value(formatString(s, args, line));
     if (name == "splitlines") {
       r.done();
+      chargeBytes(s.size());
       ValueList out;
       size_t start = 0;
       for (size_t i = 0; i < s.size(); ++i) {
@@ -555,6 +655,8 @@ Value getItem(const Value &obj, const Value &key, int line) {
     if (key.isInt() || key.isBool()) {
       int64_t i = key.getInt();
       const std::string &s = obj.getString();
+      // Indexing by code point scans the string.
+      chargeBytes(s.size());
       if (isAscii(s)) {
         if (normalizeIndex(i, s.size()))
           return Value(s.substr(i, 1));
@@ -599,13 +701,18 @@ static std::vector<int64_t> sliceIndices(int64_t n, const Value &startV,
   };
   int64_t start = bound(startV, step < 0 ? n - 1 : 0, true);
   int64_t stop = bound(stopV, step < 0 ? -1 : n, false);
+  // Count first: `i += step` past the end could overflow for a huge step.
+  // start and stop are within [-1, n], so their difference fits.
+  int64_t span = step > 0 ? stop - start : start - stop;
+  uint64_t stride = step > 0 ? static_cast<uint64_t>(step)
+                             : 0 - static_cast<uint64_t>(step);
+  uint64_t count = span <= 0 ? 0 : (static_cast<uint64_t>(span) - 1) / stride + 1;
+  chargeSteps(count);
   std::vector<int64_t> out;
-  if (step > 0)
-    for (int64_t i = start; i < stop; i += step)
-      out.push_back(i);
-  else
-    for (int64_t i = start; i > stop; i += step)
-      out.push_back(i);
+  out.reserve(count);
+  for (uint64_t k = 0; k < count; ++k)
+    out.push_back(start + (step > 0 ? static_cast<int64_t>(k * stride)
+                                    : -static_cast<int64_t>(k * stride)));
   return out;
 }
 
@@ -621,6 +728,7 @@ Value sliceValue(const Value &obj, const Value &start, const Value &stop,
     return obj.isTuple() ? Value::tuple(std::move(out)) : Value::list(std::move(out));
   }
   if (obj.isString()) {
+    chargeBytes(obj.getString().size());
     std::u32string text = decodeUtf8(obj.getString());
     std::u32string out;
     for (int64_t i : sliceIndices(text.size(), start, stop, step, line))
@@ -636,14 +744,18 @@ ValueList iterate(const Value &v, int line) {
     return {};
   case Value::Kind::List:
   case Value::Kind::Generator:
+    chargeItems(v.getList().size());
     return v.getList();
   case Value::Kind::Dict: {
+    chargeItems(v.getDict().items.size());
     ValueList keys;
     for (const auto &[k, x] : v.getDict().items)
       keys.push_back(Value(k));
     return keys;
   }
   case Value::Kind::String: {
+    // One value per character: measure before making them.
+    checkListSize(utf8Length(v.getString()));
     ValueList chars;
     for (char32_t c : decodeUtf8(v.getString()))
       chars.push_back(Value(encodeUtf8(std::u32string(1, c))));
@@ -659,6 +771,7 @@ int64_t lengthOf(const Value &v, int line) {
   case Value::Kind::Undefined:
     return 0;
   case Value::Kind::String:
+    chargeBytes(v.getString().size());
     return utf8Length(v.getString());
   case Value::Kind::List:
     return v.getList().size();
@@ -688,16 +801,85 @@ int64_t lengthOf(const Value &v, int line) {
              line);
 }
 
-static int64_t floorDiv(int64_t a, int64_t b) {
+// Python's // and % on ints (b != 0): the quotient rounds toward minus
+// infinity and the remainder takes the divisor's sign. The one quotient that
+// does not fit, INT64_MIN // -1, is an overflow error; C++'s / and % on it
+// are undefined (a SIGFPE on x86).
+static int64_t floorDiv(int64_t a, int64_t b, int line) {
+  if (b == -1) {
+    if (a == INT64_MIN)
+      raiseIntegerOverflow("the integer result of '//'", line);
+    return -a;
+  }
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0)))
     --q;
   return q;
 }
 
+static int64_t floorMod(int64_t a, int64_t b) {
+  if (b == -1)
+    return 0;
+  int64_t m = a % b;
+  if (m != 0 && ((m < 0) != (b < 0)))
+    m += b;
+  return m;
+}
+
+static Value integerPower(int64_t base, int64_t exponent, int line) {
+  if (exponent < 0) {
+    // Python: int ** negative int is a float.
+    if (base == 0)
+      raiseError("ZeroDivisionError: 0.0 cannot be raised to a negative power",
+                 line);
+    return Value(std::pow(static_cast<double>(base),
+                          static_cast<double>(exponent)));
+  }
+  // 0, 1 and -1 stay small for any exponent; other bases overflow 64 bits
+  // within 63 squarings, so the loop is short whatever the exponent.
+  if (base == 0)
+    return Value(int64_t(exponent == 0 ? 1 : 0));
+  if (base == 1)
+    return Value(int64_t(1));
+  if (base == -1)
+    return Value(int64_t(exponent % 2 == 0 ? 1 : -1));
+  if (exponent >= 64)
+    raiseIntegerOverflow("the integer result of '**'", line);
+  int64_t result = 1;
+  for (int64_t k = 0; k < exponent; ++k)
+    if (__builtin_mul_overflow(result, base, &result))
+      raiseIntegerOverflow("the integer result of '**'", line);
+  return Value(result);
+}
+
+static Value floatPower(double a, double b, int line) {
+  if (a == 0 && b < 0)
+    raiseError("ZeroDivisionError: 0.0 cannot be raised to a negative power",
+               line);
+  if (a < 0 && std::isfinite(b) && b != std::floor(b))
+    raiseError("unsupported '**' result: a negative number to a fractional "
+               "power is a complex number",
+               line);
+  double r = std::pow(a, b);
+  if (std::isinf(r) && std::isfinite(a) && std::isfinite(b))
+    raiseError("OverflowError: (34, 'Numerical result out of range')", line);
+  return Value(r);
+}
+
+// `a ~ b`, `a + b`: the whole result is new memory (building a string by
+// repeated concatenation copies it every time), so all of it is charged.
+static std::string concatenate(const std::string &a, const std::string &b) {
+  checkStringSize(a.size() + b.size());
+  std::string out;
+  out.reserve(a.size() + b.size());
+  out += a;
+  out += b;
+  return out;
+}
+
 Value binaryOp(const std::string &op, const Value &l, const Value &r, int line) {
   if (op == "~")
-    return Value(l.str() + r.str());
+    return Value(concatenate(l.str(), r.str()));
   if (l.isUndefined())
     raiseUndefined(l, line);
   if (r.isUndefined())
@@ -724,28 +906,29 @@ Value binaryOp(const std::string &op, const Value &l, const Value &r, int line) 
           m += b;
         return Value(m);
       }
-      if (op == "**") return Value(std::pow(a, b));
+      if (op == "**") return floatPower(a, b, line);
     } else {
-      int64_t a = l.getInt(), b = r.getInt();
-      if (op == "+") return Value(a + b);
-      if (op == "-") return Value(a - b);
-      if (op == "*") return Value(a * b);
-      if (op == "//") return Value(floorDiv(a, b));
-      if (op == "%") return Value(a - floorDiv(a, b) * b);
-      if (op == "**") {
-        if (b < 0)
-          return Value(std::pow(static_cast<double>(a), static_cast<double>(b)));
-        int64_t result = 1;
-        for (int64_t k = 0; k < b; ++k)
-          result *= a;
+      // Python's ints do not overflow; where a result leaves int64 this
+      // is an error, never a wrapped value.
+      int64_t a = l.getInt(), b = r.getInt(), result;
+      if (op == "+" || op == "-" || op == "*") {
+        bool overflow = op == "+"   ? __builtin_add_overflow(a, b, &result)
+                        : op == "-" ? __builtin_sub_overflow(a, b, &result)
+                                    : __builtin_mul_overflow(a, b, &result);
+        if (overflow)
+          raiseIntegerOverflow("the integer result of '" + op + "'", line);
         return Value(result);
       }
+      if (op == "//") return Value(floorDiv(a, b, line));
+      if (op == "%") return Value(floorMod(a, b));
+      if (op == "**") return integerPower(a, b, line);
     }
   }
   if (op == "+") {
     if (l.isString() && r.isString())
-      return Value(l.getString() + r.getString());
+      return Value(concatenate(l.getString(), r.getString()));
     if (l.isList() && r.isList() && l.isTuple() == r.isTuple()) {
+      checkListSize(l.getList().size() + r.getList().size());
       ValueList out = l.getList();
       out.insert(out.end(), r.getList().begin(), r.getList().end());
       return l.isTuple() ? Value::tuple(std::move(out)) : Value::list(std::move(out));
@@ -758,22 +941,48 @@ Value binaryOp(const std::string &op, const Value &l, const Value &r, int line) 
     else if ((r.isString() || r.isList()) && (l.isInt() || l.isBool()))
       seq = &r, count = &l;
     if (seq) {
+      // The size is checked before anything is built; an empty sequence
+      // stays empty however large the count (Python answers at once).
       int64_t n = std::max<int64_t>(0, count->getInt());
       if (seq->isString()) {
+        const std::string &unit = seq->getString();
+        if (unit.empty() || n == 0)
+          return Value("");
+        checkRepeatedStringSize(unit.size(), static_cast<uint64_t>(n));
         std::string out;
+        out.reserve(unit.size() * static_cast<size_t>(n));
         for (int64_t k = 0; k < n; ++k)
-          out += seq->getString();
-        return Value(out);
+          out += unit;
+        return Value(std::move(out));
       }
+      const ValueList &unit = seq->getList();
       ValueList out;
-      for (int64_t k = 0; k < n; ++k)
-        out.insert(out.end(), seq->getList().begin(), seq->getList().end());
-      return Value::list(std::move(out));
+      if (!unit.empty() && n > 0) {
+        checkRepeatedListSize(unit.size(), static_cast<uint64_t>(n));
+        out.reserve(unit.size() * static_cast<size_t>(n));
+        for (int64_t k = 0; k < n; ++k)
+          out.insert(out.end(), unit.begin(), unit.end());
+      }
+      return seq->isTuple() ? Value::tuple(std::move(out))
+                            : Value::list(std::move(out));
     }
   }
   if (op == "%" && l.isString())
     return Value(printfFormat(l.getString(), r, line));
   unsupportedOperands(op, l, r, line);
+}
+
+// A width or precision of a printf-style conversion; the text it asks for
+// must fit in a string, so larger numbers are refused before printing.
+static size_t formatNumber(const std::string &format, size_t &i) {
+  size_t n = 0;
+  while (i < format.size() && std::isdigit(static_cast<unsigned char>(format[i]))) {
+    n = n * 10 + (format[i++] - '0');
+    if (n > kMaxStringBytes)
+      raiseLimit("the width or precision of a '%' conversion",
+                 std::to_string(kMaxStringBytes) + " bytes");
+  }
+  return n;
 }
 
 std::string printfFormat(const std::string &format, const Value &args,
@@ -785,17 +994,20 @@ std::string printfFormat(const std::string &format, const Value &args,
     positional = args.getList();
   else if (!args.isDict())
     positional.push_back(args);
+  chargeBytes(format.size());
   size_t next = 0;
   std::string out;
   for (size_t i = 0; i < format.size(); ++i) {
     if (format[i] != '%') {
-      out += format[i];
+      size_t end = std::min(format.find('%', i), format.size());
+      appendBounded(out, std::string_view(format).substr(i, end - i));
+      i = end - 1;
       continue;
     }
     if (++i >= format.size())
       raiseError("ValueError: incomplete format", line);
     if (format[i] == '%') {
-      out += '%';
+      appendBounded(out, "%");
       continue;
     }
     Value arg;
@@ -811,11 +1023,15 @@ std::string printfFormat(const std::string &format, const Value &args,
       haveArg = true;
       i = close + 1;
     }
-    std::string spec = "%";
+    std::string flags;
     while (i < format.size() && std::string_view("-+ 0#").find(format[i]) != std::string_view::npos)
-      spec += format[i++];
-    while (i < format.size() && (std::isdigit(static_cast<unsigned char>(format[i])) || format[i] == '.'))
-      spec += format[i++];
+      flags += format[i++];
+    size_t width = formatNumber(format, i);
+    std::optional<size_t> precision;
+    if (i < format.size() && format[i] == '.') {
+      ++i;
+      precision = formatNumber(format, i);
+    }
     if (i >= format.size())
       raiseError("ValueError: incomplete format", line);
     char type = format[i];
@@ -824,13 +1040,24 @@ std::string printfFormat(const std::string &format, const Value &args,
         raiseError("TypeError: not enough arguments for format string", line);
       arg = positional[next++];
     }
-    char buf[512];
+    bool leftAlign = flags.find('-') != std::string::npos;
     switch (type) {
     case 's':
     case 'r': {
+      // Python counts width and precision in code points.
       std::string text = type == 's' ? arg.str() : arg.repr();
-      std::snprintf(buf, sizeof buf, (spec + "s").c_str(), text.c_str());
-      out += text.size() >= sizeof buf - 1 ? text : std::string(buf);
+      size_t length = utf8Length(text);
+      if (precision && *precision < length) {
+        std::u32string points = decodeUtf8(text);
+        text = encodeUtf8(std::u32string_view(points).substr(0, *precision));
+        length = *precision;
+      }
+      std::string padding(width > length ? width - length : 0, ' ');
+      if (!leftAlign)
+        appendBounded(out, padding);
+      appendBounded(out, text);
+      if (leftAlign)
+        appendBounded(out, padding);
       break;
     }
     case 'd':
@@ -838,31 +1065,54 @@ std::string printfFormat(const std::string &format, const Value &args,
     case 'x':
     case 'X':
     case 'o':
-    case 'c': {
-      if (!arg.isNumber())
-        raiseError("TypeError: %" + std::string(1, type) +
-                       " format: a real number is required, not " + arg.typeName(),
-                   line);
-      long long v = arg.isFloat() ? static_cast<long long>(arg.asDouble()) : arg.getInt();
-      if (type == 'c') {
-        appendUtf8(out, static_cast<uint32_t>(v));
-        break;
-      }
-      std::snprintf(buf, sizeof buf, (spec + "ll" + (type == 'i' ? 'd' : type)).c_str(), v);
-      out += buf;
-      break;
-    }
+    case 'c':
     case 'f':
     case 'F':
     case 'e':
     case 'E':
     case 'g':
-    case 'G':
+    case 'G': {
+      bool integer = std::string_view("dixXoc").find(type) != std::string_view::npos;
       if (!arg.isNumber())
-        raiseError("TypeError: must be real number, not " + arg.typeName(), line);
-      std::snprintf(buf, sizeof buf, (spec + type).c_str(), arg.asDouble());
-      out += buf;
+        raiseError(integer ? "TypeError: %" + std::string(1, type) +
+                                 " format: a real number is required, not " +
+                                 arg.typeName()
+                           : "TypeError: must be real number, not " + arg.typeName(),
+                   line);
+      if (type == 'c') {
+        int64_t v = arg.isFloat() ? floatToInt(arg.asDouble(), line) : arg.getInt();
+        if (v < 0 || v > 0x10FFFF)
+          raiseError("OverflowError: %c arg not in range(0x110000)", line);
+        std::string text;
+        appendUtf8(text, static_cast<uint32_t>(v));
+        appendBounded(out, text);
+        break;
+      }
+      std::string spec = "%" + flags + std::to_string(width);
+      if (precision)
+        spec += "." + std::to_string(*precision);
+      // Width and precision are at most kMaxStringBytes, so the length
+      // snprintf reports fits in an int.
+      auto print = [&](auto value) {
+        int n = std::snprintf(nullptr, 0, spec.c_str(), value);
+        if (n < 0)
+          raiseError("ValueError: bad format '" + spec + "'", line);
+        checkStringSize(out.size() + size_t(n));
+        size_t at = out.size();
+        out.resize(at + size_t(n) + 1);
+        std::snprintf(&out[at], size_t(n) + 1, spec.c_str(), value);
+        out.resize(at + size_t(n));
+      };
+      if (integer) {
+        spec += std::string("ll") + (type == 'i' ? 'd' : type);
+        long long v = arg.isFloat() ? floatToInt(arg.asDouble(), line) : arg.getInt();
+        print(v);
+      } else {
+        spec += type;
+        print(arg.asDouble());
+      }
       break;
+    }
     default:
       raiseError(std::string("ValueError: unsupported format character '") + type + "'",
                  line);
@@ -886,6 +1136,7 @@ static int orderCompare(const Value &l, const Value &r, const std::string &op,
     return a < b ? -1 : a > b ? 1 : 0;
   }
   if (l.isString() && r.isString()) {
+    chargeBytes(std::min(l.getString().size(), r.getString().size()));
     int c = l.getString().compare(r.getString());
     return c < 0 ? -1 : c > 0 ? 1 : 0;
   }
@@ -912,9 +1163,11 @@ static bool contains(const Value &container, const Value &item, int line) {
       raiseError("TypeError: 'in <string>' requires string as left operand, not " +
                      item.typeName(),
                  line);
-    return container.getString().find(item.getString()) != std::string::npos;
+    return findText(container.getString(), item.getString(), 0) !=
+           std::string::npos;
   case Value::Kind::List:
   case Value::Kind::Generator:
+    chargeSteps(container.getList().size());
     for (const Value &v : container.getList())
       if (v.equals(item))
         return true;

@@ -12,12 +12,19 @@
 #include "runtime/chat/Value.h"
 
 #include <string>
+#include <string_view>
 
 namespace ingot::chat {
 
 [[noreturn]] void raiseError(const std::string &message, int line);
 /// The UndefinedError Jinja2 raises when an undefined value is used.
 [[noreturn]] void raiseUndefined(const Value &value, int line);
+/// The error for an integer result Python would hold but int64 cannot.
+[[noreturn]] void raiseIntegerOverflow(const std::string &what, int line);
+/// Python's int(float): errors for NaN, infinities and values past int64.
+int64_t floatToInt(double d, int line);
+/// std::string::find in linear time, charged to the render's budget.
+size_t findText(std::string_view text, std::string_view needle, size_t from);
 
 /// `obj.name`: dict keys, str and dict methods (as bound callables),
 /// namespace attributes; undefined when missing.

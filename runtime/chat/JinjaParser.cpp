@@ -3,7 +3,10 @@
 
 #include "runtime/chat/JinjaBuiltins.h"
 #include "runtime/chat/JinjaLexer.h"
+#include "runtime/chat/JinjaLimits.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <initializer_list>
 
@@ -23,6 +26,22 @@ public:
 private:
   std::vector<Token> toks;
   size_t i = 0;
+  // Recursion of the parser: blocks in blocks, and parenthesised and
+  // unary expressions. Parentheses nest the parser without adding tree
+  // levels, so this is bounded apart from the depth of the tree (seal()).
+  int blockNesting = 0, expressionNesting = 0;
+
+  struct NestingGuard {
+    int &nesting;
+    NestingGuard(Parser &parser, int &nesting, const char *what)
+        : nesting(nesting) {
+      if (++nesting > kMaxNestingDepth)
+        parser.fail(std::string(what) + " nesting exceeds the limit of " +
+                        std::to_string(kMaxNestingDepth) + " levels",
+                    parser.peek().line);
+    }
+    ~NestingGuard() { --nesting; }
+  };
 
   const Token &peek(size_t ahead = 0) const {
     size_t k = i + ahead;
@@ -134,6 +153,7 @@ private:
   }
 
   StmtPtr parseStatement() {
+    NestingGuard guard(*this, blockNesting, "block");
     int line = next().line; // {%
     if (peek().type != Token::Name)
       fail("expected a tag name, found " + describe(peek()), peek().line);
@@ -256,6 +276,34 @@ private:
     return e;
   }
 
+  // Records the depth of a finished node and rejects trees deeper than the
+  // renderer may recurse: left-associative chains (a + b + c ..., x|f|g ...)
+  // grow the tree without nesting the parser.
+  ExprPtr seal(ExprPtr e) {
+    int deepest = 0;
+    for (const ExprPtr &o : e->operands)
+      if (o)
+        deepest = std::max(deepest, o->depth);
+    for (const auto &[k, v] : e->keyword)
+      deepest = std::max(deepest, v->depth);
+    e->depth = deepest + 1;
+    if (e->depth > kMaxNestingDepth)
+      fail("expression nesting exceeds the limit of " +
+               std::to_string(kMaxNestingDepth) + " levels",
+           e->line);
+    return e;
+  }
+
+  // Python's ints are unbounded; the interpreter's are 64-bit, so a literal
+  // past that is an error rather than a silently clamped value.
+  Value integerLiteral(const Token &t) {
+    errno = 0;
+    long long v = std::strtoll(t.text.c_str(), nullptr, 10);
+    if (errno == ERANGE)
+      fail("integer literal " + t.text + " does not fit in 64 bits", t.line);
+    return Value(static_cast<int64_t>(v));
+  }
+
   // `a, b` without parentheses is a tuple where Jinja2 allows one.
   ExprPtr parseTupleOrExpression(bool withCondition = true) {
     int line = peek().line;
@@ -271,10 +319,11 @@ private:
         break;
       tuple->operands.push_back(withCondition ? parseExpression() : parseOr());
     }
-    return tuple;
+    return seal(std::move(tuple));
   }
 
   ExprPtr parseExpression() {
+    NestingGuard guard(*this, expressionNesting, "expression");
     ExprPtr e = parseOr();
     while (isName("if")) {
       int line = next().line;
@@ -287,7 +336,7 @@ private:
       } else {
         cond->operands.push_back(nullptr);
       }
-      e = std::move(cond);
+      e = seal(std::move(cond));
     }
     return e;
   }
@@ -298,7 +347,7 @@ private:
       auto n = make(Expr::Or, next().line);
       n->operands.push_back(std::move(e));
       n->operands.push_back(parseAnd());
-      e = std::move(n);
+      e = seal(std::move(n));
     }
     return e;
   }
@@ -309,16 +358,17 @@ private:
       auto n = make(Expr::And, next().line);
       n->operands.push_back(std::move(e));
       n->operands.push_back(parseNot());
-      e = std::move(n);
+      e = seal(std::move(n));
     }
     return e;
   }
 
   ExprPtr parseNot() {
     if (isName("not")) {
+      NestingGuard guard(*this, expressionNesting, "expression");
       auto n = make(Expr::Not, next().line);
       n->operands.push_back(parseNot());
-      return n;
+      return seal(std::move(n));
     }
     return parseCompare();
   }
@@ -350,7 +400,7 @@ private:
       cmp->ops.push_back(op);
       cmp->operands.push_back(parseMath1());
     }
-    return cmp ? std::move(cmp) : std::move(e);
+    return cmp ? seal(std::move(cmp)) : std::move(e);
   }
 
   ExprPtr binary(std::string op, ExprPtr l, ExprPtr r, int line) {
@@ -358,7 +408,7 @@ private:
     n->name = std::move(op);
     n->operands.push_back(std::move(l));
     n->operands.push_back(std::move(r));
-    return n;
+    return seal(std::move(n));
   }
 
   ExprPtr parseMath1() {
@@ -402,9 +452,11 @@ private:
   ExprPtr parseUnary(bool withFilter) {
     ExprPtr e;
     if (isOp("-") || isOp("+")) {
+      NestingGuard guard(*this, expressionNesting, "expression");
       const Token &t = next();
       e = make(t.text == "-" ? Expr::Negate : Expr::Plus, t.line);
       e->operands.push_back(parseUnary(false));
+      e = seal(std::move(e));
     } else {
       e = parsePrimary();
     }
@@ -442,7 +494,7 @@ private:
     }
     if (t.type == Token::Integer) {
       auto e = make(Expr::Literal, line);
-      e->value = Value(static_cast<int64_t>(std::strtoll(next().text.c_str(), nullptr, 10)));
+      e->value = integerLiteral(next());
       return e;
     }
     if (t.type == Token::Float) {
@@ -470,7 +522,7 @@ private:
         tuple->operands.push_back(parseExpression());
       }
       expectOp(")");
-      return tuple;
+      return seal(std::move(tuple));
     }
     if (isOp("[")) {
       next();
@@ -482,7 +534,7 @@ private:
         next();
       }
       expectOp("]");
-      return list;
+      return seal(std::move(list));
     }
     if (isOp("{")) {
       next();
@@ -496,7 +548,7 @@ private:
         next();
       }
       expectOp("}");
-      return dict;
+      return seal(std::move(dict));
     }
     fail("unexpected " + describe(t), line);
   }
@@ -509,15 +561,15 @@ private:
           auto n = make(Expr::GetItem, line);
           n->operands.push_back(std::move(e));
           auto idx = make(Expr::Literal, line);
-          idx->value = Value(static_cast<int64_t>(std::strtoll(next().text.c_str(), nullptr, 10)));
+          idx->value = integerLiteral(next());
           n->operands.push_back(std::move(idx));
-          e = std::move(n);
+          e = seal(std::move(n));
           continue;
         }
         auto n = make(Expr::GetAttr, line);
         n->name = expectIdentifier();
         n->operands.push_back(std::move(e));
-        e = std::move(n);
+        e = seal(std::move(n));
       } else if (isOp("[")) {
         e = parseSubscript(std::move(e));
       } else if (isOp("(")) {
@@ -545,13 +597,13 @@ private:
       auto n = make(Expr::GetItem, line);
       n->operands.push_back(std::move(e));
       n->operands.push_back(std::move(parts[0]));
-      return n;
+      return seal(std::move(n));
     }
     auto n = make(Expr::Slice, line);
     n->operands.push_back(std::move(e));
     for (auto &p : parts)
       n->operands.push_back(std::move(p));
-    return n;
+    return seal(std::move(n));
   }
 
   void parseArgs(Expr &call) {
@@ -577,7 +629,7 @@ private:
     auto n = make(Expr::Call, peek().line);
     n->operands.push_back(std::move(callee));
     parseArgs(*n);
-    return n;
+    return seal(std::move(n));
   }
 
   ExprPtr parseFilterExpr(ExprPtr e) {
@@ -591,7 +643,7 @@ private:
         f->operands.push_back(std::move(e));
         if (isOp("("))
           parseArgs(*f);
-        e = std::move(f);
+        e = seal(std::move(f));
       } else if (isName("is")) {
         int line = next().line;
         auto t = make(Expr::Test, line);
@@ -612,7 +664,7 @@ private:
                    a.type == Token::Float || isOp("[") || isOp("{")) {
           t->operands.push_back(parsePostfix(parsePrimary()));
         }
-        e = std::move(t);
+        e = seal(std::move(t));
       } else if (isOp("(")) {
         e = parseCall(std::move(e));
       } else {

@@ -1,58 +1,125 @@
 //===- Json.cpp - JSON in and out of template values ----------------------===//
 #include "runtime/chat/Json.h"
 
+#include "runtime/chat/JinjaLimits.h"
 #include "runtime/chat/Utf8.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <unordered_map>
+#include <vector>
 
 namespace ingot::chat {
 
-static Value fromNlohmann(const nlohmann::ordered_json &j) {
-  switch (j.type()) {
-  case nlohmann::ordered_json::value_t::null:
-    return Value::none();
-  case nlohmann::ordered_json::value_t::boolean:
-    return Value(j.get<bool>());
-  case nlohmann::ordered_json::value_t::number_integer:
-    return Value(j.get<int64_t>());
-  case nlohmann::ordered_json::value_t::number_unsigned: {
-    uint64_t u = j.get<uint64_t>();
+namespace {
+// Builds values straight from nlohmann's SAX events: no recursion (the
+// nesting is an explicit stack, bounded like every value's) and no
+// quadratic work on wide objects (nlohmann's ordered_json, and Dict::set,
+// find keys by a linear search).
+class ValueBuilder {
+public:
+  using json = nlohmann::json;
+
+  Value result;
+  std::string error;
+
+  bool null() { return add(Value::none()); }
+  bool boolean(bool b) { return add(Value(b)); }
+  bool number_integer(json::number_integer_t i) {
+    return add(Value(static_cast<int64_t>(i)));
+  }
+  bool number_unsigned(json::number_unsigned_t u) {
     if (u <= static_cast<uint64_t>(INT64_MAX))
-      return Value(static_cast<int64_t>(u));
-    return Value(static_cast<double>(u));
+      return add(Value(static_cast<int64_t>(u)));
+    return add(Value(static_cast<double>(u)));
   }
-  case nlohmann::ordered_json::value_t::number_float:
-    return Value(j.get<double>());
-  case nlohmann::ordered_json::value_t::string:
-    return Value(j.get<std::string>());
-  case nlohmann::ordered_json::value_t::array: {
+  bool number_float(json::number_float_t d, const std::string &) {
+    return add(Value(static_cast<double>(d)));
+  }
+  bool string(std::string &s) { return add(Value(std::move(s))); }
+  bool binary(json::binary_t &) {
+    error = "binary values are not JSON";
+    return false;
+  }
+  bool start_object(size_t) { return open(/*isObject=*/true); }
+  bool key(std::string &k) {
+    frames.back().key = std::move(k);
+    return true;
+  }
+  bool end_object() {
+    Frame frame = std::move(frames.back());
+    frames.pop_back();
+    return add(Value::dict(std::move(frame.dict)));
+  }
+  bool start_array(size_t) { return open(/*isObject=*/false); }
+  bool end_array() {
+    Frame frame = std::move(frames.back());
+    frames.pop_back();
+    return add(Value::list(std::move(frame.items)));
+  }
+  bool parse_error(size_t, const std::string &,
+                   const nlohmann::detail::exception &e) {
+    error = e.what();
+    return false;
+  }
+
+private:
+  struct Frame {
+    bool isObject;
+    std::string key;
     ValueList items;
-    for (const auto &e : j)
-      items.push_back(fromNlohmann(e));
-    return Value::list(std::move(items));
+    Dict dict;
+    // Position of each key in `dict`: a repeated key keeps its first
+    // position and takes the last value, as Python's json.loads does.
+    std::unordered_map<std::string, size_t> positions;
+  };
+  std::vector<Frame> frames;
+
+  bool open(bool isObject) {
+    if (frames.size() >= static_cast<size_t>(kMaxValueDepth)) {
+      error = "JSON nesting exceeds the limit of " +
+              std::to_string(kMaxValueDepth) + " levels";
+      return false;
+    }
+    frames.push_back(Frame{isObject, {}, {}, {}, {}});
+    return true;
   }
-  case nlohmann::ordered_json::value_t::object: {
-    Dict d;
-    for (auto it = j.begin(); it != j.end(); ++it)
-      d.set(it.key(), fromNlohmann(it.value()));
-    return Value::dict(std::move(d));
+
+  bool add(Value v) {
+    if (frames.empty()) {
+      result = std::move(v);
+      return true;
+    }
+    Frame &top = frames.back();
+    if (!top.isObject) {
+      top.items.push_back(std::move(v));
+      return true;
+    }
+    auto [it, inserted] = top.positions.emplace(top.key, top.dict.items.size());
+    if (inserted)
+      top.dict.items.emplace_back(std::move(top.key), std::move(v));
+    else
+      top.dict.items[it->second].second = std::move(v);
+    return true;
   }
-  default:
-    return Value::none();
-  }
-}
+};
+} // namespace
 
 bool parseJson(std::string_view text, Value &out, std::string &error) {
+  ValueBuilder builder;
   try {
-    out = fromNlohmann(nlohmann::ordered_json::parse(text));
-    return true;
+    if (!nlohmann::json::sax_parse(text, &builder)) {
+      error = builder.error.empty() ? "invalid JSON" : builder.error;
+      return false;
+    }
   } catch (const std::exception &e) {
     error = e.what();
     return false;
   }
+  out = std::move(builder.result);
+  return true;
 }
 
 static void dumpString(const std::string &s, std::string &out,
@@ -63,7 +130,11 @@ static void dumpString(const std::string &s, std::string &out,
     out += buf;
   };
   out += '"';
+  chargeBytes(s.size());
   for (char32_t cp : decodeUtf8(s)) {
+    // An escape is up to twelve bytes for four.
+    if (out.size() > kMaxStringBytes)
+      checkStringSize(out.size());
     switch (cp) {
     case '"': out += "\\\""; break;
     case '\\': out += "\\\\"; break;
@@ -97,9 +168,9 @@ struct Dumper {
   std::string out;
 
   void newline(int level) {
-    out += '\n';
+    appendBounded(out, "\n");
     for (int i = 0; i < level; ++i)
-      out += *options.indent;
+      appendBounded(out, *options.indent);
   }
 
   void dump(const Value &v, int level) {
@@ -137,7 +208,7 @@ struct Dumper {
       out += '[';
       for (size_t i = 0; i < items.size(); ++i) {
         if (i)
-          out += itemSep;
+          appendBounded(out, itemSep);
         if (options.indent)
           newline(level + 1);
         dump(items[i], level + 1);
@@ -161,11 +232,11 @@ struct Dumper {
       out += '{';
       for (size_t i = 0; i < entries.size(); ++i) {
         if (i)
-          out += itemSep;
+          appendBounded(out, itemSep);
         if (options.indent)
           newline(level + 1);
         dumpString(entries[i]->first, out, options.ensureAscii);
-        out += keySep;
+        appendBounded(out, keySep);
         dump(entries[i]->second, level + 1);
       }
       if (options.indent)

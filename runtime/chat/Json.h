@@ -3,7 +3,7 @@
 // Conversations and special tokens arrive as JSON; the `tojson` filter writes
 // JSON the way Python's json.dumps(ensure_ascii=False) does, which is what
 // transformers renders with. Parsing uses Debian's header-only nlohmann-json
-// (ordered, so object keys keep their order); the runtime cannot use LLVM's
+// (its SAX events, so object keys keep their order); the runtime cannot use LLVM's
 // JSON. Writing is done here because the exact Python layout matters.
 //
 //===----------------------------------------------------------------------===//

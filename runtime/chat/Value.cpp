@@ -1,13 +1,19 @@
 //===- Value.cpp - Dynamic values of the Jinja interpreter ----------------===//
 #include "runtime/chat/Value.h"
 
+#include "runtime/chat/JinjaLimits.h"
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
 namespace ingot::chat {
 
+// Lookup is a linear search (dicts are small: a message's fields); a wide
+// dict from JSON makes it cost, and a render pays for it.
 const Value *Dict::find(std::string_view key) const {
+  chargeSteps(items.size() / 8);
   for (const auto &[k, v] : items)
     if (k == key)
       return &v;
@@ -15,6 +21,7 @@ const Value *Dict::find(std::string_view key) const {
 }
 
 Value *Dict::find(std::string_view key) {
+  chargeSteps(items.size() / 8);
   for (auto &[k, v] : items)
     if (k == key)
       return &v;
@@ -46,9 +53,22 @@ Value::Value(double d) : kind_(Kind::Float), d_(d) {}
 Value::Value(std::string s)
     : kind_(Kind::String), s_(std::make_shared<std::string>(std::move(s))) {}
 
+// One more level than the deepest item: walkers such as repr, equals and
+// tojson recurse per level, so the depth is bounded when a value is built.
+static uint16_t containerDepth(int deepestItem) {
+  if (deepestItem + 1 > kMaxValueDepth)
+    raiseLimit("the nesting of lists and dicts",
+               std::to_string(kMaxValueDepth) + " levels");
+  return static_cast<uint16_t>(deepestItem + 1);
+}
+
 Value Value::list(ValueList items) {
   Value v;
   v.kind_ = Kind::List;
+  int deepest = 0;
+  for (const Value &item : items)
+    deepest = std::max(deepest, item.depth());
+  v.depth_ = containerDepth(deepest);
   v.list_ = std::make_shared<ValueList>(std::move(items));
   return v;
 }
@@ -68,13 +88,18 @@ Value Value::generator(ValueList items) {
 Value Value::dict(Dict d) {
   Value v;
   v.kind_ = Kind::Dict;
+  int deepest = 0;
+  for (const auto &item : d.items)
+    deepest = std::max(deepest, item.second.depth());
+  v.depth_ = containerDepth(deepest);
   v.dict_ = std::make_shared<Dict>(std::move(d));
   return v;
 }
 
 Value Value::ns(Dict d) {
-  Value v = dict(std::move(d));
+  Value v;
   v.kind_ = Kind::Namespace;
+  v.dict_ = std::make_shared<Dict>(std::move(d));
   return v;
 }
 
@@ -178,6 +203,9 @@ static std::string reprString(const std::string &s) {
     } else {
       out += static_cast<char>(c);
     }
+    // Escapes make the repr up to four times longer than the string.
+    if (out.size() > kMaxStringBytes)
+      checkStringSize(out.size());
   }
   out += quote;
   return out;
@@ -194,45 +222,72 @@ std::string Value::str() const {
   }
 }
 
-std::string Value::repr() const {
-  switch (kind_) {
-  case Kind::Undefined:
-    return "Undefined";
-  case Kind::None:
-    return "None";
-  case Kind::Bool:
-    return b_ ? "True" : "False";
-  case Kind::Int:
-    return std::to_string(i_);
-  case Kind::Float:
-    return formatPythonFloat(d_);
-  case Kind::String:
-    return reprString(*s_);
-  case Kind::List: {
-    std::string out = tuple_ ? "(" : "[";
-    for (size_t i = 0; i < list_->size(); ++i)
-      out += (i ? ", " : "") + (*list_)[i].repr();
-    if (tuple_)
-      return out + (list_->size() == 1 ? ",)" : ")");
-    return out + "]";
+// The repr of a list repeats its items' reprs, which may each be long:
+// every piece is appended with appendBounded.
+static void appendRepr(std::string &out, const Value &v) {
+  switch (v.kind()) {
+  case Value::Kind::Undefined:
+    appendBounded(out, "Undefined");
+    return;
+  case Value::Kind::None:
+    appendBounded(out, "None");
+    return;
+  case Value::Kind::Bool:
+    appendBounded(out, v.getBool() ? "True" : "False");
+    return;
+  case Value::Kind::Int:
+    appendBounded(out, std::to_string(v.getInt()));
+    return;
+  case Value::Kind::Float:
+    appendBounded(out, formatPythonFloat(v.asDouble()));
+    return;
+  case Value::Kind::String:
+    appendBounded(out, reprString(v.getString()));
+    return;
+  case Value::Kind::List: {
+    const ValueList &items = v.getList();
+    appendBounded(out, v.isTuple() ? "(" : "[");
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i)
+        appendBounded(out, ", ");
+      appendRepr(out, items[i]);
+    }
+    if (v.isTuple())
+      appendBounded(out, items.size() == 1 ? ",)" : ")");
+    else
+      appendBounded(out, "]");
+    return;
   }
-  case Kind::Generator:
-    return "<generator object>";
-  case Kind::Dict: {
-    std::string out = "{";
+  case Value::Kind::Generator:
+    appendBounded(out, "<generator object>");
+    return;
+  case Value::Kind::Dict: {
+    appendBounded(out, "{");
     bool first = true;
-    for (const auto &[k, v] : dict_->items) {
-      out += (first ? "" : ", ") + reprString(k) + ": " + v.repr();
+    for (const auto &[k, item] : v.getDict().items) {
+      if (!first)
+        appendBounded(out, ", ");
+      appendBounded(out, reprString(k));
+      appendBounded(out, ": ");
+      appendRepr(out, item);
       first = false;
     }
-    return out + "}";
+    appendBounded(out, "}");
+    return;
   }
-  case Kind::Namespace:
-    return "<Namespace>";
-  case Kind::Callable:
-    return "<function " + *s_ + ">";
+  case Value::Kind::Namespace:
+    appendBounded(out, "<Namespace>");
+    return;
+  case Value::Kind::Callable:
+    appendBounded(out, "<function " + v.callableName() + ">");
+    return;
   }
-  return "";
+}
+
+std::string Value::repr() const {
+  std::string out;
+  appendRepr(out, *this);
+  return out;
 }
 
 std::string Value::typeName() const {
@@ -276,10 +331,13 @@ bool Value::equals(const Value &other) const {
   case Kind::None:
     return true;
   case Kind::String:
+    if (s_->size() == other.s_->size())
+      chargeBytes(s_->size());
     return *s_ == *other.s_;
   case Kind::List: {
     if (tuple_ != other.tuple_ || list_->size() != other.list_->size())
       return false;
+    chargeSteps(list_->size());
     for (size_t i = 0; i < list_->size(); ++i)
       if (!(*list_)[i].equals((*other.list_)[i]))
         return false;
@@ -288,6 +346,8 @@ bool Value::equals(const Value &other) const {
   case Kind::Dict: {
     if (dict_->items.size() != other.dict_->items.size())
       return false;
+    // Key lookup is linear: n^2 comparisons for two n-key dicts.
+    chargeSteps(dict_->items.size() * dict_->items.size());
     for (const auto &[k, v] : dict_->items) {
       const Value *o = other.dict_->find(k);
       if (!o || !v.equals(*o))

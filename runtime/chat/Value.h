@@ -130,11 +130,15 @@ public:
   bool equals(const Value &other) const;
   /// Same object (lists, dicts, namespaces) or equal scalars.
   bool sameAs(const Value &other) const;
+  /// How deeply lists and dicts nest in this value (0 for a scalar; a
+  /// namespace counts as a scalar: nothing walks into one).
+  int depth() const { return depth_; }
 
 private:
   Kind kind_ = Kind::Undefined;
   bool b_ = false;
   bool tuple_ = false;
+  uint16_t depth_ = 0;
   int64_t i_ = 0;
   double d_ = 0;
   std::shared_ptr<std::string> s_;
