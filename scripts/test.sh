@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds everything and runs every test: the lit suite (FileCheck tests,
-# the GGUF fuzzer for about 60 s) and the GoogleTest unit tests.
+# Builds everything and runs every test: the lit suite (FileCheck tests and
+# the fuzz stage, eight libFuzzer targets for about 25 s each) and the
+# GoogleTest unit tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
