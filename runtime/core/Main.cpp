@@ -532,6 +532,16 @@ int64_t argmax(const float *row, int64_t n) {
   return best;
 }
 
+/// Ends the run when the logits of the token at `position` are not all
+/// finite: no token can be picked from them (argmax would always say 0,
+/// the sampler would draw garbage), and the cause is in the weights.
+void checkLogits(const float *row, int64_t vocab, int64_t position) {
+  int64_t bad = firstNonFinite(row, vocab);
+  if (bad >= 0)
+    fail("the model produced %s logits at position %" PRId64 " (corrupt or overflowing weights)",
+         std::isnan(row[bad]) ? "NaN" : "infinite", position);
+}
+
 /// a + b for counts that are each at most int64 max, saturating instead of
 /// overflowing (a huge -n plus the prompt).
 int64_t saturatingAdd(int64_t a, int64_t b) {
@@ -685,8 +695,11 @@ int cmdRunTokens(const Options &o) {
     if (writeLogits)
       writeAll(promptFd, s.arena.logits(), size_t(n) * rowBytes, promptPath);
     done += n;
-    if (done == nPrompt)
-      next = argmax(s.arena.logits() + (n - 1) * s.vocab, s.vocab);
+    if (done == nPrompt) {
+      const float *last = s.arena.logits() + (n - 1) * s.vocab;
+      checkLogits(last, s.vocab, nPrompt - 1);
+      next = argmax(last, s.vocab);
+    }
   }
   double t1 = now();
 
@@ -700,6 +713,7 @@ int cmdRunTokens(const Options &o) {
     s.forward(1, nPrompt + k);
     if (writeLogits)
       writeAll(genFd, s.arena.logits(), rowBytes, genPath);
+    checkLogits(s.arena.logits(), s.vocab, nPrompt + k);
     next = argmax(s.arena.logits(), s.vocab);
   }
   double t2 = now();
@@ -882,6 +896,8 @@ void generateText(Session &s, Sampler &sampler, const Tokenizer &tok, const std:
   int64_t k = 0;
   double tFirst = t1;
   for (; nGen < 0 || k < nGen; ++k) {
+    // The logits are those of the last token in the cache.
+    checkLogits(logits, s.vocab, cache.size - 1);
     int32_t next = sampler.sample(logits);
     if (k == 0) {
       tFirst = now();
@@ -1175,19 +1191,22 @@ int cmdBench(const Options &o) {
   auto tokenAt = [&](int64_t i) { return int32_t((i * 7919 + 1) % vocab); };
 
   auto pp = [&]() {
-    for (int64_t done = 0; done < nPrompt;) {
-      int64_t n = nPrompt - done < s.maxBatch ? nPrompt - done : s.maxBatch;
+    int64_t n = 0;
+    for (int64_t done = 0; done < nPrompt; done += n) {
+      n = nPrompt - done < s.maxBatch ? nPrompt - done : s.maxBatch;
       for (int64_t i = 0; i < n; ++i)
         s.arena.tokens()[i] = tokenAt(done + i);
       s.forward(n, done);
-      done += n;
     }
+    // The row a generation would start from (nPrompt > 0 here).
+    checkLogits(s.arena.logits() + (n - 1) * vocab, vocab, nPrompt - 1);
   };
   auto tg = [&]() {
     int32_t tok = tokenAt(0);
     for (int64_t k = 0; k < nGen; ++k) {
       s.arena.tokens()[0] = tok;
       s.forward(1, k);
+      checkLogits(s.arena.logits(), vocab, k);
       tok = int32_t(argmax(s.arena.logits(), vocab));
     }
   };

@@ -3,10 +3,32 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <new>
 
 namespace ingot::rt {
+
+//===-- Logit checks ------------------------------------------------------===//
+
+int64_t firstNonFinite(const float *row, int64_t n) {
+  // NaN and the infinities are the floats whose exponent bits are all
+  // ones. The integer test has no early exit, so the loop vectorizes; the
+  // index is searched for only when something was found.
+  constexpr uint32_t kExponent = 0x7f800000u;
+  uint32_t any = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, row + i, sizeof(bits));
+    any |= uint32_t((bits & kExponent) == kExponent);
+  }
+  if (!any)
+    return -1;
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(row[i]))
+      return i;
+  return -1;
+}
 
 //===-- Rng ---------------------------------------------------------------===//
 

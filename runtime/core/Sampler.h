@@ -35,6 +35,13 @@ struct SamplerParams {
   uint64_t seed = 0;
 };
 
+/// The index of the first NaN or infinite value of `row[0..n)`, or -1 when
+/// all are finite. One pass and no allocation: cheap enough to run on every
+/// row of logits that is sampled (a model with corrupt or overflowing
+/// weights gives such rows, and neither argmax nor the sampler can pick a
+/// meaningful token from them).
+int64_t firstNonFinite(const float *row, int64_t n);
+
 /// xoshiro256** with a splitmix64 seeding: small, fast, reproducible.
 class Rng {
 public:

@@ -5,6 +5,7 @@
 #include <climits>
 #include <cmath>
 #include <gtest/gtest.h>
+#include <limits>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,6 +46,22 @@ Sampler make(SamplerParams p = {}, int64_t vocab = 5) {
 }
 
 } // namespace
+
+TEST(Sampler, FirstNonFinite) {
+  std::vector<float> row(1000, 0.5f);
+  row[3] = -1e30f;
+  row[4] = std::numeric_limits<float>::max();
+  row[5] = std::numeric_limits<float>::denorm_min();
+  EXPECT_EQ(firstNonFinite(row.data(), int64_t(row.size())), -1);
+  EXPECT_EQ(firstNonFinite(row.data(), 0), -1);
+  row[997] = std::nanf("");
+  EXPECT_EQ(firstNonFinite(row.data(), int64_t(row.size())), 997);
+  EXPECT_EQ(firstNonFinite(row.data(), 997), -1);
+  row[12] = -INFINITY;
+  EXPECT_EQ(firstNonFinite(row.data(), int64_t(row.size())), 12);
+  row[0] = INFINITY;
+  EXPECT_EQ(firstNonFinite(row.data(), int64_t(row.size())), 0);
+}
 
 TEST(Sampler, TopK) {
   std::vector<float> l = fiveLogits();
