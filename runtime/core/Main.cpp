@@ -130,6 +130,9 @@ struct Options {
   std::string prompt;
   std::string promptFile; // -f: read (bounded) once the tokenizer is known
   bool havePrompt = false;
+  // The flags given: -p and -f are two sources of one prompt, and which
+  // one wins is not guessed.
+  const char *promptTextFlag = nullptr, *promptFileFlag = nullptr;
   std::vector<std::string> stops;
   bool chat = false;
   bool interactive = false;
@@ -329,14 +332,15 @@ Options parseArgs(int argc, char **argv) {
       o.benchOnly = a;
     } else if (is("-p", "--prompt")) {
       o.prompt = value(a);
-      o.promptFile.clear();
       o.havePrompt = true;
+      o.promptTextFlag = a;
       o.textOnly = a;
     } else if (is("-f", "--file")) {
       o.promptFile = value(a);
       if (o.promptFile.empty())
         fail("%s: the file name is empty", a);
       o.havePrompt = true;
+      o.promptFileFlag = a;
       o.textOnly = a;
     } else if (is("-r", "--reverse-prompt") || is("--stop")) {
       o.stops.push_back(value(a));
@@ -434,6 +438,8 @@ Options parseArgs(int argc, char **argv) {
          o.tempFlag);
   if (o.command == "run" && o.haveTokens && o.havePrompt)
     fail("run: give either --tokens or a prompt (-p/-f), not both");
+  if (o.promptTextFlag && o.promptFileFlag)
+    fail("%s: give either %s or %s, not both", o.command.c_str(), o.promptTextFlag, o.promptFileFlag);
   if (!o.logitsOut.empty() && text)
     fail("--logits-out applies to 'run --tokens' only (text generation writes no logits)");
   if (o.textOnly && !text)
