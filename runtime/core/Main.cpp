@@ -414,6 +414,10 @@ Options parseArgs(int argc, char **argv) {
       o.logitsOut = value(a);
       if (o.logitsOut.empty())
         fail("%s: the file name prefix is empty", a);
+      if (o.logitsOut.back() == '/')
+        fail("%s: the file name prefix '%s' ends in '/' (it would write the hidden files %s.prompt.f32 and "
+             "%s.gen.f32); give a prefix such as '%sout'",
+             a, o.logitsOut.c_str(), o.logitsOut.c_str(), o.logitsOut.c_str(), o.logitsOut.c_str());
       o.runOnly = a;
     } else if (is("--pin")) {
       o.pin = true;
