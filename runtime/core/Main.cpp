@@ -147,6 +147,8 @@ struct Options {
   const char *tempFlag = nullptr;
   // A flag given that only some commands take, for the error message.
   const char *runOnly = nullptr, *benchOnly = nullptr, *notInfo = nullptr, *textOnly = nullptr;
+  // A flag that only the chat template reads (run without --chat has none).
+  const char *chatOnly = nullptr;
 };
 
 // Bounds of the command line. Threads beyond what any pool here is meant to
@@ -183,8 +185,8 @@ void printHelp() {
       "                       stop when the output contains STRING (not printed; repeatable)\n"
       "  --chat               render the prompt as a user message with the chat template\n"
       "  -i, --interactive    with --chat: keep chatting, one message per stdin line\n"
-      "  -sys, --system TEXT  system message (chat)\n"
-      "  --chat-template-file FILE  use this Jinja chat template instead of the model's\n"
+      "  -sys, --system TEXT  system message (--chat, chat)\n"
+      "  --chat-template-file FILE  use this Jinja chat template instead of the model's (--chat, chat)\n"
       "  --reasoning-format deepseek|none\n"
       "                       deepseek: reasoning (<think>...</think>) goes to stderr, the\n"
       "                       answer to stdout (default when the model knows <think>)\n"
@@ -356,11 +358,13 @@ Options parseArgs(int argc, char **argv) {
     } else if (is("-sys", "--system")) {
       o.system = value(a);
       o.haveSystem = true;
+      o.chatOnly = a;
       o.textOnly = a;
     } else if (is("--chat-template-file")) {
       o.templateFile = value(a);
       if (o.templateFile.empty())
         fail("%s: the file name is empty", a);
+      o.chatOnly = a;
       o.textOnly = a;
     } else if (is("--reasoning-format")) {
       o.reasoningFormat = value(a);
@@ -452,6 +456,8 @@ Options parseArgs(int argc, char **argv) {
     fail("run: a prompt is required (-p TEXT, -f FILE, or --tokens IDS)");
   if (o.interactive && !o.chat && o.command == "run")
     fail("-i applies to --chat (or use the 'chat' command)");
+  if (o.chatOnly && !o.chat && o.command == "run")
+    fail("%s needs --chat (or use the 'chat' command)", o.chatOnly);
   if (!text && o.haveTemp && o.sampling.temp != 0.0f)
     fail("--temp %g: --tokens decodes greedily; use --temp 0 or a text prompt (-p)", double(o.sampling.temp));
   if (o.command == "chat") {
