@@ -985,6 +985,8 @@ void loadTemplate(const Options &o, const Tokenizer &tok, Chat &chat) {
                     ? std::string(ingot_chat_template, size_t(ingot_chat_template_size))
                     : readFileBounded("--chat-template-file", o.templateFile, kMaxTemplateBytes,
                                       "the most a chat template may have");
+  if (chat.source.empty() && !o.templateFile.empty())
+    fail("--chat-template-file: '%s' is empty", o.templateFile.c_str());
   if (chat.source.empty())
     fail("the model has no chat template; give one with --chat-template-file FILE");
   std::string error;
