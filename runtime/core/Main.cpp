@@ -219,8 +219,8 @@ void printHelp() {
       "                       prefill threads, or -t when -t is given)\n"
       "  -c, --ctx-size N     KV cache positions (default: 4096 or what the command needs,\n"
       "                       at most the model's maximum; a larger -c is an error)\n"
-      "  -b, --batch-size N   most tokens per forward call (default and upper bound: the model's\n"
-      "                       maximum)\n"
+      "  -b, --batch-size N   most tokens per forward call, 1 to the model's maximum (default:\n"
+      "                       the maximum, see info; a larger -b is an error)\n"
       "  --pin                pin thread i to the i-th available CPU\n"
       "  --hugepages          copy the weights into free 2 MiB / 1 GiB huge pages\n"
       "  --verify             checksum the weights even when they exceed 8 GiB\n"
@@ -413,6 +413,7 @@ Options parseArgs(int argc, char **argv) {
       // Checked against the compiled plan's maximum in setUp().
       o.context = parseInt(a, value(a), 1);
     } else if (is("-b", "--batch-size")) {
+      // Checked against the model's maximum batch in setUp().
       o.batch = parseInt(a, value(a), 1);
     } else if (is("--logits-out")) {
       o.logitsOut = value(a);
@@ -599,9 +600,12 @@ void setUp(Session &s, const Options &o, int64_t wantedContext) {
          s.payload.dataBytes(), info.weight_bytes);
 
   s.vocab = info.vocab_size;
-  s.maxBatch = info.max_batch;
-  if (o.batch)
-    s.maxBatch = o.batch < s.maxBatch ? o.batch : s.maxBatch;
+  // As for -c, a batch beyond what the compiled plan allows is an error,
+  // not a silent clamp.
+  if (o.batch > info.max_batch)
+    fail("-b: expected an integer in [1, %" PRId64 "] (the model's maximum batch), got %" PRId64, info.max_batch,
+         o.batch);
+  s.maxBatch = o.batch ? o.batch : info.max_batch;
   // The KV cache is laid out for contextLength positions per layer and the
   // model indexes it by position: a context beyond what the compiled plan
   // was made for, or one whose size wraps, would write past it.
