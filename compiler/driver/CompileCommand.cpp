@@ -17,6 +17,7 @@
 #include "compiler/driver/ModelLoading.h"
 #include "compiler/import/TokenizerImport.h"
 #include "runtime/chat/ChatTemplate.h"
+#include "runtime/tokenizer/Tokenizer.h"
 #include "compiler/target/TargetDescription.h"
 #include "passes/Passes.h"
 
@@ -247,16 +248,26 @@ int runCompile() {
   info.arenaBytes = intAttr(module, "ingot.arena_bytes");
   info.kvBytesPerPosition = intAttr(module, "ingot.kv_bytes_per_position");
   info.weightBytes = intAttr(module, "ingot.payload_bytes");
-  info.bosTokenId = static_cast<int64_t>(
-      (*file)->getUnsigned("tokenizer.ggml.bos_token_id").value_or(-1));
-  info.eosTokenId = static_cast<int64_t>(
-      (*file)->getUnsigned("tokenizer.ggml.eos_token_id").value_or(-1));
+  info.bosTokenId =
+      ingot::specialTokenId(**file, "tokenizer.ggml.bos_token_id").value_or(-1);
+  info.eosTokenId =
+      ingot::specialTokenId(**file, "tokenizer.ggml.eos_token_id").value_or(-1);
   // The tokenizer and chat template the binary's text interface uses.
   if ((*file)->lookup("tokenizer.ggml.model")) {
     auto tokenizerData = ingot::readTokenizerData(**file);
     if (!tokenizerData)
       return reportError(tokenizerData.takeError());
     info.tokenizerData = tokenizerData->serialize();
+    // A tokenizer the runtime cannot build fails every text prompt: build
+    // it now from the embedded form, as the binary and `ingot tokenize` do.
+    ingot::tokenizer::TokenizerData loaded;
+    std::string error;
+    if (!ingot::tokenizer::TokenizerData::deserialize(
+            info.tokenizerData.data(), info.tokenizerData.size(), loaded,
+            error))
+      return reportError(modelPath + ": " + error);
+    if (!ingot::tokenizer::Tokenizer::create(loaded, error))
+      return reportError(modelPath + ": " + error);
   }
   if (!chatTemplateFile.empty()) {
     auto text = ingot::driver::readBoundedFile(
@@ -276,9 +287,10 @@ int runCompile() {
     if (!chatTemplate.load(info.chatTemplate, error))
       return reportError("chat template: " + error);
     auto token = [&](StringRef key) -> std::string {
-      auto id = (*file)->getUnsigned(key);
+      auto id = ingot::specialTokenId(**file, key);
       const ingot::gguf::Value *tokens = (*file)->lookup("tokenizer.ggml.tokens");
-      if (!id || !tokens || *id >= tokens->strings().size())
+      if (!id || !tokens ||
+          static_cast<uint64_t>(*id) >= tokens->strings().size())
         return "";
       return tokens->strings()[*id].str();
     };
