@@ -109,6 +109,9 @@ Expected<std::string> chooseIsa(const ingot::target::TargetDescription &t) {
 
 int runCompile() {
   using ingot::driver::reportError;
+  // An empty -o would otherwise silently mean the default name.
+  if (outputPath.getNumOccurrences() && outputPath.empty())
+    return reportError("-o: empty path");
   // Tokens of one step take distinct 32-bit positions.
   if (maxBatch < 1 || maxBatch > INT32_MAX)
     return reportError(formatv("--max-batch {0}: must be between 1 and {1}",
