@@ -17,6 +17,7 @@
 #include "compiler/driver/ModelLoading.h"
 #include "compiler/import/TokenizerImport.h"
 #include "runtime/chat/ChatTemplate.h"
+#include "runtime/tokenizer/Tokenizer.h"
 #include "compiler/target/TargetDescription.h"
 #include "passes/Passes.h"
 
@@ -106,8 +107,25 @@ Expected<std::string> chooseIsa(const ingot::target::TargetDescription &t) {
                            t.name.c_str());
 }
 
+/// A size in the largest binary unit that keeps it at least 1, so that
+/// small sizes (a test target's RAM, a tiny model) do not print as 0.00.
+std::string humanBytes(double bytes) {
+  const char *units[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024)
+    return formatv("{0:f0} bytes", bytes).str();
+  int unit = -1;
+  while (bytes >= 1024 && unit < 3) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return formatv("{0:f2} {1}", bytes, units[unit]).str();
+}
+
 int runCompile() {
   using ingot::driver::reportError;
+  // An empty -o would otherwise silently mean the default name.
+  if (outputPath.getNumOccurrences() && outputPath.empty())
+    return reportError("-o: empty path");
   // Tokens of one step take distinct 32-bit positions.
   if (maxBatch < 1 || maxBatch > INT32_MAX)
     return reportError(formatv("--max-batch {0}: must be between 1 and {1}",
@@ -247,16 +265,26 @@ int runCompile() {
   info.arenaBytes = intAttr(module, "ingot.arena_bytes");
   info.kvBytesPerPosition = intAttr(module, "ingot.kv_bytes_per_position");
   info.weightBytes = intAttr(module, "ingot.payload_bytes");
-  info.bosTokenId = static_cast<int64_t>(
-      (*file)->getUnsigned("tokenizer.ggml.bos_token_id").value_or(-1));
-  info.eosTokenId = static_cast<int64_t>(
-      (*file)->getUnsigned("tokenizer.ggml.eos_token_id").value_or(-1));
+  info.bosTokenId =
+      ingot::specialTokenId(**file, "tokenizer.ggml.bos_token_id").value_or(-1);
+  info.eosTokenId =
+      ingot::specialTokenId(**file, "tokenizer.ggml.eos_token_id").value_or(-1);
   // The tokenizer and chat template the binary's text interface uses.
   if ((*file)->lookup("tokenizer.ggml.model")) {
     auto tokenizerData = ingot::readTokenizerData(**file);
     if (!tokenizerData)
       return reportError(tokenizerData.takeError());
     info.tokenizerData = tokenizerData->serialize();
+    // A tokenizer the runtime cannot build fails every text prompt: build
+    // it now from the embedded form, as the binary and `ingot tokenize` do.
+    ingot::tokenizer::TokenizerData loaded;
+    std::string error;
+    if (!ingot::tokenizer::TokenizerData::deserialize(
+            info.tokenizerData.data(), info.tokenizerData.size(), loaded,
+            error))
+      return reportError(modelPath + ": " + error);
+    if (!ingot::tokenizer::Tokenizer::create(loaded, error))
+      return reportError(modelPath + ": " + error);
   }
   if (!chatTemplateFile.empty()) {
     auto text = ingot::driver::readBoundedFile(
@@ -271,14 +299,20 @@ int runCompile() {
   // A template feature the runtime's interpreter lacks is an error now, not
   // wrong text later: parse it and render a short conversation.
   if (!info.chatTemplate.empty()) {
+    // Errors name where the template came from.
+    std::string source =
+        chatTemplateFile.empty()
+            ? "chat template (tokenizer.chat_template in " + modelPath + ")"
+            : "chat template " + chatTemplateFile;
     ingot::chat::ChatTemplate chatTemplate;
     std::string error;
     if (!chatTemplate.load(info.chatTemplate, error))
-      return reportError("chat template: " + error);
+      return reportError(source + ": " + error);
     auto token = [&](StringRef key) -> std::string {
-      auto id = (*file)->getUnsigned(key);
+      auto id = ingot::specialTokenId(**file, key);
       const ingot::gguf::Value *tokens = (*file)->lookup("tokenizer.ggml.tokens");
-      if (!id || !tokens || *id >= tokens->strings().size())
+      if (!id || !tokens ||
+          static_cast<uint64_t>(*id) >= tokens->strings().size())
         return "";
       return tokens->strings()[*id].str();
     };
@@ -288,7 +322,7 @@ int runCompile() {
         {{"user", "Hello"}, {"assistant", "Hi."}, {"user", "Why?"}},
         /*addGenerationPrompt=*/true);
     if (!trial.ok)
-      return reportError("chat template cannot render a plain conversation: " +
+      return reportError(source + ": cannot render a plain conversation: " +
                          trial.error);
   }
   info.memoryPlan =
@@ -308,10 +342,11 @@ int runCompile() {
   double usable = 0.9 * ramBytes - fixedBytes;
   if (ramBytes > 0 && usable <= 0)
     return reportError(formatv(
-        "{0} does not fit {1}: {2:f2} GB of weights and {3:f2} GB of "
-        "activations, {4:f2} GB of RAM (90% usable)",
+        "{0} does not fit {1}: {2} of weights and {3} of activations, {4} of "
+        "RAM (90% usable)",
         sys::path::filename(modelPath), target->name,
-        info.weightBytes / 1e9, info.arenaBytes / 1e9, ramBytes / 1e9));
+        humanBytes(info.weightBytes), humanBytes(info.arenaBytes),
+        humanBytes(ramBytes)));
   // In double (sizes are exact int64 values from the plan, their sum may
   // not be), and clamped before converting back: no overflow can make a
   // model look as if it fits.
@@ -322,11 +357,12 @@ int runCompile() {
         double(info.maxContext)));
   if (ramBytes > 0 && contextFits < 1)
     return reportError(formatv(
-        "{0} does not fit {1}: after {2:f2} GB of weights and {3:f2} GB of "
-        "activations, not one position of KV cache ({4} bytes) fits in "
-        "{5:f2} GB of RAM (90% usable)",
-        sys::path::filename(modelPath), target->name, info.weightBytes / 1e9,
-        info.arenaBytes / 1e9, info.kvBytesPerPosition, ramBytes / 1e9));
+        "{0} does not fit {1}: after {2} of weights and {3} of activations, "
+        "not one position of KV cache ({4} bytes) fits in {5} of RAM (90% "
+        "usable)",
+        sys::path::filename(modelPath), target->name,
+        humanBytes(info.weightBytes), humanBytes(info.arenaBytes),
+        info.kvBytesPerPosition, humanBytes(ramBytes)));
   ingot::codegen::TargetOptions codegenTarget{target->cpu, llvmFeatures, *isa};
   std::vector<ingot::codegen::KernelStats> kernels;
   auto emitTo = [&](raw_pwrite_stream &os, ingot::codegen::EmitKind kind) {
@@ -413,10 +449,10 @@ int runCompile() {
                     info.arenaBytes / 1e6, info.maxBatch,
                     info.kvBytesPerPosition);
   if (ramBytes > 0)
-    outs() << formatv("  context:  up to {0} positions fit in {1:f1} GB of RAM "
+    outs() << formatv("  context:  up to {0} positions fit in {1} of RAM "
                       "(the model allows {2})\n",
-                      std::min(contextFits, info.maxContext), ramBytes / 1e9,
-                      info.maxContext);
+                      std::min(contextFits, info.maxContext),
+                      humanBytes(ramBytes), info.maxContext);
   if (bandwidth > 0 && streamed > 0)
     outs() << formatv("  predicted decode: {0:f1} tokens/s ({1:f1} GB/s / "
                       "{2:f1} MB of weights streamed per token)\n",

@@ -71,6 +71,13 @@ private:
 };
 
 int runInterpret() {
+  // The files are PREFIX.prompt.f32 and PREFIX.gen.f32: an empty prefix or a
+  // directory would write hidden files named ".prompt.f32".
+  if (logitsPrefix.getNumOccurrences() &&
+      (logitsPrefix.empty() || StringRef(logitsPrefix).ends_with("/")))
+    return ingot::driver::reportError(
+        "--logits-out: '" + logitsPrefix +
+        "' is not a file name prefix (PREFIX.prompt.f32 is written)");
   auto file = ingot::gguf::GGUFFile::open(modelPath);
   if (!file)
     return ingot::driver::reportError(file.takeError());
@@ -78,7 +85,26 @@ int runInterpret() {
   auto module = ingot::driver::loadModule(context, **file, irPath);
   if (!module)
     return ingot::driver::reportError(module.takeError());
-  int64_t context_length = promptTokens.size() + generate + 1;
+  // Every prompt token and every generated token (each is fed back) takes
+  // one position; the model was trained for context_length of them, and
+  // the compiled binary refuses more, so the reference does too.
+  int64_t needed = static_cast<int64_t>(promptTokens.size()) + generate;
+  if (auto info = (**module)->getAttrOfType<mlir::DictionaryAttr>("ingot.model"))
+    if (auto limit = info.getAs<mlir::IntegerAttr>("context_length")) {
+      int64_t positions = limit.getInt();
+      if (static_cast<int64_t>(promptTokens.size()) > positions)
+        return ingot::driver::reportError(
+            "--tokens: the prompt has " + Twine(promptTokens.size()) +
+            " tokens, the context holds " + Twine(positions) + " positions");
+      if (needed > positions)
+        return ingot::driver::reportError(
+            "--gen " + Twine(generate.getValue()) + ": at most " +
+            Twine(positions - static_cast<int64_t>(promptTokens.size())) +
+            " tokens fit after the " + Twine(promptTokens.size()) +
+            "-token prompt (the context holds " + Twine(positions) +
+            " positions)");
+    }
+  int64_t context_length = needed + 1;
   auto interp = ingot::interp::ModelInterpreter::create(**module, **file,
                                                         context_length);
   if (!interp)

@@ -9,6 +9,8 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
+
 using namespace llvm;
 
 namespace {
@@ -43,13 +45,32 @@ cl::opt<std::string> outputPath("o", cl::Required,
                                 cl::desc("Output GGUF file"),
                                 cl::value_desc("file"), cl::sub(synthCommand));
 
+// Bounds for the overrides: the largest real models have about 130 layers
+// and 262144-token vocabularies; the synthesizer's vocabulary needs 300
+// tokens (3 special, 256 byte-fallback and the ids its tests prompt with).
+// Without a bound a huge count spins for hours writing an unusable file.
+constexpr unsigned maxLayers = 256;
+constexpr unsigned minVocab = 300, maxVocab = 262144;
+
 int runSynth() {
+  if (layers.getNumOccurrences() && (layers < 1 || layers > maxLayers))
+    return ingot::driver::reportError(
+        "--layers: " + std::to_string(layers) + " is out of range (1 to " +
+        std::to_string(maxLayers) + ")");
+  if (vocab.getNumOccurrences() && (vocab < minVocab || vocab > maxVocab))
+    return ingot::driver::reportError(
+        "--vocab: " + std::to_string(vocab) + " is out of range (" +
+        std::to_string(minVocab) + " to " + std::to_string(maxVocab) + ")");
+  if (!std::isfinite(gain))
+    return ingot::driver::reportError("--gain: must be a finite number");
+  if (outputPath.empty())
+    return ingot::driver::reportError("-o: empty path");
   auto shape = ingot::synth::presetShape(arch, preset);
   if (!shape)
     return ingot::driver::reportError(shape.takeError());
-  if (layers)
+  if (layers.getNumOccurrences())
     shape->layers = layers;
-  if (vocab)
+  if (vocab.getNumOccurrences())
     shape->vocab = vocab;
   shape->llama3Rope = llama3Rope;
   auto type = ingot::gguf::parseTypeName(typeName);

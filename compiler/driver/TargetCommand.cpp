@@ -160,6 +160,10 @@ int runProbeCommand(ArrayRef<std::string> args) {
 int runTargetCommand() {
   if (targetArgs.empty())
     return reportError("usage: ingot target check FILE.yaml | detect | probe");
+  // An empty -o would otherwise mean stdout (the default), hiding a bad
+  // script variable; "-" says stdout explicitly.
+  if (outputPath.getNumOccurrences() && outputPath.empty())
+    return reportError("-o: empty path (use '-' for stdout)");
   StringRef action = targetArgs.front();
   ArrayRef<std::string> rest = ArrayRef<std::string>(targetArgs).drop_front();
   if (action == "check")

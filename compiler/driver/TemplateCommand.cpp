@@ -77,7 +77,7 @@ int runTemplate() {
   ChatTemplate chat;
   std::string error;
   if (!chat.load(*source, error))
-    return reportError(oneLine(error));
+    return reportError(templatePath + ": " + oneLine(error));
 
   std::optional<std::string> fixedTime;
   if (!tokensPath.empty()) {
@@ -114,7 +114,7 @@ int runTemplate() {
   RenderResult result =
       chat.render(messages, tools, addPrompt ? addPrompt->truthy() : false);
   if (!result.ok)
-    return reportError(oneLine(result.error));
+    return reportError(templatePath + ": " + oneLine(result.error));
   outs() << result.text;
   outs().flush();
   return 0;

@@ -297,10 +297,16 @@ Value Importer::swigluFfn(Value x, int64_t layer, int64_t ffn,
                 hp.embedding);
 }
 
-/// How many blocks (`blk.N.*`) the file has tensors for: one more than the
-/// largest N, at most the tensor count.
-static int64_t blocksInFile(const GGUFFile &file) {
+/// The block tensors (`blk.N.*`) of a file: how many blocks they cover (one
+/// more than the largest N, at most the tensor count) and the tensor with
+/// the largest N, which must be below block_count.
+struct BlockTensors {
   int64_t blocks = 0;
+  uint64_t largestIndex = 0;
+  StringRef largestName;
+};
+static BlockTensors blocksInFile(const GGUFFile &file) {
+  BlockTensors result;
   for (const TensorInfo &t : file.tensors()) {
     StringRef name = t.name;
     if (!name.consume_front("blk."))
@@ -308,16 +314,22 @@ static int64_t blocksInFile(const GGUFFile &file) {
     uint64_t index;
     if (name.consumeInteger(10, index) || !name.starts_with("."))
       continue;
+    if (result.largestName.empty() || index > result.largestIndex) {
+      result.largestIndex = index;
+      result.largestName = t.name;
+    }
     if (index < file.tensors().size())
-      blocks = std::max<int64_t>(blocks, static_cast<int64_t>(index) + 1);
+      result.blocks =
+          std::max<int64_t>(result.blocks, static_cast<int64_t>(index) + 1);
   }
-  return blocks;
+  return result;
 }
 
 LogicalResult Importer::readHyperParams() {
   // The counts that size what is built before any tensor is checked come
   // first, bounded by what the file holds.
-  int64_t blocks = blocksInFile(file);
+  BlockTensors blockTensors = blocksInFile(file);
+  int64_t blocks = blockTensors.blocks;
   hp.layers = require("block_count");
   hp.embedding = require("embedding_length");
   hp.heads = require("attention.head_count");
@@ -326,6 +338,16 @@ LogicalResult Importer::readHyperParams() {
   if (hp.layers > blocks) {
     fail(formatv("{0} ({1}) exceeds the {2} blocks the file has tensors for",
                  key("block_count"), hp.layers, blocks)
+             .str());
+    return failure();
+  }
+  // Blocks beyond block_count would be silently dropped (wrong output);
+  // llama.cpp refuses such files too.
+  if (!blockTensors.largestName.empty() &&
+      blockTensors.largestIndex >= static_cast<uint64_t>(hp.layers)) {
+    fail(formatv("tensor '{0}' is in block {1}, but {2} is {3}",
+                 blockTensors.largestName, blockTensors.largestIndex,
+                 key("block_count"), hp.layers)
              .str());
     return failure();
   }
@@ -419,8 +441,12 @@ LogicalResult Importer::readHyperParams() {
   hp.leadingDense = optional("leading_dense_block_count", 0);
   hp.groups = optional("expert_group_count", 1);
   hp.groupsUsed = optional("expert_group_used_count", 1);
-  if (hp.groups == 0)
+  // As in llama.cpp, 0 or 1 groups means no grouping: every expert is in
+  // one group and the group-used count does not apply.
+  if (hp.groups <= 1) {
     hp.groups = 1;
+    hp.groupsUsed = 1;
+  }
   if (hp.groupsUsed == 0)
     hp.groupsUsed = hp.groups;
   hp.routedScale = optionalFloat("expert_weights_scale", 1.0f);
@@ -428,6 +454,12 @@ LogicalResult Importer::readHyperParams() {
     hp.routedScale = 1.0f;
   if (!firstError.empty())
     return failure();
+  if (hp.leadingDense > hp.layers) {
+    fail(formatv("{0} ({1}) exceeds {2} ({3})", key("leading_dense_block_count"),
+                 hp.leadingDense, key("block_count"), hp.layers)
+             .str());
+    return failure();
+  }
   if (hp.experts > 0 && (hp.experts % hp.groups || hp.groupsUsed > hp.groups)) {
     fail(formatv("{0} ({1}) must split into {2} ({3}) groups of which {4} "
                  "({5}) are used",
@@ -644,8 +676,14 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
                                    file.getPath().str().c_str(),
                                    message.c_str());
   };
-  if (arch.empty())
+  if (arch.empty()) {
+    if (const gguf::Value *v = file.lookup("general.architecture"))
+      if (v->getType() != gguf::ValueType::String)
+        return error(std::string("general.architecture has type ") +
+                     gguf::valueTypeName(v->getType()) +
+                     " (it must be a string)");
     return error("no general.architecture key: not a model file");
+  }
   bool llamaLike = arch == "llama" || arch == "qwen2" || arch == "qwen3" ||
                    arch == "qwen3moe";
   if (!llamaLike && arch != "deepseek2")

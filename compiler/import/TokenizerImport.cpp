@@ -17,10 +17,15 @@ using ingot::tokenizer::TokenizerData;
 
 namespace {
 
+/// llama.cpp writes "no such token" as its LLAMA_TOKEN_NULL, -1, which
+/// lands in the file as u32 0xFFFFFFFF (stories260K and every llama.cpp
+/// conversion has such separator and padding ids).
+bool isNoToken(const Value &v) {
+  return v.getSigned() == -1 || v.getUnsigned() == UINT32_MAX;
+}
+
 std::optional<int64_t> getId(const GGUFFile &file, StringRef key) {
-  if (auto v = file.getUnsigned(key))
-    return static_cast<int64_t>(*v);
-  return std::nullopt;
+  return ingot::specialTokenId(file, key);
 }
 
 int8_t getFlag(const GGUFFile &file, StringRef key) {
@@ -41,6 +46,16 @@ template <typename T> std::vector<T> scalarArray(const Value &v) {
 } // namespace
 
 namespace ingot {
+
+std::optional<int64_t> specialTokenId(const GGUFFile &file, StringRef key) {
+  const Value *v = file.lookup(key);
+  if (!v || isNoToken(*v))
+    return std::nullopt;
+  // checkTokenizerMetadata has rejected every other non-id.
+  if (auto id = v->getUnsigned(); id && *id <= INT32_MAX)
+    return static_cast<int64_t>(*id);
+  return std::nullopt;
+}
 
 Error checkTokenizerMetadata(const GGUFFile &file) {
   auto fail = [&](const Twine &what) {
@@ -77,6 +92,41 @@ Error checkTokenizerMetadata(const GGUFFile &file) {
         return fail("tokenizer.ggml.token_type[" + Twine(i) + "] is " +
                     Twine(type) + " (token types are 0 to 6)");
     }
+  }
+  // A special token id outside the vocabulary makes the binary print or
+  // stop on a token that does not exist. Only llama.cpp's "none" (-1, or
+  // 0xFFFFFFFF as u32) is allowed; gguf-py's converter skips every other
+  // negative or out-of-range id, so such an id is a broken file.
+  auto checkId = [&](const Twine &key, const Value &v) -> Error {
+    if (!v.isInteger())
+      return fail(key + " must be an integer (it is " +
+                  valueTypeName(v.getType()) + ")");
+    if (isNoToken(v))
+      return Error::success();
+    std::optional<uint64_t> id = v.getUnsigned();
+    if (!id || *id >= count) {
+      std::string shown = id ? std::to_string(*id)
+                             : std::to_string(*v.getSigned());
+      return fail(key + ": " + shown + " is not a token id (vocabulary has " +
+                  Twine(count) + " tokens)");
+    }
+    return Error::success();
+  };
+  for (const char *key :
+       {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+        "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.seperator_token_id",
+        "tokenizer.ggml.padding_token_id", "tokenizer.ggml.mask_token_id",
+        "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"})
+    if (const Value *v = file.lookup(key))
+      if (Error e = checkId(key, *v))
+        return e;
+  if (const Value *eog = file.lookup("tokenizer.ggml.eog_token_ids")) {
+    if (eog->getType() != ValueType::Array)
+      return fail("tokenizer.ggml.eog_token_ids must be an integer array");
+    for (uint64_t i = 0; i < eog->size(); ++i)
+      if (Error e = checkId("tokenizer.ggml.eog_token_ids[" + Twine(i) + "]",
+                            eog->element(i)))
+        return e;
   }
   return Error::success();
 }

@@ -712,18 +712,26 @@ Error ingot::target::validateTargetDescription(const TargetDescription &target) 
 
 namespace {
 
-/// The first collection nested deeper than limits::kMaxNesting, found by
-/// walking LLVM's (lazy, non-recursive) YAML parser with an explicit stack;
-/// yaml::Input would recurse once per level and overflow the stack on a
-/// deep enough document. Only the first document is walked, as only it is
-/// read. Syntax errors are left to yaml::Input, which reports them located.
-const char *findTooDeepNode(MemoryBufferRef buffer) {
+/// A node the reader refuses: where, and why.
+struct BadNode {
+  const char *at = nullptr;
+  std::string why;
+};
+
+/// The first collection nested deeper than limits::kMaxNesting, or the
+/// first anchor or alias (yaml::Input does not resolve them and would say
+/// only "unknown node kind"), found by walking LLVM's (lazy,
+/// non-recursive) YAML parser with an explicit stack; yaml::Input would
+/// recurse once per level and overflow the stack on a deep enough
+/// document. Only the first document is walked, as only it is read. Syntax
+/// errors are left to yaml::Input, which reports them located.
+BadNode findBadNode(MemoryBufferRef buffer) {
   SourceMgr sm;
   sm.setDiagHandler([](const SMDiagnostic &, void *) {}, nullptr);
   yaml::Stream stream(buffer, sm, /*ShowColors=*/false);
   yaml::document_iterator document = stream.begin();
   if (document == stream.end())
-    return nullptr;
+    return {};
 
   // A collection being visited: its children one by one (a mapping's
   // children are its keys and values, alternately). The iterator advances
@@ -737,14 +745,24 @@ const char *findTooDeepNode(MemoryBufferRef buffer) {
     bool started = false, valueNext = false;
   };
   std::vector<Frame> stack;
+  BadNode bad;
   auto enter = [&](yaml::Node *node) -> bool {
     if (!node)
       return true;
+    if (isa<yaml::AliasNode>(node) || !node->getAnchor().empty()) {
+      bad = {node->getSourceRange().Start.getPointer(),
+             "YAML anchors and aliases are not supported"};
+      return false;
+    }
     bool collection = isa<yaml::SequenceNode, yaml::MappingNode>(node);
     if (!collection)
       return true;
-    if (stack.size() >= limits::kMaxNesting)
+    if (stack.size() >= limits::kMaxNesting) {
+      bad = {node->getSourceRange().Start.getPointer(),
+             "nested more than " + std::to_string(limits::kMaxNesting) +
+                 " levels deep"};
       return false;
+    }
     Frame frame;
     if (auto *sequence = dyn_cast<yaml::SequenceNode>(node)) {
       frame.sequence = sequence;
@@ -759,7 +777,7 @@ const char *findTooDeepNode(MemoryBufferRef buffer) {
 
   yaml::Node *root = document->getRoot();
   if (!enter(root))
-    return root->getSourceRange().Start.getPointer();
+    return bad;
   while (!stack.empty()) {
     Frame &frame = stack.back();
     yaml::Node *child;
@@ -789,9 +807,9 @@ const char *findTooDeepNode(MemoryBufferRef buffer) {
       }
     }
     if (!enter(child))
-      return child->getSourceRange().Start.getPointer();
+      return bad;
   }
-  return nullptr;
+  return bad;
 }
 
 } // namespace
@@ -809,11 +827,10 @@ ingot::target::parseTargetDescription(MemoryBufferRef buffer) {
   TargetDescription target;
   DiagCollector diags;
   ParseContext context(buffer.getBuffer());
-  if (const char *deep = findTooDeepNode(buffer))
+  BadNode bad = findBadNode(buffer);
+  if (bad.at)
     return createStringError(inconvertibleErrorCode(),
-                             locatedMessage(file, context.locate(deep),
-                                            "nested more than " + Twine(limits::kMaxNesting) +
-                                                " levels deep"));
+                             locatedMessage(file, context.locate(bad.at), bad.why));
   {
     yaml::Input in(buffer, &context, collectDiagnostic, &diags);
     context.input = &in;

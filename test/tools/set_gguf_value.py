@@ -8,6 +8,10 @@ Usage: set_gguf_value.py IN.gguf OUT.gguf EDIT...
                             (floats accept nan, inf, -inf)
   --set-element KEY I VALUE set element I of the scalar array KEY, keeping
                             its element type
+  --set-array KEY TYPE V,V  set KEY (added when absent) to an array of
+                            scalars of TYPE
+  --set-string-element KEY I TEXT
+                            set element I of the string array KEY
   --truncate-array KEY N    keep the first N elements of the array KEY
   --set-dims NAME D0,D1...  give tensor NAME these dimensions (ggml order;
                             its offset and type stay)
@@ -99,6 +103,32 @@ def main():
             raw = bytearray(kv[2])
             struct.pack_into(fmt, raw, 12 + index * SCALAR[et], number(text, fmt))
             kv[2] = bytes(raw)
+        elif op == "--set-array":
+            key, type_name, text = edits[i + 1:i + 4]
+            i += 4
+            et, fmt = TYPES[type_name]
+            values = [number(v, fmt) for v in text.split(",")]
+            raw = struct.pack("<IQ", et, len(values))
+            raw += b"".join(struct.pack(fmt, v) for v in values)
+            for kv in kvs:
+                if kv[0] == key:
+                    kv[1], kv[2] = 9, raw
+                    break
+            else:
+                kvs.append([key, 9, raw])
+        elif op == "--set-string-element":
+            key, index, text = edits[i + 1], int(edits[i + 2]), edits[i + 3]
+            i += 4
+            kv = next(kv for kv in kvs if kv[0] == key)
+            et, n = struct.unpack_from("<IQ", kv[2], 0)
+            if et != 8:
+                raise SystemExit(f"{key} is not a string array")
+            start = 12
+            for _ in range(index):
+                start = skip_value(kv[2], start, et)
+            end = skip_value(kv[2], start, et)
+            v = text.encode()
+            kv[2] = kv[2][:start] + struct.pack("<Q", len(v)) + v + kv[2][end:]
         elif op == "--truncate-array":
             key, keep = edits[i + 1], int(edits[i + 2])
             i += 3

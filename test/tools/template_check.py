@@ -36,8 +36,9 @@ def first_difference(a, b):
 def check_case(args, templates, case, now):
     name = case["template"]
     conv = case["conversation"]
+    template_path = os.path.join(templates, name + ".jinja")
     cmd = [args.ingot, "template", "render",
-           os.path.join(templates, name + ".jinja"),
+           template_path,
            os.path.join(templates, "conversations", conv + ".json"),
            "--tokens", os.path.join(templates, name + ".tokens.json")]
     if now:
@@ -63,9 +64,11 @@ def check_case(args, templates, case, now):
     if len(lines) != 1 or not lines[0].startswith(ERROR_PREFIX):
         return "error is not one 'ingot: error:' line: %r" % stderr
     if case.get("error_origin") == "raise_exception":
+        # The message is the template's name, then raise_exception's text.
         message = lines[0][len(ERROR_PREFIX):]
-        if message != expected.decode("utf-8"):
-            return "error message %r, expected %r" % (message, expected.decode("utf-8"))
+        want = template_path + ": " + expected.decode("utf-8")
+        if message != want:
+            return "error message %r, expected %r" % (message, want)
     return None
 
 
