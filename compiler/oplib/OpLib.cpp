@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/oplib/OpLib.h"
 #include "compiler/oplib/OpLibLimits.h"
+#include "compiler/gguf/GGMLBlocks.h"
 
 #include <math.h>
 #include <string.h>
@@ -29,52 +30,9 @@ using ingot::oplib::kMaxExperts;
 using ingot::oplib::kMaxHeadWidth;
 using ingot::oplib::kMaxRopePairs;
 
-float halfToFloat(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-  uint32_t exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
-  if (exponent == 0) {
-    if (mantissa == 0) {
-      bits = sign;
-    } else {
-      int shift = 0;
-      while (!(mantissa & 0x400)) {
-        mantissa <<= 1;
-        ++shift;
-      }
-      bits = sign | ((uint32_t)(113 - shift) << 23) | ((mantissa & 0x3FF) << 13);
-    }
-  } else if (exponent == 0x1F) {
-    bits = sign | 0x7F800000 | (mantissa << 13);
-  } else {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  }
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
-}
-
-uint16_t floatToHalf(float value) {
-  uint32_t bits;
-  memcpy(&bits, &value, 4);
-  uint32_t sign = (bits >> 16) & 0x8000, a = bits & 0x7FFFFFFF;
-  if (a > 0x7F800000)
-    return (uint16_t)(sign | 0x7E00);
-  if (a >= 0x477FF000)
-    return (uint16_t)(sign | 0x7C00);
-  if (a < 0x38800000) {
-    if (a < 0x33000000)
-      return (uint16_t)sign;
-    uint32_t m = (a & 0x7FFFFF) | 0x800000;
-    int shift = 126 - (int)(a >> 23);
-    uint32_t hm = m >> shift, rest = m & ((1u << shift) - 1),
-             half = 1u << (shift - 1);
-    if (rest > half || (rest == half && (hm & 1)))
-      ++hm;
-    return (uint16_t)(sign | hm);
-  }
-  uint32_t r = a + 0xFFF + ((a >> 13) & 1);
-  return (uint16_t)(sign | ((r - 0x38000000) >> 13));
-}
+using ingot::ggml::floatToHalf;
+using ingot::ggml::halfToFloat;
+using ingot::ggml::loadHalf;
 
 float roundHalf(float x) { return halfToFloat(floatToHalf(x)); }
 
@@ -196,10 +154,6 @@ void softmaxRow(float *x, int64_t n) {
   const float inv = (float)(1.0 / sum);
   for (int64_t i = 0; i < n; ++i)
     x[i] *= inv;
-}
-
-inline float loadHalf(const uint8_t *p) {
-  return halfToFloat((uint16_t)(p[0] | (p[1] << 8)));
 }
 
 /// F32 / F16 weights in the kernels' packed layout (groups of G rows, per k
@@ -515,167 +469,6 @@ void topK(const float *values, int64_t n, int64_t k, int32_t *out) {
   }
 }
 
-//===----------------------------------------------------------------------===//
-// Embedding rows: every type compiler/gguf/GGMLTypes.cpp dequantizes, with
-// the same expressions, so that the binary's rows equal the interpreter's
-// bit for bit. The compiler refuses an embedding table of any other type.
-//===----------------------------------------------------------------------===//
-
-inline uint32_t loadU32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-         ((uint32_t)p[3] << 24);
-}
-
-/// Bytes of one row of `dim` values of `type` (dim is whole blocks).
-int64_t embeddingRowBytes(int32_t type, int64_t dim) {
-  switch (type) {
-  case INGOT_F32: return dim * 4;
-  case INGOT_F16:
-  case INGOT_BF16: return dim * 2;
-  case INGOT_Q4_0: return dim / 32 * 18;
-  case INGOT_Q4_1: return dim / 32 * 20;
-  case INGOT_Q5_0: return dim / 32 * 22;
-  case INGOT_Q5_1: return dim / 32 * 24;
-  case INGOT_Q8_0: return dim / 32 * 34;
-  case INGOT_Q4_K: return dim / 256 * 144;
-  case INGOT_Q5_K: return dim / 256 * 176;
-  case INGOT_Q6_K: return dim / 256 * 210;
-  default: return 0;
-  }
-}
-
-/// The 6-bit scale and min of sub-block j of a Q4_K/Q5_K super-block.
-inline void scaleMinK4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
-  if (j < 4) {
-    *sc = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
-void dequantizeEmbeddingRow(int32_t type, const uint8_t *src, int64_t n,
-                            float *dst) {
-  switch (type) {
-  case INGOT_F32:
-    memcpy(dst, src, n * 4);
-    return;
-  case INGOT_F16:
-    for (int64_t i = 0; i < n; ++i)
-      dst[i] = loadHalf(src + 2 * i);
-    return;
-  case INGOT_BF16:
-    for (int64_t i = 0; i < n; ++i) {
-      uint32_t bits = (uint32_t)(src[2 * i] | (src[2 * i + 1] << 8)) << 16;
-      memcpy(dst + i, &bits, 4);
-    }
-    return;
-  case INGOT_Q4_0:
-    for (int64_t b = 0; b < n / 32; ++b, src += 18, dst += 32) {
-      float d = loadHalf(src);
-      for (int j = 0; j < 16; ++j) {
-        dst[j] = ((src[2 + j] & 0xF) - 8) * d;
-        dst[j + 16] = ((src[2 + j] >> 4) - 8) * d;
-      }
-    }
-    return;
-  case INGOT_Q4_1:
-    for (int64_t b = 0; b < n / 32; ++b, src += 20, dst += 32) {
-      float d = loadHalf(src), m = loadHalf(src + 2);
-      for (int j = 0; j < 16; ++j) {
-        dst[j] = (src[4 + j] & 0xF) * d + m;
-        dst[j + 16] = (src[4 + j] >> 4) * d + m;
-      }
-    }
-    return;
-  case INGOT_Q5_0:
-  case INGOT_Q5_1: {
-    // The fifth bit of value j is bit j of the 32-bit qh word.
-    const bool withMin = type == INGOT_Q5_1;
-    const int64_t bytes = withMin ? 24 : 22;
-    for (int64_t b = 0; b < n / 32; ++b, src += bytes, dst += 32) {
-      float d = loadHalf(src);
-      float m = withMin ? loadHalf(src + 2) : 0.0f;
-      const uint8_t *qhp = src + (withMin ? 4 : 2);
-      uint32_t qh = loadU32(qhp);
-      const uint8_t *qs = qhp + 4;
-      for (int j = 0; j < 16; ++j) {
-        int lo = (qs[j] & 0xF) | (((qh >> j) & 1) << 4);
-        int hi = (qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
-        if (withMin) {
-          dst[j] = lo * d + m;
-          dst[j + 16] = hi * d + m;
-        } else {
-          dst[j] = (lo - 16) * d;
-          dst[j + 16] = (hi - 16) * d;
-        }
-      }
-    }
-    return;
-  }
-  case INGOT_Q8_0:
-    for (int64_t b = 0; b < n / 32; ++b, src += 34, dst += 32) {
-      float d = loadHalf(src);
-      for (int j = 0; j < 32; ++j)
-        dst[j] = (int8_t)src[2 + j] * d;
-    }
-    return;
-  case INGOT_Q4_K:
-  case INGOT_Q5_K: {
-    // {f16 d; f16 dmin; u8 scales[12]; (Q5_K: u8 qh[32];) u8 qs[128]}
-    const bool five = type == INGOT_Q5_K;
-    const int64_t bytes = five ? 176 : 144;
-    for (int64_t b = 0; b < n / 256; ++b, src += bytes) {
-      float d = loadHalf(src), dmin = loadHalf(src + 2);
-      const uint8_t *scales = src + 4;
-      const uint8_t *qh = src + 16;
-      const uint8_t *q = src + (five ? 48 : 16);
-      uint8_t u1 = 1, u2 = 2;
-      for (int j = 0, is = 0; j < 256; j += 64, is += 2, q += 32) {
-        uint8_t sc, m;
-        scaleMinK4(is, scales, &sc, &m);
-        float d1 = d * sc, m1 = dmin * m;
-        scaleMinK4(is + 1, scales, &sc, &m);
-        float d2 = d * sc, m2 = dmin * m;
-        for (int l = 0; l < 32; ++l)
-          *dst++ = d1 * ((q[l] & 0xF) + (five && (qh[l] & u1) ? 16 : 0)) - m1;
-        for (int l = 0; l < 32; ++l)
-          *dst++ = d2 * ((q[l] >> 4) + (five && (qh[l] & u2) ? 16 : 0)) - m2;
-        u1 <<= 2;
-        u2 <<= 2;
-      }
-    }
-    return;
-  }
-  case INGOT_Q6_K:
-    // {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d}
-    for (int64_t b = 0; b < n / 256; ++b, src += 210, dst += 256) {
-      const uint8_t *ql = src;
-      const uint8_t *qh = src + 128;
-      const int8_t *sc = (const int8_t *)(src + 192);
-      float d = loadHalf(src + 208);
-      for (int half = 0; half < 2; ++half, ql += 64, qh += 32, sc += 8) {
-        float *y = dst + 128 * half;
-        for (int l = 0; l < 32; ++l) {
-          int is = l / 16;
-          int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-          int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-          int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-          int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-          y[l] = d * sc[is] * q1;
-          y[l + 32] = d * sc[is + 2] * q2;
-          y[l + 64] = d * sc[is + 4] * q3;
-          y[l + 96] = d * sc[is + 6] * q4;
-        }
-      }
-    }
-    return;
-  default:
-    return;
-  }
-}
-
 } // namespace
 
 extern "C" {
@@ -719,12 +512,14 @@ void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
         y[t * rows + r] += bias[r];
 }
 
+// Rows are decoded by the same code as the interpreter's (GGMLBlocks.h), so
+// they agree bit for bit; the compiler refuses any other type.
 void ingot_op_embedding(const uint8_t *table, int32_t type, int64_t dim,
                         const int32_t *tokens, int64_t nTokens, float *out) {
-  const int64_t rowBytes = embeddingRowBytes(type, dim);
+  const int64_t rowBytes = ingot::ggml::blockRowBytes(type, dim);
   for (int64_t t = 0; t < nTokens; ++t)
-    dequantizeEmbeddingRow(type, table + tokens[t] * rowBytes, dim,
-                           out + t * dim);
+    ingot::ggml::dequantizeBlocks(type, table + tokens[t] * rowBytes, out + t * dim,
+                                  dim);
 }
 
 void ingot_op_rms_norm(const float *x, const float *weight, float eps,
