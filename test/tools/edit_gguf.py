@@ -10,6 +10,7 @@ Usage: edit_gguf.py IN.gguf OUT.gguf EDIT...
 """
 import struct
 import sys
+import types
 
 SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
 
@@ -31,22 +32,24 @@ def skip_value(b, p, t):
     return p
 
 
-def main():
-    src, dst, edits = sys.argv[1], sys.argv[2], sys.argv[3:]
-    b = open(src, "rb").read()
+def read_gguf(b):
+    """The header of GGUF bytes `b`: metadata as [key, type, raw value bytes],
+    tensor infos as [name, dims, type, offset], the alignment and where the
+    data section starts. The other tools in this folder edit these lists and
+    write them back with header_bytes()."""
     version, n_tensors, n_kv = struct.unpack_from("<IQQ", b, 4)
     p = 24
-    kvs = []  # (key, type, raw value bytes)
+    kvs = []
     alignment = 32
     for _ in range(n_kv):
         key, p = read_string(b, p)
         (t,) = struct.unpack_from("<I", b, p)
         start = p + 4
         p = skip_value(b, start, t)
-        kvs.append([key.decode(), t, b[start:p]])
+        kvs.append([key.decode(), t, bytes(b[start:p])])
         if key == b"general.alignment":
             (alignment,) = struct.unpack_from("<I", b, start)
-    tensors = []  # [name, dims, type, offset]
+    tensors = []
     for _ in range(n_tensors):
         name, p = read_string(b, p)
         (nd,) = struct.unpack_from("<I", b, p)
@@ -55,7 +58,30 @@ def main():
         t, off = struct.unpack_from("<IQ", b, p)
         p += 12
         tensors.append([name.decode(), dims, t, off])
-    data = b[p + (-p) % alignment:]
+    return types.SimpleNamespace(version=version, kvs=kvs, tensors=tensors,
+                                 alignment=alignment,
+                                 data_start=p + (-p) % alignment)
+
+
+def header_bytes(g):
+    """The header of `g` (as read_gguf returns it), padded to its alignment."""
+    out = b"GGUF" + struct.pack("<IQQ", g.version, len(g.tensors), len(g.kvs))
+    for key, t, raw in g.kvs:
+        k = key.encode()
+        out += struct.pack("<Q", len(k)) + k + struct.pack("<I", t) + raw
+    for name, dims, t, off in g.tensors:
+        n = name.encode()
+        out += struct.pack("<Q", len(n)) + n + struct.pack("<I", len(dims))
+        out += struct.pack("<%dQ" % len(dims), *dims) + struct.pack("<IQ", t, off)
+    return out + b"\0" * ((-len(out)) % g.alignment)
+
+
+def main():
+    src, dst, edits = sys.argv[1], sys.argv[2], sys.argv[3:]
+    b = open(src, "rb").read()
+    g = read_gguf(b)
+    kvs, tensors = g.kvs, g.tensors
+    data = b[g.data_start:]
 
     i = 0
     while i < len(edits):
@@ -81,17 +107,8 @@ def main():
         else:
             raise SystemExit(f"unknown edit {op}")
 
-    out = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kvs))
-    for key, t, raw in kvs:
-        k = key.encode()
-        out += struct.pack("<Q", len(k)) + k + struct.pack("<I", t) + raw
-    for name, dims, t, off in tensors:
-        n = name.encode()
-        out += struct.pack("<Q", len(n)) + n + struct.pack("<I", len(dims))
-        out += struct.pack("<%dQ" % len(dims), *dims) + struct.pack("<IQ", t, off)
-    out += b"\0" * ((-len(out)) % alignment)
-    open(dst, "wb").write(out + data)
-
+    g.kvs, g.tensors = kvs, tensors
+    open(dst, "wb").write(header_bytes(g) + data)
 
 if __name__ == "__main__":
     main()

@@ -13,7 +13,7 @@ import random
 import struct
 import sys
 
-SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+from edit_gguf import header_bytes, read_gguf
 
 # name: (ggml type id, elements per block, bytes per block)
 TYPES = {
@@ -29,23 +29,6 @@ TYPES = {
     "IQ1_M": (29, 256, 56), "BF16": (30, 1, 2), "TQ1_0": (34, 256, 54),
     "TQ2_0": (35, 256, 66), "MXFP4": (39, 32, 17),
 }
-
-
-def read_string(b, p):
-    (n,) = struct.unpack_from("<Q", b, p)
-    return b[p + 8:p + 8 + n], p + 8 + n
-
-
-def skip_value(b, p, t):
-    if t in SCALAR:
-        return p + SCALAR[t]
-    if t == 8:
-        return read_string(b, p)[1]
-    et, n = struct.unpack_from("<IQ", b, p)
-    p += 12
-    for _ in range(n):
-        p = skip_value(b, p, et)
-    return p
 
 
 def f16(rng, lo, hi):
@@ -85,42 +68,24 @@ def main():
     seed = int(sys.argv[5]) if len(sys.argv) > 5 else 1
     type_id, block_elems, block_bytes = TYPES[type_name.upper()]
     b = open(src, "rb").read()
-    version, n_tensors, n_kv = struct.unpack_from("<IQQ", b, 4)
-    p = 24
-    alignment = 32
-    for _ in range(n_kv):
-        key, p = read_string(b, p)
-        (t,) = struct.unpack_from("<I", b, p)
-        start = p + 4
-        p = skip_value(b, start, t)
-        if key == b"general.alignment":
-            (alignment,) = struct.unpack_from("<I", b, start)
-    found = None
-    for _ in range(n_tensors):
-        name, p = read_string(b, p)
-        (nd,) = struct.unpack_from("<I", b, p)
-        dims = struct.unpack_from("<%dQ" % nd, b, p + 4)
-        p += 4 + 8 * nd
-        if name.decode() == target:
-            found = (p, dims)
-        p += 12
-    if found is None:
+    g = read_gguf(b)
+    tensor = next((t for t in g.tensors if t[0] == target), None)
+    if tensor is None:
         raise SystemExit(f"no tensor {target}")
-    data_start = p + (-p) % alignment
-    out = bytearray(b)
-    out += b"\0" * ((-len(out)) % alignment)
-    type_at, dims = found
+    dims = tensor[1]
     elements = 1
     for d in dims:
         elements *= d
     if dims[0] % block_elems:
         raise SystemExit(f"rows of {dims[0]} are not whole {type_name} blocks")
-    struct.pack_into("<IQ", out, type_at, type_id, len(out) - data_start)
+    # The new blocks go after the old data, which stays byte for byte.
+    data = bytearray(b[g.data_start:])
+    data += b"\0" * ((-len(data)) % g.alignment)
+    tensor[2], tensor[3] = type_id, len(data)
     rng = random.Random(seed)
     for _ in range(elements // block_elems):
-        out += block(rng, type_name.upper(), block_bytes)
-    open(dst, "wb").write(out)
-
+        data += block(rng, type_name.upper(), block_bytes)
+    open(dst, "wb").write(header_bytes(g) + data)
 
 if __name__ == "__main__":
     main()

@@ -21,28 +21,12 @@ to the data section, which is re-aligned after the header).
 import struct
 import sys
 
-SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+from edit_gguf import SCALAR, header_bytes, read_gguf, skip_value
+
 TYPES = {"u8": (0, "<B"), "i8": (1, "<b"), "u16": (2, "<H"), "i16": (3, "<h"),
          "u32": (4, "<I"), "i32": (5, "<i"), "f32": (6, "<f"), "bool": (7, "<B"),
          "u64": (10, "<Q"), "i64": (11, "<q"), "f64": (12, "<d")}
 FORMAT = {t: f for t, f in TYPES.values()}
-
-
-def read_string(b, p):
-    (n,) = struct.unpack_from("<Q", b, p)
-    return b[p + 8:p + 8 + n], p + 8 + n
-
-
-def skip_value(b, p, t):
-    if t in SCALAR:
-        return p + SCALAR[t]
-    if t == 8:
-        return read_string(b, p)[1]
-    et, n = struct.unpack_from("<IQ", b, p)
-    p += 12
-    for _ in range(n):
-        p = skip_value(b, p, et)
-    return p
 
 
 def number(text, fmt):
@@ -54,27 +38,9 @@ def number(text, fmt):
 def main():
     src, dst, edits = sys.argv[1], sys.argv[2], sys.argv[3:]
     b = open(src, "rb").read()
-    version, n_tensors, n_kv = struct.unpack_from("<IQQ", b, 4)
-    p = 24
-    kvs = []  # [key, type, raw value bytes]
-    alignment = 32
-    for _ in range(n_kv):
-        key, p = read_string(b, p)
-        (t,) = struct.unpack_from("<I", b, p)
-        start = p + 4
-        p = skip_value(b, start, t)
-        kvs.append([key.decode(), t, b[start:p]])
-        if key == b"general.alignment":
-            (alignment,) = struct.unpack_from("<I", b, start)
-    tensors = []  # [name, dims, type and offset bytes]
-    for _ in range(n_tensors):
-        name, p = read_string(b, p)
-        (nd,) = struct.unpack_from("<I", b, p)
-        dims = list(struct.unpack_from("<%dQ" % nd, b, p + 4))
-        p += 4 + 8 * nd
-        tensors.append([name, dims, b[p:p + 12]])
-        p += 12
-    data = b[p + (-p) % alignment:]
+    g = read_gguf(b)
+    kvs, tensors = g.kvs, g.tensors
+    data = b[g.data_start:]
 
     i = 0
     while i < len(edits):
@@ -139,23 +105,14 @@ def main():
                 end = skip_value(kv[2], end, et)
             kv[2] = struct.pack("<IQ", et, keep) + kv[2][12:end]
         elif op == "--set-dims":
-            name, dims = edits[i + 1].encode(), edits[i + 2]
+            name, dims = edits[i + 1], edits[i + 2]
             i += 3
             t = next(t for t in tensors if t[0] == name)
             t[1] = [int(d) for d in dims.split(",")]
         else:
             raise SystemExit(f"unknown edit {op}")
 
-    out = b"GGUF" + struct.pack("<IQQ", version, n_tensors, len(kvs))
-    for key, t, raw in kvs:
-        k = key.encode()
-        out += struct.pack("<Q", len(k)) + k + struct.pack("<I", t) + raw
-    for name, dims, rest in tensors:
-        out += struct.pack("<Q", len(name)) + name + struct.pack("<I", len(dims))
-        out += struct.pack("<%dQ" % len(dims), *dims) + rest
-    out += b"\0" * ((-len(out)) % alignment)
-    open(dst, "wb").write(out + data)
-
+    open(dst, "wb").write(header_bytes(g) + data)
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ import os
 import struct
 import sys
 
-# The metadata walk of test/tools/edit_gguf.py.
+# The GGUF header reader of test/tools/edit_gguf.py.
 _spec = importlib.util.spec_from_file_location(
     "edit_gguf", os.path.join(os.path.dirname(__file__), "..", "..", "tools", "edit_gguf.py"))
 edit_gguf = importlib.util.module_from_spec(_spec)
@@ -22,25 +22,8 @@ GGML_TYPE_F32 = 0
 def main():
     src, dst, target, value = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     b = bytearray(open(src, "rb").read())
-    _, n_tensors, n_kv = struct.unpack_from("<IQQ", b, 4)
-    p, alignment = 24, 32
-    for _ in range(n_kv):
-        key, p = edit_gguf.read_string(b, p)
-        (t,) = struct.unpack_from("<I", b, p)
-        start = p + 4
-        p = edit_gguf.skip_value(b, start, t)
-        if key == b"general.alignment":
-            (alignment,) = struct.unpack_from("<I", b, start)
-    found = None
-    for _ in range(n_tensors):
-        name, p = edit_gguf.read_string(b, p)
-        (nd,) = struct.unpack_from("<I", b, p)
-        dims = struct.unpack_from("<%dQ" % nd, b, p + 4)
-        p += 4 + 8 * nd
-        t, off = struct.unpack_from("<IQ", b, p)
-        p += 12
-        if name.decode() == target:
-            found = (t, off, dims)
+    g = edit_gguf.read_gguf(b)
+    found = next(((t, off, dims) for name, dims, t, off in g.tensors if name == target), None)
     if found is None:
         sys.exit("no tensor " + target)
     t, off, dims = found
@@ -49,8 +32,7 @@ def main():
     count = 1
     for d in dims:
         count *= d
-    data = p + (-p) % alignment
-    struct.pack_into("<%df" % count, b, data + off, *[value] * count)
+    struct.pack_into("<%df" % count, b, g.data_start + off, *[value] * count)
     with open(dst, "wb") as f:
         f.write(b)
 
