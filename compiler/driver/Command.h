@@ -11,6 +11,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 
+#include <string>
 #include <vector>
 
 namespace ingot::driver {
@@ -31,6 +32,10 @@ struct RegisterCommand {
 /// Prints "ingot: error: MESSAGE" on one line to stderr and returns 1.
 int reportError(llvm::Error error);
 int reportError(const llvm::Twine &message);
+
+/// A size in the largest binary unit that keeps it at least 1 ("512 B",
+/// "1.05 KiB", "3.46 MiB"), so that small sizes never print as 0.00.
+std::string humanBytes(double bytes);
 
 } // namespace ingot::driver
 

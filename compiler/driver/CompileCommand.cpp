@@ -107,20 +107,6 @@ Expected<std::string> chooseIsa(const ingot::target::TargetDescription &t) {
                            t.name.c_str());
 }
 
-/// A size in the largest binary unit that keeps it at least 1, so that
-/// small sizes (a test target's RAM, a tiny model) do not print as 0.00.
-std::string humanBytes(double bytes) {
-  const char *units[] = {"KiB", "MiB", "GiB", "TiB"};
-  if (bytes < 1024)
-    return formatv("{0:f0} bytes", bytes).str();
-  int unit = -1;
-  while (bytes >= 1024 && unit < 3) {
-    bytes /= 1024;
-    ++unit;
-  }
-  return formatv("{0:f2} {1}", bytes, units[unit]).str();
-}
-
 int runCompile() {
   using ingot::driver::reportError;
   // An empty -o would otherwise silently mean the default name.
@@ -345,8 +331,8 @@ int runCompile() {
         "{0} does not fit {1}: {2} of weights and {3} of activations, {4} of "
         "RAM (90% usable)",
         sys::path::filename(modelPath), target->name,
-        humanBytes(info.weightBytes), humanBytes(info.arenaBytes),
-        humanBytes(ramBytes)));
+        ingot::driver::humanBytes(info.weightBytes), ingot::driver::humanBytes(info.arenaBytes),
+        ingot::driver::humanBytes(ramBytes)));
   // In double (sizes are exact int64 values from the plan, their sum may
   // not be), and clamped before converting back: no overflow can make a
   // model look as if it fits.
@@ -361,8 +347,8 @@ int runCompile() {
         "not one position of KV cache ({4} bytes) fits in {5} of RAM (90% "
         "usable)",
         sys::path::filename(modelPath), target->name,
-        humanBytes(info.weightBytes), humanBytes(info.arenaBytes),
-        info.kvBytesPerPosition, humanBytes(ramBytes)));
+        ingot::driver::humanBytes(info.weightBytes), ingot::driver::humanBytes(info.arenaBytes),
+        info.kvBytesPerPosition, ingot::driver::humanBytes(ramBytes)));
   ingot::codegen::TargetOptions codegenTarget{target->cpu, llvmFeatures, *isa};
   std::vector<ingot::codegen::KernelStats> kernels;
   auto emitTo = [&](raw_pwrite_stream &os, ingot::codegen::EmitKind kind) {
@@ -452,7 +438,7 @@ int runCompile() {
     outs() << formatv("  context:  up to {0} positions fit in {1} of RAM "
                       "(the model allows {2})\n",
                       std::min(contextFits, info.maxContext),
-                      humanBytes(ramBytes), info.maxContext);
+                      ingot::driver::humanBytes(ramBytes), info.maxContext);
   if (bandwidth > 0 && streamed > 0)
     outs() << formatv("  predicted decode: {0:f1} tokens/s ({1:f1} GB/s / "
                       "{2:f1} MB of weights streamed per token)\n",

@@ -102,18 +102,6 @@ std::string shapeText(const TensorInfo &t) {
   return s;
 }
 
-std::string humanBytes(uint64_t bytes) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? formatv("{0} B", bytes).str()
-                : formatv("{0:f2} {1}", v, units[u]).str();
-}
-
 void printJson(const GGUFFile &file) {
   json::Object metadata;
   for (const MetadataEntry &e : file.metadata())
@@ -232,10 +220,10 @@ void printText(const GGUFFile &file) {
                   counts.first, counts.second);
   line("  parameters:", Twine(elements));
   line("  tensor data bytes:", Twine(file.getTensorDataBytes()) + " (" +
-                                    humanBytes(file.getTensorDataBytes()) +
+                                    ingot::driver::humanBytes(file.getTensorDataBytes()) +
                                     ")");
   line("  file size:", Twine(file.getFileSize()) + " (" +
-                            humanBytes(file.getFileSize()) + ")");
+                            ingot::driver::humanBytes(file.getFileSize()) + ")");
 }
 
 int runInspect() {
