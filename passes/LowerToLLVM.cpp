@@ -2,7 +2,7 @@
 //
 // After ingot-plan-weights and ingot-plan-memory every value has an arena
 // offset and every weight its payload offsets, so lowering is a walk over
-// @forward that turns each op into calls of the op library (compiler/oplib)
+// @forward that turns each op into calls of the op library (targets/oplib)
 // with pointers computed from the IngotContext (runtime/include/ingot/
 // ModelABI.h) and the addresses of generated kernels.
 //

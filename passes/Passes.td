@@ -44,7 +44,7 @@ def IngotLowerToLLVM : Pass<"ingot-lower-to-llvm", "mlir::ModuleOp"> {
   let description = [{
     Replaces @forward by `llvm.func @ingot_model_forward(ctx, n_tokens,
     tokens, positions, logits)`: every ingot op becomes a call of an op
-    library function (compiler/oplib) with pointers into the weights, the
+    library function (targets/oplib) with pointers into the weights, the
     arena and the KV cache, matmuls and experts pass the address of their
     generated kernel (`ingot_k_...`, declared here, defined by the kernel
     emitter). The kernels needed are listed in `ingot.kernels`.

@@ -2,7 +2,7 @@
 #include "passes/Passes.h"
 
 #include "compiler/dialect/IngotDialect.h"
-#include "compiler/gguf/GGMLTypes.h"
+#include "compiler/ggml/GGMLTypes.h"
 #include "passes/PlanningUtils.h"
 #include "targets/x86/Kernels.h"
 

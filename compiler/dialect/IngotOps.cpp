@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/dialect/IngotDialect.h"
-#include "compiler/gguf/GGMLTypes.h"
-#include "compiler/oplib/OpLibLimits.h"
+#include "compiler/ggml/GGMLTypes.h"
+#include "targets/oplib/OpLibLimits.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"

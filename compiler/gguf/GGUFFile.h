@@ -11,7 +11,7 @@
 #ifndef INGOT_GGUF_GGUFFILE_H
 #define INGOT_GGUF_GGUFFILE_H
 
-#include "compiler/gguf/GGMLTypes.h"
+#include "compiler/ggml/GGMLTypes.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"

@@ -11,7 +11,7 @@
 #include "compiler/dialect/IngotDialect.h"
 #include "compiler/gguf/GGUFFile.h"
 #include "compiler/import/TokenizerImport.h"
-#include "compiler/oplib/OpLibLimits.h"
+#include "targets/oplib/OpLibLimits.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"

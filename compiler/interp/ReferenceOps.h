@@ -37,7 +37,7 @@
 #ifndef INGOT_INTERP_REFERENCEOPS_H
 #define INGOT_INTERP_REFERENCEOPS_H
 
-#include "compiler/gguf/GGMLTypes.h"
+#include "compiler/ggml/GGMLTypes.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"

@@ -9,7 +9,7 @@
 #ifndef INGOT_SYNTH_MODELSYNTHESIZER_H
 #define INGOT_SYNTH_MODELSYNTHESIZER_H
 
-#include "compiler/gguf/GGMLTypes.h"
+#include "compiler/ggml/GGMLTypes.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"

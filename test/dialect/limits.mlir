@@ -1,4 +1,4 @@
-// The op library's fixed bounds (compiler/oplib/OpLibLimits.h) and the
+// The op library's fixed bounds (targets/oplib/OpLibLimits.h) and the
 // 32-bit model dimensions, enforced by the verifiers: one case each, and
 // each bound itself accepted.
 // RUN: ingot-opt %s -split-input-file -verify-diagnostics

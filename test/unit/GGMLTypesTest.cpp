@@ -4,7 +4,7 @@
 // ggml-common.h, not by running the code under test.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/gguf/GGMLTypes.h"
+#include "compiler/ggml/GGMLTypes.h"
 
 #include "gtest/gtest.h"
 

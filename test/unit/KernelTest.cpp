@@ -13,7 +13,7 @@
 #include "targets/x86/Activations.h"
 #include "targets/x86/Kernels.h"
 
-#include "compiler/gguf/GGMLTypes.h"
+#include "compiler/ggml/GGMLTypes.h"
 #include "compiler/interp/ReferenceOps.h"
 
 #include "llvm/MC/MCAsmInfo.h"

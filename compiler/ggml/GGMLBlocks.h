@@ -7,8 +7,8 @@
 // which is compiled to bitcode and runs inside every emitted binary.
 //
 //===----------------------------------------------------------------------===//
-#ifndef INGOT_GGUF_GGMLBLOCKS_H
-#define INGOT_GGUF_GGMLBLOCKS_H
+#ifndef INGOT_GGML_GGMLBLOCKS_H
+#define INGOT_GGML_GGMLBLOCKS_H
 
 #include <stdint.h>
 #include <string.h>
@@ -264,4 +264,4 @@ inline bool dequantizeBlocks(uint32_t type, const uint8_t *src, float *dst,
 
 } // namespace ingot::ggml
 
-#endif // INGOT_GGUF_GGMLBLOCKS_H
+#endif // INGOT_GGML_GGMLBLOCKS_H

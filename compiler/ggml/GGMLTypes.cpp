@@ -1,6 +1,6 @@
 //===- GGMLTypes.cpp - ggml tensor element types --------------------------===//
-#include "compiler/gguf/GGMLTypes.h"
-#include "compiler/gguf/GGMLBlocks.h"
+#include "compiler/ggml/GGMLTypes.h"
+#include "compiler/ggml/GGMLBlocks.h"
 
 #include "llvm/ADT/StringExtras.h"
 

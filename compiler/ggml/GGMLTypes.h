@@ -6,8 +6,8 @@
 // blocks.
 //
 //===----------------------------------------------------------------------===//
-#ifndef INGOT_GGUF_GGMLTYPES_H
-#define INGOT_GGUF_GGMLTYPES_H
+#ifndef INGOT_GGML_GGMLTYPES_H
+#define INGOT_GGML_GGMLTYPES_H
 
 #include "llvm/ADT/StringRef.h"
 
@@ -100,4 +100,4 @@ uint16_t floatToBf16(float value);
 
 } // namespace ingot::gguf
 
-#endif // INGOT_GGUF_GGMLTYPES_H
+#endif // INGOT_GGML_GGMLTYPES_H

@@ -11,9 +11,9 @@
 // than by the generated kernels. Nothing here allocates.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/oplib/OpLib.h"
-#include "compiler/oplib/OpLibLimits.h"
-#include "compiler/gguf/GGMLBlocks.h"
+#include "targets/oplib/OpLib.h"
+#include "targets/oplib/OpLibLimits.h"
+#include "compiler/ggml/GGMLBlocks.h"
 
 #include <math.h>
 #include <string.h>
