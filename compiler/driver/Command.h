@@ -8,6 +8,8 @@
 #ifndef INGOT_DRIVER_COMMAND_H
 #define INGOT_DRIVER_COMMAND_H
 
+#include "compiler/codegen/CompileModel.h"
+
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 
@@ -33,9 +35,8 @@ struct RegisterCommand {
 int reportError(llvm::Error error);
 int reportError(const llvm::Twine &message);
 
-/// A size in the largest binary unit that keeps it at least 1 ("512 B",
-/// "1.05 KiB", "3.46 MiB"), so that small sizes never print as 0.00.
-std::string humanBytes(double bytes);
+/// Sizes print as the compile's own messages print them.
+using codegen::humanBytes;
 
 } // namespace ingot::driver
 

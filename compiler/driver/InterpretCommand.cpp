@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/driver/Command.h"
-#include "compiler/driver/ModelLoading.h"
+#include "compiler/import/ModelLoading.h"
 #include "compiler/interp/Interpreter.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -82,7 +82,7 @@ int runInterpret() {
   if (!file)
     return ingot::driver::reportError(file.takeError());
   mlir::MLIRContext context;
-  auto module = ingot::driver::loadModule(context, **file, irPath);
+  auto module = ingot::loadModule(context, **file, irPath);
   if (!module)
     return ingot::driver::reportError(module.takeError());
   // Every prompt token and every generated token (each is fed back) takes

@@ -6,7 +6,6 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/driver/Command.h"
 
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -18,17 +17,6 @@ namespace ingot::driver {
 std::vector<Command> &registeredCommands() {
   static std::vector<Command> commands;
   return commands;
-}
-
-std::string humanBytes(double bytes) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int unit = 0;
-  while (bytes >= 1024 && unit < 4) {
-    bytes /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? formatv("{0:f0} B", bytes).str()
-                   : formatv("{0:f2} {1}", bytes, units[unit]).str();
 }
 
 int reportError(const Twine &message) {

@@ -1,5 +1,5 @@
-//===- ModelLoading.cpp - Shared model loading for driver commands --------===//
-#include "compiler/driver/ModelLoading.h"
+//===- ModelLoading.cpp - Import a GGUF file or read ingot IR -------------===//
+#include "compiler/import/ModelLoading.h"
 
 #include "compiler/import/ModelImporter.h"
 
@@ -10,7 +10,7 @@
 
 using namespace mlir;
 
-namespace ingot::driver {
+namespace ingot {
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 loadModule(MLIRContext &context, const gguf::GGUFFile &file,
@@ -49,4 +49,4 @@ loadModule(MLIRContext &context, const gguf::GGUFFile &file,
   return std::move(module);
 }
 
-} // namespace ingot::driver
+} // namespace ingot

@@ -1,11 +1,11 @@
-//===- ModelLoading.h - Shared model loading for driver commands -*- C++ -*-===//
+//===- ModelLoading.h - Import a GGUF file or read ingot IR ----*- C++ -*-===//
 //
-// compile and interpret both start from a GGUF file and either import it or
-// read an ingot module written earlier (`--ir FILE.mlir`).
+// Compiling and interpreting both start from a GGUF file and either import
+// it or read an ingot module written earlier (`--ir FILE.mlir`).
 //
 //===----------------------------------------------------------------------===//
-#ifndef INGOT_DRIVER_MODELLOADING_H
-#define INGOT_DRIVER_MODELLOADING_H
+#ifndef INGOT_IMPORT_MODELLOADING_H
+#define INGOT_IMPORT_MODELLOADING_H
 
 #include "compiler/gguf/GGUFFile.h"
 
@@ -14,13 +14,13 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
 
-namespace ingot::driver {
+namespace ingot {
 
 /// Imports `file`, or parses and verifies `irPath` when it is not empty.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 loadModule(mlir::MLIRContext &context, const gguf::GGUFFile &file,
            llvm::StringRef irPath);
 
-} // namespace ingot::driver
+} // namespace ingot
 
-#endif // INGOT_DRIVER_MODELLOADING_H
+#endif // INGOT_IMPORT_MODELLOADING_H

@@ -1,0 +1,530 @@
+//===- CompileModel.cpp - GGUF model to output, as a library call ---------===//
+//
+// Import, plan weights and memory for the target, lower, generate kernels,
+// emit the object, link it with the runtime into one static executable and
+// append the repacked weights. Each step is one function below; compileModel
+// runs them in order and stops at the first error.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/codegen/CompileModel.h"
+
+#include "compiler/codegen/ObjectEmitter.h"
+#include "compiler/codegen/OutputFile.h"
+#include "compiler/dialect/IngotDialect.h"
+#include "compiler/import/ModelLoading.h"
+#include "compiler/import/TokenizerImport.h"
+#include "compiler/target/TargetDescription.h"
+#include "passes/Passes.h"
+#include "runtime/chat/ChatTemplate.h"
+#include "runtime/tokenizer/Tokenizer.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+
+#include <algorithm>
+
+using namespace llvm;
+using ingot::gguf::GGUFFile;
+using ingot::target::TargetDescription;
+
+namespace ingot::codegen {
+namespace {
+
+/// The option values no compile can use.
+Error checkOptions(const CompileOptions &options) {
+  // An empty -o would otherwise silently mean the default name.
+  if (options.outputPath && options.outputPath->empty())
+    return createStringError("-o: empty path");
+  // Tokens of one step take distinct 32-bit positions.
+  if (options.maxBatch < 1 || options.maxBatch > INT32_MAX)
+    return createStringError(
+        formatv("--max-batch {0}: must be between 1 and {1}", options.maxBatch,
+                INT32_MAX));
+  return Error::success();
+}
+
+/// Where the output goes: -o, or stdout for text and objects and the
+/// model's stem for the executable.
+std::string outputPathFor(const CompileOptions &options) {
+  if (options.outputPath)
+    return *options.outputPath;
+  return options.output == CompileOutput::Exe
+             ? sys::path::stem(options.modelPath).str()
+             : "-";
+}
+
+/// Refuses an output that would overwrite an input (the model while it is
+/// still being read from its mapping) or that cannot be written.
+Error checkOutput(const CompileOptions &options, StringRef out) {
+  std::vector<std::string> inputs{options.modelPath, options.chatTemplateFile};
+  if (options.targetPath != "host")
+    inputs.push_back(options.targetPath);
+  if (Error e = checkOutputIsNotInput(out, inputs))
+    return e;
+  return checkOutputPath(out);
+}
+
+/// Writes a text or object output to stdout ("-").
+Error writeToStdout(function_ref<Error(raw_pwrite_stream &)> write,
+                    bool text) {
+  std::error_code ec;
+  raw_fd_ostream os("-", ec, text ? sys::fs::OF_Text : sys::fs::OF_None);
+  if (ec)
+    return createStringError(ec, "-: %s", ec.message().c_str());
+  StreamErrorGuard guard(os);
+  if (Error e = write(os))
+    return e;
+  os.flush();
+  if (os.has_error())
+    return createStringError(os.error(), "-: write failed: %s",
+                             os.error().message().c_str());
+  return Error::success();
+}
+
+/// Writes a text or object output whole into a temporary next to `out`,
+/// renamed over it only on success ("-": stdout).
+Error writeOutput(StringRef out,
+                  function_ref<Error(raw_pwrite_stream &)> write, bool text) {
+  if (out == "-")
+    return writeToStdout(write, text);
+  auto temporary = createOutputTemporary(out);
+  if (!temporary)
+    return temporary.takeError();
+  {
+    std::error_code ec;
+    raw_fd_ostream os(temporary->path(), ec,
+                      text ? sys::fs::OF_Text : sys::fs::OF_None);
+    if (ec)
+      return createStringError(ec, "%s: %s", out.str().c_str(),
+                               ec.message().c_str());
+    StreamErrorGuard guard(os);
+    if (Error e = write(os))
+      return e;
+    if (Error e = guard.close(out))
+      return e;
+  }
+  return temporary->commit(resolveOutputPath(out));
+}
+
+/// The target description file, or the detected host; validated.
+Expected<TargetDescription> readTarget(StringRef targetPath) {
+  auto target = targetPath == "host"
+                    ? target::detectHost(/*measureMemory=*/false)
+                    : target::readTargetDescriptionFile(targetPath);
+  if (!target)
+    return target.takeError();
+  if (Error e = target::validateTargetDescription(*target))
+    return std::move(e);
+  return target;
+}
+
+/// The kernel ISA the target supports best.
+Expected<std::string> chooseIsa(const TargetDescription &t) {
+  if (t.hasFeature("avx512_vnni") && t.hasFeature("avx512bw") &&
+      t.hasFeature("avx512vl") && t.hasFeature("avx512f"))
+    return std::string("avx512vnni");
+  if (t.hasFeature("avx2") && t.hasFeature("fma") && t.hasFeature("f16c"))
+    return std::string("avx2");
+  return createStringError(inconvertibleErrorCode(),
+                           "target '%s' has neither AVX-512 VNNI nor "
+                           "AVX2+FMA+F16C: no kernel generator for it",
+                           t.name.c_str());
+}
+
+/// Keeps the first diagnostic the passes and the emitter report, for the
+/// one-line error message.
+class FirstDiagnostic {
+public:
+  explicit FirstDiagnostic(mlir::MLIRContext &context)
+      : handler(&context, [this](mlir::Diagnostic &d) {
+          if (text.empty())
+            text = d.str();
+          return mlir::success();
+        }) {}
+  const std::string &str() const { return text; }
+
+private:
+  std::string text;
+  mlir::ScopedDiagnosticHandler handler;
+};
+
+/// The pass pipeline: plans weights and memory, then lowers `module` to the
+/// LLVM dialect. `planned` receives the module as it was after planning (the
+/// payload is written from its weight layouts).
+Error runPipeline(mlir::ModuleOp module, StringRef isa, int64_t maxBatch,
+                  const FirstDiagnostic &diagnostics,
+                  mlir::OwningOpRef<mlir::ModuleOp> &planned) {
+  mlir::MLIRContext *context = module.getContext();
+  mlir::PassManager plan(context);
+  plan.addPass(createIngotPlanWeights({isa.str()}));
+  plan.addPass(createIngotPlanMemory({maxBatch}));
+  if (mlir::failed(plan.run(module)))
+    return createStringError("planning failed: " + diagnostics.str());
+  planned = module.clone();
+  mlir::PassManager lower(context);
+  lower.addPass(createIngotLowerToLLVM({isa.str()}));
+  if (mlir::failed(lower.run(module)))
+    return createStringError("lowering failed: " + diagnostics.str());
+  return Error::success();
+}
+
+/// What ingot_model_info says, from the file, the target and the lowered
+/// module's plan attributes (the tokenizer and chat template come after).
+ModelInfo describeModel(mlir::ModuleOp module, const GGUFFile &file,
+                        const TargetDescription &target, StringRef modelPath) {
+  ModelInfo info;
+  auto moduleInt = [&](StringRef name) -> int64_t {
+    auto a = module->getAttrOfType<mlir::IntegerAttr>(name);
+    return a ? a.getInt() : 0;
+  };
+  auto modelDict = module->getAttrOfType<mlir::DictionaryAttr>("ingot.model");
+  auto modelInt = [&](StringRef key) -> int64_t {
+    auto a = modelDict ? modelDict.getAs<mlir::IntegerAttr>(key) : nullptr;
+    return a ? a.getInt() : 0;
+  };
+  info.architecture = file.getArchitecture().str();
+  info.modelName = file.getString("general.name")
+                       .value_or(sys::path::stem(modelPath))
+                       .str();
+  info.targetName = target.name;
+  info.targetCpu = target.cpu;
+  info.decodeThreads = static_cast<int32_t>(target.decodeThreads());
+  info.prefillThreads = static_cast<int32_t>(target.prefillThreads());
+  for (const std::string &f : target.llvmFeatureList())
+    if (StringRef(f).starts_with("+"))
+      info.requiredFeatures +=
+          (info.requiredFeatures.empty() ? "" : ",") + f.substr(1);
+  info.vocabSize = modelInt("vocab_size");
+  info.layers = modelInt("block_count");
+  info.maxContext = modelInt("context_length");
+  info.maxBatch = moduleInt("ingot.max_batch");
+  info.arenaBytes = moduleInt("ingot.arena_bytes");
+  info.kvBytesPerPosition = moduleInt("ingot.kv_bytes_per_position");
+  info.weightBytes = moduleInt("ingot.payload_bytes");
+  info.bosTokenId =
+      specialTokenId(file, "tokenizer.ggml.bos_token_id").value_or(-1);
+  info.eosTokenId =
+      specialTokenId(file, "tokenizer.ggml.eos_token_id").value_or(-1);
+  info.memoryPlan =
+      formatv("arena {0} bytes for {1} tokens per step; KV cache {2} bytes per "
+              "position over {3} layers; weights {4} bytes",
+              info.arenaBytes, info.maxBatch, info.kvBytesPerPosition,
+              info.layers, info.weightBytes)
+          .str();
+  if (auto kernelNames = module->getAttrOfType<mlir::ArrayAttr>("ingot.kernels"))
+    for (auto k : kernelNames.getAsRange<mlir::StringAttr>())
+      info.kernelList += k.str() + "\n";
+  return info;
+}
+
+/// The serialized tokenizer the binary's text interface uses (empty: the
+/// model has none). A tokenizer the runtime cannot build fails every text
+/// prompt: build it now from the embedded form, as the binary and
+/// `ingot tokenize` do.
+Expected<std::string> embeddedTokenizer(const GGUFFile &file,
+                                        StringRef modelPath) {
+  if (!file.lookup("tokenizer.ggml.model"))
+    return std::string();
+  auto tokenizerData = readTokenizerData(file);
+  if (!tokenizerData)
+    return tokenizerData.takeError();
+  std::string serialized = tokenizerData->serialize();
+  tokenizer::TokenizerData loaded;
+  std::string error;
+  if (!tokenizer::TokenizerData::deserialize(serialized.data(),
+                                             serialized.size(), loaded, error))
+    return createStringError(modelPath + ": " + error);
+  if (!tokenizer::Tokenizer::create(loaded, error))
+    return createStringError(modelPath + ": " + error);
+  return serialized;
+}
+
+/// The text of the special token `key` names, or "" when there is none.
+std::string specialTokenText(const GGUFFile &file, StringRef key) {
+  auto id = specialTokenId(file, key);
+  const gguf::Value *tokens = file.lookup("tokenizer.ggml.tokens");
+  if (!id || !tokens || static_cast<uint64_t>(*id) >= tokens->strings().size())
+    return "";
+  return tokens->strings()[*id].str();
+}
+
+/// A template feature the runtime's interpreter lacks is an error now, not
+/// wrong text later: parse `text` and render a short conversation. Errors
+/// name `source`, where the template came from.
+Error checkChatTemplateRenders(const std::string &text, const GGUFFile &file,
+                               const std::string &source) {
+  chat::ChatTemplate chatTemplate;
+  std::string error;
+  if (!chatTemplate.load(text, error))
+    return createStringError(source + ": " + error);
+  chatTemplate.setSpecialTokens(
+      specialTokenText(file, "tokenizer.ggml.bos_token_id"),
+      specialTokenText(file, "tokenizer.ggml.eos_token_id"));
+  auto trial = chatTemplate.render(
+      {{"user", "Hello"}, {"assistant", "Hi."}, {"user", "Why?"}},
+      /*addGenerationPrompt=*/true);
+  if (!trial.ok)
+    return createStringError(source +
+                             ": cannot render a plain conversation: " +
+                             trial.error);
+  return Error::success();
+}
+
+/// The chat template to embed: the options' file, else the model's (empty:
+/// none); checked to render.
+Expected<std::string> embeddedChatTemplate(const CompileOptions &options,
+                                           const GGUFFile &file) {
+  std::string text;
+  if (!options.chatTemplateFile.empty()) {
+    auto read = options.readChatTemplate(options.chatTemplateFile);
+    if (!read)
+      return read.takeError();
+    text = std::move(*read);
+  } else if (auto model = file.getString("tokenizer.chat_template")) {
+    text = model->str();
+  }
+  if (text.empty())
+    return text;
+  std::string source = options.chatTemplateFile.empty()
+                           ? "chat template (tokenizer.chat_template in " +
+                                 options.modelPath + ")"
+                           : "chat template " + options.chatTemplateFile;
+  if (Error e = checkChatTemplateRenders(text, file, source))
+    return std::move(e);
+  return text;
+}
+
+/// The target's RAM and how many positions of KV cache fit in it.
+struct MemoryFit {
+  double ramBytes = 0; ///< 0: unknown, nothing checked
+  int64_t contextFits = 0;
+};
+
+/// The weights, the arena and the KV cache must fit the target's RAM
+/// (leaving a tenth for the system); says how much context does.
+Expected<MemoryFit> checkMemoryFits(const ModelInfo &info,
+                                    const TargetDescription &target,
+                                    StringRef modelPath) {
+  MemoryFit fit;
+  fit.ramBytes = target.memory.capacityGiB * double(1ull << 30);
+  double fixedBytes = double(info.weightBytes) + double(info.arenaBytes);
+  double usable = 0.9 * fit.ramBytes - fixedBytes;
+  if (fit.ramBytes > 0 && usable <= 0)
+    return createStringError(formatv(
+        "{0} does not fit {1}: {2} of weights and {3} of activations, {4} of "
+        "RAM (90% usable)",
+        sys::path::filename(modelPath), target.name,
+        humanBytes(info.weightBytes), humanBytes(info.arenaBytes),
+        humanBytes(fit.ramBytes)));
+  // In double (sizes are exact int64 values from the plan, their sum may
+  // not be), and clamped before converting back: no overflow can make a
+  // model look as if it fits.
+  fit.contextFits = info.maxContext;
+  if (info.kvBytesPerPosition > 0)
+    fit.contextFits = static_cast<int64_t>(
+        std::clamp(usable / double(info.kvBytesPerPosition), 0.0,
+                   double(info.maxContext)));
+  if (fit.ramBytes > 0 && fit.contextFits < 1)
+    return createStringError(formatv(
+        "{0} does not fit {1}: after {2} of weights and {3} of activations, "
+        "not one position of KV cache ({4} bytes) fits in {5} of RAM (90% "
+        "usable)",
+        sys::path::filename(modelPath), target.name,
+        humanBytes(info.weightBytes), humanBytes(info.arenaBytes),
+        info.kvBytesPerPosition, humanBytes(fit.ramBytes)));
+  return fit;
+}
+
+/// The emitter's kind for a text or object output.
+EmitKind emitKindFor(CompileOutput output) {
+  switch (output) {
+  case CompileOutput::LLVM:
+    return EmitKind::LLVM;
+  case CompileOutput::Asm:
+    return EmitKind::Assembly;
+  default:
+    return EmitKind::Object;
+  }
+}
+
+/// Everything the executable is built from.
+struct ExecutableInputs {
+  mlir::ModuleOp lowered, planned;
+  const GGUFFile &file;
+  const TargetOptions &target;
+  const ModelInfo &info;
+  PayloadInfo &payload;
+  std::vector<KernelStats> &kernels;
+  const ProgressFn &progress;
+};
+
+/// The model object, emitted into a temporary file.
+Expected<TemporaryFile> emitObjectFile(const ExecutableInputs &in) {
+  auto objectFile = TemporaryFile::create("", "ingot-model", "o");
+  if (!objectFile)
+    return objectFile.takeError();
+  std::error_code ec;
+  raw_fd_ostream os(objectFile->path(), ec, sys::fs::OF_None);
+  if (ec)
+    return createStringError(objectFile->path() + ": " + ec.message());
+  StreamErrorGuard guard(os);
+  if (Error e = emitModel(in.lowered, in.target, in.info, EmitKind::Object, os,
+                          &in.kernels))
+    return std::move(e);
+  if (Error e = guard.close(objectFile->path()))
+    return std::move(e);
+  return objectFile;
+}
+
+/// The executable: object -> link -> payload, all into a temporary next to
+/// `out` that replaces it only when complete. Both temporaries go away on
+/// every error path and on a fatal signal.
+Error writeExecutable(StringRef out, const ExecutableInputs &in) {
+  if (out == "-")
+    return createStringError("-o -: the executable cannot be written to "
+                             "stdout");
+  auto objectFile = emitObjectFile(in);
+  if (!objectFile)
+    return objectFile.takeError();
+  auto exeFile = createOutputTemporary(out);
+  if (!exeFile)
+    return exeFile.takeError();
+  if (Error e = linkExecutable(objectFile->path(), exeFile->path()))
+    return e;
+  objectFile->discard();
+  if (Error e = appendPayload(exeFile->path(), in.planned, in.file, in.payload,
+                              in.progress))
+    return e;
+  if (Error e = exeFile->makeExecutable())
+    return e;
+  return exeFile->commit(resolveOutputPath(out));
+}
+
+/// The weight bytes one decode step reads: every weight once, except the
+/// experts a token does not choose.
+double streamedBytesPerToken(mlir::ModuleOp planned, uint64_t payloadBytes) {
+  double streamed = double(payloadBytes);
+  planned->walk([&](MoEOp moe) {
+    double idle = 1.0 - double(moe.getExpertsUsed()) / moe.getNumExperts();
+    for (auto ref : {moe.getGateAttr(), moe.getUpAttr(), moe.getDownAttr()})
+      if (auto w = planned.lookupSymbol<WeightOp>(ref.getAttr()))
+        if (auto layout =
+                dyn_cast_or_null<mlir::DictionaryAttr>(w.getLayoutAttr()))
+          if (auto bytes = layout.getAs<mlir::IntegerAttr>("packed_bytes"))
+            streamed -= idle * bytes.getInt();
+  });
+  return streamed;
+}
+
+} // namespace
+
+std::string humanBytes(double bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? formatv("{0:f0} B", bytes).str()
+                   : formatv("{0:f2} {1}", bytes, units[unit]).str();
+}
+
+Expected<CompileReport> compileModel(const CompileOptions &options) {
+  if (Error e = checkOptions(options))
+    return std::move(e);
+  auto file = GGUFFile::open(options.modelPath);
+  if (!file)
+    return file.takeError();
+  mlir::MLIRContext context;
+  auto loaded = loadModule(context, **file, "");
+  if (!loaded)
+    return loaded.takeError();
+  mlir::ModuleOp module = **loaded;
+  CompileReport report;
+  report.output = options.output;
+  report.outputPath = outputPathFor(options);
+  const std::string &out = report.outputPath;
+  if (Error e = checkOutput(options, out))
+    return std::move(e);
+
+  if (options.output == CompileOutput::IR) {
+    if (Error e = writeOutput(
+            out,
+            [&](raw_pwrite_stream &os) {
+              module->print(os);
+              os << "\n";
+              return Error::success();
+            },
+            /*text=*/true))
+      return std::move(e);
+    return report;
+  }
+
+  auto target = readTarget(options.targetPath);
+  if (!target)
+    return target.takeError();
+  auto isa = chooseIsa(*target);
+  if (!isa)
+    return isa.takeError();
+  FirstDiagnostic diagnostics(context);
+  mlir::OwningOpRef<mlir::ModuleOp> planned;
+  if (Error e =
+          runPipeline(module, *isa, options.maxBatch, diagnostics, planned))
+    return std::move(e);
+
+  ModelInfo info = describeModel(module, **file, *target, options.modelPath);
+  auto tokenizerData = embeddedTokenizer(**file, options.modelPath);
+  if (!tokenizerData)
+    return tokenizerData.takeError();
+  info.tokenizerData = std::move(*tokenizerData);
+  auto chatTemplate = embeddedChatTemplate(options, **file);
+  if (!chatTemplate)
+    return chatTemplate.takeError();
+  info.chatTemplate = std::move(*chatTemplate);
+  auto fit = checkMemoryFits(info, *target, options.modelPath);
+  if (!fit)
+    return fit.takeError();
+
+  TargetOptions codegenTarget{target->cpu, target->llvmFeatureList(), *isa};
+  std::vector<KernelStats> kernels;
+  if (options.output != CompileOutput::Exe) {
+    if (Error e = writeOutput(
+            out,
+            [&](raw_pwrite_stream &os) {
+              return emitModel(module, codegenTarget, info,
+                               emitKindFor(options.output), os, &kernels);
+            },
+            /*text=*/options.output != CompileOutput::Obj))
+      return std::move(e);
+    return report;
+  }
+
+  report.payload.targetName = target->name;
+  report.payload.isa = *isa;
+  if (Error e = writeExecutable(
+          out, {module, planned.get(), **file, codegenTarget, info,
+                report.payload, kernels, options.progress}))
+    return std::move(e);
+
+  report.targetName = target->name;
+  report.isa = *isa;
+  report.kernelCount = kernels.size();
+  for (const KernelStats &k : kernels)
+    report.kernelBytes += k.bytes;
+  report.arenaBytes = info.arenaBytes;
+  report.maxBatch = info.maxBatch;
+  report.kvBytesPerPosition = info.kvBytesPerPosition;
+  report.maxContext = info.maxContext;
+  report.ramBytes = fit->ramBytes;
+  report.contextFits = fit->contextFits;
+  report.bandwidthGBps = target->memory.measuredReadGBps.value_or(
+      target->theoreticalBandwidthGBps());
+  report.streamedBytes =
+      streamedBytesPerToken(planned.get(), report.payload.dataBytes);
+  return report;
+}
+
+} // namespace ingot::codegen
