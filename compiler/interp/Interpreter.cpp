@@ -35,6 +35,22 @@ llvm::Error opError(Operation *op, const llvm::Twine &message) {
                                  message.str().c_str());
 }
 
+/// The ops @forward may hold besides its return: one list for the check
+/// before a step and the dispatch during it.
+template <typename... Ops> struct OpSet {
+  static bool contains(Operation &op) { return isa<Ops...>(op); }
+  /// Calls `apply` with `op` cast to the one of Ops it is.
+  template <typename Apply>
+  static llvm::Error dispatch(Operation *op, Apply &&apply) {
+    return llvm::TypeSwitch<Operation *, llvm::Error>(op)
+        .template Case<Ops...>(apply)
+        .Default([&](Operation *) { return opError(op, "unsupported op"); });
+  }
+};
+using InterpretedOps =
+    OpSet<EmbeddingOp, RMSNormOp, MatmulOp, RopeOp, AttentionOp,
+          MLAAttentionOp, MoEOp, SliceOp, SiluOp, GeluOp, SwigluOp, AddOp>;
+
 } // namespace
 
 class ModelInterpreter::Impl {
@@ -66,7 +82,26 @@ private:
     t.data.assign(rows * t.cols, 0.0f);
     return t;
   }
+  int64_t stepTokens() const { return static_cast<int64_t>(tokens.size()); }
+  /// Runs one op of @forward on the step's values.
   llvm::Error execute(Operation *op);
+  llvm::Error apply(EmbeddingOp e);
+  llvm::Error apply(RMSNormOp e);
+  llvm::Error apply(MatmulOp e);
+  llvm::Error apply(RopeOp e);
+  llvm::Error apply(AttentionOp e);
+  llvm::Error apply(MLAAttentionOp e);
+  llvm::Error apply(MoEOp e);
+  llvm::Error apply(SliceOp e);
+  llvm::Error apply(SiluOp e);
+  llvm::Error apply(GeluOp e);
+  llvm::Error apply(SwigluOp e);
+  llvm::Error apply(AddOp e);
+  RopeParams ropeParams(RopeOp e);
+  MoEParams moeParams(MoEOp e);
+  /// Stores token `t`'s key and value at its position.
+  llvm::Error storeInCache(Operation *op, KVCacheLayer &cache, int64_t t,
+                           const float *key, const float *value);
 
   ModuleOp module;
   const gguf::GGUFFile &file;
@@ -117,7 +152,10 @@ llvm::Error ModelInterpreter::Impl::prepare(int64_t capacity) {
       return opError(w, formatv("tensor '{0}' has type {1}, which the "
                                 "reference interpreter cannot read",
                                 w.getSymName(), gguf::typeName(t->type)));
-    weights[w.getSymName()] = WeightView::fromTensor(file, *t);
+    auto view = WeightView::fromTensor(file, *t);
+    if (!view)
+      return opError(w, llvm::toString(view.takeError()));
+    weights[w.getSymName()] = std::move(*view);
   }
 
   Block &body = forward.getBody().front();
@@ -135,9 +173,7 @@ llvm::Error ModelInterpreter::Impl::prepare(int64_t capacity) {
   }
   // Reject unknown ops now rather than half-way through a step.
   for (Operation &op : body)
-    if (!isa<EmbeddingOp, RMSNormOp, MatmulOp, RopeOp, AttentionOp,
-             MLAAttentionOp, MoEOp, SliceOp, SiluOp, GeluOp, SwigluOp, AddOp,
-             func::ReturnOp>(op))
+    if (!isa<func::ReturnOp>(op) && !InterpretedOps::contains(op))
       return opError(&op, "the reference interpreter does not support this "
                           "op");
   return llvm::Error::success();
@@ -156,179 +192,203 @@ ModelInterpreter::Impl::vectorF32(FlatSymbolRefAttr ref) {
 }
 
 llvm::Error ModelInterpreter::Impl::execute(Operation *op) {
-  const int64_t n = static_cast<int64_t>(tokens.size());
-  return llvm::TypeSwitch<Operation *, llvm::Error>(op)
-      .Case([&](EmbeddingOp e) -> llvm::Error {
-        const WeightView &table = weight(e.getTableAttr());
-        Tensor &out = output(e.getResult(), n);
-        for (int64_t t = 0; t < n; ++t) {
-          if (tokens[t] < 0 || tokens[t] >= table.matrixRows())
-            return opError(op, formatv("token id {0} is outside the "
-                                       "vocabulary of {1}",
-                                       tokens[t], table.matrixRows()));
-          embedding(table, tokens[t], out.row(t));
-        }
-        return llvm::Error::success();
-      })
-      .Case([&](RMSNormOp e) {
-        const Tensor &in = input(e.getInput());
-        Tensor &out = output(e.getResult(), in.rows);
-        int64_t group = e.getGroupSizeOrRow();
-        rmsNorm(in.data.data(), vectorF32(e.getScaleAttr()).data(),
-                e.getEps().convertToFloat(), group,
-                in.rows * in.cols / group, out.data.data());
-        return llvm::Error::success();
-      })
-      .Case([&](MatmulOp e) {
-        const Tensor &in = input(e.getInput());
-        Tensor &out = output(e.getResult(), in.rows);
-        const float *bias = nullptr;
-        if (auto b = e.getBiasAttr())
-          bias = vectorF32(b).data();
-        matmul(weight(e.getWeightAttr()), in.data.data(), in.rows,
-               out.data.data(), bias);
-        return llvm::Error::success();
-      })
-      .Case([&](RopeOp e) {
-        Tensor x = input(e.getInput()); // copy: rotated in place
-        RopeParams p;
-        p.nDims = e.getDims();
-        p.mode = e.getMode() == ::ingot::RopeMode::NeoX ? interp::RopeMode::NeoX
-                                               : interp::RopeMode::Normal;
-        p.freqBase = e.getFreqBase().convertToFloat();
-        p.freqScale = e.getFreqScale().convertToFloat();
-        p.extFactor = e.getExtFactor().convertToFloat();
-        p.attnFactor = e.getAttnFactor().convertToFloat();
-        p.betaFast = e.getBetaFast().convertToFloat();
-        p.betaSlow = e.getBetaSlow().convertToFloat();
-        p.nCtxOrig = e.getOrigContext();
-        if (auto factors = e.getFreqFactorsAttr())
-          p.freqFactors = vectorF32(factors).data();
-        for (int64_t t = 0; t < x.rows; ++t)
-          interp::rope(x.row(t) + e.getOffset(), e.getNumHeads(),
-                       e.getHeadDim(), positions[t], p);
-        values[e.getResult()] = std::make_unique<Tensor>(std::move(x));
-        return llvm::Error::success();
-      })
-      .Case([&](AttentionOp e) -> llvm::Error {
-        if (e.getSoftcap())
-          return opError(op, "softcap is not supported by the reference "
-                             "interpreter yet");
-        size_t index = cacheOf.lookup(e.getCache());
-        KVCacheLayer &cache = caches[index];
-        const Tensor &q = input(e.getQuery());
-        const Tensor &k = input(e.getKey());
-        const Tensor &v = input(e.getValue());
-        for (int64_t t = 0; t < n; ++t)
-          cache.store(positions[t], k.row(t), v.row(t));
-        AttentionParams p;
-        p.nHeads = e.getNumHeads();
-        p.nKVHeads = e.getNumKvHeads();
-        p.headDimK = e.getHeadDim();
-        p.headDimV = e.getCache().getType().getValueDim();
-        p.scale = e.getScale().convertToFloat();
-        Tensor &out = output(e.getResult(), n);
-        attention(q.data.data(), n, positions.data(), cache, p,
-                  out.data.data());
-        cacheOf[e.getNewCache()] = index;
-        return llvm::Error::success();
-      })
-      .Case([&](MLAAttentionOp e) {
-        size_t index = cacheOf.lookup(e.getCache());
-        KVCacheLayer &cache = caches[index];
-        const Tensor &latent = input(e.getLatent());
-        const Tensor &ropeKey = input(e.getRopeKey());
-        std::vector<float> key(latent.cols + ropeKey.cols);
-        for (int64_t t = 0; t < n; ++t) {
-          std::copy(latent.row(t), latent.row(t) + latent.cols, key.begin());
-          std::copy(ropeKey.row(t), ropeKey.row(t) + ropeKey.cols,
-                    key.begin() + latent.cols);
-          cache.store(positions[t], key.data(), nullptr);
-        }
-        MLAParams p;
-        p.nHeads = e.getNumHeads();
-        p.qkNopeDim = e.getNopeDim();
-        p.qkRopeDim = e.getRopeDim();
-        p.kvLoraRank = e.getKvLoraRank();
-        p.vHeadDim = e.getVHeadDim();
-        p.scale = e.getScale().convertToFloat();
-        Tensor &out = output(e.getResult(), n);
-        mlaAttention(input(e.getQuery()).data.data(), n, positions.data(),
-                     cache, weight(e.getKBAttr()), weight(e.getVBAttr()), p,
-                     out.data.data());
-        cacheOf[e.getNewCache()] = index;
-        return llvm::Error::success();
-      })
-      .Case([&](MoEOp e) {
-        const Tensor &in = input(e.getInput());
-        Tensor &out = output(e.getResult(), in.rows);
-        MoEWeights w;
-        w.router = weight(e.getRouterAttr());
-        if (auto bias = e.getSelectionBiasAttr())
-          w.selectionBias = vectorF32(bias).data();
-        w.gateExps = weight(e.getGateAttr());
-        w.upExps = weight(e.getUpAttr());
-        w.downExps = weight(e.getDownAttr());
-        MoEParams p;
-        p.nExperts = e.getNumExperts();
-        p.nExpertsUsed = e.getExpertsUsed();
-        p.gating = e.getGating() == ::ingot::Gating::Sigmoid ? GatingFunc::Sigmoid
-                                                    : GatingFunc::Softmax;
-        p.normalizeWeights = e.getNormalize();
-        p.weightsScale = e.getRoutedScale().convertToFloat();
-        p.nGroups = e.getNumGroups();
-        p.nGroupsUsed = e.getGroupsUsed();
-        moe(w, p, in.data.data(), in.rows, out.data.data());
-        if (auto sharedGate = e.getSharedGateAttr()) {
-          std::vector<float> shared(out.data.size());
-          ffnSwiGLU(weight(sharedGate), weight(e.getSharedUpAttr()),
-                    weight(e.getSharedDownAttr()), in.data.data(), in.rows,
-                    shared.data());
-          add(out.data.data(), shared.data(), out.data.size(),
-              out.data.data());
-        }
-        return llvm::Error::success();
-      })
-      .Case([&](SliceOp e) {
-        const Tensor &in = input(e.getInput());
-        Tensor &out = output(e.getResult(), in.rows);
-        for (int64_t t = 0; t < in.rows; ++t)
-          std::copy(in.row(t) + e.getOffset(),
-                    in.row(t) + e.getOffset() + out.cols, out.row(t));
-        return llvm::Error::success();
-      })
-      .Case([&](SiluOp e) {
-        const Tensor &in = input(e.getInput());
-        Tensor &out = output(e.getResult(), in.rows);
-        // Row by row, as ggml (its exp approximation restarts per row).
-        for (int64_t t = 0; t < in.rows; ++t)
-          silu(in.row(t), in.cols, out.row(t));
-        return llvm::Error::success();
-      })
-      .Case([&](GeluOp e) {
-        const Tensor &in = input(e.getInput());
-        Tensor &out = output(e.getResult(), in.rows);
-        gelu(in.data.data(), in.data.size(), out.data.data());
-        return llvm::Error::success();
-      })
-      .Case([&](SwigluOp e) {
-        const Tensor &gate = input(e.getLhs());
-        const Tensor &up = input(e.getRhs());
-        Tensor &out = output(e.getResult(), gate.rows);
-        for (int64_t t = 0; t < gate.rows; ++t)
-          swiglu(gate.row(t), up.row(t), gate.cols, out.row(t));
-        return llvm::Error::success();
-      })
-      .Case([&](AddOp e) {
-        const Tensor &a = input(e.getLhs());
-        const Tensor &b = input(e.getRhs());
-        Tensor &out = output(e.getResult(), a.rows);
-        add(a.data.data(), b.data.data(), a.data.size(), out.data.data());
-        return llvm::Error::success();
-      })
-      .Default([&](Operation *) {
-        return opError(op, "unsupported op");
-      });
+  return InterpretedOps::dispatch(op, [&](auto typed) { return apply(typed); });
+}
+
+llvm::Error ModelInterpreter::Impl::apply(EmbeddingOp e) {
+  const WeightView &table = weight(e.getTableAttr());
+  Tensor &out = output(e.getResult(), stepTokens());
+  for (int64_t t = 0; t < stepTokens(); ++t)
+    if (llvm::Error error = embedding(table, tokens[t], out.row(t)))
+      return opError(e, llvm::toString(std::move(error)));
+  return llvm::Error::success();
+}
+
+llvm::Error ModelInterpreter::Impl::apply(RMSNormOp e) {
+  const Tensor &in = input(e.getInput());
+  Tensor &out = output(e.getResult(), in.rows);
+  int64_t group = e.getGroupSizeOrRow();
+  rmsNorm(in.data.data(), vectorF32(e.getScaleAttr()).data(),
+          e.getEps().convertToFloat(), group, in.rows * in.cols / group,
+          out.data.data());
+  return llvm::Error::success();
+}
+
+llvm::Error ModelInterpreter::Impl::apply(MatmulOp e) {
+  const Tensor &in = input(e.getInput());
+  Tensor &out = output(e.getResult(), in.rows);
+  const float *bias = nullptr;
+  if (auto b = e.getBiasAttr())
+    bias = vectorF32(b).data();
+  matmul(weight(e.getWeightAttr()), in.data.data(), in.rows, out.data.data(),
+         bias);
+  return llvm::Error::success();
+}
+
+RopeParams ModelInterpreter::Impl::ropeParams(RopeOp e) {
+  RopeParams p;
+  p.nDims = e.getDims();
+  p.mode = e.getMode() == ::ingot::RopeMode::NeoX ? interp::RopeMode::NeoX
+                                                  : interp::RopeMode::Normal;
+  p.freqBase = e.getFreqBase().convertToFloat();
+  p.freqScale = e.getFreqScale().convertToFloat();
+  p.extFactor = e.getExtFactor().convertToFloat();
+  p.attnFactor = e.getAttnFactor().convertToFloat();
+  p.betaFast = e.getBetaFast().convertToFloat();
+  p.betaSlow = e.getBetaSlow().convertToFloat();
+  p.nCtxOrig = e.getOrigContext();
+  if (auto factors = e.getFreqFactorsAttr())
+    p.freqFactors = vectorF32(factors).data();
+  return p;
+}
+
+llvm::Error ModelInterpreter::Impl::apply(RopeOp e) {
+  Tensor x = input(e.getInput()); // copy: rotated in place
+  RopeParams p = ropeParams(e);
+  for (int64_t t = 0; t < x.rows; ++t)
+    interp::rope(x.row(t) + e.getOffset(), e.getNumHeads(), e.getHeadDim(),
+                 positions[t], p);
+  values[e.getResult()] = std::make_unique<Tensor>(std::move(x));
+  return llvm::Error::success();
+}
+
+llvm::Error ModelInterpreter::Impl::storeInCache(Operation *op,
+                                                 KVCacheLayer &cache,
+                                                 int64_t t, const float *key,
+                                                 const float *value) {
+  if (llvm::Error error = cache.store(positions[t], key, value))
+    return opError(op, llvm::toString(std::move(error)));
+  return llvm::Error::success();
+}
+
+llvm::Error ModelInterpreter::Impl::apply(AttentionOp e) {
+  if (e.getSoftcap())
+    return opError(e, "softcap is not supported by the reference "
+                      "interpreter yet");
+  size_t index = cacheOf.lookup(e.getCache());
+  KVCacheLayer &cache = caches[index];
+  const Tensor &q = input(e.getQuery());
+  const Tensor &k = input(e.getKey());
+  const Tensor &v = input(e.getValue());
+  for (int64_t t = 0; t < stepTokens(); ++t)
+    if (llvm::Error error = storeInCache(e, cache, t, k.row(t), v.row(t)))
+      return error;
+  AttentionParams p;
+  p.nHeads = e.getNumHeads();
+  p.nKVHeads = e.getNumKvHeads();
+  p.headDimK = e.getHeadDim();
+  p.headDimV = e.getCache().getType().getValueDim();
+  p.scale = e.getScale().convertToFloat();
+  Tensor &out = output(e.getResult(), stepTokens());
+  attention(q.data.data(), stepTokens(), positions.data(), cache, p,
+            out.data.data());
+  cacheOf[e.getNewCache()] = index;
+  return llvm::Error::success();
+}
+
+llvm::Error ModelInterpreter::Impl::apply(MLAAttentionOp e) {
+  size_t index = cacheOf.lookup(e.getCache());
+  KVCacheLayer &cache = caches[index];
+  const Tensor &latent = input(e.getLatent());
+  const Tensor &ropeKey = input(e.getRopeKey());
+  // The cache holds the latent and the rope key side by side.
+  std::vector<float> key(latent.cols + ropeKey.cols);
+  for (int64_t t = 0; t < stepTokens(); ++t) {
+    std::copy(latent.row(t), latent.row(t) + latent.cols, key.begin());
+    std::copy(ropeKey.row(t), ropeKey.row(t) + ropeKey.cols,
+              key.begin() + latent.cols);
+    if (llvm::Error error = storeInCache(e, cache, t, key.data(), nullptr))
+      return error;
+  }
+  MLAParams p;
+  p.nHeads = e.getNumHeads();
+  p.qkNopeDim = e.getNopeDim();
+  p.qkRopeDim = e.getRopeDim();
+  p.kvLoraRank = e.getKvLoraRank();
+  p.vHeadDim = e.getVHeadDim();
+  p.scale = e.getScale().convertToFloat();
+  Tensor &out = output(e.getResult(), stepTokens());
+  mlaAttention(input(e.getQuery()).data.data(), stepTokens(),
+               positions.data(), cache, weight(e.getKBAttr()),
+               weight(e.getVBAttr()), p, out.data.data());
+  cacheOf[e.getNewCache()] = index;
+  return llvm::Error::success();
+}
+
+MoEParams ModelInterpreter::Impl::moeParams(MoEOp e) {
+  MoEParams p;
+  p.nExperts = e.getNumExperts();
+  p.nExpertsUsed = e.getExpertsUsed();
+  p.gating = e.getGating() == ::ingot::Gating::Sigmoid ? GatingFunc::Sigmoid
+                                                       : GatingFunc::Softmax;
+  p.normalizeWeights = e.getNormalize();
+  p.weightsScale = e.getRoutedScale().convertToFloat();
+  p.nGroups = e.getNumGroups();
+  p.nGroupsUsed = e.getGroupsUsed();
+  return p;
+}
+
+llvm::Error ModelInterpreter::Impl::apply(MoEOp e) {
+  const Tensor &in = input(e.getInput());
+  Tensor &out = output(e.getResult(), in.rows);
+  MoEWeights w;
+  w.router = weight(e.getRouterAttr());
+  if (auto bias = e.getSelectionBiasAttr())
+    w.selectionBias = vectorF32(bias).data();
+  w.gateExps = weight(e.getGateAttr());
+  w.upExps = weight(e.getUpAttr());
+  w.downExps = weight(e.getDownAttr());
+  moe(w, moeParams(e), in.data.data(), in.rows, out.data.data());
+  if (auto sharedGate = e.getSharedGateAttr()) {
+    std::vector<float> shared(out.data.size());
+    ffnSwiGLU(weight(sharedGate), weight(e.getSharedUpAttr()),
+              weight(e.getSharedDownAttr()), in.data.data(), in.rows,
+              shared.data());
+    add(out.data.data(), shared.data(), out.data.size(), out.data.data());
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error ModelInterpreter::Impl::apply(SliceOp e) {
+  const Tensor &in = input(e.getInput());
+  Tensor &out = output(e.getResult(), in.rows);
+  for (int64_t t = 0; t < in.rows; ++t)
+    std::copy(in.row(t) + e.getOffset(), in.row(t) + e.getOffset() + out.cols,
+              out.row(t));
+  return llvm::Error::success();
+}
+
+llvm::Error ModelInterpreter::Impl::apply(SiluOp e) {
+  const Tensor &in = input(e.getInput());
+  Tensor &out = output(e.getResult(), in.rows);
+  // Row by row, as ggml (its exp approximation restarts per row).
+  for (int64_t t = 0; t < in.rows; ++t)
+    silu(in.row(t), in.cols, out.row(t));
+  return llvm::Error::success();
+}
+
+llvm::Error ModelInterpreter::Impl::apply(GeluOp e) {
+  const Tensor &in = input(e.getInput());
+  Tensor &out = output(e.getResult(), in.rows);
+  gelu(in.data.data(), in.data.size(), out.data.data());
+  return llvm::Error::success();
+}
+
+llvm::Error ModelInterpreter::Impl::apply(SwigluOp e) {
+  const Tensor &gate = input(e.getLhs());
+  const Tensor &up = input(e.getRhs());
+  Tensor &out = output(e.getResult(), gate.rows);
+  for (int64_t t = 0; t < gate.rows; ++t)
+    swiglu(gate.row(t), up.row(t), gate.cols, out.row(t));
+  return llvm::Error::success();
+}
+
+llvm::Error ModelInterpreter::Impl::apply(AddOp e) {
+  const Tensor &a = input(e.getLhs());
+  const Tensor &b = input(e.getRhs());
+  Tensor &out = output(e.getResult(), a.rows);
+  add(a.data.data(), b.data.data(), a.data.size(), out.data.data());
+  return llvm::Error::success();
 }
 
 llvm::Expected<std::vector<float>>

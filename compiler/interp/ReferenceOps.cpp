@@ -9,7 +9,7 @@
 
 #include "compiler/gguf/GGUFFile.h"
 
-#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 #include <cassert>
@@ -26,12 +26,19 @@ using gguf::GGMLType;
 // WeightView
 //===----------------------------------------------------------------------===//
 
-WeightView WeightView::fromTensor(const gguf::GGUFFile &file,
-                                  const gguf::TensorInfo &tensor) {
+llvm::Expected<WeightView>
+WeightView::fromTensor(const gguf::GGUFFile &file,
+                       const gguf::TensorInfo &tensor) {
   WeightView view;
   view.type = tensor.type;
   view.shape.assign(tensor.shape.begin(), tensor.shape.end());
   view.data = file.tensorData(tensor);
+  if (!gguf::rowBytes(view.type, view.rowLength()))
+    return llvm::createStringError(
+        llvm::formatv("tensor '{0}': a row of {1} values is not a whole "
+                      "number of {2} blocks",
+                      tensor.name, view.rowLength(),
+                      gguf::typeName(view.type)));
   return view;
 }
 
@@ -51,8 +58,7 @@ int64_t WeightView::matrixCount() const {
 
 uint64_t WeightView::rowBytes() const {
   std::optional<uint64_t> bytes = gguf::rowBytes(type, rowLength());
-  if (!bytes)
-    llvm::report_fatal_error("weight row is not a whole number of blocks");
+  assert(bytes && "rows are whole blocks (fromTensor checks)");
   return *bytes;
 }
 
@@ -343,10 +349,14 @@ float interp::dotRow(const WeightView &w, int64_t row, const float *x) {
 // Ops
 //===----------------------------------------------------------------------===//
 
-void interp::embedding(const WeightView &table, int64_t token, float *out) {
+llvm::Error interp::embedding(const WeightView &table, int64_t token,
+                              float *out) {
   if (token < 0 || token >= table.totalRows())
-    llvm::report_fatal_error("embedding: token id out of range");
+    return llvm::createStringError(
+        llvm::formatv("token id {0} is outside the vocabulary of {1}", token,
+                      table.totalRows()));
   table.readRow(token, out);
+  return llvm::Error::success();
 }
 
 void interp::rmsNorm(const float *x, const float *weight, float eps, int64_t n,
@@ -450,12 +460,16 @@ KVCacheLayer::KVCacheLayer(int64_t capacity, int64_t kWidth, int64_t vWidth)
     : capacity(capacity), kWidth(kWidth), vWidth(vWidth),
       k(size_t(capacity * kWidth), 0.0f), v(size_t(capacity * vWidth), 0.0f) {}
 
-void KVCacheLayer::store(int64_t pos, const float *key, const float *value) {
+llvm::Error KVCacheLayer::store(int64_t pos, const float *key,
+                                const float *value) {
   if (pos < 0 || pos >= capacity)
-    llvm::report_fatal_error("KV cache position out of range");
+    return llvm::createStringError(
+        llvm::formatv("position {0} is outside the context of {1} tokens", pos,
+                      capacity));
   std::memcpy(k.data() + pos * kWidth, key, sizeof(float) * kWidth);
   if (vWidth > 0 && value)
     std::memcpy(v.data() + pos * vWidth, value, sizeof(float) * vWidth);
+  return llvm::Error::success();
 }
 
 namespace {

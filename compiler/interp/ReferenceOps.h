@@ -41,6 +41,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <vector>
@@ -59,8 +60,10 @@ struct WeightView {
   llvm::SmallVector<uint64_t, 4> shape;
   llvm::ArrayRef<uint8_t> data;
 
-  static WeightView fromTensor(const gguf::GGUFFile &file,
-                               const gguf::TensorInfo &tensor);
+  /// The view of `tensor` in `file`; an error when its rows are not whole
+  /// blocks of its type.
+  static llvm::Expected<WeightView> fromTensor(const gguf::GGUFFile &file,
+                                               const gguf::TensorInfo &tensor);
 
   bool empty() const { return data.empty(); }
   /// Elements per row (shape[0]).
@@ -71,7 +74,7 @@ struct WeightView {
   int64_t totalRows() const;
   /// Number of 2-D matrices (product of shape[2..]).
   int64_t matrixCount() const;
-  /// Bytes of one row.
+  /// Bytes of one row (rows are whole blocks: fromTensor checks).
   uint64_t rowBytes() const;
   /// Raw bytes of row `row` (counting over all matrices).
   const uint8_t *rowData(int64_t row) const;
@@ -104,8 +107,9 @@ void roundToBF16(const float *x, int64_t n, float *out);
 // Ops.
 //===----------------------------------------------------------------------===//
 
-/// out[n_embd] = row `token` of the embedding table (dequantized).
-void embedding(const WeightView &table, int64_t token, float *out);
+/// out[n_embd] = row `token` of the embedding table (dequantized); an error
+/// when the table has no such row.
+llvm::Error embedding(const WeightView &table, int64_t token, float *out);
 
 /// out = x / sqrt(mean(x^2) + eps) * weight, over each of `rows` rows of
 /// length `n` (weight may be null: no scaling; it has n elements and is
@@ -181,8 +185,9 @@ public:
   KVCacheLayer() = default;
   KVCacheLayer(int64_t capacity, int64_t kWidth, int64_t vWidth);
 
-  /// Writes the key (and value, if vWidth > 0) of position `pos`.
-  void store(int64_t pos, const float *k, const float *v);
+  /// Writes the key (and value, if vWidth > 0) of position `pos`; an error
+  /// when `pos` is outside the cache.
+  llvm::Error store(int64_t pos, const float *k, const float *v);
   const float *key(int64_t pos) const { return k.data() + pos * kWidth; }
   const float *value(int64_t pos) const { return v.data() + pos * vWidth; }
   int64_t getCapacity() const { return capacity; }

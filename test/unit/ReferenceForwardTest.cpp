@@ -282,7 +282,7 @@ public:
   std::vector<float> step(int32_t token, int64_t pos) {
     std::vector<float> x(nEmbd), h(nEmbd), o(nEmbd), f(nEmbd);
     lastRouteMargin = INFINITY;
-    embedding(weight("token_embd.weight"), token, x.data());
+    llvm::cantFail(embedding(weight("token_embd.weight"), token, x.data()));
     for (int64_t il = 0; il < nLayer; ++il) {
       rmsNorm(x.data(), norm(layer(il, "attn_norm.weight")).data(), eps, nEmbd,
               1, h.data());
@@ -365,7 +365,7 @@ private:
               headDimK, nHeadKV, k.data());
     interp::rope(q.data(), nHead, headDimK, pos, rope);
     interp::rope(k.data(), nHeadKV, headDimK, pos, rope);
-    cache[il].store(pos, k.data(), v.data());
+    llvm::cantFail(cache[il].store(pos, k.data(), v.data()));
     AttentionParams p;
     p.nHeads = nHead;
     p.nKVHeads = nHeadKV;
@@ -394,7 +394,7 @@ private:
     interp::rope(kv.data() + kvLoraRank, 1, nRot, pos, rope);
     rmsNorm(kv.data(), norm(layer(il, "attn_kv_a_norm.weight")).data(), eps,
             kvLoraRank, 1, kv.data());
-    cache[il].store(pos, kv.data(), nullptr);
+    llvm::cantFail(cache[il].store(pos, kv.data(), nullptr));
     std::vector<float> a(nHead * mla.vHeadDim);
     mlaAttention(q.data(), 1, &pos, cache[il],
                  weight(layer(il, "attn_k_b.weight")),
@@ -423,7 +423,7 @@ private:
       ADD_FAILURE() << "missing tensor " << name;
       return {};
     }
-    return WeightView::fromTensor(*file, *t);
+    return llvm::cantFail(WeightView::fromTensor(*file, *t));
   }
   std::vector<float> norm(const std::string &name) const {
     const gguf::TensorInfo *t = file->findTensor(name);
