@@ -85,14 +85,28 @@ double roundTo(double value, double step) { return std::round(value / step) * st
 
 const char *const sysCpu = "/sys/devices/system/cpu";
 
+/// The sysfs path of `leaf` of logical cpu `cpu`.
+std::string cpuPath(unsigned cpu, const Twine &leaf) {
+  return (Twine(sysCpu) + "/cpu" + Twine(cpu) + "/" + leaf).str();
+}
+
+/// The socket of logical cpu `cpu` (0 when sysfs does not say).
+uint64_t packageOf(unsigned cpu) {
+  return readSysNumber(cpuPath(cpu, "topology/physical_package_id"))
+      .value_or(0);
+}
+
 } // namespace
 
-std::vector<std::string> ingot::target::detectHostFeatures() {
-  std::vector<std::string> features;
+namespace {
+
+/// The features cpuid reports and the OS enabled the register state of.
+std::set<std::string> cpuidFeatures() {
+  std::set<std::string> present;
   unsigned eax, ebx, ecx, edx;
   unsigned maxLeaf = __get_cpuid_max(0, nullptr);
   if (maxLeaf < 1 || !__get_cpuid(1, &eax, &ebx, &ecx, &edx))
-    return features;
+    return present;
   unsigned ecx1 = ecx;
   bool osxsave = ecx1 & (1u << 27);
   uint64_t xcr0 = osxsave ? readXcr0() : 0;
@@ -148,12 +162,15 @@ std::vector<std::string> ingot::target::detectHostFeatures() {
       {"amx_fp16", bit(a71, 21) && osAmx},
       {"amx_complex", bit(d71, 8) && osAmx},
   };
-  std::set<std::string> present;
   for (const Entry &e : entries)
     if (e.present)
       present.insert(e.name);
-  // Keep only features whose prerequisites are present too, so the result
-  // always validates (a hypervisor may hide one bit of a family).
+  return present;
+}
+
+/// Keeps only features whose prerequisites are present too, so the result
+/// always validates (a hypervisor may hide one bit of a family).
+void dropFeaturesWithoutPrerequisites(std::set<std::string> &present) {
   bool changed = true;
   while (changed) {
     changed = false;
@@ -169,6 +186,14 @@ std::vector<std::string> ingot::target::detectHostFeatures() {
       }
     }
   }
+}
+
+} // namespace
+
+std::vector<std::string> ingot::target::detectHostFeatures() {
+  std::set<std::string> present = cpuidFeatures();
+  dropFeaturesWithoutPrerequisites(present);
+  std::vector<std::string> features;
   for (const FeatureInfo &info : knownFeatures()) // table order
     if (present.count(info.name))
       features.push_back(info.name);
@@ -184,13 +209,9 @@ Expected<HostTopology> ingot::target::detectHostTopology() {
   std::map<std::pair<uint64_t, uint64_t>, std::vector<unsigned>> cores;
   std::vector<std::pair<uint64_t, uint64_t>> order;
   for (unsigned cpu : parseCpuList(*online)) {
-    uint64_t package = readSysNumber(Twine(sysCpu) + "/cpu" + Twine(cpu) +
-                                     "/topology/physical_package_id")
-                           .value_or(0);
-    uint64_t coreId = readSysNumber(Twine(sysCpu) + "/cpu" + Twine(cpu) +
-                                    "/topology/core_id")
-                          .value_or(cpu);
-    auto key = std::make_pair(package, coreId);
+    uint64_t coreId =
+        readSysNumber(cpuPath(cpu, "topology/core_id")).value_or(cpu);
+    auto key = std::make_pair(packageOf(cpu), coreId);
     if (!cores.count(key))
       order.push_back(key);
     cores[key].push_back(cpu);
@@ -208,32 +229,46 @@ Expected<HostTopology> ingot::target::detectHostTopology() {
   return topology;
 }
 
-Expected<TargetDescription> ingot::target::detectHost(bool measureMemory) {
-  auto topologyOrError = detectHostTopology();
-  if (!topologyOrError)
-    return topologyOrError.takeError();
-  HostTopology &topology = *topologyOrError;
+namespace {
 
-  TargetDescription t;
-  t.isa = "x86_64";
-  t.cpu = sys::getHostCPUName().str();
-  if (t.cpu.empty() || X86::parseArchX86(t.cpu, /*Only64Bit=*/true) == X86::CK_None)
-    t.cpu = "x86-64";
-  t.name = "host-" + t.cpu;
-  for (const std::string &f : detectHostFeatures())
-    t.features.push_back({f, {}});
+/// LLVM's name of the host cpu, or "x86-64" when LLVM does not know it.
+std::string hostCpuName() {
+  std::string cpu = sys::getHostCPUName().str();
+  if (cpu.empty() || X86::parseArchX86(cpu, /*Only64Bit=*/true) == X86::CK_None)
+    return "x86-64";
+  return cpu;
+}
 
-  // Sockets and cores.
+/// Physical core numbers (HostTopology's order) of logical cpus.
+class CoreNumbering {
+public:
+  explicit CoreNumbering(const HostTopology &topology) {
+    for (auto [index, cpus] : enumerate(topology.logicalCpus))
+      for (unsigned cpu : cpus)
+        physicalOfLogical[cpu] = unsigned(index);
+  }
+  /// The physical cores that `cpus` run on, each once, in order.
+  std::vector<CoreId> coresOf(ArrayRef<unsigned> cpus) const {
+    std::set<unsigned> ids;
+    for (unsigned cpu : cpus)
+      if (auto it = physicalOfLogical.find(cpu); it != physicalOfLogical.end())
+        ids.insert(it->second);
+    std::vector<CoreId> result;
+    for (unsigned id : ids)
+      result.push_back({id, {}});
+    return result;
+  }
+
+private:
   std::map<unsigned, unsigned> physicalOfLogical;
+};
+
+/// Sockets, cores per socket and threads per core; sockets must agree.
+Error describeCores(const HostTopology &topology, TargetDescription &t) {
   std::map<uint64_t, unsigned> coresPerPackage;
   unsigned threadsPerCore = 1;
-  for (auto [index, cpus] : enumerate(topology.logicalCpus)) {
-    for (unsigned cpu : cpus)
-      physicalOfLogical[cpu] = unsigned(index);
-    uint64_t package = readSysNumber(Twine(sysCpu) + "/cpu" + Twine(cpus.front()) +
-                                     "/topology/physical_package_id")
-                           .value_or(0);
-    ++coresPerPackage[package];
+  for (const std::vector<unsigned> &cpus : topology.logicalCpus) {
+    ++coresPerPackage[packageOf(cpus.front())];
     threadsPerCore = std::max<unsigned>(threadsPerCore, cpus.size());
   }
   t.sockets = coresPerPackage.size();
@@ -245,26 +280,21 @@ Expected<TargetDescription> ingot::target::detectHost(bool measureMemory) {
                                "offline cpus?",
                                t.coresPerSocket, entry.second);
   t.threadsPerCore = threadsPerCore;
-  unsigned numCores = t.physicalCores();
+  return Error::success();
+}
 
-  auto toCores = [&](ArrayRef<unsigned> cpus) {
-    std::set<unsigned> ids;
-    for (unsigned cpu : cpus)
-      if (auto it = physicalOfLogical.find(cpu); it != physicalOfLogical.end())
-        ids.insert(it->second);
-    std::vector<CoreId> result;
-    for (unsigned id : ids)
-      result.push_back({id, {}});
-    return result;
-  };
+/// Which cores share an L3 of how many MiB.
+using L3Groups = std::map<std::vector<unsigned>, double>;
 
-  // Caches: sizes from the first cpu, L3 groups from every cpu.
-  std::map<std::vector<unsigned>, double> l3Groups; // cores -> MiB
+/// L1d and L2 sizes from the first cpu, L3 groups from every cpu's sysfs
+/// cache entries.
+L3Groups readCaches(const HostTopology &topology, const CoreNumbering &cores,
+                    TargetDescription &t) {
+  L3Groups l3Groups;
   for (auto &cpus : topology.logicalCpus) {
-    unsigned cpu = cpus.front();
     for (unsigned index = 0; index < 8; ++index) {
       std::string base =
-          (Twine(sysCpu) + "/cpu" + Twine(cpu) + "/cache/index" + Twine(index)).str();
+          cpuPath(cpus.front(), "cache/index" + Twine(index));
       auto level = readSysNumber(base + "/level");
       if (!level)
         break;
@@ -276,30 +306,40 @@ Expected<TargetDescription> ingot::target::detectHost(bool measureMemory) {
         t.caches.l2KiB = kib;
       else if (*level == 3) {
         std::vector<unsigned> ids;
-        for (const CoreId &c : toCores(parseCpuList(readSysFile(base + "/shared_cpu_list").value_or(""))))
+        for (const CoreId &c : cores.coresOf(parseCpuList(
+                 readSysFile(base + "/shared_cpu_list").value_or(""))))
           ids.push_back(c.id);
         if (!ids.empty())
           l3Groups[ids] = double(kib) / 1024.0;
       }
     }
   }
-  // Every core must be in one group; cores the kernel reports no L3 for (or
-  // overlapping reports) fall back to one group per socket.
-  std::vector<int> owner(numCores, -1);
-  bool consistent = !l3Groups.empty();
-  for (auto &[ids, mib] : l3Groups)
+  return l3Groups;
+}
+
+/// Whether every core is in exactly one of `groups`.
+bool partitionsCores(const L3Groups &groups, unsigned numCores) {
+  if (groups.empty())
+    return false;
+  std::vector<bool> owned(numCores, false);
+  for (auto &[ids, mib] : groups)
     for (unsigned id : ids) {
-      if (owner[id] >= 0)
-        consistent = false;
-      owner[id] = 1;
+      if (owned[id])
+        return false;
+      owned[id] = true;
     }
-  if (consistent && std::count(owner.begin(), owner.end(), -1) != 0)
-    consistent = false;
-  if (consistent) {
-    // Groups in order of their first core.
-    std::vector<std::pair<std::vector<unsigned>, double>> sorted(l3Groups.begin(), l3Groups.end());
-    std::sort(sorted.begin(), sorted.end());
-    for (auto &[ids, mib] : sorted) {
+  return std::count(owned.begin(), owned.end(), false) == 0;
+}
+
+/// Cache sizes and L3 groups; what sysfs does not say is assumed.
+void describeCaches(const HostTopology &topology, const CoreNumbering &cores,
+                    TargetDescription &t) {
+  L3Groups l3Groups = readCaches(topology, cores, t);
+  // Cores the kernel reports no L3 for (or overlapping reports) fall back to
+  // one group per socket.
+  if (partitionsCores(l3Groups, t.physicalCores())) {
+    // Groups in order of their first core (the map's order).
+    for (auto &[ids, mib] : l3Groups) {
       L3Group g;
       g.sizeMiB = roundTo(mib, 0.25);
       for (unsigned id : ids)
@@ -319,21 +359,32 @@ Expected<TargetDescription> ingot::target::detectHost(bool measureMemory) {
     t.caches.l1dKiB = 32;
   if (t.caches.l2KiB == 0)
     t.caches.l2KiB = 512;
+}
 
-  // Memory size.
-  double memTotalGiB = 0;
-  if (auto meminfo = readSysFile("/proc/meminfo")) {
-    SmallVector<StringRef, 64> lines;
-    StringRef(*meminfo).split(lines, '\n');
-    for (StringRef line : lines)
-      if (line.consume_front("MemTotal:")) {
-        uint64_t kib = 0;
-        line.trim().split(' ').first.getAsInteger(10, kib);
-        memTotalGiB = double(kib) / (1024.0 * 1024.0);
-      }
+/// The MemTotal line of a meminfo file (/proc/meminfo or a NUMA node's,
+/// which prefixes "Node N"), in GiB; 0 when there is none.
+double memTotalGiB(const std::optional<std::string> &meminfo) {
+  double gib = 0;
+  if (!meminfo)
+    return gib;
+  SmallVector<StringRef, 64> lines;
+  StringRef(*meminfo).split(lines, '\n');
+  for (StringRef line : lines) {
+    size_t pos = line.find("MemTotal:");
+    if (pos == StringRef::npos)
+      continue;
+    uint64_t kib = 0;
+    line.drop_front(pos + 9).trim().split(' ').first.getAsInteger(10, kib);
+    gib = double(kib) / (1024.0 * 1024.0);
   }
+  return gib;
+}
 
-  // NUMA nodes.
+/// NUMA nodes with cpus; one node of all cores when sysfs's nodes do not
+/// cover every core.
+void describeNuma(const CoreNumbering &cores, double totalGiB,
+                  TargetDescription &t) {
+  unsigned numCores = t.physicalCores();
   std::set<unsigned> numaCovered;
   for (unsigned node = 0; node < 1024; ++node) {
     std::string base = (Twine("/sys/devices/system/node/node") + Twine(node)).str();
@@ -345,21 +396,11 @@ Expected<TargetDescription> ingot::target::detectHost(bool measureMemory) {
     }
     NumaNode n;
     n.id = node;
-    n.cores = toCores(parseCpuList(*cpulist));
+    n.cores = cores.coresOf(parseCpuList(*cpulist));
     if (n.cores.empty())
       continue; // a memory-only node
-    if (auto meminfo = readSysFile(base + "/meminfo")) {
-      SmallVector<StringRef, 32> lines;
-      StringRef(*meminfo).split(lines, '\n');
-      for (StringRef line : lines) {
-        size_t pos = line.find("MemTotal:");
-        if (pos == StringRef::npos)
-          continue;
-        uint64_t kib = 0;
-        line.drop_front(pos + 9).trim().split(' ').first.getAsInteger(10, kib);
-        n.memoryGiB = roundTo(double(kib) / (1024.0 * 1024.0), 0.01);
-      }
-    }
+    if (auto meminfo = readSysFile(base + "/meminfo"))
+      n.memoryGiB = roundTo(memTotalGiB(meminfo), 0.01);
     for (const CoreId &c : n.cores)
       numaCovered.insert(c.id);
     t.numa.push_back(n);
@@ -370,40 +411,74 @@ Expected<TargetDescription> ingot::target::detectHost(bool measureMemory) {
     n.id = 0;
     for (unsigned c = 0; c < numCores; ++c)
       n.cores.push_back({c, {}});
-    n.memoryGiB = roundTo(memTotalGiB, 0.01);
+    n.memoryGiB = roundTo(totalGiB, 0.01);
     t.numa.push_back(n);
   }
+}
 
-  // Memory system: estimated (see README.md).
-  StringRef cpu = t.cpu;
-  bool ddr5 = cpu.starts_with("znver4") || cpu.starts_with("znver5") ||
-              cpu == "sapphirerapids" || cpu == "emeraldrapids" ||
-              cpu.starts_with("graniterapids") || cpu == "alderlake" ||
-              cpu == "raptorlake" || cpu == "meteorlake" || cpu == "arrowlake" ||
-              cpu == "lunarlake";
+/// Whether LLVM's cpu name is of a generation that takes DDR5.
+bool usesDDR5(StringRef cpu) {
+  return cpu.starts_with("znver4") || cpu.starts_with("znver5") ||
+         cpu == "sapphirerapids" || cpu == "emeraldrapids" ||
+         cpu.starts_with("graniterapids") || cpu == "alderlake" ||
+         cpu == "raptorlake" || cpu == "meteorlake" || cpu == "arrowlake" ||
+         cpu == "lunarlake";
+}
+
+/// The memory system: estimated (see README.md), the channel count from a
+/// quick measurement when asked for.
+void describeMemory(const HostTopology &topology, double totalGiB,
+                    bool measureMemory, TargetDescription &t) {
+  bool ddr5 = usesDDR5(t.cpu);
   t.memory.type = ddr5 ? "DDR5" : "DDR4";
   t.memory.mts = ddr5 ? 4800 : 3200;
   t.memory.dimmsPerChannel = 1;
-  t.memory.capacityGiB = roundTo(memTotalGiB, 0.01);
+  t.memory.capacityGiB = roundTo(totalGiB, 0.01);
   if (!(t.memory.capacityGiB > 0))
     t.memory.capacityGiB = 1;
   t.memory.source = "estimated";
   t.memory.channels = 1;
-  if (measureMemory) {
-    double measured = roundTo(quickReadBandwidthGBps(topology), 0.1);
-    if (measured > 0) {
-      t.memory.measuredReadGBps = measured;
-      double perChannel = t.memory.mts * 8.0 / 1000.0 * t.sockets;
-      t.memory.channels = std::max(1u, unsigned(std::ceil(measured / perChannel)));
-    }
+  if (!measureMemory)
+    return;
+  double measured = roundTo(quickReadBandwidthGBps(topology), 0.1);
+  if (measured > 0) {
+    t.memory.measuredReadGBps = measured;
+    double perChannel = t.memory.mts * 8.0 / 1000.0 * t.sockets;
+    t.memory.channels = std::max(1u, unsigned(std::ceil(measured / perChannel)));
   }
+}
 
-  // Huge pages available now.
+/// Huge pages available now.
+void describeHugePages(TargetDescription &t) {
+  const char *const pages = "/sys/kernel/mm/hugepages";
   t.hugepages.available2M =
-      readSysNumber("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages").value_or(0);
+      readSysNumber(Twine(pages) + "/hugepages-2048kB/free_hugepages")
+          .value_or(0);
   t.hugepages.available1G =
-      readSysNumber("/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages").value_or(0);
+      readSysNumber(Twine(pages) + "/hugepages-1048576kB/free_hugepages")
+          .value_or(0);
+}
 
+} // namespace
+
+Expected<TargetDescription> ingot::target::detectHost(bool measureMemory) {
+  auto topology = detectHostTopology();
+  if (!topology)
+    return topology.takeError();
+  TargetDescription t;
+  t.isa = "x86_64";
+  t.cpu = hostCpuName();
+  t.name = "host-" + t.cpu;
+  for (const std::string &f : detectHostFeatures())
+    t.features.push_back({f, {}});
+  if (Error e = describeCores(*topology, t))
+    return std::move(e);
+  CoreNumbering cores(*topology);
+  describeCaches(*topology, cores, t);
+  double totalGiB = memTotalGiB(readSysFile("/proc/meminfo"));
+  describeNuma(cores, totalGiB, t);
+  describeMemory(*topology, totalGiB, measureMemory, t);
+  describeHugePages(t);
   if (Error err = validateTargetDescription(t))
     return createStringError(inconvertibleErrorCode(),
                              "the detected description is invalid: " +
