@@ -182,10 +182,23 @@ private:
   Value swigluFfn(Value x, int64_t layer, int64_t ffn, StringRef suffix);
 
   LogicalResult readHyperParams();
+  LogicalResult readBlockCounts();
+  LogicalResult readAttentionShape();
+  LogicalResult readRopeScaling();
+  LogicalResult readExperts();
+  LogicalResult readMLA();
+  LogicalResult readVocabulary();
   void buildAttentionLayer(int64_t layer, Value &x, RopeMode mode,
                            bool qkNorm, bool qkvBias);
   void buildMLALayer(int64_t layer, Value &x);
   void buildFeedForward(int64_t layer, Value &x);
+  /// ingot.architecture and ingot.model on the module.
+  void setModelAttributes();
+  /// func.func @forward(tokens, positions, caches...) -> (logits, caches...)
+  /// with an empty body the builders fill.
+  void createForward();
+  /// The embedding, every block and the output head.
+  LogicalResult buildLayers();
 
   MLIRContext &context;
   const GGUFFile &file;
@@ -325,7 +338,9 @@ static BlockTensors blocksInFile(const GGUFFile &file) {
   return result;
 }
 
-LogicalResult Importer::readHyperParams() {
+/// block_count, embedding_length and head_count, checked against the
+/// blocks the file has tensors for.
+LogicalResult Importer::readBlockCounts() {
   // The counts that size what is built before any tensor is checked come
   // first, bounded by what the file holds.
   BlockTensors blockTensors = blocksInFile(file);
@@ -351,6 +366,12 @@ LogicalResult Importer::readHyperParams() {
              .str());
     return failure();
   }
+  return success(firstError.empty());
+}
+
+/// Heads, head sizes, feed-forward length, context, epsilon and rope
+/// dimensions.
+LogicalResult Importer::readAttentionShape() {
   hp.kvHeads = optional("attention.head_count_kv", hp.heads, 1);
   if (!file.lookup(key("attention.key_length")) && hp.embedding % hp.heads) {
     fail(formatv("{0} ({1}) is not a multiple of {2} ({3}) and {4} is not "
@@ -394,8 +415,11 @@ LogicalResult Importer::readHyperParams() {
              .str());
     return failure();
   }
+  return success(firstError.empty());
+}
 
-  // Rope scaling, as llama.cpp reads it.
+/// Rope scaling (linear or YaRN), as llama.cpp reads it.
+LogicalResult Importer::readRopeScaling() {
   std::string scalingType =
       file.getString(arch + ".rope.scaling.type").value_or("").str();
   float factor =
@@ -433,7 +457,11 @@ LogicalResult Importer::readHyperParams() {
              .str());
     return failure();
   }
+  return success(firstError.empty());
+}
 
+/// Mixture-of-experts counts, groups, weights and gating.
+LogicalResult Importer::readExperts() {
   hp.experts = count("expert_count", 0, 0, oplib::kMaxExperts);
   hp.expertsUsed = optional("expert_used_count", 0);
   hp.expertFfn = optional("expert_feed_forward_length", hp.ffn);
@@ -485,32 +513,41 @@ LogicalResult Importer::readHyperParams() {
     return failure();
   }
   hp.gating = gating == 2 ? Gating::Sigmoid : Gating::Softmax;
+  return success(firstError.empty());
+}
 
-  if (arch == "deepseek2") {
-    hp.qLoraRank = optional("attention.q_lora_rank", 0);
-    hp.kvLoraRank = count("attention.kv_lora_rank", std::nullopt, 1,
-                          oplib::kMaxHeadWidth);
-    // The per-head absorbed products name each head in a fixed array.
-    count("attention.head_count", std::nullopt, 1, oplib::kMaxExperts);
-    int64_t keyMla = optional("attention.key_length_mla", 0);
-    hp.vHeadDim = optional("attention.value_length_mla", hp.valueDim, 1);
-    hp.ropeDims = count("rope.dimension_count", std::nullopt, 2,
-                        2 * oplib::kMaxRopePairs);
-    if (!firstError.empty())
-      return failure();
-    if (hp.ropeDims % 2) {
-      fail(formatv("{0} ({1}) must be even", key("rope.dimension_count"),
-                   hp.ropeDims)
-               .str());
-      return failure();
-    }
-    hp.nopeDim = (keyMla ? keyMla : hp.headDim) - hp.ropeDims;
-    if (hp.nopeDim <= 0) {
-      fail("deepseek2: attention key length must exceed the rope dimension");
-      return failure();
-    }
+/// Multi-head latent attention (deepseek2): the ranks and head splits.
+LogicalResult Importer::readMLA() {
+  if (arch != "deepseek2")
+    return success();
+  hp.qLoraRank = optional("attention.q_lora_rank", 0);
+  hp.kvLoraRank = count("attention.kv_lora_rank", std::nullopt, 1,
+                        oplib::kMaxHeadWidth);
+  // The per-head absorbed products name each head in a fixed array.
+  count("attention.head_count", std::nullopt, 1, oplib::kMaxExperts);
+  int64_t keyMla = optional("attention.key_length_mla", 0);
+  hp.vHeadDim = optional("attention.value_length_mla", hp.valueDim, 1);
+  hp.ropeDims = count("rope.dimension_count", std::nullopt, 2,
+                      2 * oplib::kMaxRopePairs);
+  if (!firstError.empty())
+    return failure();
+  if (hp.ropeDims % 2) {
+    fail(formatv("{0} ({1}) must be even", key("rope.dimension_count"),
+                 hp.ropeDims)
+             .str());
+    return failure();
   }
+  hp.nopeDim = (keyMla ? keyMla : hp.headDim) - hp.ropeDims;
+  if (hp.nopeDim <= 0) {
+    fail("deepseek2: attention key length must exceed the rope dimension");
+    return failure();
+  }
+  return success(firstError.empty());
+}
 
+/// The vocabulary size: token_embd.weight's rows, which the tokenizer
+/// must cover.
+LogicalResult Importer::readVocabulary() {
   const TensorInfo *embd = file.findTensor("token_embd.weight");
   if (!embd || embd->shape.size() != 2) {
     fail("missing tensor 'token_embd.weight' (expected shape [vocab, " +
@@ -539,6 +576,13 @@ LogicalResult Importer::readHyperParams() {
     }
   }
   return success(firstError.empty());
+}
+
+LogicalResult Importer::readHyperParams() {
+  return success(succeeded(readBlockCounts()) &&
+                 succeeded(readAttentionShape()) &&
+                 succeeded(readRopeScaling()) && succeeded(readExperts()) &&
+                 succeeded(readMLA()) && succeeded(readVocabulary()));
 }
 
 void Importer::buildAttentionLayer(int64_t il, Value &x, RopeMode mode,
@@ -669,37 +713,27 @@ void Importer::buildFeedForward(int64_t il, Value &x) {
   x = add(x, out);
 }
 
-llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
-  arch = file.getArchitecture().str();
-  auto error = [&](const std::string &message) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s",
-                                   file.getPath().str().c_str(),
-                                   message.c_str());
-  };
+/// Why this file is not a model the importer builds, or "" when it is.
+std::string unsupportedModelReason(const GGUFFile &file, StringRef arch) {
   if (arch.empty()) {
     if (const gguf::Value *v = file.lookup("general.architecture"))
       if (v->getType() != gguf::ValueType::String)
-        return error(std::string("general.architecture has type ") +
-                     gguf::valueTypeName(v->getType()) +
-                     " (it must be a string)");
-    return error("no general.architecture key: not a model file");
+        return std::string("general.architecture has type ") +
+               gguf::valueTypeName(v->getType()) + " (it must be a string)";
+    return "no general.architecture key: not a model file";
   }
   bool llamaLike = arch == "llama" || arch == "qwen2" || arch == "qwen3" ||
                    arch == "qwen3moe";
   if (!llamaLike && arch != "deepseek2")
-    return error(formatv("unsupported architecture '{0}' (supported: {1})",
-                         arch, supportedArchitectures())
-                     .str());
+    return formatv("unsupported architecture '{0}' (supported: {1})", arch,
+                   supportedArchitectures())
+        .str();
   if (file.tensors().empty())
-    return error("the file has no tensors (a vocabulary-only file?)");
+    return "the file has no tensors (a vocabulary-only file?)";
+  return "";
+}
 
-  if (llvm::Error e = checkTokenizerMetadata(file))
-    return std::move(e);
-  OwningOpRef<ModuleOp> owned = ModuleOp::create(loc);
-  module = *owned;
-  if (failed(readHyperParams()))
-    return error(firstError);
-
+void Importer::setModelAttributes() {
   Builder &b = builder;
   module->setAttr("ingot.architecture", b.getStringAttr(arch));
   NamedAttrList info;
@@ -710,7 +744,9 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
   if (auto name = file.getString("general.name"))
     info.append("name", b.getStringAttr(*name));
   module->setAttr("ingot.model", info.getDictionary(&context));
+}
 
+void Importer::createForward() {
   // Per-layer caches.
   SmallVector<Type> cacheTypes;
   for (int64_t il = 0; il < hp.layers; ++il) {
@@ -736,7 +772,9 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
   positions = body->getArgument(1);
   for (int64_t il = 0; il < hp.layers; ++il)
     caches.push_back(body->getArgument(2 + il));
+}
 
+LogicalResult Importer::buildLayers() {
   auto embd = weight("token_embd.weight", {hp.vocab, hp.embedding});
   Value x = EmbeddingOp::create(builder, loc, activation(hp.embedding),
                                 tokens, embd);
@@ -752,7 +790,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
     buildFeedForward(il, x);
   }
   if (!firstError.empty())
-    return error(firstError);
+    return failure();
   Value h = rmsNorm(x, "output_norm.weight");
   // Without output.weight the embedding table doubles as the LM head.
   StringRef head = hasTensor("output.weight") ? "output.weight"
@@ -761,7 +799,28 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
   SmallVector<Value> returned{logits};
   returned.append(caches);
   func::ReturnOp::create(builder, loc, returned);
-  if (!firstError.empty())
+  return success(firstError.empty());
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
+  arch = file.getArchitecture().str();
+  auto error = [&](const std::string &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s",
+                                   file.getPath().str().c_str(),
+                                   message.c_str());
+  };
+  std::string unsupported = unsupportedModelReason(file, arch);
+  if (!unsupported.empty())
+    return error(unsupported);
+  if (llvm::Error e = checkTokenizerMetadata(file))
+    return std::move(e);
+  OwningOpRef<ModuleOp> owned = ModuleOp::create(loc);
+  module = *owned;
+  if (failed(readHyperParams()))
+    return error(firstError);
+  setModelAttributes();
+  createForward();
+  if (failed(buildLayers()))
     return error(firstError);
   return std::move(owned);
 }
