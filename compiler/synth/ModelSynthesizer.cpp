@@ -13,6 +13,72 @@ using namespace ingot::gguf;
 
 namespace ingot::synth {
 
+namespace {
+
+/// What every bench preset shares: 8 layers 2048 wide over a 32000-token
+/// vocabulary, so that decode streams far more than any cache holds.
+void setBenchSize(ModelShape &s) {
+  s.layers = 8;
+  s.embedding = 2048;
+  s.vocab = 32000;
+}
+
+/// llama and qwen2; bench: TinyLlama-1.1B's layer shape, about 0.5 GB at
+/// Q8_0.
+void setLlamaShape(ModelShape &s, bool bench) {
+  if (bench) {
+    setBenchSize(s);
+    s.heads = 32;
+    s.kvHeads = 4;
+    s.headDim = 64;
+    s.ffn = 5632;
+    s.context = 2048;
+  }
+  if (s.arch == "qwen2")
+    s.rmsEps = 1e-6f;
+}
+
+void setQwen3MoEShape(ModelShape &s, bool bench) {
+  s.rmsEps = 1e-6f;
+  s.ropeBase = 1e6f;
+  s.headDim = bench ? 128 : 64;
+  s.experts = bench ? 64 : 16;
+  s.expertsUsed = bench ? 8 : 4;
+  s.expertFfn = bench ? 768 : 128;
+  if (bench) {
+    setBenchSize(s);
+    s.heads = 32;
+    s.kvHeads = 4;
+  }
+}
+
+/// DeepSeek-V3/R1's layout (MLA, sigmoid-gated grouped MoE with a shared
+/// expert, leading dense layer) at small widths.
+void setDeepSeek2Shape(ModelShape &s, bool bench) {
+  s.kvHeads = 1;
+  s.rmsEps = 1e-6f;
+  s.leadingDense = 1;
+  s.routedScale = 2.5f;
+  s.heads = bench ? 16 : 8;
+  s.qLoraRank = bench ? 768 : 96;
+  s.kvLoraRank = bench ? 512 : 64;
+  s.nopeDim = bench ? 128 : 32;
+  s.ropeDim = bench ? 64 : 16;
+  s.vHeadDim = bench ? 128 : 32;
+  s.experts = bench ? 64 : 16;
+  s.expertsUsed = bench ? 6 : 4;
+  s.expertFfn = bench ? 1408 : 128;
+  s.sharedExperts = bench ? 2 : 1;
+  s.expertGroups = bench ? 8 : 4;
+  s.expertGroupsUsed = bench ? 4 : 2;
+  if (bench) {
+    setBenchSize(s);
+    s.ffn = 10944;
+  }
+}
+
+} // namespace
+
 Expected<ModelShape> presetShape(StringRef arch, StringRef preset) {
   if (preset != "tiny" && preset != "bench")
     return createStringError(inconvertibleErrorCode(),
@@ -21,87 +87,19 @@ Expected<ModelShape> presetShape(StringRef arch, StringRef preset) {
   bool bench = preset == "bench";
   ModelShape s;
   s.arch = arch.str();
-  if (arch == "llama" || arch == "qwen2") {
-    if (bench) {
-      // TinyLlama-1.1B's layer shape with 8 layers: about 0.5 GB at Q8_0,
-      // so that decode streams far more than any cache holds.
-      s.layers = 8;
-      s.embedding = 2048;
-      s.heads = 32;
-      s.kvHeads = 4;
-      s.headDim = 64;
-      s.ffn = 5632;
-      s.vocab = 32000;
-      s.context = 2048;
-    }
-    if (arch == "qwen2")
-      s.rmsEps = 1e-6f;
-    return s;
-  }
-  if (arch == "qwen3moe") {
-    s.headDim = 64;
-    s.rmsEps = 1e-6f;
-    s.ropeBase = 1e6f;
-    s.experts = 16;
-    s.expertsUsed = 4;
-    s.expertFfn = 128;
-    if (bench) {
-      s.layers = 8;
-      s.embedding = 2048;
-      s.heads = 32;
-      s.kvHeads = 4;
-      s.headDim = 128;
-      s.vocab = 32000;
-      s.experts = 64;
-      s.expertsUsed = 8;
-      s.expertFfn = 768;
-    }
-    return s;
-  }
-  if (arch == "deepseek2") {
-    // DeepSeek-V3/R1's layout (MLA, sigmoid-gated grouped MoE with a shared
-    // expert, leading dense layer) at small widths.
-    s.heads = 8;
-    s.kvHeads = 1;
-    s.rmsEps = 1e-6f;
-    s.qLoraRank = 96;
-    s.kvLoraRank = 64;
-    s.nopeDim = 32;
-    s.ropeDim = 16;
-    s.vHeadDim = 32;
-    s.leadingDense = 1;
-    s.experts = 16;
-    s.expertsUsed = 4;
-    s.expertFfn = 128;
-    s.sharedExperts = 1;
-    s.expertGroups = 4;
-    s.expertGroupsUsed = 2;
-    s.routedScale = 2.5f;
-    if (bench) {
-      s.layers = 8;
-      s.embedding = 2048;
-      s.heads = 16;
-      s.ffn = 10944;
-      s.vocab = 32000;
-      s.qLoraRank = 768;
-      s.kvLoraRank = 512;
-      s.nopeDim = 128;
-      s.ropeDim = 64;
-      s.vHeadDim = 128;
-      s.experts = 64;
-      s.expertsUsed = 6;
-      s.expertFfn = 1408;
-      s.sharedExperts = 2;
-      s.expertGroups = 8;
-      s.expertGroupsUsed = 4;
-    }
-    return s;
-  }
-  return createStringError(
-      inconvertibleErrorCode(),
-      "unsupported architecture '%s' (expected llama, qwen2, deepseek2 or "
-      "qwen3moe)",
-      arch.str().c_str());
+  if (arch == "llama" || arch == "qwen2")
+    setLlamaShape(s, bench);
+  else if (arch == "qwen3moe")
+    setQwen3MoEShape(s, bench);
+  else if (arch == "deepseek2")
+    setDeepSeek2Shape(s, bench);
+  else
+    return createStringError(
+        inconvertibleErrorCode(),
+        "unsupported architecture '%s' (expected llama, qwen2, deepseek2 or "
+        "qwen3moe)",
+        arch.str().c_str());
+  return s;
 }
 
 Vocabulary makeVocabulary(unsigned size) {
@@ -245,10 +243,8 @@ uint32_t fileType(GGMLType type) {
   }
 }
 
-} // namespace
-
-Expected<uint64_t> synthesizeModel(const SynthOptions &options,
-                                   StringRef path) {
+/// The types and shapes synth cannot write.
+Error checkSynthOptions(const SynthOptions &options) {
   const ModelShape &s = options.shape;
   if (options.type != GGMLType::F32 && options.type != GGMLType::F16 &&
       options.type != GGMLType::Q8_0 && options.type != GGMLType::Q4_0)
@@ -260,8 +256,15 @@ Expected<uint64_t> synthesizeModel(const SynthOptions &options,
     return createStringError(inconvertibleErrorCode(),
                              "inconsistent model shape (heads must be a "
                              "multiple of KV heads, vocabulary >= 300)");
-  Builder b(options);
-  GGUFWriter &w = b.writer;
+  if (s.llama3Rope && s.arch != "llama")
+    return createStringError(inconvertibleErrorCode(),
+                             "Llama 3.1 rope factors need --arch llama");
+  return Error::success();
+}
+
+/// The `<arch>.*` hyper-parameters llama.cpp reads for the shape.
+void writeHyperParams(GGUFWriter &w, const SynthOptions &options) {
+  const ModelShape &s = options.shape;
   const std::string a = s.arch;
   auto key = [&](StringRef suffix) { return (a + "." + suffix).str(); };
   w.setString("general.architecture", a);
@@ -279,12 +282,8 @@ Expected<uint64_t> synthesizeModel(const SynthOptions &options,
   w.setFloat32(key("rope.freq_base"), s.ropeBase);
   w.setUInt32(key("vocab_size"), s.vocab);
   bool mla = a == "deepseek2";
-  unsigned qDim = s.heads * s.headDim, kvDim = s.kvHeads * s.headDim;
   if (a == "llama")
     w.setUInt32(key("rope.dimension_count"), s.headDim);
-  if (s.llama3Rope && a != "llama")
-    return createStringError(inconvertibleErrorCode(),
-                             "Llama 3.1 rope factors need --arch llama");
   if (s.llama3Rope)
     w.setFloat32(key("rope.freq_base"), 500000.0f);
   if (a == "qwen3moe") {
@@ -316,7 +315,12 @@ Expected<uint64_t> synthesizeModel(const SynthOptions &options,
     w.setFloat32(key("expert_weights_scale"), s.routedScale);
     w.setBool(key("expert_weights_norm"), true);
   }
-  Vocabulary vocab = makeVocabulary(s.vocab);
+}
+
+/// A SentencePiece vocabulary of the shape's size, and the seed and gain
+/// that reproduce the weights.
+void writeTokenizer(GGUFWriter &w, const SynthOptions &options) {
+  Vocabulary vocab = makeVocabulary(options.shape.vocab);
   w.setString("tokenizer.ggml.model", "llama");
   w.setStringArray("tokenizer.ggml.tokens", vocab.tokens);
   w.setFloat32Array("tokenizer.ggml.scores", vocab.scores);
@@ -326,98 +330,135 @@ Expected<uint64_t> synthesizeModel(const SynthOptions &options,
   w.setUInt32("tokenizer.ggml.eos_token_id", 2);
   w.setUInt64("synth.seed", options.seed);
   w.setFloat32("synth.gain", options.gain);
+}
 
+/// Llama 3.1's frequency factors, as llama.cpp's converter computes them
+/// (scaling factor 8, low/high frequency factors 1 and 4, original context
+/// 8192): 1 for short wavelengths, 8 for long, smooth between.
+std::vector<float> llama3RopeFactors(unsigned headDim) {
+  const double factor = 8, lowFactor = 1, highFactor = 4, oldContext = 8192;
+  std::vector<float> factors;
+  for (unsigned i = 0; i < headDim / 2; ++i) {
+    double freq = std::pow(500000.0, -2.0 * i / headDim);
+    double wavelen = 2 * M_PI / freq;
+    if (wavelen < oldContext / highFactor)
+      factors.push_back(1.0f);
+    else if (wavelen > oldContext / lowFactor)
+      factors.push_back(float(factor));
+    else {
+      double smooth =
+          (oldContext / wavelen - lowFactor) / (highFactor - lowFactor);
+      factors.push_back(float(1 / ((1 - smooth) / factor + smooth)));
+    }
+  }
+  return factors;
+}
+
+/// The attention weights of one block (`t` names its tensors).
+void addAttention(Builder &b, function_ref<std::string(StringRef)> t) {
+  const ModelShape &s = b.options.shape;
+  const uint64_t E = s.embedding;
+  const std::string &a = s.arch;
+  if (a == "deepseek2") {
+    unsigned qkHead = s.nopeDim + s.ropeDim;
+    b.linear(t("attn_q_a.weight"), E, s.qLoraRank);
+    b.norm(t("attn_q_a_norm.weight"), s.qLoraRank);
+    b.linear(t("attn_q_b.weight"), s.qLoraRank, s.heads * qkHead);
+    b.linear(t("attn_kv_a_mqa.weight"), E, s.kvLoraRank + s.ropeDim);
+    b.norm(t("attn_kv_a_norm.weight"), s.kvLoraRank);
+    float kvScale = b.options.gain / std::sqrt(float(s.kvLoraRank));
+    b.matrix(t("attn_k_b.weight"), {s.nopeDim, s.kvLoraRank, s.heads},
+             kvScale);
+    b.matrix(t("attn_v_b.weight"), {s.kvLoraRank, s.vHeadDim, s.heads},
+             kvScale);
+    b.linear(t("attn_output.weight"), s.heads * s.vHeadDim, E);
+    return;
+  }
+  unsigned qDim = s.heads * s.headDim, kvDim = s.kvHeads * s.headDim;
+  b.linear(t("attn_q.weight"), E, qDim);
+  if (a == "qwen2")
+    b.bias(t("attn_q.bias"), qDim);
+  b.linear(t("attn_k.weight"), E, kvDim);
+  if (a == "qwen2")
+    b.bias(t("attn_k.bias"), kvDim);
+  b.linear(t("attn_v.weight"), E, kvDim);
+  if (a == "qwen2")
+    b.bias(t("attn_v.bias"), kvDim);
+  if (a == "qwen3moe") {
+    b.norm(t("attn_q_norm.weight"), s.headDim);
+    b.norm(t("attn_k_norm.weight"), s.headDim);
+  }
+  b.linear(t("attn_output.weight"), qDim, E);
+}
+
+/// gate, up and down of a SwiGLU feed-forward from E to `ffn` and back.
+void addSwiGLU(Builder &b, function_ref<std::string(StringRef)> t,
+               StringRef suffix, uint64_t ffn) {
+  const uint64_t E = b.options.shape.embedding;
+  b.linear(t(("ffn_gate" + suffix + ".weight").str()), E, ffn);
+  b.linear(t(("ffn_up" + suffix + ".weight").str()), E, ffn);
+  b.linear(t(("ffn_down" + suffix + ".weight").str()), ffn, E);
+}
+
+/// The router, the stacked experts and the shared experts of one block.
+void addExperts(Builder &b, function_ref<std::string(StringRef)> t) {
+  const ModelShape &s = b.options.shape;
+  const uint64_t E = s.embedding;
+  const float gain = b.options.gain;
+  // Routers stay F32, as llama-quantize leaves them.
+  b.matrix(t("ffn_gate_inp.weight"), {E, s.experts},
+           gain / std::sqrt(float(E)), /*quantize=*/false);
+  if (s.arch == "deepseek2")
+    b.bias(t("exp_probs_b.bias"), s.experts);
+  float inScale = gain / std::sqrt(float(E));
+  float downScale = gain / std::sqrt(float(s.expertFfn));
+  b.matrix(t("ffn_gate_exps.weight"), {E, s.expertFfn, s.experts}, inScale);
+  b.matrix(t("ffn_up_exps.weight"), {E, s.expertFfn, s.experts}, inScale);
+  b.matrix(t("ffn_down_exps.weight"), {s.expertFfn, E, s.experts},
+           downScale);
+  if (s.sharedExperts)
+    addSwiGLU(b, t, "_shexp", uint64_t(s.expertFfn) * s.sharedExperts);
+}
+
+/// The tensors of block `l`, in the order the weights are drawn.
+void addBlock(Builder &b, unsigned l) {
+  const ModelShape &s = b.options.shape;
+  auto t = [&](StringRef name) { return formatv("blk.{0}.{1}", l, name).str(); };
+  b.norm(t("attn_norm.weight"), s.embedding);
+  addAttention(b, t);
+  b.norm(t("ffn_norm.weight"), s.embedding);
+  if (s.experts && l >= s.leadingDense)
+    addExperts(b, t);
+  else
+    addSwiGLU(b, t, "", s.ffn);
+}
+
+} // namespace
+
+Expected<uint64_t> synthesizeModel(const SynthOptions &options,
+                                   StringRef path) {
+  if (Error e = checkSynthOptions(options))
+    return std::move(e);
+  const ModelShape &s = options.shape;
+  Builder b(options);
+  writeHyperParams(b.writer, options);
+  writeTokenizer(b.writer, options);
   const uint64_t E = s.embedding;
   b.matrix("token_embd.weight", {E, s.vocab}, 1.0f);
   if (s.llama3Rope) {
-    // Llama 3.1's frequency factors, as llama.cpp's converter computes them
-    // (scaling factor 8, low/high frequency factors 1 and 4, original
-    // context 8192): 1 for short wavelengths, 8 for long, smooth between.
-    const double factor = 8, lowFactor = 1, highFactor = 4, oldContext = 8192;
-    std::vector<float> factors;
-    for (unsigned i = 0; i < s.headDim / 2; ++i) {
-      double freq = std::pow(500000.0, -2.0 * i / s.headDim);
-      double wavelen = 2 * M_PI / freq;
-      if (wavelen < oldContext / highFactor)
-        factors.push_back(1.0f);
-      else if (wavelen > oldContext / lowFactor)
-        factors.push_back(float(factor));
-      else {
-        double smooth =
-            (oldContext / wavelen - lowFactor) / (highFactor - lowFactor);
-        factors.push_back(float(1 / ((1 - smooth) / factor + smooth)));
-      }
-    }
+    std::vector<float> factors = llama3RopeFactors(s.headDim);
     b.bytes += 4 * factors.size();
-    b.record(w.addTensorFromF32("rope_freqs.weight", GGMLType::F32,
-                                {uint64_t(factors.size())}, factors));
+    b.record(b.writer.addTensorFromF32("rope_freqs.weight", GGMLType::F32,
+                                       {uint64_t(factors.size())}, factors));
   }
-  for (unsigned l = 0; l < s.layers; ++l) {
-    auto t = [&](StringRef name) { return formatv("blk.{0}.{1}", l, name).str(); };
-    b.norm(t("attn_norm.weight"), E);
-    if (mla) {
-      unsigned qkHead = s.nopeDim + s.ropeDim;
-      b.linear(t("attn_q_a.weight"), E, s.qLoraRank);
-      b.norm(t("attn_q_a_norm.weight"), s.qLoraRank);
-      b.linear(t("attn_q_b.weight"), s.qLoraRank, s.heads * qkHead);
-      b.linear(t("attn_kv_a_mqa.weight"), E, s.kvLoraRank + s.ropeDim);
-      b.norm(t("attn_kv_a_norm.weight"), s.kvLoraRank);
-      float kvScale = options.gain / std::sqrt(float(s.kvLoraRank));
-      b.matrix(t("attn_k_b.weight"), {s.nopeDim, s.kvLoraRank, s.heads},
-                   kvScale);
-      b.matrix(t("attn_v_b.weight"), {s.kvLoraRank, s.vHeadDim, s.heads},
-                   kvScale);
-      b.linear(t("attn_output.weight"), s.heads * s.vHeadDim, E);
-    } else {
-      b.linear(t("attn_q.weight"), E, qDim);
-      if (a == "qwen2")
-        b.bias(t("attn_q.bias"), qDim);
-      b.linear(t("attn_k.weight"), E, kvDim);
-      if (a == "qwen2")
-        b.bias(t("attn_k.bias"), kvDim);
-      b.linear(t("attn_v.weight"), E, kvDim);
-      if (a == "qwen2")
-        b.bias(t("attn_v.bias"), kvDim);
-      if (a == "qwen3moe") {
-        b.norm(t("attn_q_norm.weight"), s.headDim);
-        b.norm(t("attn_k_norm.weight"), s.headDim);
-      }
-      b.linear(t("attn_output.weight"), qDim, E);
-    }
-    b.norm(t("ffn_norm.weight"), E);
-    bool moe = s.experts && l >= s.leadingDense;
-    if (!moe) {
-      b.linear(t("ffn_gate.weight"), E, s.ffn);
-      b.linear(t("ffn_up.weight"), E, s.ffn);
-      b.linear(t("ffn_down.weight"), s.ffn, E);
-    } else {
-      // Routers stay F32, as llama-quantize leaves them.
-      b.matrix(t("ffn_gate_inp.weight"), {E, s.experts},
-                   options.gain / std::sqrt(float(E)), /*quantize=*/false);
-      if (mla)
-        b.bias(t("exp_probs_b.bias"), s.experts);
-      float inScale = options.gain / std::sqrt(float(E));
-      float downScale = options.gain / std::sqrt(float(s.expertFfn));
-      b.matrix(t("ffn_gate_exps.weight"), {E, s.expertFfn, s.experts},
-                   inScale);
-      b.matrix(t("ffn_up_exps.weight"), {E, s.expertFfn, s.experts},
-                   inScale);
-      b.matrix(t("ffn_down_exps.weight"), {s.expertFfn, E, s.experts},
-                   downScale);
-      if (s.sharedExperts) {
-        uint64_t shared = uint64_t(s.expertFfn) * s.sharedExperts;
-        b.linear(t("ffn_gate_shexp.weight"), E, shared);
-        b.linear(t("ffn_up_shexp.weight"), E, shared);
-        b.linear(t("ffn_down_shexp.weight"), shared, E);
-      }
-    }
-  }
+  for (unsigned l = 0; l < s.layers; ++l)
+    addBlock(b, l);
   b.norm("output_norm.weight", E);
   b.matrix("output.weight", {E, s.vocab}, 2.0f / std::sqrt(float(E)));
   if (!b.failure.empty())
     return createStringError(inconvertibleErrorCode(), "%s",
                              b.failure.c_str());
-  if (Error e = w.write(path))
+  if (Error e = b.writer.write(path))
     return std::move(e);
   return b.bytes;
 }
