@@ -412,12 +412,16 @@ GGUFFile::parse(std::unique_ptr<MemoryBuffer> buffer, StringRef name,
   return std::move(file);
 }
 
-Error GGUFFile::parseAll(DataCheck check) {
-  ArrayRef<uint8_t> bytes(
-      reinterpret_cast<const uint8_t *>(buffer->getBufferStart()),
-      buffer->getBufferSize());
-  Cursor cur(path, bytes);
+namespace {
 
+struct HeaderCounts {
+  uint64_t tensors = 0, metadata = 0;
+};
+
+/// The magic, the version (into `version`) and the two counts, which must
+/// fit in the rest of the file.
+Expected<HeaderCounts> readHeader(Cursor &cur, ArrayRef<uint8_t> bytes,
+                                  uint32_t &version) {
   if (bytes.size() < 4)
     return cur.fail(0, "truncated file: " + Twine(bytes.size()) +
                            " bytes is too short for a GGUF header");
@@ -448,120 +452,158 @@ Error GGUFFile::parseAll(DataCheck check) {
   if (*tensorCount > cur.remaining() / 32)
     return cur.fail(8, "tensor count " + Twine(*tensorCount) +
                            " exceeds what the file can hold");
+  return HeaderCounts{*tensorCount, *kvCount};
+}
 
-  entries.reserve(*kvCount);
-  for (uint64_t i = 0; i < *kvCount; ++i) {
-    uint64_t at = cur.offset();
-    auto key = cur.readString("metadata key #" + Twine(i));
+/// A metadata key or tensor name (`what`) that `seen` does not hold yet;
+/// `at` receives where it starts. `kind` names it in the duplicate error.
+Expected<StringRef> readNewName(Cursor &cur, const Twine &what,
+                                const StringMap<size_t> &seen,
+                                const char *kind, uint64_t &at) {
+  at = cur.offset();
+  auto name = cur.readString(what);
+  if (!name)
+    return name.takeError();
+  if (seen.count(*name))
+    return cur.fail(at, Twine("duplicate ") + kind + " '" + *name + "'");
+  return name;
+}
+
+/// `count` key/value pairs into `entries`, indexed by key in `index`.
+Error readMetadata(Cursor &cur, uint64_t count,
+                   std::vector<MetadataEntry> &entries,
+                   StringMap<size_t> &index) {
+  entries.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t at;
+    auto key = readNewName(cur, "metadata key #" + Twine(i), index,
+                           "metadata key", at);
     if (!key)
       return key.takeError();
-    if (entryIndex.count(*key))
-      return cur.fail(at, "duplicate metadata key '" + *key + "'");
     auto type = readValueType(cur, "'" + *key + "'");
     if (!type)
       return type.takeError();
     MetadataEntry entry{key->str(), Value(), at};
     if (Error e = readValue(cur, *type, entry.value, 0, "'" + *key + "'"))
       return e;
-    entryIndex[*key] = entries.size();
+    index[*key] = entries.size();
     entries.push_back(std::move(entry));
   }
+  return Error::success();
+}
 
-  if (const MetadataEntry *e = [&]() -> const MetadataEntry * {
-        auto it = entryIndex.find("general.alignment");
-        return it == entryIndex.end() ? nullptr : &entries[it->second];
-      }()) {
-    auto a = e->value.getUnsigned();
-    if (e->value.getType() != ValueType::UInt32 || !a || *a == 0 ||
-        !isPowerOf2_64(*a))
-      return cur.fail(e->fileOffset,
-                      "general.alignment must be a u32 power of two");
-    alignment = static_cast<uint32_t>(*a);
+/// general.alignment, or `fallback` when the file does not set it.
+Expected<uint32_t> readAlignment(const Cursor &cur,
+                                 ArrayRef<MetadataEntry> entries,
+                                 const StringMap<size_t> &index,
+                                 uint32_t fallback) {
+  auto it = index.find("general.alignment");
+  if (it == index.end())
+    return fallback;
+  const MetadataEntry &e = entries[it->second];
+  auto a = e.value.getUnsigned();
+  if (e.value.getType() != ValueType::UInt32 || !a || *a == 0 ||
+      !isPowerOf2_64(*a))
+    return cur.fail(e.fileOffset,
+                    "general.alignment must be a u32 power of two");
+  return static_cast<uint32_t>(*a);
+}
+
+/// The dimensions of tensor `name` into `info` (shape and element count).
+Error readDims(Cursor &cur, StringRef name, TensorInfo &info) {
+  uint64_t dimsAt = cur.offset();
+  auto nDims = cur.readUInt(4, "tensor '" + name + "' dimension count");
+  if (!nDims)
+    return nDims.takeError();
+  if (*nDims > maxDims)
+    return cur.fail(dimsAt, "tensor '" + name + "' has " + Twine(*nDims) +
+                                " dimensions (at most " + Twine(maxDims) +
+                                ")");
+  info.elements = 1;
+  for (uint64_t d = 0; d < *nDims; ++d) {
+    uint64_t dimAt = cur.offset();
+    auto dim = cur.readUInt(8, "tensor '" + name + "' dimension");
+    if (!dim)
+      return dim.takeError();
+    if (static_cast<int64_t>(*dim) < 0)
+      return cur.fail(dimAt, "tensor '" + name + "' dimension " + Twine(d) +
+                                 " is negative");
+    if (__builtin_mul_overflow(info.elements, *dim, &info.elements) ||
+        info.elements > static_cast<uint64_t>(INT64_MAX))
+      return cur.fail(dimAt, "tensor '" + name +
+                                 "': element count overflows 64 bits");
+    info.shape.push_back(*dim);
   }
+  return Error::success();
+}
 
-  tensorInfos.reserve(*tensorCount);
-  // Where each tensor's offset field is, for errors about its data range.
-  std::vector<uint64_t> offsetFieldAt;
-  offsetFieldAt.reserve(*tensorCount);
-  for (uint64_t i = 0; i < *tensorCount; ++i) {
-    uint64_t at = cur.offset();
-    auto name = cur.readString("tensor name #" + Twine(i));
-    if (!name)
-      return name.takeError();
-    if (tensorIndex.count(*name))
-      return cur.fail(at, "duplicate tensor name '" + *name + "'");
-    uint64_t dimsAt = cur.offset();
-    auto nDims = cur.readUInt(4, "tensor '" + *name + "' dimension count");
-    if (!nDims)
-      return nDims.takeError();
-    if (*nDims > maxDims)
-      return cur.fail(dimsAt, "tensor '" + *name + "' has " + Twine(*nDims) +
-                                  " dimensions (at most " + Twine(maxDims) +
-                                  ")");
-    TensorInfo info;
-    info.name = name->str();
-    info.elements = 1;
-    for (uint64_t d = 0; d < *nDims; ++d) {
-      uint64_t dimAt = cur.offset();
-      auto dim = cur.readUInt(8, "tensor '" + *name + "' dimension");
-      if (!dim)
-        return dim.takeError();
-      if (static_cast<int64_t>(*dim) < 0)
-        return cur.fail(dimAt, "tensor '" + *name + "' dimension " +
-                                   Twine(d) + " is negative");
-      if (__builtin_mul_overflow(info.elements, *dim, &info.elements) ||
-          info.elements > static_cast<uint64_t>(INT64_MAX))
-        return cur.fail(dimAt, "tensor '" + *name +
-                                   "': element count overflows 64 bits");
-      info.shape.push_back(*dim);
-    }
-    uint64_t typeAt = cur.offset();
-    auto rawType = cur.readUInt(4, "tensor '" + *name + "' type");
-    if (!rawType)
-      return rawType.takeError();
-    const GGMLTypeInfo *typeInfo = lookupType(static_cast<uint32_t>(*rawType));
-    if (!typeInfo || *rawType > UINT32_MAX)
-      return cur.fail(typeAt, "tensor '" + *name + "' has unknown ggml type " +
-                                  Twine(*rawType));
-    info.type = typeInfo->type;
-    uint64_t rowLength = info.shape.empty() ? 1 : info.shape[0];
-    if (rowLength % typeInfo->blockElements)
-      return cur.fail(typeAt, "tensor '" + *name + "': row length " +
-                                  Twine(rowLength) +
-                                  " is not a multiple of the " +
-                                  typeInfo->name + " block size " +
-                                  Twine(typeInfo->blockElements));
-    auto bytes = rowBytes(info.type, info.elements);
-    if (!bytes)
-      return cur.fail(typeAt, "tensor '" + *name +
-                                  "': byte size overflows 64 bits");
-    info.bytes = *bytes;
-    uint64_t offsetAt = cur.offset();
-    auto rel = cur.readUInt(8, "tensor '" + *name + "' offset");
-    if (!rel)
-      return rel.takeError();
-    if (*rel % alignment)
-      return cur.fail(offsetAt, "tensor '" + *name + "': data offset " +
-                                    Twine(*rel) + " is not a multiple of " +
-                                    "the alignment " + Twine(alignment));
-    info.relativeOffset = *rel;
-    offsetFieldAt.push_back(offsetAt);
-    tensorIndex[info.name] = tensorInfos.size();
-    tensorInfos.push_back(std::move(info));
-  }
+/// The ggml type of tensor `name` into `info`, with its byte size: rows
+/// must be whole blocks.
+Error readType(Cursor &cur, StringRef name, TensorInfo &info) {
+  uint64_t typeAt = cur.offset();
+  auto rawType = cur.readUInt(4, "tensor '" + name + "' type");
+  if (!rawType)
+    return rawType.takeError();
+  const GGMLTypeInfo *typeInfo = lookupType(static_cast<uint32_t>(*rawType));
+  if (!typeInfo || *rawType > UINT32_MAX)
+    return cur.fail(typeAt, "tensor '" + name + "' has unknown ggml type " +
+                                Twine(*rawType));
+  info.type = typeInfo->type;
+  uint64_t rowLength = info.shape.empty() ? 1 : info.shape[0];
+  if (rowLength % typeInfo->blockElements)
+    return cur.fail(typeAt, "tensor '" + name + "': row length " +
+                                Twine(rowLength) +
+                                " is not a multiple of the " +
+                                typeInfo->name + " block size " +
+                                Twine(typeInfo->blockElements));
+  auto bytes = rowBytes(info.type, info.elements);
+  if (!bytes)
+    return cur.fail(typeAt,
+                    "tensor '" + name + "': byte size overflows 64 bits");
+  info.bytes = *bytes;
+  return Error::success();
+}
 
-  dataOffset = alignTo(cur.offset(), alignment);
-  // A header-only parse checks the data ranges against the largest file
-  // offset instead of the buffer's end.
-  uint64_t fileSize =
-      check == DataCheck::Full ? bytes.size() : static_cast<uint64_t>(INT64_MAX);
-  if (!tensorInfos.empty() && dataOffset > fileSize)
+/// Tensor info #`i`; `offsetAt` receives where its offset field is, for
+/// errors about its data range.
+Expected<TensorInfo> readTensorInfo(Cursor &cur, uint64_t i,
+                                    const StringMap<size_t> &seen,
+                                    uint32_t alignment, uint64_t &offsetAt) {
+  uint64_t at;
+  auto name = readNewName(cur, "tensor name #" + Twine(i), seen,
+                          "tensor name", at);
+  if (!name)
+    return name.takeError();
+  TensorInfo info;
+  info.name = name->str();
+  if (Error e = readDims(cur, *name, info))
+    return std::move(e);
+  if (Error e = readType(cur, *name, info))
+    return std::move(e);
+  offsetAt = cur.offset();
+  auto rel = cur.readUInt(8, "tensor '" + *name + "' offset");
+  if (!rel)
+    return rel.takeError();
+  if (*rel % alignment)
+    return cur.fail(offsetAt, "tensor '" + *name + "': data offset " +
+                                  Twine(*rel) + " is not a multiple of " +
+                                  "the alignment " + Twine(alignment));
+  info.relativeOffset = *rel;
+  return info;
+}
+
+/// Places every tensor after the data section's start and checks that its
+/// bytes lie inside `fileSize`.
+Error placeTensorData(const Cursor &cur, std::vector<TensorInfo> &tensors,
+                      ArrayRef<uint64_t> offsetFieldAt, uint64_t dataOffset,
+                      uint64_t fileSize) {
+  if (!tensors.empty() && dataOffset > fileSize)
     return cur.fail(cur.offset(), "truncated file: the data section would "
                                   "start at byte " +
                                       Twine(dataOffset) + " of " +
                                       Twine(fileSize));
-  for (size_t i = 0; i < tensorInfos.size(); ++i) {
-    TensorInfo &t = tensorInfos[i];
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    TensorInfo &t = tensors[i];
     uint64_t end;
     if (__builtin_add_overflow(dataOffset, t.relativeOffset, &t.fileOffset) ||
         __builtin_add_overflow(t.fileOffset, t.bytes, &end) || end > fileSize)
@@ -576,6 +618,46 @@ Error GGUFFile::parseAll(DataCheck check) {
                                       " bytes)");
   }
   return Error::success();
+}
+
+} // namespace
+
+Error GGUFFile::parseAll(DataCheck check) {
+  ArrayRef<uint8_t> bytes(
+      reinterpret_cast<const uint8_t *>(buffer->getBufferStart()),
+      buffer->getBufferSize());
+  Cursor cur(path, bytes);
+  auto counts = readHeader(cur, bytes, version);
+  if (!counts)
+    return counts.takeError();
+  if (Error e = readMetadata(cur, counts->metadata, entries, entryIndex))
+    return e;
+  auto align = readAlignment(cur, entries, entryIndex, alignment);
+  if (!align)
+    return align.takeError();
+  alignment = *align;
+
+  tensorInfos.reserve(counts->tensors);
+  // Where each tensor's offset field is, for errors about its data range.
+  std::vector<uint64_t> offsetFieldAt;
+  offsetFieldAt.reserve(counts->tensors);
+  for (uint64_t i = 0; i < counts->tensors; ++i) {
+    uint64_t offsetAt;
+    auto info = readTensorInfo(cur, i, tensorIndex, alignment, offsetAt);
+    if (!info)
+      return info.takeError();
+    offsetFieldAt.push_back(offsetAt);
+    tensorIndex[info->name] = tensorInfos.size();
+    tensorInfos.push_back(std::move(*info));
+  }
+
+  dataOffset = alignTo(cur.offset(), alignment);
+  // A header-only parse checks the data ranges against the largest file
+  // offset instead of the buffer's end.
+  uint64_t fileSize =
+      check == DataCheck::Full ? bytes.size() : static_cast<uint64_t>(INT64_MAX);
+  return placeTensorData(cur, tensorInfos, offsetFieldAt, dataOffset,
+                         fileSize);
 }
 
 uint64_t GGUFFile::getTensorDataBytes() const {
