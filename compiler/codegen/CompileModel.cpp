@@ -419,6 +419,54 @@ double streamedBytesPerToken(mlir::ModuleOp planned, uint64_t payloadBytes) {
   return streamed;
 }
 
+/// The imported module as text: what `--emit=ir` writes.
+Error writeImportedModule(StringRef out, mlir::ModuleOp module) {
+  return writeOutput(
+      out,
+      [&](raw_pwrite_stream &os) {
+        module->print(os);
+        os << "\n";
+        return Error::success();
+      },
+      /*text=*/true);
+}
+
+/// The tokenizer and chat template the binary's text interface uses.
+Error addTextInterface(ModelInfo &info, const CompileOptions &options,
+                       const GGUFFile &file) {
+  auto tokenizerData = embeddedTokenizer(file, options.modelPath);
+  if (!tokenizerData)
+    return tokenizerData.takeError();
+  info.tokenizerData = std::move(*tokenizerData);
+  auto chatTemplate = embeddedChatTemplate(options, file);
+  if (!chatTemplate)
+    return chatTemplate.takeError();
+  info.chatTemplate = std::move(*chatTemplate);
+  return Error::success();
+}
+
+/// What the report says of a written executable besides its payload.
+void describeExecutable(CompileReport &report, const TargetDescription &target,
+                        const ModelInfo &info,
+                        ArrayRef<KernelStats> kernels, const MemoryFit &fit,
+                        mlir::ModuleOp planned) {
+  report.targetName = target.name;
+  report.isa = report.payload.isa;
+  report.kernelCount = kernels.size();
+  for (const KernelStats &k : kernels)
+    report.kernelBytes += k.bytes;
+  report.arenaBytes = info.arenaBytes;
+  report.maxBatch = info.maxBatch;
+  report.kvBytesPerPosition = info.kvBytesPerPosition;
+  report.maxContext = info.maxContext;
+  report.ramBytes = fit.ramBytes;
+  report.contextFits = fit.contextFits;
+  report.bandwidthGBps = target.memory.measuredReadGBps.value_or(
+      target.theoreticalBandwidthGBps());
+  report.streamedBytes =
+      streamedBytesPerToken(planned, report.payload.dataBytes);
+}
+
 } // namespace
 
 std::string humanBytes(double bytes) {
@@ -451,14 +499,7 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
     return std::move(e);
 
   if (options.output == CompileOutput::IR) {
-    if (Error e = writeOutput(
-            out,
-            [&](raw_pwrite_stream &os) {
-              module->print(os);
-              os << "\n";
-              return Error::success();
-            },
-            /*text=*/true))
+    if (Error e = writeImportedModule(out, module))
       return std::move(e);
     return report;
   }
@@ -476,14 +517,8 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
     return std::move(e);
 
   ModelInfo info = describeModel(module, **file, *target, options.modelPath);
-  auto tokenizerData = embeddedTokenizer(**file, options.modelPath);
-  if (!tokenizerData)
-    return tokenizerData.takeError();
-  info.tokenizerData = std::move(*tokenizerData);
-  auto chatTemplate = embeddedChatTemplate(options, **file);
-  if (!chatTemplate)
-    return chatTemplate.takeError();
-  info.chatTemplate = std::move(*chatTemplate);
+  if (Error e = addTextInterface(info, options, **file))
+    return std::move(e);
   auto fit = checkMemoryFits(info, *target, options.modelPath);
   if (!fit)
     return fit.takeError();
@@ -509,21 +544,7 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
                 report.payload, kernels, options.progress}))
     return std::move(e);
 
-  report.targetName = target->name;
-  report.isa = *isa;
-  report.kernelCount = kernels.size();
-  for (const KernelStats &k : kernels)
-    report.kernelBytes += k.bytes;
-  report.arenaBytes = info.arenaBytes;
-  report.maxBatch = info.maxBatch;
-  report.kvBytesPerPosition = info.kvBytesPerPosition;
-  report.maxContext = info.maxContext;
-  report.ramBytes = fit->ramBytes;
-  report.contextFits = fit->contextFits;
-  report.bandwidthGBps = target->memory.measuredReadGBps.value_or(
-      target->theoreticalBandwidthGBps());
-  report.streamedBytes =
-      streamedBytesPerToken(planned.get(), report.payload.dataBytes);
+  describeExecutable(report, *target, info, kernels, *fit, planned.get());
   return report;
 }
 

@@ -217,6 +217,35 @@ template <typename T> struct ScalarTraits<Tracked<T>> {
   }
 };
 
+namespace {
+
+/// A field whose location is recorded when read; written with `fallback`
+/// omitted.
+template <typename T>
+void mapOptionalTracked(IO &io, const char *key, T &value, SourceLoc &loc,
+                        T fallback) {
+  if (io.outputting()) {
+    io.mapOptional(key, value, fallback);
+  } else {
+    Tracked<T> tracked{value, loc};
+    io.mapOptional(key, tracked);
+  }
+}
+
+/// A measured number, absent until measured: read as is, written (when
+/// present) in the text that reads back the same double.
+void mapMeasured(IO &io, const char *key, std::optional<double> &value,
+                 SourceLoc &loc) {
+  if (!io.outputting()) {
+    io.mapOptional(key, value);
+  } else if (value) {
+    Tracked<double> tracked{*value, loc};
+    io.mapRequired(key, tracked);
+  }
+}
+
+} // namespace
+
 template <> struct ScalarTraits<CoreId> {
   static void output(const CoreId &v, void *, raw_ostream &os) { os << v.id; }
   static StringRef input(StringRef text, void *ctx, CoreId &v) {
@@ -289,35 +318,23 @@ template <> struct MappingTraits<Memory> {
     io.mapRequired("mts", mts);
     // A Tracked value cannot take a default; the field's initial value is
     // the default when reading.
-    if (io.outputting()) {
-      io.mapOptional("dimms_per_channel", m.dimmsPerChannel, 1u);
-    } else {
-      Tracked<unsigned> dimms{m.dimmsPerChannel, m.dimmsLoc};
-      io.mapOptional("dimms_per_channel", dimms);
-    }
+    mapOptionalTracked(io, "dimms_per_channel", m.dimmsPerChannel, m.dimmsLoc,
+                       1u);
     Tracked<double> capacity{m.capacityGiB, m.capacityLoc};
     io.mapRequired("capacity_gib", capacity);
     io.mapOptional("source", m.source, std::string("spec"));
-    if (!io.outputting()) {
-      io.mapOptional("measured_read_gbps", m.measuredReadGBps);
-    } else if (m.measuredReadGBps) {
-      Tracked<double> read{*m.measuredReadGBps, m.measuredReadLoc};
-      io.mapRequired("measured_read_gbps", read);
-    }
+    mapMeasured(io, "measured_read_gbps", m.measuredReadGBps,
+                m.measuredReadLoc);
     io.mapOptional("measured", m.measured);
   }
 };
 
 template <> struct MappingTraits<HugePages> {
   static void mapping(IO &io, HugePages &h) {
-    if (io.outputting()) {
-      io.mapOptional("available_1g", h.available1G, uint64_t(0));
-      io.mapOptional("available_2m", h.available2M, uint64_t(0));
-    } else {
-      Tracked<uint64_t> pages1G{h.available1G, h.loc1G}, pages2M{h.available2M, h.loc2M};
-      io.mapOptional("available_1g", pages1G);
-      io.mapOptional("available_2m", pages2M);
-    }
+    mapOptionalTracked(io, "available_1g", h.available1G, h.loc1G,
+                       uint64_t(0));
+    mapOptionalTracked(io, "available_2m", h.available2M, h.loc2M,
+                       uint64_t(0));
   }
 };
 
@@ -332,12 +349,7 @@ template <> struct MappingTraits<Threads> {
 template <> struct MappingTraits<ProbeResults> {
   static void mapping(IO &io, ProbeResults &p) {
     p.loc = currentLoc(io);
-    if (!io.outputting()) {
-      io.mapOptional("int8_peak_gops", p.int8PeakGops);
-    } else if (p.int8PeakGops) {
-      Tracked<double> peak{*p.int8PeakGops, p.loc};
-      io.mapRequired("int8_peak_gops", peak);
-    }
+    mapMeasured(io, "int8_peak_gops", p.int8PeakGops, p.loc);
     io.mapOptional("int8_kernel", p.int8Kernel);
     io.mapOptional("int8_threads", p.int8Threads);
   }
@@ -718,35 +730,68 @@ struct BadNode {
   std::string why;
 };
 
-/// The first collection nested deeper than limits::kMaxNesting, or the
-/// first anchor or alias (yaml::Input does not resolve them and would say
-/// only "unknown node kind"), found by walking LLVM's (lazy,
-/// non-recursive) YAML parser with an explicit stack; yaml::Input would
-/// recurse once per level and overflow the stack on a deep enough
-/// document. Only the first document is walked, as only it is read. Syntax
-/// errors are left to yaml::Input, which reports them located.
-BadNode findBadNode(MemoryBufferRef buffer) {
-  SourceMgr sm;
-  sm.setDiagHandler([](const SMDiagnostic &, void *) {}, nullptr);
-  yaml::Stream stream(buffer, sm, /*ShowColors=*/false);
-  yaml::document_iterator document = stream.begin();
-  if (document == stream.end())
-    return {};
+/// A collection being visited: its children one by one (a mapping's
+/// children are its keys and values, alternately). The iterator advances
+/// only after the previous child was visited completely, so that the parser
+/// never has to skip (recursively) over an unvisited subtree.
+struct CollectionVisit {
+  yaml::SequenceNode *sequence = nullptr;
+  yaml::SequenceNode::iterator sequenceEntry;
+  yaml::MappingNode *mapping = nullptr;
+  yaml::MappingNode::iterator mappingEntry;
+  bool started = false, valueNext = false;
 
-  // A collection being visited: its children one by one (a mapping's
-  // children are its keys and values, alternately). The iterator advances
-  // only after the previous child was visited completely, so that the
-  // parser never has to skip (recursively) over an unvisited subtree.
-  struct Frame {
-    yaml::SequenceNode *sequence = nullptr;
-    yaml::SequenceNode::iterator sequenceEntry;
-    yaml::MappingNode *mapping = nullptr;
-    yaml::MappingNode::iterator mappingEntry;
-    bool started = false, valueNext = false;
-  };
-  std::vector<Frame> stack;
-  BadNode bad;
-  auto enter = [&](yaml::Node *node) -> bool {
+  /// Sets `child` to the next child (which may be null); false when every
+  /// child was visited.
+  bool next(yaml::Node *&child) {
+    if (sequence) {
+      if (started)
+        ++sequenceEntry;
+      started = true;
+      if (sequenceEntry == sequence->end())
+        return false;
+      child = &*sequenceEntry;
+      return true;
+    }
+    if (valueNext) {
+      child = mappingEntry->getValue();
+      valueNext = false;
+      return true;
+    }
+    if (started)
+      ++mappingEntry;
+    started = true;
+    if (mappingEntry == mapping->end())
+      return false;
+    child = mappingEntry->getKey();
+    valueNext = true;
+    return true;
+  }
+};
+
+/// Walks a YAML tree with an explicit stack, stopping at the first node
+/// the reader refuses.
+class BadNodeFinder {
+public:
+  BadNode walk(yaml::Node *root) {
+    if (!enter(root))
+      return bad;
+    while (!stack.empty()) {
+      yaml::Node *child;
+      if (!stack.back().next(child)) {
+        stack.pop_back();
+        continue;
+      }
+      if (!enter(child))
+        return bad;
+    }
+    return bad;
+  }
+
+private:
+  /// Checks `node` and pushes it when it is a collection; false when it is
+  /// refused.
+  bool enter(yaml::Node *node) {
     if (!node)
       return true;
     if (isa<yaml::AliasNode>(node) || !node->getAnchor().empty()) {
@@ -763,53 +808,37 @@ BadNode findBadNode(MemoryBufferRef buffer) {
                  " levels deep"};
       return false;
     }
-    Frame frame;
+    CollectionVisit visit;
     if (auto *sequence = dyn_cast<yaml::SequenceNode>(node)) {
-      frame.sequence = sequence;
-      frame.sequenceEntry = sequence->begin();
+      visit.sequence = sequence;
+      visit.sequenceEntry = sequence->begin();
     } else {
-      frame.mapping = cast<yaml::MappingNode>(node);
-      frame.mappingEntry = frame.mapping->begin();
+      visit.mapping = cast<yaml::MappingNode>(node);
+      visit.mappingEntry = visit.mapping->begin();
     }
-    stack.push_back(frame);
+    stack.push_back(visit);
     return true;
-  };
-
-  yaml::Node *root = document->getRoot();
-  if (!enter(root))
-    return bad;
-  while (!stack.empty()) {
-    Frame &frame = stack.back();
-    yaml::Node *child;
-    if (frame.sequence) {
-      if (frame.started)
-        ++frame.sequenceEntry;
-      frame.started = true;
-      if (frame.sequenceEntry == frame.sequence->end()) {
-        stack.pop_back();
-        continue;
-      }
-      child = &*frame.sequenceEntry;
-    } else {
-      if (frame.valueNext) {
-        child = frame.mappingEntry->getValue();
-        frame.valueNext = false;
-      } else {
-        if (frame.started)
-          ++frame.mappingEntry;
-        frame.started = true;
-        if (frame.mappingEntry == frame.mapping->end()) {
-          stack.pop_back();
-          continue;
-        }
-        child = frame.mappingEntry->getKey();
-        frame.valueNext = true;
-      }
-    }
-    if (!enter(child))
-      return bad;
   }
-  return bad;
+
+  std::vector<CollectionVisit> stack;
+  BadNode bad;
+};
+
+/// The first collection nested deeper than limits::kMaxNesting, or the
+/// first anchor or alias (yaml::Input does not resolve them and would say
+/// only "unknown node kind"), found by walking LLVM's (lazy,
+/// non-recursive) YAML parser with an explicit stack; yaml::Input would
+/// recurse once per level and overflow the stack on a deep enough
+/// document. Only the first document is walked, as only it is read. Syntax
+/// errors are left to yaml::Input, which reports them located.
+BadNode findBadNode(MemoryBufferRef buffer) {
+  SourceMgr sm;
+  sm.setDiagHandler([](const SMDiagnostic &, void *) {}, nullptr);
+  yaml::Stream stream(buffer, sm, /*ShowColors=*/false);
+  yaml::document_iterator document = stream.begin();
+  if (document == stream.end())
+    return {};
+  return BadNodeFinder().walk(document->getRoot());
 }
 
 } // namespace
