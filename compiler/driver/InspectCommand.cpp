@@ -136,19 +136,18 @@ void printJson(const GGUFFile &file) {
   outs() << formatv("{0:2}", json::Value(std::move(root))) << "\n";
 }
 
-void printText(const GGUFFile &file) {
-  raw_ostream &os = outs();
-  StringRef arch = file.getArchitecture();
-  auto line = [&](StringRef label, const Twine &value) {
-    os << left_justify(label, 22) << value << "\n";
-  };
-  line("file:", file.getPath());
-  line("gguf version:", Twine(file.getVersion()));
-  line("architecture:", arch.empty() ? "(none)" : arch);
-  if (auto name = file.getString("general.name"))
-    line("name:", *name);
+/// One "label: value" line, the values aligned.
+void printLine(StringRef label, const Twine &value) {
+  outs() << left_justify(label, 22) << value << "\n";
+}
 
-  // The hyper-parameters users look for first, then every `<arch>.*` key.
+/// One metadata key and its value, aligned.
+void printEntry(const MetadataEntry &e) {
+  outs() << "  " << left_justify(e.key, 44) << " " << toText(e.value) << "\n";
+}
+
+/// The hyper-parameters users look for first, then every `<arch>.*` key.
+void printHyperParams(const GGUFFile &file, StringRef arch) {
   struct Named {
     const char *label, *key;
   };
@@ -167,39 +166,37 @@ void printText(const GGUFFile &file) {
       {"experts used:", "expert_used_count"},
       {"shared experts:", "expert_shared_count"},
   };
-  os << "\nhyper-parameters:\n";
+  outs() << "\nhyper-parameters:\n";
   for (const Named &n : named)
     if (const Value *v = file.lookup((arch + "." + n.key).str()))
-      line((Twine("  ") + n.label).str(), toText(*v));
+      printLine((Twine("  ") + n.label).str(), toText(*v));
   std::string prefix = (arch + ".").str();
   for (const MetadataEntry &e : file.metadata())
     if (!arch.empty() && StringRef(e.key).starts_with(prefix))
-      os << "  " << left_justify(e.key, 44) << " " << toText(e.value) << "\n";
+      printEntry(e);
+}
 
-  os << "\ntokenizer:\n";
+void printTokenizer(const GGUFFile &file) {
+  outs() << "\ntokenizer:\n";
   if (auto model = file.getString("tokenizer.ggml.model"))
-    line("  model:", *model);
+    printLine("  model:", *model);
   if (auto pre = file.getString("tokenizer.ggml.pre"))
-    line("  pre-tokenizer:", *pre);
+    printLine("  pre-tokenizer:", *pre);
   if (const Value *tokens = file.lookup("tokenizer.ggml.tokens"))
-    line("  vocabulary size:", Twine(tokens->size()));
+    printLine("  vocabulary size:", Twine(tokens->size()));
   if (const Value *merges = file.lookup("tokenizer.ggml.merges"))
-    line("  merges:", Twine(merges->size()));
+    printLine("  merges:", Twine(merges->size()));
   if (auto bos = file.getUnsigned("tokenizer.ggml.bos_token_id"))
-    line("  bos id:", Twine(*bos));
+    printLine("  bos id:", Twine(*bos));
   if (auto eos = file.getUnsigned("tokenizer.ggml.eos_token_id"))
-    line("  eos id:", Twine(*eos));
+    printLine("  eos id:", Twine(*eos));
   if (file.lookup("tokenizer.chat_template"))
-    line("  chat template:", "yes");
+    printLine("  chat template:", "yes");
+}
 
-  os << "\nmetadata: " << file.metadata().size() << " keys\n";
-  for (const MetadataEntry &e : file.metadata()) {
-    StringRef key = e.key;
-    if (!arch.empty() && key.starts_with(prefix))
-      continue;
-    os << "  " << left_justify(key, 44) << " " << toText(e.value) << "\n";
-  }
-
+/// Every tensor, then the counts and bytes per type and the totals.
+void printTensors(const GGUFFile &file) {
+  raw_ostream &os = outs();
   os << "\ntensors: " << file.tensors().size() << "\n";
   os << formatv("  {0,-40} {1,-8} {2,-24} {3,12} {4,12}\n", "name", "type",
                 "shape", "bytes", "offset");
@@ -218,12 +215,30 @@ void printText(const GGUFFile &file) {
   for (const auto &[type, counts] : byType)
     os << formatv("  {0,-8} {1,6} tensors {2,16} bytes\n", type,
                   counts.first, counts.second);
-  line("  parameters:", Twine(elements));
-  line("  tensor data bytes:", Twine(file.getTensorDataBytes()) + " (" +
-                                    ingot::driver::humanBytes(file.getTensorDataBytes()) +
-                                    ")");
-  line("  file size:", Twine(file.getFileSize()) + " (" +
-                            ingot::driver::humanBytes(file.getFileSize()) + ")");
+  using ingot::driver::humanBytes;
+  printLine("  parameters:", Twine(elements));
+  printLine("  tensor data bytes:",
+            Twine(file.getTensorDataBytes()) + " (" +
+                humanBytes(file.getTensorDataBytes()) + ")");
+  printLine("  file size:", Twine(file.getFileSize()) + " (" +
+                                humanBytes(file.getFileSize()) + ")");
+}
+
+void printText(const GGUFFile &file) {
+  StringRef arch = file.getArchitecture();
+  printLine("file:", file.getPath());
+  printLine("gguf version:", Twine(file.getVersion()));
+  printLine("architecture:", arch.empty() ? "(none)" : arch);
+  if (auto name = file.getString("general.name"))
+    printLine("name:", *name);
+  printHyperParams(file, arch);
+  printTokenizer(file);
+  outs() << "\nmetadata: " << file.metadata().size() << " keys\n";
+  std::string prefix = (arch + ".").str();
+  for (const MetadataEntry &e : file.metadata())
+    if (arch.empty() || !StringRef(e.key).starts_with(prefix))
+      printEntry(e);
+  printTensors(file);
 }
 
 int runInspect() {
