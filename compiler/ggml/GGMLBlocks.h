@@ -16,6 +16,18 @@
 
 namespace ingot::ggml {
 
+/// The bits of a float, and the float of some bits.
+inline uint32_t floatBits(float value) {
+  uint32_t bits;
+  memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+inline float bitsFloat(uint32_t bits) {
+  float value;
+  memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
 /// IEEE half to float (exact).
 inline float halfToFloat(uint16_t h) {
   uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
@@ -40,15 +52,12 @@ inline float halfToFloat(uint16_t h) {
   } else {
     bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
   }
-  float value;
-  memcpy(&value, &bits, sizeof(value));
-  return value;
+  return bitsFloat(bits);
 }
 
 /// Float to IEEE half, rounding to nearest even (as F16C's vcvtps2ph).
 inline uint16_t floatToHalf(float value) {
-  uint32_t bits;
-  memcpy(&bits, &value, sizeof(bits));
+  uint32_t bits = floatBits(value);
   uint32_t sign = (bits >> 16) & 0x8000;
   uint32_t absBits = bits & 0x7FFFFFFF;
   if (absBits > 0x7F800000) // NaN: keep it a quiet NaN
@@ -75,16 +84,12 @@ inline uint16_t floatToHalf(float value) {
 
 /// bfloat16 to float (exact: the top half of the float's bits).
 inline float bf16ToFloat(uint16_t h) {
-  uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float value;
-  memcpy(&value, &bits, sizeof(value));
-  return value;
+  return bitsFloat(static_cast<uint32_t>(h) << 16);
 }
 
 /// Float to bfloat16, rounding to nearest even (NaN kept quiet).
 inline uint16_t floatToBf16(float value) {
-  uint32_t bits;
-  memcpy(&bits, &value, sizeof(bits));
+  uint32_t bits = floatBits(value);
   if ((bits & 0x7FFFFFFF) > 0x7F800000)
     return static_cast<uint16_t>((bits >> 16) | 64); // quiet NaN
   return static_cast<uint16_t>((bits + (0x7FFF + ((bits >> 16) & 1))) >> 16);
