@@ -1,9 +1,9 @@
 //===- Payload.cpp - The weights appended to the running executable -------===//
 
 #include "Payload.h"
+#include "Error.h"
 
 #include <cerrno>
-#include <cstdarg>
 #include <cstddef>
 #include <cinttypes>
 #include <cstdio>
@@ -19,16 +19,6 @@ using namespace ingot::payload;
 
 namespace ingot::rt {
 namespace {
-
-std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char *fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
-  va_end(ap);
-  return buf;
-}
 
 /// Reads exactly n bytes at offset; false on a short read or an error.
 bool readAt(int fd, void *dst, size_t n, uint64_t offset) {
