@@ -1,7 +1,7 @@
 //===- CommandLine.cpp - Parsing and checking the command line ------------===//
 //
-// The flags are a table: each entry names its spellings, whether it takes a
-// value, and what it sets. Matching is in table order, so the bench-only
+// The flags are a table: each entry names its spellings, the commands that
+// take it, and what it sets (a switch, or a function of its value). Matching is in table order, so the bench-only
 // meanings of -p and -r come before their text meanings.
 //
 //===----------------------------------------------------------------------===//
@@ -128,189 +128,158 @@ bool parseLogitsPrefix(const char *a, const char *text, std::string &prefix, std
   return true;
 }
 
+/// An int32 setting from a flag that takes [min, int64 max] (see
+/// clampToInt32).
+bool parseClampedInt32(const char *flag, const char *text, int64_t min, int32_t &value, std::string &error) {
+  int64_t v;
+  if (!parseInt(flag, text, min, kInt64Max, v, error))
+    return false;
+  value = clampToInt32(v);
+  return true;
+}
+
 /// When a flag spelling applies: some mean one thing to bench, another to
 /// the text commands.
 enum class Applies { Always, InBench, OutsideBench };
 
+/// Which commands take a flag; checked once the whole line is read.
+enum class Scope { All, Run, Bench, NotInfo, Text, Chat };
+
 struct Flag {
   const char *names[3];
-  bool takesValue;
   Applies applies;
-  /// Sets the option; `v` is null for a flag without a value.
+  Scope scope;
+  /// A switch sets this member; null for a flag that takes a value.
+  bool Options::*onOff;
+  /// Sets the option from the flag's value.
   bool (*apply)(Options &o, const char *a, const char *v, std::string &error);
 };
 
 using E = std::string;
-constexpr bool kValue = true, kSwitch = false;
 constexpr Applies kAlways = Applies::Always;
 
 const Flag kFlags[] = {
-    {{"--tokens"}, kValue, kAlways,
-     [](Options &o, const char *a, const char *v, E &) {
+    {{"--tokens"}, kAlways, Scope::Run, nullptr,
+     [](Options &o, const char *, const char *v, E &) {
        o.tokens = v;
-       o.haveTokens = true;
-       o.runOnly = a;
-       return true;
+       return o.haveTokens = true;
      }},
     // Larger than the context is checked (or clamped) once the context is
     // known.
-    {{"-n", "--n-predict"}, kValue, kAlways,
+    {{"-n", "--n-predict"}, kAlways, Scope::NotInfo, nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
-       o.notInfo = a;
        return parseInt(a, v, o.command == "bench" ? 0 : -1, kInt64Max, o.nGenerate, e);
      }},
-    {{"-p", "--n-prompt"}, kValue, Applies::InBench,
+    {{"-p", "--n-prompt"}, Applies::InBench, Scope::All, nullptr,
      [](Options &o, const char *a, const char *v, E &e) { return parseInt(a, v, 0, kInt64Max, o.nPrompt, e); }},
-    {{"-r", "--repetitions"}, kValue, Applies::InBench,
+    {{"-r", "--repetitions"}, Applies::InBench, Scope::All, nullptr,
      [](Options &o, const char *a, const char *v, E &e) { return parseInt(a, v, 1, kMaxRepetitions, o.reps, e); }},
-    {{"--n-prompt", "--repetitions"}, kValue, Applies::OutsideBench,
-     [](Options &o, const char *a, const char *, E &) {
-       o.benchOnly = a;
-       return true;
-     }},
-    {{"-p", "--prompt"}, kValue, kAlways,
+    {{"--n-prompt", "--repetitions"}, Applies::OutsideBench, Scope::Bench, nullptr,
+     [](Options &, const char *, const char *, E &) { return true; }},
+    {{"-p", "--prompt"}, kAlways, Scope::Text, nullptr,
      [](Options &o, const char *a, const char *v, E &) {
        o.prompt = v;
-       o.havePrompt = true;
-       o.promptTextFlag = o.textOnly = a;
-       return true;
+       o.promptTextFlag = a;
+       return o.havePrompt = true;
      }},
-    {{"-f", "--file"}, kValue, kAlways,
+    {{"-f", "--file"}, kAlways, Scope::Text, nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        o.havePrompt = true;
-       o.promptFileFlag = o.textOnly = a;
+       o.promptFileFlag = a;
        return parseFileName(a, v, o.promptFile, e);
      }},
-    {{"-r", "--reverse-prompt", "--stop"}, kValue, kAlways,
+    {{"-r", "--reverse-prompt", "--stop"}, kAlways, Scope::Text, nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
-       o.textOnly = a;
        o.stops.push_back(v);
        if (o.stops.back().empty())
          return fail(e, "%s: the stop string is empty (it would stop before the first token)", a);
        return true;
      }},
-    {{"--chat"}, kSwitch, kAlways,
-     [](Options &o, const char *a, const char *, E &) {
-       o.chat = true;
-       o.textOnly = a;
-       return true;
-     }},
-    {{"-i", "--interactive"}, kSwitch, kAlways,
-     [](Options &o, const char *a, const char *, E &) {
-       o.interactive = true;
-       o.textOnly = a;
-       return true;
-     }},
-    {{"-sys", "--system"}, kValue, kAlways,
-     [](Options &o, const char *a, const char *v, E &) {
+    {{"--chat"}, kAlways, Scope::Text, &Options::chat, nullptr},
+    {{"-i", "--interactive"}, kAlways, Scope::Text, &Options::interactive, nullptr},
+    {{"-sys", "--system"}, kAlways, Scope::Chat, nullptr,
+     [](Options &o, const char *, const char *v, E &) {
        o.system = v;
-       o.haveSystem = true;
-       o.chatOnly = o.textOnly = a;
-       return true;
+       return o.haveSystem = true;
      }},
-    {{"--chat-template-file"}, kValue, kAlways,
-     [](Options &o, const char *a, const char *v, E &e) {
-       o.chatOnly = o.textOnly = a;
-       return parseFileName(a, v, o.templateFile, e);
-     }},
-    {{"--reasoning-format"}, kValue, kAlways,
-     [](Options &o, const char *a, const char *v, E &e) {
+    {{"--chat-template-file"}, kAlways, Scope::Chat, nullptr,
+     [](Options &o, const char *a, const char *v, E &e) { return parseFileName(a, v, o.templateFile, e); }},
+    {{"--reasoning-format"}, kAlways, Scope::Text, nullptr,
+     [](Options &o, const char *, const char *v, E &e) {
        o.reasoningFormat = v;
-       o.textOnly = a;
        if (o.reasoningFormat != "deepseek" && o.reasoningFormat != "none" && o.reasoningFormat != "auto")
          return fail(e, "--reasoning-format: expected deepseek, none or auto, got '%s'", v);
        return true;
      }},
-    {{"--verbose-prompt"}, kSwitch, kAlways,
-     [](Options &o, const char *a, const char *, E &) {
-       o.verbosePrompt = true;
-       o.textOnly = a;
-       return true;
-     }},
-    {{"--temp"}, kValue, kAlways,
+    {{"--verbose-prompt"}, kAlways, Scope::Text, &Options::verbosePrompt, nullptr},
+    {{"--temp"}, kAlways, Scope::NotInfo, nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        o.haveTemp = true;
-       o.tempFlag = o.notInfo = a;
+       o.tempFlag = a;
        return parseFloat(a, v, 0, 1e9, o.sampling.temp, e);
      }},
-    {{"--top-k"}, kValue, kAlways,
+    {{"--top-k"}, kAlways, Scope::Text, nullptr,
+     [](Options &o, const char *a, const char *v, E &e) { return parseClampedInt32(a, v, 0, o.sampling.topK, e); }},
+    {{"--top-p"}, kAlways, Scope::Text, nullptr,
+     [](Options &o, const char *a, const char *v, E &e) { return parseFloat(a, v, 0, 1, o.sampling.topP, e); }},
+    {{"--min-p"}, kAlways, Scope::Text, nullptr,
+     [](Options &o, const char *a, const char *v, E &e) { return parseFloat(a, v, 0, 1, o.sampling.minP, e); }},
+    {{"--repeat-penalty"}, kAlways, Scope::Text, nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
-       int64_t k;
-       o.textOnly = a;
-       if (!parseInt(a, v, 0, kInt64Max, k, e))
-         return false;
-       o.sampling.topK = clampToInt32(k);
-       return true;
-     }},
-    {{"--top-p"}, kValue, kAlways,
-     [](Options &o, const char *a, const char *v, E &e) {
-       o.textOnly = a;
-       return parseFloat(a, v, 0, 1, o.sampling.topP, e);
-     }},
-    {{"--min-p"}, kValue, kAlways,
-     [](Options &o, const char *a, const char *v, E &e) {
-       o.textOnly = a;
-       return parseFloat(a, v, 0, 1, o.sampling.minP, e);
-     }},
-    {{"--repeat-penalty"}, kValue, kAlways,
-     [](Options &o, const char *a, const char *v, E &e) {
-       o.textOnly = a;
        return parseFloat(a, v, 1e-6, 1e9, o.sampling.repeatPenalty, e);
      }},
     // The sampler bounds the window by the context.
-    {{"--repeat-last-n"}, kValue, kAlways,
+    {{"--repeat-last-n"}, kAlways, Scope::Text, nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
-       int64_t n;
-       o.textOnly = a;
-       if (!parseInt(a, v, -1, kInt64Max, n, e))
-         return false;
-       o.sampling.repeatLastN = clampToInt32(n);
-       return true;
+       return parseClampedInt32(a, v, -1, o.sampling.repeatLastN, e);
      }},
-    {{"--presence-penalty"}, kValue, kAlways,
+    {{"--presence-penalty"}, kAlways, Scope::Text, nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
-       o.textOnly = a;
        return parseFloat(a, v, -1e9, 1e9, o.sampling.presencePenalty, e);
      }},
-    {{"--frequency-penalty"}, kValue, kAlways,
+    {{"--frequency-penalty"}, kAlways, Scope::Text, nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
-       o.textOnly = a;
        return parseFloat(a, v, -1e9, 1e9, o.sampling.frequencyPenalty, e);
      }},
-    {{"-s", "--seed"}, kValue, kAlways,
+    {{"-s", "--seed"}, kAlways, Scope::Text, nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        int64_t seed;
-       o.textOnly = a;
        if (!parseInt(a, v, -1, kInt64Max, seed, e))
          return false;
        o.sampling.seed = uint64_t(seed);
        o.haveSeed = o.sampling.seed != uint64_t(-1);
        return true;
      }},
-    {{"-t", "--threads"}, kValue, kAlways,
+    {{"-t", "--threads"}, kAlways, Scope::All, nullptr,
      [](Options &o, const char *a, const char *v, E &e) { return parseInt(a, v, 1, kMaxThreads, o.threads, e); }},
-    {{"-tb", "--threads-batch"}, kValue, kAlways,
+    {{"-tb", "--threads-batch"}, kAlways, Scope::All, nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseInt(a, v, 1, kMaxThreads, o.batchThreads, e);
      }},
     // Checked against the compiled plan's maximum in setUpSession().
-    {{"-c", "--ctx-size"}, kValue, kAlways,
+    {{"-c", "--ctx-size"}, kAlways, Scope::All, nullptr,
      [](Options &o, const char *a, const char *v, E &e) { return parseInt(a, v, 1, kInt64Max, o.context, e); }},
     // Checked against the model's maximum batch in setUpSession().
-    {{"-b", "--batch-size"}, kValue, kAlways,
+    {{"-b", "--batch-size"}, kAlways, Scope::All, nullptr,
      [](Options &o, const char *a, const char *v, E &e) { return parseInt(a, v, 1, kInt64Max, o.batch, e); }},
-    {{"--logits-out"}, kValue, kAlways,
-     [](Options &o, const char *a, const char *v, E &e) {
-       o.runOnly = a;
-       return parseLogitsPrefix(a, v, o.logitsOut, e);
-     }},
-    {{"--pin"}, kSwitch, kAlways,
-     [](Options &o, const char *, const char *, E &) { return o.pin = true; }},
-    {{"--hugepages"}, kSwitch, kAlways,
-     [](Options &o, const char *, const char *, E &) { return o.hugepages = true; }},
-    {{"--verify"}, kSwitch, kAlways,
-     [](Options &o, const char *, const char *, E &) { return o.verify = true; }},
+    {{"--logits-out"}, kAlways, Scope::Run, nullptr,
+     [](Options &o, const char *a, const char *v, E &e) { return parseLogitsPrefix(a, v, o.logitsOut, e); }},
+    {{"--pin"}, kAlways, Scope::All, &Options::pin, nullptr},
+    {{"--hugepages"}, kAlways, Scope::All, &Options::hugepages, nullptr},
+    {{"--verify"}, kAlways, Scope::All, &Options::verify, nullptr},
 };
+
+/// Remembers flag `a` as one that only some commands take.
+void noteScope(Options &o, Scope scope, const char *a) {
+  switch (scope) {
+  case Scope::All: break;
+  case Scope::Run: o.runOnly = a; break;
+  case Scope::Bench: o.benchOnly = a; break;
+  case Scope::NotInfo: o.notInfo = a; break;
+  case Scope::Chat: o.chatOnly = a; [[fallthrough]];
+  case Scope::Text: o.textOnly = a; break;
+  }
+}
 
 /// The first table entry `arg` means for `command`, or null.
 const Flag *findFlag(const char *arg, const std::string &command) {
@@ -340,13 +309,14 @@ bool parseFlags(int argc, char **argv, Options &o, std::string &error) {
     const Flag *flag = findFlag(a, o.command);
     if (!flag)
       return fail(error, "unknown option '%s' for '%s'; see --help", a, o.command.c_str());
-    const char *value = nullptr;
-    if (flag->takesValue) {
-      if (i + 1 >= argc)
-        return fail(error, "%s: missing value", a);
-      value = argv[++i];
+    noteScope(o, flag->scope, a);
+    if (flag->onOff) {
+      o.*flag->onOff = true;
+      continue;
     }
-    if (!flag->apply(o, a, value, error))
+    if (i + 1 >= argc)
+      return fail(error, "%s: missing value", a);
+    if (!flag->apply(o, a, argv[++i], error))
       return false;
   }
   return true;

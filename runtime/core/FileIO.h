@@ -9,6 +9,8 @@
 #ifndef INGOT_RUNTIME_CORE_FILEIO_H
 #define INGOT_RUNTIME_CORE_FILEIO_H
 
+#include "NonCopyable.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -22,11 +24,8 @@ bool readFileBounded(const char *flag, const std::string &path, uint64_t limit, 
                      std::string &text, std::string &error);
 
 /// A file written from scratch; every failure names the path.
-class OutputFile {
+class OutputFile : NonCopyable {
 public:
-  OutputFile() = default;
-  OutputFile(const OutputFile &) = delete;
-  OutputFile &operator=(const OutputFile &) = delete;
   ~OutputFile();
 
   bool open(std::string path, std::string &error);

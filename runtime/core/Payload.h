@@ -8,6 +8,7 @@
 #ifndef INGOT_RUNTIME_CORE_PAYLOAD_H
 #define INGOT_RUNTIME_CORE_PAYLOAD_H
 
+#include "NonCopyable.h"
 #include "ingot/PayloadFormat.h"
 
 #include <cstdint>
@@ -36,11 +37,8 @@ struct PayloadTensor {
   uint64_t bytes;
 };
 
-class Payload {
+class Payload : NonCopyable {
 public:
-  Payload() = default;
-  Payload(const Payload &) = delete;
-  Payload &operator=(const Payload &) = delete;
   ~Payload();
 
   /// Opens `path` (normally /proc/self/exe). On failure returns false and
