@@ -673,24 +673,27 @@ const Value *GGUFFile::lookup(StringRef key) const {
   return it == entryIndex.end() ? nullptr : &entries[it->second].value;
 }
 
+/// `read` applied to `v`, or nothing when there is no value.
+template <typename T>
+static std::optional<T> readIfPresent(const Value *v,
+                                      std::optional<T> (Value::*read)() const) {
+  return v ? (v->*read)() : std::nullopt;
+}
+
 std::optional<StringRef> GGUFFile::getString(StringRef key) const {
-  const Value *v = lookup(key);
-  return v ? v->getString() : std::nullopt;
+  return readIfPresent(lookup(key), &Value::getString);
 }
 
 std::optional<uint64_t> GGUFFile::getUnsigned(StringRef key) const {
-  const Value *v = lookup(key);
-  return v ? v->getUnsigned() : std::nullopt;
+  return readIfPresent(lookup(key), &Value::getUnsigned);
 }
 
 std::optional<double> GGUFFile::getDouble(StringRef key) const {
-  const Value *v = lookup(key);
-  return v ? v->getDouble() : std::nullopt;
+  return readIfPresent(lookup(key), &Value::getDouble);
 }
 
 std::optional<bool> GGUFFile::getBool(StringRef key) const {
-  const Value *v = lookup(key);
-  return v ? v->getBool() : std::nullopt;
+  return readIfPresent(lookup(key), &Value::getBool);
 }
 
 StringRef GGUFFile::getArchitecture() const {

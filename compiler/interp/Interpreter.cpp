@@ -85,18 +85,8 @@ private:
   int64_t stepTokens() const { return static_cast<int64_t>(tokens.size()); }
   /// Runs one op of @forward on the step's values.
   llvm::Error execute(Operation *op);
-  llvm::Error apply(EmbeddingOp e);
-  llvm::Error apply(RMSNormOp e);
-  llvm::Error apply(MatmulOp e);
-  llvm::Error apply(RopeOp e);
-  llvm::Error apply(AttentionOp e);
-  llvm::Error apply(MLAAttentionOp e);
-  llvm::Error apply(MoEOp e);
-  llvm::Error apply(SliceOp e);
-  llvm::Error apply(SiluOp e);
-  llvm::Error apply(GeluOp e);
-  llvm::Error apply(SwigluOp e);
-  llvm::Error apply(AddOp e);
+  /// One op kind of InterpretedOps (one specialization each, below).
+  template <typename OpT> llvm::Error apply(OpT op);
   RopeParams ropeParams(RopeOp e);
   MoEParams moeParams(MoEOp e);
   /// Stores token `t`'s key and value at its position.
@@ -191,10 +181,7 @@ ModelInterpreter::Impl::vectorF32(FlatSymbolRefAttr ref) {
   return floatWeights[ref.getValue()] = std::move(values);
 }
 
-llvm::Error ModelInterpreter::Impl::execute(Operation *op) {
-  return InterpretedOps::dispatch(op, [&](auto typed) { return apply(typed); });
-}
-
+template <>
 llvm::Error ModelInterpreter::Impl::apply(EmbeddingOp e) {
   const WeightView &table = weight(e.getTableAttr());
   Tensor &out = output(e.getResult(), stepTokens());
@@ -204,6 +191,7 @@ llvm::Error ModelInterpreter::Impl::apply(EmbeddingOp e) {
   return llvm::Error::success();
 }
 
+template <>
 llvm::Error ModelInterpreter::Impl::apply(RMSNormOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
@@ -214,6 +202,7 @@ llvm::Error ModelInterpreter::Impl::apply(RMSNormOp e) {
   return llvm::Error::success();
 }
 
+template <>
 llvm::Error ModelInterpreter::Impl::apply(MatmulOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
@@ -242,6 +231,7 @@ RopeParams ModelInterpreter::Impl::ropeParams(RopeOp e) {
   return p;
 }
 
+template <>
 llvm::Error ModelInterpreter::Impl::apply(RopeOp e) {
   Tensor x = input(e.getInput()); // copy: rotated in place
   RopeParams p = ropeParams(e);
@@ -261,6 +251,7 @@ llvm::Error ModelInterpreter::Impl::storeInCache(Operation *op,
   return llvm::Error::success();
 }
 
+template <>
 llvm::Error ModelInterpreter::Impl::apply(AttentionOp e) {
   if (e.getSoftcap())
     return opError(e, "softcap is not supported by the reference "
@@ -286,6 +277,7 @@ llvm::Error ModelInterpreter::Impl::apply(AttentionOp e) {
   return llvm::Error::success();
 }
 
+template <>
 llvm::Error ModelInterpreter::Impl::apply(MLAAttentionOp e) {
   size_t index = cacheOf.lookup(e.getCache());
   KVCacheLayer &cache = caches[index];
@@ -328,6 +320,7 @@ MoEParams ModelInterpreter::Impl::moeParams(MoEOp e) {
   return p;
 }
 
+template <>
 llvm::Error ModelInterpreter::Impl::apply(MoEOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
@@ -349,6 +342,7 @@ llvm::Error ModelInterpreter::Impl::apply(MoEOp e) {
   return llvm::Error::success();
 }
 
+template <>
 llvm::Error ModelInterpreter::Impl::apply(SliceOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
@@ -358,6 +352,7 @@ llvm::Error ModelInterpreter::Impl::apply(SliceOp e) {
   return llvm::Error::success();
 }
 
+template <>
 llvm::Error ModelInterpreter::Impl::apply(SiluOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
@@ -367,6 +362,7 @@ llvm::Error ModelInterpreter::Impl::apply(SiluOp e) {
   return llvm::Error::success();
 }
 
+template <>
 llvm::Error ModelInterpreter::Impl::apply(GeluOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
@@ -374,6 +370,7 @@ llvm::Error ModelInterpreter::Impl::apply(GeluOp e) {
   return llvm::Error::success();
 }
 
+template <>
 llvm::Error ModelInterpreter::Impl::apply(SwigluOp e) {
   const Tensor &gate = input(e.getLhs());
   const Tensor &up = input(e.getRhs());
@@ -383,12 +380,18 @@ llvm::Error ModelInterpreter::Impl::apply(SwigluOp e) {
   return llvm::Error::success();
 }
 
+template <>
 llvm::Error ModelInterpreter::Impl::apply(AddOp e) {
   const Tensor &a = input(e.getLhs());
   const Tensor &b = input(e.getRhs());
   Tensor &out = output(e.getResult(), a.rows);
   add(a.data.data(), b.data.data(), a.data.size(), out.data.data());
   return llvm::Error::success();
+}
+
+// After the specializations of apply, which it instantiates.
+llvm::Error ModelInterpreter::Impl::execute(Operation *op) {
+  return InterpretedOps::dispatch(op, [&](auto typed) { return apply(typed); });
 }
 
 llvm::Expected<std::vector<float>>
