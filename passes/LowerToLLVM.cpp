@@ -30,12 +30,37 @@ using namespace ingot;
 
 namespace {
 
+enum class WeightForm { Packed, Raw, F32 };
+
+/// Every op that multiplies by a weight carries the kernel
+/// ingot-select-kernels chose for it: lowering decides nothing itself.
+LogicalResult checkKernelsChosen(func::FuncOp forward) {
+  WalkResult result = forward.walk([&](Operation *op) {
+    bool chosen = true;
+    if (auto m = dyn_cast<MatmulOp>(op))
+      chosen = bool(m.getKernelAttr());
+    else if (auto m = dyn_cast<MoEOp>(op))
+      chosen = m.getRouterKernelAttr() && m.getGateUpKernelAttr() &&
+               m.getDownKernelAttr() &&
+               (!m.getSharedGateAttr() ||
+                (m.getSharedGateKernelAttr() && m.getSharedUpKernelAttr() &&
+                 m.getSharedDownKernelAttr()));
+    else if (auto m = dyn_cast<MLAAttentionOp>(op))
+      chosen = m.getKBKernelAttr() && m.getVBKernelAttr();
+    if (chosen)
+      return WalkResult::advance();
+    op->emitOpError() << "has no kernel chosen: run ingot-select-kernels first";
+    return WalkResult::interrupt();
+  });
+  return failure(result.wasInterrupted());
+}
+
 /// Builds the body of ingot_model_forward.
 class Emitter {
 public:
-  Emitter(ModuleOp module, OpBuilder &b, Location loc, StringRef isa,
-          int64_t maxBatch)
-      : module(module), b(b), loc(loc), isa(isa.str()), maxBatch(maxBatch) {
+  Emitter(ModuleOp module, OpBuilder &b, Location loc, int64_t maxBatch)
+      : module(module), dialect(ingotDialect(module.getContext())), b(b),
+        loc(loc), maxBatch(maxBatch) {
     MLIRContext *c = module.getContext();
     ptr = LLVM::LLVMPointerType::get(c);
     i64 = b.getI64Type();
@@ -99,33 +124,31 @@ public:
   WeightOp weight(FlatSymbolRefAttr ref) {
     return module.lookupSymbol<WeightOp>(ref.getAttr());
   }
-  int64_t layoutInt(WeightOp w, StringRef key) {
-    auto dict = cast<DictionaryAttr>(*w.getLayout());
-    return cast<IntegerAttr>(dict.get(key)).getInt();
+  LayoutAttr layout(FlatSymbolRefAttr ref) {
+    return weight(ref).getLayoutAttr();
   }
-  Value weightPtr(FlatSymbolRefAttr ref, StringRef form) {
+  Value weightPtr(FlatSymbolRefAttr ref, WeightForm form) {
     if (!ref)
       return null();
-    return offset(weights, layoutInt(weight(ref), (form + "_offset").str()));
+    LayoutAttr l = layout(ref);
+    std::optional<LayoutAttr::Form> place = form == WeightForm::Packed
+                                                ? l.getPacked()
+                                                : form == WeightForm::Raw
+                                                      ? l.getRaw()
+                                                      : l.getF32();
+    return offset(weights, place->offset);
+  }
+  int64_t packedStride(FlatSymbolRefAttr ref) {
+    return *layout(ref).getPackedStride();
   }
 
-  /// Address of the generated kernel for weight `ref` (a stack of experts
-  /// or heads when `expert`).
-  Value kernel(FlatSymbolRefAttr ref, bool expert) {
-    WeightOp w = weight(ref);
-    // F32 and F16 weights (routers, test models) take the op library's
-    // plain path, which follows ggml's F32 summation order exactly; only the
-    // quantized types run generated kernels.
-    if (w.getGgmlType() == GGMLType::F32 || w.getGgmlType() == GGMLType::F16)
+  /// Address of the kernel ingot-select-kernels chose (null: the op
+  /// library's plain path).
+  Value kernel(KernelAttr chosen) {
+    if (!chosen.isGenerated())
       return null();
-    ArrayRef<int64_t> shape = w.getShape();
-    KernelKey key{expert ? KernelKey::Expert : KernelKey::Matmul,
-                  static_cast<int32_t>(w.getGgmlType()),
-                  shape[shape.size() - 2], shape.back(), isa};
-    std::string name = key.symbol();
-    if (llvm::find(kernels, name) == kernels.end())
-      kernels.push_back(name);
-    if (expert)
+    std::string name = chosen.getSymbol();
+    if (chosen.getKind() == KernelKind::Expert)
       declare(name, {ptr, i64, ptr, i64, ptr, i64, ptr, i64, i64});
     else
       declare(name, {ptr, ptr, ptr, i64, i64, i64});
@@ -136,36 +159,36 @@ public:
     if (v == logits_)
       return logits;
     Operation *def = v.getDefiningOp();
-    return offset(arena,
-                  def->getAttrOfType<IntegerAttr>("ingot.arena_offset").getInt());
+    return offset(arena, dialect.getArenaOffsetAttrHelper().getAttr(def).getInt());
   }
   Value resultPtr(Operation *op) { return valuePtr(op->getResult(0)); }
   int64_t scratch(Operation *op) {
-    return op->getAttrOfType<IntegerAttr>("ingot.scratch_offset").getInt();
+    return dialect.getScratchOffsetAttrHelper().getAttr(op).getInt();
+  }
+  int64_t kvOffset(Operation *op) {
+    return dialect.getKvOffsetAttrHelper().getAttr(op).getInt();
   }
   Value elements(Value v) { return mul(n, c64(rowWidth(v))); }
 
-  void matmul(FlatSymbolRefAttr w, Value x, int64_t K, Value y,
-              FlatSymbolRefAttr bias, Value scratchPtr) {
-    WeightOp op = weight(w);
+  void matmul(FlatSymbolRefAttr w, KernelAttr chosen, Value x, int64_t K,
+              Value y, FlatSymbolRefAttr bias, Value scratchPtr) {
     call("ingot_op_matmul",
-         {ctx, kernel(w, false), weightPtr(w, "packed"),
-          c32(static_cast<int32_t>(op.getGgmlType())), c64(op.getShape()[0]),
-          c64(K), c64(layoutInt(op, "granule")), x, n, y,
-          weightPtr(bias, "f32"), scratchPtr});
+         {ctx, kernel(chosen), weightPtr(w, WeightForm::Packed),
+          c32(static_cast<int32_t>(chosen.getType())), c64(chosen.getRows()),
+          c64(K), c64(chosen.getGranule()), x, n, y,
+          weightPtr(bias, WeightForm::F32), scratchPtr});
   }
 
   LogicalResult lower(Operation *op);
 
   ModuleOp module;
+  IngotDialect &dialect;
   OpBuilder &b;
   Location loc;
-  std::string isa;
   int64_t maxBatch;
   Type ptr, i64, i32, f32, i8;
   Value ctx, n, tokens, positions, logits, weights, arena, kv, contextLength;
   Value logits_; // the tensor value returned as logits
-  std::vector<std::string> kernels; // in first-use order, unique
 };
 
 LogicalResult Emitter::lower(Operation *op) {
@@ -173,7 +196,7 @@ LogicalResult Emitter::lower(Operation *op) {
       .Case([&](EmbeddingOp e) {
         WeightOp table = weight(e.getTableAttr());
         call("ingot_op_embedding",
-             {weightPtr(e.getTableAttr(), "raw"),
+             {weightPtr(e.getTableAttr(), WeightForm::Raw),
               c32(static_cast<int32_t>(table.getGgmlType())),
               c64(rowWidth(e.getResult())), tokens, n, resultPtr(op)});
         return success();
@@ -181,14 +204,15 @@ LogicalResult Emitter::lower(Operation *op) {
       .Case([&](RMSNormOp e) {
         int64_t group = e.getGroupSizeOrRow();
         call("ingot_op_rms_norm",
-             {valuePtr(e.getInput()), weightPtr(e.getScaleAttr(), "f32"),
+             {valuePtr(e.getInput()), weightPtr(e.getScaleAttr(), WeightForm::F32),
               cf(e.getEps().convertToFloat()), c64(group),
               mul(n, c64(rowWidth(e.getInput()) / group)), resultPtr(op)});
         return success();
       })
       .Case([&](MatmulOp e) {
-        matmul(e.getWeightAttr(), valuePtr(e.getInput()), rowWidth(e.getInput()),
-               resultPtr(op), e.getBiasAttr(), offset(arena, scratch(op)));
+        matmul(e.getWeightAttr(), *e.getKernel(), valuePtr(e.getInput()),
+               rowWidth(e.getInput()), resultPtr(op), e.getBiasAttr(),
+               offset(arena, scratch(op)));
         return success();
       })
       .Case([&](RopeOp e) {
@@ -202,15 +226,13 @@ LogicalResult Emitter::lower(Operation *op) {
               cf(e.getAttnFactor().convertToFloat()),
               cf(e.getBetaFast().convertToFloat()),
               cf(e.getBetaSlow().convertToFloat()), c64(e.getOrigContext()),
-              weightPtr(e.getFreqFactorsAttr(), "f32")});
+              weightPtr(e.getFreqFactorsAttr(), WeightForm::F32)});
         return success();
       })
       .Case([&](AttentionOp e) -> LogicalResult {
         if (e.getSoftcap())
           return e.emitOpError() << "softcap is not lowered yet";
-        int64_t kvOffset =
-            op->getAttrOfType<IntegerAttr>("ingot.kv_offset").getInt();
-        Value cache = offset(kv, mul(c64(kvOffset), contextLength));
+        Value cache = offset(kv, mul(c64(kvOffset(op)), contextLength));
         call("ingot_op_attention",
              {ctx, valuePtr(e.getQuery()), valuePtr(e.getKey()),
               valuePtr(e.getValue()), positions, n, cache,
@@ -223,21 +245,19 @@ LogicalResult Emitter::lower(Operation *op) {
         int64_t H = e.getNumHeads(), R = e.getKvLoraRank(),
                 nope = e.getNopeDim(), rope = e.getRopeDim(),
                 vDim = e.getVHeadDim();
-        int64_t kvOffset =
-            op->getAttrOfType<IntegerAttr>("ingot.kv_offset").getInt();
-        Value cache = offset(kv, mul(c64(kvOffset), contextLength));
+        Value cache = offset(kv, mul(c64(kvOffset(op)), contextLength));
         int64_t base = scratch(op);
         MLAScratchLayout layout(module, e, maxBatch);
         Value qNopeAbs = offset(arena, base + layout.queryAbsorbed);
         Value ctxOut = offset(arena, base + layout.context);
         Value perHead = offset(arena, base + layout.perHead);
-        WeightOp kB = weight(e.getKBAttr()), vB = weight(e.getVBAttr());
+        KernelAttr kB = *e.getKBKernel(), vB = *e.getVBKernel();
         Value q = valuePtr(e.getQuery());
         call("ingot_op_per_head_matmul",
-             {ctx, kernel(e.getKBAttr(), true), weightPtr(e.getKBAttr(), "packed"),
-              c64(layoutInt(kB, "packed_stride")),
-              c32(static_cast<int32_t>(kB.getGgmlType())), c64(H), c64(R),
-              c64(nope), c64(layoutInt(kB, "granule")), q, c64(nope + rope),
+             {ctx, kernel(kB), weightPtr(e.getKBAttr(), WeightForm::Packed),
+              c64(packedStride(e.getKBAttr())),
+              c32(static_cast<int32_t>(kB.getType())), c64(H), c64(R),
+              c64(nope), c64(kB.getGranule()), q, c64(nope + rope),
               n, c64(H * (nope + rope)), qNopeAbs, c64(H * R), c64(R),
               perHead});
         call("ingot_op_mla_core",
@@ -246,21 +266,18 @@ LogicalResult Emitter::lower(Operation *op) {
               c64(nope), c64(R), c64(rope), cf(e.getScale().convertToFloat()),
               ctxOut});
         call("ingot_op_per_head_matmul",
-             {ctx, kernel(e.getVBAttr(), true), weightPtr(e.getVBAttr(), "packed"),
-              c64(layoutInt(vB, "packed_stride")),
-              c32(static_cast<int32_t>(vB.getGgmlType())), c64(H), c64(vDim),
-              c64(R), c64(layoutInt(vB, "granule")), ctxOut, c64(R), n,
+             {ctx, kernel(vB), weightPtr(e.getVBAttr(), WeightForm::Packed),
+              c64(packedStride(e.getVBAttr())),
+              c32(static_cast<int32_t>(vB.getType())), c64(H), c64(vDim),
+              c64(R), c64(vB.getGranule()), ctxOut, c64(R), n,
               c64(H * R), resultPtr(op), c64(H * vDim), c64(vDim), perHead});
         return success();
       })
       .Case([&](MoEOp e) -> LogicalResult {
         const int64_t dim = rowWidth(e.getInput());
         const int64_t X = e.getNumExperts(), used = e.getExpertsUsed();
-        WeightOp gate = weight(e.getGateAttr()), up = weight(e.getUpAttr()),
-                 down = weight(e.getDownAttr());
-        if (gate.getGgmlType() != up.getGgmlType())
-          return e.emitOpError() << "gate and up experts must share a type";
-        const int64_t F = gate.getShape()[1];
+        KernelAttr gate = *e.getGateUpKernel(), down = *e.getDownKernel();
+        const int64_t F = gate.getRows();
         MoEScratchLayout layout(module, e, maxBatch);
         auto piece = [&](int64_t at) { return offset(arena, scratch(op) + at); };
         Value routerLogits = piece(layout.routerLogits);
@@ -268,35 +285,38 @@ LogicalResult Emitter::lower(Operation *op) {
         Value ids = piece(layout.ids);
         Value weightsOut = piece(layout.weights);
         Value x = valuePtr(e.getInput()), out = resultPtr(op);
-        matmul(e.getRouterAttr(), x, dim, routerLogits, nullptr, routerAct);
+        matmul(e.getRouterAttr(), *e.getRouterKernel(), x, dim, routerLogits,
+               nullptr, routerAct);
         call("ingot_op_moe_route",
              {routerLogits, n, c64(X), c64(used),
               c32(e.getGating() == Gating::Sigmoid),
-              weightPtr(e.getSelectionBiasAttr(), "f32"),
+              weightPtr(e.getSelectionBiasAttr(), WeightForm::F32),
               c64(e.getNumGroups()), c64(e.getGroupsUsed()),
               c32(e.getNormalize()), cf(e.getRoutedScale().convertToFloat()),
               ids, weightsOut});
         Value expertScratch = piece(layout.experts);
         call("ingot_op_moe_experts",
-             {ctx, kernel(e.getGateAttr(), true), kernel(e.getDownAttr(), true),
-              weightPtr(e.getGateAttr(), "packed"),
-              weightPtr(e.getUpAttr(), "packed"),
-              weightPtr(e.getDownAttr(), "packed"),
-              c64(layoutInt(gate, "packed_stride")),
-              c64(layoutInt(down, "packed_stride")),
-              c32(static_cast<int32_t>(gate.getGgmlType())),
-              c32(static_cast<int32_t>(down.getGgmlType())), c64(dim), c64(F),
-              c64(layoutInt(gate, "granule")), c64(layoutInt(down, "granule")),
+             {ctx, kernel(gate), kernel(down),
+              weightPtr(e.getGateAttr(), WeightForm::Packed),
+              weightPtr(e.getUpAttr(), WeightForm::Packed),
+              weightPtr(e.getDownAttr(), WeightForm::Packed),
+              c64(packedStride(e.getGateAttr())),
+              c64(packedStride(e.getDownAttr())),
+              c32(static_cast<int32_t>(gate.getType())),
+              c32(static_cast<int32_t>(down.getType())), c64(dim), c64(F),
+              c64(gate.getGranule()), c64(down.getGranule()),
               x, n, ids, weightsOut, c64(used), out, expertScratch});
         if (auto sharedGate = e.getSharedGateAttr()) {
           int64_t S = weight(sharedGate).getShape()[0];
           Value g = piece(layout.sharedGate), u = piece(layout.sharedUp),
                 d = piece(layout.sharedDown);
           Value act = piece(layout.sharedActivations);
-          matmul(sharedGate, x, dim, g, nullptr, act);
-          matmul(e.getSharedUpAttr(), x, dim, u, nullptr, act);
+          matmul(sharedGate, *e.getSharedGateKernel(), x, dim, g, nullptr, act);
+          matmul(e.getSharedUpAttr(), *e.getSharedUpKernel(), x, dim, u,
+                 nullptr, act);
           call("ingot_op_swiglu", {g, u, n, c64(S), g});
-          matmul(e.getSharedDownAttr(), g, S, d, nullptr, act);
+          matmul(e.getSharedDownAttr(), *e.getSharedDownKernel(), g, S, d,
+                 nullptr, act);
           call("ingot_op_add", {out, d, mul(n, c64(dim)), out});
         }
         return success();
@@ -340,7 +360,8 @@ struct LowerToLLVMPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
-    auto maxBatch = module->getAttrOfType<IntegerAttr>("ingot.max_batch");
+    auto maxBatch =
+        ingotDialect(module.getContext()).getMaxBatchAttrHelper().getAttr(module);
     if (!forward || !maxBatch) {
       module.emitError() << "lowering needs @forward planned by "
                             "ingot-plan-memory";
@@ -352,9 +373,11 @@ struct LowerToLLVMPass
                          "ingot-plan-weights first";
         return signalPassFailure();
       }
+    if (failed(checkKernelsChosen(forward)))
+      return signalPassFailure();
     OpBuilder b(module.getContext());
     Location loc = forward.getLoc();
-    Emitter emit(module, b, loc, isa, maxBatch.getInt());
+    Emitter emit(module, b, loc, maxBatch.getInt());
     b.setInsertionPointToEnd(module.getBody());
     auto fnType = LLVM::LLVMFunctionType::get(
         LLVM::LLVMVoidType::get(module.getContext()),
@@ -371,11 +394,6 @@ struct LowerToLLVMPass
       if (failed(emit.lower(&op)))
         return signalPassFailure();
     LLVM::ReturnOp::create(b, loc, ValueRange());
-
-    SmallVector<Attribute> names;
-    for (const std::string &k : emit.kernels)
-      names.push_back(b.getStringAttr(k));
-    module->setAttr("ingot.kernels", b.getArrayAttr(names));
     forward.erase();
     for (WeightOp w : llvm::make_early_inc_range(module.getOps<WeightOp>()))
       w.erase();

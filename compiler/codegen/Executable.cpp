@@ -47,6 +47,7 @@ struct PayloadEntry {
   WeightOp weight;
   std::string form; // packed, raw or f32
   uint64_t offset, bytes;
+  KernelISA isa; // packed: the kernels the bytes are packed for
 };
 
 /// The sections of the linked executable `image` that have bytes in the
@@ -143,31 +144,28 @@ Error linkExecutable(StringRef objectPath, StringRef outputPath) {
 Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
                     const gguf::GGUFFile &file, PayloadInfo &info,
                     const ProgressFn &progress) {
-  std::optional<targets::ISA> isa;
-  if (info.isa == "avx512vnni")
-    isa = targets::ISA::AVX512VNNI;
-  else if (info.isa == "avx2")
-    isa = targets::ISA::AVX2;
-  if (!isa)
-    return fail("unknown kernel ISA " + info.isa);
-
   std::vector<PayloadEntry> entries;
   for (WeightOp w : planned.getOps<WeightOp>()) {
-    auto layout = dyn_cast_or_null<mlir::DictionaryAttr>(w.getLayoutAttr());
+    LayoutAttr layout = w.getLayoutAttr();
     if (!layout)
       continue;
-    for (StringRef form : {"packed", "raw", "f32"})
-      if (auto off = layout.getAs<mlir::IntegerAttr>((form + "_offset").str()))
-        entries.push_back(
-            {w, form.str(), static_cast<uint64_t>(off.getInt()),
-             static_cast<uint64_t>(
-                 layout.getAs<mlir::IntegerAttr>((form + "_bytes").str())
-                     .getInt())});
+    auto add = [&](StringRef form, std::optional<LayoutAttr::Form> place) {
+      if (place)
+        entries.push_back({w, form.str(), static_cast<uint64_t>(place->offset),
+                           static_cast<uint64_t>(place->bytes),
+                           layout.getIsa().value_or(KernelISA::None)});
+    };
+    add("packed", layout.getPacked());
+    add("raw", layout.getRaw());
+    add("f32", layout.getF32());
   }
   llvm::sort(entries, [](const PayloadEntry &a, const PayloadEntry &b) {
     return a.offset < b.offset;
   });
-  auto totalAttr = planned->getAttrOfType<mlir::IntegerAttr>("ingot.payload_bytes");
+  auto totalAttr = planned.getContext()
+                       ->getOrLoadDialect<IngotDialect>()
+                       ->getPayloadBytesAttrHelper()
+                       .getAttr(planned);
   uint64_t dataBytes = totalAttr ? totalAttr.getInt() : 0;
 
   // The image as the linker wrote it: checksummed whole (with the zero
@@ -237,7 +235,7 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
       writeData(reinterpret_cast<const uint8_t *>(values->data()),
                 values->size() * 4);
     } else {
-      auto type = kernelWeightType(e.weight.getGgmlType());
+      auto type = targetWeightType(e.weight.getGgmlType());
       ArrayRef<int64_t> shape = e.weight.getShape();
       int64_t rows = shape[shape.size() - 2], cols = shape.back();
       int64_t count = shape.size() == 3 ? shape[0] : 1;
@@ -248,7 +246,7 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
       buffer.assign(stride, 0);
       for (int64_t i = 0; i < count; ++i) {
         std::fill(buffer.begin(), buffer.end(), 0);
-        targets::packWeights(*type, ms, *isa,
+        targets::packWeights(*type, ms, targetISA(e.isa),
                              source.data() + i * matrixBytes, buffer.data());
         writeData(buffer.data(), stride);
       }
@@ -294,7 +292,7 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
     std::string layout = e.form;
     if (e.form == "packed")
       layout += ":" + stringifyGGMLType(e.weight.getGgmlType()).str() + "/" +
-                info.isa;
+                stringifyKernelISA(e.isa).str();
     else
       layout += ":" + stringifyGGMLType(e.weight.getGgmlType()).str();
     table.push_back({addString(e.weight.getSymName()), addString(layout),

@@ -267,29 +267,24 @@ Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
   }
 
   // Kernels: generated for the shapes the lowering asked for.
-  std::optional<targets::ISA> isa;
-  if (target.isa == "avx512vnni")
-    isa = targets::ISA::AVX512VNNI;
-  else if (target.isa == "avx2")
-    isa = targets::ISA::AVX2;
-  if (!isa)
-    return fail("unknown kernel ISA '" + target.isa + "'");
-  if (auto names = lowered->getAttrOfType<mlir::ArrayAttr>("ingot.kernels")) {
-    for (auto nameAttr : names.getAsRange<mlir::StringAttr>()) {
-      auto key = KernelKey::parse(nameAttr.getValue());
-      if (!key)
-        return fail("bad kernel name " + nameAttr.getValue());
-      auto type = kernelWeightType(static_cast<GGMLType>(key->ggmlType));
-      if (!type)
-        return fail("no kernel generator for " + nameAttr.getValue());
-      targets::MatmulShape shape{key->rows, key->cols};
+  auto chosen = lowered.getContext()
+                    ->getOrLoadDialect<IngotDialect>()
+                    ->getKernelsAttrHelper()
+                    .getAttr(lowered);
+  if (chosen) {
+    for (auto kernelAttr : chosen.getAsRange<KernelAttr>()) {
+      std::string name = kernelAttr.getSymbol();
+      auto type = targetWeightType(kernelAttr.getType());
+      if (!kernelAttr.isGenerated() || !type)
+        return fail("no kernel generator for " + name);
+      targets::MatmulShape shape{kernelAttr.getRows(), kernelAttr.getCols()};
+      targets::ISA isa = targetISA(kernelAttr.getIsa());
       targets::GeneratedKernel kernel =
-          key->kind == KernelKey::Matmul
-              ? targets::generateMatmul(*type, shape, *isa, nameAttr.str())
-              : targets::generateExpertMatmul(*type, shape, *isa,
-                                              nameAttr.str());
+          kernelAttr.getKind() == KernelKind::Matmul
+              ? targets::generateMatmul(*type, shape, isa, name)
+              : targets::generateExpertMatmul(*type, shape, isa, name);
       if (kernel.code.empty())
-        return fail("kernel generator failed for " + nameAttr.getValue());
+        return fail("kernel generator failed for " + name);
       module->appendModuleInlineAsm(
           kernelAsm(kernel, *llvmTarget, triple, isaCpu, features));
       if (kernels)

@@ -94,13 +94,15 @@ private:
   bool enabled;
 };
 
-/// The kernel ISA the target supports best.
-Expected<std::string> chooseIsa(const ingot::target::TargetDescription &t) {
+/// The kernel ISA the target supports best (its YAML `isa` names the
+/// architecture, x86_64; this is chosen from its features).
+Expected<ingot::KernelISA>
+chooseIsa(const ingot::target::TargetDescription &t) {
   if (t.hasFeature("avx512_vnni") && t.hasFeature("avx512bw") &&
       t.hasFeature("avx512vl") && t.hasFeature("avx512f"))
-    return std::string("avx512vnni");
+    return ingot::KernelISA::AVX512VNNI;
   if (t.hasFeature("avx2") && t.hasFeature("fma") && t.hasFeature("f16c"))
-    return std::string("avx2");
+    return ingot::KernelISA::AVX2;
   return createStringError(inconvertibleErrorCode(),
                            "target '%s' has neither AVX-512 VNNI nor "
                            "AVX2+FMA+F16C: no kernel generator for it",
@@ -208,23 +210,26 @@ int runCompile() {
   });
   {
     mlir::PassManager pm(&context);
-    pm.addPass(ingot::createIngotPlanWeights({*isa}));
+    pm.addPass(ingot::createIngotPlanWeights(
+        {ingot::stringifyKernelISA(*isa).str()}));
     pm.addPass(ingot::createIngotPlanMemory({maxBatch}));
+    pm.addPass(ingot::createIngotSelectKernels());
     if (mlir::failed(pm.run(module)))
       return reportError("planning failed: " + diagnostics);
   }
   mlir::OwningOpRef<mlir::ModuleOp> planned(module.clone());
   {
     mlir::PassManager pm(&context);
-    pm.addPass(ingot::createIngotLowerToLLVM({*isa}));
+    pm.addPass(ingot::createIngotLowerToLLVM());
     if (mlir::failed(pm.run(module)))
       return reportError("lowering failed: " + diagnostics);
   }
 
   // What ingot_model_info says.
   ingot::codegen::ModelInfo info;
-  auto intAttr = [&](mlir::ModuleOp m, StringRef name) -> int64_t {
-    auto a = m->getAttrOfType<mlir::IntegerAttr>(name);
+  ingot::IngotDialect &dialect =
+      *context.getOrLoadDialect<ingot::IngotDialect>();
+  auto intAttr = [&](mlir::IntegerAttr a) -> int64_t {
     return a ? a.getInt() : 0;
   };
   auto modelDict = module->getAttrOfType<mlir::DictionaryAttr>("ingot.model");
@@ -247,10 +252,12 @@ int runCompile() {
   info.vocabSize = dictInt("vocab_size");
   info.layers = dictInt("block_count");
   info.maxContext = dictInt("context_length");
-  info.maxBatch = intAttr(module, "ingot.max_batch");
-  info.arenaBytes = intAttr(module, "ingot.arena_bytes");
-  info.kvBytesPerPosition = intAttr(module, "ingot.kv_bytes_per_position");
-  info.weightBytes = intAttr(module, "ingot.payload_bytes");
+  info.maxBatch = intAttr(dialect.getMaxBatchAttrHelper().getAttr(module));
+  info.arenaBytes = intAttr(dialect.getArenaBytesAttrHelper().getAttr(module));
+  info.kvBytesPerPosition =
+      intAttr(dialect.getKvBytesPerPositionAttrHelper().getAttr(module));
+  info.weightBytes =
+      intAttr(dialect.getPayloadBytesAttrHelper().getAttr(module));
   info.bosTokenId =
       ingot::specialTokenId(**file, "tokenizer.ggml.bos_token_id").value_or(-1);
   info.eosTokenId =
@@ -317,9 +324,9 @@ int runCompile() {
               info.arenaBytes, info.maxBatch, info.kvBytesPerPosition,
               info.layers, info.weightBytes)
           .str();
-  if (auto kernelNames = module->getAttrOfType<mlir::ArrayAttr>("ingot.kernels"))
-    for (auto k : kernelNames.getAsRange<mlir::StringAttr>())
-      info.kernelList += k.str() + "\n";
+  if (auto chosen = dialect.getKernelsAttrHelper().getAttr(module))
+    for (auto k : chosen.getAsRange<ingot::KernelAttr>())
+      info.kernelList += k.getSymbol() + "\n";
 
   // Memory: the weights, the arena and the KV cache must fit the target's
   // RAM (leaving a tenth for the system); say how much context does.
@@ -349,7 +356,7 @@ int runCompile() {
         sys::path::filename(modelPath), target->name,
         ingot::driver::humanBytes(info.weightBytes), ingot::driver::humanBytes(info.arenaBytes),
         info.kvBytesPerPosition, ingot::driver::humanBytes(ramBytes)));
-  ingot::codegen::TargetOptions codegenTarget{target->cpu, llvmFeatures, *isa};
+  ingot::codegen::TargetOptions codegenTarget{target->cpu, llvmFeatures};
   std::vector<ingot::codegen::KernelStats> kernels;
   auto emitTo = [&](raw_pwrite_stream &os, ingot::codegen::EmitKind kind) {
     return ingot::codegen::emitModel(module, codegenTarget, info, kind, os,
@@ -394,7 +401,6 @@ int runCompile() {
   objectFile->discard();
   ingot::codegen::PayloadInfo payload;
   payload.targetName = target->name;
-  payload.isa = *isa;
   Progress progress("repacking weights");
   if (Error e = ingot::codegen::appendPayload(
           exeFile->path(), planned.get(), **file, payload,
@@ -412,9 +418,9 @@ int runCompile() {
     double idle = 1.0 - double(moe.getExpertsUsed()) / moe.getNumExperts();
     for (auto ref : {moe.getGateAttr(), moe.getUpAttr(), moe.getDownAttr()})
       if (auto w = planned->lookupSymbol<ingot::WeightOp>(ref.getAttr()))
-        if (auto layout = dyn_cast_or_null<mlir::DictionaryAttr>(w.getLayoutAttr()))
-          if (auto bytes = layout.getAs<mlir::IntegerAttr>("packed_bytes"))
-            streamed -= idle * bytes.getInt();
+        if (ingot::LayoutAttr layout = w.getLayoutAttr())
+          if (auto packed = layout.getPacked())
+            streamed -= idle * packed->bytes;
   });
   uint64_t kernelBytes = 0;
   for (const auto &k : kernels)
@@ -422,7 +428,8 @@ int runCompile() {
   double bandwidth = target->memory.measuredReadGBps.value_or(
       target->theoreticalBandwidthGBps());
   outs() << formatv("compiled {0} for {1} ({2}, {3} kernels)\n",
-                    sys::path::filename(modelPath), target->name, *isa,
+                    sys::path::filename(modelPath), target->name,
+                    ingot::stringifyKernelISA(*isa),
                     kernels.size());
   outs() << formatv("  binary:   {0} ({1:f1} MB, payload {2:f1} MB at offset "
                     "{3})\n",
