@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/OpLibABI.h"
 #include "passes/PlanningUtils.h"
 
 #include "compiler/dialect/IngotDialect.h"
@@ -83,22 +84,41 @@ public:
     i8 = b.getI8Type();
   }
 
-  LLVM::LLVMFuncOp declare(StringRef name, ArrayRef<Type> args) {
+  LLVM::LLVMFuncOp declare(StringRef name, LLVM::LLVMFunctionType type) {
     if (auto fn = entry.module.lookupSymbol<LLVM::LLVMFuncOp>(name))
       return fn;
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(entry.module.getBody());
-    auto type = LLVM::LLVMFunctionType::get(
-        LLVM::LLVMVoidType::get(b.getContext()), args);
     return LLVM::LLVMFuncOp::create(b, loc, name, type);
   }
 
+  /// Calls op library function `name` with its signature from OpLib.h; an
+  /// argument list that does not match it is an error (the lowering and
+  /// the op library disagree), reported once on the op.
   void call(StringRef name, ArrayRef<Value> args) {
-    SmallVector<Type> types;
-    for (Value v : args)
-      types.push_back(v.getType());
-    LLVM::CallOp::create(b, loc, declare(name, types), args);
+    LLVM::LLVMFunctionType type = abi::opSignature(name, b.getContext());
+    if (!type) {
+      mismatch = "the op library has no function " + name.str();
+      return;
+    }
+    ArrayRef<Type> params = type.getParams();
+    bool same = params.size() == args.size();
+    for (size_t i = 0; same && i < args.size(); ++i)
+      same = params[i] == args[i].getType();
+    if (!same) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << "call of " << name << " does not match its OpLib.h prototype "
+         << type << ": got (";
+      llvm::interleaveComma(args, os, [&](Value v) { os << v.getType(); });
+      os << ")";
+      mismatch = text;
+      return;
+    }
+    LLVM::CallOp::create(b, loc, declare(name, type), args);
   }
+  /// Why a call did not match its prototype (empty: all did).
+  std::string mismatch;
 
   Value c64(int64_t v) {
     return LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(v));
@@ -145,10 +165,9 @@ public:
     if (!chosen.isGenerated())
       return null();
     std::string name = chosen.getSymbol();
-    if (chosen.getKind() == KernelKind::Expert)
-      declare(name, {ptr, i64, ptr, i64, ptr, i64, ptr, i64, i64});
-    else
-      declare(name, {ptr, ptr, ptr, i64, i64, i64});
+    declare(name, chosen.getKind() == KernelKind::Expert
+                      ? abi::expertKernelSignature(b.getContext())
+                      : abi::matmulKernelSignature(b.getContext()));
     return LLVM::AddressOfOp::create(b, loc, ptr, name);
   }
 
@@ -201,6 +220,8 @@ public:
     FailureOr<SmallVector<Value>> results = lower(op, adaptor, b);
     if (failed(results))
       return failure();
+    if (!b.mismatch.empty())
+      return op.emitOpError() << b.mismatch;
     rewriter.replaceOp(op, *results);
     return success();
   }
@@ -438,7 +459,7 @@ struct LowerToLLVMPass
     entry.tokens = body->getArgument(2);
     entry.positions = body->getArgument(3);
     entry.logits = body->getArgument(4);
-    // IngotContext: weights, arena, kv, context_length (8 bytes each).
+    // IngotContext fields (ModelABI.h).
     auto loadField = [&](int64_t at, Type type) -> Value {
       Value address = at ? LLVM::GEPOp::create(
                                b, loc, ptr, b.getI8Type(), entry.ctx,
@@ -448,10 +469,10 @@ struct LowerToLLVMPass
                          : entry.ctx;
       return LLVM::LoadOp::create(b, loc, type, address);
     };
-    entry.weights = loadField(0, ptr);
-    entry.arena = loadField(8, ptr);
-    entry.kv = loadField(16, ptr);
-    entry.contextLength = loadField(24, i64);
+    entry.weights = loadField(abi::kContextWeights, ptr);
+    entry.arena = loadField(abi::kContextArena, ptr);
+    entry.kv = loadField(abi::kContextKV, ptr);
+    entry.contextLength = loadField(abi::kContextLength, i64);
 
     Block &forwardBody = forward.getBody().front();
     Operation *ret = forwardBody.getTerminator();
