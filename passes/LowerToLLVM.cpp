@@ -187,6 +187,19 @@ public:
     return offset(entry.kv, mul(c64(at), entry.contextLength));
   }
 
+  /// A stack slot of struct `type` holding `fields` (index, value); its
+  /// address.
+  Value structOnStack(LLVM::LLVMStructType type,
+                      ArrayRef<std::pair<int32_t, Value>> fields) {
+    Value slot = LLVM::AllocaOp::create(b, loc, ptr, type, c64(1));
+    for (auto [index, value] : fields) {
+      Value field = LLVM::GEPOp::create(b, loc, ptr, type, slot,
+                                        ArrayRef<LLVM::GEPArg>{0, index});
+      LLVM::StoreOp::create(b, loc, value, field);
+    }
+    return slot;
+  }
+
   void matmul(FlatSymbolRefAttr w, KernelAttr chosen, Value x, int64_t K,
               Value y, FlatSymbolRefAttr bias, Value scratchPtr) {
     call("ingot_op_matmul",
@@ -353,17 +366,27 @@ INGOT_LOWERING(MoEOp) {
           b.c32(op.getNormalize()), b.cf(op.getRoutedScale()), ids,
           weightsOut});
   Value expertScratch = piece(layout.experts);
-  b.call("ingot_op_moe_experts",
-         {entry.ctx, b.kernel(gate), b.kernel(down),
-          b.weightPtr(op.getGateAttr(), WeightForm::Packed),
-          b.weightPtr(op.getUpAttr(), WeightForm::Packed),
-          b.weightPtr(op.getDownAttr(), WeightForm::Packed),
-          b.c64(b.packedStride(op.getGateAttr())),
-          b.c64(b.packedStride(op.getDownAttr())),
-          b.c32(static_cast<int32_t>(gate.getType())),
-          b.c32(static_cast<int32_t>(down.getType())), b.c64(dim), b.c64(F),
-          b.c64(gate.getGranule()), b.c64(down.getGranule()), x, entry.n, ids,
-          weightsOut, b.c64(used), out, expertScratch});
+  // The experts' shapes, types and kernels, as IngotMoEExpertsArgs on the
+  // stack (ingot_model_forward is one block: a static alloca).
+  using namespace abi;
+  Value args = b.structOnStack(
+      abi::moeExpertsArgsType(b.b.getContext()),
+      {{kGateUpKernel, b.kernel(gate)},
+       {kDownKernel, b.kernel(down)},
+       {kGate, b.weightPtr(op.getGateAttr(), WeightForm::Packed)},
+       {kUp, b.weightPtr(op.getUpAttr(), WeightForm::Packed)},
+       {kDown, b.weightPtr(op.getDownAttr(), WeightForm::Packed)},
+       {kGateUpStride, b.c64(b.packedStride(op.getGateAttr()))},
+       {kDownStride, b.c64(b.packedStride(op.getDownAttr()))},
+       {kDim, b.c64(dim)},
+       {kFfn, b.c64(F)},
+       {kGranuleGateUp, b.c64(gate.getGranule())},
+       {kGranuleDown, b.c64(down.getGranule())},
+       {kUsed, b.c64(used)},
+       {kGateUpType, b.c32(static_cast<int32_t>(gate.getType()))},
+       {kDownType, b.c32(static_cast<int32_t>(down.getType()))}});
+  b.call("ingot_op_moe_experts", {entry.ctx, args, x, entry.n, ids, weightsOut,
+                                  out, expertScratch});
   if (auto sharedGate = op.getSharedGateAttr()) {
     int64_t S = op.getSharedGateKernel()->getRows();
     Value g = piece(layout.sharedGate), u = piece(layout.sharedUp),

@@ -82,6 +82,38 @@ inline mlir::LLVM::LLVMFunctionType expertKernelSignature(mlir::MLIRContext *c) 
   return signatureOf<std::remove_pointer_t<IngotExpertKernel>>(c);
 }
 
+/// IngotMoEExpertsArgs as an LLVM struct, field by field in declaration
+/// order; LLVM's natural layout of it is C's (checked below).
+inline mlir::LLVM::LLVMStructType moeExpertsArgsType(mlir::MLIRContext *c) {
+  using A = IngotMoEExpertsArgs;
+  return mlir::LLVM::LLVMStructType::getLiteral(
+      c, {llvmTypeOf<decltype(A::gateUpKernel)>(c),
+          llvmTypeOf<decltype(A::downKernel)>(c),
+          llvmTypeOf<decltype(A::gate)>(c), llvmTypeOf<decltype(A::up)>(c),
+          llvmTypeOf<decltype(A::down)>(c),
+          llvmTypeOf<decltype(A::gateUpStride)>(c),
+          llvmTypeOf<decltype(A::downStride)>(c),
+          llvmTypeOf<decltype(A::dim)>(c), llvmTypeOf<decltype(A::ffn)>(c),
+          llvmTypeOf<decltype(A::granuleGateUp)>(c),
+          llvmTypeOf<decltype(A::granuleDown)>(c),
+          llvmTypeOf<decltype(A::used)>(c),
+          llvmTypeOf<decltype(A::gateUpType)>(c),
+          llvmTypeOf<decltype(A::downType)>(c)});
+}
+/// Field indices of IngotMoEExpertsArgs in moeExpertsArgsType.
+enum MoEExpertsField : int32_t {
+  kGateUpKernel, kDownKernel, kGate, kUp, kDown, kGateUpStride, kDownStride,
+  kDim, kFfn, kGranuleGateUp, kGranuleDown, kUsed, kGateUpType, kDownType
+};
+static_assert(offsetof(IngotMoEExpertsArgs, gateUpKernel) == 0 &&
+                  offsetof(IngotMoEExpertsArgs, down) == 4 * 8 &&
+                  offsetof(IngotMoEExpertsArgs, gateUpStride) == 5 * 8 &&
+                  offsetof(IngotMoEExpertsArgs, used) == 11 * 8 &&
+                  offsetof(IngotMoEExpertsArgs, gateUpType) == 12 * 8 &&
+                  offsetof(IngotMoEExpertsArgs, downType) == 12 * 8 + 4 &&
+                  sizeof(IngotMoEExpertsArgs) == 13 * 8,
+              "IngotMoEExpertsArgs changed: update moeExpertsArgsType");
+
 /// The IngotContext fields the model code reads, where it reads them.
 constexpr int64_t kContextWeights = offsetof(IngotContext, weights);
 constexpr int64_t kContextArena = offsetof(IngotContext, arena);
