@@ -226,7 +226,8 @@ public:
       write(reinterpret_cast<const uint8_t *>(values->data()),
             values->size() * 4);
     } else {
-      writePacked(e, source);
+      if (Error err = writePacked(e, source))
+        return err;
     }
     entryChecksums.push_back(entryChecksum->finish());
     entryChecksum.reset();
@@ -247,7 +248,7 @@ public:
 private:
   /// A matrix or a stack of them, repacked for the kernels of the entry's
   /// ISA: the plan sized the entry as `count` packed matrices.
-  void writePacked(const PayloadEntry &e, ArrayRef<uint8_t> source) {
+  Error writePacked(const PayloadEntry &e, ArrayRef<uint8_t> source) {
     auto type = targetWeightType(e.weight.getGgmlType());
     ArrayRef<int64_t> shape = e.weight.getShape();
     int64_t count = shape.size() == 3 ? shape[0] : 1;
@@ -257,10 +258,14 @@ private:
     buffer.assign(stride, 0);
     for (int64_t i = 0; i < count; ++i) {
       std::fill(buffer.begin(), buffer.end(), 0);
-      targets::packWeights(*type, matrix, targetISA(e.isa),
-                           source.data() + i * matrixBytes, buffer.data());
+      if (!targets::packWeights(*type, matrix, targetISA(e.isa),
+                                source.data() + i * matrixBytes,
+                                buffer.data()))
+        return fail("cannot pack '" + e.weight.getSymName() +
+                    "' for the kernels");
       write(buffer.data(), stride);
     }
+    return Error::success();
   }
 
   void write(const uint8_t *data, uint64_t n) {

@@ -293,12 +293,13 @@ Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
         return fail("no kernel generator for " + name);
       targets::MatmulShape shape{kernelAttr.getRows(), kernelAttr.getCols()};
       targets::ISA isa = targetISA(kernelAttr.getIsa());
-      targets::GeneratedKernel kernel =
+      targets::GenerateResult generated =
           kernelAttr.getKind() == KernelKind::Matmul
               ? targets::generateMatmul(*type, shape, isa, name)
               : targets::generateExpertMatmul(*type, shape, isa, name);
-      if (kernel.code.empty())
-        return fail("kernel generator failed for " + name);
+      if (!generated)
+        return fail("kernel generator: " + generated.error);
+      const targets::GeneratedKernel &kernel = generated.kernel;
       module->appendModuleInlineAsm(
           kernelAsm(kernel, *llvmTarget, triple, isaCpu, features));
       if (kernels)
