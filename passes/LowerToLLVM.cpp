@@ -1,24 +1,27 @@
 //===- LowerToLLVM.cpp - @forward to LLVM dialect calls -------------------===//
 //
-// After ingot-plan-weights and ingot-plan-memory every value has an arena
-// offset and every weight its payload offsets, so lowering is a walk over
-// @forward that turns each op into calls of the op library (targets/oplib)
-// with pointers computed from the IngotContext (runtime/include/ingot/
-// ModelABI.h) and the addresses of generated kernels.
+// After ingot-plan-weights, ingot-plan-memory and ingot-select-kernels every
+// value has an arena offset, every weight its payload offsets and every
+// weight an op multiplies by its kernel, so lowering only follows the IR:
+// one conversion pattern per op turns it into calls of the op library
+// (targets/oplib) with pointers computed from the IngotContext
+// (runtime/include/ingot/ModelABI.h) and the addresses of generated kernels.
+//
+// The type converter maps every activation, token list and KV cache to the
+// pointer of its buffer: a pattern reads its operands' buffers from the
+// adaptor and replaces its results by their buffers.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/OpLibABI.h"
 #include "passes/PlanningUtils.h"
 
 #include "compiler/dialect/IngotDialect.h"
-#include "targets/x86/Kernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
-#include "llvm/ADT/SetVector.h"
-#include "llvm/ADT/TypeSwitch.h"
-#include "llvm/Support/MathExtras.h"
+#include "mlir/Transforms/DialectConversion.h"
 
 namespace ingot {
 #define GEN_PASS_DEF_INGOTLOWERTOLLVM
@@ -30,13 +33,50 @@ using namespace ingot;
 
 namespace {
 
-/// Builds the body of ingot_model_forward.
-class Emitter {
+enum class WeightForm { Packed, Raw, F32 };
+
+/// Every op that multiplies by a weight carries the kernel
+/// ingot-select-kernels chose for it: lowering decides nothing itself.
+LogicalResult checkKernelsChosen(func::FuncOp forward) {
+  WalkResult result = forward.walk([&](Operation *op) {
+    bool chosen = true;
+    if (auto m = dyn_cast<MatmulOp>(op))
+      chosen = bool(m.getKernelAttr());
+    else if (auto m = dyn_cast<MoEOp>(op))
+      chosen = m.getRouterKernelAttr() && m.getGateUpKernelAttr() &&
+               m.getDownKernelAttr() &&
+               (!m.getSharedGateAttr() ||
+                (m.getSharedGateKernelAttr() && m.getSharedUpKernelAttr() &&
+                 m.getSharedDownKernelAttr()));
+    else if (auto m = dyn_cast<MLAAttentionOp>(op))
+      chosen = m.getKBKernelAttr() && m.getVBKernelAttr();
+    if (chosen)
+      return WalkResult::advance();
+    op->emitOpError() << "has no kernel chosen: run ingot-select-kernels first";
+    return WalkResult::interrupt();
+  });
+  return failure(result.wasInterrupted());
+}
+
+/// What every pattern reads: the module and the entry values of
+/// ingot_model_forward(ctx, n_tokens, tokens, positions, logits) with the
+/// IngotContext fields loaded once.
+struct ForwardEntry {
+  mutable ModuleOp module; // looked up in; ops are only added to it
+  IngotDialect *dialect = nullptr;
+  int64_t maxBatch = 0;
+  Value ctx, n, tokens, positions, logits, weights, arena, kv, contextLength;
+  Value logitsTensor; // the tensor value @forward returns as logits
+};
+
+/// Builds LLVM dialect values and op library calls at the rewriter's
+/// insertion point.
+class CallBuilder {
 public:
-  Emitter(ModuleOp module, OpBuilder &b, Location loc, StringRef isa,
-          int64_t maxBatch)
-      : module(module), b(b), loc(loc), isa(isa.str()), maxBatch(maxBatch) {
-    MLIRContext *c = module.getContext();
+  CallBuilder(ConversionPatternRewriter &b, Location loc,
+              const ForwardEntry &entry)
+      : b(b), loc(loc), entry(entry) {
+    MLIRContext *c = b.getContext();
     ptr = LLVM::LLVMPointerType::get(c);
     i64 = b.getI64Type();
     i32 = b.getI32Type();
@@ -44,22 +84,41 @@ public:
     i8 = b.getI8Type();
   }
 
-  LLVM::LLVMFuncOp declare(StringRef name, ArrayRef<Type> args) {
-    if (auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+  LLVM::LLVMFuncOp declare(StringRef name, LLVM::LLVMFunctionType type) {
+    if (auto fn = entry.module.lookupSymbol<LLVM::LLVMFuncOp>(name))
       return fn;
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    auto type = LLVM::LLVMFunctionType::get(
-        LLVM::LLVMVoidType::get(module.getContext()), args);
+    b.setInsertionPointToStart(entry.module.getBody());
     return LLVM::LLVMFuncOp::create(b, loc, name, type);
   }
 
+  /// Calls op library function `name` with its signature from OpLib.h; an
+  /// argument list that does not match it is an error (the lowering and
+  /// the op library disagree), reported once on the op.
   void call(StringRef name, ArrayRef<Value> args) {
-    SmallVector<Type> types;
-    for (Value v : args)
-      types.push_back(v.getType());
-    LLVM::CallOp::create(b, loc, declare(name, types), args);
+    LLVM::LLVMFunctionType type = abi::opSignature(name, b.getContext());
+    if (!type) {
+      mismatch = "the op library has no function " + name.str();
+      return;
+    }
+    ArrayRef<Type> params = type.getParams();
+    bool same = params.size() == args.size();
+    for (size_t i = 0; same && i < args.size(); ++i)
+      same = params[i] == args[i].getType();
+    if (!same) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << "call of " << name << " does not match its OpLib.h prototype "
+         << type << ": got (";
+      llvm::interleaveComma(args, os, [&](Value v) { os << v.getType(); });
+      os << ")";
+      mismatch = text;
+      return;
+    }
+    LLVM::CallOp::create(b, loc, declare(name, type), args);
   }
+  /// Why a call did not match its prototype (empty: all did).
+  std::string mismatch;
 
   Value c64(int64_t v) {
     return LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(v));
@@ -70,6 +129,7 @@ public:
   Value cf(float v) {
     return LLVM::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(v));
   }
+  Value cf(const APFloat &v) { return cf(v.convertToFloat()); }
   Value null() { return LLVM::ZeroOp::create(b, loc, ptr); }
   Value mul(Value a, Value c) { return LLVM::MulOp::create(b, loc, a, c); }
   Value offset(Value base, Value bytes) {
@@ -78,269 +138,390 @@ public:
   Value offset(Value base, int64_t bytes) {
     return bytes ? offset(base, c64(bytes)) : base;
   }
-  Value loadField(Value base, int64_t at, Type type) {
-    return LLVM::LoadOp::create(b, loc, type, offset(base, at));
-  }
+  /// n_tokens rows of `width` values.
+  Value elements(int64_t width) { return mul(entry.n, c64(width)); }
 
-  void setEntry(Value ctx, Value n, Value tokens, Value positions,
-                Value logits) {
-    this->ctx = ctx;
-    this->n = n;
-    this->tokens = tokens;
-    this->positions = positions;
-    this->logits = logits;
-    // IngotContext: weights, arena, kv, context_length (8 bytes each).
-    weights = loadField(ctx, 0, ptr);
-    arena = loadField(ctx, 8, ptr);
-    kv = loadField(ctx, 16, ptr);
-    contextLength = loadField(ctx, 24, i64);
+  LayoutAttr layout(FlatSymbolRefAttr ref) {
+    return entry.module.lookupSymbol<WeightOp>(ref.getAttr()).getLayoutAttr();
   }
-
-  WeightOp weight(FlatSymbolRefAttr ref) {
-    return module.lookupSymbol<WeightOp>(ref.getAttr());
-  }
-  int64_t layoutInt(WeightOp w, StringRef key) {
-    auto dict = cast<DictionaryAttr>(*w.getLayout());
-    return cast<IntegerAttr>(dict.get(key)).getInt();
-  }
-  Value weightPtr(FlatSymbolRefAttr ref, StringRef form) {
+  Value weightPtr(FlatSymbolRefAttr ref, WeightForm form) {
     if (!ref)
       return null();
-    return offset(weights, layoutInt(weight(ref), (form + "_offset").str()));
+    LayoutAttr l = layout(ref);
+    std::optional<LayoutAttr::Form> place = form == WeightForm::Packed
+                                                ? l.getPacked()
+                                                : form == WeightForm::Raw
+                                                      ? l.getRaw()
+                                                      : l.getF32();
+    return offset(entry.weights, place->offset);
+  }
+  int64_t packedStride(FlatSymbolRefAttr ref) {
+    return *layout(ref).getPackedStride();
   }
 
-  /// Address of the generated kernel for weight `ref` (a stack of experts
-  /// or heads when `expert`).
-  Value kernel(FlatSymbolRefAttr ref, bool expert) {
-    WeightOp w = weight(ref);
-    // F32 and F16 weights (routers, test models) take the op library's
-    // plain path, which follows ggml's F32 summation order exactly; only the
-    // quantized types run generated kernels.
-    if (w.getGgmlType() == GGMLType::F32 || w.getGgmlType() == GGMLType::F16)
+  /// Address of the kernel ingot-select-kernels chose (null: the op
+  /// library's plain path).
+  Value kernel(KernelAttr chosen) {
+    if (!chosen.isGenerated())
       return null();
-    ArrayRef<int64_t> shape = w.getShape();
-    KernelKey key{expert ? KernelKey::Expert : KernelKey::Matmul,
-                  static_cast<int32_t>(w.getGgmlType()),
-                  shape[shape.size() - 2], shape.back(), isa};
-    std::string name = key.symbol();
-    if (llvm::find(kernels, name) == kernels.end())
-      kernels.push_back(name);
-    if (expert)
-      declare(name, {ptr, i64, ptr, i64, ptr, i64, ptr, i64, i64});
-    else
-      declare(name, {ptr, ptr, ptr, i64, i64, i64});
+    std::string name = chosen.getSymbol();
+    declare(name, chosen.getKind() == KernelKind::Expert
+                      ? abi::expertKernelSignature(b.getContext())
+                      : abi::matmulKernelSignature(b.getContext()));
     return LLVM::AddressOfOp::create(b, loc, ptr, name);
   }
 
-  Value valuePtr(Value v) {
-    if (v == logits_)
-      return logits;
-    Operation *def = v.getDefiningOp();
-    return offset(arena,
-                  def->getAttrOfType<IntegerAttr>("ingot.arena_offset").getInt());
+  /// The buffer of `op`'s result: the caller's logits, or its arena slot.
+  Value resultPtr(Operation *op) {
+    if (op->getResult(0) == entry.logitsTensor)
+      return entry.logits;
+    return offset(entry.arena,
+                  entry.dialect->getArenaOffsetAttrHelper().getAttr(op).getInt());
   }
-  Value resultPtr(Operation *op) { return valuePtr(op->getResult(0)); }
   int64_t scratch(Operation *op) {
-    return op->getAttrOfType<IntegerAttr>("ingot.scratch_offset").getInt();
+    return entry.dialect->getScratchOffsetAttrHelper().getAttr(op).getInt();
   }
-  Value elements(Value v) { return mul(n, c64(rowWidth(v))); }
+  /// This attention layer's part of the KV cache.
+  Value layerCache(Operation *op) {
+    int64_t at = entry.dialect->getKvOffsetAttrHelper().getAttr(op).getInt();
+    return offset(entry.kv, mul(c64(at), entry.contextLength));
+  }
 
-  void matmul(FlatSymbolRefAttr w, Value x, int64_t K, Value y,
-              FlatSymbolRefAttr bias, Value scratchPtr) {
-    WeightOp op = weight(w);
+  /// A stack slot of struct `type` holding `fields` (index, value); its
+  /// address.
+  Value structOnStack(LLVM::LLVMStructType type,
+                      ArrayRef<std::pair<int32_t, Value>> fields) {
+    Value slot = LLVM::AllocaOp::create(b, loc, ptr, type, c64(1));
+    for (auto [index, value] : fields) {
+      Value field = LLVM::GEPOp::create(b, loc, ptr, type, slot,
+                                        ArrayRef<LLVM::GEPArg>{0, index});
+      LLVM::StoreOp::create(b, loc, value, field);
+    }
+    return slot;
+  }
+
+  void matmul(FlatSymbolRefAttr w, KernelAttr chosen, Value x, int64_t K,
+              Value y, FlatSymbolRefAttr bias, Value scratchPtr) {
     call("ingot_op_matmul",
-         {ctx, kernel(w, false), weightPtr(w, "packed"),
-          c32(static_cast<int32_t>(op.getGgmlType())), c64(op.getShape()[0]),
-          c64(K), c64(layoutInt(op, "granule")), x, n, y,
-          weightPtr(bias, "f32"), scratchPtr});
+         {entry.ctx, kernel(chosen), weightPtr(w, WeightForm::Packed),
+          c32(static_cast<int32_t>(chosen.getType())), c64(chosen.getRows()),
+          c64(K), c64(chosen.getGranule()), x, entry.n, y,
+          weightPtr(bias, WeightForm::F32), scratchPtr});
   }
 
-  LogicalResult lower(Operation *op);
-
-  ModuleOp module;
-  OpBuilder &b;
+  ConversionPatternRewriter &b;
   Location loc;
-  std::string isa;
-  int64_t maxBatch;
+  const ForwardEntry &entry;
   Type ptr, i64, i32, f32, i8;
-  Value ctx, n, tokens, positions, logits, weights, arena, kv, contextLength;
-  Value logits_; // the tensor value returned as logits
-  std::vector<std::string> kernels; // in first-use order, unique
 };
 
-LogicalResult Emitter::lower(Operation *op) {
-  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
-      .Case([&](EmbeddingOp e) {
-        WeightOp table = weight(e.getTableAttr());
-        call("ingot_op_embedding",
-             {weightPtr(e.getTableAttr(), "raw"),
-              c32(static_cast<int32_t>(table.getGgmlType())),
-              c64(rowWidth(e.getResult())), tokens, n, resultPtr(op)});
-        return success();
-      })
-      .Case([&](RMSNormOp e) {
-        int64_t group = e.getGroupSizeOrRow();
-        call("ingot_op_rms_norm",
-             {valuePtr(e.getInput()), weightPtr(e.getScaleAttr(), "f32"),
-              cf(e.getEps().convertToFloat()), c64(group),
-              mul(n, c64(rowWidth(e.getInput()) / group)), resultPtr(op)});
-        return success();
-      })
-      .Case([&](MatmulOp e) {
-        matmul(e.getWeightAttr(), valuePtr(e.getInput()), rowWidth(e.getInput()),
-               resultPtr(op), e.getBiasAttr(), offset(arena, scratch(op)));
-        return success();
-      })
-      .Case([&](RopeOp e) {
-        call("ingot_op_rope",
-             {valuePtr(e.getInput()), resultPtr(op), positions, n,
-              c64(e.getNumHeads()), c64(e.getHeadDim()), c64(e.getOffset()),
-              c64(e.getDims()), c32(e.getMode() == RopeMode::NeoX),
-              cf(e.getFreqBase().convertToFloat()),
-              cf(e.getFreqScale().convertToFloat()),
-              cf(e.getExtFactor().convertToFloat()),
-              cf(e.getAttnFactor().convertToFloat()),
-              cf(e.getBetaFast().convertToFloat()),
-              cf(e.getBetaSlow().convertToFloat()), c64(e.getOrigContext()),
-              weightPtr(e.getFreqFactorsAttr(), "f32")});
-        return success();
-      })
-      .Case([&](AttentionOp e) -> LogicalResult {
-        if (e.getSoftcap())
-          return e.emitOpError() << "softcap is not lowered yet";
-        int64_t kvOffset =
-            op->getAttrOfType<IntegerAttr>("ingot.kv_offset").getInt();
-        Value cache = offset(kv, mul(c64(kvOffset), contextLength));
-        call("ingot_op_attention",
-             {ctx, valuePtr(e.getQuery()), valuePtr(e.getKey()),
-              valuePtr(e.getValue()), positions, n, cache,
-              c64(e.getNumHeads()), c64(e.getNumKvHeads()),
-              c64(e.getHeadDim()), c64(e.getCache().getType().getValueDim()),
-              cf(e.getScale().convertToFloat()), resultPtr(op)});
-        return success();
-      })
-      .Case([&](MLAAttentionOp e) {
-        int64_t H = e.getNumHeads(), R = e.getKvLoraRank(),
-                nope = e.getNopeDim(), rope = e.getRopeDim(),
-                vDim = e.getVHeadDim();
-        int64_t kvOffset =
-            op->getAttrOfType<IntegerAttr>("ingot.kv_offset").getInt();
-        Value cache = offset(kv, mul(c64(kvOffset), contextLength));
-        int64_t base = scratch(op);
-        MLAScratchLayout layout(module, e, maxBatch);
-        Value qNopeAbs = offset(arena, base + layout.queryAbsorbed);
-        Value ctxOut = offset(arena, base + layout.context);
-        Value perHead = offset(arena, base + layout.perHead);
-        WeightOp kB = weight(e.getKBAttr()), vB = weight(e.getVBAttr());
-        Value q = valuePtr(e.getQuery());
-        call("ingot_op_per_head_matmul",
-             {ctx, kernel(e.getKBAttr(), true), weightPtr(e.getKBAttr(), "packed"),
-              c64(layoutInt(kB, "packed_stride")),
-              c32(static_cast<int32_t>(kB.getGgmlType())), c64(H), c64(R),
-              c64(nope), c64(layoutInt(kB, "granule")), q, c64(nope + rope),
-              n, c64(H * (nope + rope)), qNopeAbs, c64(H * R), c64(R),
-              perHead});
-        call("ingot_op_mla_core",
-             {ctx, qNopeAbs, q, valuePtr(e.getLatent()),
-              valuePtr(e.getRopeKey()), positions, n, cache, c64(H),
-              c64(nope), c64(R), c64(rope), cf(e.getScale().convertToFloat()),
-              ctxOut});
-        call("ingot_op_per_head_matmul",
-             {ctx, kernel(e.getVBAttr(), true), weightPtr(e.getVBAttr(), "packed"),
-              c64(layoutInt(vB, "packed_stride")),
-              c32(static_cast<int32_t>(vB.getGgmlType())), c64(H), c64(vDim),
-              c64(R), c64(layoutInt(vB, "granule")), ctxOut, c64(R), n,
-              c64(H * R), resultPtr(op), c64(H * vDim), c64(vDim), perHead});
-        return success();
-      })
-      .Case([&](MoEOp e) -> LogicalResult {
-        const int64_t dim = rowWidth(e.getInput());
-        const int64_t X = e.getNumExperts(), used = e.getExpertsUsed();
-        WeightOp gate = weight(e.getGateAttr()), up = weight(e.getUpAttr()),
-                 down = weight(e.getDownAttr());
-        if (gate.getGgmlType() != up.getGgmlType())
-          return e.emitOpError() << "gate and up experts must share a type";
-        const int64_t F = gate.getShape()[1];
-        MoEScratchLayout layout(module, e, maxBatch);
-        auto piece = [&](int64_t at) { return offset(arena, scratch(op) + at); };
-        Value routerLogits = piece(layout.routerLogits);
-        Value routerAct = piece(layout.routerActivations);
-        Value ids = piece(layout.ids);
-        Value weightsOut = piece(layout.weights);
-        Value x = valuePtr(e.getInput()), out = resultPtr(op);
-        matmul(e.getRouterAttr(), x, dim, routerLogits, nullptr, routerAct);
-        call("ingot_op_moe_route",
-             {routerLogits, n, c64(X), c64(used),
-              c32(e.getGating() == Gating::Sigmoid),
-              weightPtr(e.getSelectionBiasAttr(), "f32"),
-              c64(e.getNumGroups()), c64(e.getGroupsUsed()),
-              c32(e.getNormalize()), cf(e.getRoutedScale().convertToFloat()),
-              ids, weightsOut});
-        Value expertScratch = piece(layout.experts);
-        call("ingot_op_moe_experts",
-             {ctx, kernel(e.getGateAttr(), true), kernel(e.getDownAttr(), true),
-              weightPtr(e.getGateAttr(), "packed"),
-              weightPtr(e.getUpAttr(), "packed"),
-              weightPtr(e.getDownAttr(), "packed"),
-              c64(layoutInt(gate, "packed_stride")),
-              c64(layoutInt(down, "packed_stride")),
-              c32(static_cast<int32_t>(gate.getGgmlType())),
-              c32(static_cast<int32_t>(down.getGgmlType())), c64(dim), c64(F),
-              c64(layoutInt(gate, "granule")), c64(layoutInt(down, "granule")),
-              x, n, ids, weightsOut, c64(used), out, expertScratch});
-        if (auto sharedGate = e.getSharedGateAttr()) {
-          int64_t S = weight(sharedGate).getShape()[0];
-          Value g = piece(layout.sharedGate), u = piece(layout.sharedUp),
-                d = piece(layout.sharedDown);
-          Value act = piece(layout.sharedActivations);
-          matmul(sharedGate, x, dim, g, nullptr, act);
-          matmul(e.getSharedUpAttr(), x, dim, u, nullptr, act);
-          call("ingot_op_swiglu", {g, u, n, c64(S), g});
-          matmul(e.getSharedDownAttr(), g, S, d, nullptr, act);
-          call("ingot_op_add", {out, d, mul(n, c64(dim)), out});
-        }
-        return success();
-      })
-      .Case([&](SliceOp e) {
-        call("ingot_op_slice",
-             {valuePtr(e.getInput()), n, c64(rowWidth(e.getInput())),
-              c64(e.getOffset()), c64(rowWidth(e.getResult())), resultPtr(op)});
-        return success();
-      })
-      .Case([&](SiluOp e) {
-        call("ingot_op_silu", {valuePtr(e.getInput()), n,
-                               c64(rowWidth(e.getInput())), resultPtr(op)});
-        return success();
-      })
-      .Case([&](GeluOp e) {
-        call("ingot_op_gelu",
-             {valuePtr(e.getInput()), elements(e.getInput()), resultPtr(op)});
-        return success();
-      })
-      .Case([&](SwigluOp e) {
-        call("ingot_op_swiglu", {valuePtr(e.getLhs()), valuePtr(e.getRhs()), n,
-                                 c64(rowWidth(e.getLhs())), resultPtr(op)});
-        return success();
-      })
-      .Case([&](AddOp e) {
-        call("ingot_op_add", {valuePtr(e.getLhs()), valuePtr(e.getRhs()),
-                              elements(e.getLhs()), resultPtr(op)});
-        return success();
-      })
-      .Case([&](func::ReturnOp) { return success(); })
-      .Default([&](Operation *other) {
-        return other->emitOpError() << "cannot be lowered to LLVM yet";
-      });
+/// One op's lowering: `lower` emits its calls and returns the buffers of
+/// its results.
+template <typename OpT>
+class IngotLowering : public OpConversionPattern<OpT> {
+public:
+  IngotLowering(const TypeConverter &converter, MLIRContext *context,
+                const ForwardEntry &entry)
+      : OpConversionPattern<OpT>(converter, context), entry(entry) {}
+
+  using Adaptor = typename OpConversionPattern<OpT>::OpAdaptor;
+
+  LogicalResult
+  matchAndRewrite(OpT op, Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const final {
+    CallBuilder b(rewriter, op.getLoc(), entry);
+    FailureOr<SmallVector<Value>> results = lower(op, adaptor, b);
+    if (failed(results))
+      return failure();
+    if (!b.mismatch.empty())
+      return op.emitOpError() << b.mismatch;
+    rewriter.replaceOp(op, *results);
+    return success();
+  }
+
+protected:
+  virtual FailureOr<SmallVector<Value>> lower(OpT op, Adaptor adaptor,
+                                              CallBuilder &b) const = 0;
+  const ForwardEntry &entry;
+};
+
+#define INGOT_LOWERING(OpT)                                                    \
+  struct OpT##Lowering : IngotLowering<OpT> {                                  \
+    using IngotLowering::IngotLowering;                                        \
+    FailureOr<SmallVector<Value>> lower(OpT op, Adaptor adaptor,               \
+                                        CallBuilder &b) const override;        \
+  };                                                                           \
+  FailureOr<SmallVector<Value>> OpT##Lowering::lower(                          \
+      OpT op, Adaptor adaptor, CallBuilder &b) const
+
+INGOT_LOWERING(EmbeddingOp) {
+  Value out = b.resultPtr(op);
+  b.call("ingot_op_embedding",
+         {b.weightPtr(op.getTableAttr(), WeightForm::Raw),
+          b.c32(static_cast<int32_t>(
+              entry.module.lookupSymbol<WeightOp>(op.getTableAttr().getAttr())
+                  .getGgmlType())),
+          b.c64(rowWidth(op.getResult())), entry.tokens, entry.n, out});
+  return SmallVector<Value>{out};
 }
+
+INGOT_LOWERING(RMSNormOp) {
+  int64_t group = op.getGroupSizeOrRow();
+  Value out = b.resultPtr(op);
+  b.call("ingot_op_rms_norm",
+         {adaptor.getInput(), b.weightPtr(op.getScaleAttr(), WeightForm::F32),
+          b.cf(op.getEps()), b.c64(group),
+          b.elements(rowWidth(op.getInput()) / group), out});
+  return SmallVector<Value>{out};
+}
+
+INGOT_LOWERING(MatmulOp) {
+  Value out = b.resultPtr(op);
+  b.matmul(op.getWeightAttr(), *op.getKernel(), adaptor.getInput(),
+           rowWidth(op.getInput()), out, op.getBiasAttr(),
+           b.offset(entry.arena, b.scratch(op)));
+  return SmallVector<Value>{out};
+}
+
+INGOT_LOWERING(RopeOp) {
+  Value out = b.resultPtr(op);
+  b.call("ingot_op_rope",
+         {adaptor.getInput(), out, entry.positions, entry.n,
+          b.c64(op.getNumHeads()), b.c64(op.getHeadDim()),
+          b.c64(op.getOffset()), b.c64(op.getDims()),
+          b.c32(op.getMode() == RopeMode::NeoX), b.cf(op.getFreqBase()),
+          b.cf(op.getFreqScale()), b.cf(op.getExtFactor()),
+          b.cf(op.getAttnFactor()), b.cf(op.getBetaFast()),
+          b.cf(op.getBetaSlow()), b.c64(op.getOrigContext()),
+          b.weightPtr(op.getFreqFactorsAttr(), WeightForm::F32)});
+  return SmallVector<Value>{out};
+}
+
+INGOT_LOWERING(AttentionOp) {
+  if (op.getSoftcap())
+    return op.emitOpError() << "softcap is not lowered yet";
+  Value out = b.resultPtr(op);
+  Value cache = b.layerCache(op);
+  b.call("ingot_op_attention",
+         {entry.ctx, adaptor.getQuery(), adaptor.getKey(), adaptor.getValue(),
+          entry.positions, entry.n, cache, b.c64(op.getNumHeads()),
+          b.c64(op.getNumKvHeads()), b.c64(op.getHeadDim()),
+          b.c64(op.getCache().getType().getValueDim()), b.cf(op.getScale()),
+          out});
+  return SmallVector<Value>{out, adaptor.getCache()};
+}
+
+INGOT_LOWERING(MLAAttentionOp) {
+  int64_t H = op.getNumHeads(), R = op.getKvLoraRank(), nope = op.getNopeDim(),
+          rope = op.getRopeDim(), vDim = op.getVHeadDim();
+  Value cache = b.layerCache(op);
+  int64_t base = b.scratch(op);
+  MLAScratchLayout layout(entry.module, op, entry.maxBatch);
+  Value qNopeAbs = b.offset(entry.arena, base + layout.queryAbsorbed);
+  Value ctxOut = b.offset(entry.arena, base + layout.context);
+  Value perHead = b.offset(entry.arena, base + layout.perHead);
+  KernelAttr kB = *op.getKBKernel(), vB = *op.getVBKernel();
+  Value q = adaptor.getQuery();
+  b.call("ingot_op_per_head_matmul",
+         {entry.ctx, b.kernel(kB), b.weightPtr(op.getKBAttr(), WeightForm::Packed),
+          b.c64(b.packedStride(op.getKBAttr())),
+          b.c32(static_cast<int32_t>(kB.getType())), b.c64(H), b.c64(R),
+          b.c64(nope), b.c64(kB.getGranule()), q, b.c64(nope + rope), entry.n,
+          b.c64(H * (nope + rope)), qNopeAbs, b.c64(H * R), b.c64(R),
+          perHead});
+  b.call("ingot_op_mla_core",
+         {entry.ctx, qNopeAbs, q, adaptor.getLatent(), adaptor.getRopeKey(),
+          entry.positions, entry.n, cache, b.c64(H), b.c64(nope), b.c64(R),
+          b.c64(rope), b.cf(op.getScale()), ctxOut});
+  Value out = b.resultPtr(op);
+  b.call("ingot_op_per_head_matmul",
+         {entry.ctx, b.kernel(vB), b.weightPtr(op.getVBAttr(), WeightForm::Packed),
+          b.c64(b.packedStride(op.getVBAttr())),
+          b.c32(static_cast<int32_t>(vB.getType())), b.c64(H), b.c64(vDim),
+          b.c64(R), b.c64(vB.getGranule()), ctxOut, b.c64(R), entry.n,
+          b.c64(H * R), out, b.c64(H * vDim), b.c64(vDim), perHead});
+  return SmallVector<Value>{out, adaptor.getCache()};
+}
+
+INGOT_LOWERING(MoEOp) {
+  const int64_t dim = rowWidth(op.getInput());
+  const int64_t X = op.getNumExperts(), used = op.getExpertsUsed();
+  KernelAttr gate = *op.getGateUpKernel(), down = *op.getDownKernel();
+  const int64_t F = gate.getRows();
+  MoEScratchLayout layout(entry.module, op, entry.maxBatch);
+  int64_t base = b.scratch(op);
+  auto piece = [&](int64_t at) { return b.offset(entry.arena, base + at); };
+  Value routerLogits = piece(layout.routerLogits);
+  Value routerAct = piece(layout.routerActivations);
+  Value ids = piece(layout.ids);
+  Value weightsOut = piece(layout.weights);
+  Value x = adaptor.getInput(), out = b.resultPtr(op);
+  b.matmul(op.getRouterAttr(), *op.getRouterKernel(), x, dim, routerLogits,
+           nullptr, routerAct);
+  b.call("ingot_op_moe_route",
+         {routerLogits, entry.n, b.c64(X), b.c64(used),
+          b.c32(op.getGating() == Gating::Sigmoid),
+          b.weightPtr(op.getSelectionBiasAttr(), WeightForm::F32),
+          b.c64(op.getNumGroups()), b.c64(op.getGroupsUsed()),
+          b.c32(op.getNormalize()), b.cf(op.getRoutedScale()), ids,
+          weightsOut});
+  Value expertScratch = piece(layout.experts);
+  // The experts' shapes, types and kernels, as IngotMoEExpertsArgs on the
+  // stack (ingot_model_forward is one block: a static alloca).
+  using namespace abi;
+  Value args = b.structOnStack(
+      abi::moeExpertsArgsType(b.b.getContext()),
+      {{kGateUpKernel, b.kernel(gate)},
+       {kDownKernel, b.kernel(down)},
+       {kGate, b.weightPtr(op.getGateAttr(), WeightForm::Packed)},
+       {kUp, b.weightPtr(op.getUpAttr(), WeightForm::Packed)},
+       {kDown, b.weightPtr(op.getDownAttr(), WeightForm::Packed)},
+       {kGateUpStride, b.c64(b.packedStride(op.getGateAttr()))},
+       {kDownStride, b.c64(b.packedStride(op.getDownAttr()))},
+       {kDim, b.c64(dim)},
+       {kFfn, b.c64(F)},
+       {kGranuleGateUp, b.c64(gate.getGranule())},
+       {kGranuleDown, b.c64(down.getGranule())},
+       {kUsed, b.c64(used)},
+       {kGateUpType, b.c32(static_cast<int32_t>(gate.getType()))},
+       {kDownType, b.c32(static_cast<int32_t>(down.getType()))}});
+  b.call("ingot_op_moe_experts", {entry.ctx, args, x, entry.n, ids, weightsOut,
+                                  out, expertScratch});
+  if (auto sharedGate = op.getSharedGateAttr()) {
+    int64_t S = op.getSharedGateKernel()->getRows();
+    Value g = piece(layout.sharedGate), u = piece(layout.sharedUp),
+          d = piece(layout.sharedDown);
+    Value act = piece(layout.sharedActivations);
+    b.matmul(sharedGate, *op.getSharedGateKernel(), x, dim, g, nullptr, act);
+    b.matmul(op.getSharedUpAttr(), *op.getSharedUpKernel(), x, dim, u, nullptr,
+             act);
+    b.call("ingot_op_swiglu", {g, u, entry.n, b.c64(S), g});
+    b.matmul(op.getSharedDownAttr(), *op.getSharedDownKernel(), g, S, d,
+             nullptr, act);
+    b.call("ingot_op_add", {out, d, b.elements(dim), out});
+  }
+  return SmallVector<Value>{out};
+}
+
+INGOT_LOWERING(SliceOp) {
+  Value out = b.resultPtr(op);
+  b.call("ingot_op_slice",
+         {adaptor.getInput(), entry.n, b.c64(rowWidth(op.getInput())),
+          b.c64(op.getOffset()), b.c64(rowWidth(op.getResult())), out});
+  return SmallVector<Value>{out};
+}
+
+INGOT_LOWERING(SiluOp) {
+  Value out = b.resultPtr(op);
+  b.call("ingot_op_silu", {adaptor.getInput(), entry.n,
+                           b.c64(rowWidth(op.getInput())), out});
+  return SmallVector<Value>{out};
+}
+
+INGOT_LOWERING(GeluOp) {
+  Value out = b.resultPtr(op);
+  b.call("ingot_op_gelu",
+         {adaptor.getInput(), b.elements(rowWidth(op.getInput())), out});
+  return SmallVector<Value>{out};
+}
+
+INGOT_LOWERING(SwigluOp) {
+  Value out = b.resultPtr(op);
+  b.call("ingot_op_swiglu", {adaptor.getLhs(), adaptor.getRhs(), entry.n,
+                             b.c64(rowWidth(op.getLhs())), out});
+  return SmallVector<Value>{out};
+}
+
+INGOT_LOWERING(AddOp) {
+  Value out = b.resultPtr(op);
+  b.call("ingot_op_add", {adaptor.getLhs(), adaptor.getRhs(),
+                          b.elements(rowWidth(op.getLhs())), out});
+  return SmallVector<Value>{out};
+}
+
+#undef INGOT_LOWERING
+
+/// Activations, token lists and KV caches become the pointers of their
+/// buffers.
+class BufferTypeConverter : public TypeConverter {
+public:
+  explicit BufferTypeConverter(MLIRContext *context) {
+    Type ptr = LLVM::LLVMPointerType::get(context);
+    addConversion([](Type type) { return type; });
+    addConversion([ptr](RankedTensorType) { return ptr; });
+    addConversion([ptr](KVCacheType) { return ptr; });
+    auto cast = [](OpBuilder &b, Type type, ValueRange inputs,
+                   Location loc) -> Value {
+      return UnrealizedConversionCastOp::create(b, loc, type, inputs)
+          .getResult(0);
+    };
+    addSourceMaterialization(cast);
+    addTargetMaterialization(cast);
+  }
+};
 
 struct LowerToLLVMPass
     : public ingot::impl::IngotLowerToLLVMBase<LowerToLLVMPass> {
   using IngotLowerToLLVMBase::IngotLowerToLLVMBase;
 
+  /// ingot_model_forward with the IngotContext fields loaded, and
+  /// @forward's ops moved into it; its arguments stand for their buffers.
+  LLVM::LLVMFuncOp buildEntry(func::FuncOp forward, ForwardEntry &entry) {
+    MLIRContext *c = forward.getContext();
+    OpBuilder b(c);
+    Location loc = forward.getLoc();
+    Type ptr = LLVM::LLVMPointerType::get(c), i64 = b.getI64Type();
+    b.setInsertionPointToEnd(entry.module.getBody());
+    auto fnType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(c),
+                                              {ptr, i64, ptr, ptr, ptr});
+    auto fn = LLVM::LLVMFuncOp::create(b, loc, "ingot_model_forward", fnType);
+    Block *body = fn.addEntryBlock(b);
+    b.setInsertionPointToStart(body);
+    entry.ctx = body->getArgument(0);
+    entry.n = body->getArgument(1);
+    entry.tokens = body->getArgument(2);
+    entry.positions = body->getArgument(3);
+    entry.logits = body->getArgument(4);
+    // IngotContext fields (ModelABI.h).
+    auto loadField = [&](int64_t at, Type type) -> Value {
+      Value address = at ? LLVM::GEPOp::create(
+                               b, loc, ptr, b.getI8Type(), entry.ctx,
+                               ValueRange{LLVM::ConstantOp::create(
+                                   b, loc, i64, b.getI64IntegerAttr(at))})
+                               .getResult()
+                         : entry.ctx;
+      return LLVM::LoadOp::create(b, loc, type, address);
+    };
+    entry.weights = loadField(abi::kContextWeights, ptr);
+    entry.arena = loadField(abi::kContextArena, ptr);
+    entry.kv = loadField(abi::kContextKV, ptr);
+    entry.contextLength = loadField(abi::kContextLength, i64);
+
+    Block &forwardBody = forward.getBody().front();
+    Operation *ret = forwardBody.getTerminator();
+    entry.logitsTensor = ret->getOperand(0);
+    ret->erase();
+    // Token lists are the entry's token and position arrays, caches the KV
+    // cache; the patterns read them from the entry, so a cast only keeps
+    // the moved ops' operands defined until they are converted.
+    for (BlockArgument arg : forwardBody.getArguments()) {
+      Value buffer = isa<KVCacheType>(arg.getType()) ? entry.kv : entry.tokens;
+      arg.replaceAllUsesWith(
+          UnrealizedConversionCastOp::create(b, loc, arg.getType(), buffer)
+              .getResult(0));
+    }
+    body->getOperations().splice(body->end(), forwardBody.getOperations());
+    b.setInsertionPointToEnd(body);
+    LLVM::ReturnOp::create(b, loc, ValueRange());
+    return fn;
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    MLIRContext *context = module.getContext();
+    IngotDialect &dialect = ingotDialect(context);
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
-    auto maxBatch = module->getAttrOfType<IntegerAttr>("ingot.max_batch");
+    auto maxBatch = dialect.getMaxBatchAttrHelper().getAttr(module);
     if (!forward || !maxBatch) {
       module.emitError() << "lowering needs @forward planned by "
                             "ingot-plan-memory";
@@ -352,31 +533,33 @@ struct LowerToLLVMPass
                          "ingot-plan-weights first";
         return signalPassFailure();
       }
-    OpBuilder b(module.getContext());
-    Location loc = forward.getLoc();
-    Emitter emit(module, b, loc, isa, maxBatch.getInt());
-    b.setInsertionPointToEnd(module.getBody());
-    auto fnType = LLVM::LLVMFunctionType::get(
-        LLVM::LLVMVoidType::get(module.getContext()),
-        {emit.ptr, emit.i64, emit.ptr, emit.ptr, emit.ptr});
-    auto fn = LLVM::LLVMFuncOp::create(b, loc, "ingot_model_forward", fnType);
-    Block *entry = fn.addEntryBlock(b);
-    b.setInsertionPointToStart(entry);
-    emit.setEntry(entry->getArgument(0), entry->getArgument(1),
-                  entry->getArgument(2), entry->getArgument(3),
-                  entry->getArgument(4));
-    Block &body = forward.getBody().front();
-    emit.logits_ = body.getTerminator()->getOperand(0);
-    for (Operation &op : body)
-      if (failed(emit.lower(&op)))
-        return signalPassFailure();
-    LLVM::ReturnOp::create(b, loc, ValueRange());
+    if (failed(checkKernelsChosen(forward)))
+      return signalPassFailure();
 
-    SmallVector<Attribute> names;
-    for (const std::string &k : emit.kernels)
-      names.push_back(b.getStringAttr(k));
-    module->setAttr("ingot.kernels", b.getArrayAttr(names));
+    ForwardEntry entry;
+    entry.module = module;
+    entry.dialect = &dialect;
+    entry.maxBatch = maxBatch.getInt();
+    LLVM::LLVMFuncOp fn = buildEntry(forward, entry);
     forward.erase();
+
+    BufferTypeConverter converter(context);
+    RewritePatternSet patterns(context);
+    patterns.add<EmbeddingOpLowering, RMSNormOpLowering, MatmulOpLowering,
+                 RopeOpLowering, AttentionOpLowering, MLAAttentionOpLowering,
+                 MoEOpLowering, SliceOpLowering, SiluOpLowering,
+                 GeluOpLowering, SwigluOpLowering, AddOpLowering>(
+        converter, context, entry);
+    ConversionTarget target(*context);
+    target.addLegalDialect<LLVM::LLVMDialect>();
+    target.addLegalOp<UnrealizedConversionCastOp>();
+    target.addIllegalDialect<IngotDialect>();
+    if (failed(applyPartialConversion(fn, target, std::move(patterns))))
+      return signalPassFailure();
+    // The casts of @forward's arguments, now unused.
+    SmallVector<UnrealizedConversionCastOp> casts;
+    fn.walk([&](UnrealizedConversionCastOp cast) { casts.push_back(cast); });
+    reconcileUnrealizedCasts(casts);
     for (WeightOp w : llvm::make_early_inc_range(module.getOps<WeightOp>()))
       w.erase();
   }

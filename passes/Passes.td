@@ -8,16 +8,19 @@ def IngotPlanWeights : Pass<"ingot-plan-weights", "mlir::ModuleOp"> {
   let summary = "Choose each weight's payload layout and place it in the payload";
   let description = [{
     Every weight gets the forms its users read, recorded in its `layout`
-    attribute: `packed` (repacked for the target ISA's generated matmul or
-    expert kernel: used by matmul, moe and mla_attention), `raw` (ggml bytes:
+    attribute (#ingot.layout): `packed` (repacked for the kernels of
+    `kernel-isa`: read by matmul, moe and mla_attention), `raw` (ggml bytes:
     embedding lookups) and `f32` (dequantized: norm scales, biases, the
     expert selection bias). Each form has an offset and a size in the
     payload; the module gets `ingot.payload_bytes`. A weight type without a
     kernel for the ISA is an error naming the weight.
   }];
   let options = [
-    Option<"isa", "isa", "std::string", /*default=*/"\"avx512vnni\"",
-           "Kernel ISA: avx512vnni or avx2">,
+    // The kernel instruction set, not the architecture a target description
+    // names (`isa: x86_64`): the driver chooses it from the target's features.
+    Option<"kernelIsa", "kernel-isa", "std::string",
+           /*default=*/"\"avx512vnni\"",
+           "Kernel ISA the weights are packed for: avx512vnni or avx2">,
   ];
 }
 
@@ -39,6 +42,21 @@ def IngotPlanMemory : Pass<"ingot-plan-memory", "mlir::ModuleOp"> {
   ];
 }
 
+def IngotSelectKernels : Pass<"ingot-select-kernels", "mlir::ModuleOp"> {
+  let summary = "Record on every matmul, moe and mla_attention the kernels it calls";
+  let description = [{
+    Runs after ingot-plan-weights. Each weight an op multiplies by gets an
+    #ingot.kernel: a generated kernel for the ISA its packed layout was
+    planned for (quantized types), or the op library's plain path
+    (`isa = none`: F32 and F16 weights, which it sums in ggml's order). The
+    attributes are `kernel` on ingot.matmul, `router_kernel`,
+    `gate_up_kernel`, `down_kernel` and `shared_{gate,up,down}_kernel` on
+    ingot.moe, `k_b_kernel` and `v_b_kernel` on ingot.mla_attention. The
+    module's `ingot.kernels` lists the generated ones, in first-use order:
+    the kernel emitter generates exactly those.
+  }];
+}
+
 def IngotLowerToLLVM : Pass<"ingot-lower-to-llvm", "mlir::ModuleOp"> {
   let summary = "Lower the planned @forward to LLVM dialect calls of kernels and the op library";
   let description = [{
@@ -47,13 +65,9 @@ def IngotLowerToLLVM : Pass<"ingot-lower-to-llvm", "mlir::ModuleOp"> {
     library function (targets/oplib) with pointers into the weights, the
     arena and the KV cache, matmuls and experts pass the address of their
     generated kernel (`ingot_k_...`, declared here, defined by the kernel
-    emitter). The kernels needed are listed in `ingot.kernels`.
+    emitter) as ingot-select-kernels chose it; it decides nothing itself.
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
-  let options = [
-    Option<"isa", "isa", "std::string", /*default=*/"\"avx512vnni\"",
-           "Kernel ISA: avx512vnni or avx2">,
-  ];
 }
 
 #endif // INGOT_PASSES

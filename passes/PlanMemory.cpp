@@ -102,6 +102,8 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
       return signalPassFailure();
     }
     Builder b(module.getContext());
+    IngotDialect &dialect = ingotDialect(module.getContext());
+    auto arenaOffset = dialect.getArenaOffsetAttrHelper();
     Block &body = forward.getBody().front();
 
     // Last use of every value, by op index.
@@ -122,7 +124,8 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
       int64_t i = index[&op];
       if (isa<AttentionOp, MLAAttentionOp>(op)) {
         auto cache = cast<KVCacheType>(op.getOperand(4).getType());
-        op.setAttr("ingot.kv_offset", b.getI64IntegerAttr(kvPerPosition.get()));
+        dialect.getKvOffsetAttrHelper().setAttr(
+            &op, b.getI64IntegerAttr(kvPerPosition.get()));
         kvPerPosition += CheckedSize(4) * cache.getKvHeads() *
                          (CheckedSize(cache.getKeyDim()) + cache.getValueDim());
         if (!kvPerPosition.isValid())
@@ -131,7 +134,7 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
       if (op.getNumResults() && isa<RankedTensorType>(op.getResult(0).getType())) {
         Value result = op.getResult(0);
         if (result == logits) {
-          op.setAttr("ingot.arena_offset", b.getI64IntegerAttr(-1));
+          arenaOffset.setAttr(&op, b.getI64IntegerAttr(-1));
         } else {
           if (ShapedType::isDynamic(rowWidth(result))) {
             op.emitError() << "result rows need a static width to be planned";
@@ -141,7 +144,7 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
           if (!at)
             return tooLarge(&op, "the result buffer");
           offsetOf[result] = *at;
-          op.setAttr("ingot.arena_offset", b.getI64IntegerAttr(*at));
+          arenaOffset.setAttr(&op, b.getI64IntegerAttr(*at));
         }
       }
       // Scratch overlaps neither the inputs (still live) nor the result,
@@ -153,7 +156,8 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
         auto at = arena.allocate(scratch);
         if (!at)
           return tooLarge(&op, "the scratch buffer");
-        op.setAttr("ingot.scratch_offset", b.getI64IntegerAttr(*at));
+        dialect.getScratchOffsetAttrHelper().setAttr(&op,
+                                                  b.getI64IntegerAttr(*at));
         arena.release(*at);
       }
       // Free the operands whose last use this was.
@@ -172,10 +176,12 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
     CheckedSize arenaBytes = CheckedSize(arena.peakBytes()).alignedTo(4096);
     if (!arenaBytes.isValid())
       return tooLarge(module, "the arena");
-    module->setAttr("ingot.max_batch", b.getI64IntegerAttr(maxBatch));
-    module->setAttr("ingot.arena_bytes", b.getI64IntegerAttr(arenaBytes.get()));
-    module->setAttr("ingot.kv_bytes_per_position",
-                    b.getI64IntegerAttr(kvPerPosition.get()));
+    dialect.getMaxBatchAttrHelper().setAttr(module,
+                                            b.getI64IntegerAttr(maxBatch));
+    dialect.getArenaBytesAttrHelper().setAttr(
+        module, b.getI64IntegerAttr(arenaBytes.get()));
+    dialect.getKvBytesPerPositionAttrHelper().setAttr(
+        module, b.getI64IntegerAttr(kvPerPosition.get()));
   }
 };
 

@@ -84,9 +84,24 @@ inline CheckedSize activationBytes(GGMLType type, CheckedSize k) {
          CheckedSize(ggml::activationRowBytes(weightType, k.get() % 32));
 }
 
-/// The kernel weight type of a ggml type, or nullopt when no generated
-/// kernel reads it.
-inline std::optional<targets::WeightType> kernelWeightType(GGMLType type) {
+/// The kernel ISA named `text` (avx512vnni or avx2). The one place ISA names
+/// are read: pass options, the driver and tests all come through here.
+inline std::optional<KernelISA> parseKernelISA(llvm::StringRef text) {
+  std::optional<KernelISA> isa = symbolizeKernelISA(text);
+  if (isa == KernelISA::None)
+    return std::nullopt;
+  return isa;
+}
+
+/// The generators' name of a kernel ISA other than none.
+inline targets::ISA targetISA(KernelISA isa) {
+  assert(isa != KernelISA::None && "the plain path has no generated kernel");
+  return isa == KernelISA::AVX512VNNI ? targets::ISA::AVX512VNNI
+                                      : targets::ISA::AVX2;
+}
+
+/// The generators' name of a ggml type they pack and read, or nullopt.
+inline std::optional<targets::WeightType> targetWeightType(GGMLType type) {
   switch (type) {
   case GGMLType::F32: return targets::WeightType::F32;
   case GGMLType::F16: return targets::WeightType::F16;
@@ -94,6 +109,12 @@ inline std::optional<targets::WeightType> kernelWeightType(GGMLType type) {
   case GGMLType::Q4_0: return targets::WeightType::Q4_0;
   default: return std::nullopt;
   }
+}
+
+/// The dialect, whose helpers read and write the plan's discardable
+/// attributes (ingot.arena_offset, ...).
+inline IngotDialect &ingotDialect(mlir::MLIRContext *context) {
+  return *context->getOrLoadDialect<IngotDialect>();
 }
 
 /// Places consecutive 64-byte-aligned buffers in an op's scratch area.

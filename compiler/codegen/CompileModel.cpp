@@ -121,13 +121,14 @@ Expected<TargetDescription> readTarget(StringRef targetPath) {
   return target;
 }
 
-/// The kernel ISA the target supports best.
-Expected<std::string> chooseIsa(const TargetDescription &t) {
+/// The kernel ISA the target supports best (its YAML `isa` names the
+/// architecture, x86_64; this is chosen from its features).
+Expected<KernelISA> chooseIsa(const TargetDescription &t) {
   if (t.hasFeature("avx512_vnni") && t.hasFeature("avx512bw") &&
       t.hasFeature("avx512vl") && t.hasFeature("avx512f"))
-    return std::string("avx512vnni");
+    return KernelISA::AVX512VNNI;
   if (t.hasFeature("avx2") && t.hasFeature("fma") && t.hasFeature("f16c"))
-    return std::string("avx2");
+    return KernelISA::AVX2;
   return createStringError(inconvertibleErrorCode(),
                            "target '%s' has neither AVX-512 VNNI nor "
                            "AVX2+FMA+F16C: no kernel generator for it",
@@ -151,21 +152,22 @@ private:
   mlir::ScopedDiagnosticHandler handler;
 };
 
-/// The pass pipeline: plans weights and memory, then lowers `module` to the
-/// LLVM dialect. `planned` receives the module as it was after planning (the
+/// The pass pipeline: plans weights and memory, selects the kernels, then
+/// lowers `module` to the LLVM dialect. `planned` receives the module as it was after planning (the
 /// payload is written from its weight layouts).
-Error runPipeline(mlir::ModuleOp module, StringRef isa, int64_t maxBatch,
+Error runPipeline(mlir::ModuleOp module, KernelISA isa, int64_t maxBatch,
                   const FirstDiagnostic &diagnostics,
                   mlir::OwningOpRef<mlir::ModuleOp> &planned) {
   mlir::MLIRContext *context = module.getContext();
   mlir::PassManager plan(context);
-  plan.addPass(createIngotPlanWeights({isa.str()}));
+  plan.addPass(createIngotPlanWeights({stringifyKernelISA(isa).str()}));
   plan.addPass(createIngotPlanMemory({maxBatch}));
+  plan.addPass(createIngotSelectKernels());
   if (mlir::failed(plan.run(module)))
     return createStringError("planning failed: " + diagnostics.str());
   planned = module.clone();
   mlir::PassManager lower(context);
-  lower.addPass(createIngotLowerToLLVM({isa.str()}));
+  lower.addPass(createIngotLowerToLLVM());
   if (mlir::failed(lower.run(module)))
     return createStringError("lowering failed: " + diagnostics.str());
   return Error::success();
@@ -176,8 +178,9 @@ Error runPipeline(mlir::ModuleOp module, StringRef isa, int64_t maxBatch,
 ModelInfo describeModel(mlir::ModuleOp module, const GGUFFile &file,
                         const TargetDescription &target, StringRef modelPath) {
   ModelInfo info;
-  auto moduleInt = [&](StringRef name) -> int64_t {
-    auto a = module->getAttrOfType<mlir::IntegerAttr>(name);
+  IngotDialect &dialect =
+      *module.getContext()->getOrLoadDialect<IngotDialect>();
+  auto moduleInt = [&](mlir::IntegerAttr a) -> int64_t {
     return a ? a.getInt() : 0;
   };
   auto modelDict = module->getAttrOfType<mlir::DictionaryAttr>("ingot.model");
@@ -200,10 +203,13 @@ ModelInfo describeModel(mlir::ModuleOp module, const GGUFFile &file,
   info.vocabSize = modelInt("vocab_size");
   info.layers = modelInt("block_count");
   info.maxContext = modelInt("context_length");
-  info.maxBatch = moduleInt("ingot.max_batch");
-  info.arenaBytes = moduleInt("ingot.arena_bytes");
-  info.kvBytesPerPosition = moduleInt("ingot.kv_bytes_per_position");
-  info.weightBytes = moduleInt("ingot.payload_bytes");
+  info.maxBatch = moduleInt(dialect.getMaxBatchAttrHelper().getAttr(module));
+  info.arenaBytes =
+      moduleInt(dialect.getArenaBytesAttrHelper().getAttr(module));
+  info.kvBytesPerPosition =
+      moduleInt(dialect.getKvBytesPerPositionAttrHelper().getAttr(module));
+  info.weightBytes =
+      moduleInt(dialect.getPayloadBytesAttrHelper().getAttr(module));
   info.bosTokenId =
       specialTokenId(file, "tokenizer.ggml.bos_token_id").value_or(-1);
   info.eosTokenId =
@@ -214,9 +220,9 @@ ModelInfo describeModel(mlir::ModuleOp module, const GGUFFile &file,
               info.arenaBytes, info.maxBatch, info.kvBytesPerPosition,
               info.layers, info.weightBytes)
           .str();
-  if (auto kernelNames = module->getAttrOfType<mlir::ArrayAttr>("ingot.kernels"))
-    for (auto k : kernelNames.getAsRange<mlir::StringAttr>())
-      info.kernelList += k.str() + "\n";
+  if (auto chosen = dialect.getKernelsAttrHelper().getAttr(module))
+    for (auto k : chosen.getAsRange<KernelAttr>())
+      info.kernelList += k.getSymbol() + "\n";
   return info;
 }
 
@@ -411,10 +417,9 @@ double streamedBytesPerToken(mlir::ModuleOp planned, uint64_t payloadBytes) {
     double idle = 1.0 - double(moe.getExpertsUsed()) / moe.getNumExperts();
     for (auto ref : {moe.getGateAttr(), moe.getUpAttr(), moe.getDownAttr()})
       if (auto w = planned.lookupSymbol<WeightOp>(ref.getAttr()))
-        if (auto layout =
-                dyn_cast_or_null<mlir::DictionaryAttr>(w.getLayoutAttr()))
-          if (auto bytes = layout.getAs<mlir::IntegerAttr>("packed_bytes"))
-            streamed -= idle * bytes.getInt();
+        if (LayoutAttr layout = w.getLayoutAttr())
+          if (auto packed = layout.getPacked())
+            streamed -= idle * packed->bytes;
   });
   return streamed;
 }
@@ -451,7 +456,6 @@ void describeExecutable(CompileReport &report, const TargetDescription &target,
                         ArrayRef<KernelStats> kernels, const MemoryFit &fit,
                         mlir::ModuleOp planned) {
   report.targetName = target.name;
-  report.isa = report.payload.isa;
   report.kernelCount = kernels.size();
   for (const KernelStats &k : kernels)
     report.kernelBytes += k.bytes;
@@ -523,7 +527,8 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
   if (!fit)
     return fit.takeError();
 
-  TargetOptions codegenTarget{target->cpu, target->llvmFeatureList(), *isa};
+  report.isa = stringifyKernelISA(*isa).str();
+  TargetOptions codegenTarget{target->cpu, target->llvmFeatureList()};
   std::vector<KernelStats> kernels;
   if (options.output != CompileOutput::Exe) {
     if (Error e = writeOutput(
@@ -538,7 +543,6 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
   }
 
   report.payload.targetName = target->name;
-  report.payload.isa = *isa;
   if (Error e = writeExecutable(
           out, {module, planned.get(), **file, codegenTarget, info,
                 report.payload, kernels, options.progress}))

@@ -44,9 +44,10 @@ std::string runtimeLibDir() {
 }
 
 struct PayloadEntry {
-  WeightOp weight;
+  mutable WeightOp weight; // its accessors are not const
   std::string form; // packed, raw or f32
   uint64_t offset, bytes;
+  KernelISA isa; // packed: the kernels the bytes are packed for
 };
 
 /// The sections of the linked executable `image` that have bytes in the
@@ -140,87 +141,75 @@ Error linkExecutable(StringRef objectPath, StringRef outputPath) {
   return Error::success();
 }
 
-Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
-                    const gguf::GGUFFile &file, PayloadInfo &info,
-                    const ProgressFn &progress) {
-  std::optional<targets::ISA> isa;
-  if (info.isa == "avx512vnni")
-    isa = targets::ISA::AVX512VNNI;
-  else if (info.isa == "avx2")
-    isa = targets::ISA::AVX2;
-  if (!isa)
-    return fail("unknown kernel ISA " + info.isa);
+namespace {
 
+/// Every form of every planned weight, in payload order.
+std::vector<PayloadEntry> collectEntries(mlir::ModuleOp planned) {
   std::vector<PayloadEntry> entries;
   for (WeightOp w : planned.getOps<WeightOp>()) {
-    auto layout = dyn_cast_or_null<mlir::DictionaryAttr>(w.getLayoutAttr());
+    LayoutAttr layout = w.getLayoutAttr();
     if (!layout)
       continue;
-    for (StringRef form : {"packed", "raw", "f32"})
-      if (auto off = layout.getAs<mlir::IntegerAttr>((form + "_offset").str()))
-        entries.push_back(
-            {w, form.str(), static_cast<uint64_t>(off.getInt()),
-             static_cast<uint64_t>(
-                 layout.getAs<mlir::IntegerAttr>((form + "_bytes").str())
-                     .getInt())});
+    auto add = [&](StringRef form, std::optional<LayoutAttr::Form> place) {
+      if (place)
+        entries.push_back({w, form.str(), static_cast<uint64_t>(place->offset),
+                           static_cast<uint64_t>(place->bytes),
+                           layout.getIsa().value_or(KernelISA::None)});
+    };
+    add("packed", layout.getPacked());
+    add("raw", layout.getRaw());
+    add("f32", layout.getF32());
   }
   llvm::sort(entries, [](const PayloadEntry &a, const PayloadEntry &b) {
     return a.offset < b.offset;
   });
-  auto totalAttr = planned->getAttrOfType<mlir::IntegerAttr>("ingot.payload_bytes");
-  uint64_t dataBytes = totalAttr ? totalAttr.getInt() : 0;
+  return entries;
+}
 
-  // The image as the linker wrote it: checksummed whole (with the zero
-  // padding that follows it) and section by section.
+/// The image as the linker wrote it, checksummed whole (with the zero
+/// padding that follows it) and section by section, and where the payload
+/// data will start.
+struct LinkedImage {
+  uint64_t fileSize, dataOffset, imageSize, checksum;
+  std::vector<std::pair<std::string, payload::ImageRegion>> regions;
+};
+
+Expected<LinkedImage> readLinkedImage(StringRef exePath) {
   auto image = MemoryBuffer::getFile(exePath, /*IsText=*/false,
                                      /*RequiresNullTerminator=*/false);
   if (!image)
     return fail(exePath + ": " + image.getError().message());
   StringRef imageBytes = (*image)->getBuffer();
-  uint64_t fileSize = imageBytes.size();
   auto regions = imageRegions(imageBytes, exePath);
   if (!regions)
     return regions.takeError();
+  LinkedImage linked;
+  linked.fileSize = imageBytes.size();
+  linked.regions = std::move(*regions);
   // At least 64 bytes of padding: its last 64 hold the leader (a copy of
   // the trailer) that lets the runtime size a cut file.
-  uint64_t dataOffset = alignTo(fileSize + 64, payload::kDataAlignment);
-  uint64_t imageSize = dataOffset - sizeof(payload::Trailer);
-  payload::Checksum64 imageChecksum;
-  imageChecksum.update(imageBytes.data(), imageBytes.size());
-  {
-    static const uint8_t zeros[4096] = {};
-    for (uint64_t at = fileSize; at < imageSize;) {
-      uint64_t n = std::min<uint64_t>(sizeof(zeros), imageSize - at);
-      imageChecksum.update(zeros, n);
-      at += n;
-    }
-  }
-
-  std::error_code ec;
-  raw_fd_ostream out(exePath, ec, sys::fs::OF_Append);
-  if (ec)
-    return fail(exePath + ": " + ec.message());
-  StreamErrorGuard outGuard(out);
-  out.write_zeros(dataOffset - fileSize);
-
+  linked.dataOffset =
+      alignTo(linked.fileSize + 64, payload::kDataAlignment);
+  linked.imageSize = linked.dataOffset - sizeof(payload::Trailer);
   payload::Checksum64 checksum;
-  std::optional<payload::Checksum64> entryChecksum;
-  uint64_t written = 0;
-  std::vector<uint8_t> buffer;
-  auto writeData = [&](const uint8_t *data, uint64_t n) {
-    out.write(reinterpret_cast<const char *>(data), n);
-    checksum.update(data, n);
-    if (entryChecksum)
-      entryChecksum->update(data, n);
-    written += n;
-  };
-  auto pad = [&](uint64_t to) {
-    static const uint8_t zeros[4096] = {};
-    while (written < to)
-      writeData(zeros, std::min<uint64_t>(sizeof(zeros), to - written));
-  };
-  std::vector<uint64_t> entryChecksums;
-  for (PayloadEntry &e : entries) {
+  checksum.update(imageBytes.data(), imageBytes.size());
+  static const uint8_t zeros[4096] = {};
+  for (uint64_t at = linked.fileSize; at < linked.imageSize;) {
+    uint64_t n = std::min<uint64_t>(sizeof(zeros), linked.imageSize - at);
+    checksum.update(zeros, n);
+    at += n;
+  }
+  linked.checksum = checksum.finish();
+  return linked;
+}
+
+/// Writes the payload data: each entry at its planned offset, checksummed
+/// whole and entry by entry.
+class PayloadDataWriter {
+public:
+  explicit PayloadDataWriter(raw_ostream &out) : out(out) {}
+
+  Error writeEntry(const PayloadEntry &e, const gguf::GGUFFile &file) {
     pad(e.offset);
     entryChecksum.emplace();
     const gguf::TensorInfo *tensor = file.findTensor(e.weight.getSymName());
@@ -229,43 +218,89 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
                   file.getPath());
     ArrayRef<uint8_t> source = file.tensorData(*tensor);
     if (e.form == "raw") {
-      writeData(source.data(), source.size());
+      write(source.data(), source.size());
     } else if (e.form == "f32") {
       auto values = file.readTensorF32(*tensor);
       if (!values)
         return values.takeError();
-      writeData(reinterpret_cast<const uint8_t *>(values->data()),
-                values->size() * 4);
+      write(reinterpret_cast<const uint8_t *>(values->data()),
+            values->size() * 4);
     } else {
-      auto type = kernelWeightType(e.weight.getGgmlType());
-      ArrayRef<int64_t> shape = e.weight.getShape();
-      int64_t rows = shape[shape.size() - 2], cols = shape.back();
-      int64_t count = shape.size() == 3 ? shape[0] : 1;
-      targets::MatmulShape ms{rows, cols};
-      // The plan sized the entry as `count` packed matrices.
-      uint64_t stride = e.bytes / count;
-      uint64_t matrixBytes = source.size() / count;
-      buffer.assign(stride, 0);
-      for (int64_t i = 0; i < count; ++i) {
-        std::fill(buffer.begin(), buffer.end(), 0);
-        if (!targets::packWeights(*type, ms, *isa,
-                                  source.data() + i * matrixBytes,
-                                  buffer.data()))
-          return fail("cannot pack '" + e.weight.getSymName() +
-                      "' for the kernels");
-        writeData(buffer.data(), stride);
-      }
+      if (Error err = writePacked(e, source))
+        return err;
     }
     entryChecksums.push_back(entryChecksum->finish());
     entryChecksum.reset();
-    if (progress)
-      progress(written, dataBytes);
+    return Error::success();
   }
-  pad(dataBytes);
-  if (progress)
-    progress(written, dataBytes);
 
-  // The header: fixed part, tensor table, strings.
+  /// Zero bytes up to payload offset `to`.
+  void pad(uint64_t to) {
+    static const uint8_t zeros[4096] = {};
+    while (written < to)
+      write(zeros, std::min<uint64_t>(sizeof(zeros), to - written));
+  }
+
+  uint64_t bytesWritten() const { return written; }
+  uint64_t checksum() { return dataChecksum.finish(); }
+  ArrayRef<uint64_t> perEntryChecksums() const { return entryChecksums; }
+
+private:
+  /// A matrix or a stack of them, repacked for the kernels of the entry's
+  /// ISA: the plan sized the entry as `count` packed matrices.
+  Error writePacked(const PayloadEntry &e, ArrayRef<uint8_t> source) {
+    auto type = targetWeightType(e.weight.getGgmlType());
+    ArrayRef<int64_t> shape = e.weight.getShape();
+    int64_t count = shape.size() == 3 ? shape[0] : 1;
+    targets::MatmulShape matrix{shape[shape.size() - 2], shape.back()};
+    uint64_t stride = e.bytes / count;
+    uint64_t matrixBytes = source.size() / count;
+    buffer.assign(stride, 0);
+    for (int64_t i = 0; i < count; ++i) {
+      std::fill(buffer.begin(), buffer.end(), 0);
+      if (!targets::packWeights(*type, matrix, targetISA(e.isa),
+                                source.data() + i * matrixBytes,
+                                buffer.data()))
+        return fail("cannot pack '" + e.weight.getSymName() +
+                    "' for the kernels");
+      write(buffer.data(), stride);
+    }
+    return Error::success();
+  }
+
+  void write(const uint8_t *data, uint64_t n) {
+    out.write(reinterpret_cast<const char *>(data), n);
+    dataChecksum.update(data, n);
+    if (entryChecksum)
+      entryChecksum->update(data, n);
+    written += n;
+  }
+
+  raw_ostream &out;
+  payload::Checksum64 dataChecksum;
+  std::optional<payload::Checksum64> entryChecksum;
+  std::vector<uint64_t> entryChecksums;
+  std::vector<uint8_t> buffer;
+  uint64_t written = 0;
+};
+
+/// SHA-256 of the bytes the weights were read from (the mapping), not of
+/// the path: that may name another file by now.
+void modelDigest(const gguf::GGUFFile &file, uint8_t (&digestOut)[32]) {
+  ArrayRef<uint8_t> model = file.getBytes();
+  SHA256 sha;
+  for (size_t at = 0; at < model.size(); at += 1 << 24)
+    sha.update(model.slice(at, std::min<size_t>(1 << 24, model.size() - at)));
+  auto digest = sha.final();
+  std::memcpy(digestOut, digest.data(), 32);
+}
+
+/// The payload header: fixed part, tensor table, image regions, strings.
+std::string buildHeader(ArrayRef<PayloadEntry> entries,
+                        ArrayRef<uint64_t> entryChecksums,
+                        uint64_t dataChecksum, const LinkedImage &image,
+                        const gguf::GGUFFile &file,
+                        const PayloadInfo &info) {
   std::string strings;
   auto addString = [&](StringRef s) {
     uint32_t at = strings.size();
@@ -276,35 +311,24 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
   payload::HeaderFixed fixed = {};
   fixed.format_version = payload::kFormatVersion;
   fixed.tensor_count = entries.size();
-  fixed.data_checksum = checksum.finish();
+  fixed.data_checksum = dataChecksum;
   fixed.target_name = addString(info.targetName);
   fixed.compiler_version = addString(INGOT_COMPILER_VERSION);
   fixed.model_file = addString(sys::path::filename(file.getPath()));
-  fixed.image_bytes = imageSize;
-  fixed.image_checksum = imageChecksum.finish();
-  {
-    // The bytes the weights were read from (the mapping), not the path:
-    // that may name another file by now.
-    ArrayRef<uint8_t> model = file.getBytes();
-    SHA256 sha;
-    for (size_t at = 0; at < model.size(); at += 1 << 24)
-      sha.update(model.slice(at, std::min<size_t>(1 << 24, model.size() - at)));
-    auto digest = sha.final();
-    std::memcpy(fixed.model_sha256, digest.data(), 32);
-  }
+  fixed.image_bytes = image.imageSize;
+  fixed.image_checksum = image.checksum;
+  modelDigest(file, fixed.model_sha256);
   std::vector<payload::TensorEntry> table;
   for (auto [e, sum] : llvm::zip_equal(entries, entryChecksums)) {
     std::string layout = e.form;
+    layout += ":" + stringifyGGMLType(e.weight.getGgmlType()).str();
     if (e.form == "packed")
-      layout += ":" + stringifyGGMLType(e.weight.getGgmlType()).str() + "/" +
-                info.isa;
-    else
-      layout += ":" + stringifyGGMLType(e.weight.getGgmlType()).str();
+      layout += "/" + stringifyKernelISA(e.isa).str();
     table.push_back({addString(e.weight.getSymName()), addString(layout),
                      e.offset, e.bytes, sum});
   }
   std::vector<payload::ImageRegion> regionTable;
-  for (auto &[name, region] : *regions) {
+  for (auto [name, region] : image.regions) {
     region.name = addString(name);
     regionTable.push_back(region);
   }
@@ -316,35 +340,82 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
   header.append(reinterpret_cast<const char *>(regionTable.data()),
                 regionTable.size() * sizeof(payload::ImageRegion));
   header += strings;
-  uint64_t headerOffset = dataOffset + dataBytes;
-  out << header;
+  return header;
+}
 
+payload::Trailer makeTrailer(uint64_t dataOffset, uint64_t dataBytes,
+                             StringRef header) {
   payload::Trailer trailer = {};
   std::memcpy(trailer.magic, payload::kTrailerMagic, 8);
   trailer.format_version = payload::kFormatVersion;
   trailer.data_offset = dataOffset;
   trailer.data_bytes = dataBytes;
-  trailer.header_offset = headerOffset;
+  trailer.header_offset = dataOffset + dataBytes;
   trailer.header_bytes = header.size();
   trailer.header_checksum = payload::checksum64(header.data(), header.size());
   trailer.trailer_checksum = payload::checksum64(&trailer, 56);
+  return trailer;
+}
+
+/// The leader: a copy of the trailer just before the data.
+Error writeLeader(StringRef exePath, const payload::Trailer &trailer,
+                  uint64_t dataOffset) {
+  int fd = ::open(exePath.str().c_str(), O_WRONLY);
+  bool ok = fd >= 0 && ::pwrite(fd, &trailer, sizeof(trailer),
+                                dataOffset - sizeof(trailer)) ==
+                           static_cast<ssize_t>(sizeof(trailer));
+  if (fd >= 0)
+    ::close(fd);
+  if (!ok)
+    return fail(exePath + ": cannot write the payload leader");
+  return Error::success();
+}
+
+} // namespace
+
+Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
+                    const gguf::GGUFFile &file, PayloadInfo &info,
+                    const ProgressFn &progress) {
+  std::vector<PayloadEntry> entries = collectEntries(planned);
+  auto totalAttr = planned.getContext()
+                       ->getOrLoadDialect<IngotDialect>()
+                       ->getPayloadBytesAttrHelper()
+                       .getAttr(planned);
+  uint64_t dataBytes = totalAttr ? totalAttr.getInt() : 0;
+  auto image = readLinkedImage(exePath);
+  if (!image)
+    return image.takeError();
+
+  std::error_code ec;
+  raw_fd_ostream out(exePath, ec, sys::fs::OF_Append);
+  if (ec)
+    return fail(exePath + ": " + ec.message());
+  StreamErrorGuard outGuard(out);
+  out.write_zeros(image->dataOffset - image->fileSize);
+  PayloadDataWriter data(out);
+  for (const PayloadEntry &e : entries) {
+    if (Error err = data.writeEntry(e, file))
+      return err;
+    if (progress)
+      progress(data.bytesWritten(), dataBytes);
+  }
+  data.pad(dataBytes);
+  if (progress)
+    progress(data.bytesWritten(), dataBytes);
+
+  std::string header = buildHeader(entries, data.perEntryChecksums(),
+                                   data.checksum(), *image, file, info);
+  out << header;
+  payload::Trailer trailer = makeTrailer(image->dataOffset, dataBytes, header);
   out.write(reinterpret_cast<const char *>(&trailer), sizeof(trailer));
   uint64_t appended = out.tell();
   if (Error e = outGuard.close(exePath))
     return e;
-  {
-    int fd = ::open(exePath.str().c_str(), O_WRONLY);
-    bool ok = fd >= 0 && ::pwrite(fd, &trailer, sizeof(trailer),
-                                  dataOffset - sizeof(trailer)) ==
-                             static_cast<ssize_t>(sizeof(trailer));
-    if (fd >= 0)
-      ::close(fd);
-    if (!ok)
-      return fail(exePath + ": cannot write the payload leader");
-  }
+  if (Error e = writeLeader(exePath, trailer, image->dataOffset))
+    return e;
   info.dataBytes = dataBytes;
-  info.dataOffset = dataOffset;
-  info.fileBytes = fileSize + appended;
+  info.dataOffset = image->dataOffset;
+  info.fileBytes = image->fileSize + appended;
   return Error::success();
 }
 

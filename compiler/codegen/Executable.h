@@ -30,7 +30,6 @@ llvm::Error linkExecutable(llvm::StringRef objectPath,
 
 struct PayloadInfo {
   std::string targetName;
-  std::string isa;
   uint64_t dataBytes = 0; ///< filled by appendPayload
   uint64_t dataOffset = 0;
   uint64_t fileBytes = 0;

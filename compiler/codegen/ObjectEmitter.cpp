@@ -1,7 +1,6 @@
 //===- ObjectEmitter.cpp - Lowered module -> object file ------------------===//
 #include "compiler/codegen/ObjectEmitter.h"
 
-#include "passes/Passes.h"
 #include "passes/PlanningUtils.h"
 #include "targets/x86/Kernels.h"
 #include "ingot/ModelABI.h"
@@ -31,6 +30,8 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Triple.h"
+
+#include <cstddef>
 
 namespace ingot {
 extern const unsigned char oplibBitcode[];
@@ -120,8 +121,21 @@ std::string kernelAsm(const targets::GeneratedKernel &kernel,
   return text;
 }
 
+// addModelInfo builds IngotModelInfo as {i32 x 2, i64 x 9, ptr x 7}: the
+// header's layout, checked here so that a change to it fails the build.
+static_assert(offsetof(IngotModelInfo, abi_version) == 0 &&
+              offsetof(IngotModelInfo, reserved) == 4 &&
+              offsetof(IngotModelInfo, vocab_size) == 8 &&
+              offsetof(IngotModelInfo, eos_token_id) == 8 + 8 * 8 &&
+              offsetof(IngotModelInfo, architecture) == 8 + 9 * 8 &&
+              offsetof(IngotModelInfo, memory_plan) == 8 + 9 * 8 + 6 * 8 &&
+              sizeof(IngotModelInfo) == 8 + 9 * 8 + 7 * 8,
+              "IngotModelInfo changed: update addModelInfo and bump "
+              "INGOT_MODEL_ABI_VERSION");
+
 /// Adds `const IngotModelInfo ingot_model_info` (runtime/include/ingot/
-/// ModelABI.h) to the module.
+/// ModelABI.h) to the module; its abi_version is the header's
+/// INGOT_MODEL_ABI_VERSION, which the runtime checks at start.
 void addModelInfo(Module &module, const ModelInfo &info) {
   LLVMContext &c = module.getContext();
   Type *i32 = Type::getInt32Ty(c), *i64 = Type::getInt64Ty(c);
@@ -267,27 +281,22 @@ Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
   }
 
   // Kernels: generated for the shapes the lowering asked for.
-  std::optional<targets::ISA> isa;
-  if (target.isa == "avx512vnni")
-    isa = targets::ISA::AVX512VNNI;
-  else if (target.isa == "avx2")
-    isa = targets::ISA::AVX2;
-  if (!isa)
-    return fail("unknown kernel ISA '" + target.isa + "'");
-  if (auto names = lowered->getAttrOfType<mlir::ArrayAttr>("ingot.kernels")) {
-    for (auto nameAttr : names.getAsRange<mlir::StringAttr>()) {
-      auto key = KernelKey::parse(nameAttr.getValue());
-      if (!key)
-        return fail("bad kernel name " + nameAttr.getValue());
-      auto type = kernelWeightType(static_cast<GGMLType>(key->ggmlType));
-      if (!type)
-        return fail("no kernel generator for " + nameAttr.getValue());
-      targets::MatmulShape shape{key->rows, key->cols};
+  auto chosen = lowered.getContext()
+                    ->getOrLoadDialect<IngotDialect>()
+                    ->getKernelsAttrHelper()
+                    .getAttr(lowered);
+  if (chosen) {
+    for (auto kernelAttr : chosen.getAsRange<KernelAttr>()) {
+      std::string name = kernelAttr.getSymbol();
+      auto type = targetWeightType(kernelAttr.getType());
+      if (!kernelAttr.isGenerated() || !type)
+        return fail("no kernel generator for " + name);
+      targets::MatmulShape shape{kernelAttr.getRows(), kernelAttr.getCols()};
+      targets::ISA isa = targetISA(kernelAttr.getIsa());
       targets::GenerateResult generated =
-          key->kind == KernelKey::Matmul
-              ? targets::generateMatmul(*type, shape, *isa, nameAttr.str())
-              : targets::generateExpertMatmul(*type, shape, *isa,
-                                              nameAttr.str());
+          kernelAttr.getKind() == KernelKind::Matmul
+              ? targets::generateMatmul(*type, shape, isa, name)
+              : targets::generateExpertMatmul(*type, shape, isa, name);
       if (!generated)
         return fail("kernel generator: " + generated.error);
       const targets::GeneratedKernel &kernel = generated.kernel;

@@ -40,7 +40,6 @@ struct ModelInfo {
 struct TargetOptions {
   std::string cpu;                       ///< LLVM cpu name
   std::vector<std::string> llvmFeatures; ///< "+avx512vnni", ...
-  std::string isa;                       ///< kernel ISA: avx512vnni / avx2
 };
 
 struct KernelStats {
@@ -48,8 +47,8 @@ struct KernelStats {
   uint64_t bytes;
 };
 
-/// Emits `lowered` (after ingot-lower-to-llvm). Kernels named in the
-/// module's `ingot.kernels` are generated here. `kernels` receives their
+/// Emits `lowered` (after ingot-lower-to-llvm). The #ingot.kernel
+/// attributes in the module's `ingot.kernels` are generated here. `kernels` receives their
 /// names and sizes.
 llvm::Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
                       const ModelInfo &info, EmitKind kind,

@@ -27,6 +27,26 @@ def Ingot_Dialect : Dialect {
   }];
   let useDefaultTypePrinterParser = 1;
   let useDefaultAttributePrinterParser = 1;
+  // The plan facts other than the weight layouts and kernels, declared once:
+  // the passes and the driver read and write them through the generated
+  // helpers (IngotDialect::getArenaOffsetAttrHelper(), ...), never by name.
+  let discardableAttrs = (ins
+    // On an op: its result's offset in the arena (-1: the caller's logits).
+    "::mlir::IntegerAttr":$arena_offset,
+    // On an op: the offset of its scratch buffers in the arena.
+    "::mlir::IntegerAttr":$scratch_offset,
+    // On an attention op: its layer's offset in one position of KV cache.
+    "::mlir::IntegerAttr":$kv_offset,
+    // On the module: the payload (weights) size.
+    "::mlir::IntegerAttr":$payload_bytes,
+    // On the module: the arena size, for max_batch tokens per step.
+    "::mlir::IntegerAttr":$arena_bytes,
+    "::mlir::IntegerAttr":$max_batch,
+    // On the module: KV cache bytes per position over all layers.
+    "::mlir::IntegerAttr":$kv_bytes_per_position,
+    // On the lowered module: every #ingot.kernel that is generated.
+    "::mlir::ArrayAttr":$kernels
+  );
 }
 
 class Ingot_Op<string mnemonic, list<Trait> traits = []>

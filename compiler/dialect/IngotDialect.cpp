@@ -48,3 +48,89 @@ LogicalResult KVCacheType::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "kv_cache dimensions must be at most " << INT32_MAX;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Plan attributes
+//===----------------------------------------------------------------------===//
+
+LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 std::optional<int64_t> packedOffset,
+                                 std::optional<int64_t> packedBytes,
+                                 std::optional<int64_t> packedStride,
+                                 std::optional<int64_t> granule,
+                                 std::optional<KernelISA> isa,
+                                 std::optional<int64_t> rawOffset,
+                                 std::optional<int64_t> rawBytes,
+                                 std::optional<int64_t> f32Offset,
+                                 std::optional<int64_t> f32Bytes) {
+  auto negative = [](std::optional<int64_t> v) { return v && *v < 0; };
+  for (auto v : {packedOffset, packedBytes, packedStride, granule, rawOffset,
+                 rawBytes, f32Offset, f32Bytes})
+    if (negative(v))
+      return emitError() << "layout offsets and sizes must not be negative";
+  bool packed = packedOffset || packedBytes || packedStride || granule || isa;
+  if (packed && !(packedOffset && packedBytes && packedStride && granule && isa))
+    return emitError() << "a packed form needs packed_offset, packed_bytes, "
+                          "packed_stride, granule and isa";
+  if (packed) {
+    if (*granule == 0)
+      return emitError() << "layout granule must be positive";
+    if (*isa == KernelISA::None)
+      return emitError() << "a packed form is packed for a kernel ISA, not none";
+    if (*packedStride == 0 || *packedBytes % *packedStride)
+      return emitError() << "packed_bytes must be a whole number of "
+                            "packed_stride matrices";
+  }
+  if (bool(rawOffset) != bool(rawBytes))
+    return emitError() << "a raw form needs raw_offset and raw_bytes";
+  if (bool(f32Offset) != bool(f32Bytes))
+    return emitError() << "an f32 form needs f32_offset and f32_bytes";
+  return success();
+}
+
+std::optional<LayoutAttr::Form> LayoutAttr::getPacked() const {
+  if (!getPackedOffset())
+    return std::nullopt;
+  return Form{*getPackedOffset(), *getPackedBytes()};
+}
+std::optional<LayoutAttr::Form> LayoutAttr::getRaw() const {
+  if (!getRawOffset())
+    return std::nullopt;
+  return Form{*getRawOffset(), *getRawBytes()};
+}
+std::optional<LayoutAttr::Form> LayoutAttr::getF32() const {
+  if (!getF32Offset())
+    return std::nullopt;
+  return Form{*getF32Offset(), *getF32Bytes()};
+}
+
+LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 KernelKind kind, GGMLType type, int64_t rows,
+                                 int64_t cols, KernelISA isa, int64_t granule) {
+  if (rows <= 0 || cols <= 0)
+    return emitError() << "kernel rows and cols must be positive, got " << rows
+                       << "x" << cols;
+  if (granule <= 0)
+    return emitError() << "kernel granule must be positive, got " << granule;
+  // The plain path multiplies F32 and F16 weights; the generated kernels
+  // read the quantized types.
+  bool plainType = type == GGMLType::F32 || type == GGMLType::F16;
+  if (isa == KernelISA::None && !plainType)
+    return emitError() << "only f32 and f16 weights take the plain path "
+                          "(isa none), not "
+                       << stringifyGGMLType(type);
+  if (isa != KernelISA::None && plainType)
+    return emitError() << stringifyGGMLType(type)
+                       << " weights take the plain path (isa none)";
+  return success();
+}
+
+std::string KernelAttr::getSymbol() const {
+  if (!isGenerated())
+    return "";
+  return (Twine("ingot_k_") +
+          (getKind() == KernelKind::Matmul ? "mm" : "ex") + "_" +
+          stringifyGGMLType(getType()) + "_" + Twine(getRows()) + "x" +
+          Twine(getCols()) + "_" + stringifyKernelISA(getIsa()))
+      .str();
+}

@@ -3,6 +3,7 @@
 #define INGOT_DIALECT_OPS
 
 include "compiler/dialect/IngotBase.td"
+include "compiler/dialect/IngotAttrs.td"
 include "compiler/dialect/IngotTypes.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -25,8 +26,8 @@ def Ingot_WeightOp : Ingot_Op<"weight", [Symbol]> {
     Names one tensor of the GGUF file: its ggml element type, its shape
     (slowest dimension first) and where its bytes are (`offset` from the
     start of the file, `size` in bytes). Ops refer to it by symbol; the data
-    is never copied into the IR. Later passes record the packed layout the
-    kernels read in `layout`.
+    is never copied into the IR. ingot-plan-weights records where its forms
+    lie in the payload in `layout` (#ingot.layout).
 
     ```mlir
     ingot.weight @"blk.0.attn_q.weight" : q8_0 [256, 256] at 14176 size 69632
@@ -34,7 +35,7 @@ def Ingot_WeightOp : Ingot_Op<"weight", [Symbol]> {
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, Ingot_GGMLType:$ggml_type,
                        DenseI64ArrayAttr:$shape, I64Attr:$offset,
-                       I64Attr:$size, OptionalAttr<AnyAttr>:$layout);
+                       I64Attr:$size, OptionalAttr<Ingot_LayoutAttr>:$layout);
   let assemblyFormat = [{
     $sym_name `:` $ggml_type $shape `at` $offset `size` $size
     (`layout` $layout^)? attr-dict
@@ -90,7 +91,9 @@ def Ingot_MatmulOp : Ingot_WeightUser<"matmul", [Pure]> {
     activations rounded to Q8_0 blocks, as ggml does.
   }];
   let arguments = (ins Ingot_Activation:$input, FlatSymbolRefAttr:$weight,
-                       OptionalAttr<FlatSymbolRefAttr>:$bias);
+                       OptionalAttr<FlatSymbolRefAttr>:$bias,
+                       // Chosen by ingot-select-kernels.
+                       OptionalAttr<Ingot_KernelAttr>:$kernel);
   let results = (outs Ingot_Activation:$result);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? attr-dict `:` type($input) `->`
@@ -188,7 +191,10 @@ def Ingot_MLAAttentionOp : Ingot_WeightUser<"mla_attention", [
                        FlatSymbolRefAttr:$k_b, FlatSymbolRefAttr:$v_b,
                        I64Attr:$num_heads, I64Attr:$nope_dim,
                        I64Attr:$rope_dim, I64Attr:$kv_lora_rank,
-                       I64Attr:$v_head_dim, F32Attr:$scale);
+                       I64Attr:$v_head_dim, F32Attr:$scale,
+                       // Chosen by ingot-select-kernels.
+                       OptionalAttr<Ingot_KernelAttr>:$k_b_kernel,
+                       OptionalAttr<Ingot_KernelAttr>:$v_b_kernel);
   let results = (outs Ingot_Activation:$result,
                       Ingot_KVCacheType:$new_cache);
   let assemblyFormat = [{
@@ -230,7 +236,15 @@ def Ingot_MoEOp : Ingot_WeightUser<"moe", [Pure,
                        Ingot_GatingAttr:$gating, BoolAttr:$normalize,
                        DefaultValuedAttr<F32Attr, "1.0f">:$routed_scale,
                        DefaultValuedAttr<I64Attr, "1">:$num_groups,
-                       DefaultValuedAttr<I64Attr, "1">:$groups_used);
+                       DefaultValuedAttr<I64Attr, "1">:$groups_used,
+                       // Chosen by ingot-select-kernels; gate and up
+                       // experts share one kernel.
+                       OptionalAttr<Ingot_KernelAttr>:$router_kernel,
+                       OptionalAttr<Ingot_KernelAttr>:$gate_up_kernel,
+                       OptionalAttr<Ingot_KernelAttr>:$down_kernel,
+                       OptionalAttr<Ingot_KernelAttr>:$shared_gate_kernel,
+                       OptionalAttr<Ingot_KernelAttr>:$shared_up_kernel,
+                       OptionalAttr<Ingot_KernelAttr>:$shared_down_kernel);
   let results = (outs Ingot_Activation:$result);
   let assemblyFormat = [{
     $input `router` $router (`bias` $selection_bias^)?

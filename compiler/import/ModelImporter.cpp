@@ -251,7 +251,7 @@ FlatSymbolRefAttr Importer::weight(StringRef name,
       GGMLTypeAttr::get(&context, static_cast<GGMLType>(tensor->type)),
       builder.getDenseI64ArrayAttr(shape),
       builder.getI64IntegerAttr(tensor->fileOffset),
-      builder.getI64IntegerAttr(tensor->bytes), Attribute());
+      builder.getI64IntegerAttr(tensor->bytes), /*layout=*/LayoutAttr());
   (void)op;
   auto ref = FlatSymbolRefAttr::get(&context, name);
   declared[name] = ref;
@@ -276,7 +276,8 @@ Value Importer::matmul(Value x, StringRef weightName, int64_t out,
   FlatSymbolRefAttr bias;
   if (!biasName.empty())
     bias = weight(biasName, {out});
-  return MatmulOp::create(builder, loc, activation(out), x, w, bias)
+  return MatmulOp::create(builder, loc, activation(out), x, w, bias,
+                          /*kernel=*/KernelAttr())
       .getResult();
 }
 
@@ -659,7 +660,8 @@ void Importer::buildMLALayer(int64_t il, Value &x) {
       builder.getI64IntegerAttr(hp.nopeDim),
       builder.getI64IntegerAttr(hp.ropeDims),
       builder.getI64IntegerAttr(hp.kvLoraRank),
-      builder.getI64IntegerAttr(hp.vHeadDim), builder.getF32FloatAttr(scale));
+      builder.getI64IntegerAttr(hp.vHeadDim), builder.getF32FloatAttr(scale),
+      /*k_b_kernel=*/KernelAttr(), /*v_b_kernel=*/KernelAttr());
   caches[il] = attn.getNewCache();
   Value out = matmul(attn.getResult(), layerTensor(il, "attn_output.weight"),
                      hp.embedding);
@@ -708,7 +710,10 @@ void Importer::buildFeedForward(int64_t il, Value &x) {
                         builder.getBoolAttr(hp.normalizeExperts),
                         builder.getF32FloatAttr(hp.routedScale),
                         builder.getI64IntegerAttr(hp.groups),
-                        builder.getI64IntegerAttr(hp.groupsUsed));
+                        builder.getI64IntegerAttr(hp.groupsUsed),
+                        // Kernels: chosen by ingot-select-kernels.
+                        KernelAttr(), KernelAttr(), KernelAttr(), KernelAttr(),
+                        KernelAttr(), KernelAttr());
   }
   x = add(x, out);
 }

@@ -669,15 +669,18 @@ void ingot_op_moe_route(const float *logits, int64_t nTokens,
   }
 }
 
-void ingot_op_moe_experts(IngotContext *ctx, IngotExpertKernel gateUpKernel,
-                          IngotExpertKernel downKernel, const void *gate,
-                          const void *up, const void *down,
-                          int64_t gateUpStride, int64_t downStride,
-                          int32_t gateUpType, int32_t downType, int64_t dim,
-                          int64_t ffn, int64_t granuleGateUp,
-                          int64_t granuleDown, const float *x, int64_t nTokens,
-                          const int32_t *ids, const float *weights,
-                          int64_t used, float *out, uint8_t *scratch) {
+void ingot_op_moe_experts(IngotContext *ctx,
+                          const struct IngotMoEExpertsArgs *args,
+                          const float *x, int64_t nTokens, const int32_t *ids,
+                          const float *weights, float *out, uint8_t *scratch) {
+  IngotExpertKernel gateUpKernel = args->gateUpKernel,
+                    downKernel = args->downKernel;
+  const void *gate = args->gate, *up = args->up, *down = args->down;
+  const int64_t gateUpStride = args->gateUpStride,
+                downStride = args->downStride, dim = args->dim,
+                ffn = args->ffn, granuleGateUp = args->granuleGateUp,
+                granuleDown = args->granuleDown, used = args->used;
+  const int32_t gateUpType = args->gateUpType, downType = args->downType;
   float *g = (float *)scratch;
   float *u = g + used * ffn;
   float *d = u + used * ffn;

@@ -103,15 +103,18 @@ void ingot_op_moe_route(const float *logits, int64_t nTokens,
                         int32_t *ids, float *weights);
 /// Routed SwiGLU experts for nTokens rows given the routing; `scratch`
 /// holds 2 * used * ffn floats + activation rows for the kernels.
-void ingot_op_moe_experts(IngotContext *ctx, IngotExpertKernel gateUpKernel,
-                          IngotExpertKernel downKernel, const void *gate,
-                          const void *up, const void *down,
-                          int64_t gateUpStride, int64_t downStride,
-                          int32_t gateUpType, int32_t downType, int64_t dim,
-                          int64_t ffn, int64_t granuleGateUp,
-                          int64_t granuleDown, const float *x, int64_t nTokens,
-                          const int32_t *ids, const float *weights,
-                          int64_t used, float *out, uint8_t *scratch);
+struct IngotMoEExpertsArgs {
+  IngotExpertKernel gateUpKernel, downKernel; ///< null: the plain path
+  const void *gate, *up, *down;               ///< packed expert stacks
+  int64_t gateUpStride, downStride;           ///< bytes per expert
+  int64_t dim, ffn, granuleGateUp, granuleDown;
+  int64_t used; ///< experts per token
+  int32_t gateUpType, downType;
+};
+void ingot_op_moe_experts(IngotContext *ctx,
+                          const struct IngotMoEExpertsArgs *args,
+                          const float *x, int64_t nTokens, const int32_t *ids,
+                          const float *weights, float *out, uint8_t *scratch);
 /// Per-head products with a stack of matrices (MLA's absorbed k_b / v_b):
 /// out[h] = W_h x_h, x_h at x + h * xStride (floats), out rows of `rows`.
 void ingot_op_per_head_matmul(IngotContext *ctx, IngotExpertKernel kernel,
