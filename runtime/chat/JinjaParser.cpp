@@ -17,10 +17,11 @@ class Parser {
 public:
   explicit Parser(std::vector<Token> tokens) : toks(std::move(tokens)) {}
 
-  TemplateAst run() {
-    TemplateAst ast;
+  /// The template's syntax tree; false after a syntax error (recorded in
+  /// the current ErrorScope).
+  bool run(TemplateAst &ast) {
     ast.body = parseUntil({}, nullptr);
-    return ast;
+    return !failed();
   }
 
 private:
@@ -43,7 +44,11 @@ private:
     ~NestingGuard() { --nesting; }
   };
 
+  // After an error every token reads as the end of the template, so that
+  // each loop of the parser ends and the recursion unwinds.
   const Token &peek(size_t ahead = 0) const {
+    if (failed())
+      return toks.back();
     size_t k = i + ahead;
     return k < toks.size() ? toks[k] : toks.back();
   }
@@ -53,8 +58,8 @@ private:
       ++i;
     return t;
   }
-  [[noreturn]] void fail(const std::string &message, int line) {
-    throw TemplateError(message + " at line " + std::to_string(line));
+  Failure fail(const std::string &message, int line) {
+    return chat::fail(message + " at line " + std::to_string(line));
   }
   static std::string describe(const Token &t) {
     switch (t.type) {
@@ -77,20 +82,24 @@ private:
     return t.type == Token::Name && t.text == name;
   }
   void expectOp(const char *op) {
-    if (!isOp(op))
+    if (!isOp(op)) {
       fail(std::string("expected '") + op + "', found " + describe(peek()),
            peek().line);
+      return;
+    }
     next();
   }
   void expectName(const char *name) {
-    if (!isName(name))
+    if (!isName(name)) {
       fail(std::string("expected '") + name + "', found " + describe(peek()),
            peek().line);
+      return;
+    }
     next();
   }
   std::string expectIdentifier() {
     if (peek().type != Token::Name)
-      fail("expected a name, found " + describe(peek()), peek().line);
+      return fail("expected a name, found " + describe(peek()), peek().line);
     return next().text;
   }
   void expect(Token::Type type) {
@@ -98,6 +107,7 @@ private:
       Token want{type, "", 0};
       fail("expected " + describe(want) + ", found " + describe(peek()),
            peek().line);
+      return;
     }
     next();
   }
@@ -107,11 +117,13 @@ private:
   StmtList parseUntil(std::initializer_list<const char *> ends,
                       std::string *which) {
     StmtList body;
+    if (which)
+      which->clear();
     while (true) {
       const Token &t = peek();
       if (t.type == Token::End) {
         if (ends.size())
-          fail(std::string("unexpected end of template, expected '") +
+          return fail(std::string("unexpected end of template, expected '") +
                    *ends.begin() + "'",
                t.line);
         return body;
@@ -148,7 +160,7 @@ private:
         body.push_back(parseStatement());
         continue;
       }
-      fail("unexpected " + describe(t), t.line);
+      return fail("unexpected " + describe(t), t.line);
     }
   }
 
@@ -156,7 +168,7 @@ private:
     NestingGuard guard(*this, blockNesting, "block");
     int line = next().line; // {%
     if (peek().type != Token::Name)
-      fail("expected a tag name, found " + describe(peek()), peek().line);
+      return fail("expected a tag name, found " + describe(peek()), peek().line);
     std::string tag = next().text;
     auto s = std::make_unique<Stmt>();
     s->line = line;
@@ -192,7 +204,7 @@ private:
         s->filter = parseExpression();
       }
       if (isName("recursive"))
-        fail("unsupported tag 'for ... recursive'", peek().line);
+        return fail("unsupported tag 'for ... recursive'", peek().line);
       expect(Token::BlockEnd);
       s->bodies.push_back(parseUntil({"endfor", "else"}, &which));
       if (which == "else") {
@@ -264,7 +276,7 @@ private:
       expect(Token::BlockEnd);
       return s;
     }
-    fail("unsupported tag '" + tag + "'", line);
+    return fail("unsupported tag '" + tag + "'", line);
   }
 
   // ---- expressions ---------------------------------------------------------
@@ -285,10 +297,11 @@ private:
       if (o)
         deepest = std::max(deepest, o->depth);
     for (const auto &[k, v] : e->keyword)
-      deepest = std::max(deepest, v->depth);
+      if (v)
+        deepest = std::max(deepest, v->depth);
     e->depth = deepest + 1;
     if (e->depth > kMaxNestingDepth)
-      fail("expression nesting exceeds the limit of " +
+      return fail("expression nesting exceeds the limit of " +
                std::to_string(kMaxNestingDepth) + " levels",
            e->line);
     return e;
@@ -300,7 +313,7 @@ private:
     errno = 0;
     long long v = std::strtoll(t.text.c_str(), nullptr, 10);
     if (errno == ERANGE)
-      fail("integer literal " + t.text + " does not fit in 64 bits", t.line);
+      return fail("integer literal " + t.text + " does not fit in 64 bits", t.line);
     return Value(static_cast<int64_t>(v));
   }
 
@@ -550,7 +563,7 @@ private:
       expectOp("}");
       return seal(std::move(dict));
     }
-    fail("unexpected " + describe(t), line);
+    return fail("unexpected " + describe(t), line);
   }
 
   ExprPtr parsePostfix(ExprPtr e) {
@@ -639,7 +652,7 @@ private:
         auto f = make(Expr::Filter, line);
         f->name = expectIdentifier();
         if (!isKnownFilter(f->name))
-          fail("unsupported filter '" + f->name + "'", line);
+          return fail("unsupported filter '" + f->name + "'", line);
         f->operands.push_back(std::move(e));
         if (isOp("("))
           parseArgs(*f);
@@ -653,7 +666,7 @@ private:
         }
         t->name = expectIdentifier();
         if (!isKnownTest(t->name))
-          fail("unsupported test '" + t->name + "'", line);
+          return fail("unsupported test '" + t->name + "'", line);
         t->operands.push_back(std::move(e));
         const Token &a = peek();
         if (isOp("(")) {
@@ -676,8 +689,14 @@ private:
 
 } // namespace
 
-TemplateAst parseTemplate(std::string_view source) {
-  return Parser(lexTemplate(source)).run();
+bool parseTemplate(std::string_view source, TemplateAst &ast,
+                   std::string &error) {
+  ErrorScope scope;
+  std::vector<Token> tokens;
+  if (lexTemplate(source, tokens) && Parser(std::move(tokens)).run(ast))
+    return true;
+  error = scope.message();
+  return false;
 }
 
 } // namespace ingot::chat
