@@ -414,25 +414,19 @@ Value filterJoin(FilterCall &c) {
   return Value(std::move(out));
 }
 
-Value filterFirst(FilterCall &c) {
+// first, last.
+Value filterFirstOrLast(FilterCall &c) {
+  bool last = c.name == "last";
   if (!noArguments(c))
     return Failure();
-  ValueList items = iterate(c.input, c.line);
-  if (items.empty())
-    return Value::undefined("No first item, sequence was empty.");
-  return items.front();
-}
-
-Value filterLast(FilterCall &c) {
-  if (!noArguments(c))
-    return Failure();
-  if (c.input.isGenerator())
+  if (last && c.input.isGenerator())
     return raiseError("TypeError: 'generator' object is not reversible",
                       c.line);
   ValueList items = iterate(c.input, c.line);
   if (items.empty())
-    return Value::undefined("No last item, sequence was empty.");
-  return items.back();
+    return Value::undefined(std::string("No ") + (last ? "last" : "first") +
+                            " item, sequence was empty.");
+  return last ? items.back() : items.front();
 }
 
 Value filterList(FilterCall &c) {
@@ -739,11 +733,11 @@ const std::pair<std::string_view, Filter> kFilters[] = {
     {"capitalize", filterCase},  {"count", filterLength},
     {"d", filterDefault},        {"default", filterDefault},
     {"dictsort", filterDictSort}, {"e", filterEscape},
-    {"escape", filterEscape},    {"first", filterFirst},
+    {"escape", filterEscape},    {"first", filterFirstOrLast},
     {"float", filterFloat},      {"format", filterFormat},
     {"indent", filterIndent},    {"int", filterInt},
     {"items", filterItems},      {"join", filterJoin},
-    {"last", filterLast},        {"length", filterLength},
+    {"last", filterFirstOrLast},        {"length", filterLength},
     {"list", filterList},        {"lower", filterCase},
     {"map", filterMap},          {"max", filterOrdered},
     {"min", filterOrdered},      {"reject", filterSelect},

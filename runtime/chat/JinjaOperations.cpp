@@ -141,6 +141,17 @@ static std::string stripString(const std::string &s, const Value &chars,
   return encodeUtf8(text.substr(b, e - b));
 }
 
+// A separator given to split/rsplit (not None): a non-empty str, or false
+// having failed.
+static bool isSeparator(const Value &sep, int line) {
+  if (!sep.isString())
+    return raiseError("TypeError: must be str or None, not " + sep.typeName(),
+                      line);
+  if (sep.getString().empty())
+    return raiseError("ValueError: empty separator", line);
+  return true;
+}
+
 static ValueList splitString(const std::string &s, const Value &sepValue,
                              int64_t maxSplit, int line) {
   ValueList out;
@@ -166,12 +177,9 @@ static ValueList splitString(const std::string &s, const Value &sepValue,
     }
     return out;
   }
-  if (!sepValue.isString())
-    return raiseError("TypeError: must be str or None, not " + sepValue.typeName(),
-               line);
+  if (!isSeparator(sepValue, line))
+    return Failure();
   const std::string &sep = sepValue.getString();
-  if (sep.empty())
-    return raiseError("ValueError: empty separator", line);
   size_t start = 0;
   while (true) {
     if (!chargeSteps(1))
@@ -218,12 +226,9 @@ static ValueList rsplitString(const std::string &s, const Value &sepValue,
     std::reverse(out.begin(), out.end());
     return out;
   }
-  if (!sepValue.isString())
-    return raiseError("TypeError: must be str or None, not " + sepValue.typeName(),
-               line);
+  if (!isSeparator(sepValue, line))
+    return Failure();
   const std::string &sep = sepValue.getString();
-  if (sep.empty())
-    return raiseError("ValueError: empty separator", line);
   ValueList out;
   ReverseFinder finder(s, sep);
   size_t end = s.size();

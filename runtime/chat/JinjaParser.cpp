@@ -81,22 +81,17 @@ private:
     const Token &t = peek(ahead);
     return t.type == Token::Name && t.text == name;
   }
-  void expectOp(const char *op) {
-    if (!isOp(op)) {
-      fail(std::string("expected '") + op + "', found " + describe(peek()),
+  // Consumes the next token if it is the one expected (`present`).
+  void expectToken(bool present, const char *text) {
+    if (!present) {
+      fail(std::string("expected '") + text + "', found " + describe(peek()),
            peek().line);
       return;
     }
     next();
   }
-  void expectName(const char *name) {
-    if (!isName(name)) {
-      fail(std::string("expected '") + name + "', found " + describe(peek()),
-           peek().line);
-      return;
-    }
-    next();
-  }
+  void expectOp(const char *op) { expectToken(isOp(op), op); }
+  void expectName(const char *name) { expectToken(isName(name), name); }
   std::string expectIdentifier() {
     if (peek().type != Token::Name)
       return fail("expected a name, found " + describe(peek()), peek().line);
@@ -491,9 +486,9 @@ private:
     if (isOp("("))
       return parseParenthesized();
     if (isOp("["))
-      return parseListDisplay();
+      return parseDisplay(Expr::ListLit, "]");
     if (isOp("{"))
-      return parseDictDisplay();
+      return parseDisplay(Expr::DictLit, "}");
     return fail("unexpected " + describe(t), line);
   }
 
@@ -538,30 +533,22 @@ private:
     return seal(std::move(tuple));
   }
 
-  ExprPtr parseListDisplay() {
-    auto list = make(Expr::ListLit, next().line); // [
-    while (!isOp("]")) {
-      list->operands.push_back(parseExpression());
+  // `[a, b...]` or `{k: v, ...}` up to `close` (a trailing comma allowed);
+  // a dict's operands alternate keys and values.
+  ExprPtr parseDisplay(Expr::Kind kind, const char *close) {
+    auto display = make(kind, next().line); // [ or {
+    while (!isOp(close)) {
+      display->operands.push_back(parseExpression());
+      if (kind == Expr::DictLit) {
+        expectOp(":");
+        display->operands.push_back(parseExpression());
+      }
       if (!isOp(","))
         break;
       next();
     }
-    expectOp("]");
-    return seal(std::move(list));
-  }
-
-  ExprPtr parseDictDisplay() {
-    auto dict = make(Expr::DictLit, next().line); // {
-    while (!isOp("}")) {
-      dict->operands.push_back(parseExpression());
-      expectOp(":");
-      dict->operands.push_back(parseExpression());
-      if (!isOp(","))
-        break;
-      next();
-    }
-    expectOp("}");
-    return seal(std::move(dict));
+    expectOp(close);
+    return seal(std::move(display));
   }
 
   ExprPtr parsePostfix(ExprPtr e) {
