@@ -19,12 +19,12 @@
 #ifndef INGOT_RUNTIME_CHAT_JINJALIMITS_H
 #define INGOT_RUNTIME_CHAT_JINJALIMITS_H
 
+#include "runtime/chat/TemplateError.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include "runtime/chat/TemplateError.h"
 
 namespace ingot::chat {
 
