@@ -72,11 +72,16 @@ inline int64_t rowWidth(mlir::Value v) {
 }
 
 /// Bytes of one activation row of width k prepared for a kernel reading
-/// `type` (targets::activationBytesPerToken; the op library agrees).
+/// `type`: ggml::activationRowBytes, which the kernels and the op library
+/// use too, computed per 32 values so that every step is checked (no
+/// partial sum exceeds the total).
 inline CheckedSize activationBytes(GGMLType type, CheckedSize k) {
-  if (type == GGMLType::Q8_0 || type == GGMLType::Q4_0)
-    return k + CheckedSize(4) * CheckedSize(k.get() / 32);
-  return CheckedSize(4) * k;
+  if (!k.isValid())
+    return k;
+  const auto weightType = static_cast<ggml::Type>(type);
+  return CheckedSize(k.get() / 32) *
+             CheckedSize(ggml::activationRowBytes(weightType, 32)) +
+         CheckedSize(ggml::activationRowBytes(weightType, k.get() % 32));
 }
 
 /// The kernel weight type of a ggml type, or nullopt when no generated

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build python3 file strace
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-  clang-22 lld-22 libclang-rt-22-dev
+  clang-22 lld-22 libclang-rt-22-dev clang-format-22
   libxbyak-dev libfmt-dev libzstd-dev libgtest-dev libpcre2-dev nlohmann-json3-dev
 )
 

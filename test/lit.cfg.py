@@ -18,6 +18,11 @@ config.environment["PATH"] = os.pathsep.join(
 # Tests must not depend on the user's colour or locale settings.
 config.environment["LC_ALL"] = "C.UTF-8"
 
+# The checks of targets/ (test/targets/tools): a generated kernel, resp. an
+# op library function, against the reference interpreter.
+# Before %ingot, which is a prefix of both.
+config.substitutions.append(("%ingot_kernel_check", os.path.join(config.ingot_tools_dir, "ingot-kernel-check")))
+config.substitutions.append(("%ingot_oplib_check", os.path.join(config.ingot_tools_dir, "ingot-oplib-check")))
 config.substitutions.append(("%ingot", os.path.join(config.ingot_tools_dir, "ingot")))
 config.substitutions.append(("%shared", config.ingot_shared_dir))
 config.substitutions.append(("%models", os.path.join(config.ingot_shared_dir, "models")))

@@ -248,8 +248,11 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
       buffer.assign(stride, 0);
       for (int64_t i = 0; i < count; ++i) {
         std::fill(buffer.begin(), buffer.end(), 0);
-        targets::packWeights(*type, ms, *isa,
-                             source.data() + i * matrixBytes, buffer.data());
+        if (!targets::packWeights(*type, ms, *isa,
+                                  source.data() + i * matrixBytes,
+                                  buffer.data()))
+          return fail("cannot pack '" + e.weight.getSymName() +
+                      "' for the kernels");
         writeData(buffer.data(), stride);
       }
     }

@@ -283,13 +283,14 @@ Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
       if (!type)
         return fail("no kernel generator for " + nameAttr.getValue());
       targets::MatmulShape shape{key->rows, key->cols};
-      targets::GeneratedKernel kernel =
+      targets::GenerateResult generated =
           key->kind == KernelKey::Matmul
               ? targets::generateMatmul(*type, shape, *isa, nameAttr.str())
               : targets::generateExpertMatmul(*type, shape, *isa,
                                               nameAttr.str());
-      if (kernel.code.empty())
-        return fail("kernel generator failed for " + nameAttr.getValue());
+      if (!generated)
+        return fail("kernel generator: " + generated.error);
+      const targets::GeneratedKernel &kernel = generated.kernel;
       module->appendModuleInlineAsm(
           kernelAsm(kernel, *llvmTarget, triple, isaCpu, features));
       if (kernels)

@@ -121,14 +121,13 @@ LogicalResult WeightOp::verify() {
   if (getNumElements() < 0)
     return emitOpError() << "weight element count overflows 64 bits";
   // The ggml enum values are the ggml_type ids, so the type table applies.
-  const auto *info =
-      gguf::lookupType(static_cast<uint32_t>(getGgmlType()));
+  const auto *info = ggml::lookupType(static_cast<uint32_t>(getGgmlType()));
   int64_t rowLength = getShape().back();
   if (rowLength % info->blockElements)
     return emitOpError() << "rows of " << rowLength << " " << info->name
                          << " values are not whole blocks of "
                          << info->blockElements;
-  auto bytes = gguf::rowBytes(info->type, getNumElements());
+  auto bytes = ggml::rowBytes(info->type, getNumElements());
   if (!bytes || *bytes != getSize())
     return emitOpError() << "size " << getSize() << " does not match "
                          << info->name << " data of this shape ("

@@ -1,10 +1,11 @@
 //===- GGMLBlocks.h - ggml's block formats, decoded -------------*- C++ -*-===//
 //
-// The half/bfloat conversions and the block dequantization of every type
-// Ingot reads, in ggml's arithmetic (ggml-quants.c, dequantize_row_*). Header
-// only and free of LLVM and the C++ library, because two sides use it: the
-// compiler's GGUF layer (reference interpreter, packer) and the op library,
-// which is compiled to bitcode and runs inside every emitted binary.
+// The half/bfloat conversions and the block decoders of every type Ingot
+// reads, in ggml's arithmetic (ggml-quants.c, dequantize_row_*). Header only
+// and free of LLVM and the C++ library, because two sides use it: the
+// compiler (GGUF reader, interpreter, packer) and the op library, which is
+// compiled to bitcode and runs inside every emitted binary. The type table
+// (GGMLTypes.h) says which decoder reads which type.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_GGML_GGMLBLOCKS_H
@@ -15,20 +16,17 @@
 
 namespace ingot::ggml {
 
-/// ggml's type ids of the types below (ggml.h, enum ggml_type).
-enum BlockType : uint32_t {
-  kF32 = 0,
-  kF16 = 1,
-  kQ4_0 = 2,
-  kQ4_1 = 3,
-  kQ5_0 = 6,
-  kQ5_1 = 7,
-  kQ8_0 = 8,
-  kQ4_K = 12,
-  kQ5_K = 13,
-  kQ6_K = 14,
-  kBF16 = 30,
-};
+/// The bits of a float, and the float of some bits.
+inline uint32_t floatBits(float value) {
+  uint32_t bits;
+  memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+inline float bitsFloat(uint32_t bits) {
+  float value;
+  memcpy(&value, &bits, sizeof(value));
+  return value;
+}
 
 /// IEEE half to float (exact).
 inline float halfToFloat(uint16_t h) {
@@ -54,15 +52,12 @@ inline float halfToFloat(uint16_t h) {
   } else {
     bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
   }
-  float value;
-  memcpy(&value, &bits, sizeof(value));
-  return value;
+  return bitsFloat(bits);
 }
 
 /// Float to IEEE half, rounding to nearest even (as F16C's vcvtps2ph).
 inline uint16_t floatToHalf(float value) {
-  uint32_t bits;
-  memcpy(&bits, &value, sizeof(bits));
+  uint32_t bits = floatBits(value);
   uint32_t sign = (bits >> 16) & 0x8000;
   uint32_t absBits = bits & 0x7FFFFFFF;
   if (absBits > 0x7F800000) // NaN: keep it a quiet NaN
@@ -89,29 +84,15 @@ inline uint16_t floatToHalf(float value) {
 
 /// bfloat16 to float (exact: the top half of the float's bits).
 inline float bf16ToFloat(uint16_t h) {
-  uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float value;
-  memcpy(&value, &bits, sizeof(value));
-  return value;
+  return bitsFloat(static_cast<uint32_t>(h) << 16);
 }
 
-/// Bytes of `n` values (a whole number of blocks) of ggml type `type`; 0
-/// for a type not listed in BlockType.
-inline int64_t blockRowBytes(uint32_t type, int64_t n) {
-  switch (type) {
-  case kF32: return n * 4;
-  case kF16:
-  case kBF16: return n * 2;
-  case kQ4_0: return n / 32 * 18;
-  case kQ4_1: return n / 32 * 20;
-  case kQ5_0: return n / 32 * 22;
-  case kQ5_1: return n / 32 * 24;
-  case kQ8_0: return n / 32 * 34;
-  case kQ4_K: return n / 256 * 144;
-  case kQ5_K: return n / 256 * 176;
-  case kQ6_K: return n / 256 * 210;
-  default: return 0;
-  }
+/// Float to bfloat16, rounding to nearest even (NaN kept quiet).
+inline uint16_t floatToBf16(float value) {
+  uint32_t bits = floatBits(value);
+  if ((bits & 0x7FFFFFFF) > 0x7F800000)
+    return static_cast<uint16_t>((bits >> 16) | 64); // quiet NaN
+  return static_cast<uint16_t>((bits + (0x7FFF + ((bits >> 16) & 1))) >> 16);
 }
 
 inline uint16_t loadU16(const uint8_t *p) {
@@ -131,134 +112,131 @@ inline void scaleMinK4(int j, const uint8_t *q, uint8_t &sc, uint8_t &m) {
   }
 }
 
-/// Decodes `n` values (a whole number of blocks) of ggml type `type` from
-/// `src` into `dst`. False, with nothing written, for a type not listed in
-/// BlockType.
-inline bool dequantizeBlocks(uint32_t type, const uint8_t *src, float *dst,
-                             int64_t n) {
-  switch (type) {
-  case kF32:
-    if (n > 0) // an empty tensor's pointer may be null
-      memcpy(dst, src, n * sizeof(float));
-    return true;
-  case kF16:
-    for (int64_t i = 0; i < n; ++i)
-      dst[i] = loadHalf(src + 2 * i);
-    return true;
-  case kBF16:
-    for (int64_t i = 0; i < n; ++i)
-      dst[i] = bf16ToFloat(loadU16(src + 2 * i));
-    return true;
-  case kQ4_0:
-    // {f16 d; u8 qs[16]}
-    for (int64_t b = 0; b < n / 32; ++b, src += 18, dst += 32) {
-      float d = loadHalf(src);
-      const uint8_t *qs = src + 2;
-      for (int j = 0; j < 16; ++j) {
-        dst[j] = ((qs[j] & 0xF) - 8) * d;
-        dst[j + 16] = ((qs[j] >> 4) - 8) * d;
-      }
+// The decoders below convert `n` values (a whole number of blocks) from
+// `src` to f32 in `dst`; the type table (GGMLTypes.h) names them.
+
+inline void dequantizeF32(const uint8_t *src, float *dst, int64_t n) {
+  if (n > 0) // an empty tensor's pointer may be null
+    memcpy(dst, src, n * sizeof(float));
+}
+
+inline void dequantizeF16(const uint8_t *src, float *dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = loadHalf(src + 2 * i);
+}
+
+inline void dequantizeBF16(const uint8_t *src, float *dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = bf16ToFloat(loadU16(src + 2 * i));
+}
+
+/// {f16 d; u8 qs[16]}
+inline void dequantizeQ4_0(const uint8_t *src, float *dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += 18, dst += 32) {
+    float d = loadHalf(src);
+    const uint8_t *qs = src + 2;
+    for (int j = 0; j < 16; ++j) {
+      dst[j] = ((qs[j] & 0xF) - 8) * d;
+      dst[j + 16] = ((qs[j] >> 4) - 8) * d;
     }
-    return true;
-  case kQ4_1:
-    // {f16 d; f16 m; u8 qs[16]}
-    for (int64_t b = 0; b < n / 32; ++b, src += 20, dst += 32) {
-      float d = loadHalf(src), m = loadHalf(src + 2);
-      const uint8_t *qs = src + 4;
-      for (int j = 0; j < 16; ++j) {
-        dst[j] = (qs[j] & 0xF) * d + m;
-        dst[j + 16] = (qs[j] >> 4) * d + m;
-      }
-    }
-    return true;
-  case kQ5_0:
-  case kQ5_1: {
-    // {f16 d; (Q5_1: f16 m;) u8 qh[4]; u8 qs[16]}: the fifth bit of value j
-    // is bit j of the 32-bit qh word.
-    const bool withMin = type == kQ5_1;
-    const int bytes = withMin ? 24 : 22;
-    for (int64_t b = 0; b < n / 32; ++b, src += bytes, dst += 32) {
-      float d = loadHalf(src);
-      float m = withMin ? loadHalf(src + 2) : 0.0f;
-      const uint8_t *qhp = src + (withMin ? 4 : 2);
-      uint32_t qh = qhp[0] | (qhp[1] << 8) | (qhp[2] << 16) |
-                    (static_cast<uint32_t>(qhp[3]) << 24);
-      const uint8_t *qs = qhp + 4;
-      for (int j = 0; j < 16; ++j) {
-        int lo = (qs[j] & 0xF) | (((qh >> j) & 1) << 4);
-        int hi = (qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
-        if (withMin) {
-          dst[j] = lo * d + m;
-          dst[j + 16] = hi * d + m;
-        } else {
-          dst[j] = (lo - 16) * d;
-          dst[j + 16] = (hi - 16) * d;
-        }
-      }
-    }
-    return true;
   }
-  case kQ8_0:
-    // {f16 d; i8 qs[32]}
-    for (int64_t b = 0; b < n / 32; ++b, src += 34, dst += 32) {
-      float d = loadHalf(src);
-      const int8_t *qs = reinterpret_cast<const int8_t *>(src + 2);
-      for (int j = 0; j < 32; ++j)
-        dst[j] = qs[j] * d;
+}
+
+/// {f16 d; f16 m; u8 qs[16]}
+inline void dequantizeQ4_1(const uint8_t *src, float *dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += 20, dst += 32) {
+    float d = loadHalf(src), m = loadHalf(src + 2);
+    const uint8_t *qs = src + 4;
+    for (int j = 0; j < 16; ++j) {
+      dst[j] = (qs[j] & 0xF) * d + m;
+      dst[j + 16] = (qs[j] >> 4) * d + m;
     }
-    return true;
-  case kQ4_K:
-  case kQ5_K: {
-    // {f16 d; f16 dmin; u8 scales[12]; (Q5_K: u8 qh[32];) u8 qs[128]}
-    const bool five = type == kQ5_K;
-    const int bytes = five ? 176 : 144;
-    for (int64_t b = 0; b < n / 256; ++b, src += bytes) {
-      float d = loadHalf(src), dmin = loadHalf(src + 2);
-      const uint8_t *scales = src + 4;
-      const uint8_t *qh = src + 16;
-      const uint8_t *q = src + (five ? 48 : 16);
-      uint8_t u1 = 1, u2 = 2;
-      for (int j = 0, is = 0; j < 256; j += 64, is += 2, q += 32) {
-        uint8_t sc, m;
-        scaleMinK4(is, scales, sc, m);
-        float d1 = d * sc, m1 = dmin * m;
-        scaleMinK4(is + 1, scales, sc, m);
-        float d2 = d * sc, m2 = dmin * m;
-        for (int l = 0; l < 32; ++l)
-          *dst++ = d1 * ((q[l] & 0xF) + (five && (qh[l] & u1) ? 16 : 0)) - m1;
-        for (int l = 0; l < 32; ++l)
-          *dst++ = d2 * ((q[l] >> 4) + (five && (qh[l] & u2) ? 16 : 0)) - m2;
-        u1 <<= 2;
-        u2 <<= 2;
-      }
-    }
-    return true;
   }
-  case kQ6_K:
-    // {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d}
-    for (int64_t b = 0; b < n / 256; ++b, src += 210, dst += 256) {
-      const uint8_t *ql = src;
-      const uint8_t *qh = src + 128;
-      const int8_t *sc = reinterpret_cast<const int8_t *>(src + 192);
-      float d = loadHalf(src + 208);
-      for (int half = 0; half < 2; ++half, ql += 64, qh += 32, sc += 8) {
-        float *y = dst + 128 * half;
-        for (int l = 0; l < 32; ++l) {
-          int is = l / 16;
-          int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-          int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-          int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-          int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-          y[l] = d * sc[is] * q1;
-          y[l + 32] = d * sc[is + 2] * q2;
-          y[l + 64] = d * sc[is + 4] * q3;
-          y[l + 96] = d * sc[is + 6] * q4;
-        }
+}
+
+/// {f16 d; (Q5_1: f16 m;) u8 qh[4]; u8 qs[16]}: the fifth bit of value j is
+/// bit j of the 32-bit qh word.
+template <bool withMin>
+inline void dequantizeQ5(const uint8_t *src, float *dst, int64_t n) {
+  const int bytes = withMin ? 24 : 22;
+  for (int64_t b = 0; b < n / 32; ++b, src += bytes, dst += 32) {
+    float d = loadHalf(src);
+    float m = withMin ? loadHalf(src + 2) : 0.0f;
+    const uint8_t *qhp = src + (withMin ? 4 : 2);
+    uint32_t qh = qhp[0] | (qhp[1] << 8) | (qhp[2] << 16) |
+                  (static_cast<uint32_t>(qhp[3]) << 24);
+    const uint8_t *qs = qhp + 4;
+    for (int j = 0; j < 16; ++j) {
+      int lo = (qs[j] & 0xF) | (((qh >> j) & 1) << 4);
+      int hi = (qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+      if (withMin) {
+        dst[j] = lo * d + m;
+        dst[j + 16] = hi * d + m;
+      } else {
+        dst[j] = (lo - 16) * d;
+        dst[j + 16] = (hi - 16) * d;
       }
     }
-    return true;
-  default:
-    return false;
+  }
+}
+
+/// {f16 d; i8 qs[32]}
+inline void dequantizeQ8_0(const uint8_t *src, float *dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += 34, dst += 32) {
+    float d = loadHalf(src);
+    const int8_t *qs = reinterpret_cast<const int8_t *>(src + 2);
+    for (int j = 0; j < 32; ++j)
+      dst[j] = qs[j] * d;
+  }
+}
+
+/// {f16 d; f16 dmin; u8 scales[12]; (Q5_K: u8 qh[32];) u8 qs[128]}
+template <bool five>
+inline void dequantizeQ45_K(const uint8_t *src, float *dst, int64_t n) {
+  const int bytes = five ? 176 : 144;
+  for (int64_t b = 0; b < n / 256; ++b, src += bytes) {
+    float d = loadHalf(src), dmin = loadHalf(src + 2);
+    const uint8_t *scales = src + 4;
+    const uint8_t *qh = src + 16;
+    const uint8_t *q = src + (five ? 48 : 16);
+    uint8_t u1 = 1, u2 = 2;
+    for (int j = 0, is = 0; j < 256; j += 64, is += 2, q += 32) {
+      uint8_t sc, m;
+      scaleMinK4(is, scales, sc, m);
+      float d1 = d * sc, m1 = dmin * m;
+      scaleMinK4(is + 1, scales, sc, m);
+      float d2 = d * sc, m2 = dmin * m;
+      for (int l = 0; l < 32; ++l)
+        *dst++ = d1 * ((q[l] & 0xF) + (five && (qh[l] & u1) ? 16 : 0)) - m1;
+      for (int l = 0; l < 32; ++l)
+        *dst++ = d2 * ((q[l] >> 4) + (five && (qh[l] & u2) ? 16 : 0)) - m2;
+      u1 <<= 2;
+      u2 <<= 2;
+    }
+  }
+}
+
+/// {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d}
+inline void dequantizeQ6_K(const uint8_t *src, float *dst, int64_t n) {
+  for (int64_t b = 0; b < n / 256; ++b, src += 210, dst += 256) {
+    const uint8_t *ql = src;
+    const uint8_t *qh = src + 128;
+    const int8_t *sc = reinterpret_cast<const int8_t *>(src + 192);
+    float d = loadHalf(src + 208);
+    for (int half = 0; half < 2; ++half, ql += 64, qh += 32, sc += 8) {
+      float *y = dst + 128 * half;
+      for (int l = 0; l < 32; ++l) {
+        int is = l / 16;
+        int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+        int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        y[l] = d * sc[is] * q1;
+        y[l + 32] = d * sc[is + 2] * q2;
+        y[l + 64] = d * sc[is + 4] * q3;
+        y[l + 96] = d * sc[is + 6] * q4;
+      }
+    }
   }
 }
 

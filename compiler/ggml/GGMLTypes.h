@@ -1,24 +1,30 @@
-//===- GGMLTypes.h - ggml tensor element types ------------------*- C++ -*-===//
+//===- GGMLTypes.h - The table of ggml tensor element types -----*- C++ -*-===//
 //
-// The element types a GGUF tensor can have, with their block geometry, and
-// conversions between them and f32. Block layouts follow ggml's definitions
-// (ggml-common.h); every size here is checked by tests against hand-computed
-// blocks.
+// ggml's element types as ggml keeps them in type_traits: the id stored in
+// GGUF tensor infos, the name, the block geometry and the decoder to f32.
+// Every other layer (GGUF reader, dialect, interpreter, kernel packer, op
+// library) reads these facts here. Block sizes follow ggml-common.h and are
+// checked by tests against hand-computed blocks.
+//
+// Free of LLVM and of the C++ library's compiled parts: the op library
+// includes it and is compiled to bitcode with only -I<root>.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_GGML_GGMLTYPES_H
 #define INGOT_GGML_GGMLTYPES_H
 
-#include "llvm/ADT/StringRef.h"
+#include "compiler/ggml/GGMLBlocks.h"
 
-#include <cstdint>
 #include <optional>
+#include <stdint.h>
+#include <string_view>
 
-namespace ingot::gguf {
+namespace ingot::ggml {
 
-/// ggml_type numbering as stored in GGUF tensor infos. Gaps are types ggml
-/// has removed; they are rejected as unknown.
-enum class GGMLType : uint32_t {
+/// ggml_type numbering (ggml.h, enum ggml_type). Gaps are types ggml has
+/// removed; they are rejected as unknown. The dialect's Ingot_GGMLType
+/// repeats these ids for MLIR; compiler/dialect checks they agree.
+enum class Type : uint32_t {
   F32 = 0,
   F16 = 1,
   Q4_0 = 2,
@@ -53,51 +59,135 @@ enum class GGMLType : uint32_t {
   MXFP4 = 39,
 };
 
-struct GGMLTypeInfo {
-  GGMLType type;
+/// Decodes n values (a whole number of blocks) to f32.
+using DequantizeFn = void (*)(const uint8_t *src, float *dst, int64_t n);
+
+struct TypeInfo {
+  Type type;
   const char *name;
   /// Elements per block (1 for plain types).
   uint32_t blockElements;
   /// Bytes per block.
   uint32_t blockBytes;
-  /// Whether dequantizeRow supports it.
+  /// The decoder to f32; null for types Ingot cannot read yet.
+  DequantizeFn dequantize;
+  /// Whether dequantize is set.
   bool canDequantize;
+
+  constexpr TypeInfo(Type type, const char *name, uint32_t blockElements,
+                     uint32_t blockBytes, DequantizeFn dequantize)
+      : type(type), name(name), blockElements(blockElements),
+        blockBytes(blockBytes), dequantize(dequantize),
+        canDequantize(dequantize != nullptr) {}
 };
 
-/// Returns the description of a raw type id, or nullptr for an id ggml does
-/// not (or no longer) define.
-const GGMLTypeInfo *lookupType(uint32_t rawType);
-inline const GGMLTypeInfo &getTypeInfo(GGMLType type) {
+// Block sizes in bytes follow the struct layouts of ggml-common.h, e.g.
+// block_q8_0 = {f16 d; int8 qs[32]} = 34 bytes for 32 values.
+inline constexpr TypeInfo kTypeTable[] = {
+    {Type::F32, "F32", 1, 4, dequantizeF32},
+    {Type::F16, "F16", 1, 2, dequantizeF16},
+    {Type::Q4_0, "Q4_0", 32, 18, dequantizeQ4_0},
+    {Type::Q4_1, "Q4_1", 32, 20, dequantizeQ4_1},
+    {Type::Q5_0, "Q5_0", 32, 22, dequantizeQ5</*withMin=*/false>},
+    {Type::Q5_1, "Q5_1", 32, 24, dequantizeQ5</*withMin=*/true>},
+    {Type::Q8_0, "Q8_0", 32, 34, dequantizeQ8_0},
+    {Type::Q8_1, "Q8_1", 32, 36, nullptr},
+    {Type::Q2_K, "Q2_K", 256, 84, nullptr},
+    {Type::Q3_K, "Q3_K", 256, 110, nullptr},
+    {Type::Q4_K, "Q4_K", 256, 144, dequantizeQ45_K</*five=*/false>},
+    {Type::Q5_K, "Q5_K", 256, 176, dequantizeQ45_K</*five=*/true>},
+    {Type::Q6_K, "Q6_K", 256, 210, dequantizeQ6_K},
+    {Type::Q8_K, "Q8_K", 256, 292, nullptr},
+    {Type::IQ2_XXS, "IQ2_XXS", 256, 66, nullptr},
+    {Type::IQ2_XS, "IQ2_XS", 256, 74, nullptr},
+    {Type::IQ3_XXS, "IQ3_XXS", 256, 98, nullptr},
+    {Type::IQ1_S, "IQ1_S", 256, 50, nullptr},
+    {Type::IQ4_NL, "IQ4_NL", 32, 18, nullptr},
+    {Type::IQ3_S, "IQ3_S", 256, 110, nullptr},
+    {Type::IQ2_S, "IQ2_S", 256, 82, nullptr},
+    {Type::IQ4_XS, "IQ4_XS", 256, 136, nullptr},
+    {Type::I8, "I8", 1, 1, nullptr},
+    {Type::I16, "I16", 1, 2, nullptr},
+    {Type::I32, "I32", 1, 4, nullptr},
+    {Type::I64, "I64", 1, 8, nullptr},
+    {Type::F64, "F64", 1, 8, nullptr},
+    {Type::IQ1_M, "IQ1_M", 256, 56, nullptr},
+    {Type::BF16, "BF16", 1, 2, dequantizeBF16},
+    {Type::TQ1_0, "TQ1_0", 256, 54, nullptr},
+    {Type::TQ2_0, "TQ2_0", 256, 66, nullptr},
+    {Type::MXFP4, "MXFP4", 32, 17, nullptr},
+};
+
+/// The description of a raw type id, or nullptr for an id ggml does not (or
+/// no longer) define.
+constexpr const TypeInfo *lookupType(uint32_t rawType) {
+  for (const TypeInfo &info : kTypeTable)
+    if (static_cast<uint32_t>(info.type) == rawType)
+      return &info;
+  return nullptr;
+}
+constexpr const TypeInfo &getTypeInfo(Type type) {
   return *lookupType(static_cast<uint32_t>(type));
 }
+constexpr const char *typeName(Type type) { return getTypeInfo(type).name; }
+
 /// Parses a type name such as "Q8_0" or "f32" (case-insensitive).
-std::optional<GGMLType> parseTypeName(llvm::StringRef name);
-inline const char *typeName(GGMLType type) { return getTypeInfo(type).name; }
+std::optional<Type> parseTypeName(std::string_view name);
 
 /// Bytes a row of `elements` values takes; nullopt when `elements` is not a
 /// whole number of blocks or the size overflows.
-std::optional<uint64_t> rowBytes(GGMLType type, uint64_t elements);
+inline std::optional<uint64_t> rowBytes(Type type, uint64_t elements) {
+  const TypeInfo &info = getTypeInfo(type);
+  if (elements % info.blockElements)
+    return std::nullopt;
+  uint64_t bytes;
+  if (__builtin_mul_overflow(elements / info.blockElements, info.blockBytes,
+                             &bytes))
+    return std::nullopt;
+  return bytes;
+}
 
 /// Converts `elements` values (a whole number of blocks) starting at `src` to
-/// f32. The type must have canDequantize set.
-void dequantizeRow(GGMLType type, const void *src, float *dst,
-                   int64_t elements);
+/// f32. The type must be one that canDequantize.
+inline void dequantizeRow(Type type, const void *src, float *dst,
+                          int64_t elements) {
+  getTypeInfo(type).dequantize(static_cast<const uint8_t *>(src), dst,
+                               elements);
+}
 
 /// Quantizes `elements` f32 values to Q8_0 or Q4_0 blocks, rounding as
 /// ggml's reference quantizers do.
 void quantizeRowQ8_0(const float *src, void *dst, int64_t elements);
 void quantizeRowQ4_0(const float *src, void *dst, int64_t elements);
 
-float halfToFloat(uint16_t bits);
-uint16_t floatToHalf(float value);
-inline float bf16ToFloat(uint16_t bits) {
-  uint32_t wide = static_cast<uint32_t>(bits) << 16;
-  float value;
-  __builtin_memcpy(&value, &wide, sizeof(value));
-  return value;
+/// The weight types the matmul and expert kernels (targets/x86) and the op
+/// library's matmul drivers read.
+constexpr bool isKernelWeightType(Type type) {
+  return type == Type::F32 || type == Type::F16 || type == Type::Q8_0 ||
+         type == Type::Q4_0;
 }
-uint16_t floatToBf16(float value);
 
+/// Bytes of one activation row of k values as a kernel of weight type
+/// `weightType` reads it: for Q8_0 / Q4_0 weights (ggml's vec_dot_type
+/// Q8_0), k int8 quants then k/32 f32 scales; for F32 / F16 weights, k
+/// floats (F16 ones already rounded to f16).
+constexpr int64_t activationRowBytes(Type weightType, int64_t k) {
+  if (weightType == Type::Q8_0 || weightType == Type::Q4_0)
+    return k + 4 * (k / 32);
+  return 4 * k;
+}
+
+} // namespace ingot::ggml
+
+// Transitional: the GGUF layer's former spellings, still used by
+// passes/PlanWeights.cpp and the driver's synth command while other changes
+// rewrite them. New code names ggml:: directly.
+namespace ingot::gguf {
+using GGMLType = ggml::Type;
+using GGMLTypeInfo = ggml::TypeInfo;
+using ggml::getTypeInfo;
+using ggml::lookupType;
+using ggml::parseTypeName;
 } // namespace ingot::gguf
 
 #endif // INGOT_GGML_GGMLTYPES_H

@@ -519,7 +519,8 @@ Error GGUFFile::parseAll(DataCheck check) {
     auto rawType = cur.readUInt(4, "tensor '" + *name + "' type");
     if (!rawType)
       return rawType.takeError();
-    const GGMLTypeInfo *typeInfo = lookupType(static_cast<uint32_t>(*rawType));
+    const ggml::TypeInfo *typeInfo =
+        ggml::lookupType(static_cast<uint32_t>(*rawType));
     if (!typeInfo || *rawType > UINT32_MAX)
       return cur.fail(typeAt, "tensor '" + *name + "' has unknown ggml type " +
                                   Twine(*rawType));
@@ -531,7 +532,7 @@ Error GGUFFile::parseAll(DataCheck check) {
                                   " is not a multiple of the " +
                                   typeInfo->name + " block size " +
                                   Twine(typeInfo->blockElements));
-    auto bytes = rowBytes(info.type, info.elements);
+    auto bytes = ggml::rowBytes(info.type, info.elements);
     if (!bytes)
       return cur.fail(typeAt, "tensor '" + *name +
                                   "': byte size overflows 64 bits");
@@ -640,18 +641,17 @@ ArrayRef<uint8_t> GGUFFile::tensorData(const TensorInfo &tensor) const {
 
 Expected<std::vector<float>>
 GGUFFile::readTensorF32(const TensorInfo &tensor) const {
-  if (!getTypeInfo(tensor.type).canDequantize)
-    return createStringError(inconvertibleErrorCode(),
-                             "%s: tensor '%s': cannot dequantize type %s",
-                             path.c_str(), tensor.name.c_str(),
-                             typeName(tensor.type));
+  if (!ggml::getTypeInfo(tensor.type).canDequantize)
+    return createStringError(
+        inconvertibleErrorCode(), "%s: tensor '%s': cannot dequantize type %s",
+        path.c_str(), tensor.name.c_str(), ggml::typeName(tensor.type));
   if (tensorData(tensor).size() != tensor.bytes)
     return createStringError(inconvertibleErrorCode(),
                              "%s: tensor '%s': data is not in the buffer",
                              path.c_str(), tensor.name.c_str());
   std::vector<float> out(tensor.elements);
-  dequantizeRow(tensor.type, tensorData(tensor).data(), out.data(),
-                static_cast<int64_t>(tensor.elements));
+  ggml::dequantizeRow(tensor.type, tensorData(tensor).data(), out.data(),
+                      static_cast<int64_t>(tensor.elements));
   return out;
 }
 

@@ -103,7 +103,7 @@ struct MetadataEntry {
 
 struct TensorInfo {
   std::string name;
-  GGMLType type;
+  ggml::Type type;
   /// Dimensions in ggml order: shape[0] is the fastest-varying (row length).
   llvm::SmallVector<uint64_t, 4> shape;
   /// Offset relative to the start of the data section, as stored.

@@ -158,7 +158,7 @@ void GGUFWriter::setAlignment(uint32_t a) {
   setUInt32("general.alignment", a);
 }
 
-Error GGUFWriter::addTensor(StringRef name, GGMLType type,
+Error GGUFWriter::addTensor(StringRef name, ggml::Type type,
                             ArrayRef<uint64_t> shape, ArrayRef<uint8_t> data) {
   for (const PendingTensor &t : tensors)
     if (t.name == name)
@@ -167,20 +167,20 @@ Error GGUFWriter::addTensor(StringRef name, GGMLType type,
   uint64_t elements = 1;
   for (uint64_t d : shape)
     elements *= d;
-  auto bytes = rowBytes(type, elements);
-  if (shape.empty() || shape[0] % getTypeInfo(type).blockElements || !bytes ||
-      *bytes != data.size())
+  auto bytes = ggml::rowBytes(type, elements);
+  if (shape.empty() || shape[0] % ggml::getTypeInfo(type).blockElements ||
+      !bytes || *bytes != data.size())
     return createStringError(
         inconvertibleErrorCode(),
         "tensor '%s': %zu bytes of data do not fit type %s and its shape",
-        name.str().c_str(), data.size(), typeName(type));
+        name.str().c_str(), data.size(), ggml::typeName(type));
   tensors.push_back({name.str(), type,
                      std::vector<uint64_t>(shape.begin(), shape.end()),
                      std::vector<uint8_t>(data.begin(), data.end())});
   return Error::success();
 }
 
-Error GGUFWriter::addTensorFromF32(StringRef name, GGMLType type,
+Error GGUFWriter::addTensorFromF32(StringRef name, ggml::Type type,
                                    ArrayRef<uint64_t> shape,
                                    ArrayRef<float> values) {
   if (shape.empty())
@@ -188,41 +188,41 @@ Error GGUFWriter::addTensorFromF32(StringRef name, GGMLType type,
                              "tensor '%s' has no dimensions",
                              name.str().c_str());
   uint64_t rowLength = shape[0];
-  if (rowLength % getTypeInfo(type).blockElements)
+  if (rowLength % ggml::getTypeInfo(type).blockElements)
     return createStringError(inconvertibleErrorCode(),
                              "tensor '%s': row length %llu is not a multiple "
                              "of the %s block",
                              name.str().c_str(),
                              static_cast<unsigned long long>(rowLength),
-                             typeName(type));
-  auto bytes = rowBytes(type, values.size());
+                             ggml::typeName(type));
+  auto bytes = ggml::rowBytes(type, values.size());
   if (!bytes)
     return createStringError(inconvertibleErrorCode(), "tensor '%s': bad size",
                              name.str().c_str());
   std::vector<uint8_t> data(*bytes);
   switch (type) {
-  case GGMLType::F32:
+  case ggml::Type::F32:
     std::memcpy(data.data(), values.data(), data.size());
     break;
-  case GGMLType::F16:
-  case GGMLType::BF16:
+  case ggml::Type::F16:
+  case ggml::Type::BF16:
     for (size_t i = 0; i < values.size(); ++i) {
-      uint16_t h = type == GGMLType::F16 ? floatToHalf(values[i])
-                                         : floatToBf16(values[i]);
+      uint16_t h = type == ggml::Type::F16 ? ggml::floatToHalf(values[i])
+                                           : ggml::floatToBf16(values[i]);
       data[2 * i] = h & 0xFF;
       data[2 * i + 1] = h >> 8;
     }
     break;
-  case GGMLType::Q8_0:
-    quantizeRowQ8_0(values.data(), data.data(), values.size());
+  case ggml::Type::Q8_0:
+    ggml::quantizeRowQ8_0(values.data(), data.data(), values.size());
     break;
-  case GGMLType::Q4_0:
-    quantizeRowQ4_0(values.data(), data.data(), values.size());
+  case ggml::Type::Q4_0:
+    ggml::quantizeRowQ4_0(values.data(), data.data(), values.size());
     break;
   default:
     return createStringError(inconvertibleErrorCode(),
                              "tensor '%s': cannot quantize to %s",
-                             name.str().c_str(), typeName(type));
+                             name.str().c_str(), ggml::typeName(type));
   }
   return addTensor(name, type, shape, data);
 }

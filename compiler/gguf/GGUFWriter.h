@@ -49,11 +49,11 @@ public:
 
   /// Adds a tensor; `data` must hold exactly the bytes its type and shape
   /// need. Shape is in ggml order (shape[0] = row length).
-  llvm::Error addTensor(llvm::StringRef name, GGMLType type,
+  llvm::Error addTensor(llvm::StringRef name, ggml::Type type,
                         llvm::ArrayRef<uint64_t> shape,
                         llvm::ArrayRef<uint8_t> data);
   /// Adds an f32 tensor, converting to `type` (F32, F16, BF16, Q8_0, Q4_0).
-  llvm::Error addTensorFromF32(llvm::StringRef name, GGMLType type,
+  llvm::Error addTensorFromF32(llvm::StringRef name, ggml::Type type,
                                llvm::ArrayRef<uint64_t> shape,
                                llvm::ArrayRef<float> values);
 
@@ -66,7 +66,7 @@ private:
 
   struct PendingTensor {
     std::string name;
-    GGMLType type;
+    ggml::Type type;
     std::vector<uint64_t> shape;
     std::vector<uint8_t> data;
   };

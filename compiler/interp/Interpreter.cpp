@@ -112,11 +112,11 @@ llvm::Error ModelInterpreter::Impl::prepare(int64_t capacity) {
     // Every op reads its weights through gguf::dequantizeRow (or a faster
     // path for a type it also covers): refuse the types it cannot read now,
     // naming the tensor, instead of failing half-way through a step.
-    if (!gguf::getTypeInfo(t->type).canDequantize &&
+    if (!ggml::getTypeInfo(t->type).canDequantize &&
         !w.getSymbolUses(module)->empty())
       return opError(w, formatv("tensor '{0}' has type {1}, which the "
                                 "reference interpreter cannot read",
-                                w.getSymName(), gguf::typeName(t->type)));
+                                w.getSymName(), ggml::typeName(t->type)));
     weights[w.getSymName()] = WeightView::fromTensor(file, *t);
   }
 

@@ -20,7 +20,7 @@
 
 using namespace ingot;
 using namespace ingot::interp;
-using gguf::GGMLType;
+using ggml::Type;
 
 //===----------------------------------------------------------------------===//
 // WeightView
@@ -50,7 +50,7 @@ int64_t WeightView::matrixCount() const {
 }
 
 uint64_t WeightView::rowBytes() const {
-  std::optional<uint64_t> bytes = gguf::rowBytes(type, rowLength());
+  std::optional<uint64_t> bytes = ggml::rowBytes(type, rowLength());
   if (!bytes)
     llvm::report_fatal_error("weight row is not a whole number of blocks");
   return *bytes;
@@ -73,7 +73,7 @@ WeightView WeightView::matrix(int64_t index) const {
 }
 
 void WeightView::readRow(int64_t row, float *out) const {
-  gguf::dequantizeRow(type, rowData(row), out, rowLength());
+  ggml::dequantizeRow(type, rowData(row), out, rowLength());
 }
 
 //===----------------------------------------------------------------------===//
@@ -89,7 +89,7 @@ void interp::quantizeActivationsQ8_0(const float *x, int64_t n, Q8Block *out) {
     // The scale is stored as F16; the values are scaled by 127 / amax (not by
     // 1 / d) and rounded to nearest, ties to even, as ggml's x86 path does.
     float d = amax / 127.0f;
-    out[b].d = gguf::halfToFloat(gguf::floatToHalf(d));
+    out[b].d = ggml::halfToFloat(ggml::floatToHalf(d));
     float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     for (int j = 0; j < 32; ++j)
       out[b].q[j] = static_cast<int8_t>(std::nearbyintf(x[j] * id));
@@ -98,12 +98,12 @@ void interp::quantizeActivationsQ8_0(const float *x, int64_t n, Q8Block *out) {
 
 void interp::roundToF16(const float *x, int64_t n, float *out) {
   for (int64_t i = 0; i < n; ++i)
-    out[i] = gguf::halfToFloat(gguf::floatToHalf(x[i]));
+    out[i] = ggml::halfToFloat(ggml::floatToHalf(x[i]));
 }
 
 void interp::roundToBF16(const float *x, int64_t n, float *out) {
   for (int64_t i = 0; i < n; ++i)
-    out[i] = gguf::bf16ToFloat(gguf::floatToBf16(x[i]));
+    out[i] = ggml::bf16ToFloat(ggml::floatToBf16(x[i]));
 }
 
 //===----------------------------------------------------------------------===//
@@ -127,7 +127,7 @@ float dotQ8_0(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   for (int64_t b = 0; b < nBlocks; ++b, row += kQ8_0BlockBytes) {
     const int8_t *qw = reinterpret_cast<const int8_t *>(row + 2);
-    const float d = gguf::halfToFloat(load16(row)) * x[b].d;
+    const float d = ggml::halfToFloat(load16(row)) * x[b].d;
     for (int k = 0; k < 8; ++k) {
       int32_t sumi = 0;
       for (int j = 4 * k; j < 4 * k + 4; ++j)
@@ -155,84 +155,17 @@ float dotQ4_0(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
       int32_t hi = int32_t(qs[j] >> 4) - 8;
       sumi += lo * int32_t(x[b].q[j]) + hi * int32_t(x[b].q[j + 16]);
     }
-    sum = std::fma(float(sumi), gguf::halfToFloat(load16(row)) * x[b].d, sum);
+    sum = std::fma(float(sumi), ggml::halfToFloat(load16(row)) * x[b].d, sum);
   }
   return sum;
 }
 
 } // namespace
 
-//===----------------------------------------------------------------------===//
-// ggml's F32 arithmetic (x86 AVX-512 build), emulated lane by lane
-//===----------------------------------------------------------------------===//
-
-namespace {
-
-constexpr int kLanes = 16; // floats in one AVX-512 register
-
-// _mm512_reduce_add_ps: halves are added pairwise (lane i + lane i+8, then
-// i + i+4, i + i+2, i + i+1).
-float reduceLanes(const float *v) {
-  float t[8];
-  for (int i = 0; i < 8; ++i)
-    t[i] = v[i] + v[i + 8];
-  float s[4];
-  for (int i = 0; i < 4; ++i)
-    s[i] = t[i] + t[i + 4];
-  return (s[0] + s[2]) + (s[1] + s[3]);
-}
-
-} // namespace
-
-// ggml_vec_dot_f32: 4 accumulators of 16 lanes over blocks of 64 (FMA),
-// combined as (acc0 + acc2) + (acc1 + acc3), reduced over the lanes, then the
-// tail (n % 64) is added sequentially in float.
-float interp::ggmlVecDotF32(const float *x, const float *y, int64_t n) {
-  const int64_t np = n & ~int64_t(4 * kLanes - 1);
-  float acc[4][kLanes] = {};
-  for (int64_t i = 0; i < np; i += 4 * kLanes)
-    for (int j = 0; j < 4; ++j)
-      for (int l = 0; l < kLanes; ++l)
-        acc[j][l] = std::fma(x[i + j * kLanes + l], y[i + j * kLanes + l],
-                             acc[j][l]);
-  float lanes[kLanes];
-  for (int l = 0; l < kLanes; ++l)
-    lanes[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
-  float sum = reduceLanes(lanes);
-  for (int64_t i = np; i < n; ++i)
-    sum = std::fma(x[i], y[i], sum);
-  return sum;
-}
-
-// llamafile's tinyBLAS (F32, AVX-512): one 16-lane FMA accumulator over the
-// row (n a multiple of 16), reduced over the lanes.
-float interp::ggmlSgemmDotF32(const float *x, const float *y, int64_t n) {
-  assert(n % kLanes == 0 && "tinyBLAS rows are whole vectors");
-  float acc[kLanes] = {};
-  for (int64_t i = 0; i < n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l)
-      acc[l] = std::fma(x[i + l], y[i + l], acc[l]);
-  return reduceLanes(acc);
-}
-
-// ggml_v_expf (AVX-512 variant) in scalar form: x = n ln2 + b with n
-// rounded through the 1.5 * 2^23 shift, a degree-5 polynomial in b, then
-// scaled by 2^n; |n| > 192 saturates to 0 or infinity.
-float interp::ggmlExpf(float x) {
-  const float shift = 0x1.8p23f;
-  const float z = std::fma(x, 0x1.715476p+0f, shift);
-  const float n = z - shift;
-  const float b =
-      std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
-  if (std::fabs(n) > 192.0f)
-    return n <= 0.0f ? 0.0f : std::numeric_limits<float>::infinity();
-  const float u = b * b;
-  const float j = std::fma(
-      std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
-               std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
-      u, std::fma(0x1.ffffecp-1f, b, 1.0f));
-  return std::ldexp(j, int(n));
-}
+// ggml's F32 arithmetic (x86 AVX-512 build): compiler/ggml/GGMLArithmetic.h.
+using ggml::kLanes;
+using ggml::reduceLanes;
+using ggml::useSgemmF32;
 
 namespace {
 
@@ -241,25 +174,25 @@ namespace {
 float siluAt(const float *x, int64_t i, int64_t n) {
   const float v = x[i];
   const bool vectorised = i < (n & ~int64_t(kLanes - 1));
-  const float e = vectorised ? interp::ggmlExpf(-v) : std::exp(-v);
+  const float e = vectorised ? ggml::vExpf(-v) : std::exp(-v);
   return v / (1.0f + e);
 }
 
 float dotF32(const float *w, const float *x, int64_t n) {
-  return interp::ggmlVecDotF32(w, x, n);
+  return ggml::vecDotF32(w, x, n);
 }
 
 float dotF16(const uint8_t *row, const float *xRounded, int64_t n) {
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i)
-    sum += double(gguf::halfToFloat(load16(row + 2 * i)) * xRounded[i]);
+    sum += double(ggml::halfToFloat(load16(row + 2 * i)) * xRounded[i]);
   return float(sum);
 }
 
 float dotBF16(const uint8_t *row, const float *xRounded, int64_t n) {
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i)
-    sum += double(gguf::bf16ToFloat(load16(row + 2 * i)) * xRounded[i]);
+    sum += double(ggml::bf16ToFloat(load16(row + 2 * i)) * xRounded[i]);
   return float(sum);
 }
 
@@ -269,24 +202,23 @@ class PreparedActivations {
 public:
   /// `sgemm`: llama.cpp would run this F32 product through llamafile's
   /// tinyBLAS (see useSgemmF32) rather than ggml_vec_dot_f32.
-  PreparedActivations(GGMLType type, const float *x, int64_t n,
-                      bool sgemm = false)
+  PreparedActivations(Type type, const float *x, int64_t n, bool sgemm = false)
       : type(type), x(x), n(n), sgemm(sgemm) {
     switch (type) {
-    case GGMLType::Q8_0:
-    case GGMLType::Q4_0:
+    case Type::Q8_0:
+    case Type::Q4_0:
       blocks.resize(n / 32);
       quantizeActivationsQ8_0(x, n, blocks.data());
       break;
-    case GGMLType::F16:
+    case Type::F16:
       rounded.resize(n);
       roundToF16(x, n, rounded.data());
       break;
-    case GGMLType::BF16:
+    case Type::BF16:
       rounded.resize(n);
       roundToBF16(x, n, rounded.data());
       break;
-    case GGMLType::F32:
+    case Type::F32:
       break;
     default:
       scratch.resize(n);
@@ -297,17 +229,17 @@ public:
   float dot(const WeightView &w, int64_t row) {
     const uint8_t *data = w.rowData(row);
     switch (type) {
-    case GGMLType::Q8_0:
+    case Type::Q8_0:
       return dotQ8_0(data, blocks.data(), n / 32);
-    case GGMLType::Q4_0:
+    case Type::Q4_0:
       return dotQ4_0(data, blocks.data(), n / 32);
-    case GGMLType::F16:
+    case Type::F16:
       return dotF16(data, rounded.data(), n);
-    case GGMLType::BF16:
+    case Type::BF16:
       return dotBF16(data, rounded.data(), n);
-    case GGMLType::F32:
-      return sgemm ? interp::ggmlSgemmDotF32(
-                         reinterpret_cast<const float *>(data), x, n)
+    case Type::F32:
+      return sgemm ? ggml::sgemmDotF32(reinterpret_cast<const float *>(data), x,
+                                       n)
                    : dotF32(reinterpret_cast<const float *>(data), x, n);
     default:
       w.readRow(row, scratch.data());
@@ -316,7 +248,7 @@ public:
   }
 
 private:
-  GGMLType type;
+  Type type;
   const float *x;
   int64_t n;
   bool sgemm;
@@ -326,13 +258,6 @@ private:
 };
 
 } // namespace
-
-bool interp::useSgemmF32(int64_t m, int64_t n, int64_t k) {
-  // ggml_compute_forward_mul_mat tries llamafile_sgemm first when src1 is
-  // contiguous; for F32 x F32 on AVX-512 it declines single-column products
-  // (n < 2), k not a multiple of 16 and m not a multiple of 4.
-  return n >= 2 && k % kLanes == 0 && m % 4 == 0;
-}
 
 float interp::dotRow(const WeightView &w, int64_t row, const float *x) {
   PreparedActivations prepared(w.type, x, w.rowLength());
@@ -477,7 +402,7 @@ void softmaxRow(float *x, int64_t n, int64_t width, float scale) {
     float lanes[kLanes];
     for (int l = 0; l < kLanes; ++l) {
       const int64_t i = c + l;
-      lanes[l] = i < n ? interp::ggmlExpf(x[i] - maxv) : 0.0f;
+      lanes[l] = i < n ? ggml::vExpf(x[i] - maxv) : 0.0f;
       if (i < n)
         x[i] = lanes[l];
     }
@@ -510,11 +435,7 @@ void weightedSum(const float *p, int64_t nKV, bool sgemm, ValueFn value,
       float &a = acc[sgemm ? 0 : (j / kLanes) % 4][j % kLanes];
       a = std::fma(p[j], value(j)[d], a);
     }
-    float lanes[kLanes];
-    for (int l = 0; l < kLanes; ++l)
-      lanes[l] = sgemm ? acc[0][l]
-                       : (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
-    out[d] = reduceLanes(lanes);
+    out[d] = sgemm ? reduceLanes(acc[0]) : ggml::reduceVecDotAccumulators(acc);
   }
 }
 

@@ -18,12 +18,12 @@
 //  - F32 weights and the F32 products inside attention: the summation order
 //    of ggml's AVX-512 kernels (ggml_vec_dot_f32, or llamafile's tinyBLAS
 //    when llama.cpp would use it: several tokens in the batch), emulated
-//    lane by lane; see ggmlVecDotF32 / ggmlSgemmDotF32 / useSgemmF32.
+//    lane by lane; see ggml::vecDotF32 / sgemmDotF32 / useSgemmF32.
 //  - Other dequantizable types: the weight row is dequantized and multiplied
 //    with the f32 activations (not bit-exact with ggml, which rounds the
 //    activations to Q8_1 / Q8_K for those).
 //  - RMS norm sums squares in double. Softmax and silu use ggml_v_expf's
-//    polynomial (ggmlExpf) where ggml vectorises (blocks of 16), expf for
+//    polynomial (ggml::vExpf) where ggml vectorises (blocks of 16), expf for
 //    the tails; attention sees the KV row padded to 256 cells as llama.cpp
 //    does. KV cache F32.
 //  - Results depend on the batch size exactly where llama.cpp's do (F32
@@ -37,6 +37,7 @@
 #ifndef INGOT_INTERP_REFERENCEOPS_H
 #define INGOT_INTERP_REFERENCEOPS_H
 
+#include "compiler/ggml/GGMLArithmetic.h"
 #include "compiler/ggml/GGMLTypes.h"
 
 #include "llvm/ADT/ArrayRef.h"
@@ -55,7 +56,7 @@ namespace ingot::interp {
 /// A weight as stored in the GGUF: ggml type, shape in ggml order (shape[0] is
 /// the row length, i.e. in_features for a matmul weight) and the raw bytes.
 struct WeightView {
-  gguf::GGMLType type = gguf::GGMLType::F32;
+  ggml::Type type = ggml::Type::F32;
   llvm::SmallVector<uint64_t, 4> shape;
   llvm::ArrayRef<uint8_t> data;
 
@@ -123,20 +124,9 @@ void matmul(const WeightView &w, const float *x, int64_t nTokens, float *y,
 /// matmul; exposed for kernel tests.
 float dotRow(const WeightView &w, int64_t row, const float *x);
 
-//===----------------------------------------------------------------------===//
-// ggml's F32 arithmetic (x86 AVX-512 build), emulated in portable C++.
-//===----------------------------------------------------------------------===//
-
-/// ggml_vec_dot_f32's order: 4 x 16 FMA lanes over blocks of 64, the lanes
-/// reduced as _mm512_reduce_add_ps does, the tail added sequentially.
-float ggmlVecDotF32(const float *x, const float *y, int64_t n);
-/// llamafile tinyBLAS's order: 16 FMA lanes over the row (n % 16 == 0).
-float ggmlSgemmDotF32(const float *x, const float *y, int64_t n);
-/// Whether llama.cpp computes an F32 x F32 product of an m x k weight with n
-/// contiguous activation rows through tinyBLAS (else ggml_vec_dot_f32).
-bool useSgemmF32(int64_t m, int64_t n, int64_t k);
-/// ggml_v_expf (the vectorised exp of softmax and silu), bit for bit.
-float ggmlExpf(float x);
+// ggml's F32 arithmetic (x86 AVX-512 build): ggml::vecDotF32,
+// ggml::sgemmDotF32, ggml::useSgemmF32 and ggml::vExpf in
+// compiler/ggml/GGMLArithmetic.h.
 
 enum class RopeMode {
   Normal, ///< rotates adjacent pairs (x[2i], x[2i+1]) (llama, deepseek2)

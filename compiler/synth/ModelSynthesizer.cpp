@@ -202,10 +202,10 @@ public:
     std::vector<float> values(n);
     for (float &x : values)
       x = stddev * rng.normal();
-    GGMLType type = options.type;
-    if (!quantize || shape[0] % getTypeInfo(type).blockElements)
-      type = GGMLType::F32;
-    bytes += *rowBytes(type, n);
+    ggml::Type type = options.type;
+    if (!quantize || shape[0] % ggml::getTypeInfo(type).blockElements)
+      type = ggml::Type::F32;
+    bytes += *ggml::rowBytes(type, n);
     record(writer.addTensorFromF32(name, type, shape, values));
   }
   void linear(const std::string &name, uint64_t in, uint64_t out) {
@@ -216,7 +216,7 @@ public:
     for (float &x : values)
       x = 1.0f + 0.05f * rng.normal();
     bytes += 4 * n;
-    record(writer.addTensorFromF32(name, GGMLType::F32, {n}, values));
+    record(writer.addTensorFromF32(name, ggml::Type::F32, {n}, values));
   }
   void bias(const std::string &name, uint64_t n) {
     matrix(name, {n}, 0.1f, /*quantize=*/false);
@@ -236,11 +236,11 @@ public:
   std::string failure;
 };
 
-uint32_t fileType(GGMLType type) {
+uint32_t fileType(ggml::Type type) {
   switch (type) {
-  case GGMLType::Q8_0: return 7; // LLAMA_FTYPE_MOSTLY_Q8_0
-  case GGMLType::Q4_0: return 2; // LLAMA_FTYPE_MOSTLY_Q4_0
-  case GGMLType::F16: return 1;
+  case ggml::Type::Q8_0: return 7; // LLAMA_FTYPE_MOSTLY_Q8_0
+  case ggml::Type::Q4_0: return 2; // LLAMA_FTYPE_MOSTLY_Q4_0
+  case ggml::Type::F16: return 1;
   default: return 0; // LLAMA_FTYPE_ALL_F32
   }
 }
@@ -250,11 +250,11 @@ uint32_t fileType(GGMLType type) {
 Expected<uint64_t> synthesizeModel(const SynthOptions &options,
                                    StringRef path) {
   const ModelShape &s = options.shape;
-  if (options.type != GGMLType::F32 && options.type != GGMLType::F16 &&
-      options.type != GGMLType::Q8_0 && options.type != GGMLType::Q4_0)
+  if (options.type != ggml::Type::F32 && options.type != ggml::Type::F16 &&
+      options.type != ggml::Type::Q8_0 && options.type != ggml::Type::Q4_0)
     return createStringError(inconvertibleErrorCode(),
                              "synth writes F32, F16, Q8_0 or Q4_0, not %s",
-                             typeName(options.type));
+                             ggml::typeName(options.type));
   if (!s.layers || !s.embedding || !s.heads || !s.kvHeads ||
       s.heads % s.kvHeads || !s.vocab || s.vocab < 300)
     return createStringError(inconvertibleErrorCode(),
@@ -349,7 +349,7 @@ Expected<uint64_t> synthesizeModel(const SynthOptions &options,
       }
     }
     b.bytes += 4 * factors.size();
-    b.record(w.addTensorFromF32("rope_freqs.weight", GGMLType::F32,
+    b.record(w.addTensorFromF32("rope_freqs.weight", ggml::Type::F32,
                                 {uint64_t(factors.size())}, factors));
   }
   for (unsigned l = 0; l < s.layers; ++l) {

@@ -52,7 +52,7 @@ llvm::Expected<ModelShape> presetShape(llvm::StringRef arch,
 
 struct SynthOptions {
   ModelShape shape;
-  gguf::GGMLType type = gguf::GGMLType::F32;
+  ggml::Type type = ggml::Type::F32;
   uint64_t seed = 1;
   float gain = 1.0f;
   std::string name;

@@ -11,6 +11,8 @@
 #ifndef INGOT_RUNTIME_CORE_ARENA_H
 #define INGOT_RUNTIME_CORE_ARENA_H
 
+#include "NonCopyable.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -25,11 +27,8 @@ struct ArenaPlan {
   uint64_t historyTokens = 0; ///< context_length: one int32 id per position
 };
 
-class Arena {
+class Arena : NonCopyable {
 public:
-  Arena() = default;
-  Arena(const Arena &) = delete;
-  Arena &operator=(const Arena &) = delete;
   ~Arena();
 
   /// Maps everything; false and `error` when the sizes overflow or the

@@ -94,6 +94,18 @@ const Feature kFeatures[] = {
     {"rdpru", 0x80000008u, 0, EBX, 4, NONE}, {"64bit", 0x80000001u, 0, EDX, 29, NONE},
 };
 
+struct FeatureAlias {
+  const char *spelling; // lower case, '-' for '_'
+  const char *name;
+};
+
+const FeatureAlias kFeatureAliases[] = {
+    {"avx-vnni", "avxvnni"}, {"sse4-1", "sse4.1"},       {"sse4-2", "sse4.2"},  {"pclmulqdq", "pclmul"},
+    {"lahf-lm", "sahf"},     {"lahfsahf", "sahf"},       {"3dnowprefetch", "prfchw"},
+    {"cmpxchg16b", "cx16"},  {"crc32", "sse4.2"},        {"abm", "lzcnt"},      {"bmi1", "bmi"},
+    {"fp16", "avx512fp16"},  {"avx512-fp16", "avx512fp16"},
+};
+
 /// Accepts a few alternative spellings (LLVM's, /proc/cpuinfo's).
 std::string canonical(std::string n) {
   for (char &c : n) {
@@ -104,28 +116,9 @@ std::string canonical(std::string n) {
   }
   if (n.rfind("avx512-", 0) == 0)
     n.erase(6, 1); // avx512-vnni -> avx512vnni
-  if (n == "avx-vnni")
-    return "avxvnni";
-  if (n == "sse4-1")
-    return "sse4.1";
-  if (n == "sse4-2")
-    return "sse4.2";
-  if (n == "pclmulqdq")
-    return "pclmul";
-  if (n == "lahf-lm" || n == "lahfsahf")
-    return "sahf";
-  if (n == "3dnowprefetch")
-    return "prfchw";
-  if (n == "cx16" || n == "cmpxchg16b")
-    return "cx16";
-  if (n == "crc32")
-    return "sse4.2";
-  if (n == "abm")
-    return "lzcnt";
-  if (n == "bmi1")
-    return "bmi";
-  if (n == "fp16" || n == "avx512-fp16")
-    return "avx512fp16";
+  for (const FeatureAlias &a : kFeatureAliases)
+    if (n == a.spelling)
+      return a.name;
   return n;
 }
 

@@ -1,9 +1,9 @@
 //===- Payload.cpp - The weights appended to the running executable -------===//
 
 #include "Payload.h"
+#include "Error.h"
 
 #include <cerrno>
-#include <cstdarg>
 #include <cstddef>
 #include <cinttypes>
 #include <cstdio>
@@ -19,16 +19,6 @@ using namespace ingot::payload;
 
 namespace ingot::rt {
 namespace {
-
-std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char *fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof(buf), fmt, ap);
-  va_end(ap);
-  return buf;
-}
 
 /// Reads exactly n bytes at offset; false on a short read or an error.
 bool readAt(int fd, void *dst, size_t n, uint64_t offset) {
@@ -158,10 +148,8 @@ const char *Payload::string(uint32_t offset) const {
 bool Payload::open(const char *path, const PayloadOptions &options, std::string &error,
                    std::vector<std::string> &notes) {
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = format("cannot open '%s' to read the weights: %s", path, std::strerror(errno));
-    return false;
-  }
+  if (fd < 0)
+    return fail(error, "cannot open '%s' to read the weights: %s", path, std::strerror(errno));
   struct FdCloser {
     int fd;
     ~FdCloser() { ::close(fd); }
@@ -171,162 +159,142 @@ bool Payload::open(const char *path, const PayloadOptions &options, std::string 
 
 bool Payload::openFile(int fd, const PayloadOptions &options, std::string &error,
                        std::vector<std::string> &notes) {
+  // The code and data the process runs from (a few MB) are always checked;
+  // the weights up to kAlwaysVerifyBytes or with --verify.
+  return readTrailer(fd, options, error) && checkLeader(fd, error) && readHeader(fd, error) &&
+         readRegions(error) && readTensors(error) && verifyImage(fd, error) &&
+         mapData(fd, options, error, notes) && verifyData(options, error);
+}
+
+bool Payload::readTrailer(int fd, const PayloadOptions &options, std::string &error) {
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    error = format("cannot stat the binary: %s", std::strerror(errno));
-    return false;
-  }
+  if (fstat(fd, &st) != 0)
+    return fail(error, "cannot stat the binary: %s", std::strerror(errno));
   uint64_t fileSize = static_cast<uint64_t>(st.st_size);
   Trailer &t = trailer_;
-  if (fileSize < sizeof(Trailer) || !readAt(fd, &t, sizeof(t), fileSize - sizeof(Trailer))) {
-    error = format("truncated binary: %" PRIu64 " bytes cannot hold a payload trailer", fileSize);
-    return false;
-  }
+  if (fileSize < sizeof(Trailer) || !readAt(fd, &t, sizeof(t), fileSize - sizeof(Trailer)))
+    return fail(error, "truncated binary: %" PRIu64 " bytes cannot hold a payload trailer", fileSize);
   if (!trailerValid(t)) {
     error = diagnoseMissingTrailer(fd, fileSize, t, options.minDataBytes);
     return false;
   }
-  if (t.format_version != kFormatVersion) {
-    error = format("unsupported payload format version %u (this runtime reads version %u)",
-                   t.format_version, kFormatVersion);
-    return false;
-  }
+  if (t.format_version != kFormatVersion)
+    return fail(error, "unsupported payload format version %u (this runtime reads version %u)", t.format_version,
+                kFormatVersion);
   // Layout: data, then header, then the trailer ending the file.
   uint64_t expected = t.header_offset + t.header_bytes + sizeof(Trailer);
-  if (t.header_offset + t.header_bytes < t.header_offset || expected > fileSize) {
-    error = format("truncated binary: expected %" PRIu64 " bytes, found %" PRIu64
-                   " (the weights payload is incomplete)",
-                   expected, fileSize);
-    return false;
-  }
-  if (expected < fileSize) {
-    error = format("bad payload layout: the trailer describes a %" PRIu64 "-byte file, found %" PRIu64
-                   " bytes",
-                   expected, fileSize);
-    return false;
-  }
+  if (t.header_offset + t.header_bytes < t.header_offset || expected > fileSize)
+    return fail(error, "truncated binary: expected %" PRIu64 " bytes, found %" PRIu64
+                       " (the weights payload is incomplete)",
+                expected, fileSize);
+  if (expected < fileSize)
+    return fail(error, "bad payload layout: the trailer describes a %" PRIu64 "-byte file, found %" PRIu64 " bytes",
+                expected, fileSize);
   if (t.data_offset % kDataAlignment != 0 || t.data_offset == 0 || t.data_offset + t.data_bytes < t.data_offset ||
-      t.data_offset + t.data_bytes > t.header_offset) {
-    error = format("bad payload layout: weights data at %" PRIu64 " (+%" PRIu64
-                   " bytes) must be 2 MiB aligned and end before the header at %" PRIu64,
-                   t.data_offset, t.data_bytes, t.header_offset);
-    return false;
-  }
-  if (t.header_bytes < sizeof(HeaderFixed) || t.header_bytes > (256u << 20)) {
-    error = format("bad payload header size %" PRIu64, t.header_bytes);
-    return false;
-  }
+      t.data_offset + t.data_bytes > t.header_offset)
+    return fail(error, "bad payload layout: weights data at %" PRIu64 " (+%" PRIu64
+                       " bytes) must be 2 MiB aligned and end before the header at %" PRIu64,
+                t.data_offset, t.data_bytes, t.header_offset);
+  if (t.header_bytes < sizeof(HeaderFixed) || t.header_bytes > (256u << 20))
+    return fail(error, "bad payload header size %" PRIu64, t.header_bytes);
+  return true;
+}
 
-  // The leader is part of the file too: a copy of the trailer.
+/// The leader is part of the file too: a copy of the trailer.
+bool Payload::checkLeader(int fd, std::string &error) const {
+  const Trailer &t = trailer_;
   Trailer leader;
   if (!readAt(fd, &leader, sizeof(leader), t.data_offset - sizeof(Trailer)) ||
-      std::memcmp(&leader, &t, sizeof(leader)) != 0) {
-    error = format("payload leader corrupt: the copy of the trailer at byte %" PRIu64
-                   " differs from the trailer (the binary is corrupted)",
-                   t.data_offset - sizeof(Trailer));
-    return false;
-  }
+      std::memcmp(&leader, &t, sizeof(leader)) != 0)
+    return fail(error, "payload leader corrupt: the copy of the trailer at byte %" PRIu64
+                       " differs from the trailer (the binary is corrupted)",
+                t.data_offset - sizeof(Trailer));
+  return true;
+}
 
+bool Payload::readHeader(int fd, std::string &error) {
+  const Trailer &t = trailer_;
   headerBytes_.resize(t.header_bytes);
-  if (!readAt(fd, headerBytes_.data(), headerBytes_.size(), t.header_offset)) {
-    error = format("cannot read the payload header: %s", std::strerror(errno));
-    return false;
-  }
+  if (!readAt(fd, headerBytes_.data(), headerBytes_.size(), t.header_offset))
+    return fail(error, "cannot read the payload header: %s", std::strerror(errno));
   uint64_t sum = checksum64(headerBytes_.data(), headerBytes_.size());
-  if (sum != t.header_checksum) {
-    error = format("payload header checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64
-                   "): the binary is corrupted",
-                   t.header_checksum, sum);
-    return false;
-  }
+  if (sum != t.header_checksum)
+    return fail(error, "payload header checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64
+                       "): the binary is corrupted",
+                t.header_checksum, sum);
   std::memcpy(&header_, headerBytes_.data(), sizeof(header_));
-  if (header_.format_version != t.format_version) {
-    error = format("payload header format version %u differs from the trailer's %u",
-                   header_.format_version, t.format_version);
-    return false;
-  }
-  uint64_t tableBytes = uint64_t(header_.tensor_count) * sizeof(TensorEntry);
-  uint64_t regionBytes = uint64_t(header_.region_count) * sizeof(ImageRegion);
+  if (header_.format_version != t.format_version)
+    return fail(error, "payload header format version %u differs from the trailer's %u", header_.format_version,
+                t.format_version);
   if (header_.strings_bytes > t.header_bytes ||
-      sizeof(HeaderFixed) + tableBytes + regionBytes + header_.strings_bytes != t.header_bytes ||
-      header_.strings_bytes == 0) {
-    error = format("bad payload header: %u tensors, %u image sections and %" PRIu64
-                   " bytes of strings do not fill its %" PRIu64 " bytes",
-                   header_.tensor_count, header_.region_count, header_.strings_bytes, t.header_bytes);
-    return false;
-  }
-  strings_ = reinterpret_cast<const char *>(headerBytes_.data() + sizeof(HeaderFixed) + tableBytes + regionBytes);
-  if (strings_[header_.strings_bytes - 1] != '\0') {
-    error = "bad payload header: the string table is not NUL-terminated";
-    return false;
-  }
+      sizeof(HeaderFixed) + tableBytes() + regionBytes() + header_.strings_bytes != t.header_bytes ||
+      header_.strings_bytes == 0)
+    return fail(error, "bad payload header: %u tensors, %u image sections and %" PRIu64
+                       " bytes of strings do not fill its %" PRIu64 " bytes",
+                header_.tensor_count, header_.region_count, header_.strings_bytes, t.header_bytes);
+  strings_ =
+      reinterpret_cast<const char *>(headerBytes_.data() + sizeof(HeaderFixed) + tableBytes() + regionBytes());
+  if (strings_[header_.strings_bytes - 1] != '\0')
+    return fail(error, "bad payload header: the string table is not NUL-terminated");
   for (uint32_t off : {header_.target_name, header_.compiler_version, header_.model_file})
-    if (off >= header_.strings_bytes) {
-      error = format("bad payload header: string offset %u out of range", off);
-      return false;
-    }
-  if (header_.image_bytes != t.data_offset - sizeof(Trailer)) {
-    error = format("bad payload header: the executable image is %" PRIu64
-                   " bytes, but the leader starts at byte %" PRIu64,
-                   header_.image_bytes, t.data_offset - sizeof(Trailer));
-    return false;
-  }
+    if (off >= header_.strings_bytes)
+      return fail(error, "bad payload header: string offset %u out of range", off);
+  if (header_.image_bytes != t.data_offset - sizeof(Trailer))
+    return fail(error, "bad payload header: the executable image is %" PRIu64
+                       " bytes, but the leader starts at byte %" PRIu64,
+                header_.image_bytes, t.data_offset - sizeof(Trailer));
+  return true;
+}
+
+bool Payload::readRegions(std::string &error) {
   regions_.resize(header_.region_count);
+  const uint8_t *table = headerBytes_.data() + sizeof(HeaderFixed) + tableBytes();
   for (uint32_t i = 0; i < header_.region_count; ++i) {
     ImageRegion &r = regions_[i];
-    std::memcpy(&r, headerBytes_.data() + sizeof(HeaderFixed) + tableBytes + uint64_t(i) * sizeof(ImageRegion),
-                sizeof(r));
-    if (r.name >= header_.strings_bytes || r.kind > uint32_t(RegionKind::Other) ||
-        r.offset > header_.image_bytes || r.bytes > header_.image_bytes - r.offset) {
-      error = format("bad payload header: image section %u is out of range", i);
-      return false;
-    }
+    std::memcpy(&r, table + uint64_t(i) * sizeof(ImageRegion), sizeof(r));
+    if (r.name >= header_.strings_bytes || r.kind > uint32_t(RegionKind::Other) || r.offset > header_.image_bytes ||
+        r.bytes > header_.image_bytes - r.offset)
+      return fail(error, "bad payload header: image section %u is out of range", i);
   }
+  return true;
+}
+
+bool Payload::readTensors(std::string &error) {
+  const uint64_t dataBytes = trailer_.data_bytes;
   tensors_.reserve(header_.tensor_count);
   tensorEntries_.resize(header_.tensor_count);
   for (uint32_t i = 0; i < header_.tensor_count; ++i) {
     TensorEntry &e = tensorEntries_[i];
     std::memcpy(&e, headerBytes_.data() + sizeof(HeaderFixed) + uint64_t(i) * sizeof(TensorEntry), sizeof(e));
-    if (e.name >= header_.strings_bytes || e.layout >= header_.strings_bytes) {
-      error = format("bad payload header: tensor %u has a string offset out of range", i);
-      return false;
-    }
-    if (e.offset > t.data_bytes || e.bytes > t.data_bytes - e.offset) {
-      error = format("bad payload header: tensor '%s' (%" PRIu64 " bytes at %" PRIu64
-                     ") lies outside the %" PRIu64 " bytes of weights",
-                     strings_ + e.name, e.bytes, e.offset, t.data_bytes);
-      return false;
-    }
+    if (e.name >= header_.strings_bytes || e.layout >= header_.strings_bytes)
+      return fail(error, "bad payload header: tensor %u has a string offset out of range", i);
+    if (e.offset > dataBytes || e.bytes > dataBytes - e.offset)
+      return fail(error, "bad payload header: tensor '%s' (%" PRIu64 " bytes at %" PRIu64
+                         ") lies outside the %" PRIu64 " bytes of weights",
+                  strings_ + e.name, e.bytes, e.offset, dataBytes);
     tensors_.push_back({strings_ + e.name, strings_ + e.layout, e.offset, e.bytes});
   }
+  return true;
+}
 
-  // The code and data the process runs from: small (a few MB), always
-  // checked.
-  if (!verifyImage(fd, error))
+bool Payload::verifyData(const PayloadOptions &options, std::string &error) {
+  if (trailer_.data_bytes > kAlwaysVerifyBytes && !options.verify)
+    return true;
+  uint64_t sum = checksum64(data_, trailer_.data_bytes);
+  if (sum != header_.data_checksum) {
+    error = describeDataCorruption(sum);
     return false;
-
-  if (!mapData(fd, options, error, notes))
-    return false;
-
-  if (t.data_bytes <= kAlwaysVerifyBytes || options.verify) {
-    sum = checksum64(data_, t.data_bytes);
-    if (sum != header_.data_checksum) {
-      error = describeDataCorruption(sum);
-      return false;
-    }
-    verified_ = true;
   }
+  verified_ = true;
   return true;
 }
 
 bool Payload::verifyImage(int fd, std::string &error) const {
   uint64_t n = header_.image_bytes;
   void *p = mmap(nullptr, n, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (p == MAP_FAILED) {
-    error = format("cannot map the %" PRIu64 " bytes of the executable image to verify them: %s", n,
-                   std::strerror(errno));
-    return false;
-  }
+  if (p == MAP_FAILED)
+    return fail(error, "cannot map the %" PRIu64 " bytes of the executable image to verify them: %s", n,
+                std::strerror(errno));
   const uint8_t *image = static_cast<const uint8_t *>(p);
   uint64_t sum = checksum64(image, n);
   bool ok = sum == header_.image_checksum;
@@ -366,6 +334,55 @@ std::string Payload::describeDataCorruption(uint64_t sum) const {
                 trailer_.data_bytes, sum, header_.data_checksum);
 }
 
+namespace {
+
+struct HugePageKind {
+  uint64_t size;
+  int flag;
+  const char *sys;
+  const char *name;
+};
+
+const HugePageKind kHugePageKinds[] = {
+    {1ull << 30, MAP_HUGE_1GB, "/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages", "1 GiB huge pages"},
+    {2ull << 20, MAP_HUGE_2MB, "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "2 MiB huge pages"},
+};
+
+} // namespace
+
+bool Payload::copyToHugePages(int fd, std::string &why, std::string &error) {
+  const uint64_t n = trailer_.data_bytes;
+  for (const HugePageKind &k : kHugePageKinds) {
+    uint64_t pages = (n + k.size - 1) / k.size;
+    uint64_t free = readSysCount(k.sys);
+    if (k.size == (1ull << 30) && n < (512ull << 20))
+      continue; // a 1 GiB page for a small model wastes most of it
+    if (free < pages) {
+      why += format("%s%" PRIu64 " x %s needed, %" PRIu64 " free", why.empty() ? "" : "; ", pages,
+                    k.size == (1ull << 30) ? "1G" : "2M", free);
+      continue;
+    }
+    size_t bytes = pages * k.size;
+    void *p =
+        mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | k.flag, -1, 0);
+    if (p == MAP_FAILED) {
+      why += format("%smmap of %s failed: %s", why.empty() ? "" : "; ", k.name, std::strerror(errno));
+      continue;
+    }
+    if (!readAt(fd, p, n, trailer_.data_offset)) {
+      munmap(p, bytes);
+      return fail(error, "cannot read the weights into huge pages: %s", std::strerror(errno ? errno : EIO));
+    }
+    mprotect(p, bytes, PROT_READ);
+    mapping_ = p;
+    mappingBytes_ = bytes;
+    data_ = static_cast<const uint8_t *>(p);
+    placement_ = k.name;
+    return true;
+  }
+  return true;
+}
+
 bool Payload::mapData(int fd, const PayloadOptions &options, std::string &error,
                       std::vector<std::string> &notes) {
   uint64_t n = trailer_.data_bytes;
@@ -375,53 +392,17 @@ bool Payload::mapData(int fd, const PayloadOptions &options, std::string &error,
     return true;
   }
   if (options.hugepages) {
-    struct Kind {
-      uint64_t size;
-      int flag;
-      const char *sys;
-      const char *name;
-    } kinds[] = {
-        {1ull << 30, MAP_HUGE_1GB, "/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages", "1 GiB huge pages"},
-        {2ull << 20, MAP_HUGE_2MB, "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "2 MiB huge pages"},
-    };
     std::string why;
-    for (const Kind &k : kinds) {
-      uint64_t pages = (n + k.size - 1) / k.size;
-      uint64_t free = readSysCount(k.sys);
-      if (k.size == (1ull << 30) && n < (512ull << 20))
-        continue; // a 1 GiB page for a small model wastes most of it
-      if (free < pages) {
-        why += format("%s%" PRIu64 " x %s needed, %" PRIu64 " free", why.empty() ? "" : "; ", pages,
-                      k.size == (1ull << 30) ? "1G" : "2M", free);
-        continue;
-      }
-      size_t bytes = pages * k.size;
-      void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | k.flag,
-                     -1, 0);
-      if (p == MAP_FAILED) {
-        why += format("%smmap of %s failed: %s", why.empty() ? "" : "; ", k.name, std::strerror(errno));
-        continue;
-      }
-      if (!readAt(fd, p, n, trailer_.data_offset)) {
-        munmap(p, bytes);
-        error = format("cannot read the weights into huge pages: %s", std::strerror(errno ? errno : EIO));
-        return false;
-      }
-      mprotect(p, bytes, PROT_READ);
-      mapping_ = p;
-      mappingBytes_ = bytes;
-      data_ = static_cast<const uint8_t *>(p);
-      placement_ = k.name;
+    if (!copyToHugePages(fd, why, error))
+      return false;
+    if (mapping_)
       return true;
-    }
     notes.push_back("note: --hugepages: not enough free huge pages (" + why +
                     "); mapping the weights from the file with normal pages");
   }
   void *p = mmap(nullptr, n, PROT_READ, MAP_PRIVATE, fd, static_cast<off_t>(trailer_.data_offset));
-  if (p == MAP_FAILED) {
-    error = format("cannot map the %" PRIu64 " bytes of weights: %s", n, std::strerror(errno));
-    return false;
-  }
+  if (p == MAP_FAILED)
+    return fail(error, "cannot map the %" PRIu64 " bytes of weights: %s", n, std::strerror(errno));
   madvise(p, n, MADV_WILLNEED);
   mapping_ = p;
   mappingBytes_ = n;

@@ -1,13 +1,14 @@
 //===- Payload.h - The weights appended to the running executable -*- C++ -*-===//
 //
 // Finds, validates and maps the payload described in ingot/PayloadFormat.h.
-// Every problem is reported as one sentence (no program name, no newline);
-// the caller prints it and exits.
+// Every problem is reported as one sentence (no program name, no newline)
+// in the runtime's error style (Error.h); the caller passes it up.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_RUNTIME_CORE_PAYLOAD_H
 #define INGOT_RUNTIME_CORE_PAYLOAD_H
 
+#include "NonCopyable.h"
 #include "ingot/PayloadFormat.h"
 
 #include <cstdint>
@@ -36,11 +37,8 @@ struct PayloadTensor {
   uint64_t bytes;
 };
 
-class Payload {
+class Payload : NonCopyable {
 public:
-  Payload() = default;
-  Payload(const Payload &) = delete;
-  Payload &operator=(const Payload &) = delete;
   ~Payload();
 
   /// Opens `path` (normally /proc/self/exe). On failure returns false and
@@ -67,8 +65,21 @@ public:
   const char *placement() const { return placement_; }
 
 private:
+  // The steps of openFile(), in order.
+  bool readTrailer(int fd, const PayloadOptions &options, std::string &error);
+  bool checkLeader(int fd, std::string &error) const;
+  bool readHeader(int fd, std::string &error);
+  bool readRegions(std::string &error);
+  bool readTensors(std::string &error);
+  bool verifyData(const PayloadOptions &options, std::string &error);
+  uint64_t tableBytes() const { return uint64_t(header_.tensor_count) * sizeof(payload::TensorEntry); }
+  uint64_t regionBytes() const { return uint64_t(header_.region_count) * sizeof(payload::ImageRegion); }
+
   bool mapData(int fd, const PayloadOptions &options, std::string &error,
                std::vector<std::string> &notes);
+  /// Copies the weights into free huge pages (mapping_ set), or appends to
+  /// `why` the reasons it could not; false only when reading failed.
+  bool copyToHugePages(int fd, std::string &why, std::string &error);
   bool verifyImage(int fd, std::string &error) const;
   std::string describeDataCorruption(uint64_t sum) const;
 

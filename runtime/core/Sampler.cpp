@@ -295,16 +295,18 @@ int32_t Sampler::draw() {
   return cand[n - 1].id;
 }
 
-int32_t Sampler::greedy(const float *logits) const {
+int64_t argmax(const float *row, int64_t n) {
   int64_t best = 0;
-  float bestValue = logits[0];
-  for (int64_t i = 1; i < vocab; ++i)
-    if (logits[i] > bestValue || (std::isnan(bestValue) && !std::isnan(logits[i]))) {
-      bestValue = logits[i];
+  float bestValue = row[0];
+  for (int64_t i = 1; i < n; ++i)
+    if (row[i] > bestValue || (std::isnan(bestValue) && !std::isnan(row[i]))) {
+      bestValue = row[i];
       best = i;
     }
-  return int32_t(best);
+  return best;
 }
+
+int32_t Sampler::greedy(const float *logits) const { return int32_t(argmax(logits, vocab)); }
 
 int32_t Sampler::sample(const float *logits) {
   bool penalties = ringFill > 0 && (par.repeatPenalty != 1.0f || par.frequencyPenalty != 0.0f ||

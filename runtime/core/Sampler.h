@@ -42,6 +42,10 @@ struct SamplerParams {
 /// meaningful token from them).
 int64_t firstNonFinite(const float *row, int64_t n);
 
+/// The index of the largest value of `row[0..n)` (the first on ties; a NaN
+/// loses to any number): greedy decoding.
+int64_t argmax(const float *row, int64_t n);
+
 /// xoshiro256** with a splitmix64 seeding: small, fast, reproducible.
 class Rng {
 public:

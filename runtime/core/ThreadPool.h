@@ -9,6 +9,7 @@
 #ifndef INGOT_RUNTIME_CORE_THREADPOOL_H
 #define INGOT_RUNTIME_CORE_THREADPOOL_H
 
+#include "NonCopyable.h"
 #include "ingot/ModelABI.h"
 
 #include <atomic>
@@ -19,11 +20,8 @@
 
 namespace ingot::rt {
 
-class ThreadPool {
+class ThreadPool : NonCopyable {
 public:
-  ThreadPool() = default;
-  ThreadPool(const ThreadPool &) = delete;
-  ThreadPool &operator=(const ThreadPool &) = delete;
   ~ThreadPool();
 
   /// Starts n_threads-1 workers. With `pin`, thread i (the caller is 0) is

@@ -7,19 +7,13 @@
 // bytes, where they exist (llama.cpp's behaviour).
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/tokenizer/SymbolMerge.h"
 #include "runtime/tokenizer/TokenizerImpl.h"
-#include "runtime/tokenizer/Unicode.h"
 
-#include <algorithm>
 #include <queue>
 
 namespace ingot::tokenizer {
 namespace {
-
-struct Symbol {
-  int prev, next;
-  size_t begin, length;
-};
 
 struct Candidate {
   int left, right;
@@ -35,17 +29,10 @@ struct LaterFirst {
 
 void encodeWord(const TokenizerImpl &vocab, const std::string &word, std::vector<int32_t> &out) {
   std::vector<Symbol> symbols;
-  if (vocab.ignoreMerges && vocab.find(word) >= 0) {
+  if (vocab.ignoreMerges && vocab.find(word) >= 0)
     symbols.push_back({-1, -1, 0, word.size()});
-  } else {
-    for (size_t offset = 0; offset < word.size();) {
-      size_t len = std::min(unicode::sequenceLength(static_cast<unsigned char>(word[offset])),
-                            word.size() - offset);
-      int index = static_cast<int>(symbols.size());
-      symbols.push_back({index - 1, offset + len == word.size() ? -1 : index + 1, offset, len});
-      offset += len;
-    }
-  }
+  else
+    symbols = splitCharacters(word);
   std::priority_queue<Candidate, std::vector<Candidate>, LaterFirst> queue;
   auto consider = [&](int left, int right) {
     if (left < 0 || right < 0)
@@ -57,25 +44,12 @@ void encodeWord(const TokenizerImpl &vocab, const std::string &word, std::vector
       return;
     queue.push({left, right, rank, l + r});
   };
-  for (int i = 1; i < static_cast<int>(symbols.size()); ++i)
-    consider(i - 1, i);
-  while (!queue.empty()) {
-    Candidate c = queue.top();
-    queue.pop();
-    Symbol &left = symbols[c.left];
-    Symbol &right = symbols[c.right];
-    if (left.length == 0 || right.length == 0 ||
-        word.compare(left.begin, left.length + right.length, c.text) != 0 ||
-        left.length + right.length != c.text.size())
-      continue; // stale
-    left.length += right.length;
-    right.length = 0;
-    left.next = right.next;
-    if (right.next >= 0)
-      symbols[right.next].prev = c.left;
-    consider(left.prev, c.left);
-    consider(c.left, left.next);
-  }
+  auto stale = [&](const Candidate &c) {
+    const Symbol &left = symbols[c.left], &right = symbols[c.right];
+    return word.compare(left.begin, left.length + right.length, c.text) != 0 ||
+           left.length + right.length != c.text.size();
+  };
+  mergeSymbols(symbols, queue, consider, stale);
   for (const Symbol &s : symbols) {
     if (s.length == 0)
       continue;

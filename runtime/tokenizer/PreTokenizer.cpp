@@ -185,10 +185,103 @@ bool lookupPreTokenizer(std::string_view name, PreTokenizerConfig &config) {
   return false;
 }
 
+namespace {
+
+/// The text as the regexes see it, each form built on first use: one byte
+/// per code point for the collapsed regexes, UTF-8 (non-ASCII whitespace
+/// as \v) with the maps between code point and byte offsets for the others.
+class MatchSubject {
+public:
+  explicit MatchSubject(const std::vector<uint32_t> &cps) : cps(cps) {}
+
+  const std::string &collapsed() {
+    if (collapsed_.empty() && !cps.empty()) {
+      collapsed_.resize(cps.size());
+      for (size_t i = 0; i < cps.size(); ++i)
+        collapsed_[i] = collapsedByte(cps[i]);
+    }
+    return collapsed_;
+  }
+  const std::string &utf8() {
+    if (!cpByteOffset.empty())
+      return utf8_;
+    for (uint32_t cp : cps) {
+      cpByteOffset.push_back(utf8_.size());
+      if (cp >= 0x80 && (unicode::flags(cp) & unicode::Whitespace))
+        cp = 0x0B;
+      unicode::append(utf8_, cp);
+    }
+    cpByteOffset.push_back(utf8_.size());
+    byteToCp.assign(utf8_.size() + 1, 0);
+    for (size_t i = 0; i <= cps.size(); ++i)
+      byteToCp[cpByteOffset[i]] = i;
+    return utf8_;
+  }
+  /// Only after utf8().
+  size_t byteOffset(size_t codePoint) const { return cpByteOffset[codePoint]; }
+  size_t codePointAt(size_t byte) const { return byteToCp[byte]; }
+
+private:
+  const std::vector<uint32_t> &cps;
+  std::string collapsed_, utf8_;
+  std::vector<size_t> cpByteOffset; // code point index -> byte offset in utf8
+  std::vector<size_t> byteToCp;     // byte offset -> code point index
+};
+
+} // namespace
+
 struct PreTokenizer::Regex {
   pcre2_code *code = nullptr;
   bool collapsed = false;
   ~Regex() { pcre2_code_free(code); }
+
+  /// Splits every piece (code point lengths, in order) at this regex's
+  /// matches: each match and each run between matches becomes a piece.
+  void split(MatchSubject &subject, pcre2_match_data *match, std::vector<size_t> &lengths) const {
+    const std::string &text = collapsed ? subject.collapsed() : subject.utf8();
+    std::vector<size_t> next;
+    size_t start = 0; // code point index of the current piece
+    for (size_t length : lengths) {
+      splitPiece(subject, text, start, length, match, next);
+      start += length;
+    }
+    lengths = std::move(next);
+  }
+
+  void splitPiece(const MatchSubject &subject, const std::string &text, size_t start, size_t length,
+                  pcre2_match_data *match, std::vector<size_t> &next) const {
+    // The piece as byte range of the subject.
+    size_t begin = collapsed ? start : subject.byteOffset(start);
+    size_t end = collapsed ? start + length : subject.byteOffset(start + length);
+    auto toCp = [&](size_t byteInPiece) {
+      size_t b = begin + byteInPiece;
+      return collapsed ? b : subject.codePointAt(b);
+    };
+    const auto *piece = reinterpret_cast<PCRE2_SPTR>(text.data() + begin);
+    size_t pieceBytes = end - begin;
+    size_t last = start; // code point index after the previous match
+    size_t offset = 0;
+    while (offset <= pieceBytes) {
+      int rc = pcre2_match(code, piece, pieceBytes, offset, PCRE2_NO_UTF_CHECK, match, nullptr);
+      if (rc < 0)
+        break;
+      PCRE2_SIZE *ov = pcre2_get_ovector_pointer(match);
+      size_t mBegin = toCp(ov[0]), mEnd = toCp(ov[1]);
+      if (mEnd == mBegin) { // empty match: move on by one code point
+        offset = ov[1] + 1;
+        while (!collapsed && offset < pieceBytes && (static_cast<unsigned char>(piece[offset]) & 0xC0) == 0x80)
+          ++offset;
+        continue;
+      }
+      if (mBegin > last)
+        next.push_back(mBegin - last);
+      next.push_back(mEnd - mBegin);
+      last = mEnd;
+      offset = ov[1];
+    }
+    if (start + length > last)
+      next.push_back(start + length - last);
+  }
 };
 
 PreTokenizer::~PreTokenizer() = default;
@@ -224,87 +317,12 @@ std::unique_ptr<PreTokenizer> PreTokenizer::create(const std::vector<std::string
   return result;
 }
 
-std::vector<std::string> PreTokenizer::split(std::string_view text, bool byteEncode) const {
-  const std::vector<uint32_t> cps = unicode::decode(text);
-  std::vector<size_t> lengths;
-  if (!cps.empty())
-    lengths.push_back(cps.size());
+namespace {
 
-  std::string collapsed, utf8;
-  std::vector<size_t> cpByteOffset; // code point index -> byte offset in utf8
-  std::vector<size_t> byteToCp;     // byte offset -> code point index
-  pcre2_match_data *match = nullptr;
-
-  for (const auto &regex : regexes) {
-    const std::string *subject;
-    if (regex->collapsed) {
-      if (collapsed.empty() && !cps.empty()) {
-        collapsed.resize(cps.size());
-        for (size_t i = 0; i < cps.size(); ++i)
-          collapsed[i] = collapsedByte(cps[i]);
-      }
-      subject = &collapsed;
-    } else {
-      if (cpByteOffset.empty()) {
-        for (uint32_t cp : cps) {
-          cpByteOffset.push_back(utf8.size());
-          if (cp >= 0x80 && (unicode::flags(cp) & unicode::Whitespace))
-            cp = 0x0B;
-          unicode::append(utf8, cp);
-        }
-        cpByteOffset.push_back(utf8.size());
-        byteToCp.assign(utf8.size() + 1, 0);
-        for (size_t i = 0; i <= cps.size(); ++i)
-          byteToCp[cpByteOffset[i]] = i;
-      }
-      subject = &utf8;
-    }
-    if (!match)
-      match = pcre2_match_data_create(4, nullptr);
-
-    std::vector<size_t> next;
-    size_t start = 0; // code point index of the current piece
-    for (size_t length : lengths) {
-      // The piece as byte range of the subject.
-      size_t begin = regex->collapsed ? start : cpByteOffset[start];
-      size_t end = regex->collapsed ? start + length : cpByteOffset[start + length];
-      auto toCp = [&](size_t byteInPiece) {
-        size_t b = begin + byteInPiece;
-        return regex->collapsed ? b : byteToCp[b];
-      };
-      const auto *piece = reinterpret_cast<PCRE2_SPTR>(subject->data() + begin);
-      size_t pieceBytes = end - begin;
-      size_t last = start; // code point index after the previous match
-      size_t offset = 0;
-      while (offset <= pieceBytes) {
-        int rc = pcre2_match(regex->code, piece, pieceBytes, offset, PCRE2_NO_UTF_CHECK, match,
-                             nullptr);
-        if (rc < 0)
-          break;
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(match);
-        size_t mBegin = toCp(ov[0]), mEnd = toCp(ov[1]);
-        if (mEnd == mBegin) { // empty match: move on by one code point
-          offset = ov[1] + 1;
-          while (!regex->collapsed && offset < pieceBytes &&
-                 (static_cast<unsigned char>(piece[offset]) & 0xC0) == 0x80)
-            ++offset;
-          continue;
-        }
-        if (mBegin > last)
-          next.push_back(mBegin - last);
-        next.push_back(mEnd - mBegin);
-        last = mEnd;
-        offset = ov[1];
-      }
-      if (start + length > last)
-        next.push_back(start + length - last);
-      start += length;
-    }
-    lengths = std::move(next);
-  }
-  if (match)
-    pcre2_match_data_free(match);
-
+/// The words the code point lengths cut `cps` into, GPT-2 byte encoded
+/// when asked.
+std::vector<std::string> toWords(const std::vector<uint32_t> &cps, const std::vector<size_t> &lengths,
+                                 bool byteEncode) {
   std::vector<std::string> words;
   words.reserve(lengths.size());
   size_t start = 0;
@@ -320,6 +338,22 @@ std::vector<std::string> PreTokenizer::split(std::string_view text, bool byteEnc
     words.push_back(std::move(word));
   }
   return words;
+}
+
+} // namespace
+
+std::vector<std::string> PreTokenizer::split(std::string_view text, bool byteEncode) const {
+  const std::vector<uint32_t> cps = unicode::decode(text);
+  std::vector<size_t> lengths;
+  if (!cps.empty())
+    lengths.push_back(cps.size());
+  MatchSubject subject(cps);
+  pcre2_match_data *match = regexes.empty() ? nullptr : pcre2_match_data_create(4, nullptr);
+  for (const auto &regex : regexes)
+    regex->split(subject, match, lengths);
+  if (match)
+    pcre2_match_data_free(match);
+  return toWords(cps, lengths, byteEncode);
 }
 
 } // namespace ingot::tokenizer

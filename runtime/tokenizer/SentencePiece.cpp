@@ -8,20 +8,14 @@
 // <0xXX> tokens.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/tokenizer/SymbolMerge.h"
 #include "runtime/tokenizer/TokenizerImpl.h"
-#include "runtime/tokenizer/Unicode.h"
 
-#include <algorithm>
 #include <map>
 #include <queue>
 
 namespace ingot::tokenizer {
 namespace {
-
-struct Symbol {
-  int prev, next;
-  size_t begin, length;
-};
 
 struct Candidate {
   int left, right;
@@ -40,30 +34,10 @@ public:
   Session(const TokenizerImpl &vocab, const std::string &text) : vocab(vocab), text(text) {}
 
   void run(std::vector<int32_t> &out) {
-    for (size_t offset = 0; offset < text.size();) {
-      size_t len = std::min(unicode::sequenceLength(static_cast<unsigned char>(text[offset])),
-                            text.size() - offset);
-      int index = static_cast<int>(symbols.size());
-      symbols.push_back({index - 1, offset + len == text.size() ? -1 : index + 1, offset, len});
-      offset += len;
-    }
-    for (int i = 1; i < static_cast<int>(symbols.size()); ++i)
-      consider(i - 1, i);
-    while (!queue.empty()) {
-      Candidate c = queue.top();
-      queue.pop();
-      Symbol &left = symbols[c.left];
-      Symbol &right = symbols[c.right];
-      if (left.length == 0 || right.length == 0 || left.length + right.length != c.length)
-        continue; // stale: one side was merged since
-      left.length += right.length;
-      right.length = 0;
-      left.next = right.next;
-      if (right.next >= 0)
-        symbols[right.next].prev = c.left;
-      consider(left.prev, c.left);
-      consider(c.left, left.next);
-    }
+    symbols = splitCharacters(text);
+    mergeSymbols(
+        symbols, queue, [&](int left, int right) { consider(left, right); },
+        [&](const Candidate &c) { return symbols[c.left].length + symbols[c.right].length != c.length; });
     if (symbols.empty())
       return;
     for (int i = 0; i != -1; i = symbols[i].next)

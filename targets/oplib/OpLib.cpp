@@ -12,8 +12,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "targets/oplib/OpLib.h"
+#include "compiler/ggml/GGMLArithmetic.h"
+#include "compiler/ggml/GGMLTypes.h"
 #include "targets/oplib/OpLibLimits.h"
-#include "compiler/ggml/GGMLBlocks.h"
 
 #include <math.h>
 #include <string.h>
@@ -32,7 +33,16 @@ using ingot::oplib::kMaxRopePairs;
 
 using ingot::ggml::floatToHalf;
 using ingot::ggml::halfToFloat;
+using ingot::ggml::kLanes;
 using ingot::ggml::loadHalf;
+using ingot::ggml::reduceLanes;
+using ingot::ggml::useSgemmF32;
+using ingot::ggml::vecDotF32;
+using ingot::ggml::vExpf;
+using WeightType = ingot::ggml::Type;
+
+/// The ggml type of a weight as the lowered code passes it.
+inline WeightType weightType(int32_t wtype) { return (WeightType)wtype; }
 
 float roundHalf(float x) { return halfToFloat(floatToHalf(x)); }
 
@@ -54,12 +64,11 @@ void quantizeRowQ8(const float *x, int64_t k, uint8_t *out) {
 }
 
 //===----------------------------------------------------------------------===//
-// ggml's F32 arithmetic (x86 AVX-512 build), lane by lane, exactly as
-// compiler/interp/ReferenceOps.cpp emulates it. The file is compiled with
-// floating-point contraction off: every fma below is explicit.
+// ggml's F32 arithmetic (x86 AVX-512 build), lane by lane, as the reference
+// interpreter does it (compiler/ggml/GGMLArithmetic.h). The file is compiled
+// with floating-point contraction off: every fma below is explicit.
 //===----------------------------------------------------------------------===//
 
-constexpr int kLanes = 16;      // floats in one AVX-512 register
 constexpr int kVecSlots = 64;   // ggml_vec_dot_f32: 4 accumulators x 16
 constexpr int64_t kMaxGranule = 16;
 // Probabilities kept on the stack per attention row; longer rows recompute
@@ -68,67 +77,11 @@ constexpr int64_t kProbBuffer = 4096;
 // Value dims summed per pass of the weighted sum (stack: 7 x this floats).
 constexpr int64_t kSumTile = 256;
 
-/// _mm512_reduce_add_ps: lane i + lane i+8, then i + i+4, then pairs.
-inline float reduceLanes(const float *v) {
-  float t[8];
-  for (int i = 0; i < 8; ++i)
-    t[i] = v[i] + v[i + 8];
-  float s[4];
-  for (int i = 0; i < 4; ++i)
-    s[i] = t[i] + t[i + 4];
-  return (s[0] + s[2]) + (s[1] + s[3]);
-}
-
-/// The 64 accumulators of ggml_vec_dot_f32 (slot = 16 * acc + lane) to one
-/// float: (acc0 + acc2) + (acc1 + acc3) per lane, then the lanes.
-inline float reduceVecSlots(const float *a) {
-  float lanes[kLanes];
-  for (int l = 0; l < kLanes; ++l)
-    lanes[l] = (a[l] + a[32 + l]) + (a[16 + l] + a[48 + l]);
-  return reduceLanes(lanes);
-}
-
-/// ggml_vec_dot_f32: 4 x 16 fma accumulators over blocks of 64, reduced,
-/// then the tail added sequentially.
-float vecDotF32(const float *x, const float *y, int64_t n) {
-  const int64_t np = n & ~int64_t(kVecSlots - 1);
-  float acc[kVecSlots] = {};
-  for (int64_t i = 0; i < np; i += kVecSlots)
-    for (int s = 0; s < kVecSlots; ++s)
-      acc[s] = fmaf(x[i + s], y[i + s], acc[s]);
-  float sum = reduceVecSlots(acc);
-  for (int64_t i = np; i < n; ++i)
-    sum = fmaf(x[i], y[i], sum);
-  return sum;
-}
-
-/// llama.cpp picks llamafile's tinyBLAS for an F32 mul_mat of m rows, n
-/// tokens, k columns when n >= 2, k % 16 == 0 and m % 4 == 0.
-inline bool useSgemmF32(int64_t m, int64_t n, int64_t k) {
-  return n >= 2 && k % kLanes == 0 && m % 4 == 0;
-}
-
-/// ggml_v_expf (AVX-512) in scalar form, as ReferenceOps' ggmlExpf.
-float ggmlExpf(float x) {
-  const float shift = 0x1.8p23f;
-  const float z = fmaf(x, 0x1.715476p+0f, shift);
-  const float n = z - shift;
-  const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
-  if (fabsf(n) > 192.0f)
-    return n <= 0.0f ? 0.0f : INFINITY;
-  const float u = b * b;
-  const float j =
-      fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
-                fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
-           u, fmaf(0x1.ffffecp-1f, b, 1.0f));
-  return ldexpf(j, (int)n);
-}
-
 /// silu of x[i] in a row of n: ggml_v_expf for the whole blocks of 16,
 /// expf for the tail.
 inline float siluAt(const float *x, int64_t i, int64_t n) {
   const float v = x[i];
-  const float e = i < (n & ~int64_t(kLanes - 1)) ? ggmlExpf(-v) : expf(-v);
+  const float e = i < (n & ~int64_t(kLanes - 1)) ? vExpf(-v) : expf(-v);
   return v / (1.0f + e);
 }
 
@@ -144,7 +97,7 @@ void softmaxRow(float *x, int64_t n) {
   for (int64_t c = 0; c < vecEnd; c += kLanes) {
     float lanes[kLanes];
     for (int l = 0; l < kLanes; ++l)
-      x[c + l] = lanes[l] = ggmlExpf(x[c + l] - maxv);
+      x[c + l] = lanes[l] = vExpf(x[c + l] - maxv);
     sum += (double)reduceLanes(lanes);
   }
   for (int64_t i = vecEnd; i < n; ++i) {
@@ -164,13 +117,13 @@ void softmaxRow(float *x, int64_t n) {
 void floatRows(const uint8_t *packed, int32_t wtype, int64_t K, int64_t G,
                const float *x, bool sgemm, float *y, int64_t begin,
                int64_t end) {
-  const int64_t elem = wtype == INGOT_F32 ? 4 : 2;
+  const int64_t elem = weightType(wtype) == WeightType::F32 ? 4 : 2;
   const int64_t groupBytes = K * G * elem;
   for (int64_t r0 = begin; r0 < end;) {
     const int64_t g = r0 / G, first = r0 - g * G;
     const int64_t last = (g + 1) * G < end ? G : end - g * G;
     const uint8_t *base = packed + g * groupBytes;
-    if (wtype == INGOT_F16) {
+    if (weightType(wtype) == WeightType::F16) {
       double acc[kMaxGranule] = {};
       for (int64_t k = 0; k < K; ++k) {
         const uint8_t *w = base + k * G * 2;
@@ -195,7 +148,10 @@ void floatRows(const uint8_t *packed, int32_t wtype, int64_t K, int64_t G,
             acc[i][s] = fmaf(wk[i], xk, acc[i][s]);
         }
       for (int64_t i = first; i < last; ++i) {
-        float sum = sgemm ? reduceLanes(acc[i]) : reduceVecSlots(acc[i]);
+        // Slot s = 16 * accumulator + lane, as ggml_vec_dot_f32's registers.
+        float sum = sgemm ? reduceLanes(acc[i])
+                          : ingot::ggml::reduceVecDotAccumulators(
+                                (const float(*)[kLanes])acc[i]);
         for (int64_t k = np; k < K; ++k)
           sum = fmaf(w[k * G + i], x[k], sum);
         y[g * G + i] = sum;
@@ -206,7 +162,8 @@ void floatRows(const uint8_t *packed, int32_t wtype, int64_t K, int64_t G,
 }
 
 inline bool isFloatType(int32_t wtype) {
-  return wtype == INGOT_F32 || wtype == INGOT_F16;
+  return weightType(wtype) == WeightType::F32 ||
+         weightType(wtype) == WeightType::F16;
 }
 
 struct MatmulTask {
@@ -310,8 +267,7 @@ void attendRow(int64_t nKV, float scale, bool sgemm, ScoreFn score,
     for (int l = 0; l < kLanes; ++l) {
       const int64_t j = c + l;
       if (j < nKV) {
-        float e =
-            ggmlExpf((buffered ? probs[j] : score(j) * scale) - maxv);
+        float e = vExpf((buffered ? probs[j] : score(j) * scale) - maxv);
         lanes[l] = e;
         if (buffered)
           probs[j] = e;
@@ -326,7 +282,7 @@ void attendRow(int64_t nKV, float scale, bool sgemm, ScoreFn score,
     for (int64_t j = 0; j < nKV; ++j)
       probs[j] *= inv;
   auto prob = [&](int64_t j) {
-    return buffered ? probs[j] : ggmlExpf(score(j) * scale - maxv) * inv;
+    return buffered ? probs[j] : vExpf(score(j) * scale - maxv) * inv;
   };
 
   const int64_t period = sgemm ? kLanes : kVecSlots;
@@ -474,9 +430,7 @@ void topK(const float *values, int64_t n, int64_t k, int32_t *out) {
 extern "C" {
 
 int64_t ingot_op_activation_bytes(int32_t wtype, int64_t k) {
-  if (wtype == INGOT_Q8_0 || wtype == INGOT_Q4_0)
-    return k + 4 * (k / 32);
-  return 4 * k;
+  return ingot::ggml::activationRowBytes(weightType(wtype), k);
 }
 
 void ingot_op_prepare_activations(int32_t wtype, const float *x, int64_t rows,
@@ -485,9 +439,10 @@ void ingot_op_prepare_activations(int32_t wtype, const float *x, int64_t rows,
   for (int64_t r = 0; r < rows; ++r) {
     const float *xr = x + r * xStride;
     uint8_t *ar = act + r * bytes;
-    if (wtype == INGOT_Q8_0 || wtype == INGOT_Q4_0) {
+    if (weightType(wtype) == WeightType::Q8_0 ||
+        weightType(wtype) == WeightType::Q4_0) {
       quantizeRowQ8(xr, k, ar);
-    } else if (wtype == INGOT_F16) {
+    } else if (weightType(wtype) == WeightType::F16) {
       float *f = (float *)ar;
       for (int64_t i = 0; i < k; ++i)
         f[i] = roundHalf(xr[i]);
@@ -512,14 +467,16 @@ void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
         y[t * rows + r] += bias[r];
 }
 
-// Rows are decoded by the same code as the interpreter's (GGMLBlocks.h), so
-// they agree bit for bit; the compiler refuses any other type.
+// Rows are decoded by the same code as the interpreter's (the ggml type
+// table), so they agree bit for bit; the compiler refuses any type the table
+// cannot dequantize.
 void ingot_op_embedding(const uint8_t *table, int32_t type, int64_t dim,
                         const int32_t *tokens, int64_t nTokens, float *out) {
-  const int64_t rowBytes = ingot::ggml::blockRowBytes(type, dim);
+  const ingot::ggml::TypeInfo &info =
+      ingot::ggml::getTypeInfo(weightType(type));
+  const int64_t rowBytes = dim / info.blockElements * info.blockBytes;
   for (int64_t t = 0; t < nTokens; ++t)
-    ingot::ggml::dequantizeBlocks(type, table + tokens[t] * rowBytes, out + t * dim,
-                                  dim);
+    info.dequantize(table + tokens[t] * rowBytes, out + t * dim, dim);
 }
 
 void ingot_op_rms_norm(const float *x, const float *weight, float eps,

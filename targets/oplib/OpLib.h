@@ -29,24 +29,12 @@ typedef void (*IngotExpertKernel)(const void *packedStack,
                                   int64_t actStride, float *y,
                                   int64_t rowBegin, int64_t rowEnd);
 
-/// Weight element types, ggml numbering: the kernels read F32, F16, Q4_0
-/// and Q8_0; embedding lookups read every type listed.
-enum {
-  INGOT_F32 = 0,
-  INGOT_F16 = 1,
-  INGOT_Q4_0 = 2,
-  INGOT_Q4_1 = 3,
-  INGOT_Q5_0 = 6,
-  INGOT_Q5_1 = 7,
-  INGOT_Q8_0 = 8,
-  INGOT_Q4_K = 12,
-  INGOT_Q5_K = 13,
-  INGOT_Q6_K = 14,
-  INGOT_BF16 = 30
-};
+// Weight types (`wtype`, `type`) are ggml type ids (compiler/ggml/GGMLTypes.h,
+// ggml::Type): the matmul drivers read F32, F16, Q4_0 and Q8_0; embedding
+// lookups read every type the table can dequantize.
 
 /// Bytes one activation row of width k takes for a kernel of weight type
-/// `wtype` (Q8_0/Q4_0: k int8 then k/32 float scales; F16/F32: k floats).
+/// `wtype` (ggml::activationRowBytes).
 int64_t ingot_op_activation_bytes(int32_t wtype, int64_t k);
 /// Prepares rows of x for a kernel of weight type `wtype`.
 void ingot_op_prepare_activations(int32_t wtype, const float *x, int64_t rows,
@@ -67,8 +55,8 @@ void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
                      int64_t nTokens, float *y, const float *bias,
                      uint8_t *scratch);
 
-/// Rows tokens[t] of a [vocab, dim] table of `type` (any type of the enum
-/// above), dequantized as compiler/gguf/GGMLTypes.cpp does.
+/// Rows tokens[t] of a [vocab, dim] table of `type` (any type the ggml
+/// table can dequantize), dequantized by the table's decoder.
 void ingot_op_embedding(const uint8_t *table, int32_t type, int64_t dim,
                         const int32_t *tokens, int64_t nTokens, float *out);
 void ingot_op_rms_norm(const float *x, const float *weight, float eps,

@@ -21,8 +21,9 @@
 //  Then Q4_0: per block sum = fma(float(isum), d_w * d_x, sum); Q8_0: per
 //  4-byte chunk c, acc_c = fma(float(isum_c), d_w * d_x, acc_c), reduced at
 //  the end as ggml does (bit-identical with ingot::interp).
-//  F32 / F16: per k, one (converted) weight vector of G rows times the
-//    broadcast activation of each token, 4 accumulators over k mod 4.
+//
+// F32 / F16 weights get no kernel: the op library computes them in ggml's
+// F32 order from the packed layout (packWeights still writes it).
 //
 //===----------------------------------------------------------------------===//
 #include "targets/x86/Kernels.h"
@@ -31,8 +32,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 using namespace ingot;
@@ -40,51 +39,16 @@ using namespace ingot::targets;
 
 namespace {
 
-[[noreturn]] void fatal(const char *message) {
-  std::fprintf(stderr, "ingot: kernel generator: %s\n", message);
-  std::abort();
-}
-
 bool isQuant(WeightType type) {
   return type == WeightType::Q8_0 || type == WeightType::Q4_0;
 }
 
 int granule(ISA isa) { return isa == ISA::AVX512VNNI ? 16 : 8; }
 
-/// Bytes of one packed 32-block (quantized types) or one k (float types) of a
-/// group of G rows.
+/// Bytes of one packed unit of a group of G rows: a 32-block (quantized
+/// types) or one k (float types) of each row, i.e. G ggml blocks.
 uint64_t unitBytes(WeightType type, int g) {
-  switch (type) {
-  case WeightType::Q8_0:
-    return uint64_t(g) * 34;
-  case WeightType::Q4_0:
-    return uint64_t(g) * 18;
-  case WeightType::F16:
-    return uint64_t(g) * 2;
-  case WeightType::F32:
-    return uint64_t(g) * 4;
-  }
-  return 0;
-}
-
-uint64_t ggmlRowBytes(WeightType type, int64_t k) {
-  switch (type) {
-  case WeightType::Q8_0:
-    return uint64_t(k / 32) * 34;
-  case WeightType::Q4_0:
-    return uint64_t(k / 32) * 18;
-  case WeightType::F16:
-    return uint64_t(k) * 2;
-  case WeightType::F32:
-    return uint64_t(k) * 4;
-  }
-  return 0;
-}
-
-void checkShape(WeightType type, MatmulShape shape) {
-  if (!isSupportedShape(type, shape))
-    fatal("unsupported matmul shape (K must be a multiple of 32 for "
-          "quantized weights)");
+  return uint64_t(g) * ggml::getTypeInfo(type).blockBytes;
 }
 
 //===----------------------------------------------------------------------===//
@@ -119,6 +83,8 @@ public:
 
   /// Emits the kernel; returns the bytes of instructions.
   size_t generate();
+  /// Why the emitted code is unusable, or "" (besides xbyak's own errors).
+  const std::string &failure() const { return failureMessage; }
 
 private:
   WeightType type;
@@ -130,11 +96,10 @@ private:
   int tMax;
   int64_t actStride;
   Xbyak::Label maskTable;
+  mutable std::string failureMessage;
 
   int64_t nBlocks() const { return k / 32; }
-  bool needsOffsetTable() const {
-    return isQuant(type) && (avx512 || type == WeightType::Q4_0);
-  }
+  bool needsOffsetTable() const { return avx512 || type == WeightType::Q4_0; }
   /// Q8_0 sums in ggml's order: 8 float accumulators per row, one per
   /// 4-byte chunk of the blocks, so the offset table holds one entry per
   /// chunk.
@@ -157,14 +122,16 @@ private:
 
   /// Vector register i of the ISA's width. AVX2 code only ever names ymm0-15
   /// (VEX encodable), which keeps it free of EVEX.
+  /// A register past the ISA's last one is a generator bug: it is recorded
+  /// (generate() then reports it) and a valid register named instead.
   Xmm v(int i) const {
-    if (avx512) {
-      assert(i < 32);
-      return Xbyak::Zmm(i);
-    }
-    if (i >= 16)
-      fatal("AVX2 kernel asked for a vector register above 15");
-    return Xbyak::Ymm(i);
+    const int count = avx512 ? 32 : 16;
+    if (i >= count && failureMessage.empty())
+      failureMessage = std::string(isaName(isa)) +
+                       " kernel asked for vector register " + std::to_string(i);
+    if (avx512)
+      return Xbyak::Zmm(i % count);
+    return Xbyak::Ymm(i % count);
   }
   static Xmm lowXmm(const Xmm &r) { return Xbyak::Xmm(r.getIdx()); }
 
@@ -209,24 +176,19 @@ private:
   Xmm chunkAcc(int tok, int ch) const { return v(tok * 8 + ch); }
   /// The register that holds a token's sums after a group.
   Xmm sumReg(int tok) const {
-    if (isQuant(type))
-      return perChunkSums() ? chunkAcc(tok, 0) : fAcc(tok);
-    return v(4 * tok);
+    return perChunkSums() ? chunkAcc(tok, 0) : fAcc(tok);
   }
   Xmm regOnes16() const { return v(11); } // AVX2 only
 
   void emitConstants();
   void emitOffsetTable(int t, const BodyRegs &r);
   void emitQuantBlock(int t, const BodyRegs &r);
-  void emitFloatGroup(int t, const BodyRegs &r);
   void emitStore(int t, const BodyRegs &r, const Xbyak::Label &next);
   void emitBody(int t, const BodyRegs &r);
   void emitTables();
 };
 
 void MatmulGenerator::emitConstants() {
-  if (!isQuant(type))
-    return;
   if (type == WeightType::Q4_0)
     vconst(regNibbleMask(), 0x0F0F0F0Fu);
   if (avx512) {
@@ -398,59 +360,6 @@ void MatmulGenerator::emitQuantBlock(int t, const BodyRegs &r) {
   }
 }
 
-/// The whole K loop of one group, float weights; leaves the sums of token
-/// tok in v(4 * tok).
-void MatmulGenerator::emitFloatGroup(int t, const BodyRegs &r) {
-  constexpr int u = 4;
-  const int64_t elem = type == WeightType::F32 ? 4 : 2;
-  const int64_t kMain = k / u * u;
-  auto acc = [&](int tok, int j) { return v(tok * u + j); };
-  auto wreg = [&](int j) { return v(avx512 ? 16 + j : 8 + j); };
-  auto bcast = [&](int i) { return v(12 + i % 2); }; // AVX2 only
-  for (int tok = 0; tok < t; ++tok)
-    for (int j = 0; j < u; ++j)
-      vzero(acc(tok, j));
-
-  auto step = [&](int count) {
-    for (int j = 0; j < count; ++j) {
-      const auto src = ptr[r.gw + int(j * g * elem)];
-      if (type == WeightType::F32)
-        vmovups(wreg(j), src);
-      else
-        vloadHalf(wreg(j), src);
-    }
-    for (int j = 0; j < count; ++j)
-      for (int tok = 0; tok < t; ++tok) {
-        const auto x = r.act + r.idx * 4 + int(tok * actStride + 4 * j);
-        if (avx512) {
-          vfmadd231ps(acc(tok, j), wreg(j), ptr_b[x]);
-        } else {
-          const Xmm b = bcast(tok + j);
-          vbroadcastss(b, ptr[x]);
-          vfmadd231ps(acc(tok, j), wreg(j), b);
-        }
-      }
-  };
-
-  xor_(r.idx, r.idx);
-  if (kMain > 0) {
-    Xbyak::Label loop;
-    L(loop);
-    step(u);
-    add(r.gw, int(u * g * elem));
-    add(r.idx, u);
-    cmp(r.idx, int(kMain));
-    jb(loop, T_NEAR);
-  }
-  if (k % u)
-    step(int(k % u));
-  for (int tok = 0; tok < t; ++tok) {
-    vaddps(acc(tok, 0), acc(tok, 0), acc(tok, 1));
-    vaddps(acc(tok, 2), acc(tok, 2), acc(tok, 3));
-    vaddps(acc(tok, 0), acc(tok, 0), acc(tok, 2));
-  }
-}
-
 /// Stores the group's sums (token tok in sum(tok)) to y, masking rows past
 /// rowEnd.
 void MatmulGenerator::emitStore(int t, const BodyRegs &r,
@@ -475,7 +384,7 @@ void MatmulGenerator::emitStore(int t, const BodyRegs &r,
     for (int tok = 0; tok < t; ++tok)
       vmovups(ptr[r.tmp2 + int(tok * yStride)] | k1, sum(tok));
   } else {
-    const Xmm mask = v(isQuant(type) ? 8 : 14);
+    const Xmm mask = v(8);
     neg(r.tmp);
     vmovdqu(mask, ptr[r.tmp2 + r.tmp * 4 + 32]);
     lea(r.tmp2, ptr[r.y + r.row * 4]);
@@ -497,36 +406,32 @@ void MatmulGenerator::emitBody(int t, const BodyRegs &r) {
   // gw = w + row / G * groupBytes (row is a multiple of G).
   imul(r.gw, r.row, int(groupBytes / g));
   add(r.gw, r.w);
-  if (isQuant(type)) {
+  for (int tok = 0; tok < t; ++tok) {
+    if (!perChunkSums()) {
+      vzero(fAcc(tok));
+      continue;
+    }
+    for (int ch = 0; ch < 8; ++ch)
+      vzero(chunkAcc(tok, ch));
+  }
+  Xbyak::Label blockLoop;
+  xor_(r.idx, r.idx);
+  L(blockLoop);
+  emitQuantBlock(t, r);
+  add(r.gw, int(unitBytes(type, g)));
+  add(r.idx, 4);
+  cmp(r.idx, int(nBlocks() * 4));
+  jb(blockLoop, T_NEAR);
+  if (perChunkSums()) {
+    // (acc4 + acc0, acc5 + acc1, acc6 + acc2, acc7 + acc3), then
+    // (p0 + p2) + (p1 + p3), as ggml's reduction.
     for (int tok = 0; tok < t; ++tok) {
-      if (!perChunkSums()) {
-        vzero(fAcc(tok));
-        continue;
-      }
-      for (int ch = 0; ch < 8; ++ch)
-        vzero(chunkAcc(tok, ch));
+      for (int i = 0; i < 4; ++i)
+        vaddps(chunkAcc(tok, i), chunkAcc(tok, i + 4), chunkAcc(tok, i));
+      vaddps(chunkAcc(tok, 0), chunkAcc(tok, 0), chunkAcc(tok, 2));
+      vaddps(chunkAcc(tok, 1), chunkAcc(tok, 1), chunkAcc(tok, 3));
+      vaddps(chunkAcc(tok, 0), chunkAcc(tok, 0), chunkAcc(tok, 1));
     }
-    Xbyak::Label blockLoop;
-    xor_(r.idx, r.idx);
-    L(blockLoop);
-    emitQuantBlock(t, r);
-    add(r.gw, int(unitBytes(type, g)));
-    add(r.idx, 4);
-    cmp(r.idx, int(nBlocks() * 4));
-    jb(blockLoop, T_NEAR);
-    if (perChunkSums()) {
-      // (acc4 + acc0, acc5 + acc1, acc6 + acc2, acc7 + acc3), then
-      // (p0 + p2) + (p1 + p3), as ggml's reduction.
-      for (int tok = 0; tok < t; ++tok) {
-        for (int i = 0; i < 4; ++i)
-          vaddps(chunkAcc(tok, i), chunkAcc(tok, i + 4), chunkAcc(tok, i));
-        vaddps(chunkAcc(tok, 0), chunkAcc(tok, 0), chunkAcc(tok, 2));
-        vaddps(chunkAcc(tok, 1), chunkAcc(tok, 1), chunkAcc(tok, 3));
-        vaddps(chunkAcc(tok, 0), chunkAcc(tok, 0), chunkAcc(tok, 1));
-      }
-    }
-  } else {
-    emitFloatGroup(t, r);
   }
   emitStore(t, r, groupNext);
   L(groupNext);
@@ -636,25 +541,41 @@ size_t MatmulGenerator::generate() {
   return text;
 }
 
-GeneratedKernel generate(WeightType type, MatmulShape shape, ISA isa,
-                         bool expert, const std::string &name) {
-  checkShape(type, shape);
+GenerateResult generate(WeightType type, MatmulShape shape, ISA isa,
+                        bool expert, const std::string &name) {
+  GenerateResult result;
+  auto fail = [&](std::string message) {
+    result.error = std::string(expert ? "expert" : "matmul") + " kernel " +
+                   name + ": " + message;
+    return result;
+  };
+  if (!isQuant(type))
+    return fail(
+        std::string("no generator for ") + ggml::typeName(type) + " weights" +
+        (ggml::isKernelWeightType(type) ? " (the op library computes them)"
+                                        : ""));
+  if (!isSupportedShape(type, shape))
+    return fail("unsupported shape " + std::to_string(shape.rows) + "x" +
+                std::to_string(shape.cols) +
+                " (K must be a positive multiple of 32)");
   // Immediates and displacements are 32-bit.
   if (packedGroupBytes(type, shape, isa) > (1u << 30) ||
       uint64_t(shape.rows) * 4 * 8 > (1u << 30) ||
       activationBytesPerToken(type, shape.cols) * 8 > (1u << 30))
-    fatal("matmul shape too large for 32-bit offsets");
-  GeneratedKernel kernel;
-  kernel.name = name;
+    return fail("shape too large for 32-bit offsets");
   std::vector<uint8_t> buffer(256 * 1024);
   Xbyak::ClearError();
   MatmulGenerator gen(type, shape, isa, expert, buffer.data(), buffer.size());
-  kernel.textBytes = gen.generate();
+  const size_t textBytes = gen.generate();
   if (Xbyak::GetError())
-    fatal(Xbyak::ConvertErrorToString(Xbyak::GetError()));
+    return fail(Xbyak::ConvertErrorToString(Xbyak::GetError()));
+  if (!gen.failure().empty())
+    return fail(gen.failure());
   buffer.resize(gen.getSize());
-  kernel.code = std::move(buffer);
-  return kernel;
+  result.kernel.name = name;
+  result.kernel.code = std::move(buffer);
+  result.kernel.textBytes = textBytes;
+  return result;
 }
 
 } // namespace
@@ -667,22 +588,8 @@ const char *targets::isaName(ISA isa) {
   return isa == ISA::AVX512VNNI ? "avx512vnni" : "avx2";
 }
 
-const char *targets::weightTypeName(WeightType type) {
-  switch (type) {
-  case WeightType::F32:
-    return "f32";
-  case WeightType::F16:
-    return "f16";
-  case WeightType::Q8_0:
-    return "q8_0";
-  case WeightType::Q4_0:
-    return "q4_0";
-  }
-  return "?";
-}
-
 bool targets::isSupportedShape(WeightType type, MatmulShape shape) {
-  if (shape.rows < 1 || shape.cols < 1)
+  if (!ggml::isKernelWeightType(type) || shape.rows < 1 || shape.cols < 1)
     return false;
   return !isQuant(type) || shape.cols % 32 == 0;
 }
@@ -692,14 +599,12 @@ int64_t targets::rowGranule(WeightType, ISA isa) { return granule(isa); }
 int64_t targets::tokenTile(WeightType type, ISA isa) {
   if (type == WeightType::Q8_0)
     return isa == ISA::AVX512VNNI ? 2 : 1;
-  if (isa == ISA::AVX512VNNI)
-    return 4;
-  return type == WeightType::Q4_0 ? 3 : 2;
+  return isa == ISA::AVX512VNNI ? 4 : 3;
 }
 
 uint64_t targets::packedGroupBytes(WeightType type, MatmulShape shape,
                                    ISA isa) {
-  const int64_t units = isQuant(type) ? shape.cols / 32 : shape.cols;
+  const int64_t units = shape.cols / ggml::getTypeInfo(type).blockElements;
   return uint64_t(units) * unitBytes(type, granule(isa));
 }
 
@@ -710,29 +615,22 @@ uint64_t targets::packedWeightBytes(WeightType type, MatmulShape shape,
          packedGroupBytes(type, shape, isa);
 }
 
-uint64_t targets::activationBytesPerToken(WeightType type, int64_t k) {
-  if (isQuant(type))
-    return uint64_t(k) + uint64_t(k / 32) * 4;
-  return uint64_t(k) * 4;
-}
-
-void targets::packWeights(WeightType type, MatmulShape shape, ISA isa,
-                          const uint8_t *ggml, uint8_t *packed) {
-  checkShape(type, shape);
+bool targets::packWeights(WeightType type, MatmulShape shape, ISA isa,
+                          const uint8_t *source, uint8_t *packed) {
+  if (!isSupportedShape(type, shape))
+    return false;
   const int g = granule(isa);
   const int64_t n = shape.rows, k = shape.cols;
   const int64_t groups = (n + g - 1) / g;
-  const uint64_t rowBytes = ggmlRowBytes(type, k);
+  const uint64_t rowBytes = *ggml::rowBytes(type, uint64_t(k));
   const uint64_t groupBytes = packedGroupBytes(type, shape, isa);
   for (int64_t grp = 0; grp < groups; ++grp) {
     uint8_t *out = packed + uint64_t(grp) * groupBytes;
     for (int i = 0; i < g; ++i) {
       const int64_t row = grp * g + i;
       const bool valid = row < n;
-      const uint8_t *src = valid ? ggml + uint64_t(row) * rowBytes : nullptr;
-      switch (type) {
-      case WeightType::Q8_0:
-      case WeightType::Q4_0: {
+      const uint8_t *src = valid ? source + uint64_t(row) * rowBytes : nullptr;
+      if (isQuant(type)) {
         const bool q8 = type == WeightType::Q8_0;
         const int chunks = q8 ? 8 : 4;
         const uint64_t srcBlock = q8 ? 34 : 18;
@@ -750,32 +648,28 @@ void targets::packWeights(WeightType type, MatmulShape shape, ISA isa,
           scale[0] = valid ? blk[0] : 0;
           scale[1] = valid ? blk[1] : 0;
         }
-        break;
+        continue;
       }
-      case WeightType::F32:
-      case WeightType::F16: {
-        const int elem = type == WeightType::F32 ? 4 : 2;
-        for (int64_t kk = 0; kk < k; ++kk) {
-          uint8_t *dst = out + (uint64_t(kk) * g + i) * elem;
-          if (valid)
-            std::memcpy(dst, src + uint64_t(kk) * elem, elem);
-          else
-            std::memset(dst, 0, elem);
-        }
-        break;
-      }
+      // F32 / F16: k-major, one element of each of the G rows per k.
+      const int elem = type == WeightType::F32 ? 4 : 2;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        uint8_t *dst = out + (uint64_t(kk) * g + i) * elem;
+        if (valid)
+          std::memcpy(dst, src + uint64_t(kk) * elem, elem);
+        else
+          std::memset(dst, 0, elem);
       }
     }
   }
+  return true;
 }
 
-GeneratedKernel targets::generateMatmul(WeightType type, MatmulShape shape,
-                                        ISA isa, const std::string &name) {
+GenerateResult targets::generateMatmul(WeightType type, MatmulShape shape,
+                                       ISA isa, const std::string &name) {
   return generate(type, shape, isa, /*expert=*/false, name);
 }
 
-GeneratedKernel targets::generateExpertMatmul(WeightType type,
-                                              MatmulShape shape, ISA isa,
-                                              const std::string &name) {
+GenerateResult targets::generateExpertMatmul(WeightType type, MatmulShape shape,
+                                             ISA isa, const std::string &name) {
   return generate(type, shape, isa, /*expert=*/true, name);
 }

@@ -36,25 +36,28 @@
 //   Q4_0: per 32-block: 4 chunks of G x 4 bytes (chunk c = bytes qs[4c..4c+3]
 //         of each row: low nibbles are elements 4c.., high nibbles 16+4c..),
 //         then G f16 scales. = G * 18 bytes per block.
-//   F32 / F16: per k, the G values of the group's rows (k-major).
+//   F32 / F16: per k, the G values of the group's rows (k-major). No kernel
+//         is generated for them: the op library computes these products in
+//         ggml's F32 order (targets/oplib), reading this layout.
 //
-// Activation layout per token (see Activations.h for the helper):
-//   Q8_0 / Q4_0 weights: K int8 quants, then K/32 f32 scales (Q8_0 rounding
-//   of ggml's x86 quantize_row_q8_0);
-//   F16 weights: K floats already rounded to f16; F32 weights: K floats.
+// Activation layout per token (ggml::activationRowBytes; the op library's
+// ingot_op_prepare_activations writes it): Q8_0 / Q4_0 weights: K int8
+// quants, then K/32 f32 scales (Q8_0 rounding of ggml's x86
+// quantize_row_q8_0); F16 weights: K floats already rounded to f16; F32
+// weights: K floats.
 //
-// Numerics: bit-identical with ingot::interp (ggml's x86 order) for the
-// quantized types. Q4_0: exact int32 dot per 32-block, then sum =
-// fma(float(isum), d_w * d_x, sum), block after block. Q8_0: exact int32 sums
-// of 4 products (chunk c = elements 4c..4c+3), one float accumulator per chunk
-// acc_c = fma(float(isum_c), d_w * d_x, acc_c), combined as
-// ((acc0+acc4) + (acc2+acc6)) + ((acc1+acc5) + (acc3+acc7)). F32 / F16 use 4
-// fma accumulators per row over k mod 4, added as (a0 + a1) + (a2 + a3)
-// (within a few ulp of the reference, not bit-identical).
+// Numerics: bit-identical with ingot::interp (ggml's x86 order). Q4_0: exact
+// int32 dot per 32-block, then sum = fma(float(isum), d_w * d_x, sum), block
+// after block. Q8_0: exact int32 sums of 4 products (chunk c = elements
+// 4c..4c+3), one float accumulator per chunk acc_c = fma(float(isum_c), d_w *
+// d_x, acc_c), combined as ((acc0+acc4) + (acc2+acc6)) + ((acc1+acc5) +
+// (acc3+acc7)).
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_TARGETS_X86_KERNELS_H
 #define INGOT_TARGETS_X86_KERNELS_H
+
+#include "compiler/ggml/GGMLTypes.h"
 
 #include <cstdint>
 #include <string>
@@ -66,8 +69,9 @@ namespace ingot::targets {
 /// AVX2 = avx2 + fma + f16c (VEX ymm code only, no EVEX).
 enum class ISA { AVX2, AVX512VNNI };
 
-/// Weight types (ggml) the kernels read.
-enum class WeightType { F32, F16, Q8_0, Q4_0 };
+/// The ggml type of a packed weight: F32, F16, Q8_0 or Q4_0
+/// (ggml::isKernelWeightType).
+using WeightType = ggml::Type;
 
 struct MatmulShape {
   int64_t rows; ///< N, out features
@@ -75,10 +79,10 @@ struct MatmulShape {
 };
 
 const char *isaName(ISA isa);
-const char *weightTypeName(WeightType type);
 
-/// Whether the generators support this shape: N >= 1, K >= 1, K a multiple
-/// of 32 for the quantized types.
+/// Whether packWeights (and, for the quantized types, the generators)
+/// support this type and shape: a kernel weight type, N >= 1, K >= 1, K a
+/// multiple of 32 for the quantized types.
 bool isSupportedShape(WeightType type, MatmulShape shape);
 
 /// Rows per packed group; row ranges given to the kernels start (and end,
@@ -93,14 +97,17 @@ uint64_t packedGroupBytes(WeightType type, MatmulShape shape, ISA isa);
 uint64_t packedWeightBytes(WeightType type, MatmulShape shape, ISA isa);
 
 /// Packs ggml-layout rows (N rows of K values of `type`, contiguous) into the
-/// kernel's layout; `packed` must have packedWeightBytes bytes.
-void packWeights(WeightType type, MatmulShape shape, ISA isa,
-                 const uint8_t *ggml, uint8_t *packed);
+/// kernel's layout; `packed` must have packedWeightBytes bytes. False, with
+/// nothing written, when !isSupportedShape(type, shape).
+[[nodiscard]] bool packWeights(WeightType type, MatmulShape shape, ISA isa,
+                               const uint8_t *source, uint8_t *packed);
 
 /// Bytes of one token's activations as the kernels read them.
-uint64_t activationBytesPerToken(WeightType type, int64_t K);
+inline uint64_t activationBytesPerToken(WeightType type, int64_t K) {
+  return uint64_t(ggml::activationRowBytes(type, K));
+}
 
-/// Tokens a matmul kernel processes per pass over the weights.
+/// Tokens a matmul kernel (Q8_0 / Q4_0) processes per pass over the weights.
 int64_t tokenTile(WeightType type, ISA isa);
 
 struct GeneratedKernel {
@@ -109,13 +116,23 @@ struct GeneratedKernel {
   uint64_t textBytes = 0;    ///< bytes of instructions at the start of code
 };
 
-/// The matmul kernel for one weight shape (see the ABI above).
-GeneratedKernel generateMatmul(WeightType type, MatmulShape shape, ISA isa,
-                               const std::string &name);
+/// A generator's outcome: the kernel, or why there is none.
+struct GenerateResult {
+  GeneratedKernel kernel;
+  std::string error; ///< empty on success
 
-/// The MoE expert kernel for one expert shape (see the ABI above).
-GeneratedKernel generateExpertMatmul(WeightType type, MatmulShape shape,
-                                     ISA isa, const std::string &name);
+  explicit operator bool() const { return error.empty(); }
+};
+
+/// The matmul kernel for one weight shape (see the ABI above); Q8_0 and
+/// Q4_0 weights only.
+GenerateResult generateMatmul(WeightType type, MatmulShape shape, ISA isa,
+                              const std::string &name);
+
+/// The MoE expert kernel for one expert shape (see the ABI above); Q8_0 and
+/// Q4_0 weights only.
+GenerateResult generateExpertMatmul(WeightType type, MatmulShape shape, ISA isa,
+                                    const std::string &name);
 
 } // namespace ingot::targets
 

@@ -12,6 +12,7 @@
 
 #include <cmath>
 
+using namespace ingot;
 using namespace ingot::gguf;
 using namespace llvm;
 
@@ -55,19 +56,19 @@ TEST(GGUFRoundTrip, EveryValueType) {
   for (size_t i = 0; i < weights.size(); ++i)
     weights[i] = std::cos(0.1f * i);
   ASSERT_FALSE(errorToBool(
-      w.addTensorFromF32("w.f32", GGMLType::F32, {64, 2}, weights)));
+      w.addTensorFromF32("w.f32", ggml::Type::F32, {64, 2}, weights)));
   ASSERT_FALSE(errorToBool(
-      w.addTensorFromF32("w.q8", GGMLType::Q8_0, {64, 2}, weights)));
+      w.addTensorFromF32("w.q8", ggml::Type::Q8_0, {64, 2}, weights)));
   ASSERT_FALSE(errorToBool(
-      w.addTensorFromF32("w.q4", GGMLType::Q4_0, {64, 2}, weights)));
+      w.addTensorFromF32("w.q4", ggml::Type::Q4_0, {64, 2}, weights)));
   ASSERT_FALSE(errorToBool(
-      w.addTensorFromF32("w.f16", GGMLType::F16, {3}, {1.0f, 2.0f, 3.0f})));
+      w.addTensorFromF32("w.f16", ggml::Type::F16, {3}, {1.0f, 2.0f, 3.0f})));
   // Wrong byte counts and duplicate names are refused.
-  EXPECT_TRUE(errorToBool(w.addTensor("bad", GGMLType::F32, {4}, {})));
+  EXPECT_TRUE(errorToBool(w.addTensor("bad", ggml::Type::F32, {4}, {})));
+  EXPECT_TRUE(
+      errorToBool(w.addTensorFromF32("w.f32", ggml::Type::F32, {1}, {0.0f})));
   EXPECT_TRUE(errorToBool(
-      w.addTensorFromF32("w.f32", GGMLType::F32, {1}, {0.0f})));
-  EXPECT_TRUE(errorToBool(
-      w.addTensorFromF32("ragged", GGMLType::Q8_0, {33}, weights)));
+      w.addTensorFromF32("ragged", ggml::Type::Q8_0, {33}, weights)));
 
   std::string bytes = render(w);
   auto file = parseString(bytes);

@@ -35,7 +35,6 @@
 
 using namespace ingot;
 using namespace ingot::interp;
-using gguf::GGMLType;
 
 namespace {
 
@@ -65,15 +64,15 @@ TEST(ReferenceOps, QuantizedMatmulMatchesRoundedActivations) {
   std::vector<float> xr(in);
   for (int64_t i = 0; i < in; ++i)
     xr[i] = xq[i / 32].d * float(xq[i / 32].q[i % 32]);
-  for (GGMLType type : {GGMLType::Q8_0, GGMLType::Q4_0}) {
-    uint64_t rowBytes = *gguf::rowBytes(type, in);
+  for (ggml::Type type : {ggml::Type::Q8_0, ggml::Type::Q4_0}) {
+    uint64_t rowBytes = *ggml::rowBytes(type, in);
     std::vector<uint8_t> bytes(rowBytes * out);
     for (int64_t o = 0; o < out; ++o) {
-      if (type == GGMLType::Q8_0)
-        gguf::quantizeRowQ8_0(wf.data() + o * in, bytes.data() + o * rowBytes,
+      if (type == ggml::Type::Q8_0)
+        ggml::quantizeRowQ8_0(wf.data() + o * in, bytes.data() + o * rowBytes,
                               in);
       else
-        gguf::quantizeRowQ4_0(wf.data() + o * in, bytes.data() + o * rowBytes,
+        ggml::quantizeRowQ4_0(wf.data() + o * in, bytes.data() + o * rowBytes,
                               in);
     }
     WeightView w;
@@ -88,7 +87,7 @@ TEST(ReferenceOps, QuantizedMatmulMatchesRoundedActivations) {
       for (int64_t i = 0; i < in; ++i)
         expect += double(row[i]) * double(xr[i]);
       EXPECT_NEAR(y[o], expect, 1e-4 * (1 + std::fabs(expect)))
-          << gguf::typeName(type) << " row " << o;
+          << ggml::typeName(type) << " row " << o;
     }
   }
 }
@@ -98,7 +97,7 @@ TEST(ReferenceOps, MatmulWithBiasAndTokens) {
   std::vector<float> wf = randomVector(in * out, 3), x = randomVector(in * tokens, 4);
   std::vector<float> bias = {1.0f, -2.0f, 0.5f};
   WeightView w;
-  w.type = GGMLType::F32;
+  w.type = ggml::Type::F32;
   w.shape = {uint64_t(in), uint64_t(out)};
   w.data = llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(wf.data()),
                                    wf.size() * sizeof(float));
@@ -153,26 +152,26 @@ TEST(ReferenceOps, RmsNormAndSoftmax) {
 TEST(ReferenceOps, GgmlF32Emulation) {
   // ggml_v_expf is within a few ulp of expf and saturates like ggml's.
   for (float v : {-20.0f, -3.5f, -1e-3f, 0.0f, 0.7f, 5.0f, 80.0f}) {
-    float e = ggmlExpf(v);
+    float e = ggml::vExpf(v);
     EXPECT_NEAR(e, std::exp(v), 4e-7f * std::exp(v)) << v;
   }
-  EXPECT_EQ(ggmlExpf(0.0f), 1.0f);
-  EXPECT_EQ(ggmlExpf(-INFINITY), 0.0f);
-  EXPECT_EQ(ggmlExpf(-200.0f), 0.0f);
-  EXPECT_EQ(ggmlExpf(200.0f), INFINITY);
+  EXPECT_EQ(ggml::vExpf(0.0f), 1.0f);
+  EXPECT_EQ(ggml::vExpf(-INFINITY), 0.0f);
+  EXPECT_EQ(ggml::vExpf(-200.0f), 0.0f);
+  EXPECT_EQ(ggml::vExpf(200.0f), INFINITY);
   // Both F32 dot-product orders agree with a double-precision dot.
   for (int64_t n : {16, 80, 256}) {
     std::vector<float> x = randomVector(n, 11), y = randomVector(n, 12);
     double e = 0;
     for (int64_t i = 0; i < n; ++i)
       e += double(x[i]) * y[i];
-    EXPECT_NEAR(ggmlVecDotF32(x.data(), y.data(), n), e, 1e-5) << n;
-    EXPECT_NEAR(ggmlSgemmDotF32(x.data(), y.data(), n), e, 1e-5) << n;
+    EXPECT_NEAR(ggml::vecDotF32(x.data(), y.data(), n), e, 1e-5) << n;
+    EXPECT_NEAR(ggml::sgemmDotF32(x.data(), y.data(), n), e, 1e-5) << n;
   }
-  EXPECT_TRUE(useSgemmF32(16, 2, 256));
-  EXPECT_FALSE(useSgemmF32(16, 1, 256));
-  EXPECT_FALSE(useSgemmF32(16, 2, 80 + 8));
-  EXPECT_FALSE(useSgemmF32(6, 2, 256));
+  EXPECT_TRUE(ggml::useSgemmF32(16, 2, 256));
+  EXPECT_FALSE(ggml::useSgemmF32(16, 1, 256));
+  EXPECT_FALSE(ggml::useSgemmF32(16, 2, 80 + 8));
+  EXPECT_FALSE(ggml::useSgemmF32(6, 2, 256));
 }
 
 TEST(ReferenceOps, GroupLimitedRouting) {
@@ -340,7 +339,7 @@ public:
   /// True when every matrix is F32 (the tight-tolerance class).
   bool allF32() const {
     for (const gguf::TensorInfo &t : file->tensors())
-      if (t.type != GGMLType::F32)
+      if (t.type != ggml::Type::F32)
         return false;
     return true;
   }

@@ -3,7 +3,7 @@
 // The payload checksum (against values from test/tools/append_payload.py,
 // which re-implements it), the thread pool behind ingot_rt_parallel, and
 // the CPU feature check. Only IngotRuntime's model-independent objects are
-// linked here (Main.cpp, which needs a model, is not pulled in).
+// linked here (main() and the command objects, which need a model, are not pulled in).
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,0 +1,97 @@
+//===- GGMLArithmetic.h - ggml's F32 arithmetic, lane by lane ---*- C++ -*-===//
+//
+// The summation orders and the exp approximation of ggml's x86 AVX-512
+// build, in scalar form, so that the interpreter and the op library (which
+// runs inside every emitted binary) reproduce ggml bit for bit. Header only
+// and free of LLVM; every multiply-add is an explicit fma and no expression
+// here has one for the compiler to contract, so the result does not depend
+// on the includer's -ffp-contract.
+//
+//===----------------------------------------------------------------------===//
+#ifndef INGOT_GGML_GGMLARITHMETIC_H
+#define INGOT_GGML_GGMLARITHMETIC_H
+
+#include <math.h>
+#include <stdint.h>
+
+namespace ingot::ggml {
+
+/// Floats in one AVX-512 register.
+constexpr int kLanes = 16;
+
+/// _mm512_reduce_add_ps: halves are added pairwise (lane i + lane i+8, then
+/// i + i+4, i + i+2, i + i+1).
+inline float reduceLanes(const float *v) {
+  float t[8];
+  for (int i = 0; i < 8; ++i)
+    t[i] = v[i] + v[i + 8];
+  float s[4];
+  for (int i = 0; i < 4; ++i)
+    s[i] = t[i] + t[i + 4];
+  return (s[0] + s[2]) + (s[1] + s[3]);
+}
+
+/// ggml_vec_dot_f32's four accumulators of kLanes lanes, acc[j][l], to one
+/// float: (acc0 + acc2) + (acc1 + acc3) per lane, then the lanes.
+inline float reduceVecDotAccumulators(const float (*acc)[kLanes]) {
+  float lanes[kLanes];
+  for (int l = 0; l < kLanes; ++l)
+    lanes[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+  return reduceLanes(lanes);
+}
+
+/// ggml_vec_dot_f32: 4 accumulators of 16 lanes over blocks of 64 (fma),
+/// reduced as above, then the tail (n % 64) added sequentially in float.
+inline float vecDotF32(const float *x, const float *y, int64_t n) {
+  const int64_t np = n & ~int64_t(4 * kLanes - 1);
+  float acc[4][kLanes] = {};
+  for (int64_t i = 0; i < np; i += 4 * kLanes)
+    for (int j = 0; j < 4; ++j)
+      for (int l = 0; l < kLanes; ++l)
+        acc[j][l] =
+            fmaf(x[i + j * kLanes + l], y[i + j * kLanes + l], acc[j][l]);
+  float sum = reduceVecDotAccumulators(acc);
+  for (int64_t i = np; i < n; ++i)
+    sum = fmaf(x[i], y[i], sum);
+  return sum;
+}
+
+/// llamafile's tinyBLAS (F32, AVX-512): one 16-lane fma accumulator over the
+/// row (n a multiple of 16), reduced over the lanes.
+inline float sgemmDotF32(const float *x, const float *y, int64_t n) {
+  float acc[kLanes] = {};
+  for (int64_t i = 0; i < n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l)
+      acc[l] = fmaf(x[i + l], y[i + l], acc[l]);
+  return reduceLanes(acc);
+}
+
+/// Whether llama.cpp computes an F32 x F32 product of an m x k weight with n
+/// contiguous activation rows through tinyBLAS (else ggml_vec_dot_f32):
+/// ggml_compute_forward_mul_mat tries llamafile_sgemm first, which on
+/// AVX-512 declines single-column products (n < 2), k not a multiple of 16
+/// and m not a multiple of 4.
+inline bool useSgemmF32(int64_t m, int64_t n, int64_t k) {
+  return n >= 2 && k % kLanes == 0 && m % 4 == 0;
+}
+
+/// ggml_v_expf (AVX-512 variant) in scalar form: x = n ln2 + b with n
+/// rounded through the 1.5 * 2^23 shift, a degree-5 polynomial in b, then
+/// scaled by 2^n; |n| > 192 saturates to 0 or infinity.
+inline float vExpf(float x) {
+  const float shift = 0x1.8p23f;
+  const float z = fmaf(x, 0x1.715476p+0f, shift);
+  const float n = z - shift;
+  const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+  if (fabsf(n) > 192.0f)
+    return n <= 0.0f ? 0.0f : INFINITY;
+  const float u = b * b;
+  const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+                            fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                       u, fmaf(0x1.ffffecp-1f, b, 1.0f));
+  return ldexpf(j, (int)n);
+}
+
+} // namespace ingot::ggml
+
+#endif // INGOT_GGML_GGMLARITHMETIC_H

@@ -1,0 +1,69 @@
+//===- Session.h - Payload, arena, KV cache and threads of one run -*- C++ -*-===//
+//
+// Order at start: the payload (weights), then the one allocation (arena +
+// KV cache), then the thread pool. Every size is bounded by what the
+// compiled plan allows: a context or batch beyond it is an error, not a
+// silent clamp or a write past the KV cache.
+//
+//===----------------------------------------------------------------------===//
+#ifndef INGOT_RUNTIME_CORE_SESSION_H
+#define INGOT_RUNTIME_CORE_SESSION_H
+
+#include "Arena.h"
+#include "Payload.h"
+#include "ThreadPool.h"
+#include "ingot/ModelABI.h"
+
+#include <cstdint>
+#include <string>
+
+namespace ingot::rt {
+
+struct Options;
+
+/// Everything one run needs, set up once: payload, arena, pool, context.
+struct Session {
+  Payload payload;
+  Arena arena;
+  ThreadPool pool;
+  IngotContext ctx{};
+  int64_t vocab = 0;
+  int64_t maxBatch = 1;
+  int64_t contextLength = 0;
+  /// The largest context this binary can run: the model's (the compiled
+  /// plan's) maximum, within 32-bit positions.
+  int64_t maxContext = 0;
+  /// -c as given (0: derived), for the messages.
+  int64_t requestedContext = 0;
+  int decodeThreads = 1, prefillThreads = 1;
+
+  /// One forward call: n <= maxBatch tokens (already in arena.tokens())
+  /// at positions pos0.. < contextLength; logits land in arena.logits().
+  bool forward(int64_t n, int64_t pos0, std::string &error);
+
+  /// Why the context is no larger, for the messages: the ceiling itself, or
+  /// -c below it.
+  std::string contextLimit() const;
+};
+
+/// Sets up the session with -c, or a context of `wantedContext` positions
+/// (at least 4096, at most the maximum) when -c is not given. Each command
+/// checks its own needs against s.contextLength afterwards.
+bool setUpSession(Session &s, const Options &o, int64_t wantedContext, std::string &error);
+
+/// The largest context the model description allows: its maximum, within
+/// the int32 positions of the model ABI.
+int64_t modelMaxContext();
+
+/// False and `error` when the logits of the token at `position` are not all
+/// finite: no token can be picked from them (argmax would always say 0,
+/// the sampler would draw garbage), and the cause is in the weights.
+bool checkLogits(const float *row, int64_t vocab, int64_t position, std::string &error);
+
+/// a + b for counts that are each at most int64 max, saturating instead of
+/// overflowing (a huge -n plus the prompt).
+int64_t saturatingAdd(int64_t a, int64_t b);
+
+} // namespace ingot::rt
+
+#endif // INGOT_RUNTIME_CORE_SESSION_H

@@ -1,0 +1,147 @@
+//===- CheckSupport.cpp - Shared parts of the kernel and op library checks ===//
+#include "test/targets/tools/CheckSupport.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+using namespace ingot;
+
+namespace {
+
+void putHalf(uint8_t *p, float value) {
+  uint16_t bits = ggml::floatToHalf(value);
+  p[0] = uint8_t(bits);
+  p[1] = uint8_t(bits >> 8);
+}
+
+} // namespace
+
+std::vector<uint8_t> check::randomWeights(ggml::Type type, int64_t rows,
+                                          int64_t k, std::mt19937 &rng) {
+  const ggml::TypeInfo &info = ggml::getTypeInfo(type);
+  const uint64_t rowBytes = *ggml::rowBytes(type, uint64_t(k));
+  std::vector<uint8_t> data(rowBytes * uint64_t(rows));
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (uint8_t &b : data)
+    b = uint8_t(byte(rng));
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::uniform_real_distribution<float> scale(0.002f, 0.05f);
+  const int64_t blocks = int64_t(data.size() / info.blockBytes);
+  for (int64_t b = 0; b < blocks; ++b) {
+    uint8_t *block = data.data() + b * info.blockBytes;
+    switch (type) {
+    case ggml::Type::F32: {
+      float f = value(rng);
+      std::memcpy(block, &f, 4);
+      break;
+    }
+    case ggml::Type::F16:
+      putHalf(block, value(rng));
+      break;
+    case ggml::Type::BF16: {
+      uint16_t bits = ggml::floatToBf16(value(rng));
+      std::memcpy(block, &bits, 2);
+      break;
+    }
+    case ggml::Type::Q4_0:
+    case ggml::Type::Q5_0:
+    case ggml::Type::Q8_0:
+      putHalf(block, scale(rng));
+      break;
+    case ggml::Type::Q4_1:
+    case ggml::Type::Q5_1:
+    case ggml::Type::Q4_K:
+    case ggml::Type::Q5_K:
+      putHalf(block, scale(rng));
+      putHalf(block + 2, scale(rng));
+      break;
+    case ggml::Type::Q6_K:
+      putHalf(block + 208, scale(rng));
+      break;
+    default:
+      break;
+    }
+  }
+  return data;
+}
+
+std::vector<float> check::randomFloats(int64_t n, float range,
+                                       std::mt19937 &rng) {
+  std::uniform_real_distribution<float> value(-range, range);
+  std::vector<float> out(size_t(n > 0 ? n : 0));
+  for (float &f : out)
+    f = value(rng);
+  return out;
+}
+
+bool check::report(const std::string &label, const std::vector<float> &got,
+                   const std::vector<float> &want) {
+  if (got.size() != want.size())
+    fail(label + ": " + std::to_string(got.size()) + " values, expected " +
+         std::to_string(want.size()));
+  int64_t mismatches = 0;
+  double maxError = 0.0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (std::memcmp(&got[i], &want[i], sizeof(float)) == 0)
+      continue;
+    ++mismatches;
+    double error = std::fabs(double(got[i]) - double(want[i]));
+    if (!std::isnan(error) && error > maxError)
+      maxError = error;
+  }
+  std::printf("%s: values=%zu mismatches=%lld max_error=%g\n", label.c_str(),
+              got.size(), static_cast<long long>(mismatches), maxError);
+  return mismatches == 0;
+}
+
+check::ExecutableCode::ExecutableCode(const std::vector<uint8_t> &code) {
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  size = (code.size() + page - 1) / page * page;
+  void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return;
+  std::memcpy(p, code.data(), code.size());
+  if (mprotect(p, size, PROT_READ | PROT_EXEC) != 0) {
+    munmap(p, size);
+    return;
+  }
+  base = p;
+}
+
+check::ExecutableCode::~ExecutableCode() {
+  if (base)
+    munmap(base, size);
+}
+
+std::string check::missingFeature(targets::ISA isa) {
+  __builtin_cpu_init();
+  if (isa == targets::ISA::AVX512VNNI) {
+    if (!__builtin_cpu_supports("avx512f"))
+      return "avx512f";
+    if (!__builtin_cpu_supports("avx512bw"))
+      return "avx512bw";
+    if (!__builtin_cpu_supports("avx512vl"))
+      return "avx512vl";
+    if (!__builtin_cpu_supports("avx512vnni"))
+      return "avx512vnni";
+    return "";
+  }
+  if (!__builtin_cpu_supports("avx2"))
+    return "avx2";
+  if (!__builtin_cpu_supports("fma"))
+    return "fma";
+  if (!__builtin_cpu_supports("f16c"))
+    return "f16c";
+  return "";
+}
+
+void check::fail(const std::string &message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+  std::exit(1);
+}

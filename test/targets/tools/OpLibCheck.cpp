@@ -1,0 +1,222 @@
+//===- OpLibCheck.cpp - ingot-oplib-check: an op library call vs interp ---===//
+//
+// TEST ONLY. Runs one op library function (compiled for the host) on random
+// inputs and prints how far every output is from ingot::interp's, which is
+// exact to ggml:
+//
+//   ingot-oplib-check --op=rms_norm --width=4096 --tokens=3
+//   rms_norm width=4096 tokens=3: values=12288 mismatches=0 max_error=0
+//
+// --op=matmul --type=f32|f16 is the op library's own F32/F16 product (no
+// generated kernel reads those types); quantized products are checked with
+// their kernels by ingot-kernel-check.
+//
+//===----------------------------------------------------------------------===//
+#include "test/targets/tools/CheckSupport.h"
+
+#include "compiler/interp/ReferenceOps.h"
+#include "targets/oplib/OpLib.h"
+#include "targets/x86/Kernels.h"
+
+#include "llvm/Support/CommandLine.h"
+
+#include <cctype>
+
+using namespace ingot;
+using namespace llvm;
+
+namespace {
+
+cl::opt<std::string> op("op",
+                        cl::desc("matmul, embedding, rms_norm, rope, "
+                                 "silu, swiglu, gelu"),
+                        cl::Required);
+cl::opt<std::string> typeName("type",
+                              cl::desc("weight type (matmul, "
+                                       "embedding)"),
+                              cl::init("f32"));
+cl::opt<int64_t> width("width", cl::desc("row width (K for matmul)"),
+                       cl::Required);
+cl::opt<int64_t> rows("rows",
+                      cl::desc("matmul output rows; embedding "
+                               "vocabulary"),
+                      cl::init(16));
+cl::opt<int64_t> tokens("tokens", cl::desc("activation rows"), cl::init(1));
+cl::opt<int64_t> heads("heads", cl::desc("rope: heads per row"), cl::init(1));
+cl::opt<int64_t> ropeDims("rope-dims",
+                          cl::desc("rope: rotated dims per "
+                                   "head (default: all)"),
+                          cl::init(0));
+cl::opt<bool> neox("neox", cl::desc("rope: NeoX pair order"));
+cl::opt<float> extFactor("ext-factor", cl::desc("rope: YaRN mix"),
+                         cl::init(0.0f));
+cl::opt<int> tasks("tasks", cl::desc("parts of the parallel row split"),
+                   cl::init(3));
+cl::opt<unsigned> seed("seed", cl::init(1));
+
+std::string lower(std::string s) {
+  for (char &c : s)
+    c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+ggml::Type weightType() {
+  std::optional<ggml::Type> type = ggml::parseTypeName(typeName);
+  if (!type)
+    check::fail("unknown weight type '" + typeName + "'");
+  return *type;
+}
+
+interp::WeightView view(ggml::Type type, const std::vector<uint8_t> &data,
+                        int64_t nRows) {
+  interp::WeightView w;
+  w.type = type;
+  w.shape = {uint64_t(width), uint64_t(nRows)};
+  w.data = ArrayRef<uint8_t>(data.data(), data.size());
+  return w;
+}
+
+/// y = W x for F32 / F16 weights in the kernels' packed layout, no kernel.
+bool checkMatmul(const std::string &label, std::mt19937 &rng) {
+  const ggml::Type type = weightType();
+  if (type != ggml::Type::F32 && type != ggml::Type::F16)
+    check::fail("the op library computes f32 and f16 products only; "
+                "ingot-kernel-check runs the quantized ones");
+  // The layout is the AVX-512 kernels' (granule 16), as on every target.
+  const targets::ISA isa = targets::ISA::AVX512VNNI;
+  const targets::MatmulShape shape{rows, width};
+  std::vector<uint8_t> weights = check::randomWeights(type, rows, width, rng);
+  std::vector<uint8_t> packed(targets::packedWeightBytes(type, shape, isa));
+  if (!targets::packWeights(type, shape, isa, weights.data(), packed.data()))
+    check::fail("cannot pack the weight");
+  std::vector<float> x = check::randomFloats(tokens * width, 2.0f, rng);
+  std::vector<float> bias = check::randomFloats(rows, 1.0f, rng);
+  std::vector<uint8_t> scratch(uint64_t(tokens) *
+                               targets::activationBytesPerToken(type, width));
+  std::vector<float> got(size_t(tokens * rows));
+  ingot_op_matmul(nullptr, nullptr, packed.data(), int32_t(type), rows, width,
+                  targets::rowGranule(type, isa), x.data(), tokens, got.data(),
+                  bias.data(), scratch.data());
+  std::vector<float> want(got.size());
+  interp::matmul(view(type, weights, rows), x.data(), tokens, want.data(),
+                 bias.data());
+  return check::report(label, got, want);
+}
+
+/// Rows of a table of any dequantizable type.
+bool checkEmbedding(const std::string &label, std::mt19937 &rng) {
+  const ggml::Type type = weightType();
+  if (!ggml::getTypeInfo(type).canDequantize)
+    check::fail(std::string("no decoder for ") + ggml::typeName(type));
+  if (!ggml::rowBytes(type, uint64_t(width)))
+    check::fail("width is not a whole number of blocks");
+  std::vector<uint8_t> table = check::randomWeights(type, rows, width, rng);
+  std::uniform_int_distribution<int32_t> pick(0, int32_t(rows - 1));
+  std::vector<int32_t> ids(static_cast<size_t>(tokens.getValue()));
+  for (int32_t &id : ids)
+    id = pick(rng);
+  ids.back() = int32_t(rows - 1); // the last row, too
+  std::vector<float> got(size_t(tokens * width));
+  ingot_op_embedding(table.data(), int32_t(type), width, ids.data(), tokens,
+                     got.data());
+  std::vector<float> want(got.size());
+  interp::WeightView w = view(type, table, rows);
+  for (int64_t t = 0; t < tokens; ++t)
+    interp::embedding(w, ids[size_t(t)], want.data() + t * width);
+  return check::report(label, got, want);
+}
+
+bool checkRmsNorm(const std::string &label, std::mt19937 &rng) {
+  std::vector<float> x = check::randomFloats(tokens * width, 3.0f, rng);
+  std::vector<float> weight = check::randomFloats(width, 1.0f, rng);
+  const float eps = 1e-6f;
+  std::vector<float> got(x.size()), want(x.size());
+  ingot_op_rms_norm(x.data(), weight.data(), eps, width, tokens, got.data());
+  interp::rmsNorm(x.data(), weight.data(), eps, width, tokens, want.data());
+  return check::report(label, got, want);
+}
+
+/// Rope over `heads` heads of `width` values per token, positions 0, 7, 14..
+bool checkRope(const std::string &label, std::mt19937 &rng) {
+  const int64_t dims = ropeDims ? ropeDims : width;
+  if (dims % 2 || dims > width)
+    check::fail("rope dims must be even and at most the head width");
+  std::vector<float> x = check::randomFloats(tokens * heads * width, 1.0f, rng);
+  std::vector<int32_t> positions(static_cast<size_t>(tokens.getValue()));
+  for (int64_t t = 0; t < tokens; ++t)
+    positions[size_t(t)] = int32_t(7 * t);
+  interp::RopeParams p;
+  p.nDims = dims;
+  p.mode = neox ? interp::RopeMode::NeoX : interp::RopeMode::Normal;
+  p.freqBase = 10000.0f;
+  p.freqScale = extFactor != 0.0f ? 0.25f : 1.0f;
+  p.extFactor = extFactor;
+  p.nCtxOrig = 4096;
+  std::vector<float> got(x.size());
+  ingot_op_rope(x.data(), got.data(), positions.data(), tokens, heads, width,
+                /*offset=*/0, dims, neox, p.freqBase, p.freqScale, p.extFactor,
+                p.attnFactor, p.betaFast, p.betaSlow, p.nCtxOrig, nullptr);
+  std::vector<float> want = x;
+  for (int64_t t = 0; t < tokens; ++t)
+    interp::rope(want.data() + t * heads * width, heads, width,
+                 positions[size_t(t)], p);
+  return check::report(label, got, want);
+}
+
+/// silu, gelu and swiglu row by row (ggml's exp blocks restart per row).
+bool checkActivation(const std::string &label, std::mt19937 &rng) {
+  std::vector<float> x = check::randomFloats(tokens * width, 8.0f, rng);
+  std::vector<float> up = check::randomFloats(tokens * width, 2.0f, rng);
+  std::vector<float> got(x.size()), want(x.size());
+  if (op == "silu")
+    ingot_op_silu(x.data(), tokens, width, got.data());
+  else if (op == "swiglu")
+    ingot_op_swiglu(x.data(), up.data(), tokens, width, got.data());
+  else
+    ingot_op_gelu(x.data(), tokens * width, got.data());
+  for (int64_t t = 0; t < tokens; ++t) {
+    const int64_t at = t * width;
+    if (op == "silu")
+      interp::silu(x.data() + at, width, want.data() + at);
+    else if (op == "swiglu")
+      interp::swiglu(x.data() + at, up.data() + at, width, want.data() + at);
+    else
+      interp::gelu(x.data() + at, width, want.data() + at);
+  }
+  return check::report(label, got, want);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  cl::ParseCommandLineOptions(argc, argv,
+                              "one op library function vs ingot::interp\n");
+  if (width < 1 || rows < 1 || tokens < 1 || heads < 1 || tasks < 1)
+    check::fail("width, rows, tokens, heads and tasks must be positive");
+  check::parallelTasks = tasks;
+  std::string label = op + " width=" + std::to_string(width) +
+                      " tokens=" + std::to_string(tokens);
+  if (op == "rope")
+    label += " heads=" + std::to_string(heads) +
+             " dims=" + std::to_string(ropeDims ? ropeDims : width) +
+             (neox ? " neox" : " normal") + (extFactor != 0.0f ? " yarn" : "");
+  if (op == "matmul" || op == "embedding")
+    label = op + " " + lower(typeName) + " rows=" + std::to_string(rows) +
+            " width=" + std::to_string(width) +
+            " tokens=" + std::to_string(tokens);
+  std::mt19937 rng(seed);
+  bool same;
+  if (op == "matmul")
+    same = checkMatmul(label, rng);
+  else if (op == "embedding")
+    same = checkEmbedding(label, rng);
+  else if (op == "rms_norm")
+    same = checkRmsNorm(label, rng);
+  else if (op == "rope")
+    same = checkRope(label, rng);
+  else if (op == "silu" || op == "swiglu" || op == "gelu")
+    same = checkActivation(label, rng);
+  else
+    check::fail("unknown op '" + op + "'");
+  return same ? 0 : 1;
+}
