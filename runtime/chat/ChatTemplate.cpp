@@ -7,7 +7,6 @@
 #include "runtime/chat/JinjaParser.h"
 
 #include <cstdio>
-#include <new>
 
 namespace ingot::chat {
 
@@ -24,14 +23,11 @@ ChatTemplate::ChatTemplate(ChatTemplate &&) noexcept = default;
 ChatTemplate &ChatTemplate::operator=(ChatTemplate &&) noexcept = default;
 
 bool ChatTemplate::load(std::string_view source, std::string &error) {
-  try {
-    impl->ast = parseTemplate(source);
+  impl->ast.emplace();
+  if (parseTemplate(source, *impl->ast, error))
     return true;
-  } catch (const std::exception &e) {
-    impl->ast.reset();
-    error = e.what();
-    return false;
-  }
+  impl->ast.reset();
+  return false;
 }
 
 void ChatTemplate::setVariable(const std::string &name, Value value) {
@@ -52,7 +48,8 @@ static std::string formatTime(const std::string &format, const std::tm &time) {
   if (format.empty())
     return "";
   // The buffer is a multiple of the format's size: bound it first.
-  checkRepeatedStringSize(format.size() + 8, 8);
+  if (!checkRepeatedStringSize(format.size() + 8, 8))
+    return Failure();
   std::vector<char> buffer(format.size() * 8 + 64);
   while (true) {
     size_t n = std::strftime(buffer.data(), buffer.size(), format.c_str(), &time);
@@ -69,44 +66,43 @@ RenderResult ChatTemplate::render(const Value &messages, const Value &tools,
     result.error = "no chat template loaded";
     return result;
   }
-  try {
-    Dict vars;
-    vars.set("raise_exception", Value::callable("raise_exception", [](CallArgs &args) -> Value {
-               // transformers raises TemplateError(message): the message is
-               // the whole error.
-               throw TemplateError(args.positional.empty()
-                                       ? std::string()
-                                       : args.positional[0].str());
-             }));
-    std::optional<std::tm> fixed = impl->fixedTime;
-    vars.set("strftime_now", Value::callable("strftime_now", [fixed](CallArgs &args) {
-               ArgReader r(args, "strftime_now");
-               Value format = r.get(0, "format");
-               r.done();
-               if (!format.isString())
-                 raiseError("TypeError: strftime_now() argument must be str", args.line);
-               std::tm time{};
-               if (fixed) {
-                 time = *fixed;
-               } else {
-                 std::time_t now = std::time(nullptr);
-                 localtime_r(&now, &time);
-               }
-               return Value(formatTime(format.getString(), time));
-             }));
-    for (const auto &[k, v] : impl->variables.items)
-      vars.set(k, v);
-    vars.set("messages", messages);
-    vars.set("tools", tools.isUndefined() ? Value::none() : tools);
-    vars.set("documents", Value::none());
-    vars.set("add_generation_prompt", Value(addGenerationPrompt));
-    result.text = renderTemplate(*impl->ast, vars, impl->stepLimit);
-    result.ok = true;
-  } catch (const std::bad_alloc &) {
-    result.error = "out of memory while rendering the chat template";
-  } catch (const std::exception &e) {
-    result.error = e.what();
-  }
+  Dict vars;
+  vars.set("raise_exception",
+           Value::callable("raise_exception", [](CallArgs &args) -> Value {
+             // transformers raises TemplateError(message): the message is
+             // the whole error.
+             return fail(args.positional.empty() ? std::string()
+                                                 : args.positional[0].str());
+           }));
+  std::optional<std::tm> fixed = impl->fixedTime;
+  vars.set("strftime_now",
+           Value::callable("strftime_now", [fixed](CallArgs &args) -> Value {
+             ArgReader r(args, "strftime_now");
+             Value format = r.get(0, "format");
+             if (!r.done())
+               return Failure();
+             if (!format.isString())
+               return raiseError(
+                   "TypeError: strftime_now() argument must be str", args.line);
+             std::tm time{};
+             if (fixed) {
+               time = *fixed;
+             } else {
+               std::time_t now = std::time(nullptr);
+               localtime_r(&now, &time);
+             }
+             return Value(formatTime(format.getString(), time));
+           }));
+  for (const auto &[k, v] : impl->variables.items)
+    vars.set(k, v);
+  vars.set("messages", messages);
+  vars.set("tools", tools.isUndefined() ? Value::none() : tools);
+  vars.set("documents", Value::none());
+  vars.set("add_generation_prompt", Value(addGenerationPrompt));
+  result.ok = renderTemplate(*impl->ast, vars, impl->stepLimit, result.text,
+                             result.error);
+  if (!result.ok)
+    result.text.clear();
   return result;
 }
 

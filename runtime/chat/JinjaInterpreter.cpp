@@ -35,7 +35,7 @@ Value kwargsDict(CallArgs &args, const char *function) {
   Dict d;
   for (const Value &p : args.positional) {
     if (!p.isDict())
-      raiseError(std::string("TypeError: ") + function +
+      return raiseError(std::string("TypeError: ") + function +
                      "() takes only keyword arguments or a dict",
                  args.line);
     for (const auto &[k, v] : p.getDict().items)
@@ -49,10 +49,10 @@ Value kwargsDict(CallArgs &args, const char *function) {
 Value rangeFunction(CallArgs &args) {
   if (!args.keyword.empty() || args.positional.empty() ||
       args.positional.size() > 3)
-    raiseError("TypeError: range expects 1 to 3 integer arguments", args.line);
+    return raiseError("TypeError: range expects 1 to 3 integer arguments", args.line);
   for (const Value &v : args.positional)
     if (!v.isInt() && !v.isBool())
-      raiseError("TypeError: range() arguments must be integers", args.line);
+      return raiseError("TypeError: range() arguments must be integers", args.line);
   int64_t start = 0, stop, step = 1;
   if (args.positional.size() == 1) {
     stop = args.positional[0].getInt();
@@ -63,7 +63,7 @@ Value rangeFunction(CallArgs &args) {
       step = args.positional[2].getInt();
   }
   if (step == 0)
-    raiseError("ValueError: range() arg 3 must not be zero", args.line);
+    return raiseError("ValueError: range() arg 3 must not be zero", args.line);
   // Jinja2's sandbox (transformers renders in one) measures the range
   // before making it and refuses more than MAX_RANGE items. The length is
   // computed in unsigned arithmetic: stop - start may not fit in int64.
@@ -77,8 +77,9 @@ Value rangeFunction(CallArgs &args) {
   }
   uint64_t length = span == 0 ? 0 : (span - 1) / stride + 1;
   if (length > 100000)
-    raiseError("OverflowError: range too big", args.line);
-  checkListSize(length);
+    return raiseError("OverflowError: range too big", args.line);
+  if (!checkListSize(length))
+    return Failure();
   ValueList out;
   out.reserve(length);
   for (uint64_t k = 0; k < length; ++k)
@@ -93,8 +94,11 @@ public:
       : budget(stepLimit), root(std::make_shared<Scope>()) {
     auto globals = std::make_shared<Scope>();
     globals->vars["namespace"] =
-        Value::callable("namespace", [this](CallArgs &args) {
-          Value ns = Value::ns(kwargsDict(args, "namespace").getDict());
+        Value::callable("namespace", [this](CallArgs &args) -> Value {
+          Value fields = kwargsDict(args, "namespace");
+          if (!fields.isDict())
+            return Failure();
+          Value ns = Value::ns(fields.getDict());
           namespaces.push_back(ns);
           return ns;
         });
@@ -115,16 +119,20 @@ public:
       ns.getDict().items.clear();
   }
 
-  std::string run(const TemplateAst &ast) {
-    std::string out;
+  /// The rendering of `ast`; false once the render has failed.
+  bool run(const TemplateAst &ast, std::string &out) {
     Flow flow = exec(ast.body, root, out);
+    if (flow == Flow::Failed)
+      return false;
     if (flow != Flow::Normal)
-      throw TemplateError("'break' or 'continue' outside a loop");
-    return out;
+      return fail("'break' or 'continue' outside a loop");
+    return true;
   }
 
 private:
-  enum class Flow { Normal, Break, Continue };
+  // Failed: the render has failed (the error is recorded); every statement
+  // and expression returns at once, unwinding it.
+  enum class Flow { Normal, Break, Continue, Failed };
   RenderBudget budget;
   ScopePtr root;
   std::vector<Value> namespaces;
@@ -140,9 +148,11 @@ private:
   struct DepthGuard {
     int &depth;
     DepthGuard(Renderer &renderer, int &depth) : depth(depth) {
-      if (++depth > kMaxRenderDepth)
+      if (++depth > kMaxRenderDepth) {
         raiseLimit("the nesting of statements, expressions and macro calls",
                    std::to_string(kMaxRenderDepth) + " levels");
+        return;
+      }
       uintptr_t here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
       if (renderer.stackStart > here &&
           renderer.stackStart - here > kMaxStackBytes)
@@ -154,8 +164,10 @@ private:
   };
 
   static void appendOutput(std::string &out, const std::string &piece) {
-    if (piece.size() > kMaxStringBytes - out.size())
+    if (piece.size() > kMaxStringBytes - out.size()) {
       raiseLimit("the rendered text", std::to_string(kMaxStringBytes) + " bytes");
+      return;
+    }
     chargeBytes(piece.size());
     out += piece;
   }
@@ -163,11 +175,11 @@ private:
   Flow exec(const StmtList &body, const ScopePtr &scope, std::string &out) {
     DepthGuard guard(*this, renderDepth);
     for (const StmtPtr &s : body) {
-      Flow flow = execOne(*s, scope, out);
+      Flow flow = failed() ? Flow::Failed : execOne(*s, scope, out);
       if (flow != Flow::Normal)
         return flow;
     }
-    return Flow::Normal;
+    return failed() ? Flow::Failed : Flow::Normal;
   }
 
   void assign(const ScopePtr &scope, const std::vector<std::string> &targets,
@@ -177,7 +189,7 @@ private:
       return;
     }
     ValueList items = iterate(value, line);
-    if (items.size() != targets.size())
+    if (items.size() != targets.size()) {
       raiseError(items.size() > targets.size()
                      ? "ValueError: too many values to unpack (expected " +
                            std::to_string(targets.size()) + ")"
@@ -185,6 +197,8 @@ private:
                            std::to_string(targets.size()) + ", got " +
                            std::to_string(items.size()) + ")",
                  line);
+      return;
+    }
     for (size_t i = 0; i < targets.size(); ++i)
       scope->vars[targets[i]] = items[i];
   }
@@ -210,10 +224,12 @@ private:
       Value v = eval(*s.expr, scope);
       if (!s.attribute.empty()) {
         const Value *target = scope->lookup(s.targets[0]);
-        if (!target || !target->isNamespace())
+        if (!target || !target->isNamespace()) {
           raiseError("TemplateRuntimeError: cannot assign attribute on "
                      "non-namespace object",
                      s.line);
+          return Flow::Failed;
+        }
         Value ns = *target;
         ns.getDict().set(s.attribute, std::move(v));
         return Flow::Normal;
@@ -249,6 +265,8 @@ private:
         assign(inner, s.targets, item, s.line);
         if (eval(*s.filter, inner).truthy())
           kept.push_back(item);
+        if (failed())
+          return Flow::Failed;
       }
       items = std::move(kept);
     }
@@ -274,15 +292,17 @@ private:
                                  : Value::undefined("there is no previous item"));
       loop.set("nextitem", i + 1 < n ? items[i + 1]
                                      : Value::undefined("there is no next item"));
-      loop.set("cycle", Value::callable("loop.cycle", [i](CallArgs &args) {
+      loop.set("cycle", Value::callable("loop.cycle", [i](CallArgs &args) -> Value {
                  if (args.positional.empty())
-                   raiseError("TypeError: no items for cycling given", args.line);
+                   return raiseError("TypeError: no items for cycling given", args.line);
                  return args.positional[i % args.positional.size()];
                }));
       inner->vars["loop"] = Value::dict(std::move(loop));
       Flow flow = exec(s.bodies[0], inner, out);
       if (flow == Flow::Break)
         break;
+      if (flow == Flow::Failed)
+        return flow;
     }
     if (n == 0)
       return exec(s.elseBody, childOf(scope), out);
@@ -294,9 +314,9 @@ private:
     // A weak reference: the macro is stored in that scope, and a strong one
     // would keep both alive after the render.
     std::weak_ptr<Scope> weakScope = definitionScope;
-    return Value::callable(s.name, [this, macro, weakScope](CallArgs &args) {
+    return Value::callable(s.name, [this, macro, weakScope](CallArgs &args) -> Value {
       if (macroDepth >= kMaxMacroDepth)
-        raiseError("RecursionError: macro calls nested deeper than the limit of " +
+        return raiseError("RecursionError: macro calls nested deeper than the limit of " +
                        std::to_string(kMaxMacroDepth),
                    args.line);
       // A call allocates a scope and binds the arguments: some twenty
@@ -306,7 +326,7 @@ private:
       ScopePtr scope = childOf(definition ? definition : root);
       const auto &params = macro->params;
       if (args.positional.size() > params.size())
-        raiseError("TypeError: macro '" + macro->name + "' takes not more than " +
+        return raiseError("TypeError: macro '" + macro->name + "' takes not more than " +
                        std::to_string(params.size()) + " argument(s)",
                    args.line);
       std::vector<bool> bound(params.size(), false);
@@ -319,7 +339,7 @@ private:
         while (i < params.size() && params[i].first != k)
           ++i;
         if (i == params.size())
-          raiseError("TypeError: macro '" + macro->name +
+          return raiseError("TypeError: macro '" + macro->name +
                          "' takes no keyword argument '" + k + "'",
                      args.line);
         scope->vars[k] = v;
@@ -334,13 +354,10 @@ private:
                                      "' was not provided");
       std::string text;
       ++macroDepth;
-      try {
-        exec(macro->bodies[0], scope, text);
-      } catch (...) {
-        --macroDepth;
-        throw;
-      }
+      Flow flow = exec(macro->bodies[0], scope, text);
       --macroDepth;
+      if (flow == Flow::Failed)
+        return Failure();
       return Value(text);
     });
   }
@@ -360,6 +377,10 @@ private:
   // the locals of every kind is several kilobytes).
   Value eval(const Expr &e, const ScopePtr &scope) {
     DepthGuard guard(*this, renderDepth);
+    // After an error (this node's depth included) nothing more is
+    // evaluated: the render unwinds with neutral values.
+    if (failed())
+      return Failure();
     budget.line = e.line;
     chargeSteps(1);
     switch (e.kind) {
@@ -419,6 +440,8 @@ private:
     Value subject = eval(*e.operands[0], scope);
     CallArgs args;
     evalArgs(e, 1, scope, args);
+    if (failed())
+      return Failure();
     if (e.kind == Expr::Call)
       return callValue(subject, args, e.line);
     if (e.kind == Expr::Filter)
@@ -431,9 +454,9 @@ private:
     if (e.kind == Expr::Not)
       return Value(!v.truthy());
     if (v.isUndefined())
-      raiseUndefined(v, e.line);
+      return raiseUndefined(v, e.line);
     if (!v.isNumber())
-      raiseError(std::string("TypeError: bad operand type for unary ") +
+      return raiseError(std::string("TypeError: bad operand type for unary ") +
                      (e.kind == Expr::Negate ? "-" : "+") + ": '" +
                      v.typeName() + "'",
                  e.line);
@@ -482,14 +505,15 @@ private:
       for (size_t i = 0; i + 1 < e.operands.size(); i += 2) {
         Value key = eval(*e.operands[i], scope);
         if (!key.isString())
-          raiseError("unsupported dict key of type '" + key.typeName() +
+          return raiseError("unsupported dict key of type '" + key.typeName() +
                          "' (only string keys are supported)",
                      e.line);
         d.set(key.getString(), eval(*e.operands[i + 1], scope));
       }
       return Value::dict(std::move(d));
     }
-    checkListSize(e.operands.size());
+    if (!checkListSize(e.operands.size()))
+      return Failure();
     ValueList items;
     for (const ExprPtr &o : e.operands)
       items.push_back(eval(*o, scope));
@@ -501,9 +525,13 @@ private:
 
 } // namespace
 
-std::string renderTemplate(const TemplateAst &ast, const Dict &variables,
-                           uint64_t stepLimit) {
-  return Renderer(variables, stepLimit).run(ast);
+bool renderTemplate(const TemplateAst &ast, const Dict &variables,
+                    uint64_t stepLimit, std::string &out, std::string &error) {
+  ErrorScope scope;
+  if (Renderer(variables, stepLimit).run(ast, out))
+    return true;
+  error = scope.message();
+  return false;
 }
 
 } // namespace ingot::chat

@@ -18,9 +18,10 @@ namespace ingot::chat {
 
 /// Renders `ast` with `variables` (render arguments and extra globals) on top
 /// of Jinja2's globals, within `stepLimit` evaluation steps and the other
-/// limits of JinjaLimits.h. Throws TemplateError.
-std::string renderTemplate(const TemplateAst &ast, const Dict &variables,
-                           uint64_t stepLimit = kDefaultStepLimit);
+/// limits of JinjaLimits.h, into `out`; false with `error` set when the
+/// template fails.
+bool renderTemplate(const TemplateAst &ast, const Dict &variables,
+                    uint64_t stepLimit, std::string &out, std::string &error);
 
 } // namespace ingot::chat
 

@@ -36,7 +36,8 @@ class Lexer {
 public:
   explicit Lexer(std::string_view input) : src(normalizeNewlines(input)) {}
 
-  std::vector<Token> run() {
+  /// The tokens; false on bad input (the error is recorded).
+  bool run(std::vector<Token> &out) {
     while (true) {
       size_t textStart = pos;
       size_t tag = findTagStart(pos);
@@ -79,13 +80,16 @@ public:
       }
       emitText(std::move(text), textLine);
       pos = tag + 2 + ((mod == '-' || mod == '+') ? 1 : 0);
-      if (kind == '#')
-        lexComment(tag);
-      else
-        lexTag(kind == '{' ? Token::VarBegin : Token::BlockBegin, tag);
+      bool lexed = kind == '#' ? lexComment(tag)
+                               : lexTag(kind == '{' ? Token::VarBegin
+                                                    : Token::BlockBegin,
+                                        tag);
+      if (!lexed)
+        return false;
     }
     tokens.push_back({Token::End, "", lineAt(src.size())});
-    return std::move(tokens);
+    out = std::move(tokens);
+    return true;
   }
 
 private:
@@ -109,8 +113,8 @@ private:
     return lineScanCount;
   }
 
-  [[noreturn]] void fail(const std::string &message, size_t offset) {
-    throw TemplateError(message + " at line " + std::to_string(lineAt(offset)));
+  Failure fail(const std::string &message, size_t offset) {
+    return chat::fail(message + " at line " + std::to_string(lineAt(offset)));
   }
 
   size_t findTagStart(size_t from) const {
@@ -126,18 +130,19 @@ private:
       tokens.push_back({Token::Text, std::move(text), line});
   }
 
-  void lexComment(size_t tagStart) {
+  bool lexComment(size_t tagStart) {
     size_t end = src.find("#}", pos);
     if (end == std::string::npos)
-      fail("unclosed comment", tagStart);
+      return fail("unclosed comment", tagStart);
     char before = end > pos ? src[end - 1] : '\0';
     pending = before == '-'   ? Pending::StripAll
               : before == '+' ? Pending::None
                               : Pending::TrimNewline;
     pos = end + 2;
+    return true;
   }
 
-  void lexTag(Token::Type begin, size_t tagStart) {
+  bool lexTag(Token::Type begin, size_t tagStart) {
     bool block = begin == Token::BlockBegin;
     char closer = block ? '%' : '}';
     size_t firstToken = tokens.size();
@@ -147,7 +152,8 @@ private:
       while (pos < src.size() && isSpace(src[pos]))
         ++pos;
       if (pos >= src.size())
-        fail(block ? "unclosed block tag" : "unclosed variable tag", tagStart);
+        return fail(block ? "unclosed block tag" : "unclosed variable tag",
+                    tagStart);
       if (depth == 0) {
         char c = src[pos];
         bool dash = c == '-' && src.compare(pos + 1, 2, std::string{closer, '}'}) == 0;
@@ -163,23 +169,24 @@ private:
           if (block && tokens.size() == firstToken + 3 &&
               tokens[firstToken + 1].type == Token::Name &&
               tokens[firstToken + 1].text == "raw")
-            lexRaw(firstToken);
-          return;
+            return lexRaw(firstToken);
+          return true;
         }
       }
-      lexExpressionToken(depth);
+      if (!lexExpressionToken(depth))
+        return false;
     }
   }
 
   // {% raw %}...{% endraw %}: the body is text, tags inside are not read.
-  void lexRaw(size_t firstToken) {
+  bool lexRaw(size_t firstToken) {
     int line = tokens[firstToken].line;
     tokens.resize(firstToken);
     size_t search = pos;
     while (true) {
       size_t at = src.find("{%", search);
       if (at == std::string::npos)
-        fail("missing endraw", pos);
+        return fail("missing endraw", pos);
       size_t p = at + 2;
       bool dashBefore = p < src.size() && src[p] == '-';
       if (p < src.size() && (src[p] == '-' || src[p] == '+'))
@@ -221,11 +228,11 @@ private:
       pending = dashAfter   ? Pending::StripAll
                 : plusAfter ? Pending::None
                             : Pending::TrimNewline;
-      return;
+      return true;
     }
   }
 
-  void lexExpressionToken(int &depth) {
+  bool lexExpressionToken(int &depth) {
     size_t start = pos;
     int line = lineAt(start);
     char c = src[pos];
@@ -235,7 +242,7 @@ private:
               src[pos] == '_'))
         ++pos;
       tokens.push_back({Token::Name, src.substr(start, pos - start), line});
-      return;
+      return true;
     }
     if (std::isdigit(static_cast<unsigned char>(c))) {
       bool isFloat = false;
@@ -269,18 +276,21 @@ private:
         if (src[i] != '_')
           text += src[i];
       tokens.push_back({isFloat ? Token::Float : Token::Integer, text, line});
-      return;
+      return true;
     }
     if (c == '\'' || c == '"') {
-      tokens.push_back({Token::String, lexString(c), line});
-      return;
+      std::string text;
+      if (!lexString(c, text))
+        return false;
+      tokens.push_back({Token::String, std::move(text), line});
+      return true;
     }
     static const char *twoChar[] = {"//", "**", "==", "!=", "<=", ">="};
     for (const char *op : twoChar) {
       if (src.compare(pos, 2, op) == 0) {
         pos += 2;
         tokens.push_back({Token::Operator, op, line});
-        return;
+        return true;
       }
     }
     if (std::string_view("+-*/%~<>=()[]{},.:|").find(c) !=
@@ -289,38 +299,37 @@ private:
         ++depth;
       else if (c == ')' || c == ']' || c == '}') {
         if (depth == 0)
-          fail(std::string("unexpected '") + c + "'", pos);
+          return fail(std::string("unexpected '") + c + "'", pos);
         --depth;
       }
       ++pos;
       tokens.push_back({Token::Operator, std::string(1, c), line});
-      return;
+      return true;
     }
-    fail(std::string("unexpected character '") + c + "'", pos);
+    return fail(std::string("unexpected character '") + c + "'", pos);
   }
 
   // A string literal, unescaped as Python's unicode-escape codec does.
-  std::string lexString(char quote) {
+  bool lexString(char quote, std::string &out) {
     size_t start = pos++;
-    std::string out;
     while (true) {
       if (pos >= src.size())
-        fail("unterminated string", start);
+        return fail("unterminated string", start);
       char c = src[pos++];
       if (c == quote)
-        return out;
+        return true;
       if (c != '\\') {
         out += c;
         continue;
       }
       if (pos >= src.size())
-        fail("unterminated string", start);
+        return fail("unterminated string", start);
       char e = src[pos++];
-      auto hex = [&](int n) {
+      auto hex = [&](int n) -> bool {
         uint32_t cp = 0;
         for (int i = 0; i < n; ++i) {
           if (pos >= src.size() || !std::isxdigit(static_cast<unsigned char>(src[pos])))
-            fail("bad escape in string", start);
+            return fail("bad escape in string", start);
           char h = src[pos++];
           cp = cp * 16 + (std::isdigit(static_cast<unsigned char>(h))
                               ? h - '0'
@@ -328,8 +337,9 @@ private:
         }
         // Python rejects escapes past the last code point.
         if (cp > 0x10FFFF)
-          fail("bad escape in string", start);
+          return fail("bad escape in string", start);
         appendUtf8(out, cp);
+        return true;
       };
       switch (e) {
       case 'n': out += '\n'; break;
@@ -343,9 +353,12 @@ private:
       case '\'': out += '\''; break;
       case '"': out += '"'; break;
       case '\n': break;
-      case 'x': hex(2); break;
-      case 'u': hex(4); break;
-      case 'U': hex(8); break;
+      case 'x':
+      case 'u':
+      case 'U':
+        if (!hex(e == 'x' ? 2 : e == 'u' ? 4 : 8))
+          return false;
+        break;
       default:
         if (e >= '0' && e <= '7') {
           uint32_t cp = e - '0';
@@ -363,8 +376,8 @@ private:
 
 } // namespace
 
-std::vector<Token> lexTemplate(std::string_view source) {
-  return Lexer(source).run();
+bool lexTemplate(std::string_view source, std::vector<Token> &tokens) {
+  return Lexer(source).run(tokens);
 }
 
 } // namespace ingot::chat

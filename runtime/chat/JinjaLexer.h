@@ -35,8 +35,9 @@ struct Token {
   int line;
 };
 
-/// Tokenizes `source`; throws TemplateError with the line on bad input.
-std::vector<Token> lexTemplate(std::string_view source);
+/// Tokenizes `source`; on bad input, fails (TemplateError.h) with the line
+/// and returns false.
+bool lexTemplate(std::string_view source, std::vector<Token> &tokens);
 
 } // namespace ingot::chat
 

@@ -3,7 +3,7 @@
 // A chat template is code from the model file (or the user), run by the
 // compiler's trial render and by every emitted binary. Jinja2 itself has no
 // bounds (Python's recursion limit and MemoryError stand in for them); here a
-// hostile template must end in one clean TemplateError instead of a stack
+// hostile template must end in one clean error instead of a stack
 // overflow, a hang or an allocation the machine cannot satisfy. The limits
 // are far above what real chat templates use and every error names the limit
 // it hit:
@@ -18,6 +18,8 @@
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_RUNTIME_CHAT_JINJALIMITS_H
 #define INGOT_RUNTIME_CHAT_JINJALIMITS_H
+
+#include "runtime/chat/TemplateError.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -70,25 +72,32 @@ private:
   RenderBudget *previous;
 };
 
-/// Throws the TemplateError for a limit: "<what> exceeds the limit of
-/// <limit> at line N" (the line of the current render, when there is one).
-[[noreturn]] void raiseLimit(const std::string &what, const std::string &limit);
+/// Fails with the error for a limit: "<what> exceeds the limit of <limit>
+/// at line N" (the line of the current render, when there is one).
+Failure raiseLimit(const std::string &what, const std::string &limit);
 
-/// Charges `n` evaluation steps to the current render (none outside one).
-void chargeSteps(uint64_t n);
+/// Charges `n` evaluation steps to the current render (none outside one);
+/// past the budget, the render fails. Like every function below, returns
+/// whether the render may go on (false once it has failed): long walks stop
+/// on false.
+bool chargeSteps(uint64_t n);
 /// Charges the work of copying or scanning `bytes` bytes.
-inline void chargeBytes(size_t bytes) { chargeSteps(bytes / kBytesPerStep + 1); }
+inline bool chargeBytes(size_t bytes) {
+  return chargeSteps(bytes / kBytesPerStep + 1);
+}
 /// Charges copying or making `items` list items.
-void chargeItems(size_t items);
-/// Fails unless a string of `bytes` bytes is allowed; charges building it.
-void checkStringSize(size_t bytes);
+bool chargeItems(size_t items);
+/// The checks below return false when the string or list may not be built;
+/// callers build it only on true.
+/// A string of `bytes` bytes; charges building it.
+[[nodiscard]] bool checkStringSize(size_t bytes);
 /// `count` copies of `unit` bytes (or items): checked without overflow.
-void checkRepeatedStringSize(size_t unit, uint64_t count);
-/// Fails unless a list of `items` items is allowed; charges building it.
-void checkListSize(size_t items);
-void checkRepeatedListSize(size_t unit, uint64_t count);
+[[nodiscard]] bool checkRepeatedStringSize(size_t unit, uint64_t count);
+/// A list of `items` items; charges building it.
+[[nodiscard]] bool checkListSize(size_t items);
+[[nodiscard]] bool checkRepeatedListSize(size_t unit, uint64_t count);
 /// Appends `piece` to a string being built, unless that makes it too long.
-void appendBounded(std::string &out, std::string_view piece);
+bool appendBounded(std::string &out, std::string_view piece);
 
 } // namespace ingot::chat
 

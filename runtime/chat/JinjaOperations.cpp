@@ -14,30 +14,30 @@
 
 namespace ingot::chat {
 
-void raiseError(const std::string &message, int line) {
-  throw TemplateError(message + " at line " + std::to_string(line));
+Failure raiseError(const std::string &message, int line) {
+  return fail(message + " at line " + std::to_string(line));
 }
 
-void raiseUndefined(const Value &value, int line) {
+Failure raiseUndefined(const Value &value, int line) {
   std::string why = value.undefinedDescription();
-  raiseError(why.rfind("unsupported", 0) == 0 ? why : "UndefinedError: " + why,
+  return raiseError(why.rfind("unsupported", 0) == 0 ? why : "UndefinedError: " + why,
              line);
 }
 
-void raiseIntegerOverflow(const std::string &what, int line) {
-  raiseError("OverflowError: " + what +
+Failure raiseIntegerOverflow(const std::string &what, int line) {
+  return raiseError("OverflowError: " + what +
                  " does not fit in 64 bits (the interpreter's integers)",
              line);
 }
 
 int64_t floatToInt(double d, int line) {
   if (std::isnan(d))
-    raiseError("ValueError: cannot convert float NaN to integer", line);
+    return raiseError("ValueError: cannot convert float NaN to integer", line);
   if (std::isinf(d))
-    raiseError("OverflowError: cannot convert float infinity to integer", line);
+    return raiseError("OverflowError: cannot convert float infinity to integer", line);
   // The doubles that convert are those in [-2^63, 2^63).
   if (d < -9223372036854775808.0 || d >= 9223372036854775808.0)
-    raiseIntegerOverflow("int(" + formatPythonFloat(d) + ")", line);
+    return raiseIntegerOverflow("int(" + formatPythonFloat(d) + ")", line);
   return static_cast<int64_t>(d);
 }
 
@@ -99,16 +99,17 @@ Value ArgReader::get(size_t position, const char *name, Value fallback) {
   return fallback;
 }
 
-void ArgReader::done() {
+bool ArgReader::done() {
   if (args.positional.size() > maxPosition)
-    raiseError("TypeError: " + function + "() takes at most " +
+    return raiseError("TypeError: " + function + "() takes at most " +
                    std::to_string(maxPosition) + " arguments",
                args.line);
   for (const auto &[k, v] : args.keyword)
     if (std::find(knownNames.begin(), knownNames.end(), k) == knownNames.end())
-      raiseError("TypeError: " + function +
+      return raiseError("TypeError: " + function +
                      "() got an unexpected keyword argument '" + k + "'",
                  args.line);
+  return true;
 }
 
 // ---- strings -------------------------------------------------------------------
@@ -140,6 +141,17 @@ static std::string stripString(const std::string &s, const Value &chars,
   return encodeUtf8(text.substr(b, e - b));
 }
 
+// A separator given to split/rsplit (not None): a non-empty str, or false
+// having failed.
+static bool isSeparator(const Value &sep, int line) {
+  if (!sep.isString())
+    return raiseError("TypeError: must be str or None, not " + sep.typeName(),
+                      line);
+  if (sep.getString().empty())
+    return raiseError("ValueError: empty separator", line);
+  return true;
+}
+
 static ValueList splitString(const std::string &s, const Value &sepValue,
                              int64_t maxSplit, int line) {
   ValueList out;
@@ -165,15 +177,13 @@ static ValueList splitString(const std::string &s, const Value &sepValue,
     }
     return out;
   }
-  if (!sepValue.isString())
-    raiseError("TypeError: must be str or None, not " + sepValue.typeName(),
-               line);
+  if (!isSeparator(sepValue, line))
+    return Failure();
   const std::string &sep = sepValue.getString();
-  if (sep.empty())
-    raiseError("ValueError: empty separator", line);
   size_t start = 0;
   while (true) {
-    chargeSteps(1);
+    if (!chargeSteps(1))
+      return Failure();
     size_t at = (maxSplit >= 0 && static_cast<int64_t>(out.size()) == maxSplit)
                     ? std::string::npos
                     : findText(s, sep, start);
@@ -216,17 +226,15 @@ static ValueList rsplitString(const std::string &s, const Value &sepValue,
     std::reverse(out.begin(), out.end());
     return out;
   }
-  if (!sepValue.isString())
-    raiseError("TypeError: must be str or None, not " + sepValue.typeName(),
-               line);
+  if (!isSeparator(sepValue, line))
+    return Failure();
   const std::string &sep = sepValue.getString();
-  if (sep.empty())
-    raiseError("ValueError: empty separator", line);
   ValueList out;
   ReverseFinder finder(s, sep);
   size_t end = s.size();
   while (static_cast<int64_t>(out.size()) < maxSplit) {
-    chargeSteps(1);
+    if (!chargeSteps(1))
+      return Failure();
     size_t at = finder.findLast(end);
     if (at == std::string::npos)
       break;
@@ -248,13 +256,15 @@ static std::string replaceString(const std::string &s, const std::string &old,
     std::string character;
     for (size_t i = 0; i <= text.size(); ++i) {
       if (count < 0 || done < count) {
-        appendBounded(out, with);
+        if (!appendBounded(out, with))
+          return Failure();
         ++done;
       }
       if (i < text.size()) {
         character.clear();
         appendUtf8(character, text[i]);
-        appendBounded(out, character);
+        if (!appendBounded(out, character))
+          return Failure();
       }
     }
     return out;
@@ -266,12 +276,15 @@ static std::string replaceString(const std::string &s, const std::string &old,
     size_t at = findText(s, old, start);
     if (at == std::string::npos)
       break;
-    appendBounded(out, view.substr(start, at - start));
-    appendBounded(out, with);
+    if (!appendBounded(out, view.substr(start, at - start)))
+      return Failure();
+    if (!appendBounded(out, with))
+      return Failure();
     start = at + old.size();
     ++done;
   }
-  appendBounded(out, view.substr(start));
+  if (!appendBounded(out, view.substr(start)))
+    return Failure();
   return out;
 }
 
@@ -333,9 +346,9 @@ std::string pythonCapitalize(const std::string &s) {
 
 static bool matchesAffix(const std::string &s, const Value &affix, bool prefix,
                          int line) {
-  auto one = [&](const Value &a) {
+  auto one = [&](const Value &a) -> bool {
     if (!a.isString())
-      raiseError(std::string("TypeError: ") +
+      return raiseError(std::string("TypeError: ") +
                      (prefix ? "startswith" : "endswith") +
                      " first arg must be str or a tuple of str, not " +
                      a.typeName(),
@@ -372,15 +385,15 @@ static std::string formatString(const std::string &fmt, CallArgs &args,
     } else if (c == '{') {
       size_t close = fmt.find('}', i);
       if (close == std::string::npos)
-        raiseError("ValueError: unmatched '{' in format string", line);
+        return raiseError("ValueError: unmatched '{' in format string", line);
       std::string field = fmt.substr(i + 1, close - i - 1);
       if (field.find_first_of(":!.[") != std::string::npos)
-        raiseError("unsupported format field '{" + field + "}' in str.format",
+        return raiseError("unsupported format field '{" + field + "}' in str.format",
                    line);
       Value v;
       if (field.empty()) {
         if (autoIndex >= args.positional.size())
-          raiseError("IndexError: Replacement index out of range", line);
+          return raiseError("IndexError: Replacement index out of range", line);
         v = args.positional[autoIndex++];
       } else if (std::all_of(field.begin(), field.end(), [](char d) {
                    return std::isdigit(static_cast<unsigned char>(d));
@@ -388,7 +401,7 @@ static std::string formatString(const std::string &fmt, CallArgs &args,
         // More digits than any argument list has items: out of range.
         size_t k = field.size() > 9 ? SIZE_MAX : std::stoul(field);
         if (k >= args.positional.size())
-          raiseError("IndexError: Replacement index out of range", line);
+          return raiseError("IndexError: Replacement index out of range", line);
         v = args.positional[k];
       } else {
         bool found = false;
@@ -398,9 +411,10 @@ static std::string formatString(const std::string &fmt, CallArgs &args,
             found = true;
           }
         if (!found)
-          raiseError("KeyError: '" + field + "'", line);
+          return raiseError("KeyError: '" + field + "'", line);
       }
-      appendBounded(out, v.str());
+      if (!appendBounded(out, v.str()))
+        return Failure();
       i = close;
     } else {
       out += c;
@@ -412,22 +426,211 @@ static std::string formatString(const std::string &fmt, CallArgs &args,
 static int64_t intArg(const Value &v, const char *what, int line) {
   if (v.isInt() || v.isBool())
     return v.getInt();
-  raiseError(std::string("TypeError: ") + what + " must be an integer, not " +
+  return raiseError(std::string("TypeError: ") + what + " must be an integer, not " +
                  v.typeName(),
              line);
 }
 
+// ---- str methods -----------------------------------------------------------
+
+// One call of a str method: `s.name(args)`, with `reader` over the arguments.
+struct MethodCall {
+  const std::string &name;
+  const std::string &s;
+  CallArgs &args;
+  ArgReader reader;
+  int line;
+};
+
+static Value strAffix(MethodCall &c) {
+  Value affix = c.reader.get(0, "prefix");
+  if (!c.reader.done())
+    return Failure();
+  return Value(matchesAffix(c.s, affix, c.name == "startswith", c.line));
+}
+
+// split, rsplit.
+static Value strSplit(MethodCall &c) {
+  Value sep = c.reader.get(0, "sep", Value::none());
+  int64_t maxSplit = intArg(c.reader.get(1, "maxsplit", Value(int64_t(-1))),
+                            "maxsplit", c.line);
+  if (!c.reader.done())
+    return Failure();
+  return Value::list(c.name == "split"
+                         ? splitString(c.s, sep, maxSplit, c.line)
+                         : rsplitString(c.s, sep, maxSplit, c.line));
+}
+
+// strip, lstrip, rstrip.
+static Value strStrip(MethodCall &c) {
+  Value chars = c.reader.get(0, "chars", Value::none());
+  if (!c.reader.done())
+    return Failure();
+  return Value(
+      stripString(c.s, chars, c.name != "rstrip", c.name != "lstrip"));
+}
+
+static Value strReplace(MethodCall &c) {
+  Value old = c.reader.get(0, "old"), with = c.reader.get(1, "new");
+  int64_t count = intArg(c.reader.get(2, "count", Value(int64_t(-1))),
+                         "count", c.line);
+  if (!c.reader.done())
+    return Failure();
+  if (!old.isString() || !with.isString())
+    return raiseError("TypeError: replace() arguments must be str", c.line);
+  return Value(replaceString(c.s, old.getString(), with.getString(), count));
+}
+
+// upper, lower, title, capitalize.
+static Value strCase(MethodCall &c) {
+  if (!c.reader.done())
+    return Failure();
+  return Value(c.name == "upper"   ? pythonUpper(c.s)
+               : c.name == "lower" ? pythonLower(c.s)
+               : c.name == "title" ? pythonTitle(c.s)
+                                   : pythonCapitalize(c.s));
+}
+
+// find, rfind, count.
+static Value strFind(MethodCall &c) {
+  Value sub = c.reader.get(0, "sub");
+  if (!c.reader.done())
+    return Failure();
+  if (!sub.isString())
+    return raiseError("TypeError: must be str, not " + sub.typeName(), c.line);
+  const std::string &s = c.s, &x = sub.getString();
+  if (c.name == "count") {
+    if (x.empty())
+      return Value(static_cast<int64_t>(utf8Length(s) + 1));
+    int64_t n = 0;
+    for (size_t at = findText(s, x, 0); at != std::string::npos;
+         at = findText(s, x, at + x.size()))
+      ++n;
+    return Value(n);
+  }
+  size_t at = c.name == "find" ? findText(s, x, 0)
+                               : ReverseFinder(s, x).findLast(s.size());
+  if (at == std::string::npos)
+    return Value(int64_t(-1));
+  return Value(
+      static_cast<int64_t>(utf8Length(std::string_view(s).substr(0, at))));
+}
+
+static Value strJoin(MethodCall &c) {
+  Value items = c.reader.get(0, "iterable");
+  if (!c.reader.done())
+    return Failure();
+  std::string out;
+  bool first = true;
+  for (const Value &v : iterate(items, c.line)) {
+    if (!v.isString())
+      return raiseError("TypeError: sequence item: expected str instance, " +
+                            v.typeName() + " found",
+                        c.line);
+    if (!first && !appendBounded(out, c.s))
+      return Failure();
+    if (!appendBounded(out, v.getString()))
+      return Failure();
+    first = false;
+  }
+  return Value(out);
+}
+
+static Value strFormat(MethodCall &c) {
+  return Value(formatString(c.s, c.args, c.line));
+}
+
+static Value strSplitLines(MethodCall &c) {
+  if (!c.reader.done())
+    return Failure();
+  const std::string &s = c.s;
+  chargeBytes(s.size());
+  ValueList out;
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\n' || s[i] == '\r') {
+      out.push_back(Value(s.substr(start, i - start)));
+      if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n')
+        ++i;
+      start = i + 1;
+    }
+  }
+  if (start < s.size())
+    out.push_back(Value(s.substr(start)));
+  return Value::list(std::move(out));
+}
+
+// removeprefix, removesuffix.
+static Value strRemoveAffix(MethodCall &c) {
+  Value a = c.reader.get(0, "affix");
+  if (!c.reader.done())
+    return Failure();
+  if (!a.isString())
+    return raiseError("TypeError: argument must be str", c.line);
+  const std::string &s = c.s, &x = a.getString();
+  if (c.name == "removeprefix")
+    return Value(s.compare(0, x.size(), x) == 0 ? s.substr(x.size()) : s);
+  if (x.size() <= s.size() &&
+      s.compare(s.size() - x.size(), x.size(), x) == 0)
+    return Value(s.substr(0, s.size() - x.size()));
+  return Value(s);
+}
+
+// isdigit, isalpha, isalnum, isspace, isupper, islower (ASCII classes;
+// other bytes count as letters).
+static Value strIsClass(MethodCall &c) {
+  if (!c.reader.done())
+    return Failure();
+  if (c.s.empty())
+    return Value(false);
+  const std::string &name = c.name;
+  bool all = true, anyCased = false;
+  for (unsigned char ch : c.s) {
+    if (name == "isdigit")
+      all &= std::isdigit(ch) != 0;
+    else if (name == "isalpha")
+      all &= std::isalpha(ch) != 0 || ch >= 0x80;
+    else if (name == "isalnum")
+      all &= std::isalnum(ch) != 0 || ch >= 0x80;
+    else if (name == "isspace")
+      all &= std::isspace(ch) != 0;
+    else if (name == "isupper") {
+      all &= !std::islower(ch);
+      anyCased |= std::isupper(ch) != 0;
+    } else {
+      all &= !std::isupper(ch);
+      anyCased |= std::islower(ch) != 0;
+    }
+  }
+  if (name == "isupper" || name == "islower")
+    return Value(all && anyCased);
+  return Value(all);
+}
+
+using StrMethod = Value (*)(MethodCall &);
+
+// Every str method templates may call, by name.
+static const std::pair<std::string_view, StrMethod> kStrMethods[] = {
+    {"startswith", strAffix},     {"endswith", strAffix},
+    {"split", strSplit},          {"rsplit", strSplit},
+    {"strip", strStrip},          {"lstrip", strStrip},
+    {"rstrip", strStrip},         {"replace", strReplace},
+    {"upper", strCase},           {"lower", strCase},
+    {"title", strCase},           {"capitalize", strCase},
+    {"find", strFind},            {"rfind", strFind},
+    {"count", strFind},           {"join", strJoin},
+    {"format", strFormat},        {"splitlines", strSplitLines},
+    {"isdigit", strIsClass},      {"isalpha", strIsClass},
+    {"isalnum", strIsClass},      {"isspace", strIsClass},
+    {"isupper", strIsClass},      {"islower", strIsClass},
+    {"removeprefix", strRemoveAffix}, {"removesuffix", strRemoveAffix}};
+
 static Value stringMethod(const Value &self, const std::string &name) {
-  static const char *names[] = {
-      "startswith", "endswith", "split",  "rsplit",     "strip",
-      "lstrip",     "rstrip",   "replace", "upper",     "lower",
-      "title",      "capitalize", "find", "rfind",      "count",
-      "join",       "format",   "splitlines", "isdigit", "isalpha",
-      "isalnum",    "isspace",  "isupper", "islower",   "removeprefix",
-      "removesuffix"};
-  if (std::find_if(std::begin(names), std::end(names), [&](const char *n) {
-        return name == n;
-      }) == std::end(names)) {
+  StrMethod method = nullptr;
+  for (const auto &[n, m] : kStrMethods)
+    if (n == name)
+      method = m;
+  if (!method) {
     static const char *python[] = {
         "casefold",   "center",    "encode",     "expandtabs", "format_map",
         "index",      "isascii",   "isdecimal",  "isidentifier", "isnumeric",
@@ -440,137 +643,12 @@ static Value stringMethod(const Value &self, const std::string &name) {
   }
   chargeBytes(self.getString().size());
   std::string s = self.getString();
-  return Value::callable("str." + name, [s, name](CallArgs &args) -> Value {
-    int line = args.line;
-    ArgReader r(args, name);
-    if (name == "startswith" || name == "endswith") {
-      Value affix = r.get(0, "prefix");
-      r.done();
-      return Value(matchesAffix(s, affix, name == "startswith", line));
-    }
-    if (name == "split" || name == "rsplit") {
-      Value sep = r.get(0, "sep", Value::none());
-      int64_t maxSplit = intArg(r.get(1, "maxsplit", Value(int64_t(-1))),
-                                "maxsplit", line);
-      r.done();
-      return Value::list(name == "split" ? splitString(s, sep, maxSplit, line)
-                                         : rsplitString(s, sep, maxSplit, line));
-    }
-    if (name == "strip" || name == "lstrip" || name == "rstrip") {
-      Value chars = r.get(0, "chars", Value::none());
-      r.done();
-      return Value(stripString(s, chars, name != "rstrip", name != "lstrip"));
-    }
-    if (name == "replace") {
-      Value old = r.get(0, "old"), with = r.get(1, "new");
-      int64_t count = intArg(r.get(2, "count", Value(int64_t(-1))), "count", line);
-      r.done();
-      if (!old.isString() || !with.isString())
-        raiseError("TypeError: replace() arguments must be str", line);
-      return Value(replaceString(s, old.getString(), with.getString(), count));
-    }
-    if (name == "upper" || name == "lower" || name == "title" ||
-        name == "capitalize") {
-      r.done();
-      return Value(name == "upper"   ? pythonUpper(s)
-                   : name == "lower" ? pythonLower(s)
-                   : name == "title" ? pythonTitle(s)
-                                     : pythonCapitalize(s));
-    }
-    if (name == "find" || name == "rfind" || name == "count") {
-      Value sub = r.get(0, "sub");
-      r.done();
-      if (!sub.isString())
-        raiseError("TypeError: must be str, not " + sub.typeName(), line);
-      const std::string &x = sub.getString();
-      if (name == "count") {
-        if (x.empty())
-          return Value(static_cast<int64_t>(utf8Length(s) + 1));
-        int64_t n = 0;
-        for (size_t at = findText(s, x, 0); at != std::string::npos;
-             at = findText(s, x, at + x.size()))
-          ++n;
-        return Value(n);
-      }
-      size_t at = name == "find" ? findText(s, x, 0)
-                                 : ReverseFinder(s, x).findLast(s.size());
-      if (at == std::string::npos)
-        return Value(int64_t(-1));
-      return Value(static_cast<int64_t>(utf8Length(std::string_view(s).substr(0, at))));
-    }
-    if (name == "join") {
-      Value items = r.get(0, "iterable");
-      r.done();
-      std::string out;
-      bool first = true;
-      for (const Value &v : iterate(items, line)) {
-        if (!v.isString())
-          raiseError("TypeError: sequence item: expected str instance, " +
-                         v.typeName() + " found",
-                     line);
-        if (!first)
-          appendBounded(out, s);
-        appendBounded(out, v.getString());
-        first = false;
-      }
-      return Value(out);
-    }
-    if (name == "format")
-      return Value(formatString(s, args, line));
-    if (name == "splitlines") {
-      r.done();
-      chargeBytes(s.size());
-      ValueList out;
-      size_t start = 0;
-      for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\n' || s[i] == '\r') {
-          out.push_back(Value(s.substr(start, i - start)));
-          if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n')
-            ++i;
-          start = i + 1;
-        }
-      }
-      if (start < s.size())
-        out.push_back(Value(s.substr(start)));
-      return Value::list(std::move(out));
-    }
-    if (name == "removeprefix" || name == "removesuffix") {
-      Value a = r.get(0, "affix");
-      r.done();
-      if (!a.isString())
-        raiseError("TypeError: argument must be str", line);
-      const std::string &x = a.getString();
-      if (name == "removeprefix")
-        return Value(s.compare(0, x.size(), x) == 0 ? s.substr(x.size()) : s);
-      if (x.size() <= s.size() && s.compare(s.size() - x.size(), x.size(), x) == 0)
-        return Value(s.substr(0, s.size() - x.size()));
-      return Value(s);
-    }
-    r.done();
-    if (s.empty())
-      return Value(false);
-    bool all = true, anyCased = false;
-    for (unsigned char c : s) {
-      if (name == "isdigit")
-        all &= std::isdigit(c) != 0;
-      else if (name == "isalpha")
-        all &= std::isalpha(c) != 0 || c >= 0x80;
-      else if (name == "isalnum")
-        all &= std::isalnum(c) != 0 || c >= 0x80;
-      else if (name == "isspace")
-        all &= std::isspace(c) != 0;
-      else if (name == "isupper") {
-        all &= !std::islower(c);
-        anyCased |= std::isupper(c) != 0;
-      } else {
-        all &= !std::isupper(c);
-        anyCased |= std::islower(c) != 0;
-      }
-    }
-    if (name == "isupper" || name == "islower")
-      return Value(all && anyCased);
-    return Value(all);
-  });
+  return Value::callable("str." + name,
+                         [s, name, method](CallArgs &args) -> Value {
+                           MethodCall call{name, s, args, ArgReader(args, name),
+                                           args.line};
+                           return method(call);
+                         });
 }
 
 static Value dictMethod(const Value &self, const std::string &name) {
@@ -580,13 +658,15 @@ static Value dictMethod(const Value &self, const std::string &name) {
     if (name == "get") {
       Value key = r.get(0, "key");
       Value fallback = r.get(1, "default", Value::none());
-      r.done();
+      if (!r.done())
+        return Failure();
       if (key.isString())
         if (const Value *v = d.getDict().find(key.getString()))
           return *v;
       return fallback;
     }
-    r.done();
+    if (!r.done())
+      return Failure();
     ValueList out;
     for (const auto &[k, v] : d.getDict().items) {
       if (name == "keys")
@@ -605,7 +685,7 @@ static Value dictMethod(const Value &self, const std::string &name) {
 Value getAttribute(const Value &obj, const std::string &name, int line) {
   switch (obj.kind()) {
   case Value::Kind::Undefined:
-    raiseUndefined(obj, line);
+    return raiseUndefined(obj, line);
   case Value::Kind::Dict:
     if (name == "get" || name == "items" || name == "keys" || name == "values")
       return dictMethod(obj, name);
@@ -633,7 +713,7 @@ static bool normalizeIndex(int64_t &index, int64_t size) {
 Value getItem(const Value &obj, const Value &key, int line) {
   switch (obj.kind()) {
   case Value::Kind::Undefined:
-    raiseUndefined(obj, line);
+    return raiseUndefined(obj, line);
   case Value::Kind::Dict:
   case Value::Kind::Namespace:
     if (key.isString()) {
@@ -683,7 +763,7 @@ static std::vector<int64_t> sliceIndices(int64_t n, const Value &startV,
   if (isSet(stepV)) {
     step = intArg(stepV, "slice step", line);
     if (step == 0)
-      raiseError("ValueError: slice step cannot be zero", line);
+      return raiseError("ValueError: slice step cannot be zero", line);
   }
   auto bound = [&](const Value &v, int64_t def, bool isStart) {
     if (!isSet(v))
@@ -707,7 +787,8 @@ static std::vector<int64_t> sliceIndices(int64_t n, const Value &startV,
   uint64_t stride = step > 0 ? static_cast<uint64_t>(step)
                              : 0 - static_cast<uint64_t>(step);
   uint64_t count = span <= 0 ? 0 : (static_cast<uint64_t>(span) - 1) / stride + 1;
-  chargeSteps(count);
+  if (!chargeSteps(count))
+    return Failure();
   std::vector<int64_t> out;
   out.reserve(count);
   for (uint64_t k = 0; k < count; ++k)
@@ -719,7 +800,7 @@ static std::vector<int64_t> sliceIndices(int64_t n, const Value &startV,
 Value sliceValue(const Value &obj, const Value &start, const Value &stop,
                  const Value &step, int line) {
   if (obj.isUndefined())
-    raiseUndefined(obj, line);
+    return raiseUndefined(obj, line);
   if (obj.isList()) {
     const ValueList &items = obj.getList();
     ValueList out;
@@ -755,14 +836,15 @@ ValueList iterate(const Value &v, int line) {
   }
   case Value::Kind::String: {
     // One value per character: measure before making them.
-    checkListSize(utf8Length(v.getString()));
+    if (!checkListSize(utf8Length(v.getString())))
+      return Failure();
     ValueList chars;
     for (char32_t c : decodeUtf8(v.getString()))
       chars.push_back(Value(encodeUtf8(std::u32string(1, c))));
     return chars;
   }
   default:
-    raiseError("TypeError: '" + v.typeName() + "' object is not iterable", line);
+    return raiseError("TypeError: '" + v.typeName() + "' object is not iterable", line);
   }
 }
 
@@ -778,25 +860,25 @@ int64_t lengthOf(const Value &v, int line) {
   case Value::Kind::Dict:
     return v.getDict().items.size();
   default:
-    raiseError("TypeError: object of type '" + v.typeName() + "' has no len()",
+    return raiseError("TypeError: object of type '" + v.typeName() + "' has no len()",
                line);
   }
 }
 
 // ---- operators -------------------------------------------------------------------
 
-[[noreturn]] static void unsupportedOperands(const std::string &op,
+static Failure unsupportedOperands(const std::string &op,
                                              const Value &l, const Value &r,
                                              int line) {
   if (op == "+" && l.isString())
-    raiseError("TypeError: can only concatenate str (not \"" + r.typeName() +
+    return raiseError("TypeError: can only concatenate str (not \"" + r.typeName() +
                    "\") to str",
                line);
   if (op == "+" && l.isList())
-    raiseError("TypeError: can only concatenate list (not \"" + r.typeName() +
+    return raiseError("TypeError: can only concatenate list (not \"" + r.typeName() +
                    "\") to list",
                line);
-  raiseError("TypeError: unsupported operand type(s) for " + op + ": '" +
+  return raiseError("TypeError: unsupported operand type(s) for " + op + ": '" +
                  l.typeName() + "' and '" + r.typeName() + "'",
              line);
 }
@@ -808,7 +890,7 @@ int64_t lengthOf(const Value &v, int line) {
 static int64_t floorDiv(int64_t a, int64_t b, int line) {
   if (b == -1) {
     if (a == INT64_MIN)
-      raiseIntegerOverflow("the integer result of '//'", line);
+      return raiseIntegerOverflow("the integer result of '//'", line);
     return -a;
   }
   int64_t q = a / b;
@@ -830,7 +912,7 @@ static Value integerPower(int64_t base, int64_t exponent, int line) {
   if (exponent < 0) {
     // Python: int ** negative int is a float.
     if (base == 0)
-      raiseError("ZeroDivisionError: 0.0 cannot be raised to a negative power",
+      return raiseError("ZeroDivisionError: 0.0 cannot be raised to a negative power",
                  line);
     return Value(std::pow(static_cast<double>(base),
                           static_cast<double>(exponent)));
@@ -844,32 +926,33 @@ static Value integerPower(int64_t base, int64_t exponent, int line) {
   if (base == -1)
     return Value(int64_t(exponent % 2 == 0 ? 1 : -1));
   if (exponent >= 64)
-    raiseIntegerOverflow("the integer result of '**'", line);
+    return raiseIntegerOverflow("the integer result of '**'", line);
   int64_t result = 1;
   for (int64_t k = 0; k < exponent; ++k)
     if (__builtin_mul_overflow(result, base, &result))
-      raiseIntegerOverflow("the integer result of '**'", line);
+      return raiseIntegerOverflow("the integer result of '**'", line);
   return Value(result);
 }
 
 static Value floatPower(double a, double b, int line) {
   if (a == 0 && b < 0)
-    raiseError("ZeroDivisionError: 0.0 cannot be raised to a negative power",
+    return raiseError("ZeroDivisionError: 0.0 cannot be raised to a negative power",
                line);
   if (a < 0 && std::isfinite(b) && b != std::floor(b))
-    raiseError("unsupported '**' result: a negative number to a fractional "
+    return raiseError("unsupported '**' result: a negative number to a fractional "
                "power is a complex number",
                line);
   double r = std::pow(a, b);
   if (std::isinf(r) && std::isfinite(a) && std::isfinite(b))
-    raiseError("OverflowError: (34, 'Numerical result out of range')", line);
+    return raiseError("OverflowError: (34, 'Numerical result out of range')", line);
   return Value(r);
 }
 
 // `a ~ b`, `a + b`: the whole result is new memory (building a string by
 // repeated concatenation copies it every time), so all of it is charged.
 static std::string concatenate(const std::string &a, const std::string &b) {
-  checkStringSize(a.size() + b.size());
+  if (!checkStringSize(a.size() + b.size()))
+    return Failure();
   std::string out;
   out.reserve(a.size() + b.size());
   out += a;
@@ -877,99 +960,114 @@ static std::string concatenate(const std::string &a, const std::string &b) {
   return out;
 }
 
+// Arithmetic on two numbers, one of them a float (after the zero checks).
+static Value floatOp(const std::string &op, const Value &l, const Value &r,
+                     int line) {
+  double a = l.asDouble(), b = r.asDouble();
+  if (op == "+") return Value(a + b);
+  if (op == "-") return Value(a - b);
+  if (op == "*") return Value(a * b);
+  if (op == "//") return Value(std::floor(a / b));
+  if (op == "%") {
+    double m = std::fmod(a, b);
+    if (m != 0 && ((m < 0) != (b < 0)))
+      m += b;
+    return Value(m);
+  }
+  if (op == "**") return floatPower(a, b, line);
+  return unsupportedOperands(op, l, r, line);
+}
+
+// Arithmetic on two ints. Python's ints do not overflow; where a result
+// leaves int64 this is an error, never a wrapped value.
+static Value integerOp(const std::string &op, const Value &l, const Value &r,
+                       int line) {
+  int64_t a = l.getInt(), b = r.getInt(), result;
+  if (op == "+" || op == "-" || op == "*") {
+    bool overflow = op == "+"   ? __builtin_add_overflow(a, b, &result)
+                    : op == "-" ? __builtin_sub_overflow(a, b, &result)
+                                : __builtin_mul_overflow(a, b, &result);
+    if (overflow)
+      return raiseIntegerOverflow("the integer result of '" + op + "'", line);
+    return Value(result);
+  }
+  if (op == "//") return Value(floorDiv(a, b, line));
+  if (op == "%") return Value(floorMod(a, b));
+  if (op == "**") return integerPower(a, b, line);
+  return unsupportedOperands(op, l, r, line);
+}
+
+static Value numberOp(const std::string &op, const Value &l, const Value &r,
+                      int line) {
+  if ((op == "/" || op == "//" || op == "%") && r.asDouble() == 0)
+    return raiseError(op == "%" ? "ZeroDivisionError: integer modulo by zero"
+                                : "ZeroDivisionError: division by zero",
+                      line);
+  if (op == "/")
+    return Value(l.asDouble() / r.asDouble());
+  if (l.isFloat() || r.isFloat())
+    return floatOp(op, l, r, line);
+  return integerOp(op, l, r, line);
+}
+
+// `seq * n`: the size is checked before anything is built; an empty
+// sequence stays empty however large the count (Python answers at once).
+static Value repeatSequence(const Value &seq, const Value &count) {
+  int64_t n = std::max<int64_t>(0, count.getInt());
+  if (seq.isString()) {
+    const std::string &unit = seq.getString();
+    if (unit.empty() || n == 0)
+      return Value("");
+    if (!checkRepeatedStringSize(unit.size(), static_cast<uint64_t>(n)))
+      return Failure();
+    std::string out;
+    out.reserve(unit.size() * static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k)
+      out += unit;
+    return Value(std::move(out));
+  }
+  const ValueList &unit = seq.getList();
+  ValueList out;
+  if (!unit.empty() && n > 0) {
+    if (!checkRepeatedListSize(unit.size(), static_cast<uint64_t>(n)))
+      return Failure();
+    out.reserve(unit.size() * static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k)
+      out.insert(out.end(), unit.begin(), unit.end());
+  }
+  return seq.isTuple() ? Value::tuple(std::move(out))
+                       : Value::list(std::move(out));
+}
+
+static bool isCount(const Value &v) { return v.isInt() || v.isBool(); }
+static bool isSequence(const Value &v) { return v.isString() || v.isList(); }
+
 Value binaryOp(const std::string &op, const Value &l, const Value &r, int line) {
   if (op == "~")
     return Value(concatenate(l.str(), r.str()));
   if (l.isUndefined())
-    raiseUndefined(l, line);
+    return raiseUndefined(l, line);
   if (r.isUndefined())
-    raiseUndefined(r, line);
-  if (l.isNumber() && r.isNumber()) {
-    bool floating = l.isFloat() || r.isFloat();
-    if (op == "/" || op == "//" || op == "%") {
-      if (r.asDouble() == 0)
-        raiseError(op == "%" ? "ZeroDivisionError: integer modulo by zero"
-                             : "ZeroDivisionError: division by zero",
-                   line);
-    }
-    if (op == "/")
-      return Value(l.asDouble() / r.asDouble());
-    if (floating) {
-      double a = l.asDouble(), b = r.asDouble();
-      if (op == "+") return Value(a + b);
-      if (op == "-") return Value(a - b);
-      if (op == "*") return Value(a * b);
-      if (op == "//") return Value(std::floor(a / b));
-      if (op == "%") {
-        double m = std::fmod(a, b);
-        if (m != 0 && ((m < 0) != (b < 0)))
-          m += b;
-        return Value(m);
-      }
-      if (op == "**") return floatPower(a, b, line);
-    } else {
-      // Python's ints do not overflow; where a result leaves int64 this
-      // is an error, never a wrapped value.
-      int64_t a = l.getInt(), b = r.getInt(), result;
-      if (op == "+" || op == "-" || op == "*") {
-        bool overflow = op == "+"   ? __builtin_add_overflow(a, b, &result)
-                        : op == "-" ? __builtin_sub_overflow(a, b, &result)
-                                    : __builtin_mul_overflow(a, b, &result);
-        if (overflow)
-          raiseIntegerOverflow("the integer result of '" + op + "'", line);
-        return Value(result);
-      }
-      if (op == "//") return Value(floorDiv(a, b, line));
-      if (op == "%") return Value(floorMod(a, b));
-      if (op == "**") return integerPower(a, b, line);
-    }
+    return raiseUndefined(r, line);
+  if (l.isNumber() && r.isNumber())
+    return numberOp(op, l, r, line);
+  if (op == "+" && l.isString() && r.isString())
+    return Value(concatenate(l.getString(), r.getString()));
+  if (op == "+" && l.isList() && r.isList() && l.isTuple() == r.isTuple()) {
+    if (!checkListSize(l.getList().size() + r.getList().size()))
+      return Failure();
+    ValueList out = l.getList();
+    out.insert(out.end(), r.getList().begin(), r.getList().end());
+    return l.isTuple() ? Value::tuple(std::move(out))
+                       : Value::list(std::move(out));
   }
-  if (op == "+") {
-    if (l.isString() && r.isString())
-      return Value(concatenate(l.getString(), r.getString()));
-    if (l.isList() && r.isList() && l.isTuple() == r.isTuple()) {
-      checkListSize(l.getList().size() + r.getList().size());
-      ValueList out = l.getList();
-      out.insert(out.end(), r.getList().begin(), r.getList().end());
-      return l.isTuple() ? Value::tuple(std::move(out)) : Value::list(std::move(out));
-    }
-  }
-  if (op == "*") {
-    const Value *seq = nullptr, *count = nullptr;
-    if ((l.isString() || l.isList()) && (r.isInt() || r.isBool()))
-      seq = &l, count = &r;
-    else if ((r.isString() || r.isList()) && (l.isInt() || l.isBool()))
-      seq = &r, count = &l;
-    if (seq) {
-      // The size is checked before anything is built; an empty sequence
-      // stays empty however large the count (Python answers at once).
-      int64_t n = std::max<int64_t>(0, count->getInt());
-      if (seq->isString()) {
-        const std::string &unit = seq->getString();
-        if (unit.empty() || n == 0)
-          return Value("");
-        checkRepeatedStringSize(unit.size(), static_cast<uint64_t>(n));
-        std::string out;
-        out.reserve(unit.size() * static_cast<size_t>(n));
-        for (int64_t k = 0; k < n; ++k)
-          out += unit;
-        return Value(std::move(out));
-      }
-      const ValueList &unit = seq->getList();
-      ValueList out;
-      if (!unit.empty() && n > 0) {
-        checkRepeatedListSize(unit.size(), static_cast<uint64_t>(n));
-        out.reserve(unit.size() * static_cast<size_t>(n));
-        for (int64_t k = 0; k < n; ++k)
-          out.insert(out.end(), unit.begin(), unit.end());
-      }
-      return seq->isTuple() ? Value::tuple(std::move(out))
-                            : Value::list(std::move(out));
-    }
-  }
+  if (op == "*" && isSequence(l) && isCount(r))
+    return repeatSequence(l, r);
+  if (op == "*" && isSequence(r) && isCount(l))
+    return repeatSequence(r, l);
   if (op == "%" && l.isString())
     return Value(printfFormat(l.getString(), r, line));
-  unsupportedOperands(op, l, r, line);
+  return unsupportedOperands(op, l, r, line);
 }
 
 // A width or precision of a printf-style conversion; the text it asks for
@@ -979,10 +1077,113 @@ static size_t formatNumber(const std::string &format, size_t &i) {
   while (i < format.size() && std::isdigit(static_cast<unsigned char>(format[i]))) {
     n = n * 10 + (format[i++] - '0');
     if (n > kMaxStringBytes)
-      raiseLimit("the width or precision of a '%' conversion",
+      return raiseLimit("the width or precision of a '%' conversion",
                  std::to_string(kMaxStringBytes) + " bytes");
   }
   return n;
+}
+
+// One printf conversion: %[flags][width][.precision]type.
+struct Conversion {
+  std::string flags;
+  size_t width = 0;
+  std::optional<size_t> precision;
+  char type = 0;
+};
+
+// %s and %r: Python counts width and precision in code points.
+static bool appendTextConversion(std::string &out, const Conversion &conv,
+                                 const Value &arg) {
+  std::string text = conv.type == 's' ? arg.str() : arg.repr();
+  size_t length = utf8Length(text);
+  if (conv.precision && *conv.precision < length) {
+    std::u32string points = decodeUtf8(text);
+    text = encodeUtf8(std::u32string_view(points).substr(0, *conv.precision));
+    length = *conv.precision;
+  }
+  bool leftAlign = conv.flags.find('-') != std::string::npos;
+  std::string padding(conv.width > length ? conv.width - length : 0, ' ');
+  return (leftAlign || appendBounded(out, padding)) &&
+         appendBounded(out, text) &&
+         (!leftAlign || appendBounded(out, padding));
+}
+
+// %d %i %x %X %o %c %f %F %e %E %g %G.
+static bool appendNumberConversion(std::string &out, const Conversion &conv,
+                                   const Value &arg, int line) {
+  char type = conv.type;
+  bool integer = std::string_view("dixXoc").find(type) != std::string_view::npos;
+  if (!arg.isNumber())
+    return raiseError(integer ? "TypeError: %" + std::string(1, type) +
+                                    " format: a real number is required, not " +
+                                    arg.typeName()
+                              : "TypeError: must be real number, not " +
+                                    arg.typeName(),
+                      line);
+  if (type == 'c') {
+    int64_t v = arg.isFloat() ? floatToInt(arg.asDouble(), line) : arg.getInt();
+    if (v < 0 || v > 0x10FFFF)
+      return raiseError("OverflowError: %c arg not in range(0x110000)", line);
+    std::string text;
+    appendUtf8(text, static_cast<uint32_t>(v));
+    return appendBounded(out, text);
+  }
+  std::string spec = "%" + conv.flags + std::to_string(conv.width);
+  if (conv.precision)
+    spec += "." + std::to_string(*conv.precision);
+  // Width and precision are at most kMaxStringBytes, so the length
+  // snprintf reports fits in an int.
+  auto print = [&](auto value) -> bool {
+    int n = std::snprintf(nullptr, 0, spec.c_str(), value);
+    if (n < 0)
+      return raiseError("ValueError: bad format '" + spec + "'", line);
+    if (!checkStringSize(out.size() + size_t(n)))
+      return false;
+    size_t at = out.size();
+    out.resize(at + size_t(n) + 1);
+    std::snprintf(&out[at], size_t(n) + 1, spec.c_str(), value);
+    out.resize(at + size_t(n));
+    return true;
+  };
+  if (integer) {
+    spec += std::string("ll") + (type == 'i' ? 'd' : type);
+    long long v =
+        arg.isFloat() ? floatToInt(arg.asDouble(), line) : arg.getInt();
+    return print(v);
+  }
+  spec += type;
+  return print(arg.asDouble());
+}
+
+// Reads the conversion after '%' at `i` (and its %(name) argument from a
+// mapping); leaves `i` on the type.
+static bool readConversion(const std::string &format, size_t &i,
+                           const Value &args, Conversion &conv, Value &arg,
+                           bool &haveArg, int line) {
+  if (format[i] == '(') {
+    size_t close = format.find(')', i);
+    if (close == std::string::npos || !args.isDict())
+      return raiseError("TypeError: format requires a mapping", line);
+    const Value *v = args.getDict().find(format.substr(i + 1, close - i - 1));
+    if (!v)
+      return raiseError(
+          "KeyError: '" + format.substr(i + 1, close - i - 1) + "'", line);
+    arg = *v;
+    haveArg = true;
+    i = close + 1;
+  }
+  while (i < format.size() &&
+         std::string_view("-+ 0#").find(format[i]) != std::string_view::npos)
+    conv.flags += format[i++];
+  conv.width = formatNumber(format, i);
+  if (i < format.size() && format[i] == '.') {
+    ++i;
+    conv.precision = formatNumber(format, i);
+  }
+  if (i >= format.size())
+    return raiseError("ValueError: incomplete format", line);
+  conv.type = format[i];
+  return true;
 }
 
 std::string printfFormat(const std::string &format, const Value &args,
@@ -1000,135 +1201,56 @@ std::string printfFormat(const std::string &format, const Value &args,
   for (size_t i = 0; i < format.size(); ++i) {
     if (format[i] != '%') {
       size_t end = std::min(format.find('%', i), format.size());
-      appendBounded(out, std::string_view(format).substr(i, end - i));
+      if (!appendBounded(out, std::string_view(format).substr(i, end - i)))
+        return Failure();
       i = end - 1;
       continue;
     }
     if (++i >= format.size())
-      raiseError("ValueError: incomplete format", line);
+      return raiseError("ValueError: incomplete format", line);
     if (format[i] == '%') {
-      appendBounded(out, "%");
+      if (!appendBounded(out, "%"))
+        return Failure();
       continue;
     }
+    Conversion conv;
     Value arg;
     bool haveArg = false;
-    if (format[i] == '(') {
-      size_t close = format.find(')', i);
-      if (close == std::string::npos || !args.isDict())
-        raiseError("TypeError: format requires a mapping", line);
-      const Value *v = args.getDict().find(format.substr(i + 1, close - i - 1));
-      if (!v)
-        raiseError("KeyError: '" + format.substr(i + 1, close - i - 1) + "'", line);
-      arg = *v;
-      haveArg = true;
-      i = close + 1;
-    }
-    std::string flags;
-    while (i < format.size() && std::string_view("-+ 0#").find(format[i]) != std::string_view::npos)
-      flags += format[i++];
-    size_t width = formatNumber(format, i);
-    std::optional<size_t> precision;
-    if (i < format.size() && format[i] == '.') {
-      ++i;
-      precision = formatNumber(format, i);
-    }
-    if (i >= format.size())
-      raiseError("ValueError: incomplete format", line);
-    char type = format[i];
+    if (!readConversion(format, i, args, conv, arg, haveArg, line))
+      return Failure();
     if (!haveArg) {
       if (next >= positional.size())
-        raiseError("TypeError: not enough arguments for format string", line);
+        return raiseError("TypeError: not enough arguments for format string",
+                          line);
       arg = positional[next++];
     }
-    bool leftAlign = flags.find('-') != std::string::npos;
-    switch (type) {
-    case 's':
-    case 'r': {
-      // Python counts width and precision in code points.
-      std::string text = type == 's' ? arg.str() : arg.repr();
-      size_t length = utf8Length(text);
-      if (precision && *precision < length) {
-        std::u32string points = decodeUtf8(text);
-        text = encodeUtf8(std::u32string_view(points).substr(0, *precision));
-        length = *precision;
-      }
-      std::string padding(width > length ? width - length : 0, ' ');
-      if (!leftAlign)
-        appendBounded(out, padding);
-      appendBounded(out, text);
-      if (leftAlign)
-        appendBounded(out, padding);
-      break;
-    }
-    case 'd':
-    case 'i':
-    case 'x':
-    case 'X':
-    case 'o':
-    case 'c':
-    case 'f':
-    case 'F':
-    case 'e':
-    case 'E':
-    case 'g':
-    case 'G': {
-      bool integer = std::string_view("dixXoc").find(type) != std::string_view::npos;
-      if (!arg.isNumber())
-        raiseError(integer ? "TypeError: %" + std::string(1, type) +
-                                 " format: a real number is required, not " +
-                                 arg.typeName()
-                           : "TypeError: must be real number, not " + arg.typeName(),
-                   line);
-      if (type == 'c') {
-        int64_t v = arg.isFloat() ? floatToInt(arg.asDouble(), line) : arg.getInt();
-        if (v < 0 || v > 0x10FFFF)
-          raiseError("OverflowError: %c arg not in range(0x110000)", line);
-        std::string text;
-        appendUtf8(text, static_cast<uint32_t>(v));
-        appendBounded(out, text);
-        break;
-      }
-      std::string spec = "%" + flags + std::to_string(width);
-      if (precision)
-        spec += "." + std::to_string(*precision);
-      // Width and precision are at most kMaxStringBytes, so the length
-      // snprintf reports fits in an int.
-      auto print = [&](auto value) {
-        int n = std::snprintf(nullptr, 0, spec.c_str(), value);
-        if (n < 0)
-          raiseError("ValueError: bad format '" + spec + "'", line);
-        checkStringSize(out.size() + size_t(n));
-        size_t at = out.size();
-        out.resize(at + size_t(n) + 1);
-        std::snprintf(&out[at], size_t(n) + 1, spec.c_str(), value);
-        out.resize(at + size_t(n));
-      };
-      if (integer) {
-        spec += std::string("ll") + (type == 'i' ? 'd' : type);
-        long long v = arg.isFloat() ? floatToInt(arg.asDouble(), line) : arg.getInt();
-        print(v);
-      } else {
-        spec += type;
-        print(arg.asDouble());
-      }
-      break;
-    }
-    default:
-      raiseError(std::string("ValueError: unsupported format character '") + type + "'",
-                 line);
-    }
+    bool appended;
+    if (conv.type == 's' || conv.type == 'r')
+      appended = appendTextConversion(out, conv, arg);
+    else if (std::string_view("dixXocfFeEgG").find(conv.type) !=
+             std::string_view::npos)
+      appended = appendNumberConversion(out, conv, arg, line);
+    else
+      return raiseError(
+          std::string("ValueError: unsupported format character '") +
+              conv.type + "'",
+          line);
+    if (!appended)
+      return Failure();
   }
   if (next < positional.size() && !args.isDict())
-    raiseError("TypeError: not all arguments converted during string formatting", line);
+    return raiseError(
+        "TypeError: not all arguments converted during string formatting",
+        line);
   return out;
 }
 
 static int orderCompare(const Value &l, const Value &r, const std::string &op,
                         int line) {
   if (l.isUndefined())
-    raiseUndefined(l, line);
+    return raiseUndefined(l, line);
   if (r.isUndefined())
-    raiseUndefined(r, line);
+    return raiseUndefined(r, line);
   if (l.isNumber() && r.isNumber()) {
     if (!l.isFloat() && !r.isFloat())
       return l.getInt() < r.getInt() ? -1 : l.getInt() > r.getInt() ? 1 : 0;
@@ -1149,7 +1271,7 @@ static int orderCompare(const Value &l, const Value &r, const std::string &op,
     }
     return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
   }
-  raiseError("TypeError: '" + op + "' not supported between instances of '" +
+  return raiseError("TypeError: '" + op + "' not supported between instances of '" +
                  l.typeName() + "' and '" + r.typeName() + "'",
              line);
 }
@@ -1160,7 +1282,7 @@ static bool contains(const Value &container, const Value &item, int line) {
     return false;
   case Value::Kind::String:
     if (!item.isString())
-      raiseError("TypeError: 'in <string>' requires string as left operand, not " +
+      return raiseError("TypeError: 'in <string>' requires string as left operand, not " +
                      item.typeName(),
                  line);
     return findText(container.getString(), item.getString(), 0) !=
@@ -1175,7 +1297,7 @@ static bool contains(const Value &container, const Value &item, int line) {
   case Value::Kind::Dict:
     return item.isString() && container.getDict().find(item.getString());
   default:
-    raiseError("TypeError: argument of type '" + container.typeName() +
+    return raiseError("TypeError: argument of type '" + container.typeName() +
                    "' is not iterable",
                line);
   }
@@ -1203,9 +1325,9 @@ bool compareOp(const std::string &op, const Value &l, const Value &r, int line) 
 Value callValue(const Value &callee, CallArgs &args, int line) {
   args.line = line;
   if (callee.isUndefined())
-    raiseUndefined(callee, line);
+    return raiseUndefined(callee, line);
   if (!callee.isCallable())
-    raiseError("TypeError: '" + callee.typeName() + "' object is not callable",
+    return raiseError("TypeError: '" + callee.typeName() + "' object is not callable",
                line);
   return callee.getFunction()(args);
 }

@@ -3,7 +3,8 @@
 // What Jinja2 delegates to Python: attribute and item lookup (with the
 // str/dict methods templates call), slicing, iteration, len(), operators and
 // comparisons, with Python's results and Python's failures (TypeError,
-// Jinja2's UndefinedError) as TemplateErrors that name the template line.
+// Jinja2's UndefinedError) as errors (TemplateError.h) that name the
+// template line.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_RUNTIME_CHAT_JINJAOPERATIONS_H
@@ -16,12 +17,13 @@
 
 namespace ingot::chat {
 
-[[noreturn]] void raiseError(const std::string &message, int line);
+/// Fails with `message` at template line `line` (TemplateError.h).
+Failure raiseError(const std::string &message, int line);
 /// The UndefinedError Jinja2 raises when an undefined value is used.
-[[noreturn]] void raiseUndefined(const Value &value, int line);
+Failure raiseUndefined(const Value &value, int line);
 /// The error for an integer result Python would hold but int64 cannot.
-[[noreturn]] void raiseIntegerOverflow(const std::string &what, int line);
-/// Python's int(float): errors for NaN, infinities and values past int64.
+Failure raiseIntegerOverflow(const std::string &what, int line);
+/// Python's int(float): fails for NaN, infinities and values past int64.
 int64_t floatToInt(double d, int line);
 /// std::string::find in linear time, charged to the render's budget.
 size_t findText(std::string_view text, std::string_view needle, size_t from);
@@ -62,8 +64,8 @@ public:
   /// Argument `name` at position `position`, or `fallback` when absent.
   Value get(size_t position, const char *name, Value fallback = Value());
   bool has(size_t position, const char *name) const;
-  /// Fails if an argument was given that no get() asked for.
-  void done();
+  /// False, having failed, if an argument was given that no get() asked for.
+  [[nodiscard]] bool done();
 
 private:
   CallArgs &args;

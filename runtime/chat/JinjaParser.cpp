@@ -17,10 +17,11 @@ class Parser {
 public:
   explicit Parser(std::vector<Token> tokens) : toks(std::move(tokens)) {}
 
-  TemplateAst run() {
-    TemplateAst ast;
+  /// The template's syntax tree; false after a syntax error (recorded in
+  /// the current ErrorScope).
+  bool run(TemplateAst &ast) {
     ast.body = parseUntil({}, nullptr);
-    return ast;
+    return !failed();
   }
 
 private:
@@ -43,7 +44,11 @@ private:
     ~NestingGuard() { --nesting; }
   };
 
+  // After an error every token reads as the end of the template, so that
+  // each loop of the parser ends and the recursion unwinds.
   const Token &peek(size_t ahead = 0) const {
+    if (failed())
+      return toks.back();
     size_t k = i + ahead;
     return k < toks.size() ? toks[k] : toks.back();
   }
@@ -53,8 +58,8 @@ private:
       ++i;
     return t;
   }
-  [[noreturn]] void fail(const std::string &message, int line) {
-    throw TemplateError(message + " at line " + std::to_string(line));
+  Failure fail(const std::string &message, int line) {
+    return chat::fail(message + " at line " + std::to_string(line));
   }
   static std::string describe(const Token &t) {
     switch (t.type) {
@@ -76,21 +81,20 @@ private:
     const Token &t = peek(ahead);
     return t.type == Token::Name && t.text == name;
   }
-  void expectOp(const char *op) {
-    if (!isOp(op))
-      fail(std::string("expected '") + op + "', found " + describe(peek()),
+  // Consumes the next token if it is the one expected (`present`).
+  void expectToken(bool present, const char *text) {
+    if (!present) {
+      fail(std::string("expected '") + text + "', found " + describe(peek()),
            peek().line);
+      return;
+    }
     next();
   }
-  void expectName(const char *name) {
-    if (!isName(name))
-      fail(std::string("expected '") + name + "', found " + describe(peek()),
-           peek().line);
-    next();
-  }
+  void expectOp(const char *op) { expectToken(isOp(op), op); }
+  void expectName(const char *name) { expectToken(isName(name), name); }
   std::string expectIdentifier() {
     if (peek().type != Token::Name)
-      fail("expected a name, found " + describe(peek()), peek().line);
+      return fail("expected a name, found " + describe(peek()), peek().line);
     return next().text;
   }
   void expect(Token::Type type) {
@@ -98,6 +102,7 @@ private:
       Token want{type, "", 0};
       fail("expected " + describe(want) + ", found " + describe(peek()),
            peek().line);
+      return;
     }
     next();
   }
@@ -107,11 +112,13 @@ private:
   StmtList parseUntil(std::initializer_list<const char *> ends,
                       std::string *which) {
     StmtList body;
+    if (which)
+      which->clear();
     while (true) {
       const Token &t = peek();
       if (t.type == Token::End) {
         if (ends.size())
-          fail(std::string("unexpected end of template, expected '") +
+          return fail(std::string("unexpected end of template, expected '") +
                    *ends.begin() + "'",
                t.line);
         return body;
@@ -148,7 +155,7 @@ private:
         body.push_back(parseStatement());
         continue;
       }
-      fail("unexpected " + describe(t), t.line);
+      return fail("unexpected " + describe(t), t.line);
     }
   }
 
@@ -156,115 +163,121 @@ private:
     NestingGuard guard(*this, blockNesting, "block");
     int line = next().line; // {%
     if (peek().type != Token::Name)
-      fail("expected a tag name, found " + describe(peek()), peek().line);
+      return fail("expected a tag name, found " + describe(peek()),
+                  peek().line);
     std::string tag = next().text;
     auto s = std::make_unique<Stmt>();
     s->line = line;
+    if (tag == "if")
+      parseIf(*s);
+    else if (tag == "for")
+      parseFor(*s);
+    else if (tag == "set")
+      parseSet(*s);
+    else if (tag == "macro")
+      parseMacro(*s);
+    else if (tag == "break" || tag == "continue")
+      s->kind = tag == "break" ? Stmt::Break : Stmt::Continue;
+    else if (tag == "generation")
+      // transformers' AssistantTracker: the tag only marks its body.
+      parseBlockBody(*s, Stmt::Body, "endgeneration");
+    else
+      return fail("unsupported tag '" + tag + "'", line);
+    expect(Token::BlockEnd);
+    return s;
+  }
+
+  // The tag's `%}`, then its body up to `{% end %}` (whose `%}` is left).
+  void parseBlockBody(Stmt &s, Stmt::Kind kind, const char *end) {
+    s.kind = kind;
+    expect(Token::BlockEnd);
     std::string which;
-    if (tag == "if") {
-      s->kind = Stmt::If;
-      s->conditions.push_back(parseExpression());
+    s.bodies.push_back(parseUntil({end}, &which));
+  }
+
+  void parseIf(Stmt &s) {
+    s.kind = Stmt::If;
+    std::string which = "elif";
+    while (which == "elif") {
+      s.conditions.push_back(parseExpression());
       expect(Token::BlockEnd);
-      s->bodies.push_back(parseUntil({"endif", "elif", "else"}, &which));
-      while (which == "elif") {
-        s->conditions.push_back(parseExpression());
-        expect(Token::BlockEnd);
-        s->bodies.push_back(parseUntil({"endif", "elif", "else"}, &which));
-      }
-      if (which == "else") {
-        expect(Token::BlockEnd);
-        s->elseBody = parseUntil({"endif"}, &which);
-      }
-      expect(Token::BlockEnd);
-      return s;
+      s.bodies.push_back(parseUntil({"endif", "elif", "else"}, &which));
     }
-    if (tag == "for") {
-      s->kind = Stmt::For;
-      s->targets.push_back(expectIdentifier());
+    if (which == "else") {
+      expect(Token::BlockEnd);
+      s.elseBody = parseUntil({"endif"}, &which);
+    }
+  }
+
+  void parseFor(Stmt &s) {
+    s.kind = Stmt::For;
+    s.targets.push_back(expectIdentifier());
+    while (isOp(",")) {
+      next();
+      s.targets.push_back(expectIdentifier());
+    }
+    expectName("in");
+    s.expr = parseTupleOrExpression(/*withCondition=*/false);
+    if (isName("if")) {
+      next();
+      s.filter = parseExpression();
+    }
+    if (isName("recursive")) {
+      fail("unsupported tag 'for ... recursive'", peek().line);
+      return;
+    }
+    expect(Token::BlockEnd);
+    std::string which;
+    s.bodies.push_back(parseUntil({"endfor", "else"}, &which));
+    if (which == "else") {
+      expect(Token::BlockEnd);
+      s.elseBody = parseUntil({"endfor"}, &which);
+    }
+  }
+
+  // `set a = ...`, `set a, b = ...`, `set ns.attr = ...` or the block form
+  // `set a %}...{% endset`.
+  void parseSet(Stmt &s) {
+    s.targets.push_back(expectIdentifier());
+    if (isOp(".")) {
+      next();
+      s.attribute = expectIdentifier();
+    } else {
       while (isOp(",")) {
         next();
-        s->targets.push_back(expectIdentifier());
+        s.targets.push_back(expectIdentifier());
       }
-      expectName("in");
-      s->expr = parseTupleOrExpression(/*withCondition=*/false);
-      if (isName("if")) {
-        next();
-        s->filter = parseExpression();
-      }
-      if (isName("recursive"))
-        fail("unsupported tag 'for ... recursive'", peek().line);
-      expect(Token::BlockEnd);
-      s->bodies.push_back(parseUntil({"endfor", "else"}, &which));
-      if (which == "else") {
-        expect(Token::BlockEnd);
-        s->elseBody = parseUntil({"endfor"}, &which);
-      }
-      expect(Token::BlockEnd);
-      return s;
     }
-    if (tag == "set") {
-      s->targets.push_back(expectIdentifier());
-      if (isOp(".")) {
+    if (peek().type == Token::BlockEnd && s.targets.size() == 1 &&
+        s.attribute.empty()) {
+      parseBlockBody(s, Stmt::SetBlock, "endset");
+      return;
+    }
+    s.kind = Stmt::Set;
+    expectOp("=");
+    s.expr = parseTupleOrExpression();
+  }
+
+  void parseMacro(Stmt &s) {
+    s.kind = Stmt::Macro;
+    s.name = expectIdentifier();
+    expectOp("(");
+    while (!isOp(")")) {
+      std::string param = expectIdentifier();
+      ExprPtr def;
+      if (isOp("=")) {
         next();
-        s->attribute = expectIdentifier();
-      } else {
-        while (isOp(",")) {
-          next();
-          s->targets.push_back(expectIdentifier());
-        }
+        def = parseExpression();
       }
-      if (peek().type == Token::BlockEnd && s->targets.size() == 1 &&
-          s->attribute.empty()) {
-        next();
-        s->kind = Stmt::SetBlock;
-        s->bodies.push_back(parseUntil({"endset"}, &which));
-        expect(Token::BlockEnd);
-        return s;
-      }
-      s->kind = Stmt::Set;
-      expectOp("=");
-      s->expr = parseTupleOrExpression();
-      expect(Token::BlockEnd);
-      return s;
+      s.params.emplace_back(param, std::move(def));
+      if (!isOp(","))
+        break;
+      next();
     }
-    if (tag == "macro") {
-      s->kind = Stmt::Macro;
-      s->name = expectIdentifier();
-      expectOp("(");
-      while (!isOp(")")) {
-        std::string param = expectIdentifier();
-        ExprPtr def;
-        if (isOp("=")) {
-          next();
-          def = parseExpression();
-        }
-        s->params.emplace_back(param, std::move(def));
-        if (!isOp(","))
-          break;
-        next();
-      }
-      expectOp(")");
-      expect(Token::BlockEnd);
-      s->bodies.push_back(parseUntil({"endmacro"}, &which));
-      if (peek().type == Token::Name && peek().text == s->name)
-        next();
-      expect(Token::BlockEnd);
-      return s;
-    }
-    if (tag == "break" || tag == "continue") {
-      s->kind = tag == "break" ? Stmt::Break : Stmt::Continue;
-      expect(Token::BlockEnd);
-      return s;
-    }
-    if (tag == "generation") {
-      // transformers' AssistantTracker: the tag only marks its body.
-      s->kind = Stmt::Body;
-      expect(Token::BlockEnd);
-      s->bodies.push_back(parseUntil({"endgeneration"}, &which));
-      expect(Token::BlockEnd);
-      return s;
-    }
-    fail("unsupported tag '" + tag + "'", line);
+    expectOp(")");
+    parseBlockBody(s, Stmt::Macro, "endmacro");
+    if (peek().type == Token::Name && peek().text == s.name)
+      next();
   }
 
   // ---- expressions ---------------------------------------------------------
@@ -285,10 +298,11 @@ private:
       if (o)
         deepest = std::max(deepest, o->depth);
     for (const auto &[k, v] : e->keyword)
-      deepest = std::max(deepest, v->depth);
+      if (v)
+        deepest = std::max(deepest, v->depth);
     e->depth = deepest + 1;
     if (e->depth > kMaxNestingDepth)
-      fail("expression nesting exceeds the limit of " +
+      return fail("expression nesting exceeds the limit of " +
                std::to_string(kMaxNestingDepth) + " levels",
            e->line);
     return e;
@@ -300,7 +314,7 @@ private:
     errno = 0;
     long long v = std::strtoll(t.text.c_str(), nullptr, 10);
     if (errno == ERANGE)
-      fail("integer literal " + t.text + " does not fit in 64 bits", t.line);
+      return fail("integer literal " + t.text + " does not fit in 64 bits", t.line);
     return Value(static_cast<int64_t>(v));
   }
 
@@ -341,26 +355,34 @@ private:
     return e;
   }
 
-  ExprPtr parseOr() {
-    ExprPtr e = parseAnd();
-    while (isName("or")) {
-      auto n = make(Expr::Or, next().line);
+  // A left-associative chain `operand (op operand)*` of one precedence
+  // level: `ops` are words (and, or) or operator tokens; a Binary node
+  // records its operator.
+  ExprPtr parseChain(Expr::Kind kind, std::initializer_list<const char *> ops,
+                     ExprPtr (Parser::*operand)()) {
+    auto atOperator = [&] {
+      for (const char *op : ops)
+        if (kind == Expr::Binary ? isOp(op) : isName(op))
+          return true;
+      return false;
+    };
+    ExprPtr e = (this->*operand)();
+    while (atOperator()) {
+      const Token &t = next();
+      auto n = make(kind, t.line);
+      if (kind == Expr::Binary)
+        n->name = t.text;
       n->operands.push_back(std::move(e));
-      n->operands.push_back(parseAnd());
+      n->operands.push_back((this->*operand)());
       e = seal(std::move(n));
     }
     return e;
   }
 
+  ExprPtr parseOr() { return parseChain(Expr::Or, {"or"}, &Parser::parseAnd); }
+
   ExprPtr parseAnd() {
-    ExprPtr e = parseNot();
-    while (isName("and")) {
-      auto n = make(Expr::And, next().line);
-      n->operands.push_back(std::move(e));
-      n->operands.push_back(parseNot());
-      e = seal(std::move(n));
-    }
-    return e;
+    return parseChain(Expr::And, {"and"}, &Parser::parseNot);
   }
 
   ExprPtr parseNot() {
@@ -403,51 +425,23 @@ private:
     return cmp ? seal(std::move(cmp)) : std::move(e);
   }
 
-  ExprPtr binary(std::string op, ExprPtr l, ExprPtr r, int line) {
-    auto n = make(Expr::Binary, line);
-    n->name = std::move(op);
-    n->operands.push_back(std::move(l));
-    n->operands.push_back(std::move(r));
-    return seal(std::move(n));
-  }
-
   ExprPtr parseMath1() {
-    ExprPtr e = parseConcat();
-    while (isOp("+") || isOp("-")) {
-      const Token &t = next();
-      std::string op = t.text;
-      e = binary(op, std::move(e), parseConcat(), t.line);
-    }
-    return e;
+    return parseChain(Expr::Binary, {"+", "-"}, &Parser::parseConcat);
   }
 
   ExprPtr parseConcat() {
-    ExprPtr e = parseMath2();
-    while (isOp("~")) {
-      int line = next().line;
-      e = binary("~", std::move(e), parseMath2(), line);
-    }
-    return e;
+    return parseChain(Expr::Binary, {"~"}, &Parser::parseMath2);
   }
 
   ExprPtr parseMath2() {
-    ExprPtr e = parsePow();
-    while (isOp("*") || isOp("/") || isOp("//") || isOp("%")) {
-      const Token &t = next();
-      std::string op = t.text;
-      e = binary(op, std::move(e), parsePow(), t.line);
-    }
-    return e;
+    return parseChain(Expr::Binary, {"*", "/", "//", "%"}, &Parser::parsePow);
   }
 
   ExprPtr parsePow() {
-    ExprPtr e = parseUnary(true);
-    while (isOp("**")) {
-      int line = next().line;
-      e = binary("**", std::move(e), parseUnary(true), line);
-    }
-    return e;
+    return parseChain(Expr::Binary, {"**"}, &Parser::parseFilteredUnary);
   }
+
+  ExprPtr parseFilteredUnary() { return parseUnary(true); }
 
   ExprPtr parseUnary(bool withFilter) {
     ExprPtr e;
@@ -469,21 +463,8 @@ private:
   ExprPtr parsePrimary() {
     const Token &t = peek();
     int line = t.line;
-    if (t.type == Token::Name) {
-      std::string n = next().text;
-      auto e = make(Expr::Literal, line);
-      if (n == "true" || n == "True")
-        e->value = Value(true);
-      else if (n == "false" || n == "False")
-        e->value = Value(false);
-      else if (n == "none" || n == "None")
-        e->value = Value::none();
-      else {
-        e->kind = Expr::Name;
-        e->name = n;
-      }
-      return e;
-    }
+    if (t.type == Token::Name)
+      return parseNameOrConstant();
     if (t.type == Token::String) {
       std::string s;
       while (peek().type == Token::String)
@@ -502,55 +483,72 @@ private:
       e->value = Value(std::strtod(next().text.c_str(), nullptr));
       return e;
     }
-    if (isOp("(")) {
+    if (isOp("("))
+      return parseParenthesized();
+    if (isOp("["))
+      return parseDisplay(Expr::ListLit, "]");
+    if (isOp("{"))
+      return parseDisplay(Expr::DictLit, "}");
+    return fail("unexpected " + describe(t), line);
+  }
+
+  ExprPtr parseNameOrConstant() {
+    int line = peek().line;
+    std::string n = next().text;
+    auto e = make(Expr::Literal, line);
+    if (n == "true" || n == "True")
+      e->value = Value(true);
+    else if (n == "false" || n == "False")
+      e->value = Value(false);
+    else if (n == "none" || n == "None")
+      e->value = Value::none();
+    else {
+      e->kind = Expr::Name;
+      e->name = n;
+    }
+    return e;
+  }
+
+  // `(x)`, `()` or a tuple `(x, y...)`.
+  ExprPtr parseParenthesized() {
+    int line = next().line; // (
+    if (isOp(")")) {
       next();
-      if (isOp(")")) {
-        next();
-        return make(Expr::TupleLit, line);
-      }
-      ExprPtr first = parseExpression();
-      if (!isOp(",")) {
-        expectOp(")");
-        return first;
-      }
-      auto tuple = make(Expr::TupleLit, line);
-      tuple->operands.push_back(std::move(first));
-      while (isOp(",")) {
-        next();
-        if (isOp(")"))
-          break;
-        tuple->operands.push_back(parseExpression());
-      }
+      return make(Expr::TupleLit, line);
+    }
+    ExprPtr first = parseExpression();
+    if (!isOp(",")) {
       expectOp(")");
-      return seal(std::move(tuple));
+      return first;
     }
-    if (isOp("[")) {
+    auto tuple = make(Expr::TupleLit, line);
+    tuple->operands.push_back(std::move(first));
+    while (isOp(",")) {
       next();
-      auto list = make(Expr::ListLit, line);
-      while (!isOp("]")) {
-        list->operands.push_back(parseExpression());
-        if (!isOp(","))
-          break;
-        next();
-      }
-      expectOp("]");
-      return seal(std::move(list));
+      if (isOp(")"))
+        break;
+      tuple->operands.push_back(parseExpression());
     }
-    if (isOp("{")) {
-      next();
-      auto dict = make(Expr::DictLit, line);
-      while (!isOp("}")) {
-        dict->operands.push_back(parseExpression());
+    expectOp(")");
+    return seal(std::move(tuple));
+  }
+
+  // `[a, b...]` or `{k: v, ...}` up to `close` (a trailing comma allowed);
+  // a dict's operands alternate keys and values.
+  ExprPtr parseDisplay(Expr::Kind kind, const char *close) {
+    auto display = make(kind, next().line); // [ or {
+    while (!isOp(close)) {
+      display->operands.push_back(parseExpression());
+      if (kind == Expr::DictLit) {
         expectOp(":");
-        dict->operands.push_back(parseExpression());
-        if (!isOp(","))
-          break;
-        next();
+        display->operands.push_back(parseExpression());
       }
-      expectOp("}");
-      return seal(std::move(dict));
+      if (!isOp(","))
+        break;
+      next();
     }
-    fail("unexpected " + describe(t), line);
+    expectOp(close);
+    return seal(std::move(display));
   }
 
   ExprPtr parsePostfix(ExprPtr e) {
@@ -639,7 +637,7 @@ private:
         auto f = make(Expr::Filter, line);
         f->name = expectIdentifier();
         if (!isKnownFilter(f->name))
-          fail("unsupported filter '" + f->name + "'", line);
+          return fail("unsupported filter '" + f->name + "'", line);
         f->operands.push_back(std::move(e));
         if (isOp("("))
           parseArgs(*f);
@@ -653,7 +651,7 @@ private:
         }
         t->name = expectIdentifier();
         if (!isKnownTest(t->name))
-          fail("unsupported test '" + t->name + "'", line);
+          return fail("unsupported test '" + t->name + "'", line);
         t->operands.push_back(std::move(e));
         const Token &a = peek();
         if (isOp("(")) {
@@ -676,8 +674,14 @@ private:
 
 } // namespace
 
-TemplateAst parseTemplate(std::string_view source) {
-  return Parser(lexTemplate(source)).run();
+bool parseTemplate(std::string_view source, TemplateAst &ast,
+                   std::string &error) {
+  ErrorScope scope;
+  std::vector<Token> tokens;
+  if (lexTemplate(source, tokens) && Parser(std::move(tokens)).run(ast))
+    return true;
+  error = scope.message();
+  return false;
 }
 
 } // namespace ingot::chat

@@ -10,12 +10,15 @@
 
 #include "runtime/chat/JinjaAst.h"
 
+#include <string>
 #include <string_view>
 
 namespace ingot::chat {
 
-/// Parses template source; throws TemplateError on a syntax error.
-TemplateAst parseTemplate(std::string_view source);
+/// Parses template source into `ast`; false with `error` set on a syntax
+/// error.
+bool parseTemplate(std::string_view source, TemplateAst &ast,
+                   std::string &error);
 
 } // namespace ingot::chat
 

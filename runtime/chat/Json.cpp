@@ -108,21 +108,18 @@ private:
 } // namespace
 
 bool parseJson(std::string_view text, Value &out, std::string &error) {
+  // Without exceptions, nlohmann reports every parse error to the SAX
+  // handler.
   ValueBuilder builder;
-  try {
-    if (!nlohmann::json::sax_parse(text, &builder)) {
-      error = builder.error.empty() ? "invalid JSON" : builder.error;
-      return false;
-    }
-  } catch (const std::exception &e) {
-    error = e.what();
+  if (!nlohmann::json::sax_parse(text, &builder)) {
+    error = builder.error.empty() ? "invalid JSON" : builder.error;
     return false;
   }
   out = std::move(builder.result);
   return true;
 }
 
-static void dumpString(const std::string &s, std::string &out,
+static bool dumpString(const std::string &s, std::string &out,
                        bool ensureAscii) {
   auto escape = [&](uint32_t unit) {
     char buf[8];
@@ -133,8 +130,8 @@ static void dumpString(const std::string &s, std::string &out,
   chargeBytes(s.size());
   for (char32_t cp : decodeUtf8(s)) {
     // An escape is up to twelve bytes for four.
-    if (out.size() > kMaxStringBytes)
-      checkStringSize(out.size());
+    if (out.size() > kMaxStringBytes && !checkStringSize(out.size()))
+      return false;
     switch (cp) {
     case '"': out += "\\\""; break;
     case '\\': out += "\\\\"; break;
@@ -159,31 +156,60 @@ static void dumpString(const std::string &s, std::string &out,
     }
   }
   out += '"';
+  return true;
 }
 
 namespace {
+// Writes one value; each function returns false once the dump has failed.
 struct Dumper {
   const JsonDumpOptions &options;
   std::string itemSep, keySep;
   std::string out;
 
-  void newline(int level) {
-    appendBounded(out, "\n");
+  bool newline(int level) {
+    if (!appendBounded(out, "\n"))
+      return false;
     for (int i = 0; i < level; ++i)
-      appendBounded(out, *options.indent);
+      if (!appendBounded(out, *options.indent))
+        return false;
+    return true;
   }
 
-  void dump(const Value &v, int level) {
+  // A list or object of `count` entries between `open` and `close`, each
+  // written by dumpEntry(i).
+  template <class DumpEntry>
+  bool dumpContainer(char open, char close, size_t count, int level,
+                     DumpEntry dumpEntry) {
+    out += open;
+    if (count == 0) {
+      out += close;
+      return true;
+    }
+    for (size_t i = 0; i < count; ++i) {
+      if (i && !appendBounded(out, itemSep))
+        return false;
+      if (options.indent && !newline(level + 1))
+        return false;
+      if (!dumpEntry(i))
+        return false;
+    }
+    if (options.indent && !newline(level))
+      return false;
+    out += close;
+    return true;
+  }
+
+  bool dump(const Value &v, int level) {
     switch (v.kind()) {
     case Value::Kind::None:
       out += "null";
-      return;
+      return true;
     case Value::Kind::Bool:
       out += v.getBool() ? "true" : "false";
-      return;
+      return true;
     case Value::Kind::Int:
       out += std::to_string(v.getInt());
-      return;
+      return true;
     case Value::Kind::Float: {
       double d = v.asDouble();
       if (d != d)
@@ -194,59 +220,32 @@ struct Dumper {
         out += "-Infinity";
       else
         out += formatPythonFloat(d);
-      return;
+      return true;
     }
     case Value::Kind::String:
-      dumpString(v.getString(), out, options.ensureAscii);
-      return;
+      return dumpString(v.getString(), out, options.ensureAscii);
     case Value::Kind::List: {
       const ValueList &items = v.getList();
-      if (items.empty()) {
-        out += "[]";
-        return;
-      }
-      out += '[';
-      for (size_t i = 0; i < items.size(); ++i) {
-        if (i)
-          appendBounded(out, itemSep);
-        if (options.indent)
-          newline(level + 1);
-        dump(items[i], level + 1);
-      }
-      if (options.indent)
-        newline(level);
-      out += ']';
-      return;
+      return dumpContainer('[', ']', items.size(), level, [&](size_t i) {
+        return dump(items[i], level + 1);
+      });
     }
     case Value::Kind::Dict: {
       std::vector<const std::pair<std::string, Value> *> entries;
       for (const auto &e : v.getDict().items)
         entries.push_back(&e);
-      if (entries.empty()) {
-        out += "{}";
-        return;
-      }
       if (options.sortKeys)
         std::sort(entries.begin(), entries.end(), // keys are unique
-                         [](auto *a, auto *b) { return a->first < b->first; });
-      out += '{';
-      for (size_t i = 0; i < entries.size(); ++i) {
-        if (i)
-          appendBounded(out, itemSep);
-        if (options.indent)
-          newline(level + 1);
-        dumpString(entries[i]->first, out, options.ensureAscii);
-        appendBounded(out, keySep);
-        dump(entries[i]->second, level + 1);
-      }
-      if (options.indent)
-        newline(level);
-      out += '}';
-      return;
+                  [](auto *a, auto *b) { return a->first < b->first; });
+      return dumpContainer('{', '}', entries.size(), level, [&](size_t i) {
+        return dumpString(entries[i]->first, out, options.ensureAscii) &&
+               appendBounded(out, keySep) &&
+               dump(entries[i]->second, level + 1);
+      });
     }
     default:
-      throw TemplateError("Object of type " + v.typeName() +
-                          " is not JSON serializable");
+      return fail("Object of type " + v.typeName() +
+                  " is not JSON serializable");
     }
   }
 };
@@ -257,7 +256,8 @@ std::string dumpJson(const Value &value, const JsonDumpOptions &options) {
            options.itemSeparator.value_or(options.indent ? "," : ", "),
            options.keySeparator.value_or(": "),
            {}};
-  d.dump(value, 0);
+  if (!d.dump(value, 0))
+    return Failure();
   return d.out;
 }
 

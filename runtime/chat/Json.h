@@ -33,8 +33,8 @@ struct JsonDumpOptions {
   bool ensureAscii = false;
 };
 
-/// json.dumps(value, ensure_ascii=False, ...). Throws TemplateError for a
-/// value JSON cannot hold (undefined, a generator, a function...).
+/// json.dumps(value, ensure_ascii=False, ...). Fails (TemplateError.h) for
+/// a value JSON cannot hold (undefined, a generator, a function...).
 std::string dumpJson(const Value &value, const JsonDumpOptions &options = {});
 
 } // namespace ingot::chat

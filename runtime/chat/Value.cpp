@@ -55,43 +55,49 @@ Value::Value(std::string s)
 
 // One more level than the deepest item: walkers such as repr, equals and
 // tojson recurse per level, so the depth is bounded when a value is built.
-static uint16_t containerDepth(int deepestItem) {
-  if (deepestItem + 1 > kMaxValueDepth)
-    raiseLimit("the nesting of lists and dicts",
-               std::to_string(kMaxValueDepth) + " levels");
-  return static_cast<uint16_t>(deepestItem + 1);
+// False, having failed, when the container may not be built.
+template <class Items, class DepthOf>
+static bool containerDepth(const Items &items, DepthOf depthOf,
+                           uint16_t &depth) {
+  int deepest = 0;
+  for (const auto &item : items)
+    deepest = std::max(deepest, depthOf(item));
+  if (deepest + 1 > kMaxValueDepth)
+    return raiseLimit("the nesting of lists and dicts",
+                      std::to_string(kMaxValueDepth) + " levels");
+  depth = static_cast<uint16_t>(deepest + 1);
+  return true;
 }
 
+// A value too deep to build is undefined (the render has failed).
 Value Value::list(ValueList items) {
   Value v;
+  if (!containerDepth(items, std::mem_fn(&Value::depth), v.depth_))
+    return v;
   v.kind_ = Kind::List;
-  int deepest = 0;
-  for (const Value &item : items)
-    deepest = std::max(deepest, item.depth());
-  v.depth_ = containerDepth(deepest);
   v.list_ = std::make_shared<ValueList>(std::move(items));
   return v;
 }
 
 Value Value::tuple(ValueList items) {
   Value v = list(std::move(items));
-  v.tuple_ = true;
+  v.tuple_ = v.isList();
   return v;
 }
 
 Value Value::generator(ValueList items) {
   Value v = list(std::move(items));
-  v.kind_ = Kind::Generator;
+  if (v.isList())
+    v.kind_ = Kind::Generator;
   return v;
 }
 
 Value Value::dict(Dict d) {
   Value v;
+  auto depthOf = [](const auto &item) { return item.second.depth(); };
+  if (!containerDepth(d.items, depthOf, v.depth_))
+    return v;
   v.kind_ = Kind::Dict;
-  int deepest = 0;
-  for (const auto &item : d.items)
-    deepest = std::max(deepest, item.second.depth());
-  v.depth_ = containerDepth(deepest);
   v.dict_ = std::make_shared<Dict>(std::move(d));
   return v;
 }
@@ -204,8 +210,8 @@ static std::string reprString(const std::string &s) {
       out += static_cast<char>(c);
     }
     // Escapes make the repr up to four times longer than the string.
-    if (out.size() > kMaxStringBytes)
-      checkStringSize(out.size());
+    if (out.size() > kMaxStringBytes && !checkStringSize(out.size()))
+      return Failure();
   }
   out += quote;
   return out;
@@ -223,70 +229,60 @@ std::string Value::str() const {
 }
 
 // The repr of a list repeats its items' reprs, which may each be long:
-// every piece is appended with appendBounded.
-static void appendRepr(std::string &out, const Value &v) {
+// every piece is appended with appendBounded, and the walk stops once that
+// fails.
+static bool appendRepr(std::string &out, const Value &v) {
   switch (v.kind()) {
   case Value::Kind::Undefined:
-    appendBounded(out, "Undefined");
-    return;
+    return appendBounded(out, "Undefined");
   case Value::Kind::None:
-    appendBounded(out, "None");
-    return;
+    return appendBounded(out, "None");
   case Value::Kind::Bool:
-    appendBounded(out, v.getBool() ? "True" : "False");
-    return;
+    return appendBounded(out, v.getBool() ? "True" : "False");
   case Value::Kind::Int:
-    appendBounded(out, std::to_string(v.getInt()));
-    return;
+    return appendBounded(out, std::to_string(v.getInt()));
   case Value::Kind::Float:
-    appendBounded(out, formatPythonFloat(v.asDouble()));
-    return;
+    return appendBounded(out, formatPythonFloat(v.asDouble()));
   case Value::Kind::String:
-    appendBounded(out, reprString(v.getString()));
-    return;
+    return appendBounded(out, reprString(v.getString()));
   case Value::Kind::List: {
     const ValueList &items = v.getList();
-    appendBounded(out, v.isTuple() ? "(" : "[");
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (i)
-        appendBounded(out, ", ");
-      appendRepr(out, items[i]);
-    }
+    if (!appendBounded(out, v.isTuple() ? "(" : "["))
+      return false;
+    for (size_t i = 0; i < items.size(); ++i)
+      if ((i && !appendBounded(out, ", ")) || !appendRepr(out, items[i]))
+        return false;
     if (v.isTuple())
-      appendBounded(out, items.size() == 1 ? ",)" : ")");
-    else
-      appendBounded(out, "]");
-    return;
+      return appendBounded(out, items.size() == 1 ? ",)" : ")");
+    return appendBounded(out, "]");
   }
   case Value::Kind::Generator:
-    appendBounded(out, "<generator object>");
-    return;
+    return appendBounded(out, "<generator object>");
   case Value::Kind::Dict: {
-    appendBounded(out, "{");
+    if (!appendBounded(out, "{"))
+      return false;
     bool first = true;
     for (const auto &[k, item] : v.getDict().items) {
-      if (!first)
-        appendBounded(out, ", ");
-      appendBounded(out, reprString(k));
-      appendBounded(out, ": ");
-      appendRepr(out, item);
+      if ((!first && !appendBounded(out, ", ")) ||
+          !appendBounded(out, reprString(k)) || !appendBounded(out, ": ") ||
+          !appendRepr(out, item))
+        return false;
       first = false;
     }
-    appendBounded(out, "}");
-    return;
+    return appendBounded(out, "}");
   }
   case Value::Kind::Namespace:
-    appendBounded(out, "<Namespace>");
-    return;
+    return appendBounded(out, "<Namespace>");
   case Value::Kind::Callable:
-    appendBounded(out, "<function " + v.callableName() + ">");
-    return;
+    return appendBounded(out, "<function " + v.callableName() + ">");
   }
+  return true;
 }
 
 std::string Value::repr() const {
   std::string out;
-  appendRepr(out, *this);
+  if (!appendRepr(out, *this))
+    return Failure();
   return out;
 }
 
@@ -337,7 +333,8 @@ bool Value::equals(const Value &other) const {
   case Kind::List: {
     if (tuple_ != other.tuple_ || list_->size() != other.list_->size())
       return false;
-    chargeSteps(list_->size());
+    if (!chargeSteps(list_->size()))
+      return false;
     for (size_t i = 0; i < list_->size(); ++i)
       if (!(*list_)[i].equals((*other.list_)[i]))
         return false;
@@ -347,7 +344,8 @@ bool Value::equals(const Value &other) const {
     if (dict_->items.size() != other.dict_->items.size())
       return false;
     // Key lookup is linear: n^2 comparisons for two n-key dicts.
-    chargeSteps(dict_->items.size() * dict_->items.size());
+    if (!chargeSteps(dict_->items.size() * dict_->items.size()))
+      return false;
     for (const auto &[k, v] : dict_->items) {
       const Value *o = other.dict_->find(k);
       if (!o || !v.equals(*o))

@@ -12,23 +12,17 @@
 #ifndef INGOT_RUNTIME_CHAT_VALUE_H
 #define INGOT_RUNTIME_CHAT_VALUE_H
 
+#include "runtime/chat/TemplateError.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace ingot::chat {
-
-/// An error raised while rendering; `what()` is the message a user sees.
-/// It never leaves the ChatTemplate API: render() turns it into a result.
-class TemplateError : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
 
 class Value;
 using ValueList = std::vector<Value>;
