@@ -12,8 +12,8 @@
 // adaptor and replaces its results by their buffers.
 //
 //===----------------------------------------------------------------------===//
-#include "passes/Passes.h"
 #include "passes/OpLibABI.h"
+#include "passes/Passes.h"
 #include "passes/PlanningUtils.h"
 
 #include "compiler/dialect/IngotDialect.h"
@@ -148,11 +148,10 @@ public:
     if (!ref)
       return null();
     LayoutAttr l = layout(ref);
-    std::optional<LayoutAttr::Form> place = form == WeightForm::Packed
-                                                ? l.getPacked()
-                                                : form == WeightForm::Raw
-                                                      ? l.getRaw()
-                                                      : l.getF32();
+    std::optional<LayoutAttr::Form> place =
+        form == WeightForm::Packed ? l.getPacked()
+        : form == WeightForm::Raw  ? l.getRaw()
+                                   : l.getF32();
     return offset(entry.weights, place->offset);
   }
   int64_t packedStride(FlatSymbolRefAttr ref) {
@@ -175,8 +174,9 @@ public:
   Value resultPtr(Operation *op) {
     if (op->getResult(0) == entry.logitsTensor)
       return entry.logits;
-    return offset(entry.arena,
-                  entry.dialect->getArenaOffsetAttrHelper().getAttr(op).getInt());
+    return offset(
+        entry.arena,
+        entry.dialect->getArenaOffsetAttrHelper().getAttr(op).getInt());
   }
   int64_t scratch(Operation *op) {
     return entry.dialect->getScratchOffsetAttrHelper().getAttr(op).getInt();
@@ -217,8 +217,7 @@ public:
 
 /// One op's lowering: `lower` emits its calls and returns the buffers of
 /// its results.
-template <typename OpT>
-class IngotLowering : public OpConversionPattern<OpT> {
+template <typename OpT> class IngotLowering : public OpConversionPattern<OpT> {
 public:
   IngotLowering(const TypeConverter &converter, MLIRContext *context,
                 const ForwardEntry &entry)
@@ -251,8 +250,8 @@ protected:
     FailureOr<SmallVector<Value>> lower(OpT op, Adaptor adaptor,               \
                                         CallBuilder &b) const override;        \
   };                                                                           \
-  FailureOr<SmallVector<Value>> OpT##Lowering::lower(                          \
-      OpT op, Adaptor adaptor, CallBuilder &b) const
+  FailureOr<SmallVector<Value>> OpT##Lowering::lower(OpT op, Adaptor adaptor,  \
+                                                     CallBuilder &b) const
 
 INGOT_LOWERING(EmbeddingOp) {
   Value out = b.resultPtr(op);
@@ -323,19 +322,20 @@ INGOT_LOWERING(MLAAttentionOp) {
   KernelAttr kB = *op.getKBKernel(), vB = *op.getVBKernel();
   Value q = adaptor.getQuery();
   b.call("ingot_op_per_head_matmul",
-         {entry.ctx, b.kernel(kB), b.weightPtr(op.getKBAttr(), WeightForm::Packed),
+         {entry.ctx, b.kernel(kB),
+          b.weightPtr(op.getKBAttr(), WeightForm::Packed),
           b.c64(b.packedStride(op.getKBAttr())),
           b.c32(static_cast<int32_t>(kB.getType())), b.c64(H), b.c64(R),
           b.c64(nope), b.c64(kB.getGranule()), q, b.c64(nope + rope), entry.n,
-          b.c64(H * (nope + rope)), qNopeAbs, b.c64(H * R), b.c64(R),
-          perHead});
+          b.c64(H * (nope + rope)), qNopeAbs, b.c64(H * R), b.c64(R), perHead});
   b.call("ingot_op_mla_core",
          {entry.ctx, qNopeAbs, q, adaptor.getLatent(), adaptor.getRopeKey(),
           entry.positions, entry.n, cache, b.c64(H), b.c64(nope), b.c64(R),
           b.c64(rope), b.cf(op.getScale()), ctxOut});
   Value out = b.resultPtr(op);
   b.call("ingot_op_per_head_matmul",
-         {entry.ctx, b.kernel(vB), b.weightPtr(op.getVBAttr(), WeightForm::Packed),
+         {entry.ctx, b.kernel(vB),
+          b.weightPtr(op.getVBAttr(), WeightForm::Packed),
           b.c64(b.packedStride(op.getVBAttr())),
           b.c32(static_cast<int32_t>(vB.getType())), b.c64(H), b.c64(vDim),
           b.c64(R), b.c64(vB.getGranule()), ctxOut, b.c64(R), entry.n,
@@ -385,8 +385,8 @@ INGOT_LOWERING(MoEOp) {
        {kUsed, b.c64(used)},
        {kGateUpType, b.c32(static_cast<int32_t>(gate.getType()))},
        {kDownType, b.c32(static_cast<int32_t>(down.getType()))}});
-  b.call("ingot_op_moe_experts", {entry.ctx, args, x, entry.n, ids, weightsOut,
-                                  out, expertScratch});
+  b.call("ingot_op_moe_experts",
+         {entry.ctx, args, x, entry.n, ids, weightsOut, out, expertScratch});
   if (auto sharedGate = op.getSharedGateAttr()) {
     int64_t S = op.getSharedGateKernel()->getRows();
     Value g = piece(layout.sharedGate), u = piece(layout.sharedUp),
@@ -413,8 +413,8 @@ INGOT_LOWERING(SliceOp) {
 
 INGOT_LOWERING(SiluOp) {
   Value out = b.resultPtr(op);
-  b.call("ingot_op_silu", {adaptor.getInput(), entry.n,
-                           b.c64(rowWidth(op.getInput())), out});
+  b.call("ingot_op_silu",
+         {adaptor.getInput(), entry.n, b.c64(rowWidth(op.getInput())), out});
   return SmallVector<Value>{out};
 }
 
@@ -484,12 +484,12 @@ struct LowerToLLVMPass
     entry.logits = body->getArgument(4);
     // IngotContext fields (ModelABI.h).
     auto loadField = [&](int64_t at, Type type) -> Value {
-      Value address = at ? LLVM::GEPOp::create(
-                               b, loc, ptr, b.getI8Type(), entry.ctx,
-                               ValueRange{LLVM::ConstantOp::create(
-                                   b, loc, i64, b.getI64IntegerAttr(at))})
-                               .getResult()
-                         : entry.ctx;
+      Value address =
+          at ? LLVM::GEPOp::create(b, loc, ptr, b.getI8Type(), entry.ctx,
+                                   ValueRange{LLVM::ConstantOp::create(
+                                       b, loc, i64, b.getI64IntegerAttr(at))})
+                   .getResult()
+             : entry.ctx;
       return LLVM::LoadOp::create(b, loc, type, address);
     };
     entry.weights = loadField(abi::kContextWeights, ptr);
@@ -547,9 +547,8 @@ struct LowerToLLVMPass
     RewritePatternSet patterns(context);
     patterns.add<EmbeddingOpLowering, RMSNormOpLowering, MatmulOpLowering,
                  RopeOpLowering, AttentionOpLowering, MLAAttentionOpLowering,
-                 MoEOpLowering, SliceOpLowering, SiluOpLowering,
-                 GeluOpLowering, SwigluOpLowering, AddOpLowering>(
-        converter, context, entry);
+                 MoEOpLowering, SliceOpLowering, SiluOpLowering, GeluOpLowering,
+                 SwigluOpLowering, AddOpLowering>(converter, context, entry);
     ConversionTarget target(*context);
     target.addLegalDialect<LLVM::LLVMDialect>();
     target.addLegalOp<UnrealizedConversionCastOp>();

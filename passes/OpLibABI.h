@@ -1,4 +1,5 @@
-//===- OpLibABI.h - LLVM signatures from the op library's C header -*- C++ -*-===//
+//===- OpLibABI.h - LLVM signatures from the op library's C header -*- C++
+//-*-===//
 //
 // The lowering calls the op library (targets/oplib/OpLib.h) and reads the
 // IngotContext (runtime/include/ingot/ModelABI.h). Both are declared once,
@@ -40,12 +41,13 @@ template <typename T> mlir::Type llvmTypeOf(mlir::MLIRContext *c) {
 template <typename Fn> struct Signature;
 template <typename... Args> struct Signature<void(Args...)> {
   static mlir::LLVM::LLVMFunctionType get(mlir::MLIRContext *c) {
-    return mlir::LLVM::LLVMFunctionType::get(
-        mlir::LLVM::LLVMVoidType::get(c), {llvmTypeOf<Args>(c)...});
+    return mlir::LLVM::LLVMFunctionType::get(mlir::LLVM::LLVMVoidType::get(c),
+                                             {llvmTypeOf<Args>(c)...});
   }
 };
 
-template <typename Fn> mlir::LLVM::LLVMFunctionType signatureOf(mlir::MLIRContext *c) {
+template <typename Fn>
+mlir::LLVM::LLVMFunctionType signatureOf(mlir::MLIRContext *c) {
   return Signature<Fn>::get(c);
 }
 
@@ -75,10 +77,12 @@ inline mlir::LLVM::LLVMFunctionType opSignature(llvm::StringRef name,
 }
 
 /// The generated kernels' signatures (IngotMatmulKernel, IngotExpertKernel).
-inline mlir::LLVM::LLVMFunctionType matmulKernelSignature(mlir::MLIRContext *c) {
+inline mlir::LLVM::LLVMFunctionType
+matmulKernelSignature(mlir::MLIRContext *c) {
   return signatureOf<std::remove_pointer_t<IngotMatmulKernel>>(c);
 }
-inline mlir::LLVM::LLVMFunctionType expertKernelSignature(mlir::MLIRContext *c) {
+inline mlir::LLVM::LLVMFunctionType
+expertKernelSignature(mlir::MLIRContext *c) {
   return signatureOf<std::remove_pointer_t<IngotExpertKernel>>(c);
 }
 
@@ -87,23 +91,34 @@ inline mlir::LLVM::LLVMFunctionType expertKernelSignature(mlir::MLIRContext *c) 
 inline mlir::LLVM::LLVMStructType moeExpertsArgsType(mlir::MLIRContext *c) {
   using A = IngotMoEExpertsArgs;
   return mlir::LLVM::LLVMStructType::getLiteral(
-      c, {llvmTypeOf<decltype(A::gateUpKernel)>(c),
-          llvmTypeOf<decltype(A::downKernel)>(c),
-          llvmTypeOf<decltype(A::gate)>(c), llvmTypeOf<decltype(A::up)>(c),
-          llvmTypeOf<decltype(A::down)>(c),
-          llvmTypeOf<decltype(A::gateUpStride)>(c),
-          llvmTypeOf<decltype(A::downStride)>(c),
-          llvmTypeOf<decltype(A::dim)>(c), llvmTypeOf<decltype(A::ffn)>(c),
-          llvmTypeOf<decltype(A::granuleGateUp)>(c),
-          llvmTypeOf<decltype(A::granuleDown)>(c),
-          llvmTypeOf<decltype(A::used)>(c),
-          llvmTypeOf<decltype(A::gateUpType)>(c),
-          llvmTypeOf<decltype(A::downType)>(c)});
+      c,
+      {llvmTypeOf<decltype(A::gateUpKernel)>(c),
+       llvmTypeOf<decltype(A::downKernel)>(c), llvmTypeOf<decltype(A::gate)>(c),
+       llvmTypeOf<decltype(A::up)>(c), llvmTypeOf<decltype(A::down)>(c),
+       llvmTypeOf<decltype(A::gateUpStride)>(c),
+       llvmTypeOf<decltype(A::downStride)>(c), llvmTypeOf<decltype(A::dim)>(c),
+       llvmTypeOf<decltype(A::ffn)>(c),
+       llvmTypeOf<decltype(A::granuleGateUp)>(c),
+       llvmTypeOf<decltype(A::granuleDown)>(c),
+       llvmTypeOf<decltype(A::used)>(c), llvmTypeOf<decltype(A::gateUpType)>(c),
+       llvmTypeOf<decltype(A::downType)>(c)});
 }
 /// Field indices of IngotMoEExpertsArgs in moeExpertsArgsType.
 enum MoEExpertsField : int32_t {
-  kGateUpKernel, kDownKernel, kGate, kUp, kDown, kGateUpStride, kDownStride,
-  kDim, kFfn, kGranuleGateUp, kGranuleDown, kUsed, kGateUpType, kDownType
+  kGateUpKernel,
+  kDownKernel,
+  kGate,
+  kUp,
+  kDown,
+  kGateUpStride,
+  kDownStride,
+  kDim,
+  kFfn,
+  kGranuleGateUp,
+  kGranuleDown,
+  kUsed,
+  kGateUpType,
+  kDownType
 };
 static_assert(offsetof(IngotMoEExpertsArgs, gateUpKernel) == 0 &&
                   offsetof(IngotMoEExpertsArgs, down) == 4 * 8 &&
@@ -123,12 +138,12 @@ constexpr int64_t kContextLength = offsetof(IngotContext, context_length);
 static_assert(kContextWeights == 0 && kContextArena == 8 && kContextKV == 16 &&
                   kContextLength == 24,
               "IngotContext changed: bump INGOT_MODEL_ABI_VERSION");
-static_assert(std::is_pointer_v<decltype(IngotContext::weights)> &&
-                  std::is_pointer_v<decltype(IngotContext::arena)> &&
-                  std::is_pointer_v<decltype(IngotContext::kv)> &&
-                  std::is_same_v<decltype(IngotContext::context_length),
-                                 int64_t>,
-              "IngotContext field types changed: update the lowering");
+static_assert(
+    std::is_pointer_v<decltype(IngotContext::weights)> &&
+        std::is_pointer_v<decltype(IngotContext::arena)> &&
+        std::is_pointer_v<decltype(IngotContext::kv)> &&
+        std::is_same_v<decltype(IngotContext::context_length), int64_t>,
+    "IngotContext field types changed: update the lowering");
 
 } // namespace ingot::abi
 

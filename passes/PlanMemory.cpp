@@ -58,7 +58,8 @@ private:
   int64_t peak = 0;
 };
 
-struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> {
+struct PlanMemoryPass
+    : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> {
   using IngotPlanMemoryBase::IngotPlanMemoryBase;
 
   WeightOp lookup(ModuleOp module, FlatSymbolRefAttr ref) {
@@ -131,7 +132,8 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
         if (!kvPerPosition.isValid())
           return tooLarge(&op, "the KV cache row", /*perBatch=*/false);
       }
-      if (op.getNumResults() && isa<RankedTensorType>(op.getResult(0).getType())) {
+      if (op.getNumResults() &&
+          isa<RankedTensorType>(op.getResult(0).getType())) {
         Value result = op.getResult(0);
         if (result == logits) {
           arenaOffset.setAttr(&op, b.getI64IntegerAttr(-1));
@@ -140,7 +142,8 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
             op.emitError() << "result rows need a static width to be planned";
             return signalPassFailure();
           }
-          auto at = arena.allocate(CheckedSize(maxBatch) * rowWidth(result) * 4);
+          auto at =
+              arena.allocate(CheckedSize(maxBatch) * rowWidth(result) * 4);
           if (!at)
             return tooLarge(&op, "the result buffer");
           offsetOf[result] = *at;
@@ -157,7 +160,7 @@ struct PlanMemoryPass : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> 
         if (!at)
           return tooLarge(&op, "the scratch buffer");
         dialect.getScratchOffsetAttrHelper().setAttr(&op,
-                                                  b.getI64IntegerAttr(*at));
+                                                     b.getI64IntegerAttr(*at));
         arena.release(*at);
       }
       // Free the operands whose last use this was.

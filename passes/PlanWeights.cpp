@@ -54,9 +54,9 @@ llvm::StringMap<Roles> collectRoles(ModuleOp module) {
       mark(m.getWeightAttr(), &Roles::packed);
       mark(m.getBiasAttr(), &Roles::f32);
     } else if (auto m = dyn_cast<MoEOp>(op)) {
-      for (auto ref : {m.getRouterAttr(), m.getGateAttr(), m.getUpAttr(),
-                       m.getDownAttr(), m.getSharedGateAttr(),
-                       m.getSharedUpAttr(), m.getSharedDownAttr()})
+      for (auto ref :
+           {m.getRouterAttr(), m.getGateAttr(), m.getUpAttr(), m.getDownAttr(),
+            m.getSharedGateAttr(), m.getSharedUpAttr(), m.getSharedDownAttr()})
         mark(ref, &Roles::packed);
       mark(m.getSelectionBiasAttr(), &Roles::f32);
     } else if (auto m = dyn_cast<MLAAttentionOp>(op)) {
@@ -100,13 +100,14 @@ FailureOr<PackedForm> packedForm(WeightOp weight, KernelISA isa) {
   // 2-D [rows, cols] or a stack [count, rows, cols] of matrices.
   ArrayRef<int64_t> shape = weight.getShape();
   if (shape.size() < 2 || shape.size() > 3)
-    return weight.emitError() << "weight '" << weight.getSymName()
-                              << "' must be 2-D or a 3-D stack to feed a kernel";
+    return weight.emitError()
+           << "weight '" << weight.getSymName()
+           << "' must be 2-D or a 3-D stack to feed a kernel";
   targets::MatmulShape matrix{shape[shape.size() - 2], shape.back()};
   if (!targets::isSupportedShape(*type, matrix))
-    return weight.emitError() << "weight '" << weight.getSymName()
-                              << "': no kernel for " << matrix.rows << "x"
-                              << matrix.cols;
+    return weight.emitError()
+           << "weight '" << weight.getSymName() << "': no kernel for "
+           << matrix.rows << "x" << matrix.cols;
   uint64_t stride = targets::packedWeightBytes(*type, matrix, targetISA(isa));
   PackedForm form;
   form.stride = stride > uint64_t(INT64_MAX) ? CheckedSize::invalid()
@@ -163,8 +164,9 @@ struct PlanWeightsPass
       f32Bytes = bytes.get();
     }
     if (!cursor.end().isValid())
-      return weight.emitError() << "weight '" << weight.getSymName()
-                                << "': the payload size does not fit in 64 bits";
+      return weight.emitError()
+             << "weight '" << weight.getSymName()
+             << "': the payload size does not fit in 64 bits";
     return LayoutAttr::get(weight.getContext(), packedOffset, packedBytes,
                            packedStride, granule, packedIsa, rawOffset,
                            rawBytes, f32Offset, f32Bytes);
@@ -184,7 +186,8 @@ struct PlanWeightsPass
       auto it = roles.find(weight.getSymName());
       if (it == roles.end())
         continue;
-      FailureOr<LayoutAttr> layout = planWeight(weight, it->second, *isa, cursor);
+      FailureOr<LayoutAttr> layout =
+          planWeight(weight, it->second, *isa, cursor);
       if (failed(layout))
         return signalPassFailure();
       weight.setLayoutAttr(*layout);

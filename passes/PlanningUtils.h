@@ -103,11 +103,16 @@ inline targets::ISA targetISA(KernelISA isa) {
 /// The generators' name of a ggml type they pack and read, or nullopt.
 inline std::optional<targets::WeightType> targetWeightType(GGMLType type) {
   switch (type) {
-  case GGMLType::F32: return targets::WeightType::F32;
-  case GGMLType::F16: return targets::WeightType::F16;
-  case GGMLType::Q8_0: return targets::WeightType::Q8_0;
-  case GGMLType::Q4_0: return targets::WeightType::Q4_0;
-  default: return std::nullopt;
+  case GGMLType::F32:
+    return targets::WeightType::F32;
+  case GGMLType::F16:
+    return targets::WeightType::F16;
+  case GGMLType::Q8_0:
+    return targets::WeightType::Q8_0;
+  case GGMLType::Q4_0:
+    return targets::WeightType::Q4_0;
+  default:
+    return std::nullopt;
   }
 }
 
@@ -137,8 +142,7 @@ private:
 /// lowering hands out the pieces: one definition keeps them in step.
 struct MoEScratchLayout {
   int64_t routerLogits, routerActivations, ids, weights, experts;
-  int64_t sharedGate = 0, sharedUp = 0, sharedDown = 0,
-          sharedActivations = 0;
+  int64_t sharedGate = 0, sharedUp = 0, sharedDown = 0, sharedActivations = 0;
   CheckedSize total;
 
   MoEScratchLayout(mlir::ModuleOp module, MoEOp op, int64_t batch) {
@@ -146,8 +150,8 @@ struct MoEScratchLayout {
       return module.lookupSymbol<WeightOp>(ref.getAttr());
     };
     const CheckedSize B = batch, dim = rowWidth(op.getInput()),
-                      experts_ = op.getNumExperts(),
-                      used = op.getExpertsUsed(), f32 = 4;
+                      experts_ = op.getNumExperts(), used = op.getExpertsUsed(),
+                      f32 = 4;
     WeightOp gate = weight(op.getGateAttr()), down = weight(op.getDownAttr());
     const CheckedSize ffn = gate.getShape()[1];
     ScratchCursor cursor;

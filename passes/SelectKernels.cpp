@@ -127,8 +127,8 @@ struct SelectKernelsPass
       return signalPassFailure();
     ingotDialect(module.getContext())
         .getKernelsAttrHelper()
-        .setAttr(module, ArrayAttr::get(module.getContext(),
-                                        generated.getArrayRef()));
+        .setAttr(module,
+                 ArrayAttr::get(module.getContext(), generated.getArrayRef()));
   }
 };
 

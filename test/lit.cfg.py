@@ -32,6 +32,8 @@ config.substitutions.append(("%python", "python3"))
 # The runtime's test binary: toy model code + IngotRuntime + a payload.
 config.substitutions.append(("%toy_model", config.ingot_toy_model))
 import shutil
+if shutil.which("clang-format-22"):
+    config.available_features.add("clang-format")
 if shutil.which("strace"):
     config.available_features.add("strace")
 config.substitutions.append(("%testtools", os.path.join(config.ingot_source_dir, "test", "tools")))

@@ -68,8 +68,7 @@ Error checkOutput(const CompileOptions &options, StringRef out) {
 }
 
 /// Writes a text or object output to stdout ("-").
-Error writeToStdout(function_ref<Error(raw_pwrite_stream &)> write,
-                    bool text) {
+Error writeToStdout(function_ref<Error(raw_pwrite_stream &)> write, bool text) {
   std::error_code ec;
   raw_fd_ostream os("-", ec, text ? sys::fs::OF_Text : sys::fs::OF_None);
   if (ec)
@@ -86,8 +85,8 @@ Error writeToStdout(function_ref<Error(raw_pwrite_stream &)> write,
 
 /// Writes a text or object output whole into a temporary next to `out`,
 /// renamed over it only on success ("-": stdout).
-Error writeOutput(StringRef out,
-                  function_ref<Error(raw_pwrite_stream &)> write, bool text) {
+Error writeOutput(StringRef out, function_ref<Error(raw_pwrite_stream &)> write,
+                  bool text) {
   if (out == "-")
     return writeToStdout(write, text);
   auto temporary = createOutputTemporary(out);
@@ -153,8 +152,8 @@ private:
 };
 
 /// The pass pipeline: plans weights and memory, selects the kernels, then
-/// lowers `module` to the LLVM dialect. `planned` receives the module as it was after planning (the
-/// payload is written from its weight layouts).
+/// lowers `module` to the LLVM dialect. `planned` receives the module as it was
+/// after planning (the payload is written from its weight layouts).
 Error runPipeline(mlir::ModuleOp module, KernelISA isa, int64_t maxBatch,
                   const FirstDiagnostic &diagnostics,
                   mlir::OwningOpRef<mlir::ModuleOp> &planned) {
@@ -189,9 +188,8 @@ ModelInfo describeModel(mlir::ModuleOp module, const GGUFFile &file,
     return a ? a.getInt() : 0;
   };
   info.architecture = file.getArchitecture().str();
-  info.modelName = file.getString("general.name")
-                       .value_or(sys::path::stem(modelPath))
-                       .str();
+  info.modelName =
+      file.getString("general.name").value_or(sys::path::stem(modelPath)).str();
   info.targetName = target.name;
   info.targetCpu = target.cpu;
   info.decodeThreads = static_cast<int32_t>(target.decodeThreads());
@@ -273,9 +271,8 @@ Error checkChatTemplateRenders(const std::string &text, const GGUFFile &file,
       {{"user", "Hello"}, {"assistant", "Hi."}, {"user", "Why?"}},
       /*addGenerationPrompt=*/true);
   if (!trial.ok)
-    return createStringError(source +
-                             ": cannot render a plain conversation: " +
-                             trial.error);
+    return createStringError(
+        source + ": cannot render a plain conversation: " + trial.error);
   return Error::success();
 }
 
@@ -452,9 +449,8 @@ Error addTextInterface(ModelInfo &info, const CompileOptions &options,
 
 /// What the report says of a written executable besides its payload.
 void describeExecutable(CompileReport &report, const TargetDescription &target,
-                        const ModelInfo &info,
-                        ArrayRef<KernelStats> kernels, const MemoryFit &fit,
-                        mlir::ModuleOp planned) {
+                        const ModelInfo &info, ArrayRef<KernelStats> kernels,
+                        const MemoryFit &fit, mlir::ModuleOp planned) {
   report.targetName = target.name;
   report.kernelCount = kernels.size();
   for (const KernelStats &k : kernels)
@@ -543,9 +539,9 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
   }
 
   report.payload.targetName = target->name;
-  if (Error e = writeExecutable(
-          out, {module, planned.get(), **file, codegenTarget, info,
-                report.payload, kernels, options.progress}))
+  if (Error e = writeExecutable(out, {module, planned.get(), **file,
+                                      codegenTarget, info, report.payload,
+                                      kernels, options.progress}))
     return std::move(e);
 
   describeExecutable(report, *target, info, kernels, *fit, planned.get());

@@ -3,10 +3,10 @@
 #include "compiler/codegen/OutputFile.h"
 
 #include "compiler/dialect/IngotDialect.h"
-#include "passes/PlanningUtils.h"
 #include "compiler/gguf/GGUFFile.h"
-#include "targets/x86/Kernels.h"
 #include "ingot/PayloadFormat.h"
+#include "passes/PlanningUtils.h"
+#include "targets/x86/Kernels.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Object/ELF.h"
@@ -33,9 +33,8 @@ Error fail(const Twine &message) {
 }
 
 /// The static libraries of the runtime, in link order.
-const char *const runtimeLibraries[] = {"libIngotRuntime.a",
-                                        "libIngotTokenizer.a",
-                                        "libIngotChat.a"};
+const char *const runtimeLibraries[] = {
+    "libIngotRuntime.a", "libIngotTokenizer.a", "libIngotChat.a"};
 
 std::string runtimeLibDir() {
   if (const char *dir = std::getenv("INGOT_RUNTIME_LIB_DIR"))
@@ -45,7 +44,7 @@ std::string runtimeLibDir() {
 
 struct PayloadEntry {
   mutable WeightOp weight; // its accessors are not const
-  std::string form; // packed, raw or f32
+  std::string form;        // packed, raw or f32
   uint64_t offset, bytes;
   KernelISA isa; // packed: the kernels the bytes are packed for
 };
@@ -64,8 +63,8 @@ imageRegions(StringRef image, StringRef path) {
     return fail(path + ": " + toString(sections.takeError()));
   std::vector<std::pair<std::string, payload::ImageRegion>> regions;
   for (const auto &section : *sections) {
-    if (section.sh_type == ELF::SHT_NOBITS || section.sh_type == ELF::SHT_NULL ||
-        section.sh_size == 0)
+    if (section.sh_type == ELF::SHT_NOBITS ||
+        section.sh_type == ELF::SHT_NULL || section.sh_size == 0)
       continue;
     if (section.sh_offset > image.size() ||
         section.sh_size > image.size() - section.sh_offset)
@@ -105,9 +104,8 @@ Error linkExecutable(StringRef objectPath, StringRef outputPath) {
     lld = sys::findProgramByName("ld.lld", {"/usr/lib/llvm-22/bin"});
   if (!lld)
     return fail("cannot link: ld.lld (package lld-22) is not installed");
-  std::vector<std::string> args{*clang,         "-static",
-                                "-fuse-ld=lld", "-o",
-                                outputPath.str(), objectPath.str()};
+  std::vector<std::string> args{*clang, "-static",        "-fuse-ld=lld",
+                                "-o",   outputPath.str(), objectPath.str()};
   std::string dir = runtimeLibDir();
   for (const char *lib : runtimeLibraries) {
     SmallString<256> path(dir);
@@ -119,8 +117,7 @@ Error linkExecutable(StringRef objectPath, StringRef outputPath) {
     args.push_back(path.str().str());
   }
   args.insert(args.end(), {"-lpcre2-8", "-lpthread", "-lm",
-                           "-Wl,-z,noexecstack",
-                           "-Wl,--build-id=none"});
+                           "-Wl,-z,noexecstack", "-Wl,--build-id=none"});
   std::vector<StringRef> argRefs(args.begin(), args.end());
   std::string message;
   auto logFile = TemporaryFile::create("", "ingot-link", "log");
@@ -188,8 +185,7 @@ Expected<LinkedImage> readLinkedImage(StringRef exePath) {
   linked.regions = std::move(*regions);
   // At least 64 bytes of padding: its last 64 hold the leader (a copy of
   // the trailer) that lets the runtime size a cut file.
-  linked.dataOffset =
-      alignTo(linked.fileSize + 64, payload::kDataAlignment);
+  linked.dataOffset = alignTo(linked.fileSize + 64, payload::kDataAlignment);
   linked.imageSize = linked.dataOffset - sizeof(payload::Trailer);
   payload::Checksum64 checksum;
   checksum.update(imageBytes.data(), imageBytes.size());
@@ -259,8 +255,7 @@ private:
     for (int64_t i = 0; i < count; ++i) {
       std::fill(buffer.begin(), buffer.end(), 0);
       if (!targets::packWeights(*type, matrix, targetISA(e.isa),
-                                source.data() + i * matrixBytes,
-                                buffer.data()))
+                                source.data() + i * matrixBytes, buffer.data()))
         return fail("cannot pack '" + e.weight.getSymName() +
                     "' for the kernels");
       write(buffer.data(), stride);
@@ -299,8 +294,7 @@ void modelDigest(const gguf::GGUFFile &file, uint8_t (&digestOut)[32]) {
 std::string buildHeader(ArrayRef<PayloadEntry> entries,
                         ArrayRef<uint64_t> entryChecksums,
                         uint64_t dataChecksum, const LinkedImage &image,
-                        const gguf::GGUFFile &file,
-                        const PayloadInfo &info) {
+                        const gguf::GGUFFile &file, const PayloadInfo &info) {
   std::string strings;
   auto addString = [&](StringRef s) {
     uint32_t at = strings.size();

@@ -1,9 +1,9 @@
 //===- ObjectEmitter.cpp - Lowered module -> object file ------------------===//
 #include "compiler/codegen/ObjectEmitter.h"
 
+#include "ingot/ModelABI.h"
 #include "passes/PlanningUtils.h"
 #include "targets/x86/Kernels.h"
-#include "ingot/ModelABI.h"
 
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -65,8 +65,8 @@ void initializeX86() {
 /// the generated code, each instruction's bytes on one line with its
 /// disassembly as a comment, so that --emit=asm shows what runs.
 std::string kernelAsm(const targets::GeneratedKernel &kernel,
-                      const Target &target, const Triple &triple,
-                      StringRef cpu, StringRef features) {
+                      const Target &target, const Triple &triple, StringRef cpu,
+                      StringRef features) {
   std::unique_ptr<MCRegisterInfo> mri(target.createMCRegInfo(triple));
   MCTargetOptions mcOptions;
   std::unique_ptr<MCAsmInfo> mai(
@@ -97,8 +97,8 @@ std::string kernelAsm(const targets::GeneratedKernel &kernel,
   while (at < kernel.textBytes) {
     MCInst inst;
     uint64_t size = 0;
-    auto status = disassembler->getInstruction(inst, size, code.slice(at), at,
-                                               nulls());
+    auto status =
+        disassembler->getInstruction(inst, size, code.slice(at), at, nulls());
     if (status != MCDisassembler::Success || size == 0)
       size = 1;
     emitBytes(code.slice(at, size));
@@ -124,12 +124,12 @@ std::string kernelAsm(const targets::GeneratedKernel &kernel,
 // addModelInfo builds IngotModelInfo as {i32 x 2, i64 x 9, ptr x 7}: the
 // header's layout, checked here so that a change to it fails the build.
 static_assert(offsetof(IngotModelInfo, abi_version) == 0 &&
-              offsetof(IngotModelInfo, reserved) == 4 &&
-              offsetof(IngotModelInfo, vocab_size) == 8 &&
-              offsetof(IngotModelInfo, eos_token_id) == 8 + 8 * 8 &&
-              offsetof(IngotModelInfo, architecture) == 8 + 9 * 8 &&
-              offsetof(IngotModelInfo, memory_plan) == 8 + 9 * 8 + 6 * 8 &&
-              sizeof(IngotModelInfo) == 8 + 9 * 8 + 7 * 8,
+                  offsetof(IngotModelInfo, reserved) == 4 &&
+                  offsetof(IngotModelInfo, vocab_size) == 8 &&
+                  offsetof(IngotModelInfo, eos_token_id) == 8 + 8 * 8 &&
+                  offsetof(IngotModelInfo, architecture) == 8 + 9 * 8 &&
+                  offsetof(IngotModelInfo, memory_plan) == 8 + 9 * 8 + 6 * 8 &&
+                  sizeof(IngotModelInfo) == 8 + 9 * 8 + 7 * 8,
               "IngotModelInfo changed: update addModelInfo and bump "
               "INGOT_MODEL_ABI_VERSION");
 
@@ -152,8 +152,10 @@ void addModelInfo(Module &module, const ModelInfo &info) {
     return g;
   };
   SmallVector<Constant *> values{
-      ConstantInt::get(i32, INGOT_MODEL_ABI_VERSION), ConstantInt::get(i32, 0),
-      ConstantInt::get(i64, info.vocabSize), ConstantInt::get(i64, info.layers),
+      ConstantInt::get(i32, INGOT_MODEL_ABI_VERSION),
+      ConstantInt::get(i32, 0),
+      ConstantInt::get(i64, info.vocabSize),
+      ConstantInt::get(i64, info.layers),
       ConstantInt::get(i64, info.maxContext),
       ConstantInt::get(i64, info.maxBatch),
       ConstantInt::get(i64, info.arenaBytes),
@@ -234,7 +236,8 @@ Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
       CodeGenOptLevel::Aggressive));
   if (!machine)
     return fail("LLVM cannot generate code for the x86-64 baseline with "
-                "features '" + features + "'");
+                "features '" +
+                features + "'");
 
   module->setTargetTriple(triple);
   module->setDataLayout(machine->createDataLayout());

@@ -48,8 +48,8 @@ struct KernelStats {
 };
 
 /// Emits `lowered` (after ingot-lower-to-llvm). The #ingot.kernel
-/// attributes in the module's `ingot.kernels` are generated here. `kernels` receives their
-/// names and sizes.
+/// attributes in the module's `ingot.kernels` are generated here. `kernels`
+/// receives their names and sizes.
 llvm::Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
                       const ModelInfo &info, EmitKind kind,
                       llvm::raw_pwrite_stream &os,

@@ -37,7 +37,8 @@ Error StreamErrorGuard::close(StringRef path) {
   return fail(path + ": write failed: " + ec.message());
 }
 
-Error checkOutputIsNotInput(StringRef outputPath, ArrayRef<std::string> inputs) {
+Error checkOutputIsNotInput(StringRef outputPath,
+                            ArrayRef<std::string> inputs) {
   if (outputPath == "-")
     return Error::success();
   sys::fs::UniqueID output;
@@ -109,9 +110,8 @@ std::string resolveOutputPath(StringRef outputPath) {
   return real.str().str();
 }
 
-Expected<TemporaryFile> TemporaryFile::create(StringRef directory,
-                                              StringRef prefix,
-                                              StringRef suffix) {
+Expected<TemporaryFile>
+TemporaryFile::create(StringRef directory, StringRef prefix, StringRef suffix) {
   SmallString<256> path;
   int fd;
   std::error_code ec;
@@ -149,8 +149,8 @@ void TemporaryFile::discard() {
 
 Error TemporaryFile::makeExecutable() {
   unsigned mode = 0777 & ~sys::fs::getUmask();
-  if (std::error_code ec = sys::fs::setPermissions(
-          tempPath, static_cast<sys::fs::perms>(mode)))
+  if (std::error_code ec =
+          sys::fs::setPermissions(tempPath, static_cast<sys::fs::perms>(mode)))
     return fail(tempPath + ": cannot make it executable: " + ec.message());
   return Error::success();
 }

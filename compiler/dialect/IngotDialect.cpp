@@ -53,30 +53,29 @@ LogicalResult KVCacheType::verify(function_ref<InFlightDiagnostic()> emitError,
 // Plan attributes
 //===----------------------------------------------------------------------===//
 
-LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 std::optional<int64_t> packedOffset,
-                                 std::optional<int64_t> packedBytes,
-                                 std::optional<int64_t> packedStride,
-                                 std::optional<int64_t> granule,
-                                 std::optional<KernelISA> isa,
-                                 std::optional<int64_t> rawOffset,
-                                 std::optional<int64_t> rawBytes,
-                                 std::optional<int64_t> f32Offset,
-                                 std::optional<int64_t> f32Bytes) {
+LogicalResult LayoutAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError,
+    std::optional<int64_t> packedOffset, std::optional<int64_t> packedBytes,
+    std::optional<int64_t> packedStride, std::optional<int64_t> granule,
+    std::optional<KernelISA> isa, std::optional<int64_t> rawOffset,
+    std::optional<int64_t> rawBytes, std::optional<int64_t> f32Offset,
+    std::optional<int64_t> f32Bytes) {
   auto negative = [](std::optional<int64_t> v) { return v && *v < 0; };
   for (auto v : {packedOffset, packedBytes, packedStride, granule, rawOffset,
                  rawBytes, f32Offset, f32Bytes})
     if (negative(v))
       return emitError() << "layout offsets and sizes must not be negative";
   bool packed = packedOffset || packedBytes || packedStride || granule || isa;
-  if (packed && !(packedOffset && packedBytes && packedStride && granule && isa))
+  if (packed &&
+      !(packedOffset && packedBytes && packedStride && granule && isa))
     return emitError() << "a packed form needs packed_offset, packed_bytes, "
                           "packed_stride, granule and isa";
   if (packed) {
     if (*granule == 0)
       return emitError() << "layout granule must be positive";
     if (*isa == KernelISA::None)
-      return emitError() << "a packed form is packed for a kernel ISA, not none";
+      return emitError()
+             << "a packed form is packed for a kernel ISA, not none";
     if (*packedStride == 0 || *packedBytes % *packedStride)
       return emitError() << "packed_bytes must be a whole number of "
                             "packed_stride matrices";
@@ -128,9 +127,8 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 std::string KernelAttr::getSymbol() const {
   if (!isGenerated())
     return "";
-  return (Twine("ingot_k_") +
-          (getKind() == KernelKind::Matmul ? "mm" : "ex") + "_" +
-          stringifyGGMLType(getType()) + "_" + Twine(getRows()) + "x" +
+  return (Twine("ingot_k_") + (getKind() == KernelKind::Matmul ? "mm" : "ex") +
+          "_" + stringifyGGMLType(getType()) + "_" + Twine(getRows()) + "x" +
           Twine(getCols()) + "_" + stringifyKernelISA(getIsa()))
       .str();
 }

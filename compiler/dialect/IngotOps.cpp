@@ -52,8 +52,8 @@ LogicalResult expectShape(Operation *user, WeightOp weight, StringRef role,
     matches = expected[i] == ShapedType::kDynamic || expected[i] == actual[i];
   if (matches)
     return success();
-  auto diag = user->emitOpError() << role << " '" << weight.getSymName()
-                                  << "' has shape [";
+  auto diag = user->emitOpError()
+              << role << " '" << weight.getSymName() << "' has shape [";
   llvm::interleaveComma(actual, diag);
   diag << "], expected [";
   llvm::interleaveComma(expected, diag, [&](int64_t d) {
@@ -73,14 +73,14 @@ constexpr int64_t kAny = ShapedType::kDynamic;
 constexpr int64_t kMaxDim = INT32_MAX;
 
 /// Checks that each named attribute lies in [lo, hi].
-LogicalResult
-expectRange(Operation *op,
-            std::initializer_list<std::tuple<StringRef, int64_t, int64_t,
-                                             int64_t>> values) {
+LogicalResult expectRange(
+    Operation *op,
+    std::initializer_list<std::tuple<StringRef, int64_t, int64_t, int64_t>>
+        values) {
   for (auto [name, value, lo, hi] : values)
     if (value < lo || value > hi)
       return op->emitOpError() << name << " (" << value << ") must be between "
-                                << lo << " and " << hi;
+                               << lo << " and " << hi;
   return success();
 }
 
@@ -140,8 +140,7 @@ LogicalResult WeightOp::verify() {
 // EmbeddingOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult
-EmbeddingOp::verifySymbolUses(SymbolTableCollection &symbols) {
+LogicalResult EmbeddingOp::verifySymbolUses(SymbolTableCollection &symbols) {
   auto table = lookupWeight(*this, symbols, getTableAttr(), "table");
   if (failed(table))
     return failure();
@@ -217,8 +216,7 @@ LogicalResult RopeOp::verify() {
                          << 2 * oplib::kMaxRopePairs
                          << " rotated values per head the op library supports";
   if (getDims() <= 0 || getDims() % 2)
-    return emitOpError() << "dims must be positive and even, got "
-                         << getDims();
+    return emitOpError() << "dims must be positive and even, got " << getDims();
   int64_t offset = getOffset(), dims = getDims();
   if (offset < 0 || offset + dims > headDim)
     return emitOpError() << "rotated range [" << getOffset() << ", "
@@ -262,14 +260,13 @@ LogicalResult AttentionOp::verify() {
     return failure();
   if (heads % kvHeads)
     return emitOpError() << "num_heads (" << heads
-                         << ") must be a multiple of num_kv_heads ("
-                         << kvHeads << ")";
+                         << ") must be a multiple of num_kv_heads (" << kvHeads
+                         << ")";
   KVCacheType cache = getCache().getType();
   if (cache.getKvHeads() != kvHeads || cache.getKeyDim() != headDim)
-    return emitOpError() << "cache holds " << cache.getKvHeads()
-                         << " heads of " << cache.getKeyDim()
-                         << " key values, expected " << kvHeads << " of "
-                         << headDim;
+    return emitOpError() << "cache holds " << cache.getKvHeads() << " heads of "
+                         << cache.getKeyDim() << " key values, expected "
+                         << kvHeads << " of " << headDim;
   if (cache.getValueDim() <= 0)
     return emitOpError() << "cache must hold values (value_dim > 0)";
   if (auto cap = getSoftcap(); cap && cap->convertToFloat() <= 0.0f)
@@ -296,12 +293,12 @@ LogicalResult MLAAttentionOp::verify() {
                             "v_head_dim must be positive";
   // The op library's per-head products name each head in a fixed array, and
   // the scores dot [absorbed query | rope query] built on the stack.
-  if (failed(expectRange(
-          *this, {{"num_heads", heads, 1, oplib::kMaxExperts},
-                  {"kv_lora_rank", rank, 1, oplib::kMaxHeadWidth},
-                  {"rope_dim", rope, 1, 2 * oplib::kMaxRopePairs},
-                  {"nope_dim", nope, 1, kMaxDim},
-                  {"v_head_dim", vDim, 1, kMaxDim}})))
+  if (failed(
+          expectRange(*this, {{"num_heads", heads, 1, oplib::kMaxExperts},
+                              {"kv_lora_rank", rank, 1, oplib::kMaxHeadWidth},
+                              {"rope_dim", rope, 1, 2 * oplib::kMaxRopePairs},
+                              {"nope_dim", nope, 1, kMaxDim},
+                              {"v_head_dim", vDim, 1, kMaxDim}})))
     return failure();
   KVCacheType cache = getCache().getType();
   if (cache.getKvHeads() != 1 || cache.getKeyDim() != rank + rope ||
@@ -317,8 +314,7 @@ LogicalResult MLAAttentionOp::verify() {
   return success();
 }
 
-LogicalResult
-MLAAttentionOp::verifySymbolUses(SymbolTableCollection &symbols) {
+LogicalResult MLAAttentionOp::verifySymbolUses(SymbolTableCollection &symbols) {
   auto kB = lookupWeight(*this, symbols, getKBAttr(), "k_b");
   auto vB = lookupWeight(*this, symbols, getVBAttr(), "v_b");
   if (failed(kB) || failed(vB))
@@ -361,10 +357,10 @@ LogicalResult MoEOp::verify() {
   if (groups > 1 && experts / groups < 2)
     return emitOpError() << "grouped selection needs at least 2 experts per "
                             "group";
-  bool anyShared = getSharedGateAttr() || getSharedUpAttr() ||
-                   getSharedDownAttr();
-  bool allShared = getSharedGateAttr() && getSharedUpAttr() &&
-                   getSharedDownAttr();
+  bool anyShared =
+      getSharedGateAttr() || getSharedUpAttr() || getSharedDownAttr();
+  bool allShared =
+      getSharedGateAttr() && getSharedUpAttr() && getSharedDownAttr();
   if (anyShared && !allShared)
     return emitOpError() << "shared experts need gate, up and down weights";
   return success();

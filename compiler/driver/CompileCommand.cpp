@@ -37,16 +37,16 @@ cl::opt<CompileOutput> emit(
                clEnumValN(CompileOutput::Obj, "obj", "the model object file"),
                clEnumValN(CompileOutput::Exe, "exe", "the static executable")),
     cl::init(CompileOutput::Exe), cl::sub(compileCommand));
-cl::opt<std::string> targetPath(
-    "target", cl::desc("Target description (YAML) or `host`"),
-    cl::init("host"), cl::sub(compileCommand));
+cl::opt<std::string> targetPath("target",
+                                cl::desc("Target description (YAML) or `host`"),
+                                cl::init("host"), cl::sub(compileCommand));
 cl::opt<std::string> outputPath("o", cl::desc("Output file"),
                                 cl::value_desc("file"),
                                 cl::sub(compileCommand));
-cl::opt<std::string> chatTemplateFile(
-    "chat-template-file",
-    cl::desc("Chat template to embed instead of the model's"),
-    cl::value_desc("file.jinja"), cl::sub(compileCommand));
+cl::opt<std::string>
+    chatTemplateFile("chat-template-file",
+                     cl::desc("Chat template to embed instead of the model's"),
+                     cl::value_desc("file.jinja"), cl::sub(compileCommand));
 cl::opt<int64_t> maxBatch("max-batch",
                           cl::desc("Most tokens per forward call (prefill "
                                    "chunk)"),

@@ -1,9 +1,9 @@
 //===- InputFiles.cpp - Bounded reads of the driver's text inputs ---------===//
 #include "compiler/driver/InputFiles.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/ADT/ScopeExit.h"
 
 using namespace llvm;
 

@@ -25,9 +25,8 @@ constexpr uint64_t kMaxTextFileBytes = 64u << 20;
 /// The whole of `path` (a regular file, pipe or device), or an error naming
 /// `path` when it cannot be read or has more than `maxBytes` bytes; `what`
 /// names the kind of file in that message ("chat template").
-llvm::Expected<std::string> readBoundedFile(llvm::StringRef path,
-                                            uint64_t maxBytes,
-                                            llvm::StringRef what);
+llvm::Expected<std::string>
+readBoundedFile(llvm::StringRef path, uint64_t maxBytes, llvm::StringRef what);
 
 } // namespace ingot::driver
 

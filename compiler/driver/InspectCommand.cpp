@@ -78,8 +78,8 @@ std::string toText(const Value &v) {
   case ValueType::Float64:
     return formatv("{0}", format("%.9g", *v.getDouble())).str();
   case ValueType::Array: {
-    std::string s = formatv("[{0} x {1}]", v.size(),
-                            valueTypeName(v.getElementType()));
+    std::string s =
+        formatv("[{0} x {1}]", v.size(), valueTypeName(v.getElementType()));
     if (v.size() <= 8 && v.getElementType() != ValueType::Array) {
       s += " {";
       for (uint64_t i = 0; i < v.size(); ++i)
@@ -213,13 +213,13 @@ void printTensors(const GGUFFile &file) {
     elements += t.elements;
   os << "\ntotals:\n";
   for (const auto &[type, counts] : byType)
-    os << formatv("  {0,-8} {1,6} tensors {2,16} bytes\n", type,
-                  counts.first, counts.second);
+    os << formatv("  {0,-8} {1,6} tensors {2,16} bytes\n", type, counts.first,
+                  counts.second);
   using ingot::driver::humanBytes;
   printLine("  parameters:", Twine(elements));
-  printLine("  tensor data bytes:",
-            Twine(file.getTensorDataBytes()) + " (" +
-                humanBytes(file.getTensorDataBytes()) + ")");
+  printLine("  tensor data bytes:", Twine(file.getTensorDataBytes()) + " (" +
+                                        humanBytes(file.getTensorDataBytes()) +
+                                        ")");
   printLine("  file size:", Twine(file.getFileSize()) + " (" +
                                 humanBytes(file.getFileSize()) + ")");
 }

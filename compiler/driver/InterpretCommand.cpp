@@ -11,9 +11,9 @@
 #include "compiler/import/ModelLoading.h"
 #include "compiler/interp/Interpreter.h"
 
-#include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
 
@@ -30,12 +30,14 @@ cl::list<int32_t> promptTokens("tokens", cl::CommaSeparated, cl::Required,
 cl::opt<unsigned> generate("gen", cl::init(0),
                            cl::desc("Greedy tokens to generate"),
                            cl::sub(interpretCommand));
-cl::opt<std::string> logitsPrefix(
-    "logits-out", cl::desc("Write PREFIX.prompt.f32 and PREFIX.gen.f32"),
-    cl::value_desc("prefix"), cl::sub(interpretCommand));
-cl::opt<std::string> irPath(
-    "ir", cl::desc("Run this ingot module instead of importing the model"),
-    cl::value_desc("file.mlir"), cl::sub(interpretCommand));
+cl::opt<std::string>
+    logitsPrefix("logits-out",
+                 cl::desc("Write PREFIX.prompt.f32 and PREFIX.gen.f32"),
+                 cl::value_desc("prefix"), cl::sub(interpretCommand));
+cl::opt<std::string>
+    irPath("ir",
+           cl::desc("Run this ingot module instead of importing the model"),
+           cl::value_desc("file.mlir"), cl::sub(interpretCommand));
 
 /// Index of the largest logit; ties go to the lowest id, as in the
 /// reference files.
@@ -89,7 +91,8 @@ int runInterpret() {
   // one position; the model was trained for context_length of them, and
   // the compiled binary refuses more, so the reference does too.
   int64_t needed = static_cast<int64_t>(promptTokens.size()) + generate;
-  if (auto info = (**module)->getAttrOfType<mlir::DictionaryAttr>("ingot.model"))
+  if (auto info =
+          (**module)->getAttrOfType<mlir::DictionaryAttr>("ingot.model"))
     if (auto limit = info.getAs<mlir::IntegerAttr>("context_length")) {
       int64_t positions = limit.getInt();
       if (static_cast<int64_t>(promptTokens.size()) > positions)
@@ -105,8 +108,8 @@ int runInterpret() {
             " positions)");
     }
   int64_t context_length = needed + 1;
-  auto interp = ingot::interp::ModelInterpreter::create(**module, **file,
-                                                        context_length);
+  auto interp =
+      ingot::interp::ModelInterpreter::create(**module, **file, context_length);
   if (!interp)
     return ingot::driver::reportError(interp.takeError());
   int64_t vocab = (*interp)->vocabSize();

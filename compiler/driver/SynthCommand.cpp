@@ -41,8 +41,7 @@ cl::opt<bool> llama3Rope(
     "llama3-rope",
     cl::desc("Llama 3.1 rope: base 500000 and rope_freqs.weight factors"),
     cl::sub(synthCommand));
-cl::opt<std::string> outputPath("o", cl::Required,
-                                cl::desc("Output GGUF file"),
+cl::opt<std::string> outputPath("o", cl::Required, cl::desc("Output GGUF file"),
                                 cl::value_desc("file"), cl::sub(synthCommand));
 
 // Bounds for the overrides: the largest real models have about 130 layers
@@ -54,9 +53,9 @@ constexpr unsigned minVocab = 300, maxVocab = 262144;
 
 int runSynth() {
   if (layers.getNumOccurrences() && (layers < 1 || layers > maxLayers))
-    return ingot::driver::reportError(
-        "--layers: " + std::to_string(layers) + " is out of range (1 to " +
-        std::to_string(maxLayers) + ")");
+    return ingot::driver::reportError("--layers: " + std::to_string(layers) +
+                                      " is out of range (1 to " +
+                                      std::to_string(maxLayers) + ")");
   if (vocab.getNumOccurrences() && (vocab < minVocab || vocab > maxVocab))
     return ingot::driver::reportError(
         "--vocab: " + std::to_string(vocab) + " is out of range (" +

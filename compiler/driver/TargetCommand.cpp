@@ -32,21 +32,26 @@ cl::SubCommand targetCmd("target",
                          "Check, detect or probe a CPU target description");
 cl::list<std::string> targetArgs(cl::Positional, cl::sub(targetCmd),
                                  cl::desc("check FILE.yaml | detect | probe"));
-cl::opt<std::string> outputPath("o", cl::sub(targetCmd), cl::value_desc("file"),
-                                cl::desc("Write the YAML description to this file"));
-cl::opt<bool> emitYaml("emit-yaml", cl::sub(targetCmd),
-                       cl::desc("check: print the normalized YAML, not the summary"));
-cl::opt<std::string> probeInput("input", cl::sub(targetCmd), cl::value_desc("file"),
-                                cl::desc("probe: fill in this description instead of "
-                                         "the detected one"));
-cl::opt<unsigned> bytesMiB("bytes-mib", cl::sub(targetCmd), cl::init(0),
-                           cl::desc("probe: bandwidth buffer size in MiB (default: "
-                                    "max(1024, 8 x L3))"));
+cl::opt<std::string>
+    outputPath("o", cl::sub(targetCmd), cl::value_desc("file"),
+               cl::desc("Write the YAML description to this file"));
+cl::opt<bool>
+    emitYaml("emit-yaml", cl::sub(targetCmd),
+             cl::desc("check: print the normalized YAML, not the summary"));
+cl::opt<std::string>
+    probeInput("input", cl::sub(targetCmd), cl::value_desc("file"),
+               cl::desc("probe: fill in this description instead of "
+                        "the detected one"));
+cl::opt<unsigned>
+    bytesMiB("bytes-mib", cl::sub(targetCmd), cl::init(0),
+             cl::desc("probe: bandwidth buffer size in MiB (default: "
+                      "max(1024, 8 x L3))"));
 cl::opt<double> maxSeconds("max-seconds", cl::sub(targetCmd), cl::init(15),
                            cl::desc("probe: time budget in seconds"));
-cl::opt<unsigned> maxThreads("max-threads", cl::sub(targetCmd), cl::init(0),
-                             cl::desc("probe: most threads to measure with (default: "
-                                      "all physical cores)"));
+cl::opt<unsigned>
+    maxThreads("max-threads", cl::sub(targetCmd), cl::init(0),
+               cl::desc("probe: most threads to measure with (default: "
+                        "all physical cores)"));
 cl::opt<bool> noMeasure("no-measure", cl::sub(targetCmd),
                         cl::desc("detect: do not measure bandwidth to estimate "
                                  "the memory channels"));
@@ -89,13 +94,15 @@ int runDetect(ArrayRef<std::string> args) {
   auto target = detectHost(!noMeasure);
   if (!target)
     return reportError(target.takeError());
-  return emit(*target, "# Written by `ingot target detect`; the memory section is "
-                       "estimated (see examples/targets/README.md).\n");
+  return emit(*target,
+              "# Written by `ingot target detect`; the memory section is "
+              "estimated (see examples/targets/README.md).\n");
 }
 
 int runProbeCommand(ArrayRef<std::string> args) {
   if (!args.empty())
-    return reportError("usage: ingot target probe [--input FILE.yaml] [-o FILE]");
+    return reportError(
+        "usage: ingot target probe [--input FILE.yaml] [-o FILE]");
   if (!(maxSeconds > 0))
     return reportError("--max-seconds must be positive");
   auto topology = detectHostTopology();

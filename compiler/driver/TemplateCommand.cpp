@@ -36,7 +36,8 @@ cl::opt<std::string> tokensPath(
              "strftime_now_fixed_to"),
     cl::value_desc("tokens.json"), cl::sub(templateCommand));
 cl::opt<std::string> nowText(
-    "now", cl::desc("Date and time strftime_now() reports (YYYY-MM-DDTHH:MM:SS)"),
+    "now",
+    cl::desc("Date and time strftime_now() reports (YYYY-MM-DDTHH:MM:SS)"),
     cl::value_desc("datetime"), cl::sub(templateCommand));
 
 Expected<Value> readJson(StringRef path) {
@@ -108,7 +109,8 @@ int runTemplate() {
   }
 
   const Dict &conv = conversation->getDict();
-  Value messages = conv.find("messages") ? *conv.find("messages") : Value::list();
+  Value messages =
+      conv.find("messages") ? *conv.find("messages") : Value::list();
   Value tools = conv.find("tools") ? *conv.find("tools") : Value::none();
   const Value *addPrompt = conv.find("add_generation_prompt");
   RenderResult result =

@@ -29,41 +29,51 @@ using ingot::tokenizer::TokenizerData;
 namespace {
 
 cl::SubCommand tokenizeCommand("tokenize", "Print the token ids of a text");
-cl::opt<std::string> modelPath(cl::Positional, cl::Required, cl::desc("<model.gguf>"),
+cl::opt<std::string> modelPath(cl::Positional, cl::Required,
+                               cl::desc("<model.gguf>"),
                                cl::sub(tokenizeCommand));
-cl::opt<std::string> promptText("p", cl::desc("Text to tokenize"), cl::value_desc("text"),
+cl::opt<std::string> promptText("p", cl::desc("Text to tokenize"),
+                                cl::value_desc("text"),
                                 cl::sub(tokenizeCommand));
-cl::opt<std::string> promptFile("f", cl::desc("File whose contents to tokenize"),
-                                cl::value_desc("file"), cl::sub(tokenizeCommand));
+cl::opt<std::string> promptFile("f",
+                                cl::desc("File whose contents to tokenize"),
+                                cl::value_desc("file"),
+                                cl::sub(tokenizeCommand));
 cl::opt<std::string> vectorsFile(
-    "vectors", cl::desc("llama.cpp vocab test strings (.inp): print one .out line per string"),
+    "vectors",
+    cl::desc(
+        "llama.cpp vocab test strings (.inp): print one .out line per string"),
     cl::value_desc("file"), cl::sub(tokenizeCommand));
-cl::opt<std::string> decodeIds("decode", cl::desc("Print the text of these token ids"),
+cl::opt<std::string> decodeIds("decode",
+                               cl::desc("Print the text of these token ids"),
                                cl::value_desc("ids"), cl::sub(tokenizeCommand));
-cl::opt<bool> noBos("no-bos", cl::desc("Do not add the BOS/EOS tokens the model asks for"),
-                    cl::sub(tokenizeCommand));
+cl::opt<bool>
+    noBos("no-bos",
+          cl::desc("Do not add the BOS/EOS tokens the model asks for"),
+          cl::sub(tokenizeCommand));
 cl::opt<bool> noParseSpecial("no-parse-special",
                              cl::desc("Treat special-token text as plain text"),
                              cl::sub(tokenizeCommand));
 
 } // namespace
 
-
-
 namespace {
 
-void printIds(raw_ostream &os, const std::vector<int32_t> &ids, bool leadingSpace) {
+void printIds(raw_ostream &os, const std::vector<int32_t> &ids,
+              bool leadingSpace) {
   for (size_t i = 0; i < ids.size(); ++i)
     os << (leadingSpace || i ? " " : "") << ids[i];
   os << "\n";
 }
 
 int runTokenize() {
-  int inputs = (promptText.getNumOccurrences() > 0) + (promptFile.getNumOccurrences() > 0) +
-               (vectorsFile.getNumOccurrences() > 0) + (decodeIds.getNumOccurrences() > 0);
+  int inputs = (promptText.getNumOccurrences() > 0) +
+               (promptFile.getNumOccurrences() > 0) +
+               (vectorsFile.getNumOccurrences() > 0) +
+               (decodeIds.getNumOccurrences() > 0);
   if (inputs != 1)
-    return ingot::driver::reportError(
-        "tokenize needs exactly one of -p TEXT, -f FILE, --vectors FILE, --decode IDS");
+    return ingot::driver::reportError("tokenize needs exactly one of -p TEXT, "
+                                      "-f FILE, --vectors FILE, --decode IDS");
 
   auto file = GGUFFile::open(modelPath);
   if (!file)
@@ -88,8 +98,10 @@ int runTokenize() {
     SplitString(decodeIds, fields, " ,\t\n");
     for (StringRef f : fields) {
       int64_t id;
-      if (f.getAsInteger(10, id) || id < 0 || static_cast<uint64_t>(id) >= tokenizer->vocabSize())
-        return ingot::driver::reportError("--decode: '" + f + "' is not a token id of this model");
+      if (f.getAsInteger(10, id) || id < 0 ||
+          static_cast<uint64_t>(id) >= tokenizer->vocabSize())
+        return ingot::driver::reportError("--decode: '" + f +
+                                          "' is not a token id of this model");
       ids.push_back(static_cast<int32_t>(id));
     }
     outs() << tokenizer->detokenize(ids, /*special=*/true) << "\n";
@@ -106,7 +118,9 @@ int runTokenize() {
     while (!rest.empty()) {
       size_t at = rest.find(separator);
       StringRef item = rest.substr(0, at);
-      printIds(outs(), tokenizer->tokenize(item, /*addSpecial=*/false, /*parseSpecial=*/false),
+      printIds(outs(),
+               tokenizer->tokenize(item, /*addSpecial=*/false,
+                                   /*parseSpecial=*/false),
                /*leadingSpace=*/true);
       if (at == StringRef::npos)
         break;
@@ -123,7 +137,8 @@ int runTokenize() {
       return ingot::driver::reportError(contents.takeError());
     text = std::move(*contents);
   }
-  printIds(outs(), tokenizer->tokenize(text, !noBos, !noParseSpecial), /*leadingSpace=*/false);
+  printIds(outs(), tokenizer->tokenize(text, !noBos, !noParseSpecial),
+           /*leadingSpace=*/false);
   return 0;
 }
 

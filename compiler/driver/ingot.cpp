@@ -29,9 +29,7 @@ int reportError(const Twine &message) {
   return 1;
 }
 
-int reportError(Error error) {
-  return reportError(toString(std::move(error)));
-}
+int reportError(Error error) { return reportError(toString(std::move(error))); }
 
 } // namespace ingot::driver
 

@@ -33,7 +33,8 @@ void quantizeRowQ8_0(const float *src, void *dstVoid, int64_t n) {
     dst[0] = h & 0xFF;
     dst[1] = h >> 8;
     for (int j = 0; j < 32; ++j)
-      dst[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(roundf(src[j] * id)));
+      dst[2 + j] =
+          static_cast<uint8_t>(static_cast<int8_t>(roundf(src[j] * id)));
   }
 }
 
@@ -53,8 +54,10 @@ void quantizeRowQ4_0(const float *src, void *dstVoid, int64_t n) {
     dst[0] = h & 0xFF;
     dst[1] = h >> 8;
     for (int j = 0; j < 16; ++j) {
-      int lo = std::min(15, static_cast<int>(static_cast<int8_t>(src[j] * id + 8.5f)));
-      int hi = std::min(15, static_cast<int>(static_cast<int8_t>(src[j + 16] * id + 8.5f)));
+      int lo = std::min(
+          15, static_cast<int>(static_cast<int8_t>(src[j] * id + 8.5f)));
+      int hi = std::min(
+          15, static_cast<int>(static_cast<int8_t>(src[j + 16] * id + 8.5f)));
       dst[2 + j] = static_cast<uint8_t>(lo | (hi << 4));
     }
   }

@@ -26,19 +26,32 @@ namespace ingot::gguf {
 
 const char *valueTypeName(ValueType type) {
   switch (type) {
-  case ValueType::UInt8: return "u8";
-  case ValueType::Int8: return "i8";
-  case ValueType::UInt16: return "u16";
-  case ValueType::Int16: return "i16";
-  case ValueType::UInt32: return "u32";
-  case ValueType::Int32: return "i32";
-  case ValueType::Float32: return "f32";
-  case ValueType::Bool: return "bool";
-  case ValueType::String: return "string";
-  case ValueType::Array: return "array";
-  case ValueType::UInt64: return "u64";
-  case ValueType::Int64: return "i64";
-  case ValueType::Float64: return "f64";
+  case ValueType::UInt8:
+    return "u8";
+  case ValueType::Int8:
+    return "i8";
+  case ValueType::UInt16:
+    return "u16";
+  case ValueType::Int16:
+    return "i16";
+  case ValueType::UInt32:
+    return "u32";
+  case ValueType::Int32:
+    return "i32";
+  case ValueType::Float32:
+    return "f32";
+  case ValueType::Bool:
+    return "bool";
+  case ValueType::String:
+    return "string";
+  case ValueType::Array:
+    return "array";
+  case ValueType::UInt64:
+    return "u64";
+  case ValueType::Int64:
+    return "i64";
+  case ValueType::Float64:
+    return "f64";
   }
   return "?";
 }
@@ -89,10 +102,14 @@ bool Value::isInteger() const {
 
 static int64_t signExtend(ValueType type, uint64_t bits) {
   switch (type) {
-  case ValueType::Int8: return static_cast<int8_t>(bits);
-  case ValueType::Int16: return static_cast<int16_t>(bits);
-  case ValueType::Int32: return static_cast<int32_t>(bits);
-  default: return static_cast<int64_t>(bits);
+  case ValueType::Int8:
+    return static_cast<int8_t>(bits);
+  case ValueType::Int16:
+    return static_cast<int16_t>(bits);
+  case ValueType::Int32:
+    return static_cast<int32_t>(bits);
+  default:
+    return static_cast<int64_t>(bits);
   }
 }
 
@@ -203,10 +220,9 @@ public:
   uint64_t remaining() const { return data.size() - pos; }
 
   Error fail(uint64_t at, const Twine &what) const {
-    return createStringError(inconvertibleErrorCode(), "%s: byte %llu: %s",
-                             fileName.str().c_str(),
-                             static_cast<unsigned long long>(at),
-                             what.str().c_str());
+    return createStringError(
+        inconvertibleErrorCode(), "%s: byte %llu: %s", fileName.str().c_str(),
+        static_cast<unsigned long long>(at), what.str().c_str());
   }
 
   Error need(uint64_t bytes, const Twine &what) const {
@@ -267,8 +283,8 @@ Expected<ValueType> readValueType(Cursor &cur, const Twine &what) {
   if (!raw)
     return raw.takeError();
   if (*raw > static_cast<uint64_t>(ValueType::Float64))
-    return cur.fail(at, "unknown metadata value type " + Twine(*raw) +
-                            " for " + what);
+    return cur.fail(at, "unknown metadata value type " + Twine(*raw) + " for " +
+                            what);
   return static_cast<ValueType>(*raw);
 }
 
@@ -317,8 +333,8 @@ public:
     if (*elemType == ValueType::Array) {
       out.nested.resize(*count);
       for (uint64_t i = 0; i < *count; ++i)
-        if (Error e = readValue(cur, ValueType::Array, out.nested[i],
-                                depth + 1, what + "[" + Twine(i) + "]"))
+        if (Error e = readValue(cur, ValueType::Array, out.nested[i], depth + 1,
+                                what + "[" + Twine(i) + "]"))
           return e;
       return Error::success();
     }
@@ -326,10 +342,9 @@ public:
       ArrayRef<uint8_t> bytes = cur.take(*count);
       for (uint64_t i = 0; i < *count; ++i)
         if (bytes[i] > 1)
-          return cur.fail(countAt + 8 + i, what + "[" + Twine(i) +
-                                               "]: bool value " +
-                                               Twine(bytes[i]) +
-                                               " is neither 0 nor 1");
+          return cur.fail(countAt + 8 + i,
+                          what + "[" + Twine(i) + "]: bool value " +
+                              Twine(bytes[i]) + " is neither 0 nor 1");
       out.raw = bytes;
       return Error::success();
     }
@@ -426,10 +441,10 @@ Expected<HeaderCounts> readHeader(Cursor &cur, ArrayRef<uint8_t> bytes,
     return cur.fail(0, "truncated file: " + Twine(bytes.size()) +
                            " bytes is too short for a GGUF header");
   if (std::memcmp(bytes.data(), "GGUF", 4) != 0)
-    return cur.fail(0, "bad magic: expected 'GGUF', found 0x" +
-                           toHex(StringRef(reinterpret_cast<const char *>(
-                                               bytes.data()),
-                                           4)));
+    return cur.fail(
+        0,
+        "bad magic: expected 'GGUF', found 0x" +
+            toHex(StringRef(reinterpret_cast<const char *>(bytes.data()), 4)));
   (void)cur.take(4); // the magic, checked above
   auto ver = cur.readUInt(4, "version");
   if (!ver)
@@ -458,8 +473,8 @@ Expected<HeaderCounts> readHeader(Cursor &cur, ArrayRef<uint8_t> bytes,
 /// A metadata key or tensor name (`what`) that `seen` does not hold yet;
 /// `at` receives where it starts. `kind` names it in the duplicate error.
 Expected<StringRef> readNewName(Cursor &cur, const Twine &what,
-                                const StringMap<size_t> &seen,
-                                const char *kind, uint64_t &at) {
+                                const StringMap<size_t> &seen, const char *kind,
+                                uint64_t &at) {
   at = cur.offset();
   auto name = cur.readString(what);
   if (!name)
@@ -517,8 +532,7 @@ Error readDims(Cursor &cur, StringRef name, TensorInfo &info) {
     return nDims.takeError();
   if (*nDims > maxDims)
     return cur.fail(dimsAt, "tensor '" + name + "' has " + Twine(*nDims) +
-                                " dimensions (at most " + Twine(maxDims) +
-                                ")");
+                                " dimensions (at most " + Twine(maxDims) + ")");
   info.elements = 1;
   for (uint64_t d = 0; d < *nDims; ++d) {
     uint64_t dimAt = cur.offset();
@@ -530,8 +544,8 @@ Error readDims(Cursor &cur, StringRef name, TensorInfo &info) {
                                  " is negative");
     if (__builtin_mul_overflow(info.elements, *dim, &info.elements) ||
         info.elements > static_cast<uint64_t>(INT64_MAX))
-      return cur.fail(dimAt, "tensor '" + name +
-                                 "': element count overflows 64 bits");
+      return cur.fail(dimAt,
+                      "tensor '" + name + "': element count overflows 64 bits");
     info.shape.push_back(*dim);
   }
   return Error::success();
@@ -552,11 +566,10 @@ Error readType(Cursor &cur, StringRef name, TensorInfo &info) {
   info.type = typeInfo->type;
   uint64_t rowLength = info.shape.empty() ? 1 : info.shape[0];
   if (rowLength % typeInfo->blockElements)
-    return cur.fail(typeAt, "tensor '" + name + "': row length " +
-                                Twine(rowLength) +
-                                " is not a multiple of the " +
-                                typeInfo->name + " block size " +
-                                Twine(typeInfo->blockElements));
+    return cur.fail(typeAt,
+                    "tensor '" + name + "': row length " + Twine(rowLength) +
+                        " is not a multiple of the " + typeInfo->name +
+                        " block size " + Twine(typeInfo->blockElements));
   auto bytes = ggml::rowBytes(info.type, info.elements);
   if (!bytes)
     return cur.fail(typeAt,
@@ -571,8 +584,8 @@ Expected<TensorInfo> readTensorInfo(Cursor &cur, uint64_t i,
                                     const StringMap<size_t> &seen,
                                     uint32_t alignment, uint64_t &offsetAt) {
   uint64_t at;
-  auto name = readNewName(cur, "tensor name #" + Twine(i), seen,
-                          "tensor name", at);
+  auto name =
+      readNewName(cur, "tensor name #" + Twine(i), seen, "tensor name", at);
   if (!name)
     return name.takeError();
   TensorInfo info;
@@ -608,15 +621,14 @@ Error placeTensorData(const Cursor &cur, std::vector<TensorInfo> &tensors,
     uint64_t end;
     if (__builtin_add_overflow(dataOffset, t.relativeOffset, &t.fileOffset) ||
         __builtin_add_overflow(t.fileOffset, t.bytes, &end) || end > fileSize)
-      return cur.fail(offsetFieldAt[i], "tensor '" + t.name + "' data [" +
-                                      Twine(t.relativeOffset) + ", +" +
-                                      Twine(t.bytes) +
-                                      ") lies outside the file (data section "
-                                      "holds " +
-                                      Twine(fileSize > dataOffset
-                                                ? fileSize - dataOffset
-                                                : 0) +
-                                      " bytes)");
+      return cur.fail(
+          offsetFieldAt[i],
+          "tensor '" + t.name + "' data [" + Twine(t.relativeOffset) + ", +" +
+              Twine(t.bytes) +
+              ") lies outside the file (data section "
+              "holds " +
+              Twine(fileSize > dataOffset ? fileSize - dataOffset : 0) +
+              " bytes)");
   }
   return Error::success();
 }
@@ -655,10 +667,10 @@ Error GGUFFile::parseAll(DataCheck check) {
   dataOffset = alignTo(cur.offset(), alignment);
   // A header-only parse checks the data ranges against the largest file
   // offset instead of the buffer's end.
-  uint64_t fileSize =
-      check == DataCheck::Full ? bytes.size() : static_cast<uint64_t>(INT64_MAX);
-  return placeTensorData(cur, tensorInfos, offsetFieldAt, dataOffset,
-                         fileSize);
+  uint64_t fileSize = check == DataCheck::Full
+                          ? bytes.size()
+                          : static_cast<uint64_t>(INT64_MAX);
+  return placeTensorData(cur, tensorInfos, offsetFieldAt, dataOffset, fileSize);
 }
 
 uint64_t GGUFFile::getTensorDataBytes() const {

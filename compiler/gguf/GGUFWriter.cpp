@@ -163,7 +163,8 @@ Error GGUFWriter::addTensor(StringRef name, ggml::Type type,
   for (const PendingTensor &t : tensors)
     if (t.name == name)
       return createStringError(inconvertibleErrorCode(),
-                               "duplicate tensor name '%s'", name.str().c_str());
+                               "duplicate tensor name '%s'",
+                               name.str().c_str());
   uint64_t elements = 1;
   for (uint64_t d : shape)
     elements *= d;

@@ -40,8 +40,8 @@ namespace {
 std::string shapeString(ArrayRef<int64_t> shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + (shape[i] < 0 ? std::string("?")
-                                         : std::to_string(shape[i]));
+    s += (i ? ", " : "") +
+         (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
   return s + "]";
 }
 
@@ -51,8 +51,8 @@ struct HyperParams {
           valueDim = 0, ffn = 0, ropeDims = 0, context = 0, vocab = 0;
   float rmsEps = 1e-5f, ropeBase = 10000.0f;
   // Rope scaling.
-  float freqScale = 1.0f, extFactor = 0.0f, attnFactor = 1.0f,
-        betaFast = 32.0f, betaSlow = 1.0f, yarnLogMultiplier = 0.0f;
+  float freqScale = 1.0f, extFactor = 0.0f, attnFactor = 1.0f, betaFast = 32.0f,
+        betaSlow = 1.0f, yarnLogMultiplier = 0.0f;
   int64_t origContext = 0;
   // Mixture of experts.
   int64_t experts = 0, expertsUsed = 0, expertFfn = 0, sharedExperts = 0,
@@ -92,8 +92,8 @@ private:
       return fallback.value_or(lo);
     }
     if (!v->isInteger()) {
-      fail(formatv("metadata key '{0}' must be an integer, is {1}",
-                   key(suffix), gguf::valueTypeName(v->getType()))
+      fail(formatv("metadata key '{0}' must be an integer, is {1}", key(suffix),
+                   gguf::valueTypeName(v->getType()))
                .str());
       return lo;
     }
@@ -105,8 +105,8 @@ private:
       return lo;
     }
     if (*value < lo || *value > hi) {
-      fail(formatv("{0} ({1}) must be between {2} and {3}", key(suffix),
-                   *value, lo, hi)
+      fail(formatv("{0} ({1}) must be between {2} and {3}", key(suffix), *value,
+                   lo, hi)
                .str());
       return lo;
     }
@@ -139,10 +139,9 @@ private:
                (range == FloatRange::NonNegative && value >= 0.0f) ||
                (range == FloatRange::Positive && value > 0.0f));
     if (!ok) {
-      const char *want = range == FloatRange::Positive ? "a positive"
-                         : range == FloatRange::NonNegative
-                             ? "a non-negative"
-                             : "a finite";
+      const char *want = range == FloatRange::Positive      ? "a positive"
+                         : range == FloatRange::NonNegative ? "a non-negative"
+                                                            : "a finite";
       char text[32];
       std::snprintf(text, sizeof(text), "%g", *wide);
       fail(formatv("{0} ({1}) must be {2} number", key(suffix), text, want)
@@ -188,8 +187,8 @@ private:
   LogicalResult readExperts();
   LogicalResult readMLA();
   LogicalResult readVocabulary();
-  void buildAttentionLayer(int64_t layer, Value &x, RopeMode mode,
-                           bool qkNorm, bool qkvBias);
+  void buildAttentionLayer(int64_t layer, Value &x, RopeMode mode, bool qkNorm,
+                           bool qkvBias);
   void buildMLALayer(int64_t layer, Value &x);
   void buildFeedForward(int64_t layer, Value &x);
   /// ingot.architecture and ingot.model on the module.
@@ -213,8 +212,7 @@ private:
   std::string firstError;
 };
 
-FlatSymbolRefAttr Importer::weight(StringRef name,
-                                   ArrayRef<int64_t> expected) {
+FlatSymbolRefAttr Importer::weight(StringRef name, ArrayRef<int64_t> expected) {
   auto it = declared.find(name);
   if (it != declared.end())
     return it->second;
@@ -262,10 +260,9 @@ Value Importer::rmsNorm(Value x, StringRef scaleName, int64_t groupSize) {
   int64_t width = cast<RankedTensorType>(x.getType()).getDimSize(1);
   int64_t scaleLength = groupSize ? groupSize : width;
   auto scale = weight(scaleName, {scaleLength});
-  auto op = RMSNormOp::create(builder, loc, x.getType(), x, scale,
-                              builder.getF32FloatAttr(hp.rmsEps),
-                              groupSize ? builder.getI64IntegerAttr(groupSize)
-                                        : IntegerAttr());
+  auto op = RMSNormOp::create(
+      builder, loc, x.getType(), x, scale, builder.getF32FloatAttr(hp.rmsEps),
+      groupSize ? builder.getI64IntegerAttr(groupSize) : IntegerAttr());
   return op.getResult();
 }
 
@@ -284,10 +281,10 @@ Value Importer::matmul(Value x, StringRef weightName, int64_t out,
 Value Importer::rope(Value x, int64_t heads, int64_t headDim, int64_t offset,
                      int64_t dims, RopeMode mode) {
   auto op = RopeOp::create(
-      builder, loc, x.getType(), x, positions,
-      builder.getI64IntegerAttr(heads), builder.getI64IntegerAttr(headDim),
-      builder.getI64IntegerAttr(offset), builder.getI64IntegerAttr(dims),
-      RopeModeAttr::get(&context, mode), builder.getF32FloatAttr(hp.ropeBase),
+      builder, loc, x.getType(), x, positions, builder.getI64IntegerAttr(heads),
+      builder.getI64IntegerAttr(headDim), builder.getI64IntegerAttr(offset),
+      builder.getI64IntegerAttr(dims), RopeModeAttr::get(&context, mode),
+      builder.getF32FloatAttr(hp.ropeBase),
       builder.getF32FloatAttr(hp.freqScale),
       builder.getF32FloatAttr(hp.extFactor),
       builder.getF32FloatAttr(hp.attnFactor),
@@ -304,10 +301,13 @@ Value Importer::rope(Value x, int64_t heads, int64_t headDim, int64_t offset,
 
 Value Importer::swigluFfn(Value x, int64_t layer, int64_t ffn,
                           StringRef suffix) {
-  Value gate = matmul(x, layerTensor(layer, ("ffn_gate" + suffix + ".weight").str()), ffn);
-  Value up = matmul(x, layerTensor(layer, ("ffn_up" + suffix + ".weight").str()), ffn);
+  Value gate = matmul(
+      x, layerTensor(layer, ("ffn_gate" + suffix + ".weight").str()), ffn);
+  Value up =
+      matmul(x, layerTensor(layer, ("ffn_up" + suffix + ".weight").str()), ffn);
   Value act = SwigluOp::create(builder, loc, gate.getType(), gate, up);
-  return matmul(act, layerTensor(layer, ("ffn_down" + suffix + ".weight").str()),
+  return matmul(act,
+                layerTensor(layer, ("ffn_down" + suffix + ".weight").str()),
                 hp.embedding);
 }
 
@@ -426,8 +426,7 @@ LogicalResult Importer::readRopeScaling() {
   float factor =
       optionalFloat("rope.scaling.factor", 0.0f, FloatRange::NonNegative);
   if (factor == 0.0f)
-    factor =
-        optionalFloat("rope.scale_linear", 0.0f, FloatRange::NonNegative);
+    factor = optionalFloat("rope.scale_linear", 0.0f, FloatRange::NonNegative);
   if (!firstError.empty())
     return failure();
   if (scalingType == "linear" || (scalingType.empty() && factor > 0.0f)) {
@@ -484,8 +483,9 @@ LogicalResult Importer::readExperts() {
   if (!firstError.empty())
     return failure();
   if (hp.leadingDense > hp.layers) {
-    fail(formatv("{0} ({1}) exceeds {2} ({3})", key("leading_dense_block_count"),
-                 hp.leadingDense, key("block_count"), hp.layers)
+    fail(formatv("{0} ({1}) exceeds {2} ({3})",
+                 key("leading_dense_block_count"), hp.leadingDense,
+                 key("block_count"), hp.layers)
              .str());
     return failure();
   }
@@ -499,10 +499,10 @@ LogicalResult Importer::readExperts() {
   }
   // Qwen3-MoE and Mixtral renormalise the chosen experts' weights in their
   // graph code; DeepSeek says so in its metadata.
-  hp.normalizeExperts = arch == "qwen3moe" || arch == "llama"
-                            ? true
-                            : file.getBool(arch + ".expert_weights_norm")
-                                  .value_or(false);
+  hp.normalizeExperts =
+      arch == "qwen3moe" || arch == "llama"
+          ? true
+          : file.getBool(arch + ".expert_weights_norm").value_or(false);
   int64_t gating = optional("expert_gating_func", 1);
   if (!firstError.empty())
     return failure();
@@ -522,14 +522,14 @@ LogicalResult Importer::readMLA() {
   if (arch != "deepseek2")
     return success();
   hp.qLoraRank = optional("attention.q_lora_rank", 0);
-  hp.kvLoraRank = count("attention.kv_lora_rank", std::nullopt, 1,
-                        oplib::kMaxHeadWidth);
+  hp.kvLoraRank =
+      count("attention.kv_lora_rank", std::nullopt, 1, oplib::kMaxHeadWidth);
   // The per-head absorbed products name each head in a fixed array.
   count("attention.head_count", std::nullopt, 1, oplib::kMaxExperts);
   int64_t keyMla = optional("attention.key_length_mla", 0);
   hp.vHeadDim = optional("attention.value_length_mla", hp.valueDim, 1);
-  hp.ropeDims = count("rope.dimension_count", std::nullopt, 2,
-                      2 * oplib::kMaxRopePairs);
+  hp.ropeDims =
+      count("rope.dimension_count", std::nullopt, 2, 2 * oplib::kMaxRopePairs);
   if (!firstError.empty())
     return failure();
   if (hp.ropeDims % 2) {
@@ -594,9 +594,9 @@ void Importer::buildAttentionLayer(int64_t il, Value &x, RopeMode mode,
                    qkvBias ? layerTensor(il, "attn_q.bias") : "");
   Value k = matmul(h, layerTensor(il, "attn_k.weight"), kvWidth,
                    qkvBias ? layerTensor(il, "attn_k.bias") : "");
-  Value v = matmul(h, layerTensor(il, "attn_v.weight"),
-                   hp.kvHeads * hp.valueDim,
-                   qkvBias ? layerTensor(il, "attn_v.bias") : "");
+  Value v =
+      matmul(h, layerTensor(il, "attn_v.weight"), hp.kvHeads * hp.valueDim,
+             qkvBias ? layerTensor(il, "attn_v.bias") : "");
   if (qkNorm) {
     q = rmsNorm(q, layerTensor(il, "attn_q_norm.weight"), hp.headDim);
     k = rmsNorm(k, layerTensor(il, "attn_k_norm.weight"), hp.headDim);
@@ -604,8 +604,8 @@ void Importer::buildAttentionLayer(int64_t il, Value &x, RopeMode mode,
   q = rope(q, hp.heads, hp.headDim, 0, hp.ropeDims, mode);
   k = rope(k, hp.kvHeads, hp.headDim, 0, hp.ropeDims, mode);
   auto attn = AttentionOp::create(
-      builder, loc, activation(hp.heads * hp.valueDim), caches[il].getType(),
-      q, k, v, positions, caches[il], builder.getI64IntegerAttr(hp.heads),
+      builder, loc, activation(hp.heads * hp.valueDim), caches[il].getType(), q,
+      k, v, positions, caches[il], builder.getI64IntegerAttr(hp.heads),
       builder.getI64IntegerAttr(hp.kvHeads),
       builder.getI64IntegerAttr(hp.headDim),
       builder.getF32FloatAttr(1.0f / std::sqrt(float(hp.headDim))),
@@ -629,11 +629,10 @@ void Importer::buildMLALayer(int64_t il, Value &x) {
   }
   Value kvPe = matmul(h, layerTensor(il, "attn_kv_a_mqa.weight"),
                       hp.kvLoraRank + hp.ropeDims);
-  Value latent = SliceOp::create(builder, loc, activation(hp.kvLoraRank),
-                                 kvPe, builder.getI64IntegerAttr(0));
-  Value ropeKey =
-      SliceOp::create(builder, loc, activation(hp.ropeDims), kvPe,
-                      builder.getI64IntegerAttr(hp.kvLoraRank));
+  Value latent = SliceOp::create(builder, loc, activation(hp.kvLoraRank), kvPe,
+                                 builder.getI64IntegerAttr(0));
+  Value ropeKey = SliceOp::create(builder, loc, activation(hp.ropeDims), kvPe,
+                                  builder.getI64IntegerAttr(hp.kvLoraRank));
   // With YaRN, llama.cpp scales the rope so that its magnitude correction
   // cancels and moves mscale^2 into the attention scale instead.
   float ropeAttnFactor = hp.attnFactor;
@@ -654,8 +653,8 @@ void Importer::buildMLALayer(int64_t il, Value &x) {
                    {hp.heads, hp.vHeadDim, hp.kvLoraRank});
   float scale = mscale * mscale / std::sqrt(float(qkHead));
   auto attn = MLAAttentionOp::create(
-      builder, loc, activation(hp.heads * hp.vHeadDim), caches[il].getType(),
-      q, latent, ropeKey, positions, caches[il], kB, vB,
+      builder, loc, activation(hp.heads * hp.vHeadDim), caches[il].getType(), q,
+      latent, ropeKey, positions, caches[il], kB, vB,
       builder.getI64IntegerAttr(hp.heads),
       builder.getI64IntegerAttr(hp.nopeDim),
       builder.getI64IntegerAttr(hp.ropeDims),
@@ -703,8 +702,7 @@ void Importer::buildFeedForward(int64_t il, Value &x) {
       sDown = weight(layerTensor(il, "ffn_down_shexp.weight"), {E, S});
     }
     out = MoEOp::create(builder, loc, h.getType(), h, router, gate, up, down,
-                        bias, sGate, sUp, sDown,
-                        builder.getI64IntegerAttr(X),
+                        bias, sGate, sUp, sDown, builder.getI64IntegerAttr(X),
                         builder.getI64IntegerAttr(hp.expertsUsed),
                         GatingAttr::get(&context, hp.gating),
                         builder.getBoolAttr(hp.normalizeExperts),
@@ -762,8 +760,8 @@ void Importer::createForward() {
       cacheTypes.push_back(
           KVCacheType::get(&context, hp.kvHeads, hp.headDim, hp.valueDim));
   }
-  auto idsType = RankedTensorType::get({ShapedType::kDynamic},
-                                       builder.getI32Type());
+  auto idsType =
+      RankedTensorType::get({ShapedType::kDynamic}, builder.getI32Type());
   SmallVector<Type> inputs{idsType, idsType};
   inputs.append(cacheTypes);
   SmallVector<Type> results{activation(hp.vocab)};
@@ -781,8 +779,8 @@ void Importer::createForward() {
 
 LogicalResult Importer::buildLayers() {
   auto embd = weight("token_embd.weight", {hp.vocab, hp.embedding});
-  Value x = EmbeddingOp::create(builder, loc, activation(hp.embedding),
-                                tokens, embd);
+  Value x =
+      EmbeddingOp::create(builder, loc, activation(hp.embedding), tokens, embd);
   RopeMode mode = arch == "llama" || arch == "deepseek2" ? RopeMode::Normal
                                                          : RopeMode::NeoX;
   for (int64_t il = 0; il < hp.layers && firstError.empty(); ++il) {
@@ -798,8 +796,8 @@ LogicalResult Importer::buildLayers() {
     return failure();
   Value h = rmsNorm(x, "output_norm.weight");
   // Without output.weight the embedding table doubles as the LM head.
-  StringRef head = hasTensor("output.weight") ? "output.weight"
-                                              : "token_embd.weight";
+  StringRef head =
+      hasTensor("output.weight") ? "output.weight" : "token_embd.weight";
   Value logits = matmul(h, head, hp.vocab);
   SmallVector<Value> returned{logits};
   returned.append(caches);

@@ -12,9 +12,9 @@ using namespace mlir;
 
 namespace ingot {
 
-llvm::Expected<OwningOpRef<ModuleOp>>
-loadModule(MLIRContext &context, const gguf::GGUFFile &file,
-           llvm::StringRef irPath) {
+llvm::Expected<OwningOpRef<ModuleOp>> loadModule(MLIRContext &context,
+                                                 const gguf::GGUFFile &file,
+                                                 llvm::StringRef irPath) {
   registerImportDialects(context);
   OwningOpRef<ModuleOp> module;
   std::string diagnostics;
@@ -43,8 +43,7 @@ loadModule(MLIRContext &context, const gguf::GGUFFile &file,
     }
     if (failed(verify(*module)))
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "invalid module: %s",
-                                     diagnostics.c_str());
+                                     "invalid module: %s", diagnostics.c_str());
   }
   return std::move(module);
 }

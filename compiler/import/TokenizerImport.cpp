@@ -60,8 +60,7 @@ std::optional<int64_t> specialTokenId(const GGUFFile &file, StringRef key) {
 Error checkTokenizerMetadata(const GGUFFile &file) {
   auto fail = [&](const Twine &what) {
     return createStringError(inconvertibleErrorCode(), "%s: %s",
-                             file.getPath().str().c_str(),
-                             what.str().c_str());
+                             file.getPath().str().c_str(), what.str().c_str());
   };
   const Value *tokens = file.lookup("tokenizer.ggml.tokens");
   if (!tokens)
@@ -79,8 +78,8 @@ Error checkTokenizerMetadata(const GGUFFile &file) {
   for (const char *key : {"tokenizer.ggml.scores", "tokenizer.ggml.token_type"})
     if (const Value *v = file.lookup(key))
       if (v->getType() == ValueType::Array && v->size() != count)
-        return fail(Twine(key) + " has " + Twine(v->size()) +
-                    " entries for " + Twine(count) + " tokens");
+        return fail(Twine(key) + " has " + Twine(v->size()) + " entries for " +
+                    Twine(count) + " tokens");
   if (const Value *types = file.lookup("tokenizer.ggml.token_type")) {
     if (types->getType() != ValueType::Array ||
         types->getElementType() != ValueType::Int32)
@@ -105,8 +104,8 @@ Error checkTokenizerMetadata(const GGUFFile &file) {
       return Error::success();
     std::optional<uint64_t> id = v.getUnsigned();
     if (!id || *id >= count) {
-      std::string shown = id ? std::to_string(*id)
-                             : std::to_string(*v.getSigned());
+      std::string shown =
+          id ? std::to_string(*id) : std::to_string(*v.getSigned());
       return fail(key + ": " + shown + " is not a token id (vocabulary has " +
                   Twine(count) + " tokens)");
     }
@@ -138,8 +137,9 @@ Expected<TokenizerData> readTokenizerData(const GGUFFile &file) {
   TokenizerData d;
   auto model = file.getString("tokenizer.ggml.model");
   if (!model)
-    return createStringError("'%s' has no tokenizer (tokenizer.ggml.model is missing)",
-                             file.getPath().str().c_str());
+    return createStringError(
+        "'%s' has no tokenizer (tokenizer.ggml.model is missing)",
+        file.getPath().str().c_str());
   d.model = model->str();
   if (auto pre = file.getString("tokenizer.ggml.pre"))
     d.pre = pre->str();
@@ -149,7 +149,8 @@ Expected<TokenizerData> readTokenizerData(const GGUFFile &file) {
   const Value *tokens = file.lookup("tokenizer.ggml.tokens");
   if (!tokens || tokens->getType() != ValueType::Array ||
       tokens->getElementType() != ValueType::String)
-    return createStringError("tokenizer.ggml.tokens is missing or not a string array");
+    return createStringError(
+        "tokenizer.ggml.tokens is missing or not a string array");
   for (StringRef t : tokens->strings())
     d.tokens.push_back(t.str());
 
@@ -167,12 +168,14 @@ Expected<TokenizerData> readTokenizerData(const GGUFFile &file) {
     }
   }
   if (const Value *types = file.lookup("tokenizer.ggml.token_type")) {
-    if (types->getType() != ValueType::Array || types->getElementType() != ValueType::Int32)
+    if (types->getType() != ValueType::Array ||
+        types->getElementType() != ValueType::Int32)
       return createStringError("tokenizer.ggml.token_type is not an i32 array");
     d.tokenTypes = scalarArray<int32_t>(*types);
   }
   if (const Value *merges = file.lookup("tokenizer.ggml.merges")) {
-    if (merges->getType() != ValueType::Array || merges->getElementType() != ValueType::String)
+    if (merges->getType() != ValueType::Array ||
+        merges->getElementType() != ValueType::String)
       return createStringError("tokenizer.ggml.merges is not a string array");
     for (StringRef m : merges->strings())
       d.merges.push_back(m.str());

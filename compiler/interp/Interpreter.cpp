@@ -29,10 +29,9 @@ llvm::Error opError(Operation *op, const llvm::Twine &message) {
   std::string location;
   llvm::raw_string_ostream os(location);
   op->getLoc().print(os);
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 "%s: %s: %s", location.c_str(),
-                                 op->getName().getStringRef().str().c_str(),
-                                 message.str().c_str());
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(), "%s: %s: %s", location.c_str(),
+      op->getName().getStringRef().str().c_str(), message.str().c_str());
 }
 
 /// The ops @forward may hold besides its return: one list for the check
@@ -48,8 +47,8 @@ template <typename... Ops> struct OpSet {
   }
 };
 using InterpretedOps =
-    OpSet<EmbeddingOp, RMSNormOp, MatmulOp, RopeOp, AttentionOp,
-          MLAAttentionOp, MoEOp, SliceOp, SiluOp, GeluOp, SwigluOp, AddOp>;
+    OpSet<EmbeddingOp, RMSNormOp, MatmulOp, RopeOp, AttentionOp, MLAAttentionOp,
+          MoEOp, SliceOp, SiluOp, GeluOp, SwigluOp, AddOp>;
 
 } // namespace
 
@@ -181,8 +180,7 @@ ModelInterpreter::Impl::vectorF32(FlatSymbolRefAttr ref) {
   return floatWeights[ref.getValue()] = std::move(values);
 }
 
-template <>
-llvm::Error ModelInterpreter::Impl::apply(EmbeddingOp e) {
+template <> llvm::Error ModelInterpreter::Impl::apply(EmbeddingOp e) {
   const WeightView &table = weight(e.getTableAttr());
   Tensor &out = output(e.getResult(), stepTokens());
   for (int64_t t = 0; t < stepTokens(); ++t)
@@ -191,8 +189,7 @@ llvm::Error ModelInterpreter::Impl::apply(EmbeddingOp e) {
   return llvm::Error::success();
 }
 
-template <>
-llvm::Error ModelInterpreter::Impl::apply(RMSNormOp e) {
+template <> llvm::Error ModelInterpreter::Impl::apply(RMSNormOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
   int64_t group = e.getGroupSizeOrRow();
@@ -202,8 +199,7 @@ llvm::Error ModelInterpreter::Impl::apply(RMSNormOp e) {
   return llvm::Error::success();
 }
 
-template <>
-llvm::Error ModelInterpreter::Impl::apply(MatmulOp e) {
+template <> llvm::Error ModelInterpreter::Impl::apply(MatmulOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
   const float *bias = nullptr;
@@ -231,8 +227,7 @@ RopeParams ModelInterpreter::Impl::ropeParams(RopeOp e) {
   return p;
 }
 
-template <>
-llvm::Error ModelInterpreter::Impl::apply(RopeOp e) {
+template <> llvm::Error ModelInterpreter::Impl::apply(RopeOp e) {
   Tensor x = input(e.getInput()); // copy: rotated in place
   RopeParams p = ropeParams(e);
   for (int64_t t = 0; t < x.rows; ++t)
@@ -243,16 +238,15 @@ llvm::Error ModelInterpreter::Impl::apply(RopeOp e) {
 }
 
 llvm::Error ModelInterpreter::Impl::storeInCache(Operation *op,
-                                                 KVCacheLayer &cache,
-                                                 int64_t t, const float *key,
+                                                 KVCacheLayer &cache, int64_t t,
+                                                 const float *key,
                                                  const float *value) {
   if (llvm::Error error = cache.store(positions[t], key, value))
     return opError(op, llvm::toString(std::move(error)));
   return llvm::Error::success();
 }
 
-template <>
-llvm::Error ModelInterpreter::Impl::apply(AttentionOp e) {
+template <> llvm::Error ModelInterpreter::Impl::apply(AttentionOp e) {
   if (e.getSoftcap())
     return opError(e, "softcap is not supported by the reference "
                       "interpreter yet");
@@ -277,8 +271,7 @@ llvm::Error ModelInterpreter::Impl::apply(AttentionOp e) {
   return llvm::Error::success();
 }
 
-template <>
-llvm::Error ModelInterpreter::Impl::apply(MLAAttentionOp e) {
+template <> llvm::Error ModelInterpreter::Impl::apply(MLAAttentionOp e) {
   size_t index = cacheOf.lookup(e.getCache());
   KVCacheLayer &cache = caches[index];
   const Tensor &latent = input(e.getLatent());
@@ -300,9 +293,9 @@ llvm::Error ModelInterpreter::Impl::apply(MLAAttentionOp e) {
   p.vHeadDim = e.getVHeadDim();
   p.scale = e.getScale().convertToFloat();
   Tensor &out = output(e.getResult(), stepTokens());
-  mlaAttention(input(e.getQuery()).data.data(), stepTokens(),
-               positions.data(), cache, weight(e.getKBAttr()),
-               weight(e.getVBAttr()), p, out.data.data());
+  mlaAttention(input(e.getQuery()).data.data(), stepTokens(), positions.data(),
+               cache, weight(e.getKBAttr()), weight(e.getVBAttr()), p,
+               out.data.data());
   cacheOf[e.getNewCache()] = index;
   return llvm::Error::success();
 }
@@ -320,8 +313,7 @@ MoEParams ModelInterpreter::Impl::moeParams(MoEOp e) {
   return p;
 }
 
-template <>
-llvm::Error ModelInterpreter::Impl::apply(MoEOp e) {
+template <> llvm::Error ModelInterpreter::Impl::apply(MoEOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
   MoEWeights w;
@@ -342,8 +334,7 @@ llvm::Error ModelInterpreter::Impl::apply(MoEOp e) {
   return llvm::Error::success();
 }
 
-template <>
-llvm::Error ModelInterpreter::Impl::apply(SliceOp e) {
+template <> llvm::Error ModelInterpreter::Impl::apply(SliceOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
   for (int64_t t = 0; t < in.rows; ++t)
@@ -352,8 +343,7 @@ llvm::Error ModelInterpreter::Impl::apply(SliceOp e) {
   return llvm::Error::success();
 }
 
-template <>
-llvm::Error ModelInterpreter::Impl::apply(SiluOp e) {
+template <> llvm::Error ModelInterpreter::Impl::apply(SiluOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
   // Row by row, as ggml (its exp approximation restarts per row).
@@ -362,16 +352,14 @@ llvm::Error ModelInterpreter::Impl::apply(SiluOp e) {
   return llvm::Error::success();
 }
 
-template <>
-llvm::Error ModelInterpreter::Impl::apply(GeluOp e) {
+template <> llvm::Error ModelInterpreter::Impl::apply(GeluOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
   gelu(in.data.data(), in.data.size(), out.data.data());
   return llvm::Error::success();
 }
 
-template <>
-llvm::Error ModelInterpreter::Impl::apply(SwigluOp e) {
+template <> llvm::Error ModelInterpreter::Impl::apply(SwigluOp e) {
   const Tensor &gate = input(e.getLhs());
   const Tensor &up = input(e.getRhs());
   Tensor &out = output(e.getResult(), gate.rows);
@@ -380,8 +368,7 @@ llvm::Error ModelInterpreter::Impl::apply(SwigluOp e) {
   return llvm::Error::success();
 }
 
-template <>
-llvm::Error ModelInterpreter::Impl::apply(AddOp e) {
+template <> llvm::Error ModelInterpreter::Impl::apply(AddOp e) {
   const Tensor &a = input(e.getLhs());
   const Tensor &b = input(e.getRhs());
   Tensor &out = output(e.getResult(), a.rows);

@@ -34,11 +34,10 @@ WeightView::fromTensor(const gguf::GGUFFile &file,
   view.shape.assign(tensor.shape.begin(), tensor.shape.end());
   view.data = file.tensorData(tensor);
   if (!ggml::rowBytes(view.type, view.rowLength()))
-    return llvm::createStringError(
-        llvm::formatv("tensor '{0}': a row of {1} values is not a whole "
-                      "number of {2} blocks",
-                      tensor.name, view.rowLength(),
-                      ggml::typeName(view.type)));
+    return llvm::createStringError(llvm::formatv(
+        "tensor '{0}': a row of {1} values is not a whole "
+        "number of {2} blocks",
+        tensor.name, view.rowLength(), ggml::typeName(view.type)));
   return view;
 }
 
@@ -388,9 +387,8 @@ KVCacheLayer::KVCacheLayer(int64_t capacity, int64_t kWidth, int64_t vWidth)
 llvm::Error KVCacheLayer::store(int64_t pos, const float *key,
                                 const float *value) {
   if (pos < 0 || pos >= capacity)
-    return llvm::createStringError(
-        llvm::formatv("position {0} is outside the context of {1} tokens", pos,
-                      capacity));
+    return llvm::createStringError(llvm::formatv(
+        "position {0} is outside the context of {1} tokens", pos, capacity));
   std::memcpy(k.data() + pos * kWidth, key, sizeof(float) * kWidth);
   if (vWidth > 0 && value)
     std::memcpy(v.data() + pos * vWidth, value, sizeof(float) * vWidth);
@@ -512,8 +510,8 @@ void interp::mlaAttention(const float *q, int64_t nTokens,
         scores[j] = dotF32(cache.key(j), qFull.data(), kWidth);
       softmaxRow(scores.data(), nKV, width, p.scale);
       weightedSum(
-          scores.data(), nKV, sgemm,
-          [&](int64_t j) { return cache.key(j); }, p.kvLoraRank, ctx.data());
+          scores.data(), nKV, sgemm, [&](int64_t j) { return cache.key(j); },
+          p.kvLoraRank, ctx.data());
       // Decompress the values: out[h] = v_b[h] . ctx.
       matmul(vB.matrix(h), ctx.data(), 1,
              out + (t * p.nHeads + h) * p.vHeadDim);
@@ -530,13 +528,12 @@ void interp::gelu(const float *x, int64_t n, float *out) {
   const float sqrt2OverPi = 0.79788456080286535587989211986876f;
   for (int64_t i = 0; i < n; ++i) {
     float v = x[i];
-    out[i] =
-        0.5f * v * (1.0f + std::tanh(sqrt2OverPi * v * (1.0f + 0.044715f * v * v)));
+    out[i] = 0.5f * v *
+             (1.0f + std::tanh(sqrt2OverPi * v * (1.0f + 0.044715f * v * v)));
   }
 }
 
-void interp::swiglu(const float *gate, const float *up, int64_t n,
-                    float *out) {
+void interp::swiglu(const float *gate, const float *up, int64_t n, float *out) {
   for (int64_t i = 0; i < n; ++i)
     out[i] = siluAt(gate, i, n) * up[i];
 }
@@ -547,8 +544,8 @@ void interp::add(const float *a, const float *b, int64_t n, float *out) {
 }
 
 void interp::ffnSwiGLU(const WeightView &gate, const WeightView &up,
-                       const WeightView &down, const float *x,
-                       int64_t nTokens, float *out) {
+                       const WeightView &down, const float *x, int64_t nTokens,
+                       float *out) {
   const int64_t nFF = gate.matrixRows();
   assert(up.matrixRows() == nFF && down.rowLength() == nFF &&
          "FFN shapes disagree");
@@ -610,8 +607,8 @@ ExpertRoute interp::routeExperts(const float *routerLogits,
     // How close the group decision was: last kept minus best dropped group.
     if (p.nGroupsUsed < p.nGroups) {
       llvm::SmallVector<int32_t, 16> all = topK(groupScores, p.nGroups);
-      groupMargin = groupScores[all[p.nGroupsUsed - 1]] -
-                    groupScores[all[p.nGroupsUsed]];
+      groupMargin =
+          groupScores[all[p.nGroupsUsed - 1]] - groupScores[all[p.nGroupsUsed]];
     }
     std::vector<bool> kept(p.nGroups, false);
     for (int32_t g : keep)
@@ -624,8 +621,7 @@ ExpertRoute interp::routeExperts(const float *routerLogits,
   ExpertRoute route;
   route.margin = groupMargin;
   llvm::SmallVector<int32_t, 16> ranked = topK(selection, nExp);
-  if (p.nExpertsUsed < nExp &&
-      std::isfinite(selection[ranked[p.nExpertsUsed]]))
+  if (p.nExpertsUsed < nExp && std::isfinite(selection[ranked[p.nExpertsUsed]]))
     route.margin =
         std::min(route.margin, selection[ranked[p.nExpertsUsed - 1]] -
                                    selection[ranked[p.nExpertsUsed]]);

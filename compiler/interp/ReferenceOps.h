@@ -1,4 +1,5 @@
-//===- ReferenceOps.h - Reference numerics of the model-level ops -*- C++ -*-===//
+//===- ReferenceOps.h - Reference numerics of the model-level ops -*- C++
+//-*-===//
 //
 // One plain C++ function per `ingot` dialect op (embedding, rms_norm, matmul,
 // rope, attention, mla_attention, moe, silu, gelu, swiglu, add, ...). The
@@ -70,7 +71,9 @@ struct WeightView {
   /// Elements per row (shape[0]).
   int64_t rowLength() const { return shape.empty() ? 0 : int64_t(shape[0]); }
   /// Rows in one 2-D matrix (shape[1], or 1).
-  int64_t matrixRows() const { return shape.size() < 2 ? 1 : int64_t(shape[1]); }
+  int64_t matrixRows() const {
+    return shape.size() < 2 ? 1 : int64_t(shape[1]);
+  }
   /// Total number of rows over all dimensions above 0.
   int64_t totalRows() const;
   /// Number of 2-D matrices (product of shape[2..]).

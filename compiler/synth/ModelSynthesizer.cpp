@@ -120,12 +120,13 @@ Vocabulary makeVocabulary(unsigned size) {
     add(formatv("<0x{0:X-2}>", b).str(), 6);
   const std::string space = "\xE2\x96\x81"; // U+2581, SentencePiece's space
   const char *words[] = {
-      "the", "a", "and", "to", "was", "he", "she", "it", "in", "of",
-      "Once", "upon", "time", "there", "little", "girl", "boy", "dog",
-      "cat", "day", "play", "big", "happy", "said", "with", "her", "his",
-      "they", "you", "I", "is", "on", "for", "that", "had", "The", "One",
-      "saw", "loved", "friend", "named", "Lily", "Tom", "ball", "park",
-      "red", "tree", "sun", "went", "wanted", "very", "so", "but", "not"};
+      "the",   "a",      "and",  "to",   "was",  "he",    "she",    "it",
+      "in",    "of",     "Once", "upon", "time", "there", "little", "girl",
+      "boy",   "dog",    "cat",  "day",  "play", "big",   "happy",  "said",
+      "with",  "her",    "his",  "they", "you",  "I",     "is",     "on",
+      "for",   "that",   "had",  "The",  "One",  "saw",   "loved",  "friend",
+      "named", "Lily",   "Tom",  "ball", "park", "red",   "tree",   "sun",
+      "went",  "wanted", "very", "so",   "but",  "not"};
   add(space, 1);
   for (const char *w : words) {
     std::string piece = space + w;
@@ -236,10 +237,14 @@ public:
 
 uint32_t fileType(ggml::Type type) {
   switch (type) {
-  case ggml::Type::Q8_0: return 7; // LLAMA_FTYPE_MOSTLY_Q8_0
-  case ggml::Type::Q4_0: return 2; // LLAMA_FTYPE_MOSTLY_Q4_0
-  case ggml::Type::F16: return 1;
-  default: return 0; // LLAMA_FTYPE_ALL_F32
+  case ggml::Type::Q8_0:
+    return 7; // LLAMA_FTYPE_MOSTLY_Q8_0
+  case ggml::Type::Q4_0:
+    return 2; // LLAMA_FTYPE_MOSTLY_Q4_0
+  case ggml::Type::F16:
+    return 1;
+  default:
+    return 0; // LLAMA_FTYPE_ALL_F32
   }
 }
 
@@ -268,9 +273,8 @@ void writeHyperParams(GGUFWriter &w, const SynthOptions &options) {
   const std::string a = s.arch;
   auto key = [&](StringRef suffix) { return (a + "." + suffix).str(); };
   w.setString("general.architecture", a);
-  w.setString("general.name", options.name.empty()
-                                  ? ("ingot-synth-" + a)
-                                  : options.name);
+  w.setString("general.name",
+              options.name.empty() ? ("ingot-synth-" + a) : options.name);
   w.setUInt32("general.file_type", fileType(options.type));
   w.setUInt32(key("context_length"), s.context);
   w.setUInt32(key("embedding_length"), s.embedding);
@@ -367,8 +371,7 @@ void addAttention(Builder &b, function_ref<std::string(StringRef)> t) {
     b.linear(t("attn_kv_a_mqa.weight"), E, s.kvLoraRank + s.ropeDim);
     b.norm(t("attn_kv_a_norm.weight"), s.kvLoraRank);
     float kvScale = b.options.gain / std::sqrt(float(s.kvLoraRank));
-    b.matrix(t("attn_k_b.weight"), {s.nopeDim, s.kvLoraRank, s.heads},
-             kvScale);
+    b.matrix(t("attn_k_b.weight"), {s.nopeDim, s.kvLoraRank, s.heads}, kvScale);
     b.matrix(t("attn_v_b.weight"), {s.kvLoraRank, s.vHeadDim, s.heads},
              kvScale);
     b.linear(t("attn_output.weight"), s.heads * s.vHeadDim, E);
@@ -406,16 +409,15 @@ void addExperts(Builder &b, function_ref<std::string(StringRef)> t) {
   const uint64_t E = s.embedding;
   const float gain = b.options.gain;
   // Routers stay F32, as llama-quantize leaves them.
-  b.matrix(t("ffn_gate_inp.weight"), {E, s.experts},
-           gain / std::sqrt(float(E)), /*quantize=*/false);
+  b.matrix(t("ffn_gate_inp.weight"), {E, s.experts}, gain / std::sqrt(float(E)),
+           /*quantize=*/false);
   if (s.arch == "deepseek2")
     b.bias(t("exp_probs_b.bias"), s.experts);
   float inScale = gain / std::sqrt(float(E));
   float downScale = gain / std::sqrt(float(s.expertFfn));
   b.matrix(t("ffn_gate_exps.weight"), {E, s.expertFfn, s.experts}, inScale);
   b.matrix(t("ffn_up_exps.weight"), {E, s.expertFfn, s.experts}, inScale);
-  b.matrix(t("ffn_down_exps.weight"), {s.expertFfn, E, s.experts},
-           downScale);
+  b.matrix(t("ffn_down_exps.weight"), {s.expertFfn, E, s.experts}, downScale);
   if (s.sharedExperts)
     addSwiGLU(b, t, "_shexp", uint64_t(s.expertFfn) * s.sharedExperts);
 }
@@ -423,7 +425,9 @@ void addExperts(Builder &b, function_ref<std::string(StringRef)> t) {
 /// The tensors of block `l`, in the order the weights are drawn.
 void addBlock(Builder &b, unsigned l) {
   const ModelShape &s = b.options.shape;
-  auto t = [&](StringRef name) { return formatv("blk.{0}.{1}", l, name).str(); };
+  auto t = [&](StringRef name) {
+    return formatv("blk.{0}.{1}", l, name).str();
+  };
   b.norm(t("attn_norm.weight"), s.embedding);
   addAttention(b, t);
   b.norm(t("ffn_norm.weight"), s.embedding);
@@ -456,8 +460,7 @@ Expected<uint64_t> synthesizeModel(const SynthOptions &options,
   b.norm("output_norm.weight", E);
   b.matrix("output.weight", {E, s.vocab}, 2.0f / std::sqrt(float(E)));
   if (!b.failure.empty())
-    return createStringError(inconvertibleErrorCode(), "%s",
-                             b.failure.c_str());
+    return createStringError(inconvertibleErrorCode(), "%s", b.failure.c_str());
   if (Error e = b.writer.write(path))
     return std::move(e);
   return b.bytes;

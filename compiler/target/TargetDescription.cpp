@@ -93,7 +93,8 @@ bool TargetDescription::operator==(const TargetDescription &o) const {
 }
 
 bool TargetDescription::hasFeature(StringRef featureName) const {
-  return any_of(features, [&](const Feature &f) { return f.name == featureName; });
+  return any_of(features,
+                [&](const Feature &f) { return f.name == featureName; });
 }
 
 std::vector<std::string> TargetDescription::llvmFeatureList() const {
@@ -147,7 +148,8 @@ struct ParseContext {
   /// with many nodes quadratic).
   std::vector<const char *> lineStarts;
 
-  ParseContext(StringRef text) : bufferStart(text.begin()), bufferEnd(text.end()) {
+  ParseContext(StringRef text)
+      : bufferStart(text.begin()), bufferEnd(text.end()) {
     lineStarts.push_back(bufferStart);
     for (const char *p = bufferStart; p < bufferEnd; ++p)
       if (*p == '\n')
@@ -260,7 +262,9 @@ template <> struct ScalarTraits<CoreId> {
 };
 
 template <> struct ScalarTraits<Feature> {
-  static void output(const Feature &v, void *, raw_ostream &os) { os << v.name; }
+  static void output(const Feature &v, void *, raw_ostream &os) {
+    os << v.name;
+  }
   static StringRef input(StringRef text, void *ctx, Feature &v) {
     v.loc = locateNode(static_cast<ParseContext *>(ctx));
     v.name = text.str();
@@ -331,10 +335,8 @@ template <> struct MappingTraits<Memory> {
 
 template <> struct MappingTraits<HugePages> {
   static void mapping(IO &io, HugePages &h) {
-    mapOptionalTracked(io, "available_1g", h.available1G, h.loc1G,
-                       uint64_t(0));
-    mapOptionalTracked(io, "available_2m", h.available2M, h.loc2M,
-                       uint64_t(0));
+    mapOptionalTracked(io, "available_1g", h.available1G, h.loc1G, uint64_t(0));
+    mapOptionalTracked(io, "available_2m", h.available2M, h.loc2M, uint64_t(0));
   }
 };
 
@@ -476,7 +478,8 @@ private:
       fail(loc, key + " " + Twine(value) + " is more than " + Twine(limit));
   }
   /// Positive, finite and at most `limit` (NaN fails every comparison).
-  void positiveAtMost(StringRef key, double value, double limit, SourceLoc loc) {
+  void positiveAtMost(StringRef key, double value, double limit,
+                      SourceLoc loc) {
     if (!(value > 0))
       fail(loc, key + " must be positive");
     else if (!(value <= limit))
@@ -494,37 +497,42 @@ private:
     uint64_t cores = uint64_t(t.sockets) * t.coresPerSocket;
     if (cores > kMaxPhysicalCores)
       fail(pick(t.coresPerSocketLoc, t.loc),
-           "sockets x cores_per_socket = " + Twine(cores) + " cores is more than " +
-               Twine(kMaxPhysicalCores));
+           "sockets x cores_per_socket = " + Twine(cores) +
+               " cores is more than " + Twine(kMaxPhysicalCores));
     const Caches &c = t.caches;
     atMost("l1d_kib", c.l1dKiB, kMaxL1dKiB, pick(c.l1dLoc, c.loc));
     atMost("l2_kib", c.l2KiB, kMaxL2KiB, pick(c.l2Loc, c.loc));
     if (cores > 0 && c.l3.size() > cores)
-      fail(pick(c.l3[cores].loc, c.loc),
-           "caches: " + Twine(c.l3.size()) + " L3 groups for " + Twine(cores) + " cores");
+      fail(pick(c.l3[cores].loc, c.loc), "caches: " + Twine(c.l3.size()) +
+                                             " L3 groups for " + Twine(cores) +
+                                             " cores");
     for (const L3Group &g : c.l3)
       if (!(g.sizeMiB <= kMaxL3MiB))
-        fail(pick(g.sizeLoc, g.loc),
-             "size_mib " + printed(g.sizeMiB) + " is more than " + printed(kMaxL3MiB));
+        fail(pick(g.sizeLoc, g.loc), "size_mib " + printed(g.sizeMiB) +
+                                         " is more than " + printed(kMaxL3MiB));
     if (t.numa.size() > kMaxNumaNodes)
       fail(pick(t.numa[kMaxNumaNodes].loc, t.loc),
            "numa: more than " + Twine(kMaxNumaNodes) + " nodes");
     for (const NumaNode &n : t.numa) {
       if (n.id >= kMaxNumaNodes)
-        fail(pick(n.idLoc, n.loc),
-             "NUMA node id " + Twine(n.id) + " is more than " + Twine(kMaxNumaNodes - 1));
+        fail(pick(n.idLoc, n.loc), "NUMA node id " + Twine(n.id) +
+                                       " is more than " +
+                                       Twine(kMaxNumaNodes - 1));
       if (!(n.memoryGiB <= kMaxMemoryGiB))
-        fail(pick(n.memoryLoc, n.loc),
-             "memory_gib " + printed(n.memoryGiB) + " is more than " + printed(kMaxMemoryGiB));
+        fail(pick(n.memoryLoc, n.loc), "memory_gib " + printed(n.memoryGiB) +
+                                           " is more than " +
+                                           printed(kMaxMemoryGiB));
     }
     const Memory &m = t.memory;
-    atMost("memory channels", m.channels, kMaxChannels, pick(m.channelsLoc, m.loc));
+    atMost("memory channels", m.channels, kMaxChannels,
+           pick(m.channelsLoc, m.loc));
     atMost("memory mts", m.mts, kMaxMts, pick(m.mtsLoc, m.loc));
     atMost("memory dimms_per_channel", m.dimmsPerChannel, kMaxDimmsPerChannel,
            pick(m.dimmsLoc, m.loc));
     if (!(m.capacityGiB <= kMaxMemoryGiB))
-      fail(pick(m.capacityLoc, m.loc), "memory capacity_gib " + printed(m.capacityGiB) +
-                                           " is more than " + printed(kMaxMemoryGiB));
+      fail(pick(m.capacityLoc, m.loc),
+           "memory capacity_gib " + printed(m.capacityGiB) + " is more than " +
+               printed(kMaxMemoryGiB));
     atMost("hugepages available_1g", t.hugepages.available1G, kMaxHugePages1G,
            pick(t.hugepages.loc1G, t.loc));
     atMost("hugepages available_2m", t.hugepages.available2M, kMaxHugePages2M,
@@ -535,19 +543,25 @@ private:
     if (t.name.empty())
       fail(t.loc, "target name is empty");
     if (t.isa != "x86_64")
-      fail(pick(t.isaLoc, t.loc), "unsupported isa " + quoted(t.isa) + " (only x86_64)");
+      fail(pick(t.isaLoc, t.loc),
+           "unsupported isa " + quoted(t.isa) + " (only x86_64)");
     if (t.cpu.empty())
-      fail(pick(t.cpuLoc, t.loc), "cpu name is empty (an LLVM cpu name such as znver4)");
-    else if (t.isa == "x86_64" && X86::parseArchX86(t.cpu, /*Only64Bit=*/true) == X86::CK_None)
-      fail(pick(t.cpuLoc, t.loc), "unknown cpu " + quoted(t.cpu) + " (not an LLVM x86-64 cpu name)");
+      fail(pick(t.cpuLoc, t.loc),
+           "cpu name is empty (an LLVM cpu name such as znver4)");
+    else if (t.isa == "x86_64" &&
+             X86::parseArchX86(t.cpu, /*Only64Bit=*/true) == X86::CK_None)
+      fail(pick(t.cpuLoc, t.loc),
+           "unknown cpu " + quoted(t.cpu) + " (not an LLVM x86-64 cpu name)");
     if (t.sockets == 0)
       fail(pick(t.socketsLoc, t.loc), "sockets must be at least 1");
     if (t.coresPerSocket == 0)
-      fail(pick(t.coresPerSocketLoc, t.loc), "cores_per_socket must be at least 1");
+      fail(pick(t.coresPerSocketLoc, t.loc),
+           "cores_per_socket must be at least 1");
     if (t.threadsPerCore == 0 || t.threadsPerCore > limits::kMaxThreadsPerCore)
       fail(pick(t.threadsPerCoreLoc, t.loc),
-           "threads_per_core must be between 1 and " + Twine(limits::kMaxThreadsPerCore) +
-               ", not " + Twine(t.threadsPerCore));
+           "threads_per_core must be between 1 and " +
+               Twine(limits::kMaxThreadsPerCore) + ", not " +
+               Twine(t.threadsPerCore));
   }
 
   void checkFeatures() {
@@ -556,7 +570,8 @@ private:
       if (!lookupFeature(f.name))
         fail(pick(f.loc, t.loc), "unknown feature " + quoted(f.name));
       else if (!seen.insert(f.name).second)
-        fail(pick(f.loc, t.loc), "feature " + quoted(f.name) + " is listed twice");
+        fail(pick(f.loc, t.loc),
+             "feature " + quoted(f.name) + " is listed twice");
     }
     for (const Feature &f : t.features) {
       const FeatureInfo *info = lookupFeature(f.name);
@@ -570,27 +585,33 @@ private:
   }
 
   /// Each of the machine's cores in exactly one group.
-  void checkCover(StringRef what, StringRef plural, ArrayRef<std::pair<SourceLoc, const std::vector<CoreId> *>> groups,
-                  SourceLoc listLoc) {
+  void
+  checkCover(StringRef what, StringRef plural,
+             ArrayRef<std::pair<SourceLoc, const std::vector<CoreId> *>> groups,
+             SourceLoc listLoc) {
     unsigned n = t.physicalCores();
     if (n == 0)
       return;
     std::vector<int> owner(n, -1);
     for (auto [index, group] : enumerate(groups)) {
       if (group.second->empty())
-        fail(pick(group.first, listLoc), what + " " + Twine(index) + " has no cores");
+        fail(pick(group.first, listLoc),
+             what + " " + Twine(index) + " has no cores");
       for (const CoreId &c : *group.second) {
         SourceLoc loc = pick(c.loc, pick(group.first, listLoc));
         if (c.id >= n) {
           fail(loc, "core " + Twine(c.id) + " in " + what + " " + Twine(index) +
-                        " is out of range (the target has cores 0-" + Twine(n - 1) + ")");
+                        " is out of range (the target has cores 0-" +
+                        Twine(n - 1) + ")");
           continue;
         }
         if (owner[c.id] == int(index))
-          fail(loc, "core " + Twine(c.id) + " is listed twice in " + what + " " + Twine(index));
+          fail(loc, "core " + Twine(c.id) + " is listed twice in " + what +
+                        " " + Twine(index));
         else if (owner[c.id] >= 0)
           fail(loc, "core " + Twine(c.id) + " is in both " + what + " " +
-                        Twine(owner[c.id]) + " and " + what + " " + Twine(index));
+                        Twine(owner[c.id]) + " and " + what + " " +
+                        Twine(index));
         owner[c.id] = int(index);
       }
     }
@@ -599,9 +620,10 @@ private:
       if (owner[i] < 0)
         missing.push_back({i, {}});
     if (!missing.empty())
-      fail(listLoc, plural + " do not cover core" + (missing.size() > 1 ? "s " : " ") +
-                        formatCoreList(missing) + " (every core 0-" + Twine(n - 1) +
-                        " must be in exactly one)");
+      fail(listLoc, plural + " do not cover core" +
+                        (missing.size() > 1 ? "s " : " ") +
+                        formatCoreList(missing) + " (every core 0-" +
+                        Twine(n - 1) + " must be in exactly one)");
   }
 
   void checkCaches() {
@@ -617,7 +639,9 @@ private:
     std::vector<std::pair<SourceLoc, const std::vector<CoreId> *>> groups;
     for (auto [index, g] : enumerate(c.l3)) {
       if (!(g.sizeMiB > 0))
-        fail(pick(g.loc, c.loc), "L3 group " + Twine(index) + " has no size (size_mib must be positive)");
+        fail(pick(g.loc, c.loc),
+             "L3 group " + Twine(index) +
+                 " has no size (size_mib must be positive)");
       groups.push_back({g.loc, &g.cores});
     }
     checkCover("L3 group", "L3 groups", groups, pick(c.l3.front().loc, c.loc));
@@ -632,33 +656,40 @@ private:
     std::vector<std::pair<SourceLoc, const std::vector<CoreId> *>> groups;
     for (const NumaNode &node : t.numa) {
       if (!ids.insert(node.id).second)
-        fail(pick(node.loc, t.loc), "NUMA node id " + Twine(node.id) + " is used twice");
+        fail(pick(node.loc, t.loc),
+             "NUMA node id " + Twine(node.id) + " is used twice");
       if (node.memoryGiB < 0)
-        fail(pick(node.loc, t.loc), "NUMA node " + Twine(node.id) + " has negative memory");
+        fail(pick(node.loc, t.loc),
+             "NUMA node " + Twine(node.id) + " has negative memory");
       groups.push_back({node.loc, &node.cores});
     }
-    checkCover("NUMA node", "NUMA nodes", groups, pick(t.numa.front().loc, t.loc));
+    checkCover("NUMA node", "NUMA nodes", groups,
+               pick(t.numa.front().loc, t.loc));
   }
 
   void checkMemory() {
     const Memory &m = t.memory;
     if (m.channels == 0)
       fail(pick(m.channelsLoc, m.loc), "memory channels must be at least 1");
-    static const char *types[] = {"DDR4", "DDR5", "LPDDR5", "LPDDR5X", "MRDIMM"};
+    static const char *types[] = {"DDR4", "DDR5", "LPDDR5", "LPDDR5X",
+                                  "MRDIMM"};
     if (none_of(types, [&](const char *ty) { return m.type == ty; }))
       fail(pick(m.typeLoc, m.loc),
-           "unknown memory type " + quoted(m.type) + " (DDR4, DDR5, LPDDR5, LPDDR5X or MRDIMM)");
+           "unknown memory type " + quoted(m.type) +
+               " (DDR4, DDR5, LPDDR5, LPDDR5X or MRDIMM)");
     if (m.mts == 0)
       fail(pick(m.mtsLoc, m.loc), "memory mts must be positive");
     if (m.dimmsPerChannel == 0)
-      fail(pick(m.dimmsLoc, m.loc), "memory dimms_per_channel must be at least 1");
+      fail(pick(m.dimmsLoc, m.loc),
+           "memory dimms_per_channel must be at least 1");
     if (!(m.capacityGiB > 0))
       fail(pick(m.capacityLoc, m.loc), "memory capacity_gib must be positive");
     if (m.source != "spec" && m.source != "estimated")
-      fail(m.loc, "memory source must be 'spec' or 'estimated', not " + quoted(m.source));
+      fail(m.loc, "memory source must be 'spec' or 'estimated', not " +
+                      quoted(m.source));
     if (m.measuredReadGBps)
-      positiveAtMost("measured_read_gbps", *m.measuredReadGBps, limits::kMaxBandwidthGBps,
-                     m.loc);
+      positiveAtMost("measured_read_gbps", *m.measuredReadGBps,
+                     limits::kMaxBandwidthGBps, m.loc);
     unsigned previous = 0;
     for (const BandwidthPoint &p : m.measured) {
       SourceLoc loc = pick(p.loc, m.loc);
@@ -667,9 +698,10 @@ private:
                       " threads: the target has " + Twine(t.hardwareThreads()) +
                       " hardware threads");
       else if (p.threads <= previous)
-        fail(loc, "measured bandwidth points must have increasing thread counts");
-      positiveAtMost("measured read_gbps", p.readGBps, limits::kMaxBandwidthGBps,
-                     pick(p.readLoc, loc));
+        fail(loc,
+             "measured bandwidth points must have increasing thread counts");
+      positiveAtMost("measured read_gbps", p.readGBps,
+                     limits::kMaxBandwidthGBps, pick(p.readLoc, loc));
       previous = p.threads;
     }
   }
@@ -684,19 +716,19 @@ private:
       if (*n == 0)
         fail(pick(t.threads.loc, t.loc), what + " threads must be at least 1");
       else if (*n > hw)
-        fail(pick(t.threads.loc, t.loc),
-             what + " threads (" + Twine(*n) + ") exceed the " + Twine(hw) +
-                 " hardware threads of the target");
+        fail(pick(t.threads.loc, t.loc), what + " threads (" + Twine(*n) +
+                                             ") exceed the " + Twine(hw) +
+                                             " hardware threads of the target");
     };
     check("decode", t.threads.decode);
     check("prefill", t.threads.prefill);
     if (t.probe && t.probe->int8PeakGops)
-      positiveAtMost("probe int8_peak_gops", *t.probe->int8PeakGops, limits::kMaxInt8PeakGops,
-                     pick(t.probe->loc, t.loc));
+      positiveAtMost("probe int8_peak_gops", *t.probe->int8PeakGops,
+                     limits::kMaxInt8PeakGops, pick(t.probe->loc, t.loc));
     if (t.probe && t.probe->int8Threads && *t.probe->int8Threads > hw)
-      fail(pick(t.probe->loc, t.loc), "probe int8_threads " + Twine(*t.probe->int8Threads) +
-                                          " exceeds the " + Twine(hw) +
-                                          " hardware threads of the target");
+      fail(pick(t.probe->loc, t.loc),
+           "probe int8_threads " + Twine(*t.probe->int8Threads) +
+               " exceeds the " + Twine(hw) + " hardware threads of the target");
   }
 };
 
@@ -718,7 +750,8 @@ void collectDiagnostic(const SMDiagnostic &diag, void *context) {
 
 } // namespace
 
-Error ingot::target::validateTargetDescription(const TargetDescription &target) {
+Error ingot::target::validateTargetDescription(
+    const TargetDescription &target) {
   return Checker(target).run();
 }
 
@@ -847,26 +880,30 @@ Expected<TargetDescription>
 ingot::target::parseTargetDescription(MemoryBufferRef buffer) {
   StringRef file = buffer.getBufferIdentifier();
   if (buffer.getBufferSize() > limits::kMaxFileBytes)
-    return createStringError(inconvertibleErrorCode(),
-                             file + ": larger than " + Twine(limits::kMaxFileBytes) +
-                                 " bytes, the most a target description may have");
+    return createStringError(
+        inconvertibleErrorCode(),
+        file + ": larger than " + Twine(limits::kMaxFileBytes) +
+            " bytes, the most a target description may have");
   if (buffer.getBuffer().trim().empty())
-    return createStringError(inconvertibleErrorCode(), file + ": empty target description");
+    return createStringError(inconvertibleErrorCode(),
+                             file + ": empty target description");
 
   TargetDescription target;
   DiagCollector diags;
   ParseContext context(buffer.getBuffer());
   BadNode bad = findBadNode(buffer);
   if (bad.at)
-    return createStringError(inconvertibleErrorCode(),
-                             locatedMessage(file, context.locate(bad.at), bad.why));
+    return createStringError(
+        inconvertibleErrorCode(),
+        locatedMessage(file, context.locate(bad.at), bad.why));
   {
     yaml::Input in(buffer, &context, collectDiagnostic, &diags);
     context.input = &in;
     in >> target;
     if (in.error()) {
       if (diags.first.empty())
-        diags.first = locatedMessage(file, {}, "no target description (empty document?)");
+        diags.first =
+            locatedMessage(file, {}, "no target description (empty document?)");
       return createStringError(inconvertibleErrorCode(), diags.first);
     }
   }
@@ -876,11 +913,13 @@ ingot::target::parseTargetDescription(MemoryBufferRef buffer) {
   return target;
 }
 
-Expected<TargetDescription> ingot::target::readTargetDescriptionFile(StringRef path) {
+Expected<TargetDescription>
+ingot::target::readTargetDescriptionFile(StringRef path) {
   // Read at most one byte more than a description may have: the file may be
   // a pipe or a device that never ends.
-  Expected<sys::fs::file_t> fd = path == "-" ? Expected<sys::fs::file_t>(sys::fs::getStdinHandle())
-                                             : sys::fs::openNativeFileForRead(path);
+  Expected<sys::fs::file_t> fd =
+      path == "-" ? Expected<sys::fs::file_t>(sys::fs::getStdinHandle())
+                  : sys::fs::openNativeFileForRead(path);
   auto cannotRead = [&](std::error_code ec) {
     return createStringError(ec, "cannot read '" + path + "': " + ec.message());
   };
@@ -910,7 +949,8 @@ Expected<TargetDescription> ingot::target::readTargetDescriptionFile(StringRef p
   return parseTargetDescription(MemoryBufferRef(text, path));
 }
 
-std::string ingot::target::writeTargetDescription(const TargetDescription &target) {
+std::string
+ingot::target::writeTargetDescription(const TargetDescription &target) {
   std::string text;
   raw_string_ostream os(text);
   yaml::Output out(os, nullptr, /*WrapColumn=*/0);
@@ -944,28 +984,30 @@ std::string ingot::target::formatCoreList(ArrayRef<CoreId> cores) {
   return text;
 }
 
-void ingot::target::printTargetSummary(const TargetDescription &t, raw_ostream &os) {
+void ingot::target::printTargetSummary(const TargetDescription &t,
+                                       raw_ostream &os) {
   os << "target: " << t.name << "\n";
   os << "  isa: " << t.isa << ", cpu: " << t.cpu << "\n";
-  os << "  cores: " << t.physicalCores() << " physical (" << t.sockets << " socket"
-     << (t.sockets > 1 ? "s" : "") << " x " << t.coresPerSocket << " cores), "
-     << t.hardwareThreads() << " hardware threads (" << t.threadsPerCore
-     << " per core)\n";
-  os << "  caches: L1d " << t.caches.l1dKiB << " KiB/core, L2 " << t.caches.l2KiB
-     << " KiB/core, L3 " << t.caches.l3.size() << " group"
+  os << "  cores: " << t.physicalCores() << " physical (" << t.sockets
+     << " socket" << (t.sockets > 1 ? "s" : "") << " x " << t.coresPerSocket
+     << " cores), " << t.hardwareThreads() << " hardware threads ("
+     << t.threadsPerCore << " per core)\n";
+  os << "  caches: L1d " << t.caches.l1dKiB << " KiB/core, L2 "
+     << t.caches.l2KiB << " KiB/core, L3 " << t.caches.l3.size() << " group"
      << (t.caches.l3.size() > 1 ? "s" : "") << "\n";
   for (auto [index, g] : enumerate(t.caches.l3))
-    os << "  L3 group " << index << ": " << format("%g", g.sizeMiB) << " MiB, cores "
-       << formatCoreList(g.cores) << "\n";
+    os << "  L3 group " << index << ": " << format("%g", g.sizeMiB)
+       << " MiB, cores " << formatCoreList(g.cores) << "\n";
   for (const NumaNode &n : t.numa)
-    os << "  NUMA node " << n.id << ": cores " << formatCoreList(n.cores) << ", "
-       << format("%g", n.memoryGiB) << " GiB\n";
+    os << "  NUMA node " << n.id << ": cores " << formatCoreList(n.cores)
+       << ", " << format("%g", n.memoryGiB) << " GiB\n";
   const Memory &m = t.memory;
   os << "  memory: " << m.channels << " channel" << (m.channels > 1 ? "s" : "")
-     << "/socket " << m.type << "-" << m.mts << ", " << m.dimmsPerChannel << " DIMM/channel, "
-     << format("%g", m.capacityGiB) << " GiB (" << m.source << ")\n";
-  os << "  bandwidth: theoretical " << format("%.1f", t.theoreticalBandwidthGBps())
-     << " GB/s";
+     << "/socket " << m.type << "-" << m.mts << ", " << m.dimmsPerChannel
+     << " DIMM/channel, " << format("%g", m.capacityGiB) << " GiB (" << m.source
+     << ")\n";
+  os << "  bandwidth: theoretical "
+     << format("%.1f", t.theoreticalBandwidthGBps()) << " GB/s";
   if (m.measuredReadGBps)
     os << ", measured read " << format("%.1f", *m.measuredReadGBps) << " GB/s";
   os << "\n";
@@ -976,14 +1018,15 @@ void ingot::target::printTargetSummary(const TargetDescription &t, raw_ostream &
   os << "  hugepages: " << t.hugepages.available1G << " x 1G, "
      << t.hugepages.available2M << " x 2M available\n";
   os << "  threads: decode " << t.decodeThreads()
-     << (t.threads.decode ? "" : " (derived)") << ", prefill " << t.prefillThreads()
-     << (t.threads.prefill ? "" : " (derived)") << "\n";
+     << (t.threads.decode ? "" : " (derived)") << ", prefill "
+     << t.prefillThreads() << (t.threads.prefill ? "" : " (derived)") << "\n";
   if (t.probe && t.probe->int8PeakGops) {
     os << "  int8 peak: " << format("%.1f", *t.probe->int8PeakGops) << " GOPS";
     if (t.probe->int8Kernel)
       os << " (" << *t.probe->int8Kernel;
     if (t.probe->int8Threads)
-      os << (t.probe->int8Kernel ? ", " : " (") << *t.probe->int8Threads << " threads";
+      os << (t.probe->int8Kernel ? ", " : " (") << *t.probe->int8Threads
+         << " threads";
     if (t.probe->int8Kernel || t.probe->int8Threads)
       os << ")";
     os << "\n";

@@ -96,12 +96,12 @@ struct BandwidthPoint {
 };
 
 struct Memory {
-  unsigned channels = 0;         // per socket
-  std::string type;              // DDR4, DDR5, ...
-  unsigned mts = 0;              // mega-transfers per second
+  unsigned channels = 0; // per socket
+  std::string type;      // DDR4, DDR5, ...
+  unsigned mts = 0;      // mega-transfers per second
   unsigned dimmsPerChannel = 1;
-  double capacityGiB = 0;        // whole machine
-  std::string source = "spec";   // "spec" or "estimated"
+  double capacityGiB = 0;      // whole machine
+  std::string source = "spec"; // "spec" or "estimated"
   std::optional<double> measuredReadGBps;
   std::vector<BandwidthPoint> measured;
   SourceLoc loc, channelsLoc, typeLoc, mtsLoc, dimmsLoc, capacityLoc, sourceLoc,
@@ -124,7 +124,7 @@ struct Threads {
 };
 
 struct ProbeResults {
-  std::optional<double> int8PeakGops; // whole machine, all threads
+  std::optional<double> int8PeakGops;    // whole machine, all threads
   std::optional<std::string> int8Kernel; // avx512_vnni, avx_vnni or avx2
   std::optional<unsigned> int8Threads;
   SourceLoc loc;
@@ -199,8 +199,10 @@ constexpr uint64_t kMaxHugePages2M = 1 << 29;
 /// in diagnostics. The error is one line: "FILE:LINE:COL: MESSAGE". Buffers
 /// over limits::kMaxFileBytes or nested deeper than limits::kMaxNesting are
 /// refused before the YAML reader sees them.
-llvm::Expected<TargetDescription> parseTargetDescription(llvm::MemoryBufferRef buffer);
-llvm::Expected<TargetDescription> readTargetDescriptionFile(llvm::StringRef path);
+llvm::Expected<TargetDescription>
+parseTargetDescription(llvm::MemoryBufferRef buffer);
+llvm::Expected<TargetDescription>
+readTargetDescriptionFile(llvm::StringRef path);
 
 /// Semantic checks; the first problem found, located when possible.
 llvm::Error validateTargetDescription(const TargetDescription &target);
@@ -239,9 +241,9 @@ std::vector<std::string> detectHostFeatures();
 //===-- Measurements (TargetProbe.cpp) ------------------------------------===//
 
 struct ProbeOptions {
-  uint64_t bufferBytes = 0;  // 0: max(1 GiB, 8 x total L3)
-  double maxSeconds = 20;    // budget for the whole probe
-  unsigned maxThreads = 0;   // 0: all physical cores
+  uint64_t bufferBytes = 0; // 0: max(1 GiB, 8 x total L3)
+  double maxSeconds = 20;   // budget for the whole probe
+  unsigned maxThreads = 0;  // 0: all physical cores
 };
 
 struct ProbeReport {

@@ -81,7 +81,9 @@ uint64_t readXcr0() {
   return (uint64_t(hi) << 32) | lo;
 }
 
-double roundTo(double value, double step) { return std::round(value / step) * step; }
+double roundTo(double value, double step) {
+  return std::round(value / step) * step;
+}
 
 const char *const sysCpu = "/sys/devices/system/cpu";
 
@@ -203,8 +205,8 @@ std::vector<std::string> ingot::target::detectHostFeatures() {
 Expected<HostTopology> ingot::target::detectHostTopology() {
   auto online = readSysFile(Twine(sysCpu) + "/online");
   if (!online)
-    return createStringError(inconvertibleErrorCode(),
-                             "cannot read %s/online", sysCpu);
+    return createStringError(inconvertibleErrorCode(), "cannot read %s/online",
+                             sysCpu);
   // (package, core_id) -> logical cpus, in logical cpu order.
   std::map<std::pair<uint64_t, uint64_t>, std::vector<unsigned>> cores;
   std::vector<std::pair<uint64_t, uint64_t>> order;
@@ -275,10 +277,11 @@ Error describeCores(const HostTopology &topology, TargetDescription &t) {
   t.coresPerSocket = coresPerPackage.begin()->second;
   for (auto &entry : coresPerPackage)
     if (entry.second != t.coresPerSocket)
-      return createStringError(inconvertibleErrorCode(),
-                               "sockets have different core counts (%u and %u); "
-                               "offline cpus?",
-                               t.coresPerSocket, entry.second);
+      return createStringError(
+          inconvertibleErrorCode(),
+          "sockets have different core counts (%u and %u); "
+          "offline cpus?",
+          t.coresPerSocket, entry.second);
   t.threadsPerCore = threadsPerCore;
   return Error::success();
 }
@@ -293,13 +296,13 @@ L3Groups readCaches(const HostTopology &topology, const CoreNumbering &cores,
   L3Groups l3Groups;
   for (auto &cpus : topology.logicalCpus) {
     for (unsigned index = 0; index < 8; ++index) {
-      std::string base =
-          cpuPath(cpus.front(), "cache/index" + Twine(index));
+      std::string base = cpuPath(cpus.front(), "cache/index" + Twine(index));
       auto level = readSysNumber(base + "/level");
       if (!level)
         break;
       std::string type = readSysFile(base + "/type").value_or("");
-      uint64_t kib = parseCacheSizeKiB(readSysFile(base + "/size").value_or(""));
+      uint64_t kib =
+          parseCacheSizeKiB(readSysFile(base + "/size").value_or(""));
       if (*level == 1 && type == "Data" && t.caches.l1dKiB == 0)
         t.caches.l1dKiB = kib;
       else if (*level == 2 && t.caches.l2KiB == 0)
@@ -387,7 +390,8 @@ void describeNuma(const CoreNumbering &cores, double totalGiB,
   unsigned numCores = t.physicalCores();
   std::set<unsigned> numaCovered;
   for (unsigned node = 0; node < 1024; ++node) {
-    std::string base = (Twine("/sys/devices/system/node/node") + Twine(node)).str();
+    std::string base =
+        (Twine("/sys/devices/system/node/node") + Twine(node)).str();
     auto cpulist = readSysFile(base + "/cpulist");
     if (!cpulist) {
       if (node > 64 && t.numa.size() > 0)
@@ -444,7 +448,8 @@ void describeMemory(const HostTopology &topology, double totalGiB,
   if (measured > 0) {
     t.memory.measuredReadGBps = measured;
     double perChannel = t.memory.mts * 8.0 / 1000.0 * t.sockets;
-    t.memory.channels = std::max(1u, unsigned(std::ceil(measured / perChannel)));
+    t.memory.channels =
+        std::max(1u, unsigned(std::ceil(measured / perChannel)));
   }
 }
 

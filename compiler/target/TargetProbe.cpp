@@ -63,7 +63,8 @@ struct Buffer {
   uint64_t *data = nullptr;
   size_t bytes = 0;
   explicit Buffer(size_t size) : bytes(size) {
-    void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
       return;
     madvise(p, size, MADV_HUGEPAGE);
@@ -105,8 +106,8 @@ std::pair<size_t, size_t> slice(size_t bytes, unsigned i, unsigned n) {
   return {pages * i / n * 4096, pages * (i + 1) / n * 4096};
 }
 
-double measureRead(const Buffer &buffer, const HostTopology &topology, unsigned k,
-                   unsigned passes, double budgetSeconds) {
+double measureRead(const Buffer &buffer, const HostTopology &topology,
+                   unsigned k, unsigned passes, double budgetSeconds) {
   double best = 0;
   auto start = Clock::now();
   for (unsigned pass = 0; pass < passes; ++pass) {
@@ -134,7 +135,8 @@ void firstTouch(Buffer &buffer, const HostTopology &topology, unsigned k) {
 
 constexpr unsigned kChains = 12;
 
-__attribute__((target("avx512f,avx512vnni"))) uint64_t int8Avx512Vnni(uint64_t iterations) {
+__attribute__((target("avx512f,avx512vnni"))) uint64_t
+int8Avx512Vnni(uint64_t iterations) {
   __m512i a = _mm512_set1_epi8(static_cast<char>(sink.load() | 1));
   __m512i b = _mm512_set1_epi8(3);
   __m512i acc[kChains];
@@ -152,7 +154,8 @@ __attribute__((target("avx512f,avx512vnni"))) uint64_t int8Avx512Vnni(uint64_t i
   return iterations * kChains * 64 * 2;
 }
 
-__attribute__((target("avx2,avxvnni"))) uint64_t int8AvxVnni(uint64_t iterations) {
+__attribute__((target("avx2,avxvnni"))) uint64_t
+int8AvxVnni(uint64_t iterations) {
   __m256i a = _mm256_set1_epi8(static_cast<char>(sink.load() | 1));
   __m256i b = _mm256_set1_epi8(3);
   __m256i acc[kChains];
@@ -208,9 +211,11 @@ double measureInt8(Int8Kernel kernel, const HostTopology &topology, unsigned k,
       break;
     iterations *= 4;
   }
-  uint64_t target = std::max<uint64_t>(1, uint64_t(iterations * (seconds / elapsed)));
+  uint64_t target =
+      std::max<uint64_t>(1, uint64_t(iterations * (seconds / elapsed)));
   std::atomic<uint64_t> ops{0};
-  double wall = runPinned(topology, k, [&](unsigned) { ops += kernel(target); });
+  double wall =
+      runPinned(topology, k, [&](unsigned) { ops += kernel(target); });
   return wall > 0 ? double(ops.load()) / wall / 1e9 : 0;
 }
 
@@ -235,7 +240,8 @@ Expected<ProbeReport> ingot::target::runProbe(const ProbeOptions &options,
   unsigned cores = topology.logicalCpus.size();
   if (cores == 0)
     return createStringError(inconvertibleErrorCode(), "no cores to probe");
-  unsigned maxThreads = options.maxThreads ? std::min(options.maxThreads, cores) : cores;
+  unsigned maxThreads =
+      options.maxThreads ? std::min(options.maxThreads, cores) : cores;
 
   uint64_t bytes = options.bufferBytes;
   if (bytes == 0) {
@@ -244,7 +250,8 @@ Expected<ProbeReport> ingot::target::runProbe(const ProbeOptions &options,
       l3MiB += g.sizeMiB;
     bytes = std::max<uint64_t>(uint64_t(1) << 30, uint64_t(l3MiB * 8) << 20);
   }
-  bytes = std::max<uint64_t>(bytes & ~uint64_t(4095), uint64_t(maxThreads) * 4096);
+  bytes =
+      std::max<uint64_t>(bytes & ~uint64_t(4095), uint64_t(maxThreads) * 4096);
   Buffer buffer(bytes);
   if (!buffer.data)
     return createStringError(inconvertibleErrorCode(),

@@ -52,7 +52,8 @@ static std::string formatTime(const std::string &format, const std::tm &time) {
     return Failure();
   std::vector<char> buffer(format.size() * 8 + 64);
   while (true) {
-    size_t n = std::strftime(buffer.data(), buffer.size(), format.c_str(), &time);
+    size_t n =
+        std::strftime(buffer.data(), buffer.size(), format.c_str(), &time);
     if (n > 0 || buffer.size() > 65536)
       return std::string(buffer.data(), n);
     buffer.resize(buffer.size() * 4);
@@ -115,15 +116,16 @@ RenderResult ChatTemplate::render(const std::vector<ChatMessage> &messages,
     d.set("content", Value(m.content));
     list.push_back(Value::dict(std::move(d)));
   }
-  return render(Value::list(std::move(list)), Value::none(), addGenerationPrompt);
+  return render(Value::list(std::move(list)), Value::none(),
+                addGenerationPrompt);
 }
 
 bool parseIsoDateTime(std::string_view text, std::tm &out) {
   int y, mo, d, h = 0, mi = 0, s = 0;
   std::string str(text);
   char sep = 0;
-  int n = std::sscanf(str.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d, &sep,
-                      &h, &mi, &s);
+  int n = std::sscanf(str.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d", &y, &mo, &d,
+                      &sep, &h, &mi, &s);
   if (n != 3 && !(n == 7 && (sep == 'T' || sep == ' ')))
     return false;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)

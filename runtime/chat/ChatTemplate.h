@@ -46,7 +46,8 @@ public:
   /// Sets a variable every render sees, e.g. "bos_token" (transformers passes
   /// the tokenizer's special tokens this way).
   void setVariable(const std::string &name, Value value);
-  void setSpecialTokens(const std::string &bosToken, const std::string &eosToken);
+  void setSpecialTokens(const std::string &bosToken,
+                        const std::string &eosToken);
   /// Pins the time strftime_now() formats; by default it is the local time
   /// at the moment of the call.
   void setFixedTime(const std::tm &time);

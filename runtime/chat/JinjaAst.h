@@ -15,26 +15,26 @@ using ExprPtr = std::unique_ptr<Expr>;
 
 struct Expr {
   enum Kind {
-    Literal,   // value
-    Name,      // name
-    GetAttr,   // operands[0] . name
-    GetItem,   // operands[0] [ operands[1] ]
-    Slice,     // operands[0] [ operands[1] : operands[2] : operands[3] ]
-               // (null operands are omitted bounds)
-    Call,      // operands[0] ( operands[1..] , keyword )
-    Filter,    // operands[0] | name ( operands[1..] , keyword )
-    Test,      // operands[0] is [not] name ( operands[1..] ); negate
-    Not,       // not operands[0]
-    Negate,    // - operands[0]
-    Plus,      // + operands[0]
-    Binary,    // operands[0] op operands[1]; op in + - * / // % ** ~
+    Literal, // value
+    Name,    // name
+    GetAttr, // operands[0] . name
+    GetItem, // operands[0] [ operands[1] ]
+    Slice,   // operands[0] [ operands[1] : operands[2] : operands[3] ]
+             // (null operands are omitted bounds)
+    Call,    // operands[0] ( operands[1..] , keyword )
+    Filter,  // operands[0] | name ( operands[1..] , keyword )
+    Test,    // operands[0] is [not] name ( operands[1..] ); negate
+    Not,     // not operands[0]
+    Negate,  // - operands[0]
+    Plus,    // + operands[0]
+    Binary,  // operands[0] op operands[1]; op in + - * / // % ** ~
     And,
     Or,
-    Compare,   // operands[0] ops[0] operands[1] ops[1] ... (chained)
-    Cond,      // operands[1] if operands[0] else operands[2] (may be null)
-    ListLit,   // [operands...]
-    TupleLit,  // (operands...)
-    DictLit    // {operands[0]: operands[1], ...}
+    Compare,  // operands[0] ops[0] operands[1] ops[1] ... (chained)
+    Cond,     // operands[1] if operands[0] else operands[2] (may be null)
+    ListLit,  // [operands...]
+    TupleLit, // (operands...)
+    DictLit   // {operands[0]: operands[1], ...}
   };
   Kind kind;
   int line = 0;
@@ -63,7 +63,7 @@ struct Stmt {
     Macro,    // macro name(params = defaults) bodies[0]
     Break,
     Continue,
-    Body      // bodies[0] rendered as is ({% generation %})
+    Body // bodies[0] rendered as is ({% generation %})
   };
   Kind kind;
   int line = 0;

@@ -27,18 +27,19 @@ Value lookupPath(const Value &item, const Value &attribute, int line) {
   size_t start = 0;
   while (true) {
     size_t dot = path.find('.', start);
-    std::string part = path.substr(start, dot == std::string::npos
-                                              ? std::string::npos
-                                              : dot - start);
-    bool digits = !part.empty() &&
-                  std::all_of(part.begin(), part.end(),
-                              [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    std::string part = path.substr(
+        start, dot == std::string::npos ? std::string::npos : dot - start);
+    bool digits =
+        !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c));
+        });
     if (digits) {
       // Python makes the part an int; one past int64 indexes nothing.
       errno = 0;
       long long index = std::strtoll(part.c_str(), nullptr, 10);
-      v = errno == ERANGE ? Value::undefined("list index out of range")
-                          : getItem(v, Value(static_cast<int64_t>(index)), line);
+      v = errno == ERANGE
+              ? Value::undefined("list index out of range")
+              : getItem(v, Value(static_cast<int64_t>(index)), line);
     } else {
       v = getItem(v, Value(part), line);
     }
@@ -55,12 +56,23 @@ std::string htmlEscape(const std::string &s) {
     return Failure();
   for (char c : s) {
     switch (c) {
-    case '&': out += "&amp;"; break;
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '"': out += "&#34;"; break;
-    case '\'': out += "&#39;"; break;
-    default: out += c;
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&#34;";
+      break;
+    case '\'':
+      out += "&#39;";
+      break;
+    default:
+      out += c;
     }
   }
   return out;
@@ -160,7 +172,8 @@ ValueList selectItems(const Value &input, CallArgs &args, bool byAttribute,
   }
   CallArgs testArgs;
   testArgs.line = line;
-  testArgs.positional.assign(args.positional.begin() + k, args.positional.end());
+  testArgs.positional.assign(args.positional.begin() + k,
+                             args.positional.end());
   testArgs.keyword = args.keyword;
   ValueList out;
   for (const Value &item : iterate(input, line)) {
@@ -180,8 +193,8 @@ ValueList selectItems(const Value &input, CallArgs &args, bool byAttribute,
   return out;
 }
 
-std::string indentText(const std::string &input, const Value &width,
-                       bool first, bool blank, int line) {
+std::string indentText(const std::string &input, const Value &width, bool first,
+                       bool blank, int line) {
   // Jinja2: indention = width if a string, else " " * width.
   std::string indention;
   if (width.isString()) {
@@ -192,9 +205,10 @@ std::string indentText(const std::string &input, const Value &width,
       return Failure();
     indention.assign(static_cast<size_t>(n), ' ');
   } else {
-    return raiseError("TypeError: can't multiply sequence by non-int of type '" +
-                   width.typeName() + "'",
-               line);
+    return raiseError(
+        "TypeError: can't multiply sequence by non-int of type '" +
+            width.typeName() + "'",
+        line);
   }
   std::string s = input;
   if (!appendBounded(s, "\n"))
@@ -277,7 +291,8 @@ template <typename Less> void stableSort(ValueList &items, Less less) {
 
 double roundHalfEven(double x) { return std::nearbyint(x); }
 
-// ---- filters -------------------------------------------------------------------
+// ---- filters
+// -------------------------------------------------------------------
 
 // One filter application: `input | name(args)`, with `reader` over its
 // arguments (named as written: "d" or "default").
@@ -343,8 +358,7 @@ Value filterToJson(FilterCall &c) {
 }
 
 // `input.method(arguments)` on the input's string.
-Value callStringMethod(FilterCall &c, const char *method,
-                       ValueList arguments) {
+Value callStringMethod(FilterCall &c, const char *method, ValueList arguments) {
   CallArgs call;
   call.line = c.line;
   call.positional = std::move(arguments);
@@ -466,8 +480,7 @@ Value filterInt(FilterCall &c) {
                ? Value(floatToInt(input.asDouble(), c.line))
                : fallback;
   int64_t v;
-  if (input.isString() &&
-      parseInt(input.getString(), base.getInt(), v, c.line))
+  if (input.isString() && parseInt(input.getString(), base.getInt(), v, c.line))
     return Value(v);
   return fallback;
 }
@@ -508,8 +521,7 @@ Value filterItems(FilterCall &c) {
 }
 
 Value filterDictSort(FilterCall &c) {
-  bool caseSensitive =
-      c.reader.get(0, "case_sensitive", Value(false)).truthy();
+  bool caseSensitive = c.reader.get(0, "case_sensitive", Value(false)).truthy();
   Value by = c.reader.get(1, "by", Value("key"));
   bool reverse = c.reader.get(2, "reverse", Value(false)).truthy();
   if (!c.reader.done())
@@ -519,8 +531,8 @@ Value filterDictSort(FilterCall &c) {
   ValueList out = dictPairs(c.input);
   size_t pos = by.str() == "value" ? 1 : 0;
   stableSort(out, [&](const Value &a, const Value &b) {
-    int order = sortCompare(a.getList()[pos], b.getList()[pos], caseSensitive,
-                            c.line);
+    int order =
+        sortCompare(a.getList()[pos], b.getList()[pos], caseSensitive, c.line);
     return reverse ? order > 0 : order < 0;
   });
   return Value::list(std::move(out));
@@ -596,8 +608,7 @@ Value filterAbs(FilterCall &c) {
 }
 
 Value filterRound(FilterCall &c) {
-  int64_t precision =
-      c.reader.get(0, "precision", Value(int64_t(0))).getInt();
+  int64_t precision = c.reader.get(0, "precision", Value(int64_t(0))).getInt();
   std::string method = c.reader.get(1, "method", Value("common")).str();
   if (!c.reader.done())
     return Failure();
@@ -666,15 +677,13 @@ Value filterOrdered(FilterCall &c) {
   bool reverse = sort && c.reader.get(0, "reverse", Value(false)).truthy();
   bool caseSensitive =
       c.reader.get(sort ? 1 : 0, "case_sensitive", Value(false)).truthy();
-  Value attribute =
-      c.reader.get(sort ? 2 : 1, "attribute", Value::none());
+  Value attribute = c.reader.get(sort ? 2 : 1, "attribute", Value::none());
   if (!c.reader.done())
     return Failure();
   int line = c.line;
   ValueList items = iterate(c.input, line);
   if (c.name == "unique")
-    return Value::generator(
-        uniqueItems(items, attribute, caseSensitive, line));
+    return Value::generator(uniqueItems(items, attribute, caseSensitive, line));
   auto less = [&](const Value &a, const Value &b) {
     return sortCompare(keyOf(a, attribute, line), keyOf(b, attribute, line),
                        caseSensitive, line) < 0;
@@ -729,28 +738,29 @@ using Filter = Value (*)(FilterCall &);
 
 // Every filter, by name.
 const std::pair<std::string_view, Filter> kFilters[] = {
-    {"abs", filterAbs},          {"attr", filterAttr},
-    {"capitalize", filterCase},  {"count", filterLength},
-    {"d", filterDefault},        {"default", filterDefault},
+    {"abs", filterAbs},           {"attr", filterAttr},
+    {"capitalize", filterCase},   {"count", filterLength},
+    {"d", filterDefault},         {"default", filterDefault},
     {"dictsort", filterDictSort}, {"e", filterEscape},
-    {"escape", filterEscape},    {"first", filterFirstOrLast},
-    {"float", filterFloat},      {"format", filterFormat},
-    {"indent", filterIndent},    {"int", filterInt},
-    {"items", filterItems},      {"join", filterJoin},
-    {"last", filterFirstOrLast},        {"length", filterLength},
-    {"list", filterList},        {"lower", filterCase},
-    {"map", filterMap},          {"max", filterOrdered},
-    {"min", filterOrdered},      {"reject", filterSelect},
+    {"escape", filterEscape},     {"first", filterFirstOrLast},
+    {"float", filterFloat},       {"format", filterFormat},
+    {"indent", filterIndent},     {"int", filterInt},
+    {"items", filterItems},       {"join", filterJoin},
+    {"last", filterFirstOrLast},  {"length", filterLength},
+    {"list", filterList},         {"lower", filterCase},
+    {"map", filterMap},           {"max", filterOrdered},
+    {"min", filterOrdered},       {"reject", filterSelect},
     {"rejectattr", filterSelect}, {"replace", filterReplace},
-    {"reverse", filterReverse},  {"round", filterRound},
-    {"safe", filterSafe},        {"select", filterSelect},
+    {"reverse", filterReverse},   {"round", filterRound},
+    {"safe", filterSafe},         {"select", filterSelect},
     {"selectattr", filterSelect}, {"sort", filterOrdered},
-    {"string", filterString},    {"sum", filterSum},
-    {"title", filterCase},       {"tojson", filterToJson},
-    {"trim", filterTrim},        {"unique", filterOrdered},
+    {"string", filterString},     {"sum", filterSum},
+    {"title", filterCase},        {"tojson", filterToJson},
+    {"trim", filterTrim},         {"unique", filterOrdered},
     {"upper", filterCase}};
 
-// ---- tests ---------------------------------------------------------------------
+// ---- tests
+// ---------------------------------------------------------------------
 
 // One test application: `input is name(args)`.
 using TestCall = FilterCall;
@@ -782,10 +792,10 @@ const std::pair<std::string_view, Predicate> kPredicates[] = {
 
 // The tests that compare the input with one argument, and the operator.
 const std::pair<std::string_view, const char *> kComparisons[] = {
-    {"equalto", "=="}, {"eq", "=="},         {"==", "=="}, {"ne", "!="},
-    {"!=", "!="},      {"lt", "<"},          {"lessthan", "<"},
-    {"<", "<"},        {"le", "<="},         {"<=", "<="}, {"gt", ">"},
-    {"greaterthan", ">"}, {">", ">"},        {"ge", ">="}, {">=", ">="}};
+    {"equalto", "=="}, {"eq", "=="}, {"==", "=="},      {"ne", "!="},
+    {"!=", "!="},      {"lt", "<"},  {"lessthan", "<"}, {"<", "<"},
+    {"le", "<="},      {"<=", "<="}, {"gt", ">"},       {"greaterthan", ">"},
+    {">", ">"},        {"ge", ">="}, {">=", ">="}};
 
 bool testParity(TestCall &c) {
   if (!c.reader.done())
@@ -828,8 +838,8 @@ bool testIn(TestCall &c) {
 
 using Test = bool (*)(TestCall &);
 const std::pair<std::string_view, Test> kTests[] = {
-    {"odd", testParity},   {"even", testParity}, {"divisibleby", testDivisibleBy},
-    {"lower", testCase},   {"upper", testCase},  {"sameas", testSameAs},
+    {"odd", testParity}, {"even", testParity}, {"divisibleby", testDivisibleBy},
+    {"lower", testCase}, {"upper", testCase},  {"sameas", testSameAs},
     {"in", testIn}};
 
 template <class T, size_t N>

@@ -36,8 +36,8 @@ Value kwargsDict(CallArgs &args, const char *function) {
   for (const Value &p : args.positional) {
     if (!p.isDict())
       return raiseError(std::string("TypeError: ") + function +
-                     "() takes only keyword arguments or a dict",
-                 args.line);
+                            "() takes only keyword arguments or a dict",
+                        args.line);
     for (const auto &[k, v] : p.getDict().items)
       d.set(k, v);
   }
@@ -49,10 +49,12 @@ Value kwargsDict(CallArgs &args, const char *function) {
 Value rangeFunction(CallArgs &args) {
   if (!args.keyword.empty() || args.positional.empty() ||
       args.positional.size() > 3)
-    return raiseError("TypeError: range expects 1 to 3 integer arguments", args.line);
+    return raiseError("TypeError: range expects 1 to 3 integer arguments",
+                      args.line);
   for (const Value &v : args.positional)
     if (!v.isInt() && !v.isBool())
-      return raiseError("TypeError: range() arguments must be integers", args.line);
+      return raiseError("TypeError: range() arguments must be integers",
+                        args.line);
   int64_t start = 0, stop, step = 1;
   if (args.positional.size() == 1) {
     stop = args.positional[0].getInt();
@@ -102,9 +104,8 @@ public:
           namespaces.push_back(ns);
           return ns;
         });
-    globals->vars["dict"] = Value::callable("dict", [](CallArgs &args) {
-      return kwargsDict(args, "dict");
-    });
+    globals->vars["dict"] = Value::callable(
+        "dict", [](CallArgs &args) { return kwargsDict(args, "dict"); });
     globals->vars["range"] = Value::callable("range", rangeFunction);
     for (const auto &[k, v] : variables.items)
       globals->vars[k] = v;
@@ -140,7 +141,8 @@ private:
   int renderDepth = 0;
 
   // Where the render's stack began, to measure how much its recursion uses.
-  uintptr_t stackStart = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  uintptr_t stackStart =
+      reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
 
   // One level of the renderer's recursion, bounded so that a deep template
   // (recursive macros around deep expressions) cannot exhaust the stack:
@@ -165,7 +167,8 @@ private:
 
   static void appendOutput(std::string &out, const std::string &piece) {
     if (piece.size() > kMaxStringBytes - out.size()) {
-      raiseLimit("the rendered text", std::to_string(kMaxStringBytes) + " bytes");
+      raiseLimit("the rendered text",
+                 std::to_string(kMaxStringBytes) + " bytes");
       return;
     }
     chargeBytes(piece.size());
@@ -288,13 +291,17 @@ private:
       loop.set("length", Value(n));
       loop.set("depth", Value(int64_t(1)));
       loop.set("depth0", Value(int64_t(0)));
-      loop.set("previtem", i > 0 ? items[i - 1]
-                                 : Value::undefined("there is no previous item"));
-      loop.set("nextitem", i + 1 < n ? items[i + 1]
-                                     : Value::undefined("there is no next item"));
-      loop.set("cycle", Value::callable("loop.cycle", [i](CallArgs &args) -> Value {
+      loop.set("previtem", i > 0
+                               ? items[i - 1]
+                               : Value::undefined("there is no previous item"));
+      loop.set("nextitem", i + 1 < n
+                               ? items[i + 1]
+                               : Value::undefined("there is no next item"));
+      loop.set("cycle",
+               Value::callable("loop.cycle", [i](CallArgs &args) -> Value {
                  if (args.positional.empty())
-                   return raiseError("TypeError: no items for cycling given", args.line);
+                   return raiseError("TypeError: no items for cycling given",
+                                     args.line);
                  return args.positional[i % args.positional.size()];
                }));
       inner->vars["loop"] = Value::dict(std::move(loop));
@@ -314,52 +321,55 @@ private:
     // A weak reference: the macro is stored in that scope, and a strong one
     // would keep both alive after the render.
     std::weak_ptr<Scope> weakScope = definitionScope;
-    return Value::callable(s.name, [this, macro, weakScope](CallArgs &args) -> Value {
-      if (macroDepth >= kMaxMacroDepth)
-        return raiseError("RecursionError: macro calls nested deeper than the limit of " +
-                       std::to_string(kMaxMacroDepth),
-                   args.line);
-      // A call allocates a scope and binds the arguments: some twenty
-      // expression nodes' worth of time.
-      chargeSteps(20);
-      ScopePtr definition = weakScope.lock();
-      ScopePtr scope = childOf(definition ? definition : root);
-      const auto &params = macro->params;
-      if (args.positional.size() > params.size())
-        return raiseError("TypeError: macro '" + macro->name + "' takes not more than " +
-                       std::to_string(params.size()) + " argument(s)",
-                   args.line);
-      std::vector<bool> bound(params.size(), false);
-      for (size_t i = 0; i < args.positional.size(); ++i) {
-        scope->vars[params[i].first] = args.positional[i];
-        bound[i] = true;
-      }
-      for (const auto &[k, v] : args.keyword) {
-        size_t i = 0;
-        while (i < params.size() && params[i].first != k)
-          ++i;
-        if (i == params.size())
-          return raiseError("TypeError: macro '" + macro->name +
-                         "' takes no keyword argument '" + k + "'",
-                     args.line);
-        scope->vars[k] = v;
-        bound[i] = true;
-      }
-      for (size_t i = 0; i < params.size(); ++i)
-        if (!bound[i])
-          scope->vars[params[i].first] =
-              params[i].second
-                  ? eval(*params[i].second, scope)
-                  : Value::undefined("parameter '" + params[i].first +
-                                     "' was not provided");
-      std::string text;
-      ++macroDepth;
-      Flow flow = exec(macro->bodies[0], scope, text);
-      --macroDepth;
-      if (flow == Flow::Failed)
-        return Failure();
-      return Value(text);
-    });
+    return Value::callable(
+        s.name, [this, macro, weakScope](CallArgs &args) -> Value {
+          if (macroDepth >= kMaxMacroDepth)
+            return raiseError(
+                "RecursionError: macro calls nested deeper than the limit of " +
+                    std::to_string(kMaxMacroDepth),
+                args.line);
+          // A call allocates a scope and binds the arguments: some twenty
+          // expression nodes' worth of time.
+          chargeSteps(20);
+          ScopePtr definition = weakScope.lock();
+          ScopePtr scope = childOf(definition ? definition : root);
+          const auto &params = macro->params;
+          if (args.positional.size() > params.size())
+            return raiseError(
+                "TypeError: macro '" + macro->name + "' takes not more than " +
+                    std::to_string(params.size()) + " argument(s)",
+                args.line);
+          std::vector<bool> bound(params.size(), false);
+          for (size_t i = 0; i < args.positional.size(); ++i) {
+            scope->vars[params[i].first] = args.positional[i];
+            bound[i] = true;
+          }
+          for (const auto &[k, v] : args.keyword) {
+            size_t i = 0;
+            while (i < params.size() && params[i].first != k)
+              ++i;
+            if (i == params.size())
+              return raiseError("TypeError: macro '" + macro->name +
+                                    "' takes no keyword argument '" + k + "'",
+                                args.line);
+            scope->vars[k] = v;
+            bound[i] = true;
+          }
+          for (size_t i = 0; i < params.size(); ++i)
+            if (!bound[i])
+              scope->vars[params[i].first] =
+                  params[i].second
+                      ? eval(*params[i].second, scope)
+                      : Value::undefined("parameter '" + params[i].first +
+                                         "' was not provided");
+          std::string text;
+          ++macroDepth;
+          Flow flow = exec(macro->bodies[0], scope, text);
+          --macroDepth;
+          if (flow == Flow::Failed)
+            return Failure();
+          return Value(text);
+        });
   }
 
   void evalArgs(const Expr &e, size_t first, const ScopePtr &scope,
@@ -430,10 +440,10 @@ private:
                      e.line);
     Value parts[3];
     for (int i = 0; i < 3; ++i)
-      parts[i] = e.operands[i + 1] ? eval(*e.operands[i + 1], scope)
-                                   : Value::none();
-    return sliceValue(eval(*e.operands[0], scope), parts[0], parts[1],
-                      parts[2], e.line);
+      parts[i] =
+          e.operands[i + 1] ? eval(*e.operands[i + 1], scope) : Value::none();
+    return sliceValue(eval(*e.operands[0], scope), parts[0], parts[1], parts[2],
+                      e.line);
   }
 
   [[gnu::noinline]] Value evalCall(const Expr &e, const ScopePtr &scope) {
@@ -457,9 +467,9 @@ private:
       return raiseUndefined(v, e.line);
     if (!v.isNumber())
       return raiseError(std::string("TypeError: bad operand type for unary ") +
-                     (e.kind == Expr::Negate ? "-" : "+") + ": '" +
-                     v.typeName() + "'",
-                 e.line);
+                            (e.kind == Expr::Negate ? "-" : "+") + ": '" +
+                            v.typeName() + "'",
+                        e.line);
     if (e.kind == Expr::Plus)
       return v.isFloat() ? v : Value(v.getInt());
     if (v.isFloat())
@@ -506,8 +516,8 @@ private:
         Value key = eval(*e.operands[i], scope);
         if (!key.isString())
           return raiseError("unsupported dict key of type '" + key.typeName() +
-                         "' (only string keys are supported)",
-                     e.line);
+                                "' (only string keys are supported)",
+                            e.line);
         d.set(key.getString(), eval(*e.operands[i + 1], scope));
       }
       return Value::dict(std::move(d));

@@ -41,9 +41,8 @@ public:
     while (true) {
       size_t textStart = pos;
       size_t tag = findTagStart(pos);
-      std::string text = src.substr(pos, tag == std::string::npos
-                                             ? std::string::npos
-                                             : tag - pos);
+      std::string text = src.substr(
+          pos, tag == std::string::npos ? std::string::npos : tag - pos);
       size_t removedFront = 0;
       if (pending == Pending::StripAll) {
         while (removedFront < text.size() && isSpace(text[removedFront]))
@@ -80,10 +79,10 @@ public:
       }
       emitText(std::move(text), textLine);
       pos = tag + 2 + ((mod == '-' || mod == '+') ? 1 : 0);
-      bool lexed = kind == '#' ? lexComment(tag)
-                               : lexTag(kind == '{' ? Token::VarBegin
-                                                    : Token::BlockBegin,
-                                        tag);
+      bool lexed =
+          kind == '#'
+              ? lexComment(tag)
+              : lexTag(kind == '{' ? Token::VarBegin : Token::BlockBegin, tag);
       if (!lexed)
         return false;
     }
@@ -156,14 +155,16 @@ private:
                     tagStart);
       if (depth == 0) {
         char c = src[pos];
-        bool dash = c == '-' && src.compare(pos + 1, 2, std::string{closer, '}'}) == 0;
+        bool dash =
+            c == '-' && src.compare(pos + 1, 2, std::string{closer, '}'}) == 0;
         bool plus = block && c == '+' &&
                     src.compare(pos + 1, 2, std::string{closer, '}'}) == 0;
-        if (dash || plus || src.compare(pos, 2, std::string{closer, '}'}) == 0) {
+        if (dash || plus ||
+            src.compare(pos, 2, std::string{closer, '}'}) == 0) {
           pos += (dash || plus) ? 3 : 2;
-          tokens.push_back({block ? Token::BlockEnd : Token::VarEnd, "",
-                            lineAt(pos)});
-          pending = dash           ? Pending::StripAll
+          tokens.push_back(
+              {block ? Token::BlockEnd : Token::VarEnd, "", lineAt(pos)});
+          pending = dash             ? Pending::StripAll
                     : plus || !block ? Pending::None
                                      : Pending::TrimNewline;
           if (block && tokens.size() == firstToken + 3 &&
@@ -264,7 +265,8 @@ private:
         ++pos;
         if (pos < src.size() && (src[pos] == '+' || src[pos] == '-'))
           ++pos;
-        if (pos < src.size() && std::isdigit(static_cast<unsigned char>(src[pos]))) {
+        if (pos < src.size() &&
+            std::isdigit(static_cast<unsigned char>(src[pos]))) {
           isFloat = true;
           digits();
         } else {
@@ -328,7 +330,8 @@ private:
       auto hex = [&](int n) -> bool {
         uint32_t cp = 0;
         for (int i = 0; i < n; ++i) {
-          if (pos >= src.size() || !std::isxdigit(static_cast<unsigned char>(src[pos])))
+          if (pos >= src.size() ||
+              !std::isxdigit(static_cast<unsigned char>(src[pos])))
             return fail("bad escape in string", start);
           char h = src[pos++];
           cp = cp * 16 + (std::isdigit(static_cast<unsigned char>(h))
@@ -342,17 +345,38 @@ private:
         return true;
       };
       switch (e) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
-      case '\'': out += '\''; break;
-      case '"': out += '"'; break;
-      case '\n': break;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '\'':
+        out += '\'';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case '\n':
+        break;
       case 'x':
       case 'u':
       case 'U':
@@ -362,7 +386,9 @@ private:
       default:
         if (e >= '0' && e <= '7') {
           uint32_t cp = e - '0';
-          for (int i = 0; i < 2 && pos < src.size() && src[pos] >= '0' && src[pos] <= '7'; ++i)
+          for (int i = 0;
+               i < 2 && pos < src.size() && src[pos] >= '0' && src[pos] <= '7';
+               ++i)
             cp = cp * 8 + (src[pos++] - '0');
           appendUtf8(out, cp);
         } else {

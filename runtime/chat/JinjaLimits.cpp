@@ -34,13 +34,14 @@ bool chargeSteps(uint64_t n) {
                  ? b->stepLimit + 1
                  : b->steps + n;
   if (b->steps > b->stepLimit && !failed())
-    raiseLimit("the template's work", std::to_string(b->stepLimit) +
-                                          " evaluation steps");
+    raiseLimit("the template's work",
+               std::to_string(b->stepLimit) + " evaluation steps");
   return !failed();
 }
 
 bool chargeItems(size_t items) {
-  return chargeSteps(static_cast<uint64_t>(items) * (sizeof(Value) / kBytesPerStep));
+  return chargeSteps(static_cast<uint64_t>(items) *
+                     (sizeof(Value) / kBytesPerStep));
 }
 
 // Strings and lists are bounded alike: a thing of `count` units, or of
@@ -66,8 +67,8 @@ static bool checkRepeatedSize(const SizeLimit &limit, size_t unit,
                               uint64_t count) {
   if (unit != 0 && count > limit.maxCount / unit)
     return raiseLimit(std::string("a ") + limit.thing + " of " +
-                          std::to_string(count) + " x " +
-                          std::to_string(unit) + " " + limit.unit,
+                          std::to_string(count) + " x " + std::to_string(unit) +
+                          " " + limit.unit,
                       std::to_string(limit.maxCount) + " " + limit.unit);
   return checkSize(limit, unit * count);
 }

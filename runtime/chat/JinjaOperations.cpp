@@ -20,21 +20,22 @@ Failure raiseError(const std::string &message, int line) {
 
 Failure raiseUndefined(const Value &value, int line) {
   std::string why = value.undefinedDescription();
-  return raiseError(why.rfind("unsupported", 0) == 0 ? why : "UndefinedError: " + why,
-             line);
+  return raiseError(
+      why.rfind("unsupported", 0) == 0 ? why : "UndefinedError: " + why, line);
 }
 
 Failure raiseIntegerOverflow(const std::string &what, int line) {
   return raiseError("OverflowError: " + what +
-                 " does not fit in 64 bits (the interpreter's integers)",
-             line);
+                        " does not fit in 64 bits (the interpreter's integers)",
+                    line);
 }
 
 int64_t floatToInt(double d, int line) {
   if (std::isnan(d))
     return raiseError("ValueError: cannot convert float NaN to integer", line);
   if (std::isinf(d))
-    return raiseError("OverflowError: cannot convert float infinity to integer", line);
+    return raiseError("OverflowError: cannot convert float infinity to integer",
+                      line);
   // The doubles that convert are those in [-2^63, 2^63).
   if (d < -9223372036854775808.0 || d >= 9223372036854775808.0)
     return raiseIntegerOverflow("int(" + formatPythonFloat(d) + ")", line);
@@ -48,8 +49,8 @@ size_t findText(std::string_view text, std::string_view needle, size_t from) {
   // candidate position, quadratic on a hostile needle.
   const void *at = memmem(text.data() + from, text.size() - from, needle.data(),
                           needle.size());
-  size_t found = at ? static_cast<const char *>(at) - text.data()
-                    : std::string::npos;
+  size_t found =
+      at ? static_cast<const char *>(at) - text.data() : std::string::npos;
   chargeBytes((at ? found : text.size()) - from + needle.size());
   return found;
 }
@@ -77,7 +78,8 @@ private:
   std::string reversedText, reversedNeedle;
 };
 
-// ---- arguments ---------------------------------------------------------------
+// ---- arguments
+// ---------------------------------------------------------------
 
 bool ArgReader::has(size_t position, const char *name) const {
   if (position < args.positional.size())
@@ -102,17 +104,18 @@ Value ArgReader::get(size_t position, const char *name, Value fallback) {
 bool ArgReader::done() {
   if (args.positional.size() > maxPosition)
     return raiseError("TypeError: " + function + "() takes at most " +
-                   std::to_string(maxPosition) + " arguments",
-               args.line);
+                          std::to_string(maxPosition) + " arguments",
+                      args.line);
   for (const auto &[k, v] : args.keyword)
     if (std::find(knownNames.begin(), knownNames.end(), k) == knownNames.end())
       return raiseError("TypeError: " + function +
-                     "() got an unexpected keyword argument '" + k + "'",
-                 args.line);
+                            "() got an unexpected keyword argument '" + k + "'",
+                        args.line);
   return true;
 }
 
-// ---- strings -------------------------------------------------------------------
+// ---- strings
+// -------------------------------------------------------------------
 
 static bool isAscii(const std::string &s) {
   for (unsigned char c : s)
@@ -339,7 +342,8 @@ std::string pythonCapitalize(const std::string &s) {
     if (i == 0 && text[i] == 0xDF)
       out += "Ss";
     else
-      appendUtf8(out, i == 0 ? toUpperCodePoint(text[i]) : toLowerCodePoint(text[i]));
+      appendUtf8(out, i == 0 ? toUpperCodePoint(text[i])
+                             : toLowerCodePoint(text[i]));
   }
   return out;
 }
@@ -348,11 +352,10 @@ static bool matchesAffix(const std::string &s, const Value &affix, bool prefix,
                          int line) {
   auto one = [&](const Value &a) -> bool {
     if (!a.isString())
-      return raiseError(std::string("TypeError: ") +
-                     (prefix ? "startswith" : "endswith") +
-                     " first arg must be str or a tuple of str, not " +
-                     a.typeName(),
-                 line);
+      return raiseError(
+          std::string("TypeError: ") + (prefix ? "startswith" : "endswith") +
+              " first arg must be str or a tuple of str, not " + a.typeName(),
+          line);
     const std::string &x = a.getString();
     if (x.size() > s.size())
       return false;
@@ -388,8 +391,8 @@ static std::string formatString(const std::string &fmt, CallArgs &args,
         return raiseError("ValueError: unmatched '{' in format string", line);
       std::string field = fmt.substr(i + 1, close - i - 1);
       if (field.find_first_of(":!.[") != std::string::npos)
-        return raiseError("unsupported format field '{" + field + "}' in str.format",
-                   line);
+        return raiseError(
+            "unsupported format field '{" + field + "}' in str.format", line);
       Value v;
       if (field.empty()) {
         if (autoIndex >= args.positional.size())
@@ -426,9 +429,9 @@ static std::string formatString(const std::string &fmt, CallArgs &args,
 static int64_t intArg(const Value &v, const char *what, int line) {
   if (v.isInt() || v.isBool())
     return v.getInt();
-  return raiseError(std::string("TypeError: ") + what + " must be an integer, not " +
-                 v.typeName(),
-             line);
+  return raiseError(std::string("TypeError: ") + what +
+                        " must be an integer, not " + v.typeName(),
+                    line);
 }
 
 // ---- str methods -----------------------------------------------------------
@@ -466,14 +469,13 @@ static Value strStrip(MethodCall &c) {
   Value chars = c.reader.get(0, "chars", Value::none());
   if (!c.reader.done())
     return Failure();
-  return Value(
-      stripString(c.s, chars, c.name != "rstrip", c.name != "lstrip"));
+  return Value(stripString(c.s, chars, c.name != "rstrip", c.name != "lstrip"));
 }
 
 static Value strReplace(MethodCall &c) {
   Value old = c.reader.get(0, "old"), with = c.reader.get(1, "new");
-  int64_t count = intArg(c.reader.get(2, "count", Value(int64_t(-1))),
-                         "count", c.line);
+  int64_t count =
+      intArg(c.reader.get(2, "count", Value(int64_t(-1))), "count", c.line);
   if (!c.reader.done())
     return Failure();
   if (!old.isString() || !with.isString())
@@ -570,8 +572,7 @@ static Value strRemoveAffix(MethodCall &c) {
   const std::string &s = c.s, &x = a.getString();
   if (c.name == "removeprefix")
     return Value(s.compare(0, x.size(), x) == 0 ? s.substr(x.size()) : s);
-  if (x.size() <= s.size() &&
-      s.compare(s.size() - x.size(), x.size(), x) == 0)
+  if (x.size() <= s.size() && s.compare(s.size() - x.size(), x.size(), x) == 0)
     return Value(s.substr(0, s.size() - x.size()));
   return Value(s);
 }
@@ -611,19 +612,32 @@ using StrMethod = Value (*)(MethodCall &);
 
 // Every str method templates may call, by name.
 static const std::pair<std::string_view, StrMethod> kStrMethods[] = {
-    {"startswith", strAffix},     {"endswith", strAffix},
-    {"split", strSplit},          {"rsplit", strSplit},
-    {"strip", strStrip},          {"lstrip", strStrip},
-    {"rstrip", strStrip},         {"replace", strReplace},
-    {"upper", strCase},           {"lower", strCase},
-    {"title", strCase},           {"capitalize", strCase},
-    {"find", strFind},            {"rfind", strFind},
-    {"count", strFind},           {"join", strJoin},
-    {"format", strFormat},        {"splitlines", strSplitLines},
-    {"isdigit", strIsClass},      {"isalpha", strIsClass},
-    {"isalnum", strIsClass},      {"isspace", strIsClass},
-    {"isupper", strIsClass},      {"islower", strIsClass},
-    {"removeprefix", strRemoveAffix}, {"removesuffix", strRemoveAffix}};
+    {"startswith", strAffix},
+    {"endswith", strAffix},
+    {"split", strSplit},
+    {"rsplit", strSplit},
+    {"strip", strStrip},
+    {"lstrip", strStrip},
+    {"rstrip", strStrip},
+    {"replace", strReplace},
+    {"upper", strCase},
+    {"lower", strCase},
+    {"title", strCase},
+    {"capitalize", strCase},
+    {"find", strFind},
+    {"rfind", strFind},
+    {"count", strFind},
+    {"join", strJoin},
+    {"format", strFormat},
+    {"splitlines", strSplitLines},
+    {"isdigit", strIsClass},
+    {"isalpha", strIsClass},
+    {"isalnum", strIsClass},
+    {"isspace", strIsClass},
+    {"isupper", strIsClass},
+    {"islower", strIsClass},
+    {"removeprefix", strRemoveAffix},
+    {"removesuffix", strRemoveAffix}};
 
 static Value stringMethod(const Value &self, const std::string &name) {
   StrMethod method = nullptr;
@@ -632,10 +646,10 @@ static Value stringMethod(const Value &self, const std::string &name) {
       method = m;
   if (!method) {
     static const char *python[] = {
-        "casefold",   "center",    "encode",     "expandtabs", "format_map",
-        "index",      "isascii",   "isdecimal",  "isidentifier", "isnumeric",
-        "isprintable", "istitle",  "ljust",      "partition",  "rindex",
-        "rjust",      "rpartition", "swapcase",  "translate",  "zfill"};
+        "casefold",    "center",     "encode",    "expandtabs",   "format_map",
+        "index",       "isascii",    "isdecimal", "isidentifier", "isnumeric",
+        "isprintable", "istitle",    "ljust",     "partition",    "rindex",
+        "rjust",       "rpartition", "swapcase",  "translate",    "zfill"};
     for (const char *p : python)
       if (name == p)
         return Value::undefined("unsupported method 'str." + name + "'");
@@ -643,12 +657,11 @@ static Value stringMethod(const Value &self, const std::string &name) {
   }
   chargeBytes(self.getString().size());
   std::string s = self.getString();
-  return Value::callable("str." + name,
-                         [s, name, method](CallArgs &args) -> Value {
-                           MethodCall call{name, s, args, ArgReader(args, name),
-                                           args.line};
-                           return method(call);
-                         });
+  return Value::callable(
+      "str." + name, [s, name, method](CallArgs &args) -> Value {
+        MethodCall call{name, s, args, ArgReader(args, name), args.line};
+        return method(call);
+      });
 }
 
 static Value dictMethod(const Value &self, const std::string &name) {
@@ -680,7 +693,8 @@ static Value dictMethod(const Value &self, const std::string &name) {
   });
 }
 
-// ---- lookup ------------------------------------------------------------------
+// ---- lookup
+// ------------------------------------------------------------------
 
 Value getAttribute(const Value &obj, const std::string &name, int line) {
   switch (obj.kind()) {
@@ -699,8 +713,8 @@ Value getAttribute(const Value &obj, const std::string &name, int line) {
   case Value::Kind::String:
     return stringMethod(obj, name);
   default:
-    return Value::undefined("'" + obj.typeName() + " object' has no attribute '" +
-                            name + "'");
+    return Value::undefined("'" + obj.typeName() +
+                            " object' has no attribute '" + name + "'");
   }
 }
 
@@ -751,7 +765,8 @@ Value getItem(const Value &obj, const Value &key, int line) {
       return getAttribute(obj, key.getString(), line);
     return Value::undefined("'str object' has no attribute " + key.repr());
   default:
-    return Value::undefined("'" + obj.typeName() + "' object is not subscriptable");
+    return Value::undefined("'" + obj.typeName() +
+                            "' object is not subscriptable");
   }
 }
 
@@ -784,9 +799,10 @@ static std::vector<int64_t> sliceIndices(int64_t n, const Value &startV,
   // Count first: `i += step` past the end could overflow for a huge step.
   // start and stop are within [-1, n], so their difference fits.
   int64_t span = step > 0 ? stop - start : start - stop;
-  uint64_t stride = step > 0 ? static_cast<uint64_t>(step)
-                             : 0 - static_cast<uint64_t>(step);
-  uint64_t count = span <= 0 ? 0 : (static_cast<uint64_t>(span) - 1) / stride + 1;
+  uint64_t stride =
+      step > 0 ? static_cast<uint64_t>(step) : 0 - static_cast<uint64_t>(step);
+  uint64_t count =
+      span <= 0 ? 0 : (static_cast<uint64_t>(span) - 1) / stride + 1;
   if (!chargeSteps(count))
     return Failure();
   std::vector<int64_t> out;
@@ -806,7 +822,8 @@ Value sliceValue(const Value &obj, const Value &start, const Value &stop,
     ValueList out;
     for (int64_t i : sliceIndices(items.size(), start, stop, step, line))
       out.push_back(items[i]);
-    return obj.isTuple() ? Value::tuple(std::move(out)) : Value::list(std::move(out));
+    return obj.isTuple() ? Value::tuple(std::move(out))
+                         : Value::list(std::move(out));
   }
   if (obj.isString()) {
     chargeBytes(obj.getString().size());
@@ -816,7 +833,8 @@ Value sliceValue(const Value &obj, const Value &start, const Value &stop,
       out += text[i];
     return Value(encodeUtf8(out));
   }
-  return Value::undefined("'" + obj.typeName() + "' object is not subscriptable");
+  return Value::undefined("'" + obj.typeName() +
+                          "' object is not subscriptable");
 }
 
 ValueList iterate(const Value &v, int line) {
@@ -844,7 +862,8 @@ ValueList iterate(const Value &v, int line) {
     return chars;
   }
   default:
-    return raiseError("TypeError: '" + v.typeName() + "' object is not iterable", line);
+    return raiseError(
+        "TypeError: '" + v.typeName() + "' object is not iterable", line);
   }
 }
 
@@ -860,27 +879,27 @@ int64_t lengthOf(const Value &v, int line) {
   case Value::Kind::Dict:
     return v.getDict().items.size();
   default:
-    return raiseError("TypeError: object of type '" + v.typeName() + "' has no len()",
-               line);
+    return raiseError(
+        "TypeError: object of type '" + v.typeName() + "' has no len()", line);
   }
 }
 
-// ---- operators -------------------------------------------------------------------
+// ---- operators
+// -------------------------------------------------------------------
 
-static Failure unsupportedOperands(const std::string &op,
-                                             const Value &l, const Value &r,
-                                             int line) {
+static Failure unsupportedOperands(const std::string &op, const Value &l,
+                                   const Value &r, int line) {
   if (op == "+" && l.isString())
-    return raiseError("TypeError: can only concatenate str (not \"" + r.typeName() +
-                   "\") to str",
-               line);
+    return raiseError("TypeError: can only concatenate str (not \"" +
+                          r.typeName() + "\") to str",
+                      line);
   if (op == "+" && l.isList())
-    return raiseError("TypeError: can only concatenate list (not \"" + r.typeName() +
-                   "\") to list",
-               line);
+    return raiseError("TypeError: can only concatenate list (not \"" +
+                          r.typeName() + "\") to list",
+                      line);
   return raiseError("TypeError: unsupported operand type(s) for " + op + ": '" +
-                 l.typeName() + "' and '" + r.typeName() + "'",
-             line);
+                        l.typeName() + "' and '" + r.typeName() + "'",
+                    line);
 }
 
 // Python's // and % on ints (b != 0): the quotient rounds toward minus
@@ -912,10 +931,10 @@ static Value integerPower(int64_t base, int64_t exponent, int line) {
   if (exponent < 0) {
     // Python: int ** negative int is a float.
     if (base == 0)
-      return raiseError("ZeroDivisionError: 0.0 cannot be raised to a negative power",
-                 line);
-    return Value(std::pow(static_cast<double>(base),
-                          static_cast<double>(exponent)));
+      return raiseError(
+          "ZeroDivisionError: 0.0 cannot be raised to a negative power", line);
+    return Value(
+        std::pow(static_cast<double>(base), static_cast<double>(exponent)));
   }
   // 0, 1 and -1 stay small for any exponent; other bases overflow 64 bits
   // within 63 squarings, so the loop is short whatever the exponent.
@@ -936,15 +955,17 @@ static Value integerPower(int64_t base, int64_t exponent, int line) {
 
 static Value floatPower(double a, double b, int line) {
   if (a == 0 && b < 0)
-    return raiseError("ZeroDivisionError: 0.0 cannot be raised to a negative power",
-               line);
+    return raiseError(
+        "ZeroDivisionError: 0.0 cannot be raised to a negative power", line);
   if (a < 0 && std::isfinite(b) && b != std::floor(b))
-    return raiseError("unsupported '**' result: a negative number to a fractional "
-               "power is a complex number",
-               line);
+    return raiseError(
+        "unsupported '**' result: a negative number to a fractional "
+        "power is a complex number",
+        line);
   double r = std::pow(a, b);
   if (std::isinf(r) && std::isfinite(a) && std::isfinite(b))
-    return raiseError("OverflowError: (34, 'Numerical result out of range')", line);
+    return raiseError("OverflowError: (34, 'Numerical result out of range')",
+                      line);
   return Value(r);
 }
 
@@ -964,17 +985,22 @@ static std::string concatenate(const std::string &a, const std::string &b) {
 static Value floatOp(const std::string &op, const Value &l, const Value &r,
                      int line) {
   double a = l.asDouble(), b = r.asDouble();
-  if (op == "+") return Value(a + b);
-  if (op == "-") return Value(a - b);
-  if (op == "*") return Value(a * b);
-  if (op == "//") return Value(std::floor(a / b));
+  if (op == "+")
+    return Value(a + b);
+  if (op == "-")
+    return Value(a - b);
+  if (op == "*")
+    return Value(a * b);
+  if (op == "//")
+    return Value(std::floor(a / b));
   if (op == "%") {
     double m = std::fmod(a, b);
     if (m != 0 && ((m < 0) != (b < 0)))
       m += b;
     return Value(m);
   }
-  if (op == "**") return floatPower(a, b, line);
+  if (op == "**")
+    return floatPower(a, b, line);
   return unsupportedOperands(op, l, r, line);
 }
 
@@ -991,9 +1017,12 @@ static Value integerOp(const std::string &op, const Value &l, const Value &r,
       return raiseIntegerOverflow("the integer result of '" + op + "'", line);
     return Value(result);
   }
-  if (op == "//") return Value(floorDiv(a, b, line));
-  if (op == "%") return Value(floorMod(a, b));
-  if (op == "**") return integerPower(a, b, line);
+  if (op == "//")
+    return Value(floorDiv(a, b, line));
+  if (op == "%")
+    return Value(floorMod(a, b));
+  if (op == "**")
+    return integerPower(a, b, line);
   return unsupportedOperands(op, l, r, line);
 }
 
@@ -1042,7 +1071,8 @@ static Value repeatSequence(const Value &seq, const Value &count) {
 static bool isCount(const Value &v) { return v.isInt() || v.isBool(); }
 static bool isSequence(const Value &v) { return v.isString() || v.isList(); }
 
-Value binaryOp(const std::string &op, const Value &l, const Value &r, int line) {
+Value binaryOp(const std::string &op, const Value &l, const Value &r,
+               int line) {
   if (op == "~")
     return Value(concatenate(l.str(), r.str()));
   if (l.isUndefined())
@@ -1074,11 +1104,12 @@ Value binaryOp(const std::string &op, const Value &l, const Value &r, int line) 
 // must fit in a string, so larger numbers are refused before printing.
 static size_t formatNumber(const std::string &format, size_t &i) {
   size_t n = 0;
-  while (i < format.size() && std::isdigit(static_cast<unsigned char>(format[i]))) {
+  while (i < format.size() &&
+         std::isdigit(static_cast<unsigned char>(format[i]))) {
     n = n * 10 + (format[i++] - '0');
     if (n > kMaxStringBytes)
       return raiseLimit("the width or precision of a '%' conversion",
-                 std::to_string(kMaxStringBytes) + " bytes");
+                        std::to_string(kMaxStringBytes) + " bytes");
   }
   return n;
 }
@@ -1112,14 +1143,15 @@ static bool appendTextConversion(std::string &out, const Conversion &conv,
 static bool appendNumberConversion(std::string &out, const Conversion &conv,
                                    const Value &arg, int line) {
   char type = conv.type;
-  bool integer = std::string_view("dixXoc").find(type) != std::string_view::npos;
+  bool integer =
+      std::string_view("dixXoc").find(type) != std::string_view::npos;
   if (!arg.isNumber())
-    return raiseError(integer ? "TypeError: %" + std::string(1, type) +
-                                    " format: a real number is required, not " +
-                                    arg.typeName()
-                              : "TypeError: must be real number, not " +
-                                    arg.typeName(),
-                      line);
+    return raiseError(
+        integer
+            ? "TypeError: %" + std::string(1, type) +
+                  " format: a real number is required, not " + arg.typeName()
+            : "TypeError: must be real number, not " + arg.typeName(),
+        line);
   if (type == 'c') {
     int64_t v = arg.isFloat() ? floatToInt(arg.asDouble(), line) : arg.getInt();
     if (v < 0 || v > 0x10FFFF)
@@ -1271,9 +1303,10 @@ static int orderCompare(const Value &l, const Value &r, const std::string &op,
     }
     return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
   }
-  return raiseError("TypeError: '" + op + "' not supported between instances of '" +
-                 l.typeName() + "' and '" + r.typeName() + "'",
-             line);
+  return raiseError("TypeError: '" + op +
+                        "' not supported between instances of '" +
+                        l.typeName() + "' and '" + r.typeName() + "'",
+                    line);
 }
 
 static bool contains(const Value &container, const Value &item, int line) {
@@ -1282,9 +1315,10 @@ static bool contains(const Value &container, const Value &item, int line) {
     return false;
   case Value::Kind::String:
     if (!item.isString())
-      return raiseError("TypeError: 'in <string>' requires string as left operand, not " +
-                     item.typeName(),
-                 line);
+      return raiseError(
+          "TypeError: 'in <string>' requires string as left operand, not " +
+              item.typeName(),
+          line);
     return findText(container.getString(), item.getString(), 0) !=
            std::string::npos;
   case Value::Kind::List:
@@ -1298,12 +1332,13 @@ static bool contains(const Value &container, const Value &item, int line) {
     return item.isString() && container.getDict().find(item.getString());
   default:
     return raiseError("TypeError: argument of type '" + container.typeName() +
-                   "' is not iterable",
-               line);
+                          "' is not iterable",
+                      line);
   }
 }
 
-bool compareOp(const std::string &op, const Value &l, const Value &r, int line) {
+bool compareOp(const std::string &op, const Value &l, const Value &r,
+               int line) {
   if (op == "==")
     return l.equals(r);
   if (op == "!=")
@@ -1327,8 +1362,8 @@ Value callValue(const Value &callee, CallArgs &args, int line) {
   if (callee.isUndefined())
     return raiseUndefined(callee, line);
   if (!callee.isCallable())
-    return raiseError("TypeError: '" + callee.typeName() + "' object is not callable",
-               line);
+    return raiseError(
+        "TypeError: '" + callee.typeName() + "' object is not callable", line);
   return callee.getFunction()(args);
 }
 

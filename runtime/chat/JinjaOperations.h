@@ -48,7 +48,8 @@ bool compareOp(const std::string &op, const Value &l, const Value &r, int line);
 Value callValue(const Value &callee, CallArgs &args, int line);
 
 /// Python's `format % args` (printf-style), also the `format` filter.
-std::string printfFormat(const std::string &format, const Value &args, int line);
+std::string printfFormat(const std::string &format, const Value &args,
+                         int line);
 
 /// Python's str.upper/lower/title/capitalize (ASCII letters change).
 std::string pythonUpper(const std::string &s);

@@ -63,14 +63,22 @@ private:
   }
   static std::string describe(const Token &t) {
     switch (t.type) {
-    case Token::Text: return "template text";
-    case Token::VarBegin: return "'{{'";
-    case Token::VarEnd: return "'}}'";
-    case Token::BlockBegin: return "'{%'";
-    case Token::BlockEnd: return "'%}'";
-    case Token::End: return "end of template";
-    case Token::String: return "string";
-    default: return "'" + t.text + "'";
+    case Token::Text:
+      return "template text";
+    case Token::VarBegin:
+      return "'{{'";
+    case Token::VarEnd:
+      return "'}}'";
+    case Token::BlockBegin:
+      return "'{%'";
+    case Token::BlockEnd:
+      return "'%}'";
+    case Token::End:
+      return "end of template";
+    case Token::String:
+      return "string";
+    default:
+      return "'" + t.text + "'";
     }
   }
   bool isOp(const char *op, size_t ahead = 0) const {
@@ -119,8 +127,8 @@ private:
       if (t.type == Token::End) {
         if (ends.size())
           return fail(std::string("unexpected end of template, expected '") +
-                   *ends.begin() + "'",
-               t.line);
+                          *ends.begin() + "'",
+                      t.line);
         return body;
       }
       if (t.type == Token::Text) {
@@ -303,8 +311,8 @@ private:
     e->depth = deepest + 1;
     if (e->depth > kMaxNestingDepth)
       return fail("expression nesting exceeds the limit of " +
-               std::to_string(kMaxNestingDepth) + " levels",
-           e->line);
+                      std::to_string(kMaxNestingDepth) + " levels",
+                  e->line);
     return e;
   }
 
@@ -314,7 +322,8 @@ private:
     errno = 0;
     long long v = std::strtoll(t.text.c_str(), nullptr, 10);
     if (errno == ERANGE)
-      return fail("integer literal " + t.text + " does not fit in 64 bits", t.line);
+      return fail("integer literal " + t.text + " does not fit in 64 bits",
+                  t.line);
     return Value(static_cast<int64_t>(v));
   }
 

@@ -133,13 +133,27 @@ static bool dumpString(const std::string &s, std::string &out,
     if (out.size() > kMaxStringBytes && !checkStringSize(out.size()))
       return false;
     switch (cp) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    case '\t': out += "\\t"; break;
-    case '\b': out += "\\b"; break;
-    case '\f': out += "\\f"; break;
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
     default:
       if (cp < 0x20) {
         escape(cp);
@@ -226,9 +240,8 @@ struct Dumper {
       return dumpString(v.getString(), out, options.ensureAscii);
     case Value::Kind::List: {
       const ValueList &items = v.getList();
-      return dumpContainer('[', ']', items.size(), level, [&](size_t i) {
-        return dump(items[i], level + 1);
-      });
+      return dumpContainer('[', ']', items.size(), level,
+                           [&](size_t i) { return dump(items[i], level + 1); });
     }
     case Value::Kind::Dict: {
       std::vector<const std::pair<std::string, Value> *> entries;

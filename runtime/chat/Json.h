@@ -3,8 +3,8 @@
 // Conversations and special tokens arrive as JSON; the `tojson` filter writes
 // JSON the way Python's json.dumps(ensure_ascii=False) does, which is what
 // transformers renders with. Parsing uses Debian's header-only nlohmann-json
-// (its SAX events, so object keys keep their order); the runtime cannot use LLVM's
-// JSON. Writing is done here because the exact Python layout matters.
+// (its SAX events, so object keys keep their order); the runtime cannot use
+// LLVM's JSON. Writing is done here because the exact Python layout matters.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_RUNTIME_CHAT_JSON_H

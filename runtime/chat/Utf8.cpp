@@ -26,8 +26,11 @@ std::u32string decodeUtf8(std::string_view s) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     unsigned char c = s[i];
-    int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2
-                : (c >> 3) == 30 ? 3 : -1;
+    int extra = c < 0x80         ? 0
+                : (c >> 5) == 6  ? 1
+                : (c >> 4) == 14 ? 2
+                : (c >> 3) == 30 ? 3
+                                 : -1;
     if (extra < 0 || i + extra >= s.size()) {
       out += U'\uFFFD';
       ++i;

@@ -1,4 +1,5 @@
-//===- Arena.h - The one allocation of a run ----------------------*- C++ -*-===//
+//===- Arena.h - The one allocation of a run ----------------------*- C++
+//-*-===//
 //
 // All memory the model and the decode loop touch, allocated once at start
 // as one anonymous mapping (read/write, never executable): the activation
@@ -20,9 +21,9 @@
 namespace ingot::rt {
 
 struct ArenaPlan {
-  uint64_t arenaBytes = 0;    ///< model activations (IngotModelInfo::arena_bytes)
-  uint64_t kvBytes = 0;       ///< kv_bytes_per_position * context_length
-  uint64_t maxBatch = 1;      ///< rows of logits / tokens per forward call
+  uint64_t arenaBytes = 0; ///< model activations (IngotModelInfo::arena_bytes)
+  uint64_t kvBytes = 0;    ///< kv_bytes_per_position * context_length
+  uint64_t maxBatch = 1;   ///< rows of logits / tokens per forward call
   uint64_t vocabSize = 1;
   uint64_t historyTokens = 0; ///< context_length: one int32 id per position
 };

@@ -43,7 +43,8 @@ struct Bench {
         return false;
     }
     // The row a generation would start from (nPrompt > 0 here).
-    return checkLogits(s.arena.logits() + (n - 1) * s.vocab, s.vocab, nPrompt - 1, error);
+    return checkLogits(s.arena.logits() + (n - 1) * s.vocab, s.vocab,
+                       nPrompt - 1, error);
   }
 
   /// tg: greedy decoding from position 0.
@@ -51,7 +52,8 @@ struct Bench {
     int32_t tok = tokenAt(0);
     for (int64_t k = 0; k < nGen; ++k) {
       s.arena.tokens()[0] = tok;
-      if (!s.forward(1, k, error) || !checkLogits(s.arena.logits(), s.vocab, k, error))
+      if (!s.forward(1, k, error) ||
+          !checkLogits(s.arena.logits(), s.vocab, k, error))
         return false;
       tok = int32_t(argmax(s.arena.logits(), s.vocab));
     }
@@ -60,8 +62,9 @@ struct Bench {
 
   /// Runs one test once to warm up (faulting in weights, arena and KV
   /// pages), then `reps` timed times.
-  bool measure(const char *name, int64_t tokens, int64_t reps, bool (Bench::*test)(std::string &),
-               std::vector<BenchRow> &rows, std::string &error) {
+  bool measure(const char *name, int64_t tokens, int64_t reps,
+               bool (Bench::*test)(std::string &), std::vector<BenchRow> &rows,
+               std::string &error) {
     if (tokens <= 0)
       return true;
     if (!(this->*test)(error))
@@ -80,23 +83,29 @@ struct Bench {
     mean /= double(rates.size());
     for (double v : rates)
       var += (v - mean) * (v - mean);
-    double sd = rates.size() > 1 ? std::sqrt(var / double(rates.size() - 1)) : 0.0;
+    double sd =
+        rates.size() > 1 ? std::sqrt(var / double(rates.size() - 1)) : 0.0;
     rows.push_back({std::string(name) + std::to_string(tokens), mean, sd});
     return true;
   }
 };
 
-void printTable(const Session &s, const std::vector<BenchRow> &rows, int64_t reps) {
+void printTable(const Session &s, const std::vector<BenchRow> &rows,
+                int64_t reps) {
   const IngotModelInfo &info = ingot_model_info;
-  std::string model = std::string(orEmpty(info.model_name)) + " (" + orEmpty(info.architecture) + ")";
+  std::string model = std::string(orEmpty(info.model_name)) + " (" +
+                      orEmpty(info.architecture) + ")";
   std::string size = humanBytes(double(s.payload.dataBytes()));
   std::printf("| model | size | threads | test | t/s |\n");
   std::printf("| --- | ---: | ---: | ---: | ---: |\n");
   for (const BenchRow &r : rows)
-    std::printf("| %s | %s | %d | %s | %.2f ± %.2f |\n", model.c_str(), size.c_str(),
-                r.test.rfind("pp", 0) == 0 ? s.prefillThreads : s.decodeThreads, r.test.c_str(), r.mean, r.sd);
-  std::printf("\ntarget: %s, %d repetitions, context %" PRId64 ", batch %" PRId64 "\n", orEmpty(info.target_name),
-              int(reps), s.contextLength, s.maxBatch);
+    std::printf("| %s | %s | %d | %s | %.2f ± %.2f |\n", model.c_str(),
+                size.c_str(),
+                r.test.rfind("pp", 0) == 0 ? s.prefillThreads : s.decodeThreads,
+                r.test.c_str(), r.mean, r.sd);
+  std::printf(
+      "\ntarget: %s, %d repetitions, context %" PRId64 ", batch %" PRId64 "\n",
+      orEmpty(info.target_name), int(reps), s.contextLength, s.maxBatch);
 }
 
 } // namespace
@@ -109,14 +118,17 @@ bool runBench(const Options &o, std::string &error) {
   if (!setUpSession(s, o, nPrompt > nGen ? nPrompt : nGen, error))
     return false;
   if (nPrompt > s.contextLength)
-    return fail(error, "-p %" PRId64 ": more prompt tokens than the context holds (%s)", nPrompt,
-                s.contextLimit().c_str());
+    return fail(
+        error, "-p %" PRId64 ": more prompt tokens than the context holds (%s)",
+        nPrompt, s.contextLimit().c_str());
   if (nGen > s.contextLength)
-    return fail(error, "-n %" PRId64 ": more decode steps than the context holds (%s)", nGen,
-                s.contextLimit().c_str());
+    return fail(error,
+                "-n %" PRId64 ": more decode steps than the context holds (%s)",
+                nGen, s.contextLimit().c_str());
   Bench bench{s, nPrompt, nGen};
   std::vector<BenchRow> rows;
-  if (!bench.measure("pp", nPrompt, o.reps, &Bench::processPrompt, rows, error) ||
+  if (!bench.measure("pp", nPrompt, o.reps, &Bench::processPrompt, rows,
+                     error) ||
       !bench.measure("tg", nGen, o.reps, &Bench::generate, rows, error))
     return false;
   printTable(s, rows, o.reps);

@@ -35,7 +35,8 @@ bool reply(TextRun &run, std::string &error) {
 
 /// The next stdin line without its line end; `gotLine` is false at the end
 /// of input.
-bool readLine(const TextRun &run, std::string &line, bool &gotLine, std::string &error) {
+bool readLine(const TextRun &run, std::string &line, bool &gotLine,
+              std::string &error) {
   const int64_t context = run.session.contextLength;
   const uint64_t limit = textByteLimit(context, run.tokenBytes);
   line.clear();
@@ -46,8 +47,9 @@ bool readLine(const TextRun &run, std::string &line, bool &gotLine, std::string 
     if (c == '\n')
       break;
     if (line.size() >= limit)
-      return fail(error, "chat: a message line has more than %" PRIu64 " bytes: %s", limit,
-                  textLimitReason(context, run.tokenBytes).c_str());
+      return fail(error,
+                  "chat: a message line has more than %" PRIu64 " bytes: %s",
+                  limit, textLimitReason(context, run.tokenBytes).c_str());
     line.push_back(char(c));
   }
   if (std::ferror(stdin))

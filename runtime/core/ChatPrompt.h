@@ -1,4 +1,5 @@
-//===- ChatPrompt.h - The conversation rendered by the chat template -*- C++ -*-===//
+//===- ChatPrompt.h - The conversation rendered by the chat template -*- C++
+//-*-===//
 //
 // The only place the runtime calls into runtime/chat: loading the template
 // (the model's or --chat-template-file) and rendering the messages so far
@@ -21,11 +22,14 @@ struct Options;
 class ChatPrompt {
 public:
   /// Loads the template; an error when there is none or it does not parse.
-  bool load(const Options &o, const ingot::tokenizer::Tokenizer &tok, std::string &error);
+  bool load(const Options &o, const ingot::tokenizer::Tokenizer &tok,
+            std::string &error);
   /// The template source ("" before load()).
   const std::string &source() const { return source_; }
 
-  void add(std::string role, std::string content) { messages.push_back({std::move(role), std::move(content)}); }
+  void add(std::string role, std::string content) {
+    messages.push_back({std::move(role), std::move(content)});
+  }
   /// The conversation so far, ending in the assistant's generation prompt.
   bool render(std::string &text, std::string &error) const;
 

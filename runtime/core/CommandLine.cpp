@@ -1,8 +1,9 @@
 //===- CommandLine.cpp - Parsing and checking the command line ------------===//
 //
 // The flags are a table: each entry names its spellings, the commands that
-// take it, and what it sets (a switch, or a function of its value). Matching is in table order, so the bench-only
-// meanings of -p and -r come before their text meanings.
+// take it, and what it sets (a switch, or a function of its value). Matching is
+// in table order, so the bench-only meanings of -p and -r come before their
+// text meanings.
 //
 //===----------------------------------------------------------------------===//
 #include "CommandLine.h"
@@ -28,38 +29,60 @@ void printTextHelp() {
       "A language model compiled by Ingot for %s.\n"
       "\n"
       "commands:\n"
-      "  run      generate text for a prompt (-p/-f), or token ids for --tokens\n"
-      "  chat     interactive chat: one user message per line on stdin, Ctrl-D ends\n"
+      "  run      generate text for a prompt (-p/-f), or token ids for "
+      "--tokens\n"
+      "  chat     interactive chat: one user message per line on stdin, Ctrl-D "
+      "ends\n"
       "  bench    measure prompt processing (pp) and generation (tg) speed\n"
-      "  info     describe the model, target, kernels, memory plan and payload\n"
+      "  info     describe the model, target, kernels, memory plan and "
+      "payload\n"
       "\n"
       "text (run, chat):\n"
-      "  -p, --prompt TEXT    prompt text (run: special tokens are parsed, BOS as the model says)\n"
-      "  -f, --file FILE      read the prompt from FILE (at most the bytes the context can hold)\n"
-      "  -n, --n-predict N    tokens to generate (default: until end of generation; -1 likewise);\n"
+      "  -p, --prompt TEXT    prompt text (run: special tokens are parsed, BOS "
+      "as the model says)\n"
+      "  -f, --file FILE      read the prompt from FILE (at most the bytes the "
+      "context can hold)\n"
+      "  -n, --n-predict N    tokens to generate (default: until end of "
+      "generation; -1 likewise);\n"
       "                       generation also stops when the context is full\n"
       "  -r, --reverse-prompt, --stop STRING\n"
-      "                       stop when the output contains STRING (not printed; repeatable)\n"
-      "  --chat               render the prompt as a user message with the chat template\n"
-      "  -i, --interactive    with --chat: keep chatting, one message per stdin line\n"
+      "                       stop when the output contains STRING (not "
+      "printed; repeatable)\n"
+      "  --chat               render the prompt as a user message with the "
+      "chat template\n"
+      "  -i, --interactive    with --chat: keep chatting, one message per "
+      "stdin line\n"
       "  -sys, --system TEXT  system message (--chat, chat)\n"
-      "  --chat-template-file FILE  use this Jinja chat template instead of the model's (--chat, chat)\n"
+      "  --chat-template-file FILE  use this Jinja chat template instead of "
+      "the model's (--chat, chat)\n"
       "  --reasoning-format deepseek|none\n"
-      "                       deepseek: reasoning (<think>...</think>) goes to stderr, the\n"
-      "                       answer to stdout (default when the model knows <think>)\n"
+      "                       deepseek: reasoning (<think>...</think>) goes to "
+      "stderr, the\n"
+      "                       answer to stdout (default when the model knows "
+      "<think>)\n"
       "  --verbose-prompt     print the prompt's token ids to stderr\n"
-      "sampling (llama.cpp order: penalties, top-k, top-p, min-p, temperature):\n"
-      "  --temp T             temperature in [0, 1e9] (default 0.8 for text, 0 = greedy; --tokens: 0)\n"
-      "  --top-k N            keep the N most likely tokens (default 40, 0 or at least the\n"
+      "sampling (llama.cpp order: penalties, top-k, top-p, min-p, "
+      "temperature):\n"
+      "  --temp T             temperature in [0, 1e9] (default 0.8 for text, 0 "
+      "= greedy; --tokens: 0)\n"
+      "  --top-k N            keep the N most likely tokens (default 40, 0 or "
+      "at least the\n"
       "                       vocabulary size = off)\n"
-      "  --top-p P            keep the smallest set with mass >= P, P in [0, 1] (default 0.95, 1 = off)\n"
-      "  --min-p P            drop tokens below P x the best probability, P in [0, 1]\n"
+      "  --top-p P            keep the smallest set with mass >= P, P in [0, "
+      "1] (default 0.95, 1 = off)\n"
+      "  --min-p P            drop tokens below P x the best probability, P in "
+      "[0, 1]\n"
       "                       (default 0.05, 0 = off)\n"
-      "  --repeat-penalty F   penalise repeated tokens, F in [1e-6, 1e9] (default 1.0 = off)\n"
-      "  --repeat-last-n N    tokens the penalties look back over (default 64, 0 = off,\n"
-      "                       -1 or more than the context = the whole context)\n"
-      "  --presence-penalty F, --frequency-penalty F  F in [-1e9, 1e9] (default 0 = off)\n"
-      "  -s, --seed N         sampling seed (default: random, -1 likewise; the same seed gives\n"
+      "  --repeat-penalty F   penalise repeated tokens, F in [1e-6, 1e9] "
+      "(default 1.0 = off)\n"
+      "  --repeat-last-n N    tokens the penalties look back over (default 64, "
+      "0 = off,\n"
+      "                       -1 or more than the context = the whole "
+      "context)\n"
+      "  --presence-penalty F, --frequency-penalty F  F in [-1e9, 1e9] "
+      "(default 0 = off)\n"
+      "  -s, --seed N         sampling seed (default: random, -1 likewise; the "
+      "same seed gives\n"
       "                       the same text)\n",
       programName(), orEmpty(ingot_model_info.target_name));
 }
@@ -67,62 +90,81 @@ void printTextHelp() {
 void printRunAndCommonHelp() {
   std::printf(
       "token ids (run):\n"
-      "  --tokens IDS         prompt token ids, comma-separated; prints generated ids\n"
-      "  -n N                 ids to generate (default 16; prompt + N must fit the context)\n"
-      "  --logits-out PREFIX  write PREFIX.prompt.f32 and PREFIX.gen.f32 (float32 rows)\n"
+      "  --tokens IDS         prompt token ids, comma-separated; prints "
+      "generated ids\n"
+      "  -n N                 ids to generate (default 16; prompt + N must fit "
+      "the context)\n"
+      "  --logits-out PREFIX  write PREFIX.prompt.f32 and PREFIX.gen.f32 "
+      "(float32 rows)\n"
       "bench:\n"
-      "  -p, --n-prompt N     prompt tokens to process (default 128; 0 skips pp; at most the context)\n"
-      "  -n N                 decode steps (default 64; 0 skips tg; at most the context)\n"
-      "  -r, --repetitions N  repetitions of each bench test, 1 to %" PRId64 " (default 3)\n"
+      "  -p, --n-prompt N     prompt tokens to process (default 128; 0 skips "
+      "pp; at most the context)\n"
+      "  -n N                 decode steps (default 64; 0 skips tg; at most "
+      "the context)\n"
+      "  -r, --repetitions N  repetitions of each bench test, 1 to %" PRId64
+      " (default 3)\n"
       "all:\n"
-      "  -t, --threads N      decode threads, 1 to %" PRId64 " (default: the target plan's, at most\n"
+      "  -t, --threads N      decode threads, 1 to %" PRId64
+      " (default: the target plan's, at most\n"
       "                       the CPUs this process may use)\n"
-      "  -tb, --threads-batch N  prompt-processing threads, 1 to %" PRId64 " (default: the plan's\n"
+      "  -tb, --threads-batch N  prompt-processing threads, 1 to %" PRId64
+      " (default: the plan's\n"
       "                       prefill threads, or -t when -t is given)\n"
-      "  -c, --ctx-size N     KV cache positions (default: 4096 or what the command needs,\n"
-      "                       at most the model's maximum; a larger -c is an error)\n"
-      "  -b, --batch-size N   most tokens per forward call, 1 to the model's maximum (default:\n"
+      "  -c, --ctx-size N     KV cache positions (default: 4096 or what the "
+      "command needs,\n"
+      "                       at most the model's maximum; a larger -c is an "
+      "error)\n"
+      "  -b, --batch-size N   most tokens per forward call, 1 to the model's "
+      "maximum (default:\n"
       "                       the maximum, see info; a larger -b is an error)\n"
       "  --pin                pin thread i to the i-th available CPU\n"
-      "  --hugepages          copy the weights into free 2 MiB / 1 GiB huge pages\n"
-      "  --verify             checksum the weights even when they exceed 8 GiB\n"
+      "  --hugepages          copy the weights into free 2 MiB / 1 GiB huge "
+      "pages\n"
+      "  --verify             checksum the weights even when they exceed 8 "
+      "GiB\n"
       "  -h, --help           this text\n",
       kMaxRepetitions, kMaxThreads, kMaxThreads);
 }
 
-
 /// An int32 setting whose large values all mean the same (a top-k of at
 /// least the vocabulary, a penalty window of at least the context): values
 /// beyond int32 clamp instead of wrapping.
-int32_t clampToInt32(int64_t v) { return int32_t(std::min<int64_t>(v, std::numeric_limits<int32_t>::max())); }
+int32_t clampToInt32(int64_t v) {
+  return int32_t(std::min<int64_t>(v, std::numeric_limits<int32_t>::max()));
+}
 
-bool parseFloat(const char *flag, const char *text, double min, double max, float &value, std::string &error) {
+bool parseFloat(const char *flag, const char *text, double min, double max,
+                float &value, std::string &error) {
   char *end = nullptr;
   errno = 0;
   double v = std::strtod(text, &end);
   // NaN fails both comparisons, inf the upper bound.
   if (errno || end == text || *end || !(v >= min && v <= max))
-    return fail(error, "%s: expected a number in [%g, %g], got '%s'", flag, min, max, text);
+    return fail(error, "%s: expected a number in [%g, %g], got '%s'", flag, min,
+                max, text);
   value = float(v);
   return true;
 }
 
 /// A file name flag: the name must not be empty.
-bool parseFileName(const char *flag, const char *text, std::string &value, std::string &error) {
+bool parseFileName(const char *flag, const char *text, std::string &value,
+                   std::string &error) {
   value = text;
   if (value.empty())
     return fail(error, "%s: the file name is empty", flag);
   return true;
 }
 
-bool parseLogitsPrefix(const char *a, const char *text, std::string &prefix, std::string &error) {
+bool parseLogitsPrefix(const char *a, const char *text, std::string &prefix,
+                       std::string &error) {
   prefix = text;
   if (prefix.empty())
     return fail(error, "%s: the file name prefix is empty", a);
   const char *p = prefix.c_str();
   if (prefix.back() == '/')
     return fail(error,
-                "%s: the file name prefix '%s' ends in '/' (it would write the hidden files %s.prompt.f32 and "
+                "%s: the file name prefix '%s' ends in '/' (it would write the "
+                "hidden files %s.prompt.f32 and "
                 "%s.gen.f32); give a prefix such as '%sout'",
                 a, p, p, p, p);
   return true;
@@ -130,7 +172,8 @@ bool parseLogitsPrefix(const char *a, const char *text, std::string &prefix, std
 
 /// An int32 setting from a flag that takes [min, int64 max] (see
 /// clampToInt32).
-bool parseClampedInt32(const char *flag, const char *text, int64_t min, int32_t &value, std::string &error) {
+bool parseClampedInt32(const char *flag, const char *text, int64_t min,
+                       int32_t &value, std::string &error) {
   int64_t v;
   if (!parseInt(flag, text, min, kInt64Max, v, error))
     return false;
@@ -159,89 +202,176 @@ using E = std::string;
 constexpr Applies kAlways = Applies::Always;
 
 const Flag kFlags[] = {
-    {{"--tokens"}, kAlways, Scope::Run, nullptr,
+    {{"--tokens"},
+     kAlways,
+     Scope::Run,
+     nullptr,
      [](Options &o, const char *, const char *v, E &) {
        o.tokens = v;
        return o.haveTokens = true;
      }},
     // Larger than the context is checked (or clamped) once the context is
     // known.
-    {{"-n", "--n-predict"}, kAlways, Scope::NotInfo, nullptr,
+    {{"-n", "--n-predict"},
+     kAlways,
+     Scope::NotInfo,
+     nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
-       return parseInt(a, v, o.command == "bench" ? 0 : -1, kInt64Max, o.nGenerate, e);
+       return parseInt(a, v, o.command == "bench" ? 0 : -1, kInt64Max,
+                       o.nGenerate, e);
      }},
-    {{"-p", "--n-prompt"}, Applies::InBench, Scope::All, nullptr,
-     [](Options &o, const char *a, const char *v, E &e) { return parseInt(a, v, 0, kInt64Max, o.nPrompt, e); }},
-    {{"-r", "--repetitions"}, Applies::InBench, Scope::All, nullptr,
-     [](Options &o, const char *a, const char *v, E &e) { return parseInt(a, v, 1, kMaxRepetitions, o.reps, e); }},
-    {{"--n-prompt", "--repetitions"}, Applies::OutsideBench, Scope::Bench, nullptr,
+    {{"-p", "--n-prompt"},
+     Applies::InBench,
+     Scope::All,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseInt(a, v, 0, kInt64Max, o.nPrompt, e);
+     }},
+    {{"-r", "--repetitions"},
+     Applies::InBench,
+     Scope::All,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseInt(a, v, 1, kMaxRepetitions, o.reps, e);
+     }},
+    {{"--n-prompt", "--repetitions"},
+     Applies::OutsideBench,
+     Scope::Bench,
+     nullptr,
      [](Options &, const char *, const char *, E &) { return true; }},
-    {{"-p", "--prompt"}, kAlways, Scope::Text, nullptr,
+    {{"-p", "--prompt"},
+     kAlways,
+     Scope::Text,
+     nullptr,
      [](Options &o, const char *a, const char *v, E &) {
        o.prompt = v;
        o.promptTextFlag = a;
        return o.havePrompt = true;
      }},
-    {{"-f", "--file"}, kAlways, Scope::Text, nullptr,
+    {{"-f", "--file"},
+     kAlways,
+     Scope::Text,
+     nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        o.havePrompt = true;
        o.promptFileFlag = a;
        return parseFileName(a, v, o.promptFile, e);
      }},
-    {{"-r", "--reverse-prompt", "--stop"}, kAlways, Scope::Text, nullptr,
+    {{"-r", "--reverse-prompt", "--stop"},
+     kAlways,
+     Scope::Text,
+     nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        o.stops.push_back(v);
        if (o.stops.back().empty())
-         return fail(e, "%s: the stop string is empty (it would stop before the first token)", a);
+         return fail(e,
+                     "%s: the stop string is empty (it would stop before the "
+                     "first token)",
+                     a);
        return true;
      }},
     {{"--chat"}, kAlways, Scope::Text, &Options::chat, nullptr},
-    {{"-i", "--interactive"}, kAlways, Scope::Text, &Options::interactive, nullptr},
-    {{"-sys", "--system"}, kAlways, Scope::Chat, nullptr,
+    {{"-i", "--interactive"},
+     kAlways,
+     Scope::Text,
+     &Options::interactive,
+     nullptr},
+    {{"-sys", "--system"},
+     kAlways,
+     Scope::Chat,
+     nullptr,
      [](Options &o, const char *, const char *v, E &) {
        o.system = v;
        return o.haveSystem = true;
      }},
-    {{"--chat-template-file"}, kAlways, Scope::Chat, nullptr,
-     [](Options &o, const char *a, const char *v, E &e) { return parseFileName(a, v, o.templateFile, e); }},
-    {{"--reasoning-format"}, kAlways, Scope::Text, nullptr,
+    {{"--chat-template-file"},
+     kAlways,
+     Scope::Chat,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseFileName(a, v, o.templateFile, e);
+     }},
+    {{"--reasoning-format"},
+     kAlways,
+     Scope::Text,
+     nullptr,
      [](Options &o, const char *, const char *v, E &e) {
        o.reasoningFormat = v;
-       if (o.reasoningFormat != "deepseek" && o.reasoningFormat != "none" && o.reasoningFormat != "auto")
-         return fail(e, "--reasoning-format: expected deepseek, none or auto, got '%s'", v);
+       if (o.reasoningFormat != "deepseek" && o.reasoningFormat != "none" &&
+           o.reasoningFormat != "auto")
+         return fail(
+             e, "--reasoning-format: expected deepseek, none or auto, got '%s'",
+             v);
        return true;
      }},
-    {{"--verbose-prompt"}, kAlways, Scope::Text, &Options::verbosePrompt, nullptr},
-    {{"--temp"}, kAlways, Scope::NotInfo, nullptr,
+    {{"--verbose-prompt"},
+     kAlways,
+     Scope::Text,
+     &Options::verbosePrompt,
+     nullptr},
+    {{"--temp"},
+     kAlways,
+     Scope::NotInfo,
+     nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        o.haveTemp = true;
        o.tempFlag = a;
        return parseFloat(a, v, 0, 1e9, o.sampling.temp, e);
      }},
-    {{"--top-k"}, kAlways, Scope::Text, nullptr,
-     [](Options &o, const char *a, const char *v, E &e) { return parseClampedInt32(a, v, 0, o.sampling.topK, e); }},
-    {{"--top-p"}, kAlways, Scope::Text, nullptr,
-     [](Options &o, const char *a, const char *v, E &e) { return parseFloat(a, v, 0, 1, o.sampling.topP, e); }},
-    {{"--min-p"}, kAlways, Scope::Text, nullptr,
-     [](Options &o, const char *a, const char *v, E &e) { return parseFloat(a, v, 0, 1, o.sampling.minP, e); }},
-    {{"--repeat-penalty"}, kAlways, Scope::Text, nullptr,
+    {{"--top-k"},
+     kAlways,
+     Scope::Text,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseClampedInt32(a, v, 0, o.sampling.topK, e);
+     }},
+    {{"--top-p"},
+     kAlways,
+     Scope::Text,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseFloat(a, v, 0, 1, o.sampling.topP, e);
+     }},
+    {{"--min-p"},
+     kAlways,
+     Scope::Text,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseFloat(a, v, 0, 1, o.sampling.minP, e);
+     }},
+    {{"--repeat-penalty"},
+     kAlways,
+     Scope::Text,
+     nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseFloat(a, v, 1e-6, 1e9, o.sampling.repeatPenalty, e);
      }},
     // The sampler bounds the window by the context.
-    {{"--repeat-last-n"}, kAlways, Scope::Text, nullptr,
+    {{"--repeat-last-n"},
+     kAlways,
+     Scope::Text,
+     nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseClampedInt32(a, v, -1, o.sampling.repeatLastN, e);
      }},
-    {{"--presence-penalty"}, kAlways, Scope::Text, nullptr,
+    {{"--presence-penalty"},
+     kAlways,
+     Scope::Text,
+     nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseFloat(a, v, -1e9, 1e9, o.sampling.presencePenalty, e);
      }},
-    {{"--frequency-penalty"}, kAlways, Scope::Text, nullptr,
+    {{"--frequency-penalty"},
+     kAlways,
+     Scope::Text,
+     nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseFloat(a, v, -1e9, 1e9, o.sampling.frequencyPenalty, e);
      }},
-    {{"-s", "--seed"}, kAlways, Scope::Text, nullptr,
+    {{"-s", "--seed"},
+     kAlways,
+     Scope::Text,
+     nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        int64_t seed;
        if (!parseInt(a, v, -1, kInt64Max, seed, e))
@@ -250,20 +380,43 @@ const Flag kFlags[] = {
        o.haveSeed = o.sampling.seed != uint64_t(-1);
        return true;
      }},
-    {{"-t", "--threads"}, kAlways, Scope::All, nullptr,
-     [](Options &o, const char *a, const char *v, E &e) { return parseInt(a, v, 1, kMaxThreads, o.threads, e); }},
-    {{"-tb", "--threads-batch"}, kAlways, Scope::All, nullptr,
+    {{"-t", "--threads"},
+     kAlways,
+     Scope::All,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseInt(a, v, 1, kMaxThreads, o.threads, e);
+     }},
+    {{"-tb", "--threads-batch"},
+     kAlways,
+     Scope::All,
+     nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseInt(a, v, 1, kMaxThreads, o.batchThreads, e);
      }},
     // Checked against the compiled plan's maximum in setUpSession().
-    {{"-c", "--ctx-size"}, kAlways, Scope::All, nullptr,
-     [](Options &o, const char *a, const char *v, E &e) { return parseInt(a, v, 1, kInt64Max, o.context, e); }},
+    {{"-c", "--ctx-size"},
+     kAlways,
+     Scope::All,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseInt(a, v, 1, kInt64Max, o.context, e);
+     }},
     // Checked against the model's maximum batch in setUpSession().
-    {{"-b", "--batch-size"}, kAlways, Scope::All, nullptr,
-     [](Options &o, const char *a, const char *v, E &e) { return parseInt(a, v, 1, kInt64Max, o.batch, e); }},
-    {{"--logits-out"}, kAlways, Scope::Run, nullptr,
-     [](Options &o, const char *a, const char *v, E &e) { return parseLogitsPrefix(a, v, o.logitsOut, e); }},
+    {{"-b", "--batch-size"},
+     kAlways,
+     Scope::All,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseInt(a, v, 1, kInt64Max, o.batch, e);
+     }},
+    {{"--logits-out"},
+     kAlways,
+     Scope::Run,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseLogitsPrefix(a, v, o.logitsOut, e);
+     }},
     {{"--pin"}, kAlways, Scope::All, &Options::pin, nullptr},
     {{"--hugepages"}, kAlways, Scope::All, &Options::hugepages, nullptr},
     {{"--verify"}, kAlways, Scope::All, &Options::verify, nullptr},
@@ -272,12 +425,23 @@ const Flag kFlags[] = {
 /// Remembers flag `a` as one that only some commands take.
 void noteScope(Options &o, Scope scope, const char *a) {
   switch (scope) {
-  case Scope::All: break;
-  case Scope::Run: o.runOnly = a; break;
-  case Scope::Bench: o.benchOnly = a; break;
-  case Scope::NotInfo: o.notInfo = a; break;
-  case Scope::Chat: o.chatOnly = a; [[fallthrough]];
-  case Scope::Text: o.textOnly = a; break;
+  case Scope::All:
+    break;
+  case Scope::Run:
+    o.runOnly = a;
+    break;
+  case Scope::Bench:
+    o.benchOnly = a;
+    break;
+  case Scope::NotInfo:
+    o.notInfo = a;
+    break;
+  case Scope::Chat:
+    o.chatOnly = a;
+    [[fallthrough]];
+  case Scope::Text:
+    o.textOnly = a;
+    break;
   }
 }
 
@@ -285,7 +449,8 @@ void noteScope(Options &o, Scope scope, const char *a) {
 const Flag *findFlag(const char *arg, const std::string &command) {
   const bool bench = command == "bench";
   for (const Flag &f : kFlags) {
-    if ((f.applies == Applies::InBench && !bench) || (f.applies == Applies::OutsideBench && bench))
+    if ((f.applies == Applies::InBench && !bench) ||
+        (f.applies == Applies::OutsideBench && bench))
       continue;
     for (const char *name : f.names)
       if (name && !std::strcmp(arg, name))
@@ -296,10 +461,15 @@ const Flag *findFlag(const char *arg, const std::string &command) {
 
 bool parseCommand(int argc, char **argv, Options &o, std::string &error) {
   if (argc < 2)
-    return fail(error, "missing command (run, chat, bench or info); see --help");
+    return fail(error,
+                "missing command (run, chat, bench or info); see --help");
   o.command = argv[1];
-  if (o.command != "run" && o.command != "chat" && o.command != "bench" && o.command != "info")
-    return fail(error, "unknown command '%s' (expected run, chat, bench or info); see --help", o.command.c_str());
+  if (o.command != "run" && o.command != "chat" && o.command != "bench" &&
+      o.command != "info")
+    return fail(
+        error,
+        "unknown command '%s' (expected run, chat, bench or info); see --help",
+        o.command.c_str());
   return true;
 }
 
@@ -308,7 +478,8 @@ bool parseFlags(int argc, char **argv, Options &o, std::string &error) {
     const char *a = argv[i];
     const Flag *flag = findFlag(a, o.command);
     if (!flag)
-      return fail(error, "unknown option '%s' for '%s'; see --help", a, o.command.c_str());
+      return fail(error, "unknown option '%s' for '%s'; see --help", a,
+                  o.command.c_str());
     noteScope(o, flag->scope, a);
     if (flag->onOff) {
       o.*flag->onOff = true;
@@ -326,7 +497,8 @@ bool parseFlags(int argc, char **argv, Options &o, std::string &error) {
 /// that does not take them, and sources given twice.
 bool checkFlagsFitCommand(const Options &o, std::string &error) {
   const bool bench = o.command == "bench";
-  const bool text = o.command == "chat" || (o.command == "run" && !o.haveTokens);
+  const bool text =
+      o.command == "chat" || (o.command == "run" && !o.haveTokens);
   if (o.runOnly && o.command != "run")
     return fail(error, "%s applies to 'run' only", o.runOnly);
   if (o.benchOnly && !bench)
@@ -335,38 +507,50 @@ bool checkFlagsFitCommand(const Options &o, std::string &error) {
     return fail(error, "%s does not apply to 'info'", o.notInfo);
   if (o.tempFlag && bench)
     return fail(error,
-                "%s does not apply to 'bench' (it decodes greedily); bench takes -p, -n, -r, -t, -tb, -c, -b, "
+                "%s does not apply to 'bench' (it decodes greedily); bench "
+                "takes -p, -n, -r, -t, -tb, -c, -b, "
                 "--pin, --hugepages and --verify",
                 o.tempFlag);
   if (o.command == "run" && o.haveTokens && o.havePrompt)
-    return fail(error, "run: give either --tokens or a prompt (-p/-f), not both");
+    return fail(error,
+                "run: give either --tokens or a prompt (-p/-f), not both");
   if (o.promptTextFlag && o.promptFileFlag)
-    return fail(error, "%s: give either %s or %s, not both", o.command.c_str(), o.promptTextFlag, o.promptFileFlag);
+    return fail(error, "%s: give either %s or %s, not both", o.command.c_str(),
+                o.promptTextFlag, o.promptFileFlag);
   if (!o.logitsOut.empty() && text)
-    return fail(error, "--logits-out applies to 'run --tokens' only (text generation writes no logits)");
+    return fail(error, "--logits-out applies to 'run --tokens' only (text "
+                       "generation writes no logits)");
   if (o.textOnly && !text)
-    return fail(error, "%s applies to text generation (run -p/-f, chat) only", o.textOnly);
+    return fail(error, "%s applies to text generation (run -p/-f, chat) only",
+                o.textOnly);
   return true;
 }
 
 /// What `run` needs besides its flags fitting it.
 bool checkRunInputs(const Options &o, std::string &error) {
-  const bool text = o.command == "chat" || (o.command == "run" && !o.haveTokens);
-  if (o.command == "run" && !o.haveTokens && !o.havePrompt && !(o.chat && o.interactive))
-    return fail(error, "run: a prompt is required (-p TEXT, -f FILE, or --tokens IDS)");
+  const bool text =
+      o.command == "chat" || (o.command == "run" && !o.haveTokens);
+  if (o.command == "run" && !o.haveTokens && !o.havePrompt &&
+      !(o.chat && o.interactive))
+    return fail(
+        error, "run: a prompt is required (-p TEXT, -f FILE, or --tokens IDS)");
   if (o.interactive && !o.chat && o.command == "run")
     return fail(error, "-i applies to --chat (or use the 'chat' command)");
   if (o.chatOnly && !o.chat && o.command == "run")
-    return fail(error, "%s needs --chat (or use the 'chat' command)", o.chatOnly);
+    return fail(error, "%s needs --chat (or use the 'chat' command)",
+                o.chatOnly);
   if (!text && o.haveTemp && o.sampling.temp != 0.0f)
-    return fail(error, "--temp %g: --tokens decodes greedily; use --temp 0 or a text prompt (-p)",
+    return fail(error,
+                "--temp %g: --tokens decodes greedily; use --temp 0 or a text "
+                "prompt (-p)",
                 double(o.sampling.temp));
   return true;
 }
 
 } // namespace
 
-bool parseInt(const char *flag, const char *text, int64_t min, int64_t max, int64_t &value, std::string &error) {
+bool parseInt(const char *flag, const char *text, int64_t min, int64_t max,
+              int64_t &value, std::string &error) {
   errno = 0;
   char *end = nullptr;
   long long v = std::strtoll(text, &end, 10);
@@ -374,9 +558,14 @@ bool parseInt(const char *flag, const char *text, int64_t min, int64_t max, int6
     return fail(error, "%s: expected an integer, got '%s'", flag, text);
   if (errno == ERANGE || v < min || v > max) {
     if (max == kInt64Max)
-      return fail(error, "%s: expected an integer of at least %" PRId64 " (and at most %" PRId64 "), got '%s'",
+      return fail(error,
+                  "%s: expected an integer of at least %" PRId64
+                  " (and at most %" PRId64 "), got '%s'",
                   flag, min, max, text);
-    return fail(error, "%s: expected an integer in [%" PRId64 ", %" PRId64 "], got '%s'", flag, min, max, text);
+    return fail(error,
+                "%s: expected an integer in [%" PRId64 ", %" PRId64
+                "], got '%s'",
+                flag, min, max, text);
   }
   value = v;
   return true;
@@ -388,8 +577,9 @@ bool parseCommandLine(int argc, char **argv, Options &o, std::string &error) {
       o.help = true;
       return true;
     }
-  if (!parseCommand(argc, argv, o, error) || !parseFlags(argc, argv, o, error) ||
-      !checkFlagsFitCommand(o, error) || !checkRunInputs(o, error))
+  if (!parseCommand(argc, argv, o, error) ||
+      !parseFlags(argc, argv, o, error) || !checkFlagsFitCommand(o, error) ||
+      !checkRunInputs(o, error))
     return false;
   if (o.command == "chat") {
     o.chat = true;

@@ -1,4 +1,5 @@
-//===- CommandLine.h - The emitted binary's command line ---------*- C++ -*-===//
+//===- CommandLine.h - The emitted binary's command line ---------*- C++
+//-*-===//
 //
 //   PROG run -p TEXT | -f FILE [-n N] [--temp T --top-k K --top-p P --min-p P
 //            --repeat-penalty F --repeat-last-n N --presence-penalty F
@@ -34,13 +35,14 @@ struct Options {
   bool help = false; // -h/--help anywhere: print the usage, nothing else
   std::string tokens;
   bool haveTokens = false;
-  int64_t nGenerate = -2; // -n; -2 = the command's default, -1 = until end of generation or a full context
-  int64_t nPrompt = 128;  // -p (bench)
-  int64_t reps = 3;       // -r (bench)
-  int64_t threads = 0;    // -t; 0 = the plan's decode threads
+  int64_t nGenerate = -2;   // -n; -2 = the command's default, -1 = until end of
+                            // generation or a full context
+  int64_t nPrompt = 128;    // -p (bench)
+  int64_t reps = 3;         // -r (bench)
+  int64_t threads = 0;      // -t; 0 = the plan's decode threads
   int64_t batchThreads = 0; // -tb; 0 = the plan's prefill threads
-  int64_t context = 0;    // -c; 0 = derived
-  int64_t batch = 0;      // -b; 0 = the model's max_batch
+  int64_t context = 0;      // -c; 0 = derived
+  int64_t batch = 0;        // -b; 0 = the model's max_batch
   std::string logitsOut;
   bool pin = false;
   bool hugepages = false;
@@ -65,7 +67,8 @@ struct Options {
   bool haveSeed = false;
   const char *tempFlag = nullptr;
   // A flag given that only some commands take, for the error message.
-  const char *runOnly = nullptr, *benchOnly = nullptr, *notInfo = nullptr, *textOnly = nullptr;
+  const char *runOnly = nullptr, *benchOnly = nullptr, *notInfo = nullptr,
+             *textOnly = nullptr;
   // A flag that only the chat template reads (run without --chat has none).
   const char *chatOnly = nullptr;
 };
@@ -92,7 +95,8 @@ void printHelp();
 
 /// An integer flag in [min, max]: anything else, including a value beyond
 /// 64 bits, is an error naming the flag and the range.
-bool parseInt(const char *flag, const char *text, int64_t min, int64_t max, int64_t &value, std::string &error);
+bool parseInt(const char *flag, const char *text, int64_t min, int64_t max,
+              int64_t &value, std::string &error);
 
 } // namespace ingot::rt
 

@@ -1,4 +1,5 @@
-//===- Commands.h - The emitted binary's commands ----------------*- C++ -*-===//
+//===- Commands.h - The emitted binary's commands ----------------*- C++
+//-*-===//
 //
 // One function per command; each returns false with one error sentence
 // when the command fails (main prints it and exits 1).

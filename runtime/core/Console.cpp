@@ -16,7 +16,8 @@ bool gStdoutDone = false;
 
 bool stdoutWriteError(int err, std::string &error) {
   gStdoutDone = true;
-  return fail(error, "write error: stdout: %s", err ? std::strerror(err) : "an earlier write failed");
+  return fail(error, "write error: stdout: %s",
+              err ? std::strerror(err) : "an earlier write failed");
 }
 
 } // namespace

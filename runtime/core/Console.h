@@ -1,4 +1,5 @@
-//===- Console.h - What the user sees: program name, stdout, errors -*- C++ -*-===//
+//===- Console.h - What the user sees: program name, stdout, errors -*- C++
+//-*-===//
 //
 // The emitted binary's terminal side. Text goes to stdout exactly as
 // generated; errors, notes and timings go to stderr prefixed with the

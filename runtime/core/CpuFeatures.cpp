@@ -43,55 +43,103 @@ struct Feature {
 };
 
 const Feature kFeatures[] = {
-    {"sse3", 1, 0, ECX, 0, NONE},          {"pclmul", 1, 0, ECX, 1, NONE},
-    {"ssse3", 1, 0, ECX, 9, NONE},         {"fma", 1, 0, ECX, 12, YMM},
-    {"cx16", 1, 0, ECX, 13, NONE},         {"sse4.1", 1, 0, ECX, 19, NONE},
-    {"sse4.2", 1, 0, ECX, 20, NONE},       {"movbe", 1, 0, ECX, 22, NONE},
-    {"popcnt", 1, 0, ECX, 23, NONE},       {"aes", 1, 0, ECX, 25, NONE},
-    {"avx", 1, 0, ECX, 28, YMM},           {"f16c", 1, 0, ECX, 29, YMM},
-    {"sse2", 1, 0, EDX, 26, NONE},         {"bmi", 7, 0, EBX, 3, NONE},
-    {"avx2", 7, 0, EBX, 5, YMM},           {"bmi2", 7, 0, EBX, 8, NONE},
-    {"avx512f", 7, 0, EBX, 16, ZMM},       {"avx512dq", 7, 0, EBX, 17, ZMM},
-    {"avx512ifma", 7, 0, EBX, 21, ZMM},    {"avx512cd", 7, 0, EBX, 28, ZMM},
-    {"avx512bw", 7, 0, EBX, 30, ZMM},      {"avx512vl", 7, 0, EBX, 31, ZMM},
-    {"avx512vbmi", 7, 0, ECX, 1, ZMM},     {"avx512vbmi2", 7, 0, ECX, 6, ZMM},
-    {"avx512vnni", 7, 0, ECX, 11, ZMM},    {"avx512bitalg", 7, 0, ECX, 12, ZMM},
-    {"avx512vpopcntdq", 7, 0, ECX, 14, ZMM}, {"amx-bf16", 7, 0, EDX, 22, TILE},
-    {"avx512fp16", 7, 0, EDX, 23, ZMM},    {"amx-tile", 7, 0, EDX, 24, TILE},
-    {"amx-int8", 7, 0, EDX, 25, TILE},     {"avxvnni", 7, 1, EAX, 4, YMM},
-    {"avx512bf16", 7, 1, EAX, 5, ZMM},     {"lzcnt", 0x80000001u, 0, ECX, 5, NONE},
+    {"sse3", 1, 0, ECX, 0, NONE},
+    {"pclmul", 1, 0, ECX, 1, NONE},
+    {"ssse3", 1, 0, ECX, 9, NONE},
+    {"fma", 1, 0, ECX, 12, YMM},
+    {"cx16", 1, 0, ECX, 13, NONE},
+    {"sse4.1", 1, 0, ECX, 19, NONE},
+    {"sse4.2", 1, 0, ECX, 20, NONE},
+    {"movbe", 1, 0, ECX, 22, NONE},
+    {"popcnt", 1, 0, ECX, 23, NONE},
+    {"aes", 1, 0, ECX, 25, NONE},
+    {"avx", 1, 0, ECX, 28, YMM},
+    {"f16c", 1, 0, ECX, 29, YMM},
+    {"sse2", 1, 0, EDX, 26, NONE},
+    {"bmi", 7, 0, EBX, 3, NONE},
+    {"avx2", 7, 0, EBX, 5, YMM},
+    {"bmi2", 7, 0, EBX, 8, NONE},
+    {"avx512f", 7, 0, EBX, 16, ZMM},
+    {"avx512dq", 7, 0, EBX, 17, ZMM},
+    {"avx512ifma", 7, 0, EBX, 21, ZMM},
+    {"avx512cd", 7, 0, EBX, 28, ZMM},
+    {"avx512bw", 7, 0, EBX, 30, ZMM},
+    {"avx512vl", 7, 0, EBX, 31, ZMM},
+    {"avx512vbmi", 7, 0, ECX, 1, ZMM},
+    {"avx512vbmi2", 7, 0, ECX, 6, ZMM},
+    {"avx512vnni", 7, 0, ECX, 11, ZMM},
+    {"avx512bitalg", 7, 0, ECX, 12, ZMM},
+    {"avx512vpopcntdq", 7, 0, ECX, 14, ZMM},
+    {"amx-bf16", 7, 0, EDX, 22, TILE},
+    {"avx512fp16", 7, 0, EDX, 23, ZMM},
+    {"amx-tile", 7, 0, EDX, 24, TILE},
+    {"amx-int8", 7, 0, EDX, 25, TILE},
+    {"avxvnni", 7, 1, EAX, 4, YMM},
+    {"avx512bf16", 7, 1, EAX, 5, ZMM},
+    {"lzcnt", 0x80000001u, 0, ECX, 5, NONE},
     // Further ISA extensions LLVM lists for recent cpus.
-    {"gfni", 7, 0, ECX, 8, NONE},          {"vaes", 7, 0, ECX, 9, YMM},
-    {"vpclmulqdq", 7, 0, ECX, 10, YMM},    {"avx512vp2intersect", 7, 0, EDX, 8, ZMM},
-    {"cx8", 1, 0, EDX, 8, NONE},           {"cmov", 1, 0, EDX, 15, NONE},
-    {"mmx", 1, 0, EDX, 23, NONE},          {"fxsr", 1, 0, EDX, 24, NONE},
-    {"sse", 1, 0, EDX, 25, NONE},          {"xsave", 1, 0, ECX, 26, NONE},
-    {"rdrnd", 1, 0, ECX, 30, NONE},        {"fsgsbase", 7, 0, EBX, 0, NONE},
-    {"sgx", 7, 0, EBX, 2, NONE},           {"invpcid", 7, 0, EBX, 10, NONE},
-    {"rdseed", 7, 0, EBX, 18, NONE},       {"adx", 7, 0, EBX, 19, NONE},
-    {"clflushopt", 7, 0, EBX, 23, NONE},   {"clwb", 7, 0, EBX, 24, NONE},
-    {"sha", 7, 0, EBX, 29, NONE},          {"prefetchwt1", 7, 0, ECX, 0, NONE},
-    {"pku", 7, 0, ECX, 3, NONE},           {"waitpkg", 7, 0, ECX, 5, NONE},
-    {"shstk", 7, 0, ECX, 7, NONE},         {"rdpid", 7, 0, ECX, 22, NONE},
-    {"kl", 7, 0, ECX, 23, NONE},           {"cldemote", 7, 0, ECX, 25, NONE},
-    {"movdiri", 7, 0, ECX, 27, NONE},      {"movdir64b", 7, 0, ECX, 28, NONE},
-    {"enqcmd", 7, 0, ECX, 29, NONE},       {"uintr", 7, 0, EDX, 5, NONE},
-    {"serialize", 7, 0, EDX, 14, NONE},    {"tsxldtrk", 7, 0, EDX, 16, NONE},
-    {"pconfig", 7, 0, EDX, 18, NONE},      {"ibt", 7, 0, EDX, 20, NONE},
-    {"sha512", 7, 1, EAX, 0, YMM},         {"sm3", 7, 1, EAX, 1, YMM},
-    {"sm4", 7, 1, EAX, 2, YMM},            {"raoint", 7, 1, EAX, 3, NONE},
-    {"cmpccxadd", 7, 1, EAX, 7, NONE},     {"amx-fp16", 7, 1, EAX, 21, TILE},
-    {"hreset", 7, 1, EAX, 22, NONE},       {"avxifma", 7, 1, EAX, 23, YMM},
-    {"avxvnniint8", 7, 1, EDX, 4, YMM},    {"avxneconvert", 7, 1, EDX, 5, YMM},
-    {"amx-complex", 7, 1, EDX, 8, TILE},   {"avxvnniint16", 7, 1, EDX, 10, YMM},
-    {"prefetchi", 7, 1, EDX, 14, NONE},    {"usermsr", 7, 1, EDX, 15, NONE},
-    {"xsaveopt", 0xD, 1, EAX, 0, NONE},    {"xsavec", 0xD, 1, EAX, 1, NONE},
-    {"xsaves", 0xD, 1, EAX, 3, NONE},      {"sahf", 0x80000001u, 0, ECX, 0, NONE},
-    {"sse4a", 0x80000001u, 0, ECX, 6, NONE}, {"prfchw", 0x80000001u, 0, ECX, 8, NONE},
-    {"xop", 0x80000001u, 0, ECX, 11, YMM}, {"fma4", 0x80000001u, 0, ECX, 16, YMM},
-    {"tbm", 0x80000001u, 0, ECX, 21, NONE}, {"mwaitx", 0x80000001u, 0, ECX, 29, NONE},
-    {"clzero", 0x80000008u, 0, EBX, 0, NONE}, {"wbnoinvd", 0x80000008u, 0, EBX, 9, NONE},
-    {"rdpru", 0x80000008u, 0, EBX, 4, NONE}, {"64bit", 0x80000001u, 0, EDX, 29, NONE},
+    {"gfni", 7, 0, ECX, 8, NONE},
+    {"vaes", 7, 0, ECX, 9, YMM},
+    {"vpclmulqdq", 7, 0, ECX, 10, YMM},
+    {"avx512vp2intersect", 7, 0, EDX, 8, ZMM},
+    {"cx8", 1, 0, EDX, 8, NONE},
+    {"cmov", 1, 0, EDX, 15, NONE},
+    {"mmx", 1, 0, EDX, 23, NONE},
+    {"fxsr", 1, 0, EDX, 24, NONE},
+    {"sse", 1, 0, EDX, 25, NONE},
+    {"xsave", 1, 0, ECX, 26, NONE},
+    {"rdrnd", 1, 0, ECX, 30, NONE},
+    {"fsgsbase", 7, 0, EBX, 0, NONE},
+    {"sgx", 7, 0, EBX, 2, NONE},
+    {"invpcid", 7, 0, EBX, 10, NONE},
+    {"rdseed", 7, 0, EBX, 18, NONE},
+    {"adx", 7, 0, EBX, 19, NONE},
+    {"clflushopt", 7, 0, EBX, 23, NONE},
+    {"clwb", 7, 0, EBX, 24, NONE},
+    {"sha", 7, 0, EBX, 29, NONE},
+    {"prefetchwt1", 7, 0, ECX, 0, NONE},
+    {"pku", 7, 0, ECX, 3, NONE},
+    {"waitpkg", 7, 0, ECX, 5, NONE},
+    {"shstk", 7, 0, ECX, 7, NONE},
+    {"rdpid", 7, 0, ECX, 22, NONE},
+    {"kl", 7, 0, ECX, 23, NONE},
+    {"cldemote", 7, 0, ECX, 25, NONE},
+    {"movdiri", 7, 0, ECX, 27, NONE},
+    {"movdir64b", 7, 0, ECX, 28, NONE},
+    {"enqcmd", 7, 0, ECX, 29, NONE},
+    {"uintr", 7, 0, EDX, 5, NONE},
+    {"serialize", 7, 0, EDX, 14, NONE},
+    {"tsxldtrk", 7, 0, EDX, 16, NONE},
+    {"pconfig", 7, 0, EDX, 18, NONE},
+    {"ibt", 7, 0, EDX, 20, NONE},
+    {"sha512", 7, 1, EAX, 0, YMM},
+    {"sm3", 7, 1, EAX, 1, YMM},
+    {"sm4", 7, 1, EAX, 2, YMM},
+    {"raoint", 7, 1, EAX, 3, NONE},
+    {"cmpccxadd", 7, 1, EAX, 7, NONE},
+    {"amx-fp16", 7, 1, EAX, 21, TILE},
+    {"hreset", 7, 1, EAX, 22, NONE},
+    {"avxifma", 7, 1, EAX, 23, YMM},
+    {"avxvnniint8", 7, 1, EDX, 4, YMM},
+    {"avxneconvert", 7, 1, EDX, 5, YMM},
+    {"amx-complex", 7, 1, EDX, 8, TILE},
+    {"avxvnniint16", 7, 1, EDX, 10, YMM},
+    {"prefetchi", 7, 1, EDX, 14, NONE},
+    {"usermsr", 7, 1, EDX, 15, NONE},
+    {"xsaveopt", 0xD, 1, EAX, 0, NONE},
+    {"xsavec", 0xD, 1, EAX, 1, NONE},
+    {"xsaves", 0xD, 1, EAX, 3, NONE},
+    {"sahf", 0x80000001u, 0, ECX, 0, NONE},
+    {"sse4a", 0x80000001u, 0, ECX, 6, NONE},
+    {"prfchw", 0x80000001u, 0, ECX, 8, NONE},
+    {"xop", 0x80000001u, 0, ECX, 11, YMM},
+    {"fma4", 0x80000001u, 0, ECX, 16, YMM},
+    {"tbm", 0x80000001u, 0, ECX, 21, NONE},
+    {"mwaitx", 0x80000001u, 0, ECX, 29, NONE},
+    {"clzero", 0x80000008u, 0, EBX, 0, NONE},
+    {"wbnoinvd", 0x80000008u, 0, EBX, 9, NONE},
+    {"rdpru", 0x80000008u, 0, EBX, 4, NONE},
+    {"64bit", 0x80000001u, 0, EDX, 29, NONE},
 };
 
 struct FeatureAlias {
@@ -100,10 +148,19 @@ struct FeatureAlias {
 };
 
 const FeatureAlias kFeatureAliases[] = {
-    {"avx-vnni", "avxvnni"}, {"sse4-1", "sse4.1"},       {"sse4-2", "sse4.2"},  {"pclmulqdq", "pclmul"},
-    {"lahf-lm", "sahf"},     {"lahfsahf", "sahf"},       {"3dnowprefetch", "prfchw"},
-    {"cmpxchg16b", "cx16"},  {"crc32", "sse4.2"},        {"abm", "lzcnt"},      {"bmi1", "bmi"},
-    {"fp16", "avx512fp16"},  {"avx512-fp16", "avx512fp16"},
+    {"avx-vnni", "avxvnni"},
+    {"sse4-1", "sse4.1"},
+    {"sse4-2", "sse4.2"},
+    {"pclmulqdq", "pclmul"},
+    {"lahf-lm", "sahf"},
+    {"lahfsahf", "sahf"},
+    {"3dnowprefetch", "prfchw"},
+    {"cmpxchg16b", "cx16"},
+    {"crc32", "sse4.2"},
+    {"abm", "lzcnt"},
+    {"bmi1", "bmi"},
+    {"fp16", "avx512fp16"},
+    {"avx512-fp16", "avx512fp16"},
 };
 
 /// Accepts a few alternative spellings (LLVM's, /proc/cpuinfo's).
@@ -141,7 +198,8 @@ bool stateEnabled(State s) {
   static int granted = -1;
   if (granted < 0) {
     constexpr long ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18;
-    granted = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+    granted =
+        syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
   }
   return granted;
 }
@@ -175,13 +233,17 @@ bool cpuHasFeature(const std::string &rawName, bool &known) {
     if (maskedByEnv(name))
       return false;
     Regs r = cpuid(f.leaf, f.sub);
-    uint32_t v = f.reg == EAX ? r.eax : f.reg == EBX ? r.ebx : f.reg == ECX ? r.ecx : r.edx;
+    uint32_t v = f.reg == EAX   ? r.eax
+                 : f.reg == EBX ? r.ebx
+                 : f.reg == ECX ? r.ecx
+                                : r.edx;
     return (v >> f.bit & 1) && stateEnabled(f.state);
   }
   return false;
 }
 
-bool checkCpuFeatures(const char *required, const char *targetName, std::string &error) {
+bool checkCpuFeatures(const char *required, const char *targetName,
+                      std::string &error) {
   if (!required)
     return true;
   std::string list = required;
@@ -201,13 +263,15 @@ bool checkCpuFeatures(const char *required, const char *targetName, std::string 
     bool known;
     if (cpuHasFeature(name, known))
       continue;
-    const char *target = targetName && *targetName ? targetName : "an unnamed target";
+    const char *target =
+        targetName && *targetName ? targetName : "an unnamed target";
     if (!known)
-      error = "this binary was compiled for " + std::string(target) + " and needs CPU feature '" + name +
+      error = "this binary was compiled for " + std::string(target) +
+              " and needs CPU feature '" + name +
               "', which this runtime cannot check";
     else
-      error = "this binary was compiled for " + std::string(target) + " and needs CPU feature '" + name +
-              "', which this CPU lacks";
+      error = "this binary was compiled for " + std::string(target) +
+              " and needs CPU feature '" + name + "', which this CPU lacks";
     return false;
   }
   return true;

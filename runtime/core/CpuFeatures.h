@@ -1,4 +1,5 @@
-//===- CpuFeatures.h - Does this CPU run the compiled code? ------*- C++ -*-===//
+//===- CpuFeatures.h - Does this CPU run the compiled code? ------*- C++
+//-*-===//
 //
 // Checks, with cpuid and xgetbv only, that the CPU and the OS support every
 // feature the model code was compiled for, so that a binary built for a
@@ -32,7 +33,8 @@ bool cpuHasFeature(const std::string &name, bool &known);
 
 /// Checks every feature of `required` (comma-separated). On failure returns
 /// false and sets `error` to one sentence naming the first missing feature.
-bool checkCpuFeatures(const char *required, const char *targetName, std::string &error);
+bool checkCpuFeatures(const char *required, const char *targetName,
+                      std::string &error);
 
 /// The host's brand string, e.g. "AMD EPYC 9115 16-Core Processor".
 std::string cpuBrand();

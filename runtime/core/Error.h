@@ -1,4 +1,5 @@
-//===- Error.h - The runtime's one error style -------------------*- C++ -*-===//
+//===- Error.h - The runtime's one error style -------------------*- C++
+//-*-===//
 //
 // The runtime has no exceptions and never ends the process from library
 // code. A function that can fail returns false (or null) and describes the
@@ -19,7 +20,8 @@ std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /// Sets `error` to the formatted message and returns false, so a failing
 /// check reads `return fail(error, "...", ...);`.
-bool fail(std::string &error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool fail(std::string &error, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 } // namespace ingot::rt
 

@@ -11,11 +11,13 @@
 
 namespace ingot::rt {
 
-bool readFileBounded(const char *flag, const std::string &path, uint64_t limit, const std::string &why,
-                     std::string &text, std::string &error) {
+bool readFileBounded(const char *flag, const std::string &path, uint64_t limit,
+                     const std::string &why, std::string &text,
+                     std::string &error) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return fail(error, "%s: cannot read '%s': %s", flag, path.c_str(), std::strerror(errno));
+    return fail(error, "%s: cannot read '%s': %s", flag, path.c_str(),
+                std::strerror(errno));
   struct FdCloser {
     int fd;
     ~FdCloser() { ::close(fd); }
@@ -23,10 +25,12 @@ bool readFileBounded(const char *flag, const std::string &path, uint64_t limit, 
   struct stat st;
   bool known = ::fstat(fd, &st) == 0;
   if (known && S_ISDIR(st.st_mode))
-    return fail(error, "%s: cannot read '%s': it is a directory", flag, path.c_str());
+    return fail(error, "%s: cannot read '%s': it is a directory", flag,
+                path.c_str());
   if (known && S_ISREG(st.st_mode) && uint64_t(st.st_size) > limit)
-    return fail(error, "%s: '%s' has %" PRIu64 " bytes, more than %" PRIu64 ": %s", flag, path.c_str(),
-                uint64_t(st.st_size), limit, why.c_str());
+    return fail(error,
+                "%s: '%s' has %" PRIu64 " bytes, more than %" PRIu64 ": %s",
+                flag, path.c_str(), uint64_t(st.st_size), limit, why.c_str());
   text.clear();
   char buf[65536];
   for (;;) {
@@ -34,11 +38,13 @@ bool readFileBounded(const char *flag, const std::string &path, uint64_t limit, 
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
-      return fail(error, "%s: cannot read '%s': %s", flag, path.c_str(), std::strerror(errno));
+      return fail(error, "%s: cannot read '%s': %s", flag, path.c_str(),
+                  std::strerror(errno));
     if (n == 0)
       return true;
     if (uint64_t(n) > limit - text.size())
-      return fail(error, "%s: '%s' has more than %" PRIu64 " bytes: %s", flag, path.c_str(), limit, why.c_str());
+      return fail(error, "%s: '%s' has more than %" PRIu64 " bytes: %s", flag,
+                  path.c_str(), limit, why.c_str());
     text.append(buf, size_t(n));
   }
 }
@@ -52,7 +58,8 @@ bool OutputFile::open(std::string name, std::string &error) {
   path = std::move(name);
   fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
-    return fail(error, "cannot write '%s': %s", path.c_str(), std::strerror(errno));
+    return fail(error, "cannot write '%s': %s", path.c_str(),
+                std::strerror(errno));
   return true;
 }
 
@@ -63,7 +70,8 @@ bool OutputFile::write(const void *data, size_t n, std::string &error) {
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0)
-      return fail(error, "cannot write '%s': %s", path.c_str(), w < 0 ? std::strerror(errno) : "nothing written");
+      return fail(error, "cannot write '%s': %s", path.c_str(),
+                  w < 0 ? std::strerror(errno) : "nothing written");
     p += w;
     n -= size_t(w);
   }
@@ -76,7 +84,8 @@ bool OutputFile::close(std::string &error) {
   int closing = fd;
   fd = -1;
   if (::close(closing) != 0 && errno != EINTR)
-    return fail(error, "cannot write '%s': %s", path.c_str(), std::strerror(errno));
+    return fail(error, "cannot write '%s': %s", path.c_str(),
+                std::strerror(errno));
   return true;
 }
 

@@ -1,4 +1,5 @@
-//===- FileIO.h - Bounded reads and checked writes of named files -*- C++ -*-===//
+//===- FileIO.h - Bounded reads and checked writes of named files -*- C++
+//-*-===//
 //
 // The files the command line names: a prompt or chat template read with a
 // size bound (an endless file such as /dev/zero is an error, not a growing
@@ -20,8 +21,9 @@ namespace ingot::rt {
 /// Reads `path` (given by `flag`) into `text`; it must not be longer than
 /// `limit` bytes: a longer file is an error after reading at most limit + 1
 /// bytes. `why` says where the limit comes from.
-bool readFileBounded(const char *flag, const std::string &path, uint64_t limit, const std::string &why,
-                     std::string &text, std::string &error);
+bool readFileBounded(const char *flag, const std::string &path, uint64_t limit,
+                     const std::string &why, std::string &text,
+                     std::string &error);
 
 /// A file written from scratch; every failure names the path.
 class OutputFile : NonCopyable {

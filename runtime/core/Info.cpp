@@ -30,11 +30,14 @@ void printModel(const IngotModelInfo &info) {
   std::printf("model:\n");
   std::printf("  architecture: %s\n", orEmpty(info.architecture));
   std::printf("  name: %s\n", orEmpty(info.model_name));
-  std::printf("  vocabulary: %" PRId64 " tokens (bos %" PRId64 ", eos %" PRId64 ")\n", info.vocab_size,
-              info.bos_token_id, info.eos_token_id);
+  std::printf("  vocabulary: %" PRId64 " tokens (bos %" PRId64 ", eos %" PRId64
+              ")\n",
+              info.vocab_size, info.bos_token_id, info.eos_token_id);
   std::printf("  layers: %" PRId64 "\n", info.n_layers);
-  std::printf("  max context: %" PRId64 " positions\n", info.max_context_length);
-  std::printf("  max batch: %" PRId64 " tokens per forward call\n", info.max_batch);
+  std::printf("  max context: %" PRId64 " positions\n",
+              info.max_context_length);
+  std::printf("  max batch: %" PRId64 " tokens per forward call\n",
+              info.max_batch);
   std::printf("  model abi: %u\n", info.abi_version);
 }
 
@@ -43,10 +46,14 @@ void printTarget(const IngotModelInfo &info) {
   std::printf("  name: %s\n", orEmpty(info.target_name));
   std::printf("  cpu: %s\n", orEmpty(info.target_cpu));
   std::printf("  required features: %s\n", orEmpty(info.required_features));
-  auto plannedText = [](int32_t n) { return n > 0 ? std::to_string(n) : std::string("all CPUs"); };
-  std::printf("  planned threads: decode %s, prefill %s\n", plannedText(ingot_planned_threads[0]).c_str(),
+  auto plannedText = [](int32_t n) {
+    return n > 0 ? std::to_string(n) : std::string("all CPUs");
+  };
+  std::printf("  planned threads: decode %s, prefill %s\n",
+              plannedText(ingot_planned_threads[0]).c_str(),
               plannedText(ingot_planned_threads[1]).c_str());
-  std::printf("  host: %s (all required features present)\n", cpuBrand().c_str());
+  std::printf("  host: %s (all required features present)\n",
+              cpuBrand().c_str());
   std::printf("generated kernels:\n");
   printIndented(info.kernel_list);
 }
@@ -54,14 +61,20 @@ void printTarget(const IngotModelInfo &info) {
 void printMemoryPlan(const IngotModelInfo &info, const Session &s) {
   const Payload &pl = s.payload;
   std::printf("memory plan:\n");
-  std::printf("  activation arena: %" PRId64 " bytes (%s)\n", info.arena_bytes, humanBytes(double(info.arena_bytes)).c_str());
-  std::printf("  kv cache: %" PRId64 " bytes per position, %" PRIu64 " bytes for %" PRId64 " positions (%s)\n",
-              info.kv_bytes_per_position, uint64_t(info.kv_bytes_per_position) * uint64_t(s.contextLength),
-              s.contextLength,
-              humanBytes(double(info.kv_bytes_per_position) * double(s.contextLength)).c_str());
+  std::printf("  activation arena: %" PRId64 " bytes (%s)\n", info.arena_bytes,
+              humanBytes(double(info.arena_bytes)).c_str());
+  std::printf(
+      "  kv cache: %" PRId64 " bytes per position, %" PRIu64
+      " bytes for %" PRId64 " positions (%s)\n",
+      info.kv_bytes_per_position,
+      uint64_t(info.kv_bytes_per_position) * uint64_t(s.contextLength),
+      s.contextLength,
+      humanBytes(double(info.kv_bytes_per_position) * double(s.contextLength))
+          .c_str());
   std::printf("  weights: %" PRId64 " bytes (%s), %s\n", info.weight_bytes,
               humanBytes(double(info.weight_bytes)).c_str(), pl.placement());
-  std::printf("  one allocation at start: %" PRIu64 " bytes\n", s.arena.totalBytes());
+  std::printf("  one allocation at start: %" PRIu64 " bytes\n",
+              s.arena.totalBytes());
   if (info.memory_plan && *info.memory_plan)
     printIndented(info.memory_plan);
 }
@@ -75,19 +88,22 @@ void printPayload(const Payload &pl) {
   std::printf("\n");
   std::printf("  model file: %s\n", pl.string(pl.header().model_file));
   std::printf("  target: %s\n", pl.string(pl.header().target_name));
-  std::printf("  compiler version: %s\n", pl.string(pl.header().compiler_version));
-  std::printf("  data: offset %" PRIu64 ", %" PRIu64 " bytes, checksum %016" PRIx64 " (%s)\n",
-              pl.trailer().data_offset, pl.dataBytes(), pl.header().data_checksum,
-              pl.checksumVerified() ? "verified" : "not verified, use --verify");
-  std::printf("  header: offset %" PRIu64 ", %" PRIu64 " bytes\n", pl.trailer().header_offset,
-              pl.trailer().header_bytes);
+  std::printf("  compiler version: %s\n",
+              pl.string(pl.header().compiler_version));
+  std::printf(
+      "  data: offset %" PRIu64 ", %" PRIu64 " bytes, checksum %016" PRIx64
+      " (%s)\n",
+      pl.trailer().data_offset, pl.dataBytes(), pl.header().data_checksum,
+      pl.checksumVerified() ? "verified" : "not verified, use --verify");
+  std::printf("  header: offset %" PRIu64 ", %" PRIu64 " bytes\n",
+              pl.trailer().header_offset, pl.trailer().header_bytes);
   std::printf("  tensors: %zu\n", pl.tensors().size());
   size_t w = 4;
   for (const PayloadTensor &t : pl.tensors())
     w = std::strlen(t.name) > w ? std::strlen(t.name) : w;
   for (const PayloadTensor &t : pl.tensors())
-    std::printf("    %-*s  %-24s  offset %10" PRIu64 "  %10" PRIu64 " bytes\n", int(w), t.name, t.layout,
-                t.offset, t.bytes);
+    std::printf("    %-*s  %-24s  offset %10" PRIu64 "  %10" PRIu64 " bytes\n",
+                int(w), t.name, t.layout, t.offset, t.bytes);
 }
 
 } // namespace

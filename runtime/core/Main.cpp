@@ -1,4 +1,5 @@
-//===- Main.cpp - main() of every emitted binary ---------------------------===//
+//===- Main.cpp - main() of every emitted binary
+//---------------------------===//
 //
 // Order at start: CPU features (before anything else: can this CPU run the
 // compiled code at all?), then the command line, then the command, which
@@ -31,7 +32,8 @@ bool runCommand(const Options &o, std::string &error) {
 }
 
 bool runProgram(int argc, char **argv, std::string &error) {
-  if (!checkCpuFeatures(ingot_model_info.required_features, ingot_model_info.target_name, error))
+  if (!checkCpuFeatures(ingot_model_info.required_features,
+                        ingot_model_info.target_name, error))
     return false;
   Options o;
   if (!parseCommandLine(argc, argv, o, error))

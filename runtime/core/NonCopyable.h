@@ -1,4 +1,5 @@
-//===- NonCopyable.h - Base of the runtime's resource owners -----*- C++ -*-===//
+//===- NonCopyable.h - Base of the runtime's resource owners -----*- C++
+//-*-===//
 //
 // The arena, the payload mapping, the thread pool and output files each own
 // something the operating system gave them (memory, a mapping, threads, a

@@ -4,8 +4,8 @@
 #include "Error.h"
 
 #include <cerrno>
-#include <cstddef>
 #include <cinttypes>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <elf.h>
@@ -38,7 +38,8 @@ bool readAt(int fd, void *dst, size_t n, uint64_t offset) {
 
 bool trailerValid(const Trailer &t) {
   return std::memcmp(t.magic, kTrailerMagic, sizeof(t.magic)) == 0 &&
-         checksum64(&t, offsetof(Trailer, trailer_checksum)) == t.trailer_checksum;
+         checksum64(&t, offsetof(Trailer, trailer_checksum)) ==
+             t.trailer_checksum;
 }
 
 /// End of the ELF image in the file: the furthest of the program headers'
@@ -47,7 +48,8 @@ bool trailerValid(const Trailer &t) {
 /// start with a 64-bit ELF header.
 uint64_t elfImageEnd(int fd) {
   Elf64_Ehdr eh;
-  if (!readAt(fd, &eh, sizeof(eh), 0) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+  if (!readAt(fd, &eh, sizeof(eh), 0) ||
+      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
       eh.e_ident[EI_CLASS] != ELFCLASS64)
     return 0;
   constexpr uint64_t kLimit = 1ull << 48; // ignore absurd (corrupted) values
@@ -58,14 +60,18 @@ uint64_t elfImageEnd(int fd) {
   };
   extend(eh.e_phoff, uint64_t(eh.e_phnum) * eh.e_phentsize);
   extend(eh.e_shoff, uint64_t(eh.e_shnum) * eh.e_shentsize);
-  for (unsigned i = 0; i < eh.e_phnum && eh.e_phentsize >= sizeof(Elf64_Phdr); ++i) {
+  for (unsigned i = 0; i < eh.e_phnum && eh.e_phentsize >= sizeof(Elf64_Phdr);
+       ++i) {
     Elf64_Phdr ph;
     if (readAt(fd, &ph, sizeof(ph), eh.e_phoff + uint64_t(i) * eh.e_phentsize))
       extend(ph.p_offset, ph.p_filesz);
   }
-  for (unsigned i = 0; i < eh.e_shnum && eh.e_shentsize >= sizeof(Elf64_Shdr); ++i) {
+  for (unsigned i = 0; i < eh.e_shnum && eh.e_shentsize >= sizeof(Elf64_Shdr);
+       ++i) {
     Elf64_Shdr sh;
-    if (readAt(fd, &sh, sizeof(sh), eh.e_shoff + uint64_t(i) * eh.e_shentsize) && sh.sh_type != SHT_NOBITS)
+    if (readAt(fd, &sh, sizeof(sh),
+               eh.e_shoff + uint64_t(i) * eh.e_shentsize) &&
+        sh.sh_type != SHT_NOBITS)
       extend(sh.sh_offset, sh.sh_size);
   }
   return end;
@@ -74,51 +80,67 @@ uint64_t elfImageEnd(int fd) {
 /// Explains a file whose last 64 bytes are no valid trailer: if the leader
 /// copy of the trailer (the 64 bytes before the data) survives, the file
 /// was cut and we know how long it should be.
-std::string diagnoseMissingTrailer(int fd, uint64_t fileSize, const Trailer &tail, uint64_t minDataBytes) {
+std::string diagnoseMissingTrailer(int fd, uint64_t fileSize,
+                                   const Trailer &tail, uint64_t minDataBytes) {
   if (uint64_t elfEnd = elfImageEnd(fd)) {
     if (elfEnd > fileSize)
-      return format("truncated binary: the executable alone is %" PRIu64 " bytes, found %" PRIu64, elfEnd,
-                    fileSize);
-    uint64_t dataOffset = (elfEnd + sizeof(Trailer) + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+      return format("truncated binary: the executable alone is %" PRIu64
+                    " bytes, found %" PRIu64,
+                    elfEnd, fileSize);
+    uint64_t dataOffset = (elfEnd + sizeof(Trailer) + kDataAlignment - 1) /
+                          kDataAlignment * kDataAlignment;
     Trailer leader;
-    if (dataOffset <= fileSize && readAt(fd, &leader, sizeof(leader), dataOffset - sizeof(Trailer)) &&
+    if (dataOffset <= fileSize &&
+        readAt(fd, &leader, sizeof(leader), dataOffset - sizeof(Trailer)) &&
         trailerValid(leader) && leader.data_offset == dataOffset &&
         leader.header_offset + leader.header_bytes >= leader.header_offset &&
-        leader.header_offset + leader.header_bytes + sizeof(Trailer) > leader.header_offset) {
-      uint64_t expected = leader.header_offset + leader.header_bytes + sizeof(Trailer);
+        leader.header_offset + leader.header_bytes + sizeof(Trailer) >
+            leader.header_offset) {
+      uint64_t expected =
+          leader.header_offset + leader.header_bytes + sizeof(Trailer);
       if (expected > fileSize)
-        return format("truncated binary: expected %" PRIu64 " bytes, found %" PRIu64
+        return format("truncated binary: expected %" PRIu64
+                      " bytes, found %" PRIu64
                       " (the weights payload is incomplete)",
                       expected, fileSize);
       // The payload is whole if the trailer at its end is intact: then
       // something was appended after it.
       Trailer end;
-      if (expected < fileSize && readAt(fd, &end, sizeof(end), expected - sizeof(Trailer)) &&
+      if (expected < fileSize &&
+          readAt(fd, &end, sizeof(end), expected - sizeof(Trailer)) &&
           std::memcmp(&end, &leader, sizeof(end)) == 0)
-        return format("trailing data after the payload: the binary ends at byte %" PRIu64
-                      ", the file has %" PRIu64 " bytes (%" PRIu64 " bytes were appended to it)",
-                      expected, fileSize, fileSize - expected);
+        return format(
+            "trailing data after the payload: the binary ends at byte %" PRIu64
+            ", the file has %" PRIu64 " bytes (%" PRIu64
+            " bytes were appended to it)",
+            expected, fileSize, fileSize - expected);
     }
     // Without a leader: the weights start at the first 2 MiB boundary after
     // the ELF image at the earliest and are followed by a header and the
     // trailer.
-    uint64_t atLeast = (elfEnd + kDataAlignment - 1) / kDataAlignment * kDataAlignment + minDataBytes +
-                       sizeof(HeaderFixed) + sizeof(Trailer);
+    uint64_t atLeast =
+        (elfEnd + kDataAlignment - 1) / kDataAlignment * kDataAlignment +
+        minDataBytes + sizeof(HeaderFixed) + sizeof(Trailer);
     if (fileSize > elfEnd && fileSize < atLeast)
-      return format("truncated binary: expected at least %" PRIu64 " bytes, found %" PRIu64
+      return format("truncated binary: expected at least %" PRIu64
+                    " bytes, found %" PRIu64
                     " (the weights payload is incomplete)",
                     atLeast, fileSize);
     if (fileSize == elfEnd)
-      return format("no weights payload: the file ends with the executable (%" PRIu64
-                    " bytes); it was truncated or the payload was never appended",
-                    fileSize);
+      return format(
+          "no weights payload: the file ends with the executable (%" PRIu64
+          " bytes); it was truncated or the payload was never appended",
+          fileSize);
   }
   if (std::memcmp(tail.magic, kTrailerMagic, sizeof(tail.magic)) != 0)
-    return "bad payload magic: the last 64 bytes are no Ingot payload trailer (binary truncated, "
+    return "bad payload magic: the last 64 bytes are no Ingot payload trailer "
+           "(binary truncated, "
            "modified, or the weights were never appended)";
-  return format("payload trailer checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64
+  return format("payload trailer checksum mismatch (stored %016" PRIx64
+                ", computed %016" PRIx64
                 "): the end of the binary is corrupted",
-                tail.trailer_checksum, checksum64(&tail, offsetof(Trailer, trailer_checksum)));
+                tail.trailer_checksum,
+                checksum64(&tail, offsetof(Trailer, trailer_checksum)));
 }
 
 uint64_t readSysCount(const char *path) {
@@ -145,11 +167,12 @@ const char *Payload::string(uint32_t offset) const {
   return strings_ + offset;
 }
 
-bool Payload::open(const char *path, const PayloadOptions &options, std::string &error,
-                   std::vector<std::string> &notes) {
+bool Payload::open(const char *path, const PayloadOptions &options,
+                   std::string &error, std::vector<std::string> &notes) {
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return fail(error, "cannot open '%s' to read the weights: %s", path, std::strerror(errno));
+    return fail(error, "cannot open '%s' to read the weights: %s", path,
+                std::strerror(errno));
   struct FdCloser {
     int fd;
     ~FdCloser() { ::close(fd); }
@@ -157,44 +180,58 @@ bool Payload::open(const char *path, const PayloadOptions &options, std::string 
   return openFile(fd, options, error, notes);
 }
 
-bool Payload::openFile(int fd, const PayloadOptions &options, std::string &error,
-                       std::vector<std::string> &notes) {
+bool Payload::openFile(int fd, const PayloadOptions &options,
+                       std::string &error, std::vector<std::string> &notes) {
   // The code and data the process runs from (a few MB) are always checked;
   // the weights up to kAlwaysVerifyBytes or with --verify.
-  return readTrailer(fd, options, error) && checkLeader(fd, error) && readHeader(fd, error) &&
-         readRegions(error) && readTensors(error) && verifyImage(fd, error) &&
-         mapData(fd, options, error, notes) && verifyData(options, error);
+  return readTrailer(fd, options, error) && checkLeader(fd, error) &&
+         readHeader(fd, error) && readRegions(error) && readTensors(error) &&
+         verifyImage(fd, error) && mapData(fd, options, error, notes) &&
+         verifyData(options, error);
 }
 
-bool Payload::readTrailer(int fd, const PayloadOptions &options, std::string &error) {
+bool Payload::readTrailer(int fd, const PayloadOptions &options,
+                          std::string &error) {
   struct stat st;
   if (fstat(fd, &st) != 0)
     return fail(error, "cannot stat the binary: %s", std::strerror(errno));
   uint64_t fileSize = static_cast<uint64_t>(st.st_size);
   Trailer &t = trailer_;
-  if (fileSize < sizeof(Trailer) || !readAt(fd, &t, sizeof(t), fileSize - sizeof(Trailer)))
-    return fail(error, "truncated binary: %" PRIu64 " bytes cannot hold a payload trailer", fileSize);
+  if (fileSize < sizeof(Trailer) ||
+      !readAt(fd, &t, sizeof(t), fileSize - sizeof(Trailer)))
+    return fail(error,
+                "truncated binary: %" PRIu64
+                " bytes cannot hold a payload trailer",
+                fileSize);
   if (!trailerValid(t)) {
     error = diagnoseMissingTrailer(fd, fileSize, t, options.minDataBytes);
     return false;
   }
   if (t.format_version != kFormatVersion)
-    return fail(error, "unsupported payload format version %u (this runtime reads version %u)", t.format_version,
-                kFormatVersion);
+    return fail(
+        error,
+        "unsupported payload format version %u (this runtime reads version %u)",
+        t.format_version, kFormatVersion);
   // Layout: data, then header, then the trailer ending the file.
   uint64_t expected = t.header_offset + t.header_bytes + sizeof(Trailer);
   if (t.header_offset + t.header_bytes < t.header_offset || expected > fileSize)
-    return fail(error, "truncated binary: expected %" PRIu64 " bytes, found %" PRIu64
-                       " (the weights payload is incomplete)",
+    return fail(error,
+                "truncated binary: expected %" PRIu64 " bytes, found %" PRIu64
+                " (the weights payload is incomplete)",
                 expected, fileSize);
   if (expected < fileSize)
-    return fail(error, "bad payload layout: the trailer describes a %" PRIu64 "-byte file, found %" PRIu64 " bytes",
+    return fail(error,
+                "bad payload layout: the trailer describes a %" PRIu64
+                "-byte file, found %" PRIu64 " bytes",
                 expected, fileSize);
-  if (t.data_offset % kDataAlignment != 0 || t.data_offset == 0 || t.data_offset + t.data_bytes < t.data_offset ||
+  if (t.data_offset % kDataAlignment != 0 || t.data_offset == 0 ||
+      t.data_offset + t.data_bytes < t.data_offset ||
       t.data_offset + t.data_bytes > t.header_offset)
-    return fail(error, "bad payload layout: weights data at %" PRIu64 " (+%" PRIu64
-                       " bytes) must be 2 MiB aligned and end before the header at %" PRIu64,
-                t.data_offset, t.data_bytes, t.header_offset);
+    return fail(
+        error,
+        "bad payload layout: weights data at %" PRIu64 " (+%" PRIu64
+        " bytes) must be 2 MiB aligned and end before the header at %" PRIu64,
+        t.data_offset, t.data_bytes, t.header_offset);
   if (t.header_bytes < sizeof(HeaderFixed) || t.header_bytes > (256u << 20))
     return fail(error, "bad payload header size %" PRIu64, t.header_bytes);
   return true;
@@ -206,9 +243,11 @@ bool Payload::checkLeader(int fd, std::string &error) const {
   Trailer leader;
   if (!readAt(fd, &leader, sizeof(leader), t.data_offset - sizeof(Trailer)) ||
       std::memcmp(&leader, &t, sizeof(leader)) != 0)
-    return fail(error, "payload leader corrupt: the copy of the trailer at byte %" PRIu64
-                       " differs from the trailer (the binary is corrupted)",
-                t.data_offset - sizeof(Trailer));
+    return fail(
+        error,
+        "payload leader corrupt: the copy of the trailer at byte %" PRIu64
+        " differs from the trailer (the binary is corrupted)",
+        t.data_offset - sizeof(Trailer));
   return true;
 }
 
@@ -216,45 +255,60 @@ bool Payload::readHeader(int fd, std::string &error) {
   const Trailer &t = trailer_;
   headerBytes_.resize(t.header_bytes);
   if (!readAt(fd, headerBytes_.data(), headerBytes_.size(), t.header_offset))
-    return fail(error, "cannot read the payload header: %s", std::strerror(errno));
+    return fail(error, "cannot read the payload header: %s",
+                std::strerror(errno));
   uint64_t sum = checksum64(headerBytes_.data(), headerBytes_.size());
   if (sum != t.header_checksum)
-    return fail(error, "payload header checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64
-                       "): the binary is corrupted",
+    return fail(error,
+                "payload header checksum mismatch (stored %016" PRIx64
+                ", computed %016" PRIx64 "): the binary is corrupted",
                 t.header_checksum, sum);
   std::memcpy(&header_, headerBytes_.data(), sizeof(header_));
   if (header_.format_version != t.format_version)
-    return fail(error, "payload header format version %u differs from the trailer's %u", header_.format_version,
-                t.format_version);
+    return fail(
+        error, "payload header format version %u differs from the trailer's %u",
+        header_.format_version, t.format_version);
   if (header_.strings_bytes > t.header_bytes ||
-      sizeof(HeaderFixed) + tableBytes() + regionBytes() + header_.strings_bytes != t.header_bytes ||
+      sizeof(HeaderFixed) + tableBytes() + regionBytes() +
+              header_.strings_bytes !=
+          t.header_bytes ||
       header_.strings_bytes == 0)
-    return fail(error, "bad payload header: %u tensors, %u image sections and %" PRIu64
-                       " bytes of strings do not fill its %" PRIu64 " bytes",
-                header_.tensor_count, header_.region_count, header_.strings_bytes, t.header_bytes);
-  strings_ =
-      reinterpret_cast<const char *>(headerBytes_.data() + sizeof(HeaderFixed) + tableBytes() + regionBytes());
+    return fail(error,
+                "bad payload header: %u tensors, %u image sections and %" PRIu64
+                " bytes of strings do not fill its %" PRIu64 " bytes",
+                header_.tensor_count, header_.region_count,
+                header_.strings_bytes, t.header_bytes);
+  strings_ = reinterpret_cast<const char *>(
+      headerBytes_.data() + sizeof(HeaderFixed) + tableBytes() + regionBytes());
   if (strings_[header_.strings_bytes - 1] != '\0')
-    return fail(error, "bad payload header: the string table is not NUL-terminated");
-  for (uint32_t off : {header_.target_name, header_.compiler_version, header_.model_file})
+    return fail(error,
+                "bad payload header: the string table is not NUL-terminated");
+  for (uint32_t off :
+       {header_.target_name, header_.compiler_version, header_.model_file})
     if (off >= header_.strings_bytes)
-      return fail(error, "bad payload header: string offset %u out of range", off);
+      return fail(error, "bad payload header: string offset %u out of range",
+                  off);
   if (header_.image_bytes != t.data_offset - sizeof(Trailer))
-    return fail(error, "bad payload header: the executable image is %" PRIu64
-                       " bytes, but the leader starts at byte %" PRIu64,
+    return fail(error,
+                "bad payload header: the executable image is %" PRIu64
+                " bytes, but the leader starts at byte %" PRIu64,
                 header_.image_bytes, t.data_offset - sizeof(Trailer));
   return true;
 }
 
 bool Payload::readRegions(std::string &error) {
   regions_.resize(header_.region_count);
-  const uint8_t *table = headerBytes_.data() + sizeof(HeaderFixed) + tableBytes();
+  const uint8_t *table =
+      headerBytes_.data() + sizeof(HeaderFixed) + tableBytes();
   for (uint32_t i = 0; i < header_.region_count; ++i) {
     ImageRegion &r = regions_[i];
     std::memcpy(&r, table + uint64_t(i) * sizeof(ImageRegion), sizeof(r));
-    if (r.name >= header_.strings_bytes || r.kind > uint32_t(RegionKind::Other) || r.offset > header_.image_bytes ||
+    if (r.name >= header_.strings_bytes ||
+        r.kind > uint32_t(RegionKind::Other) ||
+        r.offset > header_.image_bytes ||
         r.bytes > header_.image_bytes - r.offset)
-      return fail(error, "bad payload header: image section %u is out of range", i);
+      return fail(error, "bad payload header: image section %u is out of range",
+                  i);
   }
   return true;
 }
@@ -265,14 +319,22 @@ bool Payload::readTensors(std::string &error) {
   tensorEntries_.resize(header_.tensor_count);
   for (uint32_t i = 0; i < header_.tensor_count; ++i) {
     TensorEntry &e = tensorEntries_[i];
-    std::memcpy(&e, headerBytes_.data() + sizeof(HeaderFixed) + uint64_t(i) * sizeof(TensorEntry), sizeof(e));
+    std::memcpy(&e,
+                headerBytes_.data() + sizeof(HeaderFixed) +
+                    uint64_t(i) * sizeof(TensorEntry),
+                sizeof(e));
     if (e.name >= header_.strings_bytes || e.layout >= header_.strings_bytes)
-      return fail(error, "bad payload header: tensor %u has a string offset out of range", i);
+      return fail(
+          error,
+          "bad payload header: tensor %u has a string offset out of range", i);
     if (e.offset > dataBytes || e.bytes > dataBytes - e.offset)
-      return fail(error, "bad payload header: tensor '%s' (%" PRIu64 " bytes at %" PRIu64
-                         ") lies outside the %" PRIu64 " bytes of weights",
+      return fail(error,
+                  "bad payload header: tensor '%s' (%" PRIu64
+                  " bytes at %" PRIu64 ") lies outside the %" PRIu64
+                  " bytes of weights",
                   strings_ + e.name, e.bytes, e.offset, dataBytes);
-    tensors_.push_back({strings_ + e.name, strings_ + e.layout, e.offset, e.bytes});
+    tensors_.push_back(
+        {strings_ + e.name, strings_ + e.layout, e.offset, e.bytes});
   }
   return true;
 }
@@ -293,25 +355,31 @@ bool Payload::verifyImage(int fd, std::string &error) const {
   uint64_t n = header_.image_bytes;
   void *p = mmap(nullptr, n, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED)
-    return fail(error, "cannot map the %" PRIu64 " bytes of the executable image to verify them: %s", n,
-                std::strerror(errno));
+    return fail(error,
+                "cannot map the %" PRIu64
+                " bytes of the executable image to verify them: %s",
+                n, std::strerror(errno));
   const uint8_t *image = static_cast<const uint8_t *>(p);
   uint64_t sum = checksum64(image, n);
   bool ok = sum == header_.image_checksum;
   if (!ok) {
     // Name the section that changed; the per-section sums are only read now.
-    static const char *const kinds[] = {"code", "read-only data", "data", "symbols or metadata"};
-    error = format("executable image corrupt: its %" PRIu64 " bytes hash to %016" PRIx64
-                   ", the header says %016" PRIx64 "; the damage is outside its sections "
+    static const char *const kinds[] = {"code", "read-only data", "data",
+                                        "symbols or metadata"};
+    error = format("executable image corrupt: its %" PRIu64
+                   " bytes hash to %016" PRIx64 ", the header says %016" PRIx64
+                   "; the damage is outside its sections "
                    "(ELF headers or padding): the binary is corrupted",
                    n, sum, header_.image_checksum);
     for (const ImageRegion &r : regions_) {
       uint64_t regionSum = checksum64(image + r.offset, r.bytes);
       if (regionSum != r.checksum) {
-        error = format("model code/data corrupt: section %s (%s, %" PRIu64 " bytes at byte %" PRIu64
-                       ") checksum mismatch (stored %016" PRIx64 ", computed %016" PRIx64
-                       "): the binary is corrupted",
-                       string(r.name), kinds[r.kind], r.bytes, r.offset, r.checksum, regionSum);
+        error = format("model code/data corrupt: section %s (%s, %" PRIu64
+                       " bytes at byte %" PRIu64
+                       ") checksum mismatch (stored %016" PRIx64
+                       ", computed %016" PRIx64 "): the binary is corrupted",
+                       string(r.name), kinds[r.kind], r.bytes, r.offset,
+                       r.checksum, regionSum);
         break;
       }
     }
@@ -324,13 +392,16 @@ std::string Payload::describeDataCorruption(uint64_t sum) const {
   for (const TensorEntry &e : tensorEntries_) {
     uint64_t tensorSum = checksum64(data_ + e.offset, e.bytes);
     if (tensorSum != e.checksum)
-      return format("payload tensor '%s' corrupt: checksum mismatch in its %" PRIu64
-                    " bytes at weights offset %" PRIu64 " (stored %016" PRIx64 ", computed %016" PRIx64
-                    "): the binary is corrupted",
-                    string(e.name), e.bytes, e.offset, e.checksum, tensorSum);
+      return format(
+          "payload tensor '%s' corrupt: checksum mismatch in its %" PRIu64
+          " bytes at weights offset %" PRIu64 " (stored %016" PRIx64
+          ", computed %016" PRIx64 "): the binary is corrupted",
+          string(e.name), e.bytes, e.offset, e.checksum, tensorSum);
   }
-  return format("payload checksum mismatch: the %" PRIu64 " bytes of weights hash to %016" PRIx64
-                ", the header says %016" PRIx64 " (the padding between tensors is corrupted)",
+  return format("payload checksum mismatch: the %" PRIu64
+                " bytes of weights hash to %016" PRIx64
+                ", the header says %016" PRIx64
+                " (the padding between tensors is corrupted)",
                 trailer_.data_bytes, sum, header_.data_checksum);
 }
 
@@ -344,8 +415,12 @@ struct HugePageKind {
 };
 
 const HugePageKind kHugePageKinds[] = {
-    {1ull << 30, MAP_HUGE_1GB, "/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages", "1 GiB huge pages"},
-    {2ull << 20, MAP_HUGE_2MB, "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "2 MiB huge pages"},
+    {1ull << 30, MAP_HUGE_1GB,
+     "/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages",
+     "1 GiB huge pages"},
+    {2ull << 20, MAP_HUGE_2MB,
+     "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+     "2 MiB huge pages"},
 };
 
 } // namespace
@@ -358,20 +433,23 @@ bool Payload::copyToHugePages(int fd, std::string &why, std::string &error) {
     if (k.size == (1ull << 30) && n < (512ull << 20))
       continue; // a 1 GiB page for a small model wastes most of it
     if (free < pages) {
-      why += format("%s%" PRIu64 " x %s needed, %" PRIu64 " free", why.empty() ? "" : "; ", pages,
+      why += format("%s%" PRIu64 " x %s needed, %" PRIu64 " free",
+                    why.empty() ? "" : "; ", pages,
                     k.size == (1ull << 30) ? "1G" : "2M", free);
       continue;
     }
     size_t bytes = pages * k.size;
-    void *p =
-        mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | k.flag, -1, 0);
+    void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | k.flag, -1, 0);
     if (p == MAP_FAILED) {
-      why += format("%smmap of %s failed: %s", why.empty() ? "" : "; ", k.name, std::strerror(errno));
+      why += format("%smmap of %s failed: %s", why.empty() ? "" : "; ", k.name,
+                    std::strerror(errno));
       continue;
     }
     if (!readAt(fd, p, n, trailer_.data_offset)) {
       munmap(p, bytes);
-      return fail(error, "cannot read the weights into huge pages: %s", std::strerror(errno ? errno : EIO));
+      return fail(error, "cannot read the weights into huge pages: %s",
+                  std::strerror(errno ? errno : EIO));
     }
     mprotect(p, bytes, PROT_READ);
     mapping_ = p;
@@ -400,9 +478,11 @@ bool Payload::mapData(int fd, const PayloadOptions &options, std::string &error,
     notes.push_back("note: --hugepages: not enough free huge pages (" + why +
                     "); mapping the weights from the file with normal pages");
   }
-  void *p = mmap(nullptr, n, PROT_READ, MAP_PRIVATE, fd, static_cast<off_t>(trailer_.data_offset));
+  void *p = mmap(nullptr, n, PROT_READ, MAP_PRIVATE, fd,
+                 static_cast<off_t>(trailer_.data_offset));
   if (p == MAP_FAILED)
-    return fail(error, "cannot map the %" PRIu64 " bytes of weights: %s", n, std::strerror(errno));
+    return fail(error, "cannot map the %" PRIu64 " bytes of weights: %s", n,
+                std::strerror(errno));
   madvise(p, n, MADV_WILLNEED);
   mapping_ = p;
   mappingBytes_ = n;

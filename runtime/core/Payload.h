@@ -1,4 +1,5 @@
-//===- Payload.h - The weights appended to the running executable -*- C++ -*-===//
+//===- Payload.h - The weights appended to the running executable -*- C++
+//-*-===//
 //
 // Finds, validates and maps the payload described in ingot/PayloadFormat.h.
 // Every problem is reported as one sentence (no program name, no newline)
@@ -72,8 +73,12 @@ private:
   bool readRegions(std::string &error);
   bool readTensors(std::string &error);
   bool verifyData(const PayloadOptions &options, std::string &error);
-  uint64_t tableBytes() const { return uint64_t(header_.tensor_count) * sizeof(payload::TensorEntry); }
-  uint64_t regionBytes() const { return uint64_t(header_.region_count) * sizeof(payload::ImageRegion); }
+  uint64_t tableBytes() const {
+    return uint64_t(header_.tensor_count) * sizeof(payload::TensorEntry);
+  }
+  uint64_t regionBytes() const {
+    return uint64_t(header_.region_count) * sizeof(payload::ImageRegion);
+  }
 
   bool mapData(int fd, const PayloadOptions &options, std::string &error,
                std::vector<std::string> &notes);

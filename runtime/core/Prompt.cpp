@@ -21,7 +21,8 @@ std::unique_ptr<Tokenizer> loadTokenizer(std::string &error) {
     return nullptr;
   }
   TokenizerData data;
-  if (!TokenizerData::deserialize(ingot_tokenizer_data, size_t(ingot_tokenizer_data_size), data, error))
+  if (!TokenizerData::deserialize(
+          ingot_tokenizer_data, size_t(ingot_tokenizer_data_size), data, error))
     return nullptr;
   std::unique_ptr<Tokenizer> tok = Tokenizer::create(data, error);
   if (!tok) {
@@ -29,14 +30,16 @@ std::unique_ptr<Tokenizer> loadTokenizer(std::string &error) {
     return nullptr;
   }
   if (int64_t(tok->vocabSize()) > ingot_model_info.vocab_size) {
-    fail(error, "the tokenizer has %zu tokens, the model only %" PRId64, tok->vocabSize(),
-         ingot_model_info.vocab_size);
+    fail(error, "the tokenizer has %zu tokens, the model only %" PRId64,
+         tok->vocabSize(), ingot_model_info.vocab_size);
     return nullptr;
   }
   return tok;
 }
 
-std::vector<int32_t> tokenizePrompt(const Tokenizer &tok, const std::string &text, bool fromTemplate) {
+std::vector<int32_t> tokenizePrompt(const Tokenizer &tok,
+                                    const std::string &text,
+                                    bool fromTemplate) {
   bool addSpecial = true;
   if (fromTemplate && tok.bos() >= 0) {
     const std::string &bos = tok.tokenText(tok.bos());
@@ -62,7 +65,8 @@ uint64_t longestTokenBytes(const Tokenizer &tok) {
 
 uint64_t textByteLimit(int64_t context, uint64_t tokenBytes) {
   uint64_t bytes;
-  if (__builtin_mul_overflow(uint64_t(context), tokenBytes, &bytes) || bytes > kMaxPromptBytes)
+  if (__builtin_mul_overflow(uint64_t(context), tokenBytes, &bytes) ||
+      bytes > kMaxPromptBytes)
     return kMaxPromptBytes;
   return bytes;
 }
@@ -70,8 +74,8 @@ uint64_t textByteLimit(int64_t context, uint64_t tokenBytes) {
 std::string textLimitReason(int64_t context, uint64_t tokenBytes) {
   if (textByteLimit(context, tokenBytes) == kMaxPromptBytes)
     return "the most prompt text this binary reads";
-  return format("the most text a context of %" PRId64 " positions can hold (the longest token has %" PRIu64
-                " bytes)",
+  return format("the most text a context of %" PRId64
+                " positions can hold (the longest token has %" PRIu64 " bytes)",
                 context, tokenBytes);
 }
 

@@ -1,4 +1,5 @@
-//===- Prompt.h - The tokenizer and the prompt's tokens ----------*- C++ -*-===//
+//===- Prompt.h - The tokenizer and the prompt's tokens ----------*- C++
+//-*-===//
 //
 // The tokenizer the binary carries, the prompt text turned into token ids,
 // and the bound on how much text is read at all: no more bytes than the
@@ -26,7 +27,8 @@ std::unique_ptr<Tokenizer> loadTokenizer(std::string &error);
 
 /// `text` as token ids. A chat template that writes the BOS itself
 /// (`fromTemplate`) gets no second one.
-std::vector<int32_t> tokenizePrompt(const Tokenizer &tok, const std::string &text, bool fromTemplate);
+std::vector<int32_t> tokenizePrompt(const Tokenizer &tok,
+                                    const std::string &text, bool fromTemplate);
 
 /// --verbose-prompt: the ids on stderr.
 void printPromptIds(const std::vector<int32_t> &ids);

@@ -23,7 +23,8 @@
 namespace ingot::rt {
 namespace {
 
-bool parseTokens(const std::string &text, int64_t vocab, std::vector<int32_t> &ids, std::string &error) {
+bool parseTokens(const std::string &text, int64_t vocab,
+                 std::vector<int32_t> &ids, std::string &error) {
   size_t start = 0;
   while (start <= text.size()) {
     size_t end = text.find(',', start);
@@ -33,13 +34,24 @@ bool parseTokens(const std::string &text, int64_t vocab, std::vector<int32_t> &i
     char *stop = nullptr;
     errno = 0;
     long long v = std::strtoll(item.c_str(), &stop, 10);
-    if (item.empty() || (errno && errno != ERANGE) || *stop || stop == item.c_str())
-      return fail(error, "--tokens: '%s' is not a token id (expected comma-separated integers)", item.c_str());
+    if (item.empty() || (errno && errno != ERANGE) || *stop ||
+        stop == item.c_str())
+      return fail(error,
+                  "--tokens: '%s' is not a token id (expected comma-separated "
+                  "integers)",
+                  item.c_str());
     if (errno == ERANGE)
-      return fail(error, "--tokens: token id %s is out of range (vocabulary has %" PRId64 " tokens)", item.c_str(),
-                  vocab);
+      return fail(
+          error,
+          "--tokens: token id %s is out of range (vocabulary has %" PRId64
+          " tokens)",
+          item.c_str(), vocab);
     if (v < 0 || v >= vocab)
-      return fail(error, "--tokens: token id %lld is out of range (vocabulary has %" PRId64 " tokens)", v, vocab);
+      return fail(
+          error,
+          "--tokens: token id %lld is out of range (vocabulary has %" PRId64
+          " tokens)",
+          v, vocab);
     ids.push_back(int32_t(v));
     start = end + 1;
   }
@@ -52,27 +64,34 @@ struct LogitsFiles {
   OutputFile prompt, gen;
   size_t rowBytes = 0;
 
-  bool open(const std::string &prefix, int64_t nGen, int64_t vocab, std::string &error) {
+  bool open(const std::string &prefix, int64_t nGen, int64_t vocab,
+            std::string &error) {
     enabled = !prefix.empty();
     rowBytes = size_t(vocab) * sizeof(float);
     if (!enabled)
       return true;
-    return prompt.open(prefix + ".prompt.f32", error) && (nGen <= 0 || gen.open(prefix + ".gen.f32", error));
+    return prompt.open(prefix + ".prompt.f32", error) &&
+           (nGen <= 0 || gen.open(prefix + ".gen.f32", error));
   }
-  bool close(std::string &error) { return prompt.close(error) && gen.close(error); }
+  bool close(std::string &error) {
+    return prompt.close(error) && gen.close(error);
+  }
 };
 
 /// Feeds the prompt in chunks of at most maxBatch tokens; `next` is the
 /// greedy pick after its last token.
-bool prefill(Session &s, const std::vector<int32_t> &prompt, LogitsFiles &logits, int64_t &next,
-             std::string &error) {
+bool prefill(Session &s, const std::vector<int32_t> &prompt,
+             LogitsFiles &logits, int64_t &next, std::string &error) {
   const int64_t nPrompt = int64_t(prompt.size());
   for (int64_t done = 0; done < nPrompt;) {
     int64_t n = nPrompt - done < s.maxBatch ? nPrompt - done : s.maxBatch;
-    std::memcpy(s.arena.tokens(), prompt.data() + done, size_t(n) * sizeof(int32_t));
+    std::memcpy(s.arena.tokens(), prompt.data() + done,
+                size_t(n) * sizeof(int32_t));
     if (!s.forward(n, done, error))
       return false;
-    if (logits.enabled && !logits.prompt.write(s.arena.logits(), size_t(n) * logits.rowBytes, error))
+    if (logits.enabled &&
+        !logits.prompt.write(s.arena.logits(), size_t(n) * logits.rowBytes,
+                             error))
       return false;
     done += n;
     if (done == nPrompt) {
@@ -88,8 +107,8 @@ bool prefill(Session &s, const std::vector<int32_t> &prompt, LogitsFiles &logits
 /// Greedy decoding: generated[k] is fed back at position nPrompt + k.
 /// Without --logits-out the last step's logits are not needed, so it is
 /// skipped.
-bool decode(Session &s, int64_t nPrompt, int64_t nGen, int64_t next, LogitsFiles &logits, int32_t *generated,
-            std::string &error) {
+bool decode(Session &s, int64_t nPrompt, int64_t nGen, int64_t next,
+            LogitsFiles &logits, int32_t *generated, std::string &error) {
   for (int64_t k = 0; k < nGen; ++k) {
     generated[k] = int32_t(next);
     if (k + 1 == nGen && !logits.enabled)
@@ -97,7 +116,8 @@ bool decode(Session &s, int64_t nPrompt, int64_t nGen, int64_t next, LogitsFiles
     s.arena.tokens()[0] = int32_t(next);
     if (!s.forward(1, nPrompt + k, error))
       return false;
-    if (logits.enabled && !logits.gen.write(s.arena.logits(), logits.rowBytes, error))
+    if (logits.enabled &&
+        !logits.gen.write(s.arena.logits(), logits.rowBytes, error))
       return false;
     if (!checkLogits(s.arena.logits(), s.vocab, nPrompt + k, error))
       return false;
@@ -106,25 +126,35 @@ bool decode(Session &s, int64_t nPrompt, int64_t nGen, int64_t next, LogitsFiles
   return true;
 }
 
-bool checkFits(const Session &s, int64_t nPrompt, int64_t nGen, std::string &error) {
+bool checkFits(const Session &s, int64_t nPrompt, int64_t nGen,
+               std::string &error) {
   if (nPrompt > s.contextLength)
-    return fail(error, "--tokens: the prompt has %" PRId64 " tokens, the context holds %s", nPrompt,
-                s.contextLimit().c_str());
-  if (nGen > s.contextLength - nPrompt)
     return fail(error,
-                "-n %" PRId64 ": at most %" PRId64 " tokens fit after the %" PRId64
-                "-token prompt (the context holds %s)",
-                nGen, s.contextLength - nPrompt, nPrompt, s.contextLimit().c_str());
+                "--tokens: the prompt has %" PRId64
+                " tokens, the context holds %s",
+                nPrompt, s.contextLimit().c_str());
+  if (nGen > s.contextLength - nPrompt)
+    return fail(
+        error,
+        "-n %" PRId64 ": at most %" PRId64 " tokens fit after the %" PRId64
+        "-token prompt (the context holds %s)",
+        nGen, s.contextLength - nPrompt, nPrompt, s.contextLimit().c_str());
   return true;
 }
 
-void printTimings(const Session &s, int64_t nPrompt, int64_t steps, double t0, double t1, double t2) {
-  auto rate = [](double n, double seconds) { return seconds > 0 ? n / seconds : 0.0; };
-  std::fprintf(stderr,
-               "%s: timings: prompt %" PRId64 " tokens in %.2f ms (%.2f tok/s, TTFT %.2f ms), generation %" PRId64
-               " steps in %.2f ms (%.2f tok/s), threads %d prefill / %d decode\n",
-               programName(), nPrompt, (t1 - t0) * 1e3, rate(double(nPrompt), t1 - t0), (t1 - t0) * 1e3, steps,
-               (t2 - t1) * 1e3, rate(double(steps), t2 - t1), s.prefillThreads, s.decodeThreads);
+void printTimings(const Session &s, int64_t nPrompt, int64_t steps, double t0,
+                  double t1, double t2) {
+  auto rate = [](double n, double seconds) {
+    return seconds > 0 ? n / seconds : 0.0;
+  };
+  std::fprintf(
+      stderr,
+      "%s: timings: prompt %" PRId64
+      " tokens in %.2f ms (%.2f tok/s, TTFT %.2f ms), generation %" PRId64
+      " steps in %.2f ms (%.2f tok/s), threads %d prefill / %d decode\n",
+      programName(), nPrompt, (t1 - t0) * 1e3, rate(double(nPrompt), t1 - t0),
+      (t1 - t0) * 1e3, steps, (t2 - t1) * 1e3, rate(double(steps), t2 - t1),
+      s.prefillThreads, s.decodeThreads);
 }
 
 } // namespace
@@ -137,7 +167,8 @@ bool runTokens(const Options &o, std::string &error) {
   int64_t nPrompt = int64_t(prompt.size());
   Session s;
   LogitsFiles logits;
-  if (!setUpSession(s, o, saturatingAdd(nPrompt, nGen), error) || !checkFits(s, nPrompt, nGen, error) ||
+  if (!setUpSession(s, o, saturatingAdd(nPrompt, nGen), error) ||
+      !checkFits(s, nPrompt, nGen, error) ||
       !logits.open(o.logitsOut, nGen, s.vocab, error))
     return false;
   int32_t *generated = s.arena.history(); // one per position: nGen fit
@@ -157,7 +188,8 @@ bool runTokens(const Options &o, std::string &error) {
   std::printf("\n");
   if (!checkStdout(error))
     return false;
-  printTimings(s, nPrompt, nGen - (logits.enabled ? 0 : (nGen > 0 ? 1 : 0)), t0, t1, t2);
+  printTimings(s, nPrompt, nGen - (logits.enabled ? 0 : (nGen > 0 ? 1 : 0)), t0,
+               t1, t2);
   return true;
 }
 

@@ -1,4 +1,5 @@
-//===- Sampler.cpp - Token sampling ----------------------------------------===//
+//===- Sampler.cpp - Token sampling
+//----------------------------------------===//
 #include "Sampler.h"
 
 #include <algorithm>
@@ -44,7 +45,9 @@ void Rng::reseed(uint64_t seed) {
   }
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 uint64_t Rng::next() {
   uint64_t result = rotl(s[1] * 5, 7) * 9;
@@ -79,23 +82,27 @@ template <class T> std::unique_ptr<T[]> zeroedArray(int64_t n) {
 }
 } // namespace
 
-bool Sampler::init(int64_t vocabSize, int64_t contextLength, const SamplerParams &params, std::string &error) {
+bool Sampler::init(int64_t vocabSize, int64_t contextLength,
+                   const SamplerParams &params, std::string &error) {
   par = params;
   vocab = 0;
   n = ringSize = ringHead = ringFill = 0;
   if (vocabSize < 1 || vocabSize > INT32_MAX || contextLength < 0) {
-    error = "sampler: invalid vocabulary size " + std::to_string(vocabSize) + " or context length " +
-            std::to_string(contextLength);
+    error = "sampler: invalid vocabulary size " + std::to_string(vocabSize) +
+            " or context length " + std::to_string(contextLength);
     return false;
   }
   // More tokens than the context never enter the window, so a longer
   // window (or -1) is the whole context.
-  int64_t window = par.repeatLastN < 0 || par.repeatLastN > contextLength ? contextLength : par.repeatLastN;
+  int64_t window = par.repeatLastN < 0 || par.repeatLastN > contextLength
+                       ? contextLength
+                       : par.repeatLastN;
   cand = zeroedArray<Candidate>(vocabSize);
   counts = zeroedArray<int32_t>(vocabSize);
   ring = window > 0 ? zeroedArray<int32_t>(window) : nullptr;
   if (!cand || !counts || (window > 0 && !ring)) {
-    error = "sampler: cannot allocate buffers for " + std::to_string(vocabSize) + " tokens and a penalty window of " +
+    error = "sampler: cannot allocate buffers for " +
+            std::to_string(vocabSize) + " tokens and a penalty window of " +
             std::to_string(window);
     return false;
   }
@@ -128,14 +135,16 @@ void Sampler::loadLogits(const float *logits) {
   // sorts need that) and the softmax finite.
   const float noMass = -std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < vocab; ++i)
-    cand[size_t(i)] = Candidate{int32_t(i), std::isnan(logits[i]) ? noMass : logits[i], 0.0f};
+    cand[size_t(i)] =
+        Candidate{int32_t(i), std::isnan(logits[i]) ? noMass : logits[i], 0.0f};
   n = size_t(vocab);
   sorted = false;
 }
 
 void Sampler::applyPenalties() {
-  if (ringFill == 0 || (par.repeatPenalty == 1.0f && par.frequencyPenalty == 0.0f &&
-                        par.presencePenalty == 0.0f))
+  if (ringFill == 0 ||
+      (par.repeatPenalty == 1.0f && par.frequencyPenalty == 0.0f &&
+       par.presencePenalty == 0.0f))
     return;
   // Only tokens in the window carry a count; visit them through the ring
   // (a token seen several times is penalised once: its count is cleared
@@ -204,8 +213,9 @@ void Sampler::softmax() {
   }
   double sum = 0;
   for (size_t i = 0; i < n; ++i) {
-    float e = cand[i].logit == -std::numeric_limits<float>::infinity() ? 0.0f
-                                                                        : std::exp(cand[i].logit - maxLogit);
+    float e = cand[i].logit == -std::numeric_limits<float>::infinity()
+                  ? 0.0f
+                  : std::exp(cand[i].logit - maxLogit);
     cand[i].p = e;
     sum += e;
   }
@@ -273,7 +283,8 @@ void Sampler::applyTemperature(float t) {
   float maxLogit = -std::numeric_limits<float>::infinity();
   for (size_t i = 0; i < n; ++i)
     maxLogit = std::max(maxLogit, cand[i].logit);
-  const float shift = std::isfinite(maxLogit) && !std::isfinite(maxLogit / t) ? maxLogit : 0.0f;
+  const float shift =
+      std::isfinite(maxLogit) && !std::isfinite(maxLogit / t) ? maxLogit : 0.0f;
   for (size_t i = 0; i < n; ++i)
     cand[i].logit = (cand[i].logit - shift) / t;
 }
@@ -306,11 +317,14 @@ int64_t argmax(const float *row, int64_t n) {
   return best;
 }
 
-int32_t Sampler::greedy(const float *logits) const { return int32_t(argmax(logits, vocab)); }
+int32_t Sampler::greedy(const float *logits) const {
+  return int32_t(argmax(logits, vocab));
+}
 
 int32_t Sampler::sample(const float *logits) {
-  bool penalties = ringFill > 0 && (par.repeatPenalty != 1.0f || par.frequencyPenalty != 0.0f ||
-                                    par.presencePenalty != 0.0f);
+  bool penalties = ringFill > 0 &&
+                   (par.repeatPenalty != 1.0f || par.frequencyPenalty != 0.0f ||
+                    par.presencePenalty != 0.0f);
   if (par.temp <= 0.0f && !penalties)
     return greedy(logits);
   loadLogits(logits);

@@ -1,4 +1,5 @@
-//===- Sampler.h - Token sampling for the emitted binaries -------*- C++ -*-===//
+//===- Sampler.h - Token sampling for the emitted binaries -------*- C++
+//-*-===//
 //
 // llama.cpp's default sampler chain, in its order: penalties (repeat,
 // frequency, presence over the last `repeatLastN` accepted tokens), top-k,
@@ -23,9 +24,9 @@ namespace ingot::rt {
 
 struct SamplerParams {
   float temp = 0.8f;
-  int32_t topK = 40;         ///< <= 0 or >= the vocabulary: off
-  float topP = 0.95f;        ///< >= 1: off
-  float minP = 0.05f;        ///< <= 0: off
+  int32_t topK = 40;          ///< <= 0 or >= the vocabulary: off
+  float topP = 0.95f;         ///< >= 1: off
+  float minP = 0.05f;         ///< <= 0: off
   float repeatPenalty = 1.0f; ///< 1: off
   /// Window of the penalties; 0: off, -1 or more than the context: the
   /// whole context.
@@ -71,7 +72,8 @@ public:
   /// penalty window (no more tokens than that are ever accepted between
   /// resetHistory() calls). False and `error` when the sizes are invalid or
   /// the memory is not available.
-  bool init(int64_t vocab, int64_t contextLength, const SamplerParams &params, std::string &error);
+  bool init(int64_t vocab, int64_t contextLength, const SamplerParams &params,
+            std::string &error);
   const SamplerParams &params() const { return par; }
 
   /// Records a token (prompt or generated) for the penalties.

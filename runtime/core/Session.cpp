@@ -18,18 +18,22 @@ namespace {
 
 bool checkModelInfo(const IngotModelInfo &info, std::string &error) {
   if (info.abi_version != INGOT_MODEL_ABI_VERSION)
-    return fail(error, "model code has ABI version %u, this runtime expects %u", info.abi_version,
-                INGOT_MODEL_ABI_VERSION);
-  if (info.vocab_size < 1 || info.vocab_size > std::numeric_limits<int32_t>::max() || info.max_batch < 1 ||
-      info.max_context_length < 1 || info.arena_bytes < 0 || info.kv_bytes_per_position < 0 || info.weight_bytes < 0)
+    return fail(error, "model code has ABI version %u, this runtime expects %u",
+                info.abi_version, INGOT_MODEL_ABI_VERSION);
+  if (info.vocab_size < 1 ||
+      info.vocab_size > std::numeric_limits<int32_t>::max() ||
+      info.max_batch < 1 || info.max_context_length < 1 ||
+      info.arena_bytes < 0 || info.kv_bytes_per_position < 0 ||
+      info.weight_bytes < 0)
     return fail(error,
-                "model description is inconsistent (vocab %" PRId64 ", max batch %" PRId64 ", max context %" PRId64
-                ")",
+                "model description is inconsistent (vocab %" PRId64
+                ", max batch %" PRId64 ", max context %" PRId64 ")",
                 info.vocab_size, info.max_batch, info.max_context_length);
   return true;
 }
 
-bool openPayload(Session &s, const Options &o, const IngotModelInfo &info, std::string &error) {
+bool openPayload(Session &s, const Options &o, const IngotModelInfo &info,
+                 std::string &error) {
   PayloadOptions po;
   po.hugepages = o.hugepages;
   po.verify = o.verify;
@@ -41,7 +45,9 @@ bool openPayload(Session &s, const Options &o, const IngotModelInfo &info, std::
   if (!ok)
     return false;
   if (s.payload.dataBytes() < uint64_t(info.weight_bytes))
-    return fail(error, "the payload holds %" PRIu64 " bytes of weights, the model code needs %" PRId64,
+    return fail(error,
+                "the payload holds %" PRIu64
+                " bytes of weights, the model code needs %" PRId64,
                 s.payload.dataBytes(), info.weight_bytes);
   return true;
 }
@@ -49,11 +55,13 @@ bool openPayload(Session &s, const Options &o, const IngotModelInfo &info, std::
 /// The batch and context sizes: -b and -c when given (within what the
 /// compiled plan allows), else the model's maximum batch and a context of
 /// `wantedContext` positions.
-bool chooseSizes(Session &s, const Options &o, const IngotModelInfo &info, int64_t wantedContext,
-                 std::string &error) {
+bool chooseSizes(Session &s, const Options &o, const IngotModelInfo &info,
+                 int64_t wantedContext, std::string &error) {
   s.vocab = info.vocab_size;
   if (o.batch > info.max_batch)
-    return fail(error, "-b: expected an integer in [1, %" PRId64 "] (the model's maximum batch), got %" PRId64,
+    return fail(error,
+                "-b: expected an integer in [1, %" PRId64
+                "] (the model's maximum batch), got %" PRId64,
                 info.max_batch, o.batch);
   s.maxBatch = o.batch ? o.batch : info.max_batch;
   // The KV cache is laid out for contextLength positions per layer and the
@@ -63,26 +71,34 @@ bool chooseSizes(Session &s, const Options &o, const IngotModelInfo &info, int64
   s.requestedContext = o.context;
   int64_t ctxLen = o.context;
   if (ctxLen > info.max_context_length)
-    return fail(error, "-c %" PRId64 ": the model was compiled for at most %" PRId64 " positions", ctxLen,
-                info.max_context_length);
+    return fail(error,
+                "-c %" PRId64 ": the model was compiled for at most %" PRId64
+                " positions",
+                ctxLen, info.max_context_length);
   if (ctxLen > s.maxContext)
-    return fail(error, "-c %" PRId64 ": at most %" PRId64 " positions (positions are 32-bit integers)", ctxLen,
-                s.maxContext);
+    return fail(error,
+                "-c %" PRId64 ": at most %" PRId64
+                " positions (positions are 32-bit integers)",
+                ctxLen, s.maxContext);
   if (!ctxLen)
     ctxLen = std::min(std::max<int64_t>(wantedContext, 4096), s.maxContext);
   s.contextLength = ctxLen;
   return true;
 }
 
-bool allocateArena(Session &s, const Options &o, const IngotModelInfo &info, std::string &error) {
+bool allocateArena(Session &s, const Options &o, const IngotModelInfo &info,
+                   std::string &error) {
   const int64_t ctxLen = s.contextLength;
   ArenaPlan plan;
   plan.arenaBytes = uint64_t(info.arena_bytes);
-  if (__builtin_mul_overflow(uint64_t(info.kv_bytes_per_position), uint64_t(ctxLen), &plan.kvBytes))
+  if (__builtin_mul_overflow(uint64_t(info.kv_bytes_per_position),
+                             uint64_t(ctxLen), &plan.kvBytes))
     return fail(error,
-                "%s%" PRId64 " positions: the KV cache (%" PRId64 " bytes per position) would need more than 2^64 "
+                "%s%" PRId64 " positions: the KV cache (%" PRId64
+                " bytes per position) would need more than 2^64 "
                 "bytes",
-                o.context ? "-c " : "a context of ", ctxLen, info.kv_bytes_per_position);
+                o.context ? "-c " : "a context of ", ctxLen,
+                info.kv_bytes_per_position);
   plan.maxBatch = uint64_t(info.max_batch);
   plan.vocabSize = uint64_t(info.vocab_size);
   plan.historyTokens = uint64_t(ctxLen);
@@ -96,11 +112,13 @@ bool allocateArena(Session &s, const Options &o, const IngotModelInfo &info, std
 bool startThreads(Session &s, const Options &o, std::string &error) {
   int cpus = availableCpus();
   auto planned = [&](int32_t n) { return n > 0 && n < cpus ? int(n) : cpus; };
-  s.decodeThreads = o.threads ? int(o.threads) : planned(ingot_planned_threads[0]);
+  s.decodeThreads =
+      o.threads ? int(o.threads) : planned(ingot_planned_threads[0]);
   s.prefillThreads = o.batchThreads ? int(o.batchThreads)
                      : o.threads    ? int(o.threads)
                                     : planned(ingot_planned_threads[1]);
-  return s.pool.start(std::max(s.decodeThreads, s.prefillThreads), o.pin, error);
+  return s.pool.start(std::max(s.decodeThreads, s.prefillThreads), o.pin,
+                      error);
 }
 
 } // namespace
@@ -108,8 +126,9 @@ bool startThreads(Session &s, const Options &o, std::string &error) {
 bool Session::forward(int64_t n, int64_t pos0, std::string &error) {
   if (n < 1 || n > maxBatch || pos0 < 0 || pos0 > contextLength - n)
     return fail(error,
-                "internal error: forward call of %" PRId64 " tokens at position %" PRId64
-                " outside a context of %" PRId64 " positions (batch %" PRId64 ")",
+                "internal error: forward call of %" PRId64
+                " tokens at position %" PRId64 " outside a context of %" PRId64
+                " positions (batch %" PRId64 ")",
                 n, pos0, contextLength, maxBatch);
   int32_t *pos = arena.positions();
   for (int64_t i = 0; i < n; ++i)
@@ -123,16 +142,19 @@ std::string Session::contextLimit() const {
   if (contextLength >= maxContext)
     return format("%" PRId64 " positions, the model's maximum", contextLength);
   if (requestedContext)
-    return format("%" PRId64 " positions as set by -c; the model allows up to %" PRId64, contextLength,
-                  maxContext);
-  return format("%" PRId64 " positions; -c allows up to %" PRId64, contextLength, maxContext);
+    return format("%" PRId64
+                  " positions as set by -c; the model allows up to %" PRId64,
+                  contextLength, maxContext);
+  return format("%" PRId64 " positions; -c allows up to %" PRId64,
+                contextLength, maxContext);
 }
 
-bool setUpSession(Session &s, const Options &o, int64_t wantedContext, std::string &error) {
+bool setUpSession(Session &s, const Options &o, int64_t wantedContext,
+                  std::string &error) {
   const IngotModelInfo &info = ingot_model_info;
   if (!checkModelInfo(info, error) || !openPayload(s, o, info, error) ||
-      !chooseSizes(s, o, info, wantedContext, error) || !allocateArena(s, o, info, error) ||
-      !startThreads(s, o, error))
+      !chooseSizes(s, o, info, wantedContext, error) ||
+      !allocateArena(s, o, info, error) || !startThreads(s, o, error))
     return false;
   s.ctx.weights = s.payload.data();
   s.ctx.arena = s.arena.arena();
@@ -144,13 +166,17 @@ bool setUpSession(Session &s, const Options &o, int64_t wantedContext, std::stri
 }
 
 int64_t modelMaxContext() {
-  return std::min<int64_t>(ingot_model_info.max_context_length, std::numeric_limits<int32_t>::max());
+  return std::min<int64_t>(ingot_model_info.max_context_length,
+                           std::numeric_limits<int32_t>::max());
 }
 
-bool checkLogits(const float *row, int64_t vocab, int64_t position, std::string &error) {
+bool checkLogits(const float *row, int64_t vocab, int64_t position,
+                 std::string &error) {
   int64_t bad = firstNonFinite(row, vocab);
   if (bad >= 0)
-    return fail(error, "the model produced %s logits at position %" PRId64 " (corrupt or overflowing weights)",
+    return fail(error,
+                "the model produced %s logits at position %" PRId64
+                " (corrupt or overflowing weights)",
                 std::isnan(row[bad]) ? "NaN" : "infinite", position);
   return true;
 }

@@ -1,4 +1,5 @@
-//===- Session.h - Payload, arena, KV cache and threads of one run -*- C++ -*-===//
+//===- Session.h - Payload, arena, KV cache and threads of one run -*- C++
+//-*-===//
 //
 // Order at start: the payload (weights), then the one allocation (arena +
 // KV cache), then the thread pool. Every size is bounded by what the
@@ -49,7 +50,8 @@ struct Session {
 /// Sets up the session with -c, or a context of `wantedContext` positions
 /// (at least 4096, at most the maximum) when -c is not given. Each command
 /// checks its own needs against s.contextLength afterwards.
-bool setUpSession(Session &s, const Options &o, int64_t wantedContext, std::string &error);
+bool setUpSession(Session &s, const Options &o, int64_t wantedContext,
+                  std::string &error);
 
 /// The largest context the model description allows: its maximum, within
 /// the int32 positions of the model ABI.
@@ -58,7 +60,8 @@ int64_t modelMaxContext();
 /// False and `error` when the logits of the token at `position` are not all
 /// finite: no token can be picked from them (argmax would always say 0,
 /// the sampler would draw garbage), and the cause is in the weights.
-bool checkLogits(const float *row, int64_t vocab, int64_t position, std::string &error);
+bool checkLogits(const float *row, int64_t vocab, int64_t position,
+                 std::string &error);
 
 /// a + b for counts that are each at most int64 max, saturating instead of
 /// overflowing (a huge -n plus the prompt).

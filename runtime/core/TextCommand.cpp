@@ -23,22 +23,27 @@ bool readPromptText(const TextRun &run, std::string &text, std::string &error) {
   text = o.prompt;
   if (o.promptFile.empty())
     return true;
-  int64_t context = o.context ? std::min(o.context, modelMaxContext()) : modelMaxContext();
-  return readFileBounded("-f", o.promptFile, textByteLimit(context, run.tokenBytes),
+  int64_t context =
+      o.context ? std::min(o.context, modelMaxContext()) : modelMaxContext();
+  return readFileBounded("-f", o.promptFile,
+                         textByteLimit(context, run.tokenBytes),
                          textLimitReason(context, run.tokenBytes), text, error);
 }
 
-bool useReasoning(const Options &o, const Tokenizer &tok, const std::string &templ) {
+bool useReasoning(const Options &o, const Tokenizer &tok,
+                  const std::string &templ) {
   if (o.reasoningFormat == "deepseek")
     return true;
   if (o.reasoningFormat == "none")
     return false;
-  return tok.lookup("<think>") >= 0 || templ.find("<think>") != std::string::npos;
+  return tok.lookup("<think>") >= 0 ||
+         templ.find("<think>") != std::string::npos;
 }
 
 /// The first prompt's text and tokens: as given, or rendered as the first
 /// user message under --chat (none when chatting starts on stdin).
-bool preparePrompt(TextRun &run, std::string &text, std::vector<int32_t> &ids, std::string &error) {
+bool preparePrompt(TextRun &run, std::string &text, std::vector<int32_t> &ids,
+                   std::string &error) {
   const Options &o = run.o;
   if (!readPromptText(run, text, error))
     return false;

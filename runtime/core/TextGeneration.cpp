@@ -28,7 +28,8 @@ bool endsInsideReasoning(const std::string &text) {
 class TokenPrinter {
 public:
   TokenPrinter(const Tokenizer &tok, TextSink &sink)
-      : tok(tok), sink(sink), thinkOpen(tok.lookup("<think>")), thinkClose(tok.lookup("</think>")) {
+      : tok(tok), sink(sink), thinkOpen(tok.lookup("<think>")),
+        thinkClose(tok.lookup("</think>")) {
     piece.reserve(256);
     ready.reserve(256);
   }
@@ -46,7 +47,9 @@ public:
 private:
   std::string_view display(int32_t id) {
     if (tok.isControl(id))
-      return id == thinkOpen || id == thinkClose ? std::string_view(tok.tokenText(id)) : std::string_view();
+      return id == thinkOpen || id == thinkClose
+                 ? std::string_view(tok.tokenText(id))
+                 : std::string_view();
     piece = tok.tokenToPiece(id, false);
     return piece;
   }
@@ -60,18 +63,22 @@ private:
 
 /// Feeds prompt[from..] at positions from.. (the KV cache already holds
 /// prompt[0..from)); `logits` is the row of its last token.
-bool feedPrompt(Session &s, const std::vector<int32_t> &prompt, int64_t from, KvTokens &cache,
-                const float *&logits, std::string &error) {
+bool feedPrompt(Session &s, const std::vector<int32_t> &prompt, int64_t from,
+                KvTokens &cache, const float *&logits, std::string &error) {
   cache.size = from;
   const int64_t nPrompt = int64_t(prompt.size());
   if (nPrompt > s.contextLength)
-    return fail(error, "the prompt has %" PRId64 " tokens, the context holds %s", nPrompt, s.contextLimit().c_str());
+    return fail(error,
+                "the prompt has %" PRId64 " tokens, the context holds %s",
+                nPrompt, s.contextLimit().c_str());
   for (int64_t done = from; done < nPrompt;) {
     int64_t n = nPrompt - done < s.maxBatch ? nPrompt - done : s.maxBatch;
-    std::memcpy(s.arena.tokens(), prompt.data() + done, size_t(n) * sizeof(int32_t));
+    std::memcpy(s.arena.tokens(), prompt.data() + done,
+                size_t(n) * sizeof(int32_t));
     if (!s.forward(n, done, error))
       return false;
-    std::memcpy(cache.ids + done, prompt.data() + done, size_t(n) * sizeof(int32_t));
+    std::memcpy(cache.ids + done, prompt.data() + done,
+                size_t(n) * sizeof(int32_t));
     cache.size = done + n;
     done += n;
     logits = s.arena.logits() + (n - 1) * s.vocab;
@@ -83,8 +90,9 @@ bool feedPrompt(Session &s, const std::vector<int32_t> &prompt, int64_t from, Kv
 /// prompt whose last row of logits is `logits`; generation also ends at a
 /// stop string or when the context is full. `t.genTokens` gets the token
 /// count, `tFirst` the time the first token was sampled.
-bool sampleTokens(TextRun &run, const float *logits, TokenPrinter &printer, TextSink &sink, TextTimings &t,
-                  double &tFirst, std::string &error) {
+bool sampleTokens(TextRun &run, const float *logits, TokenPrinter &printer,
+                  TextSink &sink, TextTimings &t, double &tFirst,
+                  std::string &error) {
   Session &s = run.session;
   KvTokens &cache = run.cache;
   const int64_t nGen = run.nGen;
@@ -108,7 +116,8 @@ bool sampleTokens(TextRun &run, const float *logits, TokenPrinter &printer, Text
     if ((nGen >= 0 && k + 1 == nGen) || cache.size >= s.contextLength) {
       ++k;
       if (cache.size >= s.contextLength && (nGen < 0 || k < nGen))
-        std::fprintf(stderr, "\n%s: the context is full (%s)\n", programName(), s.contextLimit().c_str());
+        std::fprintf(stderr, "\n%s: the context is full (%s)\n", programName(),
+                     s.contextLimit().c_str());
       break;
     }
     s.arena.tokens()[0] = next;
@@ -125,7 +134,8 @@ bool sampleTokens(TextRun &run, const float *logits, TokenPrinter &printer, Text
 /// `ids` is always fed.
 int64_t commonPrefix(const KvTokens &cache, const std::vector<int32_t> &ids) {
   size_t common = 0;
-  while (int64_t(common) < cache.size && common < ids.size() && cache.ids[common] == ids[common])
+  while (int64_t(common) < cache.size && common < ids.size() &&
+         cache.ids[common] == ids[common])
     ++common;
   if (common == ids.size() && common > 0)
     --common;
@@ -139,14 +149,18 @@ void printTextTimings(const Session &s, const TextTimings &t, uint64_t seed) {
   // timings on their own line (stdout itself stays exactly the text).
   if (isatty(STDOUT_FILENO))
     std::fputc('\n', stderr);
-  std::fprintf(stderr,
-               "%s: timings: prompt %" PRId64 " tokens in %.2f ms (%.2f tok/s), time to first token %.2f ms, "
-               "generation %" PRId64 " tokens in %.2f ms (%.2f tok/s), threads %d prefill / %d decode, "
-               "seed %" PRIu64 "\n",
-               programName(), t.promptTokens, t.promptSeconds * 1e3,
-               t.promptSeconds > 0 ? double(t.promptTokens) / t.promptSeconds : 0.0, t.firstTokenSeconds * 1e3,
-               t.genTokens, t.genSeconds * 1e3, steps > 0 && t.genSeconds > 0 ? double(steps) / t.genSeconds : 0.0,
-               s.prefillThreads, s.decodeThreads, seed);
+  std::fprintf(
+      stderr,
+      "%s: timings: prompt %" PRId64
+      " tokens in %.2f ms (%.2f tok/s), time to first token %.2f ms, "
+      "generation %" PRId64
+      " tokens in %.2f ms (%.2f tok/s), threads %d prefill / %d decode, "
+      "seed %" PRIu64 "\n",
+      programName(), t.promptTokens, t.promptSeconds * 1e3,
+      t.promptSeconds > 0 ? double(t.promptTokens) / t.promptSeconds : 0.0,
+      t.firstTokenSeconds * 1e3, t.genTokens, t.genSeconds * 1e3,
+      steps > 0 && t.genSeconds > 0 ? double(steps) / t.genSeconds : 0.0,
+      s.prefillThreads, s.decodeThreads, seed);
 }
 
 } // namespace
@@ -154,7 +168,9 @@ void printTextTimings(const Session &s, const TextTimings &t, uint64_t seed) {
 bool TextRun::start(int64_t promptTokens, std::string &error) {
   // -n larger than the context left is not an error: generation stops when
   // the context is full, as in llama.cpp.
-  int64_t wanted = o.interactive ? promptTokens + 1 : saturatingAdd(promptTokens, nGen > 0 ? nGen : 1);
+  int64_t wanted = o.interactive
+                       ? promptTokens + 1
+                       : saturatingAdd(promptTokens, nGen > 0 ? nGen : 1);
   if (!setUpSession(session, o, wanted, error) ||
       !sampler.init(session.vocab, session.contextLength, sampling, error))
     return false;
@@ -162,15 +178,16 @@ bool TextRun::start(int64_t promptTokens, std::string &error) {
   return true;
 }
 
-bool TextRun::turn(const std::vector<int32_t> &ids, const std::string &text, std::string &raw, TextTimings &t,
-                   std::string &error) {
+bool TextRun::turn(const std::vector<int32_t> &ids, const std::string &text,
+                   std::string &raw, TextTimings &t, std::string &error) {
   if (o.verbosePrompt)
     printPromptIds(ids);
   const int64_t from = commonPrefix(cache, ids);
   sampler.resetHistory();
   for (int32_t id : ids)
     sampler.accept(id);
-  TextSink sink(o.stops, splitReasoning, splitReasoning && endsInsideReasoning(text));
+  TextSink sink(o.stops, splitReasoning,
+                splitReasoning && endsInsideReasoning(text));
   TokenPrinter printer(*tok, sink);
   const float *logits = nullptr;
   t = TextTimings();
@@ -183,7 +200,8 @@ bool TextRun::turn(const std::vector<int32_t> &ids, const std::string &text, std
   // Generation time starts at the first token (at the prompt's end when
   // none is sampled).
   double tFirst = t1;
-  if (!sampleTokens(*this, logits, printer, sink, t, tFirst, error) || !printer.finish(error))
+  if (!sampleTokens(*this, logits, printer, sink, t, tFirst, error) ||
+      !printer.finish(error))
     return false;
   if (nGen != 0)
     t.firstTokenSeconds = tFirst - t0;
@@ -192,7 +210,8 @@ bool TextRun::turn(const std::vector<int32_t> &ids, const std::string &text, std
   return true;
 }
 
-bool TextRun::finishTurn(bool newline, const TextTimings &t, std::string &error) {
+bool TextRun::finishTurn(bool newline, const TextTimings &t,
+                         std::string &error) {
   if (newline)
     std::fputc('\n', stdout);
   if (!checkStdout(error))

@@ -1,4 +1,5 @@
-//===- TextGeneration.h - Prompt tokens in, streamed text out ----*- C++ -*-===//
+//===- TextGeneration.h - Prompt tokens in, streamed text out ----*- C++
+//-*-===//
 //
 // One text run: the tokenizer, the conversation, the session and the
 // sampler, set up once. Each turn feeds the prompt (reusing the KV cache
@@ -58,8 +59,8 @@ struct TextRun {
   bool start(int64_t promptTokens, std::string &error);
   /// Generates the answer to `ids` (rendered from `text`) to stdout; `raw`
   /// receives it (stop string excluded) for the conversation.
-  bool turn(const std::vector<int32_t> &ids, const std::string &text, std::string &raw, TextTimings &t,
-            std::string &error);
+  bool turn(const std::vector<int32_t> &ids, const std::string &text,
+            std::string &raw, TextTimings &t, std::string &error);
   /// Ends a turn's output (a newline after a chat answer) and prints its
   /// timings to stderr.
   bool finishTurn(bool newline, const TextTimings &t, std::string &error);

@@ -7,7 +7,8 @@
 
 namespace ingot::rt {
 
-TextSink::TextSink(std::vector<std::string> stops, bool split, bool insideReasoning)
+TextSink::TextSink(std::vector<std::string> stops, bool split,
+                   bool insideReasoning)
     : stop(std::move(stops)), splitReasoning(split) {
   stopped_.reserve(4096);
   thought.reserve(4096);

@@ -1,4 +1,5 @@
-//===- TextSink.h - Where generated text goes --------------------*- C++ -*-===//
+//===- TextSink.h - Where generated text goes --------------------*- C++
+//-*-===//
 //
 // Stop strings first, then the reasoning split, then stdout (the answer,
 // exactly as generated) and stderr (the reasoning, dimmed on a terminal or
@@ -20,7 +21,8 @@ namespace ingot::rt {
 class TextSink {
 public:
   /// `insideReasoning` when the prompt already opened a reasoning block.
-  TextSink(std::vector<std::string> stops, bool splitReasoning, bool insideReasoning);
+  TextSink(std::vector<std::string> stops, bool splitReasoning,
+           bool insideReasoning);
 
   bool push(std::string_view text, std::string &error);
   /// The end of the message: whatever was held back goes out.

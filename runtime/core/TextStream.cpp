@@ -1,4 +1,5 @@
-//===- TextStream.cpp - Streaming text filters -----------------------------===//
+//===- TextStream.cpp - Streaming text filters
+//-----------------------------===//
 #include "TextStream.h"
 
 #include <algorithm>
@@ -13,7 +14,10 @@ size_t utf8IncompleteTail(std::string_view s) {
       continue; // continuation byte: keep looking for the lead byte
     if (c < 0x80)
       return 0;
-    size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    size_t need = (c & 0xE0) == 0xC0   ? 2
+                  : (c & 0xF0) == 0xE0 ? 3
+                  : (c & 0xF8) == 0xF0 ? 4
+                                       : 0;
     return need > back ? back : 0;
   }
   return 0;
@@ -27,7 +31,8 @@ size_t partialTagTail(std::string_view text, std::string_view tag) {
   return 0;
 }
 
-//===-- Utf8Holdback -------------------------------------------------------===//
+//===-- Utf8Holdback
+//-------------------------------------------------------===//
 
 void Utf8Holdback::push(std::string_view bytes, std::string &out) {
   pending.append(bytes);
@@ -41,7 +46,8 @@ void Utf8Holdback::finish(std::string &out) {
   pending.clear();
 }
 
-//===-- StopFilter ---------------------------------------------------------===//
+//===-- StopFilter
+//---------------------------------------------------------===//
 
 StopFilter::StopFilter(std::vector<std::string> stopStrings) {
   for (std::string &s : stopStrings)
@@ -85,7 +91,8 @@ void StopFilter::finish(std::string &out) {
   held.clear();
 }
 
-//===-- ReasoningParser ----------------------------------------------------===//
+//===-- ReasoningParser
+//----------------------------------------------------===//
 
 ReasoningParser::ReasoningParser(std::string openTag, std::string closeTag)
     : open(std::move(openTag)), close(std::move(closeTag)) {
@@ -103,7 +110,8 @@ namespace {
 bool isSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 } // namespace
 
-void ReasoningParser::push(std::string_view text, std::string &reasoning, std::string &content) {
+void ReasoningParser::push(std::string_view text, std::string &reasoning,
+                           std::string &content) {
   held.append(text);
   size_t pos = 0;
   for (;;) {

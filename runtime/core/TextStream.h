@@ -1,4 +1,5 @@
-//===- TextStream.h - Streaming text filters of the text interface -*- C++ -*-===//
+//===- TextStream.h - Streaming text filters of the text interface -*- C++
+//-*-===//
 //
 // The pieces between generated token text and the terminal, each fed
 // incrementally and holding back only what it must:
@@ -63,7 +64,8 @@ public:
   /// Starts a new message; `insideReasoning` when the prompt already opened
   /// the reasoning block (R1 generation prompts end in "<think>\n").
   void reset(bool insideReasoning);
-  void push(std::string_view text, std::string &reasoning, std::string &content);
+  void push(std::string_view text, std::string &reasoning,
+            std::string &content);
   void finish(std::string &reasoning, std::string &content);
   bool inReasoning() const { return inside; }
   /// True once any reasoning text was seen in this message.

@@ -1,4 +1,5 @@
-//===- ThreadPool.cpp - Persistent worker threads --------------------------===//
+//===- ThreadPool.cpp - Persistent worker threads
+//--------------------------===//
 
 #include "ThreadPool.h"
 
@@ -13,14 +14,14 @@
 namespace ingot::rt {
 namespace {
 
-
 void futexWait(std::atomic<uint32_t> &word, uint32_t expected) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t *>(&word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr,
-          0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t *>(&word), FUTEX_WAIT_PRIVATE,
+          expected, nullptr, nullptr, 0);
 }
 
 void futexWake(std::atomic<uint32_t> &word, int count) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t *>(&word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t *>(&word), FUTEX_WAKE_PRIVATE,
+          count, nullptr, nullptr, 0);
 }
 
 inline void cpuRelax() { __builtin_ia32_pause(); }
@@ -61,14 +62,17 @@ bool ThreadPool::start(int nThreads, bool pin, std::string &error) {
       pinTo(cpus_[0]);
   }
   threads_.reserve(nThreads_);
-  starts_.resize(size_t(nThreads_)); // never resized again: workers keep pointers
+  starts_.resize(
+      size_t(nThreads_)); // never resized again: workers keep pointers
   for (int i = 0; i < nThreads_; ++i)
     starts_[size_t(i)] = {this, i};
   for (int i = 1; i < nThreads_; ++i) {
     pthread_t t;
-    int rc = pthread_create(&t, nullptr, &ThreadPool::workerMain, &starts_[size_t(i)]);
+    int rc = pthread_create(&t, nullptr, &ThreadPool::workerMain,
+                            &starts_[size_t(i)]);
     if (rc != 0) {
-      error = "cannot create worker thread " + std::to_string(i) + ": " + std::strerror(rc);
+      error = "cannot create worker thread " + std::to_string(i) + ": " +
+              std::strerror(rc);
       nThreads_ = i;
       return false;
     }
@@ -153,7 +157,8 @@ void ThreadPool::run(IngotTaskFn fn, void *args, int nTasks) {
 
 } // namespace ingot::rt
 
-extern "C" void ingot_rt_parallel(IngotContext *ctx, IngotTaskFn fn, void *args) {
+extern "C" void ingot_rt_parallel(IngotContext *ctx, IngotTaskFn fn,
+                                  void *args) {
   auto *pool = static_cast<ingot::rt::ThreadPool *>(ctx->pool);
   int n = ctx->n_threads < 1 ? 1 : ctx->n_threads;
   if (!pool) {

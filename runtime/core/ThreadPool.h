@@ -1,4 +1,5 @@
-//===- ThreadPool.h - Persistent worker threads -------------------*- C++ -*-===//
+//===- ThreadPool.h - Persistent worker threads -------------------*- C++
+//-*-===//
 //
 // The pool behind ingot_rt_parallel: n-1 persistent pthreads plus the
 // calling thread. A call publishes the job by bumping a generation counter;

@@ -27,7 +27,8 @@ struct LaterFirst {
   }
 };
 
-void encodeWord(const TokenizerImpl &vocab, const std::string &word, std::vector<int32_t> &out) {
+void encodeWord(const TokenizerImpl &vocab, const std::string &word,
+                std::vector<int32_t> &out) {
   std::vector<Symbol> symbols;
   if (vocab.ignoreMerges && vocab.find(word) >= 0)
     symbols.push_back({-1, -1, 0, word.size()});

@@ -34,8 +34,8 @@ bool lookupPreTokenizer(std::string_view name, PreTokenizerConfig &config);
 
 class PreTokenizer {
 public:
-  static std::unique_ptr<PreTokenizer> create(const std::vector<std::string> &regexes,
-                                              std::string &error);
+  static std::unique_ptr<PreTokenizer>
+  create(const std::vector<std::string> &regexes, std::string &error);
   ~PreTokenizer();
   /// The words of `text`, each re-encoded with GPT-2's byte -> code point map
   /// when `byteEncode`. Invalid UTF-8 bytes become U+FFFD.

@@ -31,13 +31,16 @@ struct LowerPriority {
 
 class Session {
 public:
-  Session(const TokenizerImpl &vocab, const std::string &text) : vocab(vocab), text(text) {}
+  Session(const TokenizerImpl &vocab, const std::string &text)
+      : vocab(vocab), text(text) {}
 
   void run(std::vector<int32_t> &out) {
     symbols = splitCharacters(text);
     mergeSymbols(
         symbols, queue, [&](int left, int right) { consider(left, right); },
-        [&](const Candidate &c) { return symbols[c.left].length + symbols[c.right].length != c.length; });
+        [&](const Candidate &c) {
+          return symbols[c.left].length + symbols[c.right].length != c.length;
+        });
     if (symbols.empty())
       return;
     for (int i = 0; i != -1; i = symbols[i].next)
@@ -48,7 +51,8 @@ private:
   void consider(int left, int right) {
     if (left < 0 || right < 0)
       return;
-    std::string s = text.substr(symbols[left].begin, symbols[left].length + symbols[right].length);
+    std::string s = text.substr(symbols[left].begin,
+                                symbols[left].length + symbols[right].length);
     int32_t id = vocab.find(s);
     if (id < 0)
       return;

@@ -1,4 +1,5 @@
-//===- SymbolMerge.h - The merge loop of SentencePiece and BPE ---*- C++ -*-===//
+//===- SymbolMerge.h - The merge loop of SentencePiece and BPE ---*- C++
+//-*-===//
 //
 // Internal to runtime/tokenizer. Both SentencePiece's bigram merging and
 // byte-level BPE start from one symbol per UTF-8 character and repeatedly
@@ -29,10 +30,12 @@ struct Symbol {
 inline std::vector<Symbol> splitCharacters(std::string_view text) {
   std::vector<Symbol> symbols;
   for (size_t offset = 0; offset < text.size();) {
-    size_t len =
-        std::min(unicode::sequenceLength(static_cast<unsigned char>(text[offset])), text.size() - offset);
+    size_t len = std::min(
+        unicode::sequenceLength(static_cast<unsigned char>(text[offset])),
+        text.size() - offset);
     int index = static_cast<int>(symbols.size());
-    symbols.push_back({index - 1, offset + len == text.size() ? -1 : index + 1, offset, len});
+    symbols.push_back(
+        {index - 1, offset + len == text.size() ? -1 : index + 1, offset, len});
     offset += len;
   }
   return symbols;
@@ -44,7 +47,8 @@ inline std::vector<Symbol> splitCharacters(std::string_view text) {
 /// `stale(c)` is true for a candidate one of whose sides changed since it
 /// was pushed.
 template <class Queue, class Consider, class IsStale>
-void mergeSymbols(std::vector<Symbol> &symbols, Queue &queue, Consider consider, IsStale stale) {
+void mergeSymbols(std::vector<Symbol> &symbols, Queue &queue, Consider consider,
+                  IsStale stale) {
   for (int i = 1; i < static_cast<int>(symbols.size()); ++i)
     consider(i - 1, i);
   while (!queue.empty()) {

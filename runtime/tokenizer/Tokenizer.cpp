@@ -38,7 +38,8 @@ void replaceAll(std::string &s, std::string_view from, std::string_view to) {
   std::string out;
   out.reserve(s.size());
   size_t pos = 0;
-  for (size_t hit; (hit = s.find(from, pos)) != std::string::npos; pos = hit + from.size()) {
+  for (size_t hit; (hit = s.find(from, pos)) != std::string::npos;
+       pos = hit + from.size()) {
     out.append(s, pos, hit - pos);
     out += to;
   }
@@ -46,27 +47,78 @@ void replaceAll(std::string &s, std::string_view from, std::string_view to) {
   s = std::move(out);
 }
 
-bool isAnyOf(const std::string &s, std::initializer_list<std::string_view> list) {
+bool isAnyOf(const std::string &s,
+             std::initializer_list<std::string_view> list) {
   return std::find(list.begin(), list.end(), s) != list.end();
 }
 
 // Token texts llama.cpp treats as end-of-turn / fill-in-the-middle markers
 // (made CONTROL even when the file says otherwise) and as end of generation.
 const std::initializer_list<std::string_view> kControlLooking = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
-    "<EOT>", "_<EOT>", "[EOT]", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
-    "<end_of_utterance>", "<|eom_id|>", "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>",
-    "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>", "<PRE>", "\xE2\x96\x81<PRE>",
-    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>",
-    "<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>", "<SUF>", "\xE2\x96\x81<SUF>",
-    "<|fim_middle|>", "<fim-middle>", "<fim_middle>",
-    "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>", "<MID>", "\xE2\x96\x81<MID>",
-    "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]", "<|fim_repo|>", "<|repo_name|>",
-    "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>"};
+    "<|eot_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "<EOT>",
+    "_<EOT>",
+    "[EOT]",
+    "<\xEF\xBD\x9C"
+    "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+    "<end_of_utterance>",
+    "<|eom_id|>",
+    "<|fim_prefix|>",
+    "<fim-prefix>",
+    "<fim_prefix>",
+    "<\xEF\xBD\x9C"
+    "fim\xE2\x96\x81"
+    "begin\xEF\xBD\x9C>",
+    "<PRE>",
+    "\xE2\x96\x81<PRE>",
+    "<|fim_suffix|>",
+    "<fim-suffix>",
+    "<fim_suffix>",
+    "<\xEF\xBD\x9C"
+    "fim\xE2\x96\x81hole\xEF\xBD\x9C>",
+    "<SUF>",
+    "\xE2\x96\x81<SUF>",
+    "<|fim_middle|>",
+    "<fim-middle>",
+    "<fim_middle>",
+    "<\xEF\xBD\x9C"
+    "fim\xE2\x96\x81"
+    "end\xEF\xBD\x9C>",
+    "<MID>",
+    "\xE2\x96\x81<MID>",
+    "<|fim_pad|>",
+    "<fim-pad>",
+    "<fim_pad>",
+    "<PAD>",
+    "[PAD]",
+    "<|fim_repo|>",
+    "<|repo_name|>",
+    "<fim-repo>",
+    "<REPO>",
+    "<reponame>",
+    "<|file_sep|>"};
 const std::initializer_list<std::string_view> kEndOfGeneration = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>",
-    "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
-    "<end_of_utterance>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
+    "<|eot_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<|return|>",
+    "<|call|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "<|eom_id|>",
+    "<EOT>",
+    "_<EOT>",
+    "[EOT]",
+    "[EOS]",
+    "<|end_of_text|>",
+    "<end_of_utterance>",
+    "<\xEF\xBD\x9C"
+    "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
 
 struct Fragment {
   int32_t token; // -1: raw text [offset, offset + length)
@@ -75,7 +127,8 @@ struct Fragment {
 
 } // namespace
 
-int32_t TokenizerImpl::mergeRankOf(const std::string &left, const std::string &right) const {
+int32_t TokenizerImpl::mergeRankOf(const std::string &left,
+                                   const std::string &right) const {
   std::string key;
   key.reserve(left.size() + right.size() + 1);
   key += left;
@@ -121,7 +174,8 @@ std::string TokenizerImpl::computePiece(int32_t id) const {
   return s;
 }
 
-Tokenizer::Tokenizer(std::unique_ptr<TokenizerImpl> impl) : impl(std::move(impl)) {}
+Tokenizer::Tokenizer(std::unique_ptr<TokenizerImpl> impl)
+    : impl(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
 
 namespace {
@@ -147,7 +201,8 @@ bool checkTableSizes(const TokenizerData &data, std::string &error) {
 }
 
 /// gpt2: byte-level BPE with the pre-tokenizer `data.pre` names.
-bool configureBytePairEncoding(const TokenizerData &data, TokenizerImpl &v, DefaultIds &ids, std::string &error) {
+bool configureBytePairEncoding(const TokenizerData &data, TokenizerImpl &v,
+                               DefaultIds &ids, std::string &error) {
   v.kind = ModelKind::BytePairEncoding;
   PreTokenizerConfig config;
   if (!lookupPreTokenizer(data.pre, config)) {
@@ -170,7 +225,8 @@ bool configureBytePairEncoding(const TokenizerData &data, TokenizerImpl &v, Defa
 }
 
 /// The model kind and its defaults (llama.cpp's per-model settings).
-bool configureKind(const TokenizerData &data, TokenizerImpl &v, DefaultIds &ids, std::string &error) {
+bool configureKind(const TokenizerData &data, TokenizerImpl &v, DefaultIds &ids,
+                   std::string &error) {
   if (data.model == "llama") {
     v.kind = ModelKind::SentencePiece;
     ids.bos = 1, ids.eos = 2, ids.unk = 0;
@@ -193,19 +249,27 @@ bool configureKind(const TokenizerData &data, TokenizerImpl &v, DefaultIds &ids,
 
 uint32_t attrOfType(int32_t type) {
   switch (static_cast<TokenType>(type)) {
-  case TokenType::Normal: return AttrNormal;
-  case TokenType::Unknown: return AttrUnknown;
-  case TokenType::Control: return AttrControl;
-  case TokenType::UserDefined: return AttrUserDefined;
-  case TokenType::Unused: return AttrUnused;
-  case TokenType::Byte: return AttrByte;
-  default: return 0;
+  case TokenType::Normal:
+    return AttrNormal;
+  case TokenType::Unknown:
+    return AttrUnknown;
+  case TokenType::Control:
+    return AttrControl;
+  case TokenType::UserDefined:
+    return AttrUserDefined;
+  case TokenType::Unused:
+    return AttrUnused;
+  case TokenType::Byte:
+    return AttrByte;
+  default:
+    return 0;
   }
 }
 
 /// Token texts (an empty one gets a placeholder name), scores and
 /// attributes; a text given twice is an error.
-bool loadVocabulary(const TokenizerData &data, TokenizerImpl &v, std::string &error) {
+bool loadVocabulary(const TokenizerData &data, TokenizerImpl &v,
+                    std::string &error) {
   const size_t n = data.tokens.size();
   v.text.resize(n);
   v.score.assign(n, 0.0f);
@@ -246,12 +310,15 @@ void loadMerges(const TokenizerData &data, TokenizerImpl &v) {
 
 /// Special ids: the kind's defaults (dropped when out of range), then the
 /// metadata's (ignored when out of range); then the metadata's flags.
-void resolveSpecialIds(const TokenizerData &data, const DefaultIds &ids, TokenizerImpl &v) {
+void resolveSpecialIds(const TokenizerData &data, const DefaultIds &ids,
+                       TokenizerImpl &v) {
   const size_t n = v.text.size();
   auto resolve = [&](int64_t fallback, int64_t given) -> int32_t {
     if (given >= 0 && static_cast<size_t>(given) < n)
       return static_cast<int32_t>(given);
-    return fallback >= 0 && static_cast<size_t>(fallback) < n ? static_cast<int32_t>(fallback) : -1;
+    return fallback >= 0 && static_cast<size_t>(fallback) < n
+               ? static_cast<int32_t>(fallback)
+               : -1;
   };
   v.bos = resolve(ids.bos, data.bosId);
   v.eos = resolve(ids.eos, data.eosId);
@@ -268,7 +335,8 @@ void resolveSpecialIds(const TokenizerData &data, const DefaultIds &ids, Tokeniz
     v.addSpacePrefix = data.addSpacePrefix;
   if (data.lowercase >= 0)
     v.lowercase = data.lowercase;
-  v.stripAccents = data.stripAccents >= 0 ? data.stripAccents != 0 : v.lowercase;
+  v.stripAccents =
+      data.stripAccents >= 0 ? data.stripAccents != 0 : v.lowercase;
 }
 
 /// The special ids the kind needs to encode at all.
@@ -276,7 +344,8 @@ bool checkSpecialIds(const TokenizerImpl &v, std::string &error) {
   // A WordPiece word no token covers becomes UNK: without one, encoding
   // would emit id -1.
   if (v.kind == ModelKind::WordPiece && v.unk < 0) {
-    error = "WordPiece tokenizer without an UNK token (neither unknown_token_id nor id 100)";
+    error = "WordPiece tokenizer without an UNK token (neither "
+            "unknown_token_id nor id 100)";
     return false;
   }
   if (v.addBos && v.bos < 0 && v.kind != ModelKind::BytePairEncoding) {
@@ -299,7 +368,8 @@ void markControlTokens(const TokenizerData &data, TokenizerImpl &v) {
     }
     if ((v.attr[i] & AttrControl) && t.find("unused") != std::string::npos)
       v.attr[i] |= AttrUnused;
-    if (isAnyOf(t, {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"}))
+    if (isAnyOf(t,
+                {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"}))
       v.attr[i] = AttrUserDefined;
   }
   for (int64_t id : {static_cast<int64_t>(v.eos), data.eotId, data.eomId})
@@ -312,10 +382,11 @@ void collectSpecialTokens(TokenizerImpl &v) {
   for (size_t i = 0; i < v.text.size(); ++i)
     if (v.attr[i] & (AttrControl | AttrUserDefined | AttrUnknown))
       v.specialTokens.push_back(static_cast<int32_t>(i));
-  std::sort(v.specialTokens.begin(), v.specialTokens.end(), [&](int32_t a, int32_t b) {
-    size_t la = v.text[a].size(), lb = v.text[b].size();
-    return la > lb || (la == lb && a < b);
-  });
+  std::sort(v.specialTokens.begin(), v.specialTokens.end(),
+            [&](int32_t a, int32_t b) {
+              size_t la = v.text[a].size(), lb = v.text[b].size();
+              return la > lb || (la == lb && a < b);
+            });
 }
 
 /// Phi-3 strips the whitespace right of its special tokens.
@@ -323,7 +394,8 @@ void applyModelQuirks(const TokenizerData &data, TokenizerImpl &v) {
   std::string name = data.modelName;
   for (char &c : name)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (name.find("phi-3") == std::string::npos && name.find("phi3") == std::string::npos)
+  if (name.find("phi-3") == std::string::npos &&
+      name.find("phi3") == std::string::npos)
     return;
   for (int32_t id : v.specialTokens)
     v.attr[id] |= AttrRStrip;
@@ -337,10 +409,12 @@ void applyModelQuirks(const TokenizerData &data, TokenizerImpl &v) {
 
 } // namespace
 
-std::unique_ptr<Tokenizer> Tokenizer::create(const TokenizerData &data, std::string &error) {
+std::unique_ptr<Tokenizer> Tokenizer::create(const TokenizerData &data,
+                                             std::string &error) {
   auto v = std::make_unique<TokenizerImpl>();
   DefaultIds ids;
-  if (!checkTableSizes(data, error) || !configureKind(data, *v, ids, error) || !loadVocabulary(data, *v, error))
+  if (!checkTableSizes(data, error) || !configureKind(data, *v, ids, error) ||
+      !loadVocabulary(data, *v, error))
     return nullptr;
   if (v->kind == ModelKind::BytePairEncoding)
     loadMerges(data, *v);
@@ -361,8 +435,9 @@ namespace {
 /// Splits the raw fragment [begin, end) of `text` at every occurrence of
 /// special token `id`, stripping the whitespace its LSTRIP / RSTRIP
 /// attributes ask for.
-void splitAtToken(std::string_view text, size_t begin, size_t end, int32_t id, const std::string &needle,
-                  uint32_t attr, std::vector<Fragment> &out) {
+void splitAtToken(std::string_view text, size_t begin, size_t end, int32_t id,
+                  const std::string &needle, uint32_t attr,
+                  std::vector<Fragment> &out) {
   while (begin < end) {
     size_t hit = text.substr(0, end).find(needle, begin);
     if (hit == std::string_view::npos) {
@@ -371,21 +446,25 @@ void splitAtToken(std::string_view text, size_t begin, size_t end, int32_t id, c
     }
     size_t leftEnd = hit;
     if (attr & AttrLStrip)
-      while (leftEnd > begin && std::isspace(static_cast<unsigned char>(text[leftEnd - 1])))
+      while (leftEnd > begin &&
+             std::isspace(static_cast<unsigned char>(text[leftEnd - 1])))
         --leftEnd;
     if (leftEnd > begin)
       out.push_back({-1, begin, leftEnd - begin});
     out.push_back({id, 0, 0});
     begin = hit + needle.size();
     if (attr & AttrRStrip)
-      while (begin < end && std::isspace(static_cast<unsigned char>(text[begin])))
+      while (begin < end &&
+             std::isspace(static_cast<unsigned char>(text[begin])))
         ++begin;
   }
 }
 
 /// The input partitioned into special tokens and raw text, longest token
 /// text first (CONTROL and UNKNOWN tokens only when parsing special text).
-std::vector<Fragment> partitionSpecial(const TokenizerImpl &v, std::string_view text, bool parseSpecial) {
+std::vector<Fragment> partitionSpecial(const TokenizerImpl &v,
+                                       std::string_view text,
+                                       bool parseSpecial) {
   std::vector<Fragment> fragments;
   if (!text.empty())
     fragments.push_back({-1, 0, text.size()});
@@ -399,7 +478,8 @@ std::vector<Fragment> partitionSpecial(const TokenizerImpl &v, std::string_view 
       if (f.token >= 0)
         next.push_back(f);
       else
-        splitAtToken(text, f.offset, f.offset + f.length, id, v.text[id], a, next);
+        splitAtToken(text, f.offset, f.offset + f.length, id, v.text[id], a,
+                     next);
     }
     fragments = std::move(next);
   }
@@ -409,8 +489,8 @@ std::vector<Fragment> partitionSpecial(const TokenizerImpl &v, std::string_view 
 /// SentencePiece: spaces become U+2581, and a raw fragment after a special
 /// token (or at the start) gets the space prefix.
 void encodeSentencePieceFragments(const TokenizerImpl &v, std::string_view text,
-                                  const std::vector<Fragment> &fragments, bool addSpecial,
-                                  std::vector<int32_t> &out) {
+                                  const std::vector<Fragment> &fragments,
+                                  bool addSpecial, std::vector<int32_t> &out) {
   if (addSpecial && v.addBos && v.bos >= 0)
     out.push_back(v.bos);
   bool previousSpecial = true;
@@ -434,7 +514,8 @@ void encodeSentencePieceFragments(const TokenizerImpl &v, std::string_view text,
 
 /// BPE and WordPiece encode each raw fragment on its own; WordPiece ends
 /// with SEP where BPE ends with EOS.
-void encodeWordFragments(const TokenizerImpl &v, std::string_view text, const std::vector<Fragment> &fragments,
+void encodeWordFragments(const TokenizerImpl &v, std::string_view text,
+                         const std::vector<Fragment> &fragments,
                          bool addSpecial, std::vector<int32_t> &out) {
   bool wordPiece = v.kind == ModelKind::WordPiece;
   if (addSpecial && v.addBos && v.bos >= 0)
@@ -455,7 +536,8 @@ void encodeWordFragments(const TokenizerImpl &v, std::string_view text, const st
 
 } // namespace
 
-std::vector<int32_t> Tokenizer::tokenize(std::string_view text, bool addSpecial, bool parseSpecial) const {
+std::vector<int32_t> Tokenizer::tokenize(std::string_view text, bool addSpecial,
+                                         bool parseSpecial) const {
   const TokenizerImpl &v = *impl;
   std::vector<Fragment> fragments = partitionSpecial(v, text, parseSpecial);
   std::vector<int32_t> out;
@@ -474,9 +556,11 @@ std::string Tokenizer::tokenToPiece(int32_t id, bool special) const {
   return impl->pieces[id];
 }
 
-std::string Tokenizer::detokenize(const std::vector<int32_t> &ids, bool special) const {
+std::string Tokenizer::detokenize(const std::vector<int32_t> &ids,
+                                  bool special) const {
   std::string out;
-  bool stripSpace = impl->kind == ModelKind::SentencePiece && impl->addSpacePrefix;
+  bool stripSpace =
+      impl->kind == ModelKind::SentencePiece && impl->addSpacePrefix;
   size_t first = 0;
   // Without special tokens, the BOS the model adds is dropped first (so the
   // space prefix of the next token is what gets stripped).
@@ -498,17 +582,24 @@ int32_t Tokenizer::bos() const { return impl->bos; }
 int32_t Tokenizer::eos() const { return impl->eos; }
 bool Tokenizer::addsBos() const { return impl->addBos && impl->bos >= 0; }
 bool Tokenizer::addsEos() const { return impl->addEos && impl->eos >= 0; }
-bool Tokenizer::isEndOfGeneration(int32_t id) const { return impl->endOfGeneration.count(id) != 0; }
-bool Tokenizer::isControl(int32_t id) const {
-  return id >= 0 && static_cast<size_t>(id) < impl->attr.size() && (impl->attr[id] & AttrControl);
+bool Tokenizer::isEndOfGeneration(int32_t id) const {
+  return impl->endOfGeneration.count(id) != 0;
 }
-int32_t Tokenizer::lookup(std::string_view text) const { return impl->find(std::string(text)); }
+bool Tokenizer::isControl(int32_t id) const {
+  return id >= 0 && static_cast<size_t>(id) < impl->attr.size() &&
+         (impl->attr[id] & AttrControl);
+}
+int32_t Tokenizer::lookup(std::string_view text) const {
+  return impl->find(std::string(text));
+}
 const std::string &Tokenizer::tokenText(int32_t id) const {
   static const std::string empty;
-  return id >= 0 && static_cast<size_t>(id) < impl->text.size() ? impl->text[id] : empty;
+  return id >= 0 && static_cast<size_t>(id) < impl->text.size() ? impl->text[id]
+                                                                : empty;
 }
 
-StreamingDetokenizer::StreamingDetokenizer(const Tokenizer &tokenizer, bool special)
+StreamingDetokenizer::StreamingDetokenizer(const Tokenizer &tokenizer,
+                                           bool special)
     : tokenizer(tokenizer), special(special) {}
 
 std::string StreamingDetokenizer::push(int32_t id) {

@@ -1,4 +1,5 @@
-//===- Tokenizer.h - Text <-> token ids for the emitted binaries -*- C++ -*-===//
+//===- Tokenizer.h - Text <-> token ids for the emitted binaries -*- C++
+//-*-===//
 //
 // The tokenizers of llama.cpp's GGUF vocabularies, re-implemented in plain
 // C++20 (plus PCRE2, interpreter only, for the pre-tokenizer regexes):
@@ -50,8 +51,9 @@ struct TokenizerData {
   std::vector<int32_t> tokenTypes; ///< empty, or one per token (TokenType)
   std::vector<std::string> merges; ///< "left right", rank = index
 
-  int64_t bosId = kNoToken, eosId = kNoToken, unkId = kNoToken, sepId = kNoToken,
-          padId = kNoToken, maskId = kNoToken, eotId = kNoToken, eomId = kNoToken;
+  int64_t bosId = kNoToken, eosId = kNoToken, unkId = kNoToken,
+          sepId = kNoToken, padId = kNoToken, maskId = kNoToken,
+          eotId = kNoToken, eomId = kNoToken;
   /// Tri-state flags: -1 absent, 0 false, 1 true.
   int8_t addBos = -1, addEos = -1, addSep = -1, addSpacePrefix = -1;
   int8_t lowercase = -1, stripAccents = -1;
@@ -71,7 +73,8 @@ public:
   /// Validates `data` and builds the lookup tables. Returns null and sets
   /// `error` (one line, names the offending model or pre-tokenizer) when the
   /// tokenizer kind or pre-tokenizer is unsupported or the data inconsistent.
-  static std::unique_ptr<Tokenizer> create(const TokenizerData &data, std::string &error);
+  static std::unique_ptr<Tokenizer> create(const TokenizerData &data,
+                                           std::string &error);
   ~Tokenizer();
 
   /// Token ids for `text`. `addSpecial` adds the BOS/EOS/SEP tokens the model
@@ -85,7 +88,8 @@ public:
   std::string tokenToPiece(int32_t id, bool special = true) const;
   /// Concatenated pieces; drops the space prefix a SentencePiece model adds
   /// to the first token. Without `special`, a leading BOS is dropped too.
-  std::string detokenize(const std::vector<int32_t> &ids, bool special = true) const;
+  std::string detokenize(const std::vector<int32_t> &ids,
+                         bool special = true) const;
 
   size_t vocabSize() const;
   int32_t bos() const; ///< -1 when the model has none
@@ -108,7 +112,8 @@ private:
 /// tokens completing it arrive (or finish() flushes them).
 class StreamingDetokenizer {
 public:
-  explicit StreamingDetokenizer(const Tokenizer &tokenizer, bool special = false);
+  explicit StreamingDetokenizer(const Tokenizer &tokenizer,
+                                bool special = false);
   /// The newly complete text after appending token `id`.
   std::string push(int32_t id);
   /// Whatever is still held back (an incomplete sequence), then resets.

@@ -36,7 +36,8 @@ public:
     pod<uint32_t>(static_cast<uint32_t>(v.size()));
     // An empty vector's data() may be null, which append must not get.
     if (!v.empty())
-      out.append(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(T));
+      out.append(reinterpret_cast<const char *>(v.data()),
+                 v.size() * sizeof(T));
   }
 };
 
@@ -116,13 +117,14 @@ std::string TokenizerData::serialize() const {
   w.strings(merges);
   for (int64_t id : {bosId, eosId, unkId, sepId, padId, maskId, eotId, eomId})
     w.pod<int64_t>(id);
-  for (int8_t f : {addBos, addEos, addSep, addSpacePrefix, lowercase, stripAccents})
+  for (int8_t f :
+       {addBos, addEos, addSep, addSpacePrefix, lowercase, stripAccents})
     w.pod<int8_t>(f);
   return std::move(w.out);
 }
 
-bool TokenizerData::deserialize(const void *data, size_t size, TokenizerData &out,
-                                std::string &error) {
+bool TokenizerData::deserialize(const void *data, size_t size,
+                                TokenizerData &out, std::string &error) {
   const char *p = static_cast<const char *>(data);
   if (size < sizeof(kMagic) || std::memcmp(p, kMagic, sizeof(kMagic)) != 0) {
     error = "tokenizer blob: bad magic (not an INGTOK01 blob)";
@@ -137,11 +139,11 @@ bool TokenizerData::deserialize(const void *data, size_t size, TokenizerData &ou
   d.scores = r.array<float>();
   d.tokenTypes = r.array<int32_t>();
   d.merges = r.strings();
-  for (int64_t *id : {&d.bosId, &d.eosId, &d.unkId, &d.sepId, &d.padId, &d.maskId, &d.eotId,
-                      &d.eomId})
+  for (int64_t *id : {&d.bosId, &d.eosId, &d.unkId, &d.sepId, &d.padId,
+                      &d.maskId, &d.eotId, &d.eomId})
     *id = r.pod<int64_t>();
-  for (int8_t *f : {&d.addBos, &d.addEos, &d.addSep, &d.addSpacePrefix, &d.lowercase,
-                    &d.stripAccents})
+  for (int8_t *f : {&d.addBos, &d.addEos, &d.addSep, &d.addSpacePrefix,
+                    &d.lowercase, &d.stripAccents})
     *f = r.pod<int8_t>();
   if (!r.ok) {
     error = "tokenizer blob: truncated";

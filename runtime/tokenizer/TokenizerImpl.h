@@ -1,4 +1,5 @@
-//===- TokenizerImpl.h - Vocabulary shared by the tokenizer models -*- C++ -*-===//
+//===- TokenizerImpl.h - Vocabulary shared by the tokenizer models -*- C++
+//-*-===//
 //
 // Internal to runtime/tokenizer: the vocabulary tables built from
 // TokenizerData and the three segmentation algorithms.

@@ -22,7 +22,8 @@ bool isCjkIdeograph(uint32_t cp) {
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
-std::vector<std::string> splitWords(const TokenizerImpl &vocab, std::string_view text) {
+std::vector<std::string> splitWords(const TokenizerImpl &vocab,
+                                    std::string_view text) {
   std::vector<std::string> words(1);
   for (uint32_t cp : unicode::decode(text)) {
     if (vocab.stripAccents)
@@ -39,7 +40,8 @@ std::vector<std::string> splitWords(const TokenizerImpl &vocab, std::string_view
       continue;
     std::string s;
     unicode::append(s, vocab.lowercase ? unicode::toLower(cp) : cp);
-    if ((f & unicode::Punctuation) || (cp < 0x7F && (f & unicode::Symbol)) || isCjkIdeograph(cp)) {
+    if ((f & unicode::Punctuation) || (cp < 0x7F && (f & unicode::Symbol)) ||
+        isCjkIdeograph(cp)) {
       if (!words.back().empty())
         words.emplace_back();
       words.back() = std::move(s);

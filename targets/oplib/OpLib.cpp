@@ -69,7 +69,7 @@ void quantizeRowQ8(const float *x, int64_t k, uint8_t *out) {
 // with floating-point contraction off: every fma below is explicit.
 //===----------------------------------------------------------------------===//
 
-constexpr int kVecSlots = 64;   // ggml_vec_dot_f32: 4 accumulators x 16
+constexpr int kVecSlots = 64; // ggml_vec_dot_f32: 4 accumulators x 16
 constexpr int64_t kMaxGranule = 16;
 // Probabilities kept on the stack per attention row; longer rows recompute
 // their scores instead (same values, no buffer needed).
@@ -151,7 +151,7 @@ void floatRows(const uint8_t *packed, int32_t wtype, int64_t K, int64_t G,
         // Slot s = 16 * accumulator + lane, as ggml_vec_dot_f32's registers.
         float sum = sgemm ? reduceLanes(acc[i])
                           : ingot::ggml::reduceVecDotAccumulators(
-                                (const float(*)[kLanes])acc[i]);
+                                (const float (*)[kLanes])acc[i]);
         for (int64_t k = np; k < K; ++k)
           sum = fmaf(w[k * G + i], x[k], sum);
         y[g * G + i] = sum;
@@ -229,8 +229,8 @@ void runExpertTask(void *argsVoid, int32_t task, int32_t nTasks) {
   if (begin >= end)
     return;
   if (!isFloatType(a->wtype)) {
-    a->kernel(a->stack, a->stride, a->ids, a->nIds, a->act, a->actStride,
-              a->y, begin, end);
+    a->kernel(a->stack, a->stride, a->ids, a->nIds, a->act, a->actStride, a->y,
+              begin, end);
     return;
   }
   // One token per id: ggml_vec_dot_f32 order.
@@ -397,8 +397,8 @@ void runMLATask(void *argsVoid, int32_t task, int32_t nTasks) {
     // The reference dots each cache row with [absorbed q_nope | q_rope].
     memcpy(qFull, a->qNopeAbs + (t * a->nHeads + h) * a->kvLoraRank,
            a->kvLoraRank * 4);
-    memcpy(qFull + a->kvLoraRank, a->q + (t * a->nHeads + h) * qHead + a->nopeDim,
-           a->ropeDim * 4);
+    memcpy(qFull + a->kvLoraRank,
+           a->q + (t * a->nHeads + h) * qHead + a->nopeDim, a->ropeDim * 4);
     const int64_t nKV = a->positions[t] + 1;
     const bool sgemm = useSgemmF32(a->kvLoraRank, a->nTokens, paddedKV(nKV));
     attendRow(
@@ -458,8 +458,8 @@ void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
                      int64_t nTokens, float *y, const float *bias,
                      uint8_t *scratch) {
   ingot_op_prepare_activations(wtype, x, nTokens, cols, cols, scratch);
-  MatmulTask task = {kernel, packed, scratch, y,    nTokens,
-                     rows,   granule, wtype, cols};
+  MatmulTask task = {kernel, packed,  scratch, y,   nTokens,
+                     rows,   granule, wtype,   cols};
   ingot_rt_parallel(ctx, runMatmulTask, &task);
   if (bias)
     for (int64_t t = 0; t < nTokens; ++t)
@@ -505,7 +505,8 @@ void ingot_op_rope(const float *x, float *out, const int32_t *positions,
   if (extFactor != 0.0f) {
     auto corrDim = [&](float nRot) {
       return (float)dims *
-             logf((float)origContext / (nRot * 2.0f * 3.14159265358979323846f)) /
+             logf((float)origContext /
+                  (nRot * 2.0f * 3.14159265358979323846f)) /
              (2.0f * logf(freqBase));
     };
     corr0 = fmaxf(0.0f, floorf(corrDim(betaFast)));
@@ -555,17 +556,18 @@ void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
     memcpy(row, k + t * kWidth, kWidth * 4);
     memcpy(row + kWidth, v + t * vWidth, vWidth * 4);
   }
-  AttentionTask task = {q,      positions, cache,    nTokens,   nHeads,
-                        nKVHeads, headDim, valueDim, rowFloats, scale, out};
+  AttentionTask task = {q,         positions, cache,   nTokens,
+                        nHeads,    nKVHeads,  headDim, valueDim,
+                        rowFloats, scale,     out};
   ingot_rt_parallel(ctx, runAttentionTask, &task);
 }
 
-void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs,
-                       const float *q, const float *latent,
-                       const float *ropeKey, const int32_t *positions,
-                       int64_t nTokens, uint8_t *cache, int64_t nHeads,
-                       int64_t nopeDim, int64_t kvLoraRank, int64_t ropeDim,
-                       float scale, float *ctxOut) {
+void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs, const float *q,
+                       const float *latent, const float *ropeKey,
+                       const int32_t *positions, int64_t nTokens,
+                       uint8_t *cache, int64_t nHeads, int64_t nopeDim,
+                       int64_t kvLoraRank, int64_t ropeDim, float scale,
+                       float *ctxOut) {
   const int64_t rowFloats = kvLoraRank + ropeDim;
   float *rows = (float *)cache;
   for (int64_t t = 0; t < nTokens; ++t) {
@@ -573,8 +575,8 @@ void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs,
     memcpy(row, latent + t * kvLoraRank, kvLoraRank * 4);
     memcpy(row + kvLoraRank, ropeKey + t * ropeDim, ropeDim * 4);
   }
-  MLATask task = {qNopeAbs, q,          positions, cache,   nTokens, nHeads,
-                  nopeDim,  kvLoraRank, ropeDim,   scale,   ctxOut};
+  MLATask task = {qNopeAbs, q,          positions, cache, nTokens, nHeads,
+                  nopeDim,  kvLoraRank, ropeDim,   scale, ctxOut};
   ingot_rt_parallel(ctx, runMLATask, &task);
 }
 
@@ -612,8 +614,8 @@ void ingot_op_add(const float *a, const float *b, int64_t n, float *out) {
     out[i] = a[i] + b[i];
 }
 
-void ingot_op_moe_route(const float *logits, int64_t nTokens,
-                        int64_t nExperts, int64_t used, int32_t sigmoid,
+void ingot_op_moe_route(const float *logits, int64_t nTokens, int64_t nExperts,
+                        int64_t used, int32_t sigmoid,
                         const float *selectionBias, int64_t nGroups,
                         int64_t groupsUsed, int32_t normalize, float scale,
                         int32_t *ids, float *weights) {
@@ -677,8 +679,8 @@ void ingot_op_moe_experts(IngotContext *ctx,
                     downKernel = args->downKernel;
   const void *gate = args->gate, *up = args->up, *down = args->down;
   const int64_t gateUpStride = args->gateUpStride,
-                downStride = args->downStride, dim = args->dim,
-                ffn = args->ffn, granuleGateUp = args->granuleGateUp,
+                downStride = args->downStride, dim = args->dim, ffn = args->ffn,
+                granuleGateUp = args->granuleGateUp,
                 granuleDown = args->granuleDown, used = args->used;
   const int32_t gateUpType = args->gateUpType, downType = args->downType;
   float *g = (float *)scratch;
@@ -690,9 +692,9 @@ void ingot_op_moe_experts(IngotContext *ctx,
   for (int64_t t = 0; t < nTokens; ++t) {
     const int32_t *tid = ids + t * used;
     ingot_op_prepare_activations(gateUpType, x + t * dim, 1, dim, dim, actX);
-    ExpertTask gateTask = {gateUpKernel, gate, gateUpStride,  tid,
-                           used,         actX, 0,             g,
-                           ffn,          granuleGateUp, gateUpType, dim};
+    ExpertTask gateTask = {
+        gateUpKernel, gate,          gateUpStride, tid, used, actX, 0, g,
+        ffn,          granuleGateUp, gateUpType,   dim};
     ingot_rt_parallel(ctx, runExpertTask, &gateTask);
     ExpertTask upTask = gateTask;
     upTask.stack = up;
@@ -702,9 +704,9 @@ void ingot_op_moe_experts(IngotContext *ctx,
     for (int64_t j = 0; j < used; ++j)
       ingot_op_swiglu(g + j * ffn, u + j * ffn, 1, ffn, g + j * ffn);
     ingot_op_prepare_activations(downType, g, used, ffn, ffn, actH);
-    ExpertTask downTask = {downKernel, down,   downStride,  tid,
-                           used,       actH,   hBytes,      d,
-                           dim,        granuleDown, downType, ffn};
+    ExpertTask downTask = {downKernel, down,        downStride, tid,
+                           used,       actH,        hBytes,     d,
+                           dim,        granuleDown, downType,   ffn};
     ingot_rt_parallel(ctx, runExpertTask, &downTask);
     float *o = out + t * dim;
     const float *w = weights + t * used;
@@ -719,9 +721,8 @@ void ingot_op_moe_experts(IngotContext *ctx,
 void ingot_op_per_head_matmul(IngotContext *ctx, IngotExpertKernel kernel,
                               const void *stack, int64_t stride, int32_t wtype,
                               int64_t heads, int64_t rows, int64_t cols,
-                              int64_t granule, const float *x,
-                              int64_t xStride, int64_t nTokens,
-                              int64_t xTokenStride, float *out,
+                              int64_t granule, const float *x, int64_t xStride,
+                              int64_t nTokens, int64_t xTokenStride, float *out,
                               int64_t outTokenStride, int64_t outHeadStride,
                               uint8_t *scratch) {
   int32_t headIds[kMaxExperts];
@@ -733,8 +734,8 @@ void ingot_op_per_head_matmul(IngotContext *ctx, IngotExpertKernel kernel,
   for (int64_t t = 0; t < nTokens; ++t) {
     ingot_op_prepare_activations(wtype, x + t * xTokenStride, heads, cols,
                                  xStride, act);
-    ExpertTask task = {kernel, stack,   stride,  headIds, heads, act,
-                       actBytes, y,     rows,    granule, wtype, cols};
+    ExpertTask task = {kernel,   stack, stride, headIds, heads, act,
+                       actBytes, y,     rows,   granule, wtype, cols};
     ingot_rt_parallel(ctx, runExpertTask, &task);
     for (int64_t h = 0; h < heads; ++h)
       memcpy(out + t * outTokenStride + h * outHeadStride, y + h * rows,

@@ -20,13 +20,12 @@ extern "C" {
 
 /// Generated kernels (see targets/x86): a matmul over row range
 /// [rowBegin, rowEnd) for nTokens activation rows, and the per-expert form.
-typedef void (*IngotMatmulKernel)(const void *packed, const void *act,
-                                  float *y, int64_t nTokens, int64_t rowBegin,
+typedef void (*IngotMatmulKernel)(const void *packed, const void *act, float *y,
+                                  int64_t nTokens, int64_t rowBegin,
                                   int64_t rowEnd);
-typedef void (*IngotExpertKernel)(const void *packedStack,
-                                  int64_t expertStride, const int32_t *ids,
-                                  int64_t nIds, const void *act,
-                                  int64_t actStride, float *y,
+typedef void (*IngotExpertKernel)(const void *packedStack, int64_t expertStride,
+                                  const int32_t *ids, int64_t nIds,
+                                  const void *act, int64_t actStride, float *y,
                                   int64_t rowBegin, int64_t rowEnd);
 
 // Weight types (`wtype`, `type`) are ggml type ids (compiler/ggml/GGMLTypes.h,
@@ -78,12 +77,12 @@ void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
 /// attends with the absorbed query (qNopeAbs: kvLoraRank per head, and the
 /// rotated rope part of q: the last ropeDim of each (nopeDim + ropeDim)
 /// head) and writes the context (kvLoraRank per head) to ctxOut.
-void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs,
-                       const float *q, const float *latent,
-                       const float *ropeKey, const int32_t *positions,
-                       int64_t nTokens, uint8_t *cache, int64_t nHeads,
-                       int64_t nopeDim, int64_t kvLoraRank, int64_t ropeDim,
-                       float scale, float *ctxOut);
+void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs, const float *q,
+                       const float *latent, const float *ropeKey,
+                       const int32_t *positions, int64_t nTokens,
+                       uint8_t *cache, int64_t nHeads, int64_t nopeDim,
+                       int64_t kvLoraRank, int64_t ropeDim, float scale,
+                       float *ctxOut);
 /// Copies columns [offset, offset + width) of each row.
 void ingot_op_slice(const float *x, int64_t rows, int64_t inWidth,
                     int64_t offset, int64_t width, float *out);
@@ -96,8 +95,8 @@ void ingot_op_add(const float *a, const float *b, int64_t n, float *out);
 
 /// Chooses experts for each token from router logits; writes experts_used
 /// ids and weights per token.
-void ingot_op_moe_route(const float *logits, int64_t nTokens,
-                        int64_t nExperts, int64_t used, int32_t sigmoid,
+void ingot_op_moe_route(const float *logits, int64_t nTokens, int64_t nExperts,
+                        int64_t used, int32_t sigmoid,
                         const float *selectionBias, int64_t nGroups,
                         int64_t groupsUsed, int32_t normalize, float scale,
                         int32_t *ids, float *weights);
@@ -120,9 +119,8 @@ void ingot_op_moe_experts(IngotContext *ctx,
 void ingot_op_per_head_matmul(IngotContext *ctx, IngotExpertKernel kernel,
                               const void *stack, int64_t stride, int32_t wtype,
                               int64_t heads, int64_t rows, int64_t cols,
-                              int64_t granule, const float *x,
-                              int64_t xStride, int64_t nTokens,
-                              int64_t xTokenStride, float *out,
+                              int64_t granule, const float *x, int64_t xStride,
+                              int64_t nTokens, int64_t xTokenStride, float *out,
                               int64_t outTokenStride, int64_t outHeadStride,
                               uint8_t *scratch);
 }

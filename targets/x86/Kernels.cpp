@@ -76,8 +76,8 @@ public:
   MatmulGenerator(WeightType type, MatmulShape shape, ISA isa, bool expert,
                   uint8_t *buffer, size_t size)
       : Xbyak::CodeGenerator(size, buffer), type(type), isa(isa),
-        expert(expert), n(shape.rows), k(shape.cols),
-        g(granule(isa)), avx512(isa == ISA::AVX512VNNI),
+        expert(expert), n(shape.rows), k(shape.cols), g(granule(isa)),
+        avx512(isa == ISA::AVX512VNNI),
         tMax(expert ? 1 : int(tokenTile(type, isa))),
         actStride(int64_t(activationBytesPerToken(type, shape.cols))) {}
 
@@ -115,8 +115,8 @@ private:
   int64_t frameBytes() const {
     if (!needsOffsetTable())
       return 0;
-    const int64_t bytes = perChunkSums() ? tMax * nBlocks() * 32
-                                         : nBlocks() * 16;
+    const int64_t bytes =
+        perChunkSums() ? tMax * nBlocks() * 32 : nBlocks() * 16;
     return (bytes + 63) / 64 * 64;
   }
 
@@ -396,8 +396,7 @@ void MatmulGenerator::emitStore(int t, const BodyRegs &r,
 /// All groups of [rowBeg, rowEnd) for a tile of t tokens.
 void MatmulGenerator::emitBody(int t, const BodyRegs &r) {
   emitOffsetTable(t, r);
-  const uint64_t groupBytes =
-      packedGroupBytes(type, MatmulShape{n, k}, isa);
+  const uint64_t groupBytes = packedGroupBytes(type, MatmulShape{n, k}, isa);
   Xbyak::Label groupLoop, groupNext, done;
   mov(r.row, r.rowBeg);
   L(groupLoop);

@@ -1,4 +1,5 @@
-//===- Kernels.h - x86 matmul / MoE expert kernel generators -----*- C++ -*-===//
+//===- Kernels.h - x86 matmul / MoE expert kernel generators -----*- C++
+//-*-===//
 //
 // Ahead-of-time generators (xbyak) of the weight-streaming kernels of a model
 // for one x86 ISA, and the packing of ggml weights into the layout those

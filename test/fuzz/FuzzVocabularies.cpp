@@ -1,4 +1,5 @@
-//===- FuzzVocabularies.cpp - Shared vocabularies for the tokenizer fuzzers ===//
+//===- FuzzVocabularies.cpp - Shared vocabularies for the tokenizer fuzzers
+//===//
 #include "test/fuzz/FuzzVocabularies.h"
 
 #include "compiler/gguf/GGUFFile.h"
@@ -32,7 +33,8 @@ std::vector<NamedVocabulary> loadFuzzVocabularies() {
     dir = INGOT_FUZZ_VOCAB_DIR;
   std::vector<std::string> paths;
   std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec))
     if (llvm::sys::path::extension(it->path()) == ".gguf")
       paths.push_back(it->path());
   std::sort(paths.begin(), paths.end());
@@ -40,24 +42,29 @@ std::vector<NamedVocabulary> loadFuzzVocabularies() {
   for (const std::string &path : paths) {
     auto file = gguf::GGUFFile::open(path);
     if (!file) {
-      std::fprintf(stderr, "%s: %s\n", path.c_str(), llvm::toString(file.takeError()).c_str());
+      std::fprintf(stderr, "%s: %s\n", path.c_str(),
+                   llvm::toString(file.takeError()).c_str());
       std::exit(2);
     }
     auto data = readTokenizerData(**file);
     if (!data) {
-      std::fprintf(stderr, "%s: %s\n", path.c_str(), llvm::toString(data.takeError()).c_str());
+      std::fprintf(stderr, "%s: %s\n", path.c_str(),
+                   llvm::toString(data.takeError()).c_str());
       std::exit(2);
     }
     result.push_back({llvm::sys::path::filename(path).str(), std::move(*data)});
   }
   if (result.empty()) {
-    std::fprintf(stderr, "no vocabulary (*.gguf) in '%s' (set INGOT_FUZZ_VOCAB_DIR)\n", dir);
+    std::fprintf(stderr,
+                 "no vocabulary (*.gguf) in '%s' (set INGOT_FUZZ_VOCAB_DIR)\n",
+                 dir);
     std::exit(2);
   }
   return result;
 }
 
-TokenizerData cutVocabulary(const TokenizerData &full, size_t keep, size_t maxMerges) {
+TokenizerData cutVocabulary(const TokenizerData &full, size_t keep,
+                            size_t maxMerges) {
   const size_t n = full.tokens.size();
   std::set<size_t> kept;
   for (size_t i = 0; i < std::min(keep, n); ++i)
@@ -68,8 +75,8 @@ TokenizerData cutVocabulary(const TokenizerData &full, size_t keep, size_t maxMe
         type == TokenType::Unknown)
       kept.insert(i);
   }
-  for (int64_t id : {full.bosId, full.eosId, full.unkId, full.sepId, full.padId, full.maskId,
-                     full.eotId, full.eomId})
+  for (int64_t id : {full.bosId, full.eosId, full.unkId, full.sepId, full.padId,
+                     full.maskId, full.eotId, full.eomId})
     if (id >= 0 && static_cast<size_t>(id) < n)
       kept.insert(static_cast<size_t>(id));
 
@@ -89,11 +96,12 @@ TokenizerData cutVocabulary(const TokenizerData &full, size_t keep, size_t maxMe
     if (i < full.tokenTypes.size())
       cut.tokenTypes.push_back(full.tokenTypes[i]);
   }
-  for (int64_t *id : {&cut.bosId, &cut.eosId, &cut.unkId, &cut.sepId, &cut.padId, &cut.maskId,
-                      &cut.eotId, &cut.eomId})
+  for (int64_t *id : {&cut.bosId, &cut.eosId, &cut.unkId, &cut.sepId,
+                      &cut.padId, &cut.maskId, &cut.eotId, &cut.eomId})
     if (*id >= 0)
-      *id = renumbered.count(static_cast<size_t>(*id)) ? renumbered[static_cast<size_t>(*id)]
-                                                        : kNoToken;
+      *id = renumbered.count(static_cast<size_t>(*id))
+                ? renumbered[static_cast<size_t>(*id)]
+                : kNoToken;
   for (const std::string &m : full.merges) {
     if (cut.merges.size() >= maxMerges)
       break;
@@ -123,10 +131,12 @@ void checkDecode(const Tokenizer &t, const std::vector<int32_t> &ids) {
     for (int32_t id : ids) {
       streamed += stream.push(id);
       pieces += t.tokenToPiece(id, special);
-      sink = sink + t.tokenText(id).size() + t.isControl(id) + t.isEndOfGeneration(id);
+      sink = sink + t.tokenText(id).size() + t.isControl(id) +
+             t.isEndOfGeneration(id);
     }
     streamed += stream.finish();
-    require(streamed == pieces, "streamed text differs from the concatenated pieces");
+    require(streamed == pieces,
+            "streamed text differs from the concatenated pieces");
   }
 }
 

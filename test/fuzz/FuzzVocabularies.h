@@ -30,8 +30,8 @@ std::vector<NamedVocabulary> loadFuzzVocabularies();
 /// special (CONTROL, USER_DEFINED, UNKNOWN) token and every token a special
 /// id names, renumbered in order, with the merges whose parts survive (at
 /// most `maxMerges`). Small blobs keep the blob fuzzer fast.
-tokenizer::TokenizerData cutVocabulary(const tokenizer::TokenizerData &full, size_t keep,
-                                       size_t maxMerges);
+tokenizer::TokenizerData cutVocabulary(const tokenizer::TokenizerData &full,
+                                       size_t keep, size_t maxMerges);
 
 /// Aborts with the message when `ok` is false: a finding for libFuzzer.
 void require(bool ok, const char *what);
@@ -40,7 +40,8 @@ void require(bool ok, const char *what);
 /// concatenated pieces, and tokenToPiece / tokenText / isControl of each
 /// id and of the ids just outside the vocabulary answering without error.
 void checkIds(const tokenizer::Tokenizer &t, const std::vector<int32_t> &ids);
-void checkDecode(const tokenizer::Tokenizer &t, const std::vector<int32_t> &ids);
+void checkDecode(const tokenizer::Tokenizer &t,
+                 const std::vector<int32_t> &ids);
 
 } // namespace ingot::fuzz
 

@@ -1,7 +1,7 @@
 //===- ImporterFuzzer.cpp - libFuzzer entry for the model importer --------===//
 //
-// Parses arbitrary bytes as a GGUF header and, when they parse, imports them as a
-// model: every metadata check of the importer and the tokenizer import runs,
+// Parses arbitrary bytes as a GGUF header and, when they parse, imports them as
+// a model: every metadata check of the importer and the tokenizer import runs,
 // and a module that imports is verified (the op verifiers, with the op
 // library's bounds). No tensor data is read, so a run stays cheap; any
 // crash, sanitizer report, unbounded allocation or module the importer

@@ -1,4 +1,5 @@
-//===- JinjaFuzzer.cpp - libFuzzer target for the chat-template interpreter ===//
+//===- JinjaFuzzer.cpp - libFuzzer target for the chat-template interpreter
+//===//
 //
 // Lexes, parses and renders arbitrary template text, the way the compiler's
 // trial render and an emitted binary's --chat do. The input is the template,
@@ -62,7 +63,8 @@ const Conversation &fixedConversation() {
     std::string error;
     if (!parseJson(kConversation, v, error) || !v.isDict())
       std::abort();
-    return Conversation{*v.getDict().find("messages"), *v.getDict().find("tools")};
+    return Conversation{*v.getDict().find("messages"),
+                        *v.getDict().find("tools")};
   }();
   return conversation;
 }
@@ -96,12 +98,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Value custom;
   if (!json.empty() && parseJson(json, custom, error) && custom.isDict()) {
     const Dict &d = custom.getDict();
-    conversation.messages = d.find("messages") ? *d.find("messages") : Value::list();
+    conversation.messages =
+        d.find("messages") ? *d.find("messages") : Value::list();
     conversation.tools = d.find("tools") ? *d.find("tools") : Value::none();
   }
   for (bool addGenerationPrompt : {true, false}) {
-    RenderResult result =
-        chat.render(conversation.messages, conversation.tools, addGenerationPrompt);
+    RenderResult result = chat.render(conversation.messages, conversation.tools,
+                                      addGenerationPrompt);
     if (result.ok && result.text.size() > kMaxStringBytes)
       std::abort(); // the output limit held
   }

@@ -56,7 +56,9 @@ bool inside(uint64_t offset, uint64_t n, uint64_t size) {
 struct SparseFile {
   std::vector<uint8_t> head, tail;
 
-  uint64_t size() const { return tail.empty() ? head.size() : kLeaderAt + tail.size(); }
+  uint64_t size() const {
+    return tail.empty() ? head.size() : kLeaderAt + tail.size();
+  }
 
   /// Copies [offset, offset + n) (inside the file) to or from `bytes`.
   template <typename Fn> void visit(uint64_t offset, uint64_t n, Fn fn) {
@@ -120,7 +122,8 @@ void repair(SparseFile &file, bool contents) {
     return;
   Trailer t;
   file.read(size - sizeof(Trailer), &t, sizeof(t));
-  if (contents && t.header_bytes >= sizeof(HeaderFixed) && inside(t.header_offset, t.header_bytes, size)) {
+  if (contents && t.header_bytes >= sizeof(HeaderFixed) &&
+      inside(t.header_offset, t.header_bytes, size)) {
     HeaderFixed h;
     file.read(t.header_offset, &h, sizeof(h));
     if (inside(0, h.image_bytes, size))
@@ -130,7 +133,8 @@ void repair(SparseFile &file, bool contents) {
       h.data_checksum = file.checksum(t.data_offset, t.data_bytes);
     file.write(t.header_offset, &h, sizeof(h));
     uint64_t at = sizeof(HeaderFixed);
-    for (uint64_t i = 0; i < h.tensor_count && at + sizeof(TensorEntry) <= t.header_bytes;
+    for (uint64_t i = 0;
+         i < h.tensor_count && at + sizeof(TensorEntry) <= t.header_bytes;
          ++i, at += sizeof(TensorEntry)) {
       TensorEntry e;
       file.read(t.header_offset + at, &e, sizeof(e));
@@ -138,7 +142,8 @@ void repair(SparseFile &file, bool contents) {
         e.checksum = file.checksum(t.data_offset + e.offset, e.bytes);
       file.write(t.header_offset + at, &e, sizeof(e));
     }
-    for (uint64_t i = 0; i < h.region_count && at + sizeof(ImageRegion) <= t.header_bytes;
+    for (uint64_t i = 0;
+         i < h.region_count && at + sizeof(ImageRegion) <= t.header_bytes;
          ++i, at += sizeof(ImageRegion)) {
       ImageRegion r;
       file.read(t.header_offset + at, &r, sizeof(r));
@@ -151,13 +156,15 @@ void repair(SparseFile &file, bool contents) {
     t.header_checksum = file.checksum(t.header_offset, t.header_bytes);
   t.trailer_checksum = checksum64(&t, offsetof(Trailer, trailer_checksum));
   file.write(size - sizeof(Trailer), &t, sizeof(t));
-  if (t.data_offset >= sizeof(Trailer) && inside(t.data_offset - sizeof(Trailer), sizeof(Trailer), size))
+  if (t.data_offset >= sizeof(Trailer) &&
+      inside(t.data_offset - sizeof(Trailer), sizeof(Trailer), size))
     file.write(t.data_offset - sizeof(Trailer), &t, sizeof(t));
 }
 
 bool writeAll(int fd, const std::vector<uint8_t> &bytes, uint64_t offset) {
   for (size_t at = 0; at < bytes.size();) {
-    ssize_t n = pwrite(fd, bytes.data() + at, bytes.size() - at, off_t(offset + at));
+    ssize_t n =
+        pwrite(fd, bytes.data() + at, bytes.size() - at, off_t(offset + at));
     if (n <= 0)
       return false;
     at += size_t(n);
@@ -185,8 +192,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
     repair(file, flags & 2);
 
   int fd = memfd_create("payload-fuzzer", MFD_CLOEXEC);
-  if (fd < 0 || ftruncate(fd, off_t(file.size())) != 0 || !writeAll(fd, file.head, 0) ||
-      !writeAll(fd, file.tail, kLeaderAt))
+  if (fd < 0 || ftruncate(fd, off_t(file.size())) != 0 ||
+      !writeAll(fd, file.head, 0) || !writeAll(fd, file.tail, kLeaderAt))
     __builtin_trap();
 
   ingot::rt::PayloadOptions options;
@@ -208,11 +215,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
       sink += std::strlen(payload.string(payload.header().compiler_version));
       sink += std::strlen(payload.string(payload.header().model_file));
       for (const ingot::rt::PayloadTensor &t : payload.tensors()) {
-        if (t.offset > payload.dataBytes() || t.bytes > payload.dataBytes() - t.offset)
+        if (t.offset > payload.dataBytes() ||
+            t.bytes > payload.dataBytes() - t.offset)
           __builtin_trap();
         sink += std::strlen(t.name) + std::strlen(t.layout);
         if (t.bytes)
-          sink += payload.data()[t.offset] + payload.data()[t.offset + t.bytes - 1];
+          sink +=
+              payload.data()[t.offset] + payload.data()[t.offset + t.bytes - 1];
       }
       (void)sink;
     }

@@ -35,7 +35,9 @@ struct Input {
     return v;
   }
   /// A number in [lo, hi] (the ranges the command line accepts).
-  float inRange(float lo, float hi) { return lo + (hi - lo) * float(take<uint16_t>()) / 65535.0f; }
+  float inRange(float lo, float hi) {
+    return lo + (hi - lo) * float(take<uint16_t>()) / 65535.0f;
+  }
   std::string bytes(size_t most) {
     size_t k = take<uint8_t>() % (most + 1);
     k = k < n ? k : n;
@@ -65,15 +67,18 @@ void fuzzSampler(Input &in) {
   if (!s.init(vocab, context, par, error))
     __builtin_trap(); // valid sizes must be accepted
   std::vector<float> logits(static_cast<size_t>(vocab));
-  const float special[] = {NAN, INFINITY, -INFINITY, 0.0f, 1e38f, -1e38f, 1e-45f};
+  const float special[] = {NAN,   INFINITY, -INFINITY, 0.0f,
+                           1e38f, -1e38f,   1e-45f};
   for (int step = 0; step < 4 && in.n; ++step) {
     for (float &l : logits) {
       uint8_t kind = in.take<uint8_t>();
-      l = kind < 16 ? special[kind % 7] : float(int8_t(in.take<uint8_t>())) / 8.0f;
+      l = kind < 16 ? special[kind % 7]
+                    : float(int8_t(in.take<uint8_t>())) / 8.0f;
     }
     int accepted = in.take<uint8_t>() % 8;
     for (int i = 0; i < accepted; ++i)
-      s.accept(int32_t(in.take<uint16_t>() % (vocab + 2)) - 1); // out of range ids are ignored
+      s.accept(int32_t(in.take<uint16_t>() % (vocab + 2)) -
+               1); // out of range ids are ignored
     int32_t id = s.sample(logits.data());
     if (id < 0 || id >= vocab)
       __builtin_trap();

@@ -25,7 +25,8 @@ static void require(bool ok, const char *what, const std::string &detail) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::StringRef text(reinterpret_cast<const char *>(data), size);
-  auto target = parseTargetDescription(llvm::MemoryBufferRef(text, "fuzz.yaml"));
+  auto target =
+      parseTargetDescription(llvm::MemoryBufferRef(text, "fuzz.yaml"));
   if (!target) {
     std::string message = llvm::toString(target.takeError());
     require(!message.empty() && message.find('\n') == std::string::npos,
@@ -33,9 +34,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   std::string yaml = writeTargetDescription(*target);
-  auto again = parseTargetDescription(llvm::MemoryBufferRef(yaml, "written.yaml"));
+  auto again =
+      parseTargetDescription(llvm::MemoryBufferRef(yaml, "written.yaml"));
   require(bool(again), "written description does not read back",
-          again ? std::string() : llvm::toString(again.takeError()) + "\n" + yaml);
+          again ? std::string()
+                : llvm::toString(again.takeError()) + "\n" + yaml);
   require(*again == *target, "written description reads back different", yaml);
   std::string summary;
   llvm::raw_string_ostream os(summary);

@@ -29,9 +29,11 @@ static void writeSeeds(const char *dir) {
     // are covered.
     for (size_t keep : {300, 2000}) {
       std::string blob = cutVocabulary(v.data, keep, keep * 2).serialize();
-      std::string path = std::string(dir) + "/" + v.name + "." + std::to_string(keep) + ".blob";
+      std::string path = std::string(dir) + "/" + v.name + "." +
+                         std::to_string(keep) + ".blob";
       FILE *f = std::fopen(path.c_str(), "wb");
-      if (!f || std::fwrite(blob.data(), 1, blob.size(), f) != blob.size() || std::fclose(f)) {
+      if (!f || std::fwrite(blob.data(), 1, blob.size(), f) != blob.size() ||
+          std::fclose(f)) {
         std::fprintf(stderr, "cannot write '%s'\n", path.c_str());
         std::exit(2);
       }
@@ -56,8 +58,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   std::string again = d.serialize();
-  require(again.size() == size && again.compare(0, size, reinterpret_cast<const char *>(data),
-                                                size) == 0,
+  require(again.size() == size &&
+              again.compare(0, size, reinterpret_cast<const char *>(data),
+                            size) == 0,
           "a loaded blob does not serialize back to the same bytes");
   auto t = Tokenizer::create(d, error);
   if (!t) {
@@ -66,9 +69,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   const int32_t n = static_cast<int32_t>(t->vocabSize());
   std::vector<std::string> texts = {
-      "", "Hello world", "  two  spaces\tand\nlines ", "<s> </s> <|im_start|>user\n",
-      "\xC3\xBC\xE2\x96\x81\xF0\x9F\x98\x80 \xE4\xB8\xAD\xE6\x96\x87 12345", "\xFF\xC3 \x80",
-      t->tokenText(0), t->tokenText(n - 1), t->tokenText(n / 2)};
+      "",
+      "Hello world",
+      "  two  spaces\tand\nlines ",
+      "<s> </s> <|im_start|>user\n",
+      "\xC3\xBC\xE2\x96\x81\xF0\x9F\x98\x80 \xE4\xB8\xAD\xE6\x96\x87 12345",
+      "\xFF\xC3 \x80",
+      t->tokenText(0),
+      t->tokenText(n - 1),
+      t->tokenText(n / 2)};
   for (const std::string &text : texts)
     for (int mode = 0; mode < 4; ++mode) {
       std::vector<int32_t> ids = t->tokenize(text, mode & 1, mode & 2);

@@ -34,7 +34,8 @@ static std::vector<bool> *byteLevel; // per tokenizer: model "gpt2"
 static bool everyByteHasToken(const Tokenizer &t, std::string_view text) {
   for (unsigned char byte : text) {
     std::string encoded;
-    ingot::tokenizer::unicode::append(encoded, ingot::tokenizer::unicode::byteToCodePoint(byte));
+    ingot::tokenizer::unicode::append(
+        encoded, ingot::tokenizer::unicode::byteToCodePoint(byte));
     if (t.lookup(encoded) < 0)
       return false;
   }
@@ -54,7 +55,8 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
     tokenizers->push_back(std::move(t));
     byteLevel->push_back(v.data.model == "gpt2");
   }
-  std::fprintf(stderr, "tokenizer-fuzzer: %zu vocabularies\n", tokenizers->size());
+  std::fprintf(stderr, "tokenizer-fuzzer: %zu vocabularies\n",
+               tokenizers->size());
   return 0;
 }
 
@@ -71,18 +73,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   checkDecode(t, ids);
   const auto *utf8 = reinterpret_cast<const llvm::UTF8 *>(text.data());
   if ((*byteLevel)[which] && !(mode & 1) && !(mode & 2) &&
-      llvm::isLegalUTF8String(&utf8, utf8 + text.size()) && everyByteHasToken(t, text))
+      llvm::isLegalUTF8String(&utf8, utf8 + text.size()) &&
+      everyByteHasToken(t, text))
     require(t.detokenize(ids, /*special=*/true) == text,
             "byte-level BPE did not decode back to the text it encoded");
 
   const int32_t n = static_cast<int32_t>(t.vocabSize());
-  std::vector<int32_t> raw = {0, n - 1, n, n + 1, -1, INT32_MAX, INT32_MIN, t.bos(), t.eos()};
+  std::vector<int32_t> raw = {0,         n - 1,     n,       n + 1,  -1,
+                              INT32_MAX, INT32_MIN, t.bos(), t.eos()};
   std::vector<int32_t> inRange;
   for (size_t i = 0; i + 4 <= text.size(); i += 4) {
     int32_t id;
     std::memcpy(&id, text.data() + i, 4);
     raw.push_back(id);
-    inRange.push_back(static_cast<int32_t>(static_cast<uint32_t>(id) % static_cast<uint32_t>(n)));
+    inRange.push_back(static_cast<int32_t>(static_cast<uint32_t>(id) %
+                                           static_cast<uint32_t>(n)));
   }
   checkDecode(t, raw);
   checkDecode(t, inRange);

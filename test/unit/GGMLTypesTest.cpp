@@ -137,9 +137,9 @@ TEST(GGMLTypes, DequantizeQ5) {
   // Q5_0 {f16 d; u32 qh; u8 qs[16]}: bit j of qh is the fifth bit of x[j].
   std::vector<uint8_t> q50(22, 0);
   putHalf(q50, 0, 0x3C00);
-  q50[2] = 0x01;       // x[0] gets +16
-  q50[4] = 0x01;       // bit 16: x[16] gets +16
-  q50[6] = 0x2F;       // x[0] low 15, x[16] low 2
+  q50[2] = 0x01; // x[0] gets +16
+  q50[4] = 0x01; // bit 16: x[16] gets +16
+  q50[6] = 0x2F; // x[0] low 15, x[16] low 2
   auto y = dequant(Type::Q5_0, q50, 32);
   EXPECT_EQ(y[0], 15.0f);  // (15 + 16) - 16
   EXPECT_EQ(y[16], 2.0f);  // (2 + 16) - 16
@@ -192,8 +192,8 @@ TEST(GGMLTypes, DequantizeQ5_K) {
   ql[0] = 0x3A;
   ql[64] = 0x01;
   auto y = dequant(Type::Q5_K, block, 256);
-  EXPECT_EQ(y[0], 77.0f);   // 3 * (10 + 16) - 1
-  EXPECT_EQ(y[32], 13.0f);  // 5 * 3 - 2
+  EXPECT_EQ(y[0], 77.0f);    // 3 * (10 + 16) - 1
+  EXPECT_EQ(y[32], 13.0f);   // 5 * 3 - 2
   EXPECT_EQ(y[128], 288.0f); // 17 * (1 + 16) - 1
 }
 

@@ -125,11 +125,16 @@ TEST(GGUFRoundTrip, NestedArrays) {
   u64(1);
   u64(6);
   bytes += "nested";
-  u32(9);  // array
-  u32(9);  // of arrays
+  u32(9); // array
+  u32(9); // of arrays
   u64(2);
-  u32(4); u64(2); u32(1); u32(2);
-  u32(4); u64(1); u32(3);
+  u32(4);
+  u64(2);
+  u32(1);
+  u32(2);
+  u32(4);
+  u64(1);
+  u32(3);
   auto file = parseString(bytes);
   ASSERT_TRUE(file);
   const Value *v = file->lookup("nested");
@@ -155,8 +160,8 @@ TEST(GGUFRoundTrip, SharedModelsRewriteIdentically) {
     GTEST_SKIP() << "no shared models at " << dir;
   std::error_code ec;
   int checked = 0;
-  for (sys::fs::recursive_directory_iterator it(dir, ec), end;
-       it != end && !ec; it.increment(ec)) {
+  for (sys::fs::recursive_directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec)) {
     if (!StringRef(it->path()).ends_with(".gguf"))
       continue;
     auto file = GGUFFile::open(it->path());

@@ -46,8 +46,8 @@ using namespace ingot::targets;
 
 namespace {
 
-using MatmulFn = void (*)(const void *, const void *, float *, int64_t,
-                          int64_t, int64_t);
+using MatmulFn = void (*)(const void *, const void *, float *, int64_t, int64_t,
+                          int64_t);
 using ExpertFn = void (*)(const void *, int64_t, const int32_t *, int64_t,
                           const void *, int64_t, float *, int64_t, int64_t);
 
@@ -268,7 +268,8 @@ void disassemble(const GeneratedKernel &kernel, int64_t &instructions,
   llvm::InitializeAllDisassemblers();
   llvm::Triple triple("x86_64-unknown-linux-gnu");
   std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
   ASSERT_TRUE(target) << error;
   std::unique_ptr<llvm::MCRegisterInfo> mri(target->createMCRegInfo(triple));
   llvm::MCTargetOptions options;

@@ -4,7 +4,8 @@
 // llama.cpp's reference logits for every model in ../shared/models: each
 // model's forward pass is composed from the ops, run teacher-forced token by
 // token through the KV cache over prompt_ids + greedy_ids[:-1] of
-// ref/NAME.ids.json, and every row is compared with ref/NAME.ids.{prompt,gen}.f32.
+// ref/NAME.ids.json, and every row is compared with
+// ref/NAME.ids.{prompt,gen}.f32.
 //
 // The per-architecture composition below is TEST SCAFFOLDING: the MLIR
 // importer and the interpreter will own composition. Hyper-parameters come
@@ -94,7 +95,8 @@ TEST(ReferenceOps, QuantizedMatmulMatchesRoundedActivations) {
 
 TEST(ReferenceOps, MatmulWithBiasAndTokens) {
   const int64_t in = 7, out = 3, tokens = 2;
-  std::vector<float> wf = randomVector(in * out, 3), x = randomVector(in * tokens, 4);
+  std::vector<float> wf = randomVector(in * out, 3),
+                     x = randomVector(in * tokens, 4);
   std::vector<float> bias = {1.0f, -2.0f, 0.5f};
   WeightView w;
   w.type = ggml::Type::F32;
@@ -205,7 +207,8 @@ TEST(ReferenceOps, GroupLimitedRouting) {
 
 class ModelForward {
 public:
-  explicit ModelForward(std::unique_ptr<gguf::GGUFFile> f) : file(std::move(f)) {
+  explicit ModelForward(std::unique_ptr<gguf::GGUFFile> f)
+      : file(std::move(f)) {
     arch = file->getArchitecture().str();
     nEmbd = archU("embedding_length");
     nLayer = archU("block_count");
@@ -214,23 +217,28 @@ public:
     headDimK = archU("attention.key_length", nEmbd / nHead);
     headDimV = archU("attention.value_length", headDimK);
     nRot = archU("rope.dimension_count", headDimK);
-    eps = float(file->getArchDouble("attention.layer_norm_rms_epsilon").value_or(1e-5));
+    eps = float(
+        file->getArchDouble("attention.layer_norm_rms_epsilon").value_or(1e-5));
     int64_t nCtxTrain = archU("context_length", 4096);
 
     // Rope: mode fixed per architecture by llama.cpp; scaling from metadata.
     rope.nDims = nRot;
     rope.mode = (arch == "qwen2" || arch == "qwen3moe") ? RopeMode::NeoX
                                                         : RopeMode::Normal;
-    rope.freqBase = float(file->getArchDouble("rope.freq_base").value_or(10000.0));
+    rope.freqBase =
+        float(file->getArchDouble("rope.freq_base").value_or(10000.0));
     std::string scaling =
         file->getString(arch + ".rope.scaling.type").value_or("none").str();
-    float factor = float(file->getArchDouble("rope.scaling.factor").value_or(0.0));
+    float factor =
+        float(file->getArchDouble("rope.scaling.factor").value_or(0.0));
     if (scaling != "none" && factor > 0.0f)
       rope.freqScale = 1.0f / factor;
     rope.extFactor = scaling == "yarn" ? 1.0f : 0.0f;
     rope.nCtxOrig = archU("rope.scaling.original_context_length", nCtxTrain);
-    rope.betaFast = float(file->getArchDouble("rope.scaling.yarn_beta_fast").value_or(32.0));
-    rope.betaSlow = float(file->getArchDouble("rope.scaling.yarn_beta_slow").value_or(1.0));
+    rope.betaFast = float(
+        file->getArchDouble("rope.scaling.yarn_beta_fast").value_or(32.0));
+    rope.betaSlow =
+        float(file->getArchDouble("rope.scaling.yarn_beta_slow").value_or(1.0));
     attnScale = 1.0f / std::sqrt(float(headDimK));
 
     if (arch == "deepseek2") {
@@ -246,18 +254,22 @@ public:
       // scores are scaled by mscale^2 / sqrt(key_length_mla) and the rope's
       // own magnitude correction is cancelled.
       float logMul =
-          float(file->getArchDouble("rope.scaling.yarn_log_multiplier").value_or(0.0)) / 0.1f;
+          float(file->getArchDouble("rope.scaling.yarn_log_multiplier")
+                    .value_or(0.0)) /
+          0.1f;
       float mscale = 1.0f + 0.1f * logMul * std::log(1.0f / rope.freqScale);
       mla.scale = mscale * mscale / std::sqrt(float(headK));
       if (rope.extFactor != 0.0f)
-        rope.attnFactor = 1.0f / (1.0f + 0.1f * std::log(1.0f / rope.freqScale));
+        rope.attnFactor =
+            1.0f / (1.0f + 0.1f * std::log(1.0f / rope.freqScale));
     }
 
     if (auto n = file->getArchUnsigned("expert_count")) {
       moeParams.nExperts = int64_t(*n);
       moeParams.nExpertsUsed = archU("expert_used_count");
       uint64_t gating = archU("expert_gating_func", 1);
-      moeParams.gating = gating == 2 ? GatingFunc::Sigmoid : GatingFunc::Softmax;
+      moeParams.gating =
+          gating == 2 ? GatingFunc::Sigmoid : GatingFunc::Softmax;
       // qwen3moe: llama.cpp always renormalises the top-k weights.
       moeParams.normalizeWeights =
           arch == "qwen3moe" ||
@@ -485,7 +497,8 @@ std::vector<float> readF32File(const std::string &path) {
   return values;
 }
 
-std::vector<int32_t> intArray(const llvm::json::Object &obj, llvm::StringRef key) {
+std::vector<int32_t> intArray(const llvm::json::Object &obj,
+                              llvm::StringRef key) {
   std::vector<int32_t> out;
   if (const llvm::json::Array *array = obj.getArray(key))
     for (const llvm::json::Value &v : *array)
@@ -500,7 +513,8 @@ TEST_P(ReferenceForward, MatchesLlamaCppLogits) {
   const std::string refBase = modelsDir() + "/ref/" + name + ".ids";
   auto json = llvm::MemoryBuffer::getFile(refBase + ".json");
   ASSERT_TRUE(bool(json)) << "no reference " << refBase << ".json";
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse((*json)->getBuffer());
+  llvm::Expected<llvm::json::Value> parsed =
+      llvm::json::parse((*json)->getBuffer());
   ASSERT_TRUE(bool(parsed)) << llvm::toString(parsed.takeError());
   const llvm::json::Object *ref = parsed->getAsObject();
   ASSERT_NE(ref, nullptr);
@@ -556,8 +570,9 @@ TEST_P(ReferenceForward, MatchesLlamaCppLogits) {
         second = std::max(second, row[i]);
     const bool checkTop = row[refBest] - second > 0.1f;
     if (verbose)
-      std::printf("  %s row %zu: max|diff| %.3e cosine %.7f route margin %.3g\n",
-                  name.c_str(), pos, rowDiff, cosine, model.lastRouteMargin);
+      std::printf(
+          "  %s row %zu: max|diff| %.3e cosine %.7f route margin %.3g\n",
+          name.c_str(), pos, rowDiff, cosine, model.lastRouteMargin);
     maxDiff = std::max(maxDiff, rowDiff);
     minCos = std::min(minCos, cosine);
     if (checkTop) {

@@ -3,14 +3,15 @@
 // The payload checksum (against values from test/tools/append_payload.py,
 // which re-implements it), the thread pool behind ingot_rt_parallel, and
 // the CPU feature check. Only IngotRuntime's model-independent objects are
-// linked here (main() and the command objects, which need a model, are not pulled in).
+// linked here (main() and the command objects, which need a model, are not
+// pulled in).
 //
 //===----------------------------------------------------------------------===//
 
+#include "ingot/PayloadFormat.h"
 #include "runtime/core/Arena.h"
 #include "runtime/core/CpuFeatures.h"
 #include "runtime/core/ThreadPool.h"
-#include "ingot/PayloadFormat.h"
 
 #include <atomic>
 #include <cstdlib>
@@ -27,11 +28,13 @@ TEST(RuntimeChecksum, MatchesThePythonImplementation) {
   for (size_t i = 0; i < b.size(); ++i)
     b[i] = uint8_t(i * 7 % 256);
   EXPECT_EQ(payload::checksum64(a.data(), a.size()), 0x92599df5c33c1ea1ull);
-  EXPECT_EQ(payload::checksum64(b.data(), b.size(), 12345), 0x1d7c0a3683264cfull);
+  EXPECT_EQ(payload::checksum64(b.data(), b.size(), 12345),
+            0x1d7c0a3683264cfull);
   // One flipped bit anywhere changes it.
   for (size_t i : {0u, 15u, 16u, 99u}) {
     a[i] ^= 4;
-    EXPECT_NE(payload::checksum64(a.data(), a.size()), 0x92599df5c33c1ea1ull) << i;
+    EXPECT_NE(payload::checksum64(a.data(), a.size()), 0x92599df5c33c1ea1ull)
+        << i;
     a[i] ^= 4;
   }
 }
@@ -67,7 +70,8 @@ TEST(RuntimeThreadPool, RunsEveryTaskOncePerCall) {
       ingot_rt_parallel(&ctx, countTask, &c);
     EXPECT_EQ(c.wrongN.load(), 0) << threads;
     for (int t = 0; t < 8; ++t)
-      EXPECT_EQ(c.perTask[t].load(), t < threads ? calls : 0) << threads << " threads, task " << t;
+      EXPECT_EQ(c.perTask[t].load(), t < threads ? calls : 0)
+          << threads << " threads, task " << t;
   }
 }
 
@@ -90,13 +94,16 @@ TEST(RuntimeCpuFeatures, ChecksAndMasks) {
   EXPECT_FALSE(rt::cpuHasFeature("warp-drive", known));
   EXPECT_FALSE(known);
   std::string error;
-  EXPECT_TRUE(rt::checkCpuFeatures("+sse2, sse2,-avx512f", "t", error)) << error;
+  EXPECT_TRUE(rt::checkCpuFeatures("+sse2, sse2,-avx512f", "t", error))
+      << error;
   EXPECT_FALSE(rt::checkCpuFeatures("sse2,warp-drive", "t", error));
-  EXPECT_EQ(error, "this binary was compiled for t and needs CPU feature 'warp-drive', which this runtime "
+  EXPECT_EQ(error, "this binary was compiled for t and needs CPU feature "
+                   "'warp-drive', which this runtime "
                    "cannot check");
   setenv("INGOT_CPU_FEATURES_MASK", "avx512vnni,SSE2", 1);
   EXPECT_FALSE(rt::checkCpuFeatures("sse2", "epyc", error));
-  EXPECT_EQ(error, "this binary was compiled for epyc and needs CPU feature 'sse2', which this CPU lacks");
+  EXPECT_EQ(error, "this binary was compiled for epyc and needs CPU feature "
+                   "'sse2', which this CPU lacks");
   EXPECT_FALSE(rt::cpuHasFeature("avx512-vnni", known));
   EXPECT_TRUE(known);
   unsetenv("INGOT_CPU_FEATURES_MASK");

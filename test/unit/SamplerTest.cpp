@@ -1,4 +1,5 @@
-//===- SamplerTest.cpp - Samplers and streaming text filters ---------------===//
+//===- SamplerTest.cpp - Samplers and streaming text filters
+//---------------===//
 #include "runtime/core/Sampler.h"
 #include "runtime/core/TextStream.h"
 
@@ -108,7 +109,8 @@ TEST(Sampler, TopPLargeVocabulary) {
   EXPECT_EQ(s.size(), expect);
   EXPECT_EQ(s.candidates()[0].id, 7);
   for (size_t i = 1; i < s.size(); ++i)
-    EXPECT_LT(s.candidates()[i - 1].id == 7 ? -1 : s.candidates()[i - 1].id, s.candidates()[i].id);
+    EXPECT_LT(s.candidates()[i - 1].id == 7 ? -1 : s.candidates()[i - 1].id,
+              s.candidates()[i].id);
 }
 
 TEST(Sampler, MinP) {
@@ -342,7 +344,8 @@ TEST(Rng, Reproducible) {
   }
 }
 
-//===-- Text filters -------------------------------------------------------===//
+//===-- Text filters
+//-------------------------------------------------------===//
 
 TEST(TextStream, Utf8Holdback) {
   Utf8Holdback h;
@@ -408,8 +411,9 @@ TEST(TextStream, ReasoningTokenByToken) {
   ReasoningParser p;
   p.reset(false);
   std::string r, c;
-  for (const char *t : {"<", "th", "ink", ">\n", "Let", " me", " think", ".</", "thi", "nk", ">\n\n", "The",
-                        " answer", " is <b>4</b>."})
+  for (const char *t :
+       {"<", "th", "ink", ">\n", "Let", " me", " think", ".</", "thi", "nk",
+        ">\n\n", "The", " answer", " is <b>4</b>."})
     p.push(t, r, c);
   p.finish(r, c);
   EXPECT_EQ(r, "Let me think.");

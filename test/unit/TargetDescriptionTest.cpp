@@ -61,7 +61,8 @@ std::string errorOf(const std::string &text) {
   return llvm::toString(result.takeError());
 }
 
-std::string replaced(std::string text, const std::string &from, const std::string &to) {
+std::string replaced(std::string text, const std::string &from,
+                     const std::string &to) {
   size_t pos = text.find(from);
   EXPECT_NE(pos, std::string::npos) << from;
   if (pos != std::string::npos)
@@ -86,8 +87,8 @@ TEST(TargetDescription, ParsesValid) {
 TEST(TargetDescription, LlvmFeatures) {
   auto t = parse(kValid);
   ASSERT_TRUE(bool(t));
-  std::vector<std::string> expected = {"+avx", "+avx2", "+fma", "+f16c",
-                                       "+avx512f", "+avx512bw", "+avx512vnni"};
+  std::vector<std::string> expected = {
+      "+avx", "+avx2", "+fma", "+f16c", "+avx512f", "+avx512bw", "+avx512vnni"};
   EXPECT_EQ(t->llvmFeatureList(), expected);
   EXPECT_STREQ(lookupFeature("amx_int8")->llvmFeature, "+amx-int8");
   EXPECT_EQ(lookupFeature("avx513"), nullptr);
@@ -122,22 +123,24 @@ TEST(TargetDescription, DerivedThreads) {
 }
 
 TEST(TargetDescription, RoundTrip) {
-  std::string text = std::string(kValid) +
-                     "  dimms_per_channel: 2\n"
-                     "  source: estimated\n"
-                     "  measured_read_gbps: 123.4\n"
-                     "  measured:\n"
-                     "    - threads: 1\n      read_gbps: 40.5\n"
-                     "    - threads: 2\n      read_gbps: 75.25\n"
-                     "hugepages:\n  available_1g: 4\n  available_2m: 1024\n"
-                     "threads:\n  decode: 6\n  prefill: 12\n"
-                     "probe:\n  int8_peak_gops: 1234.5\n  int8_kernel: avx512_vnni\n"
-                     "  int8_threads: 8\n";
+  std::string text =
+      std::string(kValid) +
+      "  dimms_per_channel: 2\n"
+      "  source: estimated\n"
+      "  measured_read_gbps: 123.4\n"
+      "  measured:\n"
+      "    - threads: 1\n      read_gbps: 40.5\n"
+      "    - threads: 2\n      read_gbps: 75.25\n"
+      "hugepages:\n  available_1g: 4\n  available_2m: 1024\n"
+      "threads:\n  decode: 6\n  prefill: 12\n"
+      "probe:\n  int8_peak_gops: 1234.5\n  int8_kernel: avx512_vnni\n"
+      "  int8_threads: 8\n";
   auto first = parse(text);
   ASSERT_TRUE(bool(first)) << llvm::toString(first.takeError());
   std::string written = writeTargetDescription(*first);
   auto second = parse(written);
-  ASSERT_TRUE(bool(second)) << llvm::toString(second.takeError()) << "\n" << written;
+  ASSERT_TRUE(bool(second)) << llvm::toString(second.takeError()) << "\n"
+                            << written;
   EXPECT_TRUE(*first == *second) << written;
   EXPECT_EQ(writeTargetDescription(*second), written);
   EXPECT_EQ(second->memory.measured.size(), 2u);
@@ -157,18 +160,21 @@ TEST(TargetDescription, RoundTripMinimal) {
 }
 
 TEST(TargetDescription, CoreList) {
-  std::vector<CoreId> cores = {{3, {}}, {0, {}}, {1, {}}, {2, {}}, {8, {}}, {10, {}}, {11, {}}};
+  std::vector<CoreId> cores = {{3, {}}, {0, {}},  {1, {}}, {2, {}},
+                               {8, {}}, {10, {}}, {11, {}}};
   EXPECT_EQ(formatCoreList(cores), "0-3,8,10-11");
 }
 
 // Each validation path, with its location.
 TEST(TargetValidation, YamlSyntax) {
-  EXPECT_EQ(errorOf(replaced(kValid, "sockets: 2", "sockets: [2")).substr(0, 7), "t.yaml:");
+  EXPECT_EQ(errorOf(replaced(kValid, "sockets: 2", "sockets: [2")).substr(0, 7),
+            "t.yaml:");
 }
 
 TEST(TargetValidation, UnknownKey) {
-  EXPECT_EQ(errorOf(replaced(kValid, "sockets: 2\n", "sockets: 2\nsocketz: 3\n")),
-            "t.yaml:6:1: unknown key 'socketz'");
+  EXPECT_EQ(
+      errorOf(replaced(kValid, "sockets: 2\n", "sockets: 2\nsocketz: 3\n")),
+      "t.yaml:6:1: unknown key 'socketz'");
 }
 
 TEST(TargetValidation, MissingKey) {
@@ -206,10 +212,12 @@ TEST(TargetValidation, EmptyCpu) {
 TEST(TargetValidation, ZeroCounts) {
   EXPECT_EQ(errorOf(replaced(kValid, "sockets: 2", "sockets: 0")),
             "t.yaml:5:10: sockets must be at least 1");
-  EXPECT_EQ(errorOf(replaced(kValid, "cores_per_socket: 4", "cores_per_socket: 0")),
-            "t.yaml:6:19: cores_per_socket must be at least 1");
-  EXPECT_EQ(errorOf(replaced(kValid, "threads_per_core: 2", "threads_per_core: 0")),
-            "t.yaml:7:19: threads_per_core must be between 1 and 8, not 0");
+  EXPECT_EQ(
+      errorOf(replaced(kValid, "cores_per_socket: 4", "cores_per_socket: 0")),
+      "t.yaml:6:19: cores_per_socket must be at least 1");
+  EXPECT_EQ(
+      errorOf(replaced(kValid, "threads_per_core: 2", "threads_per_core: 0")),
+      "t.yaml:7:19: threads_per_core must be between 1 and 8, not 0");
 }
 
 TEST(TargetValidation, CacheSizes) {
@@ -217,26 +225,30 @@ TEST(TargetValidation, CacheSizes) {
             "t.yaml:9:12: l1d_kib must be positive");
   EXPECT_EQ(errorOf(replaced(kValid, "l2_kib: 1024", "l2_kib: 0")),
             "t.yaml:10:11: l2_kib must be positive");
-  EXPECT_EQ(errorOf(replaced(kValid, "- size_mib: 32\n      cores: [2, 3]", "- size_mib: 0\n      cores: [2, 3]")),
+  EXPECT_EQ(errorOf(replaced(kValid, "- size_mib: 32\n      cores: [2, 3]",
+                             "- size_mib: 0\n      cores: [2, 3]")),
             "t.yaml:14:7: L3 group 1 has no size (size_mib must be positive)");
 }
 
 TEST(TargetValidation, L3Coverage) {
   EXPECT_EQ(errorOf(replaced(kValid, "cores: [2, 3]", "cores: [2, 9]")),
-            "t.yaml:15:18: core 9 in L3 group 1 is out of range (the target has cores 0-7)");
+            "t.yaml:15:18: core 9 in L3 group 1 is out of range (the target "
+            "has cores 0-7)");
   EXPECT_EQ(errorOf(replaced(kValid, "cores: [2, 3]", "cores: [2, 1]")),
             "t.yaml:15:18: core 1 is in both L3 group 0 and L3 group 1");
   EXPECT_EQ(errorOf(replaced(kValid, "cores: [2, 3]", "cores: [2, 2]")),
             "t.yaml:15:18: core 2 is listed twice in L3 group 1");
   EXPECT_EQ(errorOf(replaced(kValid, "cores: [2, 3]", "cores: [2]")),
-            "t.yaml:12:7: L3 groups do not cover core 3 (every core 0-7 must be in exactly one)");
+            "t.yaml:12:7: L3 groups do not cover core 3 (every core 0-7 must "
+            "be in exactly one)");
   EXPECT_EQ(errorOf(replaced(kValid, "cores: [2, 3]", "cores: []")),
             "t.yaml:14:7: L3 group 1 has no cores");
 }
 
 TEST(TargetValidation, NumaCoverage) {
   EXPECT_EQ(errorOf(replaced(kValid, "cores: [4, 5, 6, 7]", "cores: [4, 5]")),
-            "t.yaml:21:5: NUMA nodes do not cover cores 6-7 (every core 0-7 must be in exactly one)");
+            "t.yaml:21:5: NUMA nodes do not cover cores 6-7 (every core 0-7 "
+            "must be in exactly one)");
   EXPECT_EQ(errorOf(replaced(kValid, "- id: 1", "- id: 0")),
             "t.yaml:24:5: NUMA node id 0 is used twice");
 }
@@ -245,18 +257,23 @@ TEST(TargetValidation, Memory) {
   EXPECT_EQ(errorOf(replaced(kValid, "channels: 12", "channels: 0")),
             "t.yaml:28:13: memory channels must be at least 1");
   EXPECT_EQ(errorOf(replaced(kValid, "type: DDR5", "type: DDR9")),
-            "t.yaml:29:9: unknown memory type 'DDR9' (DDR4, DDR5, LPDDR5, LPDDR5X or MRDIMM)");
+            "t.yaml:29:9: unknown memory type 'DDR9' (DDR4, DDR5, LPDDR5, "
+            "LPDDR5X or MRDIMM)");
   EXPECT_EQ(errorOf(replaced(kValid, "mts: 4800", "mts: 0")),
             "t.yaml:30:8: memory mts must be positive");
   EXPECT_EQ(errorOf(std::string(kValid) + "  source: guessed\n"),
-            "t.yaml:28:3: memory source must be 'spec' or 'estimated', not 'guessed'");
-  EXPECT_EQ(errorOf(std::string(kValid) + "  measured:\n    - threads: 17\n      read_gbps: 1\n"),
-            "t.yaml:33:7: measured bandwidth for 17 threads: the target has 16 hardware threads");
+            "t.yaml:28:3: memory source must be 'spec' or 'estimated', not "
+            "'guessed'");
+  EXPECT_EQ(errorOf(std::string(kValid) +
+                    "  measured:\n    - threads: 17\n      read_gbps: 1\n"),
+            "t.yaml:33:7: measured bandwidth for 17 threads: the target has 16 "
+            "hardware threads");
 }
 
 TEST(TargetValidation, Threads) {
   EXPECT_EQ(errorOf(std::string(kValid) + "threads:\n  decode: 17\n"),
-            "t.yaml:33:3: decode threads (17) exceed the 16 hardware threads of the target");
+            "t.yaml:33:3: decode threads (17) exceed the 16 hardware threads "
+            "of the target");
   EXPECT_EQ(errorOf(std::string(kValid) + "threads:\n  prefill: 0\n"),
             "t.yaml:33:3: prefill threads must be at least 1");
 }
@@ -268,7 +285,8 @@ TEST(TargetValidation, InMemory) {
   t->memory.channels = 0;
   llvm::Error err = validateTargetDescription(*t);
   ASSERT_TRUE(bool(err));
-  EXPECT_EQ(llvm::toString(std::move(err)), "memory channels must be at least 1");
+  EXPECT_EQ(llvm::toString(std::move(err)),
+            "memory channels must be at least 1");
 }
 
 } // namespace

@@ -45,9 +45,10 @@ TEST(TokenizerTest, SentencePieceMergesAndFallsBackToBytes) {
   ASSERT_TRUE(t) << error;
   EXPECT_EQ(t->tokenize("hi", true, true), (std::vector<int32_t>{1, kSpaceHi}));
   // "€" has no token: its three bytes, after "▁" (also bytes).
-  EXPECT_EQ(t->tokenize("\xE2\x82\xAC", false, false),
-            (std::vector<int32_t>{kByte0 + 0xE2, kByte0 + 0x96, kByte0 + 0x81, kByte0 + 0xE2,
-                                  kByte0 + 0x82, kByte0 + 0xAC}));
+  EXPECT_EQ(
+      t->tokenize("\xE2\x82\xAC", false, false),
+      (std::vector<int32_t>{kByte0 + 0xE2, kByte0 + 0x96, kByte0 + 0x81,
+                            kByte0 + 0xE2, kByte0 + 0x82, kByte0 + 0xAC}));
   EXPECT_EQ(t->detokenize({1, kSpaceHi}, /*special=*/false), "hi");
   EXPECT_EQ(t->tokenToPiece(1, /*special=*/true), "<s>");
   EXPECT_EQ(t->tokenToPiece(1, /*special=*/false), "");
@@ -88,7 +89,8 @@ TEST(TokenizerTest, BlobRoundTrip) {
   std::string blob = d.serialize();
   TokenizerData back;
   std::string error;
-  ASSERT_TRUE(TokenizerData::deserialize(blob.data(), blob.size(), back, error)) << error;
+  ASSERT_TRUE(TokenizerData::deserialize(blob.data(), blob.size(), back, error))
+      << error;
   EXPECT_EQ(back.tokens, d.tokens);
   EXPECT_EQ(back.scores, d.scores);
   EXPECT_EQ(back.tokenTypes, d.tokenTypes);
@@ -101,13 +103,16 @@ TEST(TokenizerTest, BlobRoundTrip) {
   ASSERT_TRUE(t) << error;
   EXPECT_EQ(t->tokenize("hi", true, true), (std::vector<int32_t>{kSpaceHi}));
 
-  for (size_t cut : {size_t(0), size_t(5), size_t(12), blob.size() / 2, blob.size() - 1}) {
+  for (size_t cut :
+       {size_t(0), size_t(5), size_t(12), blob.size() / 2, blob.size() - 1}) {
     TokenizerData bad;
-    EXPECT_FALSE(TokenizerData::deserialize(blob.data(), cut, bad, error)) << cut;
+    EXPECT_FALSE(TokenizerData::deserialize(blob.data(), cut, bad, error))
+        << cut;
     EXPECT_FALSE(error.empty());
   }
   std::string longer = blob + "x";
-  EXPECT_FALSE(TokenizerData::deserialize(longer.data(), longer.size(), back, error));
+  EXPECT_FALSE(
+      TokenizerData::deserialize(longer.data(), longer.size(), back, error));
 }
 
 TEST(TokenizerTest, RejectsUnsupportedKinds) {

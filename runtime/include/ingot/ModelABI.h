@@ -63,8 +63,8 @@ typedef struct IngotModelInfo {
   int64_t eos_token_id;
   /// Text, NUL-terminated: architecture, model name, target name, LLVM cpu
   /// name, comma-separated target features ("avx512vnni,avx2,..." in
-  /// cpuid-checkable spelling, see runtime/core/CpuFeatures.h), and one line per
-  /// generated kernel ("name isa type NxK").
+  /// cpuid-checkable spelling, see runtime/core/CpuFeatures.h), and one line
+  /// per generated kernel ("name isa type NxK").
   const char *architecture;
   const char *model_name;
   const char *target_name;

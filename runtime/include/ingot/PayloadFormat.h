@@ -45,11 +45,11 @@ struct Trailer {
   char magic[8];
   uint32_t format_version;
   uint32_t reserved;
-  uint64_t data_offset;   ///< file offset of the weights (2 MiB aligned)
+  uint64_t data_offset; ///< file offset of the weights (2 MiB aligned)
   uint64_t data_bytes;
   uint64_t header_offset; ///< file offset of the header
   uint64_t header_bytes;
-  uint64_t header_checksum; ///< checksum64 of the header bytes
+  uint64_t header_checksum;  ///< checksum64 of the header bytes
   uint64_t trailer_checksum; ///< checksum64 of the 56 bytes above
 };
 static_assert(sizeof(Trailer) == 64, "trailer is 64 bytes");
@@ -83,7 +83,12 @@ struct TensorEntry {
 static_assert(sizeof(TensorEntry) == 32, "tensor entry is 32 bytes");
 
 /// What an ELF section of the image holds, for error messages.
-enum class RegionKind : uint32_t { Code = 0, ReadOnlyData = 1, Data = 2, Other = 3 };
+enum class RegionKind : uint32_t {
+  Code = 0,
+  ReadOnlyData = 1,
+  Data = 2,
+  Other = 3
+};
 
 /// One ELF section with contents in the file (offsets into the file).
 struct ImageRegion {
