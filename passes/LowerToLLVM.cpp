@@ -321,25 +321,43 @@ INGOT_LOWERING(MLAAttentionOp) {
   Value perHead = b.offset(entry.arena, base + layout.perHead);
   KernelAttr kB = *op.getKBKernel(), vB = *op.getVBKernel();
   Value q = adaptor.getQuery();
-  b.call("ingot_op_per_head_matmul",
-         {entry.ctx, b.kernel(kB),
-          b.weightPtr(op.getKBAttr(), WeightForm::Packed),
-          b.c64(b.packedStride(op.getKBAttr())),
-          b.c32(static_cast<int32_t>(kB.getType())), b.c64(H), b.c64(R),
-          b.c64(nope), b.c64(kB.getGranule()), q, b.c64(nope + rope), entry.n,
-          b.c64(H * (nope + rope)), qNopeAbs, b.c64(H * R), b.c64(R), perHead});
+  // Per-head matrices as IngotPerHeadMatmulArgs on the stack, as MoEOp's.
+  auto perHeadArgs = [&](FlatSymbolRefAttr w, KernelAttr kernel, int64_t rows,
+                         int64_t cols, int64_t xHeadStride,
+                         int64_t xTokenStride) {
+    // In declaration order: kernel, stack, stride, heads, rows, cols,
+    // granule, xHeadStride, xTokenStride, outHeadStride, outTokenStride, wtype.
+    Value fields[] = {b.kernel(kernel),
+                      b.weightPtr(w, WeightForm::Packed),
+                      b.c64(b.packedStride(w)),
+                      b.c64(H),
+                      b.c64(rows),
+                      b.c64(cols),
+                      b.c64(kernel.getGranule()),
+                      b.c64(xHeadStride),
+                      b.c64(xTokenStride),
+                      b.c64(rows),
+                      b.c64(H * rows),
+                      b.c32(static_cast<int32_t>(kernel.getType()))};
+    SmallVector<std::pair<int32_t, Value>> indexed;
+    for (auto [index, value] : llvm::enumerate(fields))
+      indexed.push_back({static_cast<int32_t>(index), value});
+    return b.structOnStack(abi::perHeadMatmulArgsType(b.b.getContext()),
+                           indexed);
+  };
+  b.call(
+      "ingot_op_per_head_matmul",
+      {entry.ctx,
+       perHeadArgs(op.getKBAttr(), kB, R, nope, nope + rope, H * (nope + rope)),
+       q, entry.n, qNopeAbs, perHead});
   b.call("ingot_op_mla_core",
          {entry.ctx, qNopeAbs, q, adaptor.getLatent(), adaptor.getRopeKey(),
           entry.positions, entry.n, cache, b.c64(H), b.c64(nope), b.c64(R),
           b.c64(rope), b.cf(op.getScale()), ctxOut});
   Value out = b.resultPtr(op);
   b.call("ingot_op_per_head_matmul",
-         {entry.ctx, b.kernel(vB),
-          b.weightPtr(op.getVBAttr(), WeightForm::Packed),
-          b.c64(b.packedStride(op.getVBAttr())),
-          b.c32(static_cast<int32_t>(vB.getType())), b.c64(H), b.c64(vDim),
-          b.c64(R), b.c64(vB.getGranule()), ctxOut, b.c64(R), entry.n,
-          b.c64(H * R), out, b.c64(H * vDim), b.c64(vDim), perHead});
+         {entry.ctx, perHeadArgs(op.getVBAttr(), vB, vDim, R, R, H * R), ctxOut,
+          entry.n, out, perHead});
   return SmallVector<Value>{out, adaptor.getCache()};
 }
 

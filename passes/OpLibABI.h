@@ -129,6 +129,28 @@ static_assert(offsetof(IngotMoEExpertsArgs, gateUpKernel) == 0 &&
                   sizeof(IngotMoEExpertsArgs) == 13 * 8,
               "IngotMoEExpertsArgs changed: update moeExpertsArgsType");
 
+/// IngotPerHeadMatmulArgs as an LLVM struct, as moeExpertsArgsType; the
+/// lowering stores its fields by their position here.
+inline mlir::LLVM::LLVMStructType perHeadMatmulArgsType(mlir::MLIRContext *c) {
+  using A = IngotPerHeadMatmulArgs;
+  return mlir::LLVM::LLVMStructType::getLiteral(
+      c, {llvmTypeOf<decltype(A::kernel)>(c), llvmTypeOf<decltype(A::stack)>(c),
+          llvmTypeOf<decltype(A::stride)>(c), llvmTypeOf<decltype(A::heads)>(c),
+          llvmTypeOf<decltype(A::rows)>(c), llvmTypeOf<decltype(A::cols)>(c),
+          llvmTypeOf<decltype(A::granule)>(c),
+          llvmTypeOf<decltype(A::xHeadStride)>(c),
+          llvmTypeOf<decltype(A::xTokenStride)>(c),
+          llvmTypeOf<decltype(A::outHeadStride)>(c),
+          llvmTypeOf<decltype(A::outTokenStride)>(c),
+          llvmTypeOf<decltype(A::wtype)>(c)});
+}
+static_assert(offsetof(IngotPerHeadMatmulArgs, kernel) == 0 &&
+                  offsetof(IngotPerHeadMatmulArgs, stride) == 2 * 8 &&
+                  offsetof(IngotPerHeadMatmulArgs, outTokenStride) == 10 * 8 &&
+                  offsetof(IngotPerHeadMatmulArgs, wtype) == 11 * 8 &&
+                  sizeof(IngotPerHeadMatmulArgs) == 12 * 8,
+              "IngotPerHeadMatmulArgs changed: update perHeadMatmulArgsType");
+
 /// The IngotContext fields the model code reads, where it reads them.
 constexpr int64_t kContextWeights = offsetof(IngotContext, weights);
 constexpr int64_t kContextArena = offsetof(IngotContext, arena);

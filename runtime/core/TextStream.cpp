@@ -1,27 +1,11 @@
 //===- TextStream.cpp - Streaming text filters
 //-----------------------------===//
 #include "TextStream.h"
+#include "runtime/tokenizer/Unicode.h"
 
 #include <algorithm>
 
 namespace ingot::rt {
-
-size_t utf8IncompleteTail(std::string_view s) {
-  size_t n = s.size();
-  for (size_t back = 1; back <= 4 && back <= n; ++back) {
-    unsigned char c = static_cast<unsigned char>(s[n - back]);
-    if ((c & 0xC0) == 0x80)
-      continue; // continuation byte: keep looking for the lead byte
-    if (c < 0x80)
-      return 0;
-    size_t need = (c & 0xE0) == 0xC0   ? 2
-                  : (c & 0xF0) == 0xE0 ? 3
-                  : (c & 0xF8) == 0xF0 ? 4
-                                       : 0;
-    return need > back ? back : 0;
-  }
-  return 0;
-}
 
 size_t partialTagTail(std::string_view text, std::string_view tag) {
   size_t maxLen = std::min(text.size(), tag.empty() ? 0 : tag.size() - 1);
@@ -36,7 +20,7 @@ size_t partialTagTail(std::string_view text, std::string_view tag) {
 
 void Utf8Holdback::push(std::string_view bytes, std::string &out) {
   pending.append(bytes);
-  size_t hold = utf8IncompleteTail(pending);
+  size_t hold = tokenizer::unicode::incompleteSuffix(pending);
   out.append(pending, 0, pending.size() - hold);
   pending.erase(0, pending.size() - hold);
 }

@@ -23,9 +23,6 @@
 
 namespace ingot::rt {
 
-/// Bytes at the end of `s` that start an incomplete UTF-8 sequence.
-size_t utf8IncompleteTail(std::string_view s);
-
 /// Length of the longest proper suffix of `text` that is a prefix of `tag`.
 size_t partialTagTail(std::string_view text, std::string_view tag);
 

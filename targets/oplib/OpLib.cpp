@@ -191,21 +191,17 @@ void taskRange(int64_t rows, int64_t granule, int32_t task, int32_t nTasks,
     begin = rows;
 }
 
-void runMatmulTask(void *argsVoid, int32_t task, int32_t nTasks) {
-  MatmulTask *a = (MatmulTask *)argsVoid;
-  int64_t begin, end;
-  taskRange(a->rows, a->granule, task, nTasks, begin, end);
-  if (begin >= end)
-    return;
-  if (!isFloatType(a->wtype)) {
-    a->kernel(a->packed, a->act, a->y, a->nTokens, begin, end);
+/// Output rows [begin, end) of a matmul task.
+void matmulRows(const MatmulTask &a, int64_t begin, int64_t end) {
+  if (!isFloatType(a.wtype)) {
+    a.kernel(a.packed, a.act, a.y, a.nTokens, begin, end);
     return;
   }
-  const bool sgemm = useSgemmF32(a->rows, a->nTokens, a->cols);
-  for (int64_t t = 0; t < a->nTokens; ++t)
-    floatRows((const uint8_t *)a->packed, a->wtype, a->cols, a->granule,
-              (const float *)a->act + t * a->cols, sgemm, a->y + t * a->rows,
-              begin, end);
+  const bool sgemm = useSgemmF32(a.rows, a.nTokens, a.cols);
+  for (int64_t t = 0; t < a.nTokens; ++t)
+    floatRows((const uint8_t *)a.packed, a.wtype, a.cols, a.granule,
+              (const float *)a.act + t * a.cols, sgemm, a.y + t * a.rows, begin,
+              end);
 }
 
 struct ExpertTask {
@@ -222,23 +218,30 @@ struct ExpertTask {
   int64_t cols;
 };
 
-void runExpertTask(void *argsVoid, int32_t task, int32_t nTasks) {
-  ExpertTask *a = (ExpertTask *)argsVoid;
-  int64_t begin, end;
-  taskRange(a->rows, a->granule, task, nTasks, begin, end);
-  if (begin >= end)
-    return;
-  if (!isFloatType(a->wtype)) {
-    a->kernel(a->stack, a->stride, a->ids, a->nIds, a->act, a->actStride, a->y,
-              begin, end);
+/// Output rows [begin, end) of an expert task, for each of its ids.
+void expertRows(const ExpertTask &a, int64_t begin, int64_t end) {
+  if (!isFloatType(a.wtype)) {
+    a.kernel(a.stack, a.stride, a.ids, a.nIds, a.act, a.actStride, a.y, begin,
+             end);
     return;
   }
   // One token per id: ggml_vec_dot_f32 order.
-  for (int64_t j = 0; j < a->nIds; ++j)
-    floatRows((const uint8_t *)a->stack + a->ids[j] * a->stride, a->wtype,
-              a->cols, a->granule,
-              (const float *)((const uint8_t *)a->act + j * a->actStride),
-              false, a->y + j * a->rows, begin, end);
+  for (int64_t j = 0; j < a.nIds; ++j)
+    floatRows((const uint8_t *)a.stack + a.ids[j] * a.stride, a.wtype, a.cols,
+              a.granule,
+              (const float *)((const uint8_t *)a.act + j * a.actStride), false,
+              a.y + j * a.rows, begin, end);
+}
+
+/// The thread-pool entry of a task: runs `rowsOf` on this task's share of
+/// the output rows, split on granule boundaries.
+template <typename Task, void (*rowsOf)(const Task &, int64_t, int64_t)>
+void runTask(void *args, int32_t task, int32_t nTasks) {
+  const Task &a = *(const Task *)args;
+  int64_t begin, end;
+  taskRange(a.rows, a.granule, task, nTasks, begin, end);
+  if (begin < end)
+    rowsOf(a, begin, end);
 }
 
 /// One attention row (one token, one head) as ReferenceOps does it: scores
@@ -425,6 +428,20 @@ void topK(const float *values, int64_t n, int64_t k, int32_t *out) {
   }
 }
 
+/// Stores each token's cache row at its position: `firstWidth` floats of
+/// `first` (keys, or MLA's latent) followed by `secondWidth` of `second`.
+void storeCacheRows(uint8_t *cache, const int32_t *positions, int64_t nTokens,
+                    const float *first, int64_t firstWidth, const float *second,
+                    int64_t secondWidth) {
+  const int64_t rowFloats = firstWidth + secondWidth;
+  float *rows = (float *)cache;
+  for (int64_t t = 0; t < nTokens; ++t) {
+    float *row = rows + positions[t] * rowFloats;
+    memcpy(row, first + t * firstWidth, firstWidth * 4);
+    memcpy(row + firstWidth, second + t * secondWidth, secondWidth * 4);
+  }
+}
+
 } // namespace
 
 extern "C" {
@@ -460,7 +477,7 @@ void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
   ingot_op_prepare_activations(wtype, x, nTokens, cols, cols, scratch);
   MatmulTask task = {kernel, packed,  scratch, y,   nTokens,
                      rows,   granule, wtype,   cols};
-  ingot_rt_parallel(ctx, runMatmulTask, &task);
+  ingot_rt_parallel(ctx, runTask<MatmulTask, matmulRows>, &task);
   if (bias)
     for (int64_t t = 0; t < nTokens; ++t)
       for (int64_t r = 0; r < rows; ++r)
@@ -550,12 +567,7 @@ void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
                         float scale, float *out) {
   const int64_t kWidth = nKVHeads * headDim, vWidth = nKVHeads * valueDim;
   const int64_t rowFloats = kWidth + vWidth;
-  float *rows = (float *)cache;
-  for (int64_t t = 0; t < nTokens; ++t) {
-    float *row = rows + positions[t] * rowFloats;
-    memcpy(row, k + t * kWidth, kWidth * 4);
-    memcpy(row + kWidth, v + t * vWidth, vWidth * 4);
-  }
+  storeCacheRows(cache, positions, nTokens, k, kWidth, v, vWidth);
   AttentionTask task = {q,         positions, cache,   nTokens,
                         nHeads,    nKVHeads,  headDim, valueDim,
                         rowFloats, scale,     out};
@@ -568,13 +580,8 @@ void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs, const float *q,
                        uint8_t *cache, int64_t nHeads, int64_t nopeDim,
                        int64_t kvLoraRank, int64_t ropeDim, float scale,
                        float *ctxOut) {
-  const int64_t rowFloats = kvLoraRank + ropeDim;
-  float *rows = (float *)cache;
-  for (int64_t t = 0; t < nTokens; ++t) {
-    float *row = rows + positions[t] * rowFloats;
-    memcpy(row, latent + t * kvLoraRank, kvLoraRank * 4);
-    memcpy(row + kvLoraRank, ropeKey + t * ropeDim, ropeDim * 4);
-  }
+  storeCacheRows(cache, positions, nTokens, latent, kvLoraRank, ropeKey,
+                 ropeDim);
   MLATask task = {qNopeAbs, q,          positions, cache, nTokens, nHeads,
                   nopeDim,  kvLoraRank, ropeDim,   scale, ctxOut};
   ingot_rt_parallel(ctx, runMLATask, &task);
@@ -695,11 +702,11 @@ void ingot_op_moe_experts(IngotContext *ctx,
     ExpertTask gateTask = {
         gateUpKernel, gate,          gateUpStride, tid, used, actX, 0, g,
         ffn,          granuleGateUp, gateUpType,   dim};
-    ingot_rt_parallel(ctx, runExpertTask, &gateTask);
+    ingot_rt_parallel(ctx, runTask<ExpertTask, expertRows>, &gateTask);
     ExpertTask upTask = gateTask;
     upTask.stack = up;
     upTask.y = u;
-    ingot_rt_parallel(ctx, runExpertTask, &upTask);
+    ingot_rt_parallel(ctx, runTask<ExpertTask, expertRows>, &upTask);
     // SwiGLU row by row (the exp of a row's tail is expf, as in ggml).
     for (int64_t j = 0; j < used; ++j)
       ingot_op_swiglu(g + j * ffn, u + j * ffn, 1, ffn, g + j * ffn);
@@ -707,7 +714,7 @@ void ingot_op_moe_experts(IngotContext *ctx,
     ExpertTask downTask = {downKernel, down,        downStride, tid,
                            used,       actH,        hBytes,     d,
                            dim,        granuleDown, downType,   ffn};
-    ingot_rt_parallel(ctx, runExpertTask, &downTask);
+    ingot_rt_parallel(ctx, runTask<ExpertTask, expertRows>, &downTask);
     float *o = out + t * dim;
     const float *w = weights + t * used;
     for (int64_t i = 0; i < dim; ++i)
@@ -718,13 +725,12 @@ void ingot_op_moe_experts(IngotContext *ctx,
   }
 }
 
-void ingot_op_per_head_matmul(IngotContext *ctx, IngotExpertKernel kernel,
-                              const void *stack, int64_t stride, int32_t wtype,
-                              int64_t heads, int64_t rows, int64_t cols,
-                              int64_t granule, const float *x, int64_t xStride,
-                              int64_t nTokens, int64_t xTokenStride, float *out,
-                              int64_t outTokenStride, int64_t outHeadStride,
+void ingot_op_per_head_matmul(IngotContext *ctx,
+                              const struct IngotPerHeadMatmulArgs *args,
+                              const float *x, int64_t nTokens, float *out,
                               uint8_t *scratch) {
+  const int64_t heads = args->heads, rows = args->rows, cols = args->cols;
+  const int32_t wtype = args->wtype;
   int32_t headIds[kMaxExperts];
   for (int64_t h = 0; h < heads; ++h)
     headIds[h] = (int32_t)h;
@@ -732,14 +738,15 @@ void ingot_op_per_head_matmul(IngotContext *ctx, IngotExpertKernel kernel,
   float *y = (float *)scratch;
   uint8_t *act = (uint8_t *)(y + heads * rows);
   for (int64_t t = 0; t < nTokens; ++t) {
-    ingot_op_prepare_activations(wtype, x + t * xTokenStride, heads, cols,
-                                 xStride, act);
-    ExpertTask task = {kernel,   stack, stride, headIds, heads, act,
-                       actBytes, y,     rows,   granule, wtype, cols};
-    ingot_rt_parallel(ctx, runExpertTask, &task);
+    ingot_op_prepare_activations(wtype, x + t * args->xTokenStride, heads, cols,
+                                 args->xHeadStride, act);
+    ExpertTask task = {args->kernel, args->stack,   args->stride, headIds,
+                       heads,        act,           actBytes,     y,
+                       rows,         args->granule, wtype,        cols};
+    ingot_rt_parallel(ctx, runTask<ExpertTask, expertRows>, &task);
     for (int64_t h = 0; h < heads; ++h)
-      memcpy(out + t * outTokenStride + h * outHeadStride, y + h * rows,
-             rows * 4);
+      memcpy(out + t * args->outTokenStride + h * args->outHeadStride,
+             y + h * rows, rows * 4);
   }
 }
 

@@ -39,13 +39,6 @@ int64_t ingot_op_activation_bytes(int32_t wtype, int64_t k);
 void ingot_op_prepare_activations(int32_t wtype, const float *x, int64_t rows,
                                   int64_t k, int64_t xStride, uint8_t *act);
 
-struct IngotMatmulArgs {
-  IngotMatmulKernel kernel;
-  const void *packed;
-  const void *act;
-  float *y;
-  int64_t nTokens, rows, granule;
-};
 /// y = W x (+ bias) for nTokens rows: prepares activations into `scratch`,
 /// then splits the output rows over the thread pool.
 void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
@@ -115,13 +108,20 @@ void ingot_op_moe_experts(IngotContext *ctx,
                           const float *x, int64_t nTokens, const int32_t *ids,
                           const float *weights, float *out, uint8_t *scratch);
 /// Per-head products with a stack of matrices (MLA's absorbed k_b / v_b):
-/// out[h] = W_h x_h, x_h at x + h * xStride (floats), out rows of `rows`.
-void ingot_op_per_head_matmul(IngotContext *ctx, IngotExpertKernel kernel,
-                              const void *stack, int64_t stride, int32_t wtype,
-                              int64_t heads, int64_t rows, int64_t cols,
-                              int64_t granule, const float *x, int64_t xStride,
-                              int64_t nTokens, int64_t xTokenStride, float *out,
-                              int64_t outTokenStride, int64_t outHeadStride,
+/// out[h] = W_h x_h for each token, with `rows` outputs per head; `scratch`
+/// holds heads * rows floats + activation rows for the kernel.
+struct IngotPerHeadMatmulArgs {
+  IngotExpertKernel kernel; ///< null: the plain path
+  const void *stack;        ///< packed per-head matrices
+  int64_t stride;           ///< bytes per head's matrix
+  int64_t heads, rows, cols, granule;
+  int64_t xHeadStride, xTokenStride;     ///< floats between x_h, tokens
+  int64_t outHeadStride, outTokenStride; ///< floats between out[h], tokens
+  int32_t wtype;
+};
+void ingot_op_per_head_matmul(IngotContext *ctx,
+                              const struct IngotPerHeadMatmulArgs *args,
+                              const float *x, int64_t nTokens, float *out,
                               uint8_t *scratch);
 }
 

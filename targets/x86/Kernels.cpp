@@ -58,17 +58,19 @@ uint64_t unitBytes(WeightType type, int g) {
 using Xbyak::Reg64;
 using Xbyak::Xmm;
 
-/// Registers of the inner body (one token tile over a row range).
+/// Registers of the inner body (one token tile over a row range): those the
+/// arguments arrive in (set by generate(), per calling convention), then the
+/// loop's own, the same in every kernel.
 struct BodyRegs {
-  Reg64 w;      ///< packed weight of the matrix
-  Reg64 act;    ///< activations of the tile's first token
-  Reg64 y;      ///< output of the tile's first token, row 0
-  Reg64 rowBeg; ///< first row
-  Reg64 rowEnd; ///< end of the rows
-  Reg64 row;    ///< current group's first row
-  Reg64 gw;     ///< current group's packed weights
-  Reg64 idx;    ///< block index * 4 (quantized) or k (float)
-  Reg64 tmp, tmp2;
+  Reg64 w;                      ///< packed weight of the matrix
+  Reg64 act;                    ///< activations of the tile's first token
+  Reg64 y;                      ///< output of the tile's first token, row 0
+  Reg64 rowBeg;                 ///< first row
+  Reg64 rowEnd;                 ///< end of the rows
+  Reg64 row = Xbyak::util::r10; ///< current group's first row
+  Reg64 gw = Xbyak::util::r11;  ///< current group's packed weights
+  Reg64 idx = Xbyak::util::rax; ///< block index * 4 (quantized) or k (float)
+  Reg64 tmp = Xbyak::util::rbx, tmp2 = Xbyak::util::rbp;
 };
 
 class MatmulGenerator : public Xbyak::CodeGenerator {
@@ -462,12 +464,7 @@ size_t MatmulGenerator::generate() {
     push(reg);
   constexpr int savedBytes = 6 * 8;
 
-  BodyRegs r;
-  r.row = r10;
-  r.gw = r11;
-  r.idx = rax;
-  r.tmp = rbx;
-  r.tmp2 = rbp;
+  BodyRegs r; // the argument registers follow the calling convention
 
   if (!expert) {
     // rdi = packedW, rsi = act, rdx = y, rcx = nTokens, r8 = rowBegin,
