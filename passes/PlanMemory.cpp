@@ -58,36 +58,157 @@ private:
   int64_t peak = 0;
 };
 
-struct PlanMemoryPass
-    : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> {
-  using IngotPlanMemoryBase::IngotPlanMemoryBase;
+/// Plans one @forward body for `maxBatch` tokens: walks the ops in order,
+/// giving each result its arena offset, each op its scratch and each
+/// attention layer its KV offset, and freeing values after their last use.
+class ForwardPlanner {
+public:
+  ForwardPlanner(ModuleOp module, Block &body, int64_t maxBatch)
+      : module(module), body(body), maxBatch(maxBatch), b(module.getContext()),
+        dialect(ingotDialect(module.getContext())) {}
 
-  WeightOp lookup(ModuleOp module, FlatSymbolRefAttr ref) {
-    return module.lookupSymbol<WeightOp>(ref.getAttr());
+  LogicalResult run() {
+    findLastUses();
+    for (Operation &op : body)
+      if (failed(planKVCache(op)) || failed(planResult(op)) ||
+          failed(planScratch(op)))
+        return failure();
+      else
+        releaseDeadValues(op);
+    return recordModuleFacts();
   }
 
-  /// Scratch bytes an op needs besides its result, for B tokens.
-  CheckedSize scratchBytes(ModuleOp module, Operation *op, int64_t B) {
+private:
+  /// Every size is exact or the plan is refused: a wrapped size would give
+  /// the binary a smaller arena than its ops write.
+  LogicalResult tooLarge(Operation *op, StringRef what, bool perBatch = true) {
+    auto diag = op->emitError() << what;
+    if (perBatch)
+      diag << " for max-batch " << maxBatch;
+    diag << " does not fit in 64 bits";
+    return failure();
+  }
+
+  /// The index of every op and the index of every value's last use.
+  void findLastUses() {
+    for (auto [i, op] : llvm::enumerate(body))
+      index[&op] = i;
+    for (Operation &op : body)
+      for (Value operand : op.getOperands())
+        lastUse[operand] = index[&op];
+  }
+
+  /// KV cache: per position, the layers one after another.
+  LogicalResult planKVCache(Operation &op) {
+    if (!isa<AttentionOp, MLAAttentionOp>(op))
+      return success();
+    auto cache = cast<KVCacheType>(op.getOperand(4).getType());
+    dialect.getKvOffsetAttrHelper().setAttr(
+        &op, b.getI64IntegerAttr(kvPerPosition.get()));
+    kvPerPosition += CheckedSize(4) * cache.getKvHeads() *
+                     (CheckedSize(cache.getKeyDim()) + cache.getValueDim());
+    if (!kvPerPosition.isValid())
+      return tooLarge(&op, "the KV cache row", /*perBatch=*/false);
+    return success();
+  }
+
+  /// The result's buffer: max-batch rows in the arena; the logits go to the
+  /// caller's buffer (offset -1).
+  LogicalResult planResult(Operation &op) {
+    if (!op.getNumResults() ||
+        !isa<RankedTensorType>(op.getResult(0).getType()))
+      return success();
+    auto arenaOffset = dialect.getArenaOffsetAttrHelper();
+    Value result = op.getResult(0);
+    if (result == body.getTerminator()->getOperand(0)) {
+      arenaOffset.setAttr(&op, b.getI64IntegerAttr(-1));
+      return success();
+    }
+    if (ShapedType::isDynamic(rowWidth(result)))
+      return op.emitError() << "result rows need a static width to be planned";
+    auto at = arena.allocate(CheckedSize(maxBatch) * rowWidth(result) * 4);
+    if (!at)
+      return tooLarge(&op, "the result buffer");
+    offsetOf[result] = *at;
+    arenaOffset.setAttr(&op, b.getI64IntegerAttr(*at));
+    return success();
+  }
+
+  /// Scratch bytes an op needs besides its result, for maxBatch tokens.
+  CheckedSize scratchBytes(Operation &op) {
     if (auto m = dyn_cast<MatmulOp>(op))
-      return CheckedSize(B) *
-             activationBytes(lookup(module, m.getWeightAttr()).getGgmlType(),
-                             rowWidth(m.getInput()));
+      return CheckedSize(maxBatch) *
+             activationBytes(
+                 module.lookupSymbol<WeightOp>(m.getWeightAttr()).getGgmlType(),
+                 rowWidth(m.getInput()));
     if (auto m = dyn_cast<MoEOp>(op))
-      return MoEScratchLayout(module, m, B).total;
+      return MoEScratchLayout(module, m, maxBatch).total;
     if (auto m = dyn_cast<MLAAttentionOp>(op))
-      return MLAScratchLayout(module, m, B).total;
+      return MLAScratchLayout(module, m, maxBatch).total;
     return 0;
   }
 
-  /// Every size is exact or the plan is refused: a wrapped size would give
-  /// the binary a smaller arena than its ops write.
-  void tooLarge(Operation *op, StringRef what, bool perBatch = true) {
-    auto diag = op->emitError() << what;
-    if (perBatch)
-      diag << " for max-batch " << static_cast<int64_t>(maxBatch);
-    diag << " does not fit in 64 bits";
-    signalPassFailure();
+  /// Scratch overlaps neither the inputs (still live) nor the result, and is
+  /// free again after the op.
+  LogicalResult planScratch(Operation &op) {
+    CheckedSize scratch = scratchBytes(op);
+    if (!scratch.isValid())
+      return tooLarge(&op, "the scratch buffer");
+    if (!scratch.get())
+      return success();
+    auto at = arena.allocate(scratch);
+    if (!at)
+      return tooLarge(&op, "the scratch buffer");
+    dialect.getScratchOffsetAttrHelper().setAttr(&op, b.getI64IntegerAttr(*at));
+    arena.release(*at);
+    return success();
   }
+
+  /// Frees the operands whose last use `op` is, and results nobody uses.
+  void releaseDeadValues(Operation &op) {
+    auto release = [&](Value v) {
+      auto it = offsetOf.find(v);
+      if (it == offsetOf.end())
+        return;
+      arena.release(it->second);
+      offsetOf.erase(it);
+    };
+    for (Value operand : op.getOperands())
+      if (lastUse[operand] == index[&op])
+        release(operand);
+    for (Value result : op.getResults())
+      if (result.use_empty())
+        release(result);
+  }
+
+  LogicalResult recordModuleFacts() {
+    CheckedSize arenaBytes = CheckedSize(arena.peakBytes()).alignedTo(4096);
+    if (!arenaBytes.isValid())
+      return tooLarge(module, "the arena");
+    dialect.getMaxBatchAttrHelper().setAttr(module,
+                                            b.getI64IntegerAttr(maxBatch));
+    dialect.getArenaBytesAttrHelper().setAttr(
+        module, b.getI64IntegerAttr(arenaBytes.get()));
+    dialect.getKvBytesPerPositionAttrHelper().setAttr(
+        module, b.getI64IntegerAttr(kvPerPosition.get()));
+    return success();
+  }
+
+  ModuleOp module;
+  Block &body;
+  int64_t maxBatch;
+  Builder b;
+  IngotDialect &dialect;
+  llvm::DenseMap<Operation *, int64_t> index;
+  llvm::DenseMap<Value, int64_t> lastUse;
+  CheckedSize kvPerPosition = 0;
+  Arena arena;
+  llvm::DenseMap<Value, int64_t> offsetOf;
+};
+
+struct PlanMemoryPass
+    : public ingot::impl::IngotPlanMemoryBase<PlanMemoryPass> {
+  using IngotPlanMemoryBase::IngotPlanMemoryBase;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -102,89 +223,9 @@ struct PlanMemoryPass
                          << ", got " << static_cast<int64_t>(maxBatch);
       return signalPassFailure();
     }
-    Builder b(module.getContext());
-    IngotDialect &dialect = ingotDialect(module.getContext());
-    auto arenaOffset = dialect.getArenaOffsetAttrHelper();
-    Block &body = forward.getBody().front();
-
-    // Last use of every value, by op index.
-    llvm::DenseMap<Operation *, int64_t> index;
-    for (auto [i, op] : llvm::enumerate(body))
-      index[&op] = i;
-    llvm::DenseMap<Value, int64_t> lastUse;
-    for (Operation &op : body)
-      for (Value operand : op.getOperands())
-        lastUse[operand] = index[&op];
-    Value logits = body.getTerminator()->getOperand(0);
-
-    // KV cache: per position, the layers one after another.
-    CheckedSize kvPerPosition = 0;
-    Arena arena;
-    llvm::DenseMap<Value, int64_t> offsetOf;
-    for (Operation &op : body) {
-      int64_t i = index[&op];
-      if (isa<AttentionOp, MLAAttentionOp>(op)) {
-        auto cache = cast<KVCacheType>(op.getOperand(4).getType());
-        dialect.getKvOffsetAttrHelper().setAttr(
-            &op, b.getI64IntegerAttr(kvPerPosition.get()));
-        kvPerPosition += CheckedSize(4) * cache.getKvHeads() *
-                         (CheckedSize(cache.getKeyDim()) + cache.getValueDim());
-        if (!kvPerPosition.isValid())
-          return tooLarge(&op, "the KV cache row", /*perBatch=*/false);
-      }
-      if (op.getNumResults() &&
-          isa<RankedTensorType>(op.getResult(0).getType())) {
-        Value result = op.getResult(0);
-        if (result == logits) {
-          arenaOffset.setAttr(&op, b.getI64IntegerAttr(-1));
-        } else {
-          if (ShapedType::isDynamic(rowWidth(result))) {
-            op.emitError() << "result rows need a static width to be planned";
-            return signalPassFailure();
-          }
-          auto at =
-              arena.allocate(CheckedSize(maxBatch) * rowWidth(result) * 4);
-          if (!at)
-            return tooLarge(&op, "the result buffer");
-          offsetOf[result] = *at;
-          arenaOffset.setAttr(&op, b.getI64IntegerAttr(*at));
-        }
-      }
-      // Scratch overlaps neither the inputs (still live) nor the result,
-      // and is free again after the op.
-      CheckedSize scratch = scratchBytes(module, &op, maxBatch);
-      if (!scratch.isValid())
-        return tooLarge(&op, "the scratch buffer");
-      if (scratch.get()) {
-        auto at = arena.allocate(scratch);
-        if (!at)
-          return tooLarge(&op, "the scratch buffer");
-        dialect.getScratchOffsetAttrHelper().setAttr(&op,
-                                                     b.getI64IntegerAttr(*at));
-        arena.release(*at);
-      }
-      // Free the operands whose last use this was.
-      for (Value operand : op.getOperands())
-        if (lastUse[operand] == i && offsetOf.count(operand)) {
-          arena.release(offsetOf[operand]);
-          offsetOf.erase(operand);
-        }
-      // A value nobody uses is dead right away.
-      for (Value result : op.getResults())
-        if (result.use_empty() && offsetOf.count(result)) {
-          arena.release(offsetOf[result]);
-          offsetOf.erase(result);
-        }
-    }
-    CheckedSize arenaBytes = CheckedSize(arena.peakBytes()).alignedTo(4096);
-    if (!arenaBytes.isValid())
-      return tooLarge(module, "the arena");
-    dialect.getMaxBatchAttrHelper().setAttr(module,
-                                            b.getI64IntegerAttr(maxBatch));
-    dialect.getArenaBytesAttrHelper().setAttr(
-        module, b.getI64IntegerAttr(arenaBytes.get()));
-    dialect.getKvBytesPerPositionAttrHelper().setAttr(
-        module, b.getI64IntegerAttr(kvPerPosition.get()));
+    ForwardPlanner planner(module, forward.getBody().front(), maxBatch);
+    if (failed(planner.run()))
+      signalPassFailure();
   }
 };
 

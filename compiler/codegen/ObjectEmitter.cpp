@@ -203,125 +203,177 @@ void addModelInfo(Module &module, const ModelInfo &info) {
 
 } // namespace
 
-Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
-                const ModelInfo &info, EmitKind kind, raw_pwrite_stream &os,
-                std::vector<KernelStats> *kernels) {
-  initializeX86();
+namespace {
+
+/// The x86-64 machine code is generated for. The target's feature list is
+/// the contract the binary checks at start: code may use exactly those
+/// instructions. An LLVM cpu name brings its own (znver5 has AVX-512 even
+/// when the list says AVX2 only), so code is generated for the x86-64
+/// baseline plus the listed features, and the cpu name only tunes
+/// (scheduling model, preferred vector width, ...).
+struct CodeGenTarget {
+  Triple triple{"x86_64-pc-linux-gnu"};
+  const char *isaCpu = "x86-64";
+  std::string features;
+  const Target *llvmTarget = nullptr;
+  std::unique_ptr<TargetMachine> machine;
+};
+
+Expected<CodeGenTarget> createCodeGenTarget(const TargetOptions &target) {
+  CodeGenTarget t;
+  std::string error;
+  t.llvmTarget = TargetRegistry::lookupTarget(t.triple, error);
+  if (!t.llvmTarget)
+    return fail("no x86-64 code generator: " + error);
+  t.features = join(target.llvmFeatures, ",");
+  llvm::TargetOptions options;
+  t.machine.reset(t.llvmTarget->createTargetMachine(
+      t.triple, t.isaCpu, t.features, options, Reloc::Static, CodeModel::Small,
+      CodeGenOptLevel::Aggressive));
+  if (!t.machine)
+    return fail("LLVM cannot generate code for the x86-64 baseline with "
+                "features '" +
+                t.features + "'");
+  return std::move(t);
+}
+
+/// Translates the lowered module (LLVM dialect) to LLVM IR for `t`.
+Expected<std::unique_ptr<Module>> translateToLLVMIR(mlir::ModuleOp lowered,
+                                                    LLVMContext &context,
+                                                    const CodeGenTarget &t) {
   mlir::DialectRegistry registry;
   mlir::registerBuiltinDialectTranslation(registry);
   mlir::registerLLVMDialectTranslation(registry);
   lowered.getContext()->appendDialectRegistry(registry);
-
-  LLVMContext context;
   std::unique_ptr<Module> module =
       mlir::translateModuleToLLVMIR(lowered, context, "ingot_model");
   if (!module)
     return fail("cannot translate the lowered module to LLVM IR");
+  module->setTargetTriple(t.triple);
+  module->setDataLayout(t.machine->createDataLayout());
+  return std::move(module);
+}
 
-  Triple triple("x86_64-pc-linux-gnu");
-  std::string error;
-  const Target *llvmTarget = TargetRegistry::lookupTarget(triple, error);
-  if (!llvmTarget)
-    return fail("no x86-64 code generator: " + error);
-  // The target's feature list is the contract the binary checks at start:
-  // code may use exactly those instructions. An LLVM cpu name brings its
-  // own (znver5 has AVX-512 even when the list says AVX2 only), so code is
-  // generated for the x86-64 baseline plus the listed features, and the
-  // cpu name only tunes (scheduling model, preferred vector width, ...).
-  std::string features = join(target.llvmFeatures, ",");
-  const char *isaCpu = "x86-64";
-  llvm::TargetOptions options;
-  std::unique_ptr<TargetMachine> machine(llvmTarget->createTargetMachine(
-      triple, isaCpu, features, options, Reloc::Static, CodeModel::Small,
-      CodeGenOptLevel::Aggressive));
-  if (!machine)
-    return fail("LLVM cannot generate code for the x86-64 baseline with "
-                "features '" +
-                features + "'");
-
-  module->setTargetTriple(triple);
-  module->setDataLayout(machine->createDataLayout());
-
-  // The op library, optimized together with the model.
+/// Links the op library's bitcode into `module`, so that it is optimized
+/// together with the model.
+Error linkOpLibrary(Module &module, const CodeGenTarget &t) {
   auto oplib = parseBitcodeFile(
       MemoryBufferRef(StringRef(reinterpret_cast<const char *>(oplibBitcode),
                                 oplibBitcodeSize),
                       "oplib.bc"),
-      context);
+      module.getContext());
   if (!oplib)
     return oplib.takeError();
-  (*oplib)->setTargetTriple(triple);
-  (*oplib)->setDataLayout(module->getDataLayout());
-  if (Linker::linkModules(*module, std::move(*oplib)))
+  (*oplib)->setTargetTriple(t.triple);
+  (*oplib)->setDataLayout(module.getDataLayout());
+  if (Linker::linkModules(module, std::move(*oplib)))
     return fail("cannot link the op library into the model");
-  addModelInfo(*module, info);
-  for (Function &fn : *module) {
+  return Error::success();
+}
+
+/// Every defined function is compiled for the target's features and tuned
+/// for its cpu; all but the entry point become internal, so the optimizer
+/// may inline and drop them.
+void setFunctionAttributes(Module &module, const CodeGenTarget &t,
+                           StringRef tuneCpu) {
+  for (Function &fn : module) {
     if (fn.isDeclaration())
       continue;
-    fn.addFnAttr("target-cpu", isaCpu);
-    fn.addFnAttr("target-features", features);
-    fn.addFnAttr("tune-cpu", target.cpu);
+    fn.addFnAttr("target-cpu", t.isaCpu);
+    fn.addFnAttr("target-features", t.features);
+    fn.addFnAttr("tune-cpu", tuneCpu);
     fn.removeFnAttr(Attribute::OptimizeNone);
     fn.removeFnAttr(Attribute::NoInline);
     if (fn.getName() != "ingot_model_forward")
       fn.setLinkage(GlobalValue::InternalLinkage);
   }
+}
 
-  {
-    LoopAnalysisManager lam;
-    FunctionAnalysisManager fam;
-    CGSCCAnalysisManager cgam;
-    ModuleAnalysisManager mam;
-    PassBuilder builder(machine.get());
-    builder.registerModuleAnalyses(mam);
-    builder.registerCGSCCAnalyses(cgam);
-    builder.registerFunctionAnalyses(fam);
-    builder.registerLoopAnalyses(lam);
-    builder.crossRegisterProxies(lam, fam, cgam, mam);
-    ModulePassManager mpm =
-        builder.buildPerModuleDefaultPipeline(OptimizationLevel::O2);
-    mpm.run(*module, mam);
-  }
+/// LLVM's -O2 module pipeline.
+void optimize(Module &module, const CodeGenTarget &t) {
+  LoopAnalysisManager lam;
+  FunctionAnalysisManager fam;
+  CGSCCAnalysisManager cgam;
+  ModuleAnalysisManager mam;
+  PassBuilder builder(t.machine.get());
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  builder.buildPerModuleDefaultPipeline(OptimizationLevel::O2).run(module, mam);
+}
 
-  // Kernels: generated for the shapes the lowering asked for.
+/// Generates the kernels the module's #ingot.kernel list names and adds
+/// them to `module` as module-level assembly.
+Error addKernels(Module &module, mlir::ModuleOp lowered, const CodeGenTarget &t,
+                 std::vector<KernelStats> *kernels) {
   auto chosen = lowered.getContext()
                     ->getOrLoadDialect<IngotDialect>()
                     ->getKernelsAttrHelper()
                     .getAttr(lowered);
-  if (chosen) {
-    for (auto kernelAttr : chosen.getAsRange<KernelAttr>()) {
-      std::string name = kernelAttr.getSymbol();
-      auto type = targetWeightType(kernelAttr.getType());
-      if (!kernelAttr.isGenerated() || !type)
-        return fail("no kernel generator for " + name);
-      targets::MatmulShape shape{kernelAttr.getRows(), kernelAttr.getCols()};
-      targets::ISA isa = targetISA(kernelAttr.getIsa());
-      targets::GenerateResult generated =
-          kernelAttr.getKind() == KernelKind::Matmul
-              ? targets::generateMatmul(*type, shape, isa, name)
-              : targets::generateExpertMatmul(*type, shape, isa, name);
-      if (!generated)
-        return fail("kernel generator: " + generated.error);
-      const targets::GeneratedKernel &kernel = generated.kernel;
-      module->appendModuleInlineAsm(
-          kernelAsm(kernel, *llvmTarget, triple, isaCpu, features));
-      if (kernels)
-        kernels->push_back({kernel.name, kernel.code.size()});
-    }
+  if (!chosen)
+    return Error::success();
+  for (auto kernelAttr : chosen.getAsRange<KernelAttr>()) {
+    std::string name = kernelAttr.getSymbol();
+    auto type = targetWeightType(kernelAttr.getType());
+    if (!kernelAttr.isGenerated() || !type)
+      return fail("no kernel generator for " + name);
+    targets::MatmulShape shape{kernelAttr.getRows(), kernelAttr.getCols()};
+    targets::ISA isa = targetISA(kernelAttr.getIsa());
+    targets::GenerateResult generated =
+        kernelAttr.getKind() == KernelKind::Matmul
+            ? targets::generateMatmul(*type, shape, isa, name)
+            : targets::generateExpertMatmul(*type, shape, isa, name);
+    if (!generated)
+      return fail("kernel generator: " + generated.error);
+    const targets::GeneratedKernel &kernel = generated.kernel;
+    module.appendModuleInlineAsm(
+        kernelAsm(kernel, *t.llvmTarget, t.triple, t.isaCpu, t.features));
+    if (kernels)
+      kernels->push_back({kernel.name, kernel.code.size()});
   }
+  return Error::success();
+}
 
+/// Writes `module` as LLVM IR text, assembly or an object file.
+Error writeModule(Module &module, const CodeGenTarget &t, EmitKind kind,
+                  raw_pwrite_stream &os) {
   if (kind == EmitKind::LLVM) {
-    module->print(os, nullptr);
+    module.print(os, nullptr);
     return Error::success();
   }
   legacy::PassManager codegen;
-  if (machine->addPassesToEmitFile(codegen, os, nullptr,
-                                   kind == EmitKind::Object
-                                       ? CodeGenFileType::ObjectFile
-                                       : CodeGenFileType::AssemblyFile))
+  if (t.machine->addPassesToEmitFile(codegen, os, nullptr,
+                                     kind == EmitKind::Object
+                                         ? CodeGenFileType::ObjectFile
+                                         : CodeGenFileType::AssemblyFile))
     return fail("LLVM cannot emit this file type for the target");
-  codegen.run(*module);
+  codegen.run(module);
   return Error::success();
+}
+
+} // namespace
+
+Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
+                const ModelInfo &info, EmitKind kind, raw_pwrite_stream &os,
+                std::vector<KernelStats> *kernels) {
+  initializeX86();
+  auto codeGenTarget = createCodeGenTarget(target);
+  if (!codeGenTarget)
+    return codeGenTarget.takeError();
+  LLVMContext context;
+  auto module = translateToLLVMIR(lowered, context, *codeGenTarget);
+  if (!module)
+    return module.takeError();
+  if (Error e = linkOpLibrary(**module, *codeGenTarget))
+    return e;
+  addModelInfo(**module, info);
+  setFunctionAttributes(**module, *codeGenTarget, target.cpu);
+  optimize(**module, *codeGenTarget);
+  if (Error e = addKernels(**module, lowered, *codeGenTarget, kernels))
+    return e;
+  return writeModule(**module, *codeGenTarget, kind, os);
 }
 
 } // namespace ingot::codegen
