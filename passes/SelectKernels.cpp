@@ -56,12 +56,21 @@ struct SelectKernelsPass
     return kernel;
   }
 
-  LogicalResult selectFor(MatmulOp op) {
-    auto kernel = select(op, op.getWeightAttr(), KernelKind::Matmul);
+  /// Selects the kernel of weight `ref` and records it on `user` with
+  /// `setKernel` (one of its generated attribute setters).
+  template <typename OpT>
+  LogicalResult selectInto(OpT user, FlatSymbolRefAttr ref, KernelKind kind,
+                           void (OpT::*setKernel)(KernelAttr)) {
+    auto kernel = select(user, ref, kind);
     if (failed(kernel))
       return failure();
-    op.setKernelAttr(*kernel);
+    (user.*setKernel)(*kernel);
     return success();
+  }
+
+  LogicalResult selectFor(MatmulOp op) {
+    return selectInto(op, op.getWeightAttr(), KernelKind::Matmul,
+                      &MatmulOp::setKernelAttr);
   }
 
   LogicalResult selectFor(MoEOp op) {
@@ -69,44 +78,31 @@ struct SelectKernelsPass
     auto up = module.lookupSymbol<WeightOp>(op.getUpAttr().getAttr());
     if (gate && up && gate.getGgmlType() != up.getGgmlType())
       return op.emitOpError() << "gate and up experts must share a type";
-    auto router = select(op, op.getRouterAttr(), KernelKind::Matmul);
-    if (failed(router))
+    if (failed(selectInto(op, op.getRouterAttr(), KernelKind::Matmul,
+                          &MoEOp::setRouterKernelAttr)) ||
+        failed(selectInto(op, op.getGateAttr(), KernelKind::Expert,
+                          &MoEOp::setGateUpKernelAttr)) ||
+        failed(selectInto(op, op.getDownAttr(), KernelKind::Expert,
+                          &MoEOp::setDownKernelAttr)))
       return failure();
-    auto gateUp = select(op, op.getGateAttr(), KernelKind::Expert);
-    if (failed(gateUp))
-      return failure();
-    auto down = select(op, op.getDownAttr(), KernelKind::Expert);
-    if (failed(down))
-      return failure();
-    op.setRouterKernelAttr(*router);
-    op.setGateUpKernelAttr(*gateUp);
-    op.setDownKernelAttr(*down);
     if (!op.getSharedGateAttr())
       return success();
-    auto sharedGate = select(op, op.getSharedGateAttr(), KernelKind::Matmul);
-    if (failed(sharedGate))
+    if (failed(selectInto(op, op.getSharedGateAttr(), KernelKind::Matmul,
+                          &MoEOp::setSharedGateKernelAttr)) ||
+        failed(selectInto(op, op.getSharedUpAttr(), KernelKind::Matmul,
+                          &MoEOp::setSharedUpKernelAttr)) ||
+        failed(selectInto(op, op.getSharedDownAttr(), KernelKind::Matmul,
+                          &MoEOp::setSharedDownKernelAttr)))
       return failure();
-    auto sharedUp = select(op, op.getSharedUpAttr(), KernelKind::Matmul);
-    if (failed(sharedUp))
-      return failure();
-    auto sharedDown = select(op, op.getSharedDownAttr(), KernelKind::Matmul);
-    if (failed(sharedDown))
-      return failure();
-    op.setSharedGateKernelAttr(*sharedGate);
-    op.setSharedUpKernelAttr(*sharedUp);
-    op.setSharedDownKernelAttr(*sharedDown);
     return success();
   }
 
   LogicalResult selectFor(MLAAttentionOp op) {
-    auto kB = select(op, op.getKBAttr(), KernelKind::Expert);
-    if (failed(kB))
+    if (failed(selectInto(op, op.getKBAttr(), KernelKind::Expert,
+                          &MLAAttentionOp::setKBKernelAttr)) ||
+        failed(selectInto(op, op.getVBAttr(), KernelKind::Expert,
+                          &MLAAttentionOp::setVBKernelAttr)))
       return failure();
-    auto vB = select(op, op.getVBAttr(), KernelKind::Expert);
-    if (failed(vB))
-      return failure();
-    op.setKBKernelAttr(*kB);
-    op.setVBKernelAttr(*vB);
     return success();
   }
 

@@ -469,17 +469,6 @@ void describeExecutable(CompileReport &report, const TargetDescription &target,
 
 } // namespace
 
-std::string humanBytes(double bytes) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int unit = 0;
-  while (bytes >= 1024 && unit < 4) {
-    bytes /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? formatv("{0:f0} B", bytes).str()
-                   : formatv("{0:f2} {1}", bytes, units[unit]).str();
-}
-
 Expected<CompileReport> compileModel(const CompileOptions &options) {
   if (Error e = checkOptions(options))
     return std::move(e);

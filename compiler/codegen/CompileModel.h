@@ -11,6 +11,7 @@
 #define INGOT_CODEGEN_COMPILEMODEL_H
 
 #include "compiler/codegen/Executable.h"
+#include "runtime/core/HumanBytes.h"
 
 #include "llvm/Support/Error.h"
 
@@ -62,9 +63,8 @@ struct CompileReport {
   double bandwidthGBps = 0, streamedBytes = 0;
 };
 
-/// A size in the largest binary unit that keeps it at least 1 ("512 B",
-/// "1.05 KiB", "3.46 MiB"), so that small sizes never print as 0.00.
-std::string humanBytes(double bytes);
+/// Reports print sizes exactly as the emitted binary does.
+using rt::humanBytes;
 
 /// Compiles as `options` say. Every failure is an error of one line naming
 /// the input or limit at fault; no output is left behind on failure.

@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -24,60 +25,52 @@ using namespace llvm;
 
 namespace ingot::gguf {
 
+namespace {
+
+/// What this reader needs to know of each GGUF value type.
+struct ValueTypeInfo {
+  const char *name;
+  /// Bytes of one scalar; 0 for String and Array.
+  unsigned size;
+  bool isInteger;
+  bool isSigned;
+};
+
+/// Indexed by the type id the file stores: ValueType's values, in order.
+constexpr ValueTypeInfo kValueTypes[] = {
+    {"u8", 1, true, false},      // UInt8
+    {"i8", 1, true, true},       // Int8
+    {"u16", 2, true, false},     // UInt16
+    {"i16", 2, true, true},      // Int16
+    {"u32", 4, true, false},     // UInt32
+    {"i32", 4, true, true},      // Int32
+    {"f32", 4, false, false},    // Float32
+    {"bool", 1, false, false},   // Bool
+    {"string", 0, false, false}, // String
+    {"array", 0, false, false},  // Array
+    {"u64", 8, true, false},     // UInt64
+    {"i64", 8, true, true},      // Int64
+    {"f64", 8, false, false},    // Float64
+};
+static_assert(std::size(kValueTypes) ==
+              static_cast<size_t>(ValueType::Float64) + 1);
+
+/// The facts of `type`, or null for an id outside the table.
+const ValueTypeInfo *lookup(ValueType type) {
+  auto id = static_cast<size_t>(type);
+  return id < std::size(kValueTypes) ? &kValueTypes[id] : nullptr;
+}
+
+} // namespace
+
 const char *valueTypeName(ValueType type) {
-  switch (type) {
-  case ValueType::UInt8:
-    return "u8";
-  case ValueType::Int8:
-    return "i8";
-  case ValueType::UInt16:
-    return "u16";
-  case ValueType::Int16:
-    return "i16";
-  case ValueType::UInt32:
-    return "u32";
-  case ValueType::Int32:
-    return "i32";
-  case ValueType::Float32:
-    return "f32";
-  case ValueType::Bool:
-    return "bool";
-  case ValueType::String:
-    return "string";
-  case ValueType::Array:
-    return "array";
-  case ValueType::UInt64:
-    return "u64";
-  case ValueType::Int64:
-    return "i64";
-  case ValueType::Float64:
-    return "f64";
-  }
-  return "?";
+  const ValueTypeInfo *info = lookup(type);
+  return info ? info->name : "?";
 }
 
 unsigned scalarSize(ValueType type) {
-  switch (type) {
-  case ValueType::UInt8:
-  case ValueType::Int8:
-  case ValueType::Bool:
-    return 1;
-  case ValueType::UInt16:
-  case ValueType::Int16:
-    return 2;
-  case ValueType::UInt32:
-  case ValueType::Int32:
-  case ValueType::Float32:
-    return 4;
-  case ValueType::UInt64:
-  case ValueType::Int64:
-  case ValueType::Float64:
-    return 8;
-  case ValueType::String:
-  case ValueType::Array:
-    return 0;
-  }
-  return 0;
+  const ValueTypeInfo *info = lookup(type);
+  return info ? info->size : 0;
 }
 
 //===----------------------------------------------------------------------===//
@@ -85,19 +78,8 @@ unsigned scalarSize(ValueType type) {
 //===----------------------------------------------------------------------===//
 
 bool Value::isInteger() const {
-  switch (type) {
-  case ValueType::UInt8:
-  case ValueType::Int8:
-  case ValueType::UInt16:
-  case ValueType::Int16:
-  case ValueType::UInt32:
-  case ValueType::Int32:
-  case ValueType::UInt64:
-  case ValueType::Int64:
-    return true;
-  default:
-    return false;
-  }
+  const ValueTypeInfo *info = lookup(type);
+  return info && info->isInteger;
 }
 
 static int64_t signExtend(ValueType type, uint64_t bits) {
@@ -114,8 +96,8 @@ static int64_t signExtend(ValueType type, uint64_t bits) {
 }
 
 static bool isSignedType(ValueType type) {
-  return type == ValueType::Int8 || type == ValueType::Int16 ||
-         type == ValueType::Int32 || type == ValueType::Int64;
+  const ValueTypeInfo *info = lookup(type);
+  return info && info->isSigned;
 }
 
 std::optional<uint64_t> Value::getUnsigned() const {

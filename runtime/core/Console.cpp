@@ -62,16 +62,4 @@ double now() {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
-std::string humanBytes(double b) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), u ? "%.2f %s" : "%.0f %s", b, units[u]);
-  return buf;
-}
-
 } // namespace ingot::rt

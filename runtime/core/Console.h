@@ -11,6 +11,8 @@
 #ifndef INGOT_RUNTIME_CORE_CONSOLE_H
 #define INGOT_RUNTIME_CORE_CONSOLE_H
 
+#include "HumanBytes.h"
+
 #include <string>
 
 namespace ingot::rt {
@@ -31,8 +33,6 @@ bool closeStdout(std::string &error);
 
 /// Monotonic seconds.
 double now();
-/// "1.50 MiB"
-std::string humanBytes(double bytes);
 /// `s`, or "" for null.
 inline const char *orEmpty(const char *s) { return s ? s : ""; }
 
