@@ -25,7 +25,7 @@ namespace {
 std::string dequantizableTypeNames() {
   std::string names;
   for (uint32_t id = 0; id < 64; ++id)
-    if (const gguf::GGMLTypeInfo *info = gguf::lookupType(id))
+    if (const ggml::TypeInfo *info = ggml::lookupType(id))
       if (info->canDequantize)
         names += (names.empty() ? "" : ", ") + std::string(info->name);
   return names;
@@ -121,8 +121,8 @@ FailureOr<PackedForm> packedForm(WeightOp weight, KernelISA isa) {
 /// f32 copies (norm scales, biases), of every type the GGML table can
 /// dequantize; any other type would read as garbage.
 LogicalResult checkDequantizable(WeightOp weight, const Roles &roles) {
-  const gguf::GGMLTypeInfo &typeInfo =
-      gguf::getTypeInfo(static_cast<gguf::GGMLType>(weight.getGgmlType()));
+  const ggml::TypeInfo &typeInfo =
+      ggml::getTypeInfo(static_cast<ggml::Type>(weight.getGgmlType()));
   if (!(roles.raw || roles.f32) || typeInfo.canDequantize)
     return success();
   return weight.emitError()

@@ -72,7 +72,7 @@ int runSynth() {
   if (vocab.getNumOccurrences())
     shape->vocab = vocab;
   shape->llama3Rope = llama3Rope;
-  auto type = ingot::gguf::parseTypeName(typeName);
+  auto type = ingot::ggml::parseTypeName(typeName);
   if (!type)
     return ingot::driver::reportError("unknown tensor type '" + typeName +
                                       "' (expected F32, F16, Q8_0 or Q4_0)");

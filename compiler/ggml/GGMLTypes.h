@@ -179,15 +179,4 @@ constexpr int64_t activationRowBytes(Type weightType, int64_t k) {
 
 } // namespace ingot::ggml
 
-// Transitional: the GGUF layer's former spellings, still used by
-// passes/PlanWeights.cpp and the driver's synth command while other changes
-// rewrite them. New code names ggml:: directly.
-namespace ingot::gguf {
-using GGMLType = ggml::Type;
-using GGMLTypeInfo = ggml::TypeInfo;
-using ggml::getTypeInfo;
-using ggml::lookupType;
-using ggml::parseTypeName;
-} // namespace ingot::gguf
-
 #endif // INGOT_GGML_GGMLTYPES_H
