@@ -172,10 +172,26 @@ Error runPipeline(mlir::ModuleOp module, KernelISA isa, int64_t maxBatch,
   return Error::success();
 }
 
+/// The target's measured read bandwidth and int8 peak, for `bench` to
+/// compare against; left 0 when the description has none (an example SKU
+/// file, or `--target host`, which does not measure).
+void describeMeasurements(const TargetDescription &target, ModelInfo &info) {
+  info.targetReadGBps = target.memory.measuredReadGBps.value_or(0);
+  for (const target::BandwidthPoint &p : target.memory.measured)
+    info.targetReadPoints +=
+        formatv("{0}{1}:{2:f1}", info.targetReadPoints.empty() ? "" : ",",
+                p.threads, p.readGBps);
+  if (target.probe && target.probe->int8PeakGops) {
+    info.targetInt8PeakGops = *target.probe->int8PeakGops;
+    info.targetInt8PeakThreads = target.probe->int8Threads.value_or(0);
+  }
+}
+
 /// What ingot_model_info says, from the file, the target and the lowered
 /// module's plan attributes (the tokenizer and chat template come after).
-ModelInfo describeModel(mlir::ModuleOp module, const GGUFFile &file,
-                        const TargetDescription &target, StringRef modelPath) {
+ModelInfo describeModel(mlir::ModuleOp module, mlir::ModuleOp planned,
+                        const GGUFFile &file, const TargetDescription &target,
+                        StringRef modelPath) {
   ModelInfo info;
   IngotDialect &dialect =
       *module.getContext()->getOrLoadDialect<IngotDialect>();
@@ -221,6 +237,8 @@ ModelInfo describeModel(mlir::ModuleOp module, const GGUFFile &file,
   if (auto chosen = dialect.getKernelsAttrHelper().getAttr(module))
     for (auto k : chosen.getAsRange<KernelAttr>())
       info.kernelList += k.getSymbol() + "\n";
+  info.step = computeStepTraffic(planned, info.vocabSize);
+  describeMeasurements(target, info);
   return info;
 }
 
@@ -406,21 +424,6 @@ Error writeExecutable(StringRef out, const ExecutableInputs &in) {
   return exeFile->commit(resolveOutputPath(out));
 }
 
-/// The weight bytes one decode step reads: every weight once, except the
-/// experts a token does not choose.
-double streamedBytesPerToken(mlir::ModuleOp planned, uint64_t payloadBytes) {
-  double streamed = double(payloadBytes);
-  planned->walk([&](MoEOp moe) {
-    double idle = 1.0 - double(moe.getExpertsUsed()) / moe.getNumExperts();
-    for (auto ref : {moe.getGateAttr(), moe.getUpAttr(), moe.getDownAttr()})
-      if (auto w = planned.lookupSymbol<WeightOp>(ref.getAttr()))
-        if (LayoutAttr layout = w.getLayoutAttr())
-          if (auto packed = layout.getPacked())
-            streamed -= idle * packed->bytes;
-  });
-  return streamed;
-}
-
 /// The imported module as text: what `--emit=ir` writes.
 Error writeImportedModule(StringRef out, mlir::ModuleOp module) {
   return writeOutput(
@@ -450,7 +453,7 @@ Error addTextInterface(ModelInfo &info, const CompileOptions &options,
 /// What the report says of a written executable besides its payload.
 void describeExecutable(CompileReport &report, const TargetDescription &target,
                         const ModelInfo &info, ArrayRef<KernelStats> kernels,
-                        const MemoryFit &fit, mlir::ModuleOp planned) {
+                        const MemoryFit &fit) {
   report.targetName = target.name;
   report.kernelCount = kernels.size();
   for (const KernelStats &k : kernels)
@@ -463,8 +466,7 @@ void describeExecutable(CompileReport &report, const TargetDescription &target,
   report.contextFits = fit.contextFits;
   report.bandwidthGBps = target.memory.measuredReadGBps.value_or(
       target.theoreticalBandwidthGBps());
-  report.streamedBytes =
-      streamedBytesPerToken(planned, report.payload.dataBytes);
+  report.streamedBytes = double(info.step.weightBytes);
 }
 
 } // namespace
@@ -505,7 +507,8 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
           runPipeline(module, *isa, options.maxBatch, diagnostics, planned))
     return std::move(e);
 
-  ModelInfo info = describeModel(module, **file, *target, options.modelPath);
+  ModelInfo info =
+      describeModel(module, planned.get(), **file, *target, options.modelPath);
   if (Error e = addTextInterface(info, options, **file))
     return std::move(e);
   auto fit = checkMemoryFits(info, *target, options.modelPath);
@@ -533,7 +536,7 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
                                       kernels, options.progress}))
     return std::move(e);
 
-  describeExecutable(report, *target, info, kernels, *fit, planned.get());
+  describeExecutable(report, *target, info, kernels, *fit);
   return report;
 }
 

@@ -121,17 +121,27 @@ std::string kernelAsm(const targets::GeneratedKernel &kernel,
   return text;
 }
 
-// addModelInfo builds IngotModelInfo as {i32 x 2, i64 x 9, ptr x 7}: the
-// header's layout, checked here so that a change to it fails the build.
-static_assert(offsetof(IngotModelInfo, abi_version) == 0 &&
-                  offsetof(IngotModelInfo, reserved) == 4 &&
-                  offsetof(IngotModelInfo, vocab_size) == 8 &&
-                  offsetof(IngotModelInfo, eos_token_id) == 8 + 8 * 8 &&
-                  offsetof(IngotModelInfo, architecture) == 8 + 9 * 8 &&
-                  offsetof(IngotModelInfo, memory_plan) == 8 + 9 * 8 + 6 * 8 &&
-                  sizeof(IngotModelInfo) == 8 + 9 * 8 + 7 * 8,
-              "IngotModelInfo changed: update addModelInfo and bump "
-              "INGOT_MODEL_ABI_VERSION");
+// addModelInfo builds IngotModelInfo as {i32 x 2, i64 x 9, ptr x 7,
+// i64 x 7, double x 2, i64, ptr}: the header's layout, checked here so that
+// a change to it fails the build.
+constexpr size_t kStepFieldsAt = 8 + 9 * 8 + 7 * 8;
+static_assert(
+    offsetof(IngotModelInfo, abi_version) == 0 &&
+        offsetof(IngotModelInfo, reserved) == 4 &&
+        offsetof(IngotModelInfo, vocab_size) == 8 &&
+        offsetof(IngotModelInfo, eos_token_id) == 8 + 8 * 8 &&
+        offsetof(IngotModelInfo, architecture) == 8 + 9 * 8 &&
+        offsetof(IngotModelInfo, memory_plan) == 8 + 9 * 8 + 6 * 8 &&
+        offsetof(IngotModelInfo, step_weight_bytes) == kStepFieldsAt &&
+        offsetof(IngotModelInfo, moe_experts) == kStepFieldsAt + 6 * 8 &&
+        offsetof(IngotModelInfo, target_read_gbps) == kStepFieldsAt + 7 * 8 &&
+        offsetof(IngotModelInfo, target_int8_peak_threads) ==
+            kStepFieldsAt + 9 * 8 &&
+        offsetof(IngotModelInfo, target_read_points) ==
+            kStepFieldsAt + 10 * 8 &&
+        sizeof(IngotModelInfo) == kStepFieldsAt + 11 * 8,
+    "IngotModelInfo changed: update addModelInfo and bump "
+    "INGOT_MODEL_ABI_VERSION");
 
 /// Adds `const IngotModelInfo ingot_model_info` (runtime/include/ingot/
 /// ModelABI.h) to the module; its abi_version is the header's
@@ -139,10 +149,12 @@ static_assert(offsetof(IngotModelInfo, abi_version) == 0 &&
 void addModelInfo(Module &module, const ModelInfo &info) {
   LLVMContext &c = module.getContext();
   Type *i32 = Type::getInt32Ty(c), *i64 = Type::getInt64Ty(c);
-  Type *ptr = PointerType::getUnqual(c);
+  Type *ptr = PointerType::getUnqual(c), *f64 = Type::getDoubleTy(c);
   SmallVector<Type *> fields{i32, i32};
   fields.append(9, i64);
   fields.append(7, ptr);
+  fields.append(7, i64);
+  fields.append({f64, f64, i64, ptr});
   StructType *type = StructType::create(c, fields, "IngotModelInfo");
   auto str = [&](StringRef s, StringRef name) -> Constant * {
     Constant *data = ConstantDataArray::getString(c, s);
@@ -169,7 +181,18 @@ void addModelInfo(Module &module, const ModelInfo &info) {
       str(info.targetCpu, "ingot.info.target_cpu"),
       str(info.requiredFeatures, "ingot.info.required_features"),
       str(info.kernelList, "ingot.info.kernel_list"),
-      str(info.memoryPlan, "ingot.info.memory_plan")};
+      str(info.memoryPlan, "ingot.info.memory_plan"),
+      ConstantInt::get(i64, info.step.weightBytes),
+      ConstantInt::get(i64, info.step.embeddingBytes),
+      ConstantInt::get(i64, info.step.outputBytes),
+      ConstantInt::get(i64, info.step.quantizedMacs),
+      ConstantInt::get(i64, info.step.floatMacs),
+      ConstantInt::get(i64, info.step.expertsUsed),
+      ConstantInt::get(i64, info.step.experts),
+      ConstantFP::get(f64, info.targetReadGBps),
+      ConstantFP::get(f64, info.targetInt8PeakGops),
+      ConstantInt::get(i64, info.targetInt8PeakThreads),
+      str(info.targetReadPoints, "ingot.info.target_read_points")};
   new GlobalVariable(module, type, /*isConstant=*/true,
                      GlobalValue::ExternalLinkage,
                      ConstantStruct::get(type, values), "ingot_model_info");

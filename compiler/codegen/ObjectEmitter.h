@@ -11,6 +11,8 @@
 #ifndef INGOT_CODEGEN_OBJECTEMITTER_H
 #define INGOT_CODEGEN_OBJECTEMITTER_H
 
+#include "compiler/codegen/StepTraffic.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
@@ -35,6 +37,12 @@ struct ModelInfo {
   std::string tokenizerData, chatTemplate;
   /// The target's decode and prefill thread counts (0: all CPUs).
   int32_t decodeThreads = 0, prefillThreads = 0;
+  /// One token's bytes and multiply-adds from the plan.
+  StepTraffic step;
+  /// The target's measured figures (0 / "": not measured); ModelABI.h.
+  double targetReadGBps = 0, targetInt8PeakGops = 0;
+  int64_t targetInt8PeakThreads = 0;
+  std::string targetReadPoints;
 };
 
 struct TargetOptions {

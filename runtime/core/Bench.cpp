@@ -3,13 +3,17 @@
 // llama-bench's two tests on synthetic tokens: pp (the prompt in batches)
 // and tg (greedy decoding one token at a time), each warmed up once and
 // then repeated; the table reports mean and standard deviation in tokens
-// per second.
+// per second, and beside them how close each test comes to the target's
+// roofline: the bytes per decode step against the measured read bandwidth,
+// the int8 operations of prefill against the probed int8 peak (Roofline.h).
+// One row per test, so that scripts/bench-vs-llama.sh can parse it.
 //
 //===----------------------------------------------------------------------===//
 #include "CommandLine.h"
 #include "Commands.h"
 #include "Console.h"
 #include "Error.h"
+#include "Roofline.h"
 #include "Sampler.h"
 #include "Session.h"
 
@@ -23,6 +27,8 @@ namespace {
 
 struct BenchRow {
   std::string test;
+  int64_t tokens;
+  bool decode; ///< tg (one token per step), else pp
   double mean, sd;
 };
 
@@ -85,10 +91,87 @@ struct Bench {
       var += (v - mean) * (v - mean);
     double sd =
         rates.size() > 1 ? std::sqrt(var / double(rates.size() - 1)) : 0.0;
-    rows.push_back({std::string(name) + std::to_string(tokens), mean, sd});
+    rows.push_back({std::string(name) + std::to_string(tokens), tokens,
+                    test == &Bench::generate, mean, sd});
     return true;
   }
 };
+
+/// The roofline columns of one row: for tg, the bytes a step streams and
+/// the share of the target's read bandwidth they reach; for pp, the int8
+/// operations per second and the share of the target's int8 peak. The
+/// other test's columns are "-": decode is bound by memory, prefill by
+/// arithmetic.
+struct RooflineCells {
+  std::string weights = "-", kv = "-", gbps = "-", readShare = "-";
+  std::string gops = "-", peakShare = "-";
+};
+
+std::string fixed(double v, const char *format = "%.2f") {
+  char text[64];
+  std::snprintf(text, sizeof(text), format, v);
+  return text;
+}
+
+RooflineCells rooflineCells(const BenchRow &r, const TargetFigure &read,
+                            const TargetFigure &peak) {
+  const IngotModelInfo &info = ingot_model_info;
+  RooflineCells c;
+  if (r.decode) {
+    double weights = double(info.step_weight_bytes);
+    double kv = meanKvBytesPerStep(info, r.tokens);
+    double gbps = (weights + kv) * r.mean / 1e9;
+    c.weights = decimalBytes(weights);
+    c.kv = decimalBytes(kv);
+    c.gbps = fixed(gbps);
+    c.readShare = read.known() ? fixed(100 * gbps / read.value, "%.1f %%")
+                               : std::string("n/a");
+  } else {
+    // 2 operations (multiply, add) per multiply-add.
+    double gops = 2.0 * double(info.step_quantized_macs) * r.mean / 1e9;
+    c.gops = fixed(gops);
+    c.peakShare = peak.known() ? fixed(100 * gops / peak.value, "%.1f %%")
+                               : std::string("n/a");
+  }
+  return c;
+}
+
+/// What the roofline columns count and compare with, below the table.
+void printLegend(const std::vector<BenchRow> &rows, const TargetFigure &read,
+                 int readThreads, const TargetFigure &peak) {
+  const IngotModelInfo &info = ingot_model_info;
+  std::printf("per token (compile-time plan): weights %" PRId64
+              " bytes read per decode step (embedding row %" PRId64
+              ", output matrix %" PRId64 ", the rest matmul/moe weights, "
+              "norms and biases); kv cache %" PRId64 " bytes per position",
+              info.step_weight_bytes, info.step_embedding_bytes,
+              info.step_output_bytes, info.kv_bytes_per_position);
+  for (const BenchRow &r : rows)
+    if (r.decode)
+      std::printf(", %s reads %.0f on average", r.test.c_str(),
+                  meanKvBytesPerStep(info, r.tokens));
+  std::printf("\nmultiply-adds per token: %" PRId64
+              " with quantized weights (int8 GOPS = 2 x these x t/s), %" PRId64
+              " with F32/F16 weights (not in GOPS); attention not counted\n",
+              info.step_quantized_macs, info.step_float_macs);
+  if (info.moe_experts > 0)
+    std::printf("moe: experts counted %" PRId64 " of %" PRId64
+                " per layer (the chosen ones): bytes and operations are an "
+                "estimate\n",
+                info.moe_experts_used, info.moe_experts);
+  std::printf("GB/s = (weights + kv) per token x t/s; %% read bw against ");
+  if (read.known())
+    std::printf("%.1f GB/s (%s, for %d decode thread%s)\n", read.value,
+                read.note.c_str(), readThreads, readThreads == 1 ? "" : "s");
+  else
+    std::printf("n/a: %s\n", read.note.c_str());
+  std::printf("%% int8 peak against ");
+  if (peak.known())
+    std::printf("%.1f GOPS (%s)\n", peak.value, peak.note.c_str());
+  else
+    std::printf("n/a: %s\n", peak.note.c_str());
+  std::printf("%s\n", hostVersusTarget(info).c_str());
+}
 
 void printTable(const Session &s, const std::vector<BenchRow> &rows,
                 int64_t reps) {
@@ -96,16 +179,25 @@ void printTable(const Session &s, const std::vector<BenchRow> &rows,
   std::string model = std::string(orEmpty(info.model_name)) + " (" +
                       orEmpty(info.architecture) + ")";
   std::string size = humanBytes(double(s.payload.dataBytes()));
-  std::printf("| model | size | threads | test | t/s |\n");
-  std::printf("| --- | ---: | ---: | ---: | ---: |\n");
-  for (const BenchRow &r : rows)
-    std::printf("| %s | %s | %d | %s | %.2f ± %.2f |\n", model.c_str(),
-                size.c_str(),
-                r.test.rfind("pp", 0) == 0 ? s.prefillThreads : s.decodeThreads,
-                r.test.c_str(), r.mean, r.sd);
+  TargetFigure read = targetReadBandwidth(info, s.decodeThreads);
+  TargetFigure peak = targetInt8Peak(info);
+  std::printf("| model | size | threads | test | t/s | weights/tok | kv/tok "
+              "| GB/s | %% read bw | int8 GOPS | %% int8 peak |\n");
+  std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+              "| ---: | ---: |\n");
+  for (const BenchRow &r : rows) {
+    RooflineCells c = rooflineCells(r, read, peak);
+    std::printf("| %s | %s | %d | %s | %.2f ± %.2f | %s | %s | %s | %s | %s "
+                "| %s |\n",
+                model.c_str(), size.c_str(),
+                r.decode ? s.decodeThreads : s.prefillThreads, r.test.c_str(),
+                r.mean, r.sd, c.weights.c_str(), c.kv.c_str(), c.gbps.c_str(),
+                c.readShare.c_str(), c.gops.c_str(), c.peakShare.c_str());
+  }
   std::printf(
       "\ntarget: %s, %d repetitions, context %" PRId64 ", batch %" PRId64 "\n",
       orEmpty(info.target_name), int(reps), s.contextLength, s.maxBatch);
+  printLegend(rows, read, s.decodeThreads, peak);
 }
 
 } // namespace

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define INGOT_MODEL_ABI_VERSION 2
+#define INGOT_MODEL_ABI_VERSION 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -72,6 +72,27 @@ typedef struct IngotModelInfo {
   const char *required_features;
   const char *kernel_list;
   const char *memory_plan;
+  /// One token's cost from the compile-time plan (compiler/codegen/
+  /// StepTraffic.h): weight bytes a decode step streams (embedding row(s)
+  /// and output matrix included, and also given alone), multiply-adds of
+  /// the products with quantized and with F32/F16 weights, and for MoE
+  /// models the experts chosen per token of those per layer (0: dense; the
+  /// expert share is then an estimate).
+  int64_t step_weight_bytes;
+  int64_t step_embedding_bytes;
+  int64_t step_output_bytes;
+  int64_t step_quantized_macs;
+  int64_t step_float_macs;
+  int64_t moe_experts_used;
+  int64_t moe_experts;
+  /// The target's measured figures (0: the description has none): best read
+  /// bandwidth in GB/s (10^9 bytes/s), the int8 dot-product peak in GOPS
+  /// (all `int8_peak_threads` threads), and every measured read point as
+  /// "THREADS:GBPS" separated by commas ("" when none).
+  double target_read_gbps;
+  double target_int8_peak_gops;
+  int64_t target_int8_peak_threads;
+  const char *target_read_points;
 } IngotModelInfo;
 
 extern const IngotModelInfo ingot_model_info;

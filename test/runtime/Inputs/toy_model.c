@@ -40,6 +40,13 @@ const IngotModelInfo ingot_model_info = {
     .required_features = TOY_REQUIRED_FEATURES,
     .kernel_list = "toy_mean_context x86-64 f32 8\ntoy_logits x86-64 f32 16x8\n",
     .memory_plan = "arena: 4 context vectors of 8 f32\nkv: 8 f32 per position\n",
+    /* A step reads one embedding row and every output row; the toy target
+     * has no measured figures (bench says n/a). */
+    .step_weight_bytes = (VOCAB + 1) * DIM * sizeof(float),
+    .step_embedding_bytes = DIM * sizeof(float),
+    .step_output_bytes = VOCAB * DIM * sizeof(float),
+    .step_float_macs = VOCAB * DIM,
+    .target_read_points = "",
 };
 
 struct LogitsJob {
