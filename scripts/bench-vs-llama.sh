@@ -31,6 +31,7 @@ usage: $me [options] MODEL.gguf [LLAMA_BENCH]
                   measured now by 'ingot target probe'
   --ingot PATH    the ingot compiler (default: build/bin/ingot of the checkout)
   --keep DIR      keep the binary and every raw output in DIR
+  --llama-arg A   pass A on to llama-bench (repeatable), e.g. --llama-arg=-fa
 LLAMA_BENCH: llama.cpp's llama-bench (default: on PATH, else built beside
 the checkout in ../llama.cpp/build/bin or ../llama/build/bin).
 EOF
@@ -51,7 +52,7 @@ count() {
 
 n_prompt=128 n_gen=64 threads= reps=1 rounds=3 t1=0 busy=0
 binary= target= ingot=${INGOT:-$repo/build/bin/ingot} keep=
-positional=()
+positional=() llama_args=()
 while (($#)); do
   case $1 in
   -h | --help) usage; exit 0 ;;
@@ -69,6 +70,10 @@ while (($#)); do
     --keep) keep=$2 ;;
     esac
     shift 2 ;;
+  --llama-arg=*) llama_args+=("${1#--llama-arg=}"); shift ;;
+  --llama-arg)
+    (($# >= 2)) || die "$1: missing value"
+    llama_args+=("$2"); shift 2 ;;
   --t1) t1=1; shift ;;
   --busy) busy=1; t1=1; shift ;;
   --) shift; positional+=("$@"); break ;;
@@ -140,15 +145,28 @@ if ((busy)); then
   echo "== busy loop pinned to CPU $busy_cpu (pid $busy_pid)" >&2
 fi
 
+# Runs one benchmark, its output to $1 and stderr to $1.err; a failure
+# (a crash, an unknown flag) is one line with its last words.
+run_bench() {
+  local out=$1 what=$2 status=0
+  shift 2
+  "$@" > "$out" 2> "$out.err" || status=$?
+  if ((status)); then
+    local why="exit $status"
+    if ((status > 128)); then why="killed by SIG$(kill -l $((status - 128)) 2> /dev/null || echo $((status - 128)))"; fi
+    die "$what failed ($why): $(tail -n 1 "$out.err" 2> /dev/null)"
+  fi
+}
+
 thread_counts=("$threads")
 if ((t1)) && ((threads != 1)); then thread_counts+=(1); fi
 for ((round = 1; round <= rounds; ++round)); do
   for t in "${thread_counts[@]}"; do
     echo "== round $round/$rounds, $t thread(s): ingot, llama.cpp" >&2
-    "$binary" bench -p "$n_prompt" -n "$n_gen" -r "$reps" -t "$t" -tb "$t" \
-      > "$work/ingot-t$t-r$round.md"
-    "$llama" -m "$model" -p "$n_prompt" -n "$n_gen" -r "$reps" -t "$t" -o csv \
-      > "$work/llama-t$t-r$round.csv" 2> "$work/llama-t$t-r$round.err"
+    run_bench "$work/ingot-t$t-r$round.md" "$binary bench" \
+      "$binary" bench -p "$n_prompt" -n "$n_gen" -r "$reps" -t "$t" -tb "$t"
+    run_bench "$work/llama-t$t-r$round.csv" "$llama" \
+      "$llama" -m "$model" -p "$n_prompt" -n "$n_gen" -r "$reps" -t "$t" -o csv "${llama_args[@]}"
   done
 done
 

@@ -27,8 +27,8 @@ def number(cell):
 
 
 def read_ingot(path):
-    """{test: {column: value}} from one bench table."""
-    rows, header = {}, None
+    """{test: {column: cell text}} from one bench table."""
+    rows, header = {}, None  # cells as printed
     with open(path, encoding="utf-8") as f:
         for line in f:
             if not line.startswith("|"):
@@ -43,7 +43,7 @@ def read_ingot(path):
             if cells[0].startswith("---"):
                 continue
             row = dict(zip(header, cells))
-            rows[row["test"]] = {c: number(row[c]) for c in INGOT_COLUMNS[1:]}
+            rows[row["test"]] = {c: row[c] for c in INGOT_COLUMNS[1:]}
     if not rows:
         fail("%s: no bench rows" % path)
     return rows
@@ -108,17 +108,19 @@ def main():
         # pp before tg, as both programs print them.
         tests = sorted(ingot[0], key=lambda t: (not t.startswith("pp"), t))
         for test in tests:
-            column = lambda c: median(rows.get(test, {}).get(c) for rows in ingot)
+            column = lambda c: median(number(rows.get(test, {}).get(c, "")) for rows in ingot)
             ours = column("t/s")
             theirs = median(rates.get(test) for rates in llama)
             ratio = ours / theirs if ours and theirs else None
             decode = test.startswith("tg")
+            # A figure bench gives as "n/a" (not measured) or "-" (does
+            # not apply) stays so.
+            figure = lambda c, fmt="%.2f": (
+                cell(column(c), fmt) if column(c) is not None else ingot[0][test][c])
             print("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
                 test, threads, cell(ours), cell(theirs), cell(ratio, "%.2fx"),
-                cell(column("GB/s")) if decode else "-",
-                cell(column("% read bw"), "%.1f %%") if decode else "-",
-                cell(column("int8 GOPS")) if not decode else "-",
-                cell(column("% int8 peak"), "%.1f %%") if not decode else "-"))
+                figure("GB/s"), figure("% read bw", "%.1f %%"),
+                figure("int8 GOPS"), figure("% int8 peak", "%.1f %%")))
     print()
     print("medians of %d interleaved round%s (ingot, llama.cpp, ...); machine: %s%s"
           % (args.rounds, "" if args.rounds == 1 else "s", args.machine,

@@ -126,8 +126,9 @@ RooflineCells rooflineCells(const BenchRow &r, const TargetFigure &read,
     c.gbps = fixed(gbps);
     c.readShare = read.known() ? fixed(100 * gbps / read.value, "%.1f %%")
                                : std::string("n/a");
-  } else {
-    // 2 operations (multiply, add) per multiply-add.
+  } else if (info.step_quantized_macs > 0) {
+    // 2 operations (multiply, add) per multiply-add. A model without
+    // quantized weights does no int8 work: its cells stay "-".
     double gops = 2.0 * double(info.step_quantized_macs) * r.mean / 1e9;
     c.gops = fixed(gops);
     c.peakShare = peak.known() ? fixed(100 * gops / peak.value, "%.1f %%")
