@@ -150,11 +150,13 @@ fi
 run_bench() {
   local out=$1 what=$2 status=0
   shift 2
-  "$@" > "$out" 2> "$out.err" || status=$?
+  # The braces' stderr takes bash's own "Illegal instruction" report.
+  { "$@" > "$out" 2> "$out.err" || status=$?; } 2> /dev/null
   if ((status)); then
-    local why="exit $status"
+    local why="exit $status" words
     if ((status > 128)); then why="killed by SIG$(kill -l $((status - 128)) 2> /dev/null || echo $((status - 128)))"; fi
-    die "$what failed ($why): $(tail -n 1 "$out.err" 2> /dev/null)"
+    words=$(tail -n 1 "$out.err" 2> /dev/null)
+    die "$what failed ($why): ${words:-no message}"
   fi
 }
 
