@@ -42,6 +42,8 @@ LogicalResult checkKernelsChosen(func::FuncOp forward) {
     bool chosen = true;
     if (auto m = dyn_cast<MatmulOp>(op))
       chosen = bool(m.getKernelAttr());
+    else if (auto m = dyn_cast<FusedMatmulOp>(op))
+      chosen = bool(m.getKernelsAttr());
     else if (auto m = dyn_cast<MoEOp>(op))
       chosen = m.getRouterKernelAttr() && m.getGateUpKernelAttr() &&
                m.getDownKernelAttr() &&
@@ -170,10 +172,13 @@ public:
     return LLVM::AddressOfOp::create(b, loc, ptr, name);
   }
 
-  /// The buffer of `op`'s result: the caller's logits, or its arena slot.
-  Value resultPtr(Operation *op) {
-    if (op->getResult(0) == entry.logitsTensor)
+  /// The buffer of `op`'s result `i`: the caller's logits, or its arena
+  /// slot.
+  Value resultPtr(Operation *op, unsigned i = 0) {
+    if (op->getResult(i) == entry.logitsTensor)
       return entry.logits;
+    if (auto offsets = entry.dialect->getArenaOffsetsAttrHelper().getAttr(op))
+      return offset(entry.arena, offsets[i]);
     return offset(
         entry.arena,
         entry.dialect->getArenaOffsetAttrHelper().getAttr(op).getInt());
@@ -191,12 +196,22 @@ public:
   /// address.
   Value structOnStack(LLVM::LLVMStructType type,
                       ArrayRef<std::pair<int32_t, Value>> fields) {
-    Value slot = LLVM::AllocaOp::create(b, loc, ptr, type, c64(1));
-    for (auto [index, value] : fields) {
-      Value field = LLVM::GEPOp::create(b, loc, ptr, type, slot,
-                                        ArrayRef<LLVM::GEPArg>{0, index});
-      LLVM::StoreOp::create(b, loc, value, field);
-    }
+    SmallVector<std::pair<int32_t, Value>> one(fields);
+    return structsOnStack(type, ArrayRef(&one, 1));
+  }
+  /// A stack array of structs of `type`, element i holding `elements[i]`.
+  Value
+  structsOnStack(LLVM::LLVMStructType type,
+                 ArrayRef<SmallVector<std::pair<int32_t, Value>>> elements) {
+    Value slot = LLVM::AllocaOp::create(
+        b, loc, ptr, type, c64(static_cast<int64_t>(elements.size())));
+    for (auto [i, fields] : llvm::enumerate(elements))
+      for (auto [index, value] : fields) {
+        Value field = LLVM::GEPOp::create(
+            b, loc, ptr, type, slot,
+            ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i), index});
+        LLVM::StoreOp::create(b, loc, value, field);
+      }
     return slot;
   }
 
@@ -280,6 +295,56 @@ INGOT_LOWERING(MatmulOp) {
            rowWidth(op.getInput()), out, op.getBiasAttr(),
            b.offset(entry.arena, b.scratch(op)));
   return SmallVector<Value>{out};
+}
+
+INGOT_LOWERING(FusedMatmulOp) {
+  auto kernels = op.getKernelsAttr().getAsRange<KernelAttr>();
+  KernelAttr first = *kernels.begin();
+  FusedMatmulScratchLayout layout(entry.module, op, entry.maxBatch);
+  int64_t base = b.scratch(op);
+  Value up =
+      op.getSwiglu() ? b.offset(entry.arena, base + layout.swigluUp) : b.null();
+  ArrayAttr biases = op.getBiasesAttr();
+  SmallVector<SmallVector<std::pair<int32_t, Value>>> segments;
+  using namespace abi;
+  for (auto [i, pair] : llvm::enumerate(llvm::zip(op.getWeights(), kernels))) {
+    auto [weightRef, kernel] = pair;
+    auto weight = cast<FlatSymbolRefAttr>(weightRef);
+    // With swiglu, the gate's product goes to the result, the up's to
+    // scratch.
+    Value y = !op.getSwiglu() ? b.resultPtr(op, i)
+              : i == 0        ? b.resultPtr(op)
+                              : up;
+    FlatSymbolRefAttr bias =
+        biases ? cast<FlatSymbolRefAttr>(biases[i]) : FlatSymbolRefAttr();
+    segments.push_back(
+        {{kSegmentKernel, b.kernel(kernel)},
+         {kSegmentPacked, b.weightPtr(weight, WeightForm::Packed)},
+         {kSegmentBias, b.weightPtr(bias, WeightForm::F32)},
+         {kSegmentY, y},
+         {kSegmentRows, b.c64(kernel.getRows())}});
+  }
+  MLIRContext *c = b.b.getContext();
+  Value segmentArray = b.structsOnStack(fusedSegmentType(c), segments);
+  auto eps = op.getNormEps();
+  Value args = b.structOnStack(
+      fusedMatmulArgsType(c),
+      {{kFusedSegments, segmentArray},
+       {kFusedCount, b.c64(static_cast<int64_t>(segments.size()))},
+       {kFusedCols, b.c64(rowWidth(op.getInput()))},
+       {kFusedGranule, b.c64(first.getGranule())},
+       {kFusedNormScale, b.weightPtr(op.getNormAttr(), WeightForm::F32)},
+       {kFusedResidual, op.getResidual() ? adaptor.getResidual() : b.null()},
+       {kFusedSwigluUp, up},
+       {kFusedNormEps, b.cf(eps ? eps->convertToFloat() : 0.0f)},
+       {kFusedWtype, b.c32(static_cast<int32_t>(first.getType()))}});
+  b.call("ingot_op_fused_matmul",
+         {entry.ctx, args, adaptor.getInput(), entry.n,
+          b.offset(entry.arena, base + layout.activations)});
+  SmallVector<Value> results;
+  for (unsigned i = 0; i < op.getNumResults(); ++i)
+    results.push_back(b.resultPtr(op, i));
+  return results;
 }
 
 INGOT_LOWERING(RopeOp) {
@@ -563,10 +628,12 @@ struct LowerToLLVMPass
 
     BufferTypeConverter converter(context);
     RewritePatternSet patterns(context);
-    patterns.add<EmbeddingOpLowering, RMSNormOpLowering, MatmulOpLowering,
-                 RopeOpLowering, AttentionOpLowering, MLAAttentionOpLowering,
-                 MoEOpLowering, SliceOpLowering, SiluOpLowering, GeluOpLowering,
-                 SwigluOpLowering, AddOpLowering>(converter, context, entry);
+    patterns
+        .add<EmbeddingOpLowering, RMSNormOpLowering, MatmulOpLowering,
+             FusedMatmulOpLowering, RopeOpLowering, AttentionOpLowering,
+             MLAAttentionOpLowering, MoEOpLowering, SliceOpLowering,
+             SiluOpLowering, GeluOpLowering, SwigluOpLowering, AddOpLowering>(
+            converter, context, entry);
     ConversionTarget target(*context);
     target.addLegalDialect<LLVM::LLVMDialect>();
     target.addLegalOp<UnrealizedConversionCastOp>();
