@@ -224,6 +224,46 @@ public:
           weightPtr(bias, WeightForm::F32), scratchPtr});
   }
 
+  /// One segment of ingot_op_fused_matmul: weight, kernel, bias (null:
+  /// none) and output buffer.
+  struct FusedSegment {
+    FlatSymbolRefAttr weight;
+    KernelAttr kernel;
+    FlatSymbolRefAttr bias;
+    Value y;
+  };
+  /// Calls ingot_op_fused_matmul: x (K wide) prepared once (normalised with
+  /// `norm` first when given), one dispatch over `segments` (all of the
+  /// first's type and granule), `residual` / `swigluUp` epilogues when not
+  /// null pointers.
+  void fusedMatmul(ArrayRef<FusedSegment> segments, Value x, int64_t K,
+                   FlatSymbolRefAttr norm, float normEps, Value residual,
+                   Value swigluUp, Value scratchPtr) {
+    using namespace abi;
+    SmallVector<SmallVector<std::pair<int32_t, Value>>> fields;
+    for (const FusedSegment &s : segments)
+      fields.push_back(
+          {{kSegmentKernel, kernel(s.kernel)},
+           {kSegmentPacked, weightPtr(s.weight, WeightForm::Packed)},
+           {kSegmentBias, weightPtr(s.bias, WeightForm::F32)},
+           {kSegmentY, s.y},
+           {kSegmentRows, c64(s.kernel.getRows())}});
+    MLIRContext *c = b.getContext();
+    KernelAttr first = segments.front().kernel;
+    Value args = structOnStack(
+        fusedMatmulArgsType(c),
+        {{kFusedSegments, structsOnStack(fusedSegmentType(c), fields)},
+         {kFusedCount, c64(static_cast<int64_t>(segments.size()))},
+         {kFusedCols, c64(K)},
+         {kFusedGranule, c64(first.getGranule())},
+         {kFusedNormScale, weightPtr(norm, WeightForm::F32)},
+         {kFusedResidual, residual},
+         {kFusedSwigluUp, swigluUp},
+         {kFusedNormEps, cf(normEps)},
+         {kFusedWtype, c32(static_cast<int32_t>(first.getType()))}});
+    call("ingot_op_fused_matmul", {entry.ctx, args, x, entry.n, scratchPtr});
+  }
+
   ConversionPatternRewriter &b;
   Location loc;
   const ForwardEntry &entry;
@@ -298,49 +338,28 @@ INGOT_LOWERING(MatmulOp) {
 }
 
 INGOT_LOWERING(FusedMatmulOp) {
-  auto kernels = op.getKernelsAttr().getAsRange<KernelAttr>();
-  KernelAttr first = *kernels.begin();
   FusedMatmulScratchLayout layout(entry.module, op, entry.maxBatch);
   int64_t base = b.scratch(op);
   Value up =
       op.getSwiglu() ? b.offset(entry.arena, base + layout.swigluUp) : b.null();
   ArrayAttr biases = op.getBiasesAttr();
-  SmallVector<SmallVector<std::pair<int32_t, Value>>> segments;
-  using namespace abi;
-  for (auto [i, pair] : llvm::enumerate(llvm::zip(op.getWeights(), kernels))) {
-    auto [weightRef, kernel] = pair;
-    auto weight = cast<FlatSymbolRefAttr>(weightRef);
+  SmallVector<CallBuilder::FusedSegment> segments;
+  for (auto [i, pair] : llvm::enumerate(llvm::zip(
+           op.getWeights(), op.getKernelsAttr().getAsRange<KernelAttr>()))) {
+    auto [weight, kernel] = pair;
     // With swiglu, the gate's product goes to the result, the up's to
-    // scratch.
-    Value y = !op.getSwiglu() ? b.resultPtr(op, i)
-              : i == 0        ? b.resultPtr(op)
-                              : up;
-    FlatSymbolRefAttr bias =
-        biases ? cast<FlatSymbolRefAttr>(biases[i]) : FlatSymbolRefAttr();
+    // scratch (swigluUp).
     segments.push_back(
-        {{kSegmentKernel, b.kernel(kernel)},
-         {kSegmentPacked, b.weightPtr(weight, WeightForm::Packed)},
-         {kSegmentBias, b.weightPtr(bias, WeightForm::F32)},
-         {kSegmentY, y},
-         {kSegmentRows, b.c64(kernel.getRows())}});
+        {cast<FlatSymbolRefAttr>(weight), kernel,
+         biases ? cast<FlatSymbolRefAttr>(biases[i]) : FlatSymbolRefAttr(),
+         op.getSwiglu() && i == 1 ? up
+                                  : b.resultPtr(op, op.getSwiglu() ? 0 : i)});
   }
-  MLIRContext *c = b.b.getContext();
-  Value segmentArray = b.structsOnStack(fusedSegmentType(c), segments);
   auto eps = op.getNormEps();
-  Value args = b.structOnStack(
-      fusedMatmulArgsType(c),
-      {{kFusedSegments, segmentArray},
-       {kFusedCount, b.c64(static_cast<int64_t>(segments.size()))},
-       {kFusedCols, b.c64(rowWidth(op.getInput()))},
-       {kFusedGranule, b.c64(first.getGranule())},
-       {kFusedNormScale, b.weightPtr(op.getNormAttr(), WeightForm::F32)},
-       {kFusedResidual, op.getResidual() ? adaptor.getResidual() : b.null()},
-       {kFusedSwigluUp, up},
-       {kFusedNormEps, b.cf(eps ? eps->convertToFloat() : 0.0f)},
-       {kFusedWtype, b.c32(static_cast<int32_t>(first.getType()))}});
-  b.call("ingot_op_fused_matmul",
-         {entry.ctx, args, adaptor.getInput(), entry.n,
-          b.offset(entry.arena, base + layout.activations)});
+  b.fusedMatmul(segments, adaptor.getInput(), rowWidth(op.getInput()),
+                op.getNormAttr(), eps ? eps->convertToFloat() : 0.0f,
+                op.getResidual() ? adaptor.getResidual() : b.null(), up,
+                b.offset(entry.arena, base + layout.activations));
   SmallVector<Value> results;
   for (unsigned i = 0; i < op.getNumResults(); ++i)
     results.push_back(b.resultPtr(op, i));
@@ -475,10 +494,21 @@ INGOT_LOWERING(MoEOp) {
     Value g = piece(layout.sharedGate), u = piece(layout.sharedUp),
           d = piece(layout.sharedDown);
     Value act = piece(layout.sharedActivations);
-    b.matmul(sharedGate, *op.getSharedGateKernel(), x, dim, g, nullptr, act);
-    b.matmul(op.getSharedUpAttr(), *op.getSharedUpKernel(), x, dim, u, nullptr,
-             act);
-    b.call("ingot_op_swiglu", {g, u, entry.n, b.c64(S), g});
+    KernelAttr gateKernel = *op.getSharedGateKernel(),
+               upKernel = *op.getSharedUpKernel();
+    if (gateKernel.getType() == upKernel.getType() &&
+        gateKernel.getIsa() == upKernel.getIsa() &&
+        gateKernel.getGranule() == upKernel.getGranule()) {
+      // As a fused gate/up pair: x prepared once, one dispatch, SwiGLU per
+      // chunk of rows (the same bits as the separate calls below).
+      b.fusedMatmul({{sharedGate, gateKernel, nullptr, g},
+                     {op.getSharedUpAttr(), upKernel, nullptr, u}},
+                    x, dim, nullptr, 0.0f, b.null(), u, act);
+    } else {
+      b.matmul(sharedGate, gateKernel, x, dim, g, nullptr, act);
+      b.matmul(op.getSharedUpAttr(), upKernel, x, dim, u, nullptr, act);
+      b.call("ingot_op_swiglu", {g, u, entry.n, b.c64(S), g});
+    }
     b.matmul(op.getSharedDownAttr(), *op.getSharedDownKernel(), g, S, d,
              nullptr, act);
     b.call("ingot_op_add", {out, d, b.elements(dim), out});
