@@ -253,6 +253,27 @@ void expertRows(const ExpertTask &a, int64_t begin, int64_t end) {
               a.y + j * a.rows, begin, end);
 }
 
+/// The routed experts' gate and up products of one token in one dispatch:
+/// each chunk of rows runs both kernels for every chosen expert, then
+/// SwiGLU on those rows (gate's output becomes silu(gate) * up).
+struct ExpertGateUpTask {
+  ExpertTask gate, up;
+  int64_t rows, granule;
+};
+
+void expertGateUpRows(const ExpertGateUpTask &a, int64_t begin, int64_t end) {
+  expertRows(a.gate, begin, end);
+  expertRows(a.up, begin, end);
+  // As ingot_op_swiglu on each expert's row: silu's exp depends on the
+  // column.
+  for (int64_t j = 0; j < a.gate.nIds; ++j) {
+    float *g = a.gate.y + j * a.rows;
+    const float *u = a.up.y + j * a.rows;
+    for (int64_t r = begin; r < end; ++r)
+      g[r] = siluAt(g, r, a.rows) * u[r];
+  }
+}
+
 /// The thread-pool entry of a task: runs `rowsOf` on this task's share of
 /// the output rows, split on granule boundaries.
 template <typename Task, void (*rowsOf)(const Task &, int64_t, int64_t)>
@@ -821,14 +842,12 @@ void ingot_op_moe_experts(IngotContext *ctx,
     ExpertTask gateTask = {
         gateUpKernel, gate,          gateUpStride, tid, used, actX, 0, g,
         ffn,          granuleGateUp, gateUpType,   dim};
-    ingot_rt_parallel(ctx, runTask<ExpertTask, expertRows>, &gateTask);
     ExpertTask upTask = gateTask;
     upTask.stack = up;
     upTask.y = u;
-    ingot_rt_parallel(ctx, runTask<ExpertTask, expertRows>, &upTask);
-    // SwiGLU row by row (the exp of a row's tail is expf, as in ggml).
-    for (int64_t j = 0; j < used; ++j)
-      ingot_op_swiglu(g + j * ffn, u + j * ffn, 1, ffn, g + j * ffn);
+    ExpertGateUpTask gateUp = {gateTask, upTask, ffn, granuleGateUp};
+    ingot_rt_parallel(ctx, runTask<ExpertGateUpTask, expertGateUpRows>,
+                      &gateUp);
     ingot_op_prepare_activations(downType, g, used, ffn, ffn, actH);
     ExpertTask downTask = {downKernel, down,        downStride, tid,
                            used,       actH,        hBytes,     d,
