@@ -42,6 +42,8 @@ LogicalResult checkKernelsChosen(func::FuncOp forward) {
     bool chosen = true;
     if (auto m = dyn_cast<MatmulOp>(op))
       chosen = bool(m.getKernelAttr());
+    else if (auto m = dyn_cast<FusedMatmulOp>(op))
+      chosen = bool(m.getKernelsAttr());
     else if (auto m = dyn_cast<MoEOp>(op))
       chosen = m.getRouterKernelAttr() && m.getGateUpKernelAttr() &&
                m.getDownKernelAttr() &&
@@ -170,10 +172,13 @@ public:
     return LLVM::AddressOfOp::create(b, loc, ptr, name);
   }
 
-  /// The buffer of `op`'s result: the caller's logits, or its arena slot.
-  Value resultPtr(Operation *op) {
-    if (op->getResult(0) == entry.logitsTensor)
+  /// The buffer of `op`'s result `i`: the caller's logits, or its arena
+  /// slot.
+  Value resultPtr(Operation *op, unsigned i = 0) {
+    if (op->getResult(i) == entry.logitsTensor)
       return entry.logits;
+    if (auto offsets = entry.dialect->getArenaOffsetsAttrHelper().getAttr(op))
+      return offset(entry.arena, offsets[i]);
     return offset(
         entry.arena,
         entry.dialect->getArenaOffsetAttrHelper().getAttr(op).getInt());
@@ -191,12 +196,22 @@ public:
   /// address.
   Value structOnStack(LLVM::LLVMStructType type,
                       ArrayRef<std::pair<int32_t, Value>> fields) {
-    Value slot = LLVM::AllocaOp::create(b, loc, ptr, type, c64(1));
-    for (auto [index, value] : fields) {
-      Value field = LLVM::GEPOp::create(b, loc, ptr, type, slot,
-                                        ArrayRef<LLVM::GEPArg>{0, index});
-      LLVM::StoreOp::create(b, loc, value, field);
-    }
+    SmallVector<std::pair<int32_t, Value>> one(fields);
+    return structsOnStack(type, ArrayRef(&one, 1));
+  }
+  /// A stack array of structs of `type`, element i holding `elements[i]`.
+  Value
+  structsOnStack(LLVM::LLVMStructType type,
+                 ArrayRef<SmallVector<std::pair<int32_t, Value>>> elements) {
+    Value slot = LLVM::AllocaOp::create(
+        b, loc, ptr, type, c64(static_cast<int64_t>(elements.size())));
+    for (auto [i, fields] : llvm::enumerate(elements))
+      for (auto [index, value] : fields) {
+        Value field = LLVM::GEPOp::create(
+            b, loc, ptr, type, slot,
+            ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i), index});
+        LLVM::StoreOp::create(b, loc, value, field);
+      }
     return slot;
   }
 
@@ -207,6 +222,46 @@ public:
           c32(static_cast<int32_t>(chosen.getType())), c64(chosen.getRows()),
           c64(K), c64(chosen.getGranule()), x, entry.n, y,
           weightPtr(bias, WeightForm::F32), scratchPtr});
+  }
+
+  /// One segment of ingot_op_fused_matmul: weight, kernel, bias (null:
+  /// none) and output buffer.
+  struct FusedSegment {
+    FlatSymbolRefAttr weight;
+    KernelAttr kernel;
+    FlatSymbolRefAttr bias;
+    Value y;
+  };
+  /// Calls ingot_op_fused_matmul: x (K wide) prepared once (normalised with
+  /// `norm` first when given), one dispatch over `segments` (all of the
+  /// first's type and granule), `residual` / `swigluUp` epilogues when not
+  /// null pointers.
+  void fusedMatmul(ArrayRef<FusedSegment> segments, Value x, int64_t K,
+                   FlatSymbolRefAttr norm, float normEps, Value residual,
+                   Value swigluUp, Value scratchPtr) {
+    using namespace abi;
+    SmallVector<SmallVector<std::pair<int32_t, Value>>> fields;
+    for (const FusedSegment &s : segments)
+      fields.push_back(
+          {{kSegmentKernel, kernel(s.kernel)},
+           {kSegmentPacked, weightPtr(s.weight, WeightForm::Packed)},
+           {kSegmentBias, weightPtr(s.bias, WeightForm::F32)},
+           {kSegmentY, s.y},
+           {kSegmentRows, c64(s.kernel.getRows())}});
+    MLIRContext *c = b.getContext();
+    KernelAttr first = segments.front().kernel;
+    Value args = structOnStack(
+        fusedMatmulArgsType(c),
+        {{kFusedSegments, structsOnStack(fusedSegmentType(c), fields)},
+         {kFusedCount, c64(static_cast<int64_t>(segments.size()))},
+         {kFusedCols, c64(K)},
+         {kFusedGranule, c64(first.getGranule())},
+         {kFusedNormScale, weightPtr(norm, WeightForm::F32)},
+         {kFusedResidual, residual},
+         {kFusedSwigluUp, swigluUp},
+         {kFusedNormEps, cf(normEps)},
+         {kFusedWtype, c32(static_cast<int32_t>(first.getType()))}});
+    call("ingot_op_fused_matmul", {entry.ctx, args, x, entry.n, scratchPtr});
   }
 
   ConversionPatternRewriter &b;
@@ -280,6 +335,35 @@ INGOT_LOWERING(MatmulOp) {
            rowWidth(op.getInput()), out, op.getBiasAttr(),
            b.offset(entry.arena, b.scratch(op)));
   return SmallVector<Value>{out};
+}
+
+INGOT_LOWERING(FusedMatmulOp) {
+  FusedMatmulScratchLayout layout(entry.module, op, entry.maxBatch);
+  int64_t base = b.scratch(op);
+  Value up =
+      op.getSwiglu() ? b.offset(entry.arena, base + layout.swigluUp) : b.null();
+  ArrayAttr biases = op.getBiasesAttr();
+  SmallVector<CallBuilder::FusedSegment> segments;
+  for (auto [i, pair] : llvm::enumerate(llvm::zip(
+           op.getWeights(), op.getKernelsAttr().getAsRange<KernelAttr>()))) {
+    auto [weight, kernel] = pair;
+    // With swiglu, the gate's product goes to the result, the up's to
+    // scratch (swigluUp).
+    segments.push_back(
+        {cast<FlatSymbolRefAttr>(weight), kernel,
+         biases ? cast<FlatSymbolRefAttr>(biases[i]) : FlatSymbolRefAttr(),
+         op.getSwiglu() && i == 1 ? up
+                                  : b.resultPtr(op, op.getSwiglu() ? 0 : i)});
+  }
+  auto eps = op.getNormEps();
+  b.fusedMatmul(segments, adaptor.getInput(), rowWidth(op.getInput()),
+                op.getNormAttr(), eps ? eps->convertToFloat() : 0.0f,
+                op.getResidual() ? adaptor.getResidual() : b.null(), up,
+                b.offset(entry.arena, base + layout.activations));
+  SmallVector<Value> results;
+  for (unsigned i = 0; i < op.getNumResults(); ++i)
+    results.push_back(b.resultPtr(op, i));
+  return results;
 }
 
 INGOT_LOWERING(RopeOp) {
@@ -410,10 +494,21 @@ INGOT_LOWERING(MoEOp) {
     Value g = piece(layout.sharedGate), u = piece(layout.sharedUp),
           d = piece(layout.sharedDown);
     Value act = piece(layout.sharedActivations);
-    b.matmul(sharedGate, *op.getSharedGateKernel(), x, dim, g, nullptr, act);
-    b.matmul(op.getSharedUpAttr(), *op.getSharedUpKernel(), x, dim, u, nullptr,
-             act);
-    b.call("ingot_op_swiglu", {g, u, entry.n, b.c64(S), g});
+    KernelAttr gateKernel = *op.getSharedGateKernel(),
+               upKernel = *op.getSharedUpKernel();
+    if (gateKernel.getType() == upKernel.getType() &&
+        gateKernel.getIsa() == upKernel.getIsa() &&
+        gateKernel.getGranule() == upKernel.getGranule()) {
+      // As a fused gate/up pair: x prepared once, one dispatch, SwiGLU per
+      // chunk of rows (the same bits as the separate calls below).
+      b.fusedMatmul({{sharedGate, gateKernel, nullptr, g},
+                     {op.getSharedUpAttr(), upKernel, nullptr, u}},
+                    x, dim, nullptr, 0.0f, b.null(), u, act);
+    } else {
+      b.matmul(sharedGate, gateKernel, x, dim, g, nullptr, act);
+      b.matmul(op.getSharedUpAttr(), upKernel, x, dim, u, nullptr, act);
+      b.call("ingot_op_swiglu", {g, u, entry.n, b.c64(S), g});
+    }
     b.matmul(op.getSharedDownAttr(), *op.getSharedDownKernel(), g, S, d,
              nullptr, act);
     b.call("ingot_op_add", {out, d, b.elements(dim), out});
@@ -563,10 +658,12 @@ struct LowerToLLVMPass
 
     BufferTypeConverter converter(context);
     RewritePatternSet patterns(context);
-    patterns.add<EmbeddingOpLowering, RMSNormOpLowering, MatmulOpLowering,
-                 RopeOpLowering, AttentionOpLowering, MLAAttentionOpLowering,
-                 MoEOpLowering, SliceOpLowering, SiluOpLowering, GeluOpLowering,
-                 SwigluOpLowering, AddOpLowering>(converter, context, entry);
+    patterns
+        .add<EmbeddingOpLowering, RMSNormOpLowering, MatmulOpLowering,
+             FusedMatmulOpLowering, RopeOpLowering, AttentionOpLowering,
+             MLAAttentionOpLowering, MoEOpLowering, SliceOpLowering,
+             SiluOpLowering, GeluOpLowering, SwigluOpLowering, AddOpLowering>(
+            converter, context, entry);
     ConversionTarget target(*context);
     target.addLegalDialect<LLVM::LLVMDialect>();
     target.addLegalOp<UnrealizedConversionCastOp>();

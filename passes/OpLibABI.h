@@ -59,6 +59,7 @@ inline mlir::LLVM::LLVMFunctionType opSignature(llvm::StringRef name,
   if (name == #fn)                                                             \
     return signatureOf<decltype(fn)>(c);
   INGOT_OPLIB_FUNCTION(ingot_op_matmul)
+  INGOT_OPLIB_FUNCTION(ingot_op_fused_matmul)
   INGOT_OPLIB_FUNCTION(ingot_op_embedding)
   INGOT_OPLIB_FUNCTION(ingot_op_rms_norm)
   INGOT_OPLIB_FUNCTION(ingot_op_rope)
@@ -150,6 +151,59 @@ static_assert(offsetof(IngotPerHeadMatmulArgs, kernel) == 0 &&
                   offsetof(IngotPerHeadMatmulArgs, wtype) == 11 * 8 &&
                   sizeof(IngotPerHeadMatmulArgs) == 12 * 8,
               "IngotPerHeadMatmulArgs changed: update perHeadMatmulArgsType");
+
+/// IngotFusedSegment as an LLVM struct, as moeExpertsArgsType; an array of
+/// them is the segments of an IngotFusedMatmulArgs.
+inline mlir::LLVM::LLVMStructType fusedSegmentType(mlir::MLIRContext *c) {
+  using S = IngotFusedSegment;
+  return mlir::LLVM::LLVMStructType::getLiteral(
+      c, {llvmTypeOf<decltype(S::kernel)>(c),
+          llvmTypeOf<decltype(S::packed)>(c), llvmTypeOf<decltype(S::bias)>(c),
+          llvmTypeOf<decltype(S::y)>(c), llvmTypeOf<decltype(S::rows)>(c)});
+}
+enum FusedSegmentField : int32_t {
+  kSegmentKernel,
+  kSegmentPacked,
+  kSegmentBias,
+  kSegmentY,
+  kSegmentRows
+};
+static_assert(offsetof(IngotFusedSegment, kernel) == 0 &&
+                  offsetof(IngotFusedSegment, y) == 3 * 8 &&
+                  offsetof(IngotFusedSegment, rows) == 4 * 8 &&
+                  sizeof(IngotFusedSegment) == 5 * 8,
+              "IngotFusedSegment changed: update fusedSegmentType");
+
+/// IngotFusedMatmulArgs as an LLVM struct.
+inline mlir::LLVM::LLVMStructType fusedMatmulArgsType(mlir::MLIRContext *c) {
+  using A = IngotFusedMatmulArgs;
+  return mlir::LLVM::LLVMStructType::getLiteral(
+      c,
+      {llvmTypeOf<decltype(A::segments)>(c), llvmTypeOf<decltype(A::count)>(c),
+       llvmTypeOf<decltype(A::cols)>(c), llvmTypeOf<decltype(A::granule)>(c),
+       llvmTypeOf<decltype(A::normScale)>(c),
+       llvmTypeOf<decltype(A::residual)>(c),
+       llvmTypeOf<decltype(A::swigluUp)>(c),
+       llvmTypeOf<decltype(A::normEps)>(c), llvmTypeOf<decltype(A::wtype)>(c)});
+}
+enum FusedMatmulField : int32_t {
+  kFusedSegments,
+  kFusedCount,
+  kFusedCols,
+  kFusedGranule,
+  kFusedNormScale,
+  kFusedResidual,
+  kFusedSwigluUp,
+  kFusedNormEps,
+  kFusedWtype
+};
+static_assert(offsetof(IngotFusedMatmulArgs, segments) == 0 &&
+                  offsetof(IngotFusedMatmulArgs, normScale) == 4 * 8 &&
+                  offsetof(IngotFusedMatmulArgs, swigluUp) == 6 * 8 &&
+                  offsetof(IngotFusedMatmulArgs, normEps) == 7 * 8 &&
+                  offsetof(IngotFusedMatmulArgs, wtype) == 7 * 8 + 4 &&
+                  sizeof(IngotFusedMatmulArgs) == 8 * 8,
+              "IngotFusedMatmulArgs changed: update fusedMatmulArgsType");
 
 /// The IngotContext fields the model code reads, where it reads them.
 constexpr int64_t kContextWeights = offsetof(IngotContext, weights);

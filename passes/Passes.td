@@ -24,6 +24,43 @@ def IngotPlanWeights : Pass<"ingot-plan-weights", "mlir::ModuleOp"> {
   ];
 }
 
+def IngotFuseSiblingMatmuls
+    : Pass<"ingot-fuse-sibling-matmuls", "mlir::ModuleOp"> {
+  let summary = "Fuse matmuls of one input (Q/K/V, gate/up) into one ingot.fused_matmul";
+  let description = [{
+    Matmuls that read the same value with weights of one ggml type, packed
+    for one kernel ISA and granule (their #ingot.layout; runs after
+    ingot-plan-weights), and that all have a bias or none, become one
+    ingot.fused_matmul at the first one's place, its segments in program
+    order: the input is prepared once and one parallel dispatch covers all
+    their rows. Each output row keeps its kernel, so results do not change.
+  }];
+}
+
+def IngotFuseEpilogues : Pass<"ingot-fuse-epilogues", "mlir::ModuleOp"> {
+  let summary = "Fold swiglu and residual adds into the matmul that feeds them";
+  let description = [{
+    `ingot.swiglu(g, u)` where g and u are the two results of one
+    ingot.fused_matmul (gate, up) read by nothing else becomes that op's
+    `swiglu` epilogue: silu(g) * u per chunk of rows, no separate op or
+    buffer. `ingot.add(m, r)` where m is a single matmul result read only
+    by the add becomes an ingot.fused_matmul with the `residual` r (at the
+    add's place). Runs after ingot-fuse-sibling-matmuls.
+  }];
+}
+
+def IngotFuseNormPrologue
+    : Pass<"ingot-fuse-norm-prologue", "mlir::ModuleOp"> {
+  let summary = "Normalise and quantize in the prologue of the matmuls an rms_norm feeds";
+  let description = [{
+    An ingot.rms_norm over whole rows whose every user reads it as the input
+    of an ingot.matmul or ingot.fused_matmul with Q8_0 or Q4_0 weights is
+    removed: each user gets the `norm` prologue and reads the norm's input,
+    normalising and rounding each token row to Q8_0 block by block with the
+    rms_norm op's own arithmetic (no normalised tensor is stored).
+  }];
+}
+
 def IngotPlanMemory : Pass<"ingot-plan-memory", "mlir::ModuleOp"> {
   let summary = "Give every activation, scratch buffer and KV cache a static offset";
   let description = [{
@@ -49,7 +86,8 @@ def IngotSelectKernels : Pass<"ingot-select-kernels", "mlir::ModuleOp"> {
     #ingot.kernel: a generated kernel for the ISA its packed layout was
     planned for (quantized types), or the op library's plain path
     (`isa = none`: F32 and F16 weights, which it sums in ggml's order). The
-    attributes are `kernel` on ingot.matmul, `router_kernel`,
+    attributes are `kernel` on ingot.matmul, `kernels` (one per weight) on
+    ingot.fused_matmul, `router_kernel`,
     `gate_up_kernel`, `down_kernel` and `shared_{gate,up,down}_kernel` on
     ingot.moe, `k_b_kernel` and `v_b_kernel` on ingot.mla_attention. The
     module's `ingot.kernels` lists the generated ones, in first-use order:

@@ -112,25 +112,36 @@ private:
     return success();
   }
 
-  /// The result's buffer: max-batch rows in the arena; the logits go to the
-  /// caller's buffer (offset -1).
+  /// Each result's buffer: max-batch rows in the arena; the logits go to
+  /// the caller's buffer (offset -1). One result's offset is recorded as
+  /// `ingot.arena_offset`, several results' as `ingot.arena_offsets`.
   LogicalResult planResult(Operation &op) {
     if (!op.getNumResults() ||
         !isa<RankedTensorType>(op.getResult(0).getType()))
       return success();
-    auto arenaOffset = dialect.getArenaOffsetAttrHelper();
-    Value result = op.getResult(0);
-    if (result == body.getTerminator()->getOperand(0)) {
-      arenaOffset.setAttr(&op, b.getI64IntegerAttr(-1));
-      return success();
+    SmallVector<int64_t> offsets;
+    for (Value result : op.getResults()) {
+      if (!isa<RankedTensorType>(result.getType()))
+        continue;
+      if (result == body.getTerminator()->getOperand(0)) {
+        offsets.push_back(-1);
+        continue;
+      }
+      if (ShapedType::isDynamic(rowWidth(result)))
+        return op.emitError()
+               << "result rows need a static width to be planned";
+      auto at = arena.allocate(CheckedSize(maxBatch) * rowWidth(result) * 4);
+      if (!at)
+        return tooLarge(&op, "the result buffer");
+      offsetOf[result] = *at;
+      offsets.push_back(*at);
     }
-    if (ShapedType::isDynamic(rowWidth(result)))
-      return op.emitError() << "result rows need a static width to be planned";
-    auto at = arena.allocate(CheckedSize(maxBatch) * rowWidth(result) * 4);
-    if (!at)
-      return tooLarge(&op, "the result buffer");
-    offsetOf[result] = *at;
-    arenaOffset.setAttr(&op, b.getI64IntegerAttr(*at));
+    if (offsets.size() == 1)
+      dialect.getArenaOffsetAttrHelper().setAttr(
+          &op, b.getI64IntegerAttr(offsets.front()));
+    else
+      dialect.getArenaOffsetsAttrHelper().setAttr(
+          &op, b.getDenseI64ArrayAttr(offsets));
     return success();
   }
 
@@ -141,6 +152,8 @@ private:
              activationBytes(
                  module.lookupSymbol<WeightOp>(m.getWeightAttr()).getGgmlType(),
                  rowWidth(m.getInput()));
+    if (auto m = dyn_cast<FusedMatmulOp>(op))
+      return FusedMatmulScratchLayout(module, m, maxBatch).total;
     if (auto m = dyn_cast<MoEOp>(op))
       return MoEScratchLayout(module, m, maxBatch).total;
     if (auto m = dyn_cast<MLAAttentionOp>(op))

@@ -53,6 +53,13 @@ llvm::StringMap<Roles> collectRoles(ModuleOp module) {
     else if (auto m = dyn_cast<MatmulOp>(op)) {
       mark(m.getWeightAttr(), &Roles::packed);
       mark(m.getBiasAttr(), &Roles::f32);
+    } else if (auto m = dyn_cast<FusedMatmulOp>(op)) {
+      for (auto ref : m.getWeights().getAsRange<FlatSymbolRefAttr>())
+        mark(ref, &Roles::packed);
+      if (auto biases = m.getBiasesAttr())
+        for (auto ref : biases.getAsRange<FlatSymbolRefAttr>())
+          mark(ref, &Roles::f32);
+      mark(m.getNormAttr(), &Roles::f32);
     } else if (auto m = dyn_cast<MoEOp>(op)) {
       for (auto ref :
            {m.getRouterAttr(), m.getGateAttr(), m.getUpAttr(), m.getDownAttr(),

@@ -136,6 +136,28 @@ private:
   CheckedSize next = 0;
 };
 
+/// Offsets of the buffers an ingot.fused_matmul uses for `batch` tokens:
+/// the input prepared for its kernels and, with the swiglu epilogue, the up
+/// product (the gate's goes to the result).
+struct FusedMatmulScratchLayout {
+  int64_t activations, swigluUp = 0;
+  CheckedSize total;
+
+  FusedMatmulScratchLayout(mlir::ModuleOp module, FusedMatmulOp op,
+                           int64_t batch) {
+    auto first = mlir::cast<mlir::FlatSymbolRefAttr>(op.getWeights()[0]);
+    GGMLType type =
+        module.lookupSymbol<WeightOp>(first.getAttr()).getGgmlType();
+    const CheckedSize B = batch;
+    ScratchCursor cursor;
+    activations =
+        cursor.take(B * activationBytes(type, rowWidth(op.getInput())));
+    if (op.getSwiglu())
+      swigluUp = cursor.take(B * rowWidth(op.getResult(0)) * CheckedSize(4));
+    total = cursor.total();
+  }
+};
+
 /// Offsets (from the op's scratch offset) of the buffers an ingot.moe uses
 /// for `batch` tokens. The memory planner sizes the scratch with `total`
 /// (and refuses the plan when it is not valid: a size overflowed), the

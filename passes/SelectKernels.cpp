@@ -73,6 +73,18 @@ struct SelectKernelsPass
                       &MatmulOp::setKernelAttr);
   }
 
+  LogicalResult selectFor(FusedMatmulOp op) {
+    SmallVector<Attribute> kernels;
+    for (auto ref : op.getWeights().getAsRange<FlatSymbolRefAttr>()) {
+      auto kernel = select(op, ref, KernelKind::Matmul);
+      if (failed(kernel))
+        return failure();
+      kernels.push_back(*kernel);
+    }
+    op.setKernelsAttr(ArrayAttr::get(op.getContext(), kernels));
+    return success();
+  }
+
   LogicalResult selectFor(MoEOp op) {
     auto gate = module.lookupSymbol<WeightOp>(op.getGateAttr().getAttr());
     auto up = module.lookupSymbol<WeightOp>(op.getUpAttr().getAttr());
@@ -112,6 +124,8 @@ struct SelectKernelsPass
     WalkResult result = module.walk([&](Operation *op) {
       LogicalResult selected = success();
       if (auto m = dyn_cast<MatmulOp>(op))
+        selected = selectFor(m);
+      else if (auto m = dyn_cast<FusedMatmulOp>(op))
         selected = selectFor(m);
       else if (auto m = dyn_cast<MoEOp>(op))
         selected = selectFor(m);

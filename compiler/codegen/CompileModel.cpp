@@ -151,7 +151,8 @@ private:
   mlir::ScopedDiagnosticHandler handler;
 };
 
-/// The pass pipeline: plans weights and memory, selects the kernels, then
+/// The pass pipeline: plans weights, fuses matmuls with their neighbours,
+/// plans memory, selects the kernels, then
 /// lowers `module` to the LLVM dialect. `planned` receives the module as it was
 /// after planning (the payload is written from its weight layouts).
 Error runPipeline(mlir::ModuleOp module, KernelISA isa, int64_t maxBatch,
@@ -160,6 +161,11 @@ Error runPipeline(mlir::ModuleOp module, KernelISA isa, int64_t maxBatch,
   mlir::MLIRContext *context = module.getContext();
   mlir::PassManager plan(context);
   plan.addPass(createIngotPlanWeights({stringifyKernelISA(isa).str()}));
+  // Fusion groups matmuls by the ISA and granule their weights are packed
+  // for, so it follows weight planning; memory is planned for the fused ops.
+  plan.addPass(createIngotFuseSiblingMatmuls());
+  plan.addPass(createIngotFuseEpilogues());
+  plan.addPass(createIngotFuseNormPrologue());
   plan.addPass(createIngotPlanMemory({maxBatch}));
   plan.addPass(createIngotSelectKernels());
   if (mlir::failed(plan.run(module)))

@@ -33,6 +33,9 @@ def Ingot_Dialect : Dialect {
   let discardableAttrs = (ins
     // On an op: its result's offset in the arena (-1: the caller's logits).
     "::mlir::IntegerAttr":$arena_offset,
+    // On an op with several results (ingot.fused_matmul): each result's
+    // offset in the arena, in result order (-1: the caller's logits).
+    "::mlir::DenseI64ArrayAttr":$arena_offsets,
     // On an op: the offset of its scratch buffers in the arena.
     "::mlir::IntegerAttr":$scratch_offset,
     // On an attention op: its layer's offset in one position of KV cache.

@@ -199,6 +199,96 @@ LogicalResult MatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
 }
 
 //===----------------------------------------------------------------------===//
+// FusedMatmulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FusedMatmulOp::verify() {
+  const size_t segments = getWeights().size();
+  if (segments == 0)
+    return emitOpError() << "needs at least one weight";
+  if (auto biases = getBiases(); biases && biases->size() != segments)
+    return emitOpError() << "has " << biases->size() << " biases for "
+                         << segments << " weights";
+  const size_t expectedResults = getSwiglu() ? 1 : segments;
+  if (getSwiglu() && segments != 2)
+    return emitOpError() << "swiglu needs two weights (gate, up), has "
+                         << segments;
+  if (getNumResults() != expectedResults)
+    return emitOpError() << "has " << getNumResults() << " results, expected "
+                         << expectedResults;
+  if (getResidual()) {
+    if (getNumResults() != 1)
+      return emitOpError() << "a residual needs a single result";
+    if (getResidual().getType() != getResult(0).getType())
+      return emitOpError() << "residual type " << getResidual().getType()
+                           << " differs from the result type "
+                           << getResult(0).getType();
+  }
+  if (bool(getNorm()) != bool(getNormEps()))
+    return emitOpError() << "norm and norm_eps come together";
+  if (auto eps = getNormEps()) {
+    float value = eps->convertToFloat();
+    if (!(value > 0.0f) || !std::isfinite(value))
+      return emitOpError() << "norm_eps must be positive and finite";
+  }
+  if (auto kernels = getKernels()) {
+    if (kernels->size() != segments)
+      return emitOpError() << "has " << kernels->size() << " kernels for "
+                           << segments << " weights";
+    // One prepared input and one dispatch: every segment's kernel reads the
+    // same activation form and splits rows on the same granule.
+    auto first = cast<KernelAttr>((*kernels)[0]);
+    for (Attribute a : *kernels) {
+      auto k = cast<KernelAttr>(a);
+      if (k.getKind() != KernelKind::Matmul || k.getType() != first.getType() ||
+          k.getIsa() != first.getIsa() || k.getGranule() != first.getGranule())
+        return emitOpError() << "kernels must be matmul kernels of one type, "
+                                "ISA and granule: "
+                             << first << " and " << k;
+    }
+  }
+  return success();
+}
+
+LogicalResult FusedMatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  const int64_t cols = widthOr(getInput());
+  std::optional<GGMLType> type;
+  for (auto [i, ref] :
+       llvm::enumerate(getWeights().getAsRange<FlatSymbolRefAttr>())) {
+    auto weight = lookupWeight(*this, symbols, ref, "weight");
+    if (failed(weight))
+      return failure();
+    Value result = getResult(getSwiglu() ? 0 : i);
+    if (failed(expectShape(*this, *weight, "weight", {widthOr(result), cols})))
+      return failure();
+    if (type && *type != weight->getGgmlType())
+      return emitOpError() << "weights must share one type, '" << ref.getValue()
+                           << "' is "
+                           << stringifyGGMLType(weight->getGgmlType())
+                           << ", not " << stringifyGGMLType(*type);
+    type = weight->getGgmlType();
+    if (auto biases = getBiases()) {
+      auto biasRef = cast<FlatSymbolRefAttr>((*biases)[i]);
+      auto bias = lookupWeight(*this, symbols, biasRef, "bias");
+      if (failed(bias) ||
+          failed(expectShape(*this, *bias, "bias", {weight->getShape()[0]})))
+        return failure();
+    }
+  }
+  if (auto normRef = getNormAttr()) {
+    auto norm = lookupWeight(*this, symbols, normRef, "norm");
+    if (failed(norm) || failed(expectShape(*this, *norm, "norm", {cols})))
+      return failure();
+    // The prologue rounds each normalized block to Q8_0 right away.
+    if (*type != GGMLType::Q8_0 && *type != GGMLType::Q4_0)
+      return emitOpError() << "a norm prologue needs q8_0 or q4_0 weights, "
+                              "not "
+                           << stringifyGGMLType(*type);
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // RopeOp
 //===----------------------------------------------------------------------===//
 

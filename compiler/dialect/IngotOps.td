@@ -101,6 +101,65 @@ def Ingot_MatmulOp : Ingot_WeightUser<"matmul", [Pure]> {
   }];
 }
 
+def Ingot_KernelArrayAttr
+    : TypedArrayAttrBase<Ingot_KernelAttr, "array of #ingot.kernel">;
+
+def Ingot_FusedMatmulOp : Ingot_WeightUser<"fused_matmul", [Pure]> {
+  let summary = "Matmuls of one input, with a fused prologue and epilogue";
+  let description = [{
+    Products of one input with each of `weights` (segments), as the fusion
+    passes form them from ingot.matmul and its neighbours; each segment
+    computes exactly what its ingot.matmul did, with the same kernel per
+    output row, so fusing changes no result bit:
+
+    - segments: `result_i[t, o] = sum_k weights_i[o, k] * in[t, k]
+      (+ biases_i[o])`. All weights have one ggml type and are packed for
+      one kernel ISA and granule (ingot-fuse-sibling-matmuls checks it), so
+      the input is prepared for the kernels once (one Q8_0 rounding per
+      token for quantized weights) and one parallel dispatch covers the
+      concatenated rows of all segments. `biases`, when present, has one
+      bias per weight.
+    - prologue `norm`: `in` is `rms_norm(input, norm, norm_eps)` over the
+      whole row, computed per token while quantizing, never stored
+      (ingot-fuse-norm-prologue; quantized weights only).
+    - epilogue `residual`: the single result is the segment's product plus
+      `residual` (ingot-fuse-epilogues, from ingot.add).
+    - epilogue `swiglu`: two segments of the same shape (gate, up); the
+      single result is `silu(gate) * up`, computed per chunk of rows right
+      after both kernels ran over it (ingot-fuse-epilogues, from
+      ingot.swiglu).
+
+    `kernels` (one per weight, chosen by ingot-select-kernels) name the
+    code of each segment.
+
+    ```mlir
+    %q, %k, %v = ingot.fused_matmul %x [@wq, @wk, @wv] norm @attn_norm
+        {norm_eps = 1.0e-5 : f32}
+        : (tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>)
+    %h = ingot.fused_matmul %x [@gate, @up] swiglu
+        : (tensor<?x64xf32>) -> tensor<?x128xf32>
+    %y = ingot.fused_matmul %a [@wo] residual %x
+        : (tensor<?x64xf32>, tensor<?x64xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins Ingot_Activation:$input,
+                       Optional<Ingot_Activation>:$residual,
+                       FlatSymbolRefArrayAttr:$weights,
+                       OptionalAttr<FlatSymbolRefArrayAttr>:$biases,
+                       OptionalAttr<FlatSymbolRefAttr>:$norm,
+                       OptionalAttr<F32Attr>:$norm_eps,
+                       UnitAttr:$swiglu,
+                       // Chosen by ingot-select-kernels, one per weight.
+                       OptionalAttr<Ingot_KernelArrayAttr>:$kernels);
+  let results = (outs Variadic<Ingot_Activation>:$results);
+  let assemblyFormat = [{
+    $input $weights (`bias` $biases^)? (`norm` $norm^)?
+    (`residual` $residual^)? (`swiglu` $swiglu^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Rotary position embedding
 //===----------------------------------------------------------------------===//

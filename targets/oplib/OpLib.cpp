@@ -46,21 +46,41 @@ inline WeightType weightType(int32_t wtype) { return (WeightType)wtype; }
 
 float roundHalf(float x) { return halfToFloat(floatToHalf(x)); }
 
+/// One block of 32 values as Q8_0: the F16-rounded max|x|/127 into *d, the
+/// values scaled by 127/max and rounded to nearest even into q.
+void quantizeBlockQ8(const float *x, int8_t *q, float *d) {
+  float amax = 0.0f;
+  for (int j = 0; j < 32; ++j)
+    amax = fmaxf(amax, fabsf(x[j]));
+  *d = roundHalf(amax / 127.0f);
+  float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  for (int j = 0; j < 32; ++j)
+    q[j] = (int8_t)nearbyintf(x[j] * id);
+}
+
 /// One row of x as Q8_0 activations: k int8 values, then k/32 float scales
 /// (the F16-rounded max|x|/127), values scaled by 127/max and rounded to
 /// nearest even, as ggml's x86 quantize_row_q8_0.
 void quantizeRowQ8(const float *x, int64_t k, uint8_t *out) {
   int8_t *q = (int8_t *)out;
   float *d = (float *)(out + k);
-  for (int64_t b = 0; b < k / 32; ++b) {
-    float amax = 0.0f;
-    for (int j = 0; j < 32; ++j)
-      amax = fmaxf(amax, fabsf(x[b * 32 + j]));
-    d[b] = roundHalf(amax / 127.0f);
-    float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-    for (int j = 0; j < 32; ++j)
-      q[b * 32 + j] = (int8_t)nearbyintf(x[b * 32 + j] * id);
-  }
+  for (int64_t b = 0; b < k / 32; ++b)
+    quantizeBlockQ8(x + b * 32, q + b * 32, d + b);
+}
+
+/// The scale RMS normalisation multiplies a group of n values by:
+/// 1 / sqrt(mean(x^2) + eps), the squares summed in double as ggml does.
+inline float rmsNormScale(const float *x, int64_t n, float eps) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += (double)(x[i] * x[i]);
+  return 1.0f / sqrtf((float)(sum / (double)n) + eps);
+}
+
+/// One normalised value; the op and the fused prologue both use this
+/// product, in this order, so they agree bit for bit.
+inline float rmsNormed(float x, float scale, float weight) {
+  return x * scale * weight;
 }
 
 //===----------------------------------------------------------------------===//
@@ -233,6 +253,27 @@ void expertRows(const ExpertTask &a, int64_t begin, int64_t end) {
               a.y + j * a.rows, begin, end);
 }
 
+/// The routed experts' gate and up products of one token in one dispatch:
+/// each chunk of rows runs both kernels for every chosen expert, then
+/// SwiGLU on those rows (gate's output becomes silu(gate) * up).
+struct ExpertGateUpTask {
+  ExpertTask gate, up;
+  int64_t rows, granule;
+};
+
+void expertGateUpRows(const ExpertGateUpTask &a, int64_t begin, int64_t end) {
+  expertRows(a.gate, begin, end);
+  expertRows(a.up, begin, end);
+  // As ingot_op_swiglu on each expert's row: silu's exp depends on the
+  // column.
+  for (int64_t j = 0; j < a.gate.nIds; ++j) {
+    float *g = a.gate.y + j * a.rows;
+    const float *u = a.up.y + j * a.rows;
+    for (int64_t r = begin; r < end; ++r)
+      g[r] = siluAt(g, r, a.rows) * u[r];
+  }
+}
+
 /// The thread-pool entry of a task: runs `rowsOf` on this task's share of
 /// the output rows, split on granule boundaries.
 template <typename Task, void (*rowsOf)(const Task &, int64_t, int64_t)>
@@ -242,6 +283,93 @@ void runTask(void *args, int32_t task, int32_t nTasks) {
   taskRange(a.rows, a.granule, task, nTasks, begin, end);
   if (begin < end)
     rowsOf(a, begin, end);
+}
+
+/// An ingot.fused_matmul dispatch: rows are the segments' rows one after
+/// another, each segment padded to whole granules so that every chunk a
+/// task gets starts on a granule of its segment; with SwiGLU, the gate's
+/// rows (up's are the same rows).
+struct FusedMatmulTask {
+  const IngotFusedMatmulArgs *args;
+  const void *act;
+  int64_t nTokens, rows, granule;
+};
+
+/// Segment s as the single matmul it was before fusion.
+MatmulTask segmentTask(const FusedMatmulTask &a, int64_t s) {
+  const IngotFusedMatmulArgs &f = *a.args;
+  const IngotFusedSegment &seg = f.segments[s];
+  return {seg.kernel, seg.packed, a.act,   seg.y, a.nTokens,
+          seg.rows,   f.granule,  f.wtype, f.cols};
+}
+
+/// Rows [begin, end) of segment s: its kernel, then its bias.
+void segmentRows(const FusedMatmulTask &a, int64_t s, float *y, int64_t begin,
+                 int64_t end) {
+  MatmulTask task = segmentTask(a, s);
+  task.y = y;
+  matmulRows(task, begin, end);
+  if (const float *bias = a.args->segments[s].bias)
+    for (int64_t t = 0; t < a.nTokens; ++t)
+      for (int64_t r = begin; r < end; ++r)
+        y[t * task.rows + r] += bias[r];
+}
+
+/// Rows [begin, end) of the fused row space, epilogues included.
+void fusedRows(const FusedMatmulTask &a, int64_t begin, int64_t end) {
+  const IngotFusedMatmulArgs &f = *a.args;
+  if (f.swigluUp) {
+    const int64_t width = f.segments[0].rows;
+    float *gate = f.segments[0].y;
+    segmentRows(a, 0, gate, begin, end);
+    segmentRows(a, 1, f.swigluUp, begin, end);
+    // As ingot_op_swiglu: silu's exp depends on the column in the row.
+    for (int64_t t = 0; t < a.nTokens; ++t) {
+      float *g = gate + t * width;
+      const float *u = f.swigluUp + t * width;
+      for (int64_t r = begin; r < end; ++r)
+        g[r] = siluAt(g, r, width) * u[r];
+    }
+    return;
+  }
+  int64_t first = 0;
+  for (int64_t s = 0; s < f.count && first < end; ++s) {
+    const IngotFusedSegment &seg = f.segments[s];
+    const int64_t lo = begin > first ? begin - first : 0;
+    const int64_t hi = end - first < seg.rows ? end - first : seg.rows;
+    if (lo < hi) {
+      segmentRows(a, s, seg.y, lo, hi);
+      if (f.residual)
+        for (int64_t t = 0; t < a.nTokens; ++t)
+          for (int64_t r = lo; r < hi; ++r)
+            seg.y[t * seg.rows + r] += f.residual[t * seg.rows + r];
+    }
+    first += (seg.rows + f.granule - 1) / f.granule * f.granule;
+  }
+}
+
+/// The fused op's input prepared for its kernels. With a norm prologue each
+/// token row is normalised block by block, exactly as ingot_op_rms_norm
+/// computes it, and rounded to Q8_0 at once (the weights are Q8_0 or Q4_0).
+void prepareFusedInput(const IngotFusedMatmulArgs &f, const float *x,
+                       int64_t nTokens, uint8_t *act) {
+  if (!f.normScale) {
+    ingot_op_prepare_activations(f.wtype, x, nTokens, f.cols, f.cols, act);
+    return;
+  }
+  const int64_t bytes = ingot_op_activation_bytes(f.wtype, f.cols);
+  for (int64_t t = 0; t < nTokens; ++t) {
+    const float *xr = x + t * f.cols;
+    const float scale = rmsNormScale(xr, f.cols, f.normEps);
+    int8_t *q = (int8_t *)(act + t * bytes);
+    float *d = (float *)(q + f.cols);
+    for (int64_t b = 0; b < f.cols / 32; ++b) {
+      float block[32];
+      for (int j = 0; j < 32; ++j)
+        block[j] = rmsNormed(xr[b * 32 + j], scale, f.normScale[b * 32 + j]);
+      quantizeBlockQ8(block, q + b * 32, d + b);
+    }
+  }
 }
 
 /// One attention row (one token, one head) as ReferenceOps does it: scores
@@ -484,6 +612,21 @@ void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
         y[t * rows + r] += bias[r];
 }
 
+void ingot_op_fused_matmul(IngotContext *ctx,
+                           const struct IngotFusedMatmulArgs *args,
+                           const float *x, int64_t nTokens, uint8_t *scratch) {
+  prepareFusedInput(*args, x, nTokens, scratch);
+  int64_t rows = 0;
+  if (args->swigluUp)
+    rows = args->segments[0].rows;
+  else
+    for (int64_t s = 0; s < args->count; ++s)
+      rows += (args->segments[s].rows + args->granule - 1) / args->granule *
+              args->granule;
+  FusedMatmulTask task = {args, scratch, nTokens, rows, args->granule};
+  ingot_rt_parallel(ctx, runTask<FusedMatmulTask, fusedRows>, &task);
+}
+
 // Rows are decoded by the same code as the interpreter's (the ggml type
 // table), so they agree bit for bit; the compiler refuses any type the table
 // cannot dequantize.
@@ -499,12 +642,9 @@ void ingot_op_embedding(const uint8_t *table, int32_t type, int64_t dim,
 void ingot_op_rms_norm(const float *x, const float *weight, float eps,
                        int64_t group, int64_t groups, float *out) {
   for (int64_t g = 0; g < groups; ++g, x += group, out += group) {
-    double sum = 0.0;
+    const float scale = rmsNormScale(x, group, eps);
     for (int64_t i = 0; i < group; ++i)
-      sum += (double)(x[i] * x[i]);
-    float scale = 1.0f / sqrtf((float)(sum / (double)group) + eps);
-    for (int64_t i = 0; i < group; ++i)
-      out[i] = x[i] * scale * weight[i];
+      out[i] = rmsNormed(x[i], scale, weight[i]);
   }
 }
 
@@ -702,14 +842,12 @@ void ingot_op_moe_experts(IngotContext *ctx,
     ExpertTask gateTask = {
         gateUpKernel, gate,          gateUpStride, tid, used, actX, 0, g,
         ffn,          granuleGateUp, gateUpType,   dim};
-    ingot_rt_parallel(ctx, runTask<ExpertTask, expertRows>, &gateTask);
     ExpertTask upTask = gateTask;
     upTask.stack = up;
     upTask.y = u;
-    ingot_rt_parallel(ctx, runTask<ExpertTask, expertRows>, &upTask);
-    // SwiGLU row by row (the exp of a row's tail is expf, as in ggml).
-    for (int64_t j = 0; j < used; ++j)
-      ingot_op_swiglu(g + j * ffn, u + j * ffn, 1, ffn, g + j * ffn);
+    ExpertGateUpTask gateUp = {gateTask, upTask, ffn, granuleGateUp};
+    ingot_rt_parallel(ctx, runTask<ExpertGateUpTask, expertGateUpRows>,
+                      &gateUp);
     ingot_op_prepare_activations(downType, g, used, ffn, ffn, actH);
     ExpertTask downTask = {downKernel, down,        downStride, tid,
                            used,       actH,        hBytes,     d,

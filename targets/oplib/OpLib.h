@@ -47,6 +47,36 @@ void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
                      int64_t nTokens, float *y, const float *bias,
                      uint8_t *scratch);
 
+/// One weight of a fused matmul: the kernel (null: the plain path) and
+/// packed weight, its optional bias, and the nTokens x rows output.
+struct IngotFusedSegment {
+  IngotMatmulKernel kernel;
+  const void *packed;
+  const float *bias; ///< null: none
+  float *y;
+  int64_t rows;
+};
+/// Matmuls of one input (ingot.fused_matmul): every segment has weight type
+/// `wtype`, `cols` columns and row groups of `granule`.
+struct IngotFusedMatmulArgs {
+  const struct IngotFusedSegment *segments;
+  int64_t count; ///< segments
+  int64_t cols, granule;
+  const float *normScale; ///< null: x is the input; else rms_norm(x) is
+  const float *residual;  ///< null: none; added to the single segment
+  float *swigluUp;        ///< null: none; else segments are gate, up
+  float normEps;
+  int32_t wtype;
+};
+/// Prepares x (normalized first when normScale is given) once into
+/// `scratch`, then runs one parallel dispatch over the segments' rows; each
+/// chunk adds its bias and residual, or with `swigluUp` computes
+/// silu(gate) * up into the gate segment's output (up's kernel writes
+/// swigluUp).
+void ingot_op_fused_matmul(IngotContext *ctx,
+                           const struct IngotFusedMatmulArgs *args,
+                           const float *x, int64_t nTokens, uint8_t *scratch);
+
 /// Rows tokens[t] of a [vocab, dim] table of `type` (any type the ggml
 /// table can dequantize), dequantized by the table's decoder.
 void ingot_op_embedding(const uint8_t *table, int32_t type, int64_t dim,

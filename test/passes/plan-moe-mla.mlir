@@ -2,6 +2,18 @@
 // several weights: ingot.moe (router, routed experts, shared experts, group
 // routing) and ingot.mla_attention (absorbed k_b and v_b stacks).
 // RUN: ingot-opt %s -split-input-file --ingot-plan-weights --ingot-plan-memory=max-batch=4 --ingot-select-kernels | FileCheck %s
+// The shared experts' gate and up run as one fused call with the SwiGLU
+// epilogue (their input prepared once), then down and the add.
+// RUN: ingot-opt %s -split-input-file --ingot-plan-weights --ingot-plan-memory=max-batch=4 --ingot-select-kernels --ingot-lower-to-llvm | FileCheck %s --check-prefix=LOWER
+// LOWER-LABEL: llvm.func @ingot_model_forward
+// LOWER: llvm.call @ingot_op_moe_experts
+// LOWER: llvm.mlir.addressof @ingot_k_mm_q4_0_32x64_avx512vnni
+// LOWER: llvm.call @ingot_op_fused_matmul
+// LOWER-NOT: llvm.call @ingot_op_swiglu
+// LOWER: llvm.mlir.addressof @ingot_k_mm_q4_0_64x32_avx512vnni
+// LOWER: llvm.call @ingot_op_matmul
+// LOWER: llvm.call @ingot_op_add
+// LOWER: llvm.return
 
 module @moe {
   ingot.weight @router : f32 [4, 64] at 0 size 1024

@@ -9,7 +9,8 @@
 //
 // --op=matmul --type=f32|f16 is the op library's own F32/F16 product (no
 // generated kernel reads those types); quantized products are checked with
-// their kernels by ingot-kernel-check.
+// their kernels by ingot-kernel-check. --op=fused_matmul checks
+// ingot_op_fused_matmul against the unfused op library calls instead.
 //
 //===----------------------------------------------------------------------===//
 #include "test/targets/tools/CheckSupport.h"
@@ -28,7 +29,8 @@ using namespace llvm;
 namespace {
 
 cl::opt<std::string> op("op",
-                        cl::desc("matmul, embedding, rms_norm, rope, "
+                        cl::desc("matmul, fused_matmul, embedding, "
+                                 "rms_norm, rope, "
                                  "silu, swiglu, gelu"),
                         cl::Required);
 cl::opt<std::string> typeName("type",
@@ -100,6 +102,89 @@ bool checkMatmul(const std::string &label, std::mt19937 &rng) {
   std::vector<float> want(got.size());
   interp::matmul(view(type, weights, rows), x.data(), tokens, want.data(),
                  bias.data());
+  return check::report(label, got, want);
+}
+
+/// ingot_op_fused_matmul over F32 / F16 segments against the unfused calls
+/// it stands for: three segments of ragged row counts with biases in one
+/// dispatch, one segment with a residual epilogue, and a gate/up pair with
+/// the swiglu epilogue. All outputs are compared, concatenated.
+bool checkFusedMatmul(const std::string &label, std::mt19937 &rng) {
+  const ggml::Type type = weightType();
+  if (type != ggml::Type::F32 && type != ggml::Type::F16)
+    check::fail("fused_matmul is checked with the op library's f32 and f16 "
+                "products");
+  const targets::ISA isa = targets::ISA::AVX512VNNI;
+  const int64_t granule = targets::rowGranule(type, isa);
+  const int64_t segmentRows[3] = {rows, rows + 5, 2 * rows + 3};
+  std::vector<std::vector<uint8_t>> packed;
+  std::vector<std::vector<float>> biases;
+  for (int64_t n : segmentRows) {
+    const targets::MatmulShape shape{n, width};
+    std::vector<uint8_t> weights = check::randomWeights(type, n, width, rng);
+    packed.emplace_back(targets::packedWeightBytes(type, shape, isa));
+    if (!targets::packWeights(type, shape, isa, weights.data(),
+                              packed.back().data()))
+      check::fail("cannot pack the weight");
+    biases.push_back(check::randomFloats(n, 1.0f, rng));
+  }
+  std::vector<float> x = check::randomFloats(tokens * width, 2.0f, rng);
+  std::vector<float> residual = check::randomFloats(tokens * rows, 2.0f, rng);
+  std::vector<uint8_t> scratch(uint64_t(tokens) *
+                               targets::activationBytesPerToken(type, width));
+  std::vector<float> got, want;
+  auto matmul = [&](int s, const float *bias) {
+    std::vector<float> y(size_t(tokens * segmentRows[s]));
+    ingot_op_matmul(nullptr, nullptr, packed[s].data(), int32_t(type),
+                    segmentRows[s], width, granule, x.data(), tokens, y.data(),
+                    bias, scratch.data());
+    return y;
+  };
+  auto fused = [&](std::vector<IngotFusedSegment> segments,
+                   const float *residualRows, float *up) {
+    IngotFusedMatmulArgs args = {segments.data(),
+                                 int64_t(segments.size()),
+                                 width,
+                                 granule,
+                                 nullptr,
+                                 residualRows,
+                                 up,
+                                 0.0f,
+                                 int32_t(type)};
+    ingot_op_fused_matmul(nullptr, &args, x.data(), tokens, scratch.data());
+  };
+  // Siblings with biases.
+  std::vector<std::vector<float>> outs;
+  std::vector<IngotFusedSegment> segments;
+  for (int s = 0; s < 3; ++s) {
+    outs.emplace_back(size_t(tokens * segmentRows[s]));
+    segments.push_back({nullptr, packed[s].data(), biases[s].data(),
+                        outs.back().data(), segmentRows[s]});
+  }
+  fused(segments, nullptr, nullptr);
+  for (int s = 0; s < 3; ++s) {
+    llvm::append_range(got, outs[s]);
+    llvm::append_range(want, matmul(s, biases[s].data()));
+  }
+  // A residual: add(residual, product) as the model adds it.
+  std::vector<float> sum(size_t(tokens * rows));
+  fused({{nullptr, packed[0].data(), nullptr, sum.data(), rows}},
+        residual.data(), nullptr);
+  llvm::append_range(got, sum);
+  std::vector<float> product = matmul(0, nullptr);
+  ingot_op_add(residual.data(), product.data(), tokens * rows, product.data());
+  llvm::append_range(want, product);
+  // SwiGLU of gate (segment 0) and up (segment 0's weights again, with a
+  // bias, so the two differ).
+  std::vector<float> act(size_t(tokens * rows)), up(act.size());
+  fused({{nullptr, packed[0].data(), nullptr, act.data(), rows},
+         {nullptr, packed[0].data(), biases[0].data(), nullptr, rows}},
+        nullptr, up.data());
+  llvm::append_range(got, act);
+  std::vector<float> gate = matmul(0, nullptr),
+                     upWant = matmul(0, biases[0].data());
+  ingot_op_swiglu(gate.data(), upWant.data(), tokens, rows, gate.data());
+  llvm::append_range(want, gate);
   return check::report(label, got, want);
 }
 
@@ -200,7 +285,7 @@ int main(int argc, char **argv) {
     label += " heads=" + std::to_string(heads) +
              " dims=" + std::to_string(ropeDims ? ropeDims : width) +
              (neox ? " neox" : " normal") + (extFactor != 0.0f ? " yarn" : "");
-  if (op == "matmul" || op == "embedding")
+  if (op == "matmul" || op == "fused_matmul" || op == "embedding")
     label = op + " " + lower(typeName) + " rows=" + std::to_string(rows) +
             " width=" + std::to_string(width) +
             " tokens=" + std::to_string(tokens);
@@ -208,6 +293,8 @@ int main(int argc, char **argv) {
   bool same;
   if (op == "matmul")
     same = checkMatmul(label, rng);
+  else if (op == "fused_matmul")
+    same = checkFusedMatmul(label, rng);
   else if (op == "embedding")
     same = checkEmbedding(label, rng);
   else if (op == "rms_norm")
