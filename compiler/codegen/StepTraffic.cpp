@@ -96,6 +96,15 @@ StepTraffic computeStepTraffic(ModuleOp planned, int64_t vocabSize) {
     else if (auto m = dyn_cast<MatmulOp>(op)) {
       count.product(m.getWeightAttr());
       count.f32Vector(m.getBiasAttr());
+    } else if (auto m = dyn_cast<FusedMatmulOp>(op)) {
+      // Sibling products after fusion: each segment's weight and bias, and
+      // the norm scale of a fused rms_norm prologue.
+      for (auto ref : m.getWeights().getAsRange<FlatSymbolRefAttr>())
+        count.product(ref);
+      if (auto biases = m.getBiasesAttr())
+        for (auto ref : biases.getAsRange<FlatSymbolRefAttr>())
+          count.f32Vector(ref);
+      count.f32Vector(m.getNormAttr());
     } else if (auto m = dyn_cast<MoEOp>(op))
       count.moe(m);
     else if (auto m = dyn_cast<MLAAttentionOp>(op)) {
