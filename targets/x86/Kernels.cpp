@@ -138,19 +138,17 @@ private:
 
   /// Row groups one pass over the blocks computes for a tile of t tokens:
   /// each weight chunk loaded once serves every token of the tile.
+  /// Prefill tiles: 2 groups x 6 tokens (24 of the 32 zmm hold sums).
   int groupsPerPass(int t) const {
     (void)t;
-    if (ggmlOrder)
+    if (!avx512 || ggmlOrder)
       return 1;
-    return 1;
+    return 2;
   }
   /// Whether each (group, token) sums its block in two integer accumulators
   /// (even / odd chunks), so that fewer vpdpbusd wait on each other when the
   /// pass has few independent sums.
-  bool splitSums(int t) const {
-    (void)t;
-    return avx512;
-  }
+  bool splitSums(int t) const { return avx512 && groupsPerPass(t) * t < 8; }
 
   /// Vector register i of the ISA's width. AVX2 code only ever names ymm0-15
   /// (VEX encodable), which keeps it free of EVEX.
@@ -726,7 +724,7 @@ int64_t targets::rowGranule(WeightType, ISA isa) { return granule(isa); }
 int64_t targets::tokenTile(WeightType type, ISA isa, KernelNumerics numerics) {
   if (type == WeightType::Q8_0 && numerics == KernelNumerics::GgmlOrder)
     return isa == ISA::AVX512VNNI ? 2 : 1; // 8 float sums per token
-  return isa == ISA::AVX512VNNI ? 4 : 3;
+  return isa == ISA::AVX512VNNI ? 6 : 3;
 }
 
 uint64_t targets::packedGroupBytes(WeightType type, MatmulShape shape,
