@@ -22,6 +22,11 @@
 //  Then, per block, row and token: sum = fma(float(isum), d_w * d_x, sum),
 //  block after block (Kernels.h, Numerics).
 //
+// Pass shapes (AVX-512, block order): prefill tiles 2 groups x 6 tokens;
+// one token (decode, MoE experts) 4 groups, each block sum split over two
+// accumulators, with software prefetch of the weights a fixed number of
+// blocks ahead. AVX2 and ggml's order: 1 group per pass.
+//
 // F32 / F16 weights get no kernel: the op library computes them in ggml's
 // F32 order from the packed layout (packWeights still writes it).
 //
@@ -139,11 +144,30 @@ private:
   /// Row groups one pass over the blocks computes for a tile of t tokens:
   /// each weight chunk loaded once serves every token of the tile.
   /// Prefill tiles: 2 groups x 6 tokens (24 of the 32 zmm hold sums).
+  /// One token (decode, experts): 4 groups with split sums, 8 independent
+  /// vpdpbusd chains, enough to cover its latency.
   int groupsPerPass(int t) const {
-    (void)t;
     if (!avx512 || ggmlOrder)
       return 1;
-    return 2;
+    return t == 1 ? 4 : 2;
+  }
+  /// One-token passes stream each weight once, memory bound: they prefetch
+  /// every cache line of their groups this many 32-blocks ahead (a fixed
+  /// choice, not yet taken from the target's caches: 4 blocks of 4 groups
+  /// put 9 KB (Q8_0) in flight, well inside any L1d of 32 KB or more).
+  static constexpr int prefetchBlocksAhead = 4;
+  bool prefetches(int t) const { return t == 1; }
+  /// With chunk ch of nChunks of the current block: prefetches (t0) the
+  /// 64-byte lines of group j's block prefetchBlocksAhead blocks ahead that
+  /// start within the chunk, and with the last chunk the rest of the block
+  /// (the scales), so that every line of every block is fetched once.
+  void prefetchChunkLines(const BodyRegs &r, int j, int ch, int nChunks) {
+    const int64_t ahead = prefetchBlocksAhead * int64_t(unitBytes(type, g));
+    const int64_t end = ch + 1 == nChunks ? int64_t(unitBytes(type, g))
+                                          : (ch + 1) * chunkBytes();
+    for (int64_t line = (ch * chunkBytes() + 63) / 64 * 64; line < end;
+         line += 64)
+      prefetcht0(ptr[r.gw + int(j * groupBytes + ahead + line)]);
   }
   /// Whether each (group, token) sums its block in two integer accumulators
   /// (even / odd chunks), so that fewer vpdpbusd wait on each other when the
@@ -326,8 +350,11 @@ void MatmulGenerator::emitBlockAvx512(const Pass &p, const BodyRegs &r) {
     }
   if (q8()) {
     for (int ch = 0; ch < 8; ++ch) {
-      for (int j = 0; j < p.groups; ++j)
+      for (int j = 0; j < p.groups; ++j) {
         vloadInt(weightReg(p, j), weightAt(r, j, ch * chunkBytes()));
+        if (prefetches(p.tokens))
+          prefetchChunkLines(r, j, ch, 8);
+      }
       for (int tok = 0; tok < p.tokens; ++tok)
         for (int j = 0; j < p.groups; ++j)
           vpdpbusd(intSum(p, j, tok, p.split ? ch % 2 : 0), weightReg(p, j),
@@ -339,6 +366,8 @@ void MatmulGenerator::emitBlockAvx512(const Pass &p, const BodyRegs &r) {
       for (int j = 0; j < p.groups; ++j) {
         const Xmm lo = weightReg(p, j, 0), hi = weightReg(p, j, 1);
         vloadInt(hi, weightAt(r, j, ch * chunkBytes()));
+        if (prefetches(p.tokens))
+          prefetchChunkLines(r, j, ch, 4);
         vpandd(lo, hi, mask);
         vpsrlw(hi, hi, 4);
         vpandd(hi, hi, mask);
@@ -428,6 +457,8 @@ void MatmulGenerator::emitBlockAvx2(int t, const BodyRegs &r) {
   if (q8()) {
     for (int ch = 0; ch < 8; ++ch) {
       vloadInt(w, ptr[r.gw + ch * chunkBytes()]);
+      if (prefetches(t))
+        prefetchChunkLines(r, 0, ch, 8);
       vpabsb(aw, w);
       for (int tok = 0; tok < t; ++tok) {
         vpbroadcastd(xb, xq(tok, 4 * ch));
@@ -441,6 +472,8 @@ void MatmulGenerator::emitBlockAvx2(int t, const BodyRegs &r) {
     const Xmm lo = v(14), hi = v(15);
     for (int ch = 0; ch < 4; ++ch) {
       vloadInt(w, ptr[r.gw + ch * chunkBytes()]);
+      if (prefetches(t))
+        prefetchChunkLines(r, 0, ch, 4);
       vpand(lo, w, regNibbleMask());
       vpsrlw(hi, w, 4);
       vpand(hi, hi, regNibbleMask());
