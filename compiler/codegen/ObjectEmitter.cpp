@@ -337,6 +337,15 @@ Error addKernels(Module &module, mlir::ModuleOp lowered, const CodeGenTarget &t,
                     .getAttr(lowered);
   if (!chosen)
     return Error::success();
+  // A model that routes tokens to experts makes discrete choices from near
+  // ties of router scores; a rounding difference anywhere upstream can flip
+  // one and jump the logits (synth-deepseek2-noyarn does with block-order
+  // Q8_0 sums). Its kernels sum in ggml's order, so that its choices are
+  // llama.cpp's; other models get the faster block order (Kernels.h).
+  const targets::KernelNumerics numerics =
+      lowered.lookupSymbol("ingot_op_moe_route")
+          ? targets::KernelNumerics::GgmlOrder
+          : targets::KernelNumerics::BlockOrder;
   for (auto kernelAttr : chosen.getAsRange<KernelAttr>()) {
     std::string name = kernelAttr.getSymbol();
     auto type = targetWeightType(kernelAttr.getType());
@@ -346,8 +355,8 @@ Error addKernels(Module &module, mlir::ModuleOp lowered, const CodeGenTarget &t,
     targets::ISA isa = targetISA(kernelAttr.getIsa());
     targets::GenerateResult generated =
         kernelAttr.getKind() == KernelKind::Matmul
-            ? targets::generateMatmul(*type, shape, isa, name)
-            : targets::generateExpertMatmul(*type, shape, isa, name);
+            ? targets::generateMatmul(*type, shape, isa, name, numerics)
+            : targets::generateExpertMatmul(*type, shape, isa, name, numerics);
     if (!generated)
       return fail("kernel generator: " + generated.error);
     const targets::GeneratedKernel &kernel = generated.kernel;

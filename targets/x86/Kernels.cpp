@@ -7,20 +7,25 @@
 // memory here (user-buffer mode). All data the code reads (mask tables) is
 // placed after the instructions and addressed RIP-relative.
 //
-// Inner loops (G rows of one packed group x T tokens of one tile):
+// Inner loops (a pass: R packed groups of G rows x T tokens of one tile;
+// each weight chunk is loaded once per pass and serves all T tokens):
 //  AVX512VNNI, Q8_0 / Q4_0: the weight bytes are unsigned (Q8_0 stored +128,
 //    Q4_0 nibbles 0..15); vpdpbusd multiplies them with the broadcast signed
 //    activation quads; the offset (128 resp. 8 times the activation sum of
-//    each 4-byte chunk (Q8_0) or block (Q4_0)) is computed once per token
-//    tile into a stack table and preloaded, negated, into the integer
-//    accumulator.
-//  AVX2, Q8_0: sign trick: vpmaddubsw(|w|, sign(x, w)), vpmaddwd with ones.
+//    each block) is computed once per token tile into a stack table and
+//    preloaded, negated, into the integer block sum.
+//  AVX2, Q8_0: sign trick: vpmaddubsw(|w|, sign(x, w)), vpmaddwd with ones,
+//    summed in int32 over the block's 8 chunks.
 //  AVX2, Q4_0: vpmaddubsw(nibbles, x) summed in int16 over the block (at most
 //    16 products of 15 x 128 per lane: no overflow), vpmaddwd with ones, plus
 //    the negated offset table as above.
-//  Then Q4_0: per block sum = fma(float(isum), d_w * d_x, sum); Q8_0: per
-//  4-byte chunk c, acc_c = fma(float(isum_c), d_w * d_x, acc_c), reduced at
-//  the end as ggml does (bit-identical with ingot::interp).
+//  Then, per block, row and token: sum = fma(float(isum), d_w * d_x, sum),
+//  block after block (Kernels.h, Numerics).
+//
+// Pass shapes (AVX-512, block order): prefill tiles 2 groups x 6 tokens;
+// one token (decode, MoE experts) 4 groups, each block sum split over two
+// accumulators, with software prefetch of the weights a fixed number of
+// blocks ahead. AVX2 and ggml's order: 1 group per pass.
 //
 // F32 / F16 weights get no kernel: the op library computes them in ggml's
 // F32 order from the packed layout (packWeights still writes it).
@@ -33,6 +38,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <functional>
 
 using namespace ingot;
 using namespace ingot::targets;
@@ -67,21 +73,27 @@ struct BodyRegs {
   Reg64 y;                      ///< output of the tile's first token, row 0
   Reg64 rowBeg;                 ///< first row
   Reg64 rowEnd;                 ///< end of the rows
-  Reg64 row = Xbyak::util::r10; ///< current group's first row
-  Reg64 gw = Xbyak::util::r11;  ///< current group's packed weights
-  Reg64 idx = Xbyak::util::rax; ///< block index * 4 (quantized) or k (float)
+  Reg64 row = Xbyak::util::r10; ///< current pass's first row
+  Reg64 gw = Xbyak::util::r11;  ///< current pass's first group, block idx / 4
+  Reg64 idx = Xbyak::util::rax; ///< block index * 4
   Reg64 tmp = Xbyak::util::rbx, tmp2 = Xbyak::util::rbp;
 };
+
+/// Most tokens per tile: the offset table holds 8 entries per block.
+constexpr int maxTokenTile = 8;
 
 class MatmulGenerator : public Xbyak::CodeGenerator {
 public:
   MatmulGenerator(WeightType type, MatmulShape shape, ISA isa, bool expert,
-                  uint8_t *buffer, size_t size)
+                  KernelNumerics numerics, uint8_t *buffer, size_t size)
       : Xbyak::CodeGenerator(size, buffer), type(type), isa(isa),
         expert(expert), n(shape.rows), k(shape.cols), g(granule(isa)),
         avx512(isa == ISA::AVX512VNNI),
-        tMax(expert ? 1 : int(tokenTile(type, isa))),
-        actStride(int64_t(activationBytesPerToken(type, shape.cols))) {}
+        ggmlOrder(type == WeightType::Q8_0 &&
+                  numerics == KernelNumerics::GgmlOrder),
+        tMax(expert ? 1 : int(tokenTile(type, isa, numerics))),
+        actStride(int64_t(activationBytesPerToken(type, shape.cols))),
+        groupBytes(int64_t(packedGroupBytes(type, shape, isa))) {}
 
   /// Emits the kernel; returns the bytes of instructions.
   size_t generate();
@@ -95,32 +107,72 @@ private:
   int64_t n, k;
   int g;
   bool avx512;
+  /// Q8_0 in ggml's order: a float sum per 4-byte chunk (Kernels.h).
+  bool ggmlOrder;
   int tMax;
   int64_t actStride;
+  int64_t groupBytes;
   Xbyak::Label maskTable;
   mutable std::string failureMessage;
 
   int64_t nBlocks() const { return k / 32; }
-  bool needsOffsetTable() const { return avx512 || type == WeightType::Q4_0; }
-  /// Q8_0 sums in ggml's order: 8 float accumulators per row, one per
-  /// 4-byte chunk of the blocks, so the offset table holds one entry per
-  /// chunk.
-  bool perChunkSums() const { return type == WeightType::Q8_0; }
-  /// Address of the negated offset of token `tok`, block idx / 4, chunk ch.
-  /// Per-block tables (Q4_0): 16 bytes (4 tokens) per block. Per-chunk
-  /// tables (Q8_0): one table of nBlocks x 8 entries per token.
-  Xbyak::RegExp offsetEntry(const Reg64 &idx, int tok, int ch) const {
-    if (perChunkSums())
-      return rsp + idx * 8 + int(tok * nBlocks() * 32 + ch * 4);
-    return rsp + idx * 4 + 4 * tok;
+  bool q8() const { return type == WeightType::Q8_0; }
+  /// Bytes of one chunk: 4 k-values of the G rows of a group.
+  int chunkBytes() const { return g * 4; }
+  /// Offset of a block's G f16 scales from the block's start.
+  int scaleOffset() const { return (q8() ? 8 : 4) * chunkBytes(); }
+  /// AVX2 Q8_0 uses the sign trick and needs no offset table.
+  bool needsOffsetTable() const { return avx512 || !q8(); }
+  /// Address of the negated offset of token `tok` in the block idx / 4:
+  /// maxTokenTile entries of 4 bytes per block.
+  Xbyak::RegExp offsetEntry(const Reg64 &idx, int tok) const {
+    return rsp + idx * 8 + 4 * tok;
+  }
+  /// ggml's order: the negated offset of chunk ch of block idx / 4 of token
+  /// tok, one table of nBlocks x 8 entries per token.
+  Xbyak::RegExp chunkOffsetEntry(const Reg64 &idx, int tok, int ch) const {
+    return rsp + idx * 8 + int(tok * nBlocks() * 32 + ch * 4);
   }
   int64_t frameBytes() const {
     if (!needsOffsetTable())
       return 0;
     const int64_t bytes =
-        perChunkSums() ? tMax * nBlocks() * 32 : nBlocks() * 16;
+        ggmlOrder ? tMax * nBlocks() * 32 : nBlocks() * 4 * maxTokenTile;
     return (bytes + 63) / 64 * 64;
   }
+
+  /// Row groups one pass over the blocks computes for a tile of t tokens:
+  /// each weight chunk loaded once serves every token of the tile.
+  /// Prefill tiles: 2 groups x 6 tokens (24 of the 32 zmm hold sums).
+  /// One token (decode, experts): 4 groups with split sums, 8 independent
+  /// vpdpbusd chains, enough to cover its latency.
+  int groupsPerPass(int t) const {
+    if (!avx512 || ggmlOrder)
+      return 1;
+    return t == 1 ? 4 : 2;
+  }
+  /// One-token passes stream each weight once, memory bound: they prefetch
+  /// every cache line of their groups this many 32-blocks ahead (a fixed
+  /// choice, not yet taken from the target's caches: 4 blocks of 4 groups
+  /// put 9 KB (Q8_0) in flight, well inside any L1d of 32 KB or more).
+  static constexpr int prefetchBlocksAhead = 4;
+  bool prefetches(int t) const { return t == 1; }
+  /// With chunk ch of nChunks of the current block: prefetches (t0) the
+  /// 64-byte lines of group j's block prefetchBlocksAhead blocks ahead that
+  /// start within the chunk, and with the last chunk the rest of the block
+  /// (the scales), so that every line of every block is fetched once.
+  void prefetchChunkLines(const BodyRegs &r, int j, int ch, int nChunks) {
+    const int64_t ahead = prefetchBlocksAhead * int64_t(unitBytes(type, g));
+    const int64_t end = ch + 1 == nChunks ? int64_t(unitBytes(type, g))
+                                          : (ch + 1) * chunkBytes();
+    for (int64_t line = (ch * chunkBytes() + 63) / 64 * 64; line < end;
+         line += 64)
+      prefetcht0(ptr[r.gw + int(j * groupBytes + ahead + line)]);
+  }
+  /// Whether each (group, token) sums its block in two integer accumulators
+  /// (even / odd chunks), so that fewer vpdpbusd wait on each other when the
+  /// pass has few independent sums.
+  bool splitSums(int t) const { return avx512 && groupsPerPass(t) * t < 8; }
 
   /// Vector register i of the ISA's width. AVX2 code only ever names ymm0-15
   /// (VEX encodable), which keeps it free of EVEX.
@@ -143,19 +195,14 @@ private:
     else
       vpxor(r, r, r);
   }
-  void vand(const Xmm &d, const Xmm &a, const Xbyak::Operand &b) {
-    if (avx512)
-      vpandd(d, a, b);
-    else
-      vpand(d, a, b);
-  }
   void vloadInt(const Xmm &d, const Xbyak::Address &a) {
     if (avx512)
       vmovdqu32(d, a);
     else
       vmovdqu(d, a);
   }
-  /// Broadcasts the 32-bit constant `bits` to every lane of `d`.
+  /// Broadcasts the 32-bit constant `bits` to every lane of `d` (through
+  /// eax: not while r.idx is live).
   void vconst(const Xmm &d, uint32_t bits) {
     mov(eax, bits);
     if (avx512) {
@@ -168,24 +215,55 @@ private:
   /// Loads G f16 values and widens them.
   void vloadHalf(const Xmm &d, const Xbyak::Address &a) { vcvtph2ps(d, a); }
 
-  // Fixed vector registers.
-  Xmm fAcc(int t) const { return v(t); } // quantized: float sums
-  Xmm accQ(int t) const { return v(avx512 ? 4 + t : 3 + t); }
-  Xmm accQ2(int t) const { return v(8 + t); } // VNNI only
-  Xmm regOffset() const { return v(avx512 ? 26 : 12); }
-  Xmm regNibbleMask() const { return v(avx512 ? 27 : 13); }
-  /// Q8_0: float accumulator of chunk ch of token tok.
-  Xmm chunkAcc(int tok, int ch) const { return v(tok * 8 + ch); }
-  /// The register that holds a token's sums after a group.
-  Xmm sumReg(int tok) const {
-    return perChunkSums() ? chunkAcc(tok, 0) : fAcc(tok);
+  /// Weight bytes of group j of the pass, `bytes` into the current block.
+  Xbyak::Address weightAt(const BodyRegs &r, int j, int bytes) const {
+    return ptr[r.gw + int(j * groupBytes + bytes)];
   }
-  Xmm regOnes16() const { return v(11); } // AVX2 only
+
+  // AVX-512 registers of a pass over R groups x T tokens: float sums, then
+  // integer block sums (two sets when split), then the weight registers.
+  struct Pass {
+    int groups, tokens;
+    bool split;
+    int pairs() const { return groups * tokens; }
+  };
+  Xmm floatSum(const Pass &p, int j, int tok) const {
+    return v(j * p.tokens + tok);
+  }
+  Xmm intSum(const Pass &p, int j, int tok, int half = 0) const {
+    return v((1 + half) * p.pairs() + j * p.tokens + tok);
+  }
+  int weightRegBase(const Pass &p) const {
+    return (p.split ? 3 : 2) * p.pairs();
+  }
+  /// Q8_0: the chunk of group j, later its scales. Q4_0: the low (later the
+  /// scales) and high nibbles of group j.
+  Xmm weightReg(const Pass &p, int j, int which = 0) const {
+    return v(weightRegBase(p) + (q8() ? j : 2 * j + which));
+  }
+  Xmm scaleProduct(const Pass &p) const {
+    return v(weightRegBase(p) + (q8() ? 1 : 2) * p.groups);
+  }
+  Xmm regNibbleMask() const { return v(avx512 ? 31 : 13); }
+
+  /// ggml's order: the float sum of chunk ch of token tok (all T x 8 of them
+  /// live through the block loop); chunk 0's holds the total at the end.
+  Xmm chunkAcc(int tok, int ch) const { return v(tok * 8 + ch); }
+
+  // AVX2 registers (one group per pass, at most 3 tokens).
+  Xmm fAcc(int t) const { return v(t); }
+  Xmm accQ(int t) const { return v(3 + t); }
+  Xmm regOnes16() const { return v(11); }
+  Xmm regOffset() const { return v(12); }
 
   void emitConstants();
   void emitOffsetTable(int t, const BodyRegs &r);
-  void emitQuantBlock(int t, const BodyRegs &r);
-  void emitStore(int t, const BodyRegs &r, const Xbyak::Label &next);
+  void emitBlockAvx512(const Pass &p, const BodyRegs &r);
+  void emitBlockGgmlOrder(int t, const BodyRegs &r);
+  void emitBlockAvx2(int t, const BodyRegs &r);
+  void emitStore(int t, const BodyRegs &r, int j,
+                 const std::function<Xmm(int)> &sum);
+  void emitPass(const Pass &p, const BodyRegs &r);
   void emitBody(int t, const BodyRegs &r);
   void emitTables();
 };
@@ -193,9 +271,7 @@ private:
 void MatmulGenerator::emitConstants() {
   if (type == WeightType::Q4_0)
     vconst(regNibbleMask(), 0x0F0F0F0Fu);
-  if (avx512) {
-    vconst(regOffset(), type == WeightType::Q8_0 ? 0x80808080u : 0x08080808u);
-  } else {
+  if (!avx512) {
     vconst(regOnes16(), 0x00010001u);
     if (type == WeightType::Q4_0)
       vconst(regOffset(), 0x08080808u);
@@ -203,177 +279,241 @@ void MatmulGenerator::emitConstants() {
 }
 
 /// For each token of the tile and each block: -(offset * sum of the block's
-/// activation quants), as int32 at [rsp + 16 * block + 4 * token].
+/// activation quants) as int32, offset = 128 (Q8_0 stored +128) or 8 (Q4_0
+/// nibbles), at offsetEntry(block * 4, token).
 void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
   if (!needsOffsetTable())
     return;
+  // Registers: the tile's sums v(0..t-1), then zero, then (AVX-512) the
+  // offset bytes; nothing else is live yet.
+  const Xmm zero = v(maxTokenTile);
+  const Xmm tmp = v(maxTokenTile + 1);
+  const Xmm offset = avx512 ? v(maxTokenTile + 2) : regOffset();
+  if (avx512)
+    vconst(offset, q8() ? 0x80808080u : 0x08080808u);
   Xbyak::Label loop;
-  const Xmm zero = v(avx512 ? 21 : 9);
-  const Xmm tmp = v(avx512 ? 22 : 8);
   xor_(r.idx, r.idx);
   L(loop);
   vzero(zero);
-  for (int tok = 0; tok < t; ++tok) {
-    if (perChunkSums()) { // VNNI Q8_0: one entry per chunk
+  if (ggmlOrder) { // AVX-512 only: one entry per chunk
+    for (int tok = 0; tok < t; ++tok)
       for (int ch = 0; ch < 8; ++ch) {
-        const Xmm c = v(ch);
-        vzero(c);
-        vpdpbusd(c, regOffset(),
+        vzero(tmp);
+        vpdpbusd(tmp, offset,
                  ptr_b[r.act + r.idx * 8 + int(tok * actStride + 4 * ch)]);
-        vpsubd(c, zero, c);
-        vmovd(ptr[offsetEntry(r.idx, tok, ch)], lowXmm(c));
+        vpsubd(tmp, zero, tmp);
+        vmovd(ptr[chunkOffsetEntry(r.idx, tok, ch)], lowXmm(tmp));
       }
-      continue;
-    }
-    const Xmm c = v(tok);
-    vzero(c);
-    for (int ch = 0; ch < 8; ++ch) {
+    add(r.idx, 4);
+    cmp(r.idx, int(nBlocks() * 4));
+    jb(loop, T_NEAR);
+    return;
+  }
+  for (int tok = 0; tok < t; ++tok)
+    vzero(v(tok));
+  for (int ch = 0; ch < 8; ++ch)
+    for (int tok = 0; tok < t; ++tok) {
+      const Xmm c = v(tok);
       const auto src = r.act + r.idx * 8 + int(tok * actStride + 4 * ch);
       if (avx512) {
-        vpdpbusd(c, regOffset(), ptr_b[src]);
+        vpdpbusd(c, offset, ptr_b[src]);
       } else {
         vpbroadcastd(tmp, ptr[src]);
-        vpmaddubsw(tmp, regOffset(), tmp);
+        vpmaddubsw(tmp, offset, tmp);
         vpmaddwd(tmp, tmp, regOnes16());
         vpaddd(c, c, tmp);
       }
     }
-    vpsubd(c, zero, c);
-    vmovd(ptr[offsetEntry(r.idx, tok, 0)], lowXmm(c));
+  for (int tok = 0; tok < t; ++tok) {
+    vpsubd(v(tok), zero, v(tok));
+    vmovd(ptr[offsetEntry(r.idx, tok)], lowXmm(v(tok)));
   }
   add(r.idx, 4);
   cmp(r.idx, int(nBlocks() * 4));
   jb(loop, T_NEAR);
 }
 
-/// One 32-block of one group for the tile's tokens; r.gw points at the block.
-void MatmulGenerator::emitQuantBlock(int t, const BodyRegs &r) {
-  const int64_t chunk = int64_t(g) * 4; // bytes of 4 k-values of G rows
+/// One 32-block of the pass's groups for its tokens; r.gw points at the
+/// block in the first group. Per (group, token): the exact int32 dot of the
+/// block (vpdpbusd of the unsigned weight bytes with the signed activation
+/// quads, started at the negated offset), then one
+/// sum = fma(float(isum), d_w * d_x, sum).
+void MatmulGenerator::emitBlockAvx512(const Pass &p, const BodyRegs &r) {
+  auto xq = [&](int tok, int byte) {
+    return ptr_b[r.act + r.idx * 8 + int(tok * actStride + byte)];
+  };
+  for (int j = 0; j < p.groups; ++j)
+    for (int tok = 0; tok < p.tokens; ++tok) {
+      vpbroadcastd(intSum(p, j, tok), ptr[offsetEntry(r.idx, tok)]);
+      if (p.split)
+        vzero(intSum(p, j, tok, 1));
+    }
+  if (q8()) {
+    for (int ch = 0; ch < 8; ++ch) {
+      for (int j = 0; j < p.groups; ++j) {
+        vloadInt(weightReg(p, j), weightAt(r, j, ch * chunkBytes()));
+        if (prefetches(p.tokens))
+          prefetchChunkLines(r, j, ch, 8);
+      }
+      for (int tok = 0; tok < p.tokens; ++tok)
+        for (int j = 0; j < p.groups; ++j)
+          vpdpbusd(intSum(p, j, tok, p.split ? ch % 2 : 0), weightReg(p, j),
+                   xq(tok, 4 * ch));
+    }
+  } else {
+    const Xmm mask = regNibbleMask();
+    for (int ch = 0; ch < 4; ++ch) {
+      for (int j = 0; j < p.groups; ++j) {
+        const Xmm lo = weightReg(p, j, 0), hi = weightReg(p, j, 1);
+        vloadInt(hi, weightAt(r, j, ch * chunkBytes()));
+        if (prefetches(p.tokens))
+          prefetchChunkLines(r, j, ch, 4);
+        vpandd(lo, hi, mask);
+        vpsrlw(hi, hi, 4);
+        vpandd(hi, hi, mask);
+      }
+      for (int tok = 0; tok < p.tokens; ++tok)
+        for (int j = 0; j < p.groups; ++j) {
+          vpdpbusd(intSum(p, j, tok), weightReg(p, j, 0), xq(tok, 4 * ch));
+          vpdpbusd(intSum(p, j, tok, p.split ? 1 : 0), weightReg(p, j, 1),
+                   xq(tok, 16 + 4 * ch));
+        }
+    }
+  }
+  // The scales replace the (first) weight register of each group.
+  for (int j = 0; j < p.groups; ++j)
+    vloadHalf(weightReg(p, j), weightAt(r, j, scaleOffset()));
+  const Xmm dd = scaleProduct(p);
+  for (int tok = 0; tok < p.tokens; ++tok)
+    for (int j = 0; j < p.groups; ++j) {
+      const Xmm isum = intSum(p, j, tok);
+      if (p.split)
+        vpaddd(isum, isum, intSum(p, j, tok, 1));
+      vcvtdq2ps(isum, isum);
+      vmulps(dd, weightReg(p, j),
+             ptr_b[r.act + r.idx + int(k + tok * actStride)]);
+      vfmadd231ps(floatSum(p, j, tok), isum, dd);
+    }
+}
+
+/// One 32-block of one group for t tokens in ggml's order (Q8_0): per chunk
+/// the int32 sum of 4 products, acc_ch = fma(float(isum_ch), d_w * d_x,
+/// acc_ch). AVX-512: vpdpbusd from the negated chunk offset; AVX2: the sign
+/// trick of emitBlockAvx2, one token.
+void MatmulGenerator::emitBlockGgmlOrder(int t, const BodyRegs &r) {
   auto xq = [&](int tok, int byte) {
     return r.act + r.idx * 8 + int(tok * actStride + byte);
   };
   auto xd = [&](int tok) { return r.act + r.idx + int(k + tok * actStride); };
-  const int64_t scaleOffset = type == WeightType::Q8_0 ? 8 * chunk : 4 * chunk;
-
   if (avx512) {
-    if (type == WeightType::Q8_0) {
-      // ggml's order: lane sums of 4 products, one float accumulator per
-      // chunk: acc_ch = fma(float(isum_ch), d_w * d_x, acc_ch).
-      const Xmm dw = v(18);
-      auto dd = [&](int tok) { return v(19 + tok); };
-      auto isum = [&](int i) { return v(22 + i % 4); };
-      vloadHalf(dw, ptr[r.gw + int(scaleOffset)]);
-      for (int tok = 0; tok < t; ++tok)
-        vmulps(dd(tok), dw, ptr_b[xd(tok)]);
-      for (int ch = 0; ch < 8; ++ch) {
-        const Xmm w = v(16 + ch % 2);
-        vloadInt(w, ptr[r.gw + int(ch * chunk)]);
-        for (int tok = 0; tok < t; ++tok) {
-          const Xmm s = isum(ch * t + tok);
-          vpbroadcastd(s, ptr[offsetEntry(r.idx, tok, ch)]);
-          vpdpbusd(s, w, ptr_b[xq(tok, 4 * ch)]);
-          vcvtdq2ps(s, s);
-          vfmadd231ps(chunkAcc(tok, ch), s, dd(tok));
-        }
-      }
-      return;
-    }
-    const Xmm w0 = v(12), w1 = v(13), dw = v(14), dd = v(15);
-    const Xmm lo = v(18), hi = v(19);
-    for (int tok = 0; tok < t; ++tok) {
-      vpbroadcastd(accQ(tok), ptr[offsetEntry(r.idx, tok, 0)]);
-      vzero(accQ2(tok));
-    }
-    {
-      for (int ch = 0; ch < 4; ++ch) {
-        const Xmm p = ch % 2 ? w1 : w0;
-        vloadInt(p, ptr[r.gw + int(ch * chunk)]);
-        vpandd(lo, p, regNibbleMask());
-        vpsrlw(hi, p, 4);
-        vpandd(hi, hi, regNibbleMask());
-        for (int tok = 0; tok < t; ++tok) {
-          vpdpbusd(accQ(tok), lo, ptr_b[xq(tok, 4 * ch)]);
-          vpdpbusd(accQ2(tok), hi, ptr_b[xq(tok, 16 + 4 * ch)]);
-        }
-      }
-    }
-    vloadHalf(dw, ptr[r.gw + int(scaleOffset)]);
-    for (int tok = 0; tok < t; ++tok) {
-      vpaddd(accQ(tok), accQ(tok), accQ2(tok));
-      vcvtdq2ps(accQ(tok), accQ(tok));
-      vmulps(dd, dw, ptr_b[xd(tok)]);
-      vfmadd231ps(fAcc(tok), accQ(tok), dd);
-    }
-    return;
-  }
-
-  // AVX2.
-  if (type == WeightType::Q8_0) {
-    // Sign trick; vpmaddwd leaves the sum of 4 products per lane, one float
-    // accumulator per chunk as above (one token per pass: 8 accumulators).
-    assert(t == 1);
-    const Xmm w = v(8), aw = v(9), xb = v(10), dw = v(12), dd = v(13);
-    vloadHalf(dw, ptr[r.gw + int(scaleOffset)]);
-    vbroadcastss(dd, ptr[xd(0)]);
-    vmulps(dd, dw, dd);
+    const Xmm dw = v(18);
+    auto dd = [&](int tok) { return v(19 + tok); };
+    auto isum = [&](int i) { return v(22 + i % 4); };
+    vloadHalf(dw, ptr[r.gw + scaleOffset()]);
+    for (int tok = 0; tok < t; ++tok)
+      vmulps(dd(tok), dw, ptr_b[xd(tok)]);
     for (int ch = 0; ch < 8; ++ch) {
-      vloadInt(w, ptr[r.gw + int(ch * chunk)]);
-      vpabsb(aw, w);
-      vpbroadcastd(xb, ptr[xq(0, 4 * ch)]);
-      vpsignb(xb, xb, w);
-      vpmaddubsw(xb, aw, xb);
-      vpmaddwd(xb, xb, regOnes16());
-      vcvtdq2ps(xb, xb);
-      vfmadd231ps(chunkAcc(0, ch), xb, dd);
+      const Xmm w = v(16 + ch % 2);
+      vloadInt(w, ptr[r.gw + ch * chunkBytes()]);
+      for (int tok = 0; tok < t; ++tok) {
+        const Xmm s = isum(ch * t + tok);
+        vpbroadcastd(s, ptr[chunkOffsetEntry(r.idx, tok, ch)]);
+        vpdpbusd(s, w, ptr_b[xq(tok, 4 * ch)]);
+        vcvtdq2ps(s, s);
+        vfmadd231ps(chunkAcc(tok, ch), s, dd(tok));
+      }
     }
     return;
   }
-  const Xmm w = v(6), xb = v(8), dw = v(9), dd = v(10);
-  const Xmm lo = v(14), hi = v(15);
+  assert(t == 1);
+  const Xmm w = v(8), aw = v(9), xb = v(10), dw = v(12), dd = v(13);
+  vloadHalf(dw, ptr[r.gw + scaleOffset()]);
+  vbroadcastss(dd, ptr[xd(0)]);
+  vmulps(dd, dw, dd);
+  for (int ch = 0; ch < 8; ++ch) {
+    vloadInt(w, ptr[r.gw + ch * chunkBytes()]);
+    vpabsb(aw, w);
+    vpbroadcastd(xb, ptr[xq(0, 4 * ch)]);
+    vpsignb(xb, xb, w);
+    vpmaddubsw(xb, aw, xb);
+    vpmaddwd(xb, xb, regOnes16());
+    vcvtdq2ps(xb, xb);
+    vfmadd231ps(chunkAcc(0, ch), xb, dd);
+  }
+}
+
+/// One 32-block of one group for t tokens, the same numerics as above.
+/// Q8_0: sign trick, vpmaddubsw(|w|, sign(x, w)) then vpmaddwd with ones,
+/// summed in int32 over the chunks. Q4_0: vpmaddubsw(nibbles, x) summed in
+/// int16 over the block (at most 16 products of 15 x 128 per lane: no
+/// overflow), vpmaddwd with ones, plus the negated offset.
+void MatmulGenerator::emitBlockAvx2(int t, const BodyRegs &r) {
+  auto xq = [&](int tok, int byte) {
+    return ptr[r.act + r.idx * 8 + int(tok * actStride + byte)];
+  };
+  const Xmm w = v(6), aw = v(7), xb = v(8), dw = v(9), dd = v(10);
   for (int tok = 0; tok < t; ++tok)
-    vzero(accQ(tok));
-  {
+    vpxor(accQ(tok), accQ(tok), accQ(tok));
+  if (q8()) {
+    for (int ch = 0; ch < 8; ++ch) {
+      vloadInt(w, ptr[r.gw + ch * chunkBytes()]);
+      if (prefetches(t))
+        prefetchChunkLines(r, 0, ch, 8);
+      vpabsb(aw, w);
+      for (int tok = 0; tok < t; ++tok) {
+        vpbroadcastd(xb, xq(tok, 4 * ch));
+        vpsignb(xb, xb, w);
+        vpmaddubsw(xb, aw, xb);
+        vpmaddwd(xb, xb, regOnes16());
+        vpaddd(accQ(tok), accQ(tok), xb);
+      }
+    }
+  } else {
+    const Xmm lo = v(14), hi = v(15);
     for (int ch = 0; ch < 4; ++ch) {
-      vloadInt(w, ptr[r.gw + int(ch * chunk)]);
+      vloadInt(w, ptr[r.gw + ch * chunkBytes()]);
+      if (prefetches(t))
+        prefetchChunkLines(r, 0, ch, 4);
       vpand(lo, w, regNibbleMask());
       vpsrlw(hi, w, 4);
       vpand(hi, hi, regNibbleMask());
       for (int tok = 0; tok < t; ++tok) {
-        vpbroadcastd(xb, ptr[xq(tok, 4 * ch)]);
+        vpbroadcastd(xb, xq(tok, 4 * ch));
         vpmaddubsw(xb, lo, xb);
         vpaddw(accQ(tok), accQ(tok), xb);
-        vpbroadcastd(xb, ptr[xq(tok, 16 + 4 * ch)]);
+        vpbroadcastd(xb, xq(tok, 16 + 4 * ch));
         vpmaddubsw(xb, hi, xb);
         vpaddw(accQ(tok), accQ(tok), xb);
       }
     }
     for (int tok = 0; tok < t; ++tok) {
       vpmaddwd(accQ(tok), accQ(tok), regOnes16());
-      vpbroadcastd(xb, ptr[offsetEntry(r.idx, tok, 0)]);
+      vpbroadcastd(xb, ptr[offsetEntry(r.idx, tok)]);
       vpaddd(accQ(tok), accQ(tok), xb);
     }
   }
-  vloadHalf(dw, ptr[r.gw + int(scaleOffset)]);
+  vloadHalf(dw, ptr[r.gw + scaleOffset()]);
   for (int tok = 0; tok < t; ++tok) {
     vcvtdq2ps(accQ(tok), accQ(tok));
-    vbroadcastss(dd, ptr[xd(tok)]);
+    vbroadcastss(dd, ptr[r.act + r.idx + int(k + tok * actStride)]);
     vmulps(dd, dw, dd);
     vfmadd231ps(fAcc(tok), accQ(tok), dd);
   }
 }
 
-/// Stores the group's sums (token tok in sum(tok)) to y, masking rows past
-/// rowEnd.
-void MatmulGenerator::emitStore(int t, const BodyRegs &r,
-                                const Xbyak::Label &next) {
-  auto sum = [&](int tok) { return sumReg(tok); };
+/// Stores the sums of group j of the pass (token tok in sum(tok)) to y,
+/// masking rows past rowEnd.
+void MatmulGenerator::emitStore(int t, const BodyRegs &r, int j,
+                                const std::function<Xmm(int)> &sum) {
   const int64_t yStride = n * 4;
-  Xbyak::Label partial;
+  Xbyak::Label partial, next;
   mov(r.tmp, r.rowEnd);
   sub(r.tmp, r.row);
+  if (j)
+    sub(r.tmp, j * g);
   cmp(r.tmp, g);
   jl(partial, T_NEAR);
-  lea(r.tmp2, ptr[r.y + r.row * 4]);
+  lea(r.tmp2, ptr[r.y + r.row * 4 + j * g * 4]);
   for (int tok = 0; tok < t; ++tok)
     vmovups(ptr[r.tmp2 + int(tok * yStride)], sum(tok));
   jmp(next, T_NEAR);
@@ -382,51 +522,52 @@ void MatmulGenerator::emitStore(int t, const BodyRegs &r,
   lea(r.tmp2, ptr[rip + maskTable]);
   if (avx512) {
     kmovw(k1, ptr[r.tmp2 + r.tmp * 2]);
-    lea(r.tmp2, ptr[r.y + r.row * 4]);
+    lea(r.tmp2, ptr[r.y + r.row * 4 + j * g * 4]);
     for (int tok = 0; tok < t; ++tok)
       vmovups(ptr[r.tmp2 + int(tok * yStride)] | k1, sum(tok));
   } else {
     const Xmm mask = v(8);
     neg(r.tmp);
     vmovdqu(mask, ptr[r.tmp2 + r.tmp * 4 + 32]);
-    lea(r.tmp2, ptr[r.y + r.row * 4]);
+    lea(r.tmp2, ptr[r.y + r.row * 4 + j * g * 4]);
     for (int tok = 0; tok < t; ++tok)
       vmaskmovps(ptr[r.tmp2 + int(tok * yStride)], mask, sum(tok));
   }
+  L(next);
 }
 
-/// All groups of [rowBeg, rowEnd) for a tile of t tokens.
-void MatmulGenerator::emitBody(int t, const BodyRegs &r) {
-  emitOffsetTable(t, r);
-  const uint64_t groupBytes = packedGroupBytes(type, MatmulShape{n, k}, isa);
-  Xbyak::Label groupLoop, groupNext, done;
-  mov(r.row, r.rowBeg);
-  L(groupLoop);
-  cmp(r.row, r.rowEnd);
-  jge(done, T_NEAR);
+/// The pass at r.row: all blocks of p.groups groups for p.tokens tokens,
+/// then the stores. The last group may be partial (rowEnd == N), the others
+/// are whole.
+void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
   // gw = w + row / G * groupBytes (row is a multiple of G).
   imul(r.gw, r.row, int(groupBytes / g));
   add(r.gw, r.w);
-  for (int tok = 0; tok < t; ++tok) {
-    if (!perChunkSums()) {
-      vzero(fAcc(tok));
-      continue;
-    }
-    for (int ch = 0; ch < 8; ++ch)
-      vzero(chunkAcc(tok, ch));
-  }
+  auto sum = [&](int j, int tok) {
+    return ggmlOrder ? chunkAcc(tok, 0)
+                     : (avx512 ? floatSum(p, j, tok) : fAcc(tok));
+  };
+  for (int j = 0; j < p.groups; ++j)
+    for (int tok = 0; tok < p.tokens; ++tok)
+      for (int ch = 0; ch < (ggmlOrder ? 8 : 1); ++ch)
+        vzero(ggmlOrder ? chunkAcc(tok, ch) : sum(j, tok));
   Xbyak::Label blockLoop;
   xor_(r.idx, r.idx);
   L(blockLoop);
-  emitQuantBlock(t, r);
+  if (ggmlOrder)
+    emitBlockGgmlOrder(p.tokens, r);
+  else if (avx512)
+    emitBlockAvx512(p, r);
+  else
+    emitBlockAvx2(p.tokens, r);
   add(r.gw, int(unitBytes(type, g)));
   add(r.idx, 4);
   cmp(r.idx, int(nBlocks() * 4));
   jb(blockLoop, T_NEAR);
-  if (perChunkSums()) {
+  if (ggmlOrder) {
     // (acc4 + acc0, acc5 + acc1, acc6 + acc2, acc7 + acc3), then
     // (p0 + p2) + (p1 + p3), as ggml's reduction.
-    for (int tok = 0; tok < t; ++tok) {
+    for (int tok = 0; tok < p.tokens; ++tok) {
       for (int i = 0; i < 4; ++i)
         vaddps(chunkAcc(tok, i), chunkAcc(tok, i + 4), chunkAcc(tok, i));
       vaddps(chunkAcc(tok, 0), chunkAcc(tok, 0), chunkAcc(tok, 2));
@@ -434,11 +575,29 @@ void MatmulGenerator::emitBody(int t, const BodyRegs &r) {
       vaddps(chunkAcc(tok, 0), chunkAcc(tok, 0), chunkAcc(tok, 1));
     }
   }
-  emitStore(t, r, groupNext);
-  L(groupNext);
-  add(r.row, g);
-  jmp(groupLoop, T_NEAR);
-  L(done);
+  for (int j = 0; j < p.groups; ++j)
+    emitStore(p.tokens, r, j, [&](int tok) { return sum(j, tok); });
+}
+
+/// All groups of [rowBeg, rowEnd) for a tile of t tokens: passes of
+/// groupsPerPass(t) groups while that many (the last possibly partial)
+/// remain, then passes of fewer.
+void MatmulGenerator::emitBody(int t, const BodyRegs &r) {
+  emitOffsetTable(t, r);
+  mov(r.row, r.rowBeg);
+  for (int groups = groupsPerPass(t); groups >= 1; --groups) {
+    const Pass p{groups, t, splitSums(t)};
+    Xbyak::Label passLoop, fewer;
+    L(passLoop);
+    mov(r.tmp, r.rowEnd);
+    sub(r.tmp, r.row);
+    cmp(r.tmp, (groups - 1) * g);
+    jle(fewer, T_NEAR);
+    emitPass(p, r);
+    add(r.row, groups * g);
+    jmp(passLoop, T_NEAR);
+    L(fewer);
+  }
 }
 
 void MatmulGenerator::emitTables() {
@@ -538,7 +697,8 @@ size_t MatmulGenerator::generate() {
 }
 
 GenerateResult generate(WeightType type, MatmulShape shape, ISA isa,
-                        bool expert, const std::string &name) {
+                        bool expert, KernelNumerics numerics,
+                        const std::string &name) {
   GenerateResult result;
   auto fail = [&](std::string message) {
     result.error = std::string(expert ? "expert" : "matmul") + " kernel " +
@@ -554,14 +714,16 @@ GenerateResult generate(WeightType type, MatmulShape shape, ISA isa,
     return fail("unsupported shape " + std::to_string(shape.rows) + "x" +
                 std::to_string(shape.cols) +
                 " (K must be a positive multiple of 32)");
-  // Immediates and displacements are 32-bit.
-  if (packedGroupBytes(type, shape, isa) > (1u << 30) ||
+  // Immediates and displacements are 32-bit (a pass addresses up to 4
+  // groups from its first).
+  if (packedGroupBytes(type, shape, isa) > (1u << 28) ||
       uint64_t(shape.rows) * 4 * 8 > (1u << 30) ||
       activationBytesPerToken(type, shape.cols) * 8 > (1u << 30))
     return fail("shape too large for 32-bit offsets");
   std::vector<uint8_t> buffer(256 * 1024);
   Xbyak::ClearError();
-  MatmulGenerator gen(type, shape, isa, expert, buffer.data(), buffer.size());
+  MatmulGenerator gen(type, shape, isa, expert, numerics, buffer.data(),
+                      buffer.size());
   const size_t textBytes = gen.generate();
   if (Xbyak::GetError())
     return fail(Xbyak::ConvertErrorToString(Xbyak::GetError()));
@@ -592,10 +754,10 @@ bool targets::isSupportedShape(WeightType type, MatmulShape shape) {
 
 int64_t targets::rowGranule(WeightType, ISA isa) { return granule(isa); }
 
-int64_t targets::tokenTile(WeightType type, ISA isa) {
-  if (type == WeightType::Q8_0)
-    return isa == ISA::AVX512VNNI ? 2 : 1;
-  return isa == ISA::AVX512VNNI ? 4 : 3;
+int64_t targets::tokenTile(WeightType type, ISA isa, KernelNumerics numerics) {
+  if (type == WeightType::Q8_0 && numerics == KernelNumerics::GgmlOrder)
+    return isa == ISA::AVX512VNNI ? 2 : 1; // 8 float sums per token
+  return isa == ISA::AVX512VNNI ? 6 : 3;
 }
 
 uint64_t targets::packedGroupBytes(WeightType type, MatmulShape shape,
@@ -661,11 +823,13 @@ bool targets::packWeights(WeightType type, MatmulShape shape, ISA isa,
 }
 
 GenerateResult targets::generateMatmul(WeightType type, MatmulShape shape,
-                                       ISA isa, const std::string &name) {
-  return generate(type, shape, isa, /*expert=*/false, name);
+                                       ISA isa, const std::string &name,
+                                       KernelNumerics numerics) {
+  return generate(type, shape, isa, /*expert=*/false, numerics, name);
 }
 
 GenerateResult targets::generateExpertMatmul(WeightType type, MatmulShape shape,
-                                             ISA isa, const std::string &name) {
-  return generate(type, shape, isa, /*expert=*/true, name);
+                                             ISA isa, const std::string &name,
+                                             KernelNumerics numerics) {
+  return generate(type, shape, isa, /*expert=*/true, numerics, name);
 }

@@ -47,12 +47,21 @@
 // quantize_row_q8_0); F16 weights: K floats already rounded to f16; F32
 // weights: K floats.
 //
-// Numerics: bit-identical with ingot::interp (ggml's x86 order). Q4_0: exact
-// int32 dot per 32-block, then sum = fma(float(isum), d_w * d_x, sum), block
-// after block. Q8_0: exact int32 sums of 4 products (chunk c = elements
-// 4c..4c+3), one float accumulator per chunk acc_c = fma(float(isum_c), d_w *
-// d_x, acc_c), combined as ((acc0+acc4) + (acc2+acc6)) + ((acc1+acc5) +
-// (acc3+acc7)).
+// Numerics (KernelNumerics::BlockOrder, the default; Q8_0 and Q4_0 alike):
+// per row, token and 32-block b, the exact int32 dot isum_b of the weight and
+// activation quants, then one
+//   sum = fma(float(isum_b), d_w * d_x, sum)    (d_w * d_x rounded to float)
+// block after block from sum = 0. For Q4_0 this is ggml's x86 order, so the
+// kernels are bit-identical with ingot::interp. For Q8_0 ggml keeps one
+// float sum per 4-byte chunk and combines them at the end; these kernels do
+// not (8x fewer conversions and fmas), so they differ from ingot::interp by
+// float rounding only: the kernel tests check them bit for bit against this
+// block order and within a rounding bound against ingot::interp.
+// KernelNumerics::GgmlOrder (Q8_0 only; Q4_0 is the same either way): ggml's
+// order, bit-identical with ingot::interp: exact int32 sums of 4 products
+// (chunk c = elements 4c..4c+3), one float sum per chunk acc_c =
+// fma(float(isum_c), d_w * d_x, acc_c), combined as ((acc0+acc4) +
+// (acc2+acc6)) + ((acc1+acc5) + (acc3+acc7)); fewer tokens per tile.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_TARGETS_X86_KERNELS_H
@@ -108,8 +117,12 @@ inline uint64_t activationBytesPerToken(WeightType type, int64_t K) {
   return uint64_t(ggml::activationRowBytes(type, K));
 }
 
+/// The order in which a kernel sums (see Numerics above).
+enum class KernelNumerics { BlockOrder, GgmlOrder };
+
 /// Tokens a matmul kernel (Q8_0 / Q4_0) processes per pass over the weights.
-int64_t tokenTile(WeightType type, ISA isa);
+int64_t tokenTile(WeightType type, ISA isa,
+                  KernelNumerics numerics = KernelNumerics::BlockOrder);
 
 struct GeneratedKernel {
   std::string name;
@@ -127,13 +140,17 @@ struct GenerateResult {
 
 /// The matmul kernel for one weight shape (see the ABI above); Q8_0 and
 /// Q4_0 weights only.
-GenerateResult generateMatmul(WeightType type, MatmulShape shape, ISA isa,
-                              const std::string &name);
+GenerateResult
+generateMatmul(WeightType type, MatmulShape shape, ISA isa,
+               const std::string &name,
+               KernelNumerics numerics = KernelNumerics::BlockOrder);
 
 /// The MoE expert kernel for one expert shape (see the ABI above); Q8_0 and
 /// Q4_0 weights only.
-GenerateResult generateExpertMatmul(WeightType type, MatmulShape shape, ISA isa,
-                                    const std::string &name);
+GenerateResult
+generateExpertMatmul(WeightType type, MatmulShape shape, ISA isa,
+                     const std::string &name,
+                     KernelNumerics numerics = KernelNumerics::BlockOrder);
 
 } // namespace ingot::targets
 

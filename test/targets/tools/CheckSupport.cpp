@@ -19,7 +19,83 @@ void putHalf(uint8_t *p, float value) {
   p[1] = uint8_t(bits >> 8);
 }
 
+/// Integer dot of 4 elements of a 32-block (elements 4c..4c+3) of a
+/// ggml-layout Q8_0 / Q4_0 weight block with the activation quants xq of the
+/// block.
+int32_t chunkDot(ggml::Type type, const uint8_t *block, const int8_t *xq,
+                 int c) {
+  int32_t sum = 0;
+  for (int e = 4 * c; e < 4 * c + 4; ++e) {
+    int32_t w;
+    if (type == ggml::Type::Q8_0)
+      w = int8_t(block[2 + e]);
+    else // Q4_0: element e < 16 is the low nibble of qs[e], else the high one
+      w = int32_t(e < 16 ? block[2 + e] & 0x0F : block[2 + e - 16] >> 4) - 8;
+    sum += w * int32_t(xq[e]);
+  }
+  return sum;
+}
+
+/// d_w * d_x of block b, rounded to float as the kernels do.
+float blockScale(ggml::Type type, const uint8_t *weightRow, const uint8_t *act,
+                 int64_t k, int64_t b, const uint8_t **block) {
+  *block = weightRow + b * ggml::getTypeInfo(type).blockBytes;
+  float dx;
+  std::memcpy(&dx, act + k + 4 * b, 4);
+  return ggml::halfToFloat(uint16_t((*block)[0] | (*block)[1] << 8)) * dx;
+}
+
 } // namespace
+
+float check::blockOrderDot(ggml::Type type, const uint8_t *weightRow,
+                           const uint8_t *act, int64_t k) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < k / 32; ++b) {
+    const uint8_t *block;
+    const float scale = blockScale(type, weightRow, act, k, b, &block);
+    int32_t isum = 0;
+    for (int c = 0; c < 8; ++c)
+      isum += chunkDot(type, block, (const int8_t *)act + 32 * b, c);
+    sum = std::fma(float(isum), scale, sum);
+  }
+  return sum;
+}
+
+double check::roundingBound(ggml::Type type, const uint8_t *weightRow,
+                            const uint8_t *act, int64_t k) {
+  double magnitude = 0.0;
+  for (int64_t b = 0; b < k / 32; ++b) {
+    const uint8_t *block;
+    const double scale = blockScale(type, weightRow, act, k, b, &block);
+    for (int c = 0; c < 8; ++c)
+      magnitude += std::fabs(
+          double(chunkDot(type, block, (const int8_t *)act + 32 * b, c)) *
+          scale);
+  }
+  return double(k / 32 + 4) * std::ldexp(magnitude, -23);
+}
+
+bool check::reportWithinBound(const std::string &label,
+                              const std::vector<float> &got,
+                              const std::vector<float> &want,
+                              const std::vector<double> &bound) {
+  if (got.size() != want.size() || got.size() != bound.size())
+    fail(label + ": " + std::to_string(got.size()) + " values, expected " +
+         std::to_string(want.size()));
+  int64_t outside = 0;
+  double maxError = 0.0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double error = std::fabs(double(got[i]) - double(want[i]));
+    if (!(error <= bound[i]))
+      ++outside;
+    if (!std::isnan(error) && error > maxError)
+      maxError = error;
+  }
+  std::printf("%s vs interp: values=%zu outside_bound=%lld max_error=%g\n",
+              label.c_str(), got.size(), static_cast<long long>(outside),
+              maxError);
+  return outside == 0;
+}
 
 std::vector<uint8_t> check::randomWeights(ggml::Type type, int64_t rows,
                                           int64_t k, std::mt19937 &rng) {

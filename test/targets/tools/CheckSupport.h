@@ -40,6 +40,30 @@ std::vector<float> randomFloats(int64_t n, float range, std::mt19937 &rng);
 bool report(const std::string &label, const std::vector<float> &got,
             const std::vector<float> &want);
 
+/// One output of a generated Q8_0 / Q4_0 kernel computed the way Kernels.h
+/// documents (Numerics): per 32-block the exact int32 dot of the weight and
+/// activation quants, then sum = fma(float(isum), d_w * d_x, sum) block after
+/// block. `weightRow` is one ggml-layout row of K values, `act` one token's
+/// activations as the op library prepares them
+/// (targets::activationBytesPerToken bytes).
+float blockOrderDot(ggml::Type type, const uint8_t *weightRow,
+                    const uint8_t *act, int64_t k);
+
+/// How far a sum of the same terms in another float order (ggml's, per
+/// 4-byte chunk) may lie from blockOrderDot: twice the rounding error bound
+/// of a float sum over K/32 + 4 steps, (K/32 + 4) * 2^-23 * sum |term|, where
+/// the terms are the products of each 4-element chunk (integer dot times
+/// d_w * d_x). A wrong scale, block or row is off by about a whole term.
+double roundingBound(ggml::Type type, const uint8_t *weightRow,
+                     const uint8_t *act, int64_t k);
+
+/// Prints "<label> vs interp: values=N outside_bound=M max_error=E" for a
+/// kernel's outputs `got` and the reference interpreter's `want`, counting
+/// the values farther apart than bound[i]. Returns whether none is.
+bool reportWithinBound(const std::string &label, const std::vector<float> &got,
+                       const std::vector<float> &want,
+                       const std::vector<double> &bound);
+
 /// Generated code copied into an anonymous mapping made read-execute. The
 /// binaries Ingot emits never do this: their kernels are ordinary functions
 /// in the object file.

@@ -4,10 +4,17 @@
 // type, shape and ISA, runs it on random weights and activations the way an
 // emitted binary does (the op library prepares the activations and, for a
 // matmul, splits the rows over its parallel loop) and prints how far every
-// output is from ingot::interp's, which is exact to ggml:
+// output is from the documented block order (check::blockOrderDot, which the
+// kernels must match bit for bit), then whether it lies within the rounding
+// bound of ingot::interp's, which is exact to ggml:
 //
 //   ingot-kernel-check --type=q8_0 --isa=avx2 --rows=17 --cols=32 --tokens=3
 //   matmul q8_0 avx2 rows=17 cols=32 tokens=3: values=51 mismatches=0 ...
+//   matmul q8_0 avx2 rows=17 cols=32 tokens=3 vs interp: values=51
+//       outside_bound=0 max_error=...
+//
+// With --ggml-order (KernelNumerics::GgmlOrder) the one line compares with
+// ingot::interp bit for bit.
 //
 // A generator error is printed as "error: ..." with exit code 1.
 //
@@ -22,6 +29,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <memory>
 
 using namespace ingot;
@@ -40,6 +48,10 @@ cl::opt<int64_t> tokens("tokens",
                                  "--expert)"),
                         cl::init(1));
 cl::opt<bool> expert("expert", cl::desc("the MoE expert kernel"));
+cl::opt<bool> ggmlOrder("ggml-order",
+                        cl::desc("generate the kernel in ggml's summation "
+                                 "order and compare with the interpreter "
+                                 "bit for bit"));
 cl::opt<int64_t> experts("experts", cl::desc("stacked experts"), cl::init(4));
 cl::opt<int> tasks("tasks", cl::desc("parts of the parallel row split"),
                    cl::init(3));
@@ -50,15 +62,41 @@ cl::opt<unsigned> seed("seed", cl::init(1));
 std::unique_ptr<check::ExecutableCode> generate(ggml::Type type,
                                                 targets::ISA isa) {
   const targets::MatmulShape shape{rows, cols};
+  const targets::KernelNumerics numerics =
+      ggmlOrder ? targets::KernelNumerics::GgmlOrder
+                : targets::KernelNumerics::BlockOrder;
   targets::GenerateResult generated =
-      expert ? targets::generateExpertMatmul(type, shape, isa, "expert")
-             : targets::generateMatmul(type, shape, isa, "matmul");
+      expert
+          ? targets::generateExpertMatmul(type, shape, isa, "expert", numerics)
+          : targets::generateMatmul(type, shape, isa, "matmul", numerics);
   if (!generated)
     check::fail(generated.error);
   auto code = std::make_unique<check::ExecutableCode>(generated.kernel.code);
   if (!code->ok())
     check::fail("cannot map the kernel");
   return code;
+}
+
+/// Reports `got` against the block order and against the interpreter's
+/// `interp`; refs(i) gives the ggml weight row and prepared activations of
+/// value i.
+bool reportBoth(
+    ggml::Type type, const std::string &label, const std::vector<float> &got,
+    const std::vector<float> &interp,
+    const std::function<std::pair<const uint8_t *, const uint8_t *>(size_t)>
+        &refs) {
+  if (ggmlOrder)
+    return check::report(label, got, interp);
+  std::vector<float> blockOrder(got.size());
+  std::vector<double> bound(got.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    auto [weightRow, act] = refs(i);
+    blockOrder[i] = check::blockOrderDot(type, weightRow, act, cols);
+    bound[i] = check::roundingBound(type, weightRow, act, cols);
+  }
+  const bool exact = check::report(label, got, blockOrder);
+  const bool near = check::reportWithinBound(label, got, interp, bound);
+  return exact && near;
 }
 
 interp::WeightView view(ggml::Type type, const std::vector<uint8_t> &data,
@@ -94,7 +132,13 @@ bool checkMatmul(ggml::Type type, targets::ISA isa, const std::string &label,
       x.data(), tokens, got.data(), nullptr, scratch.data());
   std::vector<float> want(got.size());
   interp::matmul(view(type, weights, 1), x.data(), tokens, want.data());
-  return check::report(label, got, want);
+  // ingot_op_matmul left the prepared activations in scratch.
+  const uint64_t rowBytes = *ggml::rowBytes(type, uint64_t(cols));
+  const uint64_t actBytes = targets::activationBytesPerToken(type, cols);
+  return reportBoth(type, label, got, want, [&](size_t i) {
+    return std::make_pair(weights.data() + (i % rows) * rowBytes,
+                          scratch.data() + (i / rows) * actBytes);
+  });
 }
 
 /// y_j = W_{ids[j]} x_j through the expert kernel, the rows in two parts.
@@ -138,14 +182,21 @@ bool checkExpert(ggml::Type type, targets::ISA isa, const std::string &label,
     for (int64_t r = 0; r < rows; ++r)
       want[size_t(j * rows + r)] = interp::dotRow(w, r, x.data() + j * cols);
   }
-  return check::report(label, got, want);
+  const uint64_t rowBytes = *ggml::rowBytes(type, uint64_t(cols));
+  return reportBoth(type, label, got, want, [&](size_t i) {
+    const int64_t j = int64_t(i) / rows, r = int64_t(i) % rows;
+    return std::make_pair(weights.data() + ids[size_t(j)] * matrixBytes +
+                              r * rowBytes,
+                          act.data() + j * actBytes);
+  });
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  cl::ParseCommandLineOptions(argc, argv,
-                              "one generated kernel vs ingot::interp\n");
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "one generated kernel vs its block order and ingot::interp\n");
   std::optional<ggml::Type> type = ggml::parseTypeName(typeName);
   if (!type)
     check::fail("unknown weight type '" + typeName + "'");
@@ -169,7 +220,8 @@ int main(int argc, char **argv) {
   const std::string label =
       std::string(expert ? "expert" : "matmul") + " " + lowerType + " " +
       isaName + " rows=" + std::to_string(rows) +
-      " cols=" + std::to_string(cols) + " tokens=" + std::to_string(tokens);
+      " cols=" + std::to_string(cols) + " tokens=" + std::to_string(tokens) +
+      (ggmlOrder ? " ggml-order" : "");
   std::mt19937 rng(seed);
   const bool same = expert ? checkExpert(*type, isa, label, rng)
                            : checkMatmul(*type, isa, label, rng);
