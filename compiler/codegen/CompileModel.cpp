@@ -503,7 +503,7 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
   mlir::OwningOpRef<mlir::ModuleOp> planned;
   // The runtime requests the tile data state at start: the target's
   // features, which amx_int8 is one of, are the binary's required features.
-  const bool amx = *isa == KernelISA::AVX512VNNI &&
+  const bool amx = options.amx && *isa == KernelISA::AVX512VNNI &&
                    target->hasFeature("amx_int8") &&
                    target->hasFeature("amx_tile");
   if (Error e = runPipeline(module, *isa, amx, options.maxBatch, diagnostics,
