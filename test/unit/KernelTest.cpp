@@ -389,7 +389,7 @@ TEST(AmxKernelGenerator, CombinedCodeIsPositionIndependent) {
 TEST(AmxKernelGenerator, ErrorsReportedNotFatal) {
   GenerateResult q4 = generateAmxMatmul(WeightType::Q4_0, {16, 64}, "q4");
   EXPECT_FALSE(q4);
-  EXPECT_NE(q4.error.find("no AMX generator for q4_0"), std::string::npos)
+  EXPECT_NE(q4.error.find("no AMX generator for Q4_0"), std::string::npos)
       << q4.error;
   GenerateResult ragged = generateAmxMatmul(WeightType::Q8_0, {16, 33}, "r");
   EXPECT_FALSE(ragged);
