@@ -55,7 +55,7 @@ def IngotSelectKernels : Pass<"ingot-select-kernels", "mlir::ModuleOp"> {
     module's `ingot.kernels` lists the generated ones, in first-use order:
     the kernel emitter generates exactly those. With `amx` (the target has
     AMX-INT8), q8_0 matmuls packed for avx512vnni get `isa = amx`: the same
-    layout and small-batch code, AMX tiles from 16 tokens.
+    layout and small-batch code, AMX tiles from 8 tokens per call.
   }];
   let options = [
     Option<"amx", "amx", "bool", /*default=*/"false",
