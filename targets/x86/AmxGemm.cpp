@@ -8,18 +8,21 @@
 // memory once per call. Per block and tile:
 //   tileloadd A (tokens x 32 quants), tileloadd B (8 x 64: the block's 8
 //   chunks), tilezero C, tdpbsud C += A.(B + 128), tdpbssd C += A.(-128),
-//   tilestored C to a 1 KB stack scratch, then per token a zmm of 16 rows:
-//   acc_t = fma(float(C[t]), d_w * d_x[t], acc_t).
-// The fp32 accumulators of the 16 tokens stay in zmm0-15 across the blocks;
-// the conversion and multiply-add (3 vector instructions per token and
-// block) bound the loop, not the tile unit, which is why a single C tile
-// per step suffices: more C tiles would not lower that per-element cost
-// and there are no zmm left for more accumulators.
+//   tilestored C to a 1 KB stack scratch slot, then per token a zmm of 16
+//   rows: acc_t = fma(float(C[t]), d_w * d_x[t], acc_t).
+// The fp32 accumulators of the 16 tokens stay in zmm0-15 across the blocks.
+// Blocks go in pairs through two C / A tiles and two scratch slots so the
+// tile work of one block can overlap the vector work of the other.
+// Measured (4096x4096, 128 tokens, one thread): the vector conversion and
+// multiply-add alone take about half the time, tile loads, multiplies and
+// stores the rest; more C tiles per step would need more zmm accumulators
+// than there are (16 tokens x 16 rows = 16 zmm per C tile).
 //
-// Tiles (palette 1): tmm0 C and tmm1 A for full 16-token tiles, tmm4 / tmm5
-// the same for the last nTokens % 16 tokens (rows = that count), tmm2 the
-// weight block, tmm3 the constant -128 block. One configuration per token
-// remainder, 16 in a table after the code, loaded once per call.
+// Tiles (palette 1): tmm0 / tmm6 C and tmm1 / tmm7 A for full 16-token
+// tiles, tmm4 / tmm5 C and A for the last nTokens % 16 tokens (rows = that
+// count), tmm2 the weight block, tmm3 the constant -128 block. One
+// configuration per token remainder, 16 in a table after the code, loaded
+// once per call; tilerelease at exit.
 //
 //===----------------------------------------------------------------------===//
 #include "targets/x86/AmxGemm.h"
