@@ -1,9 +1,10 @@
 //===- SelectKernels.cpp - The kernel of every weight an op multiplies by -===//
 //
 // The one place that decides which code multiplies by a weight: a kernel
-// generated for the ISA the weight was packed for, or the op library's
-// plain path for F32 and F16 weights. The lowering and the kernel emitter
-// only follow the #ingot.kernel attributes recorded here.
+// generated for the ISA the weight was packed for (on AMX targets, the AMX
+// prefill kernel over the same layout for Q8_0 matmuls), or the op
+// library's plain path for F32 and F16 weights. The lowering and the kernel
+// emitter only follow the #ingot.kernel attributes recorded here.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
@@ -47,10 +48,16 @@ struct SelectKernelsPass
     // plain path, which follows ggml's F32 summation order exactly; only the
     // quantized types run generated kernels.
     bool plain = type == GGMLType::F32 || type == GGMLType::F16;
+    KernelISA isa = plain ? KernelISA::None : *layout.getIsa();
+    // AMX multiplies prefill batches of Q8_0 matrices; expert kernels take
+    // one token per id, so they stay on the vector code.
+    if (amx && isa == KernelISA::AVX512VNNI && kind == KernelKind::Matmul &&
+        type == GGMLType::Q8_0)
+      isa = KernelISA::AMX;
     ArrayRef<int64_t> shape = weight.getShape();
-    auto kernel = KernelAttr::get(
-        user->getContext(), kind, type, shape[shape.size() - 2], shape.back(),
-        plain ? KernelISA::None : *layout.getIsa(), *layout.getGranule());
+    auto kernel =
+        KernelAttr::get(user->getContext(), kind, type, shape[shape.size() - 2],
+                        shape.back(), isa, *layout.getGranule());
     if (kernel.isGenerated())
       generated.insert(kernel);
     return kernel;

@@ -155,8 +155,8 @@ private:
 /// plans memory, selects the kernels, then
 /// lowers `module` to the LLVM dialect. `planned` receives the module as it was
 /// after planning (the payload is written from its weight layouts).
-Error runPipeline(mlir::ModuleOp module, KernelISA isa, int64_t maxBatch,
-                  const FirstDiagnostic &diagnostics,
+Error runPipeline(mlir::ModuleOp module, KernelISA isa, bool amx,
+                  int64_t maxBatch, const FirstDiagnostic &diagnostics,
                   mlir::OwningOpRef<mlir::ModuleOp> &planned) {
   mlir::MLIRContext *context = module.getContext();
   mlir::PassManager plan(context);
@@ -167,7 +167,7 @@ Error runPipeline(mlir::ModuleOp module, KernelISA isa, int64_t maxBatch,
   plan.addPass(createIngotFuseEpilogues());
   plan.addPass(createIngotFuseNormPrologue());
   plan.addPass(createIngotPlanMemory({maxBatch}));
-  plan.addPass(createIngotSelectKernels());
+  plan.addPass(createIngotSelectKernels({amx}));
   if (mlir::failed(plan.run(module)))
     return createStringError("planning failed: " + diagnostics.str());
   planned = module.clone();
@@ -509,8 +509,18 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
     return isa.takeError();
   FirstDiagnostic diagnostics(context);
   mlir::OwningOpRef<mlir::ModuleOp> planned;
-  if (Error e =
-          runPipeline(module, *isa, options.maxBatch, diagnostics, planned))
+  // The runtime requests the tile data state at start: the target's
+  // features, which amx_int8 is one of, are the binary's required features.
+  // Models that route tokens to experts keep ggml's summation order (see
+  // addKernels): the AMX kernel sums by block, so they do without it.
+  const bool routesExperts =
+      module->walk([](MoEOp) { return mlir::WalkResult::interrupt(); })
+          .wasInterrupted();
+  const bool amx = options.amx && *isa == KernelISA::AVX512VNNI &&
+                   target->hasFeature("amx_int8") &&
+                   target->hasFeature("amx_tile") && !routesExperts;
+  if (Error e = runPipeline(module, *isa, amx, options.maxBatch, diagnostics,
+                            planned))
     return std::move(e);
 
   ModelInfo info =

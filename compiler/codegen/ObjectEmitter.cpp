@@ -3,6 +3,7 @@
 
 #include "ingot/ModelABI.h"
 #include "passes/PlanningUtils.h"
+#include "targets/x86/AmxGemm.h"
 #include "targets/x86/Kernels.h"
 
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -357,6 +358,11 @@ Error addKernels(Module &module, mlir::ModuleOp lowered, const CodeGenTarget &t,
         kernelAttr.getKind() == KernelKind::Matmul
             ? targets::generateMatmul(*type, shape, isa, name, numerics)
             : targets::generateExpertMatmul(*type, shape, isa, name, numerics);
+    if (generated && kernelAttr.getIsa() == KernelISA::AMX) {
+      // The vector kernel stays for small batches, behind the AMX entry.
+      targets::GeneratedKernel smallBatch = std::move(generated.kernel);
+      generated = targets::generateAmxMatmul(*type, shape, name, &smallBatch);
+    }
     if (!generated)
       return fail("kernel generator: " + generated.error);
     const targets::GeneratedKernel &kernel = generated.kernel;

@@ -121,6 +121,10 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (isa != KernelISA::None && plainType)
     return emitError() << stringifyGGMLType(type)
                        << " weights take the plain path (isa none)";
+  if (isa == KernelISA::AMX &&
+      (kind != KernelKind::Matmul || type != GGMLType::Q8_0 || granule != 16))
+    return emitError() << "amx kernels are q8_0 matmuls over the avx512vnni "
+                          "layout (granule 16)";
   return success();
 }
 

@@ -1,7 +1,7 @@
 //===- CompileCommand.cpp - `ingot compile` -------------------------------===//
 //
 // ingot compile MODEL.gguf --target FILE.yaml|host -o OUT
-//   [--emit=ir|llvm|asm|obj|exe] [--max-batch N]
+//   [--emit=ir|llvm|asm|obj|exe] [--max-batch N] [--amx=false]
 //
 // Parses the options, runs ingot::codegen::compileModel (import, plan,
 // lower, emit, link, append the weights) and prints its report.
@@ -51,6 +51,10 @@ cl::opt<int64_t> maxBatch("max-batch",
                           cl::desc("Most tokens per forward call (prefill "
                                    "chunk)"),
                           cl::init(64), cl::sub(compileCommand));
+cl::opt<bool> amx("amx",
+                  cl::desc("Q8_0 prefill matmuls on AMX tiles when the target "
+                           "has amx_int8 (--amx=false: AVX-512 VNNI only)"),
+                  cl::init(true), cl::sub(compileCommand));
 
 /// A one-line progress bar on stderr, shown only on a terminal. Its clock
 /// starts at the first update, when the step it measures starts.
@@ -92,6 +96,7 @@ ingot::codegen::CompileOptions compileOptions(Progress &progress) {
   options.chatTemplateFile = chatTemplateFile;
   options.output = emit;
   options.maxBatch = maxBatch;
+  options.amx = amx;
   options.readChatTemplate = [](StringRef path) {
     return ingot::driver::readBoundedFile(
         path, ingot::driver::kMaxTemplateFileBytes, "chat template");

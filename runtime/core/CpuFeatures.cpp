@@ -223,23 +223,35 @@ bool maskedByEnv(const std::string &name) {
 
 } // namespace
 
-bool cpuHasFeature(const std::string &rawName, bool &known) {
+namespace {
+
+enum class Support { Unknown, Missing, StateRefused, Usable };
+
+Support featureSupport(const std::string &rawName) {
   std::string name = canonical(rawName);
-  known = false;
   for (const Feature &f : kFeatures) {
     if (name != f.name)
       continue;
-    known = true;
     if (maskedByEnv(name))
-      return false;
+      return Support::Missing;
     Regs r = cpuid(f.leaf, f.sub);
     uint32_t v = f.reg == EAX   ? r.eax
                  : f.reg == EBX ? r.ebx
                  : f.reg == ECX ? r.ecx
                                 : r.edx;
-    return (v >> f.bit & 1) && stateEnabled(f.state);
+    if (!(v >> f.bit & 1))
+      return Support::Missing;
+    return stateEnabled(f.state) ? Support::Usable : Support::StateRefused;
   }
-  return false;
+  return Support::Unknown;
+}
+
+} // namespace
+
+bool cpuHasFeature(const std::string &rawName, bool &known) {
+  Support support = featureSupport(rawName);
+  known = support != Support::Unknown;
+  return support == Support::Usable;
 }
 
 bool checkCpuFeatures(const char *required, const char *targetName,
@@ -260,18 +272,21 @@ bool checkCpuFeatures(const char *required, const char *targetName,
       name.pop_back();
     if (name.empty() || name.front() == '-')
       continue;
-    bool known;
-    if (cpuHasFeature(name, known))
+    Support support = featureSupport(name);
+    if (support == Support::Usable)
       continue;
     const char *target =
         targetName && *targetName ? targetName : "an unnamed target";
-    if (!known)
-      error = "this binary was compiled for " + std::string(target) +
-              " and needs CPU feature '" + name +
-              "', which this runtime cannot check";
+    error = "this binary was compiled for " + std::string(target) +
+            " and needs CPU feature '" + name + "', ";
+    if (support == Support::Unknown)
+      error += "which this runtime cannot check";
+    else if (support == Support::StateRefused)
+      error += "which this CPU has but the OS does not enable for this "
+               "process (AMX: Linux must grant the tile data state, "
+               "arch_prctl ARCH_REQ_XCOMP_PERM)";
     else
-      error = "this binary was compiled for " + std::string(target) +
-              " and needs CPU feature '" + name + "', which this CPU lacks";
+      error += "which this CPU lacks";
     return false;
   }
   return true;

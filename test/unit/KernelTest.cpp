@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "targets/oplib/OpLib.h"
+#include "targets/x86/AmxGemm.h"
 #include "targets/x86/Kernels.h"
 #include "test/targets/tools/CheckSupport.h"
 
@@ -36,6 +37,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -301,7 +303,7 @@ TEST_P(KernelTest, CodeIsPositionIndependent) {
 /// Decodes the instructions of a kernel with LLVM's disassembler; counts
 /// instructions with an EVEX prefix (0x62 after any legacy / REX prefixes).
 void disassemble(const GeneratedKernel &kernel, int64_t &instructions,
-                 int64_t &evex) {
+                 int64_t &evex, const char *cpu = "znver4") {
   llvm::InitializeAllTargetInfos();
   llvm::InitializeAllTargetMCs();
   llvm::InitializeAllDisassemblers();
@@ -315,7 +317,7 @@ void disassemble(const GeneratedKernel &kernel, int64_t &instructions,
   std::unique_ptr<llvm::MCAsmInfo> mai(
       target->createMCAsmInfo(*mri, triple, options));
   std::unique_ptr<llvm::MCSubtargetInfo> sti(
-      target->createMCSubtargetInfo(triple, "znver4", ""));
+      target->createMCSubtargetInfo(triple, cpu, ""));
   llvm::MCContext ctx(triple, mai.get(), mri.get(), sti.get());
   std::unique_ptr<llvm::MCDisassembler> dis(
       target->createMCDisassembler(*sti, ctx));
@@ -397,6 +399,43 @@ TEST(KernelGeneratorErrors, ReportedNotFatal) {
     EXPECT_FALSE(
         packWeights(WeightType::Q4_K, {16, 256}, isa, nullptr, out.data()));
   }
+}
+
+/// The AMX kernel: position independent, decodable for an AMX CPU, and with
+/// a small-batch kernel, that kernel's bytes intact at its end (its own
+/// RIP-relative tables move with it, 64-byte aligned as at its start).
+TEST(AmxKernelGenerator, CombinedCodeIsPositionIndependent) {
+  const MatmulShape shape{100, 864};
+  GeneratedKernel a =
+      generated(generateAmxMatmul(WeightType::Q8_0, shape, "a"));
+  GeneratedKernel b =
+      generated(generateAmxMatmul(WeightType::Q8_0, shape, "b"));
+  EXPECT_EQ(a.code, b.code);
+  int64_t instructions = 0, evex = 0;
+  ASSERT_NO_FATAL_FAILURE(disassemble(a, instructions, evex, "sapphirerapids"));
+  EXPECT_GT(evex, 0);
+
+  GeneratedKernel small = generated(
+      generateMatmul(WeightType::Q8_0, shape, ISA::AVX512VNNI, "small"));
+  GeneratedKernel combined =
+      generated(generateAmxMatmul(WeightType::Q8_0, shape, "combined", &small));
+  ASSERT_GT(combined.code.size(), small.code.size());
+  const size_t tail = combined.code.size() - small.code.size();
+  EXPECT_EQ(tail % 64, 0u);
+  EXPECT_TRUE(std::equal(small.code.begin(), small.code.end(),
+                         combined.code.begin() + long(tail)));
+  EXPECT_LT(combined.textBytes, tail);
+}
+
+TEST(AmxKernelGenerator, ErrorsReportedNotFatal) {
+  GenerateResult q4 = generateAmxMatmul(WeightType::Q4_0, {16, 64}, "q4");
+  EXPECT_FALSE(q4);
+  EXPECT_NE(q4.error.find("no AMX generator for Q4_0"), std::string::npos)
+      << q4.error;
+  GenerateResult ragged = generateAmxMatmul(WeightType::Q8_0, {16, 33}, "r");
+  EXPECT_FALSE(ragged);
+  EXPECT_NE(ragged.error.find("unsupported shape 16x33"), std::string::npos)
+      << ragged.error;
 }
 
 /// The op library rounds activations to Q8_0 exactly as the reference does.

@@ -1,7 +1,9 @@
 //===- CheckSupport.cpp - Shared parts of the kernel and op library checks ===//
 #include "test/targets/tools/CheckSupport.h"
 
+#include <cpuid.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -214,6 +216,25 @@ std::string check::missingFeature(targets::ISA isa) {
     return "fma";
   if (!__builtin_cpu_supports("f16c"))
     return "f16c";
+  return "";
+}
+
+std::string check::requestAmx() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || !(edx & (1u << 24)) ||
+      !(edx & (1u << 25)))
+    return "host CPU lacks amx-tile / amx-int8";
+  // XCR0 bits 17 (XTILECFG) and 18 (XTILEDATA): the OS manages tile state.
+  __get_cpuid(1, &eax, &ebx, &ecx, &edx);
+  if (!(ecx & (1u << 27)))
+    return "OS does not enable XSAVE";
+  uint32_t lo = 0, hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 0x60000u) != 0x60000u)
+    return "OS does not enable the AMX tile state";
+  constexpr long archReqXcompPerm = 0x1023, xfeatureXtiledata = 18;
+  if (syscall(SYS_arch_prctl, archReqXcompPerm, xfeatureXtiledata) != 0)
+    return "Linux refused the AMX tile data permission";
   return "";
 }
 

@@ -86,6 +86,11 @@ private:
 /// returns "".
 std::string missingFeature(targets::ISA isa);
 
+/// Makes AMX usable in this process: the CPU has amx-tile and amx-int8, the
+/// OS enabled the tile state, and Linux granted this process the tile data
+/// (arch_prctl ARCH_REQ_XCOMP_PERM). Returns "" or why not.
+std::string requestAmx();
+
 /// Prints "error: <message>" to stderr and exits 1.
 [[noreturn]] void fail(const std::string &message);
 

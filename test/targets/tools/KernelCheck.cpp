@@ -16,19 +16,33 @@
 // With --ggml-order (KernelNumerics::GgmlOrder) the one line compares with
 // ingot::interp bit for bit.
 //
+// --isa=amx checks the AMX prefill kernel (targets/x86/AmxGemm.h) alone, and
+// --isa=amx+avx512vnni the combined kernel (AVX512VNNI below amxMinTokens
+// tokens, AMX from there). Their numerics are not ggml's order: the values
+// must equal a block-order reference bit for bit (exact int32 block dot,
+// one fp32 fma per block), and a second line reports the largest distance
+// from ingot::interp relative to the sum of the absolute block terms, which
+// must stay below 1e-5:
+//
+//   matmul q8_0 amx rows=17 cols=32 tokens=3: values=51 mismatches=0 ...
+//   interp: max_scaled_error=1.2e-08 tolerance=1e-05
+//
 // A generator error is printed as "error: ..." with exit code 1.
 //
 //===----------------------------------------------------------------------===//
 #include "test/targets/tools/CheckSupport.h"
 
+#include "compiler/ggml/GGMLBlocks.h"
 #include "compiler/interp/ReferenceOps.h"
 #include "targets/oplib/OpLib.h"
+#include "targets/x86/AmxGemm.h"
 #include "targets/x86/Kernels.h"
 
 #include "llvm/Support/CommandLine.h"
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <functional>
 #include <memory>
 
@@ -39,7 +53,9 @@ namespace {
 
 cl::opt<std::string> typeName("type", cl::desc("weight type (q8_0, q4_0)"),
                               cl::Required);
-cl::opt<std::string> isaName("isa", cl::desc("avx2 or avx512vnni"),
+cl::opt<std::string> isaName("isa",
+                             cl::desc("avx2, avx512vnni, amx or "
+                                      "amx+avx512vnni"),
                              cl::Required);
 cl::opt<int64_t> rows("rows", cl::desc("output rows N"), cl::Required);
 cl::opt<int64_t> cols("cols", cl::desc("input columns K"), cl::Required);
@@ -191,6 +207,116 @@ bool checkExpert(ggml::Type type, targets::ISA isa, const std::string &label,
   });
 }
 
+/// Block-order reference of the AMX kernels for Q8_0: per block an exact
+/// int32 dot, then acc = fma(float(isum), d_w * d_x, acc). `absSums`
+/// receives sum |float(isum) * d_w * d_x| per value (the scale of rounding
+/// differences between summation orders).
+std::vector<float> blockOrderReference(const std::vector<uint8_t> &weights,
+                                       const std::vector<uint8_t> &act,
+                                       std::vector<double> &absSums) {
+  const int64_t blocks = cols / 32;
+  const uint64_t rowBytes = uint64_t(blocks) * 34;
+  const uint64_t actStride =
+      targets::activationBytesPerToken(ggml::Type::Q8_0, cols);
+  std::vector<float> y(size_t(tokens * rows));
+  absSums.assign(y.size(), 0.0);
+  for (int64_t t = 0; t < tokens; ++t) {
+    const auto *xq =
+        reinterpret_cast<const int8_t *>(act.data() + t * actStride);
+    const uint8_t *xd = act.data() + t * actStride + cols;
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t *w = weights.data() + r * rowBytes;
+      float acc = 0.0f;
+      double absSum = 0.0;
+      for (int64_t b = 0; b < blocks; ++b) {
+        const uint8_t *block = w + b * 34;
+        int32_t isum = 0;
+        for (int j = 0; j < 32; ++j)
+          isum += int32_t(int8_t(block[2 + j])) * int32_t(xq[b * 32 + j]);
+        float dx;
+        std::memcpy(&dx, xd + 4 * b, 4);
+        const float scale = ggml::loadHalf(block) * dx;
+        acc = std::fma(float(isum), scale, acc);
+        absSum += std::fabs(double(isum) * double(scale));
+      }
+      y[size_t(t * rows + r)] = acc;
+      absSums[size_t(t * rows + r)] = absSum;
+    }
+  }
+  return y;
+}
+
+/// The AMX kernel (with the AVX512VNNI kernel for small batches when
+/// `combined`) through ingot_op_matmul, against the block-order reference
+/// (exactly) and ingot::interp (within rounding).
+bool checkAmxMatmul(bool combined, const std::string &label,
+                    std::mt19937 &rng) {
+  const ggml::Type type = ggml::Type::Q8_0;
+  const targets::ISA isa = targets::ISA::AVX512VNNI; // the packed layout
+  const targets::MatmulShape shape{rows, cols};
+  targets::GenerateResult small;
+  if (combined) {
+    small = targets::generateMatmul(type, shape, isa, "small");
+    if (!small)
+      check::fail(small.error);
+  }
+  targets::GenerateResult generated = targets::generateAmxMatmul(
+      type, shape, "matmul", combined ? &small.kernel : nullptr);
+  if (!generated)
+    check::fail(generated.error);
+  check::ExecutableCode code(generated.kernel.code);
+  if (!code.ok())
+    check::fail("cannot map the kernel");
+
+  std::vector<uint8_t> weights = check::randomWeights(type, rows, cols, rng);
+  std::vector<uint8_t> packed(targets::packedWeightBytes(type, shape, isa));
+  if (!targets::packWeights(type, shape, isa, weights.data(), packed.data()))
+    check::fail("cannot pack a " + std::to_string(rows) + "x" +
+                std::to_string(cols) + " weight");
+  std::vector<float> x = check::randomFloats(tokens * cols, 2.0f, rng);
+  std::vector<uint8_t> act(uint64_t(tokens) *
+                           targets::activationBytesPerToken(type, cols));
+  std::vector<float> got(size_t(tokens * rows));
+  ingot_op_matmul(
+      nullptr,
+      reinterpret_cast<IngotMatmulKernel>(const_cast<void *>(code.address())),
+      packed.data(), int32_t(type), rows, cols, targets::rowGranule(type, isa),
+      x.data(), tokens, got.data(), nullptr, act.data());
+  // ingot_op_matmul left the activations the kernel read in `act`.
+  std::vector<double> absSums;
+  std::vector<float> exact = blockOrderReference(weights, act, absSums);
+  bool same = true;
+  if (combined && tokens < targets::amxMinTokens) {
+    // The small-batch kernel must have run: the same values as on its own.
+    check::ExecutableCode alone(small.kernel.code);
+    if (!alone.ok())
+      check::fail("cannot map the kernel");
+    std::vector<float> want(got.size());
+    ingot_op_matmul(nullptr,
+                    reinterpret_cast<IngotMatmulKernel>(
+                        const_cast<void *>(alone.address())),
+                    packed.data(), int32_t(type), rows, cols,
+                    targets::rowGranule(type, isa), x.data(), tokens,
+                    want.data(), nullptr, act.data());
+    same = check::report(label + " (small-batch path)", got, want);
+  } else {
+    same = check::report(label, got, exact);
+  }
+  std::vector<float> want(got.size());
+  interp::matmul(view(type, weights, 1), x.data(), tokens, want.data());
+  constexpr double tolerance = 1e-5;
+  double maxScaled = 0.0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    double error = std::fabs(double(got[i]) - double(want[i]));
+    double scaled = absSums[i] > 0 ? error / absSums[i] : error;
+    if (std::isnan(error) || scaled > maxScaled)
+      maxScaled = std::isnan(error) ? INFINITY : scaled;
+  }
+  std::printf("interp: max_scaled_error=%g tolerance=%g\n", maxScaled,
+              tolerance);
+  return same && maxScaled <= tolerance;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -200,8 +326,11 @@ int main(int argc, char **argv) {
   std::optional<ggml::Type> type = ggml::parseTypeName(typeName);
   if (!type)
     check::fail("unknown weight type '" + typeName + "'");
-  targets::ISA isa;
-  if (isaName == "avx2")
+  const bool amx = isaName == "amx" || isaName == "amx+avx512vnni";
+  targets::ISA isa = targets::ISA::AVX512VNNI;
+  if (amx)
+    ; // the AVX512VNNI layout, checked below
+  else if (isaName == "avx2")
     isa = targets::ISA::AVX2;
   else if (isaName == "avx512vnni")
     isa = targets::ISA::AVX512VNNI;
@@ -212,6 +341,15 @@ int main(int argc, char **argv) {
   std::string missing = check::missingFeature(isa);
   if (!missing.empty())
     check::fail("host CPU lacks " + missing);
+  if (amx) {
+    if (expert)
+      check::fail("no AMX expert kernel");
+    if (*type != ggml::Type::Q8_0)
+      check::fail("the AMX kernel reads Q8_0 weights only");
+    std::string refused = check::requestAmx();
+    if (!refused.empty())
+      check::fail(refused);
+  }
   check::parallelTasks = tasks;
 
   std::string lowerType = typeName;
@@ -223,7 +361,8 @@ int main(int argc, char **argv) {
       " cols=" + std::to_string(cols) + " tokens=" + std::to_string(tokens) +
       (ggmlOrder ? " ggml-order" : "");
   std::mt19937 rng(seed);
-  const bool same = expert ? checkExpert(*type, isa, label, rng)
-                           : checkMatmul(*type, isa, label, rng);
+  const bool same = amx      ? checkAmxMatmul(isaName != "amx", label, rng)
+                    : expert ? checkExpert(*type, isa, label, rng)
+                             : checkMatmul(*type, isa, label, rng);
   return same ? 0 : 1;
 }
