@@ -201,10 +201,13 @@ void ThreadPool::run(IngotTaskFn fn, void *args, int32_t nChunks, int threads) {
   const int own = runChunks();
   // Only chunks claimed by others and still running are left: wait for
   // them, not for workers that have nothing to do.
-  uint32_t done = completed_.load(std::memory_order_acquire);
-  if (done == n)
-    return;
   const int64_t ranOut = nowNs();
+  uint32_t done = completed_.load(std::memory_order_acquire);
+  if (done == n) {
+    shedding_.recordCall(threads, own, ranOut - start, int(n) - own, 0, ranOut,
+                         nThreads_);
+    return;
+  }
   for (int spin = 0; done != n && spin < spinIterations_; ++spin) {
     cpuRelax();
     done = completed_.load(std::memory_order_acquire);
@@ -217,8 +220,8 @@ void ThreadPool::run(IngotTaskFn fn, void *args, int32_t nChunks, int threads) {
     done = completed_.load(std::memory_order_acquire);
   }
   const int64_t end = nowNs();
-  shedding_.recordCall(threads, own, ranOut - start, end - ranOut, end,
-                       nThreads_);
+  shedding_.recordCall(threads, own, ranOut - start, int(n) - own, end - ranOut,
+                       end, nThreads_);
 }
 
 } // namespace ingot::rt

@@ -21,9 +21,23 @@ bool ThreadShedding::isStall(int ownChunks, int64_t ownNs, int64_t waitNs) {
 }
 
 void ThreadShedding::recordCall(int threads, int ownChunks, int64_t ownNs,
-                                int64_t waitNs, int64_t nowNs, int maxThreads) {
-  if (threads <= 1 || !isStall(ownChunks, ownNs, waitNs))
+                                int otherChunks, int64_t waitNs, int64_t nowNs,
+                                int maxThreads) {
+  if (threads <= 1 || ownChunks <= 0)
     return;
+  if (nowNs - balanceSinceNs_ > kBalanceWindowNs) {
+    savedNs_ /= 2;
+    waitedNs_ /= 2;
+    balanceSinceNs_ = nowNs;
+  }
+  savedNs_ += otherChunks * (ownNs / ownChunks);
+  waitedNs_ += waitNs;
+  // Stalls that the other threads' work more than pays for are kept: the
+  // extra threads still win (on a busy machine a process with more threads
+  // also gets more CPU time).
+  if (!isStall(ownChunks, ownNs, waitNs) || waitedNs_ <= savedNs_)
+    return;
+  savedNs_ = waitedNs_ = 0;
   if (stalledBefore_ && nowNs - lastStallNs_ < kForgetNs)
     span_ = span_ * 2 < kMaxSpanNs ? span_ * 2 : kMaxSpanNs;
   else

@@ -6,12 +6,16 @@
 // operating system deschedules in the middle of a chunk (a busy process
 // shares its CPU) keeps the caller waiting until it runs again, a whole
 // scheduler time slice, milliseconds against microseconds of work. When
-// that happens over and over, one thread fewer is faster than waiting.
+// that happens so often that the waits cost more than the other threads'
+// chunks save, one thread fewer is faster.
 //
 // This policy watches each parallel call: once the caller has run out of
 // chunks, a healthy thread finishes its last chunk within about one chunk's
-// time; a wait far longer than that is a stall. After a stall the pool sheds
-// one thread for a span, then tries it again; stalls that keep coming double
+// time; a wait far longer than that is a stall. It also keeps the balance
+// of the recent calls: the time the other threads' chunks saved the caller
+// (valued at the caller's own time per chunk) against the time it waited.
+// A stall while the waits outweigh the savings sheds one thread for a span,
+// then the pool tries it again; stalls that keep coming double
 // the span (up to kMaxSpanNs), so a steady busy neighbour costs one stall
 // per long span, and a machine that is quiet again gets its threads back
 // after one short span. The thread count still comes from the target's plan
@@ -38,16 +42,18 @@ public:
   /// time plus kStallSlackNs (a sleeping worker's wake-up, a slower core).
   static constexpr int64_t kStallChunks = 4;
   static constexpr int64_t kStallSlackNs = 50'000;
+  /// The savings and waits older than about this count half as much.
+  static constexpr int64_t kBalanceWindowNs = 100'000'000;
 
   /// Threads the next call may use when it asks for `threads`: at least 1.
   int threadsFor(int threads, int64_t nowNs);
 
   /// After a call on `threads` threads in which the caller ran `ownChunks`
-  /// chunks in `ownNs`, then waited `waitNs` for the other threads' last
-  /// chunks. `maxThreads` bounds how many threads can be shed (all but
-  /// one).
-  void recordCall(int threads, int ownChunks, int64_t ownNs, int64_t waitNs,
-                  int64_t nowNs, int maxThreads);
+  /// chunks in `ownNs` and the other threads `otherChunks`, then the caller
+  /// waited `waitNs` for the last of those. `maxThreads` bounds how many
+  /// threads can be shed (all but one).
+  void recordCall(int threads, int ownChunks, int64_t ownNs, int otherChunks,
+                  int64_t waitNs, int64_t nowNs, int maxThreads);
 
   /// Whether a wait counts as a stall.
   static bool isStall(int ownChunks, int64_t ownNs, int64_t waitNs);
@@ -61,6 +67,7 @@ private:
   int64_t span_ = kInitialSpanNs;
   bool stalledBefore_ = false;
   int64_t lastStallNs_ = 0;
+  int64_t savedNs_ = 0, waitedNs_ = 0, balanceSinceNs_ = 0;
 };
 
 } // namespace ingot::rt

@@ -234,16 +234,16 @@ TEST(ThreadShedding, ShedsAThreadPerStallAndRetriesAfterASpan) {
   ThreadShedding s;
   int64_t now = 1000 * ms;
   EXPECT_EQ(s.threadsFor(4, now), 4);
-  s.recordCall(4, 1, chunkTime, 10'000, now, 4); // no stall
+  s.recordCall(4, 1, chunkTime, 0, 10'000, now, 4); // no stall
   EXPECT_EQ(s.threadsFor(4, now), 4);
-  s.recordCall(4, 1, chunkTime, stall, now, 4);
+  s.recordCall(4, 1, chunkTime, 0, stall, now, 4);
   EXPECT_EQ(s.threadsFor(4, now), 3);
   EXPECT_EQ(s.spanNs(), ThreadShedding::kInitialSpanNs);
-  s.recordCall(3, 1, chunkTime, stall, now, 4);
+  s.recordCall(3, 1, chunkTime, 0, stall, now, 4);
   EXPECT_EQ(s.threadsFor(4, now), 2);
   // A single thread cannot stall; the shed count never drops the last one.
   for (int i = 0; i < 5; ++i)
-    s.recordCall(2, 1, chunkTime, stall, now, 4);
+    s.recordCall(2, 1, chunkTime, 0, stall, now, 4);
   EXPECT_EQ(s.shedThreads(), 3);
   EXPECT_EQ(s.threadsFor(4, now), 1);
   EXPECT_EQ(s.threadsFor(2, now), 1);
@@ -264,7 +264,7 @@ TEST(ThreadShedding, RepeatedStallsLengthenTheSpanUntilForgotten) {
   int64_t expected = ThreadShedding::kInitialSpanNs;
   for (int round = 0; round < 12; ++round) {
     ASSERT_EQ(s.threadsFor(2, now), 2) << round;
-    s.recordCall(2, 4, 400'000, 3 * ms, now, 2);
+    s.recordCall(2, 4, 400'000, 0, 3 * ms, now, 2);
     EXPECT_EQ(s.spanNs(), expected) << round;
     EXPECT_EQ(s.threadsFor(2, now), 1) << round;
     now += s.spanNs(); // the retry, which stalls again
@@ -276,6 +276,32 @@ TEST(ThreadShedding, RepeatedStallsLengthenTheSpanUntilForgotten) {
   // Quiet for longer than kForgetNs: the next stall starts over.
   now += ThreadShedding::kForgetNs;
   EXPECT_EQ(s.threadsFor(2, now), 2);
-  s.recordCall(2, 4, 400'000, 3 * ms, now, 2);
+  s.recordCall(2, 4, 400'000, 0, 3 * ms, now, 2);
   EXPECT_EQ(s.spanNs(), ThreadShedding::kInitialSpanNs);
+}
+
+TEST(ThreadShedding, KeepsThreadsWhoseWorkOutweighsTheirStalls) {
+  const int64_t ms = 1'000'000;
+  ThreadShedding s;
+  int64_t now = 1000 * ms;
+  // Calls of 8 chunks of 100 us, 4 by the other thread: 400 us saved each.
+  for (int i = 0; i < 20; ++i, now += ms)
+    s.recordCall(2, 4, 400'000, 4, 0, now, 2);
+  // A 3 ms stall costs less than the 8 ms saved so far: keep both threads.
+  s.recordCall(2, 4, 400'000, 4, 3 * ms, now, 2);
+  EXPECT_EQ(s.threadsFor(2, now), 2);
+  // Stalls that keep coming outweigh the savings: shed one.
+  for (int i = 0; i < 3; ++i)
+    s.recordCall(2, 4, 400'000, 4, 3 * ms, now, 2);
+  EXPECT_EQ(s.threadsFor(2, now), 1);
+  // The balance starts over after a shed: a stall sheds again only once
+  // the waits outweigh what the retried thread saved.
+  now += s.spanNs();
+  EXPECT_EQ(s.threadsFor(2, now), 2);
+  for (int i = 0; i < 10; ++i)
+    s.recordCall(2, 4, 400'000, 4, 0, now, 2);
+  s.recordCall(2, 4, 400'000, 4, 3 * ms, now, 2);
+  EXPECT_EQ(s.threadsFor(2, now), 2);
+  s.recordCall(2, 4, 400'000, 4, 3 * ms, now, 2);
+  EXPECT_EQ(s.threadsFor(2, now), 1);
 }
