@@ -1,14 +1,15 @@
-//===- ThreadPool.cpp - Persistent worker threads
-//--------------------------===//
+//===- ThreadPool.cpp - Persistent worker threads ------------------------===//
 
 #include "ThreadPool.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace ingot::rt {
@@ -25,6 +26,12 @@ void futexWake(std::atomic<uint32_t> &word, int count) {
 }
 
 inline void cpuRelax() { __builtin_ia32_pause(); }
+
+int64_t nowNs() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
 
 void pinTo(int cpu) {
   cpu_set_t set;
@@ -84,9 +91,10 @@ bool ThreadPool::start(int nThreads, bool pin, std::string &error) {
 ThreadPool::~ThreadPool() {
   if (threads_.empty())
     return;
-  stop_ = true;
+  stop_.store(true);
   generation_.fetch_add(1);
   futexWake(generation_, INT_MAX);
+  releaseWorkerForTest();
   for (pthread_t t : threads_)
     pthread_join(t, nullptr);
 }
@@ -102,7 +110,7 @@ void ThreadPool::workerLoop(int index) {
     pinTo(cpus_[size_t(index) % cpus_.size()]);
   uint32_t seen = 0;
   for (;;) {
-    // Wait for a new generation: spin, then sleep.
+    // Wait for a new job: spin, then sleep.
     uint32_t g = generation_.load(std::memory_order_acquire);
     for (int spin = 0; g == seen && spin < spinIterations_; ++spin) {
       cpuRelax();
@@ -116,54 +124,115 @@ void ThreadPool::workerLoop(int index) {
       g = generation_.load(std::memory_order_acquire);
     }
     seen = g;
-    if (stop_)
+    waitWhileHeld(index);
+    if (stop_.load(std::memory_order_acquire))
       return;
-    if (index < nTasks_)
-      fn_(args_, index, nTasks_);
-    if (pending_.fetch_sub(1) == 1 && callerWaiting_.load())
-      futexWake(pending_, 1);
+    // A stale count only makes a worker join or skip a job it need not:
+    // claims are safe either way.
+    if (index < participants_.load(std::memory_order_relaxed))
+      runChunks();
   }
 }
 
-void ThreadPool::run(IngotTaskFn fn, void *args, int nTasks) {
-  int n = nTasks < nThreads_ ? nTasks : nThreads_;
-  if (n <= 1 || threads_.empty()) {
-    fn(args, 0, n < 1 ? 1 : n);
+int ThreadPool::runChunks() {
+  int ran = 0;
+  uint64_t word = job_.load(std::memory_order_acquire);
+  for (;;) {
+    const uint32_t left = uint32_t(word);
+    if (left == 0)
+      return ran;
+    // Fails (and reloads `word`) if another thread claimed first or a new
+    // job replaced this one.
+    if (!job_.compare_exchange_weak(word, word - 1, std::memory_order_acquire,
+                                    std::memory_order_acquire))
+      continue;
+    // The claimed chunk is unfinished, so the caller is still inside run()
+    // and the job's fields are the ones this claim belongs to.
+    const uint32_t n = nChunks_;
+    fn_(args_, int32_t(n - left), int32_t(n));
+    // Sequentially consistent with the caller's callerWaiting_ store and
+    // completed_ load: one of the two sees the other, so no lost wake-up.
+    if (completed_.fetch_add(1) + 1 == n && callerWaiting_.load() != 0)
+      futexWake(completed_, 1);
+    ++ran;
+    word = job_.load(std::memory_order_acquire);
+  }
+}
+
+void ThreadPool::waitWhileHeld(int index) {
+  const uint32_t mark = uint32_t(index) + 1;
+  while (heldWorker_.load(std::memory_order_acquire) == mark)
+    futexWait(heldWorker_, mark);
+}
+
+void ThreadPool::holdWorkerForTest(int index) {
+  heldWorker_.store(uint32_t(index) + 1);
+}
+
+void ThreadPool::releaseWorkerForTest() {
+  heldWorker_.store(0);
+  futexWake(heldWorker_, INT_MAX);
+}
+
+void ThreadPool::run(IngotTaskFn fn, void *args, int32_t nChunks, int threads) {
+  if (nChunks <= 0)
+    return;
+  threads = std::min({threads, nThreads_, int(nChunks)});
+  const int64_t start = nowNs();
+  if (threads > 1)
+    threads = shedding_.threadsFor(threads, start);
+  if (threads <= 1 || threads_.empty()) {
+    for (int32_t c = 0; c < nChunks; ++c)
+      fn(args, c, nChunks);
     return;
   }
+  const uint32_t n = uint32_t(nChunks);
   fn_ = fn;
   args_ = args;
-  nTasks_ = n;
-  // Every worker acknowledges each generation, even those without a task.
-  pending_.store(uint32_t(threads_.size()));
-  callerWaiting_.store(0);
-  generation_.fetch_add(1);
+  nChunks_ = n;
+  completed_.store(0, std::memory_order_relaxed);
+  callerWaiting_.store(0, std::memory_order_relaxed);
+  participants_.store(threads, std::memory_order_relaxed);
+  const uint32_t generation = ++lastGeneration_;
+  job_.store(uint64_t(generation) << 32 | n, std::memory_order_release);
+  generation_.store(generation);
   if (sleepers_.load() != 0)
-    futexWake(generation_, INT_MAX);
-  fn(args, 0, n);
-  uint32_t left = pending_.load(std::memory_order_acquire);
-  for (int spin = 0; left != 0 && spin < spinIterations_; ++spin) {
+    futexWake(generation_, threads == nThreads_ ? threads - 1 : INT_MAX);
+  const int own = runChunks();
+  // Only chunks claimed by others and still running are left: wait for
+  // them, not for workers that have nothing to do.
+  const int64_t ranOut = nowNs();
+  uint32_t done = completed_.load(std::memory_order_acquire);
+  if (done == n) {
+    shedding_.recordCall(threads, own, ranOut - start, int(n) - own, 0, ranOut,
+                         nThreads_);
+    return;
+  }
+  for (int spin = 0; done != n && spin < spinIterations_; ++spin) {
     cpuRelax();
-    left = pending_.load(std::memory_order_acquire);
+    done = completed_.load(std::memory_order_acquire);
   }
-  while (left != 0) {
+  while (done != n) {
     callerWaiting_.store(1);
-    left = pending_.load();
-    if (left != 0)
-      futexWait(pending_, left);
-    left = pending_.load(std::memory_order_acquire);
+    done = completed_.load();
+    if (done != n)
+      futexWait(completed_, done);
+    done = completed_.load(std::memory_order_acquire);
   }
+  const int64_t end = nowNs();
+  shedding_.recordCall(threads, own, ranOut - start, int(n) - own, end - ranOut,
+                       end, nThreads_);
 }
 
 } // namespace ingot::rt
 
-extern "C" void ingot_rt_parallel(IngotContext *ctx, IngotTaskFn fn,
-                                  void *args) {
+extern "C" void ingot_rt_parallel(IngotContext *ctx, IngotTaskFn fn, void *args,
+                                  int32_t n_chunks) {
   auto *pool = static_cast<ingot::rt::ThreadPool *>(ctx->pool);
-  int n = ctx->n_threads < 1 ? 1 : ctx->n_threads;
   if (!pool) {
-    fn(args, 0, 1);
+    for (int32_t c = 0; c < n_chunks; ++c)
+      fn(args, c, n_chunks);
     return;
   }
-  pool->run(fn, args, n);
+  pool->run(fn, args, n_chunks, ctx->n_threads < 1 ? 1 : ctx->n_threads);
 }

@@ -1,16 +1,33 @@
-//===- ThreadPool.h - Persistent worker threads -------------------*- C++
-//-*-===//
+//===- ThreadPool.h - Persistent worker threads -----------------*- C++ -*-===//
 //
 // The pool behind ingot_rt_parallel: n-1 persistent pthreads plus the
-// calling thread. A call publishes the job by bumping a generation counter;
-// workers spin briefly and then sleep on a futex, and the caller waits for
-// the last worker the same way. Nothing is allocated per call.
+// calling thread. A parallel call is split into chunks that the threads
+// claim one at a time, so no thread owns a fixed share: when one thread is
+// slow (descheduled by a busy neighbour, say), the others take what it has
+// not claimed. The caller returns as soon as every chunk is completed; it
+// never waits for a worker that has nothing left to do or has not woken up.
+//
+// The job word packs (generation << 32 | chunks left to claim). A thread
+// claims a chunk by a compare-and-swap that decrements the count, which
+// fails if the job changed since it read the word; only after a successful
+// claim does it read the job's function, arguments and chunk count. Those
+// stay valid while any chunk is unfinished because the caller does not
+// return (and so cannot publish the next job) before the completed-chunk
+// count reaches the chunk count. A worker that wakes after the job is done
+// finds nothing to claim and goes back to waiting.
+//
+// Waits (workers for a job, the caller for the last chunk) spin a bounded
+// number of times and then sleep on a futex. A worker descheduled in the
+// middle of a chunk still holds the caller up; when that keeps happening
+// the pool runs on fewer threads for a while (ThreadShedding.h). Nothing is
+// allocated per call.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_RUNTIME_CORE_THREADPOOL_H
 #define INGOT_RUNTIME_CORE_THREADPOOL_H
 
 #include "NonCopyable.h"
+#include "ThreadShedding.h"
 #include "ingot/ModelABI.h"
 
 #include <atomic>
@@ -31,9 +48,17 @@ public:
   bool start(int nThreads, bool pin, std::string &error);
   int size() const { return nThreads_; }
 
-  /// Runs fn(args, i, n) for i in [0, n), n = min(nTasks, size()); the
-  /// caller runs task 0. Returns when all are done.
-  void run(IngotTaskFn fn, void *args, int nTasks);
+  /// Runs fn(args, c, nChunks) exactly once for every c in [0, nChunks),
+  /// on the calling thread and at most threads-1 workers, each claiming the
+  /// next unclaimed chunk. Returns when every chunk has completed.
+  void run(IngotTaskFn fn, void *args, int32_t nChunks, int threads);
+
+  /// Test hooks. A held worker stops before it claims anything in the next
+  /// job it sees and stays stopped until released, as a worker that the
+  /// operating system never schedules would. Hold before the calls it should
+  /// miss.
+  void holdWorkerForTest(int index);
+  void releaseWorkerForTest();
 
   struct WorkerStart {
     ThreadPool *pool;
@@ -43,24 +68,39 @@ public:
 private:
   static void *workerMain(void *self);
   void workerLoop(int index);
+  /// Claims and runs chunks of the current job until none is left; returns
+  /// how many this thread ran.
+  int runChunks();
+  void waitWhileHeld(int index);
 
   int nThreads_ = 1;
   bool pin_ = false;
   int spinIterations_ = 0;
+  uint32_t lastGeneration_ = 0; // the caller's
+  ThreadShedding shedding_;     // the caller's
   std::vector<pthread_t> threads_;
   std::vector<WorkerStart> starts_;
   std::vector<int> cpus_;
 
-  // The job, published by `generation_` (release) and read after it (acquire).
+  // The job: written before the job word is published (release), read only
+  // after a successful claim (acquire).
   IngotTaskFn fn_ = nullptr;
   void *args_ = nullptr;
-  int nTasks_ = 0;
-  bool stop_ = false;
+  uint32_t nChunks_ = 0;
 
+  /// (generation << 32) | chunks not yet claimed.
+  alignas(64) std::atomic<uint64_t> job_{0};
+  /// The job word's generation alone: what waiting workers spin and sleep
+  /// on (a futex is 32 bits wide).
   alignas(64) std::atomic<uint32_t> generation_{0};
+  /// Workers with an index below this take part in the current job.
+  std::atomic<int> participants_{0};
+  std::atomic<bool> stop_{false};
   alignas(64) std::atomic<uint32_t> sleepers_{0};
-  alignas(64) std::atomic<uint32_t> pending_{0};
-  alignas(64) std::atomic<uint32_t> callerWaiting_{0};
+  alignas(64) std::atomic<uint32_t> completed_{0};
+  std::atomic<uint32_t> callerWaiting_{0};
+  /// Index + 1 of the held worker, 0 when none (test hook).
+  alignas(64) std::atomic<uint32_t> heldWorker_{0};
 };
 
 /// Number of CPUs this process may run on.

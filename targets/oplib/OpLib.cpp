@@ -186,6 +186,62 @@ inline bool isFloatType(int32_t wtype) {
          weightType(wtype) == WeightType::F16;
 }
 
+// How parallel ops are cut into chunks (the contract is in OpLib.h). Each
+// thread claims chunks one at a time, so more chunks than threads let the
+// others take over the share of a thread that is slow or descheduled; each
+// claim is one contended atomic, so a chunk should carry enough work to
+// hide it.
+constexpr int64_t kChunksPerThread = 8;
+constexpr int64_t kMinChunkWorkBytes = 32 << 10;
+/// Output rows per cache line of f32 results.
+constexpr int64_t kRowsPerLine = 64 / 4;
+
+int64_t parallelThreads(const IngotContext *ctx) {
+  return ctx && ctx->n_threads > 1 ? ctx->n_threads : 1;
+}
+
+/// How many chunks `units` independent units of work, `workBytes` in all
+/// (bytes read, times tokens where each token reads them again), are cut
+/// into: kChunksPerThread per thread, fewer when a chunk would do less than
+/// kMinChunkWorkBytes, but never fewer than the threads (a single thread
+/// takes the whole op as one chunk) and never more than the units.
+int64_t chunkCount(const IngotContext *ctx, int64_t units, int64_t workBytes) {
+  const int64_t threads = parallelThreads(ctx);
+  if (threads == 1 || units <= 1)
+    return 1;
+  int64_t chunks = workBytes / kMinChunkWorkBytes;
+  if (chunks > threads * kChunksPerThread)
+    chunks = threads * kChunksPerThread;
+  if (chunks < threads)
+    chunks = threads;
+  return chunks < units ? chunks : units;
+}
+
+/// Rows per chunk of an op over `rows` output rows computed `granule` at a
+/// time: a multiple of the granule and of a cache line of f32 output (so
+/// no two chunks write the same line of a token's output).
+int64_t chunkRowsFor(const IngotContext *ctx, int64_t rows, int64_t granule,
+                     int64_t workBytesPerRow) {
+  int64_t a = granule, b = kRowsPerLine;
+  while (b != 0) {
+    const int64_t r = a % b;
+    a = b;
+    b = r;
+  }
+  const int64_t unit = granule / a * kRowsPerLine;
+  const int64_t units = (rows + unit - 1) / unit;
+  const int64_t chunks = chunkCount(ctx, units, rows * workBytesPerRow);
+  return (units + chunks - 1) / chunks * unit;
+}
+
+/// Bytes one row of `cols` weights of `wtype` takes (as stored in the GGUF;
+/// the packed layouts differ only by padding).
+int64_t weightRowBytes(int32_t wtype, int64_t cols) {
+  const ingot::ggml::TypeInfo &info =
+      ingot::ggml::getTypeInfo(weightType(wtype));
+  return cols / info.blockElements * info.blockBytes;
+}
+
 struct MatmulTask {
   IngotMatmulKernel kernel;
   const void *packed;
@@ -194,22 +250,8 @@ struct MatmulTask {
   int64_t nTokens, rows, granule;
   int32_t wtype;
   int64_t cols;
+  int64_t chunkRows; ///< set by parallelRows
 };
-
-/// Splits [0, rows) into n_tasks ranges on granule boundaries.
-void taskRange(int64_t rows, int64_t granule, int32_t task, int32_t nTasks,
-               int64_t &begin, int64_t &end) {
-  int64_t units = (rows + granule - 1) / granule;
-  int64_t per = units / nTasks, extra = units % nTasks;
-  int64_t first = task * per + (task < extra ? task : extra);
-  int64_t count = per + (task < extra ? 1 : 0);
-  begin = first * granule;
-  end = (first + count) * granule;
-  if (end > rows)
-    end = rows;
-  if (begin > rows)
-    begin = rows;
-}
 
 /// Output rows [begin, end) of a matmul task.
 void matmulRows(const MatmulTask &a, int64_t begin, int64_t end) {
@@ -236,6 +278,7 @@ struct ExpertTask {
   int64_t rows, granule;
   int32_t wtype;
   int64_t cols;
+  int64_t chunkRows; ///< set by parallelRows
 };
 
 /// Output rows [begin, end) of an expert task, for each of its ids.
@@ -259,6 +302,7 @@ void expertRows(const ExpertTask &a, int64_t begin, int64_t end) {
 struct ExpertGateUpTask {
   ExpertTask gate, up;
   int64_t rows, granule;
+  int64_t chunkRows; ///< set by parallelRows
 };
 
 void expertGateUpRows(const ExpertGateUpTask &a, int64_t begin, int64_t end) {
@@ -274,13 +318,16 @@ void expertGateUpRows(const ExpertGateUpTask &a, int64_t begin, int64_t end) {
   }
 }
 
-/// The thread-pool entry of a task: runs `rowsOf` on this task's share of
-/// the output rows, split on granule boundaries.
+/// The thread-pool entry of a row-split task: runs `rowsOf` on the output
+/// rows of chunk `chunk`, [chunk * chunkRows, +chunkRows) clipped to the
+/// rows (whole granules, see chunkRowsFor).
 template <typename Task, void (*rowsOf)(const Task &, int64_t, int64_t)>
-void runTask(void *args, int32_t task, int32_t nTasks) {
+void runTask(void *args, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
   const Task &a = *(const Task *)args;
-  int64_t begin, end;
-  taskRange(a.rows, a.granule, task, nTasks, begin, end);
+  const int64_t begin = chunk * a.chunkRows;
+  const int64_t end =
+      begin + a.chunkRows < a.rows ? begin + a.chunkRows : a.rows;
   if (begin < end)
     rowsOf(a, begin, end);
 }
@@ -293,6 +340,7 @@ struct FusedMatmulTask {
   const IngotFusedMatmulArgs *args;
   const void *act;
   int64_t nTokens, rows, granule;
+  int64_t chunkRows; ///< set by parallelRows
 };
 
 /// Segment s as the single matmul it was before fusion.
@@ -370,6 +418,22 @@ void prepareFusedInput(const IngotFusedMatmulArgs &f, const float *x,
       quantizeBlockQ8(block, q + b * 32, d + b);
     }
   }
+}
+
+/// Runs `rowsOf` over all of task.rows on the thread pool, cut into chunks
+/// of task.chunkRows (chosen here; each row reads `workBytesPerRow`).
+template <typename Task, void (*rowsOf)(const Task &, int64_t, int64_t)>
+void parallelRows(IngotContext *ctx, Task &task, int64_t workBytesPerRow) {
+  task.chunkRows = chunkRowsFor(ctx, task.rows, task.granule, workBytesPerRow);
+  const int64_t chunks = (task.rows + task.chunkRows - 1) / task.chunkRows;
+  ingot_rt_parallel(ctx, runTask<Task, rowsOf>, &task, (int32_t)chunks);
+}
+
+/// Chunk `chunk` of `items` items cut into chunks of `perChunk`.
+inline void itemRange(int64_t items, int64_t perChunk, int32_t chunk,
+                      int64_t &begin, int64_t &end) {
+  begin = chunk * perChunk;
+  end = begin + perChunk < items ? begin + perChunk : items;
 }
 
 /// One attention row (one token, one head) as ReferenceOps does it: scores
@@ -483,14 +547,18 @@ struct AttentionTask {
   int64_t nTokens, nHeads, nKVHeads, headDim, valueDim, rowFloats;
   float scale;
   float *out;
+  int64_t itemsPerChunk; ///< items are (token, head) pairs, token-major
 };
 
-void runAttentionTask(void *argsVoid, int32_t task, int32_t nTasks) {
+void runAttentionTask(void *argsVoid, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
   AttentionTask *a = (AttentionTask *)argsVoid;
   const int64_t group = a->nHeads / a->nKVHeads;
   const float *cache = (const float *)a->cache;
   const int64_t kWidth = a->nKVHeads * a->headDim;
-  for (int64_t item = task; item < a->nTokens * a->nHeads; item += nTasks) {
+  int64_t begin, end;
+  itemRange(a->nTokens * a->nHeads, a->itemsPerChunk, chunk, begin, end);
+  for (int64_t item = begin; item < end; ++item) {
     int64_t t = item / a->nHeads, h = item % a->nHeads, kvh = h / group;
     const float *qh = a->q + (t * a->nHeads + h) * a->headDim;
     const int64_t nKV = a->positions[t] + 1;
@@ -515,15 +583,19 @@ struct MLATask {
   int64_t nTokens, nHeads, nopeDim, kvLoraRank, ropeDim;
   float scale;
   float *out;
+  int64_t itemsPerChunk; ///< items are (token, head) pairs, token-major
 };
 
-void runMLATask(void *argsVoid, int32_t task, int32_t nTasks) {
+void runMLATask(void *argsVoid, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
   MLATask *a = (MLATask *)argsVoid;
   const float *cache = (const float *)a->cache;
   const int64_t rowFloats = a->kvLoraRank + a->ropeDim;
   const int64_t qHead = a->nopeDim + a->ropeDim;
   float qFull[kMaxHeadWidth + 2 * kMaxRopePairs];
-  for (int64_t item = task; item < a->nTokens * a->nHeads; item += nTasks) {
+  int64_t begin, end;
+  itemRange(a->nTokens * a->nHeads, a->itemsPerChunk, chunk, begin, end);
+  for (int64_t item = begin; item < end; ++item) {
     int64_t t = item / a->nHeads, h = item % a->nHeads;
     // The reference dots each cache row with [absorbed q_nope | q_rope].
     memcpy(qFull, a->qNopeAbs + (t * a->nHeads + h) * a->kvLoraRank,
@@ -554,6 +626,19 @@ void topK(const float *values, int64_t n, int64_t k, int32_t *out) {
     taken[best] = true;
     out[i] = best;
   }
+}
+
+/// Runs an attention-like task over nTokens * nHeads (token, head) items,
+/// `workBytesPerItem` each, in chunks of task.itemsPerChunk (set here).
+template <typename Task>
+void parallelItems(IngotContext *ctx, void (*fn)(void *, int32_t, int32_t),
+                   Task &task, int64_t workBytesPerItem) {
+  const int64_t items = task.nTokens * task.nHeads;
+  const int64_t chunks = chunkCount(ctx, items, items * workBytesPerItem);
+  task.itemsPerChunk = (items + chunks - 1) / chunks;
+  ingot_rt_parallel(
+      ctx, fn, &task,
+      (int32_t)((items + task.itemsPerChunk - 1) / task.itemsPerChunk));
 }
 
 /// Stores each token's cache row at its position: `firstWidth` floats of
@@ -603,9 +688,10 @@ void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
                      int64_t nTokens, float *y, const float *bias,
                      uint8_t *scratch) {
   ingot_op_prepare_activations(wtype, x, nTokens, cols, cols, scratch);
-  MatmulTask task = {kernel, packed,  scratch, y,   nTokens,
-                     rows,   granule, wtype,   cols};
-  ingot_rt_parallel(ctx, runTask<MatmulTask, matmulRows>, &task);
+  MatmulTask task = {kernel, packed,  scratch, y,    nTokens,
+                     rows,   granule, wtype,   cols, 0};
+  parallelRows<MatmulTask, matmulRows>(ctx, task,
+                                       weightRowBytes(wtype, cols) * nTokens);
   if (bias)
     for (int64_t t = 0; t < nTokens; ++t)
       for (int64_t r = 0; r < rows; ++r)
@@ -623,8 +709,12 @@ void ingot_op_fused_matmul(IngotContext *ctx,
     for (int64_t s = 0; s < args->count; ++s)
       rows += (args->segments[s].rows + args->granule - 1) / args->granule *
               args->granule;
-  FusedMatmulTask task = {args, scratch, nTokens, rows, args->granule};
-  ingot_rt_parallel(ctx, runTask<FusedMatmulTask, fusedRows>, &task);
+  FusedMatmulTask task = {args, scratch, nTokens, rows, args->granule, 0};
+  // A row of the fused space reads one weight row (two with SwiGLU: gate's
+  // and up's).
+  const int64_t rowWork = weightRowBytes(args->wtype, args->cols) * nTokens *
+                          (args->swigluUp ? 2 : 1);
+  parallelRows<FusedMatmulTask, fusedRows>(ctx, task, rowWork);
 }
 
 // Rows are decoded by the same code as the interpreter's (the ggml type
@@ -710,8 +800,11 @@ void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
   storeCacheRows(cache, positions, nTokens, k, kWidth, v, vWidth);
   AttentionTask task = {q,         positions, cache,   nTokens,
                         nHeads,    nKVHeads,  headDim, valueDim,
-                        rowFloats, scale,     out};
-  ingot_rt_parallel(ctx, runAttentionTask, &task);
+                        rowFloats, scale,     out,     0};
+  // Each item reads its KV head's keys and values up to the last position.
+  const int64_t cachedRows = nTokens > 0 ? positions[nTokens - 1] + 1 : 0;
+  parallelItems(ctx, runAttentionTask, task,
+                cachedRows * (headDim + valueDim) * 4);
 }
 
 void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs, const float *q,
@@ -723,8 +816,9 @@ void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs, const float *q,
   storeCacheRows(cache, positions, nTokens, latent, kvLoraRank, ropeKey,
                  ropeDim);
   MLATask task = {qNopeAbs, q,          positions, cache, nTokens, nHeads,
-                  nopeDim,  kvLoraRank, ropeDim,   scale, ctxOut};
-  ingot_rt_parallel(ctx, runMLATask, &task);
+                  nopeDim,  kvLoraRank, ropeDim,   scale, ctxOut,  0};
+  const int64_t cachedRows = nTokens > 0 ? positions[nTokens - 1] + 1 : 0;
+  parallelItems(ctx, runMLATask, task, cachedRows * (kvLoraRank + ropeDim) * 4);
 }
 
 void ingot_op_slice(const float *x, int64_t rows, int64_t inWidth,
@@ -841,18 +935,19 @@ void ingot_op_moe_experts(IngotContext *ctx,
     ingot_op_prepare_activations(gateUpType, x + t * dim, 1, dim, dim, actX);
     ExpertTask gateTask = {
         gateUpKernel, gate,          gateUpStride, tid, used, actX, 0, g,
-        ffn,          granuleGateUp, gateUpType,   dim};
+        ffn,          granuleGateUp, gateUpType,   dim, 0};
     ExpertTask upTask = gateTask;
     upTask.stack = up;
     upTask.y = u;
-    ExpertGateUpTask gateUp = {gateTask, upTask, ffn, granuleGateUp};
-    ingot_rt_parallel(ctx, runTask<ExpertGateUpTask, expertGateUpRows>,
-                      &gateUp);
+    ExpertGateUpTask gateUp = {gateTask, upTask, ffn, granuleGateUp, 0};
+    parallelRows<ExpertGateUpTask, expertGateUpRows>(
+        ctx, gateUp, 2 * weightRowBytes(gateUpType, dim) * used);
     ingot_op_prepare_activations(downType, g, used, ffn, ffn, actH);
-    ExpertTask downTask = {downKernel, down,        downStride, tid,
-                           used,       actH,        hBytes,     d,
-                           dim,        granuleDown, downType,   ffn};
-    ingot_rt_parallel(ctx, runTask<ExpertTask, expertRows>, &downTask);
+    ExpertTask downTask = {downKernel, down,   downStride, tid, used,
+                           actH,       hBytes, d,          dim, granuleDown,
+                           downType,   ffn,    0};
+    parallelRows<ExpertTask, expertRows>(ctx, downTask,
+                                         weightRowBytes(downType, ffn) * used);
     float *o = out + t * dim;
     const float *w = weights + t * used;
     for (int64_t i = 0; i < dim; ++i)
@@ -878,10 +973,21 @@ void ingot_op_per_head_matmul(IngotContext *ctx,
   for (int64_t t = 0; t < nTokens; ++t) {
     ingot_op_prepare_activations(wtype, x + t * args->xTokenStride, heads, cols,
                                  args->xHeadStride, act);
-    ExpertTask task = {args->kernel, args->stack,   args->stride, headIds,
-                       heads,        act,           actBytes,     y,
-                       rows,         args->granule, wtype,        cols};
-    ingot_rt_parallel(ctx, runTask<ExpertTask, expertRows>, &task);
+    ExpertTask task = {args->kernel,
+                       args->stack,
+                       args->stride,
+                       headIds,
+                       heads,
+                       act,
+                       actBytes,
+                       y,
+                       rows,
+                       args->granule,
+                       wtype,
+                       cols,
+                       0};
+    parallelRows<ExpertTask, expertRows>(ctx, task,
+                                         weightRowBytes(wtype, cols) * heads);
     for (int64_t h = 0; h < heads; ++h)
       memcpy(out + t * args->outTokenStride + h * args->outHeadStride,
              y + h * rows, rows * 4);

@@ -8,6 +8,19 @@
 // module, so it is optimized for the target CPU together with the model.
 // It allocates nothing: scratch comes from the arena.
 //
+// Parallel dispatch. Every op that runs on the thread pool cuts its work
+// into independent chunks and calls ingot_rt_parallel(ctx, fn, args,
+// nChunks) (ModelABI.h); each thread, the caller included, claims the next
+// unclaimed chunk until none is left, so a slow thread's share is taken by
+// the others. Row-split ops (matmuls, experts) use the Task + runTask +
+// parallelRows pattern of OpLib.cpp: a chunk is a range of whole granules
+// and of whole 64-byte lines of f32 output, about kChunksPerThread chunks
+// per thread of ctx->n_threads, fewer when a chunk would read less than
+// kMinChunkWorkBytes, and one chunk when there is one thread. A chunk
+// computes each of its output values exactly as any other split would (no
+// value is summed across chunks), so results do not depend on the thread
+// count or on which thread ran which chunk.
+//
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_OPLIB_OPLIB_H
 #define INGOT_OPLIB_OPLIB_H

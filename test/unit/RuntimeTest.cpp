@@ -1,8 +1,8 @@
 //===- RuntimeTest.cpp - IngotRuntime pieces without a model --------------===//
 //
 // The payload checksum (against values from test/tools/append_payload.py,
-// which re-implements it), the thread pool behind ingot_rt_parallel, and
-// the CPU feature check. Only IngotRuntime's model-independent objects are
+// which re-implements it) and the CPU feature check (the thread pool has
+// ThreadPoolTest.cpp). Only IngotRuntime's model-independent objects are
 // linked here (main() and the command objects, which need a model, are not
 // pulled in).
 //
@@ -11,9 +11,7 @@
 #include "ingot/PayloadFormat.h"
 #include "runtime/core/Arena.h"
 #include "runtime/core/CpuFeatures.h"
-#include "runtime/core/ThreadPool.h"
 
-#include <atomic>
 #include <cstdlib>
 #include <gtest/gtest.h>
 #include <vector>
@@ -37,54 +35,6 @@ TEST(RuntimeChecksum, MatchesThePythonImplementation) {
         << i;
     a[i] ^= 4;
   }
-}
-
-namespace {
-struct Counts {
-  std::atomic<int> perTask[8];
-  std::atomic<int> wrongN{0};
-  int expectedN = 0;
-};
-void countTask(void *p, int32_t task, int32_t n) {
-  auto *c = static_cast<Counts *>(p);
-  if (n != c->expectedN)
-    c->wrongN++;
-  c->perTask[task]++;
-}
-} // namespace
-
-TEST(RuntimeThreadPool, RunsEveryTaskOncePerCall) {
-  for (int threads : {1, 2, 3, 5}) {
-    rt::ThreadPool pool;
-    std::string error;
-    ASSERT_TRUE(pool.start(threads, /*pin=*/false, error)) << error;
-    IngotContext ctx{};
-    ctx.pool = &pool;
-    ctx.n_threads = threads;
-    Counts c;
-    for (auto &v : c.perTask)
-      v = 0;
-    c.expectedN = threads;
-    const int calls = 500;
-    for (int i = 0; i < calls; ++i)
-      ingot_rt_parallel(&ctx, countTask, &c);
-    EXPECT_EQ(c.wrongN.load(), 0) << threads;
-    for (int t = 0; t < 8; ++t)
-      EXPECT_EQ(c.perTask[t].load(), t < threads ? calls : 0)
-          << threads << " threads, task " << t;
-  }
-}
-
-TEST(RuntimeThreadPool, NoPoolRunsOneTask) {
-  IngotContext ctx{};
-  ctx.n_threads = 4;
-  Counts c;
-  for (auto &v : c.perTask)
-    v = 0;
-  c.expectedN = 1;
-  ingot_rt_parallel(&ctx, countTask, &c);
-  EXPECT_EQ(c.perTask[0].load(), 1);
-  EXPECT_EQ(c.wrongN.load(), 0);
 }
 
 TEST(RuntimeCpuFeatures, ChecksAndMasks) {

@@ -34,13 +34,18 @@ typedef struct IngotContext {
   void *pool;
 } IngotContext;
 
-/// A parallel loop body: process part `task` of `n_tasks`.
-typedef void (*IngotTaskFn)(void *args, int32_t task, int32_t n_tasks);
+/// A parallel loop body: process chunk `chunk` of `n_chunks`. Chunks must be
+/// independent (any order, any thread, concurrently): each writes its own
+/// part of the output.
+typedef void (*IngotTaskFn)(void *args, int32_t chunk, int32_t n_chunks);
 
-/// Provided by the runtime: runs fn(args, i, n) for i in [0, n) on the
-/// thread pool (n = ctx->n_threads) and returns when all are done. Never
+/// Provided by the runtime: runs fn(args, c, n_chunks) exactly once for
+/// every c in [0, n_chunks) on the thread pool, up to ctx->n_threads threads
+/// (the caller among them) each claiming the next unclaimed chunk, and
+/// returns when all have completed. Nothing for n_chunks <= 0. Never
 /// allocates.
-void ingot_rt_parallel(IngotContext *ctx, IngotTaskFn fn, void *args);
+void ingot_rt_parallel(IngotContext *ctx, IngotTaskFn fn, void *args,
+                       int32_t n_chunks);
 
 /// Static description of the compiled model, emitted by the compiler as the
 /// constant `ingot_model_info`.

@@ -56,9 +56,9 @@ struct LogitsJob {
   int64_t rows;         /* n_tokens * VOCAB */
 };
 
-static void logits_task(void *p, int32_t task, int32_t n_tasks) {
+static void logits_task(void *p, int32_t chunk, int32_t n_chunks) {
   const struct LogitsJob *job = p;
-  int64_t begin = job->rows * task / n_tasks, end = job->rows * (task + 1) / n_tasks;
+  int64_t begin = job->rows * chunk / n_chunks, end = job->rows * (chunk + 1) / n_chunks;
   for (int64_t r = begin; r < end; ++r) {
     int64_t t = r / VOCAB, v = r % VOCAB;
     float sum = 0.0f;
@@ -87,5 +87,6 @@ void ingot_model_forward(IngotContext *ctx, int64_t n_tokens, const int32_t *tok
     }
   }
   struct LogitsJob job = {context, output, logits, n_tokens * VOCAB};
-  ingot_rt_parallel(ctx, logits_task, &job);
+  /* One chunk per token: a row of VOCAB logits is one 64-byte line. */
+  ingot_rt_parallel(ctx, logits_task, &job, (int32_t)n_tokens);
 }

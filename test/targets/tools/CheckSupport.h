@@ -18,12 +18,18 @@
 #include <string>
 #include <vector>
 
+struct IngotContext;
+
 namespace ingot::check {
 
-/// Parts the check tools' stand-in for ingot_rt_parallel
-/// (SerialParallel.cpp) splits each parallel loop into, run one after the
-/// other on the calling thread.
-extern int32_t parallelTasks;
+/// Threads the check tools' context (parallelContext) gives the op library
+/// to cut its parallel loops for; their stand-in for ingot_rt_parallel
+/// (SerialParallel.cpp) runs the chunks one after the other on the calling
+/// thread.
+extern int32_t parallelThreads;
+/// The IngotContext the check tools pass to the op library: no arena, no
+/// pool, parallelThreads threads.
+IngotContext *parallelContext();
 
 /// `rows` rows of k values of `type` with random bytes, except that every
 /// f16 block scale is a finite value of moderate size (so no product

@@ -69,7 +69,7 @@ cl::opt<bool> ggmlOrder("ggml-order",
                                  "order and compare with the interpreter "
                                  "bit for bit"));
 cl::opt<int64_t> experts("experts", cl::desc("stacked experts"), cl::init(4));
-cl::opt<int> tasks("tasks", cl::desc("parts of the parallel row split"),
+cl::opt<int> tasks("tasks", cl::desc("threads the parallel loops are cut for"),
                    cl::init(3));
 cl::opt<unsigned> seed("seed", cl::init(1));
 
@@ -142,7 +142,7 @@ bool checkMatmul(ggml::Type type, targets::ISA isa, const std::string &label,
                                targets::activationBytesPerToken(type, cols));
   std::vector<float> got(size_t(tokens * rows));
   ingot_op_matmul(
-      nullptr,
+      check::parallelContext(),
       reinterpret_cast<IngotMatmulKernel>(const_cast<void *>(code->address())),
       packed.data(), int32_t(type), rows, cols, targets::rowGranule(type, isa),
       x.data(), tokens, got.data(), nullptr, scratch.data());
@@ -350,7 +350,7 @@ int main(int argc, char **argv) {
     if (!refused.empty())
       check::fail(refused);
   }
-  check::parallelTasks = tasks;
+  check::parallelThreads = tasks;
 
   std::string lowerType = typeName;
   for (char &c : lowerType)

@@ -52,7 +52,7 @@ cl::opt<int64_t> ropeDims("rope-dims",
 cl::opt<bool> neox("neox", cl::desc("rope: NeoX pair order"));
 cl::opt<float> extFactor("ext-factor", cl::desc("rope: YaRN mix"),
                          cl::init(0.0f));
-cl::opt<int> tasks("tasks", cl::desc("parts of the parallel row split"),
+cl::opt<int> tasks("tasks", cl::desc("threads the parallel loops are cut for"),
                    cl::init(3));
 cl::opt<unsigned> seed("seed", cl::init(1));
 
@@ -96,9 +96,9 @@ bool checkMatmul(const std::string &label, std::mt19937 &rng) {
   std::vector<uint8_t> scratch(uint64_t(tokens) *
                                targets::activationBytesPerToken(type, width));
   std::vector<float> got(size_t(tokens * rows));
-  ingot_op_matmul(nullptr, nullptr, packed.data(), int32_t(type), rows, width,
-                  targets::rowGranule(type, isa), x.data(), tokens, got.data(),
-                  bias.data(), scratch.data());
+  ingot_op_matmul(check::parallelContext(), nullptr, packed.data(),
+                  int32_t(type), rows, width, targets::rowGranule(type, isa),
+                  x.data(), tokens, got.data(), bias.data(), scratch.data());
   std::vector<float> want(got.size());
   interp::matmul(view(type, weights, rows), x.data(), tokens, want.data(),
                  bias.data());
@@ -278,7 +278,7 @@ int main(int argc, char **argv) {
                               "one op library function vs ingot::interp\n");
   if (width < 1 || rows < 1 || tokens < 1 || heads < 1 || tasks < 1)
     check::fail("width, rows, tokens, heads and tasks must be positive");
-  check::parallelTasks = tasks;
+  check::parallelThreads = tasks;
   std::string label = op + " width=" + std::to_string(width) +
                       " tokens=" + std::to_string(tokens);
   if (op == "rope")
