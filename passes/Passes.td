@@ -92,13 +92,13 @@ def IngotSelectKernels : Pass<"ingot-select-kernels", "mlir::ModuleOp"> {
     ingot.moe, `k_b_kernel` and `v_b_kernel` on ingot.mla_attention. The
     module's `ingot.kernels` lists the generated ones, in first-use order:
     the kernel emitter generates exactly those. With `amx` (the target has
-    AMX-INT8), q8_0 matmuls packed for avx512vnni get `isa = amx`: the same
-    layout and small-batch code, AMX tiles from 8 tokens per call.
+    AMX-INT8), q8_0 and q4_0 matmuls packed for avx512vnni get `isa = amx`:
+    the same layout and small-batch code, AMX tiles from 8 tokens per call.
   }];
   let options = [
     Option<"amx", "amx", "bool", /*default=*/"false",
-           "Choose the AMX prefill kernel for q8_0 matmuls (avx512vnni "
-           "layout)">,
+           "Choose the AMX prefill kernel for q8_0 and q4_0 matmuls "
+           "(avx512vnni layout)">,
   ];
 }
 

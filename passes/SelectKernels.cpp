@@ -49,10 +49,10 @@ struct SelectKernelsPass
     // quantized types run generated kernels.
     bool plain = type == GGMLType::F32 || type == GGMLType::F16;
     KernelISA isa = plain ? KernelISA::None : *layout.getIsa();
-    // AMX multiplies prefill batches of Q8_0 matrices; expert kernels take
-    // one token per id, so they stay on the vector code.
+    // AMX multiplies prefill batches of Q8_0 and Q4_0 matrices; expert
+    // kernels take one token per id, so they stay on the vector code.
     if (amx && isa == KernelISA::AVX512VNNI && kind == KernelKind::Matmul &&
-        type == GGMLType::Q8_0)
+        (type == GGMLType::Q8_0 || type == GGMLType::Q4_0))
       isa = KernelISA::AMX;
     ArrayRef<int64_t> shape = weight.getShape();
     auto kernel =

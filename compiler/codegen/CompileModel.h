@@ -37,8 +37,9 @@ struct CompileOptions {
   CompileOutput output = CompileOutput::Exe;
   /// Most tokens per forward call (the prefill chunk).
   int64_t maxBatch = 64;
-  /// Whether Q8_0 matmuls take the AMX prefill kernel on targets with
-  /// amx_int8 (it sums in block order, not ggml's chunk order).
+  /// Whether Q8_0 and Q4_0 matmuls take the AMX prefill kernel on targets
+  /// with amx_int8 (it sums in block order, not ggml's chunk order for
+  /// Q8_0).
   bool amx = true;
   /// Reads `chatTemplateFile` (the driver bounds the read of its inputs).
   std::function<llvm::Expected<std::string>(llvm::StringRef path)>

@@ -122,9 +122,10 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << stringifyGGMLType(type)
                        << " weights take the plain path (isa none)";
   if (isa == KernelISA::AMX &&
-      (kind != KernelKind::Matmul || type != GGMLType::Q8_0 || granule != 16))
-    return emitError() << "amx kernels are q8_0 matmuls over the avx512vnni "
-                          "layout (granule 16)";
+      (kind != KernelKind::Matmul ||
+       (type != GGMLType::Q8_0 && type != GGMLType::Q4_0) || granule != 16))
+    return emitError() << "amx kernels are q8_0 or q4_0 matmuls over the "
+                          "avx512vnni layout (granule 16)";
   return success();
 }
 

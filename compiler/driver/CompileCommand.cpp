@@ -51,10 +51,11 @@ cl::opt<int64_t> maxBatch("max-batch",
                           cl::desc("Most tokens per forward call (prefill "
                                    "chunk)"),
                           cl::init(64), cl::sub(compileCommand));
-cl::opt<bool> amx("amx",
-                  cl::desc("Q8_0 prefill matmuls on AMX tiles when the target "
-                           "has amx_int8 (--amx=false: AVX-512 VNNI only)"),
-                  cl::init(true), cl::sub(compileCommand));
+cl::opt<bool>
+    amx("amx",
+        cl::desc("Q8_0 / Q4_0 prefill matmuls on AMX tiles when the target "
+                 "has amx_int8 (--amx=false: AVX-512 VNNI only)"),
+        cl::init(true), cl::sub(compileCommand));
 
 /// A one-line progress bar on stderr, shown only on a terminal. Its clock
 /// starts at the first update, when the step it measures starts.

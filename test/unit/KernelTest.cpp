@@ -405,33 +405,36 @@ TEST(KernelGeneratorErrors, ReportedNotFatal) {
 /// a small-batch kernel, that kernel's bytes intact at its end (its own
 /// RIP-relative tables move with it, 64-byte aligned as at its start).
 TEST(AmxKernelGenerator, CombinedCodeIsPositionIndependent) {
-  const MatmulShape shape{100, 864};
-  GeneratedKernel a =
-      generated(generateAmxMatmul(WeightType::Q8_0, shape, "a"));
-  GeneratedKernel b =
-      generated(generateAmxMatmul(WeightType::Q8_0, shape, "b"));
-  EXPECT_EQ(a.code, b.code);
-  int64_t instructions = 0, evex = 0;
-  ASSERT_NO_FATAL_FAILURE(disassemble(a, instructions, evex, "sapphirerapids"));
-  EXPECT_GT(evex, 0);
+  // K = 4096 gives Q4_0 two chunks of unpacked blocks.
+  for (MatmulShape shape : {MatmulShape{100, 864}, MatmulShape{17, 4096}})
+    for (WeightType type : {WeightType::Q8_0, WeightType::Q4_0}) {
+      SCOPED_TRACE(ggml::typeName(type));
+      GeneratedKernel a = generated(generateAmxMatmul(type, shape, "a"));
+      GeneratedKernel b = generated(generateAmxMatmul(type, shape, "b"));
+      EXPECT_EQ(a.code, b.code);
+      int64_t instructions = 0, evex = 0;
+      ASSERT_NO_FATAL_FAILURE(
+          disassemble(a, instructions, evex, "sapphirerapids"));
+      EXPECT_GT(evex, 0);
 
-  GeneratedKernel small = generated(
-      generateMatmul(WeightType::Q8_0, shape, ISA::AVX512VNNI, "small"));
-  GeneratedKernel combined =
-      generated(generateAmxMatmul(WeightType::Q8_0, shape, "combined", &small));
-  ASSERT_GT(combined.code.size(), small.code.size());
-  const size_t tail = combined.code.size() - small.code.size();
-  EXPECT_EQ(tail % 64, 0u);
-  EXPECT_TRUE(std::equal(small.code.begin(), small.code.end(),
-                         combined.code.begin() + long(tail)));
-  EXPECT_LT(combined.textBytes, tail);
+      GeneratedKernel small =
+          generated(generateMatmul(type, shape, ISA::AVX512VNNI, "small"));
+      GeneratedKernel combined =
+          generated(generateAmxMatmul(type, shape, "combined", &small));
+      ASSERT_GT(combined.code.size(), small.code.size());
+      const size_t tail = combined.code.size() - small.code.size();
+      EXPECT_EQ(tail % 64, 0u);
+      EXPECT_TRUE(std::equal(small.code.begin(), small.code.end(),
+                             combined.code.begin() + long(tail)));
+      EXPECT_LT(combined.textBytes, tail);
+    }
 }
 
 TEST(AmxKernelGenerator, ErrorsReportedNotFatal) {
-  GenerateResult q4 = generateAmxMatmul(WeightType::Q4_0, {16, 64}, "q4");
-  EXPECT_FALSE(q4);
-  EXPECT_NE(q4.error.find("no AMX generator for Q4_0"), std::string::npos)
-      << q4.error;
+  GenerateResult f16 = generateAmxMatmul(WeightType::F16, {16, 64}, "f16");
+  EXPECT_FALSE(f16);
+  EXPECT_NE(f16.error.find("no AMX generator for F16"), std::string::npos)
+      << f16.error;
   GenerateResult ragged = generateAmxMatmul(WeightType::Q8_0, {16, 33}, "r");
   EXPECT_FALSE(ragged);
   EXPECT_NE(ragged.error.find("unsupported shape 16x33"), std::string::npos)

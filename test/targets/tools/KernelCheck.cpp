@@ -207,17 +207,26 @@ bool checkExpert(ggml::Type type, targets::ISA isa, const std::string &label,
   });
 }
 
-/// Block-order reference of the AMX kernels for Q8_0: per block an exact
-/// int32 dot, then acc = fma(float(isum), d_w * d_x, acc). `absSums`
-/// receives sum |float(isum) * d_w * d_x| per value (the scale of rounding
-/// differences between summation orders).
-std::vector<float> blockOrderReference(const std::vector<uint8_t> &weights,
+/// Element e of a ggml-layout Q8_0 or Q4_0 weight block.
+int32_t weightQuant(ggml::Type type, const uint8_t *block, int e) {
+  if (type == ggml::Type::Q8_0)
+    return int8_t(block[2 + e]);
+  // Q4_0: element e < 16 is the low nibble of qs[e], else the high one.
+  return int32_t(e < 16 ? block[2 + e] & 0x0F : block[2 + e - 16] >> 4) - 8;
+}
+
+/// Block-order reference of the AMX kernels: per block an exact int32 dot,
+/// then acc = fma(float(isum), d_w * d_x, acc). `absSums` receives sum
+/// |float(isum) * d_w * d_x| per value (the scale of rounding differences
+/// between summation orders).
+std::vector<float> blockOrderReference(ggml::Type type,
+                                       const std::vector<uint8_t> &weights,
                                        const std::vector<uint8_t> &act,
                                        std::vector<double> &absSums) {
   const int64_t blocks = cols / 32;
-  const uint64_t rowBytes = uint64_t(blocks) * 34;
-  const uint64_t actStride =
-      targets::activationBytesPerToken(ggml::Type::Q8_0, cols);
+  const uint64_t blockBytes = ggml::getTypeInfo(type).blockBytes;
+  const uint64_t rowBytes = uint64_t(blocks) * blockBytes;
+  const uint64_t actStride = targets::activationBytesPerToken(type, cols);
   std::vector<float> y(size_t(tokens * rows));
   absSums.assign(y.size(), 0.0);
   for (int64_t t = 0; t < tokens; ++t) {
@@ -229,10 +238,10 @@ std::vector<float> blockOrderReference(const std::vector<uint8_t> &weights,
       float acc = 0.0f;
       double absSum = 0.0;
       for (int64_t b = 0; b < blocks; ++b) {
-        const uint8_t *block = w + b * 34;
+        const uint8_t *block = w + b * blockBytes;
         int32_t isum = 0;
         for (int j = 0; j < 32; ++j)
-          isum += int32_t(int8_t(block[2 + j])) * int32_t(xq[b * 32 + j]);
+          isum += weightQuant(type, block, j) * int32_t(xq[b * 32 + j]);
         float dx;
         std::memcpy(&dx, xd + 4 * b, 4);
         const float scale = ggml::loadHalf(block) * dx;
@@ -249,9 +258,8 @@ std::vector<float> blockOrderReference(const std::vector<uint8_t> &weights,
 /// The AMX kernel (with the AVX512VNNI kernel for small batches when
 /// `combined`) through ingot_op_matmul, against the block-order reference
 /// (exactly) and ingot::interp (within rounding).
-bool checkAmxMatmul(bool combined, const std::string &label,
+bool checkAmxMatmul(ggml::Type type, bool combined, const std::string &label,
                     std::mt19937 &rng) {
-  const ggml::Type type = ggml::Type::Q8_0;
   const targets::ISA isa = targets::ISA::AVX512VNNI; // the packed layout
   const targets::MatmulShape shape{rows, cols};
   targets::GenerateResult small;
@@ -284,7 +292,7 @@ bool checkAmxMatmul(bool combined, const std::string &label,
       x.data(), tokens, got.data(), nullptr, act.data());
   // ingot_op_matmul left the activations the kernel read in `act`.
   std::vector<double> absSums;
-  std::vector<float> exact = blockOrderReference(weights, act, absSums);
+  std::vector<float> exact = blockOrderReference(type, weights, act, absSums);
   bool same = true;
   if (combined && tokens < targets::amxMinTokens) {
     // The small-batch kernel must have run: the same values as on its own.
@@ -344,8 +352,8 @@ int main(int argc, char **argv) {
   if (amx) {
     if (expert)
       check::fail("no AMX expert kernel");
-    if (*type != ggml::Type::Q8_0)
-      check::fail("the AMX kernel reads Q8_0 weights only");
+    if (!targets::isAmxWeightType(*type))
+      check::fail("the AMX kernel reads Q8_0 and Q4_0 weights only");
     std::string refused = check::requestAmx();
     if (!refused.empty())
       check::fail(refused);
@@ -361,7 +369,7 @@ int main(int argc, char **argv) {
       " cols=" + std::to_string(cols) + " tokens=" + std::to_string(tokens) +
       (ggmlOrder ? " ggml-order" : "");
   std::mt19937 rng(seed);
-  const bool same = amx      ? checkAmxMatmul(isaName != "amx", label, rng)
+  const bool same = amx ? checkAmxMatmul(*type, isaName != "amx", label, rng)
                     : expert ? checkExpert(*type, isa, label, rng)
                              : checkMatmul(*type, isa, label, rng);
   return same ? 0 : 1;
