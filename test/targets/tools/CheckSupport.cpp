@@ -50,8 +50,9 @@ float blockScale(ggml::Type type, const uint8_t *weightRow, const uint8_t *act,
 } // namespace
 
 float check::blockOrderDot(ggml::Type type, const uint8_t *weightRow,
-                           const uint8_t *act, int64_t k) {
+                           const uint8_t *act, int64_t k, double *magnitude) {
   float sum = 0.0f;
+  double absSum = 0.0;
   for (int64_t b = 0; b < k / 32; ++b) {
     const uint8_t *block;
     const float scale = blockScale(type, weightRow, act, k, b, &block);
@@ -59,7 +60,10 @@ float check::blockOrderDot(ggml::Type type, const uint8_t *weightRow,
     for (int c = 0; c < 8; ++c)
       isum += chunkDot(type, block, (const int8_t *)act + 32 * b, c);
     sum = std::fma(float(isum), scale, sum);
+    absSum += std::fabs(double(isum) * double(scale));
   }
+  if (magnitude)
+    *magnitude = absSum;
   return sum;
 }
 

@@ -51,9 +51,11 @@ bool report(const std::string &label, const std::vector<float> &got,
 /// activation quants, then sum = fma(float(isum), d_w * d_x, sum) block after
 /// block. `weightRow` is one ggml-layout row of K values, `act` one token's
 /// activations as the op library prepares them
-/// (targets::activationBytesPerToken bytes).
+/// (targets::activationBytesPerToken bytes). With `magnitude`, also the sum
+/// of |float(isum) * d_w * d_x| over the blocks (the scale of rounding
+/// differences between summation orders).
 float blockOrderDot(ggml::Type type, const uint8_t *weightRow,
-                    const uint8_t *act, int64_t k);
+                    const uint8_t *act, int64_t k, double *magnitude = nullptr);
 
 /// How far a sum of the same terms in another float order (ggml's, per
 /// 4-byte chunk) may lie from blockOrderDot: twice the rounding error bound

@@ -207,51 +207,23 @@ bool checkExpert(ggml::Type type, targets::ISA isa, const std::string &label,
   });
 }
 
-/// Element e of a ggml-layout Q8_0 or Q4_0 weight block.
-int32_t weightQuant(ggml::Type type, const uint8_t *block, int e) {
-  if (type == ggml::Type::Q8_0)
-    return int8_t(block[2 + e]);
-  // Q4_0: element e < 16 is the low nibble of qs[e], else the high one.
-  return int32_t(e < 16 ? block[2 + e] & 0x0F : block[2 + e - 16] >> 4) - 8;
-}
-
-/// Block-order reference of the AMX kernels: per block an exact int32 dot,
-/// then acc = fma(float(isum), d_w * d_x, acc). `absSums` receives sum
-/// |float(isum) * d_w * d_x| per value (the scale of rounding differences
-/// between summation orders).
+/// Block-order reference of the AMX kernels (check::blockOrderDot for every
+/// token and row); `absSums` receives each value's block magnitude.
 std::vector<float> blockOrderReference(ggml::Type type,
                                        const std::vector<uint8_t> &weights,
                                        const std::vector<uint8_t> &act,
                                        std::vector<double> &absSums) {
-  const int64_t blocks = cols / 32;
-  const uint64_t blockBytes = ggml::getTypeInfo(type).blockBytes;
-  const uint64_t rowBytes = uint64_t(blocks) * blockBytes;
+  const uint64_t rowBytes = *ggml::rowBytes(type, uint64_t(cols));
   const uint64_t actStride = targets::activationBytesPerToken(type, cols);
   std::vector<float> y(size_t(tokens * rows));
   absSums.assign(y.size(), 0.0);
-  for (int64_t t = 0; t < tokens; ++t) {
-    const auto *xq =
-        reinterpret_cast<const int8_t *>(act.data() + t * actStride);
-    const uint8_t *xd = act.data() + t * actStride + cols;
+  for (int64_t t = 0; t < tokens; ++t)
     for (int64_t r = 0; r < rows; ++r) {
-      const uint8_t *w = weights.data() + r * rowBytes;
-      float acc = 0.0f;
-      double absSum = 0.0;
-      for (int64_t b = 0; b < blocks; ++b) {
-        const uint8_t *block = w + b * blockBytes;
-        int32_t isum = 0;
-        for (int j = 0; j < 32; ++j)
-          isum += weightQuant(type, block, j) * int32_t(xq[b * 32 + j]);
-        float dx;
-        std::memcpy(&dx, xd + 4 * b, 4);
-        const float scale = ggml::loadHalf(block) * dx;
-        acc = std::fma(float(isum), scale, acc);
-        absSum += std::fabs(double(isum) * double(scale));
-      }
-      y[size_t(t * rows + r)] = acc;
-      absSums[size_t(t * rows + r)] = absSum;
+      const size_t i = size_t(t * rows + r);
+      y[i] =
+          check::blockOrderDot(type, weights.data() + r * rowBytes,
+                               act.data() + t * actStride, cols, &absSums[i]);
     }
-  }
   return y;
 }
 
