@@ -13,6 +13,7 @@
 #include "Commands.h"
 #include "Console.h"
 #include "Error.h"
+#include "HumanBytes.h"
 #include "Roofline.h"
 #include "Sampler.h"
 #include "Session.h"

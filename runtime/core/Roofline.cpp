@@ -62,19 +62,6 @@ double meanKvBytesPerStep(const IngotModelInfo &info, int64_t steps) {
              : 0;
 }
 
-std::string decimalBytes(double bytes) {
-  const char *units[] = {"B", "kB", "MB", "GB", "TB"};
-  int unit = 0;
-  while (bytes >= 1000 && unit < 4) {
-    bytes /= 1000;
-    ++unit;
-  }
-  char text[64];
-  std::snprintf(text, sizeof(text), unit == 0 ? "%.0f %s" : "%.2f %s", bytes,
-                units[unit]);
-  return text;
-}
-
 std::string hostVersusTarget(const IngotModelInfo &info) {
   // The vector features that set what a machine's kernels can do; the
   // required list names what the target has (ModelABI.h spelling).

@@ -38,9 +38,6 @@ TargetFigure targetInt8Peak(const IngotModelInfo &info);
 /// from position 0.
 double meanKvBytesPerStep(const IngotModelInfo &info, int64_t steps);
 
-/// "514.23 MB", "544 B": decimal units (GB/s is 10^9 bytes per second).
-std::string decimalBytes(double bytes);
-
 /// One sentence comparing this CPU with the target compiled for: "host: X"
 /// and, when the host has vector features the target does not list (so
 /// the target is another machine, and its measured figures are not this
