@@ -130,23 +130,24 @@ void softmaxRow(float *x, int64_t n) {
 }
 
 /// A whole group of G F32 rows of floatRows: the same sums in the same
-/// order, the accumulators kept slot-major (acc[s][i]) so that each k is
-/// one G-lane fma over the group's rows instead of G scalar ones.
+/// order, the accumulators kept slot-major (acc[s] holds slot s of the G
+/// rows) so that each k is one G-lane fma. Explicit vectors: the bitcode is
+/// optimized for no particular CPU first, where the G scalar fmas get
+/// unrolled but not vectorized, and stay scalar for the target.
 template <int64_t G>
 void floatGroupF32(const float *w, int64_t K, const float *x, bool sgemm,
                    float *y) {
+  typedef float Rows __attribute__((ext_vector_type(G)));
   const int64_t period = sgemm ? kLanes : kVecSlots;
   const int64_t np = sgemm ? K : (K & ~int64_t(kVecSlots - 1));
-  float acc[kVecSlots][G];
+  Rows acc[kVecSlots];
   for (int64_t s = 0; s < kVecSlots; ++s)
-    for (int64_t i = 0; i < G; ++i)
-      acc[s][i] = 0.0f;
+    acc[s] = 0.0f;
   for (int64_t k0 = 0; k0 < np; k0 += period)
     for (int64_t s = 0; s < period; ++s) {
-      const float *wk = w + (k0 + s) * G;
-      const float xk = x[k0 + s];
-      for (int64_t i = 0; i < G; ++i)
-        acc[s][i] = fmaf(wk[i], xk, acc[s][i]);
+      Rows wk;
+      memcpy(&wk, w + (k0 + s) * G, sizeof(wk));
+      acc[s] = __builtin_elementwise_fma(wk, (Rows)x[k0 + s], acc[s]);
     }
   for (int64_t i = 0; i < G; ++i) {
     float slots[kVecSlots];

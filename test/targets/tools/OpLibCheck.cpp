@@ -89,8 +89,8 @@ bool checkMatmul(const std::string &label, std::mt19937 &rng) {
   if (type != ggml::Type::F32 && type != ggml::Type::F16)
     check::fail("the op library computes f32 and f16 products only; "
                 "ingot-kernel-check runs the quantized ones");
-  const targets::ISA isa = layoutName == "avx2" ? targets::ISA::AVX2
-                                                : targets::ISA::AVX512VNNI;
+  const targets::ISA isa =
+      layoutName == "avx2" ? targets::ISA::AVX2 : targets::ISA::AVX512VNNI;
   if (layoutName != "avx2" && layoutName != "avx512vnni")
     check::fail("--layout: avx512vnni or avx2");
   const targets::MatmulShape shape{rows, width};
