@@ -45,8 +45,8 @@ LogicalResult checkKernelsChosen(func::FuncOp forward) {
     else if (auto m = dyn_cast<FusedMatmulOp>(op))
       chosen = bool(m.getKernelsAttr());
     else if (auto m = dyn_cast<MoEOp>(op))
-      chosen = m.getRouterKernelAttr() && m.getGateUpKernelAttr() &&
-               m.getDownKernelAttr() &&
+      chosen = (!m.getRouterAttr() || m.getRouterKernelAttr()) &&
+               m.getGateUpKernelAttr() && m.getDownKernelAttr() &&
                (!m.getSharedGateAttr() ||
                 (m.getSharedGateKernelAttr() && m.getSharedUpKernelAttr() &&
                  m.getSharedDownKernelAttr()));
@@ -446,6 +446,9 @@ INGOT_LOWERING(MLAAttentionOp) {
 }
 
 INGOT_LOWERING(MoEOp) {
+  if (!op.getRouterAttr())
+    return op.emitOpError()
+           << "routes by the router's logits: run ingot-fuse-router first";
   const int64_t dim = rowWidth(op.getInput());
   const int64_t X = op.getNumExperts(), used = op.getExpertsUsed();
   KernelAttr gate = *op.getGateUpKernel(), down = *op.getDownKernel();
@@ -458,14 +461,33 @@ INGOT_LOWERING(MoEOp) {
   Value ids = piece(layout.ids);
   Value weightsOut = piece(layout.weights);
   Value x = adaptor.getInput(), out = b.resultPtr(op);
-  b.matmul(op.getRouterAttr(), *op.getRouterKernel(), x, dim, routerLogits,
-           nullptr, routerAct);
+  // Router product and expert choice in one call; it also counts the
+  // chosen experts' bytes (one expert: its gate, up and down matrices).
+  KernelAttr router = *op.getRouterKernel();
+  const int64_t expertBytes = b.packedStride(op.getGateAttr()) +
+                              b.packedStride(op.getUpAttr()) +
+                              b.packedStride(op.getDownAttr());
   b.call("ingot_op_moe_route",
-         {routerLogits, entry.n, b.c64(X), b.c64(used),
+         {entry.ctx,
+          b.kernel(router),
+          b.weightPtr(op.getRouterAttr(), WeightForm::Packed),
+          b.c32(static_cast<int32_t>(router.getType())),
+          b.c64(router.getGranule()),
+          x,
+          entry.n,
+          b.c64(dim),
+          b.c64(X),
+          b.c64(used),
           b.c32(op.getGating() == Gating::Sigmoid),
           b.weightPtr(op.getSelectionBiasAttr(), WeightForm::F32),
-          b.c64(op.getNumGroups()), b.c64(op.getGroupsUsed()),
-          b.c32(op.getNormalize()), b.cf(op.getRoutedScale()), ids,
+          b.c64(op.getNumGroups()),
+          b.c64(op.getGroupsUsed()),
+          b.c32(op.getNormalize()),
+          b.cf(op.getRoutedScale()),
+          b.c64(expertBytes),
+          routerLogits,
+          routerAct,
+          ids,
           weightsOut});
   Value expertScratch = piece(layout.experts);
   // The experts' shapes, types and kernels, as IngotMoEExpertsArgs on the

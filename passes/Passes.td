@@ -24,6 +24,19 @@ def IngotPlanWeights : Pass<"ingot-plan-weights", "mlir::ModuleOp"> {
   ];
 }
 
+def IngotFuseRouter : Pass<"ingot-fuse-router", "mlir::ModuleOp"> {
+  let summary = "Fold the router product into the ingot.moe that routes by it";
+  let description = [{
+    An ingot.matmul without bias whose only user is an ingot.moe reading
+    it as `logits`, and whose input is that moe's input, is removed: the
+    moe gets its weight as `router` (and its kernel as `router_kernel`,
+    when chosen) and computes the router product, softmax or sigmoid,
+    selection bias, group and expert top-k, normalisation and routed scale
+    in one call for the batch. Runs before the other fusions, so that none
+    takes the router's matmul first.
+  }];
+}
+
 def IngotFuseSiblingMatmuls
     : Pass<"ingot-fuse-sibling-matmuls", "mlir::ModuleOp"> {
   let summary = "Fuse matmuls of one input (Q/K/V, gate/up) into one ingot.fused_matmul";

@@ -97,9 +97,12 @@ struct SelectKernelsPass
     auto up = module.lookupSymbol<WeightOp>(op.getUpAttr().getAttr());
     if (gate && up && gate.getGgmlType() != up.getGgmlType())
       return op.emitOpError() << "gate and up experts must share a type";
-    if (failed(selectInto(op, op.getRouterAttr(), KernelKind::Matmul,
-                          &MoEOp::setRouterKernelAttr)) ||
-        failed(selectInto(op, op.getGateAttr(), KernelKind::Expert,
+    // Unfused, the router product is a matmul of its own.
+    if (op.getRouterAttr() &&
+        failed(selectInto(op, op.getRouterAttr(), KernelKind::Matmul,
+                          &MoEOp::setRouterKernelAttr)))
+      return failure();
+    if (failed(selectInto(op, op.getGateAttr(), KernelKind::Expert,
                           &MoEOp::setGateUpKernelAttr)) ||
         failed(selectInto(op, op.getDownAttr(), KernelKind::Expert,
                           &MoEOp::setDownKernelAttr)))

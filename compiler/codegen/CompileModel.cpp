@@ -163,6 +163,7 @@ Error runPipeline(mlir::ModuleOp module, KernelISA isa, bool amx,
   plan.addPass(createIngotPlanWeights({stringifyKernelISA(isa).str()}));
   // Fusion groups matmuls by the ISA and granule their weights are packed
   // for, so it follows weight planning; memory is planned for the fused ops.
+  plan.addPass(createIngotFuseRouter());
   plan.addPass(createIngotFuseSiblingMatmuls());
   plan.addPass(createIngotFuseEpilogues());
   plan.addPass(createIngotFuseNormPrologue());

@@ -20,13 +20,14 @@ public:
 
   /// A weight product read whole (or `used` of `count` matrices of a
   /// stack): its packed bytes and multiply-adds.
-  void product(FlatSymbolRefAttr ref, int64_t used = 1, int64_t count = 1) {
+  /// Returns the bytes counted.
+  int64_t product(FlatSymbolRefAttr ref, int64_t used = 1, int64_t count = 1) {
     WeightOp w = lookup(ref);
     if (!w || !w.getLayoutAttr())
-      return;
+      return 0;
     auto packed = w.getLayoutAttr().getPacked();
     if (!packed)
-      return;
+      return 0;
     int64_t bytes = packed->bytes / count * used;
     int64_t macs = w.getNumElements() / count * used;
     traffic.weightBytes += bytes;
@@ -35,6 +36,7 @@ public:
     ArrayRef<int64_t> shape = w.getShape();
     if (shape.size() == 2 && shape[0] == vocabSize)
       traffic.outputBytes += bytes;
+    return bytes;
   }
 
   /// A small weight read whole as f32 (norm scale, bias, rope factors).
@@ -61,7 +63,7 @@ public:
     product(m.getRouterAttr());
     int64_t used = m.getExpertsUsed(), experts = m.getNumExperts();
     for (auto ref : {m.getGateAttr(), m.getUpAttr(), m.getDownAttr()})
-      product(ref, used, experts);
+      traffic.routedExpertBytes += product(ref, used, experts);
     for (auto ref :
          {m.getSharedGateAttr(), m.getSharedUpAttr(), m.getSharedDownAttr()})
       product(ref);

@@ -44,6 +44,9 @@ struct StepTraffic {
   /// bytes and multiply-adds: an estimate, since a step over several
   /// tokens may read more of them.
   int64_t expertsUsed = 0, experts = 0;
+  /// Of weightBytes: the routed experts' share (used/experts of each expert
+  /// stack), the part a run's routing replaces with what it chose.
+  int64_t routedExpertBytes = 0;
 };
 
 /// The traffic of the planned module (after ingot-plan-weights); vocabSize

@@ -31,6 +31,9 @@ struct BenchRow {
   int64_t tokens;
   bool decode; ///< tg (one token per step), else pp
   double mean, sd;
+  /// Packed bytes of the routed experts the timed runs chose, per token
+  /// (IngotContext::routed_expert_bytes; 0 for a dense model).
+  double routedExpertBytes;
 };
 
 struct Bench {
@@ -77,6 +80,7 @@ struct Bench {
     if (!(this->*test)(error))
       return false;
     std::vector<double> rates; // reps <= kMaxRepetitions
+    s.ctx.routed_expert_bytes = 0;
     for (int64_t r = 0; r < reps; ++r) {
       double t0 = now();
       if (!(this->*test)(error))
@@ -92,8 +96,10 @@ struct Bench {
       var += (v - mean) * (v - mean);
     double sd =
         rates.size() > 1 ? std::sqrt(var / double(rates.size() - 1)) : 0.0;
+    double routed = double(s.ctx.routed_expert_bytes) /
+                    double(tokens * (reps > 0 ? reps : 1));
     rows.push_back({std::string(name) + std::to_string(tokens), tokens,
-                    test == &Bench::generate, mean, sd});
+                    test == &Bench::generate, mean, sd, routed});
     return true;
   }
 };
@@ -161,6 +167,23 @@ void printLegend(const std::vector<BenchRow> &rows, const TargetFigure &read,
                 " per layer (the chosen ones): bytes and operations are an "
                 "estimate\n",
                 info.moe_experts_used, info.moe_experts);
+  if (info.moe_experts > 0 && !rows.empty()) {
+    // What the run's routing chose: per step, each layer's distinct experts
+    // (the bytes a step that runs each expert once over its tokens reads).
+    std::printf("moe routing of this run, routed expert bytes per token "
+                "(plan %" PRId64 "):",
+                info.step_routed_expert_bytes);
+    for (const BenchRow &r : rows) {
+      std::printf(" %s %.0f", r.test.c_str(), r.routedExpertBytes);
+      if (r.decode)
+        std::printf(
+            " (weights per decode step %.0f, plan %" PRId64 ")",
+            double(info.step_weight_bytes - info.step_routed_expert_bytes) +
+                r.routedExpertBytes,
+            info.step_weight_bytes);
+    }
+    std::printf("\n");
+  }
   std::printf("GB/s = (weights + kv) per token x t/s; %% read bw against ");
   if (read.known())
     std::printf("%.1f GB/s (%s, for %d decode thread%s)\n", read.value,

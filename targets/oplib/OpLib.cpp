@@ -129,6 +129,39 @@ void softmaxRow(float *x, int64_t n) {
     x[i] *= inv;
 }
 
+/// A whole group of G F32 rows of floatRows: the same sums in the same
+/// order, the accumulators kept slot-major (acc[s] holds slot s of the G
+/// rows) so that each k is one G-lane fma. Explicit vectors: the bitcode is
+/// optimized for no particular CPU first, where the G scalar fmas get
+/// unrolled but not vectorized, and stay scalar for the target.
+template <int64_t G>
+void floatGroupF32(const float *w, int64_t K, const float *x, bool sgemm,
+                   float *y) {
+  typedef float Rows __attribute__((ext_vector_type(G)));
+  const int64_t period = sgemm ? kLanes : kVecSlots;
+  const int64_t np = sgemm ? K : (K & ~int64_t(kVecSlots - 1));
+  Rows acc[kVecSlots];
+  for (int64_t s = 0; s < kVecSlots; ++s)
+    acc[s] = 0.0f;
+  for (int64_t k0 = 0; k0 < np; k0 += period)
+    for (int64_t s = 0; s < period; ++s) {
+      Rows wk;
+      memcpy(&wk, w + (k0 + s) * G, sizeof(wk));
+      acc[s] = __builtin_elementwise_fma(wk, (Rows)x[k0 + s], acc[s]);
+    }
+  for (int64_t i = 0; i < G; ++i) {
+    float slots[kVecSlots];
+    for (int64_t s = 0; s < kVecSlots; ++s)
+      slots[s] = acc[s][i];
+    float sum = sgemm ? reduceLanes(slots)
+                      : ingot::ggml::reduceVecDotAccumulators(
+                            (const float (*)[kLanes])slots);
+    for (int64_t k = np; k < K; ++k)
+      sum = fmaf(w[k * G + i], x[k], sum);
+    y[i] = sum;
+  }
+}
+
 /// F32 / F16 weights in the kernels' packed layout (groups of G rows, per k
 /// the G values of the group), computed in the reference order instead of
 /// the generated kernels': F32 as ggml_vec_dot_f32, or tinyBLAS's 16 lanes
@@ -152,6 +185,12 @@ void floatRows(const uint8_t *packed, int32_t wtype, int64_t K, int64_t G,
       }
       for (int64_t i = first; i < last; ++i)
         y[g * G + i] = (float)acc[i];
+    } else if (first == 0 && last == G && (G == 16 || G == 8)) {
+      // Whole groups of the avx512vnni (16) and avx2 (8) layouts.
+      if (G == 16)
+        floatGroupF32<16>((const float *)base, K, x, sgemm, y + g * G);
+      else
+        floatGroupF32<8>((const float *)base, K, x, sgemm, y + g * G);
     } else {
       const float *w = (const float *)base;
       const int64_t period = sgemm ? kLanes : kVecSlots;
@@ -193,6 +232,8 @@ inline bool isFloatType(int32_t wtype) {
 // hide it.
 constexpr int64_t kChunksPerThread = 8;
 constexpr int64_t kMinChunkWorkBytes = 32 << 10;
+/// Fewest tokens a parallel chunk of MoE routing takes.
+constexpr int64_t kMinRouteTokens = 4;
 /// Output rows per cache line of f32 results.
 constexpr int64_t kRowsPerLine = 64 / 4;
 
@@ -614,18 +655,109 @@ void runMLATask(void *argsVoid, int32_t chunk, int32_t nChunks) {
   }
 }
 
-/// Indices of the k largest of n values, best first, ties to the lower
-/// index (n <= kMaxExperts).
+/// Indices of the k largest of n values (0 < k <= n), best first, ties to
+/// the lower index: the order of a stable sort by descending value, as the
+/// reference's. One pass keeping the best k so far in order: a later value
+/// enters only when strictly greater than the one it passes.
 void topK(const float *values, int64_t n, int64_t k, int32_t *out) {
-  bool taken[kMaxExperts] = {};
-  for (int64_t i = 0; i < k; ++i) {
-    int32_t best = -1;
-    for (int64_t e = 0; e < n; ++e)
-      if (!taken[e] && (best < 0 || values[e] > values[best]))
-        best = (int32_t)e;
-    taken[best] = true;
-    out[i] = best;
+  int64_t kept = 0;
+  for (int64_t e = 0; e < n; ++e) {
+    const float v = values[e];
+    if (kept == k && !(v > values[out[k - 1]]))
+      continue;
+    int64_t at = kept < k ? kept++ : k - 1;
+    for (; at > 0 && v > values[out[at - 1]]; --at)
+      out[at] = out[at - 1];
+    out[at] = (int32_t)e;
   }
+}
+
+/// The routing of one ingot.moe for a batch (ingot_op_moe_route).
+struct RouteTask {
+  const float *logits, *selectionBias;
+  int64_t nTokens, nExperts, used, nGroups, groupsUsed;
+  int32_t sigmoid, normalize;
+  float scale;
+  int32_t *ids;
+  float *weights;
+  int64_t tokensPerChunk;
+};
+
+/// Sum of the two best of n values (n >= 2), added best first as the
+/// reference's group score; the one value when n == 1.
+inline float topTwoSum(const float *v, int64_t n) {
+  if (n < 2)
+    return v[0];
+  int64_t first = v[1] > v[0] ? 1 : 0, second = 1 - first;
+  for (int64_t e = 2; e < n; ++e) {
+    if (v[e] > v[first]) {
+      second = first;
+      first = e;
+    } else if (v[e] > v[second]) {
+      second = e;
+    }
+  }
+  return 0.0f + v[first] + v[second];
+}
+
+/// Token t's experts and weights.
+void routeToken(const RouteTask &a, int64_t t) {
+  const int64_t nExperts = a.nExperts, used = a.used;
+  float probs[kMaxExperts], selection[kMaxExperts];
+  const float *l = a.logits + t * nExperts;
+  if (a.sigmoid) {
+    for (int64_t e = 0; e < nExperts; ++e)
+      probs[e] = 1.0f / (1.0f + expf(-l[e]));
+  } else {
+    memcpy(probs, l, nExperts * 4);
+    softmaxRow(probs, nExperts);
+  }
+  if (a.selectionBias)
+    for (int64_t e = 0; e < nExperts; ++e)
+      selection[e] = probs[e] + a.selectionBias[e];
+  else
+    memcpy(selection, probs, nExperts * 4);
+  if (a.nGroups > 1) {
+    const int64_t per = nExperts / a.nGroups;
+    float groupScores[kMaxExperts];
+    for (int64_t g = 0; g < a.nGroups; ++g)
+      groupScores[g] = topTwoSum(selection + g * per, per);
+    int32_t keep[kMaxExperts];
+    topK(groupScores, a.nGroups, a.groupsUsed, keep);
+    bool kept[kMaxExperts] = {};
+    for (int64_t i = 0; i < a.groupsUsed; ++i)
+      kept[keep[i]] = true;
+    for (int64_t g = 0; g < a.nGroups; ++g)
+      if (!kept[g])
+        for (int64_t e = g * per; e < (g + 1) * per; ++e)
+          selection[e] = -INFINITY;
+  }
+  int32_t *tid = a.ids + t * used;
+  float *tw = a.weights + t * used;
+  topK(selection, nExperts, used, tid);
+  double sum = 0.0;
+  for (int64_t i = 0; i < used; ++i) {
+    tw[i] = probs[tid[i]];
+    sum += tw[i];
+  }
+  if (a.normalize) {
+    // As the reference: the sum clamped to the smallest normal F16.
+    const float denom = fmaxf((float)sum, 6.103515625e-5f);
+    for (int64_t i = 0; i < used; ++i)
+      tw[i] /= denom;
+  }
+  if (a.scale != 0.0f && a.scale != 1.0f)
+    for (int64_t i = 0; i < used; ++i)
+      tw[i] *= a.scale;
+}
+
+void runRouteTask(void *args, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
+  const RouteTask &a = *(const RouteTask *)args;
+  int64_t begin, end;
+  itemRange(a.nTokens, a.tokensPerChunk, chunk, begin, end);
+  for (int64_t t = begin; t < end; ++t)
+    routeToken(a, t);
 }
 
 /// Runs an attention-like task over nTokens * nHeads (token, head) items,
@@ -855,61 +987,46 @@ void ingot_op_add(const float *a, const float *b, int64_t n, float *out) {
     out[i] = a[i] + b[i];
 }
 
-void ingot_op_moe_route(const float *logits, int64_t nTokens, int64_t nExperts,
-                        int64_t used, int32_t sigmoid,
+void ingot_op_moe_route(IngotContext *ctx, IngotMatmulKernel routerKernel,
+                        const void *router, int32_t routerType, int64_t granule,
+                        const float *x, int64_t nTokens, int64_t dim,
+                        int64_t nExperts, int64_t used, int32_t sigmoid,
                         const float *selectionBias, int64_t nGroups,
                         int64_t groupsUsed, int32_t normalize, float scale,
+                        int64_t expertBytes, float *logits, uint8_t *scratch,
                         int32_t *ids, float *weights) {
-  float probs[kMaxExperts], selection[kMaxExperts];
-  for (int64_t t = 0; t < nTokens; ++t) {
-    const float *l = logits + t * nExperts;
-    if (sigmoid) {
-      for (int64_t e = 0; e < nExperts; ++e)
-        probs[e] = 1.0f / (1.0f + expf(-l[e]));
-    } else {
-      memcpy(probs, l, nExperts * 4);
-      softmaxRow(probs, nExperts);
-    }
-    for (int64_t e = 0; e < nExperts; ++e)
-      selection[e] = probs[e] + (selectionBias ? selectionBias[e] : 0.0f);
-    if (nGroups > 1) {
-      const int64_t per = nExperts / nGroups;
-      float groupScores[kMaxExperts];
-      for (int64_t g = 0; g < nGroups; ++g) {
-        int32_t best[2];
-        const int64_t top = per < 2 ? per : 2;
-        topK(selection + g * per, per, top, best);
-        float score = 0.0f;
-        for (int64_t i = 0; i < top; ++i)
-          score += selection[g * per + best[i]];
-        groupScores[g] = score;
-      }
-      int32_t keep[kMaxExperts];
-      topK(groupScores, nGroups, groupsUsed, keep);
-      bool kept[kMaxExperts] = {};
-      for (int64_t i = 0; i < groupsUsed; ++i)
-        kept[keep[i]] = true;
-      for (int64_t e = 0; e < nExperts; ++e)
-        if (!kept[e / per])
-          selection[e] = -INFINITY;
-    }
-    int32_t *tid = ids + t * used;
-    float *tw = weights + t * used;
-    topK(selection, nExperts, used, tid);
-    double sum = 0.0;
-    for (int64_t i = 0; i < used; ++i) {
-      tw[i] = probs[tid[i]];
-      sum += tw[i];
-    }
-    if (normalize) {
-      float denom = fmaxf((float)sum, 6.103515625e-5f);
-      for (int64_t i = 0; i < used; ++i)
-        tw[i] /= denom;
-    }
-    if (scale != 0.0f && scale != 1.0f)
-      for (int64_t i = 0; i < used; ++i)
-        tw[i] *= scale;
+  // The router product as the plain matmul op computes it (its F32 order
+  // depends on the batch, as the reference's).
+  ingot_op_matmul(ctx, routerKernel, router, routerType, nExperts, dim, granule,
+                  x, nTokens, logits, nullptr, scratch);
+  RouteTask task = {logits,  selectionBias, nTokens, nExperts,  used,
+                    nGroups, groupsUsed,    sigmoid, normalize, scale,
+                    ids,     weights,       nTokens};
+  // A token's routing is a few microseconds: batches go in chunks of at
+  // least kMinRouteTokens tokens so that dispatch does not dominate.
+  const int64_t threads = parallelThreads(ctx);
+  if (threads > 1 && nTokens >= 2 * kMinRouteTokens) {
+    int64_t chunks = nTokens / kMinRouteTokens;
+    if (chunks > threads * kChunksPerThread)
+      chunks = threads * kChunksPerThread;
+    task.tokensPerChunk = (nTokens + chunks - 1) / chunks;
+    ingot_rt_parallel(
+        ctx, runRouteTask, &task,
+        (int32_t)((nTokens + task.tokensPerChunk - 1) / task.tokensPerChunk));
+  } else {
+    for (int64_t t = 0; t < nTokens; ++t)
+      routeToken(task, t);
   }
+  // Accounting: every distinct expert of the batch is read once by an
+  // implementation that groups the batch's tokens by expert.
+  bool chosen[kMaxExperts] = {};
+  int64_t distinct = 0;
+  for (int64_t i = 0; i < nTokens * used; ++i)
+    if (!chosen[ids[i]]) {
+      chosen[ids[i]] = true;
+      ++distinct;
+    }
+  ctx->routed_expert_bytes += distinct * expertBytes;
 }
 
 void ingot_op_moe_experts(IngotContext *ctx,

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define INGOT_MODEL_ABI_VERSION 3
+#define INGOT_MODEL_ABI_VERSION 4
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,6 +32,11 @@ typedef struct IngotContext {
   int32_t n_threads;
   /// The runtime's thread pool, opaque to model code.
   void *pool;
+  /// Packed bytes of the routed experts the MoE layers chose, summed over
+  /// forward calls: each layer adds, per call, one expert's gate, up and
+  /// down bytes for every distinct expert its batch chose. Written by the
+  /// model code only; the runtime may reset and read it between calls.
+  int64_t routed_expert_bytes;
 } IngotContext;
 
 /// A parallel loop body: process chunk `chunk` of `n_chunks`. Chunks must be
@@ -90,6 +95,10 @@ typedef struct IngotModelInfo {
   int64_t step_float_macs;
   int64_t moe_experts_used;
   int64_t moe_experts;
+  /// Of step_weight_bytes: the routed experts' share (moe_experts_used of
+  /// moe_experts of every expert stack; 0: dense). A run's routing says
+  /// what it really read (IngotContext::routed_expert_bytes).
+  int64_t step_routed_expert_bytes;
   /// The target's measured figures (0: the description has none): best read
   /// bandwidth in GB/s (10^9 bytes/s), the int8 dot-product peak in GOPS
   /// (all `int8_peak_threads` threads), and every measured read point as

@@ -55,6 +55,11 @@ cl::opt<float> extFactor("ext-factor", cl::desc("rope: YaRN mix"),
 cl::opt<int> tasks("tasks", cl::desc("threads the parallel loops are cut for"),
                    cl::init(3));
 cl::opt<unsigned> seed("seed", cl::init(1));
+cl::opt<std::string> layoutName("layout",
+                                cl::desc("matmul: the packed layout of "
+                                         "avx512vnni (granule 16) or avx2 "
+                                         "(granule 8) targets"),
+                                cl::init("avx512vnni"));
 
 std::string lower(std::string s) {
   for (char &c : s)
@@ -84,8 +89,10 @@ bool checkMatmul(const std::string &label, std::mt19937 &rng) {
   if (type != ggml::Type::F32 && type != ggml::Type::F16)
     check::fail("the op library computes f32 and f16 products only; "
                 "ingot-kernel-check runs the quantized ones");
-  // The layout is the AVX-512 kernels' (granule 16), as on every target.
-  const targets::ISA isa = targets::ISA::AVX512VNNI;
+  const targets::ISA isa =
+      layoutName == "avx2" ? targets::ISA::AVX2 : targets::ISA::AVX512VNNI;
+  if (layoutName != "avx2" && layoutName != "avx512vnni")
+    check::fail("--layout: avx512vnni or avx2");
   const targets::MatmulShape shape{rows, width};
   std::vector<uint8_t> weights = check::randomWeights(type, rows, width, rng);
   std::vector<uint8_t> packed(targets::packedWeightBytes(type, shape, isa));
