@@ -19,13 +19,24 @@
 //  AVX2, Q4_0: vpmaddubsw(nibbles, x) summed in int16 over the block (at most
 //    16 products of 15 x 128 per lane: no overflow), vpmaddwd with ones, plus
 //    the negated offset table as above.
+//  AVXVNNI: the AVX2 code with each vpmaddubsw / vpmaddwd (/ vpaddd) step
+//    replaced by one VEX vpdpbusd into the int32 block sum: Q8_0 on the sign
+//    trick's (|w|, sign(x, w)), Q4_0 on (nibbles, x) from the negated offset.
+//    It reads the AVX2 layout unchanged (Kernels.h): vpdpbusd needs one
+//    unsigned operand, which the sign trick gives Q8_0 without storing the
+//    weights +128 (and Q4_0's nibbles already are), and 8-row groups keep a
+//    chunk in one ymm. The same payload thus serves both ISAs, and the sums
+//    are the same exact int32 block dots, so the results are bit-identical.
+//    One-token passes split each block sum over two accumulators (even /
+//    odd chunks, resp. low / high nibbles): vpdpbusd has a latency of several
+//    cycles where vpaddd had one.
 //  Then, per block, row and token: sum = fma(float(isum), d_w * d_x, sum),
 //  block after block (Kernels.h, Numerics).
 //
 // Pass shapes (AVX-512, block order): prefill tiles 2 groups x 6 tokens;
 // one token (decode, MoE experts) 4 groups, each block sum split over two
 // accumulators, with software prefetch of the weights a fixed number of
-// blocks ahead. AVX2 and ggml's order: 1 group per pass.
+// blocks ahead. AVX2, AVXVNNI and ggml's order: 1 group per pass.
 //
 // F32 / F16 weights get no kernel: the op library computes them in ggml's
 // F32 order from the packed layout (packWeights still writes it).
@@ -88,7 +99,7 @@ public:
                   KernelNumerics numerics, uint8_t *buffer, size_t size)
       : Xbyak::CodeGenerator(size, buffer), type(type), isa(isa),
         expert(expert), n(shape.rows), k(shape.cols), g(granule(isa)),
-        avx512(isa == ISA::AVX512VNNI),
+        avx512(isa == ISA::AVX512VNNI), vexVnni(isa == ISA::AVXVNNI),
         ggmlOrder(type == WeightType::Q8_0 &&
                   numerics == KernelNumerics::GgmlOrder),
         tMax(expert ? 1 : int(tokenTile(type, isa, numerics))),
@@ -107,6 +118,8 @@ private:
   int64_t n, k;
   int g;
   bool avx512;
+  /// AVX-VNNI: the AVX2 code (ymm, VEX only) with VEX vpdpbusd.
+  bool vexVnni;
   /// Q8_0 in ggml's order: a float sum per 4-byte chunk (Kernels.h).
   bool ggmlOrder;
   int tMax;
@@ -172,7 +185,17 @@ private:
   /// Whether each (group, token) sums its block in two integer accumulators
   /// (even / odd chunks), so that fewer vpdpbusd wait on each other when the
   /// pass has few independent sums.
-  bool splitSums(int t) const { return avx512 && groupsPerPass(t) * t < 8; }
+  bool splitSums(int t) const {
+    if (vexVnni)
+      return t == 1;
+    return avx512 && groupsPerPass(t) * t < 8;
+  }
+  /// acc += per int32 lane the 4 products of unsigned bytes of u and signed
+  /// bytes of s, in the VEX form (AVX-VNNI; xbyak would default to EVEX,
+  /// which a CPU without AVX-512 cannot run).
+  void dotBytesVex(const Xmm &acc, const Xmm &u, const Xmm &s) {
+    vpdpbusd(acc, u, s, Xbyak::VexEncoding);
+  }
 
   /// Vector register i of the ISA's width. AVX2 code only ever names ymm0-15
   /// (VEX encodable), which keeps it free of EVEX.
@@ -253,7 +276,13 @@ private:
   // AVX2 registers (one group per pass, at most 3 tokens).
   Xmm fAcc(int t) const { return v(t); }
   Xmm accQ(int t) const { return v(3 + t); }
+  /// AVXVNNI one-token passes: the second half of the split block sum (the
+  /// integer sum of a second token, unused with one token).
+  Xmm accQHigh() const { return v(4); }
+  /// vpmaddwd's ones (AVX2); AVXVNNI needs none and has a scratch register
+  /// here instead.
   Xmm regOnes16() const { return v(11); }
+  Xmm regScratchVnni() const { return v(11); }
   Xmm regOffset() const { return v(12); }
 
   void emitConstants();
@@ -272,7 +301,8 @@ void MatmulGenerator::emitConstants() {
   if (type == WeightType::Q4_0)
     vconst(regNibbleMask(), 0x0F0F0F0Fu);
   if (!avx512) {
-    vconst(regOnes16(), 0x00010001u);
+    if (!vexVnni)
+      vconst(regOnes16(), 0x00010001u);
     if (type == WeightType::Q4_0)
       vconst(regOffset(), 0x08080808u);
   }
@@ -317,6 +347,9 @@ void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
       const auto src = r.act + r.idx * 8 + int(tok * actStride + 4 * ch);
       if (avx512) {
         vpdpbusd(c, offset, ptr_b[src]);
+      } else if (vexVnni) {
+        vpbroadcastd(tmp, ptr[src]);
+        dotBytesVex(c, offset, tmp);
       } else {
         vpbroadcastd(tmp, ptr[src]);
         vpmaddubsw(tmp, offset, tmp);
@@ -435,10 +468,17 @@ void MatmulGenerator::emitBlockGgmlOrder(int t, const BodyRegs &r) {
     vpabsb(aw, w);
     vpbroadcastd(xb, ptr[xq(0, 4 * ch)]);
     vpsignb(xb, xb, w);
-    vpmaddubsw(xb, aw, xb);
-    vpmaddwd(xb, xb, regOnes16());
-    vcvtdq2ps(xb, xb);
-    vfmadd231ps(chunkAcc(0, ch), xb, dd);
+    Xmm isum = xb;
+    if (vexVnni) {
+      isum = regScratchVnni();
+      vpxor(isum, isum, isum);
+      dotBytesVex(isum, aw, xb);
+    } else {
+      vpmaddubsw(xb, aw, xb);
+      vpmaddwd(xb, xb, regOnes16());
+    }
+    vcvtdq2ps(isum, isum);
+    vfmadd231ps(chunkAcc(0, ch), isum, dd);
   }
 }
 
@@ -446,14 +486,28 @@ void MatmulGenerator::emitBlockGgmlOrder(int t, const BodyRegs &r) {
 /// Q8_0: sign trick, vpmaddubsw(|w|, sign(x, w)) then vpmaddwd with ones,
 /// summed in int32 over the chunks. Q4_0: vpmaddubsw(nibbles, x) summed in
 /// int16 over the block (at most 16 products of 15 x 128 per lane: no
-/// overflow), vpmaddwd with ones, plus the negated offset.
+/// overflow), vpmaddwd with ones, plus the negated offset. AVXVNNI: one
+/// vpdpbusd per product step into the int32 sum instead (Q4_0's starting at
+/// the negated offset), split over two sums in one-token passes.
 void MatmulGenerator::emitBlockAvx2(int t, const BodyRegs &r) {
   auto xq = [&](int tok, int byte) {
     return ptr[r.act + r.idx * 8 + int(tok * actStride + byte)];
   };
   const Xmm w = v(6), aw = v(7), xb = v(8), dw = v(9), dd = v(10);
-  for (int tok = 0; tok < t; ++tok)
-    vpxor(accQ(tok), accQ(tok), accQ(tok));
+  const bool split = splitSums(t);
+  // The integer sum a product step of chunk ch (half: Q4_0's high nibbles)
+  // adds to.
+  auto accFor = [&](int tok, int part) {
+    return split && part % 2 ? accQHigh() : accQ(tok);
+  };
+  for (int tok = 0; tok < t; ++tok) {
+    if (vexVnni && !q8())
+      vpbroadcastd(accQ(tok), ptr[offsetEntry(r.idx, tok)]);
+    else
+      vpxor(accQ(tok), accQ(tok), accQ(tok));
+  }
+  if (split)
+    vpxor(accQHigh(), accQHigh(), accQHigh());
   if (q8()) {
     for (int ch = 0; ch < 8; ++ch) {
       vloadInt(w, ptr[r.gw + ch * chunkBytes()]);
@@ -463,6 +517,10 @@ void MatmulGenerator::emitBlockAvx2(int t, const BodyRegs &r) {
       for (int tok = 0; tok < t; ++tok) {
         vpbroadcastd(xb, xq(tok, 4 * ch));
         vpsignb(xb, xb, w);
+        if (vexVnni) {
+          dotBytesVex(accFor(tok, ch), aw, xb);
+          continue;
+        }
         vpmaddubsw(xb, aw, xb);
         vpmaddwd(xb, xb, regOnes16());
         vpaddd(accQ(tok), accQ(tok), xb);
@@ -479,19 +537,30 @@ void MatmulGenerator::emitBlockAvx2(int t, const BodyRegs &r) {
       vpand(hi, hi, regNibbleMask());
       for (int tok = 0; tok < t; ++tok) {
         vpbroadcastd(xb, xq(tok, 4 * ch));
-        vpmaddubsw(xb, lo, xb);
-        vpaddw(accQ(tok), accQ(tok), xb);
+        if (vexVnni) {
+          dotBytesVex(accFor(tok, 0), lo, xb);
+        } else {
+          vpmaddubsw(xb, lo, xb);
+          vpaddw(accQ(tok), accQ(tok), xb);
+        }
         vpbroadcastd(xb, xq(tok, 16 + 4 * ch));
-        vpmaddubsw(xb, hi, xb);
-        vpaddw(accQ(tok), accQ(tok), xb);
+        if (vexVnni) {
+          dotBytesVex(accFor(tok, 1), hi, xb);
+        } else {
+          vpmaddubsw(xb, hi, xb);
+          vpaddw(accQ(tok), accQ(tok), xb);
+        }
       }
     }
-    for (int tok = 0; tok < t; ++tok) {
-      vpmaddwd(accQ(tok), accQ(tok), regOnes16());
-      vpbroadcastd(xb, ptr[offsetEntry(r.idx, tok)]);
-      vpaddd(accQ(tok), accQ(tok), xb);
-    }
+    if (!vexVnni)
+      for (int tok = 0; tok < t; ++tok) {
+        vpmaddwd(accQ(tok), accQ(tok), regOnes16());
+        vpbroadcastd(xb, ptr[offsetEntry(r.idx, tok)]);
+        vpaddd(accQ(tok), accQ(tok), xb);
+      }
   }
+  if (split)
+    vpaddd(accQ(0), accQ(0), accQHigh());
   vloadHalf(dw, ptr[r.gw + scaleOffset()]);
   for (int tok = 0; tok < t; ++tok) {
     vcvtdq2ps(accQ(tok), accQ(tok));
@@ -743,7 +812,15 @@ GenerateResult generate(WeightType type, MatmulShape shape, ISA isa,
 //===----------------------------------------------------------------------===//
 
 const char *targets::isaName(ISA isa) {
-  return isa == ISA::AVX512VNNI ? "avx512vnni" : "avx2";
+  switch (isa) {
+  case ISA::AVX2:
+    return "avx2";
+  case ISA::AVXVNNI:
+    return "avxvnni";
+  case ISA::AVX512VNNI:
+    return "avx512vnni";
+  }
+  return "unknown";
 }
 
 bool targets::isSupportedShape(WeightType type, MatmulShape shape) {
