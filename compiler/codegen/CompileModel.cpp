@@ -534,7 +534,8 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
     return fit.takeError();
 
   report.isa = stringifyKernelISA(*isa).str();
-  TargetOptions codegenTarget{target->cpu, target->llvmFeatureList()};
+  TargetOptions codegenTarget{target->cpu, target->llvmFeatureList(),
+                              int64_t(target->caches.l1dKiB) * 1024};
   std::vector<KernelStats> kernels;
   if (options.output != CompileOutput::Exe) {
     if (Error e = writeOutput(

@@ -35,8 +35,9 @@
 //
 // Pass shapes (AVX-512, block order): prefill tiles 2 groups x 6 tokens;
 // one token (decode, MoE experts) 4 groups, each block sum split over two
-// accumulators, with software prefetch of the weights a fixed number of
-// blocks ahead. AVX2, AVXVNNI and ggml's order: 1 group per pass.
+// accumulators, with software prefetch of the weights a distance ahead sized
+// from the target's L1d (prefetchBlocksAhead). AVX2, AVXVNNI and ggml's
+// order: 1 group per pass, one-token passes prefetching the same way.
 //
 // F32 / F16 weights get no kernel: the op library computes them in ggml's
 // F32 order from the packed layout (packWeights still writes it).
@@ -58,6 +59,17 @@ namespace {
 
 bool isQuant(WeightType type) {
   return type == WeightType::Q8_0 || type == WeightType::Q4_0;
+}
+
+/// Row groups one pass over the blocks computes for a tile of t tokens:
+/// each weight chunk loaded once serves every token of the tile.
+/// Prefill tiles: 2 groups x 6 tokens (24 of the 32 zmm hold sums).
+/// One token (decode, experts): 4 groups with split sums, 8 independent
+/// vpdpbusd chains, enough to cover its latency.
+int passGroups(ISA isa, bool ggmlOrder, int t) {
+  if (isa != ISA::AVX512VNNI || ggmlOrder)
+    return 1;
+  return t == 1 ? 4 : 2;
 }
 
 int granule(ISA isa) { return isa == ISA::AVX512VNNI ? 16 : 8; }
@@ -96,7 +108,8 @@ constexpr int maxTokenTile = 8;
 class MatmulGenerator : public Xbyak::CodeGenerator {
 public:
   MatmulGenerator(WeightType type, MatmulShape shape, ISA isa, bool expert,
-                  KernelNumerics numerics, uint8_t *buffer, size_t size)
+                  KernelNumerics numerics, const KernelTargetFacts &facts,
+                  uint8_t *buffer, size_t size)
       : Xbyak::CodeGenerator(size, buffer), type(type), isa(isa),
         expert(expert), n(shape.rows), k(shape.cols), g(granule(isa)),
         avx512(isa == ISA::AVX512VNNI), vexVnni(isa == ISA::AVXVNNI),
@@ -104,7 +117,8 @@ public:
                   numerics == KernelNumerics::GgmlOrder),
         tMax(expert ? 1 : int(tokenTile(type, isa, numerics))),
         actStride(int64_t(activationBytesPerToken(type, shape.cols))),
-        groupBytes(int64_t(packedGroupBytes(type, shape, isa))) {}
+        groupBytes(int64_t(packedGroupBytes(type, shape, isa))),
+        blocksAhead(prefetchBlocksAhead(type, isa, facts)) {}
 
   /// Emits the kernel; returns the bytes of instructions.
   size_t generate();
@@ -125,6 +139,8 @@ private:
   int tMax;
   int64_t actStride;
   int64_t groupBytes;
+  /// Blocks ahead that one-token passes prefetch (prefetchBlocksAhead).
+  int64_t blocksAhead;
   Xbyak::Label maskTable;
   mutable std::string failureMessage;
 
@@ -154,28 +170,16 @@ private:
     return (bytes + 63) / 64 * 64;
   }
 
-  /// Row groups one pass over the blocks computes for a tile of t tokens:
-  /// each weight chunk loaded once serves every token of the tile.
-  /// Prefill tiles: 2 groups x 6 tokens (24 of the 32 zmm hold sums).
-  /// One token (decode, experts): 4 groups with split sums, 8 independent
-  /// vpdpbusd chains, enough to cover its latency.
-  int groupsPerPass(int t) const {
-    if (!avx512 || ggmlOrder)
-      return 1;
-    return t == 1 ? 4 : 2;
-  }
+  int groupsPerPass(int t) const { return passGroups(isa, ggmlOrder, t); }
   /// One-token passes stream each weight once, memory bound: they prefetch
-  /// every cache line of their groups this many 32-blocks ahead (a fixed
-  /// choice, not yet taken from the target's caches: 4 blocks of 4 groups
-  /// put 9 KB (Q8_0) in flight, well inside any L1d of 32 KB or more).
-  static constexpr int prefetchBlocksAhead = 4;
+  /// every cache line of their groups blocksAhead 32-blocks ahead.
   bool prefetches(int t) const { return t == 1; }
   /// With chunk ch of nChunks of the current block: prefetches (t0) the
-  /// 64-byte lines of group j's block prefetchBlocksAhead blocks ahead that
-  /// start within the chunk, and with the last chunk the rest of the block
-  /// (the scales), so that every line of every block is fetched once.
+  /// 64-byte lines of group j's block blocksAhead blocks ahead that start
+  /// within the chunk, and with the last chunk the rest of the block (the
+  /// scales), so that every line of every block is fetched once.
   void prefetchChunkLines(const BodyRegs &r, int j, int ch, int nChunks) {
-    const int64_t ahead = prefetchBlocksAhead * int64_t(unitBytes(type, g));
+    const int64_t ahead = blocksAhead * int64_t(unitBytes(type, g));
     const int64_t end = ch + 1 == nChunks ? int64_t(unitBytes(type, g))
                                           : (ch + 1) * chunkBytes();
     for (int64_t line = (ch * chunkBytes() + 63) / 64 * 64; line < end;
@@ -767,6 +771,7 @@ size_t MatmulGenerator::generate() {
 
 GenerateResult generate(WeightType type, MatmulShape shape, ISA isa,
                         bool expert, KernelNumerics numerics,
+                        const KernelTargetFacts &facts,
                         const std::string &name) {
   GenerateResult result;
   auto fail = [&](std::string message) {
@@ -791,7 +796,7 @@ GenerateResult generate(WeightType type, MatmulShape shape, ISA isa,
     return fail("shape too large for 32-bit offsets");
   std::vector<uint8_t> buffer(256 * 1024);
   Xbyak::ClearError();
-  MatmulGenerator gen(type, shape, isa, expert, numerics, buffer.data(),
+  MatmulGenerator gen(type, shape, isa, expert, numerics, facts, buffer.data(),
                       buffer.size());
   const size_t textBytes = gen.generate();
   if (Xbyak::GetError())
@@ -830,6 +835,32 @@ bool targets::isSupportedShape(WeightType type, MatmulShape shape) {
 }
 
 int64_t targets::rowGranule(WeightType, ISA isa) { return granule(isa); }
+
+// The distance must be short enough that a prefetched line is still in L1d
+// when the pass reaches it: in between, the pass streams `ahead` blocks of
+// its groups through the cache, so that window is kept within a quarter of
+// the L1d. The other three quarters hold what every pass re-reads (the
+// token's activations, the offset table, the stack), which a longer stream
+// would start to evict from an 8- to 12-way L1d. Longer is not needed to
+// cover memory latency: the L2 streamer already fetches the sequential
+// stream from DRAM, and the prefetch only has to bring lines on into L1d.
+// The window is in bytes, so the distance in blocks doubles for Q4_0 (half
+// the bytes per block, consumed twice as fast). Rounded down to a power of
+// two, so that it moves only with a real change of cache size. A 48 KiB L1d
+// gives 4 blocks for the AVX-512 Q8_0 decode pass (4 groups x 544 bytes per
+// block: a window of 8.5 KiB), the distance measured best on Sapphire
+// Rapids before it was derived.
+int64_t targets::prefetchBlocksAhead(WeightType type, ISA isa,
+                                     const KernelTargetFacts &facts) {
+  const int g = granule(isa);
+  const int64_t passBlockBytes =
+      passGroups(isa, /*ggmlOrder=*/false, 1) * int64_t(unitBytes(type, g));
+  const int64_t fit = facts.l1dBytes / 4 / passBlockBytes;
+  int64_t ahead = 1;
+  while (ahead * 2 <= fit)
+    ahead *= 2;
+  return ahead;
+}
 
 int64_t targets::tokenTile(WeightType type, ISA isa, KernelNumerics numerics) {
   if (type == WeightType::Q8_0 && numerics == KernelNumerics::GgmlOrder)
@@ -901,12 +932,14 @@ bool targets::packWeights(WeightType type, MatmulShape shape, ISA isa,
 
 GenerateResult targets::generateMatmul(WeightType type, MatmulShape shape,
                                        ISA isa, const std::string &name,
-                                       KernelNumerics numerics) {
-  return generate(type, shape, isa, /*expert=*/false, numerics, name);
+                                       KernelNumerics numerics,
+                                       const KernelTargetFacts &facts) {
+  return generate(type, shape, isa, /*expert=*/false, numerics, facts, name);
 }
 
 GenerateResult targets::generateExpertMatmul(WeightType type, MatmulShape shape,
                                              ISA isa, const std::string &name,
-                                             KernelNumerics numerics) {
-  return generate(type, shape, isa, /*expert=*/true, numerics, name);
+                                             KernelNumerics numerics,
+                                             const KernelTargetFacts &facts) {
+  return generate(type, shape, isa, /*expert=*/true, numerics, facts, name);
 }

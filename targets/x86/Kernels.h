@@ -141,19 +141,35 @@ struct GenerateResult {
   explicit operator bool() const { return error.empty(); }
 };
 
+/// What the generators take from the target description, as plain numbers
+/// (this library does not see compiler/target; the compiler fills it in).
+struct KernelTargetFacts {
+  /// L1 data cache per core, bytes. The default is the smallest L1d of the
+  /// x86-64 cores with AVX2 (Haswell to Zen 4, Gracemont: 32 KiB).
+  int64_t l1dBytes = 32 * 1024;
+};
+
+/// 32-blocks ahead that one-token passes (decode, experts) prefetch the
+/// weights: the largest power of two whose window, that many blocks of the
+/// pass's groups, fits in a quarter of the L1d; at least 1.
+int64_t prefetchBlocksAhead(WeightType type, ISA isa,
+                            const KernelTargetFacts &facts);
+
 /// The matmul kernel for one weight shape (see the ABI above); Q8_0 and
 /// Q4_0 weights only.
 GenerateResult
 generateMatmul(WeightType type, MatmulShape shape, ISA isa,
                const std::string &name,
-               KernelNumerics numerics = KernelNumerics::BlockOrder);
+               KernelNumerics numerics = KernelNumerics::BlockOrder,
+               const KernelTargetFacts &facts = {});
 
 /// The MoE expert kernel for one expert shape (see the ABI above); Q8_0 and
 /// Q4_0 weights only.
 GenerateResult
 generateExpertMatmul(WeightType type, MatmulShape shape, ISA isa,
                      const std::string &name,
-                     KernelNumerics numerics = KernelNumerics::BlockOrder);
+                     KernelNumerics numerics = KernelNumerics::BlockOrder,
+                     const KernelTargetFacts &facts = {});
 
 } // namespace ingot::targets
 

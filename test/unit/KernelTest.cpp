@@ -395,6 +395,39 @@ INSTANTIATE_TEST_SUITE_P(
         Case{ISA::AVX512VNNI, WeightType::Q8_0, KernelNumerics::GgmlOrder}),
     caseName);
 
+/// The one-token passes' prefetch distance follows the target's L1d: the
+/// largest power of two of 32-blocks of a pass whose bytes fit a quarter of
+/// it (Kernels.h), at least one.
+TEST(KernelPrefetch, DistanceFollowsL1d) {
+  auto ahead = [](WeightType type, ISA isa, int64_t l1dKiB) {
+    return prefetchBlocksAhead(type, isa, KernelTargetFacts{l1dKiB * 1024});
+  };
+  // AVX-512 Q8_0: 4 groups x 16 rows x 34 bytes = 2176 bytes a block.
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 48), 4); // 12 KiB: 5.6
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 32), 2); // 8 KiB: 3.8
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 64), 4); // 16 KiB: 7.5
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 4), 1);  // 1 KiB: 0.5
+  // Q4_0 blocks are 18 bytes a row: twice the blocks for the same window.
+  EXPECT_EQ(ahead(WeightType::Q4_0, ISA::AVX512VNNI, 48), 8); // 1152: 10.7
+  // AVX2 / AVX-VNNI: 1 group x 8 rows a pass.
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX2, 32), 16);    // 272: 30.1
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVXVNNI, 48), 32); // 272: 45.2
+}
+
+/// The distance reaches the code: the same kernel for another L1d differs.
+TEST(KernelPrefetch, GeneratedCodeFollowsL1d) {
+  const MatmulShape shape{64, 256};
+  for (ISA isa : {ISA::AVX2, ISA::AVXVNNI, ISA::AVX512VNNI}) {
+    GeneratedKernel small = generated(
+        generateMatmul(WeightType::Q8_0, shape, isa, "k",
+                       KernelNumerics::BlockOrder, KernelTargetFacts{32768}));
+    GeneratedKernel large = generated(
+        generateMatmul(WeightType::Q8_0, shape, isa, "k",
+                       KernelNumerics::BlockOrder, KernelTargetFacts{98304}));
+    EXPECT_NE(small.code, large.code) << isaName(isa);
+  }
+}
+
 /// F32 / F16 weights get no kernel (the op library computes them); the
 /// generators say so, and refuse shapes they cannot read, instead of
 /// aborting.
