@@ -499,8 +499,8 @@ void MatmulGenerator::emitBlockAvx2(int t, const BodyRegs &r) {
   };
   const Xmm w = v(6), aw = v(7), xb = v(8), dw = v(9), dd = v(10);
   const bool split = splitSums(t);
-  // The integer sum a product step of chunk ch (half: Q4_0's high nibbles)
-  // adds to.
+  // The integer sum product step `part` adds to: with split sums, the odd
+  // ones (Q8_0's odd chunks, Q4_0's high nibbles) go to the second sum.
   auto accFor = [&](int tok, int part) {
     return split && part % 2 ? accQHigh() : accQ(tok);
   };
