@@ -20,7 +20,8 @@ def IngotPlanWeights : Pass<"ingot-plan-weights", "mlir::ModuleOp"> {
     // names (`isa: x86_64`): the driver chooses it from the target's features.
     Option<"kernelIsa", "kernel-isa", "std::string",
            /*default=*/"\"avx512vnni\"",
-           "Kernel ISA the weights are packed for: avx512vnni or avx2">,
+           "Kernel ISA the weights are packed for: avx512vnni, avxvnni "
+           "or avx2">,
   ];
 }
 

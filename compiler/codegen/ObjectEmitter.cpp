@@ -334,6 +334,7 @@ void optimize(Module &module, const CodeGenTarget &t) {
 /// Generates the kernels the module's #ingot.kernel list names and adds
 /// them to `module` as module-level assembly.
 Error addKernels(Module &module, mlir::ModuleOp lowered, const CodeGenTarget &t,
+                 const TargetOptions &target,
                  std::vector<KernelStats> *kernels) {
   auto chosen = lowered.getContext()
                     ->getOrLoadDialect<IngotDialect>()
@@ -350,6 +351,9 @@ Error addKernels(Module &module, mlir::ModuleOp lowered, const CodeGenTarget &t,
       lowered.lookupSymbol("ingot_op_moe_route")
           ? targets::KernelNumerics::GgmlOrder
           : targets::KernelNumerics::BlockOrder;
+  targets::KernelTargetFacts facts;
+  if (target.l1dBytes > 0)
+    facts.l1dBytes = target.l1dBytes;
   for (auto kernelAttr : chosen.getAsRange<KernelAttr>()) {
     std::string name = kernelAttr.getSymbol();
     auto type = targetWeightType(kernelAttr.getType());
@@ -359,8 +363,9 @@ Error addKernels(Module &module, mlir::ModuleOp lowered, const CodeGenTarget &t,
     targets::ISA isa = targetISA(kernelAttr.getIsa());
     targets::GenerateResult generated =
         kernelAttr.getKind() == KernelKind::Matmul
-            ? targets::generateMatmul(*type, shape, isa, name, numerics)
-            : targets::generateExpertMatmul(*type, shape, isa, name, numerics);
+            ? targets::generateMatmul(*type, shape, isa, name, numerics, facts)
+            : targets::generateExpertMatmul(*type, shape, isa, name, numerics,
+                                            facts);
     if (generated && kernelAttr.getIsa() == KernelISA::AMX) {
       // The vector kernel stays for small batches, behind the AMX entry.
       targets::GeneratedKernel smallBatch = std::move(generated.kernel);
@@ -412,7 +417,7 @@ Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
   addModelInfo(**module, info);
   setFunctionAttributes(**module, *codeGenTarget, target.cpu);
   optimize(**module, *codeGenTarget);
-  if (Error e = addKernels(**module, lowered, *codeGenTarget, kernels))
+  if (Error e = addKernels(**module, lowered, *codeGenTarget, target, kernels))
     return e;
   return writeModule(**module, *codeGenTarget, kind, os);
 }
