@@ -120,11 +120,13 @@ def IngotLowerToLLVM : Pass<"ingot-lower-to-llvm", "mlir::ModuleOp"> {
   let summary = "Lower the planned @forward to LLVM dialect calls of kernels and the op library";
   let description = [{
     Replaces @forward by `llvm.func @ingot_model_forward(ctx, n_tokens,
-    tokens, positions, logits)`: every ingot op becomes a call of an op
-    library function (targets/oplib) with pointers into the weights, the
-    arena and the KV cache, matmuls and experts pass the address of their
-    generated kernel (`ingot_k_...`, declared here, defined by the kernel
-    emitter) as ingot-select-kernels chose it; it decides nothing itself.
+    tokens, positions, n_logit_rows, logits)`: every ingot op becomes a call
+    of an op library function (targets/oplib) with pointers into the
+    weights, the arena and the KV cache, matmuls and experts pass the
+    address of their generated kernel (`ingot_k_...`, declared here, defined
+    by the kernel emitter) as ingot-select-kernels chose it; it decides
+    nothing itself. The row-wise ops after the last attention that only the
+    logits need (the logits tail) run on the last n_logit_rows tokens.
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }

@@ -123,7 +123,7 @@ std::string kernelAsm(const targets::GeneratedKernel &kernel,
 }
 
 // addModelInfo builds IngotModelInfo as {i32 x 2, i64 x 9, ptr x 7,
-// i64 x 8, double x 2, i64, ptr}: the header's layout, checked here so that
+// i64 x 9, double x 2, i64, ptr}: the header's layout, checked here so that
 // a change to it fails the build.
 constexpr size_t kStepFieldsAt = 8 + 9 * 8 + 7 * 8;
 static_assert(
@@ -134,15 +134,15 @@ static_assert(
         offsetof(IngotModelInfo, architecture) == 8 + 9 * 8 &&
         offsetof(IngotModelInfo, memory_plan) == 8 + 9 * 8 + 6 * 8 &&
         offsetof(IngotModelInfo, step_weight_bytes) == kStepFieldsAt &&
-        offsetof(IngotModelInfo, moe_experts) == kStepFieldsAt + 6 * 8 &&
+        offsetof(IngotModelInfo, moe_experts) == kStepFieldsAt + 7 * 8 &&
         offsetof(IngotModelInfo, step_routed_expert_bytes) ==
-            kStepFieldsAt + 7 * 8 &&
-        offsetof(IngotModelInfo, target_read_gbps) == kStepFieldsAt + 8 * 8 &&
+            kStepFieldsAt + 8 * 8 &&
+        offsetof(IngotModelInfo, target_read_gbps) == kStepFieldsAt + 9 * 8 &&
         offsetof(IngotModelInfo, target_int8_peak_threads) ==
-            kStepFieldsAt + 10 * 8 &&
-        offsetof(IngotModelInfo, target_read_points) ==
             kStepFieldsAt + 11 * 8 &&
-        sizeof(IngotModelInfo) == kStepFieldsAt + 12 * 8,
+        offsetof(IngotModelInfo, target_read_points) ==
+            kStepFieldsAt + 12 * 8 &&
+        sizeof(IngotModelInfo) == kStepFieldsAt + 13 * 8,
     "IngotModelInfo changed: update addModelInfo and bump "
     "INGOT_MODEL_ABI_VERSION");
 
@@ -156,7 +156,7 @@ void addModelInfo(Module &module, const ModelInfo &info) {
   SmallVector<Type *> fields{i32, i32};
   fields.append(9, i64);
   fields.append(7, ptr);
-  fields.append(8, i64);
+  fields.append(9, i64);
   fields.append({f64, f64, i64, ptr});
   StructType *type = StructType::create(c, fields, "IngotModelInfo");
   auto str = [&](StringRef s, StringRef name) -> Constant * {
@@ -190,6 +190,7 @@ void addModelInfo(Module &module, const ModelInfo &info) {
       ConstantInt::get(i64, info.step.outputBytes),
       ConstantInt::get(i64, info.step.quantizedMacs),
       ConstantInt::get(i64, info.step.floatMacs),
+      ConstantInt::get(i64, info.step.logitsTailQuantizedMacs),
       ConstantInt::get(i64, info.step.expertsUsed),
       ConstantInt::get(i64, info.step.experts),
       ConstantInt::get(i64, info.step.routedExpertBytes),

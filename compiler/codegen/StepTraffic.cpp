@@ -2,6 +2,7 @@
 #include "compiler/codegen/StepTraffic.h"
 
 #include "compiler/dialect/IngotDialect.h"
+#include "passes/LogitsTail.h"
 
 using namespace mlir;
 
@@ -33,6 +34,8 @@ public:
     traffic.weightBytes += bytes;
     (isFloatType(w.getGgmlType()) ? traffic.floatMacs
                                   : traffic.quantizedMacs) += macs;
+    if (inLogitsTail && !isFloatType(w.getGgmlType()))
+      traffic.logitsTailQuantizedMacs += macs;
     ArrayRef<int64_t> shape = w.getShape();
     if (shape.size() == 2 && shape[0] == vocabSize)
       traffic.outputBytes += bytes;
@@ -73,6 +76,8 @@ public:
   }
 
   StepTraffic traffic;
+  /// Whether the op being counted is in the logits tail.
+  bool inLogitsTail = false;
 
 private:
   WeightOp lookup(FlatSymbolRefAttr ref) {
@@ -87,8 +92,12 @@ private:
 
 StepTraffic computeStepTraffic(ModuleOp planned, int64_t vocabSize) {
   TrafficCounter count(planned, vocabSize);
+  llvm::DenseSet<Operation *> tail;
+  if (auto forward = planned.lookupSymbol<func::FuncOp>("forward"))
+    tail = findLogitsTail(forward);
   // Every use counts: a weight two ops read is streamed twice per step.
   planned->walk([&](Operation *op) {
+    count.inLogitsTail = tail.contains(op);
     if (auto e = dyn_cast<EmbeddingOp>(op))
       count.embeddingRow(e.getTableAttr());
     else if (auto n = dyn_cast<RMSNormOp>(op))

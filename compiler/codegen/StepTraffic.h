@@ -39,6 +39,10 @@ struct StepTraffic {
   /// a weight product and is not counted.
   int64_t quantizedMacs = 0;
   int64_t floatMacs = 0;
+  /// Of quantizedMacs: those of the logits tail (passes/LogitsTail.h),
+  /// done only for the tokens whose logits are asked for: in prefill, once
+  /// per batch rather than once per token.
+  int64_t logitsTailQuantizedMacs = 0;
   /// MoE models: experts chosen per token and experts per layer (0 for a
   /// dense model). Expert stacks are counted as used/experts of their
   /// bytes and multiply-adds: an estimate, since a step over several

@@ -34,6 +34,8 @@ struct BenchRow {
   /// Packed bytes of the routed experts the timed runs chose, per token
   /// (IngotContext::routed_expert_bytes; 0 for a dense model).
   double routedExpertBytes;
+  /// Rows of logits one run asked the model for (Session::logitRowsWritten).
+  int64_t logitRows;
 };
 
 struct Bench {
@@ -49,12 +51,11 @@ struct Bench {
       n = nPrompt - done < s.maxBatch ? nPrompt - done : s.maxBatch;
       for (int64_t i = 0; i < n; ++i)
         s.arena.tokens()[i] = tokenAt(done + i);
-      if (!s.forward(n, done, error))
+      if (!s.forward(n, done, LogitRows::Last, error))
         return false;
     }
     // The row a generation would start from (nPrompt > 0 here).
-    return checkLogits(s.arena.logits() + (n - 1) * s.vocab, s.vocab,
-                       nPrompt - 1, error);
+    return checkLogits(s.lastLogits(), s.vocab, nPrompt - 1, error);
   }
 
   /// tg: greedy decoding from position 0.
@@ -62,7 +63,7 @@ struct Bench {
     int32_t tok = tokenAt(0);
     for (int64_t k = 0; k < nGen; ++k) {
       s.arena.tokens()[0] = tok;
-      if (!s.forward(1, k, error) ||
+      if (!s.forward(1, k, LogitRows::Last, error) ||
           !checkLogits(s.arena.logits(), s.vocab, k, error))
         return false;
       tok = int32_t(argmax(s.arena.logits(), s.vocab));
@@ -81,11 +82,14 @@ struct Bench {
       return false;
     std::vector<double> rates; // reps <= kMaxRepetitions
     s.ctx.routed_expert_bytes = 0;
+    int64_t logitRows = 0;
     for (int64_t r = 0; r < reps; ++r) {
+      const int64_t rowsBefore = s.logitRowsWritten;
       double t0 = now();
       if (!(this->*test)(error))
         return false;
       double dt = now() - t0;
+      logitRows = s.logitRowsWritten - rowsBefore;
       rates.push_back(double(tokens) / (dt > 0 ? dt : 1e-9));
     }
     double mean = 0, var = 0;
@@ -99,7 +103,7 @@ struct Bench {
     double routed = double(s.ctx.routed_expert_bytes) /
                     double(tokens * (reps > 0 ? reps : 1));
     rows.push_back({std::string(name) + std::to_string(tokens), tokens,
-                    test == &Bench::generate, mean, sd, routed});
+                    test == &Bench::generate, mean, sd, routed, logitRows});
     return true;
   }
 };
@@ -135,8 +139,12 @@ RooflineCells rooflineCells(const BenchRow &r, const TargetFigure &read,
                                : std::string("n/a");
   } else if (info.step_quantized_macs > 0) {
     // 2 operations (multiply, add) per multiply-add. A model without
-    // quantized weights does no int8 work: its cells stay "-".
-    double gops = 2.0 * double(info.step_quantized_macs) * r.mean / 1e9;
+    // quantized weights does no int8 work: its cells stay "-". The logits
+    // tail runs only for the rows of logits asked for, not every token.
+    double tail = double(info.step_logits_tail_quantized_macs);
+    double macsPerToken = double(info.step_quantized_macs) - tail +
+                          tail * double(r.logitRows) / double(r.tokens);
+    double gops = 2.0 * macsPerToken * r.mean / 1e9;
     c.gops = fixed(gops);
     c.peakShare = peak.known() ? fixed(100 * gops / peak.value, "%.1f %%")
                                : std::string("n/a");
@@ -158,10 +166,21 @@ void printLegend(const std::vector<BenchRow> &rows, const TargetFigure &read,
     if (r.decode)
       std::printf(", %s reads %.0f on average", r.test.c_str(),
                   meanKvBytesPerStep(info, r.tokens));
-  std::printf("\nmultiply-adds per token: %" PRId64
-              " with quantized weights (int8 GOPS = 2 x these x t/s), %" PRId64
-              " with F32/F16 weights (not in GOPS); attention not counted\n",
-              info.step_quantized_macs, info.step_float_macs);
+  std::printf(
+      "\nmultiply-adds per token: %" PRId64 " with quantized weights (%" PRId64
+      " of them in the logits tail: the output matrix and the last "
+      "layer after its attention, done per row of logits only), %" PRId64
+      " with F32/F16 weights (not in GOPS); attention not counted; "
+      "int8 GOPS = 2 x the quantized ones done x t/s\n",
+      info.step_quantized_macs, info.step_logits_tail_quantized_macs,
+      info.step_float_macs);
+  if (!rows.empty()) {
+    std::printf("rows of logits computed per run:");
+    for (const BenchRow &r : rows)
+      std::printf(" %s %" PRId64 "%s", r.test.c_str(), r.logitRows,
+                  &r == &rows.back() ? "" : ",");
+    std::printf(" (the last token of each batch only)\n");
+  }
   if (info.moe_experts > 0)
     std::printf("moe: experts counted %" PRId64 " of %" PRId64
                 " per layer (the chosen ones): bytes and operations are an "

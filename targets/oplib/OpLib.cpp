@@ -477,6 +477,45 @@ inline void itemRange(int64_t items, int64_t perChunk, int32_t chunk,
   end = begin + perChunk < items ? begin + perChunk : items;
 }
 
+/// prepareFusedInput over the tokens in parallel: each chunk prepares its
+/// own token rows with the same per-token code, so the bits do not depend
+/// on the chunking.
+struct PrepareFusedTask {
+  const IngotFusedMatmulArgs *args;
+  const float *x;
+  uint8_t *act;
+  int64_t nTokens, tokensPerChunk;
+};
+
+void prepareFusedChunk(void *p, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
+  const PrepareFusedTask &t = *(const PrepareFusedTask *)p;
+  int64_t begin, end;
+  itemRange(t.nTokens, t.tokensPerChunk, chunk, begin, end);
+  if (begin >= end)
+    return;
+  const int64_t cols = t.args->cols;
+  prepareFusedInput(*t.args, t.x + begin * cols, end - begin,
+                    t.act +
+                        begin * ingot_op_activation_bytes(t.args->wtype, cols));
+}
+
+void prepareFusedInputParallel(IngotContext *ctx, const IngotFusedMatmulArgs &f,
+                               const float *x, int64_t nTokens, uint8_t *act) {
+  // A token's prologue reads its row (and the norm scale) once: 4 bytes a
+  // column of work.
+  const int64_t chunks = chunkCount(ctx, nTokens, nTokens * f.cols * 4);
+  if (chunks <= 1) {
+    prepareFusedInput(f, x, nTokens, act);
+    return;
+  }
+  PrepareFusedTask task = {&f, x, act, nTokens,
+                           (nTokens + chunks - 1) / chunks};
+  ingot_rt_parallel(
+      ctx, prepareFusedChunk, &task,
+      (int32_t)((nTokens + task.tokensPerChunk - 1) / task.tokensPerChunk));
+}
+
 /// One attention row (one token, one head) as ReferenceOps does it: scores
 /// s_j = scale * score(j) for j < nKV, ggml's soft_max over a row of
 /// paddedKV(nKV) cells (the padding masked), then out[d] = sum_j p_j *
@@ -833,7 +872,7 @@ void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
 void ingot_op_fused_matmul(IngotContext *ctx,
                            const struct IngotFusedMatmulArgs *args,
                            const float *x, int64_t nTokens, uint8_t *scratch) {
-  prepareFusedInput(*args, x, nTokens, scratch);
+  prepareFusedInputParallel(ctx, *args, x, nTokens, scratch);
   int64_t rows = 0;
   if (args->swigluUp)
     rows = args->segments[0].rows;

@@ -93,6 +93,10 @@ typedef struct IngotModelInfo {
   int64_t step_output_bytes;
   int64_t step_quantized_macs;
   int64_t step_float_macs;
+  /// Of step_quantized_macs: the logits tail's (the output matrix and the
+  /// last layer's products after its attention), done per token whose
+  /// logits are asked for (n_logit_rows), not per token of the step.
+  int64_t step_logits_tail_quantized_macs;
   int64_t moe_experts_used;
   int64_t moe_experts;
   /// Of step_weight_bytes: the routed experts' share (moe_experts_used of
@@ -128,11 +132,17 @@ extern const uint64_t ingot_chat_template_size;
 extern const int32_t ingot_planned_threads[2];
 
 /// The model: one step over n_tokens (1 <= n_tokens <= max_batch) at the
-/// given positions; writes n_tokens rows of vocab_size logits. Allocates
-/// nothing: every buffer is in ctx->arena or ctx->kv.
+/// given positions; writes the logits of the last n_logit_rows tokens
+/// (1 <= n_logit_rows <= n_tokens), vocab_size each, row i for token
+/// n_tokens - n_logit_rows + i: 1 when only the next token is sampled,
+/// n_tokens when every token's logits are wanted. The model may skip the
+/// work that only the other tokens' logits need; the rows it writes are the
+/// same bits either way. `logits` has room for n_tokens rows (the model may
+/// use the rows after the requested ones). Allocates nothing: every buffer is
+/// in ctx->arena or ctx->kv.
 void ingot_model_forward(IngotContext *ctx, int64_t n_tokens,
                          const int32_t *tokens, const int32_t *positions,
-                         float *logits);
+                         int64_t n_logit_rows, float *logits);
 
 #ifdef __cplusplus
 }
