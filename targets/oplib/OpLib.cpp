@@ -1033,6 +1033,8 @@ void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
   // Each query row reads its KV head's keys and values up to its position.
   const int64_t cachedRows = nTokens > 0 ? positions[nTokens - 1] + 1 : 0;
   const int64_t rowWork = cachedRows * (headDim + valueDim) * 4;
+  if (nTokens <= 0)
+    return;
   if (ggmlOrder || headDim > kTiledHeadWidth || valueDim > kTiledHeadWidth) {
     AttentionTask task = {q,         positions, cache,   nTokens,
                           nHeads,    nKVHeads,  headDim, valueDim,
