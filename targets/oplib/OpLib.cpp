@@ -3,7 +3,9 @@
 // Compiled to LLVM bitcode at build time (no target flags) and linked into
 // every model module by the compiler, which then optimizes it for the
 // target. Numerics follow compiler/interp/ReferenceOps.cpp (itself matched
-// to ggml) bit for bit: Q8_0 activation rounding, rope with YaRN, RMS norm
+// to ggml) bit for bit, except attention outside models that route to
+// experts (tiled, within float rounding; see "Attention in a faster
+// order"): Q8_0 activation rounding, rope with YaRN, RMS norm
 // summed in double, ggml_v_expf in softmax and SiLU/SwiGLU, ggml's softmax
 // block sums, attention weighted sums in ggml's mul_mat lane order over the
 // KV row padded to 256 cells, MoE routing with groups, and F32/F16 weights
@@ -587,7 +589,9 @@ void runAttentionTask(void *argsVoid, int32_t chunk, int32_t nChunks) {
 // row per vector lane, so each cached key and value row is read once per
 // tile and the scores of one key for all rows are one vector. The softmax
 // is online (running max and sum per row, rescaled as blocks of 16 keys
-// come in), so nothing scales with the context.
+// come in), so nothing scales with the context. A row's result does not
+// depend on the other rows of its tile (a block a row sees no key of
+// rescales it by exactly 1), so it is the same for any thread count.
 //===----------------------------------------------------------------------===//
 
 using Vec16 = float __attribute__((ext_vector_type(16)));
@@ -646,7 +650,8 @@ struct TiledAttentionTask {
   float scale;
   float *out;
   int64_t headsPerTile, tokensPerTile; ///< rows = heads x tokens <= 16
-  int64_t headTiles, tokenTiles;       ///< tiles per KV head
+  int64_t headTiles;                   ///< head tiles per KV head
+  int64_t tokenTiles;                  ///< token tiles of the batch
   int64_t tilesPerChunk;
 };
 
