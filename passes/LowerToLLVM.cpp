@@ -425,7 +425,7 @@ INGOT_LOWERING(AttentionOp) {
           entry.positions, entry.n, cache, b.c64(op.getNumHeads()),
           b.c64(op.getNumKvHeads()), b.c64(op.getHeadDim()),
           b.c64(op.getCache().getType().getValueDim()), b.cf(op.getScale()),
-          out});
+          b.c32(op.getGgmlOrder()), out});
   return SmallVector<Value>{out, adaptor.getCache()};
 }
 

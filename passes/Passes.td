@@ -108,6 +108,9 @@ def IngotSelectKernels : Pass<"ingot-select-kernels", "mlir::ModuleOp"> {
     the kernel emitter generates exactly those. With `amx` (the target has
     AMX-INT8), q8_0 and q4_0 matmuls packed for avx512vnni get `isa = amx`:
     the same layout and small-batch code, AMX tiles from 8 tokens per call.
+    In a module with an ingot.moe, every ingot.attention gets `ggml_order`:
+    its scores and weighted sums follow ggml's order, so that the routers'
+    near-tied choices are llama.cpp's.
   }];
   let options = [
     Option<"amx", "amx", "bool", /*default=*/"false",

@@ -211,13 +211,20 @@ def Ingot_AttentionOp : Ingot_Op<"attention", [
     its own: softmax(scale * q.k) (with `softcap`, scores become
     `softcap * tanh(score / softcap)` first) weighted sum of values. Query
     head h reads KV head `h / (num_heads / num_kv_heads)`.
+
+    With `ggml_order` (set by ingot-select-kernels in models that route to
+    experts) the compiled code sums and exponentiates exactly as ggml does,
+    as the reference interpreter always does; without it, in a faster order
+    within float rounding of that.
   }];
   let arguments = (ins Ingot_Activation:$query, Ingot_Activation:$key,
                        Ingot_Activation:$value, Ingot_TokenIds:$positions,
                        Ingot_KVCacheType:$cache,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim, F32Attr:$scale,
-                       OptionalAttr<F32Attr>:$softcap);
+                       OptionalAttr<F32Attr>:$softcap,
+                       // Chosen by ingot-select-kernels.
+                       UnitAttr:$ggml_order);
   let results = (outs Ingot_Activation:$result,
                       Ingot_KVCacheType:$new_cache);
   let assemblyFormat = [{

@@ -103,12 +103,15 @@ void ingot_op_rope(const float *x, float *out, const int32_t *positions,
                    float betaFast, float betaSlow, int64_t origContext,
                    const float *freqFactors);
 /// Stores this step's keys/values at their positions in a layer's cache
-/// (cache row = [kWidth keys | vWidth values]), then attends.
+/// (cache row = [kWidth keys | vWidth values]), then attends. With
+/// `ggmlOrder`, exactly as the reference (ggml's sums and exp, in its
+/// order); otherwise in tiles of query rows with an online softmax, within
+/// float rounding of it (heads wider than 256 always take the exact path).
 void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
                         const float *v, const int32_t *positions,
                         int64_t nTokens, uint8_t *cache, int64_t nHeads,
                         int64_t nKVHeads, int64_t headDim, int64_t valueDim,
-                        float scale, float *out);
+                        float scale, int32_t ggmlOrder, float *out);
 /// MLA core: stores [latent | ropeKey] per position, then for each head
 /// attends with the absorbed query (qNopeAbs: kvLoraRank per head, and the
 /// rotated rope part of q: the last ropeDim of each (nopeDim + ropeDim)
