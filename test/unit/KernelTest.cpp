@@ -405,7 +405,7 @@ TEST(KernelGeneratorErrors, ReportedNotFatal) {
 /// a small-batch kernel, that kernel's bytes intact at its end (its own
 /// RIP-relative tables move with it, 64-byte aligned as at its start).
 TEST(AmxKernelGenerator, CombinedCodeIsPositionIndependent) {
-  // K = 4096 gives Q4_0 two chunks of unpacked blocks.
+  // K = 4096 gives four chunks of prepared blocks.
   for (MatmulShape shape : {MatmulShape{100, 864}, MatmulShape{17, 4096}})
     for (WeightType type : {WeightType::Q8_0, WeightType::Q4_0}) {
       SCOPED_TRACE(ggml::typeName(type));
