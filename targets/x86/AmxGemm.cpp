@@ -2,38 +2,49 @@
 //
 // See AmxGemm.h for the ABI, the layouts it reads and the numerics.
 //
-// Loop nest: row groups of 16 (outer) x chunks of up to 32 blocks x token
-// tiles of 16 x the chunk's blocks (inner).
-//
-// Per row group and chunk, the weights are first prepared on the stack, once
-// for all token tiles: per block a B tile of 8 rows x 64 signed bytes (Q8_0:
-// the stored w + 128 flipped back to w; Q4_0: nibble - 8, low nibbles of
-// chunk c in row c, high nibbles in row 4 + c), then the 16 row scales as
-// f32. So both types take one tdpbssd per block and tile, read 64-byte
-// aligned tile rows (the packed Q8_0 blocks are 544 bytes apart, so half
-// of them straddle cache lines, which makes tileloadd several times
-// slower), and need no -128 correction product (which cost Q8_0 a second
-// tdp per block). Token tiles of a later chunk continue from the sums the
-// previous chunk stored to y (loaded back unchanged), so the order stays
-// block after block.
+// Loop nest: row groups of 16 (outer) x chunks of blocks x token tiles of
+// 16 x the chunk's blocks (inner). The group's weights stay in L2 (Q8_0) or
+// on the stack (Q4_0) while every token tile passes over them, so each
+// weight byte comes from memory once per call.
 //
 // Per block and token tile: tileloadd A (tokens x 32 quants), tileloadd B,
-// tilezero C, tdpbssd C += A.B, tilestored C to a 1 KB stack scratch slot,
-// then per token a zmm of 16 rows:
+// tilezero C, the block's products into C, tilestored C to a 1 KB stack
+// scratch slot, then per token a zmm of 16 rows:
 //   acc_t = fma(float(C[t]), d_w * d_x[t], acc_t).
 // The fp32 accumulators of the 16 tokens stay in zmm0-15 across the blocks.
-// The vector loads of a stored C wait until the tile store has been
-// written, and appear to wait for every older tile store, so the blocks are
+// The vector loads of a stored C wait until the tile store is written, and
+// appear to wait for every older tile store too, so the blocks are
 // software pipelined: the tile loads and the multiply of block i + 1 are
 // issued before the vector work of block i, and the store of block i + 1
-// after it. Two C / A / B tiles and two scratch slots alternate between
-// even and odd steps.
+// after it, with two C / A tiles and two scratch slots alternating between
+// even and odd steps. Measured against storing two blocks and then
+// converting both (4096x4096 and 2560x2048, 16 to 128 tokens): 10-20 %
+// faster.
 //
-// Tiles (palette 1): tmm0 / tmm1 C, tmm2 / tmm3 A (rows = the tile's
-// tokens), tmm4 / tmm5 B. One configuration per token count of the last
-// tile (nTokens % 16, 0 for full tiles), in a table after the code; a
-// partial last tile loads its configuration before and the full one after.
-// tilerelease at exit.
+// Where B comes from (one tile emitter, `direct` selects):
+// - Q8_0 (direct): from the packed weights, the whole K as one chunk;
+//   tdpbsud against the stored w + 128, then tdpbssd against a constant
+//   tile of -128 bytes, restoring the exact signed dot. Copying each group's
+//   blocks to aligned signed tiles on the stack instead (one tdp per block,
+//   no tile row straddling a cache line) measured no faster from 96 tokens
+//   and slower below, where the copy is not paid back.
+// - Q4_0 (prepared): the packed chunks hold two elements per byte, so per
+//   row group up to 32 blocks at a time (18 KiB of stack, which stays in L1
+//   beside the activation rows) are first unpacked into B tiles of signed
+//   bytes (nibble - 8; low nibbles of chunk c are B row c, high nibbles row
+//   4 + c), each followed by its 16 row scales as f32, once for all token
+//   tiles; then each block takes one tdpbssd. Token tiles of a later chunk
+//   continue from the sums the previous chunk stored to y (loaded back
+//   unchanged), so the order stays block after block.
+//
+// Tiles (palette 1): tmm0 / tmm1 C and tmm2 / tmm3 A of full 16-token
+// tiles, tmm6 / tmm7 C and A of the last nTokens % 16 tokens (rows = that
+// count; one pair for both parities, so that tile's steps overlap less);
+// B: tmm4 / tmm5 (Q4_0), or tmm4 and the -128 tile in tmm5 (Q8_0). One
+// configuration per remainder, 16 in a table after the code, loaded once
+// per call at entry (ldtilecfg costs hundreds of cycles: switching
+// configurations per row group made small batches slower); tilerelease at
+// exit.
 //
 //===----------------------------------------------------------------------===//
 #include "targets/x86/AmxGemm.h"
@@ -71,7 +82,7 @@ public:
   AmxGenerator(WeightType type, MatmulShape shape,
                const GeneratedKernel *smallBatch, uint8_t *buffer, size_t size)
       : Xbyak::CodeGenerator(size, buffer), q4(type == WeightType::Q4_0),
-        n(shape.rows), k(shape.cols),
+        direct(!q4), n(shape.rows), k(shape.cols),
         actStride(int64_t(activationBytesPerToken(type, k))),
         smallBatch(smallBatch) {}
 
@@ -80,10 +91,14 @@ public:
 
 private:
   bool q4; // Q4_0 weights (else Q8_0)
+  // Whether the B tiles are read straight from the packed weights (Q8_0:
+  // w + 128, with a -128 correction product) instead of from the chunk
+  // prepared on the stack (Q4_0).
+  bool direct;
   int64_t n, k;
   int64_t actStride;
   const GeneratedKernel *smallBatch;
-  Xbyak::Label configTable, smallBatchEntry;
+  Xbyak::Label configTable, negTable, smallBatchEntry;
 
   // Frame slots above the C scratch: the call's packed weights, act, y and
   // nTokens, which every row group restarts from, the current chunk's
@@ -93,8 +108,9 @@ private:
                        savedTokens = savedW + 24, chunkFirst = savedW + 32,
                        chunkBlocks = savedW + 40;
   static constexpr int prepared = scratchSlots * scratchBytes + 64;
-  static constexpr int frameBytes =
-      prepared + chunkBlocksMax * preparedBlockBytes;
+  int frameBytes() const {
+    return prepared + (direct ? 0 : chunkBlocksMax * preparedBlockBytes);
+  }
 
   // Registers (r9 = rowEnd stays as passed).
   const Reg64 &row = r10;     // first row of the current group
@@ -114,34 +130,57 @@ private:
   static Zmm acc(int tok) { return Zmm(tok); }
 
   int packedBlockBytes() const { return q4 ? q4BlockBytes : q8BlockBytes; }
-  void emitMultiply(int step, int ahead);
-  void emitStore(int step);
+  /// The C and A tiles of a full token tile for even / odd steps, or the
+  /// one pair of the last, partial token tile.
+  static Tmm cTile(int tokens, int step) {
+    return Tmm(tokens == tileTokens ? step : 6);
+  }
+  static Tmm aTile(int tokens, int step) {
+    return Tmm(tokens == tileTokens ? 2 + step : 7);
+  }
+  void emitMultiply(int tokens, int step, int ahead);
+  void emitStore(int tokens, int step);
   void emitAccumulate(int tokens, int step);
   void emitTile(int tokens);
   void emitPrepareChunk();
   void emitTokenTiles();
   void emitRowGroups();
   void emitTables();
+
+  /// Bytes from one block's B tile and scales to the next.
+  int sourceBlockBytes() const {
+    return direct ? q8BlockBytes : preparedBlockBytes;
+  }
 };
 
 /// C[step] = A.B of the block `ahead` blocks after the current one.
-void AmxGenerator::emitMultiply(int step, int ahead) {
-  const Tmm c = Tmm(step), a = Tmm(2 + step), b = Tmm(4 + step);
+void AmxGenerator::emitMultiply(int tokens, int step, int ahead) {
+  // Direct: one B tile for both parities, tmm5 holds the -128 bytes.
+  const Tmm c = cTile(tokens, step), a = aTile(tokens, step),
+            b = Tmm(direct ? 4 : 4 + step);
   tileloadd(a, ptr[quantPtr + actStrideReg + ahead * blockBytes]);
-  tileloadd(b, ptr[preparedPtr + stride64 + ahead * preparedBlockBytes]);
+  tileloadd(b, ptr[preparedPtr + stride64 + ahead * sourceBlockBytes()]);
   tilezero(c);
-  tdpbssd(c, a, b);
+  if (direct) {
+    tdpbsud(c, a, b);
+    tdpbssd(c, a, tmm5);
+  } else {
+    tdpbssd(c, a, b);
+  }
 }
 
-void AmxGenerator::emitStore(int step) {
-  tilestored(ptr[rsp + stride64 + step * scratchBytes], Tmm(step));
+void AmxGenerator::emitStore(int tokens, int step) {
+  tilestored(ptr[rsp + stride64 + step * scratchBytes], cTile(tokens, step));
 }
 
 /// acc_t += C[t] * d_w * d_x[t] for the current block, from its C tile
 /// stored in scratch slot `step`.
 void AmxGenerator::emitAccumulate(int tokens, int step) {
   const Zmm dw = zmm16;
-  vmovaps(dw, ptr[preparedPtr + bTileBytes]);
+  if (direct)
+    vcvtph2ps(dw, ptr[preparedPtr + 8 * chunkRowBytes]);
+  else
+    vmovaps(dw, ptr[preparedPtr + bTileBytes]);
   for (int tok = 0; tok < tokens; ++tok) {
     // Rotating temporaries: independent chains for the out-of-order core.
     const Zmm sum = Zmm(17 + 2 * (tok % 7)), scale = Zmm(18 + 2 * (tok % 7));
@@ -168,24 +207,27 @@ void AmxGenerator::emitTile(int tokens) {
   shl(quantPtr, 5);
   add(quantPtr, tileAct);
   lea(scalePtr, ptr[tileAct + tmp * 4 + int(k)]);
-  lea(preparedPtr, ptr[rsp + prepared]);
+  if (direct)
+    mov(preparedPtr, groupW);
+  else
+    lea(preparedPtr, ptr[rsp + prepared]);
   mov(blocksLeft, ptr[rsp + chunkBlocks]);
 
   // Step s multiplies block i + 1 into the tiles of parity s, then
   // accumulates block i from the other parity, then stores block i + 1.
   Xbyak::Label stepLoop, lastEven, lastOdd, done;
-  emitMultiply(0, 0);
-  emitStore(0);
+  emitMultiply(tokens, 0, 0);
+  emitStore(tokens, 0);
   L(stepLoop);
   for (int step = 1; step >= 0; --step) {
     dec(blocksLeft);
     jz(step ? lastEven : lastOdd, T_NEAR);
-    emitMultiply(step, 1);
+    emitMultiply(tokens, step, 1);
     emitAccumulate(tokens, 1 - step);
-    emitStore(step);
+    emitStore(tokens, step);
     add(quantPtr, blockBytes);
     add(scalePtr, 4);
-    add(preparedPtr, preparedBlockBytes);
+    add(preparedPtr, sourceBlockBytes());
   }
   jmp(stepLoop, T_NEAR);
   L(lastEven);
@@ -201,44 +243,32 @@ void AmxGenerator::emitTile(int tokens) {
 /// The current chunk's blocks of the row group as signed B tiles, each
 /// followed by its 16 row scales as f32, at rsp + prepared.
 void AmxGenerator::emitPrepareChunk() {
-  const Zmm lowNibbles = zmm30, bias = zmm31;
-  // Q8_0: w + 128 back to w is a flip of the top bit; Q4_0: nibble - 8.
-  mov(tmp.cvt32(), q4 ? 8 : 0x80);
-  vpbroadcastb(bias, tmp.cvt8());
-  if (q4) {
-    mov(tmp.cvt32(), 0x0F);
-    vpbroadcastb(lowNibbles, tmp.cvt8());
-  }
+  const Zmm lowNibbles = zmm30, eight = zmm31;
+  mov(tmp.cvt32(), 0x0F);
+  vpbroadcastb(lowNibbles, tmp.cvt8());
+  mov(tmp.cvt32(), 8);
+  vpbroadcastb(eight, tmp.cvt8());
   mov(tmp, ptr[rsp + chunkFirst]);
-  imul(weightPtr, tmp, packedBlockBytes());
+  imul(weightPtr, tmp, q4BlockBytes);
   add(weightPtr, groupW);
   lea(preparedPtr, ptr[rsp + prepared]);
   mov(blocksLeft, ptr[rsp + chunkBlocks]);
   Xbyak::Label blockLoop;
   L(blockLoop);
-  if (q4) {
-    for (int c = 0; c < 4; ++c) {
-      const Zmm high = Zmm(16 + c), low = Zmm(20 + c);
-      vmovdqu8(high, ptr[weightPtr + c * chunkRowBytes]);
-      vpandd(low, high, lowNibbles);
-      vpsrlw(high, high, 4);
-      vpandd(high, high, lowNibbles);
-      vpsubb(low, low, bias);
-      vpsubb(high, high, bias);
-      vmovdqa64(ptr[preparedPtr + c * chunkRowBytes], low);
-      vmovdqa64(ptr[preparedPtr + (4 + c) * chunkRowBytes], high);
-    }
-  } else {
-    for (int c = 0; c < 8; ++c) {
-      const Zmm bytes = Zmm(16 + c);
-      vpxord(bytes, bias, ptr[weightPtr + c * chunkRowBytes]);
-      vmovdqa64(ptr[preparedPtr + c * chunkRowBytes], bytes);
-    }
+  for (int c = 0; c < 4; ++c) {
+    const Zmm high = Zmm(16 + c), low = Zmm(20 + c);
+    vmovdqu8(high, ptr[weightPtr + c * chunkRowBytes]);
+    vpandd(low, high, lowNibbles);
+    vpsrlw(high, high, 4);
+    vpandd(high, high, lowNibbles);
+    vpsubb(low, low, eight);
+    vpsubb(high, high, eight);
+    vmovdqa64(ptr[preparedPtr + c * chunkRowBytes], low);
+    vmovdqa64(ptr[preparedPtr + (4 + c) * chunkRowBytes], high);
   }
-  const int scaleOffset = (q4 ? 4 : 8) * chunkRowBytes;
-  vcvtph2ps(zmm24, ptr[weightPtr + scaleOffset]);
+  vcvtph2ps(zmm24, ptr[weightPtr + 4 * chunkRowBytes]);
   vmovaps(ptr[preparedPtr + bTileBytes], zmm24);
-  add(weightPtr, packedBlockBytes());
+  add(weightPtr, q4BlockBytes);
   add(preparedPtr, preparedBlockBytes);
   dec(blocksLeft);
   jnz(blockLoop, T_NEAR);
@@ -265,11 +295,7 @@ void AmxGenerator::emitTokenTiles() {
     Xbyak::Label skip;
     cmp(tokensLeft, tokens);
     jne(skip, T_NEAR);
-    lea(tmp, ptr[rip + configTable]);
-    ldtilecfg(ptr[tmp + tokens * tileConfigBytes]);
     emitTile(tokens);
-    lea(tmp, ptr[rip + configTable]);
-    ldtilecfg(ptr[tmp]);
     jmp(allTiles, T_NEAR);
     L(skip);
   }
@@ -295,6 +321,16 @@ void AmxGenerator::emitRowGroups() {
   mov(ecx, 0xFFFF);
   bzhi(ecx, ecx, tmp.cvt32());
   kmovw(k1, ecx);
+  if (direct) {
+    // All blocks as one chunk, read where they are packed.
+    mov(qword[rsp + chunkFirst], 0);
+    mov(qword[rsp + chunkBlocks], blocks);
+    emitTokenTiles();
+    add(row, groupRows);
+    jmp(rowLoop, T_NEAR);
+    L(done);
+    return;
+  }
   // Chunks of up to chunkBlocksMax blocks: prepared once, then every token
   // tile over them.
   Xbyak::Label chunkLoop;
@@ -326,7 +362,7 @@ void AmxGenerator::emitTables() {
       db(0xCC);
   };
   align64();
-  // Configuration r: C and A tiles of r tokens (16 for r = 0); palette 1,
+  // Configuration r (r = nTokens % 16): palette 1,
   // colsb[16] (uint16 at byte 16), rows[16] (uint8 at byte 48).
   L(configTable);
   for (int remainder = 0; remainder < tileTokens; ++remainder) {
@@ -337,14 +373,23 @@ void AmxGenerator::emitTables() {
       config[17 + 2 * tile] = uint8_t(colsb >> 8);
       config[48 + tile] = uint8_t(rows);
     };
-    const int tokens = remainder ? remainder : tileTokens;
     for (int step = 0; step < 2; ++step) {
-      set(step, tokens, chunkRowBytes);
-      set(2 + step, tokens, blockBytes);
+      set(step, tileTokens, chunkRowBytes);
+      set(2 + step, tileTokens, blockBytes);
       set(4 + step, 8, chunkRowBytes);
+    }
+    if (remainder) {
+      set(6, remainder, chunkRowBytes);
+      set(7, remainder, blockBytes);
     }
     for (uint8_t byte : config)
       db(byte);
+  }
+  // The constant B tile of Q8_0: 8 rows of 64 bytes of -128.
+  if (direct) {
+    L(negTable);
+    for (int i = 0; i < bTileBytes; ++i)
+      db(0x80);
   }
   if (smallBatch) {
     align64();
@@ -365,11 +410,11 @@ size_t AmxGenerator::generate() {
   for (const Reg64 &reg : saved)
     push(reg);
   mov(rbp, rsp);
-  sub(rsp, frameBytes);
+  sub(rsp, frameBytes());
   and_(rsp, -64);
   // Touch the frame's pages from the top, so that a stack growing on demand
   // is never skipped over.
-  for (int offset = pageBytes; offset < frameBytes; offset += pageBytes)
+  for (int offset = pageBytes; offset < frameBytes(); offset += pageBytes)
     or_(dword[rbp - offset], 0);
   mov(ptr[rsp + savedW], rdi);
   mov(ptr[rsp + savedAct], rsi);
@@ -377,13 +422,18 @@ size_t AmxGenerator::generate() {
   mov(ptr[rsp + savedTokens], rcx);
   mov(row, r8);
 
+  and_(rcx, tileTokens - 1);
+  shl(rcx, 6);
   lea(rax, ptr[rip + configTable]);
-  ldtilecfg(ptr[rax]);
+  ldtilecfg(ptr[rax + rcx]);
   mov(stride64, chunkRowBytes);
   mov(actStrideReg, actStride);
 
+  if (direct) {
+    lea(rax, ptr[rip + negTable]);
+    tileloadd(tmm5, ptr[rax + stride64]);
+  }
   emitRowGroups();
-
   tilerelease();
   vzeroupper();
   mov(rsp, rbp);

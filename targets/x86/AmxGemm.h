@@ -8,17 +8,17 @@
 //   void k(const void *packedW, const void *act, float *y, int64_t nTokens,
 //          int64_t rowBegin, int64_t rowEnd);
 //
-// Why the layouts fit: one packed chunk (16 rows x 4 consecutive k) is one
-// 64-byte row of an AMX B tile in VNNI order, so the 8 chunks of a 32-block
-// are a B tile of 8 rows at stride 64; 16 tokens x the block's 32
-// activation quants are an A tile read at the activation stride. The kernel
-// copies each row group's blocks once to the stack as signed B tiles
-// (Q8_0: w + 128 back to w; Q4_0: two elements per byte unpacked to
-// nibble - 8), 64-byte aligned, and reuses them for every token tile.
+// Why the layouts fit: one packed chunk (16 rows x 4 consecutive k, weights
+// stored +128) is one 64-byte row of an AMX B tile in VNNI order, so the 8
+// chunks of a 32-block are a B tile of 8 rows read by tileloadd at stride
+// 64; 16 tokens x the block's 32 activation quants are an A tile read at
+// the activation stride. Q4_0 chunks hold two elements per byte: the kernel
+// unpacks them to the same B tile (signed, nibble - 8) on the stack.
 //
 // Numerics (per token t, row r, block b, in block order):
-//   isum = sum_k x_q[t][k] * w_q[r][k]   (exact int32: one tdpbssd of the
-//          activation tile against the signed weight tile)
+//   isum = sum_k x_q[t][k] * w_q[r][k]   (exact int32: for Q8_0 tdpbsud of x
+//          against w + 128, plus tdpbssd of x against a constant tile of
+//          -128 bytes; for Q4_0 tdpbssd against the unpacked w)
 //   acc  = fma(float(isum), d_w[r][b] * d_x[t][b], acc)
 // i.e. an exact integer dot per block and one fp32 multiply-add per block
 // and row, starting from acc = 0: KernelNumerics::BlockOrder of Kernels.h.
