@@ -125,7 +125,7 @@ private:
   const Reg64 &scalePtr = rdx;     // current block's d_x, first token
   const Reg64 &blocksLeft = rcx;
   const Reg64 &tmp = r8;
-  const Reg64 &preparedPtr = rdi; // current block's B tile and d_w
+  const Reg64 &sourcePtr = rdi; // current block's B tile and d_w
 
   static Zmm acc(int tok) { return Zmm(tok); }
 
@@ -159,7 +159,7 @@ void AmxGenerator::emitMultiply(int tokens, int step, int ahead) {
   const Tmm c = cTile(tokens, step), a = aTile(tokens, step),
             b = Tmm(direct ? 4 : 4 + step);
   tileloadd(a, ptr[quantPtr + actStrideReg + ahead * blockBytes]);
-  tileloadd(b, ptr[preparedPtr + stride64 + ahead * sourceBlockBytes()]);
+  tileloadd(b, ptr[sourcePtr + stride64 + ahead * sourceBlockBytes()]);
   tilezero(c);
   if (direct) {
     tdpbsud(c, a, b);
@@ -178,9 +178,9 @@ void AmxGenerator::emitStore(int tokens, int step) {
 void AmxGenerator::emitAccumulate(int tokens, int step) {
   const Zmm dw = zmm16;
   if (direct)
-    vcvtph2ps(dw, ptr[preparedPtr + 8 * chunkRowBytes]);
+    vcvtph2ps(dw, ptr[sourcePtr + 8 * chunkRowBytes]);
   else
-    vmovaps(dw, ptr[preparedPtr + bTileBytes]);
+    vmovaps(dw, ptr[sourcePtr + bTileBytes]);
   for (int tok = 0; tok < tokens; ++tok) {
     // Rotating temporaries: independent chains for the out-of-order core.
     const Zmm sum = Zmm(17 + 2 * (tok % 7)), scale = Zmm(18 + 2 * (tok % 7));
@@ -190,27 +190,29 @@ void AmxGenerator::emitAccumulate(int tokens, int step) {
   }
 }
 
-/// One tile of `tokens` tokens over the current chunk of blocks (prepared
-/// at rsp + prepared), continuing the sums the previous chunks left in y,
-/// stored to y under the row mask k1.
+/// One tile of `tokens` tokens over the current chunk of blocks (the packed
+/// weights, or the chunk prepared at rsp + prepared), continuing the sums
+/// the previous chunks left in y, stored to y under the row mask k1.
 void AmxGenerator::emitTile(int tokens) {
   for (int tok = 0; tok < tokens; ++tok)
     vpxord(acc(tok), acc(tok), acc(tok));
-  Xbyak::Label firstChunk;
   mov(tmp, ptr[rsp + chunkFirst]);
-  test(tmp, tmp);
-  jz(firstChunk, T_NEAR);
-  for (int tok = 0; tok < tokens; ++tok)
-    vmovups(acc(tok) | k1, ptr[tileY + int(tok * n * 4)]);
-  L(firstChunk);
+  if (!direct) {
+    Xbyak::Label firstChunk;
+    test(tmp, tmp);
+    jz(firstChunk, T_NEAR);
+    for (int tok = 0; tok < tokens; ++tok)
+      vmovups(acc(tok) | k1, ptr[tileY + int(tok * n * 4)]);
+    L(firstChunk);
+  }
   mov(quantPtr, tmp);
   shl(quantPtr, 5);
   add(quantPtr, tileAct);
   lea(scalePtr, ptr[tileAct + tmp * 4 + int(k)]);
   if (direct)
-    mov(preparedPtr, groupW);
+    mov(sourcePtr, groupW);
   else
-    lea(preparedPtr, ptr[rsp + prepared]);
+    lea(sourcePtr, ptr[rsp + prepared]);
   mov(blocksLeft, ptr[rsp + chunkBlocks]);
 
   // Step s multiplies block i + 1 into the tiles of parity s, then
@@ -227,7 +229,7 @@ void AmxGenerator::emitTile(int tokens) {
     emitStore(tokens, step);
     add(quantPtr, blockBytes);
     add(scalePtr, 4);
-    add(preparedPtr, sourceBlockBytes());
+    add(sourcePtr, sourceBlockBytes());
   }
   jmp(stepLoop, T_NEAR);
   L(lastEven);
@@ -251,7 +253,7 @@ void AmxGenerator::emitPrepareChunk() {
   mov(tmp, ptr[rsp + chunkFirst]);
   imul(weightPtr, tmp, q4BlockBytes);
   add(weightPtr, groupW);
-  lea(preparedPtr, ptr[rsp + prepared]);
+  lea(sourcePtr, ptr[rsp + prepared]);
   mov(blocksLeft, ptr[rsp + chunkBlocks]);
   Xbyak::Label blockLoop;
   L(blockLoop);
@@ -263,13 +265,13 @@ void AmxGenerator::emitPrepareChunk() {
     vpandd(high, high, lowNibbles);
     vpsubb(low, low, eight);
     vpsubb(high, high, eight);
-    vmovdqa64(ptr[preparedPtr + c * chunkRowBytes], low);
-    vmovdqa64(ptr[preparedPtr + (4 + c) * chunkRowBytes], high);
+    vmovdqa64(ptr[sourcePtr + c * chunkRowBytes], low);
+    vmovdqa64(ptr[sourcePtr + (4 + c) * chunkRowBytes], high);
   }
   vcvtph2ps(zmm24, ptr[weightPtr + 4 * chunkRowBytes]);
-  vmovaps(ptr[preparedPtr + bTileBytes], zmm24);
+  vmovaps(ptr[sourcePtr + bTileBytes], zmm24);
   add(weightPtr, q4BlockBytes);
-  add(preparedPtr, preparedBlockBytes);
+  add(sourcePtr, preparedBlockBytes);
   dec(blocksLeft);
   jnz(blockLoop, T_NEAR);
 }
