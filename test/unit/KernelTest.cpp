@@ -141,6 +141,9 @@ struct Case {
   ISA isa;
   WeightType type;
   KernelNumerics numerics = KernelNumerics::BlockOrder;
+  /// The AMX kernel (generateAmxMatmul, AVX512VNNI layout) instead of
+  /// generateMatmul's.
+  bool amx = false;
 };
 
 std::string caseName(const testing::TestParamInfo<Case> &info) {
@@ -168,14 +171,15 @@ void checkMatmul(const Case &c, int64_t n, int64_t k, std::mt19937 &rng,
   const ISA isa = c.isa;
   const WeightType type = c.type;
   const MatmulShape shape{n, k};
-  const std::string where = std::string(isaName(isa)) + " " + lowerName(type) +
-                            " N=" + std::to_string(n) +
+  const std::string where = std::string(c.amx ? "amx" : isaName(isa)) + " " +
+                            lowerName(type) + " N=" + std::to_string(n) +
                             " K=" + std::to_string(k);
   std::vector<uint8_t> weights = randomWeights(type, n, k, rng);
   std::vector<uint8_t> packed(packedWeightBytes(type, shape, isa));
   ASSERT_TRUE(packWeights(type, shape, isa, weights.data(), packed.data()));
   GeneratedKernel kernel =
-      generated(generateMatmul(type, shape, isa, "mm", c.numerics));
+      generated(c.amx ? generateAmxMatmul(type, shape, "mm")
+                      : generateMatmul(type, shape, isa, "mm", c.numerics));
   ExecutableCode code(kernel.code);
   ASSERT_TRUE(code.ok());
   auto fn = code.as<MatmulFn>();
@@ -224,6 +228,38 @@ TEST_P(KernelTest, MatmulRaggedSweep) {
       ASSERT_NO_FATAL_FAILURE(
           checkMatmul(GetParam(), n, k, rng, {1, 2, 3, 4, 5, 6, 7, 8, 9}));
 }
+
+/// The AMX kernel over ragged shapes: every row count from 1 to 33; K at its
+/// minimum, with even and odd block counts (even and odd blocks take
+/// different tiles and scratch slots), and past the 32 blocks the Q4_0
+/// kernel unpacks per chunk; token counts around the 16-token tile and its
+/// remainders (the remainder has its own tiles).
+class AmxKernelTest : public testing::TestWithParam<WeightType> {
+protected:
+  void SetUp() override {
+    std::string missing = missingFeature(ISA::AVX512VNNI);
+    if (missing.empty())
+      missing = check::requestAmx();
+    if (!missing.empty())
+      GTEST_SKIP() << "AMX kernels cannot run here: " << missing;
+  }
+};
+
+TEST_P(AmxKernelTest, MatmulRaggedSweep) {
+  std::mt19937 rng(8765);
+  const Case amx{ISA::AVX512VNNI, GetParam(), KernelNumerics::BlockOrder,
+                 /*amx=*/true};
+  for (int64_t n = 1; n <= 33; ++n)
+    for (int64_t k : {32, 64, 96, 1056})
+      ASSERT_NO_FATAL_FAILURE(
+          checkMatmul(amx, n, k, rng, {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 40}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Amx, AmxKernelTest,
+                         testing::Values(WeightType::Q8_0, WeightType::Q4_0),
+                         [](const testing::TestParamInfo<WeightType> &info) {
+                           return lowerName(info.param);
+                         });
 
 TEST_P(KernelTest, ExpertMatmulMatchesReference) {
   const ISA isa = GetParam().isa;
@@ -457,7 +493,7 @@ TEST(KernelGeneratorErrors, ReportedNotFatal) {
 /// a small-batch kernel, that kernel's bytes intact at its end (its own
 /// RIP-relative tables move with it, 64-byte aligned as at its start).
 TEST(AmxKernelGenerator, CombinedCodeIsPositionIndependent) {
-  // K = 4096 gives Q4_0 two chunks of unpacked blocks.
+  // K = 4096 gives four chunks of prepared blocks.
   for (MatmulShape shape : {MatmulShape{100, 864}, MatmulShape{17, 4096}})
     for (WeightType type : {WeightType::Q8_0, WeightType::Q4_0}) {
       SCOPED_TRACE(ggml::typeName(type));
