@@ -468,6 +468,9 @@ INGOT_LOWERING(MoEOp) {
           b.c32(op.getNormalize()), b.cf(op.getRoutedScale()), ids,
           weightsOut});
   Value expertScratch = piece(layout.experts);
+  auto batchKernel = [&](std::optional<KernelAttr> kernel) {
+    return kernel ? b.kernel(*kernel) : b.null();
+  };
   // The experts' shapes, types and kernels, as IngotMoEExpertsArgs on the
   // stack (ingot_model_forward is one block: a static alloca).
   using namespace abi;
@@ -486,7 +489,9 @@ INGOT_LOWERING(MoEOp) {
        {kGranuleDown, b.c64(down.getGranule())},
        {kUsed, b.c64(used)},
        {kGateUpType, b.c32(static_cast<int32_t>(gate.getType()))},
-       {kDownType, b.c32(static_cast<int32_t>(down.getType()))}});
+       {kDownType, b.c32(static_cast<int32_t>(down.getType()))},
+       {kGateUpBatchKernel, batchKernel(op.getGateUpBatchKernel())},
+       {kDownBatchKernel, batchKernel(op.getDownBatchKernel())}});
   b.call("ingot_op_moe_experts",
          {entry.ctx, args, x, entry.n, ids, weightsOut, out, expertScratch});
   if (auto sharedGate = op.getSharedGateAttr()) {

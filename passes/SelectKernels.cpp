@@ -34,9 +34,10 @@ struct SelectKernelsPass
   llvm::SetVector<Attribute> generated;
 
   /// The kernel for weight `ref` (a stack of matrices when `kind` is
-  /// Expert), or a diagnostic on `user`.
+  /// Expert), or a diagnostic on `user`; with `amxAllowed` false, never the
+  /// AMX kernel.
   FailureOr<KernelAttr> select(Operation *user, FlatSymbolRefAttr ref,
-                               KernelKind kind) {
+                               KernelKind kind, bool amxAllowed = true) {
     auto weight = module.lookupSymbol<WeightOp>(ref.getAttr());
     LayoutAttr layout = weight ? weight.getLayoutAttr() : nullptr;
     if (!layout || !layout.getPacked())
@@ -51,7 +52,8 @@ struct SelectKernelsPass
     KernelISA isa = plain ? KernelISA::None : *layout.getIsa();
     // AMX multiplies prefill batches of Q8_0 and Q4_0 matrices; expert
     // kernels take one token per id, so they stay on the vector code.
-    if (amx && isa == KernelISA::AVX512VNNI && kind == KernelKind::Matmul &&
+    if (amx && amxAllowed && isa == KernelISA::AVX512VNNI &&
+        kind == KernelKind::Matmul &&
         (type == GGMLType::Q8_0 || type == GGMLType::Q4_0))
       isa = KernelISA::AMX;
     ArrayRef<int64_t> shape = weight.getShape();
@@ -104,6 +106,8 @@ struct SelectKernelsPass
         failed(selectInto(op, op.getDownAttr(), KernelKind::Expert,
                           &MoEOp::setDownKernelAttr)))
       return failure();
+    if (failed(selectBatchKernels(op)))
+      return failure();
     if (!op.getSharedGateAttr())
       return success();
     if (failed(selectInto(op, op.getSharedGateAttr(), KernelKind::Matmul,
@@ -113,6 +117,29 @@ struct SelectKernelsPass
         failed(selectInto(op, op.getSharedDownAttr(), KernelKind::Matmul,
                           &MoEOp::setSharedDownKernelAttr)))
       return failure();
+    return success();
+  }
+
+  /// Batches of more than one token run the experts bucketed by expert:
+  /// each chosen expert's matrix multiplies its bucket with the matmul
+  /// kernel of one matrix (the same numerics as the expert kernel, several
+  /// tokens per pass over the weights). Not the AMX kernel: it sums Q8_0 in
+  /// block order, and an expert's result must not depend on the batch.
+  LogicalResult selectBatchKernels(MoEOp op) {
+    auto maxBatch =
+        ingotDialect(op.getContext()).getMaxBatchAttrHelper().getAttr(module);
+    if ((maxBatch && maxBatch.getInt() <= 1) ||
+        !op.getGateUpKernel()->isGenerated() ||
+        !op.getDownKernel()->isGenerated())
+      return success();
+    auto gateUp = select(op, op.getGateAttr(), KernelKind::Matmul,
+                         /*amxAllowed=*/false);
+    auto down = select(op, op.getDownAttr(), KernelKind::Matmul,
+                       /*amxAllowed=*/false);
+    if (failed(gateUp) || failed(down))
+      return failure();
+    op.setGateUpBatchKernelAttr(*gateUp);
+    op.setDownBatchKernelAttr(*down);
     return success();
   }
 

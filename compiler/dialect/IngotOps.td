@@ -303,7 +303,12 @@ def Ingot_MoEOp : Ingot_WeightUser<"moe", [Pure,
                        OptionalAttr<Ingot_KernelAttr>:$down_kernel,
                        OptionalAttr<Ingot_KernelAttr>:$shared_gate_kernel,
                        OptionalAttr<Ingot_KernelAttr>:$shared_up_kernel,
-                       OptionalAttr<Ingot_KernelAttr>:$shared_down_kernel);
+                       OptionalAttr<Ingot_KernelAttr>:$shared_down_kernel,
+                       // The matmul kernels of one expert's matrices that
+                       // run a batch bucketed by expert (absent: the batch
+                       // runs token by token).
+                       OptionalAttr<Ingot_KernelAttr>:$gate_up_batch_kernel,
+                       OptionalAttr<Ingot_KernelAttr>:$down_batch_kernel);
   let results = (outs Ingot_Activation:$result);
   let assemblyFormat = [{
     $input `router` $router (`bias` $selection_bias^)?

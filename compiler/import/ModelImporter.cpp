@@ -711,7 +711,7 @@ void Importer::buildFeedForward(int64_t il, Value &x) {
                         builder.getI64IntegerAttr(hp.groupsUsed),
                         // Kernels: chosen by ingot-select-kernels.
                         KernelAttr(), KernelAttr(), KernelAttr(), KernelAttr(),
-                        KernelAttr(), KernelAttr());
+                        KernelAttr(), KernelAttr(), KernelAttr(), KernelAttr());
   }
   x = add(x, out);
 }

@@ -136,8 +136,13 @@ void ingot_op_moe_route(const float *logits, int64_t nTokens, int64_t nExperts,
                         const float *selectionBias, int64_t nGroups,
                         int64_t groupsUsed, int32_t normalize, float scale,
                         int32_t *ids, float *weights);
-/// Routed SwiGLU experts for nTokens rows given the routing; `scratch`
-/// holds 2 * used * ffn floats + activation rows for the kernels.
+/// Routed SwiGLU experts for nTokens rows given the routing. One token:
+/// the expert kernels run the token's experts; `scratch` holds 2 * used *
+/// ffn + used * dim floats + activation rows for the kernels. More tokens,
+/// with the batch kernels given: the (token, slot) pairs are bucketed by
+/// expert and each chosen expert runs as one GEMM over its bucket (its
+/// weights read once per batch); `scratch` holds MoEBatchLayout's buffers
+/// (targets/oplib/MoEBatchLayout.h). Both give the same bits.
 struct IngotMoEExpertsArgs {
   IngotExpertKernel gateUpKernel, downKernel; ///< null: the plain path
   const void *gate, *up, *down;               ///< packed expert stacks
@@ -145,6 +150,9 @@ struct IngotMoEExpertsArgs {
   int64_t dim, ffn, granuleGateUp, granuleDown;
   int64_t used; ///< experts per token
   int32_t gateUpType, downType;
+  /// Matmul kernels of one expert's gate / up and down matrix for many
+  /// tokens; null: the batch runs token by token.
+  IngotMatmulKernel gateUpBatchKernel, downBatchKernel;
 };
 void ingot_op_moe_experts(IngotContext *ctx,
                           const struct IngotMoEExpertsArgs *args,
