@@ -149,13 +149,15 @@ inline mlir::LLVM::LLVMStructType perHeadMatmulArgsType(mlir::MLIRContext *c) {
           llvmTypeOf<decltype(A::xTokenStride)>(c),
           llvmTypeOf<decltype(A::outHeadStride)>(c),
           llvmTypeOf<decltype(A::outTokenStride)>(c),
-          llvmTypeOf<decltype(A::wtype)>(c)});
+          llvmTypeOf<decltype(A::wtype)>(c),
+          llvmTypeOf<decltype(A::batchKernel)>(c)});
 }
 static_assert(offsetof(IngotPerHeadMatmulArgs, kernel) == 0 &&
                   offsetof(IngotPerHeadMatmulArgs, stride) == 2 * 8 &&
                   offsetof(IngotPerHeadMatmulArgs, outTokenStride) == 10 * 8 &&
                   offsetof(IngotPerHeadMatmulArgs, wtype) == 11 * 8 &&
-                  sizeof(IngotPerHeadMatmulArgs) == 12 * 8,
+                  offsetof(IngotPerHeadMatmulArgs, batchKernel) == 12 * 8 &&
+                  sizeof(IngotPerHeadMatmulArgs) == 13 * 8,
               "IngotPerHeadMatmulArgs changed: update perHeadMatmulArgsType");
 
 /// IngotFusedSegment as an LLVM struct, as moeExpertsArgsType; an array of

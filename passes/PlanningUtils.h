@@ -238,10 +238,19 @@ struct MLAScratchLayout {
     ScratchCursor cursor;
     queryAbsorbed = cursor.take(B * heads * rank * f32);
     context = cursor.take(B * heads * rank * f32);
+    // Per token, or (batches with generated kernels, which then multiply
+    // each head's matrix by all tokens at once) per token of the batch.
+    auto quantized = [](WeightOp w) {
+      return w.getGgmlType() != GGMLType::F32 &&
+             w.getGgmlType() != GGMLType::F16;
+    };
+    const CheckedSize tokens =
+        batch > 1 && quantized(kB) && quantized(vB) ? B : CheckedSize(1);
     perHead = cursor.take(
-        heads * CheckedSize::max(rank, vDim) * f32 +
-        heads * CheckedSize::max(activationBytes(kB.getGgmlType(), nope),
-                                 activationBytes(vB.getGgmlType(), rank)));
+        tokens *
+        (heads * CheckedSize::max(rank, vDim) * f32 +
+         heads * CheckedSize::max(activationBytes(kB.getGgmlType(), nope),
+                                  activationBytes(vB.getGgmlType(), rank))));
     total = cursor.total();
   }
 };

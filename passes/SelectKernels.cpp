@@ -69,8 +69,9 @@ struct SelectKernelsPass
   /// `setKernel` (one of its generated attribute setters).
   template <typename OpT>
   LogicalResult selectInto(OpT user, FlatSymbolRefAttr ref, KernelKind kind,
-                           void (OpT::*setKernel)(KernelAttr)) {
-    auto kernel = select(user, ref, kind);
+                           void (OpT::*setKernel)(KernelAttr),
+                           bool amxAllowed = true) {
+    auto kernel = select(user, ref, kind, amxAllowed);
     if (failed(kernel))
       return failure();
     (user.*setKernel)(*kernel);
@@ -126,10 +127,7 @@ struct SelectKernelsPass
   /// tokens per pass over the weights). Not the AMX kernel: it sums Q8_0 in
   /// block order, and an expert's result must not depend on the batch.
   LogicalResult selectBatchKernels(MoEOp op) {
-    auto maxBatch =
-        ingotDialect(op.getContext()).getMaxBatchAttrHelper().getAttr(module);
-    if ((maxBatch && maxBatch.getInt() <= 1) ||
-        !op.getGateUpKernel()->isGenerated() ||
+    if (!runsBatches() || !op.getGateUpKernel()->isGenerated() ||
         !op.getDownKernel()->isGenerated())
       return success();
     auto gateUp = select(op, op.getGateAttr(), KernelKind::Matmul,
@@ -143,11 +141,32 @@ struct SelectKernelsPass
     return success();
   }
 
+  /// Whether the module runs batches of more than one token (or has no
+  /// plan yet).
+  bool runsBatches() {
+    auto maxBatch = ingotDialect(module.getContext())
+                        .getMaxBatchAttrHelper()
+                        .getAttr(module);
+    return !maxBatch || maxBatch.getInt() > 1;
+  }
+
   LogicalResult selectFor(MLAAttentionOp op) {
     if (failed(selectInto(op, op.getKBAttr(), KernelKind::Expert,
                           &MLAAttentionOp::setKBKernelAttr)) ||
         failed(selectInto(op, op.getVBAttr(), KernelKind::Expert,
                           &MLAAttentionOp::setVBKernelAttr)))
+      return failure();
+    // Batches: each head's matrix multiplies all tokens in one matmul
+    // kernel call (vectors only, as the experts' batch kernels).
+    if (!runsBatches() || !op.getKBKernel()->isGenerated() ||
+        !op.getVBKernel()->isGenerated())
+      return success();
+    if (failed(selectInto(op, op.getKBAttr(), KernelKind::Matmul,
+                          &MLAAttentionOp::setKBBatchKernelAttr,
+                          /*amxAllowed=*/false)) ||
+        failed(selectInto(op, op.getVBAttr(), KernelKind::Matmul,
+                          &MLAAttentionOp::setVBBatchKernelAttr,
+                          /*amxAllowed=*/false)))
       return failure();
     return success();
   }

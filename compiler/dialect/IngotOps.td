@@ -253,7 +253,11 @@ def Ingot_MLAAttentionOp : Ingot_WeightUser<"mla_attention", [
                        I64Attr:$v_head_dim, F32Attr:$scale,
                        // Chosen by ingot-select-kernels.
                        OptionalAttr<Ingot_KernelAttr>:$k_b_kernel,
-                       OptionalAttr<Ingot_KernelAttr>:$v_b_kernel);
+                       OptionalAttr<Ingot_KernelAttr>:$v_b_kernel,
+                       // The matmul kernels of one head's matrix, for
+                       // batches (absent: the batch runs token by token).
+                       OptionalAttr<Ingot_KernelAttr>:$k_b_batch_kernel,
+                       OptionalAttr<Ingot_KernelAttr>:$v_b_batch_kernel);
   let results = (outs Ingot_Activation:$result,
                       Ingot_KVCacheType:$new_cache);
   let assemblyFormat = [{

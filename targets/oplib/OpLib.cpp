@@ -909,6 +909,40 @@ void moeExpertsBucketed(IngotContext *ctx, const IngotMoEExpertsArgs &a,
                 &scatter.tokensPerChunk);
 }
 
+/// ingot_op_per_head_matmul for a batch (OpLib.h): head h's activation
+/// rows and outputs are the places [h * nTokens, (h + 1) * nTokens), as a
+/// bucket per head, so each head's matrix multiplies all tokens in one
+/// kernel call; then the rows go to their token's place in `out`.
+void perHeadMatmulBatched(IngotContext *ctx, const IngotPerHeadMatmulArgs &a,
+                          const float *x, int64_t nTokens, float *out,
+                          uint8_t *scratch) {
+  const int64_t actBytes = ingot_op_activation_bytes(a.wtype, a.cols);
+  float *y = (float *)scratch;
+  uint8_t *act = (uint8_t *)(y + a.heads * nTokens * a.rows);
+  ExpertBuckets heads;
+  heads.chosenCount = a.heads;
+  for (int64_t h = 0; h <= a.heads; ++h)
+    heads.start[h] = (int32_t)(h * nTokens);
+  for (int64_t h = 0; h < a.heads; ++h) {
+    heads.chosen[h] = (int32_t)h;
+    ingot_op_prepare_activations(a.wtype, x + h * a.xHeadStride, nTokens,
+                                 a.cols, a.xTokenStride,
+                                 act + h * nTokens * actBytes);
+  }
+  BucketPhase phase = {&heads,
+                       {a.batchKernel, (const uint8_t *)a.stack, a.stride, act,
+                        actBytes, y, a.rows},
+                       {},
+                       a.rows,
+                       0,
+                       0};
+  runBucketPhase(ctx, phase, a.granule, weightRowBytes(a.wtype, a.cols));
+  for (int64_t h = 0; h < a.heads; ++h)
+    for (int64_t t = 0; t < nTokens; ++t)
+      memcpy(out + t * a.outTokenStride + h * a.outHeadStride,
+             y + (h * nTokens + t) * a.rows, a.rows * 4);
+}
+
 } // namespace
 
 extern "C" {
@@ -1222,6 +1256,10 @@ void ingot_op_per_head_matmul(IngotContext *ctx,
                               uint8_t *scratch) {
   const int64_t heads = args->heads, rows = args->rows, cols = args->cols;
   const int32_t wtype = args->wtype;
+  if (nTokens > 1 && args->batchKernel) {
+    perHeadMatmulBatched(ctx, *args, x, nTokens, out, scratch);
+    return;
+  }
   int32_t headIds[kMaxExperts];
   for (int64_t h = 0; h < heads; ++h)
     headIds[h] = (int32_t)h;

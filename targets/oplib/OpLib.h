@@ -160,7 +160,9 @@ void ingot_op_moe_experts(IngotContext *ctx,
                           const float *weights, float *out, uint8_t *scratch);
 /// Per-head products with a stack of matrices (MLA's absorbed k_b / v_b):
 /// out[h] = W_h x_h for each token, with `rows` outputs per head; `scratch`
-/// holds heads * rows floats + activation rows for the kernel.
+/// holds heads * rows floats + activation rows for the kernel, per token of
+/// the batch when `batchKernel` is given (then each head's matrix
+/// multiplies all tokens in one call, giving the same bits).
 struct IngotPerHeadMatmulArgs {
   IngotExpertKernel kernel; ///< null: the plain path
   const void *stack;        ///< packed per-head matrices
@@ -169,6 +171,7 @@ struct IngotPerHeadMatmulArgs {
   int64_t xHeadStride, xTokenStride;     ///< floats between x_h, tokens
   int64_t outHeadStride, outTokenStride; ///< floats between out[h], tokens
   int32_t wtype;
+  IngotMatmulKernel batchKernel; ///< one head's matrix; null: token by token
 };
 void ingot_op_per_head_matmul(IngotContext *ctx,
                               const struct IngotPerHeadMatmulArgs *args,

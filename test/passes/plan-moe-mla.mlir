@@ -12,6 +12,7 @@
 // ONE: ingot.moe
 // ONE-NOT: batch_kernel
 // ONE-LABEL: module @mla
+// ONE-NOT: batch_kernel
 // LOWER-LABEL: llvm.func @ingot_model_forward
 // LOWER: llvm.mlir.addressof @ingot_k_mm_q8_0_32x64_avx512vnni
 // LOWER: llvm.mlir.addressof @ingot_k_mm_q8_0_64x32_avx512vnni
@@ -85,9 +86,9 @@ module @mla {
 
 // Both absorbed stacks share one expert kernel; the layer takes the first
 // 256 bytes (one 64-float key) of each KV cache position.
-// CHECK-LABEL: module @mla attributes {ingot.arena_bytes = 4096 : i64, ingot.kernels = [#ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>], ingot.kv_bytes_per_position = 256 : i64, ingot.max_batch = 4 : i64, ingot.payload_bytes = 4352 : i64}
+// CHECK-LABEL: module @mla attributes {ingot.arena_bytes = 4096 : i64, ingot.kernels = [#ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>, #ingot.kernel<matmul, q8_0, 32, 32, avx512vnni, granule = 16>], ingot.kv_bytes_per_position = 256 : i64, ingot.max_batch = 4 : i64, ingot.payload_bytes = 4352 : i64}
 // CHECK: ingot.weight @kb : q8_0 [2, 32, 32] {{.*}} layout <packed_offset = 0, packed_bytes = 2176, packed_stride = 1088, granule = 16, isa = avx512vnni>
 // CHECK: ingot.weight @vb : q8_0 [2, 32, 32] {{.*}} layout <packed_offset = 2176, packed_bytes = 2176, packed_stride = 1088, granule = 16, isa = avx512vnni>
 // CHECK: ingot.mla_attention
-// CHECK-SAME: ingot.arena_offset = -1 : i64, ingot.kv_offset = 0 : i64, ingot.scratch_offset = 0 : i64, k_b_kernel = #ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>
-// CHECK-SAME: v_b_kernel = #ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>
+// CHECK-SAME: ingot.arena_offset = -1 : i64, ingot.kv_offset = 0 : i64, ingot.scratch_offset = 0 : i64, k_b_batch_kernel = #ingot.kernel<matmul, q8_0, 32, 32, avx512vnni, granule = 16>, k_b_kernel = #ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>
+// CHECK-SAME: v_b_batch_kernel = #ingot.kernel<matmul, q8_0, 32, 32, avx512vnni, granule = 16>, v_b_kernel = #ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>

@@ -76,6 +76,10 @@ cl::opt<bool> moe("moe",
                            "--cols: dim)"));
 cl::opt<int64_t> used("used", cl::desc("experts per token (--moe)"),
                       cl::init(2));
+cl::opt<bool> perHead("per-head",
+                      cl::desc("ingot_op_per_head_matmul over a batch (one "
+                               "matrix per head, --experts heads): all "
+                               "tokens per call against token by token"));
 cl::opt<int> tasks("tasks", cl::desc("threads the parallel loops are cut for"),
                    cl::init(3));
 cl::opt<unsigned> seed("seed", cl::init(1));
@@ -368,6 +372,66 @@ bool checkMoE(ggml::Type type, targets::ISA isa, const std::string &label,
   return check::report(label + " vs interp", got, want) && same;
 }
 
+/// ingot_op_per_head_matmul (MLA's absorbed k_b / v_b) for `tokens` tokens
+/// and --experts heads, each head's input a strided slice of the token's
+/// row as in MLA: with the batch kernel (each head's matrix times all
+/// tokens) and token by token (the expert kernel) the outputs must be the
+/// same bits; with --ggml-order also ingot::interp's dot products.
+bool checkPerHead(ggml::Type type, targets::ISA isa, const std::string &label,
+                  std::mt19937 &rng) {
+  const int64_t heads = experts;
+  const targets::MatmulShape shape{rows, cols};
+  auto kernel = generateShape(type, isa, shape, true);
+  auto batchKernel = generateShape(type, isa, shape, false);
+  ExpertStack stack(type, isa, shape, rng);
+  // Each head's input is followed by 32 values it does not read (MLA's
+  // rope part), the heads by one more block (another tensor's columns).
+  const int64_t xHeadStride = cols + 32,
+                xTokenStride = heads * xHeadStride + 32;
+  std::vector<float> x = check::randomFloats(tokens * xTokenStride, 2.0f, rng);
+  const int64_t actBytes =
+      int64_t(targets::activationBytesPerToken(type, cols));
+  std::vector<uint8_t> scratch(size_t(tokens * heads * (rows * 4 + actBytes)));
+  IngotPerHeadMatmulArgs args = {reinterpret_cast<IngotExpertKernel>(
+                                     const_cast<void *>(kernel->address())),
+                                 stack.packed.data(),
+                                 int64_t(stack.stride),
+                                 heads,
+                                 rows,
+                                 cols,
+                                 targets::rowGranule(type, isa),
+                                 xHeadStride,
+                                 xTokenStride,
+                                 rows,
+                                 heads * rows,
+                                 int32_t(type),
+                                 nullptr};
+  std::vector<float> byToken(size_t(tokens * heads * rows));
+  ingot_op_per_head_matmul(check::parallelContext(), &args, x.data(), tokens,
+                           byToken.data(), scratch.data());
+  args.batchKernel = reinterpret_cast<IngotMatmulKernel>(
+      const_cast<void *>(batchKernel->address()));
+  std::vector<float> got(byToken.size());
+  ingot_op_per_head_matmul(check::parallelContext(), &args, x.data(), tokens,
+                           got.data(), scratch.data());
+  bool same = check::report(label, got, byToken);
+  if (!ggmlOrder)
+    return same;
+  std::vector<float> want(got.size());
+  for (int64_t h = 0; h < heads; ++h) {
+    interp::WeightView w;
+    w.type = type;
+    w.shape = {uint64_t(cols), uint64_t(rows)};
+    w.data = ArrayRef<uint8_t>(stack.weights.data() + h * stack.matrixBytes,
+                               stack.matrixBytes);
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t r = 0; r < rows; ++r)
+        want[size_t((t * heads + h) * rows + r)] =
+            interp::dotRow(w, r, x.data() + t * xTokenStride + h * xHeadStride);
+  }
+  return check::report(label + " vs interp", got, want) && same;
+}
+
 /// Block-order reference of the AMX kernels (check::blockOrderDot for every
 /// token and row); `absSums` receives each value's block magnitude.
 std::vector<float> blockOrderReference(ggml::Type type,
@@ -502,7 +566,9 @@ int main(int argc, char **argv) {
                                       " tokens=" + std::to_string(tokens) +
                                       " used=" + std::to_string(used) +
                                       (ggmlOrder ? " ggml-order" : "")
-                                : std::string(expert ? "expert" : "matmul") +
+                                : std::string(perHead  ? "per-head"
+                                              : expert ? "expert"
+                                                       : "matmul") +
                                       " " + lowerType + " " + isaName +
                                       " rows=" + std::to_string(rows) +
                                       " cols=" + std::to_string(cols) +
@@ -511,7 +577,8 @@ int main(int argc, char **argv) {
   std::mt19937 rng(seed);
   const bool same = amx   ? checkAmxMatmul(*type, isaName != "amx", label, rng)
                     : moe ? checkMoE(*type, isa, label, rng)
-                    : expert ? checkExpert(*type, isa, label, rng)
-                             : checkMatmul(*type, isa, label, rng);
+                    : perHead ? checkPerHead(*type, isa, label, rng)
+                    : expert  ? checkExpert(*type, isa, label, rng)
+                              : checkMatmul(*type, isa, label, rng);
   return same ? 0 : 1;
 }
