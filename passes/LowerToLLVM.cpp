@@ -441,11 +441,13 @@ INGOT_LOWERING(MLAAttentionOp) {
   KernelAttr kB = *op.getKBKernel(), vB = *op.getVBKernel();
   Value q = adaptor.getQuery();
   // Per-head matrices as IngotPerHeadMatmulArgs on the stack, as MoEOp's.
-  auto perHeadArgs = [&](FlatSymbolRefAttr w, KernelAttr kernel, int64_t rows,
+  auto perHeadArgs = [&](FlatSymbolRefAttr w, KernelAttr kernel,
+                         std::optional<KernelAttr> batchKernel, int64_t rows,
                          int64_t cols, int64_t xHeadStride,
                          int64_t xTokenStride) {
     // In declaration order: kernel, stack, stride, heads, rows, cols,
-    // granule, xHeadStride, xTokenStride, outHeadStride, outTokenStride, wtype.
+    // granule, xHeadStride, xTokenStride, outHeadStride, outTokenStride,
+    // wtype, batchKernel.
     Value fields[] = {b.kernel(kernel),
                       b.weightPtr(w, WeightForm::Packed),
                       b.c64(b.packedStride(w)),
@@ -457,26 +459,29 @@ INGOT_LOWERING(MLAAttentionOp) {
                       b.c64(xTokenStride),
                       b.c64(rows),
                       b.c64(H * rows),
-                      b.c32(static_cast<int32_t>(kernel.getType()))};
+                      b.c32(static_cast<int32_t>(kernel.getType())),
+                      batchKernel ? b.kernel(*batchKernel) : b.null()};
     SmallVector<std::pair<int32_t, Value>> indexed;
     for (auto [index, value] : llvm::enumerate(fields))
       indexed.push_back({static_cast<int32_t>(index), value});
     return b.structOnStack(abi::perHeadMatmulArgsType(b.b.getContext()),
                            indexed);
   };
-  b.call(
-      "ingot_op_per_head_matmul",
-      {entry.ctx,
-       perHeadArgs(op.getKBAttr(), kB, R, nope, nope + rope, H * (nope + rope)),
-       q, entry.n, qNopeAbs, perHead});
+  b.call("ingot_op_per_head_matmul",
+         {entry.ctx,
+          perHeadArgs(op.getKBAttr(), kB, op.getKBBatchKernel(), R, nope,
+                      nope + rope, H * (nope + rope)),
+          q, entry.n, qNopeAbs, perHead});
   b.call("ingot_op_mla_core",
          {entry.ctx, qNopeAbs, q, adaptor.getLatent(), adaptor.getRopeKey(),
           entry.positions, entry.n, cache, b.c64(H), b.c64(nope), b.c64(R),
           b.c64(rope), b.cf(op.getScale()), ctxOut});
   Value out = b.resultPtr(op);
   b.call("ingot_op_per_head_matmul",
-         {entry.ctx, perHeadArgs(op.getVBAttr(), vB, vDim, R, R, H * R), ctxOut,
-          entry.n, out, perHead});
+         {entry.ctx,
+          perHeadArgs(op.getVBAttr(), vB, op.getVBBatchKernel(), vDim, R, R,
+                      H * R),
+          ctxOut, entry.n, out, perHead});
   return SmallVector<Value>{out, adaptor.getCache()};
 }
 
@@ -525,6 +530,9 @@ INGOT_LOWERING(MoEOp) {
           ids,
           weightsOut});
   Value expertScratch = piece(layout.experts);
+  auto batchKernel = [&](std::optional<KernelAttr> kernel) {
+    return kernel ? b.kernel(*kernel) : b.null();
+  };
   // The experts' shapes, types and kernels, as IngotMoEExpertsArgs on the
   // stack (ingot_model_forward is one block: a static alloca).
   using namespace abi;
@@ -543,7 +551,9 @@ INGOT_LOWERING(MoEOp) {
        {kGranuleDown, b.c64(down.getGranule())},
        {kUsed, b.c64(used)},
        {kGateUpType, b.c32(static_cast<int32_t>(gate.getType()))},
-       {kDownType, b.c32(static_cast<int32_t>(down.getType()))}});
+       {kDownType, b.c32(static_cast<int32_t>(down.getType()))},
+       {kGateUpBatchKernel, batchKernel(op.getGateUpBatchKernel())},
+       {kDownBatchKernel, batchKernel(op.getDownBatchKernel())}});
   b.call("ingot_op_moe_experts",
          {entry.ctx, args, x, entry.n, ids, weightsOut, out, expertScratch});
   if (auto sharedGate = op.getSharedGateAttr()) {

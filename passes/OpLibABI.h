@@ -102,7 +102,9 @@ inline mlir::LLVM::LLVMStructType moeExpertsArgsType(mlir::MLIRContext *c) {
        llvmTypeOf<decltype(A::granuleGateUp)>(c),
        llvmTypeOf<decltype(A::granuleDown)>(c),
        llvmTypeOf<decltype(A::used)>(c), llvmTypeOf<decltype(A::gateUpType)>(c),
-       llvmTypeOf<decltype(A::downType)>(c)});
+       llvmTypeOf<decltype(A::downType)>(c),
+       llvmTypeOf<decltype(A::gateUpBatchKernel)>(c),
+       llvmTypeOf<decltype(A::downBatchKernel)>(c)});
 }
 /// Field indices of IngotMoEExpertsArgs in moeExpertsArgsType.
 enum MoEExpertsField : int32_t {
@@ -119,7 +121,9 @@ enum MoEExpertsField : int32_t {
   kGranuleDown,
   kUsed,
   kGateUpType,
-  kDownType
+  kDownType,
+  kGateUpBatchKernel,
+  kDownBatchKernel
 };
 static_assert(offsetof(IngotMoEExpertsArgs, gateUpKernel) == 0 &&
                   offsetof(IngotMoEExpertsArgs, down) == 4 * 8 &&
@@ -127,7 +131,9 @@ static_assert(offsetof(IngotMoEExpertsArgs, gateUpKernel) == 0 &&
                   offsetof(IngotMoEExpertsArgs, used) == 11 * 8 &&
                   offsetof(IngotMoEExpertsArgs, gateUpType) == 12 * 8 &&
                   offsetof(IngotMoEExpertsArgs, downType) == 12 * 8 + 4 &&
-                  sizeof(IngotMoEExpertsArgs) == 13 * 8,
+                  offsetof(IngotMoEExpertsArgs, gateUpBatchKernel) == 13 * 8 &&
+                  offsetof(IngotMoEExpertsArgs, downBatchKernel) == 14 * 8 &&
+                  sizeof(IngotMoEExpertsArgs) == 15 * 8,
               "IngotMoEExpertsArgs changed: update moeExpertsArgsType");
 
 /// IngotPerHeadMatmulArgs as an LLVM struct, as moeExpertsArgsType; the
@@ -143,13 +149,15 @@ inline mlir::LLVM::LLVMStructType perHeadMatmulArgsType(mlir::MLIRContext *c) {
           llvmTypeOf<decltype(A::xTokenStride)>(c),
           llvmTypeOf<decltype(A::outHeadStride)>(c),
           llvmTypeOf<decltype(A::outTokenStride)>(c),
-          llvmTypeOf<decltype(A::wtype)>(c)});
+          llvmTypeOf<decltype(A::wtype)>(c),
+          llvmTypeOf<decltype(A::batchKernel)>(c)});
 }
 static_assert(offsetof(IngotPerHeadMatmulArgs, kernel) == 0 &&
                   offsetof(IngotPerHeadMatmulArgs, stride) == 2 * 8 &&
                   offsetof(IngotPerHeadMatmulArgs, outTokenStride) == 10 * 8 &&
                   offsetof(IngotPerHeadMatmulArgs, wtype) == 11 * 8 &&
-                  sizeof(IngotPerHeadMatmulArgs) == 12 * 8,
+                  offsetof(IngotPerHeadMatmulArgs, batchKernel) == 12 * 8 &&
+                  sizeof(IngotPerHeadMatmulArgs) == 13 * 8,
               "IngotPerHeadMatmulArgs changed: update perHeadMatmulArgsType");
 
 /// IngotFusedSegment as an LLVM struct, as moeExpertsArgsType; an array of

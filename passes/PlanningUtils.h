@@ -8,6 +8,7 @@
 #define INGOT_PASSES_PLANNINGUTILS_H
 
 #include "compiler/dialect/IngotDialect.h"
+#include "targets/oplib/MoEBatchLayout.h"
 #include "targets/x86/Kernels.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -48,6 +49,8 @@ public:
     return CheckedSize(r);
   }
   CheckedSize &operator+=(CheckedSize other) { return *this = *this + other; }
+  /// Rounded up to a multiple of 64 (what oplib::MoEBatchLayout calls).
+  friend CheckedSize alignUp64(CheckedSize s) { return s.alignedTo(64); }
   /// Rounded up to a multiple of `alignment` (a power of two).
   CheckedSize alignedTo(int64_t alignment) const {
     CheckedSize bumped = *this + (alignment - 1);
@@ -171,6 +174,17 @@ struct FusedMatmulScratchLayout {
 /// (and refuses the plan when it is not valid: a size overflowed), the
 /// lowering hands out the pieces: one definition keeps them in step.
 struct MoEScratchLayout {
+  /// Whether batches of `batch` tokens may run the experts bucketed by
+  /// expert (ingot-select-kernels then gives the op batch kernels): more
+  /// than one token, and generated kernels (quantized experts).
+  static bool runsBucketed(WeightOp gate, WeightOp down, int64_t batch) {
+    auto quantized = [](WeightOp w) {
+      return w.getGgmlType() != GGMLType::F32 &&
+             w.getGgmlType() != GGMLType::F16;
+    };
+    return batch > 1 && quantized(gate) && quantized(down);
+  }
+
   int64_t routerLogits, routerActivations, ids, weights, experts;
   int64_t sharedGate = 0, sharedUp = 0, sharedDown = 0, sharedActivations = 0;
   CheckedSize total;
@@ -189,9 +203,18 @@ struct MoEScratchLayout {
     routerActivations = cursor.take(B * activationBytes(GGMLType::F32, dim));
     ids = cursor.take(B * used * 4);
     weights = cursor.take(B * used * f32);
-    experts = cursor.take(CheckedSize(2) * used * ffn * f32 + used * dim * f32 +
-                          activationBytes(gate.getGgmlType(), dim) +
-                          used * activationBytes(down.getGgmlType(), ffn));
+    CheckedSize expertBytes = CheckedSize(2) * used * ffn * f32 +
+                              used * dim * f32 +
+                              activationBytes(gate.getGgmlType(), dim) +
+                              used * activationBytes(down.getGgmlType(), ffn);
+    if (runsBucketed(gate, down, batch))
+      expertBytes = CheckedSize::max(
+          expertBytes,
+          oplib::MoEBatchLayout<CheckedSize>(
+              B, used, dim, ffn, activationBytes(gate.getGgmlType(), dim),
+              activationBytes(down.getGgmlType(), ffn))
+              .total);
+    experts = cursor.take(expertBytes);
     if (auto sharedGateRef = op.getSharedGateAttr()) {
       const CheckedSize shared = weight(sharedGateRef).getShape()[0];
       sharedGate = cursor.take(B * shared * f32);
@@ -222,10 +245,19 @@ struct MLAScratchLayout {
     ScratchCursor cursor;
     queryAbsorbed = cursor.take(B * heads * rank * f32);
     context = cursor.take(B * heads * rank * f32);
+    // Per token, or (batches with generated kernels, which then multiply
+    // each head's matrix by all tokens at once) per token of the batch.
+    auto quantized = [](WeightOp w) {
+      return w.getGgmlType() != GGMLType::F32 &&
+             w.getGgmlType() != GGMLType::F16;
+    };
+    const CheckedSize tokens =
+        batch > 1 && quantized(kB) && quantized(vB) ? B : CheckedSize(1);
     perHead = cursor.take(
-        heads * CheckedSize::max(rank, vDim) * f32 +
-        heads * CheckedSize::max(activationBytes(kB.getGgmlType(), nope),
-                                 activationBytes(vB.getGgmlType(), rank)));
+        tokens *
+        (heads * CheckedSize::max(rank, vDim) * f32 +
+         heads * CheckedSize::max(activationBytes(kB.getGgmlType(), nope),
+                                  activationBytes(vB.getGgmlType(), rank))));
     total = cursor.total();
   }
 };

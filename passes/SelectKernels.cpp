@@ -34,9 +34,10 @@ struct SelectKernelsPass
   llvm::SetVector<Attribute> generated;
 
   /// The kernel for weight `ref` (a stack of matrices when `kind` is
-  /// Expert), or a diagnostic on `user`.
+  /// Expert), or a diagnostic on `user`; with `amxAllowed` false, never the
+  /// AMX kernel.
   FailureOr<KernelAttr> select(Operation *user, FlatSymbolRefAttr ref,
-                               KernelKind kind) {
+                               KernelKind kind, bool amxAllowed = true) {
     auto weight = module.lookupSymbol<WeightOp>(ref.getAttr());
     LayoutAttr layout = weight ? weight.getLayoutAttr() : nullptr;
     if (!layout || !layout.getPacked())
@@ -51,7 +52,8 @@ struct SelectKernelsPass
     KernelISA isa = plain ? KernelISA::None : *layout.getIsa();
     // AMX multiplies prefill batches of Q8_0 and Q4_0 matrices; expert
     // kernels take one token per id, so they stay on the vector code.
-    if (amx && isa == KernelISA::AVX512VNNI && kind == KernelKind::Matmul &&
+    if (amx && amxAllowed && isa == KernelISA::AVX512VNNI &&
+        kind == KernelKind::Matmul &&
         (type == GGMLType::Q8_0 || type == GGMLType::Q4_0))
       isa = KernelISA::AMX;
     ArrayRef<int64_t> shape = weight.getShape();
@@ -67,8 +69,9 @@ struct SelectKernelsPass
   /// `setKernel` (one of its generated attribute setters).
   template <typename OpT>
   LogicalResult selectInto(OpT user, FlatSymbolRefAttr ref, KernelKind kind,
-                           void (OpT::*setKernel)(KernelAttr)) {
-    auto kernel = select(user, ref, kind);
+                           void (OpT::*setKernel)(KernelAttr),
+                           bool amxAllowed = true) {
+    auto kernel = select(user, ref, kind, amxAllowed);
     if (failed(kernel))
       return failure();
     (user.*setKernel)(*kernel);
@@ -107,6 +110,8 @@ struct SelectKernelsPass
         failed(selectInto(op, op.getDownAttr(), KernelKind::Expert,
                           &MoEOp::setDownKernelAttr)))
       return failure();
+    if (failed(selectBatchKernels(op)))
+      return failure();
     if (!op.getSharedGateAttr())
       return success();
     if (failed(selectInto(op, op.getSharedGateAttr(), KernelKind::Matmul,
@@ -119,11 +124,52 @@ struct SelectKernelsPass
     return success();
   }
 
+  /// Batches of more than one token run the experts bucketed by expert:
+  /// each chosen expert's matrix multiplies its bucket with the matmul
+  /// kernel of one matrix (the same numerics as the expert kernel, several
+  /// tokens per pass over the weights). Not the AMX kernel: it sums Q8_0 in
+  /// block order, and an expert's result must not depend on the batch.
+  LogicalResult selectBatchKernels(MoEOp op) {
+    if (!runsBatches() || !op.getGateUpKernel()->isGenerated() ||
+        !op.getDownKernel()->isGenerated())
+      return success();
+    auto gateUp = select(op, op.getGateAttr(), KernelKind::Matmul,
+                         /*amxAllowed=*/false);
+    auto down = select(op, op.getDownAttr(), KernelKind::Matmul,
+                       /*amxAllowed=*/false);
+    if (failed(gateUp) || failed(down))
+      return failure();
+    op.setGateUpBatchKernelAttr(*gateUp);
+    op.setDownBatchKernelAttr(*down);
+    return success();
+  }
+
+  /// Whether the module runs batches of more than one token (or has no
+  /// plan yet).
+  bool runsBatches() {
+    auto maxBatch = ingotDialect(module.getContext())
+                        .getMaxBatchAttrHelper()
+                        .getAttr(module);
+    return !maxBatch || maxBatch.getInt() > 1;
+  }
+
   LogicalResult selectFor(MLAAttentionOp op) {
     if (failed(selectInto(op, op.getKBAttr(), KernelKind::Expert,
                           &MLAAttentionOp::setKBKernelAttr)) ||
         failed(selectInto(op, op.getVBAttr(), KernelKind::Expert,
                           &MLAAttentionOp::setVBKernelAttr)))
+      return failure();
+    // Batches: each head's matrix multiplies all tokens in one matmul
+    // kernel call (vectors only, as the experts' batch kernels).
+    if (!runsBatches() || !op.getKBKernel()->isGenerated() ||
+        !op.getVBKernel()->isGenerated())
+      return success();
+    if (failed(selectInto(op, op.getKBAttr(), KernelKind::Matmul,
+                          &MLAAttentionOp::setKBBatchKernelAttr,
+                          /*amxAllowed=*/false)) ||
+        failed(selectInto(op, op.getVBAttr(), KernelKind::Matmul,
+                          &MLAAttentionOp::setVBBatchKernelAttr,
+                          /*amxAllowed=*/false)))
       return failure();
     return success();
   }

@@ -260,7 +260,11 @@ def Ingot_MLAAttentionOp : Ingot_WeightUser<"mla_attention", [
                        I64Attr:$v_head_dim, F32Attr:$scale,
                        // Chosen by ingot-select-kernels.
                        OptionalAttr<Ingot_KernelAttr>:$k_b_kernel,
-                       OptionalAttr<Ingot_KernelAttr>:$v_b_kernel);
+                       OptionalAttr<Ingot_KernelAttr>:$v_b_kernel,
+                       // The matmul kernels of one head's matrix, for
+                       // batches (absent: the batch runs token by token).
+                       OptionalAttr<Ingot_KernelAttr>:$k_b_batch_kernel,
+                       OptionalAttr<Ingot_KernelAttr>:$v_b_batch_kernel);
   let results = (outs Ingot_Activation:$result,
                       Ingot_KVCacheType:$new_cache);
   let assemblyFormat = [{
@@ -315,7 +319,12 @@ def Ingot_MoEOp : Ingot_WeightUser<"moe", [Pure,
                        OptionalAttr<Ingot_KernelAttr>:$down_kernel,
                        OptionalAttr<Ingot_KernelAttr>:$shared_gate_kernel,
                        OptionalAttr<Ingot_KernelAttr>:$shared_up_kernel,
-                       OptionalAttr<Ingot_KernelAttr>:$shared_down_kernel);
+                       OptionalAttr<Ingot_KernelAttr>:$shared_down_kernel,
+                       // The matmul kernels of one expert's matrices that
+                       // run a batch bucketed by expert (absent: the batch
+                       // runs token by token).
+                       OptionalAttr<Ingot_KernelAttr>:$gate_up_batch_kernel,
+                       OptionalAttr<Ingot_KernelAttr>:$down_batch_kernel);
   let results = (outs Ingot_Activation:$result);
   let assemblyFormat = [{
     $input (`logits` $logits^)? (`router` $router^)?

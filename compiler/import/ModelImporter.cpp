@@ -660,7 +660,8 @@ void Importer::buildMLALayer(int64_t il, Value &x) {
       builder.getI64IntegerAttr(hp.ropeDims),
       builder.getI64IntegerAttr(hp.kvLoraRank),
       builder.getI64IntegerAttr(hp.vHeadDim), builder.getF32FloatAttr(scale),
-      /*k_b_kernel=*/KernelAttr(), /*v_b_kernel=*/KernelAttr());
+      /*k_b_kernel=*/KernelAttr(), /*v_b_kernel=*/KernelAttr(),
+      /*k_b_batch_kernel=*/KernelAttr(), /*v_b_batch_kernel=*/KernelAttr());
   caches[il] = attn.getNewCache();
   Value out = matmul(attn.getResult(), layerTensor(il, "attn_output.weight"),
                      hp.embedding);
@@ -714,7 +715,7 @@ void Importer::buildFeedForward(int64_t il, Value &x) {
                         builder.getI64IntegerAttr(hp.groupsUsed),
                         // Kernels: chosen by ingot-select-kernels.
                         KernelAttr(), KernelAttr(), KernelAttr(), KernelAttr(),
-                        KernelAttr(), KernelAttr());
+                        KernelAttr(), KernelAttr(), KernelAttr(), KernelAttr());
   }
   x = add(x, out);
 }

@@ -16,6 +16,7 @@
 #include "targets/oplib/OpLib.h"
 #include "compiler/ggml/GGMLArithmetic.h"
 #include "compiler/ggml/GGMLTypes.h"
+#include "targets/oplib/MoEBatchLayout.h"
 #include "targets/oplib/OpLibLimits.h"
 
 #include <float.h>
@@ -261,18 +262,24 @@ int64_t chunkCount(const IngotContext *ctx, int64_t units, int64_t workBytes) {
   return chunks < units ? chunks : units;
 }
 
-/// Rows per chunk of an op over `rows` output rows computed `granule` at a
-/// time: a multiple of the granule and of a cache line of f32 output (so
-/// no two chunks write the same line of a token's output).
-int64_t chunkRowsFor(const IngotContext *ctx, int64_t rows, int64_t granule,
-                     int64_t workBytesPerRow) {
+/// The rows a chunk of an op computing `granule` rows at a time is a
+/// multiple of: whole granules and whole cache lines of f32 output (so no
+/// two chunks write the same line of a token's output).
+int64_t chunkRowUnit(int64_t granule) {
   int64_t a = granule, b = kRowsPerLine;
   while (b != 0) {
     const int64_t r = a % b;
     a = b;
     b = r;
   }
-  const int64_t unit = granule / a * kRowsPerLine;
+  return granule / a * kRowsPerLine;
+}
+
+/// Rows per chunk of an op over `rows` output rows computed `granule` at a
+/// time: a multiple of chunkRowUnit(granule).
+int64_t chunkRowsFor(const IngotContext *ctx, int64_t rows, int64_t granule,
+                     int64_t workBytesPerRow) {
+  const int64_t unit = chunkRowUnit(granule);
   const int64_t units = (rows + unit - 1) / unit;
   const int64_t chunks = chunkCount(ctx, units, rows * workBytesPerRow);
   return (units + chunks - 1) / chunks * unit;
@@ -1063,6 +1070,287 @@ void storeCacheRows(uint8_t *cache, const int32_t *positions, int64_t nTokens,
   }
 }
 
+//===----------------------------------------------------------------------===//
+// MoE experts over a batch, bucketed by expert
+//===----------------------------------------------------------------------===//
+
+/// A batch's (token, slot) pairs sorted by expert: the bucket of expert e
+/// is the places [start[e], start[e + 1]); within a bucket the pairs keep
+/// their order (token by token, slot by slot), so the layout is the same
+/// on every run. `chosen` lists the experts with a non-empty bucket,
+/// largest first, for scheduling only.
+struct ExpertBuckets {
+  int32_t start[kMaxExperts + 1];
+  int32_t chosen[kMaxExperts];
+  int64_t chosenCount;
+  int64_t size(int32_t e) const { return start[e + 1] - start[e]; }
+};
+
+/// Counting sort of the pairs' expert ids into buckets: order[place] is the
+/// pair (t * used + slot) at a place, place[pair] its inverse.
+void bucketPairs(const int32_t *ids, int64_t pairs, ExpertBuckets &b,
+                 int32_t *order, int32_t *place) {
+  int64_t experts = 0;
+  for (int64_t p = 0; p < pairs; ++p)
+    if (ids[p] + 1 > experts)
+      experts = ids[p] + 1;
+  for (int64_t e = 0; e <= experts; ++e)
+    b.start[e] = 0;
+  for (int64_t p = 0; p < pairs; ++p)
+    ++b.start[ids[p] + 1];
+  b.chosenCount = 0;
+  for (int64_t e = 0; e < experts; ++e) {
+    if (b.start[e + 1] > 0) {
+      // Insertion by size, descending; equal sizes stay in expert order.
+      int64_t i = b.chosenCount++;
+      for (; i > 0 && b.start[b.chosen[i - 1] + 1] < b.start[e + 1]; --i)
+        b.chosen[i] = b.chosen[i - 1];
+      b.chosen[i] = (int32_t)e;
+    }
+  }
+  for (int64_t e = 0; e < experts; ++e)
+    b.start[e + 1] += b.start[e];
+  int32_t next[kMaxExperts];
+  for (int64_t e = 0; e < experts; ++e)
+    next[e] = b.start[e];
+  for (int64_t p = 0; p < pairs; ++p) {
+    const int32_t at = next[ids[p]]++;
+    order[at] = (int32_t)p;
+    place[p] = at;
+  }
+}
+
+/// One expert stack multiplied, for each chosen expert, by the rows of its
+/// bucket: act and y hold one row per place (the bucket's rows follow each
+/// other, so each expert is one matmul kernel call over them).
+struct BucketGemm {
+  IngotMatmulKernel kernel;
+  const uint8_t *stack;
+  int64_t stride;
+  const uint8_t *act;
+  int64_t actBytes;
+  float *y;
+  int64_t rows;
+
+  void run(const ExpertBuckets &b, int32_t e, int64_t begin,
+           int64_t end) const {
+    const int64_t first = b.start[e];
+    kernel(stack + e * stride, act + first * actBytes, y + first * rows,
+           b.size(e), begin, end);
+  }
+};
+
+/// One phase of the bucketed experts: gate and up with SwiGLU (up.kernel
+/// set), or down. Chunk c is rows [c % chunksPerExpert * chunkRows, +
+/// chunkRows) of expert chosen[c / chunksPerExpert].
+struct BucketPhase {
+  const ExpertBuckets *buckets;
+  BucketGemm first, up;
+  int64_t rows, chunkRows, chunksPerExpert;
+};
+
+void runBucketChunk(void *args, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
+  const BucketPhase &a = *(const BucketPhase *)args;
+  const ExpertBuckets &b = *a.buckets;
+  const int32_t e = b.chosen[chunk / a.chunksPerExpert];
+  const int64_t begin = chunk % a.chunksPerExpert * a.chunkRows;
+  const int64_t end =
+      begin + a.chunkRows < a.rows ? begin + a.chunkRows : a.rows;
+  a.first.run(b, e, begin, end);
+  if (!a.up.kernel)
+    return;
+  a.up.run(b, e, begin, end);
+  // As ingot_op_swiglu on each place's row: silu's exp depends on the
+  // column.
+  for (int64_t p = b.start[e]; p < b.start[e + 1]; ++p) {
+    float *g = a.first.y + p * a.rows;
+    const float *u = a.up.y + p * a.rows;
+    for (int64_t r = begin; r < end; ++r)
+      g[r] = siluAt(g, r, a.rows) * u[r];
+  }
+}
+
+/// Weight bytes one chunk of a bucketed phase reads at most: every token
+/// tile of a bucket passes over the chunk's rows again, which then come
+/// from the core's L2 rather than from memory.
+constexpr int64_t kBucketChunkBytes = 512 << 10;
+
+/// Cuts a phase into chunks of whole row units of one expert: about
+/// chunkCount's number over all chosen experts (`rowBytes`: weight bytes
+/// per row, of all matrices the phase reads), none reading more than
+/// kBucketChunkBytes, then runs it on the thread pool.
+void runBucketPhase(IngotContext *ctx, BucketPhase &phase, int64_t granule,
+                    int64_t rowBytes) {
+  const int64_t unit = chunkRowUnit(granule);
+  const int64_t unitsPerExpert = (phase.rows + unit - 1) / unit;
+  const int64_t units = phase.buckets->chosenCount * unitsPerExpert;
+  const int64_t chunks = chunkCount(ctx, units, units * unit * rowBytes);
+  int64_t unitsPerChunk = (units + chunks - 1) / chunks;
+  if (unitsPerChunk * unit * rowBytes > kBucketChunkBytes)
+    unitsPerChunk = kBucketChunkBytes / (unit * rowBytes);
+  if (unitsPerChunk > unitsPerExpert)
+    unitsPerChunk = unitsPerExpert;
+  if (unitsPerChunk < 1)
+    unitsPerChunk = 1;
+  phase.chunkRows = unitsPerChunk * unit;
+  phase.chunksPerExpert = (phase.rows + phase.chunkRows - 1) / phase.chunkRows;
+  ingot_rt_parallel(
+      ctx, runBucketChunk, &phase,
+      (int32_t)(phase.buckets->chosenCount * phase.chunksPerExpert));
+}
+
+/// Rows of floats prepared for a kernel, cut into chunks of rows.
+struct PrepareRowsTask {
+  int32_t wtype;
+  const float *x;
+  int64_t width, actBytes;
+  uint8_t *act;
+  int64_t nRows, rowsPerChunk;
+};
+
+void runPrepareRows(void *args, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
+  const PrepareRowsTask &a = *(const PrepareRowsTask *)args;
+  int64_t begin, end;
+  itemRange(a.nRows, a.rowsPerChunk, chunk, begin, end);
+  ingot_op_prepare_activations(a.wtype, a.x + begin * a.width, end - begin,
+                               a.width, a.width, a.act + begin * a.actBytes);
+}
+
+/// Each token's output: its slots' down rows times their weights, summed
+/// slot by slot as the token-by-token path sums them.
+struct ScatterTask {
+  const float *down;
+  const int32_t *place;
+  const float *weights;
+  float *out;
+  int64_t dim, used, nTokens, tokensPerChunk;
+};
+
+void runScatter(void *args, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
+  const ScatterTask &a = *(const ScatterTask *)args;
+  int64_t begin, end;
+  itemRange(a.nTokens, a.tokensPerChunk, chunk, begin, end);
+  for (int64_t t = begin; t < end; ++t) {
+    float *o = a.out + t * a.dim;
+    const float *w = a.weights + t * a.used;
+    const int32_t *place = a.place + t * a.used;
+    const float *d = a.down + place[0] * a.dim;
+    for (int64_t i = 0; i < a.dim; ++i)
+      o[i] = d[i] * w[0];
+    for (int64_t j = 1; j < a.used; ++j) {
+      d = a.down + place[j] * a.dim;
+      for (int64_t i = 0; i < a.dim; ++i)
+        o[i] += d[i] * w[j];
+    }
+  }
+}
+
+/// Runs `fn` over `items` items of `workBytesPerItem`, setting *perChunk.
+void parallelCount(IngotContext *ctx, void (*fn)(void *, int32_t, int32_t),
+                   void *task, int64_t items, int64_t workBytesPerItem,
+                   int64_t *perChunk) {
+  const int64_t chunks = chunkCount(ctx, items, items * workBytesPerItem);
+  *perChunk = (items + chunks - 1) / chunks;
+  ingot_rt_parallel(ctx, fn, task,
+                    (int32_t)((items + *perChunk - 1) / *perChunk));
+}
+
+/// ingot_op_moe_experts for a batch, bucketed by expert (OpLib.h): the
+/// same kernels' numerics as token by token, each expert's weights read
+/// once per batch instead of once per token that chose it.
+void moeExpertsBucketed(IngotContext *ctx, const IngotMoEExpertsArgs &a,
+                        const float *x, int64_t nTokens, const int32_t *ids,
+                        const float *weights, float *out, uint8_t *scratch) {
+  const int64_t xBytes = ingot_op_activation_bytes(a.gateUpType, a.dim);
+  const int64_t hBytes = ingot_op_activation_bytes(a.downType, a.ffn);
+  const ingot::oplib::MoEBatchLayout<int64_t> layout(nTokens, a.used, a.dim,
+                                                     a.ffn, xBytes, hBytes);
+  int32_t *order = (int32_t *)(scratch + layout.pairOrder);
+  int32_t *place = (int32_t *)(scratch + layout.pairPlace);
+  uint8_t *tokenAct = scratch + layout.tokenActivations;
+  uint8_t *pairAct = scratch + layout.pairActivations;
+  float *gate = (float *)(scratch + layout.gate);
+  float *up = (float *)(scratch + layout.up);
+  uint8_t *hiddenAct = scratch + layout.hiddenActivations;
+  float *down = (float *)(scratch + layout.down);
+  const int64_t pairs = nTokens * a.used;
+
+  ExpertBuckets buckets;
+  bucketPairs(ids, pairs, buckets, order, place);
+  // Each token's row is quantized once, then copied to its places.
+  ingot_op_prepare_activations(a.gateUpType, x, nTokens, a.dim, a.dim,
+                               tokenAct);
+  for (int64_t p = 0; p < pairs; ++p)
+    memcpy(pairAct + p * xBytes, tokenAct + order[p] / a.used * xBytes, xBytes);
+
+  BucketPhase gateUp = {&buckets,
+                        {a.gateUpBatchKernel, (const uint8_t *)a.gate,
+                         a.gateUpStride, pairAct, xBytes, gate, a.ffn},
+                        {a.gateUpBatchKernel, (const uint8_t *)a.up,
+                         a.gateUpStride, pairAct, xBytes, up, a.ffn},
+                        a.ffn,
+                        0,
+                        0};
+  runBucketPhase(ctx, gateUp, a.granuleGateUp,
+                 2 * weightRowBytes(a.gateUpType, a.dim));
+
+  PrepareRowsTask prepare = {a.downType, gate,  a.ffn, hBytes,
+                             hiddenAct,  pairs, 0};
+  parallelCount(ctx, runPrepareRows, &prepare, pairs, a.ffn * 4,
+                &prepare.rowsPerChunk);
+
+  BucketPhase downPhase = {&buckets,
+                           {a.downBatchKernel, (const uint8_t *)a.down,
+                            a.downStride, hiddenAct, hBytes, down, a.dim},
+                           {},
+                           a.dim,
+                           0,
+                           0};
+  runBucketPhase(ctx, downPhase, a.granuleDown,
+                 weightRowBytes(a.downType, a.ffn));
+
+  ScatterTask scatter = {down, place, weights, out, a.dim, a.used, nTokens, 0};
+  parallelCount(ctx, runScatter, &scatter, nTokens, a.used * a.dim * 4,
+                &scatter.tokensPerChunk);
+}
+
+/// ingot_op_per_head_matmul for a batch (OpLib.h): head h's activation
+/// rows and outputs are the places [h * nTokens, (h + 1) * nTokens), as a
+/// bucket per head, so each head's matrix multiplies all tokens in one
+/// kernel call; then the rows go to their token's place in `out`.
+void perHeadMatmulBatched(IngotContext *ctx, const IngotPerHeadMatmulArgs &a,
+                          const float *x, int64_t nTokens, float *out,
+                          uint8_t *scratch) {
+  const int64_t actBytes = ingot_op_activation_bytes(a.wtype, a.cols);
+  float *y = (float *)scratch;
+  uint8_t *act = (uint8_t *)(y + a.heads * nTokens * a.rows);
+  ExpertBuckets heads;
+  heads.chosenCount = a.heads;
+  for (int64_t h = 0; h <= a.heads; ++h)
+    heads.start[h] = (int32_t)(h * nTokens);
+  for (int64_t h = 0; h < a.heads; ++h) {
+    heads.chosen[h] = (int32_t)h;
+    ingot_op_prepare_activations(a.wtype, x + h * a.xHeadStride, nTokens,
+                                 a.cols, a.xTokenStride,
+                                 act + h * nTokens * actBytes);
+  }
+  BucketPhase phase = {&heads,
+                       {a.batchKernel, (const uint8_t *)a.stack, a.stride, act,
+                        actBytes, y, a.rows},
+                       {},
+                       a.rows,
+                       0,
+                       0};
+  runBucketPhase(ctx, phase, a.granule, weightRowBytes(a.wtype, a.cols));
+  for (int64_t h = 0; h < a.heads; ++h)
+    for (int64_t t = 0; t < nTokens; ++t)
+      memcpy(out + t * a.outTokenStride + h * a.outHeadStride,
+             y + (h * nTokens + t) * a.rows, a.rows * 4);
+}
+
 } // namespace
 
 extern "C" {
@@ -1359,6 +1647,10 @@ void ingot_op_moe_experts(IngotContext *ctx,
                 granuleGateUp = args->granuleGateUp,
                 granuleDown = args->granuleDown, used = args->used;
   const int32_t gateUpType = args->gateUpType, downType = args->downType;
+  if (nTokens > 1 && args->gateUpBatchKernel && args->downBatchKernel) {
+    moeExpertsBucketed(ctx, *args, x, nTokens, ids, weights, out, scratch);
+    return;
+  }
   float *g = (float *)scratch;
   float *u = g + used * ffn;
   float *d = u + used * ffn;
@@ -1399,6 +1691,10 @@ void ingot_op_per_head_matmul(IngotContext *ctx,
                               uint8_t *scratch) {
   const int64_t heads = args->heads, rows = args->rows, cols = args->cols;
   const int32_t wtype = args->wtype;
+  if (nTokens > 1 && args->batchKernel) {
+    perHeadMatmulBatched(ctx, *args, x, nTokens, out, scratch);
+    return;
+  }
   int32_t headIds[kMaxExperts];
   for (int64_t h = 0; h < heads; ++h)
     headIds[h] = (int32_t)h;

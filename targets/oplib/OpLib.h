@@ -150,8 +150,13 @@ void ingot_op_moe_route(IngotContext *ctx, IngotMatmulKernel routerKernel,
                         int64_t groupsUsed, int32_t normalize, float scale,
                         int64_t expertBytes, float *logits, uint8_t *scratch,
                         int32_t *ids, float *weights);
-/// Routed SwiGLU experts for nTokens rows given the routing; `scratch`
-/// holds 2 * used * ffn floats + activation rows for the kernels.
+/// Routed SwiGLU experts for nTokens rows given the routing. One token:
+/// the expert kernels run the token's experts; `scratch` holds 2 * used *
+/// ffn + used * dim floats + activation rows for the kernels. More tokens,
+/// with the batch kernels given: the (token, slot) pairs are bucketed by
+/// expert and each chosen expert runs as one GEMM over its bucket (its
+/// weights read once per batch); `scratch` holds MoEBatchLayout's buffers
+/// (targets/oplib/MoEBatchLayout.h). Both give the same bits.
 struct IngotMoEExpertsArgs {
   IngotExpertKernel gateUpKernel, downKernel; ///< null: the plain path
   const void *gate, *up, *down;               ///< packed expert stacks
@@ -159,6 +164,9 @@ struct IngotMoEExpertsArgs {
   int64_t dim, ffn, granuleGateUp, granuleDown;
   int64_t used; ///< experts per token
   int32_t gateUpType, downType;
+  /// Matmul kernels of one expert's gate / up and down matrix for many
+  /// tokens; null: the batch runs token by token.
+  IngotMatmulKernel gateUpBatchKernel, downBatchKernel;
 };
 void ingot_op_moe_experts(IngotContext *ctx,
                           const struct IngotMoEExpertsArgs *args,
@@ -166,7 +174,9 @@ void ingot_op_moe_experts(IngotContext *ctx,
                           const float *weights, float *out, uint8_t *scratch);
 /// Per-head products with a stack of matrices (MLA's absorbed k_b / v_b):
 /// out[h] = W_h x_h for each token, with `rows` outputs per head; `scratch`
-/// holds heads * rows floats + activation rows for the kernel.
+/// holds heads * rows floats + activation rows for the kernel, per token of
+/// the batch when `batchKernel` is given (then each head's matrix
+/// multiplies all tokens in one call, giving the same bits).
 struct IngotPerHeadMatmulArgs {
   IngotExpertKernel kernel; ///< null: the plain path
   const void *stack;        ///< packed per-head matrices
@@ -175,6 +185,7 @@ struct IngotPerHeadMatmulArgs {
   int64_t xHeadStride, xTokenStride;     ///< floats between x_h, tokens
   int64_t outHeadStride, outTokenStride; ///< floats between out[h], tokens
   int32_t wtype;
+  IngotMatmulKernel batchKernel; ///< one head's matrix; null: token by token
 };
 void ingot_op_per_head_matmul(IngotContext *ctx,
                               const struct IngotPerHeadMatmulArgs *args,

@@ -452,6 +452,10 @@ void MatmulGenerator::emitBlockGgmlOrder(int t, const BodyRegs &r) {
     for (int ch = 0; ch < 8; ++ch) {
       const Xmm w = v(16 + ch % 2);
       vloadInt(w, ptr[r.gw + ch * chunkBytes()]);
+      // Several tokens per pass (prefill, experts over a bucket): the first
+      // pass over a chunk of rows streams them from memory.
+      if (t > 1)
+        prefetchChunkLines(r, 0, ch, 8);
       for (int tok = 0; tok < t; ++tok) {
         const Xmm s = isum(ch * t + tok);
         vpbroadcastd(s, ptr[chunkOffsetEntry(r.idx, tok, ch)]);

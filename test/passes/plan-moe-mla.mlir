@@ -5,6 +5,14 @@
 // The shared experts' gate and up run as one fused call with the SwiGLU
 // epilogue (their input prepared once), then down and the add.
 // RUN: ingot-opt %s -split-input-file --ingot-plan-weights --ingot-plan-memory=max-batch=4 --ingot-select-kernels --ingot-lower-to-llvm | FileCheck %s --check-prefix=LOWER
+// One token per call never runs bucketed: no batch kernels.
+// RUN: ingot-opt %s -split-input-file --ingot-plan-weights --ingot-plan-memory=max-batch=1 --ingot-select-kernels | FileCheck %s --check-prefix=ONE
+// ONE-LABEL: module @moe
+// ONE-NOT: batch_kernel
+// ONE: ingot.moe
+// ONE-NOT: batch_kernel
+// ONE-LABEL: module @mla
+// ONE-NOT: batch_kernel
 // The router product and the expert choice are one call (no matmul of its
 // own), given one expert's gate, up and down bytes (3 x 2176) to count.
 // LOWER-LABEL: llvm.func @ingot_model_forward
@@ -12,6 +20,8 @@
 // LOWER: llvm.mlir.constant(6528 : i64)
 // LOWER-NOT: llvm.call @ingot_op_matmul
 // LOWER: llvm.call @ingot_op_moe_route
+// LOWER: llvm.mlir.addressof @ingot_k_mm_q8_0_32x64_avx512vnni
+// LOWER: llvm.mlir.addressof @ingot_k_mm_q8_0_64x32_avx512vnni
 // LOWER: llvm.call @ingot_op_moe_experts
 // LOWER: llvm.mlir.addressof @ingot_k_mm_q4_0_32x64_avx512vnni
 // LOWER: llvm.call @ingot_op_fused_matmul
@@ -49,9 +59,11 @@ module @mla {
 }
 
 // The F32 router takes the op library's plain path (isa none); the routed
-// experts (a stack per weight, gate and up sharing one kernel) and the
-// quantized shared experts get generated kernels, listed once each.
-// CHECK-LABEL: module @moe attributes {ingot.arena_bytes = 8192 : i64, ingot.kernels = [#ingot.kernel<expert, q8_0, 32, 64, avx512vnni, granule = 16>, #ingot.kernel<expert, q8_0, 64, 32, avx512vnni, granule = 16>, #ingot.kernel<matmul, q4_0, 32, 64, avx512vnni, granule = 16>, #ingot.kernel<matmul, q4_0, 64, 32, avx512vnni, granule = 16>], ingot.kv_bytes_per_position = 0 : i64, ingot.max_batch = 4 : i64, ingot.payload_bytes = 33728 : i64}
+// experts (a stack per weight, gate and up sharing one kernel; for batches
+// bucketed by expert, the matmul kernels of one expert's matrices) and the
+// quantized shared experts get generated kernels, listed once each. The
+// scratch holds the bucketed batch's buffers (MoEBatchLayout).
+// CHECK-LABEL: module @moe attributes {ingot.arena_bytes = 12288 : i64, ingot.kernels = [#ingot.kernel<expert, q8_0, 32, 64, avx512vnni, granule = 16>, #ingot.kernel<expert, q8_0, 64, 32, avx512vnni, granule = 16>, #ingot.kernel<matmul, q8_0, 32, 64, avx512vnni, granule = 16>, #ingot.kernel<matmul, q8_0, 64, 32, avx512vnni, granule = 16>, #ingot.kernel<matmul, q4_0, 32, 64, avx512vnni, granule = 16>, #ingot.kernel<matmul, q4_0, 64, 32, avx512vnni, granule = 16>], ingot.kv_bytes_per_position = 0 : i64, ingot.max_batch = 4 : i64, ingot.payload_bytes = 33728 : i64}
 // Every form 64-byte aligned, one after another in first-use order; a stack
 // of experts is packed matrix by matrix (stride).
 // CHECK: ingot.weight @router : f32 [4, 64] {{.*}} layout <packed_offset = 0, packed_bytes = 4096, packed_stride = 4096, granule = 16, isa = avx512vnni>
@@ -67,7 +79,9 @@ module @mla {
 // buffers for 4 tokens) lies after the live input; the result is the
 // caller's logits buffer.
 // CHECK: ingot.moe
+// CHECK-SAME: down_batch_kernel = #ingot.kernel<matmul, q8_0, 64, 32, avx512vnni, granule = 16>
 // CHECK-SAME: down_kernel = #ingot.kernel<expert, q8_0, 64, 32, avx512vnni, granule = 16>
+// CHECK-SAME: gate_up_batch_kernel = #ingot.kernel<matmul, q8_0, 32, 64, avx512vnni, granule = 16>
 // CHECK-SAME: gate_up_kernel = #ingot.kernel<expert, q8_0, 32, 64, avx512vnni, granule = 16>
 // CHECK-SAME: ingot.arena_offset = -1 : i64, ingot.scratch_offset = 1024 : i64
 // CHECK-SAME: num_groups = 2 : i64
@@ -78,9 +92,9 @@ module @mla {
 
 // Both absorbed stacks share one expert kernel; the layer takes the first
 // 256 bytes (one 64-float key) of each KV cache position.
-// CHECK-LABEL: module @mla attributes {ingot.arena_bytes = 4096 : i64, ingot.kernels = [#ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>], ingot.kv_bytes_per_position = 256 : i64, ingot.max_batch = 4 : i64, ingot.payload_bytes = 4352 : i64}
+// CHECK-LABEL: module @mla attributes {ingot.arena_bytes = 4096 : i64, ingot.kernels = [#ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>, #ingot.kernel<matmul, q8_0, 32, 32, avx512vnni, granule = 16>], ingot.kv_bytes_per_position = 256 : i64, ingot.max_batch = 4 : i64, ingot.payload_bytes = 4352 : i64}
 // CHECK: ingot.weight @kb : q8_0 [2, 32, 32] {{.*}} layout <packed_offset = 0, packed_bytes = 2176, packed_stride = 1088, granule = 16, isa = avx512vnni>
 // CHECK: ingot.weight @vb : q8_0 [2, 32, 32] {{.*}} layout <packed_offset = 2176, packed_bytes = 2176, packed_stride = 1088, granule = 16, isa = avx512vnni>
 // CHECK: ingot.mla_attention
-// CHECK-SAME: ingot.arena_offset = -1 : i64, ingot.kv_offset = 0 : i64, ingot.scratch_offset = 0 : i64, k_b_kernel = #ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>
-// CHECK-SAME: v_b_kernel = #ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>
+// CHECK-SAME: ingot.arena_offset = -1 : i64, ingot.kv_offset = 0 : i64, ingot.scratch_offset = 0 : i64, k_b_batch_kernel = #ingot.kernel<matmul, q8_0, 32, 32, avx512vnni, granule = 16>, k_b_kernel = #ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>
+// CHECK-SAME: v_b_batch_kernel = #ingot.kernel<matmul, q8_0, 32, 32, avx512vnni, granule = 16>, v_b_kernel = #ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>

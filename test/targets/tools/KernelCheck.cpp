@@ -34,6 +34,7 @@
 
 #include "compiler/ggml/GGMLBlocks.h"
 #include "compiler/interp/ReferenceOps.h"
+#include "targets/oplib/MoEBatchLayout.h"
 #include "targets/oplib/OpLib.h"
 #include "targets/x86/AmxGemm.h"
 #include "targets/x86/Kernels.h"
@@ -69,6 +70,16 @@ cl::opt<bool> ggmlOrder("ggml-order",
                                  "order and compare with the interpreter "
                                  "bit for bit"));
 cl::opt<int64_t> experts("experts", cl::desc("stacked experts"), cl::init(4));
+cl::opt<bool> moe("moe",
+                  cl::desc("ingot_op_moe_experts over a batch: bucketed by "
+                           "expert against token by token (--rows: ffn, "
+                           "--cols: dim)"));
+cl::opt<int64_t> used("used", cl::desc("experts per token (--moe)"),
+                      cl::init(2));
+cl::opt<bool> perHead("per-head",
+                      cl::desc("ingot_op_per_head_matmul over a batch (one "
+                               "matrix per head, --experts heads): all "
+                               "tokens per call against token by token"));
 cl::opt<int> tasks("tasks", cl::desc("threads the parallel loops are cut for"),
                    cl::init(3));
 cl::opt<unsigned> seed("seed", cl::init(1));
@@ -207,6 +218,220 @@ bool checkExpert(ggml::Type type, targets::ISA isa, const std::string &label,
   });
 }
 
+/// A generated kernel of `shape` (matmul, or expert with `expertKernel`),
+/// mapped executable, in the numerics the options name.
+std::unique_ptr<check::ExecutableCode> generateShape(ggml::Type type,
+                                                     targets::ISA isa,
+                                                     targets::MatmulShape shape,
+                                                     bool expertKernel) {
+  const targets::KernelNumerics numerics =
+      ggmlOrder ? targets::KernelNumerics::GgmlOrder
+                : targets::KernelNumerics::BlockOrder;
+  targets::GenerateResult generated =
+      expertKernel
+          ? targets::generateExpertMatmul(type, shape, isa, "expert", numerics)
+          : targets::generateMatmul(type, shape, isa, "matmul", numerics);
+  if (!generated)
+    check::fail(generated.error);
+  auto code = std::make_unique<check::ExecutableCode>(generated.kernel.code);
+  if (!code->ok())
+    check::fail("cannot map the kernel");
+  return code;
+}
+
+/// One stack of `experts` random [rows, cols] matrices, ggml layout and
+/// packed.
+struct ExpertStack {
+  std::vector<uint8_t> weights, packed;
+  uint64_t stride, matrixBytes;
+  ExpertStack(ggml::Type type, targets::ISA isa, targets::MatmulShape shape,
+              std::mt19937 &rng)
+      : stride(targets::packedWeightBytes(type, shape, isa)),
+        matrixBytes(*ggml::rowBytes(type, uint64_t(shape.cols)) *
+                    uint64_t(shape.rows)) {
+    weights = check::randomWeights(type, shape.rows * experts, shape.cols, rng);
+    packed.resize(stride * uint64_t(experts));
+    for (int64_t e = 0; e < experts; ++e)
+      if (!targets::packWeights(type, shape, isa,
+                                weights.data() + e * matrixBytes,
+                                packed.data() + e * stride))
+        check::fail("cannot pack expert " + std::to_string(e));
+  }
+};
+
+/// ingot_op_moe_experts for `tokens` tokens with `used` experts each, run
+/// bucketed by expert (the matmul kernels over each expert's bucket) and
+/// token by token (the expert kernels): the outputs must be the same bits.
+/// The routing leaves expert 0's bucket empty, gives expert 1 one pair
+/// (token 0's first slot) and spreads the others over the remaining
+/// experts; the label lists the bucket sizes. With --ggml-order both must
+/// also equal ingot::interp's products, SwiGLU and weighted sum.
+bool checkMoE(ggml::Type type, targets::ISA isa, const std::string &label,
+              std::mt19937 &rng) {
+  const int64_t ffn = rows, dim = cols;
+  if (experts < 3 || used > experts - 2)
+    check::fail("--moe needs --experts >= 3 and --used <= experts - 2");
+  const targets::MatmulShape gateShape{ffn, dim}, downShape{dim, ffn};
+  auto gateUpKernel = generateShape(type, isa, gateShape, true);
+  auto downKernel = generateShape(type, isa, downShape, true);
+  auto gateUpBatch = generateShape(type, isa, gateShape, false);
+  auto downBatch = generateShape(type, isa, downShape, false);
+  ExpertStack gate(type, isa, gateShape, rng), up(type, isa, gateShape, rng),
+      down(type, isa, downShape, rng);
+
+  std::vector<int32_t> ids(size_t(tokens * used));
+  std::vector<int64_t> bucketSizes(size_t(experts.getValue()));
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t j = 0; j < used; ++j) {
+      const int32_t id =
+          t == 0 && j == 0
+              ? 1
+              : int32_t(2 + (t * used + j) % (experts.getValue() - 2));
+      ids[size_t(t * used + j)] = id;
+      ++bucketSizes[size_t(id)];
+    }
+  std::vector<float> x = check::randomFloats(tokens * dim, 2.0f, rng);
+  std::vector<float> slotWeights =
+      check::randomFloats(tokens * used, 1.0f, rng);
+
+  const int64_t xBytes = int64_t(targets::activationBytesPerToken(type, dim));
+  const int64_t hBytes = int64_t(targets::activationBytesPerToken(type, ffn));
+  const int64_t perToken =
+      2 * used * ffn * 4 + used * dim * 4 + xBytes + used * hBytes;
+  const int64_t bucketed =
+      oplib::MoEBatchLayout<int64_t>(tokens, used, dim, ffn, xBytes, hBytes)
+          .total;
+  std::vector<uint8_t> scratch(size_t(std::max(perToken, bucketed)));
+  const int64_t g = targets::rowGranule(type, isa);
+  auto kernelOf = [](const check::ExecutableCode &code) {
+    return const_cast<void *>(code.address());
+  };
+  IngotMoEExpertsArgs args = {
+      reinterpret_cast<IngotExpertKernel>(kernelOf(*gateUpKernel)),
+      reinterpret_cast<IngotExpertKernel>(kernelOf(*downKernel)),
+      gate.packed.data(),
+      up.packed.data(),
+      down.packed.data(),
+      int64_t(gate.stride),
+      int64_t(down.stride),
+      dim,
+      ffn,
+      g,
+      g,
+      used,
+      int32_t(type),
+      int32_t(type),
+      nullptr,
+      nullptr};
+  std::vector<float> byToken(size_t(tokens * dim));
+  ingot_op_moe_experts(check::parallelContext(), &args, x.data(), tokens,
+                       ids.data(), slotWeights.data(), byToken.data(),
+                       scratch.data());
+  args.gateUpBatchKernel =
+      reinterpret_cast<IngotMatmulKernel>(kernelOf(*gateUpBatch));
+  args.downBatchKernel =
+      reinterpret_cast<IngotMatmulKernel>(kernelOf(*downBatch));
+  std::vector<float> got(byToken.size());
+  ingot_op_moe_experts(check::parallelContext(), &args, x.data(), tokens,
+                       ids.data(), slotWeights.data(), got.data(),
+                       scratch.data());
+
+  std::string sizes;
+  for (int64_t size : bucketSizes)
+    sizes += (sizes.empty() ? "" : ",") + std::to_string(size);
+  bool same = check::report(label + " buckets=" + sizes, got, byToken);
+  if (!ggmlOrder)
+    return same;
+  // ggml's order: the interpreter's expert FFN, slot by slot.
+  auto matrix = [&](const ExpertStack &stack, int64_t n, int64_t k, int32_t e) {
+    interp::WeightView w;
+    w.type = type;
+    w.shape = {uint64_t(k), uint64_t(n)};
+    w.data = ArrayRef<uint8_t>(stack.weights.data() + e * stack.matrixBytes,
+                               stack.matrixBytes);
+    return w;
+  };
+  std::vector<float> want(got.size()), h(static_cast<size_t>(ffn)),
+      u(static_cast<size_t>(ffn)), d(static_cast<size_t>(dim));
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t j = 0; j < used; ++j) {
+      const int32_t e = ids[size_t(t * used + j)];
+      const float *xt = x.data() + t * dim;
+      for (int64_t r = 0; r < ffn; ++r) {
+        h[size_t(r)] = interp::dotRow(matrix(gate, ffn, dim, e), r, xt);
+        u[size_t(r)] = interp::dotRow(matrix(up, ffn, dim, e), r, xt);
+      }
+      interp::swiglu(h.data(), u.data(), ffn, h.data());
+      for (int64_t r = 0; r < dim; ++r)
+        d[size_t(r)] = interp::dotRow(matrix(down, dim, ffn, e), r, h.data());
+      float *o = want.data() + t * dim;
+      const float w = slotWeights[size_t(t * used + j)];
+      for (int64_t i = 0; i < dim; ++i)
+        o[i] = j == 0 ? d[size_t(i)] * w : o[i] + d[size_t(i)] * w;
+    }
+  return check::report(label + " vs interp", got, want) && same;
+}
+
+/// ingot_op_per_head_matmul (MLA's absorbed k_b / v_b) for `tokens` tokens
+/// and --experts heads, each head's input a strided slice of the token's
+/// row as in MLA: with the batch kernel (each head's matrix times all
+/// tokens) and token by token (the expert kernel) the outputs must be the
+/// same bits; with --ggml-order also ingot::interp's dot products.
+bool checkPerHead(ggml::Type type, targets::ISA isa, const std::string &label,
+                  std::mt19937 &rng) {
+  const int64_t heads = experts;
+  const targets::MatmulShape shape{rows, cols};
+  auto kernel = generateShape(type, isa, shape, true);
+  auto batchKernel = generateShape(type, isa, shape, false);
+  ExpertStack stack(type, isa, shape, rng);
+  // Each head's input is followed by 32 values it does not read (MLA's
+  // rope part), the heads by one more block (another tensor's columns).
+  const int64_t xHeadStride = cols + 32,
+                xTokenStride = heads * xHeadStride + 32;
+  std::vector<float> x = check::randomFloats(tokens * xTokenStride, 2.0f, rng);
+  const int64_t actBytes =
+      int64_t(targets::activationBytesPerToken(type, cols));
+  std::vector<uint8_t> scratch(size_t(tokens * heads * (rows * 4 + actBytes)));
+  IngotPerHeadMatmulArgs args = {reinterpret_cast<IngotExpertKernel>(
+                                     const_cast<void *>(kernel->address())),
+                                 stack.packed.data(),
+                                 int64_t(stack.stride),
+                                 heads,
+                                 rows,
+                                 cols,
+                                 targets::rowGranule(type, isa),
+                                 xHeadStride,
+                                 xTokenStride,
+                                 rows,
+                                 heads * rows,
+                                 int32_t(type),
+                                 nullptr};
+  std::vector<float> byToken(size_t(tokens * heads * rows));
+  ingot_op_per_head_matmul(check::parallelContext(), &args, x.data(), tokens,
+                           byToken.data(), scratch.data());
+  args.batchKernel = reinterpret_cast<IngotMatmulKernel>(
+      const_cast<void *>(batchKernel->address()));
+  std::vector<float> got(byToken.size());
+  ingot_op_per_head_matmul(check::parallelContext(), &args, x.data(), tokens,
+                           got.data(), scratch.data());
+  bool same = check::report(label, got, byToken);
+  if (!ggmlOrder)
+    return same;
+  std::vector<float> want(got.size());
+  for (int64_t h = 0; h < heads; ++h) {
+    interp::WeightView w;
+    w.type = type;
+    w.shape = {uint64_t(cols), uint64_t(rows)};
+    w.data = ArrayRef<uint8_t>(stack.weights.data() + h * stack.matrixBytes,
+                               stack.matrixBytes);
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t r = 0; r < rows; ++r)
+        want[size_t((t * heads + h) * rows + r)] =
+            interp::dotRow(w, r, x.data() + t * xTokenStride + h * xHeadStride);
+  }
+  return check::report(label + " vs interp", got, want) && same;
+}
+
 /// Block-order reference of the AMX kernels (check::blockOrderDot for every
 /// token and row); `absSums` receives each value's block magnitude.
 std::vector<float> blockOrderReference(ggml::Type type,
@@ -337,14 +562,25 @@ int main(int argc, char **argv) {
   std::string lowerType = typeName;
   for (char &c : lowerType)
     c = char(std::tolower(static_cast<unsigned char>(c)));
-  const std::string label =
-      std::string(expert ? "expert" : "matmul") + " " + lowerType + " " +
-      isaName + " rows=" + std::to_string(rows) +
-      " cols=" + std::to_string(cols) + " tokens=" + std::to_string(tokens) +
-      (ggmlOrder ? " ggml-order" : "");
+  const std::string label = moe ? "moe " + lowerType + " " + isaName +
+                                      " ffn=" + std::to_string(rows) +
+                                      " dim=" + std::to_string(cols) +
+                                      " tokens=" + std::to_string(tokens) +
+                                      " used=" + std::to_string(used) +
+                                      (ggmlOrder ? " ggml-order" : "")
+                                : std::string(perHead  ? "per-head"
+                                              : expert ? "expert"
+                                                       : "matmul") +
+                                      " " + lowerType + " " + isaName +
+                                      " rows=" + std::to_string(rows) +
+                                      " cols=" + std::to_string(cols) +
+                                      " tokens=" + std::to_string(tokens) +
+                                      (ggmlOrder ? " ggml-order" : "");
   std::mt19937 rng(seed);
-  const bool same = amx ? checkAmxMatmul(*type, isaName != "amx", label, rng)
-                    : expert ? checkExpert(*type, isa, label, rng)
-                             : checkMatmul(*type, isa, label, rng);
+  const bool same = amx   ? checkAmxMatmul(*type, isaName != "amx", label, rng)
+                    : moe ? checkMoE(*type, isa, label, rng)
+                    : perHead ? checkPerHead(*type, isa, label, rng)
+                    : expert  ? checkExpert(*type, isa, label, rng)
+                              : checkMatmul(*type, isa, label, rng);
   return same ? 0 : 1;
 }
