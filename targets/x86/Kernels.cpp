@@ -25,7 +25,9 @@
 // Pass shapes (AVX-512, block order): prefill tiles 2 groups x 6 tokens;
 // one token (decode, MoE experts) 4 groups, each block sum split over two
 // accumulators, with software prefetch of the weights a fixed number of
-// blocks ahead. AVX2 and ggml's order: 1 group per pass.
+// blocks ahead. ggml's order (AVX-512): one token 3 groups with the same
+// prefetch (8 chunk sums per group fill the registers), more tokens 1 group.
+// AVX2: 1 group per pass.
 //
 // F32 / F16 weights get no kernel: the op library computes them in ggml's
 // F32 order from the packed layout (packWeights still writes it).
@@ -147,10 +149,16 @@ private:
   /// One token (decode, experts): 4 groups with split sums, 8 independent
   /// vpdpbusd chains, enough to cover its latency.
   int groupsPerPass(int t) const {
+    if (avx512 && ggmlOrder && t == 1)
+      return ggmlDecodeGroups;
     if (!avx512 || ggmlOrder)
       return 1;
     return t == 1 ? 4 : 2;
   }
+  /// ggml's order, one token (decode, experts): groups per pass. Each group
+  /// keeps 8 chunk sums and its scale product live (9 zmm), so 3 groups
+  /// leave 5 registers for the weights and the chunk sums in flight.
+  static constexpr int ggmlDecodeGroups = 3;
   /// One-token passes stream each weight once, memory bound: they prefetch
   /// every cache line of their groups this many 32-blocks ahead (a fixed
   /// choice, not yet taken from the target's caches: 4 blocks of 4 groups
@@ -248,6 +256,8 @@ private:
 
   /// ggml's order: the float sum of chunk ch of token tok (all T x 8 of them
   /// live through the block loop); chunk 0's holds the total at the end.
+  /// One-token passes of several groups keep group j's sums where token j's
+  /// would be (chunkAcc(j, ch)).
   Xmm chunkAcc(int tok, int ch) const { return v(tok * 8 + ch); }
 
   // AVX2 registers (one group per pass, at most 3 tokens).
@@ -260,6 +270,7 @@ private:
   void emitOffsetTable(int t, const BodyRegs &r);
   void emitBlockAvx512(const Pass &p, const BodyRegs &r);
   void emitBlockGgmlOrder(int t, const BodyRegs &r);
+  void emitBlockGgmlOrderDecode(const Pass &p, const BodyRegs &r);
   void emitBlockAvx2(int t, const BodyRegs &r);
   void emitStore(int t, const BodyRegs &r, int j,
                  const std::function<Xmm(int)> &sum);
@@ -442,6 +453,42 @@ void MatmulGenerator::emitBlockGgmlOrder(int t, const BodyRegs &r) {
   }
 }
 
+/// One 32-block of the pass's groups for one token in ggml's order (Q8_0,
+/// AVX-512): per group j and chunk ch, the exact int32 sum of 4 products
+/// (vpdpbusd's lanes, started at the negated chunk offset), then
+/// acc_{j,ch} = fma(float(isum), d_w * d_x, acc_{j,ch}), as
+/// emitBlockGgmlOrder. Memory bound: the groups' chunks interleave so that
+/// their loads overlap, and every line is prefetched prefetchBlocksAhead
+/// blocks ahead.
+void MatmulGenerator::emitBlockGgmlOrderDecode(const Pass &p,
+                                               const BodyRegs &r) {
+  // Registers: the chunk sums chunkAcc(j, ch) (8 per group), then each
+  // group's scale product, then a ring of weight registers and one of
+  // integer chunk sums in the rest.
+  const int sumsEnd = 8 * p.groups;
+  auto dd = [&](int j) { return v(sumsEnd + j); };
+  const int ringBase = sumsEnd + p.groups;
+  const int weightRing = (32 - ringBase) / 2;
+  const int isumRing = 32 - ringBase - weightRing;
+  auto weight = [&](int i) { return v(ringBase + i % weightRing); };
+  auto isum = [&](int i) { return v(ringBase + weightRing + i % isumRing); };
+  for (int j = 0; j < p.groups; ++j) {
+    vloadHalf(dd(j), weightAt(r, j, scaleOffset()));
+    vmulps(dd(j), dd(j), ptr_b[r.act + r.idx + int(k)]);
+  }
+  int step = 0;
+  for (int ch = 0; ch < 8; ++ch)
+    for (int j = 0; j < p.groups; ++j, ++step) {
+      const Xmm w = weight(step), s = isum(step);
+      vloadInt(w, weightAt(r, j, ch * chunkBytes()));
+      prefetchChunkLines(r, j, ch, 8);
+      vpbroadcastd(s, ptr[chunkOffsetEntry(r.idx, 0, ch)]);
+      vpdpbusd(s, w, ptr_b[r.act + r.idx * 8 + 4 * ch]);
+      vcvtdq2ps(s, s);
+      vfmadd231ps(chunkAcc(j, ch), s, dd(j));
+    }
+}
+
 /// One 32-block of one group for t tokens, the same numerics as above.
 /// Q8_0: sign trick, vpmaddubsw(|w|, sign(x, w)) then vpmaddwd with ones,
 /// summed in int32 over the chunks. Q4_0: vpmaddubsw(nibbles, x) summed in
@@ -543,18 +590,22 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
   // gw = w + row / G * groupBytes (row is a multiple of G).
   imul(r.gw, r.row, int(groupBytes / g));
   add(r.gw, r.w);
+  // ggml's order: the chunk sums of (group j, token tok) are those of slot
+  // j * tokens + tok (one of the two is 0).
   auto sum = [&](int j, int tok) {
-    return ggmlOrder ? chunkAcc(tok, 0)
+    return ggmlOrder ? chunkAcc(j * p.tokens + tok, 0)
                      : (avx512 ? floatSum(p, j, tok) : fAcc(tok));
   };
   for (int j = 0; j < p.groups; ++j)
     for (int tok = 0; tok < p.tokens; ++tok)
       for (int ch = 0; ch < (ggmlOrder ? 8 : 1); ++ch)
-        vzero(ggmlOrder ? chunkAcc(tok, ch) : sum(j, tok));
+        vzero(ggmlOrder ? chunkAcc(j * p.tokens + tok, ch) : sum(j, tok));
   Xbyak::Label blockLoop;
   xor_(r.idx, r.idx);
   L(blockLoop);
-  if (ggmlOrder)
+  if (ggmlOrder && avx512 && p.tokens == 1)
+    emitBlockGgmlOrderDecode(p, r);
+  else if (ggmlOrder)
     emitBlockGgmlOrder(p.tokens, r);
   else if (avx512)
     emitBlockAvx512(p, r);
@@ -567,12 +618,12 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
   if (ggmlOrder) {
     // (acc4 + acc0, acc5 + acc1, acc6 + acc2, acc7 + acc3), then
     // (p0 + p2) + (p1 + p3), as ggml's reduction.
-    for (int tok = 0; tok < p.tokens; ++tok) {
+    for (int slot = 0; slot < p.pairs(); ++slot) {
       for (int i = 0; i < 4; ++i)
-        vaddps(chunkAcc(tok, i), chunkAcc(tok, i + 4), chunkAcc(tok, i));
-      vaddps(chunkAcc(tok, 0), chunkAcc(tok, 0), chunkAcc(tok, 2));
-      vaddps(chunkAcc(tok, 1), chunkAcc(tok, 1), chunkAcc(tok, 3));
-      vaddps(chunkAcc(tok, 0), chunkAcc(tok, 0), chunkAcc(tok, 1));
+        vaddps(chunkAcc(slot, i), chunkAcc(slot, i + 4), chunkAcc(slot, i));
+      vaddps(chunkAcc(slot, 0), chunkAcc(slot, 0), chunkAcc(slot, 2));
+      vaddps(chunkAcc(slot, 1), chunkAcc(slot, 1), chunkAcc(slot, 3));
+      vaddps(chunkAcc(slot, 0), chunkAcc(slot, 0), chunkAcc(slot, 1));
     }
   }
   for (int j = 0; j < p.groups; ++j)
