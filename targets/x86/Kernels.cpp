@@ -169,13 +169,16 @@ private:
   /// 64-byte lines of group j's block prefetchBlocksAhead blocks ahead that
   /// start within the chunk, and with the last chunk the rest of the block
   /// (the scales), so that every line of every block is fetched once.
-  void prefetchChunkLines(const BodyRegs &r, int j, int ch, int nChunks) {
+  /// `skip` bytes further when that block lies past the group: the same
+  /// group of the next pass instead of the next group of this one.
+  void prefetchChunkLines(const BodyRegs &r, int j, int ch, int nChunks,
+                          int64_t skip = 0) {
     const int64_t ahead = prefetchBlocksAhead * int64_t(unitBytes(type, g));
     const int64_t end = ch + 1 == nChunks ? int64_t(unitBytes(type, g))
                                           : (ch + 1) * chunkBytes();
     for (int64_t line = (ch * chunkBytes() + 63) / 64 * 64; line < end;
          line += 64)
-      prefetcht0(ptr[r.gw + int(j * groupBytes + ahead + line)]);
+      prefetcht0(ptr[r.gw + int(j * groupBytes + ahead + line + skip)]);
   }
   /// Whether each (group, token) sums its block in two integer accumulators
   /// (even / odd chunks), so that fewer vpdpbusd wait on each other when the
@@ -270,7 +273,8 @@ private:
   void emitOffsetTable(int t, const BodyRegs &r);
   void emitBlockAvx512(const Pass &p, const BodyRegs &r);
   void emitBlockGgmlOrder(int t, const BodyRegs &r);
-  void emitBlockGgmlOrderDecode(const Pass &p, const BodyRegs &r);
+  void emitBlockGgmlOrderDecode(const Pass &p, const BodyRegs &r,
+                                int64_t prefetchSkip);
   void emitBlockAvx2(int t, const BodyRegs &r);
   void emitStore(int t, const BodyRegs &r, int j,
                  const std::function<Xmm(int)> &sum);
@@ -460,8 +464,8 @@ void MatmulGenerator::emitBlockGgmlOrder(int t, const BodyRegs &r) {
 /// emitBlockGgmlOrder. Memory bound: the groups' chunks interleave so that
 /// their loads overlap, and every line is prefetched prefetchBlocksAhead
 /// blocks ahead.
-void MatmulGenerator::emitBlockGgmlOrderDecode(const Pass &p,
-                                               const BodyRegs &r) {
+void MatmulGenerator::emitBlockGgmlOrderDecode(const Pass &p, const BodyRegs &r,
+                                               int64_t prefetchSkip) {
   // Registers: the chunk sums chunkAcc(j, ch) (8 per group), then each
   // group's scale product, then a ring of weight registers and one of
   // integer chunk sums in the rest.
@@ -481,7 +485,7 @@ void MatmulGenerator::emitBlockGgmlOrderDecode(const Pass &p,
     for (int j = 0; j < p.groups; ++j, ++step) {
       const Xmm w = weight(step), s = isum(step);
       vloadInt(w, weightAt(r, j, ch * chunkBytes()));
-      prefetchChunkLines(r, j, ch, 8);
+      prefetchChunkLines(r, j, ch, 8, prefetchSkip);
       vpbroadcastd(s, ptr[chunkOffsetEntry(r.idx, 0, ch)]);
       vpdpbusd(s, w, ptr_b[r.act + r.idx * 8 + 4 * ch]);
       vcvtdq2ps(s, s);
@@ -600,21 +604,37 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
     for (int tok = 0; tok < p.tokens; ++tok)
       for (int ch = 0; ch < (ggmlOrder ? 8 : 1); ++ch)
         vzero(ggmlOrder ? chunkAcc(j * p.tokens + tok, ch) : sum(j, tok));
-  Xbyak::Label blockLoop;
+  // The pass's blocks from the current one (r.idx / 4, at r.gw) up to `to`.
+  auto blockLoop = [&](int64_t to, const std::function<void()> &block) {
+    Xbyak::Label loop;
+    L(loop);
+    block();
+    add(r.gw, int(unitBytes(type, g)));
+    add(r.idx, 4);
+    cmp(r.idx, int(to * 4));
+    jb(loop, T_NEAR);
+  };
   xor_(r.idx, r.idx);
-  L(blockLoop);
-  if (ggmlOrder && avx512 && p.tokens == 1)
-    emitBlockGgmlOrderDecode(p, r);
-  else if (ggmlOrder)
-    emitBlockGgmlOrder(p.tokens, r);
-  else if (avx512)
-    emitBlockAvx512(p, r);
-  else
-    emitBlockAvx2(p.tokens, r);
-  add(r.gw, int(unitBytes(type, g)));
-  add(r.idx, 4);
-  cmp(r.idx, int(nBlocks() * 4));
-  jb(blockLoop, T_NEAR);
+  if (ggmlOrder && avx512 && p.tokens == 1) {
+    // The last prefetchBlocksAhead blocks prefetch the start of the next
+    // pass's groups (those after this pass's, where the next pass or the
+    // next chunk of rows begins) rather than the next group's.
+    const int64_t tail = std::min<int64_t>(prefetchBlocksAhead, nBlocks());
+    if (nBlocks() > tail)
+      blockLoop(nBlocks() - tail, [&] { emitBlockGgmlOrderDecode(p, r, 0); });
+    blockLoop(nBlocks(), [&] {
+      emitBlockGgmlOrderDecode(p, r, (p.groups - 1) * groupBytes);
+    });
+  } else {
+    blockLoop(nBlocks(), [&] {
+      if (ggmlOrder)
+        emitBlockGgmlOrder(p.tokens, r);
+      else if (avx512)
+        emitBlockAvx512(p, r);
+      else
+        emitBlockAvx2(p.tokens, r);
+    });
+  }
   if (ggmlOrder) {
     // (acc4 + acc0, acc5 + acc1, acc6 + acc2, acc7 + acc3), then
     // (p0 + p2) + (p1 + p3), as ggml's reduction.
