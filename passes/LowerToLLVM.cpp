@@ -11,7 +11,15 @@
 // pointer of its buffer: a pattern reads its operands' buffers from the
 // adaptor and replaces its results by their buffers.
 //
+// The caller asks for the logits of the last n_logit_rows tokens only (one
+// for a prompt whose next token is sampled). The ops of the logits tail
+// (LogitsTail.h) are computed for those rows alone: they read their other
+// operands from row n_tokens - n_logit_rows on and write their rows from
+// row 0. Logits from an op outside any tail (an F32 output matrix) are
+// computed for every token and the requested rows moved to the front.
+//
 //===----------------------------------------------------------------------===//
+#include "passes/LogitsTail.h"
 #include "passes/OpLibABI.h"
 #include "passes/Passes.h"
 #include "passes/PlanningUtils.h"
@@ -45,8 +53,8 @@ LogicalResult checkKernelsChosen(func::FuncOp forward) {
     else if (auto m = dyn_cast<FusedMatmulOp>(op))
       chosen = bool(m.getKernelsAttr());
     else if (auto m = dyn_cast<MoEOp>(op))
-      chosen = m.getRouterKernelAttr() && m.getGateUpKernelAttr() &&
-               m.getDownKernelAttr() &&
+      chosen = (!m.getRouterAttr() || m.getRouterKernelAttr()) &&
+               m.getGateUpKernelAttr() && m.getDownKernelAttr() &&
                (!m.getSharedGateAttr() ||
                 (m.getSharedGateKernelAttr() && m.getSharedUpKernelAttr() &&
                  m.getSharedDownKernelAttr()));
@@ -61,14 +69,17 @@ LogicalResult checkKernelsChosen(func::FuncOp forward) {
 }
 
 /// What every pattern reads: the module and the entry values of
-/// ingot_model_forward(ctx, n_tokens, tokens, positions, logits) with the
-/// IngotContext fields loaded once.
+/// ingot_model_forward(ctx, n_tokens, tokens, positions, n_logit_rows,
+/// logits) with the IngotContext fields loaded once.
 struct ForwardEntry {
   mutable ModuleOp module; // looked up in; ops are only added to it
   IngotDialect *dialect = nullptr;
   int64_t maxBatch = 0;
-  Value ctx, n, tokens, positions, logits, weights, arena, kv, contextLength;
+  Value ctx, n, tokens, positions, logitRows, logits, weights, arena, kv,
+      contextLength;
+  Value skippedRows;  // n_tokens - n_logit_rows
   Value logitsTensor; // the tensor value @forward returns as logits
+  llvm::DenseSet<Operation *> logitsTail;
 };
 
 /// Builds LLVM dialect values and op library calls at the rewriter's
@@ -76,8 +87,8 @@ struct ForwardEntry {
 class CallBuilder {
 public:
   CallBuilder(ConversionPatternRewriter &b, Location loc,
-              const ForwardEntry &entry)
-      : b(b), loc(loc), entry(entry) {
+              const ForwardEntry &entry, Value rows)
+      : b(b), loc(loc), entry(entry), n(rows) {
     MLIRContext *c = b.getContext();
     ptr = LLVM::LLVMPointerType::get(c);
     i64 = b.getI64Type();
@@ -140,8 +151,8 @@ public:
   Value offset(Value base, int64_t bytes) {
     return bytes ? offset(base, c64(bytes)) : base;
   }
-  /// n_tokens rows of `width` values.
-  Value elements(int64_t width) { return mul(entry.n, c64(width)); }
+  /// The op's rows of `width` values.
+  Value elements(int64_t width) { return mul(n, c64(width)); }
 
   LayoutAttr layout(FlatSymbolRefAttr ref) {
     return entry.module.lookupSymbol<WeightOp>(ref.getAttr()).getLayoutAttr();
@@ -220,7 +231,7 @@ public:
     call("ingot_op_matmul",
          {entry.ctx, kernel(chosen), weightPtr(w, WeightForm::Packed),
           c32(static_cast<int32_t>(chosen.getType())), c64(chosen.getRows()),
-          c64(K), c64(chosen.getGranule()), x, entry.n, y,
+          c64(K), c64(chosen.getGranule()), x, n, y,
           weightPtr(bias, WeightForm::F32), scratchPtr});
   }
 
@@ -261,12 +272,15 @@ public:
          {kFusedSwigluUp, swigluUp},
          {kFusedNormEps, cf(normEps)},
          {kFusedWtype, c32(static_cast<int32_t>(first.getType()))}});
-    call("ingot_op_fused_matmul", {entry.ctx, args, x, entry.n, scratchPtr});
+    call("ingot_op_fused_matmul", {entry.ctx, args, x, n, scratchPtr});
   }
 
   ConversionPatternRewriter &b;
   Location loc;
   const ForwardEntry &entry;
+  /// The rows the op computes: n_tokens, or n_logit_rows in the logits
+  /// tail.
+  Value n;
   Type ptr, i64, i32, f32, i8;
 };
 
@@ -283,8 +297,34 @@ public:
   LogicalResult
   matchAndRewrite(OpT op, Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const final {
-    CallBuilder b(rewriter, op.getLoc(), entry);
-    FailureOr<SmallVector<Value>> results = lower(op, adaptor, b);
+    if (!entry.logitsTail.contains(op)) {
+      CallBuilder b(rewriter, op.getLoc(), entry, entry.n);
+      return finish(op, lower(op, adaptor, b), b, rewriter);
+    }
+    // In the logits tail: operands computed for every token are read from
+    // row n_tokens - n_logit_rows on; tail results hold only those rows.
+    CallBuilder b(rewriter, op.getLoc(), entry, entry.logitRows);
+    SmallVector<Value> operands(adaptor.getOperands());
+    for (auto [buffer, value] : llvm::zip(operands, op->getOperands())) {
+      auto type = dyn_cast<RankedTensorType>(value.getType());
+      if (!type || type.getRank() != 2 ||
+          entry.logitsTail.contains(value.getDefiningOp()))
+        continue;
+      int64_t rowBytes = type.getDimSize(1) * type.getElementTypeBitWidth() / 8;
+      buffer = b.offset(buffer, b.mul(entry.skippedRows, b.c64(rowBytes)));
+    }
+    return finish(op, lower(op, Adaptor(operands, op), b), b, rewriter);
+  }
+
+protected:
+  virtual FailureOr<SmallVector<Value>> lower(OpT op, Adaptor adaptor,
+                                              CallBuilder &b) const = 0;
+  const ForwardEntry &entry;
+
+private:
+  LogicalResult finish(OpT op, FailureOr<SmallVector<Value>> results,
+                       CallBuilder &b,
+                       ConversionPatternRewriter &rewriter) const {
     if (failed(results))
       return failure();
     if (!b.mismatch.empty())
@@ -292,11 +332,6 @@ public:
     rewriter.replaceOp(op, *results);
     return success();
   }
-
-protected:
-  virtual FailureOr<SmallVector<Value>> lower(OpT op, Adaptor adaptor,
-                                              CallBuilder &b) const = 0;
-  const ForwardEntry &entry;
 };
 
 #define INGOT_LOWERING(OpT)                                                    \
@@ -390,7 +425,7 @@ INGOT_LOWERING(AttentionOp) {
           entry.positions, entry.n, cache, b.c64(op.getNumHeads()),
           b.c64(op.getNumKvHeads()), b.c64(op.getHeadDim()),
           b.c64(op.getCache().getType().getValueDim()), b.cf(op.getScale()),
-          out});
+          b.c32(op.getGgmlOrder()), out});
   return SmallVector<Value>{out, adaptor.getCache()};
 }
 
@@ -446,6 +481,9 @@ INGOT_LOWERING(MLAAttentionOp) {
 }
 
 INGOT_LOWERING(MoEOp) {
+  if (!op.getRouterAttr())
+    return op.emitOpError()
+           << "routes by the router's logits: run ingot-fuse-router first";
   const int64_t dim = rowWidth(op.getInput());
   const int64_t X = op.getNumExperts(), used = op.getExpertsUsed();
   KernelAttr gate = *op.getGateUpKernel(), down = *op.getDownKernel();
@@ -458,14 +496,33 @@ INGOT_LOWERING(MoEOp) {
   Value ids = piece(layout.ids);
   Value weightsOut = piece(layout.weights);
   Value x = adaptor.getInput(), out = b.resultPtr(op);
-  b.matmul(op.getRouterAttr(), *op.getRouterKernel(), x, dim, routerLogits,
-           nullptr, routerAct);
+  // Router product and expert choice in one call; it also counts the
+  // chosen experts' bytes (one expert: its gate, up and down matrices).
+  KernelAttr router = *op.getRouterKernel();
+  const int64_t expertBytes = b.packedStride(op.getGateAttr()) +
+                              b.packedStride(op.getUpAttr()) +
+                              b.packedStride(op.getDownAttr());
   b.call("ingot_op_moe_route",
-         {routerLogits, entry.n, b.c64(X), b.c64(used),
+         {entry.ctx,
+          b.kernel(router),
+          b.weightPtr(op.getRouterAttr(), WeightForm::Packed),
+          b.c32(static_cast<int32_t>(router.getType())),
+          b.c64(router.getGranule()),
+          x,
+          entry.n,
+          b.c64(dim),
+          b.c64(X),
+          b.c64(used),
           b.c32(op.getGating() == Gating::Sigmoid),
           b.weightPtr(op.getSelectionBiasAttr(), WeightForm::F32),
-          b.c64(op.getNumGroups()), b.c64(op.getGroupsUsed()),
-          b.c32(op.getNormalize()), b.cf(op.getRoutedScale()), ids,
+          b.c64(op.getNumGroups()),
+          b.c64(op.getGroupsUsed()),
+          b.c32(op.getNormalize()),
+          b.cf(op.getRoutedScale()),
+          b.c64(expertBytes),
+          routerLogits,
+          routerAct,
+          ids,
           weightsOut});
   Value expertScratch = piece(layout.experts);
   // The experts' shapes, types and kernels, as IngotMoEExpertsArgs on the
@@ -519,7 +576,7 @@ INGOT_LOWERING(MoEOp) {
 INGOT_LOWERING(SliceOp) {
   Value out = b.resultPtr(op);
   b.call("ingot_op_slice",
-         {adaptor.getInput(), entry.n, b.c64(rowWidth(op.getInput())),
+         {adaptor.getInput(), b.n, b.c64(rowWidth(op.getInput())),
           b.c64(op.getOffset()), b.c64(rowWidth(op.getResult())), out});
   return SmallVector<Value>{out};
 }
@@ -527,7 +584,7 @@ INGOT_LOWERING(SliceOp) {
 INGOT_LOWERING(SiluOp) {
   Value out = b.resultPtr(op);
   b.call("ingot_op_silu",
-         {adaptor.getInput(), entry.n, b.c64(rowWidth(op.getInput())), out});
+         {adaptor.getInput(), b.n, b.c64(rowWidth(op.getInput())), out});
   return SmallVector<Value>{out};
 }
 
@@ -540,7 +597,7 @@ INGOT_LOWERING(GeluOp) {
 
 INGOT_LOWERING(SwigluOp) {
   Value out = b.resultPtr(op);
-  b.call("ingot_op_swiglu", {adaptor.getLhs(), adaptor.getRhs(), entry.n,
+  b.call("ingot_op_swiglu", {adaptor.getLhs(), adaptor.getRhs(), b.n,
                              b.c64(rowWidth(op.getLhs())), out});
   return SmallVector<Value>{out};
 }
@@ -586,7 +643,7 @@ struct LowerToLLVMPass
     Type ptr = LLVM::LLVMPointerType::get(c), i64 = b.getI64Type();
     b.setInsertionPointToEnd(entry.module.getBody());
     auto fnType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(c),
-                                              {ptr, i64, ptr, ptr, ptr});
+                                              {ptr, i64, ptr, ptr, i64, ptr});
     auto fn = LLVM::LLVMFuncOp::create(b, loc, "ingot_model_forward", fnType);
     Block *body = fn.addEntryBlock(b);
     b.setInsertionPointToStart(body);
@@ -594,7 +651,10 @@ struct LowerToLLVMPass
     entry.n = body->getArgument(1);
     entry.tokens = body->getArgument(2);
     entry.positions = body->getArgument(3);
-    entry.logits = body->getArgument(4);
+    entry.logitRows = body->getArgument(4);
+    entry.logits = body->getArgument(5);
+    entry.skippedRows =
+        LLVM::SubOp::create(b, loc, entry.n, entry.logitRows).getResult();
     // IngotContext fields (ModelABI.h).
     auto loadField = [&](int64_t at, Type type) -> Value {
       Value address =
@@ -625,6 +685,21 @@ struct LowerToLLVMPass
     }
     body->getOperations().splice(body->end(), forwardBody.getOperations());
     b.setInsertionPointToEnd(body);
+    if (!entry.logitsTail.contains(entry.logitsTensor.getDefiningOp())) {
+      // All n_tokens rows were written: the last n_logit_rows go first.
+      auto type = cast<RankedTensorType>(entry.logitsTensor.getType());
+      Value rowBytes = LLVM::ConstantOp::create(
+          b, loc, i64,
+          b.getI64IntegerAttr(type.getDimSize(1) *
+                              type.getElementTypeBitWidth() / 8));
+      Value from = LLVM::GEPOp::create(
+          b, loc, ptr, b.getI8Type(), entry.logits,
+          ValueRange{LLVM::MulOp::create(b, loc, entry.skippedRows, rowBytes)});
+      LLVM::MemmoveOp::create(
+          b, loc, entry.logits, from,
+          LLVM::MulOp::create(b, loc, entry.logitRows, rowBytes),
+          /*isVolatile=*/false);
+    }
     LLVM::ReturnOp::create(b, loc, ValueRange());
     return fn;
   }
@@ -653,6 +728,7 @@ struct LowerToLLVMPass
     entry.module = module;
     entry.dialect = &dialect;
     entry.maxBatch = maxBatch.getInt();
+    entry.logitsTail = findLogitsTail(forward);
     LLVM::LLVMFuncOp fn = buildEntry(forward, entry);
     forward.erase();
 

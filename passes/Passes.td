@@ -20,8 +20,22 @@ def IngotPlanWeights : Pass<"ingot-plan-weights", "mlir::ModuleOp"> {
     // names (`isa: x86_64`): the driver chooses it from the target's features.
     Option<"kernelIsa", "kernel-isa", "std::string",
            /*default=*/"\"avx512vnni\"",
-           "Kernel ISA the weights are packed for: avx512vnni or avx2">,
+           "Kernel ISA the weights are packed for: avx512vnni, avxvnni "
+           "or avx2">,
   ];
+}
+
+def IngotFuseRouter : Pass<"ingot-fuse-router", "mlir::ModuleOp"> {
+  let summary = "Fold the router product into the ingot.moe that routes by it";
+  let description = [{
+    An ingot.matmul without bias whose only user is an ingot.moe reading
+    it as `logits`, and whose input is that moe's input, is removed: the
+    moe gets its weight as `router` (and its kernel as `router_kernel`,
+    when chosen) and computes the router product, softmax or sigmoid,
+    selection bias, group and expert top-k, normalisation and routed scale
+    in one call for the batch. Runs before the other fusions, so that none
+    takes the router's matmul first.
+  }];
 }
 
 def IngotFuseSiblingMatmuls
@@ -94,6 +108,9 @@ def IngotSelectKernels : Pass<"ingot-select-kernels", "mlir::ModuleOp"> {
     the kernel emitter generates exactly those. With `amx` (the target has
     AMX-INT8), q8_0 and q4_0 matmuls packed for avx512vnni get `isa = amx`:
     the same layout and small-batch code, AMX tiles from 8 tokens per call.
+    In a module with an ingot.moe, every ingot.attention gets `ggml_order`:
+    its scores and weighted sums follow ggml's order, so that the routers'
+    near-tied choices are llama.cpp's.
   }];
   let options = [
     Option<"amx", "amx", "bool", /*default=*/"false",
@@ -106,11 +123,13 @@ def IngotLowerToLLVM : Pass<"ingot-lower-to-llvm", "mlir::ModuleOp"> {
   let summary = "Lower the planned @forward to LLVM dialect calls of kernels and the op library";
   let description = [{
     Replaces @forward by `llvm.func @ingot_model_forward(ctx, n_tokens,
-    tokens, positions, logits)`: every ingot op becomes a call of an op
-    library function (targets/oplib) with pointers into the weights, the
-    arena and the KV cache, matmuls and experts pass the address of their
-    generated kernel (`ingot_k_...`, declared here, defined by the kernel
-    emitter) as ingot-select-kernels chose it; it decides nothing itself.
+    tokens, positions, n_logit_rows, logits)`: every ingot op becomes a call
+    of an op library function (targets/oplib) with pointers into the
+    weights, the arena and the KV cache, matmuls and experts pass the
+    address of their generated kernel (`ingot_k_...`, declared here, defined
+    by the kernel emitter) as ingot-select-kernels chose it; it decides
+    nothing itself. The row-wise ops after the last attention that only the
+    logits need (the logits tail) run on the last n_logit_rows tokens.
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }

@@ -184,7 +184,7 @@ struct PlanWeightsPass
     std::optional<KernelISA> isa = parseKernelISA(kernelIsa);
     if (!isa) {
       module.emitError() << "unknown kernel ISA '" << kernelIsa
-                         << "' (expected avx512vnni or avx2)";
+                         << "' (expected avx512vnni, avxvnni or avx2)";
       return signalPassFailure();
     }
     llvm::StringMap<Roles> roles = collectRoles(module);

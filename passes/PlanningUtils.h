@@ -84,8 +84,8 @@ inline CheckedSize activationBytes(GGMLType type, CheckedSize k) {
          CheckedSize(ggml::activationRowBytes(weightType, k.get() % 32));
 }
 
-/// The kernel ISA named `text` (avx512vnni or avx2), as weights are packed
-/// for it (amx is not a packing: see KernelISA). The one place ISA names
+/// The kernel ISA named `text` (avx512vnni, avxvnni or avx2), as weights are
+/// packed for it (amx is not a packing: see KernelISA). The one place ISA names
 /// are read: pass options, the driver and tests all come through here.
 inline std::optional<KernelISA> parseKernelISA(llvm::StringRef text) {
   std::optional<KernelISA> isa = symbolizeKernelISA(text);
@@ -98,7 +98,14 @@ inline std::optional<KernelISA> parseKernelISA(llvm::StringRef text) {
 /// code) a kernel ISA other than none uses: amx reads avx512vnni's.
 inline targets::ISA targetISA(KernelISA isa) {
   assert(isa != KernelISA::None && "the plain path has no generated kernel");
-  return isa == KernelISA::AVX2 ? targets::ISA::AVX2 : targets::ISA::AVX512VNNI;
+  switch (isa) {
+  case KernelISA::AVX2:
+    return targets::ISA::AVX2;
+  case KernelISA::AVXVNNI:
+    return targets::ISA::AVXVNNI;
+  default:
+    return targets::ISA::AVX512VNNI;
+  }
 }
 
 /// The generators' name of a ggml type they pack and read, or nullopt.

@@ -121,13 +121,15 @@ Expected<TargetDescription> readTarget(StringRef targetPath) {
 }
 
 /// The kernel ISA the target supports best (its YAML `isa` names the
-/// architecture, x86_64; this is chosen from its features).
+/// architecture, x86_64; this is chosen from its features): AVX-512 VNNI,
+/// else AVX-VNNI (Alder Lake and later client cores, Sierra Forest: VEX
+/// vpdpbusd on ymm), else AVX2.
 Expected<KernelISA> chooseIsa(const TargetDescription &t) {
   if (t.hasFeature("avx512_vnni") && t.hasFeature("avx512bw") &&
       t.hasFeature("avx512vl") && t.hasFeature("avx512f"))
     return KernelISA::AVX512VNNI;
   if (t.hasFeature("avx2") && t.hasFeature("fma") && t.hasFeature("f16c"))
-    return KernelISA::AVX2;
+    return t.hasFeature("avx_vnni") ? KernelISA::AVXVNNI : KernelISA::AVX2;
   return createStringError(inconvertibleErrorCode(),
                            "target '%s' has neither AVX-512 VNNI nor "
                            "AVX2+FMA+F16C: no kernel generator for it",
@@ -163,6 +165,7 @@ Error runPipeline(mlir::ModuleOp module, KernelISA isa, bool amx,
   plan.addPass(createIngotPlanWeights({stringifyKernelISA(isa).str()}));
   // Fusion groups matmuls by the ISA and granule their weights are packed
   // for, so it follows weight planning; memory is planned for the fused ops.
+  plan.addPass(createIngotFuseRouter());
   plan.addPass(createIngotFuseSiblingMatmuls());
   plan.addPass(createIngotFuseEpilogues());
   plan.addPass(createIngotFuseNormPrologue());
@@ -532,7 +535,8 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
     return fit.takeError();
 
   report.isa = stringifyKernelISA(*isa).str();
-  TargetOptions codegenTarget{target->cpu, target->llvmFeatureList()};
+  TargetOptions codegenTarget{target->cpu, target->llvmFeatureList(),
+                              int64_t(target->caches.l1dKiB) * 1024};
   std::vector<KernelStats> kernels;
   if (options.output != CompileOutput::Exe) {
     if (Error e = writeOutput(

@@ -123,7 +123,7 @@ std::string kernelAsm(const targets::GeneratedKernel &kernel,
 }
 
 // addModelInfo builds IngotModelInfo as {i32 x 2, i64 x 9, ptr x 7,
-// i64 x 7, double x 2, i64, ptr}: the header's layout, checked here so that
+// i64 x 9, double x 2, i64, ptr}: the header's layout, checked here so that
 // a change to it fails the build.
 constexpr size_t kStepFieldsAt = 8 + 9 * 8 + 7 * 8;
 static_assert(
@@ -134,13 +134,15 @@ static_assert(
         offsetof(IngotModelInfo, architecture) == 8 + 9 * 8 &&
         offsetof(IngotModelInfo, memory_plan) == 8 + 9 * 8 + 6 * 8 &&
         offsetof(IngotModelInfo, step_weight_bytes) == kStepFieldsAt &&
-        offsetof(IngotModelInfo, moe_experts) == kStepFieldsAt + 6 * 8 &&
-        offsetof(IngotModelInfo, target_read_gbps) == kStepFieldsAt + 7 * 8 &&
+        offsetof(IngotModelInfo, moe_experts) == kStepFieldsAt + 7 * 8 &&
+        offsetof(IngotModelInfo, step_routed_expert_bytes) ==
+            kStepFieldsAt + 8 * 8 &&
+        offsetof(IngotModelInfo, target_read_gbps) == kStepFieldsAt + 9 * 8 &&
         offsetof(IngotModelInfo, target_int8_peak_threads) ==
-            kStepFieldsAt + 9 * 8 &&
+            kStepFieldsAt + 11 * 8 &&
         offsetof(IngotModelInfo, target_read_points) ==
-            kStepFieldsAt + 10 * 8 &&
-        sizeof(IngotModelInfo) == kStepFieldsAt + 11 * 8,
+            kStepFieldsAt + 12 * 8 &&
+        sizeof(IngotModelInfo) == kStepFieldsAt + 13 * 8,
     "IngotModelInfo changed: update addModelInfo and bump "
     "INGOT_MODEL_ABI_VERSION");
 
@@ -154,7 +156,7 @@ void addModelInfo(Module &module, const ModelInfo &info) {
   SmallVector<Type *> fields{i32, i32};
   fields.append(9, i64);
   fields.append(7, ptr);
-  fields.append(7, i64);
+  fields.append(9, i64);
   fields.append({f64, f64, i64, ptr});
   StructType *type = StructType::create(c, fields, "IngotModelInfo");
   auto str = [&](StringRef s, StringRef name) -> Constant * {
@@ -188,8 +190,10 @@ void addModelInfo(Module &module, const ModelInfo &info) {
       ConstantInt::get(i64, info.step.outputBytes),
       ConstantInt::get(i64, info.step.quantizedMacs),
       ConstantInt::get(i64, info.step.floatMacs),
+      ConstantInt::get(i64, info.step.logitsTailQuantizedMacs),
       ConstantInt::get(i64, info.step.expertsUsed),
       ConstantInt::get(i64, info.step.experts),
+      ConstantInt::get(i64, info.step.routedExpertBytes),
       ConstantFP::get(f64, info.targetReadGBps),
       ConstantFP::get(f64, info.targetInt8PeakGops),
       ConstantInt::get(i64, info.targetInt8PeakThreads),
@@ -331,6 +335,7 @@ void optimize(Module &module, const CodeGenTarget &t) {
 /// Generates the kernels the module's #ingot.kernel list names and adds
 /// them to `module` as module-level assembly.
 Error addKernels(Module &module, mlir::ModuleOp lowered, const CodeGenTarget &t,
+                 const TargetOptions &target,
                  std::vector<KernelStats> *kernels) {
   auto chosen = lowered.getContext()
                     ->getOrLoadDialect<IngotDialect>()
@@ -347,6 +352,9 @@ Error addKernels(Module &module, mlir::ModuleOp lowered, const CodeGenTarget &t,
       lowered.lookupSymbol("ingot_op_moe_route")
           ? targets::KernelNumerics::GgmlOrder
           : targets::KernelNumerics::BlockOrder;
+  targets::KernelTargetFacts facts;
+  if (target.l1dBytes > 0)
+    facts.l1dBytes = target.l1dBytes;
   for (auto kernelAttr : chosen.getAsRange<KernelAttr>()) {
     std::string name = kernelAttr.getSymbol();
     auto type = targetWeightType(kernelAttr.getType());
@@ -356,8 +364,9 @@ Error addKernels(Module &module, mlir::ModuleOp lowered, const CodeGenTarget &t,
     targets::ISA isa = targetISA(kernelAttr.getIsa());
     targets::GenerateResult generated =
         kernelAttr.getKind() == KernelKind::Matmul
-            ? targets::generateMatmul(*type, shape, isa, name, numerics)
-            : targets::generateExpertMatmul(*type, shape, isa, name, numerics);
+            ? targets::generateMatmul(*type, shape, isa, name, numerics, facts)
+            : targets::generateExpertMatmul(*type, shape, isa, name, numerics,
+                                            facts);
     if (generated && kernelAttr.getIsa() == KernelISA::AMX) {
       // The vector kernel stays for small batches, behind the AMX entry.
       targets::GeneratedKernel smallBatch = std::move(generated.kernel);
@@ -409,7 +418,7 @@ Error emitModel(mlir::ModuleOp lowered, const TargetOptions &target,
   addModelInfo(**module, info);
   setFunctionAttributes(**module, *codeGenTarget, target.cpu);
   optimize(**module, *codeGenTarget);
-  if (Error e = addKernels(**module, lowered, *codeGenTarget, kernels))
+  if (Error e = addKernels(**module, lowered, *codeGenTarget, target, kernels))
     return e;
   return writeModule(**module, *codeGenTarget, kind, os);
 }

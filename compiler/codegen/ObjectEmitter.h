@@ -48,6 +48,9 @@ struct ModelInfo {
 struct TargetOptions {
   std::string cpu;                       ///< LLVM cpu name
   std::vector<std::string> llvmFeatures; ///< "+avx512vnni", ...
+  /// L1 data cache per core in bytes (0: unknown, the generators' default);
+  /// sizes the kernels' software prefetch distance.
+  int64_t l1dBytes = 0;
 };
 
 struct KernelStats {

@@ -2,6 +2,7 @@
 #include "compiler/codegen/StepTraffic.h"
 
 #include "compiler/dialect/IngotDialect.h"
+#include "passes/LogitsTail.h"
 
 using namespace mlir;
 
@@ -20,21 +21,25 @@ public:
 
   /// A weight product read whole (or `used` of `count` matrices of a
   /// stack): its packed bytes and multiply-adds.
-  void product(FlatSymbolRefAttr ref, int64_t used = 1, int64_t count = 1) {
+  /// Returns the bytes counted.
+  int64_t product(FlatSymbolRefAttr ref, int64_t used = 1, int64_t count = 1) {
     WeightOp w = lookup(ref);
     if (!w || !w.getLayoutAttr())
-      return;
+      return 0;
     auto packed = w.getLayoutAttr().getPacked();
     if (!packed)
-      return;
+      return 0;
     int64_t bytes = packed->bytes / count * used;
     int64_t macs = w.getNumElements() / count * used;
     traffic.weightBytes += bytes;
     (isFloatType(w.getGgmlType()) ? traffic.floatMacs
                                   : traffic.quantizedMacs) += macs;
+    if (inLogitsTail && !isFloatType(w.getGgmlType()))
+      traffic.logitsTailQuantizedMacs += macs;
     ArrayRef<int64_t> shape = w.getShape();
     if (shape.size() == 2 && shape[0] == vocabSize)
       traffic.outputBytes += bytes;
+    return bytes;
   }
 
   /// A small weight read whole as f32 (norm scale, bias, rope factors).
@@ -61,7 +66,7 @@ public:
     product(m.getRouterAttr());
     int64_t used = m.getExpertsUsed(), experts = m.getNumExperts();
     for (auto ref : {m.getGateAttr(), m.getUpAttr(), m.getDownAttr()})
-      product(ref, used, experts);
+      traffic.routedExpertBytes += product(ref, used, experts);
     for (auto ref :
          {m.getSharedGateAttr(), m.getSharedUpAttr(), m.getSharedDownAttr()})
       product(ref);
@@ -71,6 +76,8 @@ public:
   }
 
   StepTraffic traffic;
+  /// Whether the op being counted is in the logits tail.
+  bool inLogitsTail = false;
 
 private:
   WeightOp lookup(FlatSymbolRefAttr ref) {
@@ -85,8 +92,12 @@ private:
 
 StepTraffic computeStepTraffic(ModuleOp planned, int64_t vocabSize) {
   TrafficCounter count(planned, vocabSize);
+  llvm::DenseSet<Operation *> tail;
+  if (auto forward = planned.lookupSymbol<func::FuncOp>("forward"))
+    tail = findLogitsTail(forward);
   // Every use counts: a weight two ops read is streamed twice per step.
   planned->walk([&](Operation *op) {
+    count.inLogitsTail = tail.contains(op);
     if (auto e = dyn_cast<EmbeddingOp>(op))
       count.embeddingRow(e.getTableAttr());
     else if (auto n = dyn_cast<RMSNormOp>(op))

@@ -39,11 +39,18 @@ struct StepTraffic {
   /// a weight product and is not counted.
   int64_t quantizedMacs = 0;
   int64_t floatMacs = 0;
+  /// Of quantizedMacs: those of the logits tail (passes/LogitsTail.h),
+  /// done only for the tokens whose logits are asked for: in prefill, once
+  /// per batch rather than once per token.
+  int64_t logitsTailQuantizedMacs = 0;
   /// MoE models: experts chosen per token and experts per layer (0 for a
   /// dense model). Expert stacks are counted as used/experts of their
   /// bytes and multiply-adds: an estimate, since a step over several
   /// tokens may read more of them.
   int64_t expertsUsed = 0, experts = 0;
+  /// Of weightBytes: the routed experts' share (used/experts of each expert
+  /// stack), the part a run's routing replaces with what it chose.
+  int64_t routedExpertBytes = 0;
 };
 
 /// The traffic of the planned module (after ingot-plan-weights); vocabSize

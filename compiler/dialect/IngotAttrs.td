@@ -17,12 +17,15 @@ include "mlir/IR/EnumAttr.td"
 // `none` is the op library's plain F32 path: no generated kernel. `amx` is
 // a kernel choice, never a packing: a Q8_0 matmul kernel that reads the
 // avx512vnni layout, runs the AVX-512 VNNI code for small batches and the
-// AMX-INT8 tile code for prefill (targets/x86/AmxGemm.h).
+// AMX-INT8 tile code for prefill (targets/x86/AmxGemm.h). `avxvnni` (AVX2
+// plus VEX-encoded AVX-VNNI, for CPUs without AVX-512) reads the avx2
+// layout: same granule and bytes, another kernel.
 def Ingot_KernelISA : I32EnumAttr<"KernelISA", "kernel instruction set", [
   I32EnumAttrCase<"None", 0, "none">,
   I32EnumAttrCase<"AVX2", 1, "avx2">,
   I32EnumAttrCase<"AVX512VNNI", 2, "avx512vnni">,
-  I32EnumAttrCase<"AMX", 3, "amx">
+  I32EnumAttrCase<"AMX", 3, "amx">,
+  I32EnumAttrCase<"AVXVNNI", 4, "avxvnni">
 ]> {
   let cppNamespace = "::ingot";
   let genSpecializedAttr = 0;

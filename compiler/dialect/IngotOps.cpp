@@ -447,6 +447,13 @@ LogicalResult MoEOp::verify() {
   if (groups > 1 && experts / groups < 2)
     return emitOpError() << "grouped selection needs at least 2 experts per "
                             "group";
+  if (bool(getLogits()) == bool(getRouterAttr()))
+    return emitOpError() << "routes by its router weight or by the router's "
+                            "logits: exactly one of them";
+  if (Value logits = getLogits())
+    if (widthOr(logits) != kAny && widthOr(logits) != experts)
+      return emitOpError() << "logits have " << widthOr(logits)
+                           << " columns, not num_experts (" << experts << ")";
   bool anyShared =
       getSharedGateAttr() || getSharedUpAttr() || getSharedDownAttr();
   bool allShared =
@@ -458,14 +465,18 @@ LogicalResult MoEOp::verify() {
 
 LogicalResult MoEOp::verifySymbolUses(SymbolTableCollection &symbols) {
   int64_t dim = widthOr(getInput()), experts = getNumExperts();
-  auto router = lookupWeight(*this, symbols, getRouterAttr(), "router");
+  if (auto routerRef = getRouterAttr()) {
+    auto router = lookupWeight(*this, symbols, routerRef, "router");
+    if (failed(router) ||
+        failed(expectShape(*this, *router, "router", {experts, dim})))
+      return failure();
+  }
   auto gate = lookupWeight(*this, symbols, getGateAttr(), "gate");
   auto up = lookupWeight(*this, symbols, getUpAttr(), "up");
   auto down = lookupWeight(*this, symbols, getDownAttr(), "down");
-  if (failed(router) || failed(gate) || failed(up) || failed(down))
+  if (failed(gate) || failed(up) || failed(down))
     return failure();
-  if (failed(expectShape(*this, *router, "router", {experts, dim})) ||
-      failed(expectShape(*this, *gate, "gate", {experts, kAny, dim})))
+  if (failed(expectShape(*this, *gate, "gate", {experts, kAny, dim})))
     return failure();
   int64_t ffn = gate->getShape()[1];
   if (failed(expectShape(*this, *up, "up", {experts, ffn, dim})) ||

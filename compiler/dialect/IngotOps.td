@@ -211,13 +211,20 @@ def Ingot_AttentionOp : Ingot_Op<"attention", [
     its own: softmax(scale * q.k) (with `softcap`, scores become
     `softcap * tanh(score / softcap)` first) weighted sum of values. Query
     head h reads KV head `h / (num_heads / num_kv_heads)`.
+
+    With `ggml_order` (set by ingot-select-kernels in models that route to
+    experts) the compiled code sums and exponentiates exactly as ggml does,
+    as the reference interpreter always does; without it, in a faster order
+    within float rounding of that.
   }];
   let arguments = (ins Ingot_Activation:$query, Ingot_Activation:$key,
                        Ingot_Activation:$value, Ingot_TokenIds:$positions,
                        Ingot_KVCacheType:$cache,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads,
                        I64Attr:$head_dim, F32Attr:$scale,
-                       OptionalAttr<F32Attr>:$softcap);
+                       OptionalAttr<F32Attr>:$softcap,
+                       // Chosen by ingot-select-kernels.
+                       UnitAttr:$ggml_order);
   let results = (outs Ingot_Activation:$result,
                       Ingot_KVCacheType:$new_cache);
   let assemblyFormat = [{
@@ -273,7 +280,10 @@ def Ingot_MoEOp : Ingot_WeightUser<"moe", [Pure,
     AllTypesMatch<["input", "result"]>]> {
   let summary = "Routed mixture of SwiGLU experts, with shared experts";
   let description = [{
-    Router: probabilities = `gating`(input . router); selection scores add
+    Router: probabilities = `gating`(logits), the logits being input . router
+    (`router`, the fused form ingot-fuse-router makes and the lowering
+    needs) or the `logits` operand (as imported: the router product is an
+    ingot.matmul of its own); selection scores add
     `selection_bias` (DeepSeek-V3's e_score_correction_bias) when given.
     With `num_groups` > 1 the experts form groups, a group scores the sum of
     its two best selection scores and only the best `groups_used` groups
@@ -284,7 +294,9 @@ def Ingot_MoEOp : Ingot_WeightUser<"moe", [Pure,
     down_s(silu(gate_s x) * up_s x) when `shared_gate` is given.
     Expert stacks are [experts, out, in].
   }];
-  let arguments = (ins Ingot_Activation:$input, FlatSymbolRefAttr:$router,
+  let arguments = (ins Ingot_Activation:$input,
+                       Optional<Ingot_Activation>:$logits,
+                       OptionalAttr<FlatSymbolRefAttr>:$router,
                        FlatSymbolRefAttr:$gate, FlatSymbolRefAttr:$up,
                        FlatSymbolRefAttr:$down,
                        OptionalAttr<FlatSymbolRefAttr>:$selection_bias,
@@ -306,10 +318,11 @@ def Ingot_MoEOp : Ingot_WeightUser<"moe", [Pure,
                        OptionalAttr<Ingot_KernelAttr>:$shared_down_kernel);
   let results = (outs Ingot_Activation:$result);
   let assemblyFormat = [{
-    $input `router` $router (`bias` $selection_bias^)?
+    $input (`logits` $logits^)? (`router` $router^)?
+    (`bias` $selection_bias^)?
     `experts` `(` $gate `,` $up `,` $down `)`
     (`shared` `(` $shared_gate^ `,` $shared_up `,` $shared_down `)`)?
-    attr-dict `:` type($input)
+    attr-dict `:` type($input) (`,` type($logits)^)?
   }];
   let hasVerifier = 1;
 }

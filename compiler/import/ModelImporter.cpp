@@ -688,7 +688,9 @@ void Importer::buildFeedForward(int64_t il, Value &x) {
       return;
     }
     int64_t E = hp.embedding, X = hp.experts, F = hp.expertFfn;
-    auto router = weight(layerTensor(il, "ffn_gate_inp.weight"), {X, E});
+    // The router product as a matmul of its own; ingot-fuse-router folds
+    // it into the moe op.
+    Value logits = matmul(h, layerTensor(il, "ffn_gate_inp.weight"), X);
     auto gate = weight(layerTensor(il, "ffn_gate_exps.weight"), {X, F, E});
     auto up = weight(layerTensor(il, "ffn_up_exps.weight"), {X, F, E});
     auto down = weight(layerTensor(il, "ffn_down_exps.weight"), {X, E, F});
@@ -701,8 +703,9 @@ void Importer::buildFeedForward(int64_t il, Value &x) {
       sUp = weight(layerTensor(il, "ffn_up_shexp.weight"), {S, E});
       sDown = weight(layerTensor(il, "ffn_down_shexp.weight"), {E, S});
     }
-    out = MoEOp::create(builder, loc, h.getType(), h, router, gate, up, down,
-                        bias, sGate, sUp, sDown, builder.getI64IntegerAttr(X),
+    out = MoEOp::create(builder, loc, h.getType(), h, logits,
+                        /*router=*/FlatSymbolRefAttr(), gate, up, down, bias,
+                        sGate, sUp, sDown, builder.getI64IntegerAttr(X),
                         builder.getI64IntegerAttr(hp.expertsUsed),
                         GatingAttr::get(&context, hp.gating),
                         builder.getBoolAttr(hp.normalizeExperts),

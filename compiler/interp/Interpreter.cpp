@@ -317,7 +317,10 @@ template <> llvm::Error ModelInterpreter::Impl::apply(MoEOp e) {
   const Tensor &in = input(e.getInput());
   Tensor &out = output(e.getResult(), in.rows);
   MoEWeights w;
-  w.router = weight(e.getRouterAttr());
+  if (Value logits = e.getLogits())
+    w.routerLogits = input(logits).data.data();
+  else
+    w.router = weight(e.getRouterAttr());
   if (auto bias = e.getSelectionBiasAttr())
     w.selectionBias = vectorF32(bias).data();
   w.gateExps = weight(e.getGateAttr());

@@ -647,15 +647,19 @@ ExpertRoute interp::routeExperts(const float *routerLogits,
 void interp::moe(const MoEWeights &w, const MoEParams &p, const float *x,
                  int64_t nTokens, float *out,
                  std::vector<ExpertRoute> *routes) {
-  const int64_t nEmbd = w.router.rowLength();
-  assert(w.router.matrixRows() == p.nExperts && "router shape mismatch");
-  assert(w.downExps.matrixRows() == nEmbd && "down_exps shape mismatch");
+  const int64_t nEmbd = w.downExps.matrixRows();
+  assert((w.routerLogits || w.router.matrixRows() == p.nExperts) &&
+         "router shape mismatch");
   std::vector<float> logits(nTokens * p.nExperts), expertOut(nEmbd);
   if (routes)
     routes->clear();
   // The router runs over the whole batch (its F32 summation order depends on
   // the batch size, as in llama.cpp).
-  matmul(w.router, x, nTokens, logits.data());
+  if (w.routerLogits)
+    std::copy(w.routerLogits, w.routerLogits + nTokens * p.nExperts,
+              logits.begin());
+  else
+    matmul(w.router, x, nTokens, logits.data());
   for (int64_t t = 0; t < nTokens; ++t) {
     const float *xt = x + t * nEmbd;
     float *ot = out + t * nEmbd;

@@ -286,7 +286,10 @@ ExpertRoute routeExperts(const float *routerLogits, const float *selectionBias,
                          const MoEParams &params);
 
 struct MoEWeights {
-  WeightView router;                    ///< {n_embd, nExperts}
+  WeightView router; ///< {n_embd, nExperts}
+  /// The router product when already computed (nTokens x nExperts): then
+  /// `router` is not read.
+  const float *routerLogits = nullptr;
   const float *selectionBias = nullptr; ///< exp_probs_b (nExperts) or null
   WeightView gateExps;                  ///< {n_embd, n_ff, nExperts}
   WeightView upExps;                    ///< {n_embd, n_ff, nExperts}

@@ -31,6 +31,11 @@ struct BenchRow {
   int64_t tokens;
   bool decode; ///< tg (one token per step), else pp
   double mean, sd;
+  /// Packed bytes of the routed experts the timed runs chose, per token
+  /// (IngotContext::routed_expert_bytes; 0 for a dense model).
+  double routedExpertBytes;
+  /// Rows of logits one run asked the model for (Session::logitRowsWritten).
+  int64_t logitRows;
 };
 
 struct Bench {
@@ -46,12 +51,11 @@ struct Bench {
       n = nPrompt - done < s.maxBatch ? nPrompt - done : s.maxBatch;
       for (int64_t i = 0; i < n; ++i)
         s.arena.tokens()[i] = tokenAt(done + i);
-      if (!s.forward(n, done, error))
+      if (!s.forward(n, done, LogitRows::Last, error))
         return false;
     }
     // The row a generation would start from (nPrompt > 0 here).
-    return checkLogits(s.arena.logits() + (n - 1) * s.vocab, s.vocab,
-                       nPrompt - 1, error);
+    return checkLogits(s.lastLogits(), s.vocab, nPrompt - 1, error);
   }
 
   /// tg: greedy decoding from position 0.
@@ -59,7 +63,7 @@ struct Bench {
     int32_t tok = tokenAt(0);
     for (int64_t k = 0; k < nGen; ++k) {
       s.arena.tokens()[0] = tok;
-      if (!s.forward(1, k, error) ||
+      if (!s.forward(1, k, LogitRows::Last, error) ||
           !checkLogits(s.arena.logits(), s.vocab, k, error))
         return false;
       tok = int32_t(argmax(s.arena.logits(), s.vocab));
@@ -77,11 +81,15 @@ struct Bench {
     if (!(this->*test)(error))
       return false;
     std::vector<double> rates; // reps <= kMaxRepetitions
+    s.ctx.routed_expert_bytes = 0;
+    int64_t logitRows = 0;
     for (int64_t r = 0; r < reps; ++r) {
+      const int64_t rowsBefore = s.logitRowsWritten;
       double t0 = now();
       if (!(this->*test)(error))
         return false;
       double dt = now() - t0;
+      logitRows = s.logitRowsWritten - rowsBefore;
       rates.push_back(double(tokens) / (dt > 0 ? dt : 1e-9));
     }
     double mean = 0, var = 0;
@@ -92,8 +100,10 @@ struct Bench {
       var += (v - mean) * (v - mean);
     double sd =
         rates.size() > 1 ? std::sqrt(var / double(rates.size() - 1)) : 0.0;
+    double routed = double(s.ctx.routed_expert_bytes) /
+                    double(tokens * (reps > 0 ? reps : 1));
     rows.push_back({std::string(name) + std::to_string(tokens), tokens,
-                    test == &Bench::generate, mean, sd});
+                    test == &Bench::generate, mean, sd, routed, logitRows});
     return true;
   }
 };
@@ -129,8 +139,12 @@ RooflineCells rooflineCells(const BenchRow &r, const TargetFigure &read,
                                : std::string("n/a");
   } else if (info.step_quantized_macs > 0) {
     // 2 operations (multiply, add) per multiply-add. A model without
-    // quantized weights does no int8 work: its cells stay "-".
-    double gops = 2.0 * double(info.step_quantized_macs) * r.mean / 1e9;
+    // quantized weights does no int8 work: its cells stay "-". The logits
+    // tail runs only for the rows of logits asked for, not every token.
+    double tail = double(info.step_logits_tail_quantized_macs);
+    double macsPerToken = double(info.step_quantized_macs) - tail +
+                          tail * double(r.logitRows) / double(r.tokens);
+    double gops = 2.0 * macsPerToken * r.mean / 1e9;
     c.gops = fixed(gops);
     c.peakShare = peak.known() ? fixed(100 * gops / peak.value, "%.1f %%")
                                : std::string("n/a");
@@ -152,15 +166,43 @@ void printLegend(const std::vector<BenchRow> &rows, const TargetFigure &read,
     if (r.decode)
       std::printf(", %s reads %.0f on average", r.test.c_str(),
                   meanKvBytesPerStep(info, r.tokens));
-  std::printf("\nmultiply-adds per token: %" PRId64
-              " with quantized weights (int8 GOPS = 2 x these x t/s), %" PRId64
-              " with F32/F16 weights (not in GOPS); attention not counted\n",
-              info.step_quantized_macs, info.step_float_macs);
+  std::printf(
+      "\nmultiply-adds per token: %" PRId64 " with quantized weights (%" PRId64
+      " of them in the logits tail: the output matrix and the last "
+      "layer after its attention, done per row of logits only), %" PRId64
+      " with F32/F16 weights (not in GOPS); attention not counted; "
+      "int8 GOPS = 2 x the quantized ones done x t/s\n",
+      info.step_quantized_macs, info.step_logits_tail_quantized_macs,
+      info.step_float_macs);
+  if (!rows.empty()) {
+    std::printf("rows of logits computed per run:");
+    for (const BenchRow &r : rows)
+      std::printf(" %s %" PRId64 "%s", r.test.c_str(), r.logitRows,
+                  &r == &rows.back() ? "" : ",");
+    std::printf(" (the last token of each batch only)\n");
+  }
   if (info.moe_experts > 0)
     std::printf("moe: experts counted %" PRId64 " of %" PRId64
                 " per layer (the chosen ones): bytes and operations are an "
                 "estimate\n",
                 info.moe_experts_used, info.moe_experts);
+  if (info.moe_experts > 0 && !rows.empty()) {
+    // What the run's routing chose: per step, each layer's distinct experts
+    // (the bytes a step that runs each expert once over its tokens reads).
+    std::printf("moe routing of this run, routed expert bytes per token "
+                "(plan %" PRId64 "):",
+                info.step_routed_expert_bytes);
+    for (const BenchRow &r : rows) {
+      std::printf(" %s %.0f", r.test.c_str(), r.routedExpertBytes);
+      if (r.decode)
+        std::printf(
+            " (weights per decode step %.0f, plan %" PRId64 ")",
+            double(info.step_weight_bytes - info.step_routed_expert_bytes) +
+                r.routedExpertBytes,
+            info.step_weight_bytes);
+    }
+    std::printf("\n");
+  }
   std::printf("GB/s = (weights + kv) per token x t/s; %% read bw against ");
   if (read.known())
     std::printf("%.1f GB/s (%s, for %d decode thread%s)\n", read.value,

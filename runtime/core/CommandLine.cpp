@@ -96,6 +96,10 @@ void printRunAndCommonHelp() {
       "the context)\n"
       "  --logits-out PREFIX  write PREFIX.prompt.f32 and PREFIX.gen.f32 "
       "(float32 rows)\n"
+      "  --last-prompt-logits with --logits-out: the prompt's last row only, "
+      "computed as\n"
+      "                       generation does (the other tokens get no "
+      "logits)\n"
       "bench:\n"
       "  -p, --n-prompt N     prompt tokens to process (default 128; 0 skips "
       "pp; at most the context)\n"
@@ -417,6 +421,11 @@ const Flag kFlags[] = {
      [](Options &o, const char *a, const char *v, E &e) {
        return parseLogitsPrefix(a, v, o.logitsOut, e);
      }},
+    {{"--last-prompt-logits"},
+     kAlways,
+     Scope::Run,
+     &Options::lastPromptLogits,
+     nullptr},
     {{"--pin"}, kAlways, Scope::All, &Options::pin, nullptr},
     {{"--hugepages"}, kAlways, Scope::All, &Options::hugepages, nullptr},
     {{"--verify"}, kAlways, Scope::All, &Options::verify, nullptr},
@@ -520,6 +529,8 @@ bool checkFlagsFitCommand(const Options &o, std::string &error) {
   if (!o.logitsOut.empty() && text)
     return fail(error, "--logits-out applies to 'run --tokens' only (text "
                        "generation writes no logits)");
+  if (o.lastPromptLogits && o.logitsOut.empty())
+    return fail(error, "--last-prompt-logits applies with --logits-out only");
   if (o.textOnly && !text)
     return fail(error, "%s applies to text generation (run -p/-f, chat) only",
                 o.textOnly);

@@ -7,7 +7,8 @@
 //            [--chat [-i] [--system TEXT] [--chat-template-file FILE]]
 //            [--reasoning-format deepseek|none] [--verbose-prompt]
 //   PROG chat [same options]            interactive chat on stdin
-//   PROG run --tokens 1,403,407 -n N [--temp 0] [--logits-out PREFIX]
+//   PROG run --tokens 1,403,407 -n N [--temp 0] [--logits-out PREFIX
+//                                             [--last-prompt-logits]]
 //   PROG bench [-p 128] [-n 64] [-r 3]
 //   PROG info
 //   all: [-t N] [-c N] [-b N] [--pin] [--hugepages] [--verify]
@@ -44,6 +45,7 @@ struct Options {
   int64_t context = 0;      // -c; 0 = derived
   int64_t batch = 0;        // -b; 0 = the model's max_batch
   std::string logitsOut;
+  bool lastPromptLogits = false; // --logits-out gets the prompt's last row
   bool pin = false;
   bool hugepages = false;
   bool verify = false;

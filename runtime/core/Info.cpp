@@ -2,6 +2,7 @@
 #include "Commands.h"
 #include "Console.h"
 #include "CpuFeatures.h"
+#include "Roofline.h"
 #include "Session.h"
 
 #include <cinttypes>
@@ -79,6 +80,30 @@ void printMemoryPlan(const IngotModelInfo &info, const Session &s) {
     printIndented(info.memory_plan);
 }
 
+/// What a decode step reads by the compile-time plan and the rate the
+/// target's measured read bandwidth allows for it (`bench` measures both:
+/// the rate, and for MoE models the routed experts a run chose).
+void printDecodeEstimate(const IngotModelInfo &info, const Session &s) {
+  std::printf("decode estimate (compile-time plan):\n");
+  std::printf("  weights read per step: %" PRId64 " bytes (%s)",
+              info.step_weight_bytes,
+              humanBytes(double(info.step_weight_bytes)).c_str());
+  if (info.moe_experts > 0)
+    std::printf(", routed experts %" PRId64 " of them (%" PRId64 " of %" PRId64
+                " per layer)",
+                info.step_routed_expert_bytes, info.moe_experts_used,
+                info.moe_experts);
+  std::printf("\n");
+  TargetFigure read = targetReadBandwidth(info, s.decodeThreads);
+  if (read.known() && info.step_weight_bytes > 0)
+    std::printf("  predicted: %.1f tokens/s at %.1f GB/s (%s), kv cache "
+                "reads not counted\n",
+                read.value * 1e9 / double(info.step_weight_bytes), read.value,
+                read.note.c_str());
+  else
+    std::printf("  predicted: n/a: %s\n", read.note.c_str());
+}
+
 void printPayload(const Payload &pl) {
   std::printf("payload:\n");
   std::printf("  format version: %u\n", pl.header().format_version);
@@ -116,6 +141,7 @@ bool runInfo(const Options &o, std::string &error) {
   printModel(info);
   printTarget(info);
   printMemoryPlan(info, s);
+  printDecodeEstimate(info, s);
   printPayload(s.payload);
   return true;
 }

@@ -2,7 +2,8 @@
 //
 // The exactness path: no tokenizer, no sampler. The ids are the output, so
 // a prompt or -n that does not fit the context is an error rather than
-// fewer ids than asked for; --logits-out writes every row computed.
+// fewer ids than asked for; --logits-out writes every row computed: every
+// prompt token's, or with --last-prompt-logits the last one's only.
 //
 //===----------------------------------------------------------------------===//
 #include "CommandLine.h"
@@ -61,6 +62,8 @@ bool parseTokens(const std::string &text, int64_t vocab,
 /// PREFIX.prompt.f32 and PREFIX.gen.f32 (float32 rows), when asked for.
 struct LogitsFiles {
   bool enabled = false;
+  /// The prompt file gets the last prompt token's row only.
+  bool lastPromptRow = false;
   OutputFile prompt, gen;
   size_t rowBytes = 0;
 
@@ -87,16 +90,19 @@ bool prefill(Session &s, const std::vector<int32_t> &prompt,
     int64_t n = nPrompt - done < s.maxBatch ? nPrompt - done : s.maxBatch;
     std::memcpy(s.arena.tokens(), prompt.data() + done,
                 size_t(n) * sizeof(int32_t));
-    if (!s.forward(n, done, error))
+    const bool allRows = logits.enabled && !logits.lastPromptRow;
+    if (!s.forward(n, done, allRows ? LogitRows::All : LogitRows::Last, error))
       return false;
-    if (logits.enabled &&
-        !logits.prompt.write(s.arena.logits(), size_t(n) * logits.rowBytes,
-                             error))
+    if (allRows && !logits.prompt.write(s.arena.logits(),
+                                        size_t(n) * logits.rowBytes, error))
       return false;
     done += n;
     if (done == nPrompt) {
-      const float *last = s.arena.logits() + (n - 1) * s.vocab;
+      const float *last = s.lastLogits();
       if (!checkLogits(last, s.vocab, nPrompt - 1, error))
+        return false;
+      if (logits.enabled && logits.lastPromptRow &&
+          !logits.prompt.write(last, logits.rowBytes, error))
         return false;
       next = argmax(last, s.vocab);
     }
@@ -114,7 +120,7 @@ bool decode(Session &s, int64_t nPrompt, int64_t nGen, int64_t next,
     if (k + 1 == nGen && !logits.enabled)
       break;
     s.arena.tokens()[0] = int32_t(next);
-    if (!s.forward(1, nPrompt + k, error))
+    if (!s.forward(1, nPrompt + k, LogitRows::Last, error))
       return false;
     if (logits.enabled &&
         !logits.gen.write(s.arena.logits(), logits.rowBytes, error))
@@ -167,6 +173,7 @@ bool runTokens(const Options &o, std::string &error) {
   int64_t nPrompt = int64_t(prompt.size());
   Session s;
   LogitsFiles logits;
+  logits.lastPromptRow = o.lastPromptLogits;
   if (!setUpSession(s, o, saturatingAdd(nPrompt, nGen), error) ||
       !checkFits(s, nPrompt, nGen, error) ||
       !logits.open(o.logitsOut, nGen, s.vocab, error))

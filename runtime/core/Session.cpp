@@ -123,7 +123,8 @@ bool startThreads(Session &s, const Options &o, std::string &error) {
 
 } // namespace
 
-bool Session::forward(int64_t n, int64_t pos0, std::string &error) {
+bool Session::forward(int64_t n, int64_t pos0, LogitRows rows,
+                      std::string &error) {
   if (n < 1 || n > maxBatch || pos0 < 0 || pos0 > contextLength - n)
     return fail(error,
                 "internal error: forward call of %" PRId64
@@ -134,7 +135,10 @@ bool Session::forward(int64_t n, int64_t pos0, std::string &error) {
   for (int64_t i = 0; i < n; ++i)
     pos[i] = int32_t(pos0 + i);
   ctx.n_threads = n > 1 ? prefillThreads : decodeThreads;
-  ingot_model_forward(&ctx, n, arena.tokens(), pos, arena.logits());
+  lastLogitRows = rows == LogitRows::All ? n : 1;
+  logitRowsWritten += lastLogitRows;
+  ingot_model_forward(&ctx, n, arena.tokens(), pos, lastLogitRows,
+                      arena.logits());
   return true;
 }
 

@@ -22,6 +22,11 @@ namespace ingot::rt {
 
 struct Options;
 
+/// Which tokens of a forward call get logits: the last one (the next token
+/// is sampled from it; the model then skips the output matrix for the
+/// others) or all of them (--logits-out).
+enum class LogitRows { Last, All };
+
 /// Everything one run needs, set up once: payload, arena, pool, context.
 struct Session {
   Payload payload;
@@ -37,14 +42,25 @@ struct Session {
   /// -c as given (0: derived), for the messages.
   int64_t requestedContext = 0;
   int decodeThreads = 1, prefillThreads = 1;
+  /// Rows of logits the model was asked for so far (bench reports it).
+  int64_t logitRowsWritten = 0;
 
   /// One forward call: n <= maxBatch tokens (already in arena.tokens())
-  /// at positions pos0.. < contextLength; logits land in arena.logits().
-  bool forward(int64_t n, int64_t pos0, std::string &error);
+  /// at positions pos0.. < contextLength; the logits of the last token
+  /// (LogitRows::Last) or of all n land in arena.logits(), the last token's
+  /// in the last row written (lastLogits()).
+  bool forward(int64_t n, int64_t pos0, LogitRows rows, std::string &error);
+  /// The last token's logits after forward().
+  const float *lastLogits() const {
+    return arena.logits() + (lastLogitRows - 1) * vocab;
+  }
 
   /// Why the context is no larger, for the messages: the ceiling itself, or
   /// -c below it.
   std::string contextLimit() const;
+
+private:
+  int64_t lastLogitRows = 1;
 };
 
 /// Sets up the session with -c, or a context of `wantedContext` positions

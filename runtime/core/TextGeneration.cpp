@@ -75,13 +75,13 @@ bool feedPrompt(Session &s, const std::vector<int32_t> &prompt, int64_t from,
     int64_t n = nPrompt - done < s.maxBatch ? nPrompt - done : s.maxBatch;
     std::memcpy(s.arena.tokens(), prompt.data() + done,
                 size_t(n) * sizeof(int32_t));
-    if (!s.forward(n, done, error))
+    if (!s.forward(n, done, LogitRows::Last, error))
       return false;
     std::memcpy(cache.ids + done, prompt.data() + done,
                 size_t(n) * sizeof(int32_t));
     cache.size = done + n;
     done += n;
-    logits = s.arena.logits() + (n - 1) * s.vocab;
+    logits = s.lastLogits();
   }
   return true;
 }
@@ -121,7 +121,7 @@ bool sampleTokens(TextRun &run, const float *logits, TokenPrinter &printer,
       break;
     }
     s.arena.tokens()[0] = next;
-    if (!s.forward(1, cache.size, error))
+    if (!s.forward(1, cache.size, LogitRows::Last, error))
       return false;
     cache.ids[cache.size++] = next;
     logits = s.arena.logits();

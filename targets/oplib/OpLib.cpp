@@ -3,7 +3,9 @@
 // Compiled to LLVM bitcode at build time (no target flags) and linked into
 // every model module by the compiler, which then optimizes it for the
 // target. Numerics follow compiler/interp/ReferenceOps.cpp (itself matched
-// to ggml) bit for bit: Q8_0 activation rounding, rope with YaRN, RMS norm
+// to ggml) bit for bit, except attention outside models that route to
+// experts (tiled, within float rounding; see "Attention in a faster
+// order"): Q8_0 activation rounding, rope with YaRN, RMS norm
 // summed in double, ggml_v_expf in softmax and SiLU/SwiGLU, ggml's softmax
 // block sums, attention weighted sums in ggml's mul_mat lane order over the
 // KV row padded to 256 cells, MoE routing with groups, and F32/F16 weights
@@ -16,6 +18,7 @@
 #include "compiler/ggml/GGMLTypes.h"
 #include "targets/oplib/OpLibLimits.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -129,6 +132,39 @@ void softmaxRow(float *x, int64_t n) {
     x[i] *= inv;
 }
 
+/// A whole group of G F32 rows of floatRows: the same sums in the same
+/// order, the accumulators kept slot-major (acc[s] holds slot s of the G
+/// rows) so that each k is one G-lane fma. Explicit vectors: the bitcode is
+/// optimized for no particular CPU first, where the G scalar fmas get
+/// unrolled but not vectorized, and stay scalar for the target.
+template <int64_t G>
+void floatGroupF32(const float *w, int64_t K, const float *x, bool sgemm,
+                   float *y) {
+  typedef float Rows __attribute__((ext_vector_type(G)));
+  const int64_t period = sgemm ? kLanes : kVecSlots;
+  const int64_t np = sgemm ? K : (K & ~int64_t(kVecSlots - 1));
+  Rows acc[kVecSlots];
+  for (int64_t s = 0; s < kVecSlots; ++s)
+    acc[s] = 0.0f;
+  for (int64_t k0 = 0; k0 < np; k0 += period)
+    for (int64_t s = 0; s < period; ++s) {
+      Rows wk;
+      memcpy(&wk, w + (k0 + s) * G, sizeof(wk));
+      acc[s] = __builtin_elementwise_fma(wk, (Rows)x[k0 + s], acc[s]);
+    }
+  for (int64_t i = 0; i < G; ++i) {
+    float slots[kVecSlots];
+    for (int64_t s = 0; s < kVecSlots; ++s)
+      slots[s] = acc[s][i];
+    float sum = sgemm ? reduceLanes(slots)
+                      : ingot::ggml::reduceVecDotAccumulators(
+                            (const float (*)[kLanes])slots);
+    for (int64_t k = np; k < K; ++k)
+      sum = fmaf(w[k * G + i], x[k], sum);
+    y[i] = sum;
+  }
+}
+
 /// F32 / F16 weights in the kernels' packed layout (groups of G rows, per k
 /// the G values of the group), computed in the reference order instead of
 /// the generated kernels': F32 as ggml_vec_dot_f32, or tinyBLAS's 16 lanes
@@ -152,6 +188,12 @@ void floatRows(const uint8_t *packed, int32_t wtype, int64_t K, int64_t G,
       }
       for (int64_t i = first; i < last; ++i)
         y[g * G + i] = (float)acc[i];
+    } else if (first == 0 && last == G && (G == 16 || G == 8)) {
+      // Whole groups of the avx512vnni (16) and avx2 (8) layouts.
+      if (G == 16)
+        floatGroupF32<16>((const float *)base, K, x, sgemm, y + g * G);
+      else
+        floatGroupF32<8>((const float *)base, K, x, sgemm, y + g * G);
     } else {
       const float *w = (const float *)base;
       const int64_t period = sgemm ? kLanes : kVecSlots;
@@ -193,6 +235,8 @@ inline bool isFloatType(int32_t wtype) {
 // hide it.
 constexpr int64_t kChunksPerThread = 8;
 constexpr int64_t kMinChunkWorkBytes = 32 << 10;
+/// Fewest tokens a parallel chunk of MoE routing takes.
+constexpr int64_t kMinRouteTokens = 4;
 /// Output rows per cache line of f32 results.
 constexpr int64_t kRowsPerLine = 64 / 4;
 
@@ -436,6 +480,45 @@ inline void itemRange(int64_t items, int64_t perChunk, int32_t chunk,
   end = begin + perChunk < items ? begin + perChunk : items;
 }
 
+/// prepareFusedInput over the tokens in parallel: each chunk prepares its
+/// own token rows with the same per-token code, so the bits do not depend
+/// on the chunking.
+struct PrepareFusedTask {
+  const IngotFusedMatmulArgs *args;
+  const float *x;
+  uint8_t *act;
+  int64_t nTokens, tokensPerChunk;
+};
+
+void prepareFusedChunk(void *p, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
+  const PrepareFusedTask &t = *(const PrepareFusedTask *)p;
+  int64_t begin, end;
+  itemRange(t.nTokens, t.tokensPerChunk, chunk, begin, end);
+  if (begin >= end)
+    return;
+  const int64_t cols = t.args->cols;
+  prepareFusedInput(*t.args, t.x + begin * cols, end - begin,
+                    t.act +
+                        begin * ingot_op_activation_bytes(t.args->wtype, cols));
+}
+
+void prepareFusedInputParallel(IngotContext *ctx, const IngotFusedMatmulArgs &f,
+                               const float *x, int64_t nTokens, uint8_t *act) {
+  // A token's prologue reads its row (and the norm scale) once: 4 bytes a
+  // column of work.
+  const int64_t chunks = chunkCount(ctx, nTokens, nTokens * f.cols * 4);
+  if (chunks <= 1) {
+    prepareFusedInput(f, x, nTokens, act);
+    return;
+  }
+  PrepareFusedTask task = {&f, x, act, nTokens,
+                           (nTokens + chunks - 1) / chunks};
+  ingot_rt_parallel(
+      ctx, prepareFusedChunk, &task,
+      (int32_t)((nTokens + task.tokensPerChunk - 1) / task.tokensPerChunk));
+}
+
 /// One attention row (one token, one head) as ReferenceOps does it: scores
 /// s_j = scale * score(j) for j < nKV, ggml's soft_max over a row of
 /// paddedKV(nKV) cells (the padding masked), then out[d] = sum_j p_j *
@@ -576,6 +659,240 @@ void runAttentionTask(void *argsVoid, int32_t chunk, int32_t nChunks) {
   }
 }
 
+//===----------------------------------------------------------------------===//
+// Attention in a faster order (models that do not route to experts). The
+// design allows the compiled binary any order within tolerance of
+// llama.cpp's logits; the exact path above stays for routed models, whose
+// near-tied expert choices follow every rounding upstream.
+//
+// A tile is up to 16 query rows (tokens x query heads of one KV head), one
+// row per vector lane, so each cached key and value row is read once per
+// tile and the scores of one key for all rows are one vector. The softmax
+// is online (running max and sum per row, rescaled as blocks of 16 keys
+// come in), so nothing scales with the context. A row's result does not
+// depend on the other rows of its tile (a block a row sees no key of
+// rescales it by exactly 1), so it is the same for any thread count.
+//===----------------------------------------------------------------------===//
+
+using Vec16 = float __attribute__((ext_vector_type(16)));
+using Lanes16 = int32_t __attribute__((ext_vector_type(16)));
+
+constexpr int64_t kTileRows = 16;
+constexpr int64_t kKeyBlock = 16;
+/// Widest key or value head the tiled path takes (its stack buffers are
+/// 16 rows of this); wider heads take the exact path.
+constexpr int64_t kTiledHeadWidth = 256;
+/// Keys whose scores share one pass over the tile's queries.
+constexpr int64_t kKeysPerPass = 4;
+/// Value dims one pass of the weighted sum keeps in registers.
+constexpr int64_t kValueLanes = 4 * 16;
+
+inline Vec16 loadVec(const float *p) {
+  Vec16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void storeVec(float *p, Vec16 v) { memcpy(p, &v, sizeof v); }
+inline Vec16 fmaVec(Vec16 a, Vec16 b, Vec16 c) {
+  return __builtin_elementwise_fma(a, b, c);
+}
+inline Vec16 maxVec(Vec16 a, Vec16 b) {
+  return __builtin_elementwise_max(a, b);
+}
+/// The lanes of v where `keep` is all ones, 0 elsewhere.
+inline Vec16 keepLanes(Vec16 v, Lanes16 keep) {
+  return (Vec16)((Lanes16)v & keep);
+}
+
+/// e^x for x <= 0 per lane: ggml_v_expf's range reduction and polynomial;
+/// x is clamped to -87 first (about 1.6e-38), so 2^n stays a normal float
+/// and no lane needs ggml's overflow handling.
+inline Vec16 expNonPositive(Vec16 x) {
+  x = maxVec(x, Vec16(-87.0f));
+  const Vec16 shift = 0x1.8p23f;
+  const Vec16 n = fmaVec(x, Vec16(0x1.715476p+0f), shift) - shift;
+  const Vec16 b =
+      fmaVec(-n, Vec16(0x1.7f7d1cp-20f), fmaVec(-n, Vec16(0x1.62e4p-1f), x));
+  const Vec16 u = b * b;
+  const Vec16 j =
+      fmaVec(fmaVec(fmaVec(Vec16(0x1.0e4020p-7f), b, Vec16(0x1.573e2ep-5f)), u,
+                    fmaVec(Vec16(0x1.555e66p-3f), b, Vec16(0x1.fffdb6p-2f))),
+             u, fmaVec(Vec16(0x1.ffffecp-1f), b, Vec16(1.0f)));
+  const Lanes16 scale = (__builtin_convertvector(n, Lanes16) + 127) << 23;
+  return j * (Vec16)scale;
+}
+
+struct TiledAttentionTask {
+  const float *q;
+  const int32_t *positions;
+  const float *cache;
+  int64_t nTokens, nHeads, nKVHeads, headDim, valueDim, rowFloats;
+  float scale;
+  float *out;
+  int64_t headsPerTile, tokensPerTile; ///< rows = heads x tokens <= 16
+  int64_t headTiles;                   ///< head tiles per KV head
+  int64_t tokenTiles;                  ///< token tiles of the batch
+  int64_t tilesPerChunk;
+};
+
+/// One tile: query heads [h0, h0 + nh) (all reading KV head kvHead) of
+/// tokens [t0, t0 + nt); row r is head h0 + r % nh of token t0 + r / nh.
+void attendTile(const TiledAttentionTask &a, int64_t kvHead, int64_t h0,
+                int64_t nh, int64_t t0, int64_t nt) {
+  const int64_t rows = nh * nt;
+  // Queries transposed (dim-major, a lane per row) and pre-scaled; lanes
+  // past the tile's rows are 0 and see no keys.
+  alignas(64) float queries[kTiledHeadWidth][kTileRows];
+  alignas(64) float sums[kTileRows][kTiledHeadWidth];
+  alignas(64) int32_t visible[kTileRows] = {};
+  int64_t keys = 0;
+  for (int64_t r = 0; r < kTileRows; ++r) {
+    const float *qr = nullptr;
+    if (r < rows) {
+      const int64_t t = t0 + r / nh, h = h0 + r % nh;
+      qr = a.q + (t * a.nHeads + h) * a.headDim;
+      visible[r] = a.positions[t] + 1;
+      keys = visible[r] > keys ? visible[r] : keys;
+    }
+    for (int64_t d = 0; d < a.headDim; ++d)
+      queries[d][r] = qr ? qr[d] * a.scale : 0.0f;
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t d = 0; d < a.valueDim; ++d)
+      sums[r][d] = 0.0f;
+  Lanes16 visibleLanes;
+  memcpy(&visibleLanes, visible, sizeof visibleLanes);
+
+  const float *keyRows = a.cache + kvHead * a.headDim;
+  const float *valueRows =
+      a.cache + a.nKVHeads * a.headDim + kvHead * a.valueDim;
+  // Running max and sum of exp(score - max) per row; -FLT_MAX rather than
+  // -inf, so that rows with no visible key yet give no inf - inf.
+  Vec16 runMax = -FLT_MAX, runSum = 0.0f;
+  for (int64_t j0 = 0; j0 < keys; j0 += kKeyBlock) {
+    const int64_t jn = keys - j0 < kKeyBlock ? keys - j0 : kKeyBlock;
+    Vec16 scores[kKeyBlock];
+    Lanes16 sees[kKeyBlock];
+    int64_t jj = 0;
+    // Scores of kKeysPerPass keys per pass over the queries.
+    for (; jj + kKeysPerPass <= jn; jj += kKeysPerPass) {
+      const float *k0 = keyRows + (j0 + jj) * a.rowFloats;
+      const float *k1 = k0 + a.rowFloats, *k2 = k1 + a.rowFloats,
+                  *k3 = k2 + a.rowFloats;
+      Vec16 s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+      for (int64_t d = 0; d < a.headDim; ++d) {
+        const Vec16 qd = loadVec(queries[d]);
+        s0 = fmaVec(qd, Vec16(k0[d]), s0);
+        s1 = fmaVec(qd, Vec16(k1[d]), s1);
+        s2 = fmaVec(qd, Vec16(k2[d]), s2);
+        s3 = fmaVec(qd, Vec16(k3[d]), s3);
+      }
+      scores[jj] = s0;
+      scores[jj + 1] = s1;
+      scores[jj + 2] = s2;
+      scores[jj + 3] = s3;
+    }
+    for (; jj < jn; ++jj) {
+      const float *k = keyRows + (j0 + jj) * a.rowFloats;
+      Vec16 s = 0.0f;
+      for (int64_t d = 0; d < a.headDim; ++d)
+        s = fmaVec(loadVec(queries[d]), Vec16(k[d]), s);
+      scores[jj] = s;
+    }
+    Vec16 blockMax = -FLT_MAX;
+    for (jj = 0; jj < jn; ++jj) {
+      sees[jj] = Lanes16((int32_t)(j0 + jj)) < visibleLanes;
+      scores[jj] = sees[jj] ? scores[jj] : Vec16(-FLT_MAX);
+      blockMax = maxVec(blockMax, scores[jj]);
+    }
+    const Vec16 newMax = maxVec(runMax, blockMax);
+    alignas(64) float rescale[kTileRows];
+    storeVec(rescale, expNonPositive(runMax - newMax));
+    runSum *= loadVec(rescale);
+    runMax = newMax;
+    alignas(64) float probs[kKeyBlock][kTileRows];
+    for (jj = 0; jj < jn; ++jj) {
+      const Vec16 p = keepLanes(expNonPositive(scores[jj] - newMax), sees[jj]);
+      runSum += p;
+      storeVec(probs[jj], p);
+    }
+    // sums[r] = sums[r] * rescale[r] + sum_j probs[j][r] * value(j), over
+    // the keys row r sees (a row seeing none of the block keeps its sums:
+    // its rescale is 1).
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t rowKeys = visible[r] - j0 < jn ? visible[r] - j0 : jn;
+      if (rowKeys <= 0)
+        continue;
+      const Vec16 keep = rescale[r];
+      float *sr = sums[r];
+      int64_t d0 = 0;
+      for (; d0 + kValueLanes <= a.valueDim; d0 += kValueLanes) {
+        Vec16 o0 = loadVec(sr + d0) * keep, o1 = loadVec(sr + d0 + 16) * keep,
+              o2 = loadVec(sr + d0 + 32) * keep,
+              o3 = loadVec(sr + d0 + 48) * keep;
+        for (int64_t j = 0; j < rowKeys; ++j) {
+          const float *v = valueRows + (j0 + j) * a.rowFloats + d0;
+          const Vec16 p = probs[j][r];
+          o0 = fmaVec(p, loadVec(v), o0);
+          o1 = fmaVec(p, loadVec(v + 16), o1);
+          o2 = fmaVec(p, loadVec(v + 32), o2);
+          o3 = fmaVec(p, loadVec(v + 48), o3);
+        }
+        storeVec(sr + d0, o0);
+        storeVec(sr + d0 + 16, o1);
+        storeVec(sr + d0 + 32, o2);
+        storeVec(sr + d0 + 48, o3);
+      }
+      for (; d0 + 16 <= a.valueDim; d0 += 16) {
+        Vec16 o = loadVec(sr + d0) * keep;
+        for (int64_t j = 0; j < rowKeys; ++j)
+          o = fmaVec(Vec16(probs[j][r]),
+                     loadVec(valueRows + (j0 + j) * a.rowFloats + d0), o);
+        storeVec(sr + d0, o);
+      }
+      for (int64_t d = d0; d < a.valueDim; ++d) {
+        float o = sr[d] * rescale[r];
+        for (int64_t j = 0; j < rowKeys; ++j)
+          o = fmaf(probs[j][r], valueRows[(j0 + j) * a.rowFloats + d], o);
+        sr[d] = o;
+      }
+    }
+  }
+  alignas(64) float total[kTileRows];
+  storeVec(total, runSum);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t t = t0 + r / nh, h = h0 + r % nh;
+    float *o = a.out + (t * a.nHeads + h) * a.valueDim;
+    const float inv = 1.0f / total[r];
+    for (int64_t d = 0; d < a.valueDim; ++d)
+      o[d] = sums[r][d] * inv;
+  }
+}
+
+/// Tiles are numbered with the last tokens first (they see the most keys,
+/// so the longest chunks are claimed first), then by KV head and head
+/// tile.
+void runTiledAttentionTask(void *argsVoid, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
+  const TiledAttentionTask &a = *(const TiledAttentionTask *)argsVoid;
+  const int64_t perTokenTile = a.nKVHeads * a.headTiles;
+  const int64_t group = a.nHeads / a.nKVHeads;
+  int64_t begin, end;
+  itemRange(a.tokenTiles * perTokenTile, a.tilesPerChunk, chunk, begin, end);
+  for (int64_t tile = begin; tile < end; ++tile) {
+    const int64_t tokenTile = a.tokenTiles - 1 - tile / perTokenTile;
+    const int64_t kvHead = tile % perTokenTile / a.headTiles;
+    const int64_t headTile = tile % a.headTiles;
+    const int64_t t0 = tokenTile * a.tokensPerTile;
+    const int64_t hInGroup = headTile * a.headsPerTile;
+    const int64_t nt =
+        a.nTokens - t0 < a.tokensPerTile ? a.nTokens - t0 : a.tokensPerTile;
+    const int64_t nh =
+        group - hInGroup < a.headsPerTile ? group - hInGroup : a.headsPerTile;
+    attendTile(a, kvHead, kvHead * group + hInGroup, nh, t0, nt);
+  }
+}
+
 struct MLATask {
   const float *qNopeAbs, *q;
   const int32_t *positions;
@@ -614,17 +931,20 @@ void runMLATask(void *argsVoid, int32_t chunk, int32_t nChunks) {
   }
 }
 
-/// Indices of the k largest of n values, best first, ties to the lower
-/// index (n <= kMaxExperts).
+/// Indices of the k largest of n values (0 < k <= n), best first, ties to
+/// the lower index: the order of a stable sort by descending value, as the
+/// reference's. One pass keeping the best k so far in order: a later value
+/// enters only when strictly greater than the one it passes.
 void topK(const float *values, int64_t n, int64_t k, int32_t *out) {
-  bool taken[kMaxExperts] = {};
-  for (int64_t i = 0; i < k; ++i) {
-    int32_t best = -1;
-    for (int64_t e = 0; e < n; ++e)
-      if (!taken[e] && (best < 0 || values[e] > values[best]))
-        best = (int32_t)e;
-    taken[best] = true;
-    out[i] = best;
+  int64_t kept = 0;
+  for (int64_t e = 0; e < n; ++e) {
+    const float v = values[e];
+    if (kept == k && !(v > values[out[k - 1]]))
+      continue;
+    int64_t at = kept < k ? kept++ : k - 1;
+    for (; at > 0 && v > values[out[at - 1]]; --at)
+      out[at] = out[at - 1];
+    out[at] = (int32_t)e;
   }
 }
 
@@ -714,6 +1034,94 @@ int64_t lcm(int64_t a, int64_t b) {
   return a / x * b;
 }
 
+/// The routing of one ingot.moe for a batch (ingot_op_moe_route).
+struct RouteTask {
+  const float *logits, *selectionBias;
+  int64_t nTokens, nExperts, used, nGroups, groupsUsed;
+  int32_t sigmoid, normalize;
+  float scale;
+  int32_t *ids;
+  float *weights;
+  int64_t tokensPerChunk;
+};
+
+/// Sum of the two best of n values (n >= 2), added best first as the
+/// reference's group score; the one value when n == 1.
+inline float topTwoSum(const float *v, int64_t n) {
+  if (n < 2)
+    return v[0];
+  int64_t first = v[1] > v[0] ? 1 : 0, second = 1 - first;
+  for (int64_t e = 2; e < n; ++e) {
+    if (v[e] > v[first]) {
+      second = first;
+      first = e;
+    } else if (v[e] > v[second]) {
+      second = e;
+    }
+  }
+  return 0.0f + v[first] + v[second];
+}
+
+/// Token t's experts and weights.
+void routeToken(const RouteTask &a, int64_t t) {
+  const int64_t nExperts = a.nExperts, used = a.used;
+  float probs[kMaxExperts], selection[kMaxExperts];
+  const float *l = a.logits + t * nExperts;
+  if (a.sigmoid) {
+    for (int64_t e = 0; e < nExperts; ++e)
+      probs[e] = 1.0f / (1.0f + expf(-l[e]));
+  } else {
+    memcpy(probs, l, nExperts * 4);
+    softmaxRow(probs, nExperts);
+  }
+  if (a.selectionBias)
+    for (int64_t e = 0; e < nExperts; ++e)
+      selection[e] = probs[e] + a.selectionBias[e];
+  else
+    memcpy(selection, probs, nExperts * 4);
+  if (a.nGroups > 1) {
+    const int64_t per = nExperts / a.nGroups;
+    float groupScores[kMaxExperts];
+    for (int64_t g = 0; g < a.nGroups; ++g)
+      groupScores[g] = topTwoSum(selection + g * per, per);
+    int32_t keep[kMaxExperts];
+    topK(groupScores, a.nGroups, a.groupsUsed, keep);
+    bool kept[kMaxExperts] = {};
+    for (int64_t i = 0; i < a.groupsUsed; ++i)
+      kept[keep[i]] = true;
+    for (int64_t g = 0; g < a.nGroups; ++g)
+      if (!kept[g])
+        for (int64_t e = g * per; e < (g + 1) * per; ++e)
+          selection[e] = -INFINITY;
+  }
+  int32_t *tid = a.ids + t * used;
+  float *tw = a.weights + t * used;
+  topK(selection, nExperts, used, tid);
+  double sum = 0.0;
+  for (int64_t i = 0; i < used; ++i) {
+    tw[i] = probs[tid[i]];
+    sum += tw[i];
+  }
+  if (a.normalize) {
+    // As the reference: the sum clamped to the smallest normal F16.
+    const float denom = fmaxf((float)sum, 6.103515625e-5f);
+    for (int64_t i = 0; i < used; ++i)
+      tw[i] /= denom;
+  }
+  if (a.scale != 0.0f && a.scale != 1.0f)
+    for (int64_t i = 0; i < used; ++i)
+      tw[i] *= a.scale;
+}
+
+void runRouteTask(void *args, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
+  const RouteTask &a = *(const RouteTask *)args;
+  int64_t begin, end;
+  itemRange(a.nTokens, a.tokensPerChunk, chunk, begin, end);
+  for (int64_t t = begin; t < end; ++t)
+    routeToken(a, t);
+}
+
 /// Runs an attention-like task over nTokens * nHeads (token, head) items,
 /// `workBytesPerItem` each, in chunks of task.itemsPerChunk (set here).
 template <typename Task>
@@ -787,7 +1195,7 @@ void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
 void ingot_op_fused_matmul(IngotContext *ctx,
                            const struct IngotFusedMatmulArgs *args,
                            const float *x, int64_t nTokens, uint8_t *scratch) {
-  prepareFusedInput(*args, x, nTokens, scratch);
+  prepareFusedInputParallel(ctx, *args, x, nTokens, scratch);
   int64_t rows = 0;
   if (args->swigluUp)
     rows = args->segments[0].rows;
@@ -880,17 +1288,59 @@ void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
                         const float *v, const int32_t *positions,
                         int64_t nTokens, uint8_t *cache, int64_t nHeads,
                         int64_t nKVHeads, int64_t headDim, int64_t valueDim,
-                        float scale, float *out) {
+                        float scale, int32_t ggmlOrder, float *out) {
   const int64_t kWidth = nKVHeads * headDim, vWidth = nKVHeads * valueDim;
   const int64_t rowFloats = kWidth + vWidth;
   storeCacheRows(cache, positions, nTokens, k, kWidth, v, vWidth);
-  AttentionTask task = {q,         positions, cache,   nTokens,
-                        nHeads,    nKVHeads,  headDim, valueDim,
-                        rowFloats, scale,     out,     0};
-  // Each item reads its KV head's keys and values up to the last position.
+  // Each query row reads its KV head's keys and values up to its position.
   const int64_t cachedRows = nTokens > 0 ? positions[nTokens - 1] + 1 : 0;
-  parallelItems(ctx, runAttentionTask, task,
-                cachedRows * (headDim + valueDim) * 4);
+  const int64_t rowWork = cachedRows * (headDim + valueDim) * 4;
+  if (nTokens <= 0)
+    return;
+  if (ggmlOrder || headDim > kTiledHeadWidth || valueDim > kTiledHeadWidth) {
+    AttentionTask task = {q,         positions, cache,   nTokens,
+                          nHeads,    nKVHeads,  headDim, valueDim,
+                          rowFloats, scale,     out,     0};
+    parallelItems(ctx, runAttentionTask, task, rowWork);
+    return;
+  }
+  // Tiles of a whole group of query heads (up to 16) times as many tokens as
+  // fill 16 rows; a group wider than 16 is cut into head tiles, and so is a
+  // group when there are too few tiles to keep every thread busy (decode).
+  const int64_t group = nHeads / nKVHeads;
+  int64_t headsPerTile = group < kTileRows ? group : kTileRows;
+  int64_t tokensPerTile = kTileRows / headsPerTile;
+  if (tokensPerTile > nTokens)
+    tokensPerTile = nTokens;
+  const int64_t tokenTiles = (nTokens + tokensPerTile - 1) / tokensPerTile;
+  auto tilesWith = [&](int64_t heads) {
+    return tokenTiles * nKVHeads * ((group + heads - 1) / heads);
+  };
+  while (headsPerTile > 1 && tilesWith(headsPerTile) < 2 * parallelThreads(ctx))
+    headsPerTile = (headsPerTile + 1) / 2;
+  TiledAttentionTask task = {q,
+                             positions,
+                             (const float *)cache,
+                             nTokens,
+                             nHeads,
+                             nKVHeads,
+                             headDim,
+                             valueDim,
+                             rowFloats,
+                             scale,
+                             out,
+                             headsPerTile,
+                             tokensPerTile,
+                             (group + headsPerTile - 1) / headsPerTile,
+                             tokenTiles,
+                             0};
+  const int64_t tiles = tilesWith(headsPerTile);
+  // A tile reads its KV head's rows once for all its query rows.
+  const int64_t chunks = chunkCount(ctx, tiles, tiles * rowWork);
+  task.tilesPerChunk = (tiles + chunks - 1) / chunks;
+  ingot_rt_parallel(
+      ctx, runTiledAttentionTask, &task,
+      (int32_t)((tiles + task.tilesPerChunk - 1) / task.tilesPerChunk));
 }
 
 void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs, const float *q,
@@ -941,61 +1391,46 @@ void ingot_op_add(const float *a, const float *b, int64_t n, float *out) {
     out[i] = a[i] + b[i];
 }
 
-void ingot_op_moe_route(const float *logits, int64_t nTokens, int64_t nExperts,
-                        int64_t used, int32_t sigmoid,
+void ingot_op_moe_route(IngotContext *ctx, IngotMatmulKernel routerKernel,
+                        const void *router, int32_t routerType, int64_t granule,
+                        const float *x, int64_t nTokens, int64_t dim,
+                        int64_t nExperts, int64_t used, int32_t sigmoid,
                         const float *selectionBias, int64_t nGroups,
                         int64_t groupsUsed, int32_t normalize, float scale,
+                        int64_t expertBytes, float *logits, uint8_t *scratch,
                         int32_t *ids, float *weights) {
-  float probs[kMaxExperts], selection[kMaxExperts];
-  for (int64_t t = 0; t < nTokens; ++t) {
-    const float *l = logits + t * nExperts;
-    if (sigmoid) {
-      for (int64_t e = 0; e < nExperts; ++e)
-        probs[e] = 1.0f / (1.0f + expf(-l[e]));
-    } else {
-      memcpy(probs, l, nExperts * 4);
-      softmaxRow(probs, nExperts);
-    }
-    for (int64_t e = 0; e < nExperts; ++e)
-      selection[e] = probs[e] + (selectionBias ? selectionBias[e] : 0.0f);
-    if (nGroups > 1) {
-      const int64_t per = nExperts / nGroups;
-      float groupScores[kMaxExperts];
-      for (int64_t g = 0; g < nGroups; ++g) {
-        int32_t best[2];
-        const int64_t top = per < 2 ? per : 2;
-        topK(selection + g * per, per, top, best);
-        float score = 0.0f;
-        for (int64_t i = 0; i < top; ++i)
-          score += selection[g * per + best[i]];
-        groupScores[g] = score;
-      }
-      int32_t keep[kMaxExperts];
-      topK(groupScores, nGroups, groupsUsed, keep);
-      bool kept[kMaxExperts] = {};
-      for (int64_t i = 0; i < groupsUsed; ++i)
-        kept[keep[i]] = true;
-      for (int64_t e = 0; e < nExperts; ++e)
-        if (!kept[e / per])
-          selection[e] = -INFINITY;
-    }
-    int32_t *tid = ids + t * used;
-    float *tw = weights + t * used;
-    topK(selection, nExperts, used, tid);
-    double sum = 0.0;
-    for (int64_t i = 0; i < used; ++i) {
-      tw[i] = probs[tid[i]];
-      sum += tw[i];
-    }
-    if (normalize) {
-      float denom = fmaxf((float)sum, 6.103515625e-5f);
-      for (int64_t i = 0; i < used; ++i)
-        tw[i] /= denom;
-    }
-    if (scale != 0.0f && scale != 1.0f)
-      for (int64_t i = 0; i < used; ++i)
-        tw[i] *= scale;
+  // The router product as the plain matmul op computes it (its F32 order
+  // depends on the batch, as the reference's).
+  ingot_op_matmul(ctx, routerKernel, router, routerType, nExperts, dim, granule,
+                  x, nTokens, logits, nullptr, scratch);
+  RouteTask task = {logits,  selectionBias, nTokens, nExperts,  used,
+                    nGroups, groupsUsed,    sigmoid, normalize, scale,
+                    ids,     weights,       nTokens};
+  // A token's routing is a few microseconds: batches go in chunks of at
+  // least kMinRouteTokens tokens so that dispatch does not dominate.
+  const int64_t threads = parallelThreads(ctx);
+  if (threads > 1 && nTokens >= 2 * kMinRouteTokens) {
+    int64_t chunks = nTokens / kMinRouteTokens;
+    if (chunks > threads * kChunksPerThread)
+      chunks = threads * kChunksPerThread;
+    task.tokensPerChunk = (nTokens + chunks - 1) / chunks;
+    ingot_rt_parallel(
+        ctx, runRouteTask, &task,
+        (int32_t)((nTokens + task.tokensPerChunk - 1) / task.tokensPerChunk));
+  } else {
+    for (int64_t t = 0; t < nTokens; ++t)
+      routeToken(task, t);
   }
+  // Accounting: every distinct expert of the batch is read once by an
+  // implementation that groups the batch's tokens by expert.
+  bool chosen[kMaxExperts] = {};
+  int64_t distinct = 0;
+  for (int64_t i = 0; i < nTokens * used; ++i)
+    if (!chosen[ids[i]]) {
+      chosen[ids[i]] = true;
+      ++distinct;
+    }
+  ctx->routed_expert_bytes += distinct * expertBytes;
 }
 
 void ingot_op_moe_experts(IngotContext *ctx,

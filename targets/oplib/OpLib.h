@@ -103,12 +103,15 @@ void ingot_op_rope(const float *x, float *out, const int32_t *positions,
                    float betaFast, float betaSlow, int64_t origContext,
                    const float *freqFactors);
 /// Stores this step's keys/values at their positions in a layer's cache
-/// (cache row = [kWidth keys | vWidth values]), then attends.
+/// (cache row = [kWidth keys | vWidth values]), then attends. With
+/// `ggmlOrder`, exactly as the reference (ggml's sums and exp, in its
+/// order); otherwise in tiles of query rows with an online softmax, within
+/// float rounding of it (heads wider than 256 always take the exact path).
 void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
                         const float *v, const int32_t *positions,
                         int64_t nTokens, uint8_t *cache, int64_t nHeads,
                         int64_t nKVHeads, int64_t headDim, int64_t valueDim,
-                        float scale, float *out);
+                        float scale, int32_t ggmlOrder, float *out);
 /// MLA core: stores [latent | ropeKey] per position, then for each head
 /// attends with the absorbed query (qNopeAbs: kvLoraRank per head, and the
 /// rotated rope part of q: the last ropeDim of each (nopeDim + ropeDim)
@@ -129,12 +132,23 @@ void ingot_op_swiglu(const float *gate, const float *up, int64_t rows,
                      int64_t width, float *out);
 void ingot_op_add(const float *a, const float *b, int64_t n, float *out);
 
-/// Chooses experts for each token from router logits; writes experts_used
-/// ids and weights per token.
-void ingot_op_moe_route(const float *logits, int64_t nTokens, int64_t nExperts,
-                        int64_t used, int32_t sigmoid,
+/// One ingot.moe's routing for nTokens rows of x (dim wide), as one call:
+/// the router product into `logits` (nTokens x nExperts; the generated
+/// `routerKernel` of `routerType` and `granule`, or the plain path when
+/// null; `scratch` holds its activation rows), then per token the expert
+/// choice (softmax or sigmoid, selection bias, group top-k, top-k, ties to
+/// the lower expert index, normalisation, routed scale), writing `used`
+/// expert ids and weights per token; batches are routed in parallel chunks
+/// of tokens. Adds `expertBytes` (one expert's packed gate, up and down
+/// bytes) for each distinct expert the batch chose to
+/// ctx->routed_expert_bytes.
+void ingot_op_moe_route(IngotContext *ctx, IngotMatmulKernel routerKernel,
+                        const void *router, int32_t routerType, int64_t granule,
+                        const float *x, int64_t nTokens, int64_t dim,
+                        int64_t nExperts, int64_t used, int32_t sigmoid,
                         const float *selectionBias, int64_t nGroups,
                         int64_t groupsUsed, int32_t normalize, float scale,
+                        int64_t expertBytes, float *logits, uint8_t *scratch,
                         int32_t *ids, float *weights);
 /// Routed SwiGLU experts for nTokens rows given the routing; `scratch`
 /// holds 2 * used * ffn floats + activation rows for the kernels.

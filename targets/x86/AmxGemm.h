@@ -11,8 +11,8 @@
 // Why the layouts fit: one packed chunk (16 rows x 4 consecutive k, weights
 // stored +128) is one 64-byte row of an AMX B tile in VNNI order, so the 8
 // chunks of a 32-block are a B tile of 8 rows read by tileloadd at stride
-// 64; 16 tokens x the block's 32 activation quants are an A tile read at the
-// activation stride. Q4_0 chunks hold two elements per byte: the kernel
+// 64; 16 tokens x the block's 32 activation quants are an A tile read at
+// the activation stride. Q4_0 chunks hold two elements per byte: the kernel
 // unpacks them to the same B tile (signed, nibble - 8) on the stack.
 //
 // Numerics (per token t, row r, block b, in block order):
@@ -21,16 +21,16 @@
 //          -128 bytes; for Q4_0 tdpbssd against the unpacked w)
 //   acc  = fma(float(isum), d_w[r][b] * d_x[t][b], acc)
 // i.e. an exact integer dot per block and one fp32 multiply-add per block
-// and row, starting from acc = 0. For Q8_0 it is not ggml's per-chunk
-// order, so results differ from ingot::interp by rounding only; for Q4_0 it
-// is ggml's order (Kernels.h).
+// and row, starting from acc = 0: KernelNumerics::BlockOrder of Kernels.h.
+// For Q8_0 it is not ggml's per-chunk order, so results differ from
+// ingot::interp by rounding only; for Q4_0 it is ggml's order.
 //
-// Tokens: the kernel walks 16-token tiles; the last nTokens % 16 tokens use
-// a second pair of A / C tiles configured for that many rows (the tile
-// configuration is picked from a table of 16 by nTokens % 16 at entry), so
-// any nTokens >= 1 is computed here. Given a small-batch kernel (the
-// AVX512VNNI one of the same shape), the generated function first sends
-// nTokens < amxMinTokens to it: one symbol per matmul, AMX for prefill.
+// Tokens: the kernel walks 16-token tiles; the last nTokens % 16 tokens run
+// on tiles configured for that many rows (one configuration per count, in a
+// table after the code), so any nTokens >= 1 is computed here. Given a
+// small-batch kernel (the AVX512VNNI one of the same shape), the generated
+// function first sends nTokens < amxMinTokens to it: one symbol per matmul,
+// AMX for prefill.
 //
 // The process must have been granted the AMX tile data state
 // (arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)) before the kernel

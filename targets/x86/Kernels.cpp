@@ -19,15 +19,27 @@
 //  AVX2, Q4_0: vpmaddubsw(nibbles, x) summed in int16 over the block (at most
 //    16 products of 15 x 128 per lane: no overflow), vpmaddwd with ones, plus
 //    the negated offset table as above.
+//  AVXVNNI: the AVX2 code with each vpmaddubsw / vpmaddwd (/ vpaddd) step
+//    replaced by one VEX vpdpbusd into the int32 block sum: Q8_0 on the sign
+//    trick's (|w|, sign(x, w)), Q4_0 on (nibbles, x) from the negated offset.
+//    It reads the AVX2 layout unchanged (Kernels.h): vpdpbusd needs one
+//    unsigned operand, which the sign trick gives Q8_0 without storing the
+//    weights +128 (and Q4_0's nibbles already are), and 8-row groups keep a
+//    chunk in one ymm. The same payload thus serves both ISAs, and the sums
+//    are the same exact int32 block dots, so the results are bit-identical.
+//    One-token passes split each block sum over two accumulators (even /
+//    odd chunks, resp. low / high nibbles): vpdpbusd has a latency of several
+//    cycles where vpaddd had one.
 //  Then, per block, row and token: sum = fma(float(isum), d_w * d_x, sum),
 //  block after block (Kernels.h, Numerics).
 //
 // Pass shapes (AVX-512, block order): prefill tiles 2 groups x 6 tokens;
 // one token (decode, MoE experts) 4 groups, each block sum split over two
-// accumulators, with software prefetch of the weights a fixed number of
-// blocks ahead. ggml's order (AVX-512): one token 3 groups with the same
-// prefetch (8 chunk sums per group fill the registers), more tokens 1 group.
-// AVX2: 1 group per pass.
+// accumulators, with software prefetch of the weights a distance ahead sized
+// from the target's L1d (prefetchBlocksAhead). ggml's order (AVX-512): one
+// token 3 groups with the same prefetch (8 chunk sums per group fill the
+// registers), more tokens 1 group. AVX2 and AVXVNNI: 1 group per pass,
+// one-token passes prefetching the same way.
 //
 // F32 / F16 weights get no kernel: the op library computes them in ggml's
 // F32 order from the packed layout (packWeights still writes it).
@@ -49,6 +61,22 @@ namespace {
 
 bool isQuant(WeightType type) {
   return type == WeightType::Q8_0 || type == WeightType::Q4_0;
+}
+
+/// Row groups one pass over the blocks computes for a tile of t tokens:
+/// each weight chunk loaded once serves every token of the tile.
+/// Prefill tiles: 2 groups x 6 tokens (24 of the 32 zmm hold sums).
+/// One token (decode, experts): 4 groups with split sums, 8 independent
+/// vpdpbusd chains, enough to cover its latency.
+/// ggml's order, one token (decode, experts): 3 groups. Each group keeps 8
+/// chunk sums and its scale product live (9 zmm), so 3 groups leave 5
+/// registers for the weights and the chunk sums in flight.
+int passGroups(ISA isa, bool ggmlOrder, int t) {
+  if (isa == ISA::AVX512VNNI && ggmlOrder && t == 1)
+    return 3;
+  if (isa != ISA::AVX512VNNI || ggmlOrder)
+    return 1;
+  return t == 1 ? 4 : 2;
 }
 
 int granule(ISA isa) { return isa == ISA::AVX512VNNI ? 16 : 8; }
@@ -87,15 +115,17 @@ constexpr int maxTokenTile = 8;
 class MatmulGenerator : public Xbyak::CodeGenerator {
 public:
   MatmulGenerator(WeightType type, MatmulShape shape, ISA isa, bool expert,
-                  KernelNumerics numerics, uint8_t *buffer, size_t size)
+                  KernelNumerics numerics, const KernelTargetFacts &facts,
+                  uint8_t *buffer, size_t size)
       : Xbyak::CodeGenerator(size, buffer), type(type), isa(isa),
         expert(expert), n(shape.rows), k(shape.cols), g(granule(isa)),
-        avx512(isa == ISA::AVX512VNNI),
+        avx512(isa == ISA::AVX512VNNI), vexVnni(isa == ISA::AVXVNNI),
         ggmlOrder(type == WeightType::Q8_0 &&
                   numerics == KernelNumerics::GgmlOrder),
         tMax(expert ? 1 : int(tokenTile(type, isa, numerics))),
         actStride(int64_t(activationBytesPerToken(type, shape.cols))),
-        groupBytes(int64_t(packedGroupBytes(type, shape, isa))) {}
+        groupBytes(int64_t(packedGroupBytes(type, shape, isa))),
+        blocksAhead(prefetchBlocksAhead(type, isa, facts)) {}
 
   /// Emits the kernel; returns the bytes of instructions.
   size_t generate();
@@ -109,11 +139,15 @@ private:
   int64_t n, k;
   int g;
   bool avx512;
+  /// AVX-VNNI: the AVX2 code (ymm, VEX only) with VEX vpdpbusd.
+  bool vexVnni;
   /// Q8_0 in ggml's order: a float sum per 4-byte chunk (Kernels.h).
   bool ggmlOrder;
   int tMax;
   int64_t actStride;
   int64_t groupBytes;
+  /// Blocks ahead that one-token passes prefetch (prefetchBlocksAhead).
+  int64_t blocksAhead;
   Xbyak::Label maskTable;
   mutable std::string failureMessage;
 
@@ -143,37 +177,19 @@ private:
     return (bytes + 63) / 64 * 64;
   }
 
-  /// Row groups one pass over the blocks computes for a tile of t tokens:
-  /// each weight chunk loaded once serves every token of the tile.
-  /// Prefill tiles: 2 groups x 6 tokens (24 of the 32 zmm hold sums).
-  /// One token (decode, experts): 4 groups with split sums, 8 independent
-  /// vpdpbusd chains, enough to cover its latency.
-  int groupsPerPass(int t) const {
-    if (avx512 && ggmlOrder && t == 1)
-      return ggmlDecodeGroups;
-    if (!avx512 || ggmlOrder)
-      return 1;
-    return t == 1 ? 4 : 2;
-  }
-  /// ggml's order, one token (decode, experts): groups per pass. Each group
-  /// keeps 8 chunk sums and its scale product live (9 zmm), so 3 groups
-  /// leave 5 registers for the weights and the chunk sums in flight.
-  static constexpr int ggmlDecodeGroups = 3;
+  int groupsPerPass(int t) const { return passGroups(isa, ggmlOrder, t); }
   /// One-token passes stream each weight once, memory bound: they prefetch
-  /// every cache line of their groups this many 32-blocks ahead (a fixed
-  /// choice, not yet taken from the target's caches: 4 blocks of 4 groups
-  /// put 9 KB (Q8_0) in flight, well inside any L1d of 32 KB or more).
-  static constexpr int prefetchBlocksAhead = 4;
+  /// every cache line of their groups blocksAhead 32-blocks ahead.
   bool prefetches(int t) const { return t == 1; }
   /// With chunk ch of nChunks of the current block: prefetches (t0) the
-  /// 64-byte lines of group j's block prefetchBlocksAhead blocks ahead that
-  /// start within the chunk, and with the last chunk the rest of the block
-  /// (the scales), so that every line of every block is fetched once.
-  /// `skip` bytes further when that block lies past the group: the same
-  /// group of the next pass instead of the next group of this one.
+  /// 64-byte lines of group j's block blocksAhead blocks ahead that start
+  /// within the chunk, and with the last chunk the rest of the block (the
+  /// scales), so that every line of every block is fetched once; `skip`
+  /// bytes further when that block lies past the group: the same group of
+  /// the next pass instead of the next group of this one.
   void prefetchChunkLines(const BodyRegs &r, int j, int ch, int nChunks,
                           int64_t skip = 0) {
-    const int64_t ahead = prefetchBlocksAhead * int64_t(unitBytes(type, g));
+    const int64_t ahead = blocksAhead * int64_t(unitBytes(type, g));
     const int64_t end = ch + 1 == nChunks ? int64_t(unitBytes(type, g))
                                           : (ch + 1) * chunkBytes();
     for (int64_t line = (ch * chunkBytes() + 63) / 64 * 64; line < end;
@@ -183,7 +199,17 @@ private:
   /// Whether each (group, token) sums its block in two integer accumulators
   /// (even / odd chunks), so that fewer vpdpbusd wait on each other when the
   /// pass has few independent sums.
-  bool splitSums(int t) const { return avx512 && groupsPerPass(t) * t < 8; }
+  bool splitSums(int t) const {
+    if (vexVnni)
+      return t == 1;
+    return avx512 && groupsPerPass(t) * t < 8;
+  }
+  /// acc += per int32 lane the 4 products of unsigned bytes of u and signed
+  /// bytes of s, in the VEX form (AVX-VNNI; xbyak would default to EVEX,
+  /// which a CPU without AVX-512 cannot run).
+  void dotBytesVex(const Xmm &acc, const Xmm &u, const Xmm &s) {
+    vpdpbusd(acc, u, s, Xbyak::VexEncoding);
+  }
 
   /// Vector register i of the ISA's width. AVX2 code only ever names ymm0-15
   /// (VEX encodable), which keeps it free of EVEX.
@@ -266,7 +292,13 @@ private:
   // AVX2 registers (one group per pass, at most 3 tokens).
   Xmm fAcc(int t) const { return v(t); }
   Xmm accQ(int t) const { return v(3 + t); }
+  /// AVXVNNI one-token passes: the second half of the split block sum (the
+  /// integer sum of a second token, unused with one token).
+  Xmm accQHigh() const { return v(4); }
+  /// vpmaddwd's ones (AVX2); AVXVNNI needs none and has a scratch register
+  /// here instead.
   Xmm regOnes16() const { return v(11); }
+  Xmm regScratchVnni() const { return v(11); }
   Xmm regOffset() const { return v(12); }
 
   void emitConstants();
@@ -287,7 +319,8 @@ void MatmulGenerator::emitConstants() {
   if (type == WeightType::Q4_0)
     vconst(regNibbleMask(), 0x0F0F0F0Fu);
   if (!avx512) {
-    vconst(regOnes16(), 0x00010001u);
+    if (!vexVnni)
+      vconst(regOnes16(), 0x00010001u);
     if (type == WeightType::Q4_0)
       vconst(regOffset(), 0x08080808u);
   }
@@ -332,6 +365,9 @@ void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
       const auto src = r.act + r.idx * 8 + int(tok * actStride + 4 * ch);
       if (avx512) {
         vpdpbusd(c, offset, ptr_b[src]);
+      } else if (vexVnni) {
+        vpbroadcastd(tmp, ptr[src]);
+        dotBytesVex(c, offset, tmp);
       } else {
         vpbroadcastd(tmp, ptr[src]);
         vpmaddubsw(tmp, offset, tmp);
@@ -450,10 +486,17 @@ void MatmulGenerator::emitBlockGgmlOrder(int t, const BodyRegs &r) {
     vpabsb(aw, w);
     vpbroadcastd(xb, ptr[xq(0, 4 * ch)]);
     vpsignb(xb, xb, w);
-    vpmaddubsw(xb, aw, xb);
-    vpmaddwd(xb, xb, regOnes16());
-    vcvtdq2ps(xb, xb);
-    vfmadd231ps(chunkAcc(0, ch), xb, dd);
+    Xmm isum = xb;
+    if (vexVnni) {
+      isum = regScratchVnni();
+      vpxor(isum, isum, isum);
+      dotBytesVex(isum, aw, xb);
+    } else {
+      vpmaddubsw(xb, aw, xb);
+      vpmaddwd(xb, xb, regOnes16());
+    }
+    vcvtdq2ps(isum, isum);
+    vfmadd231ps(chunkAcc(0, ch), isum, dd);
   }
 }
 
@@ -462,8 +505,8 @@ void MatmulGenerator::emitBlockGgmlOrder(int t, const BodyRegs &r) {
 /// (vpdpbusd's lanes, started at the negated chunk offset), then
 /// acc_{j,ch} = fma(float(isum), d_w * d_x, acc_{j,ch}), as
 /// emitBlockGgmlOrder. Memory bound: the groups' chunks interleave so that
-/// their loads overlap, and every line is prefetched prefetchBlocksAhead
-/// blocks ahead.
+/// their loads overlap, and every line is prefetched blocksAhead blocks
+/// ahead.
 void MatmulGenerator::emitBlockGgmlOrderDecode(const Pass &p, const BodyRegs &r,
                                                int64_t prefetchSkip) {
   // Registers: the chunk sums chunkAcc(j, ch) (8 per group), then each
@@ -497,14 +540,28 @@ void MatmulGenerator::emitBlockGgmlOrderDecode(const Pass &p, const BodyRegs &r,
 /// Q8_0: sign trick, vpmaddubsw(|w|, sign(x, w)) then vpmaddwd with ones,
 /// summed in int32 over the chunks. Q4_0: vpmaddubsw(nibbles, x) summed in
 /// int16 over the block (at most 16 products of 15 x 128 per lane: no
-/// overflow), vpmaddwd with ones, plus the negated offset.
+/// overflow), vpmaddwd with ones, plus the negated offset. AVXVNNI: one
+/// vpdpbusd per product step into the int32 sum instead (Q4_0's starting at
+/// the negated offset), split over two sums in one-token passes.
 void MatmulGenerator::emitBlockAvx2(int t, const BodyRegs &r) {
   auto xq = [&](int tok, int byte) {
     return ptr[r.act + r.idx * 8 + int(tok * actStride + byte)];
   };
   const Xmm w = v(6), aw = v(7), xb = v(8), dw = v(9), dd = v(10);
-  for (int tok = 0; tok < t; ++tok)
-    vpxor(accQ(tok), accQ(tok), accQ(tok));
+  const bool split = splitSums(t);
+  // The integer sum product step `part` adds to: with split sums, the odd
+  // ones (Q8_0's odd chunks, Q4_0's high nibbles) go to the second sum.
+  auto accFor = [&](int tok, int part) {
+    return split && part % 2 ? accQHigh() : accQ(tok);
+  };
+  for (int tok = 0; tok < t; ++tok) {
+    if (vexVnni && !q8())
+      vpbroadcastd(accQ(tok), ptr[offsetEntry(r.idx, tok)]);
+    else
+      vpxor(accQ(tok), accQ(tok), accQ(tok));
+  }
+  if (split)
+    vpxor(accQHigh(), accQHigh(), accQHigh());
   if (q8()) {
     for (int ch = 0; ch < 8; ++ch) {
       vloadInt(w, ptr[r.gw + ch * chunkBytes()]);
@@ -514,6 +571,10 @@ void MatmulGenerator::emitBlockAvx2(int t, const BodyRegs &r) {
       for (int tok = 0; tok < t; ++tok) {
         vpbroadcastd(xb, xq(tok, 4 * ch));
         vpsignb(xb, xb, w);
+        if (vexVnni) {
+          dotBytesVex(accFor(tok, ch), aw, xb);
+          continue;
+        }
         vpmaddubsw(xb, aw, xb);
         vpmaddwd(xb, xb, regOnes16());
         vpaddd(accQ(tok), accQ(tok), xb);
@@ -530,19 +591,30 @@ void MatmulGenerator::emitBlockAvx2(int t, const BodyRegs &r) {
       vpand(hi, hi, regNibbleMask());
       for (int tok = 0; tok < t; ++tok) {
         vpbroadcastd(xb, xq(tok, 4 * ch));
-        vpmaddubsw(xb, lo, xb);
-        vpaddw(accQ(tok), accQ(tok), xb);
+        if (vexVnni) {
+          dotBytesVex(accFor(tok, 0), lo, xb);
+        } else {
+          vpmaddubsw(xb, lo, xb);
+          vpaddw(accQ(tok), accQ(tok), xb);
+        }
         vpbroadcastd(xb, xq(tok, 16 + 4 * ch));
-        vpmaddubsw(xb, hi, xb);
-        vpaddw(accQ(tok), accQ(tok), xb);
+        if (vexVnni) {
+          dotBytesVex(accFor(tok, 1), hi, xb);
+        } else {
+          vpmaddubsw(xb, hi, xb);
+          vpaddw(accQ(tok), accQ(tok), xb);
+        }
       }
     }
-    for (int tok = 0; tok < t; ++tok) {
-      vpmaddwd(accQ(tok), accQ(tok), regOnes16());
-      vpbroadcastd(xb, ptr[offsetEntry(r.idx, tok)]);
-      vpaddd(accQ(tok), accQ(tok), xb);
-    }
+    if (!vexVnni)
+      for (int tok = 0; tok < t; ++tok) {
+        vpmaddwd(accQ(tok), accQ(tok), regOnes16());
+        vpbroadcastd(xb, ptr[offsetEntry(r.idx, tok)]);
+        vpaddd(accQ(tok), accQ(tok), xb);
+      }
   }
+  if (split)
+    vpaddd(accQ(0), accQ(0), accQHigh());
   vloadHalf(dw, ptr[r.gw + scaleOffset()]);
   for (int tok = 0; tok < t; ++tok) {
     vcvtdq2ps(accQ(tok), accQ(tok));
@@ -616,10 +688,10 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
   };
   xor_(r.idx, r.idx);
   if (ggmlOrder && avx512 && p.tokens == 1) {
-    // The last prefetchBlocksAhead blocks prefetch the start of the next
+    // The last blocksAhead blocks prefetch the start of the next
     // pass's groups (those after this pass's, where the next pass or the
     // next chunk of rows begins) rather than the next group's.
-    const int64_t tail = std::min<int64_t>(prefetchBlocksAhead, nBlocks());
+    const int64_t tail = std::min<int64_t>(blocksAhead, nBlocks());
     if (nBlocks() > tail)
       blockLoop(nBlocks() - tail, [&] { emitBlockGgmlOrderDecode(p, r, 0); });
     blockLoop(nBlocks(), [&] {
@@ -769,6 +841,7 @@ size_t MatmulGenerator::generate() {
 
 GenerateResult generate(WeightType type, MatmulShape shape, ISA isa,
                         bool expert, KernelNumerics numerics,
+                        const KernelTargetFacts &facts,
                         const std::string &name) {
   GenerateResult result;
   auto fail = [&](std::string message) {
@@ -793,7 +866,7 @@ GenerateResult generate(WeightType type, MatmulShape shape, ISA isa,
     return fail("shape too large for 32-bit offsets");
   std::vector<uint8_t> buffer(256 * 1024);
   Xbyak::ClearError();
-  MatmulGenerator gen(type, shape, isa, expert, numerics, buffer.data(),
+  MatmulGenerator gen(type, shape, isa, expert, numerics, facts, buffer.data(),
                       buffer.size());
   const size_t textBytes = gen.generate();
   if (Xbyak::GetError())
@@ -814,7 +887,15 @@ GenerateResult generate(WeightType type, MatmulShape shape, ISA isa,
 //===----------------------------------------------------------------------===//
 
 const char *targets::isaName(ISA isa) {
-  return isa == ISA::AVX512VNNI ? "avx512vnni" : "avx2";
+  switch (isa) {
+  case ISA::AVX2:
+    return "avx2";
+  case ISA::AVXVNNI:
+    return "avxvnni";
+  case ISA::AVX512VNNI:
+    return "avx512vnni";
+  }
+  return "unknown";
 }
 
 bool targets::isSupportedShape(WeightType type, MatmulShape shape) {
@@ -824,6 +905,32 @@ bool targets::isSupportedShape(WeightType type, MatmulShape shape) {
 }
 
 int64_t targets::rowGranule(WeightType, ISA isa) { return granule(isa); }
+
+// The distance must be short enough that a prefetched line is still in L1d
+// when the pass reaches it: in between, the pass streams `ahead` blocks of
+// its groups through the cache, so that window is kept within a quarter of
+// the L1d. The other three quarters hold what every pass re-reads (the
+// token's activations, the offset table, the stack), which a longer stream
+// would start to evict from an 8- to 12-way L1d. Longer is not needed to
+// cover memory latency: the L2 streamer already fetches the sequential
+// stream from DRAM, and the prefetch only has to bring lines on into L1d.
+// The window is in bytes, so the distance in blocks doubles for Q4_0 (half
+// the bytes per block, consumed twice as fast). Rounded down to a power of
+// two, so that it moves only with a real change of cache size. A 48 KiB L1d
+// gives 4 blocks for the AVX-512 Q8_0 decode pass (4 groups x 544 bytes per
+// block: a window of 8.5 KiB), the distance measured best on Sapphire
+// Rapids before it was derived.
+int64_t targets::prefetchBlocksAhead(WeightType type, ISA isa,
+                                     const KernelTargetFacts &facts) {
+  const int g = granule(isa);
+  const int64_t passBlockBytes =
+      passGroups(isa, /*ggmlOrder=*/false, 1) * int64_t(unitBytes(type, g));
+  const int64_t fit = facts.l1dBytes / 4 / passBlockBytes;
+  int64_t ahead = 1;
+  while (ahead * 2 <= fit)
+    ahead *= 2;
+  return ahead;
+}
 
 int64_t targets::tokenTile(WeightType type, ISA isa, KernelNumerics numerics) {
   if (type == WeightType::Q8_0 && numerics == KernelNumerics::GgmlOrder)
@@ -895,12 +1002,14 @@ bool targets::packWeights(WeightType type, MatmulShape shape, ISA isa,
 
 GenerateResult targets::generateMatmul(WeightType type, MatmulShape shape,
                                        ISA isa, const std::string &name,
-                                       KernelNumerics numerics) {
-  return generate(type, shape, isa, /*expert=*/false, numerics, name);
+                                       KernelNumerics numerics,
+                                       const KernelTargetFacts &facts) {
+  return generate(type, shape, isa, /*expert=*/false, numerics, facts, name);
 }
 
 GenerateResult targets::generateExpertMatmul(WeightType type, MatmulShape shape,
                                              ISA isa, const std::string &name,
-                                             KernelNumerics numerics) {
-  return generate(type, shape, isa, /*expert=*/true, numerics, name);
+                                             KernelNumerics numerics,
+                                             const KernelTargetFacts &facts) {
+  return generate(type, shape, isa, /*expert=*/true, numerics, facts, name);
 }

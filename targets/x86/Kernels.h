@@ -27,7 +27,8 @@
 //   e * expertStrideBytes and x_j at act + j * actStrideBytes (0: the same
 //   input for every id).
 //
-// Packed layouts (G = rowGranule: 16 for AVX512VNNI, 8 for AVX2; rows are
+// Packed layouts (G = rowGranule: 16 for AVX512VNNI, 8 for AVX2 and AVXVNNI,
+// which read the same bytes; rows are
 // padded with zero weights up to a multiple of G; group g holds rows
 // [g*G, g*G+G) and starts at g * packedGroupBytes):
 //   Q8_0: per 32-block b of K: 8 chunks of G x 4 bytes (chunk c = bytes
@@ -76,8 +77,10 @@
 namespace ingot::targets {
 
 /// AVX512VNNI = avx512f/bw/vl + avx512_vnni (zmm code);
+/// AVXVNNI = avx2 + fma + f16c + avx_vnni (VEX ymm code only, no EVEX:
+/// vpdpbusd in its VEX form, for CPUs with AVX-VNNI but no AVX-512);
 /// AVX2 = avx2 + fma + f16c (VEX ymm code only, no EVEX).
-enum class ISA { AVX2, AVX512VNNI };
+enum class ISA { AVX2, AVXVNNI, AVX512VNNI };
 
 /// The ggml type of a packed weight: F32, F16, Q8_0 or Q4_0
 /// (ggml::isKernelWeightType).
@@ -138,19 +141,35 @@ struct GenerateResult {
   explicit operator bool() const { return error.empty(); }
 };
 
+/// What the generators take from the target description, as plain numbers
+/// (this library does not see compiler/target; the compiler fills it in).
+struct KernelTargetFacts {
+  /// L1 data cache per core, bytes. The default is the smallest L1d of the
+  /// x86-64 cores with AVX2 (Haswell to Zen 4, Gracemont: 32 KiB).
+  int64_t l1dBytes = 32 * 1024;
+};
+
+/// 32-blocks ahead that one-token passes (decode, experts) prefetch the
+/// weights: the largest power of two whose window, that many blocks of the
+/// pass's groups, fits in a quarter of the L1d; at least 1.
+int64_t prefetchBlocksAhead(WeightType type, ISA isa,
+                            const KernelTargetFacts &facts);
+
 /// The matmul kernel for one weight shape (see the ABI above); Q8_0 and
 /// Q4_0 weights only.
 GenerateResult
 generateMatmul(WeightType type, MatmulShape shape, ISA isa,
                const std::string &name,
-               KernelNumerics numerics = KernelNumerics::BlockOrder);
+               KernelNumerics numerics = KernelNumerics::BlockOrder,
+               const KernelTargetFacts &facts = {});
 
 /// The MoE expert kernel for one expert shape (see the ABI above); Q8_0 and
 /// Q4_0 weights only.
 GenerateResult
 generateExpertMatmul(WeightType type, MatmulShape shape, ISA isa,
                      const std::string &name,
-                     KernelNumerics numerics = KernelNumerics::BlockOrder);
+                     KernelNumerics numerics = KernelNumerics::BlockOrder,
+                     const KernelTargetFacts &facts = {});
 
 } // namespace ingot::targets
 

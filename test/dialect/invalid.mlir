@@ -474,3 +474,39 @@ func.func @f(%p: tensor<?xi32>, %x: tensor<?x64xf32>) {
   %0 = ingot.rope %x, %p factors @ff {num_heads = 4 : i64, head_dim = 16 : i64, dims = 16 : i64, mode = #ingot<rope_mode normal>, freq_base = 10000.0 : f32} : tensor<?x64xf32>, tensor<?xi32>
   return
 }
+
+// -----
+
+ingot.weight @router : f32 [8, 64] at 0 size 2048
+ingot.weight @gate : f32 [8, 32, 64] at 0 size 65536
+ingot.weight @up : f32 [8, 32, 64] at 0 size 65536
+ingot.weight @down : f32 [8, 64, 32] at 0 size 65536
+func.func @f(%x: tensor<?x64xf32>, %l: tensor<?x8xf32>) {
+  // expected-error @below {{routes by its router weight or by the router's logits: exactly one of them}}
+  %0 = ingot.moe %x logits %l router @router experts(@gate, @up, @down) {num_experts = 8 : i64, experts_used = 2 : i64, gating = #ingot<gating softmax>, normalize = true} : tensor<?x64xf32>, tensor<?x8xf32>
+  return
+}
+
+// -----
+
+ingot.weight @router : f32 [8, 64] at 0 size 2048
+ingot.weight @gate : f32 [8, 32, 64] at 0 size 65536
+ingot.weight @up : f32 [8, 32, 64] at 0 size 65536
+ingot.weight @down : f32 [8, 64, 32] at 0 size 65536
+func.func @f(%x: tensor<?x64xf32>) {
+  // expected-error @below {{routes by its router weight or by the router's logits: exactly one of them}}
+  %0 = ingot.moe %x experts(@gate, @up, @down) {num_experts = 8 : i64, experts_used = 2 : i64, gating = #ingot<gating softmax>, normalize = true} : tensor<?x64xf32>
+  return
+}
+
+// -----
+
+ingot.weight @router : f32 [8, 64] at 0 size 2048
+ingot.weight @gate : f32 [8, 32, 64] at 0 size 65536
+ingot.weight @up : f32 [8, 32, 64] at 0 size 65536
+ingot.weight @down : f32 [8, 64, 32] at 0 size 65536
+func.func @f(%x: tensor<?x64xf32>, %l: tensor<?x6xf32>) {
+  // expected-error @below {{logits have 6 columns, not num_experts (8)}}
+  %0 = ingot.moe %x logits %l experts(@gate, @up, @down) {num_experts = 8 : i64, experts_used = 2 : i64, gating = #ingot<gating softmax>, normalize = true} : tensor<?x64xf32>, tensor<?x6xf32>
+  return
+}

@@ -52,6 +52,10 @@ module {
     %e = ingot.moe %h router @router bias @bias experts(@gate, @up, @down) shared(@sgate, @sup, @sdown) {num_experts = 8 : i64, experts_used = 2 : i64, gating = #ingot<gating sigmoid>, normalize = true, routed_scale = 2.5 : f32, num_groups = 4 : i64, groups_used = 2 : i64} : tensor<?x64xf32>
     // CHECK: ingot.moe %{{.*}} router @router experts(@gate, @up, @down) {
     %e2 = ingot.moe %h router @router experts(@gate, @up, @down) {num_experts = 8 : i64, experts_used = 2 : i64, gating = #ingot<gating softmax>, normalize = false} : tensor<?x64xf32>
+    // As imported: routed by the logits of a router matmul.
+    // CHECK: ingot.moe %{{.*}} logits %{{.*}} experts(@gate, @up, @down) {{.*}} : tensor<?x64xf32>, tensor<?x8xf32>
+    %lg = ingot.matmul %h, @router : tensor<?x64xf32> -> tensor<?x8xf32>
+    %e3 = ingot.moe %h logits %lg experts(@gate, @up, @down) {num_experts = 8 : i64, experts_used = 2 : i64, gating = #ingot<gating softmax>, normalize = false} : tensor<?x64xf32>, tensor<?x8xf32>
     // CHECK: ingot.silu
     %s = ingot.silu %e : tensor<?x64xf32>
     // CHECK: ingot.gelu

@@ -5,7 +5,13 @@
 // The shared experts' gate and up run as one fused call with the SwiGLU
 // epilogue (their input prepared once), then down and the add.
 // RUN: ingot-opt %s -split-input-file --ingot-plan-weights --ingot-plan-memory=max-batch=4 --ingot-select-kernels --ingot-lower-to-llvm | FileCheck %s --check-prefix=LOWER
+// The router product and the expert choice are one call (no matmul of its
+// own), given one expert's gate, up and down bytes (3 x 2176) to count.
 // LOWER-LABEL: llvm.func @ingot_model_forward
+// LOWER-NOT: llvm.call @ingot_op_matmul
+// LOWER: llvm.mlir.constant(6528 : i64)
+// LOWER-NOT: llvm.call @ingot_op_matmul
+// LOWER: llvm.call @ingot_op_moe_route
 // LOWER: llvm.call @ingot_op_moe_experts
 // LOWER: llvm.mlir.addressof @ingot_k_mm_q4_0_32x64_avx512vnni
 // LOWER: llvm.call @ingot_op_fused_matmul

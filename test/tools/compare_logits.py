@@ -11,6 +11,9 @@
   compare_logits.py check REF_DIR RUN PREFIX [--tolerance f32|quant]
       compares PREFIX.prompt.f32 (followed by PREFIX.gen.f32 when present)
       with REF_DIR/RUN.prompt.f32 followed by REF_DIR/RUN.gen.f32.
+  compare_logits.py against WANT_PREFIX PROMPT_TOKENS PREFIX [--tolerance ...]
+      the same with WANT_PREFIX.{prompt,gen}.f32 (another run, e.g. the
+      interpreter's, of PROMPT_TOKENS prompt tokens) as the reference.
 
 Tolerances (../shared/models/README.md): f32 models, every row,
 max |diff| <= 1e-3 * max |reference logit of that row|; quantized (and F16)
@@ -39,7 +42,13 @@ def load_rows(path, n_vocab):
 
 def main():
     mode, ref_dir, run = sys.argv[1], sys.argv[2], sys.argv[3]
-    meta = json.load(open(os.path.join(ref_dir, run + ".json")))
+    if mode == "against":
+        prompt_floats = os.path.getsize(ref_dir + ".prompt.f32") // 4
+        meta = {"n_vocab": prompt_floats // int(run)}
+        ref_prefix, run = ref_dir, os.path.basename(ref_dir)
+    else:
+        meta = json.load(open(os.path.join(ref_dir, run + ".json")))
+        ref_prefix = os.path.join(ref_dir, run)
     if mode == "exec":
         ids = meta["prompt_ids"] + meta["greedy_ids"][:-1]
         cmd = sys.argv[4:] + ["--tokens", ",".join(str(i) for i in ids)]
@@ -54,8 +63,8 @@ def main():
     if "--tolerance" in sys.argv:
         tolerance = sys.argv[sys.argv.index("--tolerance") + 1]
     n_vocab = meta["n_vocab"]
-    ref = load_rows(os.path.join(ref_dir, run + ".prompt.f32"), n_vocab)
-    gen_path = os.path.join(ref_dir, run + ".gen.f32")
+    ref = load_rows(ref_prefix + ".prompt.f32", n_vocab)
+    gen_path = ref_prefix + ".gen.f32"
     if os.path.exists(gen_path):
         ref += load_rows(gen_path, n_vocab)
     got = load_rows(prefix + ".prompt.f32", n_vocab)

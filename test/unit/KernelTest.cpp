@@ -25,6 +25,7 @@
 #include "llvm/MC/MCContext.h"
 #include "llvm/MC/MCDisassembler/MCDisassembler.h"
 #include "llvm/MC/MCInst.h"
+#include "llvm/MC/MCInstrInfo.h"
 #include "llvm/MC/MCRegisterInfo.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/MCTargetOptions.h"
@@ -140,6 +141,9 @@ struct Case {
   ISA isa;
   WeightType type;
   KernelNumerics numerics = KernelNumerics::BlockOrder;
+  /// The AMX kernel (generateAmxMatmul, AVX512VNNI layout) instead of
+  /// generateMatmul's.
+  bool amx = false;
 };
 
 std::string caseName(const testing::TestParamInfo<Case> &info) {
@@ -167,14 +171,15 @@ void checkMatmul(const Case &c, int64_t n, int64_t k, std::mt19937 &rng,
   const ISA isa = c.isa;
   const WeightType type = c.type;
   const MatmulShape shape{n, k};
-  const std::string where = std::string(isaName(isa)) + " " + lowerName(type) +
-                            " N=" + std::to_string(n) +
+  const std::string where = std::string(c.amx ? "amx" : isaName(isa)) + " " +
+                            lowerName(type) + " N=" + std::to_string(n) +
                             " K=" + std::to_string(k);
   std::vector<uint8_t> weights = randomWeights(type, n, k, rng);
   std::vector<uint8_t> packed(packedWeightBytes(type, shape, isa));
   ASSERT_TRUE(packWeights(type, shape, isa, weights.data(), packed.data()));
   GeneratedKernel kernel =
-      generated(generateMatmul(type, shape, isa, "mm", c.numerics));
+      generated(c.amx ? generateAmxMatmul(type, shape, "mm")
+                      : generateMatmul(type, shape, isa, "mm", c.numerics));
   ExecutableCode code(kernel.code);
   ASSERT_TRUE(code.ok());
   auto fn = code.as<MatmulFn>();
@@ -223,6 +228,38 @@ TEST_P(KernelTest, MatmulRaggedSweep) {
       ASSERT_NO_FATAL_FAILURE(
           checkMatmul(GetParam(), n, k, rng, {1, 2, 3, 4, 5, 6, 7, 8, 9}));
 }
+
+/// The AMX kernel over ragged shapes: every row count from 1 to 33; K at its
+/// minimum, with even and odd block counts (even and odd blocks take
+/// different tiles and scratch slots), and past the 32 blocks the Q4_0
+/// kernel unpacks per chunk; token counts around the 16-token tile and its
+/// remainders (the remainder has its own tiles).
+class AmxKernelTest : public testing::TestWithParam<WeightType> {
+protected:
+  void SetUp() override {
+    std::string missing = missingFeature(ISA::AVX512VNNI);
+    if (missing.empty())
+      missing = check::requestAmx();
+    if (!missing.empty())
+      GTEST_SKIP() << "AMX kernels cannot run here: " << missing;
+  }
+};
+
+TEST_P(AmxKernelTest, MatmulRaggedSweep) {
+  std::mt19937 rng(8765);
+  const Case amx{ISA::AVX512VNNI, GetParam(), KernelNumerics::BlockOrder,
+                 /*amx=*/true};
+  for (int64_t n = 1; n <= 33; ++n)
+    for (int64_t k : {32, 64, 96, 1056})
+      ASSERT_NO_FATAL_FAILURE(
+          checkMatmul(amx, n, k, rng, {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 40}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Amx, AmxKernelTest,
+                         testing::Values(WeightType::Q8_0, WeightType::Q4_0),
+                         [](const testing::TestParamInfo<WeightType> &info) {
+                           return lowerName(info.param);
+                         });
 
 TEST_P(KernelTest, ExpertMatmulMatchesReference) {
   const ISA isa = GetParam().isa;
@@ -301,9 +338,11 @@ TEST_P(KernelTest, CodeIsPositionIndependent) {
 }
 
 /// Decodes the instructions of a kernel with LLVM's disassembler; counts
-/// instructions with an EVEX prefix (0x62 after any legacy / REX prefixes).
+/// instructions with an EVEX prefix (0x62 after any legacy / REX prefixes)
+/// and, if `dotBytes` is given, the vpdpbusd instructions (any encoding).
 void disassemble(const GeneratedKernel &kernel, int64_t &instructions,
-                 int64_t &evex, const char *cpu = "znver4") {
+                 int64_t &evex, const char *cpu = "znver4",
+                 int64_t *dotBytes = nullptr) {
   llvm::InitializeAllTargetInfos();
   llvm::InitializeAllTargetMCs();
   llvm::InitializeAllDisassemblers();
@@ -322,6 +361,9 @@ void disassemble(const GeneratedKernel &kernel, int64_t &instructions,
   std::unique_ptr<llvm::MCDisassembler> dis(
       target->createMCDisassembler(*sti, ctx));
   ASSERT_TRUE(dis);
+  std::unique_ptr<llvm::MCInstrInfo> mii(target->createMCInstrInfo());
+  if (dotBytes)
+    *dotBytes = 0;
   llvm::ArrayRef<uint8_t> text(kernel.code.data(), kernel.textBytes);
   instructions = evex = 0;
   for (uint64_t offset = 0; offset < text.size();) {
@@ -341,28 +383,38 @@ void disassemble(const GeneratedKernel &kernel, int64_t &instructions,
       ++p;
     if (p < offset + size && text[p] == 0x62)
       ++evex;
+    if (dotBytes && mii->getName(inst.getOpcode()).starts_with("VPDPBUSD"))
+      ++*dotBytes;
     ++instructions;
     offset += size;
   }
 }
 
-/// AVX2 kernels contain no EVEX-encoded instruction (so no zmm, no
-/// registers above 15, no opmasks); AVX-512 ones do.
+/// AVX2 and AVX-VNNI kernels contain no EVEX-encoded instruction (so no
+/// zmm, no registers above 15, no opmasks: they run on CPUs without
+/// AVX-512); AVX-512 ones do. The VNNI kernels multiply with vpdpbusd (in
+/// AVX-VNNI's VEX form, as no EVEX is left), the AVX2 ones never.
 TEST_P(KernelTest, EncodingMatchesISA) {
   const MatmulShape shape{17, 96};
+  const Case &c = GetParam();
   for (bool expert : {false, true}) {
-    GeneratedKernel kernel =
-        generated(expert ? generateExpertMatmul(GetParam().type, shape,
-                                                GetParam().isa, "expert")
-                         : generateMatmul(GetParam().type, shape,
-                                          GetParam().isa, "matmul"));
-    int64_t instructions = 0, evex = 0;
-    ASSERT_NO_FATAL_FAILURE(disassemble(kernel, instructions, evex));
+    GeneratedKernel kernel = generated(
+        expert
+            ? generateExpertMatmul(c.type, shape, c.isa, "expert", c.numerics)
+            : generateMatmul(c.type, shape, c.isa, "matmul", c.numerics));
+    int64_t instructions = 0, evex = 0, dotBytes = 0;
+    ASSERT_NO_FATAL_FAILURE(
+        disassemble(kernel, instructions, evex,
+                    c.isa == ISA::AVXVNNI ? "alderlake" : "znver4", &dotBytes));
     EXPECT_GT(instructions, 20);
-    if (GetParam().isa == ISA::AVX2)
+    if (c.isa != ISA::AVX512VNNI)
       EXPECT_EQ(evex, 0) << kernel.name;
     else
       EXPECT_GT(evex, 0) << kernel.name;
+    if (c.isa == ISA::AVX2)
+      EXPECT_EQ(dotBytes, 0) << kernel.name;
+    else
+      EXPECT_GT(dotBytes, 0) << kernel.name;
   }
 }
 
@@ -372,15 +424,51 @@ INSTANTIATE_TEST_SUITE_P(
         Case{ISA::AVX2, WeightType::Q8_0}, Case{ISA::AVX2, WeightType::Q4_0},
         Case{ISA::AVX512VNNI, WeightType::Q8_0},
         Case{ISA::AVX512VNNI, WeightType::Q4_0},
+        Case{ISA::AVXVNNI, WeightType::Q8_0},
+        Case{ISA::AVXVNNI, WeightType::Q4_0},
         Case{ISA::AVX2, WeightType::Q8_0, KernelNumerics::GgmlOrder},
+        Case{ISA::AVXVNNI, WeightType::Q8_0, KernelNumerics::GgmlOrder},
         Case{ISA::AVX512VNNI, WeightType::Q8_0, KernelNumerics::GgmlOrder}),
     caseName);
+
+/// The one-token passes' prefetch distance follows the target's L1d: the
+/// largest power of two of 32-blocks of a pass whose bytes fit a quarter of
+/// it (Kernels.h), at least one.
+TEST(KernelPrefetch, DistanceFollowsL1d) {
+  auto ahead = [](WeightType type, ISA isa, int64_t l1dKiB) {
+    return prefetchBlocksAhead(type, isa, KernelTargetFacts{l1dKiB * 1024});
+  };
+  // AVX-512 Q8_0: 4 groups x 16 rows x 34 bytes = 2176 bytes a block.
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 48), 4); // 12 KiB: 5.6
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 32), 2); // 8 KiB: 3.8
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 64), 4); // 16 KiB: 7.5
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 4), 1);  // 1 KiB: 0.5
+  // Q4_0 blocks are 18 bytes a row: twice the blocks for the same window.
+  EXPECT_EQ(ahead(WeightType::Q4_0, ISA::AVX512VNNI, 48), 8); // 1152: 10.7
+  // AVX2 / AVX-VNNI: 1 group x 8 rows a pass.
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX2, 32), 16);    // 272: 30.1
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVXVNNI, 48), 32); // 272: 45.2
+}
+
+/// The distance reaches the code: the same kernel for another L1d differs.
+TEST(KernelPrefetch, GeneratedCodeFollowsL1d) {
+  const MatmulShape shape{64, 256};
+  for (ISA isa : {ISA::AVX2, ISA::AVXVNNI, ISA::AVX512VNNI}) {
+    GeneratedKernel small = generated(
+        generateMatmul(WeightType::Q8_0, shape, isa, "k",
+                       KernelNumerics::BlockOrder, KernelTargetFacts{32768}));
+    GeneratedKernel large = generated(
+        generateMatmul(WeightType::Q8_0, shape, isa, "k",
+                       KernelNumerics::BlockOrder, KernelTargetFacts{98304}));
+    EXPECT_NE(small.code, large.code) << isaName(isa);
+  }
+}
 
 /// F32 / F16 weights get no kernel (the op library computes them); the
 /// generators say so, and refuse shapes they cannot read, instead of
 /// aborting.
 TEST(KernelGeneratorErrors, ReportedNotFatal) {
-  for (ISA isa : {ISA::AVX2, ISA::AVX512VNNI}) {
+  for (ISA isa : {ISA::AVX2, ISA::AVXVNNI, ISA::AVX512VNNI}) {
     for (WeightType type : {WeightType::F32, WeightType::F16}) {
       GenerateResult r = generateMatmul(type, {16, 64}, isa, "f");
       EXPECT_FALSE(r);
@@ -405,7 +493,7 @@ TEST(KernelGeneratorErrors, ReportedNotFatal) {
 /// a small-batch kernel, that kernel's bytes intact at its end (its own
 /// RIP-relative tables move with it, 64-byte aligned as at its start).
 TEST(AmxKernelGenerator, CombinedCodeIsPositionIndependent) {
-  // K = 4096 gives Q4_0 two chunks of unpacked blocks.
+  // K = 4096 gives four chunks of prepared blocks.
   for (MatmulShape shape : {MatmulShape{100, 864}, MatmulShape{17, 4096}})
     for (WeightType type : {WeightType::Q8_0, WeightType::Q4_0}) {
       SCOPED_TRACE(ggml::typeName(type));

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define INGOT_MODEL_ABI_VERSION 3
+#define INGOT_MODEL_ABI_VERSION 4
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,6 +32,11 @@ typedef struct IngotContext {
   int32_t n_threads;
   /// The runtime's thread pool, opaque to model code.
   void *pool;
+  /// Packed bytes of the routed experts the MoE layers chose, summed over
+  /// forward calls: each layer adds, per call, one expert's gate, up and
+  /// down bytes for every distinct expert its batch chose. Written by the
+  /// model code only; the runtime may reset and read it between calls.
+  int64_t routed_expert_bytes;
 } IngotContext;
 
 /// A parallel loop body: process chunk `chunk` of `n_chunks`. Chunks must be
@@ -88,8 +93,16 @@ typedef struct IngotModelInfo {
   int64_t step_output_bytes;
   int64_t step_quantized_macs;
   int64_t step_float_macs;
+  /// Of step_quantized_macs: the logits tail's (the output matrix and the
+  /// last layer's products after its attention), done per token whose
+  /// logits are asked for (n_logit_rows), not per token of the step.
+  int64_t step_logits_tail_quantized_macs;
   int64_t moe_experts_used;
   int64_t moe_experts;
+  /// Of step_weight_bytes: the routed experts' share (moe_experts_used of
+  /// moe_experts of every expert stack; 0: dense). A run's routing says
+  /// what it really read (IngotContext::routed_expert_bytes).
+  int64_t step_routed_expert_bytes;
   /// The target's measured figures (0: the description has none): best read
   /// bandwidth in GB/s (10^9 bytes/s), the int8 dot-product peak in GOPS
   /// (all `int8_peak_threads` threads), and every measured read point as
@@ -119,11 +132,17 @@ extern const uint64_t ingot_chat_template_size;
 extern const int32_t ingot_planned_threads[2];
 
 /// The model: one step over n_tokens (1 <= n_tokens <= max_batch) at the
-/// given positions; writes n_tokens rows of vocab_size logits. Allocates
-/// nothing: every buffer is in ctx->arena or ctx->kv.
+/// given positions; writes the logits of the last n_logit_rows tokens
+/// (1 <= n_logit_rows <= n_tokens), vocab_size each, row i for token
+/// n_tokens - n_logit_rows + i: 1 when only the next token is sampled,
+/// n_tokens when every token's logits are wanted. The model may skip the
+/// work that only the other tokens' logits need; the rows it writes are the
+/// same bits either way. `logits` has room for n_tokens rows (the model may
+/// use the rows after the requested ones). Allocates nothing: every buffer is
+/// in ctx->arena or ctx->kv.
 void ingot_model_forward(IngotContext *ctx, int64_t n_tokens,
                          const int32_t *tokens, const int32_t *positions,
-                         float *logits);
+                         int64_t n_logit_rows, float *logits);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,9 @@ computed here, independently of the compiler's plan walk:
   plus one row of it;
 - multiply-adds with quantized weights = elements of the quantized 2-D
   weights the products read (`ingot inspect --json`), token_embd only when
-  it doubles as the output matrix;
+  it doubles as the output matrix; of them in the logits tail: the output
+  matrix and the last layer's products after its attention (attn_output and
+  the FFN), done only for the rows of logits bench says it computed;
 - kv/tok, GB/s, % read bw, int8 GOPS and % int8 peak from the row's t/s and
   the reference figures given on the command line.
 
@@ -39,19 +41,33 @@ for name, layout, size in forms:
 
 tensors = json.load(open(inspect_path))["tensors"]
 names = {t["name"] for t in tensors}
-macs = 0
+last_layer = max(int(m.group(1)) for m in
+                 (re.match(r"blk\.(\d+)\.", n) for n in names) if m)
+tail_names = {"output.weight"} | {
+    "blk.%d.%s.weight" % (last_layer, p)
+    for p in ("attn_output", "ffn_gate", "ffn_up", "ffn_down")}
+if "output.weight" not in names:
+    tail_names.add("token_embd.weight")
+macs = tail_macs = 0
 for t in tensors:
     if len(t["shape"]) != 2 or t["type"] in ("F32", "F16"):
         continue
     if t["name"] == "token_embd.weight" and "output.weight" in names:
         continue
     macs += t["shape"][0] * t["shape"][1]
+    if t["name"] in tail_names:
+        tail_macs += t["shape"][0] * t["shape"][1]
 
 bench = open(bench_path).read()
 legend = re.search(r"weights (\d+) bytes read per decode step", bench)
 expect("weights per step (legend)", int(legend.group(1)), weights, 0)
-legend_macs = re.search(r"multiply-adds per token: (\d+) with quantized", bench)
+legend_macs = re.search(
+    r"multiply-adds per token: (\d+) with quantized weights \((\d+) of them in the logits tail", bench)
 expect("quantized multiply-adds (legend)", int(legend_macs.group(1)), macs, 0)
+expect("logits tail multiply-adds (legend)", int(legend_macs.group(2)), tail_macs, 0)
+rows_line = re.search(r"rows of logits computed per run: (.*) \(", bench).group(1)
+logit_rows = {test: int(rows) for test, rows in
+              (item.split() for item in rows_line.split(", "))}
 
 unit = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
 for line in bench.splitlines():
@@ -71,7 +87,9 @@ for line in bench.splitlines():
         expect(test + " % read bw", float(cells[8].split()[0]),
                100 * float(cells[7]) / read_gbps, 0.06)
     else:
-        gops = 2 * macs * rate / 1e9
+        n = int(test[2:])
+        done = macs - tail_macs + tail_macs * logit_rows[test] / n
+        gops = 2 * done * rate / 1e9
         expect(test + " int8 GOPS", float(cells[9]), gops, 0.006 + 0.001 * gops)
         expect(test + " % int8 peak", float(cells[10].split()[0]),
                100 * float(cells[9]) / int8_peak, 0.06)

@@ -5,8 +5,9 @@
  * vector per position: the token's embedding plus a position term. The
  * context vector of a token is its cached vector minus half the mean over
  * the cache up to its position, and the logits (output rows . context) are
- * computed in parallel with ingot_rt_parallel. Feeding a prompt in chunks
- * of any size gives bit-identical logits. */
+ * computed in parallel with ingot_rt_parallel, for the last n_logit_rows
+ * tokens only. Feeding a prompt in chunks of any size gives bit-identical
+ * logits. */
 #include "ingot/ModelABI.h"
 
 #ifndef TOY_REQUIRED_FEATURES
@@ -50,10 +51,10 @@ const IngotModelInfo ingot_model_info = {
 };
 
 struct LogitsJob {
-  const float *context; /* n_tokens x DIM */
+  const float *context; /* n_logit_rows x DIM */
   const float *output;  /* VOCAB x DIM */
-  float *logits;        /* n_tokens x VOCAB */
-  int64_t rows;         /* n_tokens * VOCAB */
+  float *logits;        /* n_logit_rows x VOCAB */
+  int64_t rows;         /* n_logit_rows * VOCAB */
 };
 
 static void logits_task(void *p, int32_t chunk, int32_t n_chunks) {
@@ -69,7 +70,7 @@ static void logits_task(void *p, int32_t chunk, int32_t n_chunks) {
 }
 
 void ingot_model_forward(IngotContext *ctx, int64_t n_tokens, const int32_t *tokens,
-                         const int32_t *positions, float *logits) {
+                         const int32_t *positions, int64_t n_logit_rows, float *logits) {
   const float *embd = (const float *)ctx->weights;
   const float *output = embd + VOCAB * DIM;
   float *kv = (float *)ctx->kv;
@@ -86,7 +87,8 @@ void ingot_model_forward(IngotContext *ctx, int64_t n_tokens, const int32_t *tok
       context[i * DIM + d] = h[d] - 0.5f * sum / (float)(pos + 1);
     }
   }
-  struct LogitsJob job = {context, output, logits, n_tokens * VOCAB};
+  struct LogitsJob job = {context + (n_tokens - n_logit_rows) * DIM, output, logits,
+                          n_logit_rows * VOCAB};
   /* One chunk per token: a row of VOCAB logits is one 64-byte line. */
-  ingot_rt_parallel(ctx, logits_task, &job, (int32_t)n_tokens);
+  ingot_rt_parallel(ctx, logits_task, &job, (int32_t)n_logit_rows);
 }

@@ -220,6 +220,12 @@ std::string check::missingFeature(targets::ISA isa) {
     return "fma";
   if (!__builtin_cpu_supports("f16c"))
     return "f16c";
+  if (isa == targets::ISA::AVXVNNI) {
+    // CPUID.(EAX=7,ECX=1):EAX bit 4; the OS state is AVX's, checked above.
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) || !(eax & (1u << 4)))
+      return "avx_vnni";
+  }
   return "";
 }
 

@@ -54,7 +54,7 @@ namespace {
 cl::opt<std::string> typeName("type", cl::desc("weight type (q8_0, q4_0)"),
                               cl::Required);
 cl::opt<std::string> isaName("isa",
-                             cl::desc("avx2, avx512vnni, amx or "
+                             cl::desc("avx2, avxvnni, avx512vnni, amx or "
                                       "amx+avx512vnni"),
                              cl::Required);
 cl::opt<int64_t> rows("rows", cl::desc("output rows N"), cl::Required);
@@ -312,6 +312,8 @@ int main(int argc, char **argv) {
     ; // the AVX512VNNI layout, checked below
   else if (isaName == "avx2")
     isa = targets::ISA::AVX2;
+  else if (isaName == "avxvnni")
+    isa = targets::ISA::AVXVNNI;
   else if (isaName == "avx512vnni")
     isa = targets::ISA::AVX512VNNI;
   else

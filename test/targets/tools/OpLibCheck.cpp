@@ -12,6 +12,14 @@
 // their kernels by ingot-kernel-check. --op=fused_matmul checks
 // ingot_op_fused_matmul against the unfused op library calls instead.
 //
+// --op=attention checks ingot_op_attention: with --ggml-order bit for bit,
+// otherwise (the tiled path) within a rounding bound of the interpreter:
+//
+//   ingot-oplib-check --op=attention --width=64 --heads=8 --kv-heads=2
+//       --tokens=5 --start=37
+//   attention width=64 value_width=64 heads=8/2 tokens=5 start=37 vs interp:
+//       values=2560 outside_bound=0 max_error=...
+//
 //===----------------------------------------------------------------------===//
 #include "test/targets/tools/CheckSupport.h"
 
@@ -21,7 +29,9 @@
 
 #include "llvm/Support/CommandLine.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 
 using namespace ingot;
 using namespace llvm;
@@ -30,7 +40,7 @@ namespace {
 
 cl::opt<std::string> op("op",
                         cl::desc("matmul, fused_matmul, embedding, "
-                                 "rms_norm, rope, "
+                                 "rms_norm, rope, attention, "
                                  "silu, swiglu, gelu"),
                         cl::Required);
 cl::opt<std::string> typeName("type",
@@ -44,17 +54,38 @@ cl::opt<int64_t> rows("rows",
                                "vocabulary"),
                       cl::init(16));
 cl::opt<int64_t> tokens("tokens", cl::desc("activation rows"), cl::init(1));
-cl::opt<int64_t> heads("heads", cl::desc("rope: heads per row"), cl::init(1));
+cl::opt<int64_t> heads("heads",
+                       cl::desc("rope: heads per row; attention: query "
+                                "heads"),
+                       cl::init(1));
 cl::opt<int64_t> ropeDims("rope-dims",
                           cl::desc("rope: rotated dims per "
                                    "head (default: all)"),
                           cl::init(0));
+cl::opt<int64_t> kvHeads("kv-heads",
+                         cl::desc("attention: KV heads (default: heads)"),
+                         cl::init(0));
+cl::opt<int64_t> valueWidth("value-width",
+                            cl::desc("attention: value head width "
+                                     "(default: width)"),
+                            cl::init(0));
+cl::opt<int64_t> start("start",
+                       cl::desc("attention: position of the first token "
+                                "(earlier positions are cached already)"),
+                       cl::init(0));
+cl::opt<bool> ggmlOrder("ggml-order",
+                        cl::desc("attention: the exact path (ggml's order)"));
 cl::opt<bool> neox("neox", cl::desc("rope: NeoX pair order"));
 cl::opt<float> extFactor("ext-factor", cl::desc("rope: YaRN mix"),
                          cl::init(0.0f));
 cl::opt<int> tasks("tasks", cl::desc("threads the parallel loops are cut for"),
                    cl::init(3));
 cl::opt<unsigned> seed("seed", cl::init(1));
+cl::opt<std::string> layoutName("layout",
+                                cl::desc("matmul: the packed layout of "
+                                         "avx512vnni (granule 16) or avx2 "
+                                         "(granule 8) targets"),
+                                cl::init("avx512vnni"));
 
 std::string lower(std::string s) {
   for (char &c : s)
@@ -84,8 +115,10 @@ bool checkMatmul(const std::string &label, std::mt19937 &rng) {
   if (type != ggml::Type::F32 && type != ggml::Type::F16)
     check::fail("the op library computes f32 and f16 products only; "
                 "ingot-kernel-check runs the quantized ones");
-  // The layout is the AVX-512 kernels' (granule 16), as on every target.
-  const targets::ISA isa = targets::ISA::AVX512VNNI;
+  const targets::ISA isa =
+      layoutName == "avx2" ? targets::ISA::AVX2 : targets::ISA::AVX512VNNI;
+  if (layoutName != "avx2" && layoutName != "avx512vnni")
+    check::fail("--layout: avx512vnni or avx2");
   const targets::MatmulShape shape{rows, width};
   std::vector<uint8_t> weights = check::randomWeights(type, rows, width, rng);
   std::vector<uint8_t> packed(targets::packedWeightBytes(type, shape, isa));
@@ -271,6 +304,104 @@ bool checkActivation(const std::string &label, std::mt19937 &rng) {
   return check::report(label, got, want);
 }
 
+/// Attention of `tokens` queries at positions start, start + 1, .. over a
+/// cache whose first `start` positions hold random keys and values. The
+/// tiled path is held to a first-order rounding bound per output d of a
+/// row: with S = max_j scale * sum_i |q_i k_ji| (the scale of the scores'
+/// rounding) and M = sum_j p_j |v_j[d]| (p in double),
+///   |got - want| <= ((4 (width + 2) S + 16) 2^-24 + 2 (keys + 2) 2^-24) M,
+/// that is twice the error of a score in either order and a few ulps of the
+/// exponential (both count twice: numerator and normaliser), plus the two
+/// orders' float sums over the keys. A wrong key, value, head or mask is off
+/// by a sizeable part of M.
+bool checkAttention(const std::string &label, std::mt19937 &rng) {
+  const int64_t nKV = kvHeads ? kvHeads : heads;
+  const int64_t vWidth = valueWidth ? valueWidth : width;
+  if (heads % nKV)
+    check::fail("heads must be a multiple of kv-heads");
+  if (start < 0)
+    check::fail("start must not be negative");
+  const int64_t positionsUsed = start + tokens;
+  const int64_t kWidth = nKV * width, vAll = nKV * vWidth;
+  const float scale = 1.0f / std::sqrt(float(width));
+  std::vector<float> keys =
+      check::randomFloats(positionsUsed * kWidth, 1.5f, rng);
+  std::vector<float> values =
+      check::randomFloats(positionsUsed * vAll, 2.0f, rng);
+  std::vector<float> q = check::randomFloats(tokens * heads * width, 1.5f, rng);
+  std::vector<int32_t> positions(static_cast<size_t>(tokens.getValue()));
+  std::vector<int64_t> positions64(positions.size());
+  for (int64_t t = 0; t < tokens; ++t)
+    positions[size_t(t)] = int32_t(positions64[size_t(t)] = start + t);
+
+  // The op library's cache: one row of [keys | values] per position, the
+  // earlier positions written here, this step's by the call.
+  std::vector<float> cache(size_t(positionsUsed * (kWidth + vAll)), 0.0f);
+  for (int64_t p = 0; p < start; ++p) {
+    std::copy_n(keys.begin() + p * kWidth, kWidth,
+                cache.begin() + p * (kWidth + vAll));
+    std::copy_n(values.begin() + p * vAll, vAll,
+                cache.begin() + p * (kWidth + vAll) + kWidth);
+  }
+  std::vector<float> got(size_t(tokens * heads * vWidth));
+  ingot_op_attention(check::parallelContext(), q.data(),
+                     keys.data() + start * kWidth, values.data() + start * vAll,
+                     positions.data(), tokens, (uint8_t *)cache.data(), heads,
+                     nKV, width, vWidth, scale, ggmlOrder, got.data());
+
+  interp::KVCacheLayer layer(positionsUsed, kWidth, vAll);
+  for (int64_t p = 0; p < positionsUsed; ++p)
+    if (Error e =
+            layer.store(p, keys.data() + p * kWidth, values.data() + p * vAll))
+      check::fail(toString(std::move(e)));
+  interp::AttentionParams params;
+  params.nHeads = heads;
+  params.nKVHeads = nKV;
+  params.headDimK = width;
+  params.headDimV = vWidth;
+  params.scale = scale;
+  std::vector<float> want(got.size());
+  interp::attention(q.data(), tokens, positions64.data(), layer, params,
+                    want.data());
+  if (ggmlOrder)
+    return check::report(label, got, want);
+
+  std::vector<double> bound(got.size());
+  const double ulp = std::ldexp(1.0, -24);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t h = 0; h < heads; ++h) {
+      const float *qh = q.data() + (t * heads + h) * width;
+      const int64_t kvh = h / (heads / nKV), visible = start + t + 1;
+      std::vector<double> score(static_cast<size_t>(visible));
+      double scoreScale = 0.0, maxScore = -INFINITY;
+      for (int64_t j = 0; j < visible; ++j) {
+        const float *k = layer.key(j) + kvh * width;
+        double dot = 0.0, magnitude = 0.0;
+        for (int64_t i = 0; i < width; ++i) {
+          dot += double(qh[i]) * k[i];
+          magnitude += std::fabs(double(qh[i]) * k[i]);
+        }
+        score[size_t(j)] = dot * scale;
+        scoreScale = std::max(scoreScale, magnitude * scale);
+        maxScore = std::max(maxScore, score[size_t(j)]);
+      }
+      double total = 0.0;
+      for (double &s : score)
+        total += (s = std::exp(s - maxScore));
+      const double relative = (4.0 * double(width + 2) * scoreScale + 16.0 +
+                               2.0 * double(visible + 2)) *
+                              ulp;
+      for (int64_t d = 0; d < vWidth; ++d) {
+        double weighted = 0.0;
+        for (int64_t j = 0; j < visible; ++j)
+          weighted += score[size_t(j)] / total *
+                      std::fabs(layer.value(j)[kvh * vWidth + d]);
+        bound[size_t((t * heads + h) * vWidth + d)] = relative * weighted;
+      }
+    }
+  return check::reportWithinBound(label, got, want, bound);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -285,6 +416,14 @@ int main(int argc, char **argv) {
     label += " heads=" + std::to_string(heads) +
              " dims=" + std::to_string(ropeDims ? ropeDims : width) +
              (neox ? " neox" : " normal") + (extFactor != 0.0f ? " yarn" : "");
+  if (op == "attention")
+    label = op + " width=" + std::to_string(width) +
+            " value_width=" + std::to_string(valueWidth ? valueWidth : width) +
+            " heads=" + std::to_string(heads) + "/" +
+            std::to_string(kvHeads ? kvHeads : heads) +
+            " tokens=" + std::to_string(tokens) +
+            " start=" + std::to_string(start) +
+            (ggmlOrder ? " ggml-order" : "");
   if (op == "matmul" || op == "fused_matmul" || op == "embedding")
     label = op + " " + lower(typeName) + " rows=" + std::to_string(rows) +
             " width=" + std::to_string(width) +
@@ -301,6 +440,8 @@ int main(int argc, char **argv) {
     same = checkRmsNorm(label, rng);
   else if (op == "rope")
     same = checkRope(label, rng);
+  else if (op == "attention")
+    same = checkAttention(label, rng);
   else if (op == "silu" || op == "swiglu" || op == "gelu")
     same = checkActivation(label, rng);
   else
