@@ -955,6 +955,92 @@ void topK(const float *values, int64_t n, int64_t k, int32_t *out) {
   }
 }
 
+//===----------------------------------------------------------------------===//
+// MoE experts for one token (decode): two dispatches over the selected
+// experts' rows, each chunk covering a row range of every selected expert
+// (so the threads share the bytes, not the experts):
+//  1. gate and up, then SwiGLU and the down kernels' activations of the
+//     chunk's rows (chunks of whole 32-blocks, so each quantizes its own);
+//  2. down, then the routing-weighted sum into the output on the chunk's rows,
+//     out = d_0 w_0, then += d_j w_j in selection order (the reference's).
+//===----------------------------------------------------------------------===//
+
+/// Rows per 32-block of activations: a decode gate/up chunk quantizes whole
+/// blocks of the down kernels' input.
+constexpr int64_t kActivationBlock = 32;
+
+/// Columns [begin, end) of one row x of `k` values prepared for a kernel
+/// of `wtype` into its row `act` (as ingot_op_prepare_activations writes the
+/// whole row; for the quantized types begin and end are multiples of 32 or
+/// end == k).
+void prepareActivationColumns(int32_t wtype, const float *x, int64_t k,
+                              int64_t begin, int64_t end, uint8_t *act) {
+  const WeightType type = weightType(wtype);
+  if (type == WeightType::Q8_0 || type == WeightType::Q4_0) {
+    for (int64_t b = begin / 32; b < end / 32; ++b)
+      quantizeBlockQ8(x + b * 32, (int8_t *)act + b * 32,
+                      (float *)(act + k) + b);
+  } else if (type == WeightType::F16) {
+    for (int64_t i = begin; i < end; ++i)
+      ((float *)act)[i] = roundHalf(x[i]);
+  } else {
+    memcpy((float *)act + begin, x + begin, (end - begin) * 4);
+  }
+}
+
+struct DecodeGateUpTask {
+  ExpertTask gate, up;
+  uint8_t *downAct;      ///< the down kernels' input, one row per expert
+  int32_t downType;      ///< of the down weights
+  int64_t downActStride; ///< bytes per row of downAct
+  int64_t rows, granule; ///< ffn; granule: whole 32-blocks and kernel groups
+  int64_t chunkRows;     ///< set by parallelRows
+};
+
+void decodeGateUpRows(const DecodeGateUpTask &a, int64_t begin, int64_t end) {
+  expertRows(a.gate, begin, end);
+  expertRows(a.up, begin, end);
+  for (int64_t j = 0; j < a.gate.nIds; ++j) {
+    float *g = a.gate.y + j * a.rows;
+    const float *u = a.up.y + j * a.rows;
+    // As ingot_op_swiglu on the expert's row: silu's exp depends on the
+    // column.
+    for (int64_t r = begin; r < end; ++r)
+      g[r] = siluAt(g, r, a.rows) * u[r];
+    prepareActivationColumns(a.downType, g, a.rows, begin, end,
+                             a.downAct + j * a.downActStride);
+  }
+}
+
+struct DecodeDownTask {
+  ExpertTask down;
+  const float *weights; ///< routing weight of each selected expert
+  float *out;
+  int64_t rows, granule; ///< dim; the down kernels' granule
+  int64_t chunkRows;     ///< set by parallelRows
+};
+
+void decodeDownRows(const DecodeDownTask &a, int64_t begin, int64_t end) {
+  expertRows(a.down, begin, end);
+  const float *d = a.down.y;
+  for (int64_t i = begin; i < end; ++i)
+    a.out[i] = d[i] * a.weights[0];
+  for (int64_t j = 1; j < a.down.nIds; ++j)
+    for (int64_t i = begin; i < end; ++i)
+      a.out[i] += d[j * a.rows + i] * a.weights[j];
+}
+
+/// Least common multiple of two positive granules.
+int64_t lcm(int64_t a, int64_t b) {
+  int64_t x = a, y = b;
+  while (y != 0) {
+    const int64_t r = x % y;
+    x = y;
+    y = r;
+  }
+  return a / x * b;
+}
+
 /// The routing of one ingot.moe for a batch (ingot_op_moe_route).
 struct RouteTask {
   const float *logits, *selectionBias;
@@ -1657,6 +1743,32 @@ void ingot_op_moe_experts(IngotContext *ctx,
   uint8_t *actX = (uint8_t *)(d + used * dim);
   uint8_t *actH = actX + ingot_op_activation_bytes(gateUpType, dim);
   const int64_t hBytes = ingot_op_activation_bytes(downType, ffn);
+  if (nTokens == 1) {
+    ingot_op_prepare_activations(gateUpType, x, 1, dim, dim, actX);
+    ExpertTask gateTask = {
+        gateUpKernel, gate,          gateUpStride, ids, used, actX, 0, g,
+        ffn,          granuleGateUp, gateUpType,   dim, 0};
+    ExpertTask upTask = gateTask;
+    upTask.stack = up;
+    upTask.y = u;
+    DecodeGateUpTask gateUp = {gateTask,
+                               upTask,
+                               actH,
+                               downType,
+                               hBytes,
+                               ffn,
+                               lcm(granuleGateUp, kActivationBlock),
+                               0};
+    parallelRows<DecodeGateUpTask, decodeGateUpRows>(
+        ctx, gateUp, 2 * weightRowBytes(gateUpType, dim) * used);
+    ExpertTask downTask = {downKernel, down,   downStride, ids, used,
+                           actH,       hBytes, d,          dim, granuleDown,
+                           downType,   ffn,    0};
+    DecodeDownTask downOut = {downTask, weights, out, dim, granuleDown, 0};
+    parallelRows<DecodeDownTask, decodeDownRows>(
+        ctx, downOut, weightRowBytes(downType, ffn) * used);
+    return;
+  }
   for (int64_t t = 0; t < nTokens; ++t) {
     const int32_t *tid = ids + t * used;
     ingot_op_prepare_activations(gateUpType, x + t * dim, 1, dim, dim, actX);

@@ -36,8 +36,10 @@
 // Pass shapes (AVX-512, block order): prefill tiles 2 groups x 6 tokens;
 // one token (decode, MoE experts) 4 groups, each block sum split over two
 // accumulators, with software prefetch of the weights a distance ahead sized
-// from the target's L1d (prefetchBlocksAhead). AVX2, AVXVNNI and ggml's
-// order: 1 group per pass, one-token passes prefetching the same way.
+// from the target's L1d (prefetchBlocksAhead). ggml's order (AVX-512): one
+// token 3 groups with the same prefetch (8 chunk sums per group fill the
+// registers), more tokens 1 group. AVX2 and AVXVNNI: 1 group per pass,
+// one-token passes prefetching the same way.
 //
 // F32 / F16 weights get no kernel: the op library computes them in ggml's
 // F32 order from the packed layout (packWeights still writes it).
@@ -66,7 +68,12 @@ bool isQuant(WeightType type) {
 /// Prefill tiles: 2 groups x 6 tokens (24 of the 32 zmm hold sums).
 /// One token (decode, experts): 4 groups with split sums, 8 independent
 /// vpdpbusd chains, enough to cover its latency.
+/// ggml's order, one token (decode, experts): 3 groups. Each group keeps 8
+/// chunk sums and its scale product live (9 zmm), so 3 groups leave 5
+/// registers for the weights and the chunk sums in flight.
 int passGroups(ISA isa, bool ggmlOrder, int t) {
+  if (isa == ISA::AVX512VNNI && ggmlOrder && t == 1)
+    return 3;
   if (isa != ISA::AVX512VNNI || ggmlOrder)
     return 1;
   return t == 1 ? 4 : 2;
@@ -177,14 +184,17 @@ private:
   /// With chunk ch of nChunks of the current block: prefetches (t0) the
   /// 64-byte lines of group j's block blocksAhead blocks ahead that start
   /// within the chunk, and with the last chunk the rest of the block (the
-  /// scales), so that every line of every block is fetched once.
-  void prefetchChunkLines(const BodyRegs &r, int j, int ch, int nChunks) {
+  /// scales), so that every line of every block is fetched once; `skip`
+  /// bytes further when that block lies past the group: the same group of
+  /// the next pass instead of the next group of this one.
+  void prefetchChunkLines(const BodyRegs &r, int j, int ch, int nChunks,
+                          int64_t skip = 0) {
     const int64_t ahead = blocksAhead * int64_t(unitBytes(type, g));
     const int64_t end = ch + 1 == nChunks ? int64_t(unitBytes(type, g))
                                           : (ch + 1) * chunkBytes();
     for (int64_t line = (ch * chunkBytes() + 63) / 64 * 64; line < end;
          line += 64)
-      prefetcht0(ptr[r.gw + int(j * groupBytes + ahead + line)]);
+      prefetcht0(ptr[r.gw + int(j * groupBytes + ahead + line + skip)]);
   }
   /// Whether each (group, token) sums its block in two integer accumulators
   /// (even / odd chunks), so that fewer vpdpbusd wait on each other when the
@@ -275,6 +285,8 @@ private:
 
   /// ggml's order: the float sum of chunk ch of token tok (all T x 8 of them
   /// live through the block loop); chunk 0's holds the total at the end.
+  /// One-token passes of several groups keep group j's sums where token j's
+  /// would be (chunkAcc(j, ch)).
   Xmm chunkAcc(int tok, int ch) const { return v(tok * 8 + ch); }
 
   // AVX2 registers (one group per pass, at most 3 tokens).
@@ -293,6 +305,8 @@ private:
   void emitOffsetTable(int t, const BodyRegs &r);
   void emitBlockAvx512(const Pass &p, const BodyRegs &r);
   void emitBlockGgmlOrder(int t, const BodyRegs &r);
+  void emitBlockGgmlOrderDecode(const Pass &p, const BodyRegs &r,
+                                int64_t prefetchSkip);
   void emitBlockAvx2(int t, const BodyRegs &r);
   void emitStore(int t, const BodyRegs &r, int j,
                  const std::function<Xmm(int)> &sum);
@@ -490,6 +504,42 @@ void MatmulGenerator::emitBlockGgmlOrder(int t, const BodyRegs &r) {
   }
 }
 
+/// One 32-block of the pass's groups for one token in ggml's order (Q8_0,
+/// AVX-512): per group j and chunk ch, the exact int32 sum of 4 products
+/// (vpdpbusd's lanes, started at the negated chunk offset), then
+/// acc_{j,ch} = fma(float(isum), d_w * d_x, acc_{j,ch}), as
+/// emitBlockGgmlOrder. Memory bound: the groups' chunks interleave so that
+/// their loads overlap, and every line is prefetched blocksAhead blocks
+/// ahead.
+void MatmulGenerator::emitBlockGgmlOrderDecode(const Pass &p, const BodyRegs &r,
+                                               int64_t prefetchSkip) {
+  // Registers: the chunk sums chunkAcc(j, ch) (8 per group), then each
+  // group's scale product, then a ring of weight registers and one of
+  // integer chunk sums in the rest.
+  const int sumsEnd = 8 * p.groups;
+  auto dd = [&](int j) { return v(sumsEnd + j); };
+  const int ringBase = sumsEnd + p.groups;
+  const int weightRing = (32 - ringBase) / 2;
+  const int isumRing = 32 - ringBase - weightRing;
+  auto weight = [&](int i) { return v(ringBase + i % weightRing); };
+  auto isum = [&](int i) { return v(ringBase + weightRing + i % isumRing); };
+  for (int j = 0; j < p.groups; ++j) {
+    vloadHalf(dd(j), weightAt(r, j, scaleOffset()));
+    vmulps(dd(j), dd(j), ptr_b[r.act + r.idx + int(k)]);
+  }
+  int step = 0;
+  for (int ch = 0; ch < 8; ++ch)
+    for (int j = 0; j < p.groups; ++j, ++step) {
+      const Xmm w = weight(step), s = isum(step);
+      vloadInt(w, weightAt(r, j, ch * chunkBytes()));
+      prefetchChunkLines(r, j, ch, 8, prefetchSkip);
+      vpbroadcastd(s, ptr[chunkOffsetEntry(r.idx, 0, ch)]);
+      vpdpbusd(s, w, ptr_b[r.act + r.idx * 8 + 4 * ch]);
+      vcvtdq2ps(s, s);
+      vfmadd231ps(chunkAcc(j, ch), s, dd(j));
+    }
+}
+
 /// One 32-block of one group for t tokens, the same numerics as above.
 /// Q8_0: sign trick, vpmaddubsw(|w|, sign(x, w)) then vpmaddwd with ones,
 /// summed in int32 over the chunks. Q4_0: vpmaddubsw(nibbles, x) summed in
@@ -620,36 +670,56 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
   // gw = w + row / G * groupBytes (row is a multiple of G).
   imul(r.gw, r.row, int(groupBytes / g));
   add(r.gw, r.w);
+  // ggml's order: the chunk sums of (group j, token tok) are those of slot
+  // j * tokens + tok (one of the two is 0).
   auto sum = [&](int j, int tok) {
-    return ggmlOrder ? chunkAcc(tok, 0)
+    return ggmlOrder ? chunkAcc(j * p.tokens + tok, 0)
                      : (avx512 ? floatSum(p, j, tok) : fAcc(tok));
   };
   for (int j = 0; j < p.groups; ++j)
     for (int tok = 0; tok < p.tokens; ++tok)
       for (int ch = 0; ch < (ggmlOrder ? 8 : 1); ++ch)
-        vzero(ggmlOrder ? chunkAcc(tok, ch) : sum(j, tok));
-  Xbyak::Label blockLoop;
+        vzero(ggmlOrder ? chunkAcc(j * p.tokens + tok, ch) : sum(j, tok));
+  // The pass's blocks from the current one (r.idx / 4, at r.gw) up to `to`.
+  auto blockLoop = [&](int64_t to, const std::function<void()> &block) {
+    Xbyak::Label loop;
+    L(loop);
+    block();
+    add(r.gw, int(unitBytes(type, g)));
+    add(r.idx, 4);
+    cmp(r.idx, int(to * 4));
+    jb(loop, T_NEAR);
+  };
   xor_(r.idx, r.idx);
-  L(blockLoop);
-  if (ggmlOrder)
-    emitBlockGgmlOrder(p.tokens, r);
-  else if (avx512)
-    emitBlockAvx512(p, r);
-  else
-    emitBlockAvx2(p.tokens, r);
-  add(r.gw, int(unitBytes(type, g)));
-  add(r.idx, 4);
-  cmp(r.idx, int(nBlocks() * 4));
-  jb(blockLoop, T_NEAR);
+  if (ggmlOrder && avx512 && p.tokens == 1) {
+    // The last blocksAhead blocks prefetch the start of the next
+    // pass's groups (those after this pass's, where the next pass or the
+    // next chunk of rows begins) rather than the next group's.
+    const int64_t tail = std::min<int64_t>(blocksAhead, nBlocks());
+    if (nBlocks() > tail)
+      blockLoop(nBlocks() - tail, [&] { emitBlockGgmlOrderDecode(p, r, 0); });
+    blockLoop(nBlocks(), [&] {
+      emitBlockGgmlOrderDecode(p, r, (p.groups - 1) * groupBytes);
+    });
+  } else {
+    blockLoop(nBlocks(), [&] {
+      if (ggmlOrder)
+        emitBlockGgmlOrder(p.tokens, r);
+      else if (avx512)
+        emitBlockAvx512(p, r);
+      else
+        emitBlockAvx2(p.tokens, r);
+    });
+  }
   if (ggmlOrder) {
     // (acc4 + acc0, acc5 + acc1, acc6 + acc2, acc7 + acc3), then
     // (p0 + p2) + (p1 + p3), as ggml's reduction.
-    for (int tok = 0; tok < p.tokens; ++tok) {
+    for (int slot = 0; slot < p.pairs(); ++slot) {
       for (int i = 0; i < 4; ++i)
-        vaddps(chunkAcc(tok, i), chunkAcc(tok, i + 4), chunkAcc(tok, i));
-      vaddps(chunkAcc(tok, 0), chunkAcc(tok, 0), chunkAcc(tok, 2));
-      vaddps(chunkAcc(tok, 1), chunkAcc(tok, 1), chunkAcc(tok, 3));
-      vaddps(chunkAcc(tok, 0), chunkAcc(tok, 0), chunkAcc(tok, 1));
+        vaddps(chunkAcc(slot, i), chunkAcc(slot, i + 4), chunkAcc(slot, i));
+      vaddps(chunkAcc(slot, 0), chunkAcc(slot, 0), chunkAcc(slot, 2));
+      vaddps(chunkAcc(slot, 1), chunkAcc(slot, 1), chunkAcc(slot, 3));
+      vaddps(chunkAcc(slot, 0), chunkAcc(slot, 0), chunkAcc(slot, 1));
     }
   }
   for (int j = 0; j < p.groups; ++j)
