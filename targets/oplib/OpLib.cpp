@@ -347,28 +347,6 @@ void expertRows(const ExpertTask &a, int64_t begin, int64_t end) {
               a.y + j * a.rows, begin, end);
 }
 
-/// The routed experts' gate and up products of one token in one dispatch:
-/// each chunk of rows runs both kernels for every chosen expert, then
-/// SwiGLU on those rows (gate's output becomes silu(gate) * up).
-struct ExpertGateUpTask {
-  ExpertTask gate, up;
-  int64_t rows, granule;
-  int64_t chunkRows; ///< set by parallelRows
-};
-
-void expertGateUpRows(const ExpertGateUpTask &a, int64_t begin, int64_t end) {
-  expertRows(a.gate, begin, end);
-  expertRows(a.up, begin, end);
-  // As ingot_op_swiglu on each expert's row: silu's exp depends on the
-  // column.
-  for (int64_t j = 0; j < a.gate.nIds; ++j) {
-    float *g = a.gate.y + j * a.rows;
-    const float *u = a.up.y + j * a.rows;
-    for (int64_t r = begin; r < end; ++r)
-      g[r] = siluAt(g, r, a.rows) * u[r];
-  }
-}
-
 /// The thread-pool entry of a row-split task: runs `rowsOf` on the output
 /// rows of chunk `chunk`, [chunk * chunkRows, +chunkRows) clipped to the
 /// rows (whole granules, see chunkRowsFor).
@@ -1437,6 +1415,52 @@ void perHeadMatmulBatched(IngotContext *ctx, const IngotPerHeadMatmulArgs &a,
              y + (h * nTokens + t) * a.rows, a.rows * 4);
 }
 
+/// The routed experts of one token: gate and up in one dispatch ending in
+/// SwiGLU and the down input, then down ending in the routing-weighted sum
+/// into `out` (d0 * w0, then += dj * wj, the reference's order).
+void moeExpertsOneToken(IngotContext *ctx,
+                        const struct IngotMoEExpertsArgs *args, const float *x,
+                        const int32_t *ids, const float *weights, float *out,
+                        uint8_t *scratch) {
+  IngotExpertKernel gateUpKernel = args->gateUpKernel,
+                    downKernel = args->downKernel;
+  const void *gate = args->gate, *up = args->up, *down = args->down;
+  const int64_t gateUpStride = args->gateUpStride,
+                downStride = args->downStride, dim = args->dim, ffn = args->ffn,
+                granuleGateUp = args->granuleGateUp,
+                granuleDown = args->granuleDown, used = args->used;
+  const int32_t gateUpType = args->gateUpType, downType = args->downType;
+  float *g = (float *)scratch;
+  float *u = g + used * ffn;
+  float *d = u + used * ffn;
+  uint8_t *actX = (uint8_t *)(d + used * dim);
+  uint8_t *actH = actX + ingot_op_activation_bytes(gateUpType, dim);
+  const int64_t hBytes = ingot_op_activation_bytes(downType, ffn);
+  ingot_op_prepare_activations(gateUpType, x, 1, dim, dim, actX);
+  ExpertTask gateTask = {
+      gateUpKernel, gate,          gateUpStride, ids, used, actX, 0, g,
+      ffn,          granuleGateUp, gateUpType,   dim, 0};
+  ExpertTask upTask = gateTask;
+  upTask.stack = up;
+  upTask.y = u;
+  DecodeGateUpTask gateUp = {gateTask,
+                             upTask,
+                             actH,
+                             downType,
+                             hBytes,
+                             ffn,
+                             lcm(granuleGateUp, kActivationBlock),
+                             0};
+  parallelRows<DecodeGateUpTask, decodeGateUpRows>(
+      ctx, gateUp, 2 * weightRowBytes(gateUpType, dim) * used);
+  ExpertTask downTask = {downKernel, down,   downStride, ids, used,
+                         actH,       hBytes, d,          dim, granuleDown,
+                         downType,   ffn,    0};
+  DecodeDownTask downOut = {downTask, weights, out, dim, granuleDown, 0};
+  parallelRows<DecodeDownTask, decodeDownRows>(
+      ctx, downOut, weightRowBytes(downType, ffn) * used);
+}
+
 } // namespace
 
 extern "C" {
@@ -1725,76 +1749,15 @@ void ingot_op_moe_experts(IngotContext *ctx,
                           const struct IngotMoEExpertsArgs *args,
                           const float *x, int64_t nTokens, const int32_t *ids,
                           const float *weights, float *out, uint8_t *scratch) {
-  IngotExpertKernel gateUpKernel = args->gateUpKernel,
-                    downKernel = args->downKernel;
-  const void *gate = args->gate, *up = args->up, *down = args->down;
-  const int64_t gateUpStride = args->gateUpStride,
-                downStride = args->downStride, dim = args->dim, ffn = args->ffn,
-                granuleGateUp = args->granuleGateUp,
-                granuleDown = args->granuleDown, used = args->used;
-  const int32_t gateUpType = args->gateUpType, downType = args->downType;
   if (nTokens > 1 && args->gateUpBatchKernel && args->downBatchKernel) {
     moeExpertsBucketed(ctx, *args, x, nTokens, ids, weights, out, scratch);
     return;
   }
-  float *g = (float *)scratch;
-  float *u = g + used * ffn;
-  float *d = u + used * ffn;
-  uint8_t *actX = (uint8_t *)(d + used * dim);
-  uint8_t *actH = actX + ingot_op_activation_bytes(gateUpType, dim);
-  const int64_t hBytes = ingot_op_activation_bytes(downType, ffn);
-  if (nTokens == 1) {
-    ingot_op_prepare_activations(gateUpType, x, 1, dim, dim, actX);
-    ExpertTask gateTask = {
-        gateUpKernel, gate,          gateUpStride, ids, used, actX, 0, g,
-        ffn,          granuleGateUp, gateUpType,   dim, 0};
-    ExpertTask upTask = gateTask;
-    upTask.stack = up;
-    upTask.y = u;
-    DecodeGateUpTask gateUp = {gateTask,
-                               upTask,
-                               actH,
-                               downType,
-                               hBytes,
-                               ffn,
-                               lcm(granuleGateUp, kActivationBlock),
-                               0};
-    parallelRows<DecodeGateUpTask, decodeGateUpRows>(
-        ctx, gateUp, 2 * weightRowBytes(gateUpType, dim) * used);
-    ExpertTask downTask = {downKernel, down,   downStride, ids, used,
-                           actH,       hBytes, d,          dim, granuleDown,
-                           downType,   ffn,    0};
-    DecodeDownTask downOut = {downTask, weights, out, dim, granuleDown, 0};
-    parallelRows<DecodeDownTask, decodeDownRows>(
-        ctx, downOut, weightRowBytes(downType, ffn) * used);
-    return;
-  }
-  for (int64_t t = 0; t < nTokens; ++t) {
-    const int32_t *tid = ids + t * used;
-    ingot_op_prepare_activations(gateUpType, x + t * dim, 1, dim, dim, actX);
-    ExpertTask gateTask = {
-        gateUpKernel, gate,          gateUpStride, tid, used, actX, 0, g,
-        ffn,          granuleGateUp, gateUpType,   dim, 0};
-    ExpertTask upTask = gateTask;
-    upTask.stack = up;
-    upTask.y = u;
-    ExpertGateUpTask gateUp = {gateTask, upTask, ffn, granuleGateUp, 0};
-    parallelRows<ExpertGateUpTask, expertGateUpRows>(
-        ctx, gateUp, 2 * weightRowBytes(gateUpType, dim) * used);
-    ingot_op_prepare_activations(downType, g, used, ffn, ffn, actH);
-    ExpertTask downTask = {downKernel, down,   downStride, tid, used,
-                           actH,       hBytes, d,          dim, granuleDown,
-                           downType,   ffn,    0};
-    parallelRows<ExpertTask, expertRows>(ctx, downTask,
-                                         weightRowBytes(downType, ffn) * used);
-    float *o = out + t * dim;
-    const float *w = weights + t * used;
-    for (int64_t i = 0; i < dim; ++i)
-      o[i] = d[i] * w[0];
-    for (int64_t j = 1; j < used; ++j)
-      for (int64_t i = 0; i < dim; ++i)
-        o[i] += d[j * dim + i] * w[j];
-  }
+  // One token at a time (decode, or experts without batch kernels).
+  const int64_t dim = args->dim, used = args->used;
+  for (int64_t t = 0; t < nTokens; ++t)
+    moeExpertsOneToken(ctx, args, x + t * dim, ids + t * used,
+                       weights + t * used, out + t * dim, scratch);
 }
 
 void ingot_op_per_head_matmul(IngotContext *ctx,
