@@ -84,16 +84,17 @@ cl::opt<int> tasks("tasks", cl::desc("threads the parallel loops are cut for"),
                    cl::init(3));
 cl::opt<unsigned> seed("seed", cl::init(1));
 
-/// The generated kernel for the options, mapped executable; a generator
-/// error ends the tool.
-std::unique_ptr<check::ExecutableCode> generate(ggml::Type type,
-                                                targets::ISA isa) {
-  const targets::MatmulShape shape{rows, cols};
+/// A generated kernel of `shape` (matmul, or expert with `expertKernel`),
+/// mapped executable, in the numerics the options name.
+std::unique_ptr<check::ExecutableCode> generateShape(ggml::Type type,
+                                                     targets::ISA isa,
+                                                     targets::MatmulShape shape,
+                                                     bool expertKernel) {
   const targets::KernelNumerics numerics =
       ggmlOrder ? targets::KernelNumerics::GgmlOrder
                 : targets::KernelNumerics::BlockOrder;
   targets::GenerateResult generated =
-      expert
+      expertKernel
           ? targets::generateExpertMatmul(type, shape, isa, "expert", numerics)
           : targets::generateMatmul(type, shape, isa, "matmul", numerics);
   if (!generated)
@@ -102,6 +103,13 @@ std::unique_ptr<check::ExecutableCode> generate(ggml::Type type,
   if (!code->ok())
     check::fail("cannot map the kernel");
   return code;
+}
+
+/// The generated kernel for the options, mapped executable; a generator
+/// error ends the tool.
+std::unique_ptr<check::ExecutableCode> generate(ggml::Type type,
+                                                targets::ISA isa) {
+  return generateShape(type, isa, {rows, cols}, expert);
 }
 
 /// Reports `got` against the block order and against the interpreter's
@@ -216,27 +224,6 @@ bool checkExpert(ggml::Type type, targets::ISA isa, const std::string &label,
                               r * rowBytes,
                           act.data() + j * actBytes);
   });
-}
-
-/// A generated kernel of `shape` (matmul, or expert with `expertKernel`),
-/// mapped executable, in the numerics the options name.
-std::unique_ptr<check::ExecutableCode> generateShape(ggml::Type type,
-                                                     targets::ISA isa,
-                                                     targets::MatmulShape shape,
-                                                     bool expertKernel) {
-  const targets::KernelNumerics numerics =
-      ggmlOrder ? targets::KernelNumerics::GgmlOrder
-                : targets::KernelNumerics::BlockOrder;
-  targets::GenerateResult generated =
-      expertKernel
-          ? targets::generateExpertMatmul(type, shape, isa, "expert", numerics)
-          : targets::generateMatmul(type, shape, isa, "matmul", numerics);
-  if (!generated)
-    check::fail(generated.error);
-  auto code = std::make_unique<check::ExecutableCode>(generated.kernel.code);
-  if (!code->ok())
-    check::fail("cannot map the kernel");
-  return code;
 }
 
 /// One stack of `experts` random [rows, cols] matrices, ggml layout and
