@@ -93,6 +93,91 @@ TEST(ReferenceOps, QuantizedMatmulMatchesRoundedActivations) {
   }
 }
 
+/// A 3-D F32 weight {rowLength, rows, count} over `data`.
+WeightView f32Stack(const std::vector<float> &data, int64_t rowLength,
+                    int64_t rows, int64_t count) {
+  WeightView w;
+  w.type = ggml::Type::F32;
+  w.shape = {uint64_t(rowLength), uint64_t(rows), uint64_t(count)};
+  w.data = llvm::ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>(data.data()), data.size() * 4);
+  return w;
+}
+
+TEST(ReferenceOps, MLAAbsorbedEqualsDecompressedAttention) {
+  // The absorbed MLA (q_nope through attn_k_b into the latent, attention over
+  // the compressed cache, attn_v_b after) must equal the textbook form that
+  // decompresses every cached position's key and value per head:
+  //   k_nope[j][h] = k_b[h]^T latent_j, v[j][h] = v_b[h] latent_j,
+  //   out[h] = sum_j softmax(scale * (q_nope . k_nope + q_rope . k_pe_j)) v.
+  // Computed in double; the absorbed form differs by float rounding only.
+  const int64_t heads = 4, nope = 16, ropeDim = 8, rank = 32, vDim = 12,
+                cached = 9;
+  const float scale = 0.17f;
+  std::vector<float> kBData = randomVector(heads * rank * nope, 21, 0.3f);
+  std::vector<float> vBData = randomVector(heads * vDim * rank, 22, 0.3f);
+  WeightView kB = f32Stack(kBData, nope, rank, heads);
+  WeightView vB = f32Stack(vBData, rank, vDim, heads);
+  KVCacheLayer cache(16, rank + ropeDim, 0);
+  std::vector<float> keys = randomVector(cached * (rank + ropeDim), 23);
+  for (int64_t j = 0; j < cached; ++j)
+    ASSERT_FALSE(
+        bool(cache.store(j, keys.data() + j * (rank + ropeDim), nullptr)));
+  MLAParams p;
+  p.nHeads = heads;
+  p.qkNopeDim = nope;
+  p.qkRopeDim = ropeDim;
+  p.kvLoraRank = rank;
+  p.vHeadDim = vDim;
+  p.scale = scale;
+  // A decode step (one token at the last position) and a 3-token batch.
+  for (std::vector<int64_t> positions :
+       {std::vector<int64_t>{cached - 1}, std::vector<int64_t>{4, 5, 8}}) {
+    const int64_t nTokens = int64_t(positions.size());
+    std::vector<float> q =
+        randomVector(nTokens * heads * (nope + ropeDim), 24 + nTokens);
+    std::vector<float> out(nTokens * heads * vDim);
+    mlaAttention(q.data(), nTokens, positions.data(), cache, kB, vB, p,
+                 out.data());
+    for (int64_t t = 0; t < nTokens; ++t)
+      for (int64_t h = 0; h < heads; ++h) {
+        const float *qh = q.data() + (t * heads + h) * (nope + ropeDim);
+        const int64_t nKV = positions[t] + 1;
+        std::vector<double> score(nKV);
+        double maxScore = -INFINITY;
+        for (int64_t j = 0; j < nKV; ++j) {
+          const float *key = cache.key(j);
+          double s = 0;
+          for (int64_t i = 0; i < nope; ++i) {
+            double kNope = 0; // k_b[h]^T latent_j, element i
+            for (int64_t r = 0; r < rank; ++r)
+              kNope += double(kBData[(h * rank + r) * nope + i]) * key[r];
+            s += double(qh[i]) * kNope;
+          }
+          for (int64_t i = 0; i < ropeDim; ++i)
+            s += double(qh[nope + i]) * key[rank + i];
+          score[j] = scale * s;
+          maxScore = std::max(maxScore, score[j]);
+        }
+        double sum = 0;
+        for (double &s : score)
+          sum += (s = std::exp(s - maxScore));
+        for (int64_t o = 0; o < vDim; ++o) {
+          double expect = 0;
+          for (int64_t j = 0; j < nKV; ++j) {
+            double v = 0; // v_b[h] latent_j, element o
+            for (int64_t r = 0; r < rank; ++r)
+              v += double(vBData[(h * vDim + o) * rank + r]) * cache.key(j)[r];
+            expect += score[j] / sum * v;
+          }
+          EXPECT_NEAR(out[(t * heads + h) * vDim + o], expect,
+                      1e-5 * (1 + std::fabs(expect)))
+              << "token " << t << " head " << h << " value " << o;
+        }
+      }
+  }
+}
+
 TEST(ReferenceOps, MatmulWithBiasAndTokens) {
   const int64_t in = 7, out = 3, tokens = 2;
   std::vector<float> wf = randomVector(in * out, 3),
