@@ -145,16 +145,36 @@ interp::WeightView view(ggml::Type type, const std::vector<uint8_t> &data,
   return w;
 }
 
+/// `count` random [rows, cols] matrices back to back, in ggml's layout
+/// (`weights`, matrixBytes apart) and packed for the kernel (`packed`,
+/// stride apart): one matrix, an expert stack or per-head matrices.
+struct PackedStack {
+  std::vector<uint8_t> weights, packed;
+  uint64_t stride, matrixBytes;
+  PackedStack(ggml::Type type, targets::ISA isa, targets::MatmulShape shape,
+              int64_t count, std::mt19937 &rng)
+      : stride(targets::packedWeightBytes(type, shape, isa)),
+        matrixBytes(*ggml::rowBytes(type, uint64_t(shape.cols)) *
+                    uint64_t(shape.rows)) {
+    weights = check::randomWeights(type, shape.rows * count, shape.cols, rng);
+    packed.resize(stride * uint64_t(count));
+    for (int64_t e = 0; e < count; ++e)
+      if (!targets::packWeights(type, shape, isa,
+                                weights.data() + e * matrixBytes,
+                                packed.data() + e * stride))
+        check::fail("cannot pack matrix " + std::to_string(e) + " (" +
+                    std::to_string(shape.rows) + "x" +
+                    std::to_string(shape.cols) + ")");
+  }
+};
+
 /// y = W x through ingot_op_matmul with the generated kernel.
 bool checkMatmul(ggml::Type type, targets::ISA isa, const std::string &label,
                  std::mt19937 &rng) {
   std::unique_ptr<check::ExecutableCode> code = generate(type, isa);
   const targets::MatmulShape shape{rows, cols};
-  std::vector<uint8_t> weights = check::randomWeights(type, rows, cols, rng);
-  std::vector<uint8_t> packed(targets::packedWeightBytes(type, shape, isa));
-  if (!targets::packWeights(type, shape, isa, weights.data(), packed.data()))
-    check::fail("cannot pack a " + std::to_string(rows) + "x" +
-                std::to_string(cols) + " weight");
+  PackedStack matrix(type, isa, shape, 1, rng);
+  const std::vector<uint8_t> &weights = matrix.weights, &packed = matrix.packed;
 
   std::vector<float> x = check::randomFloats(tokens * cols, 2.0f, rng);
   std::vector<uint8_t> scratch(uint64_t(tokens) *
@@ -183,16 +203,9 @@ bool checkExpert(ggml::Type type, targets::ISA isa, const std::string &label,
   auto kernel =
       reinterpret_cast<IngotExpertKernel>(const_cast<void *>(code->address()));
   const targets::MatmulShape shape{rows, cols};
-  const uint64_t stride = targets::packedWeightBytes(type, shape, isa);
-  const uint64_t matrixBytes = *ggml::rowBytes(type, uint64_t(cols)) * rows;
-  std::vector<uint8_t> weights =
-      check::randomWeights(type, rows * experts, cols, rng);
-  std::vector<uint8_t> packed(stride * uint64_t(experts));
-  for (int64_t e = 0; e < experts; ++e)
-    if (!targets::packWeights(type, shape, isa,
-                              weights.data() + e * matrixBytes,
-                              packed.data() + e * stride))
-      check::fail("cannot pack expert " + std::to_string(e));
+  PackedStack stack(type, isa, shape, experts, rng);
+  const uint64_t stride = stack.stride, matrixBytes = stack.matrixBytes;
+  const std::vector<uint8_t> &weights = stack.weights, &packed = stack.packed;
 
   std::vector<int32_t> ids(static_cast<size_t>(tokens.getValue()));
   for (int64_t j = 0; j < tokens; ++j)
@@ -210,10 +223,10 @@ bool checkExpert(ggml::Type type, targets::ISA isa, const std::string &label,
   kernel(packed.data(), int64_t(stride), ids.data(), tokens, act.data(),
          int64_t(actBytes), got.data(), mid, rows);
 
-  interp::WeightView stack = view(type, weights, experts);
+  interp::WeightView stackView = view(type, weights, experts);
   std::vector<float> want(got.size());
   for (int64_t j = 0; j < tokens; ++j) {
-    interp::WeightView w = stack.matrix(ids[size_t(j)]);
+    interp::WeightView w = stackView.matrix(ids[size_t(j)]);
     for (int64_t r = 0; r < rows; ++r)
       want[size_t(j * rows + r)] = interp::dotRow(w, r, x.data() + j * cols);
   }
@@ -225,26 +238,6 @@ bool checkExpert(ggml::Type type, targets::ISA isa, const std::string &label,
                           act.data() + j * actBytes);
   });
 }
-
-/// One stack of `experts` random [rows, cols] matrices, ggml layout and
-/// packed.
-struct ExpertStack {
-  std::vector<uint8_t> weights, packed;
-  uint64_t stride, matrixBytes;
-  ExpertStack(ggml::Type type, targets::ISA isa, targets::MatmulShape shape,
-              std::mt19937 &rng)
-      : stride(targets::packedWeightBytes(type, shape, isa)),
-        matrixBytes(*ggml::rowBytes(type, uint64_t(shape.cols)) *
-                    uint64_t(shape.rows)) {
-    weights = check::randomWeights(type, shape.rows * experts, shape.cols, rng);
-    packed.resize(stride * uint64_t(experts));
-    for (int64_t e = 0; e < experts; ++e)
-      if (!targets::packWeights(type, shape, isa,
-                                weights.data() + e * matrixBytes,
-                                packed.data() + e * stride))
-        check::fail("cannot pack expert " + std::to_string(e));
-  }
-};
 
 /// ingot_op_moe_experts for `tokens` tokens with `used` experts each, run
 /// bucketed by expert (the matmul kernels over each expert's bucket) and
@@ -263,8 +256,9 @@ bool checkMoE(ggml::Type type, targets::ISA isa, const std::string &label,
   auto downKernel = generateShape(type, isa, downShape, true);
   auto gateUpBatch = generateShape(type, isa, gateShape, false);
   auto downBatch = generateShape(type, isa, downShape, false);
-  ExpertStack gate(type, isa, gateShape, rng), up(type, isa, gateShape, rng),
-      down(type, isa, downShape, rng);
+  PackedStack gate(type, isa, gateShape, experts, rng),
+      up(type, isa, gateShape, experts, rng),
+      down(type, isa, downShape, experts, rng);
 
   std::vector<int32_t> ids(size_t(tokens * used));
   std::vector<int64_t> bucketSizes(size_t(experts.getValue()));
@@ -330,7 +324,7 @@ bool checkMoE(ggml::Type type, targets::ISA isa, const std::string &label,
   if (!ggmlOrder)
     return same;
   // ggml's order: the interpreter's expert FFN, slot by slot.
-  auto matrix = [&](const ExpertStack &stack, int64_t n, int64_t k, int32_t e) {
+  auto matrix = [&](const PackedStack &stack, int64_t n, int64_t k, int32_t e) {
     interp::WeightView w;
     w.type = type;
     w.shape = {uint64_t(k), uint64_t(n)};
@@ -370,7 +364,7 @@ bool checkPerHead(ggml::Type type, targets::ISA isa, const std::string &label,
   const targets::MatmulShape shape{rows, cols};
   auto kernel = generateShape(type, isa, shape, true);
   auto batchKernel = generateShape(type, isa, shape, false);
-  ExpertStack stack(type, isa, shape, rng);
+  PackedStack stack(type, isa, shape, heads, rng);
   // Each head's input is followed by 32 values it does not read (MLA's
   // rope part), the heads by one more block (another tensor's columns).
   const int64_t xHeadStride = cols + 32,
@@ -460,11 +454,8 @@ bool checkAmxMatmul(ggml::Type type, bool combined, const std::string &label,
   if (!code.ok())
     check::fail("cannot map the kernel");
 
-  std::vector<uint8_t> weights = check::randomWeights(type, rows, cols, rng);
-  std::vector<uint8_t> packed(targets::packedWeightBytes(type, shape, isa));
-  if (!targets::packWeights(type, shape, isa, weights.data(), packed.data()))
-    check::fail("cannot pack a " + std::to_string(rows) + "x" +
-                std::to_string(cols) + " weight");
+  PackedStack matrix(type, isa, shape, 1, rng);
+  const std::vector<uint8_t> &weights = matrix.weights, &packed = matrix.packed;
   std::vector<float> x = check::randomFloats(tokens * cols, 2.0f, rng);
   std::vector<uint8_t> act(uint64_t(tokens) *
                            targets::activationBytesPerToken(type, cols));
