@@ -23,6 +23,11 @@ namespace ingot {
 using namespace mlir;
 using namespace ingot;
 
+bool ingot::keepsGgmlOrder(mlir::ModuleOp module) {
+  return module.walk([](MoEOp) { return WalkResult::interrupt(); })
+      .wasInterrupted();
+}
+
 namespace {
 
 struct SelectKernelsPass
@@ -177,14 +182,7 @@ struct SelectKernelsPass
   void runOnOperation() override {
     module = getOperation();
     generated.clear();
-    // A model that routes tokens to experts makes discrete choices from near
-    // ties of router scores, which any rounding difference upstream can flip
-    // (the kernel emitter keeps ggml's order in its matmuls for the same
-    // reason): its attention keeps ggml's order too. The tiled attention
-    // moved synth-qwen3moe.Q8_0 to cosine 0.986 at row 23 of its fixture.
-    bool routes = false;
-    module.walk([&](MoEOp) { routes = true; });
-    if (routes)
+    if (keepsGgmlOrder(module))
       module.walk([&](AttentionOp op) { op.setGgmlOrder(true); });
     WalkResult result = module.walk([&](Operation *op) {
       LogicalResult selected = success();

@@ -514,14 +514,11 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
   mlir::OwningOpRef<mlir::ModuleOp> planned;
   // The runtime requests the tile data state at start: the target's
   // features, which amx_int8 is one of, are the binary's required features.
-  // Models that route tokens to experts keep ggml's summation order (see
-  // addKernels): the AMX kernel sums by block, so they do without it.
-  const bool routesExperts =
-      module->walk([](MoEOp) { return mlir::WalkResult::interrupt(); })
-          .wasInterrupted();
+  // The AMX kernel sums by block, so a module that keeps ggml's order
+  // (keepsGgmlOrder) does without it.
   const bool amx = options.amx && *isa == KernelISA::AVX512VNNI &&
                    target->hasFeature("amx_int8") &&
-                   target->hasFeature("amx_tile") && !routesExperts;
+                   target->hasFeature("amx_tile") && !keepsGgmlOrder(module);
   if (Error e = runPipeline(module, *isa, amx, options.maxBatch, diagnostics,
                             planned))
     return std::move(e);

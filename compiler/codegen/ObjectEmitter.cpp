@@ -343,11 +343,9 @@ Error addKernels(Module &module, mlir::ModuleOp lowered, const CodeGenTarget &t,
                     .getAttr(lowered);
   if (!chosen)
     return Error::success();
-  // A model that routes tokens to experts makes discrete choices from near
-  // ties of router scores; a rounding difference anywhere upstream can flip
-  // one and jump the logits (synth-deepseek2-noyarn does with block-order
-  // Q8_0 sums). Its kernels sum in ggml's order, so that its choices are
-  // llama.cpp's; other models get the faster block order (Kernels.h).
+  // A model that routes tokens to experts keeps ggml's order (why:
+  // keepsGgmlOrder in passes/Passes.h); here, lowered, its routing call
+  // marks it. Other models get the faster block order (Kernels.h).
   const targets::KernelNumerics numerics =
       lowered.lookupSymbol("ingot_op_moe_route")
           ? targets::KernelNumerics::GgmlOrder
