@@ -38,7 +38,8 @@
 // accumulators, with software prefetch of the weights a distance ahead sized
 // from the target's L1d (prefetchBlocksAhead). ggml's order (AVX-512): one
 // token 3 groups with the same prefetch (8 chunk sums per group fill the
-// registers), more tokens 1 group. AVX2 and AVXVNNI: 1 group per pass,
+// registers), more tokens 1 group x 3 tokens (24 chunk sums: each weight
+// chunk loaded serves 3 tokens). AVX2 and AVXVNNI: 1 group per pass,
 // one-token passes prefetching the same way.
 //
 // F32 / F16 weights get no kernel: the op library computes them in ggml's
@@ -187,9 +188,14 @@ private:
   /// scales), so that every line of every block is fetched once; `skip`
   /// bytes further when that block lies past the group: the same group of
   /// the next pass instead of the next group of this one.
+  /// `windowGroups` of the pass's groups share the window: a pass of fewer
+  /// groups than the decode pass looks as many bytes ahead, so more blocks.
   void prefetchChunkLines(const BodyRegs &r, int j, int ch, int nChunks,
-                          int64_t skip = 0) {
-    const int64_t ahead = blocksAhead * int64_t(unitBytes(type, g));
+                          int64_t skip = 0, int windowGroups = 0) {
+    const int64_t blocks =
+        windowGroups ? blocksAhead * passGroups(isa, false, 1) / windowGroups
+                     : blocksAhead;
+    const int64_t ahead = blocks * int64_t(unitBytes(type, g));
     const int64_t end = ch + 1 == nChunks ? int64_t(unitBytes(type, g))
                                           : (ch + 1) * chunkBytes();
     for (int64_t line = (ch * chunkBytes() + 63) / 64 * 64; line < end;
@@ -341,22 +347,35 @@ void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
     vconst(offset, q8() ? 0x80808080u : 0x08080808u);
   Xbyak::Label loop;
   xor_(r.idx, r.idx);
-  L(loop);
-  vzero(zero);
   if (ggmlOrder) { // AVX-512 only: one entry per chunk
-    for (int tok = 0; tok < t; ++tok)
-      for (int ch = 0; ch < 8; ++ch) {
+    // Two blocks at a time: their 64 quants are 16 chunks, one lane each,
+    // and their 16 entries are contiguous in the token's table.
+    vzero(zero);
+    if (nBlocks() >= 2) {
+      L(loop);
+      for (int tok = 0; tok < t; ++tok) {
         vzero(tmp);
-        vpdpbusd(tmp, offset,
-                 ptr_b[r.act + r.idx * 8 + int(tok * actStride + 4 * ch)]);
+        vpdpbusd(tmp, offset, ptr[r.act + r.idx * 8 + int(tok * actStride)]);
         vpsubd(tmp, zero, tmp);
-        vmovd(ptr[chunkOffsetEntry(r.idx, tok, ch)], lowXmm(tmp));
+        vmovdqu32(ptr[chunkOffsetEntry(r.idx, tok, 0)], tmp);
       }
-    add(r.idx, 4);
-    cmp(r.idx, int(nBlocks() * 4));
-    jb(loop, T_NEAR);
+      add(r.idx, 8);
+      cmp(r.idx, int(nBlocks() / 2 * 8));
+      jb(loop, T_NEAR);
+    }
+    if (nBlocks() % 2) // the last block alone, chunk by chunk
+      for (int tok = 0; tok < t; ++tok)
+        for (int ch = 0; ch < 8; ++ch) {
+          vzero(tmp);
+          vpdpbusd(tmp, offset,
+                   ptr_b[r.act + r.idx * 8 + int(tok * actStride + 4 * ch)]);
+          vpsubd(tmp, zero, tmp);
+          vmovd(ptr[chunkOffsetEntry(r.idx, tok, ch)], lowXmm(tmp));
+        }
     return;
   }
+  L(loop);
+  vzero(zero);
   for (int tok = 0; tok < t; ++tok)
     vzero(v(tok));
   for (int ch = 0; ch < 8; ++ch)
@@ -457,19 +476,24 @@ void MatmulGenerator::emitBlockGgmlOrder(int t, const BodyRegs &r) {
   };
   auto xd = [&](int tok) { return r.act + r.idx + int(k + tok * actStride); };
   if (avx512) {
-    const Xmm dw = v(18);
-    auto dd = [&](int tok) { return v(19 + tok); };
-    auto isum = [&](int i) { return v(22 + i % 4); };
+    // Registers: the t x 8 chunk sums, two weight chunks, the block's
+    // scales, each token's scale product, then a ring of integer chunk sums
+    // in the rest (3 tokens: 24 + 2 + 1 + 3 leave 2).
+    const int base = 8 * t;
+    const Xmm dw = v(base + 2);
+    auto dd = [&](int tok) { return v(base + 3 + tok); };
+    const int ringBase = base + 3 + t, ring = 32 - ringBase;
+    auto isum = [&](int i) { return v(ringBase + i % ring); };
     vloadHalf(dw, ptr[r.gw + scaleOffset()]);
     for (int tok = 0; tok < t; ++tok)
       vmulps(dd(tok), dw, ptr_b[xd(tok)]);
     for (int ch = 0; ch < 8; ++ch) {
-      const Xmm w = v(16 + ch % 2);
+      const Xmm w = v(base + ch % 2);
       vloadInt(w, ptr[r.gw + ch * chunkBytes()]);
       // Several tokens per pass (prefill, experts over a bucket): the first
       // pass over a chunk of rows streams them from memory.
       if (t > 1)
-        prefetchChunkLines(r, 0, ch, 8);
+        prefetchChunkLines(r, 0, ch, 8, 0, /*windowGroups=*/1);
       for (int tok = 0; tok < t; ++tok) {
         const Xmm s = isum(ch * t + tok);
         vpbroadcastd(s, ptr[chunkOffsetEntry(r.idx, tok, ch)]);
@@ -938,7 +962,7 @@ int64_t targets::prefetchBlocksAhead(WeightType type, ISA isa,
 
 int64_t targets::tokenTile(WeightType type, ISA isa, KernelNumerics numerics) {
   if (type == WeightType::Q8_0 && numerics == KernelNumerics::GgmlOrder)
-    return isa == ISA::AVX512VNNI ? 2 : 1; // 8 float sums per token
+    return isa == ISA::AVX512VNNI ? 3 : 1; // 8 float sums per token
   return isa == ISA::AVX512VNNI ? 6 : 3;
 }
 
