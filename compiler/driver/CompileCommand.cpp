@@ -137,9 +137,10 @@ void printRepacked(ArrayRef<ingot::codegen::RepackedWeight> repacked) {
     g.error.merge(w.error);
     total.merge(w.error);
   }
-  outs() << formatv("  repacked: {0} weights to the type the kernels read "
-                    "({1})\n",
-                    repacked.size(), describe(total));
+  outs() << formatv("  repacked: {0} weight{1} to the type the kernels read "
+                    "({2})\n",
+                    repacked.size(), repacked.size() == 1 ? "" : "s",
+                    describe(total));
   for (const auto &[types, g] : groups) {
     outs() << formatv("    {0} -> {1}: {2} weight{3} ({4}",
                       typeName(types.first), typeName(types.second),
