@@ -164,15 +164,26 @@ void quantizeRowQ4_0(const float *src, void *dst, int64_t elements);
 /// library's matmul drivers read.
 constexpr bool isKernelWeightType(Type type) {
   return type == Type::F32 || type == Type::F16 || type == Type::Q8_0 ||
-         type == Type::Q4_0;
+         type == Type::Q4_0 || type == Type::Q4_K;
+}
+
+/// Whether the kernels of weight type `weightType` read the activations
+/// rounded to Q8_0 blocks of 32 (activationRowBytes). Q8_0 and Q4_0 as
+/// ggml's vec_dot_type; Q4_K too, although ggml rounds them to Q8_K (one
+/// scale per 256): the per-32 scales are at least as accurate, and the op
+/// library's activation preparation and fused prologues serve every
+/// quantized kernel type alike.
+constexpr bool readsQ8Activations(Type weightType) {
+  return weightType == Type::Q8_0 || weightType == Type::Q4_0 ||
+         weightType == Type::Q4_K;
 }
 
 /// Bytes of one activation row of k values as a kernel of weight type
-/// `weightType` reads it: for Q8_0 / Q4_0 weights (ggml's vec_dot_type
-/// Q8_0), k int8 quants then k/32 f32 scales; for F32 / F16 weights, k
-/// floats (F16 ones already rounded to f16).
+/// `weightType` reads it: for the types that readsQ8Activations, k int8
+/// quants then k/32 f32 scales; for F32 / F16 weights, k floats (F16 ones
+/// already rounded to f16).
 constexpr int64_t activationRowBytes(Type weightType, int64_t k) {
-  if (weightType == Type::Q8_0 || weightType == Type::Q4_0)
+  if (readsQ8Activations(weightType))
     return k + 4 * (k / 32);
   return 4 * k;
 }
