@@ -163,7 +163,8 @@ double check::roundingBound(ggml::Type type, const uint8_t *weightRow,
 bool check::reportWithinBound(const std::string &label,
                               const std::vector<float> &got,
                               const std::vector<float> &want,
-                              const std::vector<double> &bound) {
+                              const std::vector<double> &bound,
+                              const std::string &wantName) {
   if (got.size() != want.size() || got.size() != bound.size())
     fail(label + ": " + std::to_string(got.size()) + " values, expected " +
          std::to_string(want.size()));
@@ -176,9 +177,9 @@ bool check::reportWithinBound(const std::string &label,
     if (!std::isnan(error) && error > maxError)
       maxError = error;
   }
-  std::printf("%s vs interp: values=%zu outside_bound=%lld max_error=%g\n",
-              label.c_str(), got.size(), static_cast<long long>(outside),
-              maxError);
+  std::printf("%s vs %s: values=%zu outside_bound=%lld max_error=%g\n",
+              label.c_str(), wantName.c_str(), got.size(),
+              static_cast<long long>(outside), maxError);
   return outside == 0;
 }
 

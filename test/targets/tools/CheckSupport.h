@@ -75,12 +75,14 @@ double roundingBound(ggml::Type type, const uint8_t *weightRow,
 double exactDot(ggml::Type type, const uint8_t *weightRow, const uint8_t *act,
                 int64_t k, double *magnitude = nullptr);
 
-/// Prints "<label> vs interp: values=N outside_bound=M max_error=E" for a
-/// kernel's outputs `got` and the reference interpreter's `want`, counting
+/// Prints "<label> vs <wantName>: values=N outside_bound=M max_error=E" for
+/// a kernel's outputs `got` and the reference's `want` (by default the
+/// reference interpreter's), counting
 /// the values farther apart than bound[i]. Returns whether none is.
 bool reportWithinBound(const std::string &label, const std::vector<float> &got,
                        const std::vector<float> &want,
-                       const std::vector<double> &bound);
+                       const std::vector<double> &bound,
+                       const std::string &wantName = "interp");
 
 /// Generated code copied into an anonymous mapping made read-execute. The
 /// binaries Ingot emits never do this: their kernels are ordinary functions
