@@ -34,12 +34,12 @@ struct FuseNormProloguePass
   ModuleOp module;
 
   /// The prologue rounds each normalised block to Q8_0 at once: the
-  /// activation form of Q8_0 and Q4_0 weights.
+  /// activation form of the weight types that ggml::readsQ8Activations.
   bool quantizesToQ8(Attribute weightRef) {
     auto weight = module.lookupSymbol<WeightOp>(
         cast<FlatSymbolRefAttr>(weightRef).getAttr());
-    return weight.getGgmlType() == GGMLType::Q8_0 ||
-           weight.getGgmlType() == GGMLType::Q4_0;
+    return ggml::readsQ8Activations(
+        static_cast<ggml::Type>(weight.getGgmlType()));
   }
 
   /// The parts of `user` when it can normalise `norm`'s input itself.

@@ -103,7 +103,7 @@ FailureOr<PackedForm> packedForm(WeightOp weight, KernelISA isa) {
            << "weight '" << weight.getSymName() << "' has type "
            << stringifyGGMLType(weight.getGgmlType())
            << ", which no generated kernel reads yet (supported: f32, f16, "
-              "q8_0, q4_0)";
+              "q8_0, q4_0, q4_k)";
   // 2-D [rows, cols] or a stack [count, rows, cols] of matrices.
   ArrayRef<int64_t> shape = weight.getShape();
   if (shape.size() < 2 || shape.size() > 3)
