@@ -527,6 +527,38 @@ TEST(KernelGeneratorErrors, ReportedNotFatal) {
   }
 }
 
+/// Q4_K has one order (Kernels.h: ggml's rests on Q8_K activations): asked
+/// for ggml's, as MoE models ask every kernel, the generators give the block
+/// order's kernel, tile and all.
+TEST(KernelGeneratorQ4K, GgmlOrderIsBlockOrder) {
+  const MatmulShape shape{40, 512};
+  for (ISA isa : {ISA::AVX2, ISA::AVXVNNI, ISA::AVX512VNNI}) {
+    SCOPED_TRACE(isaName(isa));
+    EXPECT_EQ(tokenTile(WeightType::Q4_K, isa, KernelNumerics::GgmlOrder),
+              tokenTile(WeightType::Q4_K, isa, KernelNumerics::BlockOrder));
+    EXPECT_EQ(generated(generateMatmul(WeightType::Q4_K, shape, isa, "k",
+                                       KernelNumerics::GgmlOrder))
+                  .code,
+              generated(generateMatmul(WeightType::Q4_K, shape, isa, "k"))
+                  .code);
+    EXPECT_EQ(generated(generateExpertMatmul(WeightType::Q4_K, shape, isa, "e",
+                                             KernelNumerics::GgmlOrder))
+                  .code,
+              generated(generateExpertMatmul(WeightType::Q4_K, shape, isa, "e"))
+                  .code);
+  }
+}
+
+/// The packed Q4_K weight: 148 bytes a row per super-block (Kernels.h),
+/// whole groups of the ISA's granule.
+TEST(KernelGeneratorQ4K, PackedSize) {
+  EXPECT_EQ(packedWeightBytes(WeightType::Q4_K, {17, 512}, ISA::AVX512VNNI),
+            2u * 16 * 2 * 148);
+  EXPECT_EQ(packedWeightBytes(WeightType::Q4_K, {17, 512}, ISA::AVX2),
+            3u * 8 * 2 * 148);
+  EXPECT_EQ(rowGranule(WeightType::Q4_K, ISA::AVX512VNNI), 16);
+}
+
 /// The AMX kernel: position independent, decodable for an AMX CPU, and with
 /// a small-batch kernel, that kernel's bytes intact at its end (its own
 /// RIP-relative tables move with it, 64-byte aligned as at its start).
