@@ -427,7 +427,8 @@ void fusedRows(const FusedMatmulTask &a, int64_t begin, int64_t end) {
 
 /// The fused op's input prepared for its kernels. With a norm prologue each
 /// token row is normalised block by block, exactly as ingot_op_rms_norm
-/// computes it, and rounded to Q8_0 at once (the weights' type readsQ8Activations).
+/// computes it, and rounded to Q8_0 at once (the weights' type
+/// readsQ8Activations).
 void prepareFusedInput(const IngotFusedMatmulArgs &f, const float *x,
                        int64_t nTokens, uint8_t *act) {
   if (!f.normScale) {

@@ -32,13 +32,23 @@
 //    cycles where vpaddd had one.
 //  Then, per block, row and token: sum = fma(float(isum), d_w * d_x, sum),
 //  block after block (Kernels.h, Numerics).
+//  Q4_K: each 256-super-block is one iteration, its 8 sub-blocks unrolled
+//    (every address a constant offset from the super-block). A sub-block's
+//    integer dot is Q4_0's on the same chunk layout but from zero (the
+//    nibbles are unsigned, the min is a float term). Its scale and min
+//    factors, d * sc and dmin * m, are formed per group from the header's
+//    f16 and u8 values (vcvtph2ps, vpmovzxbd + vcvtdq2ps, vmulps) into the
+//    nibble registers once the dots are done, and serve all the tile's
+//    tokens; the per-token min factor d_x * sum(x quants) comes from the
+//    tile's table (where Q4_0 keeps its negated offsets), so each sub-block
+//    costs one fma and one fnmadd per (group, token).
 //
-// Pass shapes (AVX-512, block order): prefill tiles 2 groups x 6 tokens;
-// one token (decode, MoE experts) 4 groups, each block sum split over two
-// accumulators, with software prefetch of the weights a distance ahead sized
-// from the target's L1d (prefetchBlocksAhead). ggml's order (AVX-512): one
-// token 3 groups with the same prefetch (8 chunk sums per group fill the
-// registers), more tokens 1 group. AVX2 and AVXVNNI: 1 group per pass,
+// Pass shapes (AVX-512, block order; Q4_K as Q4_0): prefill tiles 2 groups
+// x 6 tokens; one token (decode, MoE experts) 4 groups, each block sum split
+// over two accumulators, with software prefetch of the weights a distance
+// ahead sized from the target's L1d (prefetchBlocksAhead). ggml's order
+// (AVX-512): one token 3 groups with the same prefetch (8 chunk sums per group
+// fill the registers), more tokens 1 group. AVX2 and AVXVNNI: 1 group per pass,
 // one-token passes prefetching the same way.
 //
 // F32 / F16 weights get no kernel: the op library computes them in ggml's
@@ -234,8 +244,7 @@ private:
     auto lineStart = [&](int i) {
       return i >= nSteps ? unit : (i * unit / nSteps + 63) / 64 * 64;
     };
-    for (int64_t line = lineStart(step); line < lineStart(step + 1);
-         line += 64)
+    for (int64_t line = lineStart(step); line < lineStart(step + 1); line += 64)
       prefetcht0(ptr[r.gw + int(j * groupBytes + ahead + line)]);
   }
   /// Whether each (group, token) sums its block in two integer accumulators
@@ -814,8 +823,7 @@ void MatmulGenerator::emitSuperBlockQ4KAvx2(int t, const BodyRegs &r) {
         1, r, s, [&](int) { return lo; }, [&](int) { return hi; }, half);
     for (int tok = 0; tok < t; ++tok) {
       vcvtdq2ps(accQ(tok), accQ(tok));
-      vbroadcastss(dd,
-                   ptr[r.act + r.idx + int(k + tok * actStride + 4 * s)]);
+      vbroadcastss(dd, ptr[r.act + r.idx + int(k + tok * actStride + 4 * s)]);
       vmulps(dd, lo, dd);
       vfmadd231ps(fAcc(tok), accQ(tok), dd);
       vbroadcastss(xb, ptr[rsp + r.idx * 8 + 32 * s + 4 * tok]);
@@ -1060,7 +1068,8 @@ GenerateResult generate(WeightType type, MatmulShape shape, ISA isa,
                                         : ""));
   if (!isSupportedShape(type, shape))
     return fail("unsupported shape " + std::to_string(shape.rows) + "x" +
-                std::to_string(shape.cols) + " (K must be a positive multiple of " +
+                std::to_string(shape.cols) +
+                " (K must be a positive multiple of " +
                 std::to_string(ggml::getTypeInfo(type).blockElements) + ")");
   // Immediates and displacements are 32-bit (a pass addresses up to 4
   // groups from its first).

@@ -244,9 +244,9 @@ TEST_P(KernelTest, MatmulMatchesReference) {
 /// (each remainder of the token tiles), K at its minimum and a few blocks.
 TEST_P(KernelTest, MatmulRaggedSweep) {
   std::mt19937 rng(4321);
-  const std::vector<int64_t> sweepKs =
-      GetParam().type == WeightType::Q4_K ? std::vector<int64_t>{256, 512}
-                                          : std::vector<int64_t>{32, 160};
+  const std::vector<int64_t> sweepKs = GetParam().type == WeightType::Q4_K
+                                           ? std::vector<int64_t>{256, 512}
+                                           : std::vector<int64_t>{32, 160};
   for (int64_t n = 1; n <= 33; ++n)
     for (int64_t k : sweepKs)
       ASSERT_NO_FATAL_FAILURE(
@@ -449,8 +449,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{ISA::AVX512VNNI, WeightType::Q8_0},
         Case{ISA::AVX512VNNI, WeightType::Q4_0},
         Case{ISA::AVXVNNI, WeightType::Q8_0},
-        Case{ISA::AVXVNNI, WeightType::Q4_0},
-        Case{ISA::AVX2, WeightType::Q4_K}, Case{ISA::AVXVNNI, WeightType::Q4_K},
+        Case{ISA::AVXVNNI, WeightType::Q4_0}, Case{ISA::AVX2, WeightType::Q4_K},
+        Case{ISA::AVXVNNI, WeightType::Q4_K},
         Case{ISA::AVX512VNNI, WeightType::Q4_K},
         Case{ISA::AVX2, WeightType::Q8_0, KernelNumerics::GgmlOrder},
         Case{ISA::AVXVNNI, WeightType::Q8_0, KernelNumerics::GgmlOrder},
@@ -536,11 +536,11 @@ TEST(KernelGeneratorQ4K, GgmlOrderIsBlockOrder) {
     SCOPED_TRACE(isaName(isa));
     EXPECT_EQ(tokenTile(WeightType::Q4_K, isa, KernelNumerics::GgmlOrder),
               tokenTile(WeightType::Q4_K, isa, KernelNumerics::BlockOrder));
-    EXPECT_EQ(generated(generateMatmul(WeightType::Q4_K, shape, isa, "k",
-                                       KernelNumerics::GgmlOrder))
-                  .code,
-              generated(generateMatmul(WeightType::Q4_K, shape, isa, "k"))
-                  .code);
+    EXPECT_EQ(
+        generated(generateMatmul(WeightType::Q4_K, shape, isa, "k",
+                                 KernelNumerics::GgmlOrder))
+            .code,
+        generated(generateMatmul(WeightType::Q4_K, shape, isa, "k")).code);
     EXPECT_EQ(generated(generateExpertMatmul(WeightType::Q4_K, shape, isa, "e",
                                              KernelNumerics::GgmlOrder))
                   .code,

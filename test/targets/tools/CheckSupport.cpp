@@ -54,8 +54,7 @@ struct Q4KSubBlock {
   int32_t isum = 0, xsum = 0;
   float scale = 0.0f, min = 0.0f;
 };
-Q4KSubBlock q4kSubBlock(const uint8_t *weightRow, const int8_t *xq,
-                        int64_t b) {
+Q4KSubBlock q4kSubBlock(const uint8_t *weightRow, const int8_t *xq, int64_t b) {
   const uint8_t *block =
       weightRow + b / 8 * ggml::getTypeInfo(ggml::Type::Q4_K).blockBytes;
   const int s = int(b % 8);
@@ -82,8 +81,8 @@ float activationScale(const uint8_t *act, int64_t k, int64_t b) {
 
 /// Kernels.h's Q4_K block order; the magnitude is the sum of the absolute
 /// scale and min terms.
-float blockOrderDotQ4K(const uint8_t *weightRow, const uint8_t *act,
-                       int64_t k, double *magnitude) {
+float blockOrderDotQ4K(const uint8_t *weightRow, const uint8_t *act, int64_t k,
+                       double *magnitude) {
   float sum = 0.0f;
   double absSum = 0.0;
   for (int64_t b = 0; b < k / 32; ++b) {

@@ -49,11 +49,11 @@ bool report(const std::string &label, const std::vector<float> &got,
 /// One output of a generated Q8_0 / Q4_0 / Q4_K kernel computed the way
 /// Kernels.h documents (Numerics): per 32-block the exact int32 dot of the
 /// weight and activation quants, then sum = fma(float(isum), d_w * d_x, sum)
-/// block after block (Q4_K: the sub-block's scale and min fmas). `weightRow` is one ggml-layout row of K values, `act` one token's
-/// activations as the op library prepares them
-/// (targets::activationBytesPerToken bytes). With `magnitude`, also the sum
-/// of |float(isum) * d_w * d_x| over the blocks (the scale of rounding
-/// differences between summation orders).
+/// block after block (Q4_K: the sub-block's scale and min fmas). `weightRow` is
+/// one ggml-layout row of K values, `act` one token's activations as the op
+/// library prepares them (targets::activationBytesPerToken bytes). With
+/// `magnitude`, also the sum of |float(isum) * d_w * d_x| over the blocks (the
+/// scale of rounding differences between summation orders).
 float blockOrderDot(ggml::Type type, const uint8_t *weightRow,
                     const uint8_t *act, int64_t k, double *magnitude = nullptr);
 

@@ -67,8 +67,8 @@ using namespace llvm;
 
 namespace {
 
-cl::opt<std::string> typeName("type", cl::desc("weight type (q8_0, q4_0, q4_k)"),
-                              cl::Required);
+cl::opt<std::string>
+    typeName("type", cl::desc("weight type (q8_0, q4_0, q4_k)"), cl::Required);
 cl::opt<std::string> isaName("isa",
                              cl::desc("avx2, avxvnni, avx512vnni, amx or "
                                       "amx+avx512vnni"),
@@ -152,18 +152,19 @@ bool reportBoth(
       want[i] = float(check::exactDot(type, weightRow, act, cols));
   }
   const bool exact = check::report(label, got, blockOrder);
-  const bool near = q4k ? check::reportWithinBound(label, got, want, bound,
-                                                   "exact")
-                        : check::reportWithinBound(label, got, want, bound);
+  const bool near =
+      q4k ? check::reportWithinBound(label, got, want, bound, "exact")
+          : check::reportWithinBound(label, got, want, bound);
   return exact && near;
 }
 
 /// Times benchRuns one-token calls of the matmul kernel over all rows and
 /// prints the median bandwidth over the packed weight's bytes.
-void bench(const check::ExecutableCode &code, const std::vector<uint8_t> &packed,
-           const uint8_t *act, const std::string &label) {
-  using MatmulFn = void (*)(const void *, const void *, float *, int64_t,
-                            int64_t, int64_t);
+void bench(const check::ExecutableCode &code,
+           const std::vector<uint8_t> &packed, const uint8_t *act,
+           const std::string &label) {
+  using MatmulFn =
+      void (*)(const void *, const void *, float *, int64_t, int64_t, int64_t);
   auto fn = code.as<MatmulFn>();
   std::vector<float> y(static_cast<size_t>(rows.getValue()));
   std::vector<double> seconds;
@@ -171,9 +172,9 @@ void bench(const check::ExecutableCode &code, const std::vector<uint8_t> &packed
   for (int run = 0; run < benchRuns; ++run) {
     const auto start = std::chrono::steady_clock::now();
     fn(packed.data(), act, y.data(), 1, 0, rows);
-    seconds.push_back(std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - start)
-                          .count());
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
   }
   std::sort(seconds.begin(), seconds.end());
   const double median = seconds[seconds.size() / 2];
