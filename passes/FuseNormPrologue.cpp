@@ -34,13 +34,13 @@ struct FuseNormProloguePass
   ModuleOp module;
 
   /// The prologue rounds each normalised block to Q8_0 at once: the
-  /// activation form of weights read as Q8_0 or Q4_0.
+  /// activation form of the kernel types that ggml::readsQ8Activations.
   bool quantizesToQ8(Attribute weightRef) {
     GGMLType type = module
                         .lookupSymbol<WeightOp>(
                             cast<FlatSymbolRefAttr>(weightRef).getAttr())
                         .getKernelType();
-    return type == GGMLType::Q8_0 || type == GGMLType::Q4_0;
+    return ggml::readsQ8Activations(static_cast<ggml::Type>(type));
   }
 
   /// The parts of `user` when it can normalise `norm`'s input itself.

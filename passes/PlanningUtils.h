@@ -124,6 +124,8 @@ inline std::optional<targets::WeightType> targetWeightType(GGMLType type) {
     return targets::WeightType::Q8_0;
   case GGMLType::Q4_0:
     return targets::WeightType::Q4_0;
+  case GGMLType::Q4_K:
+    return targets::WeightType::Q4_K;
   default:
     return std::nullopt;
   }

@@ -307,9 +307,9 @@ LogicalResult FusedMatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
     if (failed(norm) || failed(expectShape(*this, *norm, "norm", {cols})))
       return failure();
     // The prologue rounds each normalized block to Q8_0 right away.
-    if (*type != GGMLType::Q8_0 && *type != GGMLType::Q4_0)
-      return emitOpError() << "a norm prologue needs weights read as q8_0 or "
-                              "q4_0, not "
+    if (!ggml::readsQ8Activations(static_cast<ggml::Type>(*type)))
+      return emitOpError() << "a norm prologue needs weights read as q8_0, "
+                              "q4_0 or q4_k, not "
                            << stringifyGGMLType(*type);
   }
   return success();

@@ -77,7 +77,7 @@ struct TypeInfo {
   /// Whether dequantize is set.
   bool canDequantize;
   /// The type the kernels read a weight of this type as ("read as"): the
-  /// type itself for the four the kernels read natively, else a type the
+  /// type itself for the five the kernels read natively, else a type the
   /// payload writer converts to when it packs the weight. Only meaningful
   /// when canDequantize (kernelReadType).
   Type readAs;
@@ -109,7 +109,8 @@ inline constexpr TypeInfo kTypeTable[] = {
     {Type::Q8_1, "Q8_1", 32, 36, nullptr},
     {Type::Q2_K, "Q2_K", 256, 84, dequantizeQ2_K},
     {Type::Q3_K, "Q3_K", 256, 110, dequantizeQ3_K},
-    {Type::Q4_K, "Q4_K", 256, 144, dequantizeQ45_K</*five=*/false>},
+    {Type::Q4_K, "Q4_K", 256, 144, dequantizeQ45_K</*five=*/false>,
+     Type::Q4_K},
     {Type::Q5_K, "Q5_K", 256, 176, dequantizeQ45_K</*five=*/true>},
     {Type::Q6_K, "Q6_K", 256, 210, dequantizeQ6_K},
     {Type::Q8_K, "Q8_K", 256, 292, nullptr},
@@ -200,12 +201,23 @@ constexpr bool isRepackedType(Type type) {
   return readAs && *readAs != type;
 }
 
+/// Whether the kernels of weight (kernel) type `weightType` read the
+/// activations rounded to Q8_0 blocks of 32 (activationRowBytes). Q8_0 and
+/// Q4_0 as ggml's vec_dot_type; Q4_K too, although ggml rounds them to Q8_K
+/// (one scale per 256): the per-32 scales are at least as accurate, and the
+/// op library's activation preparation and fused prologues serve every
+/// quantized kernel type alike.
+constexpr bool readsQ8Activations(Type weightType) {
+  return weightType == Type::Q8_0 || weightType == Type::Q4_0 ||
+         weightType == Type::Q4_K;
+}
+
 /// Bytes of one activation row of k values as a kernel of weight type
-/// `weightType` reads it: for Q8_0 / Q4_0 weights (ggml's vec_dot_type
-/// Q8_0), k int8 quants then k/32 f32 scales; for F32 / F16 weights, k
-/// floats (F16 ones already rounded to f16).
+/// `weightType` reads it: for the types that readsQ8Activations, k int8
+/// quants then k/32 f32 scales; for F32 / F16 weights, k floats (F16 ones
+/// already rounded to f16).
 constexpr int64_t activationRowBytes(Type weightType, int64_t k) {
-  if (weightType == Type::Q8_0 || weightType == Type::Q4_0)
+  if (readsQ8Activations(weightType))
     return k + 4 * (k / 32);
   return 4 * k;
 }

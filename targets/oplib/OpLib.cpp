@@ -427,7 +427,8 @@ void fusedRows(const FusedMatmulTask &a, int64_t begin, int64_t end) {
 
 /// The fused op's input prepared for its kernels. With a norm prologue each
 /// token row is normalised block by block, exactly as ingot_op_rms_norm
-/// computes it, and rounded to Q8_0 at once (the weights are Q8_0 or Q4_0).
+/// computes it, and rounded to Q8_0 at once (the weights' type
+/// readsQ8Activations).
 void prepareFusedInput(const IngotFusedMatmulArgs &f, const float *x,
                        int64_t nTokens, uint8_t *act) {
   if (!f.normScale) {
@@ -954,7 +955,7 @@ constexpr int64_t kActivationBlock = 32;
 void prepareActivationColumns(int32_t wtype, const float *x, int64_t k,
                               int64_t begin, int64_t end, uint8_t *act) {
   const WeightType type = weightType(wtype);
-  if (type == WeightType::Q8_0 || type == WeightType::Q4_0) {
+  if (ingot::ggml::readsQ8Activations(type)) {
     for (int64_t b = begin / 32; b < end / 32; ++b)
       quantizeBlockQ8(x + b * 32, (int8_t *)act + b * 32,
                       (float *)(act + k) + b);
@@ -1475,8 +1476,7 @@ void ingot_op_prepare_activations(int32_t wtype, const float *x, int64_t rows,
   for (int64_t r = 0; r < rows; ++r) {
     const float *xr = x + r * xStride;
     uint8_t *ar = act + r * bytes;
-    if (weightType(wtype) == WeightType::Q8_0 ||
-        weightType(wtype) == WeightType::Q4_0) {
+    if (ingot::ggml::readsQ8Activations(weightType(wtype))) {
       quantizeRowQ8(xr, k, ar);
     } else if (weightType(wtype) == WeightType::F16) {
       float *f = (float *)ar;

@@ -42,7 +42,7 @@ typedef void (*IngotExpertKernel)(const void *packedStack, int64_t expertStride,
                                   int64_t rowBegin, int64_t rowEnd);
 
 // Weight types (`wtype`, `type`) are ggml type ids (compiler/ggml/GGMLTypes.h,
-// ggml::Type): the matmul drivers read F32, F16, Q4_0 and Q8_0; embedding
+// ggml::Type): the matmul drivers read F32, F16, Q4_0, Q8_0 and Q4_K; embedding
 // lookups read every type the table can dequantize.
 
 /// Bytes one activation row of width k takes for a kernel of weight type

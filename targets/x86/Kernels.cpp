@@ -32,14 +32,24 @@
 //    cycles where vpaddd had one.
 //  Then, per block, row and token: sum = fma(float(isum), d_w * d_x, sum),
 //  block after block (Kernels.h, Numerics).
+//  Q4_K: each 256-super-block is one iteration, its 8 sub-blocks unrolled
+//    (every address a constant offset from the super-block). A sub-block's
+//    integer dot is Q4_0's on the same chunk layout but from zero (the
+//    nibbles are unsigned, the min is a float term). Its scale and min
+//    factors, d * sc and dmin * m, are formed per group from the header's
+//    f16 and u8 values (vcvtph2ps, vpmovzxbd + vcvtdq2ps, vmulps) into the
+//    nibble registers once the dots are done, and serve all the tile's
+//    tokens; the per-token min factor d_x * sum(x quants) comes from the
+//    tile's table (where Q4_0 keeps its negated offsets), so each sub-block
+//    costs one fma and one fnmadd per (group, token).
 //
-// Pass shapes (AVX-512, block order): prefill tiles 2 groups x 6 tokens;
-// one token (decode, MoE experts) 4 groups, each block sum split over two
-// accumulators, with software prefetch of the weights a distance ahead sized
-// from the target's L1d (prefetchBlocksAhead). ggml's order (AVX-512): one
-// token 3 groups with the same prefetch (8 chunk sums per group fill the
-// registers), more tokens 1 group x 3 tokens (24 chunk sums: each weight
-// chunk loaded serves 3 tokens). AVX2 and AVXVNNI: 1 group per pass,
+// Pass shapes (AVX-512, block order; Q4_K as Q4_0): prefill tiles 2 groups
+// x 6 tokens; one token (decode, MoE experts) 4 groups, each block sum split
+// over two accumulators, with software prefetch of the weights a distance
+// ahead sized from the target's L1d (prefetchBlocksAhead). ggml's order
+// (AVX-512): one token 3 groups with the same prefetch (8 chunk sums per group
+// fill the registers), more tokens 1 group x 3 tokens (24 chunk sums: each
+// weight chunk loaded serves 3 tokens). AVX2 and AVXVNNI: 1 group per pass,
 // one-token passes prefetching the same way.
 //
 // F32 / F16 weights get no kernel: the op library computes them in ggml's
@@ -61,8 +71,22 @@ using namespace ingot::targets;
 namespace {
 
 bool isQuant(WeightType type) {
-  return type == WeightType::Q8_0 || type == WeightType::Q4_0;
+  return type == WeightType::Q8_0 || type == WeightType::Q4_0 ||
+         type == WeightType::Q4_K;
 }
+
+/// The packed Q4_K super-block of a group of G rows (Kernels.h), in bytes
+/// per row: the 8 sub-blocks' nibbles in Q4_0's chunk layout, then the
+/// header: G f16 d, G f16 dmin, 8 x G u8 scales, 8 x G u8 mins.
+namespace q4k {
+constexpr int kSubBlocks = 8;
+constexpr int kNibbleBytes = 128; ///< 8 sub-blocks x 4 chunks x 4 bytes
+constexpr int kDOffset = kNibbleBytes;
+constexpr int kDminOffset = kDOffset + 2;
+constexpr int kScaleOffset = kDminOffset + 2; ///< + sub-block (x G)
+constexpr int kMinOffset = kScaleOffset + kSubBlocks;
+constexpr int kUnitBytes = kMinOffset + kSubBlocks; ///< 148
+} // namespace q4k
 
 /// Row groups one pass over the blocks computes for a tile of t tokens:
 /// each weight chunk loaded once serves every token of the tile.
@@ -82,10 +106,19 @@ int passGroups(ISA isa, bool ggmlOrder, int t) {
 
 int granule(ISA isa) { return isa == ISA::AVX512VNNI ? 16 : 8; }
 
-/// Bytes of one packed unit of a group of G rows: a 32-block (quantized
-/// types) or one k (float types) of each row, i.e. G ggml blocks.
+/// Bytes of one packed unit of a group of G rows: a ggml block of each row
+/// (a 32-block of Q8_0 / Q4_0, a 256-super-block of Q4_K, one k of the float
+/// types). G ggml blocks, except Q4_K's, whose unpacked scales and mins take
+/// 4 bytes a row more.
 uint64_t unitBytes(WeightType type, int g) {
+  if (type == WeightType::Q4_K)
+    return uint64_t(g) * q4k::kUnitBytes;
   return uint64_t(g) * ggml::getTypeInfo(type).blockBytes;
+}
+
+/// 32-blocks per packed unit of a quantized type.
+int subBlocksPerUnit(WeightType type) {
+  return type == WeightType::Q4_K ? q4k::kSubBlocks : 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -154,6 +187,11 @@ private:
 
   int64_t nBlocks() const { return k / 32; }
   bool q8() const { return type == WeightType::Q8_0; }
+  bool q4k() const { return type == WeightType::Q4_K; }
+  /// Q4_K: offset of chunk ch of sub-block s from the super-block's start,
+  /// and of the header's fields (per row; times G).
+  int q4kChunk(int s, int ch) const { return (s * 4 + ch) * chunkBytes(); }
+  int q4kHeader(int rowOffset) const { return rowOffset * g; }
   /// Bytes of one chunk: 4 k-values of the G rows of a group.
   int chunkBytes() const { return g * 4; }
   /// Offset of a block's G f16 scales from the block's start.
@@ -201,6 +239,19 @@ private:
     for (int64_t line = (ch * chunkBytes() + 63) / 64 * 64; line < end;
          line += 64)
       prefetcht0(ptr[r.gw + int(j * groupBytes + ahead + line + skip)]);
+  }
+  /// Q4_K: with step `step` of the nSteps (sub-block, chunk) steps of the
+  /// current super-block, prefetches (t0) group j's 64-byte lines of the
+  /// super-block blocksAhead ahead that fall to this step when the unit's
+  /// lines are spread evenly over the steps (each line once).
+  void prefetchUnitLines(const BodyRegs &r, int j, int step, int nSteps) {
+    const int64_t unit = int64_t(unitBytes(type, g));
+    const int64_t ahead = blocksAhead * unit;
+    auto lineStart = [&](int i) {
+      return i >= nSteps ? unit : (i * unit / nSteps + 63) / 64 * 64;
+    };
+    for (int64_t line = lineStart(step); line < lineStart(step + 1); line += 64)
+      prefetcht0(ptr[r.gw + int(j * groupBytes + ahead + line)]);
   }
   /// Whether each (group, token) sums its block in two integer accumulators
   /// (even / odd chunks), so that fewer vpdpbusd wait on each other when the
@@ -314,6 +365,12 @@ private:
   void emitBlockGgmlOrderDecode(const Pass &p, const BodyRegs &r,
                                 int64_t prefetchSkip);
   void emitBlockAvx2(int t, const BodyRegs &r);
+  void emitQ4KSubBlockScales(int groups, const BodyRegs &r, int s,
+                             const std::function<Xmm(int)> &scaleReg,
+                             const std::function<Xmm(int)> &minReg,
+                             const Xmm &half);
+  void emitSuperBlockQ4KAvx512(const Pass &p, const BodyRegs &r);
+  void emitSuperBlockQ4KAvx2(int t, const BodyRegs &r);
   void emitStore(int t, const BodyRegs &r, int j,
                  const std::function<Xmm(int)> &sum);
   void emitPass(const Pass &p, const BodyRegs &r);
@@ -322,19 +379,22 @@ private:
 };
 
 void MatmulGenerator::emitConstants() {
-  if (type == WeightType::Q4_0)
+  if (type == WeightType::Q4_0 || q4k())
     vconst(regNibbleMask(), 0x0F0F0F0Fu);
   if (!avx512) {
     if (!vexVnni)
       vconst(regOnes16(), 0x00010001u);
     if (type == WeightType::Q4_0)
       vconst(regOffset(), 0x08080808u);
+    if (q4k())
+      vconst(regOffset(), 0x01010101u);
   }
 }
 
 /// For each token of the tile and each block: -(offset * sum of the block's
 /// activation quants) as int32, offset = 128 (Q8_0 stored +128) or 8 (Q4_0
-/// nibbles), at offsetEntry(block * 4, token).
+/// nibbles), at offsetEntry(block * 4, token). Q4_K: the float d_x * sum of
+/// the block's activation quants there instead, the factor of its min term.
 void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
   if (!needsOffsetTable())
     return;
@@ -344,7 +404,7 @@ void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
   const Xmm tmp = v(maxTokenTile + 1);
   const Xmm offset = avx512 ? v(maxTokenTile + 2) : regOffset();
   if (avx512)
-    vconst(offset, q8() ? 0x80808080u : 0x08080808u);
+    vconst(offset, q8() ? 0x80808080u : q4k() ? 0x01010101u : 0x08080808u);
   Xbyak::Label loop;
   xor_(r.idx, r.idx);
   if (ggmlOrder) { // AVX-512 only: one entry per chunk
@@ -395,8 +455,15 @@ void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
       }
     }
   for (int tok = 0; tok < t; ++tok) {
+    const Xmm sum = lowXmm(v(tok));
+    if (q4k()) {
+      vcvtdq2ps(sum, sum);
+      vmulss(sum, sum, dword[r.act + r.idx + int(k + tok * actStride)]);
+      vmovss(dword[offsetEntry(r.idx, tok)], sum);
+      continue;
+    }
     vpsubd(v(tok), zero, v(tok));
-    vmovd(ptr[offsetEntry(r.idx, tok)], lowXmm(v(tok)));
+    vmovd(ptr[offsetEntry(r.idx, tok)], sum);
   }
   add(r.idx, 4);
   cmp(r.idx, int(nBlocks() * 4));
@@ -652,6 +719,143 @@ void MatmulGenerator::emitBlockAvx2(int t, const BodyRegs &r) {
   }
 }
 
+/// Q4_K, sub-block s of the current super-block: per group j, the scale
+/// factor d * sc_s into scaleReg(j) and the min factor dmin * m_s into
+/// minReg(j), both exact in float (an f16 times a 6-bit integer); `half`
+/// is scratch.
+void MatmulGenerator::emitQ4KSubBlockScales(
+    int groups, const BodyRegs &r, int s,
+    const std::function<Xmm(int)> &scaleReg,
+    const std::function<Xmm(int)> &minReg, const Xmm &half) {
+  for (int j = 0; j < groups; ++j) {
+    const Xmm sc = scaleReg(j), m = minReg(j);
+    vcvtph2ps(half, weightAt(r, j, q4kHeader(q4k::kDOffset)));
+    vpmovzxbd(sc, weightAt(r, j, q4kHeader(q4k::kScaleOffset + s)));
+    vcvtdq2ps(sc, sc);
+    vmulps(sc, sc, half);
+    vcvtph2ps(half, weightAt(r, j, q4kHeader(q4k::kDminOffset)));
+    vpmovzxbd(m, weightAt(r, j, q4kHeader(q4k::kMinOffset + s)));
+    vcvtdq2ps(m, m);
+    vmulps(m, m, half);
+  }
+}
+
+/// One Q4_K super-block of the pass's groups for its tokens (AVX-512); r.gw
+/// points at it in the first group, r.idx / 4 is its first 32-block. Per
+/// sub-block s, group and token: the exact int32 dot isum of the nibbles
+/// (0..15, unsigned: no offset) with the activation quants (vpdpbusd, as
+/// Q4_0's chunks), then
+///   sum = fma(float(isum), (d * sc_s) * d_x, sum)
+///   sum = fma(-(dmin * m_s), d_x * sum(x quants), sum)
+/// the second factor from the tile's table (emitOffsetTable).
+void MatmulGenerator::emitSuperBlockQ4KAvx512(const Pass &p,
+                                              const BodyRegs &r) {
+  const Xmm mask = regNibbleMask(), half = v(30), dd = scaleProduct(p);
+  constexpr int steps = q4k::kSubBlocks * 4;
+  for (int s = 0; s < q4k::kSubBlocks; ++s) {
+    auto xq = [&](int tok, int byte) {
+      return ptr_b[r.act + r.idx * 8 + int(tok * actStride + 32 * s + byte)];
+    };
+    for (int j = 0; j < p.groups; ++j)
+      for (int tok = 0; tok < p.tokens; ++tok) {
+        vzero(intSum(p, j, tok));
+        if (p.split)
+          vzero(intSum(p, j, tok, 1));
+      }
+    for (int ch = 0; ch < 4; ++ch) {
+      for (int j = 0; j < p.groups; ++j) {
+        const Xmm lo = weightReg(p, j, 0), hi = weightReg(p, j, 1);
+        vloadInt(hi, weightAt(r, j, q4kChunk(s, ch)));
+        if (prefetches(p.tokens))
+          prefetchUnitLines(r, j, s * 4 + ch, steps);
+        vpandd(lo, hi, mask);
+        vpsrlw(hi, hi, 4);
+        vpandd(hi, hi, mask);
+      }
+      for (int tok = 0; tok < p.tokens; ++tok)
+        for (int j = 0; j < p.groups; ++j) {
+          vpdpbusd(intSum(p, j, tok), weightReg(p, j, 0), xq(tok, 4 * ch));
+          vpdpbusd(intSum(p, j, tok, p.split ? 1 : 0), weightReg(p, j, 1),
+                   xq(tok, 16 + 4 * ch));
+        }
+    }
+    // The scale and min factors replace each group's nibble registers.
+    emitQ4KSubBlockScales(
+        p.groups, r, s, [&](int j) { return weightReg(p, j, 0); },
+        [&](int j) { return weightReg(p, j, 1); }, half);
+    for (int tok = 0; tok < p.tokens; ++tok)
+      for (int j = 0; j < p.groups; ++j) {
+        const Xmm isum = intSum(p, j, tok);
+        if (p.split)
+          vpaddd(isum, isum, intSum(p, j, tok, 1));
+        vcvtdq2ps(isum, isum);
+        vmulps(dd, weightReg(p, j, 0),
+               ptr_b[r.act + r.idx + int(k + tok * actStride + 4 * s)]);
+        vfmadd231ps(floatSum(p, j, tok), isum, dd);
+        vfnmadd231ps(floatSum(p, j, tok), weightReg(p, j, 1),
+                     ptr_b[rsp + r.idx * 8 + 32 * s + 4 * tok]);
+      }
+  }
+}
+
+/// One Q4_K super-block of one group for t tokens (AVX2 / AVX-VNNI), the
+/// numerics of emitSuperBlockQ4KAvx512. The integer dot as Q4_0's
+/// (emitBlockAvx2) from zero: vpmaddubsw(nibbles, x) summed in int16, then
+/// vpmaddwd with ones; AVXVNNI: vpdpbusd, split over two sums in one-token
+/// passes.
+void MatmulGenerator::emitSuperBlockQ4KAvx2(int t, const BodyRegs &r) {
+  const Xmm w = v(6), xb = v(8), half = v(9), dd = v(10), lo = v(14),
+            hi = v(15);
+  const bool split = splitSums(t);
+  auto accFor = [&](int tok, int part) {
+    return split && part % 2 ? accQHigh() : accQ(tok);
+  };
+  constexpr int steps = q4k::kSubBlocks * 4;
+  for (int s = 0; s < q4k::kSubBlocks; ++s) {
+    auto xq = [&](int tok, int byte) {
+      return ptr[r.act + r.idx * 8 + int(tok * actStride + 32 * s + byte)];
+    };
+    for (int tok = 0; tok < t; ++tok)
+      vpxor(accQ(tok), accQ(tok), accQ(tok));
+    if (split)
+      vpxor(accQHigh(), accQHigh(), accQHigh());
+    for (int ch = 0; ch < 4; ++ch) {
+      vloadInt(w, ptr[r.gw + q4kChunk(s, ch)]);
+      if (prefetches(t))
+        prefetchUnitLines(r, 0, s * 4 + ch, steps);
+      vpand(lo, w, regNibbleMask());
+      vpsrlw(hi, w, 4);
+      vpand(hi, hi, regNibbleMask());
+      for (int tok = 0; tok < t; ++tok)
+        for (int part = 0; part < 2; ++part) {
+          vpbroadcastd(xb, xq(tok, 16 * part + 4 * ch));
+          const Xmm nibbles = part ? hi : lo;
+          if (vexVnni) {
+            dotBytesVex(accFor(tok, part), nibbles, xb);
+          } else {
+            vpmaddubsw(xb, nibbles, xb);
+            vpaddw(accQ(tok), accQ(tok), xb);
+          }
+        }
+    }
+    if (!vexVnni)
+      for (int tok = 0; tok < t; ++tok)
+        vpmaddwd(accQ(tok), accQ(tok), regOnes16());
+    if (split)
+      vpaddd(accQ(0), accQ(0), accQHigh());
+    emitQ4KSubBlockScales(
+        1, r, s, [&](int) { return lo; }, [&](int) { return hi; }, half);
+    for (int tok = 0; tok < t; ++tok) {
+      vcvtdq2ps(accQ(tok), accQ(tok));
+      vbroadcastss(dd, ptr[r.act + r.idx + int(k + tok * actStride + 4 * s)]);
+      vmulps(dd, lo, dd);
+      vfmadd231ps(fAcc(tok), accQ(tok), dd);
+      vbroadcastss(xb, ptr[rsp + r.idx * 8 + 32 * s + 4 * tok]);
+      vfnmadd231ps(fAcc(tok), hi, xb);
+    }
+  }
+}
+
 /// Stores the sums of group j of the pass (token tok in sum(tok)) to y,
 /// masking rows past rowEnd.
 void MatmulGenerator::emitStore(int t, const BodyRegs &r, int j,
@@ -710,7 +914,7 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
     L(loop);
     block();
     add(r.gw, int(unitBytes(type, g)));
-    add(r.idx, 4);
+    add(r.idx, 4 * subBlocksPerUnit(type));
     cmp(r.idx, int(to * 4));
     jb(loop, T_NEAR);
   };
@@ -727,7 +931,11 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
     });
   } else {
     blockLoop(nBlocks(), [&] {
-      if (ggmlOrder)
+      if (q4k() && avx512)
+        emitSuperBlockQ4KAvx512(p, r);
+      else if (q4k())
+        emitSuperBlockQ4KAvx2(p.tokens, r);
+      else if (ggmlOrder)
         emitBlockGgmlOrder(p.tokens, r);
       else if (avx512)
         emitBlockAvx512(p, r);
@@ -885,7 +1093,8 @@ GenerateResult generate(WeightType type, MatmulShape shape, ISA isa,
   if (!isSupportedShape(type, shape))
     return fail("unsupported shape " + std::to_string(shape.rows) + "x" +
                 std::to_string(shape.cols) +
-                " (K must be a positive multiple of 32)");
+                " (K must be a positive multiple of " +
+                std::to_string(ggml::getTypeInfo(type).blockElements) + ")");
   // Immediates and displacements are 32-bit (a pass addresses up to 4
   // groups from its first).
   if (packedGroupBytes(type, shape, isa) > (1u << 28) ||
@@ -929,7 +1138,8 @@ const char *targets::isaName(ISA isa) {
 bool targets::isSupportedShape(WeightType type, MatmulShape shape) {
   if (!ggml::isKernelWeightType(type) || shape.rows < 1 || shape.cols < 1)
     return false;
-  return !isQuant(type) || shape.cols % 32 == 0;
+  return !isQuant(type) ||
+         shape.cols % ggml::getTypeInfo(type).blockElements == 0;
 }
 
 int64_t targets::rowGranule(WeightType, ISA isa) { return granule(isa); }
@@ -961,6 +1171,8 @@ int64_t targets::prefetchBlocksAhead(WeightType type, ISA isa,
 }
 
 int64_t targets::tokenTile(WeightType type, ISA isa, KernelNumerics numerics) {
+  // Q4_K's passes hold the same registers as Q4_0's (the scale and min
+  // factors take the nibbles' place once the block's dots are done).
   if (type == WeightType::Q8_0 && numerics == KernelNumerics::GgmlOrder)
     return isa == ISA::AVX512VNNI ? 3 : 1; // 8 float sums per token
   return isa == ISA::AVX512VNNI ? 6 : 3;
@@ -979,6 +1191,45 @@ uint64_t targets::packedWeightBytes(WeightType type, MatmulShape shape,
          packedGroupBytes(type, shape, isa);
 }
 
+namespace {
+/// Packs row i of a group (k values of Q4_K at src, or a zero row when src
+/// is null) into the group's super-blocks at `out` (Kernels.h): sub-block s
+/// holds elements 32s..32s+31, in ggml's block the low (s even) or high (s
+/// odd) nibbles of qs[32 (s / 2) ..]; in the packed chunks byte e of the
+/// row's 16 holds element e low and element 16 + e high, as Q4_0's.
+void packQ4KRow(int64_t k, int g, int i, const uint8_t *src, uint8_t *out) {
+  const int chunkBytes = 4 * g;
+  const uint32_t srcBlock = ggml::getTypeInfo(WeightType::Q4_K).blockBytes;
+  for (int64_t sb = 0; sb < k / 256; ++sb) {
+    uint8_t *dst = out + uint64_t(sb) * unitBytes(WeightType::Q4_K, g);
+    const uint8_t *blk = src ? src + uint64_t(sb) * srcBlock : nullptr;
+    const uint8_t *qs = blk ? blk + 16 : nullptr;
+    for (int s = 0; s < q4k::kSubBlocks; ++s) {
+      auto element = [&](int l) {
+        if (!qs)
+          return 0;
+        const uint8_t byte = qs[32 * (s / 2) + l];
+        return s % 2 ? byte >> 4 : byte & 0x0F;
+      };
+      for (int e = 0; e < 16; ++e) {
+        const int ch = e / 4;
+        dst[(s * 4 + ch) * chunkBytes + 4 * i + e % 4] =
+            uint8_t(element(e) | element(16 + e) << 4);
+      }
+      uint8_t sc = 0, m = 0;
+      if (blk)
+        ggml::scaleMinK4(s, blk + 4, sc, m);
+      dst[q4k::kScaleOffset * g + s * g + i] = sc;
+      dst[q4k::kMinOffset * g + s * g + i] = m;
+    }
+    for (int byte = 0; byte < 2; ++byte) {
+      dst[q4k::kDOffset * g + 2 * i + byte] = blk ? blk[byte] : 0;
+      dst[q4k::kDminOffset * g + 2 * i + byte] = blk ? blk[2 + byte] : 0;
+    }
+  }
+}
+} // namespace
+
 bool targets::packWeights(WeightType type, MatmulShape shape, ISA isa,
                           const uint8_t *source, uint8_t *packed) {
   if (!isSupportedShape(type, shape))
@@ -994,6 +1245,10 @@ bool targets::packWeights(WeightType type, MatmulShape shape, ISA isa,
       const int64_t row = grp * g + i;
       const bool valid = row < n;
       const uint8_t *src = valid ? source + uint64_t(row) * rowBytes : nullptr;
+      if (type == WeightType::Q4_K) {
+        packQ4KRow(k, g, i, src, out);
+        continue;
+      }
       if (isQuant(type)) {
         const bool q8 = type == WeightType::Q8_0;
         const int chunks = q8 ? 8 : 4;

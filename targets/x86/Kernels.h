@@ -38,15 +38,27 @@
 //   Q4_0: per 32-block: 4 chunks of G x 4 bytes (chunk c = bytes qs[4c..4c+3]
 //         of each row: low nibbles are elements 4c.., high nibbles 16+4c..),
 //         then G f16 scales. = G * 18 bytes per block.
+//   Q4_K: per 256-super-block: its 8 sub-blocks of 32 (elements 32s..) in
+//         Q4_0's chunk layout (4 chunks of G x 4 bytes each; ggml's qs, where
+//         sub-blocks 2j and 2j+1 share bytes as low and high nibbles, is
+//         reordered at pack time), then a header: G f16 d, G f16 dmin, per
+//         sub-block G u8 scales, per sub-block G u8 mins (the 6-bit values
+//         of ggml's 12 packed bytes, unpacked). = G * 148 bytes per
+//         super-block, 4.625 bits per weight (ggml's 144 bytes: 4.5). The
+//         kernels form d * sc and dmin * m in registers (both exact in
+//         float); keeping them as f32 per sub-block would cost 6 bits per
+//         weight, a third more to stream in decode.
 //   F32 / F16: per k, the G values of the group's rows (k-major). No kernel
 //         is generated for them: the op library computes these products in
 //         ggml's F32 order (targets/oplib), reading this layout.
 //
 // Activation layout per token (ggml::activationRowBytes; the op library's
-// ingot_op_prepare_activations writes it): Q8_0 / Q4_0 weights: K int8
-// quants, then K/32 f32 scales (Q8_0 rounding of ggml's x86
-// quantize_row_q8_0); F16 weights: K floats already rounded to f16; F32
-// weights: K floats.
+// ingot_op_prepare_activations writes it): Q8_0 / Q4_0 / Q4_K weights
+// (ggml::readsQ8Activations): K int8 quants, then K/32 f32 scales (Q8_0
+// rounding of ggml's x86 quantize_row_q8_0); F16 weights: K floats already
+// rounded to f16; F32 weights: K floats. (ggml rounds Q4_K's activations to
+// Q8_K, one scale per 256; the per-32 scales here are finer, so Q4_K
+// kernels are not bit-identical with ggml, only close within rounding.)
 //
 // Numerics (KernelNumerics::BlockOrder, the default; Q8_0 and Q4_0 alike):
 // per row, token and 32-block b, the exact int32 dot isum_b of the weight and
@@ -58,6 +70,18 @@
 // not (8x fewer conversions and fmas), so they differ from ingot::interp by
 // float rounding only: the kernel tests check them bit for bit against this
 // block order and within a rounding bound against ingot::interp.
+// Q4_K (block order only): per row, token and sub-block b (32 values) of
+// each super-block, the exact int32 dot isum_b of the nibbles (0..15) with
+// the activation quants, and two fmas:
+//   sum = fma(float(isum_b), (d * sc_b) * d_x, sum)
+//   sum = fma(-(dmin * m_b), d_x * float(sum of the block's x quants), sum)
+// (d * sc_b and dmin * m_b are exact; each other product is rounded to
+// float), sub-block after sub-block from sum = 0. This is the exact dot of
+// ggml's dequantized weights (d * sc * q - dmin * m) with the Q8_0-rounded
+// activations up to float rounding; the kernel tests check it bit for bit
+// and within a rounding bound of that exact dot.
+// KernelNumerics::GgmlOrder gives Q4_K kernels this order too: ggml's own
+// rests on Q8_K activations, which the op library does not prepare.
 // KernelNumerics::GgmlOrder (Q8_0 only; Q4_0 is the same either way): ggml's
 // order, bit-identical with ingot::interp: exact int32 sums of 4 products
 // (chunk c = elements 4c..4c+3), one float sum per chunk acc_c =
@@ -82,7 +106,7 @@ namespace ingot::targets {
 /// AVX2 = avx2 + fma + f16c (VEX ymm code only, no EVEX).
 enum class ISA { AVX2, AVXVNNI, AVX512VNNI };
 
-/// The ggml type of a packed weight: F32, F16, Q8_0 or Q4_0
+/// The ggml type of a packed weight: F32, F16, Q8_0, Q4_0 or Q4_K
 /// (ggml::isKernelWeightType).
 using WeightType = ggml::Type;
 
@@ -95,7 +119,8 @@ const char *isaName(ISA isa);
 
 /// Whether packWeights (and, for the quantized types, the generators)
 /// support this type and shape: a kernel weight type, N >= 1, K >= 1, K a
-/// multiple of 32 for the quantized types.
+/// multiple of the block (32 for Q8_0 / Q4_0, 256 for Q4_K) for the
+/// quantized types.
 bool isSupportedShape(WeightType type, MatmulShape shape);
 
 /// Rows per packed group; row ranges given to the kernels start (and end,
@@ -123,7 +148,8 @@ inline uint64_t activationBytesPerToken(WeightType type, int64_t K) {
 /// The order in which a kernel sums (see Numerics above).
 enum class KernelNumerics { BlockOrder, GgmlOrder };
 
-/// Tokens a matmul kernel (Q8_0 / Q4_0) processes per pass over the weights.
+/// Tokens a matmul kernel (Q8_0 / Q4_0 / Q4_K) processes per pass over the
+/// weights.
 int64_t tokenTile(WeightType type, ISA isa,
                   KernelNumerics numerics = KernelNumerics::BlockOrder);
 
@@ -149,22 +175,23 @@ struct KernelTargetFacts {
   int64_t l1dBytes = 32 * 1024;
 };
 
-/// 32-blocks ahead that one-token passes (decode, experts) prefetch the
-/// weights: the largest power of two whose window, that many blocks of the
-/// pass's groups, fits in a quarter of the L1d; at least 1.
+/// Packed units (32-blocks; Q4_K: 256-super-blocks) ahead that one-token
+/// passes (decode, experts) prefetch the weights: the largest power of two
+/// whose window, that many units of the pass's groups, fits in a quarter of
+/// the L1d; at least 1.
 int64_t prefetchBlocksAhead(WeightType type, ISA isa,
                             const KernelTargetFacts &facts);
 
-/// The matmul kernel for one weight shape (see the ABI above); Q8_0 and
-/// Q4_0 weights only.
+/// The matmul kernel for one weight shape (see the ABI above); Q8_0, Q4_0
+/// and Q4_K weights only (Q4_K in block order only).
 GenerateResult
 generateMatmul(WeightType type, MatmulShape shape, ISA isa,
                const std::string &name,
                KernelNumerics numerics = KernelNumerics::BlockOrder,
                const KernelTargetFacts &facts = {});
 
-/// The MoE expert kernel for one expert shape (see the ABI above); Q8_0 and
-/// Q4_0 weights only.
+/// The MoE expert kernel for one expert shape (see the ABI above); Q8_0,
+/// Q4_0 and Q4_K weights only (Q4_K in block order only).
 GenerateResult
 generateExpertMatmul(WeightType type, MatmulShape shape, ISA isa,
                      const std::string &name,

@@ -122,6 +122,16 @@ void expectKernelValue(KernelNumerics numerics, const interp::WeightView &w,
   const float blockOrder = check::blockOrderDot(w.type, weightRow, act, k);
   ASSERT_EQ(got, blockOrder) << where << " row " << row << ": got " << got
                              << " block order " << blockOrder;
+  if (w.type == WeightType::Q4_K) {
+    // ingot::interp multiplies Q4_K with the f32 activations; the kernels
+    // read them rounded to Q8_0, so they are held to the exact dot of the
+    // dequantized weights with those.
+    const double exact = check::exactDot(w.type, weightRow, act, k);
+    ASSERT_LE(std::fabs(double(got) - exact),
+              check::roundingBound(w.type, weightRow, act, k))
+        << where << " row " << row << ": got " << got << " exact " << exact;
+    return;
+  }
   const float want = interp::dotRow(w, row, x);
   if (w.type == WeightType::Q4_0)
     ASSERT_EQ(got, want) << where << " row " << row << ": got " << got
@@ -162,7 +172,18 @@ protected:
                    << isaName(GetParam().isa) << " kernels";
   }
 
-  std::vector<int64_t> ks() const { return {32, 64, 96, 864, 4096}; }
+  std::vector<int64_t> ks() const {
+    if (GetParam().type == WeightType::Q4_K)
+      return {256, 512, 768, 4096};
+    return {32, 64, 96, 864, 4096};
+  }
+  /// A K of a few blocks, and a short one.
+  int64_t someK() const {
+    return GetParam().type == WeightType::Q4_K ? 768 : 864;
+  }
+  int64_t shortK() const {
+    return GetParam().type == WeightType::Q4_K ? 256 : 96;
+  }
 };
 
 /// Runs one matmul shape over several token counts, rows split in two.
@@ -223,8 +244,11 @@ TEST_P(KernelTest, MatmulMatchesReference) {
 /// (each remainder of the token tiles), K at its minimum and a few blocks.
 TEST_P(KernelTest, MatmulRaggedSweep) {
   std::mt19937 rng(4321);
+  const std::vector<int64_t> sweepKs = GetParam().type == WeightType::Q4_K
+                                           ? std::vector<int64_t>{256, 512}
+                                           : std::vector<int64_t>{32, 160};
   for (int64_t n = 1; n <= 33; ++n)
-    for (int64_t k : {32, 160})
+    for (int64_t k : sweepKs)
       ASSERT_NO_FATAL_FAILURE(
           checkMatmul(GetParam(), n, k, rng, {1, 2, 3, 4, 5, 6, 7, 8, 9}));
 }
@@ -325,7 +349,7 @@ TEST_P(KernelTest, ExpertMatmulMatchesReference) {
 /// the code holds no absolute address. (Every test above also runs the code
 /// at an address other than the one it was generated at.)
 TEST_P(KernelTest, CodeIsPositionIndependent) {
-  const MatmulShape shape{100, 864};
+  const MatmulShape shape{100, someK()};
   const WeightType type = GetParam().type;
   const ISA isa = GetParam().isa;
   GeneratedKernel a = generated(generateMatmul(type, shape, isa, "a"));
@@ -395,7 +419,7 @@ void disassemble(const GeneratedKernel &kernel, int64_t &instructions,
 /// AVX-512); AVX-512 ones do. The VNNI kernels multiply with vpdpbusd (in
 /// AVX-VNNI's VEX form, as no EVEX is left), the AVX2 ones never.
 TEST_P(KernelTest, EncodingMatchesISA) {
-  const MatmulShape shape{17, 96};
+  const MatmulShape shape{17, shortK()};
   const Case &c = GetParam();
   for (bool expert : {false, true}) {
     GeneratedKernel kernel = generated(
@@ -425,7 +449,9 @@ INSTANTIATE_TEST_SUITE_P(
         Case{ISA::AVX512VNNI, WeightType::Q8_0},
         Case{ISA::AVX512VNNI, WeightType::Q4_0},
         Case{ISA::AVXVNNI, WeightType::Q8_0},
-        Case{ISA::AVXVNNI, WeightType::Q4_0},
+        Case{ISA::AVXVNNI, WeightType::Q4_0}, Case{ISA::AVX2, WeightType::Q4_K},
+        Case{ISA::AVXVNNI, WeightType::Q4_K},
+        Case{ISA::AVX512VNNI, WeightType::Q4_K},
         Case{ISA::AVX2, WeightType::Q8_0, KernelNumerics::GgmlOrder},
         Case{ISA::AVXVNNI, WeightType::Q8_0, KernelNumerics::GgmlOrder},
         Case{ISA::AVX512VNNI, WeightType::Q8_0, KernelNumerics::GgmlOrder}),
@@ -448,6 +474,10 @@ TEST(KernelPrefetch, DistanceFollowsL1d) {
   // AVX2 / AVX-VNNI: 1 group x 8 rows a pass.
   EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX2, 32), 16);    // 272: 30.1
   EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVXVNNI, 48), 32); // 272: 45.2
+  // Q4_K: 256-super-blocks of 148 bytes a row.
+  EXPECT_EQ(ahead(WeightType::Q4_K, ISA::AVX512VNNI, 48), 1); // 9472: 1.3
+  EXPECT_EQ(ahead(WeightType::Q4_K, ISA::AVX512VNNI, 32), 1); // 9472: 0.9
+  EXPECT_EQ(ahead(WeightType::Q4_K, ISA::AVX2, 32), 4);       // 1184: 6.9
 }
 
 /// The distance reaches the code: the same kernel for another L1d differs.
@@ -480,13 +510,53 @@ TEST(KernelGeneratorErrors, ReportedNotFatal) {
     EXPECT_FALSE(ragged);
     EXPECT_NE(ragged.error.find("unsupported shape 16x33"), std::string::npos)
         << ragged.error;
-    EXPECT_FALSE(generateMatmul(WeightType::Q4_K, {16, 256}, isa, "k"));
+    GenerateResult partialSuperBlock =
+        generateMatmul(WeightType::Q4_K, {16, 288}, isa, "r");
+    EXPECT_FALSE(partialSuperBlock);
+    EXPECT_NE(partialSuperBlock.error.find("multiple of 256"),
+              std::string::npos)
+        << partialSuperBlock.error;
+    EXPECT_FALSE(generateMatmul(WeightType::Q6_K, {16, 256}, isa, "k"));
     std::vector<uint8_t> out(1);
     EXPECT_FALSE(
         packWeights(WeightType::Q8_0, {16, 33}, isa, nullptr, out.data()));
     EXPECT_FALSE(
-        packWeights(WeightType::Q4_K, {16, 256}, isa, nullptr, out.data()));
+        packWeights(WeightType::Q4_K, {16, 288}, isa, nullptr, out.data()));
+    EXPECT_FALSE(
+        packWeights(WeightType::Q6_K, {16, 256}, isa, nullptr, out.data()));
   }
+}
+
+/// Q4_K has one order (Kernels.h: ggml's rests on Q8_K activations): asked
+/// for ggml's, as MoE models ask every kernel, the generators give the block
+/// order's kernel, tile and all.
+TEST(KernelGeneratorQ4K, GgmlOrderIsBlockOrder) {
+  const MatmulShape shape{40, 512};
+  for (ISA isa : {ISA::AVX2, ISA::AVXVNNI, ISA::AVX512VNNI}) {
+    SCOPED_TRACE(isaName(isa));
+    EXPECT_EQ(tokenTile(WeightType::Q4_K, isa, KernelNumerics::GgmlOrder),
+              tokenTile(WeightType::Q4_K, isa, KernelNumerics::BlockOrder));
+    EXPECT_EQ(
+        generated(generateMatmul(WeightType::Q4_K, shape, isa, "k",
+                                 KernelNumerics::GgmlOrder))
+            .code,
+        generated(generateMatmul(WeightType::Q4_K, shape, isa, "k")).code);
+    EXPECT_EQ(generated(generateExpertMatmul(WeightType::Q4_K, shape, isa, "e",
+                                             KernelNumerics::GgmlOrder))
+                  .code,
+              generated(generateExpertMatmul(WeightType::Q4_K, shape, isa, "e"))
+                  .code);
+  }
+}
+
+/// The packed Q4_K weight: 148 bytes a row per super-block (Kernels.h),
+/// whole groups of the ISA's granule.
+TEST(KernelGeneratorQ4K, PackedSize) {
+  EXPECT_EQ(packedWeightBytes(WeightType::Q4_K, {17, 512}, ISA::AVX512VNNI),
+            2u * 16 * 2 * 148);
+  EXPECT_EQ(packedWeightBytes(WeightType::Q4_K, {17, 512}, ISA::AVX2),
+            3u * 8 * 2 * 148);
+  EXPECT_EQ(rowGranule(WeightType::Q4_K, ISA::AVX512VNNI), 16);
 }
 
 /// The AMX kernel: position independent, decodable for an AMX CPU, and with

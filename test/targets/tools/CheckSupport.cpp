@@ -47,10 +47,79 @@ float blockScale(ggml::Type type, const uint8_t *weightRow, const uint8_t *act,
   return ggml::halfToFloat(uint16_t((*block)[0] | (*block)[1] << 8)) * dx;
 }
 
+/// Q4_K sub-block b (32 values) of a ggml-layout row with the activation
+/// quants xq of the row: the exact int32 dot of its nibbles, the sum of the
+/// activation quants, d * sc and dmin * m (exact in float).
+struct Q4KSubBlock {
+  int32_t isum = 0, xsum = 0;
+  float scale = 0.0f, min = 0.0f;
+};
+Q4KSubBlock q4kSubBlock(const uint8_t *weightRow, const int8_t *xq, int64_t b) {
+  const uint8_t *block =
+      weightRow + b / 8 * ggml::getTypeInfo(ggml::Type::Q4_K).blockBytes;
+  const int s = int(b % 8);
+  uint8_t sc, m;
+  ggml::scaleMinK4(s, block + 4, sc, m);
+  // Sub-blocks 2j and 2j+1 are the low and high nibbles of qs[32j..].
+  const uint8_t *qs = block + 16 + 32 * (s / 2);
+  Q4KSubBlock sub;
+  for (int l = 0; l < 32; ++l) {
+    const int q = s % 2 ? qs[l] >> 4 : qs[l] & 0x0F;
+    sub.isum += q * int32_t(xq[32 * b + l]);
+    sub.xsum += int32_t(xq[32 * b + l]);
+  }
+  sub.scale = ggml::loadHalf(block) * float(sc);
+  sub.min = ggml::loadHalf(block + 2) * float(m);
+  return sub;
+}
+
+float activationScale(const uint8_t *act, int64_t k, int64_t b) {
+  float dx;
+  std::memcpy(&dx, act + k + 4 * b, 4);
+  return dx;
+}
+
+/// Kernels.h's Q4_K block order; the magnitude is the sum of the absolute
+/// scale and min terms.
+float blockOrderDotQ4K(const uint8_t *weightRow, const uint8_t *act, int64_t k,
+                       double *magnitude) {
+  float sum = 0.0f;
+  double absSum = 0.0;
+  for (int64_t b = 0; b < k / 32; ++b) {
+    const Q4KSubBlock sub = q4kSubBlock(weightRow, (const int8_t *)act, b);
+    const float dx = activationScale(act, k, b);
+    sum = std::fma(float(sub.isum), sub.scale * dx, sum);
+    sum = std::fma(-sub.min, dx * float(sub.xsum), sum);
+    absSum += std::fabs(double(sub.isum) * sub.scale * dx) +
+              std::fabs(double(sub.min) * dx * sub.xsum);
+  }
+  if (magnitude)
+    *magnitude = absSum;
+  return sum;
+}
+
 } // namespace
+
+double check::exactDot(ggml::Type type, const uint8_t *weightRow,
+                       const uint8_t *act, int64_t k, double *magnitude) {
+  std::vector<float> w(static_cast<size_t>(k));
+  ggml::dequantizeRow(type, weightRow, w.data(), k);
+  double sum = 0.0, absSum = 0.0;
+  for (int64_t e = 0; e < k; ++e) {
+    const double term = double(w[size_t(e)]) * double(int8_t(act[e])) *
+                        double(activationScale(act, k, e / 32));
+    sum += term;
+    absSum += std::fabs(term);
+  }
+  if (magnitude)
+    *magnitude = absSum;
+  return sum;
+}
 
 float check::blockOrderDot(ggml::Type type, const uint8_t *weightRow,
                            const uint8_t *act, int64_t k, double *magnitude) {
+  if (type == ggml::Type::Q4_K)
+    return blockOrderDotQ4K(weightRow, act, k, magnitude);
   float sum = 0.0f;
   double absSum = 0.0;
   for (int64_t b = 0; b < k / 32; ++b) {
@@ -69,6 +138,15 @@ float check::blockOrderDot(ggml::Type type, const uint8_t *weightRow,
 
 double check::roundingBound(ggml::Type type, const uint8_t *weightRow,
                             const uint8_t *act, int64_t k) {
+  if (type == ggml::Type::Q4_K) {
+    // Each of the 2 K/32 fmas rounds the running sum (at most the sum of
+    // the terms' magnitudes), each term's scale product is rounded once,
+    // and the dequantized weights of exactDot are rounded to float once.
+    double terms = 0.0, dequantized = 0.0;
+    blockOrderDotQ4K(weightRow, act, k, &terms);
+    exactDot(type, weightRow, act, k, &dequantized);
+    return std::ldexp(double(2 * (k / 32) + 2) * terms + dequantized, -23);
+  }
   double magnitude = 0.0;
   for (int64_t b = 0; b < k / 32; ++b) {
     const uint8_t *block;
@@ -84,7 +162,8 @@ double check::roundingBound(ggml::Type type, const uint8_t *weightRow,
 bool check::reportWithinBound(const std::string &label,
                               const std::vector<float> &got,
                               const std::vector<float> &want,
-                              const std::vector<double> &bound) {
+                              const std::vector<double> &bound,
+                              const std::string &wantName) {
   if (got.size() != want.size() || got.size() != bound.size())
     fail(label + ": " + std::to_string(got.size()) + " values, expected " +
          std::to_string(want.size()));
@@ -97,9 +176,9 @@ bool check::reportWithinBound(const std::string &label,
     if (!std::isnan(error) && error > maxError)
       maxError = error;
   }
-  std::printf("%s vs interp: values=%zu outside_bound=%lld max_error=%g\n",
-              label.c_str(), got.size(), static_cast<long long>(outside),
-              maxError);
+  std::printf("%s vs %s: values=%zu outside_bound=%lld max_error=%g\n",
+              label.c_str(), wantName.c_str(), got.size(),
+              static_cast<long long>(outside), maxError);
   return outside == 0;
 }
 

@@ -46,14 +46,14 @@ std::vector<float> randomFloats(int64_t n, float range, std::mt19937 &rng);
 bool report(const std::string &label, const std::vector<float> &got,
             const std::vector<float> &want);
 
-/// One output of a generated Q8_0 / Q4_0 kernel computed the way Kernels.h
-/// documents (Numerics): per 32-block the exact int32 dot of the weight and
-/// activation quants, then sum = fma(float(isum), d_w * d_x, sum) block after
-/// block. `weightRow` is one ggml-layout row of K values, `act` one token's
-/// activations as the op library prepares them
-/// (targets::activationBytesPerToken bytes). With `magnitude`, also the sum
-/// of |float(isum) * d_w * d_x| over the blocks (the scale of rounding
-/// differences between summation orders).
+/// One output of a generated Q8_0 / Q4_0 / Q4_K kernel computed the way
+/// Kernels.h documents (Numerics): per 32-block the exact int32 dot of the
+/// weight and activation quants, then sum = fma(float(isum), d_w * d_x, sum)
+/// block after block (Q4_K: the sub-block's scale and min fmas). `weightRow` is
+/// one ggml-layout row of K values, `act` one token's activations as the op
+/// library prepares them (targets::activationBytesPerToken bytes). With
+/// `magnitude`, also the sum of |float(isum) * d_w * d_x| over the blocks (the
+/// scale of rounding differences between summation orders).
 float blockOrderDot(ggml::Type type, const uint8_t *weightRow,
                     const uint8_t *act, int64_t k, double *magnitude = nullptr);
 
@@ -62,15 +62,27 @@ float blockOrderDot(ggml::Type type, const uint8_t *weightRow,
 /// of a float sum over K/32 + 4 steps, (K/32 + 4) * 2^-23 * sum |term|, where
 /// the terms are the products of each 4-element chunk (integer dot times
 /// d_w * d_x). A wrong scale, block or row is off by about a whole term.
+/// Q4_K: how far blockOrderDot may lie from exactDot: twice the error bound
+/// of its 2 K/32 fmas and rounded scale products, (2 K/32 + 2) * 2^-23 *
+/// sum |term|, plus 2^-23 * sum |w x| for exactDot's float weights.
 double roundingBound(ggml::Type type, const uint8_t *weightRow,
                      const uint8_t *act, int64_t k);
 
-/// Prints "<label> vs interp: values=N outside_bound=M max_error=E" for a
-/// kernel's outputs `got` and the reference interpreter's `want`, counting
+/// The dot of one row's weights, dequantized as ggml does
+/// (ggml::dequantizeRow), with one token's Q8_0 activations (K int8 quants
+/// times their block scales, as `act` holds them), summed in double; with
+/// `magnitude`, also the sum of the absolute products.
+double exactDot(ggml::Type type, const uint8_t *weightRow, const uint8_t *act,
+                int64_t k, double *magnitude = nullptr);
+
+/// Prints "<label> vs <wantName>: values=N outside_bound=M max_error=E" for
+/// a kernel's outputs `got` and the reference's `want` (by default the
+/// reference interpreter's), counting
 /// the values farther apart than bound[i]. Returns whether none is.
 bool reportWithinBound(const std::string &label, const std::vector<float> &got,
                        const std::vector<float> &want,
-                       const std::vector<double> &bound);
+                       const std::vector<double> &bound,
+                       const std::string &wantName = "interp");
 
 /// Generated code copied into an anonymous mapping made read-execute. The
 /// binaries Ingot emits never do this: their kernels are ordinary functions

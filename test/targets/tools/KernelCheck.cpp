@@ -27,6 +27,20 @@
 //   matmul q8_0 amx rows=17 cols=32 tokens=3: values=51 mismatches=0 ...
 //   interp: max_scaled_error=1.2e-08 tolerance=1e-05
 //
+// Q4_K kernels read the activations rounded to Q8_0, where ingot::interp
+// multiplies Q4_K with the f32 ones; their second line compares with the
+// exact dot of the dequantized weights with the Q8_0 activations
+// (check::exactDot) instead, within check::roundingBound:
+//
+//   matmul q4_k avx2 rows=17 cols=256 tokens=3 vs exact: values=51
+//       outside_bound=0 max_error=...
+//
+// --bench-runs=R (matmul, one token): after the check, times R calls of the
+// kernel alone over all rows on this thread and prints the median bandwidth
+// over the packed weight bytes:
+//
+//   bench matmul q4_k avx512vnni rows=... cols=...: bytes=... median_gbps=...
+//
 // A generator error is printed as "error: ..." with exit code 1.
 //
 //===----------------------------------------------------------------------===//
@@ -43,6 +57,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -52,8 +67,8 @@ using namespace llvm;
 
 namespace {
 
-cl::opt<std::string> typeName("type", cl::desc("weight type (q8_0, q4_0)"),
-                              cl::Required);
+cl::opt<std::string>
+    typeName("type", cl::desc("weight type (q8_0, q4_0, q4_k)"), cl::Required);
 cl::opt<std::string> isaName("isa",
                              cl::desc("avx2, avxvnni, avx512vnni, amx or "
                                       "amx+avx512vnni"),
@@ -83,6 +98,10 @@ cl::opt<bool> perHead("per-head",
 cl::opt<int> tasks("tasks", cl::desc("threads the parallel loops are cut for"),
                    cl::init(3));
 cl::opt<unsigned> seed("seed", cl::init(1));
+cl::opt<int> benchRuns("bench-runs",
+                       cl::desc("time this many one-token calls of the "
+                                "matmul kernel over all rows (median GB/s)"),
+                       cl::init(0));
 
 /// A generated kernel of `shape` (matmul, or expert with `expertKernel`),
 /// mapped executable, in the numerics the options name.
@@ -122,16 +141,46 @@ bool reportBoth(
         &refs) {
   if (ggmlOrder)
     return check::report(label, got, interp);
-  std::vector<float> blockOrder(got.size());
+  const bool q4k = type == ggml::Type::Q4_K;
+  std::vector<float> blockOrder(got.size()), want = interp;
   std::vector<double> bound(got.size());
   for (size_t i = 0; i < got.size(); ++i) {
     auto [weightRow, act] = refs(i);
     blockOrder[i] = check::blockOrderDot(type, weightRow, act, cols);
     bound[i] = check::roundingBound(type, weightRow, act, cols);
+    if (q4k)
+      want[i] = float(check::exactDot(type, weightRow, act, cols));
   }
   const bool exact = check::report(label, got, blockOrder);
-  const bool near = check::reportWithinBound(label, got, interp, bound);
+  const bool near =
+      q4k ? check::reportWithinBound(label, got, want, bound, "exact")
+          : check::reportWithinBound(label, got, want, bound);
   return exact && near;
+}
+
+/// Times benchRuns one-token calls of the matmul kernel over all rows and
+/// prints the median bandwidth over the packed weight's bytes.
+void bench(const check::ExecutableCode &code,
+           const std::vector<uint8_t> &packed, const uint8_t *act,
+           const std::string &label) {
+  using MatmulFn =
+      void (*)(const void *, const void *, float *, int64_t, int64_t, int64_t);
+  auto fn = code.as<MatmulFn>();
+  std::vector<float> y(static_cast<size_t>(rows.getValue()));
+  std::vector<double> seconds;
+  fn(packed.data(), act, y.data(), 1, 0, rows); // warm the code and TLB
+  for (int run = 0; run < benchRuns; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    fn(packed.data(), act, y.data(), 1, 0, rows);
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  std::printf("bench %s: bytes=%zu runs=%d median_gbps=%.2f\n", label.c_str(),
+              packed.size(), benchRuns.getValue(),
+              double(packed.size()) / median * 1e-9);
 }
 
 interp::WeightView view(ggml::Type type, const std::vector<uint8_t> &data,
@@ -190,10 +239,13 @@ bool checkMatmul(ggml::Type type, targets::ISA isa, const std::string &label,
   // ingot_op_matmul left the prepared activations in scratch.
   const uint64_t rowBytes = *ggml::rowBytes(type, uint64_t(cols));
   const uint64_t actBytes = targets::activationBytesPerToken(type, cols);
-  return reportBoth(type, label, got, want, [&](size_t i) {
+  const bool same = reportBoth(type, label, got, want, [&](size_t i) {
     return std::make_pair(weights.data() + (i % rows) * rowBytes,
                           scratch.data() + (i / rows) * actBytes);
   });
+  if (benchRuns > 0)
+    bench(*code, packed, scratch.data(), label);
+  return same;
 }
 
 /// y_j = W_{ids[j]} x_j through the expert kernel, the rows in two parts.
@@ -523,6 +575,9 @@ int main(int argc, char **argv) {
     check::fail("unknown ISA '" + isaName + "'");
   if (rows < 1 || cols < 1 || tokens < 1 || experts < 1 || tasks < 1)
     check::fail("rows, cols, tokens, experts and tasks must be positive");
+  if (benchRuns < 0 || (benchRuns > 0 && (amx || moe || perHead || expert ||
+                                          ggmlOrder || tokens != 1)))
+    check::fail("--bench-runs times a one-token block-order matmul only");
   std::string missing = check::missingFeature(isa);
   if (!missing.empty())
     check::fail("host CPU lacks " + missing);
