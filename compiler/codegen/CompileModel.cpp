@@ -486,6 +486,14 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
   auto file = GGUFFile::open(options.modelPath);
   if (!file)
     return file.takeError();
+  std::optional<gguf::RequantizeSummary> requantized;
+  if (options.quant) {
+    auto model = gguf::requantizeModel(**file, *options.quant);
+    if (!model)
+      return model.takeError();
+    *file = std::move(model->file);
+    requantized = std::move(model->summary);
+  }
   mlir::MLIRContext context;
   auto loaded = loadModule(context, **file, "");
   if (!loaded)
@@ -493,6 +501,7 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
   mlir::ModuleOp module = **loaded;
   CompileReport report;
   report.output = options.output;
+  report.requantized = std::move(requantized);
   report.outputPath = outputPathFor(options);
   const std::string &out = report.outputPath;
   if (Error e = checkOutput(options, out))
