@@ -18,8 +18,10 @@
 #include "runtime/chat/ChatTemplate.h"
 #include "runtime/tokenizer/Tokenizer.h"
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -478,6 +480,24 @@ void describeExecutable(CompileReport &report, const TargetDescription &target,
   report.streamedBytes = double(info.step.weightBytes);
 }
 
+/// Marks each weight --quant wrote in a new type with the type the model
+/// file had (`requantized_from = "f32"`): the weight's ggml_type is the type
+/// its payload bytes are in, the mark says where they came from.
+void recordSourceTypes(mlir::ModuleOp module,
+                       const gguf::RequantizeSummary &summary) {
+  llvm::StringMap<ggml::Type> sources;
+  for (const auto &[name, type] : summary.sourceTypes)
+    sources[name] = type;
+  mlir::Builder builder(module.getContext());
+  module.walk([&](WeightOp weight) {
+    auto it = sources.find(weight.getSymName());
+    if (it != sources.end())
+      weight->setAttr("requantized_from",
+                      builder.getStringAttr(
+                          llvm::StringRef(ggml::typeName(it->second)).lower()));
+  });
+}
+
 } // namespace
 
 Expected<CompileReport> compileModel(const CompileOptions &options) {
@@ -499,6 +519,8 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
   if (!loaded)
     return loaded.takeError();
   mlir::ModuleOp module = **loaded;
+  if (requantized)
+    recordSourceTypes(module, *requantized);
   CompileReport report;
   report.output = options.output;
   report.requantized = std::move(requantized);

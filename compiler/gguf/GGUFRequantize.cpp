@@ -103,6 +103,7 @@ Expected<RequantizedModel> requantizeModel(const GGUFFile &source,
     summary.bytes += bytes.size();
     ++summary.requantized;
     ++summary.requantizedTo[type];
+    summary.sourceTypes.emplace_back(tensor.name, tensor.type);
     if (isQuantized(tensor.type))
       summary.fromQuantized.push_back(tensor.name);
     if (Error err = writer.addTensor(tensor.name, type, tensor.shape, bytes))

@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ingot::gguf {
@@ -41,6 +42,8 @@ struct RequantizeSummary {
   /// Tensors written in a new type, and their count per new type.
   int requantized = 0;
   std::map<ggml::Type, int> requantizedTo;
+  /// Every tensor written in a new type, with the type it had.
+  std::vector<std::pair<std::string, ggml::Type>> sourceTypes;
   /// Tensors requantized from an already quantized source type.
   std::vector<std::string> fromQuantized;
 
