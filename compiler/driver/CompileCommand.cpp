@@ -178,8 +178,8 @@ void printRepacked(ArrayRef<ingot::codegen::RepackedWeight> repacked) {
 void printRequantized(const ingot::gguf::RequantizeSummary &summary) {
   using ingot::driver::humanBytes;
   outs() << formatv("  quant:    {0}: {1} tensor{2} requantized (",
-                    ingot::ggml::quantMixName(summary.mix),
-                    summary.requantized, summary.requantized == 1 ? "" : "s");
+                    ingot::ggml::quantMixName(summary.mix), summary.requantized,
+                    summary.requantized == 1 ? "" : "s");
   bool first = true;
   for (const auto &[type, count] : summary.requantizedTo) {
     outs() << (first ? "" : ", ") << ingot::ggml::typeName(type) << ": "

@@ -180,8 +180,7 @@ float fitScaleAndMin(int n, int nmax, const float *x, const float *weights,
 /// each fitted a scale and a min, both quantized to 6 bits against the
 /// super-block's largest ones (f16 d and dmin), then every value re-rounded
 /// against its group's quantized scale and min.
-template <int nmax>
-void quantizeK45(const float *x, uint8_t *dst, int64_t n) {
+template <int nmax> void quantizeK45(const float *x, uint8_t *dst, int64_t n) {
   constexpr bool five = nmax == 31;
   constexpr int kBlockBytes = five ? 176 : 144;
   for (int64_t b = 0; b < n / kSuperBlock;
@@ -197,9 +196,9 @@ void quantizeK45(const float *x, uint8_t *dst, int64_t n) {
       const float averageMagnitude = std::sqrt(sumX2 / 32);
       for (int l = 0; l < 32; ++l)
         weights[l] = averageMagnitude + std::fabs(group[l]);
-      scales[j] = fitScaleAndMin(32, nmax, group, weights, levels + 32 * j,
-                                 &mins[j], five ? -0.5f : -1.0f, 0.1f,
-                                 five ? 15 : 20);
+      scales[j] =
+          fitScaleAndMin(32, nmax, group, weights, levels + 32 * j, &mins[j],
+                         five ? -0.5f : -1.0f, 0.1f, five ? 15 : 20);
       maxScale = std::max(maxScale, scales[j]);
       maxMin = std::max(maxMin, mins[j]);
     }
@@ -364,7 +363,8 @@ void quantizeQ6_K(const float *x, uint8_t *dst, int64_t n) {
         const uint8_t q4 = levels[start + l + 96] & 0xF;
         ql[l] = q1 | (q3 << 4);
         ql[l + 32] = q2 | (q4 << 4);
-        qh[l] = (levels[start + l] >> 4) | ((levels[start + l + 32] >> 4) << 2) |
+        qh[l] = (levels[start + l] >> 4) |
+                ((levels[start + l + 32] >> 4) << 2) |
                 ((levels[start + l + 64] >> 4) << 4) |
                 ((levels[start + l + 96] >> 4) << 6);
       }

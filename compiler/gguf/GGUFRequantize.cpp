@@ -96,10 +96,10 @@ Expected<RequantizedModel> requantizeModel(const GGUFFile &source,
     bytes.assign(size.value_or(0), 0);
     if (!size || !ggml::quantizeValues(type, values->data(), bytes.data(),
                                        tensor.elements))
-      return createStringError(
-          inconvertibleErrorCode(), "%s: tensor '%s': cannot quantize to %s",
-          source.getPath().str().c_str(), tensor.name.c_str(),
-          ggml::typeName(type));
+      return createStringError(inconvertibleErrorCode(),
+                               "%s: tensor '%s': cannot quantize to %s",
+                               source.getPath().str().c_str(),
+                               tensor.name.c_str(), ggml::typeName(type));
     summary.bytes += bytes.size();
     ++summary.requantized;
     ++summary.requantizedTo[type];

@@ -43,8 +43,8 @@ std::unique_ptr<gguf::GGUFFile> openOrSkip(const std::string &path) {
 /// quantized type to that type; expects the fixture's bytes, tensor by
 /// tensor, and that some tensor of `expectedType` was compared.
 void expectBitExact(const std::string &fixture, Type expectedType) {
-  auto source =
-      openOrSkip(std::string(INGOT_SHARED_DIR) + "/models/synth-llama.F32.gguf");
+  auto source = openOrSkip(std::string(INGOT_SHARED_DIR) +
+                           "/models/synth-llama.F32.gguf");
   auto quantized = openOrSkip(quantsDir() + "/" + fixture);
   if (!source || !quantized)
     GTEST_SKIP() << "shared models not present";
@@ -55,13 +55,14 @@ void expectBitExact(const std::string &fixture, Type expectedType) {
     const gguf::TensorInfo *from = source->findTensor(info.name);
     ASSERT_NE(from, nullptr) << info.name;
     ASSERT_EQ(from->type, Type::F32) << info.name;
-    ASSERT_TRUE(canQuantize(info.type)) << info.name << " " << typeName(info.type);
+    ASSERT_TRUE(canQuantize(info.type))
+        << info.name << " " << typeName(info.type);
     llvm::ArrayRef<uint8_t> raw = source->tensorData(*from);
     std::vector<float> values(from->elements);
     std::memcpy(values.data(), raw.data(), raw.size());
     std::vector<uint8_t> bytes(info.bytes);
-    ASSERT_TRUE(quantizeValues(info.type, values.data(), bytes.data(),
-                               from->elements));
+    ASSERT_TRUE(
+        quantizeValues(info.type, values.data(), bytes.data(), from->elements));
     llvm::ArrayRef<uint8_t> expected = quantized->tensorData(info);
     ASSERT_EQ(expected.size(), bytes.size()) << info.name;
     const uint32_t blockBytes = getTypeInfo(info.type).blockBytes;
@@ -74,8 +75,8 @@ void expectBitExact(const std::string &fixture, Type expectedType) {
           firstDiffering = b;
       }
     EXPECT_EQ(differingBlocks, 0)
-        << info.name << " as " << typeName(info.type) << ": "
-        << differingBlocks << " of " << bytes.size() / blockBytes
+        << info.name << " as " << typeName(info.type) << ": " << differingBlocks
+        << " of " << bytes.size() / blockBytes
         << " blocks differ, the first at block " << firstDiffering;
     ++compared;
     ofExpectedType += info.type == expectedType;
@@ -115,18 +116,18 @@ TEST(GGMLQuantize, RoundTripIsCloseAndRefusesPartialBlocks) {
   struct Expect {
     Type type;
     double maxError; // relative to max |value| = amax
-  } cases[] = {{Type::Q4_0, 1.0 / 8},  {Type::Q4_1, 1.0 / 15},
-               {Type::Q5_0, 1.0 / 16}, {Type::Q5_1, 1.0 / 31},
+  } cases[] = {{Type::Q4_0, 1.0 / 8},   {Type::Q4_1, 1.0 / 15},
+               {Type::Q5_0, 1.0 / 16},  {Type::Q5_1, 1.0 / 31},
                {Type::Q8_0, 1.0 / 127}, {Type::Q4_K, 2.0 / 15},
-               {Type::Q5_K, 2.0 / 31}, {Type::Q6_K, 1.0 / 32},
-               {Type::F16, 1e-3},      {Type::BF16, 1e-2}};
+               {Type::Q5_K, 2.0 / 31},  {Type::Q6_K, 1.0 / 32},
+               {Type::F16, 1e-3},       {Type::BF16, 1e-2}};
   float amax = 0;
   for (float v : values)
     amax = std::max(amax, std::fabs(v));
   for (const Expect &e : cases) {
     std::vector<uint8_t> bytes(*rowBytes(e.type, values.size()));
-    ASSERT_TRUE(quantizeValues(e.type, values.data(), bytes.data(),
-                               values.size()))
+    ASSERT_TRUE(
+        quantizeValues(e.type, values.data(), bytes.data(), values.size()))
         << typeName(e.type);
     std::vector<float> decoded(values.size());
     dequantizeRow(e.type, bytes.data(), decoded.data(), values.size());
