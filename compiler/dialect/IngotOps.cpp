@@ -65,6 +65,20 @@ LogicalResult expectShape(Operation *user, WeightOp weight, StringRef role,
   return diag << "]";
 }
 
+/// A kernel chosen for `weight` (null: none chosen yet) reads the weight's
+/// kernel type: the #ingot.kernel attributes state which type the kernels
+/// read, and this keeps that statement true of the weight it names.
+LogicalResult expectKernelReads(Operation *user, KernelAttr kernel,
+                                WeightOp weight, StringRef role) {
+  if (!kernel || kernel.getType() == weight.getKernelType())
+    return success();
+  return user->emitOpError()
+         << role << " '" << weight.getSymName() << "' ("
+         << stringifyGGMLType(weight.getGgmlType()) << ") is read as "
+         << stringifyGGMLType(weight.getKernelType())
+         << ", but its kernel reads " << stringifyGGMLType(kernel.getType());
+}
+
 constexpr int64_t kAny = ShapedType::kDynamic;
 
 /// Model dimensions (heads, head sizes, ranks, offsets) are 32-bit
@@ -192,7 +206,8 @@ LogicalResult MatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
   if (failed(weight))
     return failure();
   if (failed(expectShape(*this, *weight, "weight",
-                         {widthOr(getResult()), widthOr(getInput())})))
+                         {widthOr(getResult()), widthOr(getInput())})) ||
+      failed(expectKernelReads(*this, getKernelAttr(), *weight, "weight")))
     return failure();
   if (auto biasRef = getBiasAttr()) {
     auto bias = lookupWeight(*this, symbols, biasRef, "bias");
@@ -265,6 +280,11 @@ LogicalResult FusedMatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
       return failure();
     Value result = getResult(getSwiglu() ? 0 : i);
     if (failed(expectShape(*this, *weight, "weight", {widthOr(result), cols})))
+      return failure();
+    if (auto kernels = getKernelsAttr();
+        kernels && i < kernels.size() &&
+        failed(expectKernelReads(*this, dyn_cast<KernelAttr>(kernels[i]),
+                                 *weight, "weight")))
       return failure();
     // Segments run kernels of one type: the weights' kernel types agree
     // (their ggml types may not, e.g. q4_k and q6_k both read as q8_0).
@@ -421,6 +441,11 @@ LogicalResult MLAAttentionOp::verifySymbolUses(SymbolTableCollection &symbols) {
   if (failed(expectShape(*this, *kB, "k_b", {heads, rank, nope})) ||
       failed(expectShape(*this, *vB, "v_b", {heads, vDim, rank})))
     return failure();
+  if (failed(expectKernelReads(*this, getKBKernelAttr(), *kB, "k_b")) ||
+      failed(expectKernelReads(*this, getKBBatchKernelAttr(), *kB, "k_b")) ||
+      failed(expectKernelReads(*this, getVBKernelAttr(), *vB, "v_b")) ||
+      failed(expectKernelReads(*this, getVBBatchKernelAttr(), *vB, "v_b")))
+    return failure();
   return success();
 }
 
@@ -475,7 +500,9 @@ LogicalResult MoEOp::verifySymbolUses(SymbolTableCollection &symbols) {
   if (auto routerRef = getRouterAttr()) {
     auto router = lookupWeight(*this, symbols, routerRef, "router");
     if (failed(router) ||
-        failed(expectShape(*this, *router, "router", {experts, dim})))
+        failed(expectShape(*this, *router, "router", {experts, dim})) ||
+        failed(
+            expectKernelReads(*this, getRouterKernelAttr(), *router, "router")))
       return failure();
   }
   auto gate = lookupWeight(*this, symbols, getGateAttr(), "gate");
@@ -488,6 +515,13 @@ LogicalResult MoEOp::verifySymbolUses(SymbolTableCollection &symbols) {
   int64_t ffn = gate->getShape()[1];
   if (failed(expectShape(*this, *up, "up", {experts, ffn, dim})) ||
       failed(expectShape(*this, *down, "down", {experts, dim, ffn})))
+    return failure();
+  if (failed(expectKernelReads(*this, getGateUpKernelAttr(), *gate, "gate")) ||
+      failed(expectKernelReads(*this, getGateUpKernelAttr(), *up, "up")) ||
+      failed(expectKernelReads(*this, getGateUpBatchKernelAttr(), *gate,
+                               "gate")) ||
+      failed(expectKernelReads(*this, getDownKernelAttr(), *down, "down")) ||
+      failed(expectKernelReads(*this, getDownBatchKernelAttr(), *down, "down")))
     return failure();
   if (auto biasRef = getSelectionBiasAttr()) {
     auto bias = lookupWeight(*this, symbols, biasRef, "selection_bias");
@@ -505,7 +539,13 @@ LogicalResult MoEOp::verifySymbolUses(SymbolTableCollection &symbols) {
       return failure();
     int64_t sharedFfn = sGate->getShape()[0];
     if (failed(expectShape(*this, *sUp, "shared_up", {sharedFfn, dim})) ||
-        failed(expectShape(*this, *sDown, "shared_down", {dim, sharedFfn})))
+        failed(expectShape(*this, *sDown, "shared_down", {dim, sharedFfn})) ||
+        failed(expectKernelReads(*this, getSharedGateKernelAttr(), *sGate,
+                                 "shared_gate")) ||
+        failed(expectKernelReads(*this, getSharedUpKernelAttr(), *sUp,
+                                 "shared_up")) ||
+        failed(expectKernelReads(*this, getSharedDownKernelAttr(), *sDown,
+                                 "shared_down")))
       return failure();
   }
   return success();

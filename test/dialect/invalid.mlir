@@ -510,3 +510,21 @@ func.func @f(%x: tensor<?x64xf32>, %l: tensor<?x6xf32>) {
   %0 = ingot.moe %x logits %l experts(@gate, @up, @down) {num_experts = 8 : i64, experts_used = 2 : i64, gating = #ingot<gating softmax>, normalize = true} : tensor<?x64xf32>, tensor<?x6xf32>
   return
 }
+
+// -----
+
+// A kernel reads its weight's kernel type: a q4_k weight is read as q8_0.
+ingot.weight @w : q4_k [32, 256] at 0 size 4608
+func.func @f(%x: tensor<?x256xf32>) -> tensor<?x32xf32> {
+  // expected-error @below {{weight 'w' (q4_k) is read as q8_0, but its kernel reads q4_0}}
+  %y = ingot.matmul %x, @w {kernel = #ingot.kernel<matmul, q4_0, 32, 256, avx2, granule = 8>} : tensor<?x256xf32> -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
+ingot.weight @w : q4_k [32, 256] at 0 size 4608
+func.func @f(%x: tensor<?x256xf32>) -> tensor<?x32xf32> {
+  %y = ingot.matmul %x, @w {kernel = #ingot.kernel<matmul, q8_0, 32, 256, avx2, granule = 8>} : tensor<?x256xf32> -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
