@@ -18,8 +18,10 @@
 #include "runtime/chat/ChatTemplate.h"
 #include "runtime/tokenizer/Tokenizer.h"
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -478,6 +480,24 @@ void describeExecutable(CompileReport &report, const TargetDescription &target,
   report.streamedBytes = double(info.step.weightBytes);
 }
 
+/// Marks each weight --quant wrote in a new type with the type the model
+/// file had (`requantized_from = "f32"`): the weight's ggml_type is the type
+/// its payload bytes are in, the mark says where they came from.
+void recordSourceTypes(mlir::ModuleOp module,
+                       const gguf::RequantizeSummary &summary) {
+  llvm::StringMap<ggml::Type> sources;
+  for (const auto &[name, type] : summary.sourceTypes)
+    sources[name] = type;
+  mlir::Builder builder(module.getContext());
+  module.walk([&](WeightOp weight) {
+    auto it = sources.find(weight.getSymName());
+    if (it != sources.end())
+      weight->setAttr("requantized_from",
+                      builder.getStringAttr(
+                          llvm::StringRef(ggml::typeName(it->second)).lower()));
+  });
+}
+
 } // namespace
 
 Expected<CompileReport> compileModel(const CompileOptions &options) {
@@ -486,13 +506,24 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
   auto file = GGUFFile::open(options.modelPath);
   if (!file)
     return file.takeError();
+  std::optional<gguf::RequantizeSummary> requantized;
+  if (options.quant) {
+    auto model = gguf::requantizeModel(**file, *options.quant);
+    if (!model)
+      return model.takeError();
+    *file = std::move(model->file);
+    requantized = std::move(model->summary);
+  }
   mlir::MLIRContext context;
   auto loaded = loadModule(context, **file, "");
   if (!loaded)
     return loaded.takeError();
   mlir::ModuleOp module = **loaded;
+  if (requantized)
+    recordSourceTypes(module, *requantized);
   CompileReport report;
   report.output = options.output;
+  report.requantized = std::move(requantized);
   report.outputPath = outputPathFor(options);
   const std::string &out = report.outputPath;
   if (Error e = checkOutput(options, out))

@@ -11,6 +11,8 @@
 #define INGOT_CODEGEN_COMPILEMODEL_H
 
 #include "compiler/codegen/Executable.h"
+#include "compiler/ggml/GGMLQuantMix.h"
+#include "compiler/gguf/GGUFRequantize.h"
 #include "runtime/core/HumanBytes.h"
 
 #include "llvm/Support/Error.h"
@@ -41,6 +43,10 @@ struct CompileOptions {
   /// with amx_int8 (it sums in block order, not ggml's chunk order for
   /// Q8_0).
   bool amx = true;
+  /// Requantize the model into this llama-quantize mix before compiling
+  /// (gguf::requantizeModel): the compile then sees the mix's types as the
+  /// file's.
+  std::optional<ggml::QuantMix> quant;
   /// Reads `chatTemplateFile` (the driver bounds the read of its inputs).
   std::function<llvm::Expected<std::string>(llvm::StringRef path)>
       readChatTemplate;
@@ -57,6 +63,8 @@ struct CompileReport {
   std::string isa;
   uint64_t kernelCount = 0, kernelBytes = 0;
   PayloadInfo payload;
+  /// What --quant wrote, when it was given.
+  std::optional<gguf::RequantizeSummary> requantized;
   int64_t arenaBytes = 0, maxBatch = 0, kvBytesPerPosition = 0;
   int64_t maxContext = 0;
   /// The target's RAM (0: unknown) and how many positions of KV cache fit

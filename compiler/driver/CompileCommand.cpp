@@ -2,6 +2,7 @@
 //
 // ingot compile MODEL.gguf --target FILE.yaml|host -o OUT
 //   [--emit=ir|llvm|asm|obj|exe] [--max-batch N] [--amx=false]
+//   [--quant Q4_K_M|...]
 //
 // Parses the options, runs ingot::codegen::compileModel (import, plan,
 // lower, emit, link, append the weights) and prints its report.
@@ -58,6 +59,12 @@ cl::opt<bool>
                  "has amx_int8 (--amx=false: AVX-512 VNNI only)"),
         cl::init(true), cl::sub(compileCommand));
 
+cl::opt<std::string> quant(
+    "quant",
+    cl::desc("Requantize the weights as llama-quantize's mix NAME does "
+             "(Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, "
+             "Q6_K)"),
+    cl::value_desc("NAME"), cl::sub(compileCommand));
 /// A one-line progress bar on stderr, shown only on a terminal. Its clock
 /// starts at the first update, when the step it measures starts.
 class Progress {
@@ -88,9 +95,18 @@ private:
   bool enabled;
 };
 
-/// The compile the command line asks for.
-ingot::codegen::CompileOptions compileOptions(Progress &progress) {
+/// The compile the command line asks for; an error names a --quant that is
+/// no mix.
+Expected<ingot::codegen::CompileOptions> compileOptions(Progress &progress) {
   ingot::codegen::CompileOptions options;
+  if (quant.getNumOccurrences()) {
+    options.quant = ingot::ggml::parseQuantMix(quant);
+    if (!options.quant)
+      return createStringError("--quant: unknown type mix '%s' (supported: "
+                               "%s)",
+                               quant.c_str(),
+                               ingot::ggml::quantMixNames().c_str());
+  }
   options.modelPath = modelPath;
   options.targetPath = targetPath;
   if (outputPath.getNumOccurrences())
@@ -158,6 +174,29 @@ void printRepacked(ArrayRef<ingot::codegen::RepackedWeight> repacked) {
   }
 }
 
+/// What --quant wrote: the mix, its types, bits per weight and size.
+void printRequantized(const ingot::gguf::RequantizeSummary &summary) {
+  using ingot::driver::humanBytes;
+  outs() << formatv("  quant:    {0}: {1} tensor{2} requantized (",
+                    ingot::ggml::quantMixName(summary.mix), summary.requantized,
+                    summary.requantized == 1 ? "" : "s");
+  bool first = true;
+  for (const auto &[type, count] : summary.requantizedTo) {
+    outs() << (first ? "" : ", ") << ingot::ggml::typeName(type) << ": "
+           << count;
+    first = false;
+  }
+  outs() << formatv("), {0:f2} bits per weight, {1} (from {2})\n",
+                    summary.bitsPerWeight(), humanBytes(summary.bytes),
+                    humanBytes(summary.sourceBytes));
+  if (!summary.fromQuantized.empty())
+    outs() << formatv("    requantized from already quantized values "
+                      "(precision lost there stays lost): {0} tensor{1}, "
+                      "first {2}\n",
+                      summary.fromQuantized.size(),
+                      summary.fromQuantized.size() == 1 ? "" : "s",
+                      summary.fromQuantized.front());
+}
 /// The summary of a compiled executable and its predicted memory and speed.
 void printReport(const ingot::codegen::CompileReport &report) {
   using ingot::driver::humanBytes;
@@ -170,6 +209,8 @@ void printReport(const ingot::codegen::CompileReport &report) {
                     report.payload.dataBytes / 1e6, report.payload.dataOffset);
   outs() << formatv("  kernels:  {0} generated, {1} bytes of code\n",
                     report.kernelCount, report.kernelBytes);
+  if (report.requantized)
+    printRequantized(*report.requantized);
   printRepacked(report.payload.repacked);
   outs() << formatv("  memory:   arena {0:f2} MB for {1} tokens per step, KV "
                     "{2} bytes per position\n",
@@ -189,7 +230,10 @@ void printReport(const ingot::codegen::CompileReport &report) {
 
 int runCompile() {
   Progress progress("repacking weights");
-  auto report = ingot::codegen::compileModel(compileOptions(progress));
+  auto options = compileOptions(progress);
+  if (!options)
+    return ingot::driver::reportError(options.takeError());
+  auto report = ingot::codegen::compileModel(*options);
   if (!report)
     return ingot::driver::reportError(report.takeError());
   // Text and object outputs may be on stdout: nothing else goes there.
