@@ -34,12 +34,13 @@ struct FuseNormProloguePass
   ModuleOp module;
 
   /// The prologue rounds each normalised block to Q8_0 at once: the
-  /// activation form of Q8_0 and Q4_0 weights.
+  /// activation form of weights read as Q8_0 or Q4_0.
   bool quantizesToQ8(Attribute weightRef) {
-    auto weight = module.lookupSymbol<WeightOp>(
-        cast<FlatSymbolRefAttr>(weightRef).getAttr());
-    return weight.getGgmlType() == GGMLType::Q8_0 ||
-           weight.getGgmlType() == GGMLType::Q4_0;
+    GGMLType type = module
+                        .lookupSymbol<WeightOp>(
+                            cast<FlatSymbolRefAttr>(weightRef).getAttr())
+                        .getKernelType();
+    return type == GGMLType::Q8_0 || type == GGMLType::Q4_0;
   }
 
   /// The parts of `user` when it can normalise `norm`'s input itself.

@@ -149,9 +149,9 @@ private:
   CheckedSize scratchBytes(Operation &op) {
     if (auto m = dyn_cast<MatmulOp>(op))
       return CheckedSize(maxBatch) *
-             activationBytes(
-                 module.lookupSymbol<WeightOp>(m.getWeightAttr()).getGgmlType(),
-                 rowWidth(m.getInput()));
+             activationBytes(module.lookupSymbol<WeightOp>(m.getWeightAttr())
+                                 .getKernelType(),
+                             rowWidth(m.getInput()));
     if (auto m = dyn_cast<FusedMatmulOp>(op))
       return FusedMatmulScratchLayout(module, m, maxBatch).total;
     if (auto m = dyn_cast<MoEOp>(op))

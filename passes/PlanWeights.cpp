@@ -96,14 +96,16 @@ struct PackedForm {
   int64_t granule;
 };
 
+/// The packed form holds the weight as its kernel type (the payload writer
+/// converts other types to it), so its sizes are the kernel type's.
 FailureOr<PackedForm> packedForm(WeightOp weight, KernelISA isa) {
-  auto type = targetWeightType(weight.getGgmlType());
+  auto type = targetWeightType(weight.getKernelType());
   if (!type)
     return weight.emitError()
            << "weight '" << weight.getSymName() << "' has type "
-           << stringifyGGMLType(weight.getGgmlType())
-           << ", which no generated kernel reads yet (supported: f32, f16, "
-              "q8_0, q4_0)";
+           << stringifyGGMLType(weight.getGgmlType()) << ", read as "
+           << stringifyGGMLType(weight.getKernelType())
+           << ", which no kernel generator packs";
   // 2-D [rows, cols] or a stack [count, rows, cols] of matrices.
   ArrayRef<int64_t> shape = weight.getShape();
   if (shape.size() < 2 || shape.size() > 3)
@@ -124,19 +126,23 @@ FailureOr<PackedForm> packedForm(WeightOp weight, KernelISA isa) {
   return form;
 }
 
-/// The op library dequantizes embedding rows, and the payload writer the
-/// f32 copies (norm scales, biases), of every type the GGML table can
-/// dequantize; any other type would read as garbage.
+/// Every form reads the weight through the GGML table's decoder: the op
+/// library dequantizes embedding rows, the payload writer the f32 copies
+/// (norm scales, biases) and the weights it converts to their kernel type.
+/// A type without a decoder would read as garbage: refused, whatever its
+/// role.
 LogicalResult checkDequantizable(WeightOp weight, const Roles &roles) {
   const ggml::TypeInfo &typeInfo =
       ggml::getTypeInfo(static_cast<ggml::Type>(weight.getGgmlType()));
-  if (!(roles.raw || roles.f32) || typeInfo.canDequantize)
+  if (typeInfo.canDequantize)
     return success();
+  const char *reader = roles.raw   ? "the embedding lookup cannot read"
+                       : roles.f32 ? "a norm scale or bias cannot read"
+                                   : "no kernel can read";
   return weight.emitError()
          << "weight '" << weight.getSymName() << "' has type " << typeInfo.name
-         << ", which "
-         << (roles.raw ? "the embedding lookup" : "a norm scale or bias")
-         << " cannot read (supported: " << dequantizableTypeNames() << ")";
+         << ", which " << reader << " (supported: " << dequantizableTypeNames()
+         << ")";
 }
 
 struct PlanWeightsPass
@@ -149,6 +155,8 @@ struct PlanWeightsPass
     std::optional<int64_t> packedOffset, packedBytes, packedStride, granule,
         rawOffset, rawBytes, f32Offset, f32Bytes;
     std::optional<KernelISA> packedIsa;
+    if (failed(checkDequantizable(weight, r)))
+      return failure();
     if (r.packed) {
       FailureOr<PackedForm> form = packedForm(weight, isa);
       if (failed(form))
@@ -159,8 +167,6 @@ struct PlanWeightsPass
       granule = form->granule;
       packedIsa = isa;
     }
-    if (failed(checkDequantizable(weight, r)))
-      return failure();
     if (r.raw) {
       rawOffset = cursor.place(weight.getSize());
       rawBytes = weight.getSize();

@@ -75,9 +75,9 @@ inline int64_t rowWidth(mlir::Value v) {
 }
 
 /// Bytes of one activation row of width k prepared for a kernel reading
-/// `type`: ggml::activationRowBytes, which the kernels and the op library
-/// use too, computed per 32 values so that every step is checked (no
-/// partial sum exceeds the total).
+/// `type` (a kernel type: WeightOp::getKernelType): ggml::activationRowBytes,
+/// which the kernels and the op library use too, computed per 32 values so that
+/// every step is checked (no partial sum exceeds the total).
 inline CheckedSize activationBytes(GGMLType type, CheckedSize k) {
   if (!k.isValid())
     return k;
@@ -111,7 +111,9 @@ inline targets::ISA targetISA(KernelISA isa) {
   }
 }
 
-/// The generators' name of a ggml type they pack and read, or nullopt.
+/// The generators' name of a kernel type they pack and read, or nullopt.
+/// Asked of a weight's kernel type (WeightOp::getKernelType), never of its
+/// ggml type.
 inline std::optional<targets::WeightType> targetWeightType(GGMLType type) {
   switch (type) {
   case GGMLType::F32:
@@ -125,6 +127,13 @@ inline std::optional<targets::WeightType> targetWeightType(GGMLType type) {
   default:
     return std::nullopt;
   }
+}
+
+/// Whether the kernels read `weight` as a quantized type (generated
+/// kernels), not as F32 or F16 (the op library's plain path).
+inline bool readsQuantized(WeightOp weight) {
+  GGMLType type = weight.getKernelType();
+  return type != GGMLType::F32 && type != GGMLType::F16;
 }
 
 /// The dialect, whose helpers read and write the plan's discardable
@@ -158,7 +167,7 @@ struct FusedMatmulScratchLayout {
                            int64_t batch) {
     auto first = mlir::cast<mlir::FlatSymbolRefAttr>(op.getWeights()[0]);
     GGMLType type =
-        module.lookupSymbol<WeightOp>(first.getAttr()).getGgmlType();
+        module.lookupSymbol<WeightOp>(first.getAttr()).getKernelType();
     const CheckedSize B = batch;
     ScratchCursor cursor;
     activations =
@@ -178,11 +187,7 @@ struct MoEScratchLayout {
   /// expert (ingot-select-kernels then gives the op batch kernels): more
   /// than one token, and generated kernels (quantized experts).
   static bool runsBucketed(WeightOp gate, WeightOp down, int64_t batch) {
-    auto quantized = [](WeightOp w) {
-      return w.getGgmlType() != GGMLType::F32 &&
-             w.getGgmlType() != GGMLType::F16;
-    };
-    return batch > 1 && quantized(gate) && quantized(down);
+    return batch > 1 && readsQuantized(gate) && readsQuantized(down);
   }
 
   int64_t routerLogits, routerActivations, ids, weights, experts;
@@ -205,14 +210,14 @@ struct MoEScratchLayout {
     weights = cursor.take(B * used * f32);
     CheckedSize expertBytes = CheckedSize(2) * used * ffn * f32 +
                               used * dim * f32 +
-                              activationBytes(gate.getGgmlType(), dim) +
-                              used * activationBytes(down.getGgmlType(), ffn);
+                              activationBytes(gate.getKernelType(), dim) +
+                              used * activationBytes(down.getKernelType(), ffn);
     if (runsBucketed(gate, down, batch))
       expertBytes = CheckedSize::max(
           expertBytes,
           oplib::MoEBatchLayout<CheckedSize>(
-              B, used, dim, ffn, activationBytes(gate.getGgmlType(), dim),
-              activationBytes(down.getGgmlType(), ffn))
+              B, used, dim, ffn, activationBytes(gate.getKernelType(), dim),
+              activationBytes(down.getKernelType(), ffn))
               .total);
     experts = cursor.take(expertBytes);
     if (auto sharedGateRef = op.getSharedGateAttr()) {
@@ -247,17 +252,14 @@ struct MLAScratchLayout {
     context = cursor.take(B * heads * rank * f32);
     // Per token, or (batches with generated kernels, which then multiply
     // each head's matrix by all tokens at once) per token of the batch.
-    auto quantized = [](WeightOp w) {
-      return w.getGgmlType() != GGMLType::F32 &&
-             w.getGgmlType() != GGMLType::F16;
-    };
     const CheckedSize tokens =
-        batch > 1 && quantized(kB) && quantized(vB) ? B : CheckedSize(1);
+        batch > 1 && readsQuantized(kB) && readsQuantized(vB) ? B
+                                                              : CheckedSize(1);
     perHead = cursor.take(
         tokens *
         (heads * CheckedSize::max(rank, vDim) * f32 +
-         heads * CheckedSize::max(activationBytes(kB.getGgmlType(), nope),
-                                  activationBytes(vB.getGgmlType(), rank))));
+         heads * CheckedSize::max(activationBytes(kB.getKernelType(), nope),
+                                  activationBytes(vB.getKernelType(), rank))));
     total = cursor.total();
   }
 };

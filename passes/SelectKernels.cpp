@@ -1,10 +1,11 @@
 //===- SelectKernels.cpp - The kernel of every weight an op multiplies by -===//
 //
-// The one place that decides which code multiplies by a weight: a kernel
-// generated for the ISA the weight was packed for (on AMX targets, the AMX
-// prefill kernel over the same layout for Q8_0 matmuls), or the op
-// library's plain path for F32 and F16 weights. The lowering and the kernel
-// emitter only follow the #ingot.kernel attributes recorded here.
+// The one place that decides which code multiplies by a weight, read as its
+// kernel type (WeightOp::getKernelType): a kernel generated for the ISA the
+// weight was packed for (on AMX targets, the AMX prefill kernel over the same
+// layout for Q8_0 matmuls), or the op library's plain path for weights read
+// as F32 or F16. The lowering and the kernel emitter only follow the
+// #ingot.kernel attributes recorded here.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
@@ -49,10 +50,12 @@ struct SelectKernelsPass
       return user->emitOpError()
              << "weight '" << ref.getValue()
              << "' has no packed layout: run ingot-plan-weights first";
-    GGMLType type = weight.getGgmlType();
-    // F32 and F16 weights (routers, test models) take the op library's
-    // plain path, which follows ggml's F32 summation order exactly; only the
-    // quantized types run generated kernels.
+    // The kernel reads the weight as its kernel type (a q4_k weight as
+    // q8_0, a bf16 one as f32), and the attribute records that type.
+    GGMLType type = weight.getKernelType();
+    // Weights read as F32 and F16 (routers, test models) take the op
+    // library's plain path, which follows ggml's F32 summation order
+    // exactly; only the quantized types run generated kernels.
     bool plain = type == GGMLType::F32 || type == GGMLType::F16;
     KernelISA isa = plain ? KernelISA::None : *layout.getIsa();
     // AMX multiplies prefill batches of Q8_0 and Q4_0 matrices; expert
@@ -103,8 +106,8 @@ struct SelectKernelsPass
   LogicalResult selectFor(MoEOp op) {
     auto gate = module.lookupSymbol<WeightOp>(op.getGateAttr().getAttr());
     auto up = module.lookupSymbol<WeightOp>(op.getUpAttr().getAttr());
-    if (gate && up && gate.getGgmlType() != up.getGgmlType())
-      return op.emitOpError() << "gate and up experts must share a type";
+    if (gate && up && gate.getKernelType() != up.getKernelType())
+      return op.emitOpError() << "gate and up experts must share a kernel type";
     // Unfused, the router product is a matmul of its own.
     if (op.getRouterAttr() &&
         failed(selectInto(op, op.getRouterAttr(), KernelKind::Matmul,

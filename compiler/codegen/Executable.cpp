@@ -240,22 +240,46 @@ public:
   uint64_t bytesWritten() const { return written; }
   uint64_t checksum() { return dataChecksum.finish(); }
   ArrayRef<uint64_t> perEntryChecksums() const { return entryChecksums; }
+  /// The weights converted to their kernel type, in payload order.
+  std::vector<RepackedWeight> takeRepacked() { return std::move(repacked); }
 
 private:
   /// A matrix or a stack of them, repacked for the kernels of the entry's
-  /// ISA: the plan sized the entry as `count` packed matrices.
+  /// ISA: the plan sized the entry as `count` packed matrices of the
+  /// weight's kernel type. A weight of another ggml type is converted to it
+  /// first, matrix by matrix, and recorded in `repacked`.
   Error writePacked(const PayloadEntry &e, ArrayRef<uint8_t> source) {
-    auto type = targetWeightType(e.weight.getGgmlType());
+    const auto fileType = static_cast<ggml::Type>(e.weight.getGgmlType());
+    const auto kernelType = static_cast<ggml::Type>(e.weight.getKernelType());
+    auto type = targetWeightType(e.weight.getKernelType());
+    if (!type)
+      return fail("no kernel reads '" + e.weight.getSymName() + "'");
     ArrayRef<int64_t> shape = e.weight.getShape();
     int64_t count = shape.size() == 3 ? shape[0] : 1;
     targets::MatmulShape matrix{shape[shape.size() - 2], shape.back()};
     uint64_t stride = e.bytes / count;
     uint64_t matrixBytes = source.size() / count;
+    const int64_t matrixElements = matrix.rows * matrix.cols;
+    const bool convert = fileType != kernelType;
+    if (convert) {
+      repacked.push_back({e.weight.getSymName().str(), fileType, kernelType,
+                          ggml::RepackError()});
+      converted.assign(*ggml::rowBytes(kernelType, matrixElements), 0);
+    }
     buffer.assign(stride, 0);
     for (int64_t i = 0; i < count; ++i) {
+      const uint8_t *rows = source.data() + i * matrixBytes;
+      if (convert) {
+        if (!ggml::repackValues(fileType, kernelType, rows, converted.data(),
+                                matrixElements, repacked.back().error))
+          return fail("cannot convert '" + e.weight.getSymName() + "' from " +
+                      ggml::typeName(fileType) + " to " +
+                      ggml::typeName(kernelType));
+        rows = converted.data();
+      }
       std::fill(buffer.begin(), buffer.end(), 0);
-      if (!targets::packWeights(*type, matrix, targetISA(e.isa),
-                                source.data() + i * matrixBytes, buffer.data()))
+      if (!targets::packWeights(*type, matrix, targetISA(e.isa), rows,
+                                buffer.data()))
         return fail("cannot pack '" + e.weight.getSymName() +
                     "' for the kernels");
       write(buffer.data(), stride);
@@ -275,7 +299,8 @@ private:
   payload::Checksum64 dataChecksum;
   std::optional<payload::Checksum64> entryChecksum;
   std::vector<uint64_t> entryChecksums;
-  std::vector<uint8_t> buffer;
+  std::vector<uint8_t> buffer, converted;
+  std::vector<RepackedWeight> repacked;
   uint64_t written = 0;
 };
 
@@ -314,8 +339,13 @@ std::string buildHeader(ArrayRef<PayloadEntry> entries,
   modelDigest(file, fixed.model_sha256);
   std::vector<payload::TensorEntry> table;
   for (auto [e, sum] : llvm::zip_equal(entries, entryChecksums)) {
+    // form:type[/isa]; a packed form held as another type than the file's
+    // says both, e.g. packed:q4_k->q8_0/avx512vnni.
     std::string layout = e.form;
     layout += ":" + stringifyGGMLType(e.weight.getGgmlType()).str();
+    if (e.form == "packed" &&
+        e.weight.getKernelType() != e.weight.getGgmlType())
+      layout += "->" + stringifyGGMLType(e.weight.getKernelType()).str();
     if (e.form == "packed")
       layout += "/" + stringifyKernelISA(e.isa).str();
     table.push_back({addString(e.weight.getSymName()), addString(layout),
@@ -408,6 +438,7 @@ Error appendPayload(StringRef exePath, mlir::ModuleOp planned,
   if (Error e = writeLeader(exePath, trailer, image->dataOffset))
     return e;
   info.dataBytes = dataBytes;
+  info.repacked = data.takeRepacked();
   info.dataOffset = image->dataOffset;
   info.fileBytes = image->fileSize + appended;
   return Error::success();

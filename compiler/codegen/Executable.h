@@ -12,11 +12,14 @@
 #ifndef INGOT_CODEGEN_EXECUTABLE_H
 #define INGOT_CODEGEN_EXECUTABLE_H
 
+#include "compiler/ggml/GGMLRepack.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace ingot::gguf {
 class GGUFFile;
@@ -28,11 +31,20 @@ namespace ingot::codegen {
 llvm::Error linkExecutable(llvm::StringRef objectPath,
                            llvm::StringRef outputPath);
 
+/// A weight the payload holds as another type than the file's: converted
+/// to the type its kernels read (ggml::repackValues), with what that changed.
+struct RepackedWeight {
+  std::string name;
+  ggml::Type from, to;
+  ggml::RepackError error;
+};
+
 struct PayloadInfo {
   std::string targetName;
   uint64_t dataBytes = 0; ///< filled by appendPayload
   uint64_t dataOffset = 0;
   uint64_t fileBytes = 0;
+  std::vector<RepackedWeight> repacked; ///< in payload order
 };
 
 /// Called with (bytes done, bytes total) while the weights are written.

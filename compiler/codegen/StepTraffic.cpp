@@ -32,9 +32,10 @@ public:
     int64_t bytes = packed->bytes / count * used;
     int64_t macs = w.getNumElements() / count * used;
     traffic.weightBytes += bytes;
-    (isFloatType(w.getGgmlType()) ? traffic.floatMacs
-                                  : traffic.quantizedMacs) += macs;
-    if (inLogitsTail && !isFloatType(w.getGgmlType()))
+    // The kernels' type decides the arithmetic: a bf16 weight is read as f32.
+    (isFloatType(w.getKernelType()) ? traffic.floatMacs
+                                    : traffic.quantizedMacs) += macs;
+    if (inLogitsTail && !isFloatType(w.getKernelType()))
       traffic.logitsTailQuantizedMacs += macs;
     ArrayRef<int64_t> shape = w.getShape();
     if (shape.size() == 2 && shape[0] == vocabSize)

@@ -86,11 +86,14 @@ def Ingot_LayoutAttr : Ingot_Attr<"Layout", "layout"> {
 def Ingot_KernelAttr : Ingot_Attr<"Kernel", "kernel"> {
   let summary = "The kernel chosen for one weight";
   let description = [{
-    Which code multiplies activations by a weight of `type` with `rows`
-    output rows and `cols` input columns (per matrix of a stack for
+    Which code multiplies activations by a weight read as `type` with
+    `rows` output rows and `cols` input columns (per matrix of a stack for
     `expert`): the kernel generated for `isa`, reading weights packed in row
     groups of `granule`, or, with `isa = none`, the op library's plain path
     (F32 and F16 weights: it follows ggml's F32 summation order exactly).
+    `type` is the weight's kernel type (ingot.weight's getKernelType: f32,
+    f16, q8_0 or q4_0), not necessarily its ggml type: a q4_k weight has a
+    q8_0 kernel, its payload converted to Q8_0 when it is written.
     `getSymbol()` is the generated kernel's name.
 
     ```mlir

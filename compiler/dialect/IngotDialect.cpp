@@ -1,6 +1,8 @@
 //===- IngotDialect.cpp - The ingot dialect -------------------------------===//
 #include "compiler/dialect/IngotDialect.h"
 
+#include "compiler/ggml/GGMLTypes.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -111,6 +113,12 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << "x" << cols;
   if (granule <= 0)
     return emitError() << "kernel granule must be positive, got " << granule;
+  // A kernel reads a kernel type (a type the table reads as itself); a
+  // weight of another type is read as its kernel type (WeightOp::
+  // getKernelType), which is what the attribute names.
+  if (!ggml::isKernelWeightType(static_cast<ggml::Type>(type)))
+    return emitError() << "no kernel reads " << stringifyGGMLType(type)
+                       << ": a kernel names the type its weight is read as";
   // The plain path multiplies F32 and F16 weights; the generated kernels
   // read the quantized types.
   bool plainType = type == GGMLType::F32 || type == GGMLType::F16;

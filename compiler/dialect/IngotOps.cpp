@@ -109,6 +109,11 @@ int64_t WeightOp::getNumElements() {
   return n;
 }
 
+GGMLType WeightOp::getKernelType() {
+  const auto type = static_cast<ggml::Type>(getGgmlType());
+  return static_cast<GGMLType>(ggml::kernelReadType(type).value_or(type));
+}
+
 LogicalResult WeightOp::verify() {
   if (getShape().empty() || getShape().size() > 4)
     return emitOpError() << "weight must have 1 to 4 dimensions, has "
@@ -261,12 +266,14 @@ LogicalResult FusedMatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
     Value result = getResult(getSwiglu() ? 0 : i);
     if (failed(expectShape(*this, *weight, "weight", {widthOr(result), cols})))
       return failure();
-    if (type && *type != weight->getGgmlType())
-      return emitOpError() << "weights must share one type, '" << ref.getValue()
-                           << "' is "
-                           << stringifyGGMLType(weight->getGgmlType())
+    // Segments run kernels of one type: the weights' kernel types agree
+    // (their ggml types may not, e.g. q4_k and q6_k both read as q8_0).
+    if (type && *type != weight->getKernelType())
+      return emitOpError() << "weights must share one kernel type, '"
+                           << ref.getValue() << "' is read as "
+                           << stringifyGGMLType(weight->getKernelType())
                            << ", not " << stringifyGGMLType(*type);
-    type = weight->getGgmlType();
+    type = weight->getKernelType();
     if (auto biases = getBiases()) {
       auto biasRef = cast<FlatSymbolRefAttr>((*biases)[i]);
       auto bias = lookupWeight(*this, symbols, biasRef, "bias");
@@ -281,8 +288,8 @@ LogicalResult FusedMatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
       return failure();
     // The prologue rounds each normalized block to Q8_0 right away.
     if (*type != GGMLType::Q8_0 && *type != GGMLType::Q4_0)
-      return emitOpError() << "a norm prologue needs q8_0 or q4_0 weights, "
-                              "not "
+      return emitOpError() << "a norm prologue needs weights read as q8_0 or "
+                              "q4_0, not "
                            << stringifyGGMLType(*type);
   }
   return success();

@@ -29,6 +29,14 @@ def Ingot_WeightOp : Ingot_Op<"weight", [Symbol]> {
     is never copied into the IR. ingot-plan-weights records where its forms
     lie in the payload in `layout` (#ingot.layout).
 
+    The kernels read a weight as its *kernel type* (`getKernelType()`, the
+    type table's read-as column, compiler/ggml/GGMLTypes.h): the ggml type
+    itself for f32, f16, q8_0 and q4_0, q8_0 for the other quantized types
+    (converted when the payload is written), f32 for bf16. Kernel choices
+    (#ingot.kernel), activation formats and the packed form follow the
+    kernel type; the raw and f32 forms and the interpreter read the ggml
+    type's bytes.
+
     ```mlir
     ingot.weight @"blk.0.attn_q.weight" : q8_0 [256, 256] at 14176 size 69632
     ```
@@ -43,6 +51,9 @@ def Ingot_WeightOp : Ingot_Op<"weight", [Symbol]> {
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     int64_t getNumElements();
+    /// The type the kernels read this weight as (ggml::kernelReadType); its
+    /// own type when Ingot cannot decode it (ingot-plan-weights refuses it).
+    ::ingot::GGMLType getKernelType();
   }];
 }
 

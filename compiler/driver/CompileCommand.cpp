@@ -11,6 +11,7 @@
 #include "compiler/driver/Command.h"
 #include "compiler/driver/InputFiles.h"
 
+#include "llvm/ADT/MapVector.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -108,6 +109,55 @@ ingot::codegen::CompileOptions compileOptions(Progress &progress) {
   return options;
 }
 
+/// The weights the payload holds converted to the type their kernels read,
+/// grouped by conversion, with the error each group's conversion measured
+/// (ggml::RepackError) and the largest over the model.
+void printRepacked(ArrayRef<ingot::codegen::RepackedWeight> repacked) {
+  if (repacked.empty())
+    return;
+  using ingot::ggml::RepackError;
+  using ingot::ggml::Type;
+  using ingot::ggml::typeName;
+  auto describe = [](const RepackError &e) {
+    if (e.isExact())
+      return std::string("exact");
+    return formatv("max abs error {0:e2}, max {1:e2} of the block amax",
+                   e.maxAbs, e.maxRelativeToBlockAmax)
+        .str();
+  };
+  struct Group {
+    std::vector<StringRef> names;
+    RepackError error;
+  };
+  MapVector<std::pair<Type, Type>, Group> groups;
+  RepackError total;
+  for (const auto &w : repacked) {
+    Group &g = groups[{w.from, w.to}];
+    g.names.push_back(w.name);
+    g.error.merge(w.error);
+    total.merge(w.error);
+  }
+  outs() << formatv("  repacked: {0} weight{1} to the type the kernels read "
+                    "({2})\n",
+                    repacked.size(), repacked.size() == 1 ? "" : "s",
+                    describe(total));
+  for (const auto &[types, g] : groups) {
+    outs() << formatv("    {0} -> {1}: {2} weight{3} ({4}",
+                      typeName(types.first), typeName(types.second),
+                      g.names.size(), g.names.size() == 1 ? "" : "s",
+                      describe(g.error));
+    if (!g.error.isExact() && g.error.exactBlocks)
+      outs() << formatv("; {0} of {1} blocks exact", g.error.exactBlocks,
+                        g.error.blocks);
+    outs() << "): " << g.names.front();
+    for (size_t i = 1; i < std::min<size_t>(3, g.names.size()); ++i)
+      outs() << ", " << g.names[i];
+    if (g.names.size() > 3)
+      outs() << formatv(" and {0} more", g.names.size() - 3);
+    outs() << "\n";
+  }
+}
+
 /// The summary of a compiled executable and its predicted memory and speed.
 void printReport(const ingot::codegen::CompileReport &report) {
   using ingot::driver::humanBytes;
@@ -120,6 +170,7 @@ void printReport(const ingot::codegen::CompileReport &report) {
                     report.payload.dataBytes / 1e6, report.payload.dataOffset);
   outs() << formatv("  kernels:  {0} generated, {1} bytes of code\n",
                     report.kernelCount, report.kernelBytes);
+  printRepacked(report.payload.repacked);
   outs() << formatv("  memory:   arena {0:f2} MB for {1} tokens per step, KV "
                     "{2} bytes per position\n",
                     report.arenaBytes / 1e6, report.maxBatch,

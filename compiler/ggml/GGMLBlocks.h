@@ -240,6 +240,103 @@ inline void dequantizeQ6_K(const uint8_t *src, float *dst, int64_t n) {
   }
 }
 
+/// {u8 scales[16]; u8 qs[64]; f16 d; f16 dmin}: 16 sub-blocks of 16 values;
+/// scales[i] holds sub-block i's 4-bit scale (low nibble) and 4-bit min
+/// (high nibble). Each qs byte holds four 2-bit quants: bits 2j..2j+1 of
+/// qs[32h + l] belong to value 128h + 32j + l.
+inline void dequantizeQ2_K(const uint8_t *src, float *dst, int64_t n) {
+  for (int64_t b = 0; b < n / 256; ++b, src += 84) {
+    const uint8_t *scales = src;
+    const uint8_t *q = src + 16;
+    float d = loadHalf(src + 80), dmin = loadHalf(src + 82);
+    int is = 0;
+    for (int half = 0; half < 2; ++half, q += 32) {
+      for (int shift = 0; shift < 8; shift += 2) {
+        for (int part = 0; part < 2; ++part) {
+          uint8_t sc = scales[is++];
+          float dl = d * (sc & 0xF), ml = dmin * (sc >> 4);
+          for (int l = 16 * part; l < 16 * part + 16; ++l)
+            *dst++ = dl * ((q[l] >> shift) & 3) - ml;
+        }
+      }
+    }
+  }
+}
+
+/// The 6-bit scale (0..63, used minus 32) of sub-block i of a Q3_K
+/// super-block: low 4 bits from a nibble of bytes 0..7 (low nibbles for
+/// i < 8, high ones for i >= 8), high 2 bits from byte 8 + i % 4 at bit
+/// 2 * (i / 4).
+inline int scaleQ3_K(int i, const uint8_t *scales) {
+  int low = i < 8 ? scales[i] & 0xF : scales[i - 8] >> 4;
+  int high = (scales[8 + i % 4] >> (2 * (i / 4))) & 3;
+  return low | (high << 4);
+}
+
+/// {u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d}: 16 sub-blocks of 16
+/// values. Value 128h + 32j + l has its low 2 bits at bits 2j..2j+1 of
+/// qs[32h + l] and its high bit at bit 4h + j of hmask[l]; a clear high bit
+/// subtracts 4 (quants -4..3).
+inline void dequantizeQ3_K(const uint8_t *src, float *dst, int64_t n) {
+  for (int64_t b = 0; b < n / 256; ++b, src += 110) {
+    const uint8_t *hmask = src;
+    const uint8_t *q = src + 32;
+    const uint8_t *scales = src + 96;
+    float d = loadHalf(src + 108);
+    int is = 0;
+    uint8_t m = 1;
+    for (int half = 0; half < 2; ++half, q += 32) {
+      for (int shift = 0; shift < 8; shift += 2, m <<= 1) {
+        for (int part = 0; part < 2; ++part) {
+          float dl = d * (scaleQ3_K(is++, scales) - 32);
+          for (int l = 16 * part; l < 16 * part + 16; ++l)
+            *dst++ = dl * (((q[l] >> shift) & 3) - ((hmask[l] & m) ? 0 : 4));
+        }
+      }
+    }
+  }
+}
+
+/// The 16 non-linear levels an IQ4_NL / IQ4_XS 4-bit index selects
+/// (ggml-common.h, kvalues_iq4nl).
+inline constexpr int8_t kIQ4NLValues[16] = {
+    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+/// {f16 d; u8 qs[16]}: as Q4_0 (low nibbles values 0..15, high 16..31), the
+/// nibble selecting a level of kIQ4NLValues.
+inline void dequantizeIQ4_NL(const uint8_t *src, float *dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += 18, dst += 32) {
+    float d = loadHalf(src);
+    const uint8_t *qs = src + 2;
+    for (int j = 0; j < 16; ++j) {
+      dst[j] = d * kIQ4NLValues[qs[j] & 0xF];
+      dst[j + 16] = d * kIQ4NLValues[qs[j] >> 4];
+    }
+  }
+}
+
+/// {f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]}: 8 sub-blocks of 32,
+/// each laid out as an IQ4_NL block, with a 6-bit scale (used minus 32):
+/// low 4 bits the nibble ib % 2 of scales_l[ib / 2], high 2 bits at bit
+/// 2 * ib of scales_h.
+inline void dequantizeIQ4_XS(const uint8_t *src, float *dst, int64_t n) {
+  for (int64_t b = 0; b < n / 256; ++b, src += 136) {
+    float d = loadHalf(src);
+    uint16_t scalesHigh = loadU16(src + 2);
+    const uint8_t *scalesLow = src + 4;
+    const uint8_t *qs = src + 8;
+    for (int ib = 0; ib < 8; ++ib, qs += 16, dst += 32) {
+      int ls = ((scalesLow[ib / 2] >> (4 * (ib % 2))) & 0xF) |
+               (((scalesHigh >> (2 * ib)) & 3) << 4);
+      float dl = d * (ls - 32);
+      for (int j = 0; j < 16; ++j) {
+        dst[j] = dl * kIQ4NLValues[qs[j] & 0xF];
+        dst[j + 16] = dl * kIQ4NLValues[qs[j] >> 4];
+      }
+    }
+  }
+}
+
 } // namespace ingot::ggml
 
 #endif // INGOT_GGML_GGMLBLOCKS_H

@@ -1,7 +1,10 @@
 //===- GGMLTypes.h - The table of ggml tensor element types -----*- C++ -*-===//
 //
 // ggml's element types as ggml keeps them in type_traits: the id stored in
-// GGUF tensor infos, the name, the block geometry and the decoder to f32.
+// GGUF tensor infos, the name, the block geometry and the decoder to f32,
+// plus Ingot's own fact per type: the type the generated kernels read a
+// weight of that type as (its payload is converted at compile time when that
+// is another type; GGMLRepack.h).
 // Every other layer (GGUF reader, dialect, interpreter, kernel packer, op
 // library) reads these facts here. Block sizes follow ggml-common.h and are
 // checked by tests against hand-computed blocks.
@@ -73,27 +76,39 @@ struct TypeInfo {
   DequantizeFn dequantize;
   /// Whether dequantize is set.
   bool canDequantize;
+  /// The type the kernels read a weight of this type as ("read as"): the
+  /// type itself for the four the kernels read natively, else a type the
+  /// payload writer converts to when it packs the weight. Only meaningful
+  /// when canDequantize (kernelReadType).
+  Type readAs;
 
+  /// `readAs` defaults to Q8_0: a decodable quantized type without kernels of
+  /// its own is dequantized exactly and rounded to Q8_0 at compile time
+  /// (32-value blocks with an f16 scale and int8 quants: at most amax/254 off
+  /// per block, finer than every 2..6-bit source format, and exact where the
+  /// source values are int8 multiples of the source block's scale).
   constexpr TypeInfo(Type type, const char *name, uint32_t blockElements,
-                     uint32_t blockBytes, DequantizeFn dequantize)
+                     uint32_t blockBytes, DequantizeFn dequantize,
+                     Type readAs = Type::Q8_0)
       : type(type), name(name), blockElements(blockElements),
         blockBytes(blockBytes), dequantize(dequantize),
-        canDequantize(dequantize != nullptr) {}
+        canDequantize(dequantize != nullptr), readAs(readAs) {}
 };
 
 // Block sizes in bytes follow the struct layouts of ggml-common.h, e.g.
-// block_q8_0 = {f16 d; int8 qs[32]} = 34 bytes for 32 values.
+// block_q8_0 = {f16 d; int8 qs[32]} = 34 bytes for 32 values. The last
+// column is the read-as type where it is not Q8_0.
 inline constexpr TypeInfo kTypeTable[] = {
-    {Type::F32, "F32", 1, 4, dequantizeF32},
-    {Type::F16, "F16", 1, 2, dequantizeF16},
-    {Type::Q4_0, "Q4_0", 32, 18, dequantizeQ4_0},
+    {Type::F32, "F32", 1, 4, dequantizeF32, Type::F32},
+    {Type::F16, "F16", 1, 2, dequantizeF16, Type::F16},
+    {Type::Q4_0, "Q4_0", 32, 18, dequantizeQ4_0, Type::Q4_0},
     {Type::Q4_1, "Q4_1", 32, 20, dequantizeQ4_1},
     {Type::Q5_0, "Q5_0", 32, 22, dequantizeQ5</*withMin=*/false>},
     {Type::Q5_1, "Q5_1", 32, 24, dequantizeQ5</*withMin=*/true>},
-    {Type::Q8_0, "Q8_0", 32, 34, dequantizeQ8_0},
+    {Type::Q8_0, "Q8_0", 32, 34, dequantizeQ8_0, Type::Q8_0},
     {Type::Q8_1, "Q8_1", 32, 36, nullptr},
-    {Type::Q2_K, "Q2_K", 256, 84, nullptr},
-    {Type::Q3_K, "Q3_K", 256, 110, nullptr},
+    {Type::Q2_K, "Q2_K", 256, 84, dequantizeQ2_K},
+    {Type::Q3_K, "Q3_K", 256, 110, dequantizeQ3_K},
     {Type::Q4_K, "Q4_K", 256, 144, dequantizeQ45_K</*five=*/false>},
     {Type::Q5_K, "Q5_K", 256, 176, dequantizeQ45_K</*five=*/true>},
     {Type::Q6_K, "Q6_K", 256, 210, dequantizeQ6_K},
@@ -102,17 +117,18 @@ inline constexpr TypeInfo kTypeTable[] = {
     {Type::IQ2_XS, "IQ2_XS", 256, 74, nullptr},
     {Type::IQ3_XXS, "IQ3_XXS", 256, 98, nullptr},
     {Type::IQ1_S, "IQ1_S", 256, 50, nullptr},
-    {Type::IQ4_NL, "IQ4_NL", 32, 18, nullptr},
+    {Type::IQ4_NL, "IQ4_NL", 32, 18, dequantizeIQ4_NL},
     {Type::IQ3_S, "IQ3_S", 256, 110, nullptr},
     {Type::IQ2_S, "IQ2_S", 256, 82, nullptr},
-    {Type::IQ4_XS, "IQ4_XS", 256, 136, nullptr},
+    {Type::IQ4_XS, "IQ4_XS", 256, 136, dequantizeIQ4_XS},
     {Type::I8, "I8", 1, 1, nullptr},
     {Type::I16, "I16", 1, 2, nullptr},
     {Type::I32, "I32", 1, 4, nullptr},
     {Type::I64, "I64", 1, 8, nullptr},
     {Type::F64, "F64", 1, 8, nullptr},
     {Type::IQ1_M, "IQ1_M", 256, 56, nullptr},
-    {Type::BF16, "BF16", 1, 2, dequantizeBF16},
+    // Exactly: a bfloat16 is the top half of a float.
+    {Type::BF16, "BF16", 1, 2, dequantizeBF16, Type::F32},
     {Type::TQ1_0, "TQ1_0", 256, 54, nullptr},
     {Type::TQ2_0, "TQ2_0", 256, 66, nullptr},
     {Type::MXFP4, "MXFP4", 32, 17, nullptr},
@@ -160,11 +176,28 @@ inline void dequantizeRow(Type type, const void *src, float *dst,
 void quantizeRowQ8_0(const float *src, void *dst, int64_t elements);
 void quantizeRowQ4_0(const float *src, void *dst, int64_t elements);
 
+/// The type the kernels read a weight of `type` as (TypeInfo::readAs), or
+/// nullopt for a type Ingot cannot decode. Every question "which kernel,
+/// which activation format, which packed layout" about a weight asks this
+/// of the weight's ggml type.
+constexpr std::optional<Type> kernelReadType(Type type) {
+  const TypeInfo &info = getTypeInfo(type);
+  if (!info.canDequantize)
+    return std::nullopt;
+  return info.readAs;
+}
+
 /// The weight types the matmul and expert kernels (targets/x86) and the op
-/// library's matmul drivers read.
+/// library's matmul drivers read: those the table reads as themselves.
 constexpr bool isKernelWeightType(Type type) {
-  return type == Type::F32 || type == Type::F16 || type == Type::Q8_0 ||
-         type == Type::Q4_0;
+  return kernelReadType(type) == type;
+}
+
+/// Whether the payload writer converts weights of `type` to another type
+/// (its kernelReadType) before packing them.
+constexpr bool isRepackedType(Type type) {
+  std::optional<Type> readAs = kernelReadType(type);
+  return readAs && *readAs != type;
 }
 
 /// Bytes of one activation row of k values as a kernel of weight type

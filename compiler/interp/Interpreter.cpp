@@ -50,6 +50,21 @@ using InterpretedOps =
     OpSet<EmbeddingOp, RMSNormOp, MatmulOp, RopeOp, AttentionOp, MLAAttentionOp,
           MoEOp, SliceOp, SiluOp, GeluOp, SwigluOp, AddOp>;
 
+/// Whether every op can read a weight of this type: dequantize it and
+/// multiply with it.
+bool readableType(ggml::Type type) {
+  return ggml::getTypeInfo(type).canDequantize && canMultiply(type);
+}
+
+/// "F32, F16, ...": the readable types, for messages.
+std::string readableTypeNames() {
+  std::string names;
+  for (const ggml::TypeInfo &info : ggml::kTypeTable)
+    if (readableType(info.type))
+      names += (names.empty() ? "" : ", ") + std::string(info.name);
+  return names;
+}
+
 } // namespace
 
 class ModelInterpreter::Impl {
@@ -133,14 +148,16 @@ llvm::Error ModelInterpreter::Impl::prepare(int64_t capacity) {
       return opError(w, formatv("tensor '{0}' in {1} has another type, offset "
                                 "or size than the module says",
                                 w.getSymName(), file.getPath()));
-    // Every op reads its weights through gguf::dequantizeRow (or a faster
-    // path for a type it also covers): refuse the types it cannot read now,
-    // naming the tensor, instead of failing half-way through a step.
-    if (!ggml::getTypeInfo(t->type).canDequantize &&
-        !w.getSymbolUses(module)->empty())
+    // Ops read their weights through ggml::dequantizeRow (embeddings, norm
+    // scales, biases) or a quantized dot product (matmuls): refuse a type
+    // either cannot read now, naming the tensor, instead of failing
+    // half-way through a step.
+    if (!readableType(t->type) && !w.getSymbolUses(module)->empty())
       return opError(w, formatv("tensor '{0}' has type {1}, which the "
-                                "reference interpreter cannot read",
-                                w.getSymName(), ggml::typeName(t->type)));
+                                "reference interpreter cannot read "
+                                "(supported: {2})",
+                                w.getSymName(), ggml::typeName(t->type),
+                                readableTypeNames()));
     auto view = WeightView::fromTensor(file, *t);
     if (!view)
       return opError(w, llvm::toString(view.takeError()));

@@ -85,22 +85,6 @@ void WeightView::readRow(int64_t row, float *out) const {
 // Activation rounding
 //===----------------------------------------------------------------------===//
 
-void interp::quantizeActivationsQ8_0(const float *x, int64_t n, Q8Block *out) {
-  assert(n % 32 == 0 && "Q8_0 rows are whole blocks of 32");
-  for (int64_t b = 0; b < n / 32; ++b, x += 32) {
-    float amax = 0.0f;
-    for (int j = 0; j < 32; ++j)
-      amax = std::max(amax, std::fabs(x[j]));
-    // The scale is stored as F16; the values are scaled by 127 / amax (not by
-    // 1 / d) and rounded to nearest, ties to even, as ggml's x86 path does.
-    float d = amax / 127.0f;
-    out[b].d = ggml::halfToFloat(ggml::floatToHalf(d));
-    float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-    for (int j = 0; j < 32; ++j)
-      out[b].q[j] = static_cast<int8_t>(std::nearbyintf(x[j] * id));
-  }
-}
-
 void interp::roundToF16(const float *x, int64_t n, float *out) {
   for (int64_t i = 0; i < n; ++i)
     out[i] = ggml::halfToFloat(ggml::floatToHalf(x[i]));
@@ -116,55 +100,7 @@ void interp::roundToBF16(const float *x, int64_t n, float *out) {
 //===----------------------------------------------------------------------===//
 
 namespace {
-
 uint16_t load16(const uint8_t *p) { return uint16_t(p[0] | (p[1] << 8)); }
-
-constexpr int64_t kQ8_0BlockBytes = 34;
-constexpr int64_t kQ4_0BlockBytes = 18;
-
-// Q8_0 x Q8_0 in the summation order of ggml's x86 kernels (vec_dot and
-// llamafile's tinyBLAS): each block's 32 products form eight 4-element
-// integer sums, one per float lane; lane k accumulates fma(d_w * d_x, sum_k);
-// the eight lanes are then added pairwise (k + k+4, then 0+2 and 1+3).
-// Matching the order keeps the result bit-identical to llama.cpp's, which
-// matters because the next op rounds it to Q8_0 again.
-float dotQ8_0(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int64_t b = 0; b < nBlocks; ++b, row += kQ8_0BlockBytes) {
-    const int8_t *qw = reinterpret_cast<const int8_t *>(row + 2);
-    const float d = ggml::halfToFloat(load16(row)) * x[b].d;
-    for (int k = 0; k < 8; ++k) {
-      int32_t sumi = 0;
-      for (int j = 4 * k; j < 4 * k + 4; ++j)
-        sumi += int32_t(qw[j]) * int32_t(x[b].q[j]);
-      acc[k] = std::fma(d, float(sumi), acc[k]);
-    }
-  }
-  float pairs[4];
-  for (int i = 0; i < 4; ++i)
-    pairs[i] = acc[i + 4] + acc[i];
-  return (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]);
-}
-
-// Q4_0 x Q8_0 as ggml's repacked Q4_0 kernels (the CPU backend's default
-// for Q4_0 on x86) sum it: one integer sum per block, accumulated
-// sequentially with sum = fma(sumi, d_w * d_x, sum).
-float dotQ4_0(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
-  float sum = 0.0f;
-  for (int64_t b = 0; b < nBlocks; ++b, row += kQ4_0BlockBytes) {
-    const uint8_t *qs = row + 2;
-    int32_t sumi = 0;
-    // Low nibbles hold elements 0..15, high nibbles 16..31, offset by 8.
-    for (int j = 0; j < 16; ++j) {
-      int32_t lo = int32_t(qs[j] & 0x0F) - 8;
-      int32_t hi = int32_t(qs[j] >> 4) - 8;
-      sumi += lo * int32_t(x[b].q[j]) + hi * int32_t(x[b].q[j + 16]);
-    }
-    sum = std::fma(float(sumi), ggml::halfToFloat(load16(row)) * x[b].d, sum);
-  }
-  return sum;
-}
-
 } // namespace
 
 // ggml's F32 arithmetic (x86 AVX-512 build): compiler/ggml/GGMLArithmetic.h.
@@ -209,12 +145,8 @@ public:
   /// tinyBLAS (see useSgemmF32) rather than ggml_vec_dot_f32.
   PreparedActivations(Type type, const float *x, int64_t n, bool sgemm = false)
       : type(type), x(x), n(n), sgemm(sgemm) {
+    assert(canMultiply(type) && "no dot product for this weight type");
     switch (type) {
-    case Type::Q8_0:
-    case Type::Q4_0:
-      blocks.resize(n / 32);
-      quantizeActivationsQ8_0(x, n, blocks.data());
-      break;
     case Type::F16:
       rounded.resize(n);
       roundToF16(x, n, rounded.data());
@@ -226,7 +158,7 @@ public:
     case Type::F32:
       break;
     default:
-      scratch.resize(n);
+      quantized.emplace(*vecDotType(type), x, n);
       break;
     }
   }
@@ -234,10 +166,6 @@ public:
   float dot(const WeightView &w, int64_t row) {
     const uint8_t *data = w.rowData(row);
     switch (type) {
-    case Type::Q8_0:
-      return dotQ8_0(data, blocks.data(), n / 32);
-    case Type::Q4_0:
-      return dotQ4_0(data, blocks.data(), n / 32);
     case Type::F16:
       return dotF16(data, rounded.data(), n);
     case Type::BF16:
@@ -247,8 +175,7 @@ public:
                                        n)
                    : dotF32(reinterpret_cast<const float *>(data), x, n);
     default:
-      w.readRow(row, scratch.data());
-      return dotF32(scratch.data(), x, n);
+      return quantizedDot(type, data, *quantized, n);
     }
   }
 
@@ -257,12 +184,13 @@ private:
   const float *x;
   int64_t n;
   bool sgemm;
-  std::vector<Q8Block> blocks;
   std::vector<float> rounded;
-  std::vector<float> scratch;
+  std::optional<QuantizedActivations> quantized;
 };
 
 } // namespace
+
+bool interp::canMultiply(Type type) { return vecDotType(type).has_value(); }
 
 float interp::dotRow(const WeightView &w, int64_t row, const float *x) {
   PreparedActivations prepared(w.type, x, w.rowLength());

@@ -8,21 +8,19 @@
 //
 // Numerics follow ggml's CPU backend, so that the results can be compared with
 // llama.cpp's reference logits at tight tolerances:
-//  - Q8_0 / Q4_0 weights: the activation row is first rounded to Q8_0 blocks
-//    (32 values, d = max|x| / 127 stored as F16, q = round-to-nearest-even(x *
-//    127 / max|x|), as ggml's x86 quantize_row_q8_0 does), the dot product is
-//    integer per block and the blocks are summed with the float scales d_w *
-//    d_x in the order of ggml's x86 kernels (see dotQ8_0 / dotQ4_0 in the
-//    .cpp), which makes whole forward passes bit-identical to llama.cpp's
-//    until some value lands on a rounding boundary.
+//  - Quantized weights: the activation row is first rounded to the weight
+//    type's vec_dot_type (Q8_0, Q8_1 or Q8_K) as ggml's x86 CPU backend does,
+//    the products are exact integer sums per block and the blocks are
+//    combined with the float scales (QuantizedDot.h). Q8_0 / Q4_0 follow the
+//    order of ggml's x86 kernels (see dotQ8_0 / dotQ4_0), which makes whole
+//    forward passes bit-identical to llama.cpp's until some value lands on a
+//    rounding boundary; the other types follow ggml's reference C order,
+//    which differs from its SIMD kernels only in the float additions.
 //  - F16 / BF16 weights: the activations are rounded to F16 / BF16 first.
 //  - F32 weights and the F32 products inside attention: the summation order
 //    of ggml's AVX-512 kernels (ggml_vec_dot_f32, or llamafile's tinyBLAS
 //    when llama.cpp would use it: several tokens in the batch), emulated
 //    lane by lane; see ggml::vecDotF32 / sgemmDotF32 / useSgemmF32.
-//  - Other dequantizable types: the weight row is dequantized and multiplied
-//    with the f32 activations (not bit-exact with ggml, which rounds the
-//    activations to Q8_1 / Q8_K for those).
 //  - RMS norm sums squares in double. Softmax and silu use ggml_v_expf's
 //    polynomial (ggml::vExpf) where ggml vectorises (blocks of 16), expf for
 //    the tails; attention sees the KV row padded to 256 cells as llama.cpp
@@ -40,6 +38,7 @@
 
 #include "compiler/ggml/GGMLArithmetic.h"
 #include "compiler/ggml/GGMLTypes.h"
+#include "compiler/interp/QuantizedDot.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -93,15 +92,7 @@ struct WeightView {
 // Activation rounding, as ggml does before a quantized or half product.
 //===----------------------------------------------------------------------===//
 
-/// One Q8_0 block of an activation row: the F16 scale already widened.
-struct Q8Block {
-  float d;
-  int8_t q[32];
-};
-
-/// Rounds `n` values (a multiple of 32) to Q8_0 blocks the way ggml's x86
-/// CPU backend does for activations.
-void quantizeActivationsQ8_0(const float *x, int64_t n, Q8Block *out);
+// The rounding to Q8_0 / Q8_1 / Q8_K: QuantizedDot.h.
 
 /// Rounds every value to F16 (resp. BF16) and back.
 void roundToF16(const float *x, int64_t n, float *out);
@@ -126,9 +117,14 @@ void rmsNorm(const float *x, const float *weight, float eps, int64_t n,
 void matmul(const WeightView &w, const float *x, int64_t nTokens, float *y,
             const float *bias = nullptr);
 
+/// Whether matmul and dotRow multiply weights of this type: every type
+/// with a vec_dot_type (interp::vecDotType).
+bool canMultiply(ggml::Type type);
+
 /// Dot product of one weight row with one activation row, with ggml's
 /// rounding of the activations for the weight's type. Building block for
-/// matmul; exposed for kernel tests.
+/// matmul; exposed for kernel tests. The weight type must be one that
+/// canMultiply.
 float dotRow(const WeightView &w, int64_t row, const float *x);
 
 // ggml's F32 arithmetic (x86 AVX-512 build): ggml::vecDotF32,

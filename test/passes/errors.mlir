@@ -4,8 +4,9 @@
 // RUN: not ingot-opt %s -split-input-file "--ingot-plan-weights=kernel-isa=sse4" 2>&1 | FileCheck %s --check-prefix=ISA
 // ISA: error: unknown kernel ISA 'sse4' (expected avx512vnni, avxvnni or avx2)
 
-// expected-error @below {{weight 'w' has type q4_k, which no generated kernel reads yet (supported: f32, f16, q8_0, q4_0)}}
-ingot.weight @w : q4_k [32, 256] at 0 size 4608
+// A type without a decoder: no kernel can read it, in any role.
+// expected-error-re @below {{weight 'w' has type IQ2_XS, which no kernel can read (supported: F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, {{.*}}Q4_K, Q5_K, Q6_K, {{.*}}BF16)}}
+ingot.weight @w : iq2_xs [32, 256] at 0 size 2368
 func.func @forward(%x: tensor<?x256xf32>) -> tensor<?x32xf32> {
   %y = ingot.matmul %x, @w : tensor<?x256xf32> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>

@@ -59,6 +59,13 @@ def block(rng, name, nbytes):
         return rand_bytes(rng, 192) + \
             bytes(rng.randrange(0, 64) for _ in range(16)) + \
             f16(rng, 0.0005, 0.005)
+    if name == "Q2_K":  # {scales[16]; qs[64]; f16 d; f16 dmin}
+        return rand_bytes(rng, 80) + f16(rng, 0.0005, 0.005) + \
+            f16(rng, 0.0005, 0.005)
+    if name == "Q3_K":  # {hmask[32]; qs[64]; scales[12]; f16 d}
+        return rand_bytes(rng, 108) + f16(rng, 0.0005, 0.005)
+    if name == "IQ4_XS":  # {f16 d; u16 scales_h; scales_l[4]; qs[128]}
+        return f16(rng, 0.0005, 0.005) + rand_bytes(rng, nbytes - 2)
     # Types the tests only expect to be refused: any bytes do.
     return rand_bytes(rng, nbytes)
 

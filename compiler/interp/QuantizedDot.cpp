@@ -1,0 +1,444 @@
+//===- QuantizedDot.cpp - ggml's quantized dot products -------------------===//
+//
+// See QuantizedDot.h. Written from the descriptions of ggml's activation
+// quantizers (ggml-quants.c, ggml-cpu/arch/x86/quants.c) and of its
+// reference dot products (ggml-cpu/quants.c); the block layouts are those
+// of compiler/ggml/GGMLBlocks.h.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/interp/QuantizedDot.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstring>
+
+using namespace ingot;
+using namespace ingot::interp;
+using ggml::loadHalf;
+using ggml::Type;
+
+//===----------------------------------------------------------------------===//
+// Activation rounding
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The x86 Q8_0 / Q8_1 rounding of one block of 32: scale 127 / max|x| (not
+/// 1 / d) and round to nearest, ties to even. Returns the unrounded d.
+float roundBlockQ8(const float *x, int8_t *q) {
+  float amax = 0.0f;
+  for (int j = 0; j < 32; ++j)
+    amax = std::max(amax, std::fabs(x[j]));
+  float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  for (int j = 0; j < 32; ++j)
+    q[j] = static_cast<int8_t>(std::nearbyintf(x[j] * id));
+  return amax / 127.0f;
+}
+
+float throughHalf(float v) { return ggml::halfToFloat(ggml::floatToHalf(v)); }
+
+} // namespace
+
+void interp::quantizeActivationsQ8_0(const float *x, int64_t n, Q8Block *out) {
+  assert(n % 32 == 0 && "Q8_0 rows are whole blocks of 32");
+  for (int64_t b = 0; b < n / 32; ++b, x += 32)
+    out[b].d = throughHalf(roundBlockQ8(x, out[b].q));
+}
+
+void interp::quantizeActivationsQ8_1(const float *x, int64_t n,
+                                     Q8_1Block *out) {
+  assert(n % 32 == 0 && "Q8_1 rows are whole blocks of 32");
+  for (int64_t b = 0; b < n / 32; ++b, x += 32) {
+    float d = roundBlockQ8(x, out[b].q);
+    int32_t sum = 0;
+    for (int j = 0; j < 32; ++j)
+      sum += out[b].q[j];
+    out[b].d = throughHalf(d);
+    out[b].s = throughHalf(d * float(sum));
+  }
+}
+
+void interp::quantizeActivationsQ8_K(const float *x, int64_t n,
+                                     Q8_KBlock *out) {
+  assert(n % 256 == 0 && "Q8_K rows are whole blocks of 256");
+  for (int64_t b = 0; b < n / 256; ++b, x += 256) {
+    Q8_KBlock &block = out[b];
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < 256; ++j)
+      if (std::fabs(x[j]) > amax) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
+    if (amax == 0.0f) {
+      block = Q8_KBlock{};
+      continue;
+    }
+    // ggml rounds through the 1.5 * 2^23 trick (nearest_int): ties to even,
+    // as nearbyint in the default rounding mode.
+    const float iscale = -127.0f / max;
+    for (int j = 0; j < 256; ++j)
+      block.q[j] = static_cast<int8_t>(
+          std::min(127, static_cast<int>(std::nearbyintf(iscale * x[j]))));
+    for (int g = 0; g < 16; ++g) {
+      int sum = 0;
+      for (int j = 16 * g; j < 16 * g + 16; ++j)
+        sum += block.q[j];
+      block.bsums[g] = static_cast<int16_t>(sum);
+    }
+    block.d = 1.0f / iscale;
+  }
+}
+
+std::optional<Type> interp::vecDotType(Type weight) {
+  switch (weight) {
+  case Type::F32:
+  case Type::F16:
+  case Type::BF16:
+    return weight;
+  case Type::Q4_0:
+  case Type::Q5_0:
+  case Type::Q8_0:
+  case Type::IQ4_NL:
+    return Type::Q8_0;
+  case Type::Q4_1:
+  case Type::Q5_1:
+    return Type::Q8_1;
+  case Type::Q2_K:
+  case Type::Q3_K:
+  case Type::Q4_K:
+  case Type::Q5_K:
+  case Type::Q6_K:
+  case Type::IQ4_XS:
+    return Type::Q8_K;
+  default:
+    return std::nullopt;
+  }
+}
+
+QuantizedActivations::QuantizedActivations(Type vecDotType, const float *x,
+                                           int64_t n)
+    : type(vecDotType) {
+  switch (vecDotType) {
+  case Type::Q8_0:
+    q8_0.resize(n / 32);
+    quantizeActivationsQ8_0(x, n, q8_0.data());
+    break;
+  case Type::Q8_1:
+    q8_1.resize(n / 32);
+    quantizeActivationsQ8_1(x, n, q8_1.data());
+    break;
+  case Type::Q8_K:
+    q8_K.resize(n / 256);
+    quantizeActivationsQ8_K(x, n, q8_K.data());
+    break;
+  default:
+    assert(false && "activations round only to Q8_0, Q8_1 or Q8_K");
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Blocks of 32 against Q8_0 / Q8_1
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+// Q8_0 x Q8_0 in the summation order of ggml's x86 kernels (vec_dot and
+// llamafile's tinyBLAS): each block's 32 products form eight 4-element
+// integer sums, one per float lane; lane k accumulates fma(d_w * d_x, sum_k);
+// the eight lanes are then added pairwise (k + k+4, then 0+2 and 1+3).
+// Matching the order keeps the result bit-identical to llama.cpp's, which
+// matters because the next op rounds it to Q8_0 again.
+float dotQ8_0(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int64_t b = 0; b < nBlocks; ++b, row += 34) {
+    const int8_t *qw = reinterpret_cast<const int8_t *>(row + 2);
+    const float d = loadHalf(row) * x[b].d;
+    for (int k = 0; k < 8; ++k) {
+      int32_t sumi = 0;
+      for (int j = 4 * k; j < 4 * k + 4; ++j)
+        sumi += int32_t(qw[j]) * int32_t(x[b].q[j]);
+      acc[k] = std::fma(d, float(sumi), acc[k]);
+    }
+  }
+  float pairs[4];
+  for (int i = 0; i < 4; ++i)
+    pairs[i] = acc[i + 4] + acc[i];
+  return (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]);
+}
+
+// Q4_0 x Q8_0 as ggml's repacked Q4_0 kernels (the CPU backend's default
+// for Q4_0 on x86) sum it: one integer sum per block, accumulated
+// sequentially with sum = fma(sumi, d_w * d_x, sum).
+float dotQ4_0(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nBlocks; ++b, row += 18) {
+    const uint8_t *qs = row + 2;
+    int32_t sumi = 0;
+    // Low nibbles hold elements 0..15, high nibbles 16..31, offset by 8.
+    for (int j = 0; j < 16; ++j) {
+      int32_t lo = int32_t(qs[j] & 0x0F) - 8;
+      int32_t hi = int32_t(qs[j] >> 4) - 8;
+      sumi += lo * int32_t(x[b].q[j]) + hi * int32_t(x[b].q[j + 16]);
+    }
+    sum = std::fma(float(sumi), loadHalf(row) * x[b].d, sum);
+  }
+  return sum;
+}
+
+/// The 5-bit quant of value j of a Q5_0 / Q5_1 block: low 4 bits packed as
+/// in Q4_0, the fifth at bit j of the 32-bit qh.
+int32_t quant5(const uint8_t *qs, uint32_t qh, int j) {
+  int32_t low = j < 16 ? qs[j] & 0xF : qs[j - 16] >> 4;
+  return low | int32_t(((qh >> j) & 1) << 4);
+}
+
+uint32_t load32(const uint8_t *p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// The remaining blocks of 32 in ggml's reference order: one integer sum per
+// block, sum += (d_w * d_x) * sumi (+ m_w * s_x with a min), sequentially.
+
+float dotQ4_1(const uint8_t *row, const Q8_1Block *x, int64_t nBlocks) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nBlocks; ++b, row += 20) {
+    const uint8_t *qs = row + 4;
+    int32_t sumi = 0;
+    for (int j = 0; j < 16; ++j)
+      sumi += int32_t(qs[j] & 0xF) * x[b].q[j] +
+              int32_t(qs[j] >> 4) * x[b].q[j + 16];
+    sum += (loadHalf(row) * x[b].d) * float(sumi) + loadHalf(row + 2) * x[b].s;
+  }
+  return sum;
+}
+
+template <bool withMin>
+float dotQ5(const uint8_t *row, const void *xBlocks, int64_t nBlocks) {
+  const int bytes = withMin ? 24 : 22;
+  const auto *x8_0 = static_cast<const Q8Block *>(xBlocks);
+  const auto *x8_1 = static_cast<const Q8_1Block *>(xBlocks);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nBlocks; ++b, row += bytes) {
+    const uint8_t *qhp = row + (withMin ? 4 : 2);
+    const uint32_t qh = load32(qhp);
+    const int8_t *q8 = withMin ? x8_1[b].q : x8_0[b].q;
+    int32_t sumi = 0;
+    for (int j = 0; j < 32; ++j)
+      sumi += (quant5(qhp + 4, qh, j) - (withMin ? 0 : 16)) * q8[j];
+    if constexpr (withMin)
+      sum += (loadHalf(row) * x8_1[b].d) * float(sumi) +
+             loadHalf(row + 2) * x8_1[b].s;
+    else
+      sum += (loadHalf(row) * x8_0[b].d) * float(sumi);
+  }
+  return sum;
+}
+
+float dotIQ4_NL(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nBlocks; ++b, row += 18) {
+    const uint8_t *qs = row + 2;
+    int32_t sumi = 0;
+    for (int j = 0; j < 16; ++j)
+      sumi += x[b].q[j] * ggml::kIQ4NLValues[qs[j] & 0xF] +
+              x[b].q[j + 16] * ggml::kIQ4NLValues[qs[j] >> 4];
+    sum += (x[b].d * loadHalf(row)) * float(sumi);
+  }
+  return sum;
+}
+
+//===----------------------------------------------------------------------===//
+// Super-blocks of 256 against Q8_K
+//===----------------------------------------------------------------------===//
+
+// ggml's reference Q3_K..Q6_K products keep eight integer lanes per
+// super-block (lane l sums scale * w * x over the values v with v % 8 == l)
+// and eight float lanes over the row (lane l += d_w * d_x * lane_l); the
+// mins of Q4_K / Q5_K are subtracted from the row sum per super-block, and
+// the float lanes are added to it at the end, lane 0 first.
+
+/// One super-block's integer lanes: `quants` the 256 weight quants as
+/// signed integers, `scale16[i]` the integer scale of values 16i..16i+15.
+void laneSums(const int8_t *quants, const int *scale16, const Q8_KBlock &x,
+              int32_t lanes[8]) {
+  std::fill(lanes, lanes + 8, 0);
+  for (int v = 0; v < 256; ++v)
+    lanes[v % 8] += scale16[v / 16] * (int32_t(x.q[v]) * quants[v]);
+}
+
+struct LaneAccumulator {
+  float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  float sum = 0.0f;
+  void add(float d, const int32_t *laneSums) {
+    for (int l = 0; l < 8; ++l)
+      lanes[l] += d * float(laneSums[l]);
+  }
+  float finish() {
+    for (int l = 0; l < 8; ++l)
+      sum += lanes[l];
+    return sum;
+  }
+};
+
+float dotQ2_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nBlocks; ++b, row += 84) {
+    const uint8_t *scales = row;
+    const uint8_t *qs = row + 16;
+    int32_t minSum = 0;
+    for (int i = 0; i < 16; ++i)
+      minSum += x[b].bsums[i] * (scales[i] >> 4);
+    // Value 128h + 32j + l: bits 2j.. of qs[32h + l].
+    int32_t isum = 0;
+    for (int i = 0; i < 16; ++i) {
+      int32_t sub = 0;
+      for (int v = 16 * i; v < 16 * i + 16; ++v)
+        sub += x[b].q[v] *
+               ((qs[32 * (v / 128) + v % 32] >> (2 * (v % 128 / 32))) & 3);
+      isum += (scales[i] & 0xF) * sub;
+    }
+    const float dall = x[b].d * loadHalf(row + 80);
+    const float dmin = x[b].d * loadHalf(row + 82);
+    sum += dall * float(isum) - dmin * float(minSum);
+  }
+  return sum;
+}
+
+float dotQ3_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
+  LaneAccumulator acc;
+  int8_t quants[256];
+  int scale16[16];
+  int32_t lanes[8];
+  for (int64_t b = 0; b < nBlocks; ++b, row += 110) {
+    const uint8_t *hmask = row;
+    const uint8_t *qs = row + 32;
+    for (int v = 0; v < 256; ++v) {
+      const int h = v / 128, j = v % 128 / 32, l = v % 32;
+      const int low = (qs[32 * h + l] >> (2 * j)) & 3;
+      const bool high = (hmask[l] >> (4 * h + j)) & 1;
+      quants[v] = int8_t(low - (high ? 0 : 4));
+    }
+    for (int i = 0; i < 16; ++i)
+      scale16[i] = ggml::scaleQ3_K(i, row + 96) - 32;
+    laneSums(quants, scale16, x[b], lanes);
+    acc.add(loadHalf(row + 108) * x[b].d, lanes);
+  }
+  return acc.finish();
+}
+
+template <bool five>
+float dotQ45_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
+  const int bytes = five ? 176 : 144;
+  LaneAccumulator acc;
+  int8_t quants[256];
+  int scale16[16];
+  int32_t lanes[8];
+  for (int64_t b = 0; b < nBlocks; ++b, row += bytes) {
+    const uint8_t *qh = row + 16;
+    const uint8_t *qs = row + (five ? 48 : 16);
+    // Value 64c + 32p + l: nibble p of qs[32c + l], fifth bit at bit
+    // 2c + p of qh[l].
+    for (int v = 0; v < 256; ++v) {
+      const int c = v / 64, p = v % 64 / 32, l = v % 32;
+      int q = (qs[32 * c + l] >> (4 * p)) & 0xF;
+      if (five && ((qh[l] >> (2 * c + p)) & 1))
+        q += 16;
+      quants[v] = int8_t(q);
+    }
+    int32_t minSum = 0;
+    for (int i = 0; i < 8; ++i) {
+      uint8_t sc, m;
+      ggml::scaleMinK4(i, row + 4, sc, m);
+      scale16[2 * i] = scale16[2 * i + 1] = sc;
+      minSum += (x[b].bsums[2 * i] + x[b].bsums[2 * i + 1]) * m;
+    }
+    laneSums(quants, scale16, x[b], lanes);
+    acc.add(loadHalf(row) * x[b].d, lanes);
+    acc.sum -= (loadHalf(row + 2) * x[b].d) * float(minSum);
+  }
+  return acc.finish();
+}
+
+float dotQ6_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
+  LaneAccumulator acc;
+  int8_t quants[256];
+  int scale16[16];
+  int32_t lanes[8];
+  for (int64_t b = 0; b < nBlocks; ++b, row += 210) {
+    const uint8_t *ql = row;
+    const uint8_t *qh = row + 128;
+    // Value 128h + 32k + l: low nibble (k < 2) or high nibble of
+    // ql[64h + 32(k % 2) + l], high 2 bits at bit 2k of qh[32h + l].
+    for (int v = 0; v < 256; ++v) {
+      const int h = v / 128, k = v % 128 / 32, l = v % 32;
+      const int low = (ql[64 * h + 32 * (k % 2) + l] >> (k < 2 ? 0 : 4)) & 0xF;
+      const int high = (qh[32 * h + l] >> (2 * k)) & 3;
+      quants[v] = int8_t((low | (high << 4)) - 32);
+    }
+    for (int i = 0; i < 16; ++i)
+      scale16[i] = static_cast<int8_t>(row[192 + i]);
+    laneSums(quants, scale16, x[b], lanes);
+    acc.add(loadHalf(row + 208) * x[b].d, lanes);
+  }
+  return acc.finish();
+}
+
+float dotIQ4_XS(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nBlocks; ++b, row += 136) {
+    const float dd = loadHalf(row) * x[b].d;
+    const uint16_t scalesHigh = ggml::loadU16(row + 2);
+    const uint8_t *scalesLow = row + 4;
+    const uint8_t *qs = row + 8;
+    for (int ib = 0; ib < 8; ++ib, qs += 16) {
+      const int ls = ((scalesLow[ib / 2] >> (4 * (ib % 2))) & 0xF) |
+                     (((scalesHigh >> (2 * ib)) & 3) << 4);
+      const int8_t *q8 = x[b].q + 32 * ib;
+      int32_t sumi = 0;
+      for (int j = 0; j < 16; ++j)
+        sumi += q8[j] * ggml::kIQ4NLValues[qs[j] & 0xF] +
+                q8[j + 16] * ggml::kIQ4NLValues[qs[j] >> 4];
+      sum += (dd * float(ls - 32)) * float(sumi);
+    }
+  }
+  return sum;
+}
+
+} // namespace
+
+float interp::quantizedDot(Type weightType, const uint8_t *row,
+                           const QuantizedActivations &x, int64_t n) {
+  assert(vecDotType(weightType) == x.type && "activations of another type");
+  switch (weightType) {
+  case Type::Q8_0:
+    return dotQ8_0(row, x.q8_0.data(), n / 32);
+  case Type::Q4_0:
+    return dotQ4_0(row, x.q8_0.data(), n / 32);
+  case Type::Q4_1:
+    return dotQ4_1(row, x.q8_1.data(), n / 32);
+  case Type::Q5_0:
+    return dotQ5</*withMin=*/false>(row, x.q8_0.data(), n / 32);
+  case Type::Q5_1:
+    return dotQ5</*withMin=*/true>(row, x.q8_1.data(), n / 32);
+  case Type::IQ4_NL:
+    return dotIQ4_NL(row, x.q8_0.data(), n / 32);
+  case Type::Q2_K:
+    return dotQ2_K(row, x.q8_K.data(), n / 256);
+  case Type::Q3_K:
+    return dotQ3_K(row, x.q8_K.data(), n / 256);
+  case Type::Q4_K:
+    return dotQ45_K</*five=*/false>(row, x.q8_K.data(), n / 256);
+  case Type::Q5_K:
+    return dotQ45_K</*five=*/true>(row, x.q8_K.data(), n / 256);
+  case Type::Q6_K:
+    return dotQ6_K(row, x.q8_K.data(), n / 256);
+  case Type::IQ4_XS:
+    return dotIQ4_XS(row, x.q8_K.data(), n / 256);
+  default:
+    assert(false && "no quantized dot product for this weight type");
+    return 0.0f;
+  }
+}
