@@ -26,6 +26,8 @@ bool runCommand(const Options &o, std::string &error) {
     return runTokens(o, error);
   if (o.command == "run" || o.command == "chat")
     return runText(o, error);
+  if (o.command == "serve")
+    return runServe(o, error);
   if (o.command == "bench")
     return runBench(o, error);
   return runInfo(o, error);
