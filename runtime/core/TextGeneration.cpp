@@ -110,8 +110,10 @@ bool sampleTokens(TextRun &run, const float *logits, TokenPrinter &printer,
     run.sampler.accept(next);
     if (run.tok->isEndOfGeneration(next))
       break;
-    if (!printer.push(next, error))
+    if (!printer.push(next, error)) {
+      t.genTokens = k + 1;
       return false;
+    }
     if (sink.stopped()) {
       ++k;
       t.finish = FinishReason::StopString;
