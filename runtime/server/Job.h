@@ -1,5 +1,5 @@
 //===- Job.h - One generation request between a connection and the worker -*-
-//C++ -*-===//
+// C++ -*-===//
 //
 // The connection thread that read a completion request hands it to the
 // worker as a Job and waits on it for events: zero or more SSE chunks, then
