@@ -18,8 +18,6 @@ struct Options;
 bool runTokens(const Options &o, std::string &error);
 /// run -p/-f (optionally --chat -i) and chat: text in, text out.
 bool runText(const Options &o, std::string &error);
-/// serve: the OpenAI-compatible HTTP server (runtime/server/).
-bool runServe(const Options &o, std::string &error);
 /// bench: prompt processing and generation speed.
 bool runBench(const Options &o, std::string &error);
 /// info: the model, target, kernels, memory plan and payload.

@@ -7,10 +7,10 @@
 // jobs get a 503 and the running one stops at its next token.
 //
 //===----------------------------------------------------------------------===//
+#include "ServeCommand.h"
 #include "Generator.h"
 #include "HttpServer.h"
 #include "runtime/core/CommandLine.h"
-#include "runtime/core/Commands.h"
 #include "runtime/core/Console.h"
 #include "runtime/core/Error.h"
 #include "runtime/core/FileIO.h"
@@ -21,7 +21,7 @@
 #include <pthread.h>
 #include <thread>
 
-namespace ingot::rt {
+namespace ingot::rt::server {
 namespace {
 
 /// The most bytes an API key file may have.
@@ -55,23 +55,22 @@ std::string modelName() {
 
 /// Waits for SIGINT or SIGTERM (blocked in every thread, see runServe),
 /// then stops the worker and answers the waiting jobs.
-void awaitStopSignal(sigset_t signals,
-                     std::shared_ptr<server::ServerState> state,
-                     server::Generator *generator) {
+void awaitStopSignal(sigset_t signals, std::shared_ptr<ServerState> state,
+                     Generator *generator) {
   int signal = 0;
   sigwait(&signals, &signal);
   std::fprintf(stderr, "%s: serve: signal %d, stopping\n", programName(),
                signal);
   generator->stopping = true;
-  for (const std::shared_ptr<server::Job> &job : state->queue.stop())
-    job->post({server::JobEvent::Kind::Response, 503,
-               server::errorBody(503, "the server is shutting down")});
+  for (const std::shared_ptr<Job> &job : state->queue.stop())
+    job->post({JobEvent::Kind::Response, 503,
+               errorBody(503, "the server is shutting down")});
 }
 
 } // namespace
 
 bool runServe(const Options &o, std::string &error) {
-  auto state = std::make_shared<server::ServerState>();
+  auto state = std::make_shared<ServerState>();
   if (!readApiKey(o, state->apiKey, error))
     return false;
   state->model = modelName();
@@ -87,11 +86,11 @@ bool runServe(const Options &o, std::string &error) {
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
 
   // Outlives runServe: detached connection threads still use it.
-  auto *generator = new server::Generator(o);
+  auto *generator = new Generator(o);
   if (!generator->loadText(error))
     return false;
   uint16_t port = 0;
-  if (!server::startHttpServer(state, o.host, o.port, port, error))
+  if (!startHttpServer(state, o.host, o.port, port, error))
     return false;
   std::fprintf(
       stderr, "%s: serve: listening on http://%s:%u (loading)\n", programName(),
@@ -105,7 +104,7 @@ bool runServe(const Options &o, std::string &error) {
   state->ready.store(true, std::memory_order_release);
   std::fprintf(stderr, "%s: serve: ready, context %lld positions\n",
                programName(), (long long)state->defaults.contextLength);
-  while (std::shared_ptr<server::Job> job = state->queue.pop()) {
+  while (std::shared_ptr<Job> job = state->queue.pop()) {
     if (job->cancelled)
       continue;
     generator->answer(*job, state->model);
@@ -113,4 +112,4 @@ bool runServe(const Options &o, std::string &error) {
   return true;
 }
 
-} // namespace ingot::rt
+} // namespace ingot::rt::server

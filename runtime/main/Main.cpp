@@ -9,15 +9,17 @@
 // printed is lost silently (info > /dev/full exits 1).
 //
 //===----------------------------------------------------------------------===//
-#include "CommandLine.h"
-#include "Commands.h"
-#include "Console.h"
-#include "CpuFeatures.h"
 #include "ingot/ModelABI.h"
+#include "runtime/core/CommandLine.h"
+#include "runtime/core/Commands.h"
+#include "runtime/core/Console.h"
+#include "runtime/core/CpuFeatures.h"
+#include "runtime/server/ServeCommand.h"
 
 #include <string>
 
 using namespace ingot::rt;
+using ingot::rt::server::runServe;
 
 namespace {
 
