@@ -242,6 +242,33 @@ def check_errors(s):
     check(status == 200 and r == {"status": "ok"}, "/health is 200 {status: ok} after the errors")
 
 
+def check_queue_full(s):
+    # One slot and a queue of 16: 30 requests at once, each with its own
+    # long prompt (no cached prefix to share), leave some without a place.
+    import threading
+    results = []
+
+    def one(i):
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=TIMEOUT)
+        body = {"prompt": "%d " % i + "Once upon a time " * 300, "max_tokens": 50, "temperature": 0}
+        conn.request("POST", "/v1/completions", body=json.dumps(body))
+        resp = conn.getresponse()
+        payload = json.loads(resp.read())
+        results.append((resp.status, resp.getheader("Retry-After"), payload))
+        conn.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    busy = [r for r in results if r[0] == 429]
+    check(len(results) == 30 and busy and
+          all(r[1] == "1" and r[2]["error"]["code"] == 429 for r in busy) and
+          all(r[0] == 200 for r in results if r[0] != 429),
+          "a full queue: 429 with Retry-After (%d of 30), the others 200" % len(busy))
+
+
 def check_disconnect(s):
     # A stream the client drops after its first chunks: the server stops
     # generating (its log says the request was cancelled) and answers the
@@ -311,6 +338,7 @@ def main():
     try:
         check_answers(binary, template, s)
         check_errors(s)
+        check_queue_full(s)
         check_disconnect(s)
     finally:
         code = s.stop()
