@@ -201,6 +201,9 @@ bool readSampling(const json &body, const RequestDefaults &d,
   if (topKGiven)
     s.topK =
         int32_t(std::min<int64_t>(topK, std::numeric_limits<int32_t>::max()));
+  // -1 asks for a random seed, as llama-server's (and -s -1).
+  if (r.seedGiven && seed == -1)
+    r.seedGiven = false;
   if (r.seedGiven)
     s.seed = uint64_t(seed);
   return true;
