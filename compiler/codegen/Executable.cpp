@@ -32,11 +32,11 @@ Error fail(const Twine &message) {
   return createStringError(inconvertibleErrorCode(), message.str().c_str());
 }
 
-/// The static libraries of the runtime, in link order (lld resolves the
-/// runtime's and the server's references to each other in either order).
-const char *const runtimeLibraries[] = {"libIngotRuntime.a", "libIngotServer.a",
-                                        "libIngotTokenizer.a",
-                                        "libIngotChat.a"};
+/// The static libraries of the runtime, in link order: main() first, then
+/// the server, the commands, and what they use.
+const char *const runtimeLibraries[] = {
+    "libIngotMain.a", "libIngotServer.a", "libIngotRuntime.a",
+    "libIngotTokenizer.a", "libIngotChat.a"};
 
 std::string runtimeLibDir() {
   if (const char *dir = std::getenv("INGOT_RUNTIME_LIB_DIR"))
