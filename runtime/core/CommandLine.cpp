@@ -86,7 +86,12 @@ void printTextHelp() {
       "(default 0 = off)\n"
       "  -s, --seed N         sampling seed (default: random, -1 likewise; the "
       "same seed gives\n"
-      "                       the same text)\n"
+      "                       the same text)\n",
+      programName(), orEmpty(ingot_model_info.target_name));
+}
+
+void printServeHelp() {
+  std::printf(
       "server (serve; -n, the sampling flags, --chat-template-file and\n"
       "--reasoning-format set the defaults of every request):\n"
       "  --host ADDR          listen on this IP address (default 127.0.0.1: "
@@ -97,8 +102,7 @@ void printTextHelp() {
       "  --api-key KEY        require 'Authorization: Bearer KEY' (every "
       "endpoint but /health)\n"
       "  --api-key-file FILE  the same with the key read from FILE (its first "
-      "line)\n",
-      programName(), orEmpty(ingot_model_info.target_name));
+      "line)\n");
 }
 
 void printRunAndCommonHelp() {
@@ -678,9 +682,17 @@ bool parseCommandLine(int argc, char **argv, Options &o, std::string &error) {
   return true;
 }
 
-void printHelp() {
+bool printHelp(std::string &error) {
+  // Each part fits stdout's buffer, so the first failed write is caught
+  // with its reason (help > /dev/full: no space left on device).
   printTextHelp();
+  if (!checkStdout(error))
+    return false;
+  printServeHelp();
+  if (!checkStdout(error))
+    return false;
   printRunAndCommonHelp();
+  return true;
 }
 
 } // namespace ingot::rt

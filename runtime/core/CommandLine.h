@@ -103,8 +103,8 @@ constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 /// valid. With -h/--help anywhere only `o.help` is set.
 bool parseCommandLine(int argc, char **argv, Options &o, std::string &error);
 
-/// The usage text, to stdout.
-void printHelp();
+/// The usage text, to stdout; false and `error` when stdout fails.
+bool printHelp(std::string &error);
 
 /// An integer flag in [min, max]: anything else, including a value beyond
 /// 64 bits, is an error naming the flag and the range.

@@ -42,9 +42,7 @@ bool runProgram(int argc, char **argv, std::string &error) {
   Options o;
   if (!parseCommandLine(argc, argv, o, error))
     return false;
-  if (o.help)
-    printHelp();
-  else if (!runCommand(o, error))
+  if (o.help ? !printHelp(error) : !runCommand(o, error))
     return false;
   return closeStdout(error);
 }
