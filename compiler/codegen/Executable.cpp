@@ -32,9 +32,11 @@ Error fail(const Twine &message) {
   return createStringError(inconvertibleErrorCode(), message.str().c_str());
 }
 
-/// The static libraries of the runtime, in link order.
+/// The static libraries of the runtime, in link order: main() first, then
+/// the server, the commands, and what they use.
 const char *const runtimeLibraries[] = {
-    "libIngotRuntime.a", "libIngotTokenizer.a", "libIngotChat.a"};
+    "libIngotMain.a", "libIngotServer.a", "libIngotRuntime.a",
+    "libIngotTokenizer.a", "libIngotChat.a"};
 
 std::string runtimeLibDir() {
   if (const char *dir = std::getenv("INGOT_RUNTIME_LIB_DIR"))

@@ -27,7 +27,9 @@ bool reply(TextRun &run, std::string &error) {
     return false;
   std::vector<int32_t> ids = tokenizePrompt(*run.tok, text, true);
   TextTimings t;
-  if (!run.turn(ids, text, raw, t, error) || !run.finishTurn(true, t, error))
+  ConsoleOutput console;
+  if (!run.turn(ids, text, console, raw, t, error) ||
+      !run.finishTurn(true, t, error))
     return false;
   run.chat.add("assistant", raw);
   return true;

@@ -30,6 +30,8 @@ public:
   void add(std::string role, std::string content) {
     messages.push_back({std::move(role), std::move(content)});
   }
+  /// Forgets the conversation (the server renders each request's own).
+  void clear() { messages.clear(); }
   /// The conversation so far, ending in the assistant's generation prompt.
   bool render(std::string &text, std::string &error) const;
 

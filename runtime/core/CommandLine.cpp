@@ -33,6 +33,9 @@ void printTextHelp() {
       "--tokens\n"
       "  chat     interactive chat: one user message per line on stdin, Ctrl-D "
       "ends\n"
+      "  serve    an OpenAI-compatible HTTP server (/v1/chat/completions, "
+      "/v1/completions,\n"
+      "           /v1/models, /health)\n"
       "  bench    measure prompt processing (pp) and generation (tg) speed\n"
       "  info     describe the model, target, kernels, memory plan and "
       "payload\n"
@@ -85,6 +88,21 @@ void printTextHelp() {
       "same seed gives\n"
       "                       the same text)\n",
       programName(), orEmpty(ingot_model_info.target_name));
+}
+
+void printServeHelp() {
+  std::printf(
+      "server (serve; -n, the sampling flags, --chat-template-file and\n"
+      "--reasoning-format set the defaults of every request):\n"
+      "  --host ADDR          listen on this IP address (default 127.0.0.1: "
+      "loopback only;\n"
+      "                       0.0.0.0 or :: listen on every interface)\n"
+      "  --port N             TCP port, 0 to 65535 (default 8080; 0 = any "
+      "free port, printed)\n"
+      "  --api-key KEY        require 'Authorization: Bearer KEY' (every "
+      "endpoint but /health)\n"
+      "  --api-key-file FILE  the same with the key read from FILE (its first "
+      "line)\n");
 }
 
 void printRunAndCommonHelp() {
@@ -190,7 +208,17 @@ bool parseClampedInt32(const char *flag, const char *text, int64_t min,
 enum class Applies { Always, InBench, OutsideBench };
 
 /// Which commands take a flag; checked once the whole line is read.
-enum class Scope { All, Run, Bench, NotInfo, Text, Chat };
+enum class Scope {
+  All,
+  Run,
+  Bench,
+  NotInfo,
+  Text,
+  Chat,
+  Generate,     ///< text generation and serve
+  ChatTemplate, ///< chat and serve
+  Serve,
+};
 
 struct Flag {
   const char *names[3];
@@ -290,14 +318,14 @@ const Flag kFlags[] = {
      }},
     {{"--chat-template-file"},
      kAlways,
-     Scope::Chat,
+     Scope::ChatTemplate,
      nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseFileName(a, v, o.templateFile, e);
      }},
     {{"--reasoning-format"},
      kAlways,
-     Scope::Text,
+     Scope::Generate,
      nullptr,
      [](Options &o, const char *, const char *v, E &e) {
        o.reasoningFormat = v;
@@ -324,28 +352,28 @@ const Flag kFlags[] = {
      }},
     {{"--top-k"},
      kAlways,
-     Scope::Text,
+     Scope::Generate,
      nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseClampedInt32(a, v, 0, o.sampling.topK, e);
      }},
     {{"--top-p"},
      kAlways,
-     Scope::Text,
+     Scope::Generate,
      nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseFloat(a, v, 0, 1, o.sampling.topP, e);
      }},
     {{"--min-p"},
      kAlways,
-     Scope::Text,
+     Scope::Generate,
      nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseFloat(a, v, 0, 1, o.sampling.minP, e);
      }},
     {{"--repeat-penalty"},
      kAlways,
-     Scope::Text,
+     Scope::Generate,
      nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseFloat(a, v, 1e-6, 1e9, o.sampling.repeatPenalty, e);
@@ -353,28 +381,28 @@ const Flag kFlags[] = {
     // The sampler bounds the window by the context.
     {{"--repeat-last-n"},
      kAlways,
-     Scope::Text,
+     Scope::Generate,
      nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseClampedInt32(a, v, -1, o.sampling.repeatLastN, e);
      }},
     {{"--presence-penalty"},
      kAlways,
-     Scope::Text,
+     Scope::Generate,
      nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseFloat(a, v, -1e9, 1e9, o.sampling.presencePenalty, e);
      }},
     {{"--frequency-penalty"},
      kAlways,
-     Scope::Text,
+     Scope::Generate,
      nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseFloat(a, v, -1e9, 1e9, o.sampling.frequencyPenalty, e);
      }},
     {{"-s", "--seed"},
      kAlways,
-     Scope::Text,
+     Scope::Generate,
      nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        int64_t seed;
@@ -426,6 +454,42 @@ const Flag kFlags[] = {
      Scope::Run,
      &Options::lastPromptLogits,
      nullptr},
+    {{"--host"},
+     kAlways,
+     Scope::Serve,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       o.host = v;
+       if (o.host.empty())
+         return fail(e, "%s: the address is empty", a);
+       return true;
+     }},
+    {{"--port"},
+     kAlways,
+     Scope::Serve,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseInt(a, v, 0, 65535, o.port, e);
+     }},
+    {{"--api-key"},
+     kAlways,
+     Scope::Serve,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       o.apiKey = v;
+       o.apiKeyFlag = a;
+       if (o.apiKey.empty())
+         return fail(e, "%s: the key is empty", a);
+       return true;
+     }},
+    {{"--api-key-file"},
+     kAlways,
+     Scope::Serve,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       o.apiKeyFileFlag = a;
+       return parseFileName(a, v, o.apiKeyFile, e);
+     }},
     {{"--pin"}, kAlways, Scope::All, &Options::pin, nullptr},
     {{"--hugepages"}, kAlways, Scope::All, &Options::hugepages, nullptr},
     {{"--verify"}, kAlways, Scope::All, &Options::verify, nullptr},
@@ -451,6 +515,15 @@ void noteScope(Options &o, Scope scope, const char *a) {
   case Scope::Text:
     o.textOnly = a;
     break;
+  case Scope::ChatTemplate:
+    o.chatOnly = a;
+    [[fallthrough]];
+  case Scope::Generate:
+    o.generateOnly = a;
+    break;
+  case Scope::Serve:
+    o.serveOnly = a;
+    break;
   }
 }
 
@@ -470,15 +543,15 @@ const Flag *findFlag(const char *arg, const std::string &command) {
 
 bool parseCommand(int argc, char **argv, Options &o, std::string &error) {
   if (argc < 2)
-    return fail(error,
-                "missing command (run, chat, bench or info); see --help");
-  o.command = argv[1];
-  if (o.command != "run" && o.command != "chat" && o.command != "bench" &&
-      o.command != "info")
     return fail(
-        error,
-        "unknown command '%s' (expected run, chat, bench or info); see --help",
-        o.command.c_str());
+        error, "missing command (run, chat, serve, bench or info); see --help");
+  o.command = argv[1];
+  if (o.command != "run" && o.command != "chat" && o.command != "serve" &&
+      o.command != "bench" && o.command != "info")
+    return fail(error,
+                "unknown command '%s' (expected run, chat, serve, bench or "
+                "info); see --help",
+                o.command.c_str());
   return true;
 }
 
@@ -534,6 +607,16 @@ bool checkFlagsFitCommand(const Options &o, std::string &error) {
   if (o.textOnly && !text)
     return fail(error, "%s applies to text generation (run -p/-f, chat) only",
                 o.textOnly);
+  if (o.generateOnly && !text && o.command != "serve")
+    return fail(error,
+                "%s applies to text generation (run -p/-f, chat) and serve "
+                "only",
+                o.generateOnly);
+  if (o.serveOnly && o.command != "serve")
+    return fail(error, "%s applies to 'serve' only", o.serveOnly);
+  if (o.apiKeyFlag && o.apiKeyFileFlag)
+    return fail(error, "serve: give either %s or %s, not both", o.apiKeyFlag,
+                o.apiKeyFileFlag);
   return true;
 }
 
@@ -550,7 +633,7 @@ bool checkRunInputs(const Options &o, std::string &error) {
   if (o.chatOnly && !o.chat && o.command == "run")
     return fail(error, "%s needs --chat (or use the 'chat' command)",
                 o.chatOnly);
-  if (!text && o.haveTemp && o.sampling.temp != 0.0f)
+  if (o.command == "run" && !text && o.haveTemp && o.sampling.temp != 0.0f)
     return fail(error,
                 "--temp %g: --tokens decodes greedily; use --temp 0 or a text "
                 "prompt (-p)",
@@ -599,9 +682,17 @@ bool parseCommandLine(int argc, char **argv, Options &o, std::string &error) {
   return true;
 }
 
-void printHelp() {
+bool printHelp(std::string &error) {
+  // Each part fits stdout's buffer, so the first failed write is caught
+  // with its reason (help > /dev/full: no space left on device).
   printTextHelp();
+  if (!checkStdout(error))
+    return false;
+  printServeHelp();
+  if (!checkStdout(error))
+    return false;
   printRunAndCommonHelp();
+  return true;
 }
 
 } // namespace ingot::rt

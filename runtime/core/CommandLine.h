@@ -9,6 +9,9 @@
 //   PROG chat [same options]            interactive chat on stdin
 //   PROG run --tokens 1,403,407 -n N [--temp 0] [--logits-out PREFIX
 //                                             [--last-prompt-logits]]
+//   PROG serve [--host 127.0.0.1] [--port 8080] [--api-key KEY |
+//              --api-key-file FILE] [-n N] [sampling defaults]
+//              [--chat-template-file FILE] [--reasoning-format ...]
 //   PROG bench [-p 128] [-n 64] [-r 3]
 //   PROG info
 //   all: [-t N] [-c N] [-b N] [--pin] [--hugepages] [--verify]
@@ -68,9 +71,17 @@ struct Options {
   bool haveTemp = false;
   bool haveSeed = false;
   const char *tempFlag = nullptr;
+  // Server (serve).
+  std::string host = "127.0.0.1";
+  int64_t port = 8080;
+  std::string apiKey;
+  std::string apiKeyFile;
+  const char *apiKeyFlag = nullptr, *apiKeyFileFlag = nullptr;
   // A flag given that only some commands take, for the error message.
   const char *runOnly = nullptr, *benchOnly = nullptr, *notInfo = nullptr,
-             *textOnly = nullptr;
+             *textOnly = nullptr, *serveOnly = nullptr;
+  // A flag of text generation that serve takes too (its request defaults).
+  const char *generateOnly = nullptr;
   // A flag that only the chat template reads (run without --chat has none).
   const char *chatOnly = nullptr;
 };
@@ -92,8 +103,8 @@ constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 /// valid. With -h/--help anywhere only `o.help` is set.
 bool parseCommandLine(int argc, char **argv, Options &o, std::string &error);
 
-/// The usage text, to stdout.
-void printHelp();
+/// The usage text, to stdout; false and `error` when stdout fails.
+bool printHelp(std::string &error);
 
 /// An integer flag in [min, max]: anything else, including a value beyond
 /// 64 bits, is an error naming the flag and the range.

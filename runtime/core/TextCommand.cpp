@@ -30,16 +30,6 @@ bool readPromptText(const TextRun &run, std::string &text, std::string &error) {
                          textLimitReason(context, run.tokenBytes), text, error);
 }
 
-bool useReasoning(const Options &o, const Tokenizer &tok,
-                  const std::string &templ) {
-  if (o.reasoningFormat == "deepseek")
-    return true;
-  if (o.reasoningFormat == "none")
-    return false;
-  return tok.lookup("<think>") >= 0 ||
-         templ.find("<think>") != std::string::npos;
-}
-
 /// The first prompt's text and tokens: as given, or rendered as the first
 /// user message under --chat (none when chatting starts on stdin).
 bool preparePrompt(TextRun &run, std::string &text, std::vector<int32_t> &ids,
@@ -58,7 +48,7 @@ bool preparePrompt(TextRun &run, std::string &text, std::vector<int32_t> &ids,
         return false;
     }
   }
-  run.splitReasoning = useReasoning(o, *run.tok, run.chat.source());
+  run.splitReasoning = splitsReasoning(o, *run.tok, run.chat.source());
   if (!o.chat || o.havePrompt)
     ids = tokenizePrompt(*run.tok, text, o.chat);
   if (!o.chat && ids.empty())
@@ -82,13 +72,16 @@ bool runText(const Options &o, std::string &error) {
   if (!o.haveSeed)
     run.sampling.seed = randomSeed();
   run.nGen = o.nGenerate < -1 ? -1 : o.nGenerate;
+  run.stops = o.stops;
   if (!run.start(int64_t(ids.size()), error))
     return false;
   if (o.interactive)
     return runChatLoop(run, error);
   std::string raw;
   TextTimings t;
-  return run.turn(ids, text, raw, t, error) && run.finishTurn(o.chat, t, error);
+  ConsoleOutput console;
+  return run.turn(ids, text, console, raw, t, error) &&
+         run.finishTurn(o.chat, t, error);
 }
 
 } // namespace ingot::rt

@@ -97,6 +97,9 @@ bool sampleTokens(TextRun &run, const float *logits, TokenPrinter &printer,
   KvTokens &cache = run.cache;
   const int64_t nGen = run.nGen;
   int64_t k = 0;
+  t.finish = FinishReason::EndOfGeneration;
+  if (nGen == 0)
+    t.finish = FinishReason::Length;
   for (; nGen < 0 || k < nGen; ++k) {
     // The logits are those of the last token in the cache.
     if (!checkLogits(logits, s.vocab, cache.size - 1, error))
@@ -107,17 +110,23 @@ bool sampleTokens(TextRun &run, const float *logits, TokenPrinter &printer,
     run.sampler.accept(next);
     if (run.tok->isEndOfGeneration(next))
       break;
-    if (!printer.push(next, error))
+    if (!printer.push(next, error)) {
+      t.genTokens = k + 1;
       return false;
+    }
     if (sink.stopped()) {
       ++k;
+      t.finish = FinishReason::StopString;
       break;
     }
     if ((nGen >= 0 && k + 1 == nGen) || cache.size >= s.contextLength) {
       ++k;
-      if (cache.size >= s.contextLength && (nGen < 0 || k < nGen))
+      t.finish = FinishReason::Length;
+      if (cache.size >= s.contextLength && (nGen < 0 || k < nGen)) {
+        t.finish = FinishReason::ContextFull;
         std::fprintf(stderr, "\n%s: the context is full (%s)\n", programName(),
                      s.contextLimit().c_str());
+      }
       break;
     }
     s.arena.tokens()[0] = next;
@@ -165,6 +174,16 @@ void printTextTimings(const Session &s, const TextTimings &t, uint64_t seed) {
 
 } // namespace
 
+bool splitsReasoning(const Options &o, const Tokenizer &tok,
+                     const std::string &templ) {
+  if (o.reasoningFormat == "deepseek")
+    return true;
+  if (o.reasoningFormat == "none")
+    return false;
+  return tok.lookup("<think>") >= 0 ||
+         templ.find("<think>") != std::string::npos;
+}
+
 bool TextRun::start(int64_t promptTokens, std::string &error) {
   // -n larger than the context left is not an error: generation stops when
   // the context is full, as in llama.cpp.
@@ -178,16 +197,22 @@ bool TextRun::start(int64_t promptTokens, std::string &error) {
   return true;
 }
 
+bool TextRun::setSampling(const SamplerParams &params, std::string &error) {
+  sampling = params;
+  return sampler.init(session.vocab, session.contextLength, sampling, error);
+}
+
 bool TextRun::turn(const std::vector<int32_t> &ids, const std::string &text,
-                   std::string &raw, TextTimings &t, std::string &error) {
+                   TextOutput &output, std::string &raw, TextTimings &t,
+                   std::string &error) {
   if (o.verbosePrompt)
     printPromptIds(ids);
   const int64_t from = commonPrefix(cache, ids);
   sampler.resetHistory();
   for (int32_t id : ids)
     sampler.accept(id);
-  TextSink sink(o.stops, splitReasoning,
-                splitReasoning && endsInsideReasoning(text));
+  TextSink sink(stops, splitReasoning,
+                splitReasoning && endsInsideReasoning(text), output);
   TokenPrinter printer(*tok, sink);
   const float *logits = nullptr;
   t = TextTimings();

@@ -15,6 +15,7 @@
 #include "Prompt.h"
 #include "Sampler.h"
 #include "Session.h"
+#include "TextSink.h"
 
 #include <cstdint>
 #include <memory>
@@ -25,9 +26,18 @@ namespace ingot::rt {
 
 struct Options;
 
+/// Why generation ended.
+enum class FinishReason {
+  EndOfGeneration, ///< the model's end-of-generation token
+  StopString,      ///< a stop string
+  Length,          ///< the requested number of tokens (-n, max_tokens)
+  ContextFull,     ///< no position left in the context
+};
+
 struct TextTimings {
   int64_t promptTokens = 0, genTokens = 0;
   double promptSeconds = 0, firstTokenSeconds = 0, genSeconds = 0;
+  FinishReason finish = FinishReason::EndOfGeneration;
 };
 
 /// The tokens the KV cache holds, position by position (storage: the
@@ -50,6 +60,8 @@ struct TextRun {
   SamplerParams sampling;
   /// -n; -1: until end of generation or a full context.
   int64_t nGen = -1;
+  /// Generation ends before the first of these (-r/--stop).
+  std::vector<std::string> stops;
   Session session;
   Sampler sampler;
   KvTokens cache;
@@ -57,14 +69,23 @@ struct TextRun {
   /// Sets up the session and the sampler for a first prompt of
   /// `promptTokens` tokens.
   bool start(int64_t promptTokens, std::string &error);
-  /// Generates the answer to `ids` (rendered from `text`) to stdout; `raw`
-  /// receives it (stop string excluded) for the conversation.
+  /// New sampling settings (and seed) for the next turns.
+  bool setSampling(const SamplerParams &params, std::string &error);
+  /// Generates the answer to `ids` (rendered from `text`) into `output`;
+  /// `raw` receives it (stop string excluded) for the conversation.
   bool turn(const std::vector<int32_t> &ids, const std::string &text,
-            std::string &raw, TextTimings &t, std::string &error);
+            TextOutput &output, std::string &raw, TextTimings &t,
+            std::string &error);
   /// Ends a turn's output (a newline after a chat answer) and prints its
   /// timings to stderr.
   bool finishTurn(bool newline, const TextTimings &t, std::string &error);
 };
+
+/// Whether answers are split into reasoning and content: as
+/// --reasoning-format says, or (auto) when the vocabulary or the chat
+/// template `templ` knows <think>.
+bool splitsReasoning(const Options &o, const Tokenizer &tok,
+                     const std::string &templ);
 
 /// The interactive part of `chat` and `run --chat -i`: one user message per
 /// stdin line until end of input.

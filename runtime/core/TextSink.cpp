@@ -7,44 +7,60 @@
 
 namespace ingot::rt {
 
-TextSink::TextSink(std::vector<std::string> stops, bool split,
-                   bool insideReasoning)
-    : stop(std::move(stops)), splitReasoning(split) {
-  stopped_.reserve(4096);
-  thought.reserve(4096);
-  answer.reserve(4096);
-  reasoning.reset(insideReasoning);
-  dim = isatty(STDERR_FILENO);
-}
+ConsoleOutput::ConsoleOutput() { dim = isatty(STDERR_FILENO); }
 
-bool TextSink::emit(std::string &error) {
-  if (!thought.empty()) {
-    if (!reasoningOpen) {
-      if (!checkStdout(error))
-        return false;
-      std::fputs(dim ? "\033[2m" : "[reasoning]\n", stderr);
-      reasoningOpen = true;
-    }
-    std::fwrite(thought.data(), 1, thought.size(), stderr);
-    std::fflush(stderr);
-    thought.clear();
-  }
-  if (!answer.empty()) {
-    closeReasoning();
-    std::fwrite(answer.data(), 1, answer.size(), stdout);
+bool ConsoleOutput::reasoning(std::string_view text, std::string &error) {
+  if (!reasoningOpen) {
     if (!checkStdout(error))
       return false;
-    answer.clear();
+    std::fputs(dim ? "\033[2m" : "[reasoning]\n", stderr);
+    reasoningOpen = true;
   }
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
   return true;
 }
 
-void TextSink::closeReasoning() {
+bool ConsoleOutput::answer(std::string_view text, std::string &error) {
+  closeReasoning();
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return checkStdout(error);
+}
+
+bool ConsoleOutput::end(std::string &) {
+  closeReasoning();
+  return true;
+}
+
+void ConsoleOutput::closeReasoning() {
   if (reasoningOpen) {
     std::fputs(dim ? "\033[0m\n" : "\n[/reasoning]\n", stderr);
     std::fflush(stderr);
     reasoningOpen = false;
   }
+}
+
+TextSink::TextSink(std::vector<std::string> stops, bool split,
+                   bool insideReasoning, TextOutput &output)
+    : stop(std::move(stops)), output(output), splitReasoning(split) {
+  stopped_.reserve(4096);
+  thought.reserve(4096);
+  answer.reserve(4096);
+  reasoning.reset(insideReasoning);
+}
+
+bool TextSink::emit(std::string &error) {
+  if (!thought.empty()) {
+    if (!output.reasoning(thought, error))
+      return false;
+    thought.clear();
+  }
+  if (!answer.empty()) {
+    if (!output.answer(answer, error))
+      return false;
+    answer.clear();
+  }
+  return true;
 }
 
 bool TextSink::route(std::string &error) {
@@ -67,10 +83,7 @@ bool TextSink::finish(std::string &error) {
     return false;
   if (splitReasoning)
     reasoning.finish(thought, answer);
-  if (!emit(error))
-    return false;
-  closeReasoning();
-  return true;
+  return emit(error) && output.end(error);
 }
 
 } // namespace ingot::rt

@@ -25,9 +25,11 @@ LAYERS = [
     ("runtime/core", 2, "the runtime library: threads, memory, payload, sampling, CLI"),
     ("compiler/dialect", 2, "the ingot MLIR dialect: ops, types, attributes, verifiers"),
     ("compiler/synth", 2, "synthetic GGUF models for tests and benchmarks"),
+    ("runtime/server", 3, "serve: the OpenAI-compatible HTTP server, in every binary"),
     ("compiler/interp", 3, "reference numerics (exact to ggml) and the IR interpreter"),
     ("compiler/import", 3, "GGUF models and tokenizers to the ingot dialect"),
     ("passes", 3, "MLIR passes: planning, kernel selection, lowering to LLVM"),
+    ("runtime/main", 4, "main() of every binary: the CPU check and the command dispatch"),
     ("compiler/codegen", 4, "pass pipeline, kernel and object emission, static link"),
     ("compiler/driver", 5, "the ingot and ingot-opt commands"),
 ]

@@ -9,15 +9,17 @@
 // printed is lost silently (info > /dev/full exits 1).
 //
 //===----------------------------------------------------------------------===//
-#include "CommandLine.h"
-#include "Commands.h"
-#include "Console.h"
-#include "CpuFeatures.h"
 #include "ingot/ModelABI.h"
+#include "runtime/core/CommandLine.h"
+#include "runtime/core/Commands.h"
+#include "runtime/core/Console.h"
+#include "runtime/core/CpuFeatures.h"
+#include "runtime/server/ServeCommand.h"
 
 #include <string>
 
 using namespace ingot::rt;
+using ingot::rt::server::runServe;
 
 namespace {
 
@@ -26,6 +28,8 @@ bool runCommand(const Options &o, std::string &error) {
     return runTokens(o, error);
   if (o.command == "run" || o.command == "chat")
     return runText(o, error);
+  if (o.command == "serve")
+    return runServe(o, error);
   if (o.command == "bench")
     return runBench(o, error);
   return runInfo(o, error);
@@ -38,9 +42,7 @@ bool runProgram(int argc, char **argv, std::string &error) {
   Options o;
   if (!parseCommandLine(argc, argv, o, error))
     return false;
-  if (o.help)
-    printHelp();
-  else if (!runCommand(o, error))
+  if (o.help ? !printHelp(error) : !runCommand(o, error))
     return false;
   return closeStdout(error);
 }
