@@ -2,8 +2,8 @@
 #include "compiler/codegen/PlanForTarget.h"
 
 #include "compiler/import/TokenizerImport.h"
-#include "runtime/core/HumanBytes.h"
 #include "passes/Passes.h"
+#include "runtime/core/HumanBytes.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FormatVariadic.h"
