@@ -91,11 +91,17 @@ std::pair<double, std::string> readBandwidth(const TargetDescription &t,
       return {p.readGBps, formatv("measured with {0} threads", threads)};
   if (t.memory.measuredReadGBps)
     return {*t.memory.measuredReadGBps, "the best measured read bandwidth"};
+  bool estimated = t.memory.source == "estimated";
   return {t.theoreticalBandwidthGBps(),
-          formatv("theoretical: {0} socket{1} x {2} channels x {3}-{4} x 8 "
-                  "bytes; the target has no measured bandwidth",
-                  t.sockets, t.sockets == 1 ? "" : "s", t.memory.channels,
-                  t.memory.type, t.memory.mts)};
+          formatv("{0}: {1} socket{2} x {3} channel{4} x {5}-{6} x 8 bytes; "
+                  "{7}",
+                  estimated ? "estimated" : "theoretical", t.sockets,
+                  t.sockets == 1 ? "" : "s", t.memory.channels,
+                  t.memory.channels == 1 ? "" : "s", t.memory.type,
+                  t.memory.mts,
+                  estimated ? "the memory system is a guess (source: "
+                              "estimated), not the machine's"
+                            : "the target has no measured bandwidth")};
 }
 
 /// Decode reading `bytes` per token, split over the nodes as their weights
