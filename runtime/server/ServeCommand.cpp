@@ -102,8 +102,7 @@ bool runServe(const Options &o, std::string &error) {
     return false;
   state->defaults = generator->defaults();
   state->ready.store(true, std::memory_order_release);
-  std::fprintf(stderr,
-               "%s: serve: ready, %d slots of %lld positions each\n",
+  std::fprintf(stderr, "%s: serve: ready, %d slots of %lld positions each\n",
                programName(), generator->slotCount(),
                (long long)state->defaults.contextLength);
   generator->serve(state->queue, state->model);
