@@ -145,7 +145,11 @@ extern const int32_t ingot_planned_threads[2];
 /// before any attends, so the tokens of a step may come in any order; only
 /// their own sequences' earlier rows and themselves are read, so a token's
 /// logits do not depend on the other sequences in the step (the ops may
-/// still round differently for another batch size).
+/// still round differently for another batch size). A caller that wants
+/// one row of logits per sequence puts those tokens last (serve: the
+/// prompt chunks that need none first, then the one prompt chunk that ends
+/// its prompt, then one token of each generating sequence) and asks for
+/// that many rows: the logits tail stays computed for those rows alone.
 ///
 /// Writes the logits of the last n_logit_rows tokens
 /// (1 <= n_logit_rows <= n_tokens), vocab_size each, row i for token
