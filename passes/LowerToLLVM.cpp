@@ -69,14 +69,14 @@ LogicalResult checkKernelsChosen(func::FuncOp forward) {
 }
 
 /// What every pattern reads: the module and the entry values of
-/// ingot_model_forward(ctx, n_tokens, tokens, positions, n_logit_rows,
-/// logits) with the IngotContext fields loaded once.
+/// ingot_model_forward(ctx, n_tokens, tokens, positions, sequence_starts,
+/// n_logit_rows, logits) with the IngotContext fields loaded once.
 struct ForwardEntry {
   mutable ModuleOp module; // looked up in; ops are only added to it
   IngotDialect *dialect = nullptr;
   int64_t maxBatch = 0;
-  Value ctx, n, tokens, positions, logitRows, logits, weights, arena, kv,
-      contextLength;
+  Value ctx, n, tokens, positions, sequenceStarts, logitRows, logits, weights,
+      arena, kv, contextLength;
   Value skippedRows;  // n_tokens - n_logit_rows
   Value logitsTensor; // the tensor value @forward returns as logits
   llvm::DenseSet<Operation *> logitsTail;
@@ -422,10 +422,10 @@ INGOT_LOWERING(AttentionOp) {
   Value cache = b.layerCache(op);
   b.call("ingot_op_attention",
          {entry.ctx, adaptor.getQuery(), adaptor.getKey(), adaptor.getValue(),
-          entry.positions, entry.n, cache, b.c64(op.getNumHeads()),
-          b.c64(op.getNumKvHeads()), b.c64(op.getHeadDim()),
-          b.c64(op.getCache().getType().getValueDim()), b.cf(op.getScale()),
-          b.c32(op.getGgmlOrder()), out});
+          entry.positions, entry.sequenceStarts, entry.n, cache,
+          b.c64(op.getNumHeads()), b.c64(op.getNumKvHeads()),
+          b.c64(op.getHeadDim()), b.c64(op.getCache().getType().getValueDim()),
+          b.cf(op.getScale()), b.c32(op.getGgmlOrder()), out});
   return SmallVector<Value>{out, adaptor.getCache()};
 }
 
@@ -474,8 +474,8 @@ INGOT_LOWERING(MLAAttentionOp) {
           q, entry.n, qNopeAbs, perHead});
   b.call("ingot_op_mla_core",
          {entry.ctx, qNopeAbs, q, adaptor.getLatent(), adaptor.getRopeKey(),
-          entry.positions, entry.n, cache, b.c64(H), b.c64(nope), b.c64(R),
-          b.c64(rope), b.cf(op.getScale()), ctxOut});
+          entry.positions, entry.sequenceStarts, entry.n, cache, b.c64(H),
+          b.c64(nope), b.c64(R), b.c64(rope), b.cf(op.getScale()), ctxOut});
   Value out = b.resultPtr(op);
   b.call("ingot_op_per_head_matmul",
          {entry.ctx,
@@ -652,8 +652,8 @@ struct LowerToLLVMPass
     Location loc = forward.getLoc();
     Type ptr = LLVM::LLVMPointerType::get(c), i64 = b.getI64Type();
     b.setInsertionPointToEnd(entry.module.getBody());
-    auto fnType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(c),
-                                              {ptr, i64, ptr, ptr, i64, ptr});
+    auto fnType = LLVM::LLVMFunctionType::get(
+        LLVM::LLVMVoidType::get(c), {ptr, i64, ptr, ptr, ptr, i64, ptr});
     auto fn = LLVM::LLVMFuncOp::create(b, loc, "ingot_model_forward", fnType);
     Block *body = fn.addEntryBlock(b);
     b.setInsertionPointToStart(body);
@@ -661,8 +661,9 @@ struct LowerToLLVMPass
     entry.n = body->getArgument(1);
     entry.tokens = body->getArgument(2);
     entry.positions = body->getArgument(3);
-    entry.logitRows = body->getArgument(4);
-    entry.logits = body->getArgument(5);
+    entry.sequenceStarts = body->getArgument(4);
+    entry.logitRows = body->getArgument(5);
+    entry.logits = body->getArgument(6);
     entry.skippedRows =
         LLVM::SubOp::create(b, loc, entry.n, entry.logitRows).getResult();
     // IngotContext fields (ModelABI.h).

@@ -102,7 +102,11 @@ void printServeHelp() {
       "  --api-key KEY        require 'Authorization: Bearer KEY' (every "
       "endpoint but /health)\n"
       "  --api-key-file FILE  the same with the key read from FILE (its first "
-      "line)\n");
+      "line)\n"
+      "  -np, --parallel N    requests generated at once, 1 to 256 (default "
+      "4); their steps\n"
+      "                       share one forward call, each has its own KV "
+      "cache of -c positions\n");
 }
 
 void printRunAndCommonHelp() {
@@ -110,6 +114,10 @@ void printRunAndCommonHelp() {
       "token ids (run):\n"
       "  --tokens IDS         prompt token ids, comma-separated; prints "
       "generated ids\n"
+      "                       (given again: each list its own sequence, all "
+      "run as one batch;\n"
+      "                       one line of ids each, --logits-out "
+      "PREFIX.seqK.*)\n"
       "  -n N                 ids to generate (default 16; prompt + N must fit "
       "the context)\n"
       "  --logits-out PREFIX  write PREFIX.prompt.f32 and PREFIX.gen.f32 "
@@ -239,7 +247,10 @@ const Flag kFlags[] = {
      Scope::Run,
      nullptr,
      [](Options &o, const char *, const char *v, E &) {
-       o.tokens = v;
+       if (o.haveTokens)
+         o.moreTokens.push_back(v);
+       else
+         o.tokens = v;
        return o.haveTokens = true;
      }},
     // Larger than the context is checked (or clamped) once the context is
@@ -470,6 +481,13 @@ const Flag kFlags[] = {
      nullptr,
      [](Options &o, const char *a, const char *v, E &e) {
        return parseInt(a, v, 0, 65535, o.port, e);
+     }},
+    {{"-np", "--parallel"},
+     kAlways,
+     Scope::Serve,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseInt(a, v, 1, kMaxParallel, o.parallel, e);
      }},
     {{"--api-key"},
      kAlways,

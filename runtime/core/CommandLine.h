@@ -10,7 +10,8 @@
 //   PROG run --tokens 1,403,407 -n N [--temp 0] [--logits-out PREFIX
 //                                             [--last-prompt-logits]]
 //   PROG serve [--host 127.0.0.1] [--port 8080] [--api-key KEY |
-//              --api-key-file FILE] [-n N] [sampling defaults]
+//              --api-key-file FILE] [-np/--parallel N] [-n N]
+//              [sampling defaults]
 //              [--chat-template-file FILE] [--reasoning-format ...]
 //   PROG bench [-p 128] [-n 64] [-r 3]
 //   PROG info
@@ -38,6 +39,8 @@ struct Options {
   std::string command;
   bool help = false; // -h/--help anywhere: print the usage, nothing else
   std::string tokens;
+  /// Further --tokens lists: each its own sequence of one batched run.
+  std::vector<std::string> moreTokens;
   bool haveTokens = false;
   int64_t nGenerate = -2;   // -n; -2 = the command's default, -1 = until end of
                             // generation or a full context
@@ -74,6 +77,9 @@ struct Options {
   // Server (serve).
   std::string host = "127.0.0.1";
   int64_t port = 8080;
+  /// Requests generated at once (slots), each with its own KV cache region
+  /// of -c positions; their decode steps share one forward call.
+  int64_t parallel = 4;
   std::string apiKey;
   std::string apiKeyFile;
   const char *apiKeyFlag = nullptr, *apiKeyFileFlag = nullptr;
@@ -91,6 +97,8 @@ struct Options {
 // the whole test), and no chat template is anywhere near this long.
 constexpr int64_t kMaxThreads = 1024;
 constexpr int64_t kMaxRepetitions = 1000;
+/// serve's slots: each is a KV cache region and a sampler.
+constexpr int64_t kMaxParallel = 256;
 constexpr uint64_t kMaxTemplateBytes = 16u << 20;
 // The most prompt bytes read whatever the context (a model may claim a
 // huge one): several times the text of a million-token context, while the

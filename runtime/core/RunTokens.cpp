@@ -5,6 +5,12 @@
 // fewer ids than asked for; --logits-out writes every row computed: every
 // prompt token's, or with --last-prompt-logits the last one's only.
 //
+// Several --tokens lists run as sequences of one batch, as `serve` steps
+// its slots: each its own KV cache region, every forward call over all of
+// them (the prompts together, then one token of each per step). Their ids
+// and logits are those of each list run alone, up to the rounding of
+// another batch size: the check of the multi-sequence model ABI.
+//
 //===----------------------------------------------------------------------===//
 #include "CommandLine.h"
 #include "Commands.h"
@@ -14,6 +20,7 @@
 #include "Sampler.h"
 #include "Session.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -163,9 +170,129 @@ void printTimings(const Session &s, int64_t nPrompt, int64_t steps, double t0,
       s.prefillThreads, s.decodeThreads);
 }
 
+/// The state of one sequence of a multi-sequence run.
+struct Sequence {
+  std::vector<int32_t> prompt, generated;
+  LogitsFiles logits;
+  int64_t next = 0;
+};
+
+/// Checks a row and picks its greedy successor.
+bool pick(const Session &s, const float *row, int64_t position, int64_t &next,
+          std::string &error) {
+  if (!checkLogits(row, s.vocab, position, error))
+    return false;
+  next = argmax(row, s.vocab);
+  return true;
+}
+
+/// Every --tokens list as its own sequence, stepped together: prompt
+/// tokens sequence after sequence in steps of up to maxBatch (every row's
+/// logits asked for: a sequence's last prompt token may be anywhere in a
+/// step), then one token of each sequence per step. --logits-out PREFIX
+/// writes PREFIX.seqK.{prompt,gen}.f32 for sequence K as one run would.
+bool runSequences(const Options &o, std::string &error) {
+  std::vector<Sequence> seqs(1 + o.moreTokens.size());
+  int64_t nGen = o.nGenerate < 0 ? 16 : o.nGenerate;
+  int64_t wanted = 0, total = 0;
+  for (size_t k = 0; k < seqs.size(); ++k) {
+    if (!parseTokens(k ? o.moreTokens[k - 1] : o.tokens,
+                     ingot_model_info.vocab_size, seqs[k].prompt, error))
+      return false;
+    wanted =
+        std::max(wanted, saturatingAdd(int64_t(seqs[k].prompt.size()), nGen));
+    total += int64_t(seqs[k].prompt.size());
+  }
+  Session s;
+  if (!setUpSession(s, o, wanted, error, int64_t(seqs.size())))
+    return false;
+  if (int64_t(seqs.size()) > s.maxBatch)
+    return fail(error,
+                "--tokens: %zu sequences, but a step holds at most %" PRId64
+                " tokens (one of each)",
+                seqs.size(), s.maxBatch);
+  for (size_t k = 0; k < seqs.size(); ++k) {
+    Sequence &q = seqs[k];
+    q.logits.lastPromptRow = o.lastPromptLogits;
+    if (!checkFits(s, int64_t(q.prompt.size()), nGen, error) ||
+        !q.logits.open(o.logitsOut.empty()
+                           ? std::string()
+                           : o.logitsOut + ".seq" + std::to_string(k),
+                       nGen, s.vocab, error))
+      return false;
+  }
+  std::vector<int32_t> seqOf(size_t(s.maxBatch));
+  int32_t *tokens = s.arena.tokens(), *positions = s.arena.positions();
+  double t0 = now();
+  // The prompts: (sequence, position) pairs in order, maxBatch a step.
+  size_t k = 0, i = 0;
+  while (k < seqs.size()) {
+    int64_t n = 0;
+    for (; n < s.maxBatch && k < seqs.size(); ++n) {
+      tokens[n] = seqs[k].prompt[i];
+      positions[n] = int32_t(i);
+      seqOf[size_t(n)] = int32_t(k);
+      if (++i == seqs[k].prompt.size())
+        ++k, i = 0;
+    }
+    if (!s.forwardSequences(n, seqOf.data(), n, true, error))
+      return false;
+    for (int64_t r = 0; r < n; ++r) {
+      Sequence &q = seqs[size_t(seqOf[size_t(r)])];
+      const float *row = s.arena.logits() + r * s.vocab;
+      const bool lastRow = positions[r] + 1 == int32_t(q.prompt.size());
+      if (q.logits.enabled && (lastRow || !q.logits.lastPromptRow) &&
+          !q.logits.prompt.write(row, q.logits.rowBytes, error))
+        return false;
+      if (lastRow && !pick(s, row, positions[r], q.next, error))
+        return false;
+    }
+  }
+  double t1 = now();
+  const bool logits = !o.logitsOut.empty();
+  for (int64_t step = 0; step < nGen; ++step) {
+    for (Sequence &q : seqs)
+      q.generated.push_back(int32_t(q.next));
+    if (step + 1 == nGen && !logits)
+      break;
+    int64_t n = 0;
+    for (Sequence &q : seqs) {
+      tokens[n] = int32_t(q.next);
+      positions[n] = int32_t(int64_t(q.prompt.size()) + step);
+      seqOf[size_t(n)] = int32_t(n);
+      ++n;
+    }
+    if (!s.forwardSequences(n, seqOf.data(), n, false, error))
+      return false;
+    for (int64_t r = 0; r < n; ++r) {
+      Sequence &q = seqs[size_t(r)];
+      const float *row = s.arena.logits() + r * s.vocab;
+      if (q.logits.enabled &&
+          !q.logits.gen.write(row, q.logits.rowBytes, error))
+        return false;
+      if (!pick(s, row, positions[r], q.next, error))
+        return false;
+    }
+  }
+  double t2 = now();
+  for (Sequence &q : seqs) {
+    if (!q.logits.close(error))
+      return false;
+    for (size_t g = 0; g < q.generated.size(); ++g)
+      std::printf(g ? ",%d" : "%d", q.generated[g]);
+    std::printf("\n");
+  }
+  if (!checkStdout(error))
+    return false;
+  printTimings(s, total, nGen - (logits ? 0 : (nGen > 0 ? 1 : 0)), t0, t1, t2);
+  return true;
+}
+
 } // namespace
 
 bool runTokens(const Options &o, std::string &error) {
+  if (!o.moreTokens.empty())
+    return runSequences(o, error);
   std::vector<int32_t> prompt;
   if (!parseTokens(o.tokens, ingot_model_info.vocab_size, prompt, error))
     return false;

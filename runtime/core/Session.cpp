@@ -88,7 +88,14 @@ bool chooseSizes(Session &s, const Options &o, const IngotModelInfo &info,
 
 bool allocateArena(Session &s, const Options &o, const IngotModelInfo &info,
                    std::string &error) {
-  const int64_t ctxLen = s.contextLength;
+  // Every sequence's rows are addressed by int32 cache rows.
+  int64_t ctxLen = 0;
+  if (__builtin_mul_overflow(s.contextLength, s.sequences, &ctxLen) ||
+      ctxLen > std::numeric_limits<int32_t>::max())
+    return fail(error,
+                "%" PRId64 " sequences of %" PRId64
+                " positions: more than 2^31 KV cache rows",
+                s.sequences, s.contextLength);
   ArenaPlan plan;
   plan.arenaBytes = uint64_t(info.arena_bytes);
   if (__builtin_mul_overflow(uint64_t(info.kv_bytes_per_position),
@@ -137,7 +144,34 @@ bool Session::forward(int64_t n, int64_t pos0, LogitRows rows,
   ctx.n_threads = n > 1 ? prefillThreads : decodeThreads;
   lastLogitRows = rows == LogitRows::All ? n : 1;
   logitRowsWritten += lastLogitRows;
-  ingot_model_forward(&ctx, n, arena.tokens(), pos, lastLogitRows,
+  ingot_model_forward(&ctx, n, arena.tokens(), pos, nullptr, lastLogitRows,
+                      arena.logits());
+  return true;
+}
+
+bool Session::forwardSequences(int64_t n, const int32_t *seq, int64_t logitRows,
+                               bool prompt, std::string &error) {
+  if (n < 1 || n > maxBatch || logitRows < 1 || logitRows > n)
+    return fail(error,
+                "internal error: forward call of %" PRId64
+                " tokens (batch %" PRId64 ") with %" PRId64 " logit rows",
+                n, maxBatch, logitRows);
+  const int32_t *pos = arena.positions();
+  starts.resize(size_t(maxBatch));
+  for (int64_t i = 0; i < n; ++i) {
+    if (seq[i] < 0 || seq[i] >= sequences || pos[i] < 0 ||
+        pos[i] >= contextLength)
+      return fail(error,
+                  "internal error: token %" PRId64 " of sequence %d at "
+                  "position %d outside %" PRId64 " sequences of %" PRId64
+                  " positions",
+                  i, seq[i], pos[i], sequences, contextLength);
+    starts[size_t(i)] = int32_t(seq[i] * contextLength);
+  }
+  ctx.n_threads = prompt ? prefillThreads : decodeThreads;
+  lastLogitRows = logitRows;
+  logitRowsWritten += logitRows;
+  ingot_model_forward(&ctx, n, arena.tokens(), pos, starts.data(), logitRows,
                       arena.logits());
   return true;
 }
@@ -154,8 +188,9 @@ std::string Session::contextLimit() const {
 }
 
 bool setUpSession(Session &s, const Options &o, int64_t wantedContext,
-                  std::string &error) {
+                  std::string &error, int64_t sequences) {
   const IngotModelInfo &info = ingot_model_info;
+  s.sequences = sequences < 1 ? 1 : sequences;
   if (!checkModelInfo(info, error) || !openPayload(s, o, info, error) ||
       !chooseSizes(s, o, info, wantedContext, error) ||
       !allocateArena(s, o, info, error) || !startThreads(s, o, error))
@@ -163,7 +198,7 @@ bool setUpSession(Session &s, const Options &o, int64_t wantedContext,
   s.ctx.weights = s.payload.data();
   s.ctx.arena = s.arena.arena();
   s.ctx.kv = s.arena.kv();
-  s.ctx.context_length = s.contextLength;
+  s.ctx.context_length = s.contextLength * s.sequences;
   s.ctx.n_threads = s.pool.size();
   s.ctx.pool = &s.pool;
   return true;

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ingot::rt {
 
@@ -36,6 +37,10 @@ struct Session {
   int64_t vocab = 0;
   int64_t maxBatch = 1;
   int64_t contextLength = 0;
+  /// Sequences the KV cache holds, each its own region of contextLength
+  /// rows (sequence k's position 0 at row k * contextLength); 1 but for
+  /// `serve --parallel`.
+  int64_t sequences = 1;
   /// The largest context this binary can run: the model's (the compiled
   /// plan's) maximum, within 32-bit positions.
   int64_t maxContext = 0;
@@ -50,6 +55,14 @@ struct Session {
   /// (LogitRows::Last) or of all n land in arena.logits(), the last token's
   /// in the last row written (lastLogits()).
   bool forward(int64_t n, int64_t pos0, LogitRows rows, std::string &error);
+  /// One forward call over several sequences (continuous batching): n <=
+  /// maxBatch tokens in arena.tokens(), their positions in
+  /// arena.positions(), token i of sequence seq[i] (< sequences); the
+  /// logits of the last `logitRows` tokens land in arena.logits(), one row
+  /// each in order. `prompt`: the step holds prompt tokens (prefill
+  /// threads), else only one token of each sequence (decode threads).
+  bool forwardSequences(int64_t n, const int32_t *seq, int64_t logitRows,
+                        bool prompt, std::string &error);
   /// The last token's logits after forward().
   const float *lastLogits() const {
     return arena.logits() + (lastLogitRows - 1) * vocab;
@@ -61,13 +74,16 @@ struct Session {
 
 private:
   int64_t lastLogitRows = 1;
+  /// forwardSequences' cache row of each token's sequence start.
+  std::vector<int32_t> starts;
 };
 
 /// Sets up the session with -c, or a context of `wantedContext` positions
-/// (at least 4096, at most the maximum) when -c is not given. Each command
-/// checks its own needs against s.contextLength afterwards.
+/// (at least 4096, at most the maximum) when -c is not given, and a KV
+/// cache of `sequences` such contexts. Each command checks its own needs
+/// against s.contextLength afterwards.
 bool setUpSession(Session &s, const Options &o, int64_t wantedContext,
-                  std::string &error);
+                  std::string &error, int64_t sequences = 1);
 
 /// The largest context the model description allows: its maximum, within
 /// the int32 positions of the model ABI.

@@ -4,6 +4,7 @@
 #include "Console.h"
 #include "Error.h"
 #include "TextSink.h"
+#include "TokenPrinter.h"
 
 #include <cinttypes>
 #include <cstdio>
@@ -12,54 +13,6 @@
 
 namespace ingot::rt {
 namespace {
-
-/// True when `text` leaves a `<think>` block open (R1 generation prompts).
-bool endsInsideReasoning(const std::string &text) {
-  size_t open = text.rfind("<think>");
-  if (open == std::string::npos)
-    return false;
-  size_t close = text.rfind("</think>");
-  return close == std::string::npos || close < open;
-}
-
-/// Shows each sampled token: its piece, held back while it ends inside a
-/// UTF-8 sequence. Control tokens are not shown, except the reasoning tags
-/// the sink needs to see.
-class TokenPrinter {
-public:
-  TokenPrinter(const Tokenizer &tok, TextSink &sink)
-      : tok(tok), sink(sink), thinkOpen(tok.lookup("<think>")),
-        thinkClose(tok.lookup("</think>")) {
-    piece.reserve(256);
-    ready.reserve(256);
-  }
-  bool push(int32_t id, std::string &error) {
-    ready.clear();
-    utf8.push(display(id), ready);
-    return sink.push(ready, error);
-  }
-  bool finish(std::string &error) {
-    ready.clear();
-    utf8.finish(ready);
-    return sink.push(ready, error) && sink.finish(error);
-  }
-
-private:
-  std::string_view display(int32_t id) {
-    if (tok.isControl(id))
-      return id == thinkOpen || id == thinkClose
-                 ? std::string_view(tok.tokenText(id))
-                 : std::string_view();
-    piece = tok.tokenToPiece(id, false);
-    return piece;
-  }
-
-  const Tokenizer &tok;
-  TextSink &sink;
-  const int32_t thinkOpen, thinkClose;
-  Utf8Holdback utf8;
-  std::string piece, ready;
-};
 
 /// Feeds prompt[from..] at positions from.. (the KV cache already holds
 /// prompt[0..from)); `logits` is the row of its last token.
@@ -139,18 +92,6 @@ bool sampleTokens(TextRun &run, const float *logits, TokenPrinter &printer,
   return true;
 }
 
-/// Where the cached tokens and `ids` first differ; at least one token of
-/// `ids` is always fed.
-int64_t commonPrefix(const KvTokens &cache, const std::vector<int32_t> &ids) {
-  size_t common = 0;
-  while (int64_t(common) < cache.size && common < ids.size() &&
-         cache.ids[common] == ids[common])
-    ++common;
-  if (common == ids.size() && common > 0)
-    --common;
-  return int64_t(common);
-}
-
 void printTextTimings(const Session &s, const TextTimings &t, uint64_t seed) {
   // Generation speed counts the tokens after the first (whose time is in TTFT).
   int64_t steps = t.genTokens > 1 ? t.genTokens - 1 : 0;
@@ -174,6 +115,16 @@ void printTextTimings(const Session &s, const TextTimings &t, uint64_t seed) {
 
 } // namespace
 
+int64_t commonPrefix(const KvTokens &cache, const std::vector<int32_t> &ids) {
+  size_t common = 0;
+  while (int64_t(common) < cache.size && common < ids.size() &&
+         cache.ids[common] == ids[common])
+    ++common;
+  if (common == ids.size() && common > 0)
+    --common;
+  return int64_t(common);
+}
+
 bool splitsReasoning(const Options &o, const Tokenizer &tok,
                      const std::string &templ) {
   if (o.reasoningFormat == "deepseek")
@@ -190,7 +141,7 @@ bool TextRun::start(int64_t promptTokens, std::string &error) {
   int64_t wanted = o.interactive
                        ? promptTokens + 1
                        : saturatingAdd(promptTokens, nGen > 0 ? nGen : 1);
-  if (!setUpSession(session, o, wanted, error) ||
+  if (!setUpSession(session, o, wanted, error, sequences) ||
       !sampler.init(session.vocab, session.contextLength, sampling, error))
     return false;
   cache.ids = session.arena.history();

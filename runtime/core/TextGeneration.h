@@ -62,6 +62,8 @@ struct TextRun {
   int64_t nGen = -1;
   /// Generation ends before the first of these (-r/--stop).
   std::vector<std::string> stops;
+  /// KV cache regions the session holds (serve's slots; 1 otherwise).
+  int64_t sequences = 1;
   Session session;
   Sampler sampler;
   KvTokens cache;
@@ -80,6 +82,11 @@ struct TextRun {
   /// timings to stderr.
   bool finishTurn(bool newline, const TextTimings &t, std::string &error);
 };
+
+/// Where the cached tokens and `ids` first differ: the prompt tokens the
+/// cache already holds. At least one token of `ids` is always left to feed
+/// (its logits are needed).
+int64_t commonPrefix(const KvTokens &cache, const std::vector<int32_t> &ids);
 
 /// Whether answers are split into reasoning and content: as
 /// --reasoning-format says, or (auto) when the vocabulary or the chat

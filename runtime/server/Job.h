@@ -8,10 +8,9 @@
 // drops its reference; the worker sees the flag at its next token and stops.
 //
 // The queue is bounded (a full queue is a 429 for the client, not an
-// unbounded backlog) and serves jobs in arrival order to one worker: one
-// slot for now. The next slice (continuous batching) keeps this interface:
-// the scheduler takes jobs from the same queue into N slots between decode
-// steps and posts each slot's events to its job exactly as here.
+// unbounded backlog) and serves jobs in arrival order to one worker, which
+// takes them into its slots between decode steps (Generator.h): waiting
+// when it has nothing to do, else only taking what is already there.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_RUNTIME_SERVER_JOB_H
@@ -87,6 +86,16 @@ public:
     std::unique_lock<std::mutex> lock(mutex);
     ready.wait(lock, [&] { return stopping || !jobs.empty(); });
     if (stopping)
+      return nullptr;
+    std::shared_ptr<Job> job = std::move(jobs.front());
+    jobs.pop_front();
+    return job;
+  }
+  /// The next job without waiting; null when none waits or once stop() was
+  /// called.
+  std::shared_ptr<Job> tryPop() {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (stopping || jobs.empty())
       return nullptr;
     std::shared_ptr<Job> job = std::move(jobs.front());
     jobs.pop_front();

@@ -4,7 +4,7 @@
 // start), the port (a busy port fails the start; /health answers 503 from
 // here on), then the weights and KV cache, then /health says 200 and the
 // worker answers jobs until SIGINT or SIGTERM. At the signal the waiting
-// jobs get a 503 and the running one stops at its next token.
+// jobs get a 503 and the running ones stop before the next step.
 //
 //===----------------------------------------------------------------------===//
 #include "ServeCommand.h"
@@ -102,13 +102,10 @@ bool runServe(const Options &o, std::string &error) {
     return false;
   state->defaults = generator->defaults();
   state->ready.store(true, std::memory_order_release);
-  std::fprintf(stderr, "%s: serve: ready, context %lld positions\n",
-               programName(), (long long)state->defaults.contextLength);
-  while (std::shared_ptr<Job> job = state->queue.pop()) {
-    if (job->cancelled)
-      continue;
-    generator->answer(*job, state->model);
-  }
+  std::fprintf(stderr, "%s: serve: ready, %d slots of %lld positions each\n",
+               programName(), generator->slotCount(),
+               (long long)state->defaults.contextLength);
+  generator->serve(state->queue, state->model);
   return true;
 }
 

@@ -256,7 +256,8 @@ std::string dump(const json &j) {
 json usageJson(const AnswerSummary &s) {
   return {{"prompt_tokens", s.promptTokens},
           {"completion_tokens", s.completionTokens},
-          {"total_tokens", s.promptTokens + s.completionTokens}};
+          {"total_tokens", s.promptTokens + s.completionTokens},
+          {"prompt_tokens_details", {{"cached_tokens", s.cachedTokens}}}};
 }
 
 json header(const ResponseId &rid, const char *object) {

@@ -65,6 +65,8 @@ std::string errorBody(int status, std::string_view message);
 /// Usage and ending of one answer, for the response bodies.
 struct AnswerSummary {
   int64_t promptTokens = 0, completionTokens = 0;
+  /// Of promptTokens: those the KV cache already held (prefix reuse).
+  int64_t cachedTokens = 0;
   const char *finishReason = "stop"; ///< "stop" or "length"
 };
 

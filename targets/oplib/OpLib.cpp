@@ -609,9 +609,23 @@ void attendRow(int64_t nKV, float scale, bool sgemm, ScoreFn score,
 /// llama.cpp pads the KV cells an attention step sees to a multiple of 256.
 inline int64_t paddedKV(int64_t nKV) { return (nKV + 255) / 256 * 256; }
 
+/// The cache row of token t's sequence's position 0 (ModelABI.h).
+inline int64_t sequenceStart(const int32_t *starts, int64_t t) {
+  return starts ? starts[t] : 0;
+}
+
+/// The most keys a token of the batch attends (its position + 1): the last
+/// token's for one sequence, whose positions ascend.
+int64_t mostKeys(const int32_t *positions, int64_t nTokens) {
+  int64_t most = 0;
+  for (int64_t t = 0; t < nTokens; ++t)
+    most = positions[t] + 1 > most ? positions[t] + 1 : most;
+  return most;
+}
+
 struct AttentionTask {
   const float *q;
-  const int32_t *positions;
+  const int32_t *positions, *starts;
   const uint8_t *cache;
   int64_t nTokens, nHeads, nKVHeads, headDim, valueDim, rowFloats;
   float scale;
@@ -630,16 +644,17 @@ void runAttentionTask(void *argsVoid, int32_t chunk, int32_t nChunks) {
   for (int64_t item = begin; item < end; ++item) {
     int64_t t = item / a->nHeads, h = item % a->nHeads, kvh = h / group;
     const float *qh = a->q + (t * a->nHeads + h) * a->headDim;
+    const float *rows = cache + sequenceStart(a->starts, t) * a->rowFloats;
     const int64_t nKV = a->positions[t] + 1;
     const bool sgemm = useSgemmF32(a->valueDim, a->nTokens, paddedKV(nKV));
     attendRow(
         nKV, a->scale, sgemm,
         [&](int64_t j) {
-          return vecDotF32(cache + j * a->rowFloats + kvh * a->headDim, qh,
+          return vecDotF32(rows + j * a->rowFloats + kvh * a->headDim, qh,
                            a->headDim);
         },
         [&](int64_t j) {
-          return cache + j * a->rowFloats + kWidth + kvh * a->valueDim;
+          return rows + j * a->rowFloats + kWidth + kvh * a->valueDim;
         },
         a->valueDim, a->out + (t * a->nHeads + h) * a->valueDim);
   }
@@ -710,7 +725,7 @@ inline Vec16 expNonPositive(Vec16 x) {
 
 struct TiledAttentionTask {
   const float *q;
-  const int32_t *positions;
+  const int32_t *positions, *starts;
   const float *cache;
   int64_t nTokens, nHeads, nKVHeads, headDim, valueDim, rowFloats;
   float scale;
@@ -722,7 +737,8 @@ struct TiledAttentionTask {
 };
 
 /// One tile: query heads [h0, h0 + nh) (all reading KV head kvHead) of
-/// tokens [t0, t0 + nt); row r is head h0 + r % nh of token t0 + r / nh.
+/// tokens [t0, t0 + nt), all of one sequence; row r is head h0 + r % nh of
+/// token t0 + r / nh.
 void attendTile(const TiledAttentionTask &a, int64_t kvHead, int64_t h0,
                 int64_t nh, int64_t t0, int64_t nt) {
   const int64_t rows = nh * nt;
@@ -749,9 +765,10 @@ void attendTile(const TiledAttentionTask &a, int64_t kvHead, int64_t h0,
   Lanes16 visibleLanes;
   memcpy(&visibleLanes, visible, sizeof visibleLanes);
 
-  const float *keyRows = a.cache + kvHead * a.headDim;
+  const float *sequence = a.cache + sequenceStart(a.starts, t0) * a.rowFloats;
+  const float *keyRows = sequence + kvHead * a.headDim;
   const float *valueRows =
-      a.cache + a.nKVHeads * a.headDim + kvHead * a.valueDim;
+      sequence + a.nKVHeads * a.headDim + kvHead * a.valueDim;
   // Running max and sum of exp(score - max) per row; -FLT_MAX rather than
   // -inf, so that rows with no visible key yet give no inf - inf.
   Vec16 runMax = -FLT_MAX, runSum = 0.0f;
@@ -875,13 +892,23 @@ void runTiledAttentionTask(void *argsVoid, int32_t chunk, int32_t nChunks) {
         a.nTokens - t0 < a.tokensPerTile ? a.nTokens - t0 : a.tokensPerTile;
     const int64_t nh =
         group - hInGroup < a.headsPerTile ? group - hInGroup : a.headsPerTile;
-    attendTile(a, kvHead, kvHead * group + hInGroup, nh, t0, nt);
+    // A tile's rows share its keys: where the tile's tokens cross into
+    // another sequence it is split (a row's result does not depend on the
+    // other rows, so one sequence gives the same bits either way).
+    for (int64_t from = t0, end = t0 + nt; from < end;) {
+      int64_t to = from + 1;
+      while (to < end &&
+             sequenceStart(a.starts, to) == sequenceStart(a.starts, from))
+        ++to;
+      attendTile(a, kvHead, kvHead * group + hInGroup, nh, from, to - from);
+      from = to;
+    }
   }
 }
 
 struct MLATask {
   const float *qNopeAbs, *q;
-  const int32_t *positions;
+  const int32_t *positions, *starts;
   const uint8_t *cache;
   int64_t nTokens, nHeads, nopeDim, kvLoraRank, ropeDim;
   float scale;
@@ -907,12 +934,13 @@ void runMLATask(void *argsVoid, int32_t chunk, int32_t nChunks) {
            a->q + (t * a->nHeads + h) * qHead + a->nopeDim, a->ropeDim * 4);
     const int64_t nKV = a->positions[t] + 1;
     const bool sgemm = useSgemmF32(a->kvLoraRank, a->nTokens, paddedKV(nKV));
+    const float *rows = cache + sequenceStart(a->starts, t) * rowFloats;
     attendRow(
         nKV, a->scale, sgemm,
         [&](int64_t j) {
-          return vecDotF32(cache + j * rowFloats, qFull, rowFloats);
+          return vecDotF32(rows + j * rowFloats, qFull, rowFloats);
         },
-        [&](int64_t j) { return cache + j * rowFloats; }, a->kvLoraRank,
+        [&](int64_t j) { return rows + j * rowFloats; }, a->kvLoraRank,
         a->out + (t * a->nHeads + h) * a->kvLoraRank);
   }
 }
@@ -1121,15 +1149,17 @@ void parallelItems(IngotContext *ctx, void (*fn)(void *, int32_t, int32_t),
       (int32_t)((items + task.itemsPerChunk - 1) / task.itemsPerChunk));
 }
 
-/// Stores each token's cache row at its position: `firstWidth` floats of
-/// `first` (keys, or MLA's latent) followed by `secondWidth` of `second`.
-void storeCacheRows(uint8_t *cache, const int32_t *positions, int64_t nTokens,
-                    const float *first, int64_t firstWidth, const float *second,
+/// Stores each token's cache row at its sequence's start plus its position:
+/// `firstWidth` floats of `first` (keys, or MLA's latent) followed by
+/// `secondWidth` of `second`.
+void storeCacheRows(uint8_t *cache, const int32_t *positions,
+                    const int32_t *starts, int64_t nTokens, const float *first,
+                    int64_t firstWidth, const float *second,
                     int64_t secondWidth) {
   const int64_t rowFloats = firstWidth + secondWidth;
   float *rows = (float *)cache;
   for (int64_t t = 0; t < nTokens; ++t) {
-    float *row = rows + positions[t] * rowFloats;
+    float *row = rows + (sequenceStart(starts, t) + positions[t]) * rowFloats;
     memcpy(row, first + t * firstWidth, firstWidth * 4);
     memcpy(row + firstWidth, second + t * secondWidth, secondWidth * 4);
   }
@@ -1598,21 +1628,22 @@ void ingot_op_rope(const float *x, float *out, const int32_t *positions,
 
 void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
                         const float *v, const int32_t *positions,
-                        int64_t nTokens, uint8_t *cache, int64_t nHeads,
-                        int64_t nKVHeads, int64_t headDim, int64_t valueDim,
-                        float scale, int32_t ggmlOrder, float *out) {
+                        const int32_t *starts, int64_t nTokens, uint8_t *cache,
+                        int64_t nHeads, int64_t nKVHeads, int64_t headDim,
+                        int64_t valueDim, float scale, int32_t ggmlOrder,
+                        float *out) {
   const int64_t kWidth = nKVHeads * headDim, vWidth = nKVHeads * valueDim;
   const int64_t rowFloats = kWidth + vWidth;
-  storeCacheRows(cache, positions, nTokens, k, kWidth, v, vWidth);
+  storeCacheRows(cache, positions, starts, nTokens, k, kWidth, v, vWidth);
   // Each query row reads its KV head's keys and values up to its position.
-  const int64_t cachedRows = nTokens > 0 ? positions[nTokens - 1] + 1 : 0;
+  const int64_t cachedRows = mostKeys(positions, nTokens);
   const int64_t rowWork = cachedRows * (headDim + valueDim) * 4;
   if (nTokens <= 0)
     return;
   if (ggmlOrder || headDim > kTiledHeadWidth || valueDim > kTiledHeadWidth) {
-    AttentionTask task = {q,         positions, cache,   nTokens,
-                          nHeads,    nKVHeads,  headDim, valueDim,
-                          rowFloats, scale,     out,     0};
+    AttentionTask task = {q,      positions, starts,  cache,    nTokens,
+                          nHeads, nKVHeads,  headDim, valueDim, rowFloats,
+                          scale,  out,       0};
     parallelItems(ctx, runAttentionTask, task, rowWork);
     return;
   }
@@ -1632,6 +1663,7 @@ void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
     headsPerTile = (headsPerTile + 1) / 2;
   TiledAttentionTask task = {q,
                              positions,
+                             starts,
                              (const float *)cache,
                              nTokens,
                              nHeads,
@@ -1657,15 +1689,16 @@ void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
 
 void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs, const float *q,
                        const float *latent, const float *ropeKey,
-                       const int32_t *positions, int64_t nTokens,
-                       uint8_t *cache, int64_t nHeads, int64_t nopeDim,
-                       int64_t kvLoraRank, int64_t ropeDim, float scale,
-                       float *ctxOut) {
-  storeCacheRows(cache, positions, nTokens, latent, kvLoraRank, ropeKey,
+                       const int32_t *positions, const int32_t *starts,
+                       int64_t nTokens, uint8_t *cache, int64_t nHeads,
+                       int64_t nopeDim, int64_t kvLoraRank, int64_t ropeDim,
+                       float scale, float *ctxOut) {
+  storeCacheRows(cache, positions, starts, nTokens, latent, kvLoraRank, ropeKey,
                  ropeDim);
-  MLATask task = {qNopeAbs, q,          positions, cache, nTokens, nHeads,
-                  nopeDim,  kvLoraRank, ropeDim,   scale, ctxOut,  0};
-  const int64_t cachedRows = nTokens > 0 ? positions[nTokens - 1] + 1 : 0;
+  MLATask task = {qNopeAbs, q,      positions, starts,     cache,
+                  nTokens,  nHeads, nopeDim,   kvLoraRank, ropeDim,
+                  scale,    ctxOut, 0};
+  const int64_t cachedRows = mostKeys(positions, nTokens);
   parallelItems(ctx, runMLATask, task, cachedRows * (kvLoraRank + ropeDim) * 4);
 }
 

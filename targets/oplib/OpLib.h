@@ -103,25 +103,30 @@ void ingot_op_rope(const float *x, float *out, const int32_t *positions,
                    float betaFast, float betaSlow, int64_t origContext,
                    const float *freqFactors);
 /// Stores this step's keys/values at their positions in a layer's cache
-/// (cache row = [kWidth keys | vWidth values]), then attends. With
+/// (cache row = [kWidth keys | vWidth values]), then attends. Token t's
+/// sequence starts at cache row starts[t] (null: every token's at row 0):
+/// it is stored at row starts[t] + positions[t] and attends rows
+/// starts[t] .. starts[t] + positions[t]. With
 /// `ggmlOrder`, exactly as the reference (ggml's sums and exp, in its
 /// order); otherwise in tiles of query rows with an online softmax, within
 /// float rounding of it (heads wider than 256 always take the exact path).
 void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
                         const float *v, const int32_t *positions,
-                        int64_t nTokens, uint8_t *cache, int64_t nHeads,
-                        int64_t nKVHeads, int64_t headDim, int64_t valueDim,
-                        float scale, int32_t ggmlOrder, float *out);
-/// MLA core: stores [latent | ropeKey] per position, then for each head
+                        const int32_t *starts, int64_t nTokens, uint8_t *cache,
+                        int64_t nHeads, int64_t nKVHeads, int64_t headDim,
+                        int64_t valueDim, float scale, int32_t ggmlOrder,
+                        float *out);
+/// MLA core: stores [latent | ropeKey] per position (cache rows as
+/// ingot_op_attention's, `starts` the same), then for each head
 /// attends with the absorbed query (qNopeAbs: kvLoraRank per head, and the
 /// rotated rope part of q: the last ropeDim of each (nopeDim + ropeDim)
 /// head) and writes the context (kvLoraRank per head) to ctxOut.
 void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs, const float *q,
                        const float *latent, const float *ropeKey,
-                       const int32_t *positions, int64_t nTokens,
-                       uint8_t *cache, int64_t nHeads, int64_t nopeDim,
-                       int64_t kvLoraRank, int64_t ropeDim, float scale,
-                       float *ctxOut);
+                       const int32_t *positions, const int32_t *starts,
+                       int64_t nTokens, uint8_t *cache, int64_t nHeads,
+                       int64_t nopeDim, int64_t kvLoraRank, int64_t ropeDim,
+                       float scale, float *ctxOut);
 /// Copies columns [offset, offset + width) of each row.
 void ingot_op_slice(const float *x, int64_t rows, int64_t inWidth,
                     int64_t offset, int64_t width, float *out);

@@ -28,12 +28,12 @@ module {
   }
 }
 // CHECK-LABEL: llvm.func @ingot_model_forward
-// CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[N:.*]]: i64, %[[TOKENS:.*]]: !llvm.ptr, %[[POS:.*]]: !llvm.ptr, %[[ROWS:.*]]: i64, %[[LOGITS:.*]]: !llvm.ptr)
+// CHECK-SAME: (%[[CTX:.*]]: !llvm.ptr, %[[N:.*]]: i64, %[[TOKENS:.*]]: !llvm.ptr, %[[POS:.*]]: !llvm.ptr, %[[STARTS:.*]]: !llvm.ptr, %[[ROWS:.*]]: i64, %[[LOGITS:.*]]: !llvm.ptr)
 // CHECK: %[[SKIP:.*]] = llvm.sub %[[N]], %[[ROWS]]
 // All tokens up to and through the attention.
 // CHECK: llvm.call @ingot_op_embedding(%{{.*}}, %{{.*}}, %{{.*}}, %[[TOKENS]], %[[N]], %[[X:.*]]) :
 // CHECK-COUNT-3: llvm.call @ingot_op_matmul(%[[CTX]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[X]], %[[N]],
-// CHECK: llvm.call @ingot_op_attention(%[[CTX]], %{{.*}}, %{{.*}}, %{{.*}}, %[[POS]], %[[N]], {{.*}}, %[[A:[0-9]+]]) :
+// CHECK: llvm.call @ingot_op_attention(%[[CTX]], %{{.*}}, %{{.*}}, %{{.*}}, %[[POS]], %[[STARTS]], %[[N]], {{.*}}, %[[A:[0-9]+]]) :
 // The output projection reads the attention's last rows (32 f32 a row).
 // CHECK: %[[ASKIP:.*]] = llvm.mul %[[SKIP]], %{{.*}} : i64
 // CHECK: %[[ALAST:.*]] = llvm.getelementptr %[[A]][%[[ASKIP]]]

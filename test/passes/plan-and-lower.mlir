@@ -31,7 +31,7 @@ module {
 // SELECT: ingot.matmul {{.*}}kernel = #ingot.kernel<matmul, q8_0, 32, 64, avx512vnni, granule = 16>
 // LOWER: ingot.kernels = [#ingot.kernel<matmul, q8_0, 32, 64, avx512vnni, granule = 16>]
 // LOWER-NOT: ingot.weight
-// LOWER-LABEL: llvm.func @ingot_model_forward(%{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: !llvm.ptr)
+// LOWER-LABEL: llvm.func @ingot_model_forward(%{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: !llvm.ptr)
 // LOWER: llvm.call @ingot_op_embedding
 // LOWER: llvm.call @ingot_op_rms_norm
 // LOWER: llvm.mlir.addressof @ingot_k_mm_q8_0_32x64_avx512vnni

@@ -243,8 +243,9 @@ def check_errors(s):
 
 
 def check_queue_full(s):
-    # One slot and a queue of 16: 30 requests at once, each with its own
-    # long prompt (no cached prefix to share), leave some without a place.
+    # Four slots (--parallel's default) and a queue of 16: 30 requests at
+    # once, each with its own long prompt (no cached prefix to share), leave
+    # some without a place.
     import threading
     results = []
 

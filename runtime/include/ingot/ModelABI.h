@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define INGOT_MODEL_ABI_VERSION 4
+#define INGOT_MODEL_ABI_VERSION 5
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,7 +26,9 @@ typedef struct IngotContext {
   uint8_t *arena;
   /// KV caches of all layers: kv_bytes_per_position * context_length.
   uint8_t *kv;
-  /// Positions the KV cache holds (chosen at run time, <= model maximum).
+  /// Rows the KV cache holds per layer (chosen at run time): one sequence's
+  /// positions, or several sequences' regions one after another (see
+  /// ingot_model_forward's sequence_starts).
   int64_t context_length;
   /// Threads the parallel loops may use (>= 1).
   int32_t n_threads;
@@ -132,7 +134,24 @@ extern const uint64_t ingot_chat_template_size;
 extern const int32_t ingot_planned_threads[2];
 
 /// The model: one step over n_tokens (1 <= n_tokens <= max_batch) at the
-/// given positions; writes the logits of the last n_logit_rows tokens
+/// given positions (what RoPE sees, 0 at a sequence's first token).
+///
+/// The tokens may belong to different sequences (continuous batching): the
+/// KV cache row of token i is sequence_starts[i] + positions[i], and token i
+/// attends the rows sequence_starts[i] .. sequence_starts[i] + positions[i]
+/// (its own sequence's cache, itself included). NULL: every start is 0, one
+/// sequence. The caller keeps every sequence's rows inside context_length
+/// and apart from the others'. A step stores every token's keys and values
+/// before any attends, so the tokens of a step may come in any order; only
+/// their own sequences' earlier rows and themselves are read, so a token's
+/// logits do not depend on the other sequences in the step (the ops may
+/// still round differently for another batch size). A caller that wants
+/// one row of logits per sequence puts those tokens last (serve: the
+/// prompt chunks that need none first, then the one prompt chunk that ends
+/// its prompt, then one token of each generating sequence) and asks for
+/// that many rows: the logits tail stays computed for those rows alone.
+///
+/// Writes the logits of the last n_logit_rows tokens
 /// (1 <= n_logit_rows <= n_tokens), vocab_size each, row i for token
 /// n_tokens - n_logit_rows + i: 1 when only the next token is sampled,
 /// n_tokens when every token's logits are wanted. The model may skip the
@@ -142,7 +161,8 @@ extern const int32_t ingot_planned_threads[2];
 /// in ctx->arena or ctx->kv.
 void ingot_model_forward(IngotContext *ctx, int64_t n_tokens,
                          const int32_t *tokens, const int32_t *positions,
-                         int64_t n_logit_rows, float *logits);
+                         const int32_t *sequence_starts, int64_t n_logit_rows,
+                         float *logits);
 
 #ifdef __cplusplus
 }

@@ -70,20 +70,22 @@ static void logits_task(void *p, int32_t chunk, int32_t n_chunks) {
 }
 
 void ingot_model_forward(IngotContext *ctx, int64_t n_tokens, const int32_t *tokens,
-                         const int32_t *positions, int64_t n_logit_rows, float *logits) {
+                         const int32_t *positions, const int32_t *sequence_starts,
+                         int64_t n_logit_rows, float *logits) {
   const float *embd = (const float *)ctx->weights;
   const float *output = embd + VOCAB * DIM;
   float *kv = (float *)ctx->kv;
   float *context = (float *)ctx->arena;
   for (int64_t i = 0; i < n_tokens; ++i) {
     int64_t pos = positions[i];
-    float *h = kv + pos * DIM;
+    float *seq = kv + (sequence_starts ? sequence_starts[i] : 0) * DIM;
+    float *h = seq + pos * DIM;
     for (int d = 0; d < DIM; ++d)
       h[d] = embd[tokens[i] * DIM + d] + 0.5f * (float)((pos * (d + 1)) % 7 - 3);
     for (int d = 0; d < DIM; ++d) {
       float sum = 0.0f;
       for (int64_t p = 0; p <= pos; ++p)
-        sum += kv[p * DIM + d];
+        sum += seq[p * DIM + d];
       context[i * DIM + d] = h[d] - 0.5f * sum / (float)(pos + 1);
     }
   }

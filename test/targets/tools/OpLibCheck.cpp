@@ -346,8 +346,8 @@ bool checkAttention(const std::string &label, std::mt19937 &rng) {
   std::vector<float> got(size_t(tokens * heads * vWidth));
   ingot_op_attention(check::parallelContext(), q.data(),
                      keys.data() + start * kWidth, values.data() + start * vAll,
-                     positions.data(), tokens, (uint8_t *)cache.data(), heads,
-                     nKV, width, vWidth, scale, ggmlOrder, got.data());
+                     positions.data(), nullptr, tokens, (uint8_t *)cache.data(),
+                     heads, nKV, width, vWidth, scale, ggmlOrder, got.data());
 
   interp::KVCacheLayer layer(positionsUsed, kWidth, vAll);
   for (int64_t p = 0; p < positionsUsed; ++p)
