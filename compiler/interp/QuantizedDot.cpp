@@ -254,7 +254,23 @@ float dotQ5(const uint8_t *row, const void *xBlocks, int64_t nBlocks) {
   return withMin ? reduce8(acc) + mins : reduce8(acc);
 }
 
-float dotIQ4_NL(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
+// IQ4_NL: repacked (iq4_nl_8x8, the kernels of repacked Q4_0) one exact
+// integer sum per block, accumulated as sum = fma(sumi, d_w * d_x, sum);
+// otherwise ggml's reference order.
+float dotIQ4_NL(const uint8_t *row, const Q8Block *x, int64_t nBlocks,
+                bool repacked) {
+  if (repacked) {
+    float sum = 0.0f;
+    for (int64_t b = 0; b < nBlocks; ++b, row += 18) {
+      const uint8_t *qs = row + 2;
+      int32_t sumi = 0;
+      for (int j = 0; j < 16; ++j)
+        sumi += x[b].q[j] * ggml::kIQ4NLValues[qs[j] & 0xF] +
+                x[b].q[j + 16] * ggml::kIQ4NLValues[qs[j] >> 4];
+      sum = std::fma(float(sumi), loadHalf(row) * x[b].d, sum);
+    }
+    return sum;
+  }
   float sum = 0.0f;
   for (int64_t b = 0; b < nBlocks; ++b, row += 18) {
     const uint8_t *qs = row + 2;
@@ -271,34 +287,40 @@ float dotIQ4_NL(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
 // Super-blocks of 256 against Q8_K
 //===----------------------------------------------------------------------===//
 
-// ggml's reference Q3_K product keeps eight integer lanes per
-// super-block (lane l sums scale * w * x over the values v with v % 8 == l)
-// and eight float lanes over the row (lane l += d_w * d_x * lane_l), added
-// up at the end, lane 0 first.
 
-/// One super-block's integer lanes: `quants` the 256 weight quants as
-/// signed integers, `scale16[i]` the integer scale of values 16i..16i+15.
-void laneSums(const int8_t *quants, const int *scale16, const Q8_KBlock &x,
-              int32_t lanes[8]) {
-  std::fill(lanes, lanes + 8, 0);
-  for (int v = 0; v < 256; ++v)
-    lanes[v % 8] += scale16[v / 16] * (int32_t(x.q[v]) * quants[v]);
+// Q2_K repacked (q2_K_8x8, AVX-512 hosts): as repackedQ4_K, one float term
+// per super-block (gemv) or per 128 values (gemm), over its 16 sub-blocks
+// of 16 (scale in the low nibble, min in the high one).
+float repackedQ2_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks,
+                   bool gemm) {
+  float acc = 0.0f, accMin = 0.0f;
+  for (int64_t b = 0; b < nBlocks; ++b, row += 84) {
+    const uint8_t *scales = row;
+    const uint8_t *qs = row + 16;
+    const float d = loadHalf(row + 80) * x[b].d;
+    const float dmin = loadHalf(row + 82) * x[b].d;
+    const int groups = gemm ? 2 : 1;
+    const int perGroup = 16 / groups;
+    for (int g = 0; g < groups; ++g) {
+      int32_t isum = 0, minSum = 0;
+      for (int i = g * perGroup; i < (g + 1) * perGroup; ++i) {
+        int32_t dot = 0;
+        // Value 128h + 32j + l: bits 2j.. of qs[32h + l].
+        for (int v = 16 * i; v < 16 * i + 16; ++v)
+          dot += x[b].q[v] *
+                 ((qs[32 * (v / 128) + v % 32] >> (2 * (v % 128 / 32))) & 3);
+        isum += (scales[i] & 0xF) * dot;
+        minSum += (scales[i] >> 4) * x[b].bsums[i];
+      }
+      acc = std::fma(float(isum), d, acc);
+      accMin = std::fma(float(minSum), dmin, accMin);
+    }
+  }
+  return acc - accMin;
 }
 
-struct LaneAccumulator {
-  float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  float sum = 0.0f;
-  void add(float d, const int32_t *laneSums) {
-    for (int l = 0; l < 8; ++l)
-      lanes[l] += d * float(laneSums[l]);
-  }
-  float finish() {
-    for (int l = 0; l < 8; ++l)
-      sum += lanes[l];
-    return sum;
-  }
-};
-
+// Q2_K not repacked: ggml's reference order, one integer sum per
+// super-block, sum += d_w d_x * isum - dmin_w d_x * minsum.
 float dotQ2_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
   float sum = 0.0f;
   for (int64_t b = 0; b < nBlocks; ++b, row += 84) {
@@ -321,28 +343,6 @@ float dotQ2_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
     sum += dall * float(isum) - dmin * float(minSum);
   }
   return sum;
-}
-
-float dotQ3_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
-  LaneAccumulator acc;
-  int8_t quants[256];
-  int scale16[16];
-  int32_t lanes[8];
-  for (int64_t b = 0; b < nBlocks; ++b, row += 110) {
-    const uint8_t *hmask = row;
-    const uint8_t *qs = row + 32;
-    for (int v = 0; v < 256; ++v) {
-      const int h = v / 128, j = v % 128 / 32, l = v % 32;
-      const int low = (qs[32 * h + l] >> (2 * j)) & 3;
-      const bool high = (hmask[l] >> (4 * h + j)) & 1;
-      quants[v] = int8_t(low - (high ? 0 : 4));
-    }
-    for (int i = 0; i < 16; ++i)
-      scale16[i] = ggml::scaleQ3_K(i, row + 96) - 32;
-    laneSums(quants, scale16, x[b], lanes);
-    acc.add(loadHalf(row + 108) * x[b].d, lanes);
-  }
-  return acc.finish();
 }
 
 /// The 256 quants of a Q4_K / Q5_K super-block (unsigned, 0..15 / 0..31)
@@ -379,6 +379,31 @@ void avx2Lanes(const int *quants, const int *scaleOfValue, const Q8_KBlock &x,
   std::fill(lanes, lanes + 8, 0);
   for (int v = 0; v < 256; ++v)
     lanes[(v % 32) / 4] += scaleOfValue[v] * quants[v] * int32_t(x.q[v]);
+}
+
+// Q3_K as ggml_vec_dot_q3_K_q8_K (AVX2): avx2Lanes over the signed 3-bit
+// quants with the 16 scales (minus 32), eight float lanes of fma(d_x * d_w,
+// lane), reduced as reduce8.
+float dotQ3_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int quants[256], scaleOfValue[256];
+  int32_t lanes[8];
+  for (int64_t b = 0; b < nBlocks; ++b, row += 110) {
+    const uint8_t *hmask = row;
+    const uint8_t *qs = row + 32;
+    for (int v = 0; v < 256; ++v) {
+      const int h = v / 128, j = v % 128 / 32, l = v % 32;
+      const int low = (qs[32 * h + l] >> (2 * j)) & 3;
+      const bool high = (hmask[l] >> (4 * h + j)) & 1;
+      quants[v] = low - (high ? 0 : 4);
+      scaleOfValue[v] = ggml::scaleQ3_K(v / 16, row + 96) - 32;
+    }
+    avx2Lanes(quants, scaleOfValue, x[b], lanes);
+    const float d = x[b].d * loadHalf(row + 108);
+    for (int l = 0; l < 8; ++l)
+      acc[l] = std::fma(d, float(lanes[l]), acc[l]);
+  }
+  return reduce8(acc);
 }
 
 // Q4_K / Q5_K as ggml_vec_dot_q{4,5}_K_q8_K (AVX2): eight float lanes of
@@ -485,33 +510,45 @@ float dotQ6_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
   return reduce8(acc);
 }
 
+// IQ4_XS as ggml_vec_dot_iq4_xs_q8_K (AVX2): avx2Lanes over the IQ4_NL
+// values with the 6-bit scales (minus 32) of each 32 values, then eight
+// float lanes of fma(d_w * d_x, lane), reduced as reduce8.
 float dotIQ4_XS(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
-  float sum = 0.0f;
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int quants[256], scaleOfValue[256];
+  int32_t lanes[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += 136) {
-    const float dd = loadHalf(row) * x[b].d;
     const uint16_t scalesHigh = ggml::loadU16(row + 2);
     const uint8_t *scalesLow = row + 4;
     const uint8_t *qs = row + 8;
     for (int ib = 0; ib < 8; ++ib, qs += 16) {
       const int ls = ((scalesLow[ib / 2] >> (4 * (ib % 2))) & 0xF) |
                      (((scalesHigh >> (2 * ib)) & 3) << 4);
-      const int8_t *q8 = x[b].q + 32 * ib;
-      int32_t sumi = 0;
-      for (int j = 0; j < 16; ++j)
-        sumi += q8[j] * ggml::kIQ4NLValues[qs[j] & 0xF] +
-                q8[j + 16] * ggml::kIQ4NLValues[qs[j] >> 4];
-      sum += (dd * float(ls - 32)) * float(sumi);
+      for (int j = 0; j < 16; ++j) {
+        quants[32 * ib + j] = ggml::kIQ4NLValues[qs[j] & 0xF];
+        quants[32 * ib + j + 16] = ggml::kIQ4NLValues[qs[j] >> 4];
+      }
+      for (int j = 0; j < 32; ++j)
+        scaleOfValue[32 * ib + j] = ls - 32;
     }
+    avx2Lanes(quants, scaleOfValue, x[b], lanes);
+    const float d = loadHalf(row) * x[b].d;
+    for (int l = 0; l < 8; ++l)
+      acc[l] = std::fma(d, float(lanes[l]), acc[l]);
   }
-  return sum;
+  return reduce8(acc);
 }
 
 } // namespace
 
 DotKernel interp::ggmlKernel(Type type, int64_t matrixRows, int64_t token,
                              int64_t nTokens) {
-  // ggml_repack_get_optimal_repack_type on x86: Q4_K with ne[1] % 8 == 0.
-  if (type != Type::Q4_K || matrixRows % 8 != 0)
+  // ggml_repack_get_optimal_repack_type on x86 (AVX-512): Q4_K, Q2_K and
+  // IQ4_NL (and Q4_0, whose one order dotQ4_0 always follows) with
+  // ne[1] % 8 == 0.
+  const bool repackable =
+      type == Type::Q4_K || type == Type::Q2_K || type == Type::IQ4_NL;
+  if (!repackable || matrixRows % 8 != 0)
     return DotKernel::VecDot;
   // forward_mul_mat: gemm over the rows of whole groups of four when there
   // are more than three, gemv over the rest.
@@ -523,8 +560,9 @@ float interp::quantizedDot(Type weightType, const uint8_t *row,
                            const QuantizedActivations &x, int64_t n,
                            DotKernel kernel) {
   assert(vecDotType(weightType) == x.type && "activations of another type");
-  assert((kernel == DotKernel::VecDot || weightType == Type::Q4_K) &&
-         "only Q4_K is repacked");
+  assert((kernel == DotKernel::VecDot || weightType == Type::Q4_K ||
+          weightType == Type::Q2_K || weightType == Type::IQ4_NL) &&
+         "only Q4_K, Q2_K and IQ4_NL are repacked");
   switch (weightType) {
   case Type::Q8_0:
     return dotQ8_0(row, x.q8_0.data(), n / 32);
@@ -537,8 +575,11 @@ float interp::quantizedDot(Type weightType, const uint8_t *row,
   case Type::Q5_1:
     return dotQ5</*withMin=*/true>(row, x.q8_1.data(), n / 32);
   case Type::IQ4_NL:
-    return dotIQ4_NL(row, x.q8_0.data(), n / 32);
+    return dotIQ4_NL(row, x.q8_0.data(), n / 32, kernel != DotKernel::VecDot);
   case Type::Q2_K:
+    if (kernel != DotKernel::VecDot)
+      return repackedQ2_K(row, x.q8_K.data(), n / 256,
+                          kernel == DotKernel::RepackedGemm);
     return dotQ2_K(row, x.q8_K.data(), n / 256);
   case Type::Q3_K:
     return dotQ3_K(row, x.q8_K.data(), n / 256);

@@ -9,9 +9,10 @@
 // the kernel ggml's x86 (AVX2 / AVX-512) build runs, and it matters: the
 // next op rounds the result to 8 bits again, so a last-bit difference can
 // move a quant and, through a MoE router, the choice of experts. Q8_0,
-// Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K follow the x86 kernels
-// (ggml-cpu/arch/x86/quants.c, repack.cpp, llamafile/sgemm.cpp); Q2_K, Q3_K,
-// IQ4_NL and IQ4_XS follow ggml's reference C order (ggml-cpu/quants.c,
+// Q4_0, Q4_1, Q5_0, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS, and Q2_K /
+// IQ4_NL where ggml repacks them, follow the x86 kernels (ggml-cpu/arch/x86/
+// quants.c, repack.cpp, llamafile/sgemm.cpp); unrepacked Q2_K / IQ4_NL
+// follow ggml's reference C order (ggml-cpu/quants.c,
 // ggml_vec_dot_*_generic), which differs from its SIMD kernels only in how
 // the per-block float terms are added up.
 //
@@ -76,18 +77,19 @@ enum class DotKernel {
   /// ggml_vec_dot_<type>_<vec_dot_type> on one activation row (and
   /// llamafile's tinyBLAS for Q8_0 / Q5_0 batches, which sums the same way).
   VecDot,
-  /// The CPU backend's repacked Q4_K (q4_K_8x8, chosen at load time on
-  /// AVX2 hosts for weights of a multiple of 8 rows): ggml_gemv_q4_K_8x8_q8_K
-  /// on one activation row, one float term per super-block.
+  /// The CPU backend's repacked weights (chosen at load time for weights of
+  /// a multiple of 8 rows: Q4_K and IQ4_NL on AVX2 hosts, Q2_K on AVX-512
+  /// ones): ggml_gemv_<type>_8x8 on one activation row, one float term per
+  /// super-block (per block for IQ4_NL).
   RepackedGemv,
-  /// ggml_gemm_q4_K_8x8_q8_K on groups of four activation rows: one float
-  /// term per 64 values.
+  /// ggml_gemm_<type>_8x8 on groups of four activation rows: one float term
+  /// per 64 values (Q4_K) or 128 (Q2_K); IQ4_NL sums as in gemv.
   RepackedGemm,
 };
 
 /// The kernel ggml's x86 CPU backend uses for token `token` of a batch of
 /// `nTokens` rows multiplied with a weight of `type` and `matrixRows` rows
-/// per matrix: repacked Q4_K weights run gemm over the leading nTokens -
+/// per matrix: repacked weights run gemm over the leading nTokens -
 /// nTokens % 4 rows of a batch of four or more and gemv over the rest (and
 /// mul_mat_id, one row at a time, always runs gemv: pass nTokens = 1).
 DotKernel ggmlKernel(ggml::Type type, int64_t matrixRows, int64_t token,
@@ -106,7 +108,8 @@ struct QuantizedActivations {
 
 /// The dot product of one weight row of `n` values of `weightType` (raw
 /// ggml blocks) with activations rounded to vecDotType(weightType), summed
-/// as `kernel` sums it (the Repacked kernels apply to Q4_K only).
+/// as `kernel` sums it (the Repacked kernels apply to Q4_K, Q2_K and
+/// IQ4_NL only).
 float quantizedDot(ggml::Type weightType, const uint8_t *row,
                    const QuantizedActivations &x, int64_t n,
                    DotKernel kernel = DotKernel::VecDot);

@@ -120,14 +120,14 @@ TEST(QuantizedDot, EqualsDecodedProduct) {
       const float got = quantizedDot(type, row.data(), rounded, n);
       EXPECT_NEAR(got, want, 1e-5 * magnitude)
           << ggml::typeName(type) << " trial " << trial;
-      if (type != Type::Q4_K)
+      if (type != Type::Q4_K && type != Type::Q2_K && type != Type::IQ4_NL)
         continue;
-      // The repacked Q4_K kernels read the same quants, only summed in
-      // another order.
+      // The repacked kernels read the same quants, only summed in another
+      // order.
       for (DotKernel kernel : {DotKernel::RepackedGemv, DotKernel::RepackedGemm})
         EXPECT_NEAR(quantizedDot(type, row.data(), rounded, n, kernel), want,
                     1e-5 * magnitude)
-            << "repacked Q4_K trial " << trial;
+            << "repacked " << ggml::typeName(type) << " trial " << trial;
     }
   }
 }
@@ -142,6 +142,10 @@ TEST(QuantizedDot, KernelChoice) {
   EXPECT_EQ(ggmlKernel(Type::Q4_K, 96, 8, 11), DotKernel::RepackedGemv);
   EXPECT_EQ(ggmlKernel(Type::Q4_K, 100, 0, 8), DotKernel::VecDot);
   EXPECT_EQ(ggmlKernel(Type::Q5_K, 96, 0, 8), DotKernel::VecDot);
+  // Q2_K (on AVX-512) and IQ4_NL are repacked too.
+  EXPECT_EQ(ggmlKernel(Type::Q2_K, 96, 0, 8), DotKernel::RepackedGemm);
+  EXPECT_EQ(ggmlKernel(Type::IQ4_NL, 96, 0, 1), DotKernel::RepackedGemv);
+  EXPECT_EQ(ggmlKernel(Type::IQ4_NL, 100, 0, 1), DotKernel::VecDot);
 }
 
 TEST(QuantizedDot, ActivationRounding) {
