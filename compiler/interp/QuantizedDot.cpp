@@ -143,6 +143,15 @@ QuantizedActivations::QuantizedActivations(Type vecDotType, const float *x,
 
 namespace {
 
+/// hsum_float_8 of ggml's x86 kernels (and tinyBLAS's hsum): lane k + lane
+/// k+4, then (0 + 2) + (1 + 3).
+float reduce8(const float *acc) {
+  float pairs[4];
+  for (int i = 0; i < 4; ++i)
+    pairs[i] = acc[i + 4] + acc[i];
+  return (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]);
+}
+
 // Q8_0 x Q8_0 in the summation order of ggml's x86 kernels (vec_dot and
 // llamafile's tinyBLAS): each block's 32 products form eight 4-element
 // integer sums, one per float lane; lane k accumulates fma(d_w * d_x, sum_k);
@@ -161,10 +170,7 @@ float dotQ8_0(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
       acc[k] = std::fma(d, float(sumi), acc[k]);
     }
   }
-  float pairs[4];
-  for (int i = 0; i < 4; ++i)
-    pairs[i] = acc[i + 4] + acc[i];
-  return (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]);
+  return reduce8(acc);
 }
 
 // Q4_0 x Q8_0 as ggml's repacked Q4_0 kernels (the CPU backend's default
@@ -199,20 +205,29 @@ uint32_t load32(const uint8_t *p) {
   return v;
 }
 
-// The remaining blocks of 32 in ggml's reference order: one integer sum per
-// block, sum += (d_w * d_x) * sumi (+ m_w * s_x with a min), sequentially.
+// Q4_1 / Q5_0 / Q5_1 as ggml's AVX2 vec_dot (Q5_0 also as tinyBLAS, which
+// sums it the same way): eight float lanes, lane k accumulating
+// fma(d_w * d_x, sum of products 4k..4k+3) over the blocks, reduced as
+// reduce8; with a min, m_w * s_x is accumulated separately by fma and added
+// last.
 
 float dotQ4_1(const uint8_t *row, const Q8_1Block *x, int64_t nBlocks) {
-  float sum = 0.0f;
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  float mins = 0.0f;
   for (int64_t b = 0; b < nBlocks; ++b, row += 20) {
     const uint8_t *qs = row + 4;
-    int32_t sumi = 0;
-    for (int j = 0; j < 16; ++j)
-      sumi += int32_t(qs[j] & 0xF) * x[b].q[j] +
-              int32_t(qs[j] >> 4) * x[b].q[j + 16];
-    sum += (loadHalf(row) * x[b].d) * float(sumi) + loadHalf(row + 2) * x[b].s;
+    mins = std::fma(loadHalf(row + 2), x[b].s, mins);
+    const float d = loadHalf(row) * x[b].d;
+    for (int k = 0; k < 8; ++k) {
+      int32_t sumi = 0;
+      for (int j = 4 * k; j < 4 * k + 4; ++j) {
+        const int32_t q = j < 16 ? qs[j] & 0xF : qs[j - 16] >> 4;
+        sumi += q * x[b].q[j];
+      }
+      acc[k] = std::fma(d, float(sumi), acc[k]);
+    }
   }
-  return sum;
+  return reduce8(acc) + mins;
 }
 
 template <bool withMin>
@@ -220,24 +235,42 @@ float dotQ5(const uint8_t *row, const void *xBlocks, int64_t nBlocks) {
   const int bytes = withMin ? 24 : 22;
   const auto *x8_0 = static_cast<const Q8Block *>(xBlocks);
   const auto *x8_1 = static_cast<const Q8_1Block *>(xBlocks);
-  float sum = 0.0f;
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  float mins = 0.0f;
   for (int64_t b = 0; b < nBlocks; ++b, row += bytes) {
     const uint8_t *qhp = row + (withMin ? 4 : 2);
     const uint32_t qh = load32(qhp);
     const int8_t *q8 = withMin ? x8_1[b].q : x8_0[b].q;
-    int32_t sumi = 0;
-    for (int j = 0; j < 32; ++j)
-      sumi += (quant5(qhp + 4, qh, j) - (withMin ? 0 : 16)) * q8[j];
     if constexpr (withMin)
-      sum += (loadHalf(row) * x8_1[b].d) * float(sumi) +
-             loadHalf(row + 2) * x8_1[b].s;
-    else
-      sum += (loadHalf(row) * x8_0[b].d) * float(sumi);
+      mins = std::fma(loadHalf(row + 2), x8_1[b].s, mins);
+    const float d = loadHalf(row) * (withMin ? x8_1[b].d : x8_0[b].d);
+    for (int k = 0; k < 8; ++k) {
+      int32_t sumi = 0;
+      for (int j = 4 * k; j < 4 * k + 4; ++j)
+        sumi += (quant5(qhp + 4, qh, j) - (withMin ? 0 : 16)) * q8[j];
+      acc[k] = std::fma(d, float(sumi), acc[k]);
+    }
   }
-  return sum;
+  return withMin ? reduce8(acc) + mins : reduce8(acc);
 }
 
-float dotIQ4_NL(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
+// IQ4_NL: repacked (iq4_nl_8x8, the kernels of repacked Q4_0) one exact
+// integer sum per block, accumulated as sum = fma(sumi, d_w * d_x, sum);
+// otherwise ggml's reference order.
+float dotIQ4_NL(const uint8_t *row, const Q8Block *x, int64_t nBlocks,
+                bool repacked) {
+  if (repacked) {
+    float sum = 0.0f;
+    for (int64_t b = 0; b < nBlocks; ++b, row += 18) {
+      const uint8_t *qs = row + 2;
+      int32_t sumi = 0;
+      for (int j = 0; j < 16; ++j)
+        sumi += x[b].q[j] * ggml::kIQ4NLValues[qs[j] & 0xF] +
+                x[b].q[j + 16] * ggml::kIQ4NLValues[qs[j] >> 4];
+      sum = std::fma(float(sumi), loadHalf(row) * x[b].d, sum);
+    }
+    return sum;
+  }
   float sum = 0.0f;
   for (int64_t b = 0; b < nBlocks; ++b, row += 18) {
     const uint8_t *qs = row + 2;
@@ -254,35 +287,40 @@ float dotIQ4_NL(const uint8_t *row, const Q8Block *x, int64_t nBlocks) {
 // Super-blocks of 256 against Q8_K
 //===----------------------------------------------------------------------===//
 
-// ggml's reference Q3_K..Q6_K products keep eight integer lanes per
-// super-block (lane l sums scale * w * x over the values v with v % 8 == l)
-// and eight float lanes over the row (lane l += d_w * d_x * lane_l); the
-// mins of Q4_K / Q5_K are subtracted from the row sum per super-block, and
-// the float lanes are added to it at the end, lane 0 first.
 
-/// One super-block's integer lanes: `quants` the 256 weight quants as
-/// signed integers, `scale16[i]` the integer scale of values 16i..16i+15.
-void laneSums(const int8_t *quants, const int *scale16, const Q8_KBlock &x,
-              int32_t lanes[8]) {
-  std::fill(lanes, lanes + 8, 0);
-  for (int v = 0; v < 256; ++v)
-    lanes[v % 8] += scale16[v / 16] * (int32_t(x.q[v]) * quants[v]);
+// Q2_K repacked (q2_K_8x8, AVX-512 hosts): as repackedQ4_K, one float term
+// per super-block (gemv) or per 128 values (gemm), over its 16 sub-blocks
+// of 16 (scale in the low nibble, min in the high one).
+float repackedQ2_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks,
+                   bool gemm) {
+  float acc = 0.0f, accMin = 0.0f;
+  for (int64_t b = 0; b < nBlocks; ++b, row += 84) {
+    const uint8_t *scales = row;
+    const uint8_t *qs = row + 16;
+    const float d = loadHalf(row + 80) * x[b].d;
+    const float dmin = loadHalf(row + 82) * x[b].d;
+    const int groups = gemm ? 2 : 1;
+    const int perGroup = 16 / groups;
+    for (int g = 0; g < groups; ++g) {
+      int32_t isum = 0, minSum = 0;
+      for (int i = g * perGroup; i < (g + 1) * perGroup; ++i) {
+        int32_t dot = 0;
+        // Value 128h + 32j + l: bits 2j.. of qs[32h + l].
+        for (int v = 16 * i; v < 16 * i + 16; ++v)
+          dot += x[b].q[v] *
+                 ((qs[32 * (v / 128) + v % 32] >> (2 * (v % 128 / 32))) & 3);
+        isum += (scales[i] & 0xF) * dot;
+        minSum += (scales[i] >> 4) * x[b].bsums[i];
+      }
+      acc = std::fma(float(isum), d, acc);
+      accMin = std::fma(float(minSum), dmin, accMin);
+    }
+  }
+  return acc - accMin;
 }
 
-struct LaneAccumulator {
-  float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  float sum = 0.0f;
-  void add(float d, const int32_t *laneSums) {
-    for (int l = 0; l < 8; ++l)
-      lanes[l] += d * float(laneSums[l]);
-  }
-  float finish() {
-    for (int l = 0; l < 8; ++l)
-      sum += lanes[l];
-    return sum;
-  }
-};
-
+// Q2_K not repacked: ggml's reference order, one integer sum per
+// super-block, sum += d_w d_x * isum - dmin_w d_x * minsum.
 float dotQ2_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
   float sum = 0.0f;
   for (int64_t b = 0; b < nBlocks; ++b, row += 84) {
@@ -307,10 +345,48 @@ float dotQ2_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
   return sum;
 }
 
+/// The 256 quants of a Q4_K / Q5_K super-block (unsigned, 0..15 / 0..31)
+/// and its eight 6-bit scales and mins.
+template <bool five>
+void decodeQ45_K(const uint8_t *row, uint8_t quants[256], uint8_t scales[8],
+                 uint8_t mins[8]) {
+  const uint8_t *qh = row + 16;
+  const uint8_t *qs = row + (five ? 48 : 16);
+  // Value 64c + 32p + l: nibble p of qs[32c + l], fifth bit at bit 2c + p
+  // of qh[l].
+  for (int v = 0; v < 256; ++v) {
+    const int c = v / 64, p = v % 64 / 32, l = v % 32;
+    int q = (qs[32 * c + l] >> (4 * p)) & 0xF;
+    if (five && ((qh[l] >> (2 * c + p)) & 1))
+      q += 16;
+    quants[v] = uint8_t(q);
+  }
+  for (int i = 0; i < 8; ++i)
+    ggml::scaleMinK4(i, row + 4, scales[i], mins[i]);
+}
+
+/// Sum of q8 over the 32 values of sub-block i.
+int32_t subBlockSum(const Q8_KBlock &x, int i) {
+  return int32_t(x.bsums[2 * i]) + int32_t(x.bsums[2 * i + 1]);
+}
+
+/// ggml's AVX2 K-quant lanes: lane l sums scale * w * x over the values v
+/// of the super-block with (v % 32) / 4 == l (each 32-value chunk spread
+/// over the eight int32 lanes in runs of four); `scaleOfValue[v]` is the
+/// integer scale of value v.
+void avx2Lanes(const int *quants, const int *scaleOfValue, const Q8_KBlock &x,
+               int32_t lanes[8]) {
+  std::fill(lanes, lanes + 8, 0);
+  for (int v = 0; v < 256; ++v)
+    lanes[(v % 32) / 4] += scaleOfValue[v] * quants[v] * int32_t(x.q[v]);
+}
+
+// Q3_K as ggml_vec_dot_q3_K_q8_K (AVX2): avx2Lanes over the signed 3-bit
+// quants with the 16 scales (minus 32), eight float lanes of fma(d_x * d_w,
+// lane), reduced as reduce8.
 float dotQ3_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
-  LaneAccumulator acc;
-  int8_t quants[256];
-  int scale16[16];
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int quants[256], scaleOfValue[256];
   int32_t lanes[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += 110) {
     const uint8_t *hmask = row;
@@ -319,99 +395,174 @@ float dotQ3_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
       const int h = v / 128, j = v % 128 / 32, l = v % 32;
       const int low = (qs[32 * h + l] >> (2 * j)) & 3;
       const bool high = (hmask[l] >> (4 * h + j)) & 1;
-      quants[v] = int8_t(low - (high ? 0 : 4));
+      quants[v] = low - (high ? 0 : 4);
+      scaleOfValue[v] = ggml::scaleQ3_K(v / 16, row + 96) - 32;
     }
-    for (int i = 0; i < 16; ++i)
-      scale16[i] = ggml::scaleQ3_K(i, row + 96) - 32;
-    laneSums(quants, scale16, x[b], lanes);
-    acc.add(loadHalf(row + 108) * x[b].d, lanes);
+    avx2Lanes(quants, scaleOfValue, x[b], lanes);
+    const float d = x[b].d * loadHalf(row + 108);
+    for (int l = 0; l < 8; ++l)
+      acc[l] = std::fma(d, float(lanes[l]), acc[l]);
   }
-  return acc.finish();
+  return reduce8(acc);
 }
 
+// Q4_K / Q5_K as ggml_vec_dot_q{4,5}_K_q8_K (AVX2): eight float lanes of
+// fma(d_x * d_w, lane) over the super-blocks, reduced as reduce8, plus the
+// mins: Q5_K keeps one float, fma(-d_x * dmin_w, sum of m_i * bsum_i);
+// Q4_K four float lanes (pairs of sub-blocks), reduced (0+2) + (1+3).
 template <bool five>
-float dotQ45_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
+float vecDotQ45_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
   const int bytes = five ? 176 : 144;
-  LaneAccumulator acc;
-  int8_t quants[256];
-  int scale16[16];
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  float accMin[4] = {0, 0, 0, 0};
+  float mins5 = 0.0f;
+  uint8_t quants[256], scales[8], mins[8];
+  int q[256], scaleOfValue[256];
   int32_t lanes[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += bytes) {
-    const uint8_t *qh = row + 16;
-    const uint8_t *qs = row + (five ? 48 : 16);
-    // Value 64c + 32p + l: nibble p of qs[32c + l], fifth bit at bit
-    // 2c + p of qh[l].
+    decodeQ45_K<five>(row, quants, scales, mins);
     for (int v = 0; v < 256; ++v) {
-      const int c = v / 64, p = v % 64 / 32, l = v % 32;
-      int q = (qs[32 * c + l] >> (4 * p)) & 0xF;
-      if (five && ((qh[l] >> (2 * c + p)) & 1))
-        q += 16;
-      quants[v] = int8_t(q);
+      q[v] = quants[v];
+      scaleOfValue[v] = scales[v / 32];
     }
-    int32_t minSum = 0;
-    for (int i = 0; i < 8; ++i) {
-      uint8_t sc, m;
-      ggml::scaleMinK4(i, row + 4, sc, m);
-      scale16[2 * i] = scale16[2 * i + 1] = sc;
-      minSum += (x[b].bsums[2 * i] + x[b].bsums[2 * i + 1]) * m;
+    const float d = x[b].d * loadHalf(row);
+    const float dmin = -x[b].d * loadHalf(row + 2);
+    if constexpr (five) {
+      int32_t minSum = 0;
+      for (int i = 0; i < 8; ++i)
+        minSum += int32_t(mins[i]) * subBlockSum(x[b], i);
+      mins5 = std::fma(dmin, float(minSum), mins5);
+    } else {
+      for (int k = 0; k < 4; ++k) {
+        const int32_t pair = int32_t(mins[2 * k]) * subBlockSum(x[b], 2 * k) +
+                             int32_t(mins[2 * k + 1]) *
+                                 subBlockSum(x[b], 2 * k + 1);
+        accMin[k] = std::fma(dmin, float(pair), accMin[k]);
+      }
     }
-    laneSums(quants, scale16, x[b], lanes);
-    acc.add(loadHalf(row) * x[b].d, lanes);
-    acc.sum -= (loadHalf(row + 2) * x[b].d) * float(minSum);
+    avx2Lanes(q, scaleOfValue, x[b], lanes);
+    for (int l = 0; l < 8; ++l)
+      acc[l] = std::fma(d, float(lanes[l]), acc[l]);
   }
-  return acc.finish();
+  if constexpr (five)
+    return reduce8(acc) + mins5;
+  return reduce8(acc) + ((accMin[0] + accMin[2]) + (accMin[1] + accMin[3]));
 }
 
+// Q4_K repacked (q4_K_8x8, x86 repack.cpp): per super-block (gemv) or per
+// 64 values (gemm) one exact integer sum of scale * w * x and one of
+// min * bsum, each accumulated as fma(sum, d_w * d_x) and fma(sum,
+// dmin_w * d_x); the result is the first accumulator minus the second.
+float repackedQ4_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks,
+                   bool gemm) {
+  float acc = 0.0f, accMin = 0.0f;
+  uint8_t quants[256], scales[8], mins[8];
+  for (int64_t b = 0; b < nBlocks; ++b, row += 144) {
+    decodeQ45_K<false>(row, quants, scales, mins);
+    const float d = loadHalf(row) * x[b].d;
+    const float dmin = loadHalf(row + 2) * x[b].d;
+    const int groups = gemm ? 4 : 1;
+    const int perGroup = 8 / groups;
+    for (int g = 0; g < groups; ++g) {
+      int32_t isum = 0, minSum = 0;
+      for (int i = g * perGroup; i < (g + 1) * perGroup; ++i) {
+        int32_t dot = 0;
+        for (int v = 32 * i; v < 32 * i + 32; ++v)
+          dot += int32_t(quants[v]) * int32_t(x[b].q[v]);
+        isum += int32_t(scales[i]) * dot;
+        minSum += int32_t(mins[i]) * subBlockSum(x[b], i);
+      }
+      acc = std::fma(float(isum), d, acc);
+      accMin = std::fma(float(minSum), dmin, accMin);
+    }
+  }
+  return acc - accMin;
+}
+
+// Q6_K as ggml_vec_dot_q6_K_q8_K (AVX2): the lanes of avx2Lanes over the
+// unsigned 6-bit quants with the 16 signed scales, minus 32 * (scale *
+// bsum) of the two 16-value groups 2l, 2l+1 in lane l; then as Q5_K.
 float dotQ6_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
-  LaneAccumulator acc;
-  int8_t quants[256];
-  int scale16[16];
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int quants[256], scaleOfValue[256];
   int32_t lanes[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += 210) {
     const uint8_t *ql = row;
     const uint8_t *qh = row + 128;
+    const int8_t *scales = reinterpret_cast<const int8_t *>(row + 192);
     // Value 128h + 32k + l: low nibble (k < 2) or high nibble of
     // ql[64h + 32(k % 2) + l], high 2 bits at bit 2k of qh[32h + l].
     for (int v = 0; v < 256; ++v) {
       const int h = v / 128, k = v % 128 / 32, l = v % 32;
       const int low = (ql[64 * h + 32 * (k % 2) + l] >> (k < 2 ? 0 : 4)) & 0xF;
       const int high = (qh[32 * h + l] >> (2 * k)) & 3;
-      quants[v] = int8_t((low | (high << 4)) - 32);
+      quants[v] = low | (high << 4);
+      scaleOfValue[v] = scales[v / 16];
     }
-    for (int i = 0; i < 16; ++i)
-      scale16[i] = static_cast<int8_t>(row[192 + i]);
-    laneSums(quants, scale16, x[b], lanes);
-    acc.add(loadHalf(row + 208) * x[b].d, lanes);
+    avx2Lanes(quants, scaleOfValue, x[b], lanes);
+    for (int l = 0; l < 8; ++l)
+      lanes[l] -= 32 * (int32_t(x[b].bsums[2 * l]) * scales[2 * l] +
+                        int32_t(x[b].bsums[2 * l + 1]) * scales[2 * l + 1]);
+    const float d = x[b].d * loadHalf(row + 208);
+    for (int l = 0; l < 8; ++l)
+      acc[l] = std::fma(d, float(lanes[l]), acc[l]);
   }
-  return acc.finish();
+  return reduce8(acc);
 }
 
+// IQ4_XS as ggml_vec_dot_iq4_xs_q8_K (AVX2): avx2Lanes over the IQ4_NL
+// values with the 6-bit scales (minus 32) of each 32 values, then eight
+// float lanes of fma(d_w * d_x, lane), reduced as reduce8.
 float dotIQ4_XS(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
-  float sum = 0.0f;
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int quants[256], scaleOfValue[256];
+  int32_t lanes[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += 136) {
-    const float dd = loadHalf(row) * x[b].d;
     const uint16_t scalesHigh = ggml::loadU16(row + 2);
     const uint8_t *scalesLow = row + 4;
     const uint8_t *qs = row + 8;
     for (int ib = 0; ib < 8; ++ib, qs += 16) {
       const int ls = ((scalesLow[ib / 2] >> (4 * (ib % 2))) & 0xF) |
                      (((scalesHigh >> (2 * ib)) & 3) << 4);
-      const int8_t *q8 = x[b].q + 32 * ib;
-      int32_t sumi = 0;
-      for (int j = 0; j < 16; ++j)
-        sumi += q8[j] * ggml::kIQ4NLValues[qs[j] & 0xF] +
-                q8[j + 16] * ggml::kIQ4NLValues[qs[j] >> 4];
-      sum += (dd * float(ls - 32)) * float(sumi);
+      for (int j = 0; j < 16; ++j) {
+        quants[32 * ib + j] = ggml::kIQ4NLValues[qs[j] & 0xF];
+        quants[32 * ib + j + 16] = ggml::kIQ4NLValues[qs[j] >> 4];
+      }
+      for (int j = 0; j < 32; ++j)
+        scaleOfValue[32 * ib + j] = ls - 32;
     }
+    avx2Lanes(quants, scaleOfValue, x[b], lanes);
+    const float d = loadHalf(row) * x[b].d;
+    for (int l = 0; l < 8; ++l)
+      acc[l] = std::fma(d, float(lanes[l]), acc[l]);
   }
-  return sum;
+  return reduce8(acc);
 }
 
 } // namespace
 
+DotKernel interp::ggmlKernel(Type type, int64_t matrixRows, int64_t token,
+                             int64_t nTokens) {
+  // ggml_repack_get_optimal_repack_type on x86 (AVX-512): Q4_K, Q2_K and
+  // IQ4_NL (and Q4_0, whose one order dotQ4_0 always follows) with
+  // ne[1] % 8 == 0.
+  const bool repackable =
+      type == Type::Q4_K || type == Type::Q2_K || type == Type::IQ4_NL;
+  if (!repackable || matrixRows % 8 != 0)
+    return DotKernel::VecDot;
+  // forward_mul_mat: gemm over the rows of whole groups of four when there
+  // are more than three, gemv over the rest.
+  const bool gemm = nTokens > 3 && token < nTokens - nTokens % 4;
+  return gemm ? DotKernel::RepackedGemm : DotKernel::RepackedGemv;
+}
+
 float interp::quantizedDot(Type weightType, const uint8_t *row,
-                           const QuantizedActivations &x, int64_t n) {
+                           const QuantizedActivations &x, int64_t n,
+                           DotKernel kernel) {
   assert(vecDotType(weightType) == x.type && "activations of another type");
+  assert((kernel == DotKernel::VecDot || weightType == Type::Q4_K ||
+          weightType == Type::Q2_K || weightType == Type::IQ4_NL) &&
+         "only Q4_K, Q2_K and IQ4_NL are repacked");
   switch (weightType) {
   case Type::Q8_0:
     return dotQ8_0(row, x.q8_0.data(), n / 32);
@@ -424,15 +575,21 @@ float interp::quantizedDot(Type weightType, const uint8_t *row,
   case Type::Q5_1:
     return dotQ5</*withMin=*/true>(row, x.q8_1.data(), n / 32);
   case Type::IQ4_NL:
-    return dotIQ4_NL(row, x.q8_0.data(), n / 32);
+    return dotIQ4_NL(row, x.q8_0.data(), n / 32, kernel != DotKernel::VecDot);
   case Type::Q2_K:
+    if (kernel != DotKernel::VecDot)
+      return repackedQ2_K(row, x.q8_K.data(), n / 256,
+                          kernel == DotKernel::RepackedGemm);
     return dotQ2_K(row, x.q8_K.data(), n / 256);
   case Type::Q3_K:
     return dotQ3_K(row, x.q8_K.data(), n / 256);
   case Type::Q4_K:
-    return dotQ45_K</*five=*/false>(row, x.q8_K.data(), n / 256);
+    if (kernel != DotKernel::VecDot)
+      return repackedQ4_K(row, x.q8_K.data(), n / 256,
+                          kernel == DotKernel::RepackedGemm);
+    return vecDotQ45_K</*five=*/false>(row, x.q8_K.data(), n / 256);
   case Type::Q5_K:
-    return dotQ45_K</*five=*/true>(row, x.q8_K.data(), n / 256);
+    return vecDotQ45_K</*five=*/true>(row, x.q8_K.data(), n / 256);
   case Type::Q6_K:
     return dotQ6_K(row, x.q8_K.data(), n / 256);
   case Type::IQ4_XS:

@@ -163,7 +163,9 @@ public:
     }
   }
 
-  float dot(const WeightView &w, int64_t row) {
+  /// `kernel`: which of ggml's kernels sums the product (see ggmlKernel).
+  float dot(const WeightView &w, int64_t row,
+            DotKernel kernel = DotKernel::VecDot) {
     const uint8_t *data = w.rowData(row);
     switch (type) {
     case Type::F16:
@@ -175,7 +177,7 @@ public:
                                        n)
                    : dotF32(reinterpret_cast<const float *>(data), x, n);
     default:
-      return quantizedDot(type, data, *quantized, n);
+      return quantizedDot(type, data, *quantized, n, kernel);
     }
   }
 
@@ -194,7 +196,7 @@ bool interp::canMultiply(Type type) { return vecDotType(type).has_value(); }
 
 float interp::dotRow(const WeightView &w, int64_t row, const float *x) {
   PreparedActivations prepared(w.type, x, w.rowLength());
-  return prepared.dot(w, row);
+  return prepared.dot(w, row, ggmlKernel(w.type, w.matrixRows(), 0, 1));
 }
 
 //===----------------------------------------------------------------------===//
@@ -234,9 +236,10 @@ void interp::matmul(const WeightView &w, const float *x, int64_t nTokens,
   const bool sgemm = useSgemmF32(outFeatures, nTokens, in);
   for (int64_t t = 0; t < nTokens; ++t) {
     PreparedActivations prepared(w.type, x + t * in, in, sgemm);
+    const DotKernel kernel = ggmlKernel(w.type, outFeatures, t, nTokens);
     float *yt = y + t * outFeatures;
     for (int64_t o = 0; o < outFeatures; ++o) {
-      float v = prepared.dot(w, o);
+      float v = prepared.dot(w, o, kernel);
       yt[o] = bias ? v + bias[o] : v;
     }
   }

@@ -11,11 +11,13 @@
 //  - Quantized weights: the activation row is first rounded to the weight
 //    type's vec_dot_type (Q8_0, Q8_1 or Q8_K) as ggml's x86 CPU backend does,
 //    the products are exact integer sums per block and the blocks are
-//    combined with the float scales (QuantizedDot.h). Q8_0 / Q4_0 follow the
-//    order of ggml's x86 kernels (see dotQ8_0 / dotQ4_0), which makes whole
-//    forward passes bit-identical to llama.cpp's until some value lands on a
-//    rounding boundary; the other types follow ggml's reference C order,
-//    which differs from its SIMD kernels only in the float additions.
+//    combined with the float scales (QuantizedDot.h). Q8_0, Q4_0, Q4_1,
+//    Q5_0, Q5_1, Q4_K, Q5_K and Q6_K follow the order of the kernel ggml's
+//    x86 build runs for that product (vec_dot, tinyBLAS, or the repacked
+//    Q4_K gemv / gemm, chosen by ggmlKernel from the batch), which makes
+//    whole forward passes bit-identical to llama.cpp's; the other types
+//    follow ggml's reference C order, which differs from its SIMD kernels
+//    only in the float additions.
 //  - F16 / BF16 weights: the activations are rounded to F16 / BF16 first.
 //  - F32 weights and the F32 products inside attention: the summation order
 //    of ggml's AVX-512 kernels (ggml_vec_dot_f32, or llamafile's tinyBLAS
@@ -26,8 +28,9 @@
 //    the tails; attention sees the KV row padded to 256 cells as llama.cpp
 //    does. KV cache F32.
 //  - Results depend on the batch size exactly where llama.cpp's do (F32
-//    products through tinyBLAS for >= 2 tokens): pass the prompt as one
-//    batch and generated tokens one at a time to reproduce its logits.
+//    products through tinyBLAS for >= 2 tokens, repacked Q4_K through gemm
+//    for the rows of whole groups of four): pass the prompt as one batch and
+//    generated tokens one at a time to reproduce its logits.
 //
 // All functions are single-threaded, allocate only small scratch, and take
 // every shape and attribute as a parameter: nothing here knows a model.

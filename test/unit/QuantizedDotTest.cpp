@@ -120,8 +120,32 @@ TEST(QuantizedDot, EqualsDecodedProduct) {
       const float got = quantizedDot(type, row.data(), rounded, n);
       EXPECT_NEAR(got, want, 1e-5 * magnitude)
           << ggml::typeName(type) << " trial " << trial;
+      if (type != Type::Q4_K && type != Type::Q2_K && type != Type::IQ4_NL)
+        continue;
+      // The repacked kernels read the same quants, only summed in another
+      // order.
+      for (DotKernel kernel : {DotKernel::RepackedGemv, DotKernel::RepackedGemm})
+        EXPECT_NEAR(quantizedDot(type, row.data(), rounded, n, kernel), want,
+                    1e-5 * magnitude)
+            << "repacked " << ggml::typeName(type) << " trial " << trial;
     }
   }
+}
+
+TEST(QuantizedDot, KernelChoice) {
+  // Q4_K of a multiple of 8 rows is repacked: gemm over whole groups of four
+  // of a batch of more than three rows, gemv for the rest.
+  EXPECT_EQ(ggmlKernel(Type::Q4_K, 96, 0, 1), DotKernel::RepackedGemv);
+  EXPECT_EQ(ggmlKernel(Type::Q4_K, 96, 2, 3), DotKernel::RepackedGemv);
+  EXPECT_EQ(ggmlKernel(Type::Q4_K, 96, 0, 4), DotKernel::RepackedGemm);
+  EXPECT_EQ(ggmlKernel(Type::Q4_K, 96, 7, 11), DotKernel::RepackedGemm);
+  EXPECT_EQ(ggmlKernel(Type::Q4_K, 96, 8, 11), DotKernel::RepackedGemv);
+  EXPECT_EQ(ggmlKernel(Type::Q4_K, 100, 0, 8), DotKernel::VecDot);
+  EXPECT_EQ(ggmlKernel(Type::Q5_K, 96, 0, 8), DotKernel::VecDot);
+  // Q2_K (on AVX-512) and IQ4_NL are repacked too.
+  EXPECT_EQ(ggmlKernel(Type::Q2_K, 96, 0, 8), DotKernel::RepackedGemm);
+  EXPECT_EQ(ggmlKernel(Type::IQ4_NL, 96, 0, 1), DotKernel::RepackedGemv);
+  EXPECT_EQ(ggmlKernel(Type::IQ4_NL, 100, 0, 1), DotKernel::VecDot);
 }
 
 TEST(QuantizedDot, ActivationRounding) {
