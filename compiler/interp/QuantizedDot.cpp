@@ -287,7 +287,6 @@ float dotIQ4_NL(const uint8_t *row, const Q8Block *x, int64_t nBlocks,
 // Super-blocks of 256 against Q8_K
 //===----------------------------------------------------------------------===//
 
-
 // Q2_K repacked (q2_K_8x8, AVX-512 hosts): as repackedQ4_K, one float term
 // per super-block (gemv) or per 128 values (gemm), over its 16 sub-blocks
 // of 16 (scale in the low nibble, min in the high one).
@@ -434,9 +433,9 @@ float vecDotQ45_K(const uint8_t *row, const Q8_KBlock *x, int64_t nBlocks) {
       mins5 = std::fma(dmin, float(minSum), mins5);
     } else {
       for (int k = 0; k < 4; ++k) {
-        const int32_t pair = int32_t(mins[2 * k]) * subBlockSum(x[b], 2 * k) +
-                             int32_t(mins[2 * k + 1]) *
-                                 subBlockSum(x[b], 2 * k + 1);
+        const int32_t pair =
+            int32_t(mins[2 * k]) * subBlockSum(x[b], 2 * k) +
+            int32_t(mins[2 * k + 1]) * subBlockSum(x[b], 2 * k + 1);
         accMin[k] = std::fma(dmin, float(pair), accMin[k]);
       }
     }

@@ -124,7 +124,8 @@ TEST(QuantizedDot, EqualsDecodedProduct) {
         continue;
       // The repacked kernels read the same quants, only summed in another
       // order.
-      for (DotKernel kernel : {DotKernel::RepackedGemv, DotKernel::RepackedGemm})
+      for (DotKernel kernel :
+           {DotKernel::RepackedGemv, DotKernel::RepackedGemm})
         EXPECT_NEAR(quantizedDot(type, row.data(), rounded, n, kernel), want,
                     1e-5 * magnitude)
             << "repacked " << ggml::typeName(type) << " trial " << trial;
