@@ -43,6 +43,10 @@ public:
   const GenerationRequest request;
   /// Set by the connection (client gone) or at shutdown.
   std::atomic<bool> cancelled{false};
+  /// When the worker took the job off the queue (written before its first
+  /// event, so the connection reads it after any next()): /metrics times
+  /// the prompt phase from here.
+  std::chrono::steady_clock::time_point startedAt;
 
   void post(JobEvent event) {
     {
@@ -90,6 +94,7 @@ public:
       return nullptr;
     std::shared_ptr<Job> job = std::move(jobs.front());
     jobs.pop_front();
+    job->startedAt = std::chrono::steady_clock::now();
     return job;
   }
   /// Ends pop(); the jobs still waiting are cancelled and returned.
