@@ -173,7 +173,10 @@ def main():
         have_openai = False
         print("note: the openai package is not importable; urllib sends every request", flush=True)
 
-    s = Server(a.binary, ["--chat-template-file", a.template, "-c", "512"])
+    # One thread: the tiny model needs no more, and a worker that waits
+    # on a second thread while a busy machine (parallel tests) deschedules
+    # it makes steps take seconds.
+    s = Server(a.binary, ["--chat-template-file", a.template, "-c", "512", "-t", "1", "-tb", "1"])
     try:
         # Warm-up: the connection threads, malloc arenas and caches reach
         # their steady size.
