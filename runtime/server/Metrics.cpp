@@ -117,8 +117,7 @@ std::string Metrics::render(const MetricsGauges &g) {
     char line[160];
     std::snprintf(line, sizeof(line),
                   "ingot_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n",
-                  routeLabel(key.first), key.second,
-                  (unsigned long long)count);
+                  routeLabel(key.first), key.second, (unsigned long long)count);
     out += line;
   }
   metric(out, "ingot_prompt_tokens_total", "counter",

@@ -398,10 +398,10 @@ ChunkFacts readChunkFacts(std::string_view text) {
            !it->get_ref<const std::string &>().empty();
   };
   auto delta = choice.find("delta");
-  facts.text = nonEmpty(choice, "text") ||
-               (delta != choice.end() && delta->is_object() &&
-                (nonEmpty(*delta, "content") ||
-                 nonEmpty(*delta, "reasoning_content")));
+  facts.text =
+      nonEmpty(choice, "text") ||
+      (delta != choice.end() && delta->is_object() &&
+       (nonEmpty(*delta, "content") || nonEmpty(*delta, "reasoning_content")));
   return facts;
 }
 
