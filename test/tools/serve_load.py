@@ -244,8 +244,14 @@ def main():
               "RSS flat after warm-up: the last three quarters grow by at most %d MiB"
               % (RSS_LATE_GROWTH_KIB // 1024))
 
-        # /metrics counts exactly what was sent and received.
+        # /metrics counts exactly what was sent and received. A connection
+        # counts its request as done just after the client has the answer:
+        # wait (bounded) for the last ones.
+        deadline = time.time() + 10
         m = metrics(s.url)
+        while m["ingot_requests_processing"] and time.time() < deadline:
+            time.sleep(0.05)
+            m = metrics(s.url)
 
         def delta(name):
             return m.get(name, 0) - warm.get(name, 0)
