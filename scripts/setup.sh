@@ -10,6 +10,9 @@ packages=(
   libxbyak-dev libfmt-dev libzstd-dev libgtest-dev libpcre2-dev nlohmann-json3-dev
   # `serve`: Boost.Beast/Asio (header-only, linked into the static binary).
   libboost1.81-dev
+  # test/server/deploy-*.test: nginx in front of two replicas, the example
+  # systemd unit (systemd-analyze) and Kubernetes manifest (PyYAML).
+  nginx systemd python3-yaml
 )
 
 missing=()

@@ -36,6 +36,20 @@ if shutil.which("clang-format-22"):
     config.available_features.add("clang-format")
 if shutil.which("strace"):
     config.available_features.add("strace")
+# nginx (Debian's package, which installs it in /usr/sbin, outside a plain
+# user's PATH): the deployment test runs it as the test user in front of two
+# `serve` replicas (`REQUIRES: nginx`, %nginx).
+nginx = shutil.which("nginx", path=os.pathsep.join(
+    [config.environment.get("PATH", os.environ.get("PATH", "")), "/usr/sbin", "/sbin"]))
+if nginx:
+    config.available_features.add("nginx")
+    config.substitutions.append(("%nginx", nginx))
+else:
+    lit_config.note("nginx is not installed: test/server/deploy-nginx.test is UNSUPPORTED "
+                    "(scripts/setup.sh installs Debian's nginx package)")
+# systemd-analyze checks the example systemd unit (examples/deploy).
+if shutil.which("systemd-analyze"):
+    config.available_features.add("systemd-analyze")
 config.substitutions.append(("%testtools", os.path.join(config.ingot_source_dir, "test", "tools")))
 
 # Host CPU features, for tests that need an ISA feature this machine may lack

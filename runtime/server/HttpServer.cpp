@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -91,11 +92,13 @@ private:
   }
 
   bool send(const Request &request, int status, std::string body,
-            const char *retryAfter = nullptr) {
+            const char *retryAfter = nullptr,
+            const char *contentType = "application/json") {
+    state->metrics.countRequest(route, status);
     http::response<http::string_body> response{http::status(status),
                                                request.version()};
     response.set(http::field::server, "ingot");
-    response.set(http::field::content_type, "application/json");
+    response.set(http::field::content_type, contentType);
     if (retryAfter)
       response.set(http::field::retry_after, retryAfter);
     if (status == 401)
@@ -113,6 +116,7 @@ private:
   /// An error for a request that could not be read whole, then the end of
   /// the connection.
   void refuse(int status, const std::string &what) {
+    state->metrics.countRequest(Route::Other, status);
     http::response<http::string_body> response{http::status(status), 11};
     response.set(http::field::content_type, "application/json");
     response.keep_alive(false);
@@ -171,6 +175,7 @@ private:
   bool handle(const Request &request) {
     std::string_view target(request.target().data(), request.target().size());
     target = target.substr(0, target.find('?'));
+    route = routeOf(target);
     const http::verb method = request.method();
     if (target == "/health") {
       if (method != http::verb::get)
@@ -181,7 +186,13 @@ private:
     }
     if (!authorized(request))
       return sendError(request, 401, "Invalid API Key");
-    if (target == "/v1/models" || target == "/models") {
+    if (route == Route::Metrics) {
+      if (method != http::verb::get)
+        return sendError(request, 405, "use GET for /metrics");
+      return send(request, 200, state->metrics.render(gauges()), nullptr,
+                  "text/plain; version=0.0.4; charset=utf-8");
+    }
+    if (route == Route::Models) {
       if (method != http::verb::get)
         return sendError(request, 405, "use GET for /v1/models");
       int64_t context = state->ready.load(std::memory_order_acquire)
@@ -191,9 +202,9 @@ private:
                   modelsBody(state->model, state->created, context));
     }
     Endpoint endpoint;
-    if (target == "/v1/chat/completions" || target == "/chat/completions")
+    if (route == Route::ChatCompletions)
       endpoint = Endpoint::ChatCompletions;
-    else if (target == "/v1/completions" || target == "/completions")
+    else if (route == Route::Completions)
       endpoint = Endpoint::Completions;
     else
       return sendError(request, 404,
@@ -211,26 +222,54 @@ private:
     if (!parseRequest(endpoint, request.body(), state->defaults, generation,
                       error))
       return sendError(request, error.status, error.message);
+    // The usage chunk ends every stream, so /metrics counts its tokens; it
+    // reaches the client only when asked for.
+    const bool clientWantsUsage = generation.includeUsage;
+    generation.includeUsage = generation.stream;
     auto job = std::make_shared<Job>(std::move(generation));
     if (!state->queue.push(job))
       return sendError(request, 429,
                        "the server is busy: " + std::to_string(kMaxQueuedJobs) +
                            " requests are waiting; retry later",
                        "1");
+    state->metrics.jobAccepted();
+    struct Done {
+      Metrics &metrics;
+      ~Done() { metrics.jobDone(); }
+    } done{state->metrics};
     JobEvent event;
     if (!nextEvent(*job, event))
       return false;
-    if (event.kind == JobEvent::Kind::Response)
+    if (event.kind == JobEvent::Kind::Response) {
+      if (event.status == 200) {
+        ChunkFacts facts = readChunkFacts(event.body);
+        if (facts.usage)
+          state->metrics.answered(
+              {facts.promptTokens, facts.completionTokens, -1, -1});
+      }
       return send(request, event.status, std::move(event.body));
-    return streamEvents(request, *job, std::move(event));
+    }
+    return streamEvents(request, *job, std::move(event), clientWantsUsage);
+  }
+
+  MetricsGauges gauges() {
+    MetricsGauges g;
+    g.queueDepth = state->queue.depth();
+    g.connections = uint64_t(std::max(state->connections.load(), 0));
+    g.ready = state->ready.load(std::memory_order_acquire);
+    g.contextLength = g.ready ? state->defaults.contextLength : 0;
+    return g;
   }
 
   /// The job's next event; false (and the job cancelled) when the client
-  /// went away first.
-  bool nextEvent(Job &job, JobEvent &event) {
+  /// went away first. `beforeAnswer`: no status was sent yet, so the
+  /// request counts as abandoned.
+  bool nextEvent(Job &job, JobEvent &event, bool beforeAnswer = true) {
     while (!job.next(event, kPollInterval))
       if (clientGone()) {
         job.cancelled = true;
+        if (beforeAnswer)
+          state->metrics.countRequest(route, kClientClosedStatus);
         return false;
       }
     return true;
@@ -238,7 +277,8 @@ private:
 
   /// Server-sent events: `first` and the job's further chunks, each as
   /// "data: {...}", then "data: [DONE]" (or the error that ended it).
-  bool streamEvents(const Request &request, Job &job, JobEvent first) {
+  bool streamEvents(const Request &request, Job &job, JobEvent first,
+                    bool clientWantsUsage) {
     const bool chunked = request.version() >= 11;
     http::response<http::empty_body> response{http::status::ok,
                                               request.version()};
@@ -247,6 +287,7 @@ private:
     response.set(http::field::cache_control, "no-cache");
     response.keep_alive(chunked && request.keep_alive());
     response.chunked(chunked);
+    state->metrics.countRequest(route, 200);
     http::response_serializer<http::empty_body> serializer{response};
     stream.expires_after(kWriteTimeout);
     if (await([&](auto handler) {
@@ -267,6 +308,12 @@ private:
       });
       return !ec;
     };
+    // The phases for /metrics: the worker's start to the first text chunk
+    // (prompt), from there to the finish chunk (generation).
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point firstText, finished;
+    bool sawText = false, sawFinish = false;
+    ChunkFacts usage;
     JobEvent event = std::move(first);
     for (;;) {
       if (event.kind == JobEvent::Kind::Response) {
@@ -274,12 +321,34 @@ private:
           return false;
         break;
       }
-      if (!sendData(event.body) || clientGone()) {
+      ChunkFacts facts = readChunkFacts(event.body);
+      if (facts.text && !sawText) {
+        firstText = Clock::now();
+        sawText = true;
+      }
+      if (facts.finish && !sawFinish) {
+        finished = Clock::now();
+        sawFinish = true;
+      }
+      if (facts.usage)
+        usage = facts;
+      const bool forward = !facts.usage || clientWantsUsage;
+      if ((forward && !sendData(event.body)) || clientGone()) {
         job.cancelled = true;
         return false;
       }
-      if (!nextEvent(job, event))
+      if (!nextEvent(job, event, /*beforeAnswer=*/false))
         return false;
+    }
+    if (event.status == 200 && usage.usage) {
+      AnswerRecord record{usage.promptTokens, usage.completionTokens, -1, -1};
+      if (sawText && sawFinish) {
+        record.promptSeconds =
+            std::chrono::duration<double>(firstText - job.startedAt).count();
+        record.generationSeconds =
+            std::chrono::duration<double>(finished - firstText).count();
+      }
+      state->metrics.answered(record);
     }
     if (!chunked)
       return false;
@@ -290,13 +359,15 @@ private:
   }
 
   std::shared_ptr<ServerState> state;
+  Route route = Route::Other; ///< of the request being answered
   net::io_context ioc{1};
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
 };
 
 /// A connection beyond kMaxConnections: a short 503 without a thread.
-void turnAway(int fd) {
+void turnAway(ServerState &state, int fd) {
+  state.metrics.countRequest(Route::Other, 503);
   static const char response[] =
       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
       "Retry-After: 1\r\nConnection: close\r\nContent-Length: 94\r\n\r\n"
@@ -327,7 +398,7 @@ void acceptLoop(std::shared_ptr<ServerState> state,
       continue;
     if (state->connections.fetch_add(1) >= kMaxConnections) {
       state->connections.fetch_sub(1);
-      turnAway(fd);
+      turnAway(*state, fd);
       continue;
     }
     try {
@@ -341,7 +412,7 @@ void acceptLoop(std::shared_ptr<ServerState> state,
       }).detach();
     } catch (const std::exception &) {
       state->connections.fetch_sub(1);
-      turnAway(fd);
+      turnAway(*state, fd);
     }
   }
 }

@@ -8,7 +8,8 @@
 // dropped, never holds a thread forever). Limits: request headers
 // (431), body (413), connections, and the job queue (429 with
 // Retry-After). The API key is compared in constant time; without it every
-// endpoint but /health answers 401.
+// endpoint but /health answers 401. Every answer is counted for GET
+// /metrics (see Metrics.h).
 //
 // Completion requests become Jobs on the shared queue; the connection then
 // relays the job's events (one JSON body, or SSE chunks and [DONE]) and
@@ -19,6 +20,7 @@
 #define INGOT_RUNTIME_SERVER_HTTPSERVER_H
 
 #include "Job.h"
+#include "Metrics.h"
 #include "ServerApi.h"
 
 #include <atomic>
@@ -47,6 +49,7 @@ struct ServerState {
   std::atomic<bool> ready{false};
   RequestDefaults defaults;
   std::atomic<int> connections{0};
+  Metrics metrics;
 };
 
 /// Binds host:port (a numeric IPv4 or IPv6 address; port 0 picks a free

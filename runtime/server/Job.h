@@ -42,6 +42,10 @@ public:
   const GenerationRequest request;
   /// Set by the connection (client gone) or at shutdown.
   std::atomic<bool> cancelled{false};
+  /// When the worker took the job off the queue (written before its first
+  /// event, so the connection reads it after any next()): /metrics times
+  /// the prompt phase from here.
+  std::chrono::steady_clock::time_point startedAt;
 
   void post(JobEvent event) {
     {
@@ -89,6 +93,7 @@ public:
       return nullptr;
     std::shared_ptr<Job> job = std::move(jobs.front());
     jobs.pop_front();
+    job->startedAt = std::chrono::steady_clock::now();
     return job;
   }
   /// The next job without waiting; null when none waits or once stop() was

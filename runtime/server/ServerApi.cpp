@@ -164,13 +164,12 @@ bool readPrompt(const json &body, GenerationRequest &r, ApiError &error) {
   auto it = body.find("prompt");
   if (it == body.end())
     return bad(error, "'prompt' is required");
-  if (it->is_array() && it->size() == 1 && (*it)[0].is_string()) {
-    r.prompt = (*it)[0].get<std::string>();
-    return true;
-  }
-  if (!it->is_string())
+  const json *text = &*it;
+  if (it->is_array() && it->size() == 1)
+    text = &(*it)[0];
+  if (!text->is_string())
     return bad(error, "'prompt' must be a string (or an array of one string)");
-  r.prompt = it->get<std::string>();
+  r.prompt = text->get<std::string>();
   if (r.prompt.empty())
     return bad(error, "'prompt' is empty");
   return true;
@@ -276,7 +275,12 @@ bool parseRequest(Endpoint endpoint, std::string_view text,
   try {
     body = json::parse(text);
   } catch (const json::exception &e) {
-    return bad(error, std::string("the body is not valid JSON: ") + e.what());
+    // The library's "[json.exception.parse_error.101] " prefix means
+    // nothing to a client; the rest names the place and the fault.
+    std::string_view what = e.what();
+    if (what.size() > 1 && what[0] == '[' && what.find("] ") != what.npos)
+      what.remove_prefix(what.find("] ") + 2);
+    return bad(error, "the body is not valid JSON: " + std::string(what));
   }
   if (!body.is_object())
     return bad(error, "the body must be a JSON object");
@@ -364,6 +368,42 @@ std::string usageChunkBody(Endpoint endpoint, const ResponseId &rid,
   body["choices"] = json::array();
   body["usage"] = usageJson(summary);
   return dump(body);
+}
+
+ChunkFacts readChunkFacts(std::string_view text) {
+  ChunkFacts facts;
+  json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object())
+    return facts;
+  auto usage = body.find("usage");
+  if (usage != body.end() && usage->is_object()) {
+    auto prompt = usage->find("prompt_tokens");
+    auto completion = usage->find("completion_tokens");
+    if (prompt != usage->end() && prompt->is_number_integer() &&
+        completion != usage->end() && completion->is_number_integer()) {
+      facts.usage = true;
+      facts.promptTokens = prompt->get<int64_t>();
+      facts.completionTokens = completion->get<int64_t>();
+    }
+  }
+  auto choices = body.find("choices");
+  if (choices == body.end() || !choices->is_array() || choices->empty() ||
+      !(*choices)[0].is_object())
+    return facts;
+  const json &choice = (*choices)[0];
+  auto finish = choice.find("finish_reason");
+  facts.finish = finish != choice.end() && finish->is_string();
+  auto nonEmpty = [](const json &object, const char *name) {
+    auto it = object.find(name);
+    return it != object.end() && it->is_string() &&
+           !it->get_ref<const std::string &>().empty();
+  };
+  auto delta = choice.find("delta");
+  facts.text =
+      nonEmpty(choice, "text") ||
+      (delta != choice.end() && delta->is_object() &&
+       (nonEmpty(*delta, "content") || nonEmpty(*delta, "reasoning_content")));
+  return facts;
 }
 
 std::string modelsBody(const std::string &model, int64_t created,

@@ -89,6 +89,18 @@ std::string chunkBody(Endpoint endpoint, const ResponseId &rid, bool role,
 /// The usage chunk after the last (stream_options.include_usage).
 std::string usageChunkBody(Endpoint endpoint, const ResponseId &rid,
                            const AnswerSummary &summary);
+/// What the connection reads back from an answer, for /metrics: the
+/// `usage` of a body or usage chunk, and what kind a streamed chunk is.
+struct ChunkFacts {
+  bool text = false;   ///< carries generated text (content or reasoning)
+  bool finish = false; ///< carries a finish_reason
+  bool usage = false;  ///< the usage chunk (no choices)
+  int64_t promptTokens = 0, completionTokens = 0; ///< when `usage`
+};
+/// Facts of one chunk (chunkBody or usageChunkBody output), or of a whole
+/// completionBody (its `usage` and finish); all false for anything else.
+ChunkFacts readChunkFacts(std::string_view body);
+
 /// GET /v1/models.
 std::string modelsBody(const std::string &model, int64_t created,
                        int64_t contextLength);

@@ -228,6 +228,8 @@ def check_errors(s):
     error(*post({"prompt": "Once upon a time " * 1000}, "/v1/completions"), 400,
           "a prompt longer than the context")
     error(*post({"prompt": 7}, "/v1/completions"), 400, "prompt as a number")
+    error(*post({"prompt": [""]}, "/v1/completions"), 400, "prompt as an array of one empty string")
+    error(*post({"prompt": [7]}, "/v1/completions"), 400, "prompt as an array of one number")
     error(*s.request("POST", "/v1/completions",
                      raw=b'{"prompt": "caf\xe9 \xff\xfe"}'), 400, "invalid UTF-8 in the body")
     error(*s.request("GET", "/nothing/here"), 404, "an unknown route")
@@ -306,6 +308,12 @@ def check_api_key(binary, template, key_file):
         check(status == 401, "a prefix of the API key: 401")
         status, _ = s.request("GET", "/health")
         check(status == 200, "/health needs no key")
+        status, r = s.request("GET", "/metrics")
+        check(status == 401 and r["error"]["code"] == 401, "/metrics without the key: 401")
+        status, text = s.request("GET", "/metrics", headers={"Authorization": "Bearer " + key})
+        check(status == 200 and "ingot_requests_total" in text and
+              'ingot_requests_total{endpoint="/metrics",status="401"} 1' in text,
+              "/metrics with the key: 200, counting the 401 before it")
         status, r = s.request("POST", "/v1/chat/completions", chat_body("hi", max_tokens=2),
                               headers={"Authorization": "Bearer " + key})
         check(status == 200, "the right API key: 200")
