@@ -413,6 +413,10 @@ void Generator::serve(JobQueue &queue, const std::string &modelName) {
         if (s->busy())
           abort(*s, 500, error);
     }
+    int64_t inUse = 0;
+    for (const std::unique_ptr<Slot> &s : slots)
+      inUse += s->cache.size;
+    kvTokensInUse.store(inUse, std::memory_order_relaxed);
   }
 }
 

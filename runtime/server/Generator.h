@@ -59,6 +59,10 @@ public:
 
   /// Set at shutdown: the busy slots stop before the next step.
   std::atomic<bool> stopping{false};
+  /// KV cache positions holding tokens, all slots (the busy ones' requests
+  /// and the idle ones' cached prefixes), updated after every step; read
+  /// by GET /metrics.
+  std::atomic<int64_t> kvTokensInUse{0};
 
 private:
   bool prompt(Job &job, std::string &text, std::vector<int32_t> &ids,

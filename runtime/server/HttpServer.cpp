@@ -258,6 +258,10 @@ private:
     g.connections = uint64_t(std::max(state->connections.load(), 0));
     g.ready = state->ready.load(std::memory_order_acquire);
     g.contextLength = g.ready ? state->defaults.contextLength : 0;
+    if (g.ready && state->kvTokensInUse) {
+      g.kvTokens = state->kvTokensInUse->load(std::memory_order_relaxed);
+      g.kvCapacity = state->kvCapacity;
+    }
     return g;
   }
 

@@ -50,6 +50,10 @@ struct ServerState {
   RequestDefaults defaults;
   std::atomic<int> connections{0};
   Metrics metrics;
+  /// Written by the worker (Generator::kvTokensInUse) once loaded, with the
+  /// positions of all slots' KV regions.
+  const std::atomic<int64_t> *kvTokensInUse = nullptr;
+  int64_t kvCapacity = 0;
 };
 
 /// Binds host:port (a numeric IPv4 or IPv6 address; port 0 picks a free

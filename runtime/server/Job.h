@@ -89,22 +89,13 @@ public:
   std::shared_ptr<Job> pop() {
     std::unique_lock<std::mutex> lock(mutex);
     ready.wait(lock, [&] { return stopping || !jobs.empty(); });
-    if (stopping)
-      return nullptr;
-    std::shared_ptr<Job> job = std::move(jobs.front());
-    jobs.pop_front();
-    job->startedAt = std::chrono::steady_clock::now();
-    return job;
+    return stopping ? nullptr : takeFront();
   }
   /// The next job without waiting; null when none waits or once stop() was
   /// called.
   std::shared_ptr<Job> tryPop() {
     std::lock_guard<std::mutex> lock(mutex);
-    if (stopping || jobs.empty())
-      return nullptr;
-    std::shared_ptr<Job> job = std::move(jobs.front());
-    jobs.pop_front();
-    return job;
+    return stopping || jobs.empty() ? nullptr : takeFront();
   }
   /// Ends pop(); the jobs still waiting are cancelled and returned.
   std::deque<std::shared_ptr<Job>> stop() {
@@ -119,6 +110,15 @@ public:
   }
 
 private:
+  /// Removes the first waiting job (the mutex held) and stamps when a slot
+  /// took it (Job::startedAt).
+  std::shared_ptr<Job> takeFront() {
+    std::shared_ptr<Job> job = std::move(jobs.front());
+    jobs.pop_front();
+    job->startedAt = std::chrono::steady_clock::now();
+    return job;
+  }
+
   const size_t capacity;
   std::mutex mutex;
   std::condition_variable ready;

@@ -91,7 +91,6 @@ void Metrics::answered(const AnswerRecord &r) {
   ++answersTotal;
   promptTokensTotal += uint64_t(std::max<int64_t>(r.promptTokens, 0));
   generatedTokensTotal += uint64_t(std::max<int64_t>(r.completionTokens, 0));
-  kvTokens = r.promptTokens + r.completionTokens;
   if (r.promptSeconds < 0 || r.generationSeconds < 0)
     return;
   promptSecondsTotal += r.promptSeconds;
@@ -162,15 +161,16 @@ std::string Metrics::render(const MetricsGauges &g) {
   metric(out, "ingot_open_connections", "gauge", "Open HTTP connections.",
          double(g.connections));
   metric(out, "ingot_kv_cache_tokens", "gauge",
-         "KV cache positions holding tokens (the last answer's prompt and "
-         "generated tokens).",
-         double(kvTokens));
+         "KV cache positions holding tokens, all slots (requests being "
+         "answered and prefixes kept for reuse).",
+         double(g.kvTokens));
   metric(out, "ingot_kv_cache_capacity_tokens", "gauge",
-         "KV cache positions (the context).", double(g.contextLength));
+         "KV cache positions of all slots (slots x context).",
+         double(g.kvCapacity));
   metric(out, "ingot_kv_cache_usage_ratio", "gauge",
          "KV cache positions in use over the capacity.",
-         g.contextLength > 0
-             ? std::min(1.0, double(kvTokens) / double(g.contextLength))
+         g.kvCapacity > 0
+             ? std::min(1.0, double(g.kvTokens) / double(g.kvCapacity))
              : 0);
   metric(out, "ingot_ready", "gauge",
          "1 once the model is loaded and requests are answered.",

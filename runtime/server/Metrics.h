@@ -11,9 +11,9 @@
 // answer arrives in one piece, so it adds tokens but no phase timings: the
 // tokens/s gauges are those of the recent streamed answers.
 //
-// The KV gauge follows the worker's one slot, whose cache keeps the last
-// answer's prompt and generated tokens (the next request reuses their
-// common prefix): the positions in use are those of the last answer.
+// The KV gauges come from the worker: the positions all slots' caches hold
+// (busy slots' requests, idle slots' prefixes kept for reuse) over all
+// slots' positions.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_RUNTIME_SERVER_METRICS_H
@@ -59,6 +59,8 @@ struct MetricsGauges {
   uint64_t queueDepth = 0;
   uint64_t connections = 0;
   int64_t contextLength = 0; ///< 0 while loading
+  int64_t kvTokens = 0;      ///< positions holding tokens, all slots
+  int64_t kvCapacity = 0;    ///< positions of all slots' KV regions
   bool ready = false;
 };
 
@@ -91,7 +93,6 @@ private:
   uint64_t promptTokensTotal = 0, generatedTokensTotal = 0;
   double promptSecondsTotal = 0, generationSecondsTotal = 0;
   uint64_t answersTotal = 0;
-  int64_t kvTokens = 0;
   std::array<Recent, kRecentAnswers> recent{};
   size_t recentCount = 0, recentNext = 0;
 };

@@ -101,6 +101,9 @@ bool runServe(const Options &o, std::string &error) {
   if (!generator->loadModel(error))
     return false;
   state->defaults = generator->defaults();
+  state->kvTokensInUse = &generator->kvTokensInUse;
+  state->kvCapacity =
+      int64_t(generator->slotCount()) * state->defaults.contextLength;
   state->ready.store(true, std::memory_order_release);
   std::fprintf(stderr, "%s: serve: ready, %d slots of %lld positions each\n",
                programName(), generator->slotCount(),
