@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/codegen/CompileModel.h"
 
+#include "compiler/codegen/MachinePlan.h"
 #include "compiler/codegen/ObjectEmitter.h"
 #include "compiler/codegen/OutputFile.h"
 #include "compiler/dialect/IngotDialect.h"
@@ -250,6 +251,8 @@ ModelInfo describeModel(mlir::ModuleOp module, mlir::ModuleOp planned,
       info.kernelList += k.getSymbol() + "\n";
   info.step = computeStepTraffic(planned, info.vocabSize);
   describeMeasurements(target, info);
+  info.machinePlan =
+      machinePlanText(target, plannedWarmupRounds(info.step, info.maxBatch));
   return info;
 }
 

@@ -4,6 +4,7 @@
 #include "runtime/core/Console.h"
 #include "runtime/core/Error.h"
 #include "runtime/core/Prompt.h"
+#include "runtime/core/Warmup.h"
 
 #include <cinttypes>
 #include <cstdio>
@@ -84,7 +85,10 @@ bool Generator::loadModel(std::string &error) {
   const Options &o = run.o;
   run.sampling = o.sampling;
   run.nGen = -1;
-  return run.start(0, error);
+  // Warmed up before /health says ready: the first client does not pay
+  // for faulting in the weights (runtime/core/Warmup.h).
+  return run.start(0, error) &&
+         warmUp(run.session, run.session.threadPlan.warmupRounds, error);
 }
 
 RequestDefaults Generator::defaults() const {
