@@ -119,10 +119,21 @@ bool copyInto(int fd, uint64_t offset, uint64_t n, uint8_t *data,
   return true;
 }
 
+/// Binds the copy's pages to the spread's nodes before the copy touches
+/// them (NodeBinding.h).
+void spreadOverNodes(void *data, uint64_t n, uint64_t pageSize,
+                     const NodeSpread &spread, WeightPlacement &w) {
+  if (spread.nodes.size() < 2)
+    return;
+  w.nodes = spread.nodes;
+  w.bindFailure = bindToNodes(data, nodeRanges(spread, n, pageSize));
+}
+
 /// A copy in hugetlb pages of `pageSize`; `why` says why not when the
 /// mapping fails (the pages were counted free but are not, say).
 bool copyToHugetlb(int fd, uint64_t offset, uint64_t n, uint64_t pageSize,
-                   WeightPlacement &w, std::string &why, std::string &error) {
+                   const NodeSpread &spread, WeightPlacement &w,
+                   std::string &why, std::string &error) {
   const uint64_t bytes = roundUp(n, pageSize);
   void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
@@ -133,6 +144,7 @@ bool copyToHugetlb(int fd, uint64_t offset, uint64_t n, uint64_t pageSize,
                  pageSize == k1G ? "1 GiB" : "2 MiB", std::strerror(errno));
     return true;
   }
+  spreadOverNodes(p, n, pageSize, spread, w);
   if (!copyInto(fd, offset, n, static_cast<uint8_t *>(p), error)) {
     munmap(p, bytes);
     return false;
@@ -149,7 +161,8 @@ bool copyToHugetlb(int fd, uint64_t offset, uint64_t n, uint64_t pageSize,
 /// A copy in anonymous memory advised to be backed by transparent huge
 /// pages, starting on a 2 MiB boundary (so every 2 MiB of weights can be
 /// one page).
-bool copyToTransparent(int fd, uint64_t offset, uint64_t n, WeightPlacement &w,
+bool copyToTransparent(int fd, uint64_t offset, uint64_t n,
+                       const NodeSpread &spread, WeightPlacement &w,
                        std::string &error) {
   const uint64_t bytes = roundUp(n, k2M) + k2M;
   void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
@@ -162,6 +175,7 @@ bool copyToTransparent(int fd, uint64_t offset, uint64_t n, WeightPlacement &w,
   uint8_t *data =
       reinterpret_cast<uint8_t *>(roundUp(reinterpret_cast<uintptr_t>(p), k2M));
   madvise(data, roundUp(n, k2M), MADV_HUGEPAGE);
+  spreadOverNodes(data, n, k2M, spread, w);
   if (!copyInto(fd, offset, n, data, error)) {
     munmap(p, bytes);
     return false;
@@ -240,8 +254,8 @@ const char *hugePageModeName(HugePageMode mode) {
 }
 
 bool placeWeights(int fd, uint64_t offset, uint64_t n, HugePageMode mode,
-                  WeightPlacement &w, std::string &error,
-                  std::vector<std::string> &notes) {
+                  const NodeSpread &spread, WeightPlacement &w,
+                  std::string &error, std::vector<std::string> &notes) {
   const double start = now();
   std::string why;
   bool placed = false;
@@ -257,7 +271,7 @@ bool placeWeights(int fd, uint64_t offset, uint64_t n, HugePageMode mode,
       return true;
     }
     why.clear();
-    if (!copyToHugetlb(fd, offset, n, pageSize, w, why, error))
+    if (!copyToHugetlb(fd, offset, n, pageSize, spread, w, why, error))
       return false;
     placed = w.copied;
     if (!placed && required)
@@ -283,7 +297,7 @@ bool placeWeights(int fd, uint64_t offset, uint64_t n, HugePageMode mode,
                   "--hugepages thp: transparent huge pages are off (%s/kernel/"
                   "mm/transparent_hugepage/enabled: %s)",
                   sysfsRoot().c_str(), thpSetting.c_str());
-    if (!copyToTransparent(fd, offset, n, w, error))
+    if (!copyToTransparent(fd, offset, n, spread, w, error))
       return false;
     placed = true;
     break;
@@ -297,7 +311,7 @@ bool placeWeights(int fd, uint64_t offset, uint64_t n, HugePageMode mode,
       return false;
     if (!placed && transparentHugePagesEnabled(thpSetting) &&
         n <= memoryAvailable() / 2) {
-      if (!copyToTransparent(fd, offset, n, w, error))
+      if (!copyToTransparent(fd, offset, n, spread, w, error))
         return false;
       placed = true;
     }

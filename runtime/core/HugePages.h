@@ -26,6 +26,8 @@
 #ifndef INGOT_RUNTIME_CORE_HUGEPAGES_H
 #define INGOT_RUNTIME_CORE_HUGEPAGES_H
 
+#include "NodeBinding.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -54,15 +56,21 @@ struct WeightPlacement {
   /// Seconds spent reading (copies) or mapping (the file) the weights.
   double loadSeconds = 0;
   bool copied = false;
+  /// The nodes the copy is spread over (NodeBinding.h; empty: not spread)
+  /// and the first binding that failed ("" when none did).
+  std::vector<int> nodes;
+  std::string bindFailure;
 };
 
 /// Places `bytes` bytes of `fd` at `offset` (2 MiB aligned) as `mode`
-/// says. False and `error` when a mode asked for by name is unavailable or
+/// says; a copy is spread over `spread`'s nodes when it names two or more
+/// (the file mapping is the page cache's, shared, and stays as it is).
+/// False and `error` when a mode asked for by name is unavailable or
 /// reading fails; `notes` receives what auto passed over when something was
 /// reserved but not enough.
 bool placeWeights(int fd, uint64_t offset, uint64_t bytes, HugePageMode mode,
-                  WeightPlacement &placement, std::string &error,
-                  std::vector<std::string> &notes);
+                  const NodeSpread &spread, WeightPlacement &placement,
+                  std::string &error, std::vector<std::string> &notes);
 
 } // namespace ingot::rt
 

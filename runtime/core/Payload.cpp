@@ -402,8 +402,12 @@ bool Payload::mapData(int fd, const PayloadOptions &options, std::string &error,
     data_ = empty;
     return true;
   }
-  if (!placeWeights(fd, trailer_.data_offset, n, options.hugepages, weights_,
-                    error, notes))
+  NodeSpread spread;
+  spread.nodes = options.nodes;
+  for (const TensorEntry &e : tensorEntries_)
+    spread.tensors.push_back({e.offset, e.bytes});
+  if (!placeWeights(fd, trailer_.data_offset, n, options.hugepages, spread,
+                    weights_, error, notes))
     return false;
   data_ = weights_.data;
   return true;
@@ -418,6 +422,13 @@ std::string Payload::loadSummary() const {
   if (!w.copied)
     return text +
            format(", mapped in %.3f s (read on first use)", w.loadSeconds);
+  if (!w.nodes.empty()) {
+    text += ", spread over NUMA nodes";
+    for (size_t i = 0; i < w.nodes.size(); ++i)
+      text += (i ? "," : " ") + std::to_string(w.nodes[i]);
+    if (!w.bindFailure.empty())
+      text += " (binding failed: " + w.bindFailure + ")";
+  }
   const double bytes = double(trailer_.data_bytes);
   return text + format(", %s copied in %.3f s (%.2f GB/s)",
                        decimalBytes(bytes).c_str(), w.loadSeconds,

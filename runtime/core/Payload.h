@@ -22,6 +22,9 @@ namespace ingot::rt {
 struct PayloadOptions {
   /// Where the weights go (HugePages.h).
   HugePageMode hugepages = HugePageMode::Auto;
+  /// The NUMA nodes a copy of them is spread over (NodeBinding.h; fewer
+  /// than two: not spread).
+  std::vector<int> nodes;
   /// Verify the data checksum even when the data exceeds kAlwaysVerifyBytes.
   bool verify = false;
   /// Bytes of weights the model code needs (IngotModelInfo::weight_bytes):

@@ -36,6 +36,9 @@ bool openPayload(Session &s, const Options &o, const IngotModelInfo &info,
                  std::string &error) {
   PayloadOptions po;
   po.hugepages = o.hugepages;
+  // The nodes the threads run on share the weights (NodeBinding.h).
+  if (s.threadPlan.hostKnown)
+    po.nodes = s.threadPlan.host.nodes;
   po.verify = o.verify;
   po.minDataBytes = uint64_t(info.weight_bytes);
   std::vector<std::string> notes;
