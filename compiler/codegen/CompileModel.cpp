@@ -8,9 +8,9 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/codegen/CompileModel.h"
 
-#include "compiler/codegen/MachinePlan.h"
 #include "compiler/codegen/ObjectEmitter.h"
 #include "compiler/codegen/OutputFile.h"
+#include "compiler/codegen/PlanForTarget.h"
 #include "compiler/dialect/IngotDialect.h"
 #include "compiler/import/ModelLoading.h"
 #include "compiler/import/TokenizerImport.h"
@@ -111,149 +111,20 @@ Error writeOutput(StringRef out, function_ref<Error(raw_pwrite_stream &)> write,
   return temporary->commit(resolveOutputPath(out));
 }
 
-/// The target description file, or the detected host; validated.
-Expected<TargetDescription> readTarget(StringRef targetPath) {
-  auto target = targetPath == "host"
-                    ? target::detectHost(/*measureMemory=*/false)
-                    : target::readTargetDescriptionFile(targetPath);
-  if (!target)
-    return target.takeError();
-  if (Error e = target::validateTargetDescription(*target))
-    return std::move(e);
-  return target;
-}
-
-/// The kernel ISA the target supports best (its YAML `isa` names the
-/// architecture, x86_64; this is chosen from its features): AVX-512 VNNI,
-/// else AVX-VNNI (Alder Lake and later client cores, Sierra Forest: VEX
-/// vpdpbusd on ymm), else AVX2.
-Expected<KernelISA> chooseIsa(const TargetDescription &t) {
-  if (t.hasFeature("avx512_vnni") && t.hasFeature("avx512bw") &&
-      t.hasFeature("avx512vl") && t.hasFeature("avx512f"))
-    return KernelISA::AVX512VNNI;
-  if (t.hasFeature("avx2") && t.hasFeature("fma") && t.hasFeature("f16c"))
-    return t.hasFeature("avx_vnni") ? KernelISA::AVXVNNI : KernelISA::AVX2;
-  return createStringError(inconvertibleErrorCode(),
-                           "target '%s' has neither AVX-512 VNNI nor "
-                           "AVX2+FMA+F16C: no kernel generator for it",
-                           t.name.c_str());
-}
-
-/// Keeps the first diagnostic the passes and the emitter report, for the
-/// one-line error message.
-class FirstDiagnostic {
-public:
-  explicit FirstDiagnostic(mlir::MLIRContext &context)
-      : handler(&context, [this](mlir::Diagnostic &d) {
-          if (text.empty())
-            text = d.str();
-          return mlir::success();
-        }) {}
-  const std::string &str() const { return text; }
-
-private:
-  std::string text;
-  mlir::ScopedDiagnosticHandler handler;
-};
-
-/// The pass pipeline: plans weights, fuses matmuls with their neighbours,
-/// plans memory, selects the kernels, then
-/// lowers `module` to the LLVM dialect. `planned` receives the module as it was
-/// after planning (the payload is written from its weight layouts).
+/// Plans `module` for the target (runPlanPasses), keeps a copy of the
+/// planned module in `planned` (the payload is written from its weight
+/// layouts), then lowers `module` to the LLVM dialect.
 Error runPipeline(mlir::ModuleOp module, KernelISA isa, bool amx,
                   int64_t maxBatch, const FirstDiagnostic &diagnostics,
                   mlir::OwningOpRef<mlir::ModuleOp> &planned) {
-  mlir::MLIRContext *context = module.getContext();
-  mlir::PassManager plan(context);
-  plan.addPass(createIngotPlanWeights({stringifyKernelISA(isa).str()}));
-  // Fusion groups matmuls by the ISA and granule their weights are packed
-  // for, so it follows weight planning; memory is planned for the fused ops.
-  plan.addPass(createIngotFuseRouter());
-  plan.addPass(createIngotFuseSiblingMatmuls());
-  plan.addPass(createIngotFuseEpilogues());
-  plan.addPass(createIngotFuseNormPrologue());
-  plan.addPass(createIngotPlanMemory({maxBatch}));
-  plan.addPass(createIngotSelectKernels({amx}));
-  if (mlir::failed(plan.run(module)))
-    return createStringError("planning failed: " + diagnostics.str());
+  if (Error e = runPlanPasses(module, isa, amx, maxBatch, diagnostics))
+    return e;
   planned = module.clone();
-  mlir::PassManager lower(context);
+  mlir::PassManager lower(module.getContext());
   lower.addPass(createIngotLowerToLLVM());
   if (mlir::failed(lower.run(module)))
     return createStringError("lowering failed: " + diagnostics.str());
   return Error::success();
-}
-
-/// The target's measured read bandwidth and int8 peak, for `bench` to
-/// compare against; left 0 when the description has none (an example SKU
-/// file, or `--target host`, which does not measure).
-void describeMeasurements(const TargetDescription &target, ModelInfo &info) {
-  info.targetReadGBps = target.memory.measuredReadGBps.value_or(0);
-  for (const target::BandwidthPoint &p : target.memory.measured)
-    info.targetReadPoints +=
-        formatv("{0}{1}:{2:f1}", info.targetReadPoints.empty() ? "" : ",",
-                p.threads, p.readGBps);
-  if (target.probe && target.probe->int8PeakGops) {
-    info.targetInt8PeakGops = *target.probe->int8PeakGops;
-    info.targetInt8PeakThreads = target.probe->int8Threads.value_or(0);
-  }
-}
-
-/// What ingot_model_info says, from the file, the target and the lowered
-/// module's plan attributes (the tokenizer and chat template come after).
-ModelInfo describeModel(mlir::ModuleOp module, mlir::ModuleOp planned,
-                        const GGUFFile &file, const TargetDescription &target,
-                        StringRef modelPath) {
-  ModelInfo info;
-  IngotDialect &dialect =
-      *module.getContext()->getOrLoadDialect<IngotDialect>();
-  auto moduleInt = [&](mlir::IntegerAttr a) -> int64_t {
-    return a ? a.getInt() : 0;
-  };
-  auto modelDict = module->getAttrOfType<mlir::DictionaryAttr>("ingot.model");
-  auto modelInt = [&](StringRef key) -> int64_t {
-    auto a = modelDict ? modelDict.getAs<mlir::IntegerAttr>(key) : nullptr;
-    return a ? a.getInt() : 0;
-  };
-  info.architecture = file.getArchitecture().str();
-  info.modelName =
-      file.getString("general.name").value_or(sys::path::stem(modelPath)).str();
-  info.targetName = target.name;
-  info.targetCpu = target.cpu;
-  info.decodeThreads = static_cast<int32_t>(target.decodeThreads());
-  info.prefillThreads = static_cast<int32_t>(target.prefillThreads());
-  for (const std::string &f : target.llvmFeatureList())
-    if (StringRef(f).starts_with("+"))
-      info.requiredFeatures +=
-          (info.requiredFeatures.empty() ? "" : ",") + f.substr(1);
-  info.vocabSize = modelInt("vocab_size");
-  info.layers = modelInt("block_count");
-  info.maxContext = modelInt("context_length");
-  info.maxBatch = moduleInt(dialect.getMaxBatchAttrHelper().getAttr(module));
-  info.arenaBytes =
-      moduleInt(dialect.getArenaBytesAttrHelper().getAttr(module));
-  info.kvBytesPerPosition =
-      moduleInt(dialect.getKvBytesPerPositionAttrHelper().getAttr(module));
-  info.weightBytes =
-      moduleInt(dialect.getPayloadBytesAttrHelper().getAttr(module));
-  info.bosTokenId =
-      specialTokenId(file, "tokenizer.ggml.bos_token_id").value_or(-1);
-  info.eosTokenId =
-      specialTokenId(file, "tokenizer.ggml.eos_token_id").value_or(-1);
-  info.memoryPlan =
-      formatv("arena {0} bytes for {1} tokens per step; KV cache {2} bytes per "
-              "position over {3} layers; weights {4} bytes",
-              info.arenaBytes, info.maxBatch, info.kvBytesPerPosition,
-              info.layers, info.weightBytes)
-          .str();
-  if (auto chosen = dialect.getKernelsAttrHelper().getAttr(module))
-    for (auto k : chosen.getAsRange<KernelAttr>())
-      info.kernelList += k.getSymbol() + "\n";
-  info.step = computeStepTraffic(planned, info.vocabSize);
-  describeMeasurements(target, info);
-  info.machinePlan =
-      machinePlanText(target, plannedWarmupRounds(info.step, info.maxBatch));
-  return info;
 }
 
 /// The serialized tokenizer the binary's text interface uses (empty: the
@@ -330,47 +201,6 @@ Expected<std::string> embeddedChatTemplate(const CompileOptions &options,
   if (Error e = checkChatTemplateRenders(text, file, source))
     return std::move(e);
   return text;
-}
-
-/// The target's RAM and how many positions of KV cache fit in it.
-struct MemoryFit {
-  double ramBytes = 0; ///< 0: unknown, nothing checked
-  int64_t contextFits = 0;
-};
-
-/// The weights, the arena and the KV cache must fit the target's RAM
-/// (leaving a tenth for the system); says how much context does.
-Expected<MemoryFit> checkMemoryFits(const ModelInfo &info,
-                                    const TargetDescription &target,
-                                    StringRef modelPath) {
-  MemoryFit fit;
-  fit.ramBytes = target.memory.capacityGiB * double(1ull << 30);
-  double fixedBytes = double(info.weightBytes) + double(info.arenaBytes);
-  double usable = 0.9 * fit.ramBytes - fixedBytes;
-  if (fit.ramBytes > 0 && usable <= 0)
-    return createStringError(formatv(
-        "{0} does not fit {1}: {2} of weights and {3} of activations, {4} of "
-        "RAM (90% usable)",
-        sys::path::filename(modelPath), target.name,
-        humanBytes(info.weightBytes), humanBytes(info.arenaBytes),
-        humanBytes(fit.ramBytes)));
-  // In double (sizes are exact int64 values from the plan, their sum may
-  // not be), and clamped before converting back: no overflow can make a
-  // model look as if it fits.
-  fit.contextFits = info.maxContext;
-  if (info.kvBytesPerPosition > 0)
-    fit.contextFits = static_cast<int64_t>(
-        std::clamp(usable / double(info.kvBytesPerPosition), 0.0,
-                   double(info.maxContext)));
-  if (fit.ramBytes > 0 && fit.contextFits < 1)
-    return createStringError(formatv(
-        "{0} does not fit {1}: after {2} of weights and {3} of activations, "
-        "not one position of KV cache ({4} bytes) fits in {5} of RAM (90% "
-        "usable)",
-        sys::path::filename(modelPath), target.name,
-        humanBytes(info.weightBytes), humanBytes(info.arenaBytes),
-        info.kvBytesPerPosition, humanBytes(fit.ramBytes)));
-  return fit;
 }
 
 /// The emitter's kind for a text or object output.
@@ -546,13 +376,7 @@ Expected<CompileReport> compileModel(const CompileOptions &options) {
     return isa.takeError();
   FirstDiagnostic diagnostics(context);
   mlir::OwningOpRef<mlir::ModuleOp> planned;
-  // The runtime requests the tile data state at start: the target's
-  // features, which amx_int8 is one of, are the binary's required features.
-  // The AMX kernel sums by block, so a module that keeps ggml's order
-  // (keepsGgmlOrder) does without it.
-  const bool amx = options.amx && *isa == KernelISA::AVX512VNNI &&
-                   target->hasFeature("amx_int8") &&
-                   target->hasFeature("amx_tile") && !keepsGgmlOrder(module);
+  const bool amx = useAmx(options.amx, *isa, *target, module);
   if (Error e = runPipeline(module, *isa, amx, options.maxBatch, diagnostics,
                             planned))
     return std::move(e);

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/codegen/CompileModel.h"
+#include "compiler/codegen/MachinePlan.h"
 #include "compiler/driver/Command.h"
 #include "compiler/driver/InputFiles.h"
 
@@ -224,7 +225,8 @@ void printReport(const ingot::codegen::CompileReport &report) {
   if (report.bandwidthGBps > 0 && report.streamedBytes > 0)
     outs() << formatv("  predicted decode: {0:f1} tokens/s ({1:f1} GB/s / "
                       "{2:f1} MB of weights streamed per token)\n",
-                      report.bandwidthGBps * 1e9 / report.streamedBytes,
+                      ingot::codegen::bandwidthBoundRate(report.bandwidthGBps,
+                                                         report.streamedBytes),
                       report.bandwidthGBps, report.streamedBytes / 1e6);
 }
 

@@ -1,7 +1,9 @@
 //===- SynthCommand.cpp - `ingot synth` -----------------------------------===//
 //
 // Writes a deterministic random-weight model of a supported architecture,
-// for benchmarks, tests and the README demo (nothing is downloaded).
+// for benchmarks, tests and the README demo (nothing is downloaded), or,
+// with --header-only, the metadata and tensor infos of a real model's shape
+// without its data, for `ingot plan`.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/driver/Command.h"
@@ -20,12 +22,21 @@ cl::SubCommand synthCommand("synth",
 cl::opt<std::string> arch("arch", cl::Required,
                           cl::desc("llama, qwen2, deepseek2 or qwen3moe"),
                           cl::sub(synthCommand));
-cl::opt<std::string> preset("preset", cl::init("tiny"),
-                            cl::desc("tiny (default) or bench"),
-                            cl::sub(synthCommand));
-cl::opt<std::string> typeName("type", cl::init("F32"),
-                              cl::desc("F32, F16, Q8_0 or Q4_0"),
-                              cl::sub(synthCommand));
+cl::opt<std::string>
+    preset("preset", cl::init("tiny"),
+           cl::desc("tiny (default), bench, or a real model's shape "
+                    "(header-only): deepseek-r1 (deepseek2), "
+                    "r1-distill-qwen-7b (qwen2)"),
+           cl::sub(synthCommand));
+cl::opt<std::string>
+    typeName("type", cl::init("F32"),
+             cl::desc("F32, F16, Q8_0 or Q4_0; header-only also any ggml "
+                      "type or llama-quantize mix (Q4_K_M, ...)"),
+             cl::sub(synthCommand));
+cl::opt<bool>
+    headerOnly("header-only",
+               cl::desc("Write metadata and tensor infos only, no tensor data"),
+               cl::sub(synthCommand));
 cl::opt<uint64_t> seed("seed", cl::init(1), cl::desc("Random seed"),
                        cl::sub(synthCommand));
 cl::opt<float> gain("gain", cl::init(1.0f),
@@ -72,13 +83,26 @@ int runSynth() {
   if (vocab.getNumOccurrences())
     shape->vocab = vocab;
   shape->llama3Rope = llama3Rope;
-  auto type = ingot::ggml::parseTypeName(typeName);
-  if (!type)
-    return ingot::driver::reportError("unknown tensor type '" + typeName +
-                                      "' (expected F32, F16, Q8_0 or Q4_0)");
+  if (ingot::synth::isRealModelPreset(preset) && !headerOnly)
+    return ingot::driver::reportError(
+        "--preset " + preset +
+        ": a real model's shape is written with --header-only (its random "
+        "weights would fill the disk)");
   ingot::synth::SynthOptions options;
+  options.headerOnly = headerOnly;
+  // A header-only file may name a mix: llama-quantize's type per tensor
+  // (Q8_0 is one too, which keeps norms and routers F32).
+  if (headerOnly)
+    options.mix = ingot::ggml::parseQuantMix(typeName);
+  auto type = ingot::ggml::parseTypeName(typeName);
+  if (!type && !options.mix)
+    return ingot::driver::reportError(
+        "unknown tensor type '" + typeName +
+        (headerOnly ? "' (expected a ggml type or a mix: " +
+                          ingot::ggml::quantMixNames() + ")"
+                    : std::string("' (expected F32, F16, Q8_0 or Q4_0)")));
   options.shape = *shape;
-  options.type = *type;
+  options.type = type.value_or(ingot::ggml::Type::F32);
   options.seed = seed;
   options.gain = gain;
   auto bytes = ingot::synth::synthesizeModel(options, outputPath);
@@ -87,7 +111,8 @@ int runSynth() {
   outs() << "wrote " << outputPath << ": " << arch << " (" << preset << "), "
          << shape->layers << " layers, dim " << shape->embedding << ", vocab "
          << shape->vocab << ", " << typeName << ", " << *bytes
-         << " bytes of weights\n";
+         << " bytes of weights"
+         << (headerOnly ? " (header only: not in the file)" : "") << "\n";
   return 0;
 }
 

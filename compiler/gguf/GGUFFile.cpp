@@ -361,7 +361,8 @@ Error readValue(Cursor &cur, ValueType type, Value &out, unsigned depth,
 
 } // namespace
 
-Expected<std::unique_ptr<GGUFFile>> GGUFFile::open(StringRef path) {
+Expected<std::unique_ptr<GGUFFile>> GGUFFile::open(StringRef path,
+                                                   DataCheck check) {
   auto fail = [&](const Twine &what) {
     return createStringError(inconvertibleErrorCode(), "%s: %s",
                              path.str().c_str(), what.str().c_str());
@@ -395,7 +396,7 @@ Expected<std::unique_ptr<GGUFFile>> GGUFFile::open(StringRef path) {
   ::close(fd);
   if (!buffer)
     return fail("cannot read: " + buffer.getError().message());
-  return parse(std::move(*buffer), path);
+  return parse(std::move(*buffer), path, check);
 }
 
 Expected<std::unique_ptr<GGUFFile>>
@@ -660,6 +661,13 @@ uint64_t GGUFFile::getTensorDataBytes() const {
   for (const TensorInfo &t : tensorInfos)
     total += t.bytes;
   return total;
+}
+
+bool GGUFFile::hasTensorData() const {
+  for (const TensorInfo &t : tensorInfos)
+    if (t.bytes && t.fileOffset + t.bytes > getFileSize())
+      return false;
+  return true;
 }
 
 const Value *GGUFFile::lookup(StringRef key) const {

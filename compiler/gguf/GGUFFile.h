@@ -118,19 +118,22 @@ struct TensorInfo {
 
 class GGUFFile {
 public:
-  /// Opens and validates `path`. The error message is one line:
-  /// "FILE: byte N: what is wrong".
-  static llvm::Expected<std::unique_ptr<GGUFFile>> open(llvm::StringRef path);
-  /// What parse() checks of the data section.
+  /// What open() and parse() check of the data section.
   enum class DataCheck {
     /// Every tensor's bytes lie inside the buffer.
     Full,
-    /// The buffer may end after the tensor infos (a header cut from a model,
-    /// for fuzzing what reads only metadata and tensor infos): tensor data
-    /// ranges are checked for overflow only, and tensorData() is empty for
-    /// a tensor whose bytes are not in the buffer.
+    /// The buffer may end after the tensor infos (a header-only GGUF as
+    /// `ingot synth --header-only` writes, a header cut from a model for
+    /// fuzzing, or a model read by what needs only metadata and tensor
+    /// infos, such as `ingot plan`): tensor data ranges are checked for
+    /// overflow only, and tensorData() is empty for a tensor whose bytes
+    /// are not in the buffer.
     HeaderOnly,
   };
+  /// Opens and validates `path`. The error message is one line:
+  /// "FILE: byte N: what is wrong".
+  static llvm::Expected<std::unique_ptr<GGUFFile>>
+  open(llvm::StringRef path, DataCheck check = DataCheck::Full);
   /// Parses a file already in memory (tests, fuzzing). `name` is used in
   /// error messages.
   static llvm::Expected<std::unique_ptr<GGUFFile>>
@@ -149,6 +152,9 @@ public:
   uint64_t getDataOffset() const { return dataOffset; }
   /// Sum of tensor sizes, alignment padding excluded.
   uint64_t getTensorDataBytes() const;
+  /// Whether every tensor's bytes are in the file (false for a header-only
+  /// GGUF, or a model cut short, opened with DataCheck::HeaderOnly).
+  bool hasTensorData() const;
 
   llvm::ArrayRef<MetadataEntry> metadata() const { return entries; }
   const Value *lookup(llvm::StringRef key) const;

@@ -14,8 +14,12 @@ namespace ingot::gguf {
 
 namespace {
 
-/// llama_ftype's number for each mix (llama.h), as llama-quantize stores it
-/// in general.file_type.
+bool isQuantized(ggml::Type type) {
+  return ggml::getTypeInfo(type).blockElements > 1;
+}
+
+} // namespace
+
 uint32_t fileTypeOf(ggml::QuantMix mix) {
   using ggml::QuantMix;
   switch (mix) {
@@ -42,12 +46,6 @@ uint32_t fileTypeOf(ggml::QuantMix mix) {
   }
   return 0;
 }
-
-bool isQuantized(ggml::Type type) {
-  return ggml::getTypeInfo(type).blockElements > 1;
-}
-
-} // namespace
 
 ggml::MixModel mixModelOf(const GGUFFile &file) {
   ggml::MixModel model;

@@ -32,6 +32,9 @@ namespace ingot::gguf {
 
 /// The facts of `file` the mixes depend on.
 ggml::MixModel mixModelOf(const GGUFFile &file);
+/// llama_ftype's number for a mix (llama.h), as llama-quantize stores it in
+/// general.file_type.
+uint32_t fileTypeOf(ggml::QuantMix mix);
 /// The tensors of `file` as the mixes see them, in file order.
 std::vector<ggml::MixTensor> mixTensorsOf(const GGUFFile &file);
 

@@ -158,8 +158,9 @@ void GGUFWriter::setAlignment(uint32_t a) {
   setUInt32("general.alignment", a);
 }
 
-Error GGUFWriter::addTensor(StringRef name, ggml::Type type,
-                            ArrayRef<uint64_t> shape, ArrayRef<uint8_t> data) {
+Error GGUFWriter::checkNewTensor(StringRef name, ggml::Type type,
+                                 ArrayRef<uint64_t> shape,
+                                 uint64_t &bytes) const {
   for (const PendingTensor &t : tensors)
     if (t.name == name)
       return createStringError(inconvertibleErrorCode(),
@@ -167,17 +168,47 @@ Error GGUFWriter::addTensor(StringRef name, ggml::Type type,
                                name.str().c_str());
   uint64_t elements = 1;
   for (uint64_t d : shape)
-    elements *= d;
-  auto bytes = ggml::rowBytes(type, elements);
+    if (__builtin_mul_overflow(elements, d, &elements))
+      return createStringError(inconvertibleErrorCode(),
+                               "tensor '%s': too many elements",
+                               name.str().c_str());
+  auto rowBytes = ggml::rowBytes(type, elements);
   if (shape.empty() || shape[0] % ggml::getTypeInfo(type).blockElements ||
-      !bytes || *bytes != data.size())
+      !rowBytes)
+    return createStringError(inconvertibleErrorCode(),
+                             "tensor '%s': shape does not fit type %s",
+                             name.str().c_str(), ggml::typeName(type));
+  bytes = *rowBytes;
+  return Error::success();
+}
+
+Error GGUFWriter::addTensor(StringRef name, ggml::Type type,
+                            ArrayRef<uint64_t> shape, ArrayRef<uint8_t> data) {
+  uint64_t bytes = 0;
+  if (Error e = checkNewTensor(name, type, shape, bytes))
+    return e;
+  if (bytes != data.size())
     return createStringError(
         inconvertibleErrorCode(),
         "tensor '%s': %zu bytes of data do not fit type %s and its shape",
         name.str().c_str(), data.size(), ggml::typeName(type));
   tensors.push_back({name.str(), type,
-                     std::vector<uint64_t>(shape.begin(), shape.end()),
+                     std::vector<uint64_t>(shape.begin(), shape.end()), bytes,
                      std::vector<uint8_t>(data.begin(), data.end())});
+  return Error::success();
+}
+
+Error GGUFWriter::addTensorInfo(StringRef name, ggml::Type type,
+                                ArrayRef<uint64_t> shape) {
+  uint64_t bytes = 0;
+  if (Error e = checkNewTensor(name, type, shape, bytes))
+    return e;
+  tensors.push_back({name.str(),
+                     type,
+                     std::vector<uint64_t>(shape.begin(), shape.end()),
+                     bytes,
+                     {}});
+  headerOnly = true;
   return Error::success();
 }
 
@@ -245,10 +276,12 @@ void GGUFWriter::write(raw_ostream &os) const {
       appendUInt(header, d, 8);
     appendUInt(header, static_cast<uint32_t>(t.type), 4);
     appendUInt(header, offset, 8);
-    offset = alignTo(offset + t.data.size(), alignment);
+    offset = alignTo(offset + t.bytes, alignment);
   }
   header.resize(alignTo(header.size(), alignment), '\0');
   os << header;
+  if (headerOnly)
+    return;
   uint64_t written = 0;
   for (const PendingTensor &t : tensors) {
     os.write(reinterpret_cast<const char *>(t.data.data()), t.data.size());

@@ -57,6 +57,13 @@ public:
                                llvm::ArrayRef<uint64_t> shape,
                                llvm::ArrayRef<float> values);
 
+  /// Adds a tensor's info without its data: a file with such a tensor is
+  /// header-only (write() stops after the tensor infos; GGUFFile reads it
+  /// with DataCheck::HeaderOnly), its offsets laid out as if the data
+  /// followed. Any type, shape[0] a whole number of its blocks.
+  llvm::Error addTensorInfo(llvm::StringRef name, ggml::Type type,
+                            llvm::ArrayRef<uint64_t> shape);
+
   /// Writes the whole file.
   llvm::Error write(llvm::StringRef path) const;
   void write(llvm::raw_ostream &os) const;
@@ -64,16 +71,23 @@ public:
 private:
   void setRaw(llvm::StringRef key, ValueType type, std::string payload);
 
+  llvm::Error checkNewTensor(llvm::StringRef name, ggml::Type type,
+                             llvm::ArrayRef<uint64_t> shape,
+                             uint64_t &bytes) const;
+
   struct PendingTensor {
     std::string name;
     ggml::Type type;
     std::vector<uint64_t> shape;
+    uint64_t bytes;
+    /// Empty for a tensor added by addTensorInfo.
     std::vector<uint8_t> data;
   };
   // Each key with its encoded type + value bytes, in insertion order.
   std::vector<std::pair<std::string, std::string>> kvs;
   std::vector<PendingTensor> tensors;
   uint32_t alignment = 32;
+  bool headerOnly = false;
 };
 
 } // namespace ingot::gguf

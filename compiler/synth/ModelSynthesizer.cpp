@@ -1,6 +1,7 @@
 //===- ModelSynthesizer.cpp - Random-weight GGUF models -------------------===//
 #include "compiler/synth/ModelSynthesizer.h"
 
+#include "compiler/gguf/GGUFRequantize.h"
 #include "compiler/gguf/GGUFWriter.h"
 
 #include "llvm/ADT/StringSet.h"
@@ -77,12 +78,81 @@ void setDeepSeek2Shape(ModelShape &s, bool bench) {
   }
 }
 
+/// DeepSeek-R1 (and V3) 671B, from its config.json (huggingface.co/
+/// deepseek-ai/DeepSeek-R1) as llama.cpp's converter writes it
+/// (conversion/deepseek.py: MLA stored as MQA, the multi-token-prediction
+/// layer 61 skipped, kv_b split into k_b and v_b).
+ModelShape deepSeekR1Shape() {
+  ModelShape s;
+  s.arch = "deepseek2";
+  s.name = "DeepSeek-R1 (shape only)";
+  s.layers = 61;
+  s.embedding = 7168;
+  s.heads = 128;
+  s.kvHeads = 1;
+  s.ffn = 18432; // intermediate_size of the 3 dense layers
+  s.vocab = 129280;
+  s.context = 163840; // max_position_embeddings
+  s.rmsEps = 1e-6f;
+  s.ropeBase = 10000.0f;
+  s.leadingDense = 3; // first_k_dense_replace
+  s.experts = 256;    // n_routed_experts
+  s.expertsUsed = 8;  // num_experts_per_tok
+  s.expertFfn = 2048; // moe_intermediate_size
+  s.sharedExperts = 1;
+  s.expertGroups = 8;     // n_group
+  s.expertGroupsUsed = 4; // topk_group
+  s.routedScale = 2.5f;   // routed_scaling_factor
+  s.qLoraRank = 1536;
+  s.kvLoraRank = 512;
+  s.ropeDim = 64;  // qk_rope_head_dim
+  s.nopeDim = 128; // qk_nope_head_dim
+  s.vHeadDim = 128;
+  s.yarnFactor = 40.0f;         // rope_scaling: yarn, factor 40,
+  s.yarnOriginalContext = 4096; // original_max_position_embeddings 4096,
+  s.yarnLogMultiplier = 0.1f;   // 0.1 * mscale_all_dim (1.0)
+  return s;
+}
+
+/// DeepSeek-R1-Distill-Qwen-7B, from its config.json (huggingface.co/
+/// deepseek-ai/DeepSeek-R1-Distill-Qwen-7B): Qwen2, untied output.
+ModelShape r1DistillQwen7BShape() {
+  ModelShape s;
+  s.arch = "qwen2";
+  s.name = "DeepSeek-R1-Distill-Qwen-7B (shape only)";
+  s.layers = 28;
+  s.embedding = 3584;
+  s.heads = 28;
+  s.kvHeads = 4;
+  s.headDim = 128;
+  s.ffn = 18944;
+  s.vocab = 152064;
+  s.context = 131072;
+  s.rmsEps = 1e-6f;
+  s.ropeBase = 10000.0f;
+  return s;
+}
+
 } // namespace
 
+bool isRealModelPreset(StringRef preset) {
+  return preset == "deepseek-r1" || preset == "r1-distill-qwen-7b";
+}
+
 Expected<ModelShape> presetShape(StringRef arch, StringRef preset) {
+  if (isRealModelPreset(preset)) {
+    ModelShape s =
+        preset == "deepseek-r1" ? deepSeekR1Shape() : r1DistillQwen7BShape();
+    if (arch != s.arch)
+      return createStringError(
+          inconvertibleErrorCode(), "preset '%s' is a %s model, not %s",
+          preset.str().c_str(), s.arch.c_str(), arch.str().c_str());
+    return s;
+  }
   if (preset != "tiny" && preset != "bench")
     return createStringError(inconvertibleErrorCode(),
-                             "unknown preset '%s' (expected tiny or bench)",
+                             "unknown preset '%s' (expected tiny, bench, "
+                             "deepseek-r1 or r1-distill-qwen-7b)",
                              preset.str().c_str());
   bool bench = preset == "bench";
   ModelShape s;
@@ -195,6 +265,10 @@ public:
   /// type when its rows are whole blocks, else F32.
   void matrix(const std::string &name, std::vector<uint64_t> shape,
               float stddev, bool quantize = true) {
+    if (options.headerOnly) {
+      pending.push_back({name, shape, quantize});
+      return;
+    }
     uint64_t n = 1;
     for (uint64_t d : shape)
       n *= d;
@@ -211,6 +285,10 @@ public:
     matrix(name, {in, out}, options.gain / std::sqrt(float(in)));
   }
   void norm(const std::string &name, uint64_t n) {
+    if (options.headerOnly) {
+      pending.push_back({name, {n}, /*quantize=*/false});
+      return;
+    }
     std::vector<float> values(n);
     for (float &x : values)
       x = 1.0f + 0.05f * rng.normal();
@@ -228,14 +306,50 @@ public:
       consumeError(std::move(e));
   }
 
+  /// Header-only: adds the infos of the tensors recorded, typed by the
+  /// options' mix or type.
+  void addPendingInfos() {
+    std::vector<ggml::MixTensor> mixTensors;
+    for (const PendingInfo &p : pending)
+      mixTensors.push_back({p.name, ggml::Type::F32, p.shape});
+    std::vector<ggml::Type> types;
+    if (options.mix)
+      types = ggml::chooseMixTypes(
+          *options.mix,
+          {options.shape.arch, options.shape.layers, options.shape.experts},
+          mixTensors);
+    for (size_t i = 0; i < pending.size(); ++i) {
+      const PendingInfo &p = pending[i];
+      ggml::Type type = options.mix ? types[i] : options.type;
+      if (!options.mix &&
+          (!p.quantize || p.shape[0] % ggml::getTypeInfo(type).blockElements))
+        type = ggml::Type::F32;
+      uint64_t n = 1;
+      for (uint64_t d : p.shape)
+        n *= d;
+      bytes += ggml::rowBytes(type, n).value_or(0);
+      record(writer.addTensorInfo(p.name, type, p.shape));
+    }
+  }
+
   SynthOptions options;
   NormalRandom rng;
   GGUFWriter writer;
   uint64_t bytes = 0;
   std::string failure;
+  /// Header-only: the tensors in file order, typed when all are known.
+  struct PendingInfo {
+    std::string name;
+    std::vector<uint64_t> shape;
+    bool quantize;
+  };
+  std::vector<PendingInfo> pending;
 };
 
-uint32_t fileType(ggml::Type type) {
+uint32_t fileType(const SynthOptions &options) {
+  if (options.mix)
+    return gguf::fileTypeOf(*options.mix);
+  ggml::Type type = options.type;
   switch (type) {
   case ggml::Type::Q8_0:
     return 7; // LLAMA_FTYPE_MOSTLY_Q8_0
@@ -251,8 +365,13 @@ uint32_t fileType(ggml::Type type) {
 /// The types and shapes synth cannot write.
 Error checkSynthOptions(const SynthOptions &options) {
   const ModelShape &s = options.shape;
-  if (options.type != ggml::Type::F32 && options.type != ggml::Type::F16 &&
-      options.type != ggml::Type::Q8_0 && options.type != ggml::Type::Q4_0)
+  if (!options.headerOnly && options.mix)
+    return createStringError(inconvertibleErrorCode(),
+                             "a type mix (%s) is written header-only",
+                             ggml::quantMixName(*options.mix));
+  if (!options.headerOnly && options.type != ggml::Type::F32 &&
+      options.type != ggml::Type::F16 && options.type != ggml::Type::Q8_0 &&
+      options.type != ggml::Type::Q4_0)
     return createStringError(inconvertibleErrorCode(),
                              "synth writes F32, F16, Q8_0 or Q4_0, not %s",
                              ggml::typeName(options.type));
@@ -273,9 +392,10 @@ void writeHyperParams(GGUFWriter &w, const SynthOptions &options) {
   const std::string a = s.arch;
   auto key = [&](StringRef suffix) { return (a + "." + suffix).str(); };
   w.setString("general.architecture", a);
-  w.setString("general.name",
-              options.name.empty() ? ("ingot-synth-" + a) : options.name);
-  w.setUInt32("general.file_type", fileType(options.type));
+  w.setString("general.name", !options.name.empty() ? options.name
+                              : !s.name.empty()     ? s.name
+                                                    : "ingot-synth-" + a);
+  w.setUInt32("general.file_type", fileType(options));
   w.setUInt32(key("context_length"), s.context);
   w.setUInt32(key("embedding_length"), s.embedding);
   w.setUInt32(key("block_count"), s.layers);
@@ -290,6 +410,13 @@ void writeHyperParams(GGUFWriter &w, const SynthOptions &options) {
     w.setUInt32(key("rope.dimension_count"), s.headDim);
   if (s.llama3Rope)
     w.setFloat32(key("rope.freq_base"), 500000.0f);
+  if (s.yarnFactor > 0) {
+    w.setString(key("rope.scaling.type"), "yarn");
+    w.setFloat32(key("rope.scaling.factor"), s.yarnFactor);
+    w.setUInt32(key("rope.scaling.original_context_length"),
+                s.yarnOriginalContext);
+    w.setFloat32(key("rope.scaling.yarn_log_multiplier"), s.yarnLogMultiplier);
+  }
   if (a == "qwen3moe") {
     w.setUInt32(key("attention.key_length"), s.headDim);
     w.setUInt32(key("attention.value_length"), s.headDim);
@@ -449,7 +576,9 @@ Expected<uint64_t> synthesizeModel(const SynthOptions &options,
   writeTokenizer(b.writer, options);
   const uint64_t E = s.embedding;
   b.matrix("token_embd.weight", {E, s.vocab}, 1.0f);
-  if (s.llama3Rope) {
+  if (s.llama3Rope && options.headerOnly) {
+    b.norm("rope_freqs.weight", s.headDim / 2);
+  } else if (s.llama3Rope) {
     std::vector<float> factors = llama3RopeFactors(s.headDim);
     b.bytes += 4 * factors.size();
     b.record(b.writer.addTensorFromF32("rope_freqs.weight", ggml::Type::F32,
@@ -459,6 +588,8 @@ Expected<uint64_t> synthesizeModel(const SynthOptions &options,
     addBlock(b, l);
   b.norm("output_norm.weight", E);
   b.matrix("output.weight", {E, s.vocab}, 2.0f / std::sqrt(float(E)));
+  if (options.headerOnly)
+    b.addPendingInfos();
   if (!b.failure.empty())
     return createStringError(inconvertibleErrorCode(), "%s", b.failure.c_str());
   if (Error e = b.writer.write(path))

@@ -365,6 +365,10 @@ private:
   void emitBlockGgmlOrderDecode(const Pass &p, const BodyRegs &r,
                                 int64_t prefetchSkip);
   void emitBlockAvx2(int t, const BodyRegs &r);
+  void emitNibbleChunkDots(const Pass &p, const BodyRegs &r, int ch,
+                           int weightByte,
+                           const std::function<Xbyak::Address(int, int)> &xq,
+                           const std::function<void(int)> &prefetch);
   void emitQ4KSubBlockScales(int groups, const BodyRegs &r, int s,
                              const std::function<Xmm(int)> &scaleReg,
                              const std::function<Xmm(int)> &minReg,
@@ -475,6 +479,33 @@ void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
 /// block (vpdpbusd of the unsigned weight bytes with the signed activation
 /// quads, started at the negated offset), then one
 /// sum = fma(float(isum), d_w * d_x, sum).
+/// Chunk column `ch` of a nibble block (Q4_0 block, Q4_K sub-block): per
+/// group, 64 bytes at `weightByte` hold two chunks of 4 quants per row (low
+/// and high nibbles, quants 4ch.. and 16+4ch..), split into two registers
+/// and multiplied into every token's sums; `xq(tok, byte)` addresses a
+/// token's activation quants, `prefetch(j)` prefetches ahead for group j.
+void MatmulGenerator::emitNibbleChunkDots(
+    const Pass &p, const BodyRegs &r, int ch, int weightByte,
+    const std::function<Xbyak::Address(int, int)> &xq,
+    const std::function<void(int)> &prefetch) {
+  const Xmm mask = regNibbleMask();
+  for (int j = 0; j < p.groups; ++j) {
+    const Xmm lo = weightReg(p, j, 0), hi = weightReg(p, j, 1);
+    vloadInt(hi, weightAt(r, j, weightByte));
+    if (prefetches(p.tokens))
+      prefetch(j);
+    vpandd(lo, hi, mask);
+    vpsrlw(hi, hi, 4);
+    vpandd(hi, hi, mask);
+  }
+  for (int tok = 0; tok < p.tokens; ++tok)
+    for (int j = 0; j < p.groups; ++j) {
+      vpdpbusd(intSum(p, j, tok), weightReg(p, j, 0), xq(tok, 4 * ch));
+      vpdpbusd(intSum(p, j, tok, p.split ? 1 : 0), weightReg(p, j, 1),
+               xq(tok, 16 + 4 * ch));
+    }
+}
+
 void MatmulGenerator::emitBlockAvx512(const Pass &p, const BodyRegs &r) {
   auto xq = [&](int tok, int byte) {
     return ptr_b[r.act + r.idx * 8 + int(tok * actStride + byte)];
@@ -498,24 +529,9 @@ void MatmulGenerator::emitBlockAvx512(const Pass &p, const BodyRegs &r) {
                    xq(tok, 4 * ch));
     }
   } else {
-    const Xmm mask = regNibbleMask();
-    for (int ch = 0; ch < 4; ++ch) {
-      for (int j = 0; j < p.groups; ++j) {
-        const Xmm lo = weightReg(p, j, 0), hi = weightReg(p, j, 1);
-        vloadInt(hi, weightAt(r, j, ch * chunkBytes()));
-        if (prefetches(p.tokens))
-          prefetchChunkLines(r, j, ch, 4);
-        vpandd(lo, hi, mask);
-        vpsrlw(hi, hi, 4);
-        vpandd(hi, hi, mask);
-      }
-      for (int tok = 0; tok < p.tokens; ++tok)
-        for (int j = 0; j < p.groups; ++j) {
-          vpdpbusd(intSum(p, j, tok), weightReg(p, j, 0), xq(tok, 4 * ch));
-          vpdpbusd(intSum(p, j, tok, p.split ? 1 : 0), weightReg(p, j, 1),
-                   xq(tok, 16 + 4 * ch));
-        }
-    }
+    for (int ch = 0; ch < 4; ++ch)
+      emitNibbleChunkDots(p, r, ch, ch * chunkBytes(), xq,
+                          [&](int j) { prefetchChunkLines(r, j, ch, 4); });
   }
   // The scales replace the (first) weight register of each group.
   for (int j = 0; j < p.groups; ++j)
@@ -750,7 +766,7 @@ void MatmulGenerator::emitQ4KSubBlockScales(
 /// the second factor from the tile's table (emitOffsetTable).
 void MatmulGenerator::emitSuperBlockQ4KAvx512(const Pass &p,
                                               const BodyRegs &r) {
-  const Xmm mask = regNibbleMask(), half = v(30), dd = scaleProduct(p);
+  const Xmm half = v(30), dd = scaleProduct(p);
   constexpr int steps = q4k::kSubBlocks * 4;
   for (int s = 0; s < q4k::kSubBlocks; ++s) {
     auto xq = [&](int tok, int byte) {
@@ -762,23 +778,10 @@ void MatmulGenerator::emitSuperBlockQ4KAvx512(const Pass &p,
         if (p.split)
           vzero(intSum(p, j, tok, 1));
       }
-    for (int ch = 0; ch < 4; ++ch) {
-      for (int j = 0; j < p.groups; ++j) {
-        const Xmm lo = weightReg(p, j, 0), hi = weightReg(p, j, 1);
-        vloadInt(hi, weightAt(r, j, q4kChunk(s, ch)));
-        if (prefetches(p.tokens))
-          prefetchUnitLines(r, j, s * 4 + ch, steps);
-        vpandd(lo, hi, mask);
-        vpsrlw(hi, hi, 4);
-        vpandd(hi, hi, mask);
-      }
-      for (int tok = 0; tok < p.tokens; ++tok)
-        for (int j = 0; j < p.groups; ++j) {
-          vpdpbusd(intSum(p, j, tok), weightReg(p, j, 0), xq(tok, 4 * ch));
-          vpdpbusd(intSum(p, j, tok, p.split ? 1 : 0), weightReg(p, j, 1),
-                   xq(tok, 16 + 4 * ch));
-        }
-    }
+    for (int ch = 0; ch < 4; ++ch)
+      emitNibbleChunkDots(p, r, ch, q4kChunk(s, ch), xq, [&](int j) {
+        prefetchUnitLines(r, j, s * 4 + ch, steps);
+      });
     // The scale and min factors replace each group's nibble registers.
     emitQ4KSubBlockScales(
         p.groups, r, s, [&](int j) { return weightReg(p, j, 0); },

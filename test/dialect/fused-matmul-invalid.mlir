@@ -165,16 +165,16 @@ func.func @f(%x: tensor<?x64xf32>) {
 ingot.weight @a : bf16 [32, 64] at 0 size 4096
 ingot.weight @n : f32 [64] at 4096 size 256
 func.func @f(%x: tensor<?x64xf32>) {
-  // expected-error @below {{a norm prologue needs weights read as q8_0 or q4_0, not f32}}
+  // expected-error @below {{a norm prologue needs weights read as q8_0, q4_0 or q4_k, not f32}}
   %y = ingot.fused_matmul %x [@a] norm @n {norm_eps = 1.0e-5 : f32} : (tensor<?x64xf32>) -> tensor<?x32xf32>
   return
 }
 
 // -----
 
-// q4_k is read as q8_0, q4_0 as itself.
-ingot.weight @a : q4_k [32, 256] at 0 size 4608
-ingot.weight @b : q4_0 [32, 256] at 4608 size 4608
+// q5_k is read as q8_0, q4_0 as itself.
+ingot.weight @a : q5_k [32, 256] at 0 size 5632
+ingot.weight @b : q4_0 [32, 256] at 5632 size 4608
 func.func @f(%x: tensor<?x256xf32>) {
   // expected-error @below {{weights must share one kernel type, 'b' is read as q4_0, not q8_0}}
   %y, %z = ingot.fused_matmul %x [@a, @b] : (tensor<?x256xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>)

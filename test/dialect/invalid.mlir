@@ -513,17 +513,17 @@ func.func @f(%x: tensor<?x64xf32>, %l: tensor<?x6xf32>) {
 
 // -----
 
-// A kernel reads its weight's kernel type: a q4_k weight is read as q8_0.
-ingot.weight @w : q4_k [32, 256] at 0 size 4608
+// A kernel reads its weight's kernel type: a q5_k weight is read as q8_0.
+ingot.weight @w : q5_k [32, 256] at 0 size 5632
 func.func @f(%x: tensor<?x256xf32>) -> tensor<?x32xf32> {
-  // expected-error @below {{weight 'w' (q4_k) is read as q8_0, but its kernel reads q4_0}}
+  // expected-error @below {{weight 'w' (q5_k) is read as q8_0, but its kernel reads q4_0}}
   %y = ingot.matmul %x, @w {kernel = #ingot.kernel<matmul, q4_0, 32, 256, avx2, granule = 8>} : tensor<?x256xf32> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }
 
 // -----
 
-ingot.weight @w : q4_k [32, 256] at 0 size 4608
+ingot.weight @w : q5_k [32, 256] at 0 size 5632
 func.func @f(%x: tensor<?x256xf32>) -> tensor<?x32xf32> {
   %y = ingot.matmul %x, @w {kernel = #ingot.kernel<matmul, q8_0, 32, 256, avx2, granule = 8>} : tensor<?x256xf32> -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>

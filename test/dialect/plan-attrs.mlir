@@ -66,9 +66,9 @@ module attributes {ingot.kernels = [#ingot.kernel<matmul, q8_0, 32, 64, avx2, gr
 
 // -----
 
-// A q4_k weight is read as q8_0: its kernel says so.
-// expected-error @below {{no kernel reads q4_k: a kernel names the type its weight is read as}}
-module attributes {ingot.kernels = [#ingot.kernel<matmul, q4_k, 32, 256, avx2, granule = 8>]} {}
+// A q5_k weight is read as q8_0: its kernel says so.
+// expected-error @below {{no kernel reads q5_k: a kernel names the type its weight is read as}}
+module attributes {ingot.kernels = [#ingot.kernel<matmul, q5_k, 32, 256, avx2, granule = 8>]} {}
 
 // -----
 

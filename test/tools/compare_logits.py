@@ -48,14 +48,20 @@ def load_rows(path, n_vocab):
     return [data[i:i + n_vocab] for i in range(0, len(data), n_vocab)]
 
 
+def load_run(prefix, n_vocab):
+    """The rows of PREFIX.prompt.f32, then PREFIX.gen.f32 when it exists."""
+    rows = load_rows(prefix + ".prompt.f32", n_vocab)
+    if os.path.exists(prefix + ".gen.f32"):
+        rows += load_rows(prefix + ".gen.f32", n_vocab)
+    return rows
+
+
 def check_top_k(meta, run, prefix, max_abs, margin_needed):
     n_vocab = meta["n_vocab"]
     ref = [rows for key in sorted(meta) if key.startswith("prompt_top")
            for rows in meta[key]]
     ref += [rows for key in sorted(meta) if key.startswith("gen_top") for rows in meta[key]]
-    got = load_rows(prefix + ".prompt.f32", n_vocab)
-    if os.path.exists(prefix + ".gen.f32"):
-        got += load_rows(prefix + ".gen.f32", n_vocab)
+    got = load_run(prefix, n_vocab)
     if len(got) != len(ref):
         print(f"RESULT {run}: FAIL: {len(got)} rows, reference has {len(ref)}")
         return 1
@@ -110,13 +116,8 @@ def main():
     if "--tolerance" in sys.argv:
         tolerance = sys.argv[sys.argv.index("--tolerance") + 1]
     n_vocab = meta["n_vocab"]
-    ref = load_rows(ref_prefix + ".prompt.f32", n_vocab)
-    gen_path = ref_prefix + ".gen.f32"
-    if os.path.exists(gen_path):
-        ref += load_rows(gen_path, n_vocab)
-    got = load_rows(prefix + ".prompt.f32", n_vocab)
-    if os.path.exists(prefix + ".gen.f32"):
-        got += load_rows(prefix + ".gen.f32", n_vocab)
+    ref = load_run(ref_prefix, n_vocab)
+    got = load_run(prefix, n_vocab)
     if len(got) != len(ref):
         print(f"RESULT {run}: FAIL: {len(got)} rows, reference has {len(ref)}")
         return 1

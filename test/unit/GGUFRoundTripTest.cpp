@@ -186,3 +186,38 @@ TEST(GGUFRoundTrip, SharedModelsRewriteIdentically) {
 }
 
 } // namespace
+
+// A header-only file (GGUFWriter::addTensorInfo) ends after the tensor
+// infos; it reads back with DataCheck::HeaderOnly, offsets laid out as if
+// the data followed, and is refused by a full read.
+TEST(GGUFRoundTrip, HeaderOnly) {
+  GGUFWriter w;
+  w.setString("general.architecture", "llama");
+  ASSERT_FALSE(errorToBool(w.addTensorInfo("a", ggml::Type::Q8_0, {64, 3})));
+  ASSERT_FALSE(
+      errorToBool(w.addTensorInfo("b", ggml::Type::Q4_K, {256, 2, 4})));
+  ASSERT_FALSE(errorToBool(w.addTensorInfo("c", ggml::Type::F32, {5})));
+  // Rows must be whole blocks of the type; names unique.
+  EXPECT_TRUE(errorToBool(w.addTensorInfo("d", ggml::Type::Q8_0, {48})));
+  EXPECT_TRUE(errorToBool(w.addTensorInfo("a", ggml::Type::F32, {4})));
+  std::string bytes = render(w);
+  EXPECT_EQ(bytes.size() % 32, 0u);
+  auto full = GGUFFile::parse(MemoryBuffer::getMemBufferCopy(bytes), "mem");
+  EXPECT_FALSE(bool(full));
+  if (!full)
+    consumeError(full.takeError());
+  auto file = GGUFFile::parse(MemoryBuffer::getMemBufferCopy(bytes), "mem",
+                              GGUFFile::DataCheck::HeaderOnly);
+  ASSERT_TRUE(bool(file)) << toString(file.takeError());
+  EXPECT_FALSE((*file)->hasTensorData());
+  EXPECT_EQ((*file)->getDataOffset(), bytes.size());
+  auto tensors = (*file)->tensors();
+  ASSERT_EQ(tensors.size(), 3u);
+  EXPECT_EQ(tensors[0].bytes, 3u * 2 * 34);
+  EXPECT_EQ(tensors[1].relativeOffset, alignTo(3 * 2 * 34, 32));
+  EXPECT_EQ(tensors[1].bytes, 8u * 144);
+  EXPECT_EQ(tensors[2].relativeOffset,
+            alignTo(tensors[1].relativeOffset + 8 * 144, 32));
+  EXPECT_EQ((*file)->getTensorDataBytes(), 3u * 2 * 34 + 8 * 144 + 5 * 4);
+  EXPECT_TRUE((*file)->tensorData(tensors[0]).empty());
+}
