@@ -70,6 +70,28 @@ for feature, flag in [("avx2", "avx2"), ("avx512", "avx512f"), ("avx512-vnni", "
                       ("avx512-bf16", "avx512_bf16"), ("amx", "amx_int8"), ("avx-vnni", "avx_vnni")]:
     if flag in flags:
         config.available_features.add(feature)
+# Huge pages this machine has for the weights (runtime/core/HugePages.h):
+# `REQUIRES: hugepages-2m` needs at least 2 free 2 MiB hugetlb pages (the
+# test models' weights are under 4 MiB), `hugepages-1g` one free 1 GiB page,
+# `thp` transparent huge pages not switched off. Reserving pages needs root
+# (/proc/sys/vm/nr_hugepages), so without them such tests are UNSUPPORTED.
+def free_hugepages(kib):
+    try:
+        with open("/sys/kernel/mm/hugepages/hugepages-%dkB/free_hugepages" % kib) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0
+
+if free_hugepages(2048) >= 2:
+    config.available_features.add("hugepages-2m")
+if free_hugepages(1048576) >= 1:
+    config.available_features.add("hugepages-1g")
+try:
+    with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+        if "[never]" not in f.read():
+            config.available_features.add("thp")
+except OSError:
+    pass
 if os.path.isdir(os.path.join(config.ingot_shared_dir, "models")):
     config.available_features.add("shared-models")
 # Every libFuzzer target test/fuzz built: %name_with_underscores.

@@ -220,6 +220,10 @@ void addModelInfo(Module &module, const ModelInfo &info) {
   new GlobalVariable(module, threads->getType(), true,
                      GlobalValue::ExternalLinkage, threads,
                      "ingot_planned_threads");
+  Constant *machine = ConstantDataArray::getString(c, info.machinePlan);
+  new GlobalVariable(module, machine->getType(), true,
+                     GlobalValue::ExternalLinkage, machine,
+                     "ingot_machine_plan");
   // By length: the template may hold NUL bytes.
   Constant *chat = ConstantDataArray::getString(c, info.chatTemplate);
   new GlobalVariable(module, chat->getType(), true,

@@ -37,6 +37,8 @@ struct ModelInfo {
   std::string tokenizerData, chatTemplate;
   /// The target's decode and prefill thread counts (0: all CPUs).
   int32_t decodeThreads = 0, prefillThreads = 0;
+  /// The target's topology and warm-up rounds (MachinePlan.h).
+  std::string machinePlan;
   /// One token's bytes and multiply-adds from the plan.
   StepTraffic step;
   /// The target's measured figures (0 / "": not measured); ModelABI.h.

@@ -1,6 +1,7 @@
 //===- PlanForTarget.cpp - Plan an imported model for a target ------------===//
 #include "compiler/codegen/PlanForTarget.h"
 
+#include "compiler/codegen/EmittedMachinePlan.h"
 #include "compiler/import/TokenizerImport.h"
 #include "passes/Passes.h"
 #include "runtime/core/HumanBytes.h"
@@ -137,6 +138,8 @@ ModelInfo describeModel(mlir::ModuleOp module, mlir::ModuleOp planned,
       info.kernelList += k.getSymbol() + "\n";
   info.step = computeStepTraffic(planned, info.vocabSize);
   describeMeasurements(target, info);
+  info.machinePlan =
+      machinePlanText(target, plannedWarmupRounds(info.step, info.maxBatch));
   return info;
 }
 

@@ -17,6 +17,7 @@
 #include "Roofline.h"
 #include "Sampler.h"
 #include "Session.h"
+#include "Warmup.h"
 
 #include <cinttypes>
 #include <cmath>
@@ -261,6 +262,8 @@ bool runBench(const Options &o, std::string &error) {
     return fail(error,
                 "-n %" PRId64 ": more decode steps than the context holds (%s)",
                 nGen, s.contextLimit().c_str());
+  if (!warmUp(s, s.threadPlan.warmupRounds, error))
+    return false;
   Bench bench{s, nPrompt, nGen};
   std::vector<BenchRow> rows;
   if (!bench.measure("pp", nPrompt, o.reps, &Bench::processPrompt, rows,

@@ -133,6 +133,10 @@ void printRunAndCommonHelp() {
       "the context)\n"
       "  -r, --repetitions N  repetitions of each bench test, 1 to %" PRId64
       " (default 3)\n"
+      "bench, serve:\n"
+      "  --warmup N           forward rounds run before measuring or serving, "
+      "0 to %" PRId64 "\n"
+      "                       (default: the plan's, see info)\n"
       "all:\n"
       "  -t, --threads N      decode threads, 1 to %" PRId64
       " (default: the target plan's, at most\n"
@@ -147,13 +151,57 @@ void printRunAndCommonHelp() {
       "  -b, --batch-size N   most tokens per forward call, 1 to the model's "
       "maximum (default:\n"
       "                       the maximum, see info; a larger -b is an error)\n"
-      "  --pin                pin thread i to the i-th available CPU\n"
-      "  --hugepages          copy the weights into free 2 MiB / 1 GiB huge "
-      "pages\n"
+      "  --pin auto|none|LIST where threads run (default auto: decode "
+      "threads spread over\n"
+      "                       the L3 groups and NUMA nodes, prefill on the "
+      "physical cores, SMT\n"
+      "                       siblings only beyond them; none: unpinned; LIST "
+      "such as 0-3,8:\n"
+      "                       thread i on its i-th CPU)\n"
+      "  --hugepages auto|1g|2m|thp|off  where the weights live (default "
+      "auto: the first of\n"
+      "                       reserved 1 GiB or 2 MiB pages, a copy in "
+      "transparent huge pages,\n"
+      "                       the file mapping; off: the file mapping in 4 "
+      "KiB pages)\n"
       "  --verify             checksum the weights even when they exceed 8 "
       "GiB\n"
       "  -h, --help           this text\n",
-      kMaxRepetitions, kMaxThreads, kMaxThreads);
+      kMaxRepetitions, kMaxWarmupRounds, kMaxThreads, kMaxThreads);
+}
+
+/// --pin: auto, none, or a CPU list ("0-3,8"; thread i on its i-th CPU).
+bool parsePin(const char *flag, const char *text, PinRequest &pin,
+              std::string &error) {
+  const std::string v = text;
+  pin.cpus.clear();
+  if (v == "auto") {
+    pin.mode = PinRequest::Mode::Auto;
+    return true;
+  }
+  if (v == "none") {
+    pin.mode = PinRequest::Mode::None;
+    return true;
+  }
+  // In the order given: "4,0" puts thread 0 on CPU 4.
+  std::string item;
+  for (size_t i = 0; i <= v.size(); ++i) {
+    if (i < v.size() && v[i] != ',') {
+      item += v[i];
+      continue;
+    }
+    std::vector<int> range;
+    if (!parseCpuList(item, range) || range.size() > kCpuSetBits ||
+        range.back() >= int(kCpuSetBits))
+      return fail(error,
+                  "%s: expected auto, none or a CPU list such as 0-3,8 (CPUs "
+                  "below %zu), got '%s'",
+                  flag, kCpuSetBits, text);
+    pin.cpus.insert(pin.cpus.end(), range.begin(), range.end());
+    item.clear();
+  }
+  pin.mode = PinRequest::Mode::List;
+  return true;
 }
 
 /// An int32 setting whose large values all mean the same (a top-k of at
@@ -226,6 +274,7 @@ enum class Scope {
   Generate,     ///< text generation and serve
   ChatTemplate, ///< chat and serve
   Serve,
+  Warm, ///< bench and serve
 };
 
 struct Flag {
@@ -508,8 +557,30 @@ const Flag kFlags[] = {
        o.apiKeyFileFlag = a;
        return parseFileName(a, v, o.apiKeyFile, e);
      }},
-    {{"--pin"}, kAlways, Scope::All, &Options::pin, nullptr},
-    {{"--hugepages"}, kAlways, Scope::All, &Options::hugepages, nullptr},
+    {{"--pin"},
+     kAlways,
+     Scope::All,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parsePin(a, v, o.pin, e);
+     }},
+    {{"--hugepages"},
+     kAlways,
+     Scope::All,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       if (!parseHugePageMode(v, o.hugepages))
+         return fail(e, "%s: expected auto, 1g, 2m, thp or off, got '%s'", a,
+                     v);
+       return true;
+     }},
+    {{"--warmup"},
+     kAlways,
+     Scope::Warm,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       return parseInt(a, v, 0, kMaxWarmupRounds, o.warmup, e);
+     }},
     {{"--verify"}, kAlways, Scope::All, &Options::verify, nullptr},
 };
 
@@ -541,6 +612,9 @@ void noteScope(Options &o, Scope scope, const char *a) {
     break;
   case Scope::Serve:
     o.serveOnly = a;
+    break;
+  case Scope::Warm:
+    o.warmOnly = a;
     break;
   }
 }
@@ -608,7 +682,7 @@ bool checkFlagsFitCommand(const Options &o, std::string &error) {
   if (o.tempFlag && bench)
     return fail(error,
                 "%s does not apply to 'bench' (it decodes greedily); bench "
-                "takes -p, -n, -r, -t, -tb, -c, -b, "
+                "takes -p, -n, -r, -t, -tb, -c, -b, --warmup, "
                 "--pin, --hugepages and --verify",
                 o.tempFlag);
   if (o.command == "run" && o.haveTokens && o.havePrompt)
@@ -632,6 +706,8 @@ bool checkFlagsFitCommand(const Options &o, std::string &error) {
                 o.generateOnly);
   if (o.serveOnly && o.command != "serve")
     return fail(error, "%s applies to 'serve' only", o.serveOnly);
+  if (o.warmOnly && !bench && o.command != "serve")
+    return fail(error, "%s applies to 'bench' and 'serve' only", o.warmOnly);
   if (o.apiKeyFlag && o.apiKeyFileFlag)
     return fail(error, "serve: give either %s or %s, not both", o.apiKeyFlag,
                 o.apiKeyFileFlag);

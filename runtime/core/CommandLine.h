@@ -15,7 +15,9 @@
 //              [--chat-template-file FILE] [--reasoning-format ...]
 //   PROG bench [-p 128] [-n 64] [-r 3]
 //   PROG info
-//   all: [-t N] [-c N] [-b N] [--pin] [--hugepages] [--verify]
+//   bench, serve: [--warmup N]
+//   all: [-t N] [-c N] [-b N] [--pin auto|none|LIST]
+//        [--hugepages auto|1g|2m|thp|off] [--verify]
 //
 // Every number on the command line is range checked: a flag outside its
 // range is one error naming the flag and the range, never a wrapped or
@@ -26,6 +28,8 @@
 #ifndef INGOT_RUNTIME_CORE_COMMANDLINE_H
 #define INGOT_RUNTIME_CORE_COMMANDLINE_H
 
+#include "HugePages.h"
+#include "Placement.h"
 #include "Sampler.h"
 
 #include <cstdint>
@@ -52,8 +56,9 @@ struct Options {
   int64_t batch = 0;        // -b; 0 = the model's max_batch
   std::string logitsOut;
   bool lastPromptLogits = false; // --logits-out gets the prompt's last row
-  bool pin = false;
-  bool hugepages = false;
+  PinRequest pin;
+  HugePageMode hugepages = HugePageMode::Auto;
+  int64_t warmup = -1; // --warmup; -1 = the plan's rounds
   bool verify = false;
   // Text interface.
   std::string prompt;
@@ -85,7 +90,7 @@ struct Options {
   const char *apiKeyFlag = nullptr, *apiKeyFileFlag = nullptr;
   // A flag given that only some commands take, for the error message.
   const char *runOnly = nullptr, *benchOnly = nullptr, *notInfo = nullptr,
-             *textOnly = nullptr, *serveOnly = nullptr;
+             *textOnly = nullptr, *serveOnly = nullptr, *warmOnly = nullptr;
   // A flag of text generation that serve takes too (its request defaults).
   const char *generateOnly = nullptr;
   // A flag that only the chat template reads (run without --chat has none).
@@ -99,6 +104,8 @@ constexpr int64_t kMaxThreads = 1024;
 constexpr int64_t kMaxRepetitions = 1000;
 /// serve's slots: each is a KV cache region and a sampler.
 constexpr int64_t kMaxParallel = 256;
+// Warm-up rounds beyond this only delay the start.
+constexpr int64_t kMaxWarmupRounds = 1000;
 constexpr uint64_t kMaxTemplateBytes = 16u << 20;
 // The most prompt bytes read whatever the context (a model may claim a
 // huge one): several times the text of a million-token context, while the

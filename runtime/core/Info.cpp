@@ -1,7 +1,9 @@
 //===- Info.cpp - info: the model, target, kernels, memory plan, payload --===//
+#include "CommandLine.h"
 #include "Commands.h"
 #include "Console.h"
 #include "CpuFeatures.h"
+#include "Placement.h"
 #include "Roofline.h"
 #include "Session.h"
 
@@ -59,7 +61,8 @@ void printTarget(const IngotModelInfo &info) {
   printIndented(info.kernel_list);
 }
 
-void printMemoryPlan(const IngotModelInfo &info, const Session &s) {
+void printMemoryPlan(const IngotModelInfo &info, const Session &s,
+                     const Options &o) {
   const Payload &pl = s.payload;
   std::printf("memory plan:\n");
   std::printf("  activation arena: %" PRId64 " bytes (%s)\n", info.arena_bytes,
@@ -76,8 +79,36 @@ void printMemoryPlan(const IngotModelInfo &info, const Session &s) {
               humanBytes(double(info.weight_bytes)).c_str(), pl.placement());
   std::printf("  one allocation at start: %" PRIu64 " bytes\n",
               s.arena.totalBytes());
+  std::printf("  weights placed in: %s (--hugepages %s)\n",
+              pl.loadSummary().c_str(), hugePageModeName(o.hugepages));
   if (info.memory_plan && *info.memory_plan)
     printIndented(info.memory_plan);
+}
+
+/// The host against the target, and where decode and prefill threads run.
+void printPlacement(const Session &s) {
+  const ThreadPlan &p = s.threadPlan;
+  std::printf("placement:\n");
+  if (p.hostKnown)
+    std::printf("  host: %s%s\n", p.host.describe().c_str(),
+                p.simulated ? " (from INGOT_SYSFS_ROOT)" : "");
+  else
+    std::printf("  host: unknown (%s)\n", p.hostProblem.c_str());
+  if (!p.targetKnown)
+    std::printf("  target: not described by the model object\n");
+  else
+    std::printf("  target: %s (%s)\n", p.target.describe().c_str(),
+                p.differs ? "differs: threads placed for the host"
+                          : "the host's shape");
+  std::printf("  pin: %s\n", p.pinning.c_str());
+  std::printf("  decode: %d thread%s, %s\n", s.decodeThreads,
+              s.decodeThreads == 1 ? "" : "s",
+              describePlacement(p.host, p.cpus, s.decodeThreads).c_str());
+  std::printf("  prefill: %d thread%s, %s\n", s.prefillThreads,
+              s.prefillThreads == 1 ? "" : "s",
+              describePlacement(p.host, p.cpus, s.prefillThreads).c_str());
+  std::printf("  warm-up: %d round%s before bench and serve\n", p.warmupRounds,
+              p.warmupRounds == 1 ? "" : "s");
 }
 
 /// What a decode step reads by the compile-time plan and the rate the
@@ -140,7 +171,8 @@ bool runInfo(const Options &o, std::string &error) {
   const IngotModelInfo &info = ingot_model_info;
   printModel(info);
   printTarget(info);
-  printMemoryPlan(info, s);
+  printMemoryPlan(info, s, o);
+  printPlacement(s);
   printDecodeEstimate(info, s);
   printPayload(s.payload);
   return true;

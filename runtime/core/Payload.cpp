@@ -2,6 +2,7 @@
 
 #include "Payload.h"
 #include "Error.h"
+#include "HumanBytes.h"
 
 #include <cerrno>
 #include <cinttypes>
@@ -10,7 +11,6 @@
 #include <cstring>
 #include <elf.h>
 #include <fcntl.h>
-#include <linux/mman.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -143,22 +143,11 @@ std::string diagnoseMissingTrailer(int fd, uint64_t fileSize,
                 checksum64(&tail, offsetof(Trailer, trailer_checksum)));
 }
 
-uint64_t readSysCount(const char *path) {
-  FILE *f = std::fopen(path, "r");
-  if (!f)
-    return 0;
-  unsigned long long v = 0;
-  if (std::fscanf(f, "%llu", &v) != 1)
-    v = 0;
-  std::fclose(f);
-  return v;
-}
-
 } // namespace
 
 Payload::~Payload() {
-  if (mapping_)
-    munmap(mapping_, mappingBytes_);
+  if (weights_.mapping)
+    munmap(weights_.mapping, weights_.mappingBytes);
 }
 
 const char *Payload::string(uint32_t offset) const {
@@ -405,62 +394,6 @@ std::string Payload::describeDataCorruption(uint64_t sum) const {
                 trailer_.data_bytes, sum, header_.data_checksum);
 }
 
-namespace {
-
-struct HugePageKind {
-  uint64_t size;
-  int flag;
-  const char *sys;
-  const char *name;
-};
-
-const HugePageKind kHugePageKinds[] = {
-    {1ull << 30, MAP_HUGE_1GB,
-     "/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages",
-     "1 GiB huge pages"},
-    {2ull << 20, MAP_HUGE_2MB,
-     "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
-     "2 MiB huge pages"},
-};
-
-} // namespace
-
-bool Payload::copyToHugePages(int fd, std::string &why, std::string &error) {
-  const uint64_t n = trailer_.data_bytes;
-  for (const HugePageKind &k : kHugePageKinds) {
-    uint64_t pages = (n + k.size - 1) / k.size;
-    uint64_t free = readSysCount(k.sys);
-    if (k.size == (1ull << 30) && n < (512ull << 20))
-      continue; // a 1 GiB page for a small model wastes most of it
-    if (free < pages) {
-      why += format("%s%" PRIu64 " x %s needed, %" PRIu64 " free",
-                    why.empty() ? "" : "; ", pages,
-                    k.size == (1ull << 30) ? "1G" : "2M", free);
-      continue;
-    }
-    size_t bytes = pages * k.size;
-    void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | k.flag, -1, 0);
-    if (p == MAP_FAILED) {
-      why += format("%smmap of %s failed: %s", why.empty() ? "" : "; ", k.name,
-                    std::strerror(errno));
-      continue;
-    }
-    if (!readAt(fd, p, n, trailer_.data_offset)) {
-      munmap(p, bytes);
-      return fail(error, "cannot read the weights into huge pages: %s",
-                  std::strerror(errno ? errno : EIO));
-    }
-    mprotect(p, bytes, PROT_READ);
-    mapping_ = p;
-    mappingBytes_ = bytes;
-    data_ = static_cast<const uint8_t *>(p);
-    placement_ = k.name;
-    return true;
-  }
-  return true;
-}
-
 bool Payload::mapData(int fd, const PayloadOptions &options, std::string &error,
                       std::vector<std::string> &notes) {
   uint64_t n = trailer_.data_bytes;
@@ -469,25 +402,37 @@ bool Payload::mapData(int fd, const PayloadOptions &options, std::string &error,
     data_ = empty;
     return true;
   }
-  if (options.hugepages) {
-    std::string why;
-    if (!copyToHugePages(fd, why, error))
-      return false;
-    if (mapping_)
-      return true;
-    notes.push_back("note: --hugepages: not enough free huge pages (" + why +
-                    "); mapping the weights from the file with normal pages");
-  }
-  void *p = mmap(nullptr, n, PROT_READ, MAP_PRIVATE, fd,
-                 static_cast<off_t>(trailer_.data_offset));
-  if (p == MAP_FAILED)
-    return fail(error, "cannot map the %" PRIu64 " bytes of weights: %s", n,
-                std::strerror(errno));
-  madvise(p, n, MADV_WILLNEED);
-  mapping_ = p;
-  mappingBytes_ = n;
-  data_ = static_cast<const uint8_t *>(p);
+  NodeSpread spread;
+  spread.nodes = options.nodes;
+  for (const TensorEntry &e : tensorEntries_)
+    spread.tensors.push_back({e.offset, e.bytes});
+  if (!placeWeights(fd, trailer_.data_offset, n, options.hugepages, spread,
+                    weights_, error, notes))
+    return false;
+  data_ = weights_.data;
   return true;
+}
+
+std::string Payload::loadSummary() const {
+  const WeightPlacement &w = weights_;
+  std::string text = w.kind;
+  if (w.hugeBytes >= 0)
+    text += format(" (%s of the copy in huge pages)",
+                   humanBytes(double(w.hugeBytes)).c_str());
+  if (!w.copied)
+    return text +
+           format(", mapped in %.3f s (read on first use)", w.loadSeconds);
+  if (!w.nodes.empty()) {
+    text += ", spread over NUMA nodes";
+    for (size_t i = 0; i < w.nodes.size(); ++i)
+      text += (i ? "," : " ") + std::to_string(w.nodes[i]);
+    if (!w.bindFailure.empty())
+      text += " (binding failed: " + w.bindFailure + ")";
+  }
+  const double bytes = double(trailer_.data_bytes);
+  return text + format(", %s copied in %.3f s (%.2f GB/s)",
+                       decimalBytes(bytes).c_str(), w.loadSeconds,
+                       w.loadSeconds > 0 ? bytes / 1e9 / w.loadSeconds : 0.0);
 }
 
 } // namespace ingot::rt

@@ -164,10 +164,11 @@ void printTimings(const Session &s, int64_t nPrompt, int64_t steps, double t0,
       stderr,
       "%s: timings: prompt %" PRId64
       " tokens in %.2f ms (%.2f tok/s, TTFT %.2f ms), generation %" PRId64
-      " steps in %.2f ms (%.2f tok/s), threads %d prefill / %d decode\n",
+      " steps in %.2f ms (%.2f tok/s), threads %d prefill / %d decode, "
+      "weights in %s\n",
       programName(), nPrompt, (t1 - t0) * 1e3, rate(double(nPrompt), t1 - t0),
       (t1 - t0) * 1e3, steps, (t2 - t1) * 1e3, rate(double(steps), t2 - t1),
-      s.prefillThreads, s.decodeThreads);
+      s.prefillThreads, s.decodeThreads, s.payload.loadSummary().c_str());
 }
 
 /// The state of one sequence of a multi-sequence run.

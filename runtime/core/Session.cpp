@@ -36,6 +36,9 @@ bool openPayload(Session &s, const Options &o, const IngotModelInfo &info,
                  std::string &error) {
   PayloadOptions po;
   po.hugepages = o.hugepages;
+  // The nodes the threads run on share the weights (NodeBinding.h).
+  if (s.threadPlan.hostKnown)
+    po.nodes = s.threadPlan.host.nodes;
   po.verify = o.verify;
   po.minDataBytes = uint64_t(info.weight_bytes);
   std::vector<std::string> notes;
@@ -116,16 +119,23 @@ bool allocateArena(Session &s, const Options &o, const IngotModelInfo &info,
 /// default, e.g. one per core for bandwidth-bound decode and every hardware
 /// thread for compute-bound prefill), never more than the CPUs this process
 /// may use unless asked explicitly (-t and -tb are at most kMaxThreads).
-bool startThreads(Session &s, const Options &o, std::string &error) {
-  int cpus = availableCpus();
-  auto planned = [&](int32_t n) { return n > 0 && n < cpus ? int(n) : cpus; };
-  s.decodeThreads =
-      o.threads ? int(o.threads) : planned(ingot_planned_threads[0]);
-  s.prefillThreads = o.batchThreads ? int(o.batchThreads)
-                     : o.threads    ? int(o.threads)
-                                    : planned(ingot_planned_threads[1]);
-  return s.pool.start(std::max(s.decodeThreads, s.prefillThreads), o.pin,
-                      error);
+/// Planned before the weights are loaded, so that a bad --pin fails fast.
+bool planSessionThreads(Session &s, const Options &o, std::string &error) {
+  std::vector<std::string> warnings;
+  if (!planThreads(o, s.threadPlan, error, warnings))
+    return false;
+  for (const std::string &w : warnings)
+    std::fprintf(stderr, "%s: %s\n", programName(), w.c_str());
+  s.decodeThreads = s.threadPlan.decode;
+  s.prefillThreads = s.threadPlan.prefill;
+  return true;
+}
+
+/// Decode runs on the pool's first threads, prefill on as many as it has.
+bool startThreads(Session &s, std::string &error) {
+  return s.pool.start(
+      std::max(s.decodeThreads, s.prefillThreads),
+      s.threadPlan.pinned() ? s.threadPlan.cpus : std::vector<int>(), error);
 }
 
 } // namespace
@@ -191,9 +201,10 @@ bool setUpSession(Session &s, const Options &o, int64_t wantedContext,
                   std::string &error, int64_t sequences) {
   const IngotModelInfo &info = ingot_model_info;
   s.sequences = sequences < 1 ? 1 : sequences;
-  if (!checkModelInfo(info, error) || !openPayload(s, o, info, error) ||
+  if (!checkModelInfo(info, error) || !planSessionThreads(s, o, error) ||
+      !openPayload(s, o, info, error) ||
       !chooseSizes(s, o, info, wantedContext, error) ||
-      !allocateArena(s, o, info, error) || !startThreads(s, o, error))
+      !allocateArena(s, o, info, error) || !startThreads(s, error))
     return false;
   s.ctx.weights = s.payload.data();
   s.ctx.arena = s.arena.arena();

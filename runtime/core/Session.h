@@ -12,6 +12,7 @@
 
 #include "Arena.h"
 #include "Payload.h"
+#include "ThreadPlan.h"
 #include "ThreadPool.h"
 #include "ingot/ModelABI.h"
 
@@ -47,6 +48,8 @@ struct Session {
   /// -c as given (0: derived), for the messages.
   int64_t requestedContext = 0;
   int decodeThreads = 1, prefillThreads = 1;
+  /// Where the threads run and why (ThreadPlan.h).
+  ThreadPlan threadPlan;
   /// Rows of logits the model was asked for so far (bench reports it).
   int64_t logitRowsWritten = 0;
 

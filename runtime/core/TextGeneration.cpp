@@ -105,12 +105,12 @@ void printTextTimings(const Session &s, const TextTimings &t, uint64_t seed) {
       " tokens in %.2f ms (%.2f tok/s), time to first token %.2f ms, "
       "generation %" PRId64
       " tokens in %.2f ms (%.2f tok/s), threads %d prefill / %d decode, "
-      "seed %" PRIu64 "\n",
+      "seed %" PRIu64 ", weights in %s\n",
       programName(), t.promptTokens, t.promptSeconds * 1e3,
       t.promptSeconds > 0 ? double(t.promptTokens) / t.promptSeconds : 0.0,
       t.firstTokenSeconds * 1e3, t.genTokens, t.genSeconds * 1e3,
       steps > 0 && t.genSeconds > 0 ? double(steps) / t.genSeconds : 0.0,
-      s.prefillThreads, s.decodeThreads, seed);
+      s.prefillThreads, s.decodeThreads, seed, s.payload.loadSummary().c_str());
 }
 
 } // namespace

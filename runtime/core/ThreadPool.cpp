@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <utility>
 
 namespace ingot::rt {
 namespace {
@@ -53,21 +54,15 @@ int availableCpus() {
   return n > 0 ? int(n) : 1;
 }
 
-bool ThreadPool::start(int nThreads, bool pin, std::string &error) {
+bool ThreadPool::start(int nThreads, std::vector<int> cpus,
+                       std::string &error) {
   nThreads_ = nThreads < 1 ? 1 : nThreads;
-  pin_ = pin;
+  cpus_ = std::move(cpus);
   // Spinning only helps when every thread has a CPU of its own; with more
   // threads than CPUs the spinners would steal time from the workers.
   spinIterations_ = nThreads_ <= availableCpus() ? (1 << 14) : 0;
-  if (pin) {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) == 0)
-      for (int c = 0; c < CPU_SETSIZE; ++c)
-        if (CPU_ISSET(c, &set))
-          cpus_.push_back(c);
-    if (!cpus_.empty())
-      pinTo(cpus_[0]);
-  }
+  if (!cpus_.empty())
+    pinTo(cpus_[0]);
   threads_.reserve(nThreads_);
   starts_.resize(
       size_t(nThreads_)); // never resized again: workers keep pointers
@@ -106,7 +101,7 @@ void *ThreadPool::workerMain(void *arg) {
 }
 
 void ThreadPool::workerLoop(int index) {
-  if (pin_ && !cpus_.empty())
+  if (!cpus_.empty())
     pinTo(cpus_[size_t(index) % cpus_.size()]);
   uint32_t seen = 0;
   for (;;) {

@@ -42,10 +42,10 @@ class ThreadPool : NonCopyable {
 public:
   ~ThreadPool();
 
-  /// Starts n_threads-1 workers. With `pin`, thread i (the caller is 0) is
-  /// bound to the i-th CPU of the process's affinity mask. False and `error`
-  /// when a thread cannot be created.
-  bool start(int nThreads, bool pin, std::string &error);
+  /// Starts n_threads-1 workers. Thread i (the caller is 0) is bound to
+  /// cpus[i % cpus.size()] (Placement.h); none is bound when `cpus` is
+  /// empty. False and `error` when a thread cannot be created.
+  bool start(int nThreads, std::vector<int> cpus, std::string &error);
   int size() const { return nThreads_; }
 
   /// Runs fn(args, c, nChunks) exactly once for every c in [0, nChunks),
@@ -74,7 +74,6 @@ private:
   void waitWhileHeld(int index);
 
   int nThreads_ = 1;
-  bool pin_ = false;
   int spinIterations_ = 0;
   uint32_t lastGeneration_ = 0; // the caller's
   ThreadShedding shedding_;     // the caller's

@@ -4,6 +4,7 @@
 #include "runtime/core/Console.h"
 #include "runtime/core/Error.h"
 #include "runtime/core/Prompt.h"
+#include "runtime/core/Warmup.h"
 
 #include <algorithm>
 #include <cinttypes>
@@ -48,7 +49,10 @@ bool Generator::loadModel(std::string &error) {
   run.sampling = o.sampling;
   run.nGen = -1;
   run.sequences = o.parallel;
-  if (!run.start(0, error))
+  // Warmed up before /health says ready: the first client does not pay
+  // for faulting in the weights (runtime/core/Warmup.h).
+  if (!run.start(0, error) ||
+      !warmUp(run.session, run.session.threadPlan.warmupRounds, error))
     return false;
   Session &s = run.session;
   // Every step holds one token of each generating slot.

@@ -124,7 +124,7 @@ const RouteCase kCases[] = {
 TEST(MoERoute, MatchesReferenceWithTies) {
   rt::ThreadPool pool;
   std::string error;
-  ASSERT_TRUE(pool.start(3, /*pin=*/false, error)) << error;
+  ASSERT_TRUE(pool.start(3, /*cpus=*/{}, error)) << error;
   std::mt19937 rng(11);
   for (const RouteCase &c : kCases) {
     // Scores from a few values: most tokens have ties among their best.
@@ -147,7 +147,7 @@ TEST(MoERoute, MatchesReferenceWithTies) {
 TEST(MoERoute, MatchesReferenceOnAllEqualGroups) {
   rt::ThreadPool pool;
   std::string error;
-  ASSERT_TRUE(pool.start(2, /*pin=*/false, error)) << error;
+  ASSERT_TRUE(pool.start(2, /*cpus=*/{}, error)) << error;
   std::mt19937 rng(5);
   for (const RouteCase &c : kCases) {
     const int64_t per = c.experts / c.groups, nTokens = 12;

@@ -87,7 +87,7 @@ TEST(ThreadPool, RunsEveryChunkOncePerCall) {
   for (int poolThreads : {1, 2, 3, 5, 8}) {
     rt::ThreadPool pool;
     std::string error;
-    ASSERT_TRUE(pool.start(poolThreads, /*pin=*/false, error)) << error;
+    ASSERT_TRUE(pool.start(poolThreads, /*cpus=*/{}, error)) << error;
     // Decode may use fewer threads than the pool has.
     for (int threads : {poolThreads, 1, poolThreads > 2 ? 2 : 1}) {
       for (int32_t chunks : {0, 1, 2, 3, 7, 8, 9, 64, 1000}) {
@@ -165,7 +165,7 @@ TEST(ThreadPool, OthersTakeTheShareOfAStuckWorker) {
     for (int32_t chunks : {2, 3, 16, 64}) {
       rt::ThreadPool pool;
       std::string error;
-      ASSERT_TRUE(pool.start(threads, /*pin=*/false, error)) << error;
+      ASSERT_TRUE(pool.start(threads, /*cpus=*/{}, error)) << error;
       IngotContext ctx = contextFor(&pool, threads);
       std::unique_ptr<StuckWorkerJob> job;
       runOrAbortIfHung("OthersTakeTheShareOfAStuckWorker", [&] {
@@ -190,7 +190,7 @@ TEST(ThreadPool, DoesNotWaitForAWorkerThatNeverWakes) {
   for (int threads : {2, 3}) {
     rt::ThreadPool pool;
     std::string error;
-    ASSERT_TRUE(pool.start(threads, /*pin=*/false, error)) << error;
+    ASSERT_TRUE(pool.start(threads, /*cpus=*/{}, error)) << error;
     pool.holdWorkerForTest(threads - 1);
     IngotContext ctx = contextFor(&pool, threads);
     for (int32_t chunks : {1, 2, 3, 16}) {

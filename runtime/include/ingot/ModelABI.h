@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define INGOT_MODEL_ABI_VERSION 5
+#define INGOT_MODEL_ABI_VERSION 6
 
 #ifdef __cplusplus
 extern "C" {
@@ -132,6 +132,18 @@ extern const uint64_t ingot_chat_template_size;
 /// Threads the target's plan gives decode (one token per step) and prefill
 /// (batches); 0 means every CPU the process may use. -t / -tb override.
 extern const int32_t ingot_planned_threads[2];
+
+/// The target machine as the plan saw it, for placing threads and for
+/// comparing with the host at start (runtime/core/Topology.h): text, one
+/// item a line, core ids being the target's physical cores
+/// (compiler/target/TargetDescription.h):
+///   sockets S / cores_per_socket C / threads_per_core T
+///   l3 CORES            one line per L3 group ("0-7")
+///   node ID CORES       one line per NUMA node
+///   warmup N            forward rounds before bench and serve
+/// Empty when the model object does not describe its target (then the
+/// host is not compared and one warm-up round is the default).
+extern const char ingot_machine_plan[];
 
 /// The model: one step over n_tokens (1 <= n_tokens <= max_batch) at the
 /// given positions (what RoPE sees, 0 at a sequence's first token).

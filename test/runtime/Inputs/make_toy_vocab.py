@@ -43,6 +43,7 @@ def main():
     lines.append('const char ingot_chat_template[] = "";')
     lines.append("const uint64_t ingot_chat_template_size = 0;")
     lines.append("const int32_t ingot_planned_threads[2] = {0, 0};")
+    lines.append('const char ingot_machine_plan[] = "";')
     with open(sys.argv[1], "w") as f:
         f.write("\n".join(lines) + "\n")
 
