@@ -76,7 +76,7 @@ struct ForwardEntry {
   IngotDialect *dialect = nullptr;
   int64_t maxBatch = 0;
   Value ctx, n, tokens, positions, sequenceStarts, logitRows, logits, weights,
-      arena, kv, contextLength;
+      arena, kv, contextLength, kvKeyType;
   Value skippedRows;  // n_tokens - n_logit_rows
   Value logitsTensor; // the tensor value @forward returns as logits
   llvm::DenseSet<Operation *> logitsTail;
@@ -197,10 +197,22 @@ public:
   int64_t scratch(Operation *op) {
     return entry.dialect->getScratchOffsetAttrHelper().getAttr(op).getInt();
   }
-  /// This attention layer's part of the KV cache.
+  /// This attention layer's part of the KV cache: its offset in a position
+  /// for the key type the runtime chose, times the positions. A type the
+  /// model cannot store (offset -1) is refused by the runtime before any
+  /// call, so its select arm is never taken.
   Value layerCache(Operation *op) {
-    int64_t at = entry.dialect->getKvOffsetAttrHelper().getAttr(op).getInt();
-    return offset(entry.kv, mul(c64(at), entry.contextLength));
+    ArrayRef<int64_t> offsets =
+        entry.dialect->getKvOffsetsAttrHelper().getAttr(op).asArrayRef();
+    Value at = c64(std::max<int64_t>(offsets[INGOT_KV_KEY_F32], 0));
+    for (int32_t keyType = INGOT_KV_KEY_F32 + 1; keyType < INGOT_KV_KEY_TYPES;
+         ++keyType) {
+      Value chosen = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq,
+                                          entry.kvKeyType, c32(keyType));
+      at = LLVM::SelectOp::create(
+          b, loc, chosen, c64(std::max<int64_t>(offsets[keyType], 0)), at);
+    }
+    return offset(entry.kv, mul(at, entry.contextLength));
   }
 
   /// A stack slot of struct `type` holding `fields` (index, value); its
@@ -680,6 +692,7 @@ struct LowerToLLVMPass
     entry.arena = loadField(abi::kContextArena, ptr);
     entry.kv = loadField(abi::kContextKV, ptr);
     entry.contextLength = loadField(abi::kContextLength, i64);
+    entry.kvKeyType = loadField(abi::kContextKVKeyType, b.getI32Type());
 
     Block &forwardBody = forward.getBody().front();
     Operation *ret = forwardBody.getTerminator();

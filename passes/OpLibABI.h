@@ -218,15 +218,17 @@ constexpr int64_t kContextWeights = offsetof(IngotContext, weights);
 constexpr int64_t kContextArena = offsetof(IngotContext, arena);
 constexpr int64_t kContextKV = offsetof(IngotContext, kv);
 constexpr int64_t kContextLength = offsetof(IngotContext, context_length);
+constexpr int64_t kContextKVKeyType = offsetof(IngotContext, kv_key_type);
 // The layout binaries of this ABI version were built with.
 static_assert(kContextWeights == 0 && kContextArena == 8 && kContextKV == 16 &&
-                  kContextLength == 24,
+                  kContextLength == 24 && kContextKVKeyType == 56,
               "IngotContext changed: bump INGOT_MODEL_ABI_VERSION");
 static_assert(
     std::is_pointer_v<decltype(IngotContext::weights)> &&
         std::is_pointer_v<decltype(IngotContext::arena)> &&
         std::is_pointer_v<decltype(IngotContext::kv)> &&
-        std::is_same_v<decltype(IngotContext::context_length), int64_t>,
+        std::is_same_v<decltype(IngotContext::context_length), int64_t> &&
+        std::is_same_v<decltype(IngotContext::kv_key_type), int32_t>,
     "IngotContext field types changed: update the lowering");
 
 } // namespace ingot::abi

@@ -10,12 +10,14 @@
 #include "passes/PlanningUtils.h"
 
 #include "compiler/dialect/IngotDialect.h"
+#include "targets/oplib/KVCacheLayout.h"
 #include "targets/x86/Kernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <array>
 #include <map>
 #include <optional>
 
@@ -98,17 +100,32 @@ private:
         lastUse[operand] = index[&op];
   }
 
-  /// KV cache: per position, the layers one after another.
+  /// KV cache: per position, the layers one after another, laid out once
+  /// for every key type the runtime may choose (targets/oplib/
+  /// KVCacheLayout.h). A type some layer cannot store is unavailable for
+  /// the whole model.
   LogicalResult planKVCache(Operation &op) {
     if (!isa<AttentionOp, MLAAttentionOp>(op))
       return success();
     auto cache = cast<KVCacheType>(op.getOperand(4).getType());
-    dialect.getKvOffsetAttrHelper().setAttr(
-        &op, b.getI64IntegerAttr(kvPerPosition.get()));
-    kvPerPosition += CheckedSize(4) * cache.getKvHeads() *
-                     (CheckedSize(cache.getKeyDim()) + cache.getValueDim());
-    if (!kvPerPosition.isValid())
-      return tooLarge(&op, "the KV cache row", /*perBatch=*/false);
+    SmallVector<int64_t, INGOT_KV_KEY_TYPES> offsets;
+    for (int32_t keyType = 0; keyType < INGOT_KV_KEY_TYPES; ++keyType) {
+      oplib::KVRowLayout<CheckedSize> row = oplib::kvRowLayout(
+          keyType, CheckedSize(cache.getKvHeads()), cache.getKeyDim(),
+          CheckedSize(cache.getValueDim()));
+      if (!row.valid)
+        keyTypeStorable[keyType] = false;
+      if (!keyTypeStorable[keyType]) {
+        offsets.push_back(-1);
+        continue;
+      }
+      offsets.push_back(kvPerPosition[keyType].get());
+      kvPerPosition[keyType] += row.rowBytes;
+      if (!kvPerPosition[keyType].isValid())
+        return tooLarge(&op, "the KV cache row", /*perBatch=*/false);
+    }
+    dialect.getKvOffsetsAttrHelper().setAttr(&op,
+                                             b.getDenseI64ArrayAttr(offsets));
     return success();
   }
 
@@ -202,8 +219,12 @@ private:
                                             b.getI64IntegerAttr(maxBatch));
     dialect.getArenaBytesAttrHelper().setAttr(
         module, b.getI64IntegerAttr(arenaBytes.get()));
+    SmallVector<int64_t, INGOT_KV_KEY_TYPES> kvBytes;
+    for (int32_t keyType = 0; keyType < INGOT_KV_KEY_TYPES; ++keyType)
+      kvBytes.push_back(
+          keyTypeStorable[keyType] ? int64_t(kvPerPosition[keyType].get()) : 0);
     dialect.getKvBytesPerPositionAttrHelper().setAttr(
-        module, b.getI64IntegerAttr(kvPerPosition.get()));
+        module, b.getDenseI64ArrayAttr(kvBytes));
     return success();
   }
 
@@ -214,7 +235,8 @@ private:
   IngotDialect &dialect;
   llvm::DenseMap<Operation *, int64_t> index;
   llvm::DenseMap<Value, int64_t> lastUse;
-  CheckedSize kvPerPosition = 0;
+  std::array<CheckedSize, INGOT_KV_KEY_TYPES> kvPerPosition{};
+  std::array<bool, INGOT_KV_KEY_TYPES> keyTypeStorable = {true, true, true};
   Arena arena;
   llvm::DenseMap<Value, int64_t> offsetOf;
 };

@@ -51,6 +51,8 @@ public:
   CheckedSize &operator+=(CheckedSize other) { return *this = *this + other; }
   /// Rounded up to a multiple of 64 (what oplib::MoEBatchLayout calls).
   friend CheckedSize alignUp64(CheckedSize s) { return s.alignedTo(64); }
+  /// Rounded up to a multiple of 4 (what oplib::kvRowLayout calls).
+  friend CheckedSize alignUp4(CheckedSize s) { return s.alignedTo(4); }
   /// Rounded up to a multiple of `alignment` (a power of two).
   CheckedSize alignedTo(int64_t alignment) const {
     CheckedSize bumped = *this + (alignment - 1);

@@ -304,7 +304,8 @@ void describeExecutable(CompileReport &report, const TargetDescription &target,
     report.kernelBytes += k.bytes;
   report.arenaBytes = info.arenaBytes;
   report.maxBatch = info.maxBatch;
-  report.kvBytesPerPosition = info.kvBytesPerPosition;
+  report.kvBytesPerPosition = info.kvBytesPerPosition[INGOT_KV_KEY_F32];
+  report.kvBytesPerPositionQ8 = info.kvBytesPerPosition[INGOT_KV_KEY_Q8_0];
   report.maxContext = info.maxContext;
   report.ramBytes = fit.ramBytes;
   report.contextFits = fit.contextFits;

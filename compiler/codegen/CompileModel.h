@@ -66,6 +66,8 @@ struct CompileReport {
   /// What --quant wrote, when it was given.
   std::optional<gguf::RequantizeSummary> requantized;
   int64_t arenaBytes = 0, maxBatch = 0, kvBytesPerPosition = 0;
+  /// With Q8_0 keys (--cache-type-k q8_0; 0: the keys cannot be Q8_0).
+  int64_t kvBytesPerPositionQ8 = 0;
   int64_t maxContext = 0;
   /// The target's RAM (0: unknown) and how many positions of KV cache fit
   /// in it beside the weights and activations.

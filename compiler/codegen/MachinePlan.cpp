@@ -206,7 +206,7 @@ MachinePlan planMachine(mlir::ModuleOp planned, const ModelInfo &info,
   plan.prefillThreads = target::placeThreads(t, t.prefillThreads());
   plan.weightBytes = info.weightBytes;
   plan.arenaBytes = info.arenaBytes;
-  plan.kvBytesPerPosition = info.kvBytesPerPosition;
+  plan.kvBytesPerPosition = info.kvBytesPerPosition[INGOT_KV_KEY_F32];
   plan.maxBatch = info.maxBatch;
   plan.maxContext = info.maxContext;
   plan.ramBytes = t.memory.capacityGiB * double(1ull << 30);

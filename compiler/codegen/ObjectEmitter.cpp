@@ -122,17 +122,20 @@ std::string kernelAsm(const targets::GeneratedKernel &kernel,
   return text;
 }
 
-// addModelInfo builds IngotModelInfo as {i32 x 2, i64 x 9, ptr x 7,
-// i64 x 9, double x 2, i64, ptr}: the header's layout, checked here so that
-// a change to it fails the build.
-constexpr size_t kStepFieldsAt = 8 + 9 * 8 + 7 * 8;
+// addModelInfo builds IngotModelInfo as {i32 x 2, i64 x 11, ptr x 7,
+// i64 x 9, double x 2, i64, ptr} (kv_bytes_per_position's array as three of
+// the i64): the header's layout, checked here so that a change to it fails
+// the build.
+constexpr size_t kStepFieldsAt = 8 + 11 * 8 + 7 * 8;
 static_assert(
     offsetof(IngotModelInfo, abi_version) == 0 &&
         offsetof(IngotModelInfo, reserved) == 4 &&
         offsetof(IngotModelInfo, vocab_size) == 8 &&
-        offsetof(IngotModelInfo, eos_token_id) == 8 + 8 * 8 &&
-        offsetof(IngotModelInfo, architecture) == 8 + 9 * 8 &&
-        offsetof(IngotModelInfo, memory_plan) == 8 + 9 * 8 + 6 * 8 &&
+        offsetof(IngotModelInfo, kv_bytes_per_position) == 8 + 5 * 8 &&
+        INGOT_KV_KEY_TYPES == 3 &&
+        offsetof(IngotModelInfo, eos_token_id) == 8 + 10 * 8 &&
+        offsetof(IngotModelInfo, architecture) == 8 + 11 * 8 &&
+        offsetof(IngotModelInfo, memory_plan) == 8 + 11 * 8 + 6 * 8 &&
         offsetof(IngotModelInfo, step_weight_bytes) == kStepFieldsAt &&
         offsetof(IngotModelInfo, moe_experts) == kStepFieldsAt + 7 * 8 &&
         offsetof(IngotModelInfo, step_routed_expert_bytes) ==
@@ -154,7 +157,7 @@ void addModelInfo(Module &module, const ModelInfo &info) {
   Type *i32 = Type::getInt32Ty(c), *i64 = Type::getInt64Ty(c);
   Type *ptr = PointerType::getUnqual(c), *f64 = Type::getDoubleTy(c);
   SmallVector<Type *> fields{i32, i32};
-  fields.append(9, i64);
+  fields.append(11, i64);
   fields.append(7, ptr);
   fields.append(9, i64);
   fields.append({f64, f64, i64, ptr});
@@ -174,7 +177,9 @@ void addModelInfo(Module &module, const ModelInfo &info) {
       ConstantInt::get(i64, info.maxContext),
       ConstantInt::get(i64, info.maxBatch),
       ConstantInt::get(i64, info.arenaBytes),
-      ConstantInt::get(i64, info.kvBytesPerPosition),
+      ConstantInt::get(i64, info.kvBytesPerPosition[INGOT_KV_KEY_F32]),
+      ConstantInt::get(i64, info.kvBytesPerPosition[INGOT_KV_KEY_F16]),
+      ConstantInt::get(i64, info.kvBytesPerPosition[INGOT_KV_KEY_Q8_0]),
       ConstantInt::get(i64, info.weightBytes),
       ConstantInt::get(i64, info.bosTokenId),
       ConstantInt::get(i64, info.eosTokenId),

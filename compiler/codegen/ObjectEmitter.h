@@ -12,11 +12,13 @@
 #define INGOT_CODEGEN_OBJECTEMITTER_H
 
 #include "compiler/codegen/StepTraffic.h"
+#include "ingot/ModelABI.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -30,7 +32,10 @@ struct ModelInfo {
   std::string requiredFeatures; ///< runtime spelling, comma-separated
   std::string kernelList, memoryPlan;
   int64_t vocabSize = 0, layers = 0, maxContext = 0, maxBatch = 0;
-  int64_t arenaBytes = 0, kvBytesPerPosition = 0, weightBytes = 0;
+  int64_t arenaBytes = 0, weightBytes = 0;
+  /// KV cache bytes per position for each key type (IngotKVKeyType order;
+  /// 0: not storable).
+  std::array<int64_t, INGOT_KV_KEY_TYPES> kvBytesPerPosition{};
   int64_t bosTokenId = -1, eosTokenId = -1;
   /// Serialized runtime tokenizer (empty: the model has none) and the chat
   /// template text (empty: none).

@@ -119,8 +119,9 @@ ModelInfo describeModel(mlir::ModuleOp module, mlir::ModuleOp planned,
   info.maxBatch = moduleInt(dialect.getMaxBatchAttrHelper().getAttr(module));
   info.arenaBytes =
       moduleInt(dialect.getArenaBytesAttrHelper().getAttr(module));
-  info.kvBytesPerPosition =
-      moduleInt(dialect.getKvBytesPerPositionAttrHelper().getAttr(module));
+  if (auto kvBytes = dialect.getKvBytesPerPositionAttrHelper().getAttr(module);
+      kvBytes && kvBytes.size() == INGOT_KV_KEY_TYPES)
+    llvm::copy(kvBytes.asArrayRef(), info.kvBytesPerPosition.begin());
   info.weightBytes =
       moduleInt(dialect.getPayloadBytesAttrHelper().getAttr(module));
   info.bosTokenId =
@@ -129,9 +130,15 @@ ModelInfo describeModel(mlir::ModuleOp module, mlir::ModuleOp planned,
       specialTokenId(file, "tokenizer.ggml.eos_token_id").value_or(-1);
   info.memoryPlan =
       formatv("arena {0} bytes for {1} tokens per step; KV cache {2} bytes per "
-              "position over {3} layers; weights {4} bytes",
-              info.arenaBytes, info.maxBatch, info.kvBytesPerPosition,
-              info.layers, info.weightBytes)
+              "position over {3} layers (F32 keys; F16 keys {4}, Q8_0 keys "
+              "{5}); weights {6} bytes",
+              info.arenaBytes, info.maxBatch,
+              info.kvBytesPerPosition[INGOT_KV_KEY_F32], info.layers,
+              info.kvBytesPerPosition[INGOT_KV_KEY_F16],
+              info.kvBytesPerPosition[INGOT_KV_KEY_Q8_0]
+                  ? std::to_string(info.kvBytesPerPosition[INGOT_KV_KEY_Q8_0])
+                  : std::string("not storable"),
+              info.weightBytes)
           .str();
   if (auto chosen = dialect.getKernelsAttrHelper().getAttr(module))
     for (auto k : chosen.getAsRange<KernelAttr>())
@@ -163,18 +170,19 @@ Expected<MemoryFit> checkMemoryFits(const ModelInfo &info,
   // not be), and clamped before converting back: no overflow can make a
   // model look as if it fits.
   fit.contextFits = info.maxContext;
-  if (info.kvBytesPerPosition > 0)
+  // Planned with F32 keys, the runtime's default.
+  const int64_t kvBytes = info.kvBytesPerPosition[INGOT_KV_KEY_F32];
+  if (kvBytes > 0)
     fit.contextFits = static_cast<int64_t>(
-        std::clamp(usable / double(info.kvBytesPerPosition), 0.0,
-                   double(info.maxContext)));
+        std::clamp(usable / double(kvBytes), 0.0, double(info.maxContext)));
   if (fit.ramBytes > 0 && fit.contextFits < 1)
     return createStringError(formatv(
         "{0} does not fit {1}: after {2} of weights and {3} of activations, "
         "not one position of KV cache ({4} bytes) fits in {5} of RAM (90% "
         "usable)",
         sys::path::filename(modelPath), target.name,
-        humanBytes(info.weightBytes), humanBytes(info.arenaBytes),
-        info.kvBytesPerPosition, humanBytes(fit.ramBytes)));
+        humanBytes(info.weightBytes), humanBytes(info.arenaBytes), kvBytes,
+        humanBytes(fit.ramBytes)));
   return fit;
 }
 

@@ -38,15 +38,17 @@ def Ingot_Dialect : Dialect {
     "::mlir::DenseI64ArrayAttr":$arena_offsets,
     // On an op: the offset of its scratch buffers in the arena.
     "::mlir::IntegerAttr":$scratch_offset,
-    // On an attention op: its layer's offset in one position of KV cache.
-    "::mlir::IntegerAttr":$kv_offset,
+    // On an attention op: its layer's offset in one position of KV cache,
+    // for each key type (IngotKVKeyType order; -1: not storable in it).
+    "::mlir::DenseI64ArrayAttr":$kv_offsets,
     // On the module: the payload (weights) size.
     "::mlir::IntegerAttr":$payload_bytes,
     // On the module: the arena size, for max_batch tokens per step.
     "::mlir::IntegerAttr":$arena_bytes,
     "::mlir::IntegerAttr":$max_batch,
-    // On the module: KV cache bytes per position over all layers.
-    "::mlir::IntegerAttr":$kv_bytes_per_position,
+    // On the module: KV cache bytes per position over all layers, for each
+    // key type (IngotKVKeyType order; 0: some layer cannot store it).
+    "::mlir::DenseI64ArrayAttr":$kv_bytes_per_position,
     // On the lowered module: every #ingot.kernel that is generated.
     "::mlir::ArrayAttr":$kernels
   );

@@ -371,9 +371,10 @@ LogicalResult AttentionOp::verify() {
   if (heads <= 0 || kvHeads <= 0 || headDim <= 0)
     return emitOpError() << "num_heads, num_kv_heads and head_dim must be "
                             "positive";
-  if (failed(expectRange(*this, {{"num_heads", heads, 1, kMaxDim},
-                                 {"num_kv_heads", kvHeads, 1, kMaxDim},
-                                 {"head_dim", headDim, 1, kMaxDim}})))
+  if (failed(
+          expectRange(*this, {{"num_heads", heads, 1, kMaxDim},
+                              {"num_kv_heads", kvHeads, 1, kMaxDim},
+                              {"head_dim", headDim, 1, oplib::kMaxHeadWidth}})))
     return failure();
   if (heads % kvHeads)
     return emitOpError() << "num_heads (" << heads

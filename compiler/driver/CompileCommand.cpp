@@ -213,10 +213,15 @@ void printReport(const ingot::codegen::CompileReport &report) {
   if (report.requantized)
     printRequantized(*report.requantized);
   printRepacked(report.payload.repacked);
-  outs() << formatv("  memory:   arena {0:f2} MB for {1} tokens per step, KV "
-                    "{2} bytes per position\n",
-                    report.arenaBytes / 1e6, report.maxBatch,
-                    report.kvBytesPerPosition);
+  outs() << formatv(
+      "  memory:   arena {0:f2} MB for {1} tokens per step, KV "
+      "{2} bytes per position ({3})\n",
+      report.arenaBytes / 1e6, report.maxBatch, report.kvBytesPerPosition,
+      report.kvBytesPerPositionQ8
+          ? formatv("{0} with --cache-type-k q8_0", report.kvBytesPerPositionQ8)
+                .str()
+          : std::string("keys cannot be q8_0: heads not a "
+                        "multiple of 32 wide"));
   if (report.ramBytes > 0)
     outs() << formatv("  context:  up to {0} positions fit in {1} of RAM "
                       "(the model allows {2})\n",

@@ -39,6 +39,12 @@ cl::opt<std::string>
            cl::desc("Run this ingot module instead of importing the model"),
            cl::value_desc("file.mlir"), cl::sub(interpretCommand));
 
+cl::opt<std::string>
+    cacheTypeK("cache-type-k", cl::init("f32"),
+               cl::desc("How the KV cache stores keys: f32, f16 or q8_0 (as "
+                        "the compiled binary's --cache-type-k)"),
+               cl::value_desc("type"), cl::sub(interpretCommand));
+
 /// Index of the largest logit; ties go to the lowest id, as in the
 /// reference files.
 int32_t argmax(const float *row, int64_t n) {
@@ -80,6 +86,17 @@ int runInterpret() {
     return ingot::driver::reportError(
         "--logits-out: '" + logitsPrefix +
         "' is not a file name prefix (PREFIX.prompt.f32 is written)");
+  std::optional<ingot::ggml::Type> keyType;
+  if (cacheTypeK == "f32")
+    keyType = ingot::ggml::Type::F32;
+  else if (cacheTypeK == "f16")
+    keyType = ingot::ggml::Type::F16;
+  else if (cacheTypeK == "q8_0")
+    keyType = ingot::ggml::Type::Q8_0;
+  else
+    return ingot::driver::reportError("--cache-type-k: expected f32, f16 or "
+                                      "q8_0, got '" +
+                                      cacheTypeK + "'");
   auto file = ingot::gguf::GGUFFile::open(modelPath);
   if (!file)
     return ingot::driver::reportError(file.takeError());
@@ -108,8 +125,8 @@ int runInterpret() {
             " positions)");
     }
   int64_t context_length = needed + 1;
-  auto interp =
-      ingot::interp::ModelInterpreter::create(**module, **file, context_length);
+  auto interp = ingot::interp::ModelInterpreter::create(
+      **module, **file, context_length, *keyType);
   if (!interp)
     return ingot::driver::reportError(interp.takeError());
   int64_t vocab = (*interp)->vocabSize();

@@ -72,7 +72,7 @@ public:
   Impl(ModuleOp module, const gguf::GGUFFile &file)
       : module(module), file(file) {}
 
-  llvm::Error prepare(int64_t capacity);
+  llvm::Error prepare(int64_t capacity, ggml::Type keyType);
   llvm::Expected<std::vector<float>> run(ArrayRef<int32_t> tokens,
                                          ArrayRef<int32_t> positions);
 
@@ -120,7 +120,8 @@ private:
   std::vector<int64_t> positions;
 };
 
-llvm::Error ModelInterpreter::Impl::prepare(int64_t capacity) {
+llvm::Error ModelInterpreter::Impl::prepare(int64_t capacity,
+                                            ggml::Type keyType) {
   forward = module.lookupSymbol<func::FuncOp>("forward");
   if (!forward || forward.getBody().empty())
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -172,10 +173,15 @@ llvm::Error ModelInterpreter::Impl::prepare(int64_t capacity) {
     if (!cacheType)
       return opError(forward, "arguments after tokens and positions must be "
                               "!ingot.kv_cache values");
+    if (!KVCacheLayer::canStoreKeys(keyType, cacheType.getKeyDim()))
+      return opError(forward,
+                     formatv("the cache cannot store keys of {0} values as "
+                             "{1}: Q8_0 needs a multiple of 32",
+                             cacheType.getKeyDim(), ggml::typeName(keyType)));
     cacheOf[body.getArgument(i)] = caches.size();
-    caches.emplace_back(capacity,
-                        cacheType.getKvHeads() * cacheType.getKeyDim(),
-                        cacheType.getKvHeads() * cacheType.getValueDim());
+    caches.emplace_back(capacity, cacheType.getKvHeads(), cacheType.getKeyDim(),
+                        cacheType.getKvHeads() * cacheType.getValueDim(),
+                        keyType);
   }
   // Reject unknown ops now rather than half-way through a step.
   for (Operation &op : body)
@@ -437,10 +443,10 @@ ModelInterpreter::~ModelInterpreter() = default;
 
 llvm::Expected<std::unique_ptr<ModelInterpreter>>
 ModelInterpreter::create(ModuleOp module, const gguf::GGUFFile &file,
-                         int64_t contextLength) {
+                         int64_t contextLength, ggml::Type keyType) {
   std::unique_ptr<ModelInterpreter> interp(new ModelInterpreter());
   interp->impl = std::make_unique<Impl>(module, file);
-  if (llvm::Error e = interp->impl->prepare(contextLength))
+  if (llvm::Error e = interp->impl->prepare(contextLength, keyType))
     return std::move(e);
   interp->vocab = interp->impl->vocab;
   interp->capacity = contextLength;

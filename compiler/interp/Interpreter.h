@@ -26,11 +26,13 @@ namespace ingot::interp {
 class ModelInterpreter {
 public:
   /// Prepares to run `module` with the weights of `file`, with KV caches of
-  /// `contextLength` positions. Fails when the module has no @forward, uses
-  /// an op the interpreter does not know, or names tensors the file lacks.
+  /// `contextLength` positions storing keys as `keyType` (F32, F16 or
+  /// Q8_0). Fails when the module has no @forward, uses an op the
+  /// interpreter does not know, names tensors the file lacks, or has keys
+  /// the type cannot store.
   static llvm::Expected<std::unique_ptr<ModelInterpreter>>
   create(mlir::ModuleOp module, const gguf::GGUFFile &file,
-         int64_t contextLength);
+         int64_t contextLength, ggml::Type keyType = ggml::Type::F32);
   ~ModelInterpreter();
 
   /// One forward step over `tokens` at `positions`; returns their logits,

@@ -311,19 +311,87 @@ void interp::rope(float *x, int64_t nHeads, int64_t headStride, int64_t pos,
   }
 }
 
-KVCacheLayer::KVCacheLayer(int64_t capacity, int64_t kWidth, int64_t vWidth)
-    : capacity(capacity), kWidth(kWidth), vWidth(vWidth),
-      k(size_t(capacity * kWidth), 0.0f), v(size_t(capacity * vWidth), 0.0f) {}
+bool KVCacheLayer::canStoreKeys(Type keyType, int64_t kDim) {
+  switch (keyType) {
+  case Type::F32:
+  case Type::F16:
+    return true;
+  case Type::Q8_0:
+    return kDim % 32 == 0;
+  default:
+    return false;
+  }
+}
+
+KVCacheLayer::KVCacheLayer(int64_t capacity, int64_t kHeads, int64_t kDim,
+                           int64_t vWidth, Type keyType)
+    : capacity(capacity), kHeads(kHeads), kDim(kDim), vWidth(vWidth),
+      keyType(keyType) {
+  assert(canStoreKeys(keyType, kDim) && "keys not storable in the type");
+  keyHeadBytes = int64_t(*ggml::rowBytes(keyType, uint64_t(kDim)));
+  keyRowBytes = kHeads * keyHeadBytes;
+  k.assign(size_t(capacity * keyRowBytes), 0);
+  v.assign(size_t(capacity * vWidth), 0.0f);
+}
 
 llvm::Error KVCacheLayer::store(int64_t pos, const float *key,
                                 const float *value) {
   if (pos < 0 || pos >= capacity)
     return llvm::createStringError(llvm::formatv(
         "position {0} is outside the context of {1} tokens", pos, capacity));
-  std::memcpy(k.data() + pos * kWidth, key, sizeof(float) * kWidth);
+  for (int64_t h = 0; h < kHeads; ++h) {
+    const float *x = key + h * kDim;
+    uint8_t *out = k.data() + pos * keyRowBytes + h * keyHeadBytes;
+    switch (keyType) {
+    case Type::F16:
+      for (int64_t i = 0; i < kDim; ++i) {
+        uint16_t half = ggml::floatToHalf(x[i]);
+        out[2 * i] = uint8_t(half);
+        out[2 * i + 1] = uint8_t(half >> 8);
+      }
+      break;
+    case Type::Q8_0: {
+      // ggml's set_rows converts with quantize_row_q8_0, the same x86
+      // rounding as the activations of a Q8_0 product.
+      std::vector<Q8Block> blocks(size_t(kDim / 32));
+      quantizeActivationsQ8_0(x, kDim, blocks.data());
+      for (size_t b = 0; b < blocks.size(); ++b, out += 34) {
+        uint16_t half = ggml::floatToHalf(blocks[b].d);
+        out[0] = uint8_t(half);
+        out[1] = uint8_t(half >> 8);
+        std::memcpy(out + 2, blocks[b].q, 32);
+      }
+      break;
+    }
+    default:
+      std::memcpy(out, x, sizeof(float) * kDim);
+      break;
+    }
+  }
   if (vWidth > 0 && value)
     std::memcpy(v.data() + pos * vWidth, value, sizeof(float) * vWidth);
   return llvm::Error::success();
+}
+
+void KVCacheLayer::readKey(int64_t pos, int64_t head, int64_t n,
+                           float *out) const {
+  const uint8_t *data = keyData(pos, head);
+  switch (keyType) {
+  case Type::F16:
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = ggml::halfToFloat(load16(data + 2 * i));
+    break;
+  case Type::Q8_0:
+    for (int64_t i = 0; i < n; ++i) {
+      const uint8_t *block = data + (i / 32) * 34;
+      out[i] =
+          ggml::halfToFloat(load16(block)) * float(int8_t(block[2 + i % 32]));
+    }
+    break;
+  default:
+    std::memcpy(out, data, sizeof(float) * n);
+    break;
+  }
 }
 
 namespace {
@@ -365,6 +433,40 @@ void softmaxRow(float *x, int64_t n, int64_t width, float scale) {
 /// multiple of 256 (llama_kv_cache::get_n_kv); the padding is masked.
 int64_t paddedKV(int64_t nKV) { return (nKV + 255) / 256 * 256; }
 
+/// A query head as the reference multiplies it with the cache's keys (K x Q
+/// with K of the key type): the query rounded to K's vec_dot_type (F16, or
+/// Q8_0 blocks) and summed as the weight products of that type are.
+class KeyScorer {
+public:
+  KeyScorer(const KVCacheLayer &cache, const float *q, int64_t n)
+      : cache(cache), q(q), n(n) {
+    if (cache.getKeyType() == Type::F16) {
+      rounded.resize(size_t(n));
+      roundToF16(q, n, rounded.data());
+    } else if (cache.getKeyType() != Type::F32) {
+      quantized.emplace(*vecDotType(cache.getKeyType()), q, n);
+    }
+  }
+  float score(int64_t pos, int64_t head) const {
+    const uint8_t *key = cache.keyData(pos, head);
+    switch (cache.getKeyType()) {
+    case Type::F32:
+      return dotF32(reinterpret_cast<const float *>(key), q, n);
+    case Type::F16:
+      return dotF16(key, rounded.data(), n);
+    default:
+      return quantizedDot(cache.getKeyType(), key, *quantized, n);
+    }
+  }
+
+private:
+  const KVCacheLayer &cache;
+  const float *q;
+  int64_t n;
+  std::vector<float> rounded;
+  std::optional<QuantizedActivations> quantized;
+};
+
 /// out[d] = sum_j p[j] * value(j)[d] for d < dim, summed as ggml's
 /// mul_mat(v, kq) does over a KV row of `width` cells (a multiple of 64;
 /// the cells past nKV have p = 0 and add nothing): tinyBLAS's 16 lanes when
@@ -392,7 +494,7 @@ void interp::attention(const float *q, int64_t nTokens,
                        const int64_t *positions, const KVCacheLayer &cache,
                        const AttentionParams &p, float *out) {
   assert(p.nKVHeads > 0 && p.nHeads % p.nKVHeads == 0 && "bad GQA ratio");
-  assert(cache.getKWidth() == p.nKVHeads * p.headDimK &&
+  assert(cache.getKHeads() == p.nKVHeads && cache.getKDim() == p.headDimK &&
          cache.getVWidth() == p.nKVHeads * p.headDimV && "cache mismatch");
   const int64_t group = p.nHeads / p.nKVHeads;
   std::vector<float> scores;
@@ -403,9 +505,10 @@ void interp::attention(const float *q, int64_t nTokens,
     scores.resize(nKV);
     for (int64_t h = 0; h < p.nHeads; ++h) {
       const int64_t kvh = h / group;
-      const float *qh = q + (t * p.nHeads + h) * p.headDimK;
+      const KeyScorer scorer(cache, q + (t * p.nHeads + h) * p.headDimK,
+                             p.headDimK);
       for (int64_t j = 0; j < nKV; ++j)
-        scores[j] = dotF32(cache.key(j) + kvh * p.headDimK, qh, p.headDimK);
+        scores[j] = scorer.score(j, kvh);
       softmaxRow(scores.data(), nKV, width, p.scale);
       weightedSum(
           scores.data(), nKV, sgemm,
@@ -421,28 +524,49 @@ void interp::mlaAttention(const float *q, int64_t nTokens,
                           const MLAParams &p, float *out) {
   const int64_t qHead = p.qkNopeDim + p.qkRopeDim;
   const int64_t kWidth = p.kvLoraRank + p.qkRopeDim;
-  assert(cache.getKWidth() == kWidth && "MLA cache width mismatch");
+  assert(cache.getKHeads() == 1 && cache.getKDim() == kWidth &&
+         "MLA cache width mismatch");
   assert(kB.rowLength() == p.qkNopeDim && kB.matrixRows() == p.kvLoraRank &&
          kB.matrixCount() == p.nHeads && "attn_k_b shape mismatch");
   assert(vB.rowLength() == p.kvLoraRank && vB.matrixRows() == p.vHeadDim &&
          vB.matrixCount() == p.nHeads && "attn_v_b shape mismatch");
   std::vector<float> qFull(kWidth), scores, ctx(p.kvLoraRank);
+  // The values are the latent part of the keys, as floats.
+  std::vector<float> latents;
   for (int64_t t = 0; t < nTokens; ++t) {
     const int64_t nKV = positions[t] + 1;
     const int64_t width = paddedKV(nKV);
     const bool sgemm = useSgemmF32(p.kvLoraRank, nTokens, width);
     scores.resize(nKV);
+    latents.resize(size_t(nKV * p.kvLoraRank));
+    for (int64_t j = 0; j < nKV; ++j)
+      cache.readKey(j, 0, p.kvLoraRank, latents.data() + j * p.kvLoraRank);
     for (int64_t h = 0; h < p.nHeads; ++h) {
       const float *qh = q + (t * p.nHeads + h) * qHead;
       // Absorb attn_k_b into the query: q_abs = k_b[h] . q_nope.
       matmul(kB.matrix(h), qh, 1, qFull.data());
       std::copy(qh + p.qkNopeDim, qh + qHead, qFull.begin() + p.kvLoraRank);
+      const KeyScorer scorer(cache, qFull.data(), kWidth);
       for (int64_t j = 0; j < nKV; ++j)
-        scores[j] = dotF32(cache.key(j), qFull.data(), kWidth);
+        scores[j] = scorer.score(j, 0);
       softmaxRow(scores.data(), nKV, width, p.scale);
-      weightedSum(
-          scores.data(), nKV, sgemm, [&](int64_t j) { return cache.key(j); },
-          p.kvLoraRank, ctx.data());
+      if (cache.getKeyType() == Type::F16) {
+        // F16 values (the latent part of F16 keys): the reference's
+        // mul_mat(v, kq) rounds the probabilities to F16 and sums the
+        // products as its F16 products (dotF16).
+        roundToF16(scores.data(), nKV, scores.data());
+        for (int64_t d = 0; d < p.kvLoraRank; ++d) {
+          double sum = 0.0;
+          for (int64_t j = 0; j < nKV; ++j)
+            sum += double(latents[size_t(j * p.kvLoraRank + d)] * scores[j]);
+          ctx[size_t(d)] = float(sum);
+        }
+      } else {
+        weightedSum(
+            scores.data(), nKV, sgemm,
+            [&](int64_t j) { return latents.data() + j * p.kvLoraRank; },
+            p.kvLoraRank, ctx.data());
+      }
       // Decompress the values: out[h] = v_b[h] . ctx.
       matmul(vB.matrix(h), ctx.data(), 1,
              out + (t * p.nHeads + h) * p.vHeadDim);

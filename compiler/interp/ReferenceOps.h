@@ -169,26 +169,43 @@ void rope(float *x, int64_t nHeads, int64_t headStride, int64_t pos,
 void ropeYarnCorrDims(int64_t nDims, int64_t nCtxOrig, float freqBase,
                       float betaFast, float betaSlow, float dims[2]);
 
-/// F32 key/value cache of one layer: `capacity` positions, each holding
-/// kWidth key and vWidth value floats (all KV heads of that position, head
-/// after head). MLA stores the compressed latent + rope key as K and no V.
+/// Key/value cache of one layer: `capacity` positions, each holding the
+/// keys of kHeads heads of kDim values (head after head) and vWidth value
+/// floats. Keys are stored as `keyType` (F32, F16 or Q8_0: ggml's blocks,
+/// written as ggml's set_rows converts F32 rows on x86), values as F32. MLA
+/// stores the compressed latent + rope key as one key and no V.
 class KVCacheLayer {
 public:
   KVCacheLayer() = default;
-  KVCacheLayer(int64_t capacity, int64_t kWidth, int64_t vWidth);
+  KVCacheLayer(int64_t capacity, int64_t kHeads, int64_t kDim, int64_t vWidth,
+               ggml::Type keyType = ggml::Type::F32);
 
-  /// Writes the key (and value, if vWidth > 0) of position `pos`; an error
+  /// Whether keys of kDim values can be stored as `keyType` (Q8_0: whole
+  /// blocks of 32).
+  static bool canStoreKeys(ggml::Type keyType, int64_t kDim);
+
+  /// Writes the keys (and values, if vWidth > 0) of position `pos`; an error
   /// when `pos` is outside the cache.
   llvm::Error store(int64_t pos, const float *k, const float *v);
-  const float *key(int64_t pos) const { return k.data() + pos * kWidth; }
+  /// Head `head`'s key at `pos`, raw (ggml's bytes of keyType).
+  const uint8_t *keyData(int64_t pos, int64_t head) const {
+    return k.data() + pos * keyRowBytes + head * keyHeadBytes;
+  }
+  /// The first n values of that key as floats.
+  void readKey(int64_t pos, int64_t head, int64_t n, float *out) const;
   const float *value(int64_t pos) const { return v.data() + pos * vWidth; }
   int64_t getCapacity() const { return capacity; }
-  int64_t getKWidth() const { return kWidth; }
+  int64_t getKHeads() const { return kHeads; }
+  int64_t getKDim() const { return kDim; }
   int64_t getVWidth() const { return vWidth; }
+  ggml::Type getKeyType() const { return keyType; }
 
 private:
-  int64_t capacity = 0, kWidth = 0, vWidth = 0;
-  std::vector<float> k, v;
+  int64_t capacity = 0, kHeads = 0, kDim = 0, vWidth = 0;
+  ggml::Type keyType = ggml::Type::F32;
+  int64_t keyHeadBytes = 0, keyRowBytes = 0;
+  std::vector<uint8_t> k;
+  std::vector<float> v;
 };
 
 /// In-place softmax of n values of x * scale, as ggml_soft_max computes it

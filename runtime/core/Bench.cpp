@@ -14,6 +14,7 @@
 #include "Console.h"
 #include "Error.h"
 #include "HumanBytes.h"
+#include "KVKeyType.h"
 #include "Roofline.h"
 #include "Sampler.h"
 #include "Session.h"
@@ -125,13 +126,14 @@ std::string fixed(double v, const char *format = "%.2f") {
   return text;
 }
 
-RooflineCells rooflineCells(const BenchRow &r, const TargetFigure &read,
+RooflineCells rooflineCells(const BenchRow &r, int64_t kvBytesPerPosition,
+                            const TargetFigure &read,
                             const TargetFigure &peak) {
   const IngotModelInfo &info = ingot_model_info;
   RooflineCells c;
   if (r.decode) {
     double weights = double(info.step_weight_bytes);
-    double kv = meanKvBytesPerStep(info, r.tokens);
+    double kv = meanKvBytesPerStep(kvBytesPerPosition, r.tokens);
     double gbps = (weights + kv) * r.mean / 1e9;
     c.weights = decimalBytes(weights);
     c.kv = decimalBytes(kv);
@@ -154,19 +156,21 @@ RooflineCells rooflineCells(const BenchRow &r, const TargetFigure &read,
 }
 
 /// What the roofline columns count and compare with, below the table.
-void printLegend(const std::vector<BenchRow> &rows, const TargetFigure &read,
-                 int readThreads, const TargetFigure &peak) {
+void printLegend(const std::vector<BenchRow> &rows, const Session &s,
+                 const TargetFigure &read, int readThreads,
+                 const TargetFigure &peak) {
   const IngotModelInfo &info = ingot_model_info;
-  std::printf("per token (compile-time plan): weights %" PRId64
-              " bytes read per decode step (embedding row %" PRId64
-              ", output matrix %" PRId64 ", the rest matmul/moe weights, "
-              "norms and biases); kv cache %" PRId64 " bytes per position",
-              info.step_weight_bytes, info.step_embedding_bytes,
-              info.step_output_bytes, info.kv_bytes_per_position);
+  std::printf(
+      "per token (compile-time plan): weights %" PRId64
+      " bytes read per decode step (embedding row %" PRId64
+      ", output matrix %" PRId64 ", the rest matmul/moe weights, "
+      "norms and biases); kv cache %" PRId64 " bytes per position (keys %s)",
+      info.step_weight_bytes, info.step_embedding_bytes, info.step_output_bytes,
+      s.kvBytesPerPosition(), kvKeyTypeName(s.kvKeyType));
   for (const BenchRow &r : rows)
     if (r.decode)
       std::printf(", %s reads %.0f on average", r.test.c_str(),
-                  meanKvBytesPerStep(info, r.tokens));
+                  meanKvBytesPerStep(s.kvBytesPerPosition(), r.tokens));
   std::printf(
       "\nmultiply-adds per token: %" PRId64 " with quantized weights (%" PRId64
       " of them in the logits tail: the output matrix and the last "
@@ -231,7 +235,7 @@ void printTable(const Session &s, const std::vector<BenchRow> &rows,
   std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
               "| ---: | ---: |\n");
   for (const BenchRow &r : rows) {
-    RooflineCells c = rooflineCells(r, read, peak);
+    RooflineCells c = rooflineCells(r, s.kvBytesPerPosition(), read, peak);
     std::printf("| %s | %s | %d | %s | %.2f ± %.2f | %s | %s | %s | %s | %s "
                 "| %s |\n",
                 model.c_str(), size.c_str(),
@@ -242,7 +246,7 @@ void printTable(const Session &s, const std::vector<BenchRow> &rows,
   std::printf(
       "\ntarget: %s, %d repetitions, context %" PRId64 ", batch %" PRId64 "\n",
       orEmpty(info.target_name), int(reps), s.contextLength, s.maxBatch);
-  printLegend(rows, read, s.decodeThreads, peak);
+  printLegend(rows, s, read, s.decodeThreads, peak);
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 #include "CommandLine.h"
 #include "Console.h"
 #include "Error.h"
+#include "KVKeyType.h"
 #include "ingot/ModelABI.h"
 
 #include <algorithm>
@@ -148,6 +149,11 @@ void printRunAndCommonHelp() {
       "command needs,\n"
       "                       at most the model's maximum; a larger -c is an "
       "error)\n"
+      "  -ctk, --cache-type-k f32|f16|q8_0  how the KV cache stores keys "
+      "(default f32;\n"
+      "                       q8_0: ggml's blocks of 32, about a quarter of "
+      "the key bytes;\n"
+      "                       values stay f32)\n"
       "  -b, --batch-size N   most tokens per forward call, 1 to the model's "
       "maximum (default:\n"
       "                       the maximum, see info; a larger -b is an error)\n"
@@ -572,6 +578,16 @@ const Flag kFlags[] = {
        if (!parseHugePageMode(v, o.hugepages))
          return fail(e, "%s: expected auto, 1g, 2m, thp or off, got '%s'", a,
                      v);
+       return true;
+     }},
+    // Checked against the model's key heads in setUpSession().
+    {{"-ctk", "--cache-type-k"},
+     kAlways,
+     Scope::All,
+     nullptr,
+     [](Options &o, const char *a, const char *v, E &e) {
+       if (!parseKVKeyType(v, o.cacheTypeK))
+         return fail(e, "%s: expected f32, f16 or q8_0, got '%s'", a, v);
        return true;
      }},
     {{"--warmup"},

@@ -37,6 +37,8 @@
 #include <string>
 #include <vector>
 
+#include "ingot/ModelABI.h"
+
 namespace ingot::rt {
 
 struct Options {
@@ -54,6 +56,8 @@ struct Options {
   int64_t batchThreads = 0; // -tb; 0 = the plan's prefill threads
   int64_t context = 0;      // -c; 0 = derived
   int64_t batch = 0;        // -b; 0 = the model's max_batch
+  /// --cache-type-k: how the KV cache stores keys (IngotKVKeyType).
+  int32_t cacheTypeK = INGOT_KV_KEY_F32;
   std::string logitsOut;
   bool lastPromptLogits = false; // --logits-out gets the prompt's last row
   PinRequest pin;

@@ -3,6 +3,7 @@
 #include "Commands.h"
 #include "Console.h"
 #include "CpuFeatures.h"
+#include "KVKeyType.h"
 #include "Placement.h"
 #include "Roofline.h"
 #include "Session.h"
@@ -67,14 +68,21 @@ void printMemoryPlan(const IngotModelInfo &info, const Session &s,
   std::printf("memory plan:\n");
   std::printf("  activation arena: %" PRId64 " bytes (%s)\n", info.arena_bytes,
               humanBytes(double(info.arena_bytes)).c_str());
-  std::printf(
-      "  kv cache: %" PRId64 " bytes per position, %" PRIu64
-      " bytes for %" PRId64 " positions (%s)\n",
-      info.kv_bytes_per_position,
-      uint64_t(info.kv_bytes_per_position) * uint64_t(s.contextLength),
-      s.contextLength,
-      humanBytes(double(info.kv_bytes_per_position) * double(s.contextLength))
-          .c_str());
+  const int64_t kvBytes = s.kvBytesPerPosition();
+  std::printf("  kv cache: %" PRId64 " bytes per position, %" PRIu64
+              " bytes for %" PRId64 " positions (%s), keys %s",
+              kvBytes, uint64_t(kvBytes) * uint64_t(s.contextLength),
+              s.contextLength,
+              humanBytes(double(kvBytes) * double(s.contextLength)).c_str(),
+              kvKeyTypeName(s.kvKeyType));
+  // What the other key types would take (--cache-type-k).
+  for (int32_t t = 0; t < INGOT_KV_KEY_TYPES; ++t)
+    if (t != s.kvKeyType && info.kv_bytes_per_position[t])
+      std::printf("; %s: %" PRId64, kvKeyTypeName(t),
+                  info.kv_bytes_per_position[t]);
+    else if (t != s.kvKeyType)
+      std::printf("; %s: not storable", kvKeyTypeName(t));
+  std::printf("\n");
   std::printf("  weights: %" PRId64 " bytes (%s), %s\n", info.weight_bytes,
               humanBytes(double(info.weight_bytes)).c_str(), pl.placement());
   std::printf("  one allocation at start: %" PRIu64 " bytes\n",

@@ -55,11 +55,9 @@ TargetFigure targetInt8Peak(const IngotModelInfo &info) {
   return f;
 }
 
-double meanKvBytesPerStep(const IngotModelInfo &info, int64_t steps) {
+double meanKvBytesPerStep(int64_t kvBytesPerPosition, int64_t steps) {
   // Step k (position k) attends over positions 0..k: k + 1 of them.
-  return steps > 0
-             ? double(info.kv_bytes_per_position) * (double(steps) + 1) / 2
-             : 0;
+  return steps > 0 ? double(kvBytesPerPosition) * (double(steps) + 1) / 2 : 0;
 }
 
 std::string hostVersusTarget(const IngotModelInfo &info) {

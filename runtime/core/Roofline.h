@@ -36,7 +36,7 @@ TargetFigure targetInt8Peak(const IngotModelInfo &info);
 /// KV cache bytes a decode step at `position` reads (all layers, positions
 /// 0..position), averaged over the steps of a tg test of `steps` tokens
 /// from position 0.
-double meanKvBytesPerStep(const IngotModelInfo &info, int64_t steps);
+double meanKvBytesPerStep(int64_t kvBytesPerPosition, int64_t steps);
 
 /// One sentence comparing this CPU with the target compiled for: "host: X"
 /// and, when the host has vector features the target does not list (so

@@ -4,12 +4,14 @@
 #include "Console.h"
 #include "CpuFeatures.h"
 #include "Error.h"
+#include "KVKeyType.h"
 #include "Sampler.h"
 
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <limits>
 #include <vector>
 
@@ -23,8 +25,11 @@ bool checkModelInfo(const IngotModelInfo &info, std::string &error) {
   if (info.vocab_size < 1 ||
       info.vocab_size > std::numeric_limits<int32_t>::max() ||
       info.max_batch < 1 || info.max_context_length < 1 ||
-      info.arena_bytes < 0 || info.kv_bytes_per_position < 0 ||
-      info.weight_bytes < 0)
+      info.arena_bytes < 0 || info.weight_bytes < 0 ||
+      std::any_of(
+          std::begin(info.kv_bytes_per_position),
+          std::end(info.kv_bytes_per_position),
+          [](int64_t bytes) { return bytes < 0; }))
     return fail(error,
                 "model description is inconsistent (vocab %" PRId64
                 ", max batch %" PRId64 ", max context %" PRId64 ")",
@@ -99,16 +104,25 @@ bool allocateArena(Session &s, const Options &o, const IngotModelInfo &info,
                 "%" PRId64 " sequences of %" PRId64
                 " positions: more than 2^31 KV cache rows",
                 s.sequences, s.contextLength);
+  // The compiler lays the cache out for every key type a layer can store;
+  // 0 bytes means one cannot (Q8_0 needs heads a multiple of 32 wide).
+  const int64_t kvBytesPerPosition = s.kvBytesPerPosition();
+  if (o.cacheTypeK != INGOT_KV_KEY_F32 && kvBytesPerPosition == 0 &&
+      info.kv_bytes_per_position[INGOT_KV_KEY_F32] > 0)
+    return fail(error,
+                "--cache-type-k %s: this model's key heads are not a multiple "
+                "of 32 values wide, which %s blocks need; use f16 or f32",
+                kvKeyTypeName(o.cacheTypeK), kvKeyTypeName(o.cacheTypeK));
   ArenaPlan plan;
   plan.arenaBytes = uint64_t(info.arena_bytes);
-  if (__builtin_mul_overflow(uint64_t(info.kv_bytes_per_position),
-                             uint64_t(ctxLen), &plan.kvBytes))
+  if (__builtin_mul_overflow(uint64_t(kvBytesPerPosition), uint64_t(ctxLen),
+                             &plan.kvBytes))
     return fail(error,
                 "%s%" PRId64 " positions: the KV cache (%" PRId64
                 " bytes per position) would need more than 2^64 "
                 "bytes",
                 o.context ? "-c " : "a context of ", ctxLen,
-                info.kv_bytes_per_position);
+                kvBytesPerPosition);
   plan.maxBatch = uint64_t(info.max_batch);
   plan.vocabSize = uint64_t(info.vocab_size);
   plan.historyTokens = uint64_t(ctxLen);
@@ -201,6 +215,7 @@ bool setUpSession(Session &s, const Options &o, int64_t wantedContext,
                   std::string &error, int64_t sequences) {
   const IngotModelInfo &info = ingot_model_info;
   s.sequences = sequences < 1 ? 1 : sequences;
+  s.kvKeyType = o.cacheTypeK;
   if (!checkModelInfo(info, error) || !planSessionThreads(s, o, error) ||
       !openPayload(s, o, info, error) ||
       !chooseSizes(s, o, info, wantedContext, error) ||
@@ -212,7 +227,14 @@ bool setUpSession(Session &s, const Options &o, int64_t wantedContext,
   s.ctx.context_length = s.contextLength * s.sequences;
   s.ctx.n_threads = s.pool.size();
   s.ctx.pool = &s.pool;
+  s.ctx.kv_key_type = s.kvKeyType;
   return true;
+}
+
+int64_t Session::kvBytesPerPosition() const {
+  return kvKeyType >= 0 && kvKeyType < INGOT_KV_KEY_TYPES
+             ? ingot_model_info.kv_bytes_per_position[kvKeyType]
+             : 0;
 }
 
 int64_t modelMaxContext() {

@@ -50,6 +50,11 @@ struct Session {
   int decodeThreads = 1, prefillThreads = 1;
   /// Where the threads run and why (ThreadPlan.h).
   ThreadPlan threadPlan;
+  /// How the KV cache stores keys (--cache-type-k, IngotKVKeyType).
+  int32_t kvKeyType = INGOT_KV_KEY_F32;
+  /// The KV cache bytes of one position of one sequence, all layers, for
+  /// the chosen key type.
+  int64_t kvBytesPerPosition() const;
   /// Rows of logits the model was asked for so far (bench reports it).
   int64_t logitRowsWritten = 0;
 

@@ -16,6 +16,7 @@
 #include "targets/oplib/OpLib.h"
 #include "compiler/ggml/GGMLArithmetic.h"
 #include "compiler/ggml/GGMLTypes.h"
+#include "targets/oplib/KVCacheLayout.h"
 #include "targets/oplib/MoEBatchLayout.h"
 #include "targets/oplib/OpLibLimits.h"
 
@@ -33,6 +34,7 @@ namespace {
 // refuse every op beyond them.
 using ingot::oplib::kMaxExperts;
 using ingot::oplib::kMaxHeadWidth;
+using ingot::oplib::kMaxKeyWidth;
 using ingot::oplib::kMaxRopePairs;
 
 using ingot::ggml::floatToHalf;
@@ -505,50 +507,12 @@ void prepareFusedInputParallel(IngotContext *ctx, const IngotFusedMatmulArgs &f,
       (int32_t)((nTokens + task.tokensPerChunk - 1) / task.tokensPerChunk));
 }
 
-/// One attention row (one token, one head) as ReferenceOps does it: scores
-/// s_j = scale * score(j) for j < nKV, ggml's soft_max over a row of
-/// paddedKV(nKV) cells (the padding masked), then out[d] = sum_j p_j *
-/// value(j)[d] summed as ggml's mul_mat(v, kq): tinyBLAS's 16 lanes when
-/// `sgemm`, ggml_vec_dot_f32's 64 slots otherwise (slot = j mod period).
-/// Scores are kept on the stack when they fit, recomputed otherwise.
-template <typename ScoreFn, typename ValueFn>
-void attendRow(int64_t nKV, float scale, bool sgemm, ScoreFn score,
-               ValueFn value, int64_t dim, float *out) {
-  float probs[kProbBuffer];
-  const bool buffered = nKV <= kProbBuffer;
-  float maxv = -INFINITY;
-  for (int64_t j = 0; j < nKV; ++j) {
-    float s = score(j) * scale;
-    if (buffered)
-      probs[j] = s;
-    maxv = fmaxf(maxv, s);
-  }
-  // The padded row width is a multiple of 256, so every cell < nKV lies in
-  // a whole block of 16: all use ggml_v_expf.
-  double sum = 0.0;
-  for (int64_t c = 0; c < nKV; c += kLanes) {
-    float lanes[kLanes];
-    for (int l = 0; l < kLanes; ++l) {
-      const int64_t j = c + l;
-      if (j < nKV) {
-        float e = vExpf((buffered ? probs[j] : score(j) * scale) - maxv);
-        lanes[l] = e;
-        if (buffered)
-          probs[j] = e;
-      } else {
-        lanes[l] = 0.0f;
-      }
-    }
-    sum += (double)reduceLanes(lanes);
-  }
-  const float inv = (float)(1.0 / sum);
-  if (buffered)
-    for (int64_t j = 0; j < nKV; ++j)
-      probs[j] *= inv;
-  auto prob = [&](int64_t j) {
-    return buffered ? probs[j] : vExpf(score(j) * scale - maxv) * inv;
-  };
-
+/// out[d] = sum_j prob(j) * value(j)[d] for j < nKV, summed as ggml's
+/// mul_mat(v, kq): tinyBLAS's 16 lanes when `sgemm`, ggml_vec_dot_f32's 64
+/// slots otherwise (slot = j mod period).
+template <typename ProbFn, typename ValueFn>
+void weightedSumF32(int64_t nKV, bool sgemm, ProbFn prob, ValueFn value,
+                    int64_t dim, float *out) {
   const int64_t period = sgemm ? kLanes : kVecSlots;
   float buf[7][kSumTile];
   for (int64_t d0 = 0; d0 < dim; d0 += kSumTile) {
@@ -606,6 +570,85 @@ void attendRow(int64_t nKV, float scale, bool sgemm, ScoreFn score,
   }
 }
 
+/// The softmax of one attention row as ReferenceOps does it: scores s_j =
+/// scale * score(j) for j < nKV, ggml's soft_max over a row of
+/// paddedKV(nKV) cells (the padding masked); then calls weigh(prob) with
+/// prob(j) giving p_j. Scores are kept on the stack when they fit,
+/// recomputed otherwise.
+template <typename ScoreFn, typename WeighFn>
+void softmaxRowThen(int64_t nKV, float scale, ScoreFn score, WeighFn weigh) {
+  float probs[kProbBuffer];
+  const bool buffered = nKV <= kProbBuffer;
+  float maxv = -INFINITY;
+  for (int64_t j = 0; j < nKV; ++j) {
+    float s = score(j) * scale;
+    if (buffered)
+      probs[j] = s;
+    maxv = fmaxf(maxv, s);
+  }
+  // The padded row width is a multiple of 256, so every cell < nKV lies in
+  // a whole block of 16: all use ggml_v_expf.
+  double sum = 0.0;
+  for (int64_t c = 0; c < nKV; c += kLanes) {
+    float lanes[kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+      const int64_t j = c + l;
+      if (j < nKV) {
+        float e = vExpf((buffered ? probs[j] : score(j) * scale) - maxv);
+        lanes[l] = e;
+        if (buffered)
+          probs[j] = e;
+      } else {
+        lanes[l] = 0.0f;
+      }
+    }
+    sum += (double)reduceLanes(lanes);
+  }
+  const float inv = (float)(1.0 / sum);
+  if (buffered)
+    for (int64_t j = 0; j < nKV; ++j)
+      probs[j] *= inv;
+  auto prob = [&](int64_t j) {
+    return buffered ? probs[j] : vExpf(score(j) * scale - maxv) * inv;
+  };
+  weigh(prob);
+}
+
+/// One attention row (one token, one head): the softmax, then the values
+/// weighted by weightedSumF32.
+template <typename ScoreFn, typename ValueFn>
+void attendRow(int64_t nKV, float scale, bool sgemm, ScoreFn score,
+               ValueFn value, int64_t dim, float *out) {
+  softmaxRowThen(nKV, scale, score, [&](auto prob) {
+    weightedSumF32(nKV, sgemm, prob, value, dim, out);
+  });
+}
+
+/// The same with F16 values (an MLA cache of F16 keys, whose latent part
+/// the values are): the reference multiplies them with the probabilities
+/// rounded to F16, each product summed in double as its F16 products are.
+template <typename ScoreFn>
+void attendRowHalfValues(int64_t nKV, float scale, ScoreFn score,
+                         const uint8_t *values, int64_t valueStride,
+                         int64_t dim, float *out) {
+  softmaxRowThen(nKV, scale, score, [&](auto prob) {
+    for (int64_t d0 = 0; d0 < dim; d0 += kSumTile) {
+      const int64_t dn = dim - d0 < kSumTile ? dim - d0 : kSumTile;
+      double sums[kSumTile];
+      for (int64_t d = 0; d < dn; ++d)
+        sums[d] = 0.0;
+      for (int64_t j = 0; j < nKV; ++j) {
+        const float p = roundHalf(prob(j));
+        const uint8_t *v = values + j * valueStride + 2 * d0;
+        for (int64_t d = 0; d < dn; ++d)
+          sums[d] += (double)(loadHalf(v + 2 * d) * p);
+      }
+      for (int64_t d = 0; d < dn; ++d)
+        out[d0 + d] = (float)sums[d];
+    }
+  });
+}
+
 /// llama.cpp pads the KV cells an attention step sees to a multiple of 256.
 inline int64_t paddedKV(int64_t nKV) { return (nKV + 255) / 256 * 256; }
 
@@ -623,11 +666,138 @@ int64_t mostKeys(const int32_t *positions, int64_t nTokens) {
   return most;
 }
 
+/// A layer's cache as ingot_op_attention and ingot_op_mla_core read it:
+/// rows of KVCacheLayout.h's layout for the key type the runtime chose.
+struct CacheRows {
+  const uint8_t *base; ///< row 0 of the layer
+  int32_t keyType;     ///< IngotKVKeyType
+  int64_t rowBytes, keyHeadBytes, keyBytes;
+
+  const uint8_t *key(int64_t row, int64_t head) const {
+    return base + row * rowBytes + head * keyHeadBytes;
+  }
+  /// Rows are a multiple of 4 bytes and the keys are padded to 4: the
+  /// values are aligned floats.
+  const float *values(int64_t row) const {
+    return (const float *)(base + row * rowBytes + keyBytes);
+  }
+};
+
+CacheRows cacheRows(const uint8_t *cache, int32_t keyType, int64_t kvHeads,
+                    int64_t keyDim, int64_t valueDim) {
+  const ingot::oplib::KVRowLayout<int64_t> row =
+      ingot::oplib::kvRowLayout<int64_t>(keyType, kvHeads, keyDim, valueDim);
+  return CacheRows{cache, keyType, row.rowBytes, row.keyHeadBytes,
+                   row.keyBytes};
+}
+
+/// Writes n values as one key in the cache's key type: F32 as is, F16
+/// rounded to nearest even, Q8_0 as ggml's quantize_row_q8_0 (the x86
+/// rounding the reference's set_rows uses) into 34-byte blocks.
+void storeKey(int32_t keyType, const float *x, int64_t n, uint8_t *out) {
+  if (keyType == INGOT_KV_KEY_F32) {
+    memcpy(out, x, n * 4);
+  } else if (keyType == INGOT_KV_KEY_F16) {
+    for (int64_t i = 0; i < n; ++i) {
+      const uint16_t h = floatToHalf(x[i]);
+      memcpy(out + 2 * i, &h, 2);
+    }
+  } else {
+    for (int64_t b = 0; b < n / 32; ++b) {
+      uint8_t *block = out + b * ingot::oplib::kQ8BlockBytes;
+      float d;
+      quantizeBlockQ8(x + b * 32, (int8_t *)(block + 2), &d);
+      const uint16_t h = floatToHalf(d);
+      memcpy(block, &h, 2);
+    }
+  }
+}
+
+/// One stored key as floats (what the values of an MLA cache are).
+void loadKey(int32_t keyType, const uint8_t *key, int64_t n, float *out) {
+  if (keyType == INGOT_KV_KEY_F32) {
+    memcpy(out, key, n * 4);
+  } else if (keyType == INGOT_KV_KEY_F16) {
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = loadHalf(key + 2 * i);
+  } else {
+    for (int64_t b = 0; b < n / 32; ++b) {
+      const uint8_t *block = key + b * ingot::oplib::kQ8BlockBytes;
+      const float d = loadHalf(block);
+      const int8_t *q = (const int8_t *)(block + 2);
+      for (int64_t i = 0; i < 32; ++i)
+        out[b * 32 + i] = d * (float)q[i];
+    }
+  }
+}
+
+/// A query head rounded as the reference multiplies it with keys of the
+/// cache's type (the vec_dot_type of K: F32 as is, F16, or Q8_0 blocks).
+struct PreparedQuery {
+  int32_t keyType;
+  int64_t n;
+  const float *f32;
+  float rounded[kMaxKeyWidth];
+  int8_t q8[kMaxKeyWidth];
+  float d8[kMaxKeyWidth / 32];
+};
+
+void prepareQuery(PreparedQuery &p, int32_t keyType, const float *x,
+                  int64_t n) {
+  p.keyType = keyType;
+  p.n = n;
+  p.f32 = x;
+  if (keyType == INGOT_KV_KEY_F16)
+    for (int64_t i = 0; i < n; ++i)
+      p.rounded[i] = roundHalf(x[i]);
+  else if (keyType == INGOT_KV_KEY_Q8_0)
+    for (int64_t b = 0; b < n / 32; ++b)
+      quantizeBlockQ8(x + b * 32, p.q8 + b * 32, p.d8 + b);
+}
+
+/// Q8_0 x Q8_0 in ggml's x86 order (vec_dot and tinyBLAS alike): per block,
+/// eight integer sums of four products, lane k accumulating fma(d_k * d_q,
+/// sum_k); the lanes added (k + k+4), then (0 + 2) + (1 + 3).
+float dotQ8Blocks(const uint8_t *key, const int8_t *q, const float *d,
+                  int64_t blocks) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t *block = key + b * ingot::oplib::kQ8BlockBytes;
+    const int8_t *kq = (const int8_t *)(block + 2);
+    const float scale = loadHalf(block) * d[b];
+    for (int l = 0; l < 8; ++l) {
+      int32_t sum = 0;
+      for (int i = 4 * l; i < 4 * l + 4; ++i)
+        sum += (int32_t)kq[i] * (int32_t)q[b * 32 + i];
+      acc[l] = fmaf(scale, (float)sum, acc[l]);
+    }
+  }
+  float pairs[4];
+  for (int i = 0; i < 4; ++i)
+    pairs[i] = acc[i + 4] + acc[i];
+  return (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]);
+}
+
+/// The unscaled score of a stored key, as the reference's K x Q product:
+/// F32 as ggml_vec_dot_f32, F16 summed in double as the reference's F16
+/// products, Q8_0 as above.
+float scoreKey(const PreparedQuery &p, const uint8_t *key) {
+  if (p.keyType == INGOT_KV_KEY_F32)
+    return vecDotF32((const float *)key, p.f32, p.n);
+  if (p.keyType == INGOT_KV_KEY_F16) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < p.n; ++i)
+      sum += (double)(loadHalf(key + 2 * i) * p.rounded[i]);
+    return (float)sum;
+  }
+  return dotQ8Blocks(key, p.q8, p.d8, p.n / 32);
+}
+
 struct AttentionTask {
   const float *q;
   const int32_t *positions, *starts;
-  const uint8_t *cache;
-  int64_t nTokens, nHeads, nKVHeads, headDim, valueDim, rowFloats;
+  CacheRows rows;
+  int64_t nTokens, nHeads, nKVHeads, headDim, valueDim;
   float scale;
   float *out;
   int64_t itemsPerChunk; ///< items are (token, head) pairs, token-major
@@ -637,24 +807,21 @@ void runAttentionTask(void *argsVoid, int32_t chunk, int32_t nChunks) {
   (void)nChunks;
   AttentionTask *a = (AttentionTask *)argsVoid;
   const int64_t group = a->nHeads / a->nKVHeads;
-  const float *cache = (const float *)a->cache;
-  const int64_t kWidth = a->nKVHeads * a->headDim;
+  PreparedQuery query;
   int64_t begin, end;
   itemRange(a->nTokens * a->nHeads, a->itemsPerChunk, chunk, begin, end);
   for (int64_t item = begin; item < end; ++item) {
     int64_t t = item / a->nHeads, h = item % a->nHeads, kvh = h / group;
-    const float *qh = a->q + (t * a->nHeads + h) * a->headDim;
-    const float *rows = cache + sequenceStart(a->starts, t) * a->rowFloats;
+    prepareQuery(query, a->rows.keyType,
+                 a->q + (t * a->nHeads + h) * a->headDim, a->headDim);
+    const int64_t first = sequenceStart(a->starts, t);
     const int64_t nKV = a->positions[t] + 1;
     const bool sgemm = useSgemmF32(a->valueDim, a->nTokens, paddedKV(nKV));
     attendRow(
         nKV, a->scale, sgemm,
+        [&](int64_t j) { return scoreKey(query, a->rows.key(first + j, kvh)); },
         [&](int64_t j) {
-          return vecDotF32(rows + j * a->rowFloats + kvh * a->headDim, qh,
-                           a->headDim);
-        },
-        [&](int64_t j) {
-          return rows + j * a->rowFloats + kWidth + kvh * a->valueDim;
+          return a->rows.values(first + j) + kvh * a->valueDim;
         },
         a->valueDim, a->out + (t * a->nHeads + h) * a->valueDim);
   }
@@ -726,8 +893,8 @@ inline Vec16 expNonPositive(Vec16 x) {
 struct TiledAttentionTask {
   const float *q;
   const int32_t *positions, *starts;
-  const float *cache;
-  int64_t nTokens, nHeads, nKVHeads, headDim, valueDim, rowFloats;
+  CacheRows rows;
+  int64_t nTokens, nHeads, nKVHeads, headDim, valueDim;
   float scale;
   float *out;
   int64_t headsPerTile, tokensPerTile; ///< rows = heads x tokens <= 16
@@ -765,10 +932,14 @@ void attendTile(const TiledAttentionTask &a, int64_t kvHead, int64_t h0,
   Lanes16 visibleLanes;
   memcpy(&visibleLanes, visible, sizeof visibleLanes);
 
-  const float *sequence = a.cache + sequenceStart(a.starts, t0) * a.rowFloats;
-  const float *keyRows = sequence + kvHead * a.headDim;
-  const float *valueRows =
-      sequence + a.nKVHeads * a.headDim + kvHead * a.valueDim;
+  const int64_t first = sequenceStart(a.starts, t0);
+  const int64_t rowFloats = a.rows.rowBytes / 4;
+  const float *valueRows = a.rows.values(first) + kvHead * a.valueDim;
+  // F32 keys are read in place; F16 and Q8_0 keys are turned into floats a
+  // block of keys at a time (the queries stay F32: this path is judged by
+  // tolerance, not bits).
+  const bool keysInPlace = a.rows.keyType == INGOT_KV_KEY_F32;
+  alignas(64) float keyBlock[kKeyBlock][kTiledHeadWidth];
   // Running max and sum of exp(score - max) per row; -FLT_MAX rather than
   // -inf, so that rows with no visible key yet give no inf - inf.
   Vec16 runMax = -FLT_MAX, runSum = 0.0f;
@@ -776,12 +947,19 @@ void attendTile(const TiledAttentionTask &a, int64_t kvHead, int64_t h0,
     const int64_t jn = keys - j0 < kKeyBlock ? keys - j0 : kKeyBlock;
     Vec16 scores[kKeyBlock];
     Lanes16 sees[kKeyBlock];
+    if (!keysInPlace)
+      for (int64_t j = 0; j < jn; ++j)
+        loadKey(a.rows.keyType, a.rows.key(first + j0 + j, kvHead), a.headDim,
+                keyBlock[j]);
+    auto keyAt = [&](int64_t j) {
+      return keysInPlace ? (const float *)a.rows.key(first + j0 + j, kvHead)
+                         : keyBlock[j];
+    };
     int64_t jj = 0;
     // Scores of kKeysPerPass keys per pass over the queries.
     for (; jj + kKeysPerPass <= jn; jj += kKeysPerPass) {
-      const float *k0 = keyRows + (j0 + jj) * a.rowFloats;
-      const float *k1 = k0 + a.rowFloats, *k2 = k1 + a.rowFloats,
-                  *k3 = k2 + a.rowFloats;
+      const float *k0 = keyAt(jj), *k1 = keyAt(jj + 1), *k2 = keyAt(jj + 2),
+                  *k3 = keyAt(jj + 3);
       Vec16 s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
       for (int64_t d = 0; d < a.headDim; ++d) {
         const Vec16 qd = loadVec(queries[d]);
@@ -796,7 +974,7 @@ void attendTile(const TiledAttentionTask &a, int64_t kvHead, int64_t h0,
       scores[jj + 3] = s3;
     }
     for (; jj < jn; ++jj) {
-      const float *k = keyRows + (j0 + jj) * a.rowFloats;
+      const float *k = keyAt(jj);
       Vec16 s = 0.0f;
       for (int64_t d = 0; d < a.headDim; ++d)
         s = fmaVec(loadVec(queries[d]), Vec16(k[d]), s);
@@ -834,7 +1012,7 @@ void attendTile(const TiledAttentionTask &a, int64_t kvHead, int64_t h0,
               o2 = loadVec(sr + d0 + 32) * keep,
               o3 = loadVec(sr + d0 + 48) * keep;
         for (int64_t j = 0; j < rowKeys; ++j) {
-          const float *v = valueRows + (j0 + j) * a.rowFloats + d0;
+          const float *v = valueRows + (j0 + j) * rowFloats + d0;
           const Vec16 p = probs[j][r];
           o0 = fmaVec(p, loadVec(v), o0);
           o1 = fmaVec(p, loadVec(v + 16), o1);
@@ -850,13 +1028,13 @@ void attendTile(const TiledAttentionTask &a, int64_t kvHead, int64_t h0,
         Vec16 o = loadVec(sr + d0) * keep;
         for (int64_t j = 0; j < rowKeys; ++j)
           o = fmaVec(Vec16(probs[j][r]),
-                     loadVec(valueRows + (j0 + j) * a.rowFloats + d0), o);
+                     loadVec(valueRows + (j0 + j) * rowFloats + d0), o);
         storeVec(sr + d0, o);
       }
       for (int64_t d = d0; d < a.valueDim; ++d) {
         float o = sr[d] * rescale[r];
         for (int64_t j = 0; j < rowKeys; ++j)
-          o = fmaf(probs[j][r], valueRows[(j0 + j) * a.rowFloats + d], o);
+          o = fmaf(probs[j][r], valueRows[(j0 + j) * rowFloats + d], o);
         sr[d] = o;
       }
     }
@@ -909,7 +1087,7 @@ void runTiledAttentionTask(void *argsVoid, int32_t chunk, int32_t nChunks) {
 struct MLATask {
   const float *qNopeAbs, *q;
   const int32_t *positions, *starts;
-  const uint8_t *cache;
+  CacheRows rows; ///< one key of kvLoraRank + ropeDim per row, no values
   int64_t nTokens, nHeads, nopeDim, kvLoraRank, ropeDim;
   float scale;
   float *out;
@@ -919,10 +1097,15 @@ struct MLATask {
 void runMLATask(void *argsVoid, int32_t chunk, int32_t nChunks) {
   (void)nChunks;
   MLATask *a = (MLATask *)argsVoid;
-  const float *cache = (const float *)a->cache;
-  const int64_t rowFloats = a->kvLoraRank + a->ropeDim;
+  const int64_t keyWidth = a->kvLoraRank + a->ropeDim;
   const int64_t qHead = a->nopeDim + a->ropeDim;
-  float qFull[kMaxHeadWidth + 2 * kMaxRopePairs];
+  float qFull[kMaxKeyWidth];
+  PreparedQuery query;
+  // The values are the latent part of the keys: read in place when F32,
+  // else (Q8_0) turned into floats row by row; F16 values are multiplied as
+  // the reference's F16 product does (attendRowHalfValues).
+  const bool valuesInPlace = a->rows.keyType == INGOT_KV_KEY_F32;
+  float latent[kMaxKeyWidth];
   int64_t begin, end;
   itemRange(a->nTokens * a->nHeads, a->itemsPerChunk, chunk, begin, end);
   for (int64_t item = begin; item < end; ++item) {
@@ -932,16 +1115,29 @@ void runMLATask(void *argsVoid, int32_t chunk, int32_t nChunks) {
            a->kvLoraRank * 4);
     memcpy(qFull + a->kvLoraRank,
            a->q + (t * a->nHeads + h) * qHead + a->nopeDim, a->ropeDim * 4);
+    prepareQuery(query, a->rows.keyType, qFull, keyWidth);
     const int64_t nKV = a->positions[t] + 1;
     const bool sgemm = useSgemmF32(a->kvLoraRank, a->nTokens, paddedKV(nKV));
-    const float *rows = cache + sequenceStart(a->starts, t) * rowFloats;
+    const int64_t first = sequenceStart(a->starts, t);
+    auto score = [&](int64_t j) {
+      return scoreKey(query, a->rows.key(first + j, 0));
+    };
+    if (a->rows.keyType == INGOT_KV_KEY_F16) {
+      attendRowHalfValues(nKV, a->scale, score, a->rows.key(first, 0),
+                          a->rows.rowBytes, a->kvLoraRank,
+                          a->out + (t * a->nHeads + h) * a->kvLoraRank);
+      continue;
+    }
     attendRow(
-        nKV, a->scale, sgemm,
-        [&](int64_t j) {
-          return vecDotF32(rows + j * rowFloats, qFull, rowFloats);
+        nKV, a->scale, sgemm, score,
+        [&](int64_t j) -> const float * {
+          const uint8_t *key = a->rows.key(first + j, 0);
+          if (valuesInPlace)
+            return (const float *)key;
+          loadKey(a->rows.keyType, key, a->kvLoraRank, latent);
+          return latent;
         },
-        [&](int64_t j) { return rows + j * rowFloats; }, a->kvLoraRank,
-        a->out + (t * a->nHeads + h) * a->kvLoraRank);
+        a->kvLoraRank, a->out + (t * a->nHeads + h) * a->kvLoraRank);
   }
 }
 
@@ -1150,18 +1346,29 @@ void parallelItems(IngotContext *ctx, void (*fn)(void *, int32_t, int32_t),
 }
 
 /// Stores each token's cache row at its sequence's start plus its position:
-/// `firstWidth` floats of `first` (keys, or MLA's latent) followed by
-/// `secondWidth` of `second`.
-void storeCacheRows(uint8_t *cache, const int32_t *positions,
-                    const int32_t *starts, int64_t nTokens, const float *first,
-                    int64_t firstWidth, const float *second,
-                    int64_t secondWidth) {
-  const int64_t rowFloats = firstWidth + secondWidth;
-  float *rows = (float *)cache;
+/// `keyWidth` values of `key` (every KV head's, or MLA's latent followed by
+/// `ropeWidth` of `rope`, as one key) in the key type, then `valueWidth`
+/// floats of `value`.
+void storeCacheRows(const CacheRows &rows, const int32_t *positions,
+                    const int32_t *starts, int64_t nTokens, const float *key,
+                    int64_t keyHeads, int64_t keyDim, const float *rope,
+                    int64_t ropeWidth, const float *value, int64_t valueWidth) {
+  float joined[kMaxKeyWidth];
   for (int64_t t = 0; t < nTokens; ++t) {
-    float *row = rows + (sequenceStart(starts, t) + positions[t]) * rowFloats;
-    memcpy(row, first + t * firstWidth, firstWidth * 4);
-    memcpy(row + firstWidth, second + t * secondWidth, secondWidth * 4);
+    const int64_t row = sequenceStart(starts, t) + positions[t];
+    for (int64_t h = 0; h < keyHeads; ++h) {
+      const float *k = key + (t * keyHeads + h) * (keyDim - ropeWidth);
+      if (ropeWidth) {
+        // MLA: one head, the latent then the rope key.
+        memcpy(joined, k, (keyDim - ropeWidth) * 4);
+        memcpy(joined + keyDim - ropeWidth, rope + t * ropeWidth,
+               ropeWidth * 4);
+        k = joined;
+      }
+      storeKey(rows.keyType, k, keyDim, (uint8_t *)rows.key(row, h));
+    }
+    if (valueWidth)
+      memcpy((float *)rows.values(row), value + t * valueWidth, valueWidth * 4);
   }
 }
 
@@ -1632,18 +1839,18 @@ void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
                         int64_t nHeads, int64_t nKVHeads, int64_t headDim,
                         int64_t valueDim, float scale, int32_t ggmlOrder,
                         float *out) {
-  const int64_t kWidth = nKVHeads * headDim, vWidth = nKVHeads * valueDim;
-  const int64_t rowFloats = kWidth + vWidth;
-  storeCacheRows(cache, positions, starts, nTokens, k, kWidth, v, vWidth);
+  const CacheRows rows =
+      cacheRows(cache, ctx->kv_key_type, nKVHeads, headDim, valueDim);
+  storeCacheRows(rows, positions, starts, nTokens, k, nKVHeads, headDim,
+                 nullptr, 0, v, nKVHeads * valueDim);
   // Each query row reads its KV head's keys and values up to its position.
   const int64_t cachedRows = mostKeys(positions, nTokens);
   const int64_t rowWork = cachedRows * (headDim + valueDim) * 4;
   if (nTokens <= 0)
     return;
   if (ggmlOrder || headDim > kTiledHeadWidth || valueDim > kTiledHeadWidth) {
-    AttentionTask task = {q,      positions, starts,  cache,    nTokens,
-                          nHeads, nKVHeads,  headDim, valueDim, rowFloats,
-                          scale,  out,       0};
+    AttentionTask task = {q,        positions, starts,   rows,  nTokens, nHeads,
+                          nKVHeads, headDim,   valueDim, scale, out,     0};
     parallelItems(ctx, runAttentionTask, task, rowWork);
     return;
   }
@@ -1664,13 +1871,12 @@ void ingot_op_attention(IngotContext *ctx, const float *q, const float *k,
   TiledAttentionTask task = {q,
                              positions,
                              starts,
-                             (const float *)cache,
+                             rows,
                              nTokens,
                              nHeads,
                              nKVHeads,
                              headDim,
                              valueDim,
-                             rowFloats,
                              scale,
                              out,
                              headsPerTile,
@@ -1693,9 +1899,11 @@ void ingot_op_mla_core(IngotContext *ctx, const float *qNopeAbs, const float *q,
                        int64_t nTokens, uint8_t *cache, int64_t nHeads,
                        int64_t nopeDim, int64_t kvLoraRank, int64_t ropeDim,
                        float scale, float *ctxOut) {
-  storeCacheRows(cache, positions, starts, nTokens, latent, kvLoraRank, ropeKey,
-                 ropeDim);
-  MLATask task = {qNopeAbs, q,      positions, starts,     cache,
+  const CacheRows rows =
+      cacheRows(cache, ctx->kv_key_type, 1, kvLoraRank + ropeDim, 0);
+  storeCacheRows(rows, positions, starts, nTokens, latent, 1,
+                 kvLoraRank + ropeDim, ropeKey, ropeDim, nullptr, 0);
+  MLATask task = {qNopeAbs, q,      positions, starts,     rows,
                   nTokens,  nHeads, nopeDim,   kvLoraRank, ropeDim,
                   scale,    ctxOut, 0};
   const int64_t cachedRows = mostKeys(positions, nTokens);

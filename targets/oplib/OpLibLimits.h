@@ -21,6 +21,9 @@ constexpr int64_t kMaxHeadWidth = 4096;
 constexpr int64_t kMaxExperts = 1024;
 /// Rope: rotated pairs per head (dims / 2), one cos/sin each.
 constexpr int64_t kMaxRopePairs = 1024;
+/// One cached key: an attention head (at most kMaxHeadWidth) or MLA's latent
+/// and rope key. A query is rounded to the cache's key type on the stack.
+constexpr int64_t kMaxKeyWidth = kMaxHeadWidth + 2 * kMaxRopePairs;
 
 } // namespace ingot::oplib
 

@@ -63,7 +63,7 @@ module @mla {
 // bucketed by expert, the matmul kernels of one expert's matrices) and the
 // quantized shared experts get generated kernels, listed once each. The
 // scratch holds the bucketed batch's buffers (MoEBatchLayout).
-// CHECK-LABEL: module @moe attributes {ingot.arena_bytes = 12288 : i64, ingot.kernels = [#ingot.kernel<expert, q8_0, 32, 64, avx512vnni, granule = 16>, #ingot.kernel<expert, q8_0, 64, 32, avx512vnni, granule = 16>, #ingot.kernel<matmul, q8_0, 32, 64, avx512vnni, granule = 16>, #ingot.kernel<matmul, q8_0, 64, 32, avx512vnni, granule = 16>, #ingot.kernel<matmul, q4_0, 32, 64, avx512vnni, granule = 16>, #ingot.kernel<matmul, q4_0, 64, 32, avx512vnni, granule = 16>], ingot.kv_bytes_per_position = 0 : i64, ingot.max_batch = 4 : i64, ingot.payload_bytes = 33728 : i64}
+// CHECK-LABEL: module @moe attributes {ingot.arena_bytes = 12288 : i64, ingot.kernels = [#ingot.kernel<expert, q8_0, 32, 64, avx512vnni, granule = 16>, #ingot.kernel<expert, q8_0, 64, 32, avx512vnni, granule = 16>, #ingot.kernel<matmul, q8_0, 32, 64, avx512vnni, granule = 16>, #ingot.kernel<matmul, q8_0, 64, 32, avx512vnni, granule = 16>, #ingot.kernel<matmul, q4_0, 32, 64, avx512vnni, granule = 16>, #ingot.kernel<matmul, q4_0, 64, 32, avx512vnni, granule = 16>], ingot.kv_bytes_per_position = array<i64: 0, 0, 0>, ingot.max_batch = 4 : i64, ingot.payload_bytes = 33728 : i64}
 // Every form 64-byte aligned, one after another in first-use order; a stack
 // of experts is packed matrix by matrix (stride).
 // CHECK: ingot.weight @router : f32 [4, 64] {{.*}} layout <packed_offset = 0, packed_bytes = 4096, packed_stride = 4096, granule = 16, isa = avx512vnni>
@@ -92,9 +92,9 @@ module @mla {
 
 // Both absorbed stacks share one expert kernel; the layer takes the first
 // 256 bytes (one 64-float key) of each KV cache position.
-// CHECK-LABEL: module @mla attributes {ingot.arena_bytes = 4096 : i64, ingot.kernels = [#ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>, #ingot.kernel<matmul, q8_0, 32, 32, avx512vnni, granule = 16>], ingot.kv_bytes_per_position = 256 : i64, ingot.max_batch = 4 : i64, ingot.payload_bytes = 4352 : i64}
+// CHECK-LABEL: module @mla attributes {ingot.arena_bytes = 4096 : i64, ingot.kernels = [#ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>, #ingot.kernel<matmul, q8_0, 32, 32, avx512vnni, granule = 16>], ingot.kv_bytes_per_position = array<i64: 256, 128, 68>, ingot.max_batch = 4 : i64, ingot.payload_bytes = 4352 : i64}
 // CHECK: ingot.weight @kb : q8_0 [2, 32, 32] {{.*}} layout <packed_offset = 0, packed_bytes = 2176, packed_stride = 1088, granule = 16, isa = avx512vnni>
 // CHECK: ingot.weight @vb : q8_0 [2, 32, 32] {{.*}} layout <packed_offset = 2176, packed_bytes = 2176, packed_stride = 1088, granule = 16, isa = avx512vnni>
 // CHECK: ingot.mla_attention
-// CHECK-SAME: ingot.arena_offset = -1 : i64, ingot.kv_offset = 0 : i64, ingot.scratch_offset = 0 : i64, k_b_batch_kernel = #ingot.kernel<matmul, q8_0, 32, 32, avx512vnni, granule = 16>, k_b_kernel = #ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>
+// CHECK-SAME: ingot.arena_offset = -1 : i64, ingot.kv_offsets = array<i64: 0, 0, 0>, ingot.scratch_offset = 0 : i64, k_b_batch_kernel = #ingot.kernel<matmul, q8_0, 32, 32, avx512vnni, granule = 16>, k_b_kernel = #ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>
 // CHECK-SAME: v_b_batch_kernel = #ingot.kernel<matmul, q8_0, 32, 32, avx512vnni, granule = 16>, v_b_kernel = #ingot.kernel<expert, q8_0, 32, 32, avx512vnni, granule = 16>

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Checks `BINARY serve --parallel N`: continuous batching and prefix reuse.
 
-usage: serve_batch.py BINARY
+usage: serve_batch.py BINARY [-- ARGS...]
+
+ARGS (e.g. --cache-type-k q8_0) go to `serve` and to every `run -p` the
+answers are compared with.
 
 Starts the server (serve_check.Server: a free loopback port, bounded waits,
 SIGTERM at the end) and checks over HTTP that
@@ -26,7 +29,15 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_check import TIMEOUT, Server, check, fail, run_cli  # noqa: E402
+from serve_check import TIMEOUT, Server, check, fail  # noqa: E402
+from serve_check import run_cli as run_cli_alone  # noqa: E402
+
+# The arguments after "--": for serve and for run alike.
+EXTRA = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+
+
+def run_cli(binary, args):
+    return run_cli_alone(binary, args + EXTRA)
 
 PROMPTS = ["Once upon a time", "The little dog", "Lily and Tom went to the park",
            "One day, a big bird"]
@@ -182,7 +193,7 @@ def check_prefix_reuse(binary, s):
 
 def main():
     binary = sys.argv[1]
-    s = Server(binary, ["--parallel", "4", "-c", "2048"])
+    s = Server(binary, ["--parallel", "4", "-c", "2048"] + EXTRA)
     try:
         check("4 slots of 2048 positions each" in s.text(), "serve --parallel 4: four slots")
         check_concurrent_equals_sequential(binary, s)
@@ -191,7 +202,7 @@ def main():
     finally:
         code = s.stop()
     check(code == 0, "the server exits 0 at SIGTERM")
-    s = Server(binary, ["--parallel", "2", "-c", "2048"])
+    s = Server(binary, ["--parallel", "2", "-c", "2048"] + EXTRA)
     try:
         check_disconnect_frees_slot(s)
     finally:

@@ -118,7 +118,7 @@ TEST(ReferenceOps, MLAAbsorbedEqualsDecompressedAttention) {
   std::vector<float> vBData = randomVector(heads * vDim * rank, 22, 0.3f);
   WeightView kB = f32Stack(kBData, nope, rank, heads);
   WeightView vB = f32Stack(vBData, rank, vDim, heads);
-  KVCacheLayer cache(16, rank + ropeDim, 0);
+  KVCacheLayer cache(16, 1, rank + ropeDim, 0);
   std::vector<float> keys = randomVector(cached * (rank + ropeDim), 23);
   for (int64_t j = 0; j < cached; ++j)
     ASSERT_FALSE(
@@ -146,7 +146,8 @@ TEST(ReferenceOps, MLAAbsorbedEqualsDecompressedAttention) {
         std::vector<double> score(nKV);
         double maxScore = -INFINITY;
         for (int64_t j = 0; j < nKV; ++j) {
-          const float *key = cache.key(j);
+          const float *key =
+              reinterpret_cast<const float *>(cache.keyData(j, 0));
           double s = 0;
           for (int64_t i = 0; i < nope; ++i) {
             double kNope = 0; // k_b[h]^T latent_j, element i
@@ -167,7 +168,8 @@ TEST(ReferenceOps, MLAAbsorbedEqualsDecompressedAttention) {
           for (int64_t j = 0; j < nKV; ++j) {
             double v = 0; // v_b[h] latent_j, element o
             for (int64_t r = 0; r < rank; ++r)
-              v += double(vBData[(h * vDim + o) * rank + r]) * cache.key(j)[r];
+              v += double(vBData[(h * vDim + o) * rank + r]) *
+                   reinterpret_cast<const float *>(cache.keyData(j, 0))[r];
             expect += score[j] / sum * v;
           }
           EXPECT_NEAR(out[(t * heads + h) * vDim + o], expect,
@@ -368,9 +370,9 @@ public:
 
     for (int64_t il = 0; il < nLayer; ++il) {
       if (arch == "deepseek2")
-        cache.emplace_back(kMaxTokens, kvLoraRank + nRot, 0);
+        cache.emplace_back(kMaxTokens, 1, kvLoraRank + nRot, 0);
       else
-        cache.emplace_back(kMaxTokens, nHeadKV * headDimK, nHeadKV * headDimV);
+        cache.emplace_back(kMaxTokens, nHeadKV, headDimK, nHeadKV * headDimV);
     }
   }
 

@@ -11,11 +11,22 @@
 
 #include <stdint.h>
 
-#define INGOT_MODEL_ABI_VERSION 6
+#define INGOT_MODEL_ABI_VERSION 7
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/// How the KV cache stores keys (chosen at run time, --cache-type-k): F32,
+/// F16 (ggml's half, rounded to nearest even) or Q8_0 (ggml's blocks of 32:
+/// an F16 scale and 32 int8 values, 34 bytes). Values stay F32. Each layer's
+/// cache row is [keys of every KV head, padded to 4 bytes | values].
+typedef enum IngotKVKeyType {
+  INGOT_KV_KEY_F32 = 0,
+  INGOT_KV_KEY_F16 = 1,
+  INGOT_KV_KEY_Q8_0 = 2,
+  INGOT_KV_KEY_TYPES = 3
+} IngotKVKeyType;
 
 /// Filled by the runtime before calling the model; read by model code and
 /// the op library.
@@ -24,7 +35,8 @@ typedef struct IngotContext {
   const uint8_t *weights;
   /// Activation arena: IngotModelInfo::arena_bytes, 64-byte aligned.
   uint8_t *arena;
-  /// KV caches of all layers: kv_bytes_per_position * context_length.
+  /// KV caches of all layers: kv_bytes_per_position[kv_key_type] *
+  /// context_length.
   uint8_t *kv;
   /// Rows the KV cache holds per layer (chosen at run time): one sequence's
   /// positions, or several sequences' regions one after another (see
@@ -39,6 +51,9 @@ typedef struct IngotContext {
   /// down bytes for every distinct expert its batch chose. Written by the
   /// model code only; the runtime may reset and read it between calls.
   int64_t routed_expert_bytes;
+  /// How the cache stores keys (IngotKVKeyType); the model's
+  /// kv_bytes_per_position for it must be nonzero.
+  int32_t kv_key_type;
 } IngotContext;
 
 /// A parallel loop body: process chunk `chunk` of `n_chunks`. Chunks must be
@@ -67,8 +82,10 @@ typedef struct IngotModelInfo {
   int64_t max_batch;
   /// Activation arena size for max_batch tokens.
   int64_t arena_bytes;
-  /// KV cache bytes per position, all layers.
-  int64_t kv_bytes_per_position;
+  /// KV cache bytes per position, all layers, for each key type
+  /// (IngotKVKeyType); 0: the model cannot store its keys in that type (Q8_0
+  /// needs key heads a multiple of 32 wide).
+  int64_t kv_bytes_per_position[INGOT_KV_KEY_TYPES];
   /// Bytes of packed weights the payload must hold.
   int64_t weight_bytes;
   int64_t bos_token_id;

@@ -30,7 +30,9 @@ const IngotModelInfo ingot_model_info = {
     .max_context_length = TOY_MAX_CONTEXT,
     .max_batch = MAX_BATCH,
     .arena_bytes = MAX_BATCH * DIM * sizeof(float),
-    .kv_bytes_per_position = DIM * sizeof(float),
+    /* The toy caches one F32 vector per position: no keys to store in
+       another type. */
+    .kv_bytes_per_position = {DIM * sizeof(float), 0, 0},
     .weight_bytes = 2 * VOCAB * DIM * sizeof(float),
     .bos_token_id = 1,
     .eos_token_id = 2,

@@ -24,6 +24,7 @@
 #include "test/targets/tools/CheckSupport.h"
 
 #include "compiler/interp/ReferenceOps.h"
+#include "targets/oplib/KVCacheLayout.h"
 #include "targets/oplib/OpLib.h"
 #include "targets/x86/Kernels.h"
 
@@ -32,6 +33,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 
 using namespace ingot;
 using namespace llvm;
@@ -81,6 +83,10 @@ cl::opt<float> extFactor("ext-factor", cl::desc("rope: YaRN mix"),
 cl::opt<int> tasks("tasks", cl::desc("threads the parallel loops are cut for"),
                    cl::init(3));
 cl::opt<unsigned> seed("seed", cl::init(1));
+cl::opt<std::string> keyTypeName("key-type",
+                                 cl::desc("attention: how the cache stores "
+                                          "keys (f32, f16 or q8_0)"),
+                                 cl::init("f32"));
 cl::opt<std::string> layoutName("layout",
                                 cl::desc("matmul: the packed layout of "
                                          "avx512vnni (granule 16) or avx2 "
@@ -334,26 +340,65 @@ bool checkAttention(const std::string &label, std::mt19937 &rng) {
   for (int64_t t = 0; t < tokens; ++t)
     positions[size_t(t)] = int32_t(positions64[size_t(t)] = start + t);
 
-  // The op library's cache: one row of [keys | values] per position, the
-  // earlier positions written here, this step's by the call.
-  std::vector<float> cache(size_t(positionsUsed * (kWidth + vAll)), 0.0f);
-  for (int64_t p = 0; p < start; ++p) {
-    std::copy_n(keys.begin() + p * kWidth, kWidth,
-                cache.begin() + p * (kWidth + vAll));
-    std::copy_n(values.begin() + p * vAll, vAll,
-                cache.begin() + p * (kWidth + vAll) + kWidth);
+  // The keys as the cache stores them (--key-type): the interpreter's cache
+  // converts them, and the op library's rows of the earlier positions are
+  // copied from its bytes, so both read the same stored keys.
+  int32_t keyType = INGOT_KV_KEY_F32;
+  ggml::Type keyGgmlType = ggml::Type::F32;
+  if (keyTypeName == "f16") {
+    keyType = INGOT_KV_KEY_F16;
+    keyGgmlType = ggml::Type::F16;
+  } else if (keyTypeName == "q8_0") {
+    keyType = INGOT_KV_KEY_Q8_0;
+    keyGgmlType = ggml::Type::Q8_0;
+  } else if (keyTypeName != "f32") {
+    check::fail("unknown key type '" + keyTypeName + "'");
   }
-  std::vector<float> got(size_t(tokens * heads * vWidth));
-  ingot_op_attention(check::parallelContext(), q.data(),
-                     keys.data() + start * kWidth, values.data() + start * vAll,
-                     positions.data(), nullptr, tokens, (uint8_t *)cache.data(),
-                     heads, nKV, width, vWidth, scale, ggmlOrder, got.data());
-
-  interp::KVCacheLayer layer(positionsUsed, kWidth, vAll);
+  interp::KVCacheLayer layer(positionsUsed, nKV, width, vAll, keyGgmlType);
   for (int64_t p = 0; p < positionsUsed; ++p)
     if (Error e =
             layer.store(p, keys.data() + p * kWidth, values.data() + p * vAll))
       check::fail(toString(std::move(e)));
+
+  // The op library's cache (targets/oplib/KVCacheLayout.h): one row of
+  // [keys | values] per position, the earlier positions written here, this
+  // step's by the call.
+  const oplib::KVRowLayout<int64_t> row =
+      oplib::kvRowLayout<int64_t>(keyType, nKV, width, vWidth);
+  if (!row.valid)
+    check::fail("keys of this width cannot be stored as " + keyTypeName);
+  const int64_t keyHeadBytes =
+      int64_t(*ggml::rowBytes(keyGgmlType, uint64_t(width)));
+  if (keyHeadBytes != row.keyHeadBytes)
+    check::fail("the interpreter and the op library store a key head in "
+                "different sizes");
+  std::vector<uint8_t> cache(size_t(positionsUsed * row.rowBytes), 0);
+  for (int64_t p = 0; p < start; ++p) {
+    uint8_t *at = cache.data() + p * row.rowBytes;
+    for (int64_t h = 0; h < nKV; ++h)
+      std::memcpy(at + h * keyHeadBytes, layer.keyData(p, h),
+                  size_t(keyHeadBytes));
+    std::memcpy(at + row.keyBytes, values.data() + p * vAll,
+                size_t(vAll) * sizeof(float));
+  }
+  std::vector<float> got(size_t(tokens * heads * vWidth));
+  IngotContext *ctx = check::parallelContext();
+  ctx->kv_key_type = keyType;
+  ingot_op_attention(ctx, q.data(), keys.data() + start * kWidth,
+                     values.data() + start * vAll, positions.data(), nullptr,
+                     tokens, cache.data(), heads, nKV, width, vWidth, scale,
+                     ggmlOrder, got.data());
+  ctx->kv_key_type = INGOT_KV_KEY_F32;
+  // The step's own rows as the op library stored them: the same bytes.
+  for (int64_t p = start; p < positionsUsed; ++p)
+    for (int64_t h = 0; h < nKV; ++h)
+      if (std::memcmp(cache.data() + p * row.rowBytes + h * keyHeadBytes,
+                      layer.keyData(p, h), size_t(keyHeadBytes)) != 0)
+        check::fail("position " + std::to_string(p) + " head " +
+                    std::to_string(h) +
+                    ": the op library stored other key "
+                    "bytes than the interpreter");
+
   interp::AttentionParams params;
   params.nHeads = heads;
   params.nKVHeads = nKV;
@@ -361,8 +406,26 @@ bool checkAttention(const std::string &label, std::mt19937 &rng) {
   params.headDimV = vWidth;
   params.scale = scale;
   std::vector<float> want(got.size());
-  interp::attention(q.data(), tokens, positions64.data(), layer, params,
-                    want.data());
+  // Exact (asked for, or heads wider than the tiles' 256): against the
+  // interpreter with the same key type (the query rounded as the reference
+  // rounds it). Tiled: its queries stay F32, so against the interpreter over
+  // the stored keys as floats.
+  const bool exactPath = ggmlOrder || width > 256 || vWidth > 256;
+  if (exactPath || keyType == INGOT_KV_KEY_F32) {
+    interp::attention(q.data(), tokens, positions64.data(), layer, params,
+                      want.data());
+  } else {
+    interp::KVCacheLayer asFloats(positionsUsed, nKV, width, vAll);
+    std::vector<float> key(static_cast<size_t>(kWidth));
+    for (int64_t p = 0; p < positionsUsed; ++p) {
+      for (int64_t h = 0; h < nKV; ++h)
+        layer.readKey(p, h, width, key.data() + h * width);
+      if (Error e = asFloats.store(p, key.data(), values.data() + p * vAll))
+        check::fail(toString(std::move(e)));
+    }
+    interp::attention(q.data(), tokens, positions64.data(), asFloats, params,
+                      want.data());
+  }
   if (ggmlOrder)
     return check::report(label, got, want);
 
@@ -375,7 +438,9 @@ bool checkAttention(const std::string &label, std::mt19937 &rng) {
       std::vector<double> score(static_cast<size_t>(visible));
       double scoreScale = 0.0, maxScore = -INFINITY;
       for (int64_t j = 0; j < visible; ++j) {
-        const float *k = layer.key(j) + kvh * width;
+        std::vector<float> stored(static_cast<size_t>(width.getValue()));
+        layer.readKey(j, kvh, width, stored.data());
+        const float *k = stored.data();
         double dot = 0.0, magnitude = 0.0;
         for (int64_t i = 0; i < width; ++i) {
           dot += double(qh[i]) * k[i];
@@ -423,6 +488,7 @@ int main(int argc, char **argv) {
             std::to_string(kvHeads ? kvHeads : heads) +
             " tokens=" + std::to_string(tokens) +
             " start=" + std::to_string(start) +
+            (keyTypeName != "f32" ? " keys=" + keyTypeName : "") +
             (ggmlOrder ? " ggml-order" : "");
   if (op == "matmul" || op == "fused_matmul" || op == "embedding")
     label = op + " " + lower(typeName) + " rows=" + std::to_string(rows) +
