@@ -269,6 +269,8 @@ void Generator::finish(Slot &s, FinishReason reason, int64_t generated) {
                steps > 0 && genSeconds > 0 ? double(steps) / genSeconds : 0.0,
                summary.finishReason);
   Job &job = *s.job;
+  job.promptSeconds = s.tFirst - s.tStart;
+  job.generationSeconds = genSeconds;
   if (!r.stream) {
     job.post({JobEvent::Kind::Response, 200,
               completionBody(r.endpoint, s.rid, s.output->content,

@@ -244,8 +244,8 @@ private:
       if (event.status == 200) {
         ChunkFacts facts = readChunkFacts(event.body);
         if (facts.usage)
-          state->metrics.answered(
-              {facts.promptTokens, facts.completionTokens, -1, -1});
+          state->metrics.answered({facts.promptTokens, facts.completionTokens,
+                                   job->promptSeconds, job->generationSeconds});
       }
       return send(request, event.status, std::move(event.body));
     }

@@ -46,6 +46,12 @@ public:
   /// event, so the connection reads it after any next()): /metrics times
   /// the prompt phase from here.
   std::chrono::steady_clock::time_point startedAt;
+  /// The worker's phase times of the answer (seconds; -1: none), written
+  /// before it posts the final response, as startedAt: the prompt phase up
+  /// to the first generated token, and generation after it. /metrics takes
+  /// them for answers that are not streamed (a streamed answer is timed by
+  /// its chunks).
+  double promptSeconds = -1, generationSeconds = -1;
 
   void post(JobEvent event) {
     {

@@ -128,11 +128,11 @@ std::string Metrics::render(const MetricsGauges &g) {
   metric(out, "ingot_answers_total", "counter",
          "Completion requests answered in full.", double(answersTotal));
   metric(out, "ingot_prompt_seconds_total", "counter",
-         "Prompt phases of the streamed answers (worker start to first "
+         "Prompt phases of the answers (worker start to first "
          "token), in seconds.",
          promptSecondsTotal);
   metric(out, "ingot_generation_seconds_total", "counter",
-         "Generation phases of the streamed answers (first token to the "
+         "Generation phases of the answers (first token to the "
          "last), in seconds.",
          generationSecondsTotal);
 
@@ -145,10 +145,10 @@ std::string Metrics::render(const MetricsGauges &g) {
     generationSeconds += recent[i].generationSeconds;
   }
   metric(out, "ingot_prompt_tokens_per_second", "gauge",
-         "Prompt tokens per second of the last 64 streamed answers.",
+         "Prompt tokens per second of the last 64 answers.",
          promptSeconds > 0 ? double(promptTokens) / promptSeconds : 0);
   metric(out, "ingot_generation_tokens_per_second", "gauge",
-         "Generated tokens per second of the last 64 streamed answers.",
+         "Generated tokens per second of the last 64 answers.",
          generationSeconds > 0 ? double(steps) / generationSeconds : 0);
 
   const uint64_t processing =

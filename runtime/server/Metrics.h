@@ -8,8 +8,8 @@
 // sees of its job: the final status, the `usage` of the answer (tokens),
 // and for a streamed answer the times of its chunks (the first text chunk
 // ends the prompt phase, the finish chunk ends generation). A non-streamed
-// answer arrives in one piece, so it adds tokens but no phase timings: the
-// tokens/s gauges are those of the recent streamed answers.
+// answer arrives in one piece: its phase times are the worker's (the first
+// generated token ends the prompt phase; Job::promptSeconds).
 //
 // The KV gauges come from the worker: the positions all slots' caches hold
 // (busy slots' requests, idle slots' prefixes kept for reuse) over all
@@ -49,8 +49,9 @@ constexpr int kClientClosedStatus = 499;
 struct AnswerRecord {
   int64_t promptTokens = 0;
   int64_t completionTokens = 0;
-  /// Streamed answers only (else negative): from the worker taking the job
-  /// to the first text chunk, and from there to the finish chunk.
+  /// From the worker taking the job to the first token (streamed: the
+  /// first text chunk), and from there to the last (the finish chunk);
+  /// negative: not known.
   double promptSeconds = -1, generationSeconds = -1;
 };
 
@@ -78,7 +79,7 @@ public:
   /// The Prometheus text exposition of everything.
   std::string render(const MetricsGauges &gauges);
 
-  /// How many recent streamed answers the tokens/s gauges average over.
+  /// How many recent answers the tokens/s gauges average over.
   static constexpr size_t kRecentAnswers = 64;
 
 private:

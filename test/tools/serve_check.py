@@ -317,6 +317,11 @@ def check_api_key(binary, template, key_file):
         status, r = s.request("POST", "/v1/chat/completions", chat_body("hi", max_tokens=2),
                               headers={"Authorization": "Bearer " + key})
         check(status == 200, "the right API key: 200")
+        # That answer was not streamed: /metrics times it all the same.
+        status, text = s.request("GET", "/metrics", headers={"Authorization": "Bearer " + key})
+        m = re.search(r"^ingot_prompt_seconds_total ([0-9.e+-]+)$", text, re.M)
+        check(status == 200 and m is not None and float(m.group(1)) > 0,
+              "/metrics times a non-streamed answer's prompt phase")
         try:
             import openai
         except ImportError:

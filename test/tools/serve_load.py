@@ -281,7 +281,7 @@ def main():
         check(0 < m["ingot_kv_cache_tokens"] <= m["ingot_kv_cache_capacity_tokens"] == capacity and
               abs(m["ingot_kv_cache_usage_ratio"] - m["ingot_kv_cache_tokens"] / capacity) < 1e-9,
               f"/metrics: KV use within the {SLOTS} slots of 512 positions")
-        print("measured: generation %.0f tokens/s, prompt %.0f tokens/s (last 64 streams)"
+        print("measured: generation %.0f tokens/s, prompt %.0f tokens/s (last 64 answers)"
               % (m["ingot_generation_tokens_per_second"], m["ingot_prompt_tokens_per_second"]),
               flush=True)
     finally:
