@@ -99,7 +99,8 @@ def one_stream(args, server, r):
 def run_rate(args, binary, r):
     b = body(args, 0, r)
     out = subprocess.run([binary, "run", "-p", b["prompt"], "-n", str(args.gen), "--temp", "0",
-                          "-c", str(args.ctx)], capture_output=True, timeout=600)
+                          "-c", str(args.ctx), "--cache-type-k", args.cache_type_k],
+                         capture_output=True, timeout=600)
     m = re.search(r"generation (\d+) tokens in [\d.]+ ms \(([\d.]+) tok/s\)", out.stderr.decode())
     return float(m.group(2)) if m else 0.0
 
@@ -148,8 +149,10 @@ def main():
     p.add_argument("--prompt-tokens", type=int, default=64)
     p.add_argument("--parallel", type=int, default=4)
     p.add_argument("--ctx", type=int, default=512)
+    p.add_argument("--cache-type-k", default="f32", help="f32, f16 or q8_0, for serve and run")
     args = p.parse_args()
-    server = Server(args.binary, ["--parallel", str(args.parallel), "-c", str(args.ctx)])
+    server = Server(args.binary, ["--parallel", str(args.parallel), "-c", str(args.ctx),
+                                  "--cache-type-k", args.cache_type_k])
     rows = []
     try:
         for r in range(args.rounds):
@@ -166,6 +169,7 @@ def main():
         server.stop()
     med = [statistics.median(c) for c in zip(*rows)]
     single, run, aggregate, alone, queued = med
+    print("keys %s" % args.cache_type_k)
     print("medians of %d rounds: one stream %.2f t/s, run %.2f t/s, %d streams %.2f t/s, "
           "TTFT alone %.0f ms, queued %.0f ms" % (args.rounds, single, run, args.parallel,
                                                  aggregate, alone * 1e3, queued * 1e3))
