@@ -713,7 +713,8 @@ void storeKey(int32_t keyType, const float *x, int64_t n, uint8_t *out) {
   }
 }
 
-/// One stored key as floats (what the values of an MLA cache are).
+/// The first n values of one stored key as floats (MLA's values are the
+/// latent part of its keys, which need not end on a block boundary).
 void loadKey(int32_t keyType, const uint8_t *key, int64_t n, float *out) {
   if (keyType == INGOT_KV_KEY_F32) {
     memcpy(out, key, n * 4);
@@ -721,11 +722,12 @@ void loadKey(int32_t keyType, const uint8_t *key, int64_t n, float *out) {
     for (int64_t i = 0; i < n; ++i)
       out[i] = loadHalf(key + 2 * i);
   } else {
-    for (int64_t b = 0; b < n / 32; ++b) {
+    for (int64_t b = 0; b * 32 < n; ++b) {
       const uint8_t *block = key + b * ingot::oplib::kQ8BlockBytes;
       const float d = loadHalf(block);
       const int8_t *q = (const int8_t *)(block + 2);
-      for (int64_t i = 0; i < 32; ++i)
+      const int64_t count = n - b * 32 < 32 ? n - b * 32 : 32;
+      for (int64_t i = 0; i < count; ++i)
         out[b * 32 + i] = d * (float)q[i];
     }
   }
