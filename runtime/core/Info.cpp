@@ -115,6 +115,11 @@ void printPlacement(const Session &s) {
   std::printf("  prefill: %d thread%s, %s\n", s.prefillThreads,
               s.prefillThreads == 1 ? "" : "s",
               describePlacement(p.host, p.cpus, s.prefillThreads).c_str());
+  if (s.pool.nodeBlocks() > 1)
+    std::printf("  work: each parallel call's chunks in %d node blocks, in "
+                "node order as the weights; a node's threads take their own "
+                "block first\n",
+                s.pool.nodeBlocks());
   std::printf("  warm-up: %d round%s before bench and serve\n", p.warmupRounds,
               p.warmupRounds == 1 ? "" : "s");
 }

@@ -10,8 +10,10 @@
 // less than a page per node goes whole to one node, in turns; adjacent
 // slices of the same node are bound in one call.
 //
-// The threads claim chunks dynamically (ThreadPool.h), so a slice is not
-// only read by its node's threads: what is placed is the memory, evenly.
+// The threads claim a call's chunks in one block per node, in the same node
+// order (ThreadPool.h): a node's threads take their own block first, so a
+// slice is mostly read by its node's threads, and the others take over
+// what a node leaves unclaimed.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_RUNTIME_CORE_NODEBINDING_H

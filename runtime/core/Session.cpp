@@ -145,11 +145,31 @@ bool planSessionThreads(Session &s, const Options &o, std::string &error) {
   return true;
 }
 
+/// Pool thread i's NUMA node as an index into the host's nodes (the order
+/// the weights are spread in, NodeBinding.h), from the CPU the placement
+/// gives it; empty on one node or without a placement.
+std::vector<int> threadNodes(const ThreadPlan &plan) {
+  const Topology &host = plan.host;
+  if (!plan.hostKnown || host.nodes.size() < 2 || plan.cpus.empty())
+    return {};
+  std::vector<int> nodes;
+  for (int cpu : plan.cpus) {
+    int index = 0;
+    for (const Core &core : host.cores)
+      if (std::find(core.cpus.begin(), core.cpus.end(), cpu) != core.cpus.end())
+        index = int(std::find(host.nodes.begin(), host.nodes.end(), core.node) -
+                    host.nodes.begin());
+    nodes.push_back(index < int(host.nodes.size()) ? index : 0);
+  }
+  return nodes;
+}
+
 /// Decode runs on the pool's first threads, prefill on as many as it has.
 bool startThreads(Session &s, std::string &error) {
-  return s.pool.start(
-      std::max(s.decodeThreads, s.prefillThreads),
-      s.threadPlan.pinned() ? s.threadPlan.cpus : std::vector<int>(), error);
+  return s.pool.start(std::max(s.decodeThreads, s.prefillThreads),
+                      s.threadPlan.pinned() ? s.threadPlan.cpus
+                                            : std::vector<int>(),
+                      error, threadNodes(s.threadPlan));
 }
 
 } // namespace

@@ -54,10 +54,26 @@ int availableCpus() {
   return n > 0 ? int(n) : 1;
 }
 
-bool ThreadPool::start(int nThreads, std::vector<int> cpus,
-                       std::string &error) {
+bool ThreadPool::start(int nThreads, std::vector<int> cpus, std::string &error,
+                       std::vector<int> threadNodes) {
   nThreads_ = nThreads < 1 ? 1 : nThreads;
   cpus_ = std::move(cpus);
+  // Thread i's node for every i; blocks only when the threads span nodes.
+  nodeCount_ = 1;
+  threadNodes_.assign(size_t(nThreads_), 0);
+  if (!threadNodes.empty()) {
+    int most = 0;
+    bool spans = false;
+    for (int i = 0; i < nThreads_; ++i) {
+      int node = threadNodes[size_t(i) % threadNodes.size()];
+      node = std::clamp(node, 0, kMaxNodes - 1);
+      threadNodes_[size_t(i)] = node;
+      most = std::max(most, node);
+      spans |= node != threadNodes_[0];
+    }
+    if (spans)
+      nodeCount_ = most + 1;
+  }
   // Spinning only helps when every thread has a CPU of its own; with more
   // threads than CPUs the spinners would steal time from the workers.
   spinIterations_ = nThreads_ <= availableCpus() ? (1 << 14) : 0;
@@ -125,11 +141,19 @@ void ThreadPool::workerLoop(int index) {
     // A stale count only makes a worker join or skip a job it need not:
     // claims are safe either way.
     if (index < participants_.load(std::memory_order_relaxed))
-      runChunks();
+      runChunks(index);
   }
 }
 
-int ThreadPool::runChunks() {
+int ThreadPool::runChunks(int index) {
+  if (nodeCount_ > 1) {
+    // The own node's block first, then the others' in turn.
+    const int own = threadNodes_[size_t(index)];
+    int ran = 0;
+    for (int step = 0; step < nodeCount_; ++step)
+      ran += runBlockChunks((own + step) % nodeCount_);
+    return ran;
+  }
   int ran = 0;
   uint64_t word = job_.load(std::memory_order_acquire);
   for (;;) {
@@ -151,6 +175,28 @@ int ThreadPool::runChunks() {
       futexWake(completed_, 1);
     ++ran;
     word = job_.load(std::memory_order_acquire);
+  }
+}
+
+int ThreadPool::runBlockChunks(int node) {
+  int ran = 0;
+  std::atomic<uint64_t> &block = blockJobs_[node];
+  uint64_t word = block.load(std::memory_order_acquire);
+  for (;;) {
+    const uint32_t left = uint32_t(word);
+    if (left == 0)
+      return ran;
+    // As runChunks: a stale word (an earlier job's) has nothing left.
+    if (!block.compare_exchange_weak(word, word - 1, std::memory_order_acquire,
+                                     std::memory_order_acquire))
+      continue;
+    const uint32_t n = nChunks_;
+    const uint32_t end = blockBegin(node + 1, n);
+    fn_(args_, int32_t(end - left), int32_t(n));
+    if (completed_.fetch_add(1) + 1 == n && callerWaiting_.load() != 0)
+      futexWake(completed_, 1);
+    ++ran;
+    word = block.load(std::memory_order_acquire);
   }
 }
 
@@ -189,11 +235,20 @@ void ThreadPool::run(IngotTaskFn fn, void *args, int32_t nChunks, int threads) {
   callerWaiting_.store(0, std::memory_order_relaxed);
   participants_.store(threads, std::memory_order_relaxed);
   const uint32_t generation = ++lastGeneration_;
-  job_.store(uint64_t(generation) << 32 | n, std::memory_order_release);
+  if (nodeCount_ > 1) {
+    for (int node = 0; node < nodeCount_; ++node)
+      blockJobs_[node].store(
+          uint64_t(generation) << 32 |
+              (blockBegin(node + 1, n) - blockBegin(node, n)),
+          std::memory_order_release);
+    job_.store(uint64_t(generation) << 32, std::memory_order_release);
+  } else {
+    job_.store(uint64_t(generation) << 32 | n, std::memory_order_release);
+  }
   generation_.store(generation);
   if (sleepers_.load() != 0)
     futexWake(generation_, threads == nThreads_ ? threads - 1 : INT_MAX);
-  const int own = runChunks();
+  const int own = runChunks(0);
   // Only chunks claimed by others and still running are left: wait for
   // them, not for workers that have nothing to do.
   const int64_t ranOut = nowNs();

@@ -16,6 +16,15 @@
 // count reaches the chunk count. A worker that wakes after the job is done
 // finds nothing to claim and goes back to waiting.
 //
+// On a host with several NUMA nodes (start's threadNodes), a call's chunks
+// are cut into one contiguous block per node, in node order, and each block
+// has its own job word: a thread claims from its node's block first and
+// then takes over the other blocks' unclaimed chunks. The weights are
+// spread the same way (each tensor's bytes cut into one slice per node in
+// node order, NodeBinding.h), and the ops number their chunks in row order,
+// so a matrix's rows are mostly computed by the threads of the node whose
+// memory holds them, while no thread waits for another node's.
+//
 // Waits (workers for a job, the caller for the last chunk) spin a bounded
 // number of times and then sleep on a futex. A worker descheduled in the
 // middle of a chunk still holds the caller up; when that keeps happening
@@ -44,8 +53,15 @@ public:
 
   /// Starts n_threads-1 workers. Thread i (the caller is 0) is bound to
   /// cpus[i % cpus.size()] (Placement.h); none is bound when `cpus` is
-  /// empty. False and `error` when a thread cannot be created.
-  bool start(int nThreads, std::vector<int> cpus, std::string &error);
+  /// empty. threadNodes[i % size], when given, is thread i's NUMA node as an
+  /// index in the order the weights are spread over the nodes (0, 1, ...,
+  /// fewer than kMaxNodes); two or more distinct nodes turn on the per-node
+  /// blocks above. False and `error` when a thread cannot be created.
+  bool start(int nThreads, std::vector<int> cpus, std::string &error,
+             std::vector<int> threadNodes = {});
+  /// Nodes the chunks of a call are cut into (1: one block).
+  int nodeBlocks() const { return nodeCount_; }
+  static constexpr int kMaxNodes = 64;
   int size() const { return nThreads_; }
 
   /// Runs fn(args, c, nChunks) exactly once for every c in [0, nChunks),
@@ -69,8 +85,15 @@ private:
   static void *workerMain(void *self);
   void workerLoop(int index);
   /// Claims and runs chunks of the current job until none is left; returns
-  /// how many this thread ran.
-  int runChunks();
+  /// how many thread `index` ran.
+  int runChunks(int index);
+  /// The same from block `node`'s job word (several nodes).
+  int runBlockChunks(int node);
+  /// Block `node` of a call of n chunks: [blockBegin(node), blockBegin(node
+  /// + 1)).
+  uint32_t blockBegin(int node, uint32_t n) const {
+    return uint32_t(uint64_t(n) * uint64_t(node) / uint64_t(nodeCount_));
+  }
   void waitWhileHeld(int index);
 
   int nThreads_ = 1;
@@ -80,6 +103,9 @@ private:
   std::vector<pthread_t> threads_;
   std::vector<WorkerStart> starts_;
   std::vector<int> cpus_;
+  /// Per-node blocks: how many, and each thread's node index.
+  int nodeCount_ = 1;
+  std::vector<int> threadNodes_;
 
   // The job: written before the job word is published (release), read only
   // after a successful claim (acquire).
@@ -89,6 +115,9 @@ private:
 
   /// (generation << 32) | chunks not yet claimed.
   alignas(64) std::atomic<uint64_t> job_{0};
+  /// With several nodes, one such word per node's block (`job_` then only
+  /// carries the generation).
+  std::atomic<uint64_t> blockJobs_[kMaxNodes] = {};
   /// The job word's generation alone: what waiting workers spin and sleep
   /// on (a futex is 32 bits wide).
   alignas(64) std::atomic<uint32_t> generation_{0};

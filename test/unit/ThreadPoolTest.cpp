@@ -11,6 +11,7 @@
 
 #include "runtime/core/ThreadPool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include <future>
 #include <gtest/gtest.h>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -111,6 +113,72 @@ TEST(ThreadPool, RunsEveryChunkOncePerCall) {
       }
     }
   }
+}
+
+TEST(ThreadPool, NodeBlocksRunEveryChunkOncePerCall) {
+  // Threads on several NUMA nodes: one job word per node's block.
+  const std::vector<std::vector<int>> layouts = {
+      {0, 1}, {0, 1, 0, 1}, {0, 0, 1}, {1, 0, 2}, {0, 1, 2, 3, 4}};
+  for (const std::vector<int> &nodes : layouts) {
+    const int poolThreads = int(nodes.size());
+    rt::ThreadPool pool;
+    std::string error;
+    ASSERT_TRUE(pool.start(poolThreads, /*cpus=*/{}, error, nodes)) << error;
+    int most = 0;
+    for (int node : nodes)
+      most = std::max(most, node);
+    EXPECT_EQ(pool.nodeBlocks(), most + 1);
+    for (int threads : {poolThreads, 1, 2}) {
+      for (int32_t chunks : {0, 1, 2, 3, 7, 64, 1000}) {
+        IngotContext ctx = contextFor(&pool, threads);
+        ChunkLog log(chunks);
+        const int calls = chunks > 100 ? 20 : 200;
+        runOrAbortIfHung("NodeBlocksRunEveryChunkOncePerCall", [&] {
+          for (int i = 0; i < calls; ++i)
+            ingot_rt_parallel(&ctx, logChunk, &log, chunks);
+        });
+        EXPECT_EQ(log.wrongCount.load(), 0);
+        EXPECT_EQ(log.outOfRange.load(), 0);
+        for (int32_t c = 0; c < chunks; ++c)
+          ASSERT_EQ(log.runs[size_t(c)].load(), calls)
+              << poolThreads << " threads, " << threads << " used, " << chunks
+              << " chunks, chunk " << c;
+      }
+    }
+  }
+  // One node (or none given): a single block.
+  rt::ThreadPool pool;
+  std::string error;
+  ASSERT_TRUE(pool.start(3, {}, error, {1, 1, 1})) << error;
+  EXPECT_EQ(pool.nodeBlocks(), 1);
+}
+
+namespace {
+/// The chunks in the order one thread ran them.
+struct OrderLog {
+  std::vector<int32_t> order;
+  std::mutex mutex;
+};
+void logOrder(void *p, int32_t chunk, int32_t) {
+  auto *log = static_cast<OrderLog *>(p);
+  std::lock_guard<std::mutex> lock(log->mutex);
+  log->order.push_back(chunk);
+}
+} // namespace
+
+TEST(ThreadPool, AThreadTakesItsNodesBlockFirst) {
+  // The caller on node 1, the only worker on node 0 and held: the caller
+  // runs its own block [5, 10) in order, then takes over node 0's [0, 5).
+  rt::ThreadPool pool;
+  std::string error;
+  ASSERT_TRUE(pool.start(2, {}, error, {1, 0})) << error;
+  pool.holdWorkerForTest(1);
+  IngotContext ctx = contextFor(&pool, 2);
+  OrderLog log;
+  runOrAbortIfHung("AThreadTakesItsNodesBlockFirst",
+                   [&] { ingot_rt_parallel(&ctx, logOrder, &log, 10); });
+  EXPECT_EQ(log.order, (std::vector<int32_t>{5, 6, 7, 8, 9, 0, 1, 2, 3, 4}));
+  pool.releaseWorkerForTest();
 }
 
 TEST(ThreadPool, NoPoolRunsEveryChunkOnTheCaller) {
