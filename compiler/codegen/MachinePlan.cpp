@@ -207,6 +207,7 @@ MachinePlan planMachine(mlir::ModuleOp planned, const ModelInfo &info,
   plan.weightBytes = info.weightBytes;
   plan.arenaBytes = info.arenaBytes;
   plan.kvBytesPerPosition = info.kvBytesPerPosition[INGOT_KV_KEY_F32];
+  plan.kvBytesPerPositionQ8 = info.kvBytesPerPosition[INGOT_KV_KEY_Q8_0];
   plan.maxBatch = info.maxBatch;
   plan.maxContext = info.maxContext;
   plan.ramBytes = t.memory.capacityGiB * double(1ull << 30);

@@ -62,6 +62,9 @@ struct MachinePlan {
   std::vector<target::PlacedThread> decodeThreads, prefillThreads;
   std::vector<NodePlan> nodes;
   int64_t weightBytes = 0, arenaBytes = 0, kvBytesPerPosition = 0;
+  /// With Q8_0 keys (--cache-type-k q8_0; 0: the heads cannot be Q8_0).
+  /// The plan itself is made with F32 keys, the runtime's default.
+  int64_t kvBytesPerPositionQ8 = 0;
   int64_t maxBatch = 0, maxContext = 0;
   /// The machine's RAM and what is left to the system.
   double ramBytes = 0, reserveBytes = 0;

@@ -105,10 +105,16 @@ void printMemory(const MachinePlan &plan, uint64_t ggufBytes) {
                     "GGUF's tensors: {2} bytes)\n",
                     plan.weightBytes, gib(plan.weightBytes), ggufBytes);
   outs() << formatv("  kv cache: {0} bytes per position; {1} at {2} "
-                    "positions\n",
+                    "positions",
                     plan.kvBytesPerPosition,
                     gib(double(plan.kvBytesPerPosition) * plan.context),
                     plan.context);
+  if (plan.kvBytesPerPositionQ8)
+    outs() << formatv(" (with --cache-type-k q8_0: {0} bytes per position, "
+                      "{1})",
+                      plan.kvBytesPerPositionQ8,
+                      gib(double(plan.kvBytesPerPositionQ8) * plan.context));
+  outs() << "\n";
   outs() << formatv("  activations: {0} for {1} tokens per step\n",
                     gib(plan.arenaBytes), plan.maxBatch);
   outs() << formatv("  reserve: {0:f0}% of {1} of RAM ({2}) left to the "
