@@ -31,6 +31,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 using ingot::target::TargetDescription;
 namespace rt = ingot::rt;
 namespace fs = std::filesystem;
@@ -194,8 +196,10 @@ rt::Topology topologyFromSysfs(const TargetDescription &t,
 /// threads; the runtime's topology built both ways has the target's shape.
 void expectAgreement(const TargetDescription &t) {
   SCOPED_TRACE(t.name);
+  // Per process: another checkout's tests may run at the same time.
   const fs::path root =
-      fs::path(testing::TempDir()) / ("ingot-placement-" + t.name);
+      fs::path(testing::TempDir()) /
+      ("ingot-placement-" + std::to_string(getpid()) + "-" + t.name);
   struct Way {
     const char *name;
     rt::Topology topology;
