@@ -1,5 +1,6 @@
 //===- ThreadPlacement.cpp - Threads placed on a target's cores -----------===//
 #include "compiler/target/ThreadPlacement.h"
+#include "runtime/core/PlacementPolicy.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -41,84 +42,40 @@ std::vector<unsigned> shareOut(unsigned count,
   return shares;
 }
 
-namespace {
-
-/// A node's L3 groups: for each L3 group with cores among `cores` (one
-/// node's), its index and those cores in id order.
-std::vector<std::pair<unsigned, std::vector<unsigned>>>
-groupsOfNode(const TargetDescription &t, const std::vector<unsigned> &cores) {
-  std::vector<std::pair<unsigned, std::vector<unsigned>>> groups;
-  std::vector<bool> inThisNode(t.physicalCores(), false);
-  for (unsigned c : cores)
-    if (c < inThisNode.size())
-      inThisNode[c] = true;
-  for (auto [g, group] : enumerate(t.caches.l3)) {
-    std::vector<unsigned> inNode;
-    for (const CoreId &c : group.cores)
-      if (c.id < inThisNode.size() && inThisNode[c.id])
-        inNode.push_back(c.id);
-    llvm::sort(inNode);
-    if (!inNode.empty())
-      groups.push_back({unsigned(g), std::move(inNode)});
-  }
-  // A description without L3 groups: the node is one group.
-  if (groups.empty() && !cores.empty())
-    groups.push_back({0, cores});
-  return groups;
-}
-
-/// Every node's cores; a description without NUMA nodes is one node.
-std::vector<std::vector<unsigned>> nodeCores(const TargetDescription &t) {
-  std::vector<std::vector<unsigned>> nodes;
-  for (const NumaNode &n : t.numa) {
-    std::vector<unsigned> cores;
-    for (const CoreId &c : n.cores)
-      cores.push_back(c.id);
-    llvm::sort(cores);
-    nodes.push_back(std::move(cores));
-  }
-  if (nodes.empty()) {
-    nodes.emplace_back();
-    for (unsigned c = 0; c < t.physicalCores(); ++c)
-      nodes.back().push_back(c);
-  }
-  return nodes;
-}
-
-} // namespace
-
 std::vector<PlacedThread> placeThreads(const TargetDescription &t,
                                        unsigned count) {
-  const unsigned smt = std::max(1u, t.threadsPerCore);
-  std::vector<std::vector<unsigned>> nodes = nodeCores(t);
-  std::vector<uint64_t> nodeWeights;
-  std::vector<unsigned> nodeCaps;
-  for (const auto &cores : nodes) {
-    nodeWeights.push_back(cores.size());
-    nodeCaps.push_back(unsigned(cores.size()) * smt);
+  // The target's cores as the shared rule sees them: each core's node id
+  // and L3 group (a core no group lists shares its socket's, as the
+  // binary reads such a machine plan), every core with the target's SMT.
+  const unsigned cores = t.physicalCores();
+  const unsigned groups = unsigned(t.caches.l3.size());
+  std::vector<ingot::rt::PolicyCore> policy(cores);
+  std::vector<unsigned> nodeIndex(cores, 0);
+  for (unsigned c = 0; c < cores; ++c) {
+    policy[c].l3 = int(groups + c / std::max(1u, t.coresPerSocket));
+    policy[c].threads = int(std::max(1u, t.threadsPerCore));
   }
-  std::vector<unsigned> perNode = shareOut(count, nodeWeights, nodeCaps);
-  std::vector<PlacedThread> placed;
-  for (auto [n, cores] : enumerate(nodes)) {
-    auto groups = groupsOfNode(t, cores);
-    std::vector<uint64_t> weights;
-    std::vector<unsigned> caps;
-    for (const auto &g : groups) {
-      weights.push_back(g.second.size());
-      caps.push_back(unsigned(g.second.size()) * smt);
-    }
-    std::vector<unsigned> perGroup = shareOut(perNode[n], weights, caps);
-    for (auto [g, group] : enumerate(groups)) {
-      // Every core's first thread before any core's second.
-      for (unsigned i = 0; i < perGroup[g]; ++i) {
-        PlacedThread p;
-        p.core = group.second[i % group.second.size()];
-        p.smtIndex = i / unsigned(group.second.size());
-        p.node = unsigned(n);
-        p.l3Group = group.first;
-        placed.push_back(p);
+  for (auto [g, group] : enumerate(t.caches.l3))
+    for (const CoreId &c : group.cores)
+      if (c.id < cores)
+        policy[c.id].l3 = int(g);
+  for (auto [n, node] : enumerate(t.numa))
+    for (const CoreId &c : node.cores)
+      if (c.id < cores) {
+        policy[c.id].node = int(node.id);
+        nodeIndex[c.id] = unsigned(n);
       }
-    }
+  std::vector<PlacedThread> placed;
+  for (const ingot::rt::PolicySlot &slot :
+       ingot::rt::placementPolicyOrder(policy)) {
+    if (placed.size() == count)
+      break;
+    PlacedThread p;
+    p.core = unsigned(slot.core);
+    p.smtIndex = unsigned(slot.level);
+    p.node = nodeIndex[slot.core];
+    p.l3Group = unsigned(policy[slot.core].l3);
+    placed.push_back(p);
   }
   return placed;
 }

@@ -1,11 +1,12 @@
 //===- ThreadPlacement.h - Threads placed on a target's cores ---*- C++ -*-===//
 //
-// Where a plan puts its decode and prefill threads: spread over the NUMA
-// nodes in proportion to their cores, within a node evenly over its L3
-// groups (AMD CCDs), one thread per physical core before any SMT sibling.
-// Threads are ordered node by node and L3 group by L3 group, so that a
-// contiguous range of threads (and the contiguous weight rows it computes)
-// stays within one node and one L3.
+// Where a plan puts its decode and prefill threads, by the rule the
+// emitted binary pins its pool by (runtime/core/PlacementPolicy.h, shared
+// header-only): one thread per physical core before any SMT sibling,
+// shared out evenly over the NUMA nodes and, within a node, over its L3
+// groups (AMD CCDs). Thread i of a placement is the binary's pool thread i
+// on the target, so the first n threads of any placement are the placement
+// of n threads.
 //
 //===----------------------------------------------------------------------===//
 #ifndef INGOT_TARGET_THREADPLACEMENT_H
@@ -27,7 +28,7 @@ struct PlacedThread {
 };
 
 /// `count` threads (at most the hardware threads) placed on a validated
-/// target, in thread order.
+/// target, in the pool's thread order.
 std::vector<PlacedThread> placeThreads(const TargetDescription &target,
                                        unsigned count);
 

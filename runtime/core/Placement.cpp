@@ -1,5 +1,6 @@
 //===- Placement.cpp - Which CPU each thread runs on ----------------------===//
 #include "Placement.h"
+#include "PlacementPolicy.h"
 
 #include <algorithm>
 #include <map>
@@ -8,34 +9,12 @@
 namespace ingot::rt {
 
 std::vector<int> placementOrder(const Topology &host) {
-  // The cores of each L3 group, in core order, and each group's node.
-  std::map<int, std::vector<int>> groupCores;
-  for (size_t i = 0; i < host.cores.size(); ++i)
-    groupCores[host.cores[i].l3].push_back(int(i));
-  std::map<int, std::vector<int>> nodeGroups;
-  for (const auto &[group, cores] : groupCores)
-    nodeGroups[host.cores[size_t(cores.front())].node].push_back(group);
-  // Round r takes the r-th group of every node in turn.
-  std::vector<const std::vector<int> *> groups;
-  for (size_t round = 0; groups.size() < groupCores.size(); ++round)
-    for (const auto &[node, ids] : nodeGroups)
-      if (round < ids.size())
-        groups.push_back(&groupCores[ids[round]]);
+  std::vector<PolicyCore> cores;
+  for (const Core &c : host.cores)
+    cores.push_back({c.node, c.l3, int(c.cpus.size())});
   std::vector<int> order;
-  for (int level = 0; level < host.threadsPerCore; ++level) {
-    std::vector<size_t> next(groups.size(), 0);
-    for (bool any = true; any;) {
-      any = false;
-      for (size_t g = 0; g < groups.size(); ++g) {
-        if (next[g] >= groups[g]->size())
-          continue;
-        any = true;
-        const Core &c = host.cores[size_t((*groups[g])[next[g]++])];
-        if (size_t(level) < c.cpus.size())
-          order.push_back(c.cpus[size_t(level)]);
-      }
-    }
-  }
+  for (const PolicySlot &slot : placementPolicyOrder(cores))
+    order.push_back(host.cores[slot.core].cpus[size_t(slot.level)]);
   return order;
 }
 

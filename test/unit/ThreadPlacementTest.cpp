@@ -80,16 +80,40 @@ TEST(PlaceThreads, SpreadOverNodesAndGroupsBeforeSiblings) {
     if (count >= 6)
       for (auto &[g, k] : perGroup)
         EXPECT_LE(k - count / 6, 1u) << count;
-    // Thread order is node by node, group by group.
-    for (size_t i = 1; i < placed.size(); ++i) {
-      EXPECT_LE(placed[i - 1].node, placed[i].node);
-      EXPECT_LE(placed[i - 1].l3Group, placed[i].l3Group);
-    }
   }
-  // 6 threads: one per group, each on its group's first core.
+  // Threads are the pool's in order: a smaller count is a prefix.
+  auto all = placeThreads(t, 48);
+  for (unsigned count = 0; count <= 48; ++count) {
+    auto placed = placeThreads(t, count);
+    for (unsigned i = 0; i < count; ++i)
+      EXPECT_EQ(std::make_pair(placed[i].core, placed[i].smtIndex),
+                std::make_pair(all[i].core, all[i].smtIndex))
+          << count << " threads, thread " << i;
+  }
+  // 6 threads: one per group, each on its group's first core, the nodes
+  // taking turns.
   auto six = placeThreads(t, 6);
-  for (unsigned i = 0; i < 6; ++i)
-    EXPECT_EQ(six[i].core, 4 * i);
+  std::vector<unsigned> sixCores;
+  for (const PlacedThread &p : six)
+    sixCores.push_back(p.core);
+  EXPECT_EQ(sixCores, (std::vector<unsigned>{0, 12, 4, 16, 8, 20}));
+}
+
+TEST(PlaceThreads, EvenOverUnequalGroupsUntilOneIsFull) {
+  // One node, L3 groups of 6 and 2 cores (an affinity mask, or a part with
+  // cores fused off): 4 threads 2 + 2, then the big group takes the rest.
+  TargetDescription t = machine(1, 1, 8, 1);
+  t.caches.l3[0].cores.resize(6);
+  L3Group small;
+  small.sizeMiB = 32;
+  small.cores = {{6, {}}, {7, {}}};
+  t.caches.l3.push_back(small);
+  for (auto [count, big] : {std::pair{4u, 2u}, {6u, 4u}, {8u, 6u}}) {
+    unsigned inBig = 0;
+    for (const PlacedThread &p : placeThreads(t, count))
+      inBig += p.l3Group == 0;
+    EXPECT_EQ(inBig, big) << count << " threads";
+  }
 }
 
 TEST(PlaceThreads, DescribedPerNode) {
