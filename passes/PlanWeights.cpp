@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MathExtras.h"
 
 namespace ingot {
@@ -73,6 +74,22 @@ llvm::StringMap<Roles> collectRoles(ModuleOp module) {
     }
   });
   return roles;
+}
+
+/// Experts whose gate and up stacks are of different ggml types: the expert
+/// code reads both as one kernel type, so they keep the type table's
+/// (converted, not ggml's arithmetic) rather than the ggml dot path.
+llvm::StringSet<> mixedGateUp(ModuleOp module) {
+  llvm::StringSet<> mixed;
+  module.walk([&](MoEOp op) {
+    auto gate = module.lookupSymbol<WeightOp>(op.getGateAttr().getAttr());
+    auto up = module.lookupSymbol<WeightOp>(op.getUpAttr().getAttr());
+    if (gate && up && gate.getGgmlType() != up.getGgmlType()) {
+      mixed.insert(gate.getSymName());
+      mixed.insert(up.getSymName());
+    }
+  });
+  return mixed;
 }
 
 /// Places forms one after another in the payload, 64-byte aligned. Every
@@ -142,8 +159,8 @@ FailureOr<PackedForm> ggmlDotForm(WeightOp weight) {
   if (!matrixBytes || shape.back() % ggml::dotActivationBlock(type) ||
       *matrixBytes > uint64_t(INT64_MAX))
     return weight.emitError()
-           << "weight '" << weight.getSymName() << "': rows of "
-           << shape.back() << " values are not whole blocks of "
+           << "weight '" << weight.getSymName() << "': rows of " << shape.back()
+           << " values are not whole blocks of "
            << stringifyGGMLType(weight.getGgmlType());
   PackedForm form;
   form.stride = CheckedSize(int64_t(*matrixBytes));
@@ -176,8 +193,9 @@ struct PlanWeightsPass
   using IngotPlanWeightsBase::IngotPlanWeightsBase;
 
   /// Whether the module keeps ggml's order (keepsGgmlOrder): its weights of
-  /// the ggml dot path's types are read by that path.
+  /// the ggml dot path's types are read by that path, except `mixed` ones.
   bool ggmlOrder = false;
+  llvm::StringSet<> mixed;
 
   /// The layout of one weight, its forms placed by `cursor`.
   FailureOr<LayoutAttr> planWeight(WeightOp weight, const Roles &r,
@@ -188,9 +206,10 @@ struct PlanWeightsPass
     if (failed(checkDequantizable(weight, r)))
       return failure();
     if (r.packed) {
-      const bool dotPath =
-          ggmlOrder && ggml::takesGgmlDotPath(
-                           static_cast<ggml::Type>(weight.getGgmlType()));
+      const bool dotPath = ggmlOrder &&
+                           ggml::takesGgmlDotPath(
+                               static_cast<ggml::Type>(weight.getGgmlType())) &&
+                           !mixed.contains(weight.getSymName());
       FailureOr<PackedForm> form =
           dotPath ? ggmlDotForm(weight) : packedForm(weight, isa);
       if (failed(form))
@@ -228,6 +247,7 @@ struct PlanWeightsPass
       return signalPassFailure();
     }
     ggmlOrder = keepsGgmlOrder(module);
+    mixed = mixedGateUp(module);
     llvm::StringMap<Roles> roles = collectRoles(module);
     PayloadCursor cursor;
     for (WeightOp weight : module.getOps<WeightOp>()) {

@@ -225,16 +225,14 @@ struct MoEScratchLayout {
     ids = cursor.take(B * used * 4);
     weights = cursor.take(B * used * f32);
     CheckedSize expertBytes = CheckedSize(2) * used * ffn * f32 +
-                              used * dim * f32 +
-                              activationBytes(gate, dim) +
+                              used * dim * f32 + activationBytes(gate, dim) +
                               used * activationBytes(down, ffn);
     if (runsBucketed(gate, down, batch))
       expertBytes = CheckedSize::max(
-          expertBytes,
-          oplib::MoEBatchLayout<CheckedSize>(
-              B, used, dim, ffn, activationBytes(gate, dim),
-              activationBytes(down, ffn))
-              .total);
+          expertBytes, oplib::MoEBatchLayout<CheckedSize>(
+                           B, used, dim, ffn, activationBytes(gate, dim),
+                           activationBytes(down, ffn))
+                           .total);
     experts = cursor.take(expertBytes);
     if (auto sharedGateRef = op.getSharedGateAttr()) {
       const CheckedSize shared = weight(sharedGateRef).getShape()[0];
@@ -272,10 +270,9 @@ struct MLAScratchLayout {
         batch > 1 && readsQuantized(kB) && readsQuantized(vB) ? B
                                                               : CheckedSize(1);
     perHead = cursor.take(
-        tokens *
-        (heads * CheckedSize::max(rank, vDim) * f32 +
-         heads * CheckedSize::max(activationBytes(kB, nope),
-                                  activationBytes(vB, rank))));
+        tokens * (heads * CheckedSize::max(rank, vDim) * f32 +
+                  heads * CheckedSize::max(activationBytes(kB, nope),
+                                           activationBytes(vB, rank))));
     total = cursor.total();
   }
 };

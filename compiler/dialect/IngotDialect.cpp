@@ -121,8 +121,7 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   // the generated kernels read the other quantized types.
   const auto ggmlType = static_cast<ggml::Type>(type);
   bool plainType = type == GGMLType::F32 || type == GGMLType::F16;
-  if (isa == KernelISA::None && !plainType &&
-      !ggml::takesGgmlDotPath(ggmlType))
+  if (isa == KernelISA::None && !plainType && !ggml::takesGgmlDotPath(ggmlType))
     return emitError() << "only f32, f16 and the types of the ggml dot path "
                           "take the plain path (isa none), not "
                        << stringifyGGMLType(type);

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/dialect/IngotDialect.h"
+#include "compiler/ggml/GGMLDot.h"
 #include "compiler/ggml/GGMLTypes.h"
 #include "targets/oplib/OpLibLimits.h"
 
@@ -159,6 +160,12 @@ LogicalResult WeightOp::verify() {
                          << info->name << " data of this shape ("
                          << (bytes ? static_cast<int64_t>(*bytes) : -1)
                          << " bytes)";
+  // A packed form for no ISA is the GGUF rows the ggml dot path reads.
+  if (readsGgmlDot() && (!ggml::takesGgmlDotPath(info->type) ||
+                         *getLayoutAttr().getGranule() != 1))
+    return emitOpError() << "a packed form of isa none holds, in granule 1, "
+                            "a type of the ggml dot path, not "
+                         << info->name;
   return success();
 }
 

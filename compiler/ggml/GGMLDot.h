@@ -359,6 +359,7 @@ float dotQ5(const uint8_t *row, const void *xBlocks, int64_t nBlocks) {
   const auto *x8_1 = static_cast<const DotBlockQ8_1 *>(xBlocks);
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   float mins = 0.0f;
+  int8_t quants[32];
   for (int64_t b = 0; b < nBlocks; ++b, row += bytes) {
     const uint8_t *qhp = row + (withMin ? 4 : 2);
     const uint32_t qh = load32(qhp);
@@ -366,10 +367,12 @@ float dotQ5(const uint8_t *row, const void *xBlocks, int64_t nBlocks) {
     if constexpr (withMin)
       mins = fmaf(loadHalf(row + 2), x8_1[b].s, mins);
     const float d = loadHalf(row) * (withMin ? x8_1[b].d : x8_0[b].d);
+    for (int j = 0; j < 32; ++j)
+      quants[j] = int8_t(quant5(qhp + 4, qh, j) - (withMin ? 0 : 16));
     for (int k = 0; k < 8; ++k) {
       int32_t sumi = 0;
       for (int j = 4 * k; j < 4 * k + 4; ++j)
-        sumi += (quant5(qhp + 4, qh, j) - (withMin ? 0 : 16)) * q8[j];
+        sumi += int32_t(quants[j]) * q8[j];
       acc[k] = fmaf(d, float(sumi), acc[k]);
     }
   }
@@ -381,6 +384,8 @@ float dotQ5(const uint8_t *row, const void *xBlocks, int64_t nBlocks) {
 // otherwise ggml's reference order.
 inline float dotIQ4_NL(const uint8_t *row, const DotBlockQ8_0 *x,
                        int64_t nBlocks, bool repacked) {
+  // Each product rounded as written, whatever the includer's contraction.
+#pragma clang fp contract(off)
   if (repacked) {
     float sum = 0.0f;
     for (int64_t b = 0; b < nBlocks; ++b, row += 18) {
@@ -444,6 +449,8 @@ inline float repackedQ2_K(const uint8_t *row, const DotBlockQ8_K *x,
 // super-block, sum += d_w d_x * isum - dmin_w d_x * minsum.
 inline float dotQ2_K(const uint8_t *row, const DotBlockQ8_K *x,
                      int64_t nBlocks) {
+  // Each product rounded as written, whatever the includer's contraction.
+#pragma clang fp contract(off)
   float sum = 0.0f;
   for (int64_t b = 0; b < nBlocks; ++b, row += 84) {
     const uint8_t *scales = row;
@@ -470,18 +477,21 @@ inline float dotQ2_K(const uint8_t *row, const DotBlockQ8_K *x,
 /// The 256 quants of a Q4_K / Q5_K super-block (unsigned, 0..15 / 0..31)
 /// and its eight 6-bit scales and mins.
 template <bool five>
-void decodeQ45_K(const uint8_t *row, uint8_t quants[256], uint8_t scales[8],
+void decodeQ45_K(const uint8_t *row, int8_t quants[256], uint8_t scales[8],
                  uint8_t mins[8]) {
   const uint8_t *qh = row + 16;
   const uint8_t *qs = row + (five ? 48 : 16);
-  // Value 64c + 32p + l: nibble p of qs[32c + l], fifth bit at bit 2c + p
-  // of qh[l].
-  for (int v = 0; v < 256; ++v) {
-    const int c = v / 64, p = v % 64 / 32, l = v % 32;
-    int q = (qs[32 * c + l] >> (4 * p)) & 0xF;
-    if (five && ((qh[l] >> (2 * c + p)) & 1))
-      q += 16;
-    quants[v] = uint8_t(q);
+  // Value 32i + l of sub-block i = 2c + p: nibble p of qs[32c + l], fifth
+  // bit at bit i of qh[l].
+  for (int i = 0; i < 8; ++i) {
+    const uint8_t *q = qs + 32 * (i / 2);
+    const int shift = 4 * (i % 2);
+    for (int l = 0; l < 32; ++l) {
+      int v = (q[l] >> shift) & 0xF;
+      if (five)
+        v |= ((qh[l] >> i) & 1) << 4;
+      quants[32 * i + l] = int8_t(v);
+    }
   }
   for (int i = 0; i < 8; ++i)
     scaleMinK4(i, row + 4, scales[i], mins[i]);
@@ -494,14 +504,21 @@ inline int32_t subBlockSum(const DotBlockQ8_K &x, int i) {
 
 /// ggml's AVX2 K-quant lanes: lane l sums scale * w * x over the values v
 /// of the super-block with (v % 32) / 4 == l (each 32-value chunk spread
-/// over the eight int32 lanes in runs of four); `scaleOfValue[v]` is the
-/// integer scale of value v.
-inline void avx2Lanes(const int *quants, const int *scaleOfValue,
+/// over the eight int32 lanes in runs of four); `scales16[v / 16]` is the
+/// integer scale of value v. Exact integer sums, so summed here column by
+/// column first (column j: the values with v % 32 == j), which vectorizes.
+inline void avx2Lanes(const int8_t *quants, const int32_t scales16[16],
                       const DotBlockQ8_K &x, int32_t lanes[8]) {
+  int32_t column[32];
+  for (int j = 0; j < 32; ++j)
+    column[j] = 0;
+  for (int c = 0; c < 8; ++c)
+    for (int j = 0; j < 32; ++j)
+      column[j] += scales16[2 * c + j / 16] * int32_t(quants[32 * c + j]) *
+                   int32_t(x.q[32 * c + j]);
   for (int l = 0; l < 8; ++l)
-    lanes[l] = 0;
-  for (int v = 0; v < 256; ++v)
-    lanes[(v % 32) / 4] += scaleOfValue[v] * quants[v] * int32_t(x.q[v]);
+    lanes[l] = (column[4 * l] + column[4 * l + 1]) +
+               (column[4 * l + 2] + column[4 * l + 3]);
 }
 
 // Q3_K as ggml_vec_dot_q3_K_q8_K (AVX2): avx2Lanes over the signed 3-bit
@@ -510,8 +527,8 @@ inline void avx2Lanes(const int *quants, const int *scaleOfValue,
 inline float dotQ3_K(const uint8_t *row, const DotBlockQ8_K *x,
                      int64_t nBlocks) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int quants[256], scaleOfValue[256];
-  int32_t lanes[8];
+  int8_t quants[256];
+  int32_t scales16[16], lanes[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += 110) {
     const uint8_t *hmask = row;
     const uint8_t *qs = row + 32;
@@ -519,10 +536,11 @@ inline float dotQ3_K(const uint8_t *row, const DotBlockQ8_K *x,
       const int h = v / 128, j = v % 128 / 32, l = v % 32;
       const int low = (qs[32 * h + l] >> (2 * j)) & 3;
       const bool high = (hmask[l] >> (4 * h + j)) & 1;
-      quants[v] = low - (high ? 0 : 4);
-      scaleOfValue[v] = scaleQ3_K(v / 16, row + 96) - 32;
+      quants[v] = int8_t(low - (high ? 0 : 4));
     }
-    avx2Lanes(quants, scaleOfValue, x[b], lanes);
+    for (int i = 0; i < 16; ++i)
+      scales16[i] = scaleQ3_K(i, row + 96) - 32;
+    avx2Lanes(quants, scales16, x[b], lanes);
     const float d = x[b].d * loadHalf(row + 108);
     for (int l = 0; l < 8; ++l)
       acc[l] = fmaf(d, float(lanes[l]), acc[l]);
@@ -540,15 +558,13 @@ float vecDotQ45_K(const uint8_t *row, const DotBlockQ8_K *x, int64_t nBlocks) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   float accMin[4] = {0, 0, 0, 0};
   float mins5 = 0.0f;
-  uint8_t quants[256], scales[8], mins[8];
-  int q[256], scaleOfValue[256];
-  int32_t lanes[8];
+  int8_t quants[256];
+  uint8_t scales[8], mins[8];
+  int32_t scales16[16], lanes[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += bytes) {
     decodeQ45_K<five>(row, quants, scales, mins);
-    for (int v = 0; v < 256; ++v) {
-      q[v] = quants[v];
-      scaleOfValue[v] = scales[v / 32];
-    }
+    for (int i = 0; i < 16; ++i)
+      scales16[i] = scales[i / 2];
     const float d = x[b].d * loadHalf(row);
     const float dmin = -x[b].d * loadHalf(row + 2);
     if constexpr (five) {
@@ -564,7 +580,7 @@ float vecDotQ45_K(const uint8_t *row, const DotBlockQ8_K *x, int64_t nBlocks) {
         accMin[k] = fmaf(dmin, float(pair), accMin[k]);
       }
     }
-    avx2Lanes(q, scaleOfValue, x[b], lanes);
+    avx2Lanes(quants, scales16, x[b], lanes);
     for (int l = 0; l < 8; ++l)
       acc[l] = fmaf(d, float(lanes[l]), acc[l]);
   }
@@ -580,20 +596,25 @@ float vecDotQ45_K(const uint8_t *row, const DotBlockQ8_K *x, int64_t nBlocks) {
 inline float repackedQ4_K(const uint8_t *row, const DotBlockQ8_K *x,
                           int64_t nBlocks, bool gemm) {
   float acc = 0.0f, accMin = 0.0f;
-  uint8_t quants[256], scales[8], mins[8];
+  int8_t quants[256];
+  uint8_t scales[8], mins[8];
+  int32_t dots[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += 144) {
     decodeQ45_K<false>(row, quants, scales, mins);
     const float d = loadHalf(row) * x[b].d;
     const float dmin = loadHalf(row + 2) * x[b].d;
+    for (int i = 0; i < 8; ++i) {
+      int32_t dot = 0;
+      for (int l = 0; l < 32; ++l)
+        dot += int32_t(quants[32 * i + l]) * int32_t(x[b].q[32 * i + l]);
+      dots[i] = dot;
+    }
     const int groups = gemm ? 4 : 1;
     const int perGroup = 8 / groups;
     for (int g = 0; g < groups; ++g) {
       int32_t isum = 0, minSum = 0;
       for (int i = g * perGroup; i < (g + 1) * perGroup; ++i) {
-        int32_t dot = 0;
-        for (int v = 32 * i; v < 32 * i + 32; ++v)
-          dot += int32_t(quants[v]) * int32_t(x[b].q[v]);
-        isum += int32_t(scales[i]) * dot;
+        isum += int32_t(scales[i]) * dots[i];
         minSum += int32_t(mins[i]) * subBlockSum(x[b], i);
       }
       acc = fmaf(float(isum), d, acc);
@@ -609,22 +630,26 @@ inline float repackedQ4_K(const uint8_t *row, const DotBlockQ8_K *x,
 inline float dotQ6_K(const uint8_t *row, const DotBlockQ8_K *x,
                      int64_t nBlocks) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int quants[256], scaleOfValue[256];
-  int32_t lanes[8];
+  int8_t quants[256];
+  int32_t scales16[16], lanes[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += 210) {
     const uint8_t *ql = row;
     const uint8_t *qh = row + 128;
     const int8_t *scales = reinterpret_cast<const int8_t *>(row + 192);
     // Value 128h + 32k + l: low nibble (k < 2) or high nibble of
     // ql[64h + 32(k % 2) + l], high 2 bits at bit 2k of qh[32h + l].
-    for (int v = 0; v < 256; ++v) {
-      const int h = v / 128, k = v % 128 / 32, l = v % 32;
-      const int low = (ql[64 * h + 32 * (k % 2) + l] >> (k < 2 ? 0 : 4)) & 0xF;
-      const int high = (qh[32 * h + l] >> (2 * k)) & 3;
-      quants[v] = low | (high << 4);
-      scaleOfValue[v] = scales[v / 16];
+    for (int c = 0; c < 8; ++c) {
+      const int h = c / 4, k = c % 4;
+      const uint8_t *low = ql + 64 * h + 32 * (k % 2);
+      const uint8_t *high = qh + 32 * h;
+      const int lowShift = k < 2 ? 0 : 4;
+      for (int l = 0; l < 32; ++l)
+        quants[32 * c + l] = int8_t(((low[l] >> lowShift) & 0xF) |
+                                    (((high[l] >> (2 * k)) & 3) << 4));
     }
-    avx2Lanes(quants, scaleOfValue, x[b], lanes);
+    for (int i = 0; i < 16; ++i)
+      scales16[i] = scales[i];
+    avx2Lanes(quants, scales16, x[b], lanes);
     for (int l = 0; l < 8; ++l)
       lanes[l] -= 32 * (int32_t(x[b].bsums[2 * l]) * scales[2 * l] +
                         int32_t(x[b].bsums[2 * l + 1]) * scales[2 * l + 1]);
@@ -641,8 +666,8 @@ inline float dotQ6_K(const uint8_t *row, const DotBlockQ8_K *x,
 inline float dotIQ4_XS(const uint8_t *row, const DotBlockQ8_K *x,
                        int64_t nBlocks) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int quants[256], scaleOfValue[256];
-  int32_t lanes[8];
+  int8_t quants[256];
+  int32_t scales16[16], lanes[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += 136) {
     const uint16_t scalesHigh = loadU16(row + 2);
     const uint8_t *scalesLow = row + 4;
@@ -654,10 +679,9 @@ inline float dotIQ4_XS(const uint8_t *row, const DotBlockQ8_K *x,
         quants[32 * ib + j] = kIQ4NLValues[qs[j] & 0xF];
         quants[32 * ib + j + 16] = kIQ4NLValues[qs[j] >> 4];
       }
-      for (int j = 0; j < 32; ++j)
-        scaleOfValue[32 * ib + j] = ls - 32;
+      scales16[2 * ib] = scales16[2 * ib + 1] = ls - 32;
     }
-    avx2Lanes(quants, scaleOfValue, x[b], lanes);
+    avx2Lanes(quants, scales16, x[b], lanes);
     const float d = loadHalf(row) * x[b].d;
     for (int l = 0; l < 8; ++l)
       acc[l] = fmaf(d, float(lanes[l]), acc[l]);

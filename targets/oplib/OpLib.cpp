@@ -1569,16 +1569,12 @@ void moeExpertsOneToken(IngotContext *ctx,
   ExpertTask upTask = gateTask;
   upTask.stack = up;
   upTask.y = u;
-  DecodeGateUpTask gateUp = {gateTask,
-                             upTask,
-                             actH,
-                             downType,
-                             downDot,
-                             hBytes,
-                             ffn,
-                             lcm(granuleGateUp,
-                                 activationBlock(downType, downDot)),
-                             0};
+  DecodeGateUpTask gateUp = {
+      gateTask, upTask,
+      actH,     downType,
+      downDot,  hBytes,
+      ffn,      lcm(granuleGateUp, activationBlock(downType, downDot)),
+      0};
   parallelRows<DecodeGateUpTask, decodeGateUpRows>(
       ctx, gateUp, 2 * weightRowBytes(gateUpType, dim) * used);
   ExpertTask downTask = {downKernel, down,   downStride, ids, used,

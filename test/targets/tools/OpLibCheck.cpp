@@ -9,7 +9,9 @@
 //
 // --op=matmul --type=f32|f16 is the op library's own F32/F16 product (no
 // generated kernel reads those types); quantized products are checked with
-// their kernels by ingot-kernel-check. --op=fused_matmul checks
+// their kernels by ingot-kernel-check, except the op library's ggml dot
+// path (--layout=ggml --type=q4_k etc.: the GGUF rows, no kernel), which
+// must equal the interpreter bit for bit. --op=fused_matmul checks
 // ingot_op_fused_matmul against the unfused op library calls instead.
 //
 // --op=attention checks ingot_op_attention: with --ggml-order bit for bit,
@@ -23,6 +25,7 @@
 //===----------------------------------------------------------------------===//
 #include "test/targets/tools/CheckSupport.h"
 
+#include "compiler/ggml/GGMLDot.h"
 #include "compiler/interp/ReferenceOps.h"
 #include "targets/oplib/OpLib.h"
 #include "targets/x86/Kernels.h"
@@ -84,7 +87,9 @@ cl::opt<unsigned> seed("seed", cl::init(1));
 cl::opt<std::string> layoutName("layout",
                                 cl::desc("matmul: the packed layout of "
                                          "avx512vnni (granule 16) or avx2 "
-                                         "(granule 8) targets"),
+                                         "(granule 8) targets, or ggml (the "
+                                         "GGUF rows of a quantized type, "
+                                         "for the ggml dot path)"),
                                 cl::init("avx512vnni"));
 
 std::string lower(std::string s) {
@@ -109,11 +114,38 @@ interp::WeightView view(ggml::Type type, const std::vector<uint8_t> &data,
   return w;
 }
 
+/// y = W x on the ggml dot path: quantized weights as the GGUF rows, no
+/// kernel (the op library rounds the activations to the type's
+/// vec_dot_type and picks ggml's kernel per token of the batch).
+bool checkGgmlDotMatmul(const std::string &label, std::mt19937 &rng) {
+  const ggml::Type type = weightType();
+  if (!ggml::hasQuantizedDot(type))
+    check::fail("--layout=ggml: a type with a quantized dot product");
+  if (width % ggml::dotActivationBlock(type))
+    check::fail("--width: whole blocks of the type");
+  std::vector<uint8_t> weights = check::randomWeights(type, rows, width, rng);
+  std::vector<float> x = check::randomFloats(tokens * width, 2.0f, rng);
+  std::vector<float> bias = check::randomFloats(rows, 1.0f, rng);
+  std::vector<uint8_t> scratch(
+      uint64_t(tokens) * uint64_t(ggml::dotActivationRowBytes(type, width)));
+  std::vector<float> got(size_t(tokens * rows));
+  ingot_op_matmul(check::parallelContext(), nullptr, weights.data(),
+                  int32_t(type), rows, width, 1, x.data(), tokens, got.data(),
+                  bias.data(), scratch.data());
+  std::vector<float> want(got.size());
+  interp::matmul(view(type, weights, rows), x.data(), tokens, want.data(),
+                 bias.data());
+  return check::report(label, got, want);
+}
+
 /// y = W x for F32 / F16 weights in the kernels' packed layout, no kernel.
 bool checkMatmul(const std::string &label, std::mt19937 &rng) {
+  if (layoutName == "ggml")
+    return checkGgmlDotMatmul(label, rng);
   const ggml::Type type = weightType();
   if (type != ggml::Type::F32 && type != ggml::Type::F16)
-    check::fail("the op library computes f32 and f16 products only; "
+    check::fail("the op library computes f32 and f16 products only in the "
+                "kernels' layouts (--layout=ggml: its ggml dot path); "
                 "ingot-kernel-check runs the quantized ones");
   const targets::ISA isa =
       layoutName == "avx2" ? targets::ISA::AVX2 : targets::ISA::AVX512VNNI;
