@@ -262,6 +262,34 @@ namespace dot_detail {
 // Blocks of 32 against Q8_0 / Q8_1
 //===----------------------------------------------------------------------===//
 
+// Explicit vectors for the exact integer parts: the op library's bitcode is
+// optimized for no particular CPU before the target's pipeline runs, and
+// plain loops come out of that as 128-bit code; these lower to the
+// target's widest registers. Integer sums are exact in any order.
+using U8x32 = uint8_t __attribute__((ext_vector_type(32)));
+using I8x32 = int8_t __attribute__((ext_vector_type(32)));
+using I16x32 = int16_t __attribute__((ext_vector_type(32)));
+using I32x16 = int32_t __attribute__((ext_vector_type(16)));
+using I32x32 = int32_t __attribute__((ext_vector_type(32)));
+
+inline U8x32 loadU8x32(const void *p) {
+  U8x32 v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline I8x32 loadI8x32(const void *p) {
+  I8x32 v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+/// Sum of a[j] * b[j] over 32 int8 pairs (|a * b| < 2^15 each).
+inline int32_t dot32(I8x32 a, I8x32 b) {
+  const I16x32 products =
+      __builtin_convertvector(a, I16x32) * __builtin_convertvector(b, I16x32);
+  return __builtin_reduce_add(__builtin_convertvector(products, I32x32));
+}
+
 /// hsum_float_8 of ggml's x86 kernels (and tinyBLAS's hsum): lane k + lane
 /// k+4, then (0 + 2) + (1 + 3).
 inline float reduce8(const float *acc) {
@@ -483,15 +511,14 @@ void decodeQ45_K(const uint8_t *row, int8_t quants[256], uint8_t scales[8],
   const uint8_t *qs = row + (five ? 48 : 16);
   // Value 32i + l of sub-block i = 2c + p: nibble p of qs[32c + l], fifth
   // bit at bit i of qh[l].
+  const U8x32 high = five ? loadU8x32(qh) : U8x32(0);
   for (int i = 0; i < 8; ++i) {
-    const uint8_t *q = qs + 32 * (i / 2);
-    const int shift = 4 * (i % 2);
-    for (int l = 0; l < 32; ++l) {
-      int v = (q[l] >> shift) & 0xF;
-      if (five)
-        v |= ((qh[l] >> i) & 1) << 4;
-      quants[32 * i + l] = int8_t(v);
-    }
+    const U8x32 q = loadU8x32(qs + 32 * (i / 2));
+    U8x32 v = (q >> U8x32(uint8_t(4 * (i % 2)))) & U8x32(0xF);
+    if (five)
+      v |= ((high >> U8x32(uint8_t(i))) & U8x32(1)) << U8x32(4);
+    const I8x32 signedV = __builtin_convertvector(v, I8x32);
+    memcpy(quants + 32 * i, &signedV, 32);
   }
   for (int i = 0; i < 8; ++i)
     scaleMinK4(i, row + 4, scales[i], mins[i]);
@@ -509,16 +536,26 @@ inline int32_t subBlockSum(const DotBlockQ8_K &x, int i) {
 /// column first (column j: the values with v % 32 == j), which vectorizes.
 inline void avx2Lanes(const int8_t *quants, const int32_t scales16[16],
                       const DotBlockQ8_K &x, int32_t lanes[8]) {
-  int32_t column[32];
-  for (int j = 0; j < 32; ++j)
-    column[j] = 0;
-  for (int c = 0; c < 8; ++c)
-    for (int j = 0; j < 32; ++j)
-      column[j] += scales16[2 * c + j / 16] * int32_t(quants[32 * c + j]) *
-                   int32_t(x.q[32 * c + j]);
-  for (int l = 0; l < 8; ++l)
-    lanes[l] = (column[4 * l] + column[4 * l + 1]) +
-               (column[4 * l + 2] + column[4 * l + 3]);
+  // Columns 0..15 and 16..31 (scales16[2c] and scales16[2c + 1]).
+  I32x16 low = 0, high = 0;
+  for (int c = 0; c < 8; ++c) {
+    const I16x32 products =
+        __builtin_convertvector(loadI8x32(quants + 32 * c), I16x32) *
+        __builtin_convertvector(loadI8x32(x.q + 32 * c), I16x32);
+    const I32x32 wide = __builtin_convertvector(products, I32x32);
+    low += I32x16(scales16[2 * c]) *
+           __builtin_shufflevector(wide, wide, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                   11, 12, 13, 14, 15);
+    high += I32x16(scales16[2 * c + 1]) *
+            __builtin_shufflevector(wide, wide, 16, 17, 18, 19, 20, 21, 22, 23,
+                                    24, 25, 26, 27, 28, 29, 30, 31);
+  }
+  for (int l = 0; l < 4; ++l) {
+    lanes[l] =
+        (low[4 * l] + low[4 * l + 1]) + (low[4 * l + 2] + low[4 * l + 3]);
+    lanes[l + 4] =
+        (high[4 * l] + high[4 * l + 1]) + (high[4 * l + 2] + high[4 * l + 3]);
+  }
 }
 
 // Q3_K as ggml_vec_dot_q3_K_q8_K (AVX2): avx2Lanes over the signed 3-bit
@@ -603,12 +640,8 @@ inline float repackedQ4_K(const uint8_t *row, const DotBlockQ8_K *x,
     decodeQ45_K<false>(row, quants, scales, mins);
     const float d = loadHalf(row) * x[b].d;
     const float dmin = loadHalf(row + 2) * x[b].d;
-    for (int i = 0; i < 8; ++i) {
-      int32_t dot = 0;
-      for (int l = 0; l < 32; ++l)
-        dot += int32_t(quants[32 * i + l]) * int32_t(x[b].q[32 * i + l]);
-      dots[i] = dot;
-    }
+    for (int i = 0; i < 8; ++i)
+      dots[i] = dot32(loadI8x32(quants + 32 * i), loadI8x32(x[b].q + 32 * i));
     const int groups = gemm ? 4 : 1;
     const int perGroup = 8 / groups;
     for (int g = 0; g < groups; ++g) {
@@ -640,12 +673,13 @@ inline float dotQ6_K(const uint8_t *row, const DotBlockQ8_K *x,
     // ql[64h + 32(k % 2) + l], high 2 bits at bit 2k of qh[32h + l].
     for (int c = 0; c < 8; ++c) {
       const int h = c / 4, k = c % 4;
-      const uint8_t *low = ql + 64 * h + 32 * (k % 2);
-      const uint8_t *high = qh + 32 * h;
-      const int lowShift = k < 2 ? 0 : 4;
-      for (int l = 0; l < 32; ++l)
-        quants[32 * c + l] = int8_t(((low[l] >> lowShift) & 0xF) |
-                                    (((high[l] >> (2 * k)) & 3) << 4));
+      const U8x32 low = loadU8x32(ql + 64 * h + 32 * (k % 2));
+      const U8x32 high = loadU8x32(qh + 32 * h);
+      const U8x32 v =
+          ((low >> U8x32(uint8_t(k < 2 ? 0 : 4))) & U8x32(0xF)) |
+          (((high >> U8x32(uint8_t(2 * k))) & U8x32(3)) << U8x32(4));
+      const I8x32 signedV = __builtin_convertvector(v, I8x32);
+      memcpy(quants + 32 * c, &signedV, 32);
     }
     for (int i = 0; i < 16; ++i)
       scales16[i] = scales[i];
