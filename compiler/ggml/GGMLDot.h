@@ -283,13 +283,6 @@ inline I8x32 loadI8x32(const void *p) {
   return v;
 }
 
-/// Sum of a[j] * b[j] over 32 int8 pairs (|a * b| < 2^15 each).
-inline int32_t dot32(I8x32 a, I8x32 b) {
-  const I16x32 products =
-      __builtin_convertvector(a, I16x32) * __builtin_convertvector(b, I16x32);
-  return __builtin_reduce_add(__builtin_convertvector(products, I32x32));
-}
-
 /// hsum_float_8 of ggml's x86 kernels (and tinyBLAS's hsum): lane k + lane
 /// k+4, then (0 + 2) + (1 + 3).
 inline float reduce8(const float *acc) {
@@ -633,23 +626,40 @@ float vecDotQ45_K(const uint8_t *row, const DotBlockQ8_K *x, int64_t nBlocks) {
 inline float repackedQ4_K(const uint8_t *row, const DotBlockQ8_K *x,
                           int64_t nBlocks, bool gemm) {
   float acc = 0.0f, accMin = 0.0f;
-  int8_t quants[256];
   uint8_t scales[8], mins[8];
-  int32_t dots[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += 144) {
-    decodeQ45_K<false>(row, quants, scales, mins);
+    for (int i = 0; i < 8; ++i)
+      scaleMinK4(i, row + 4, scales[i], mins[i]);
     const float d = loadHalf(row) * x[b].d;
     const float dmin = loadHalf(row + 2) * x[b].d;
-    for (int i = 0; i < 8; ++i)
-      dots[i] = dot32(loadI8x32(quants + 32 * i), loadI8x32(x[b].q + 32 * i));
+    // Chunk c of 32 bytes holds sub-blocks 2c (low nibbles) and 2c + 1
+    // (high nibbles): 64 values, one gemm group.
+    int32_t chunkSums[4];
+    I32x32 all = 0;
+    for (int c = 0; c < 4; ++c) {
+      const U8x32 q = loadU8x32(row + 16 + 32 * c);
+      const I16x32 low =
+          __builtin_convertvector(q & U8x32(0xF), I16x32) *
+          __builtin_convertvector(loadI8x32(x[b].q + 64 * c), I16x32);
+      const I16x32 high =
+          __builtin_convertvector(q >> U8x32(4), I16x32) *
+          __builtin_convertvector(loadI8x32(x[b].q + 64 * c + 32), I16x32);
+      const I32x32 scaled = I32x32(int32_t(scales[2 * c])) *
+                                __builtin_convertvector(low, I32x32) +
+                            I32x32(int32_t(scales[2 * c + 1])) *
+                                __builtin_convertvector(high, I32x32);
+      if (gemm)
+        chunkSums[c] = __builtin_reduce_add(scaled);
+      else
+        all += scaled;
+    }
     const int groups = gemm ? 4 : 1;
     const int perGroup = 8 / groups;
     for (int g = 0; g < groups; ++g) {
-      int32_t isum = 0, minSum = 0;
-      for (int i = g * perGroup; i < (g + 1) * perGroup; ++i) {
-        isum += int32_t(scales[i]) * dots[i];
+      const int32_t isum = gemm ? chunkSums[g] : __builtin_reduce_add(all);
+      int32_t minSum = 0;
+      for (int i = g * perGroup; i < (g + 1) * perGroup; ++i)
         minSum += int32_t(mins[i]) * subBlockSum(x[b], i);
-      }
       acc = fmaf(float(isum), d, acc);
       accMin = fmaf(float(minSum), dmin, accMin);
     }
