@@ -269,6 +269,7 @@ namespace dot_detail {
 using U8x32 = uint8_t __attribute__((ext_vector_type(32)));
 using I8x32 = int8_t __attribute__((ext_vector_type(32)));
 using I16x32 = int16_t __attribute__((ext_vector_type(32)));
+using I32x8 = int32_t __attribute__((ext_vector_type(8)));
 using I32x16 = int32_t __attribute__((ext_vector_type(16)));
 using I32x32 = int32_t __attribute__((ext_vector_type(32)));
 
@@ -525,30 +526,32 @@ inline int32_t subBlockSum(const DotBlockQ8_K &x, int i) {
 /// ggml's AVX2 K-quant lanes: lane l sums scale * w * x over the values v
 /// of the super-block with (v % 32) / 4 == l (each 32-value chunk spread
 /// over the eight int32 lanes in runs of four); `scales16[v / 16]` is the
-/// integer scale of value v. Exact integer sums, so summed here column by
-/// column first (column j: the values with v % 32 == j), which vectorizes.
+/// integer scale of value v. Exact integer sums, so summed here in any
+/// order that vectorizes.
 inline void avx2Lanes(const int8_t *quants, const int32_t scales16[16],
                       const DotBlockQ8_K &x, int32_t lanes[8]) {
-  // Columns 0..15 and 16..31 (scales16[2c] and scales16[2c + 1]).
-  I32x16 low = 0, high = 0;
+  // Per 32-value chunk c, the sums of each run of four products (lane l:
+  // values 4l..4l+3), times the scale of their 16 (scales16[2c] for lanes
+  // 0..3, scales16[2c + 1] for 4..7).
+  I32x8 sums = 0;
   for (int c = 0; c < 8; ++c) {
     const I16x32 products =
         __builtin_convertvector(loadI8x32(quants + 32 * c), I16x32) *
         __builtin_convertvector(loadI8x32(x.q + 32 * c), I16x32);
     const I32x32 wide = __builtin_convertvector(products, I32x32);
-    low += I32x16(scales16[2 * c]) *
-           __builtin_shufflevector(wide, wide, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-                                   11, 12, 13, 14, 15);
-    high += I32x16(scales16[2 * c + 1]) *
-            __builtin_shufflevector(wide, wide, 16, 17, 18, 19, 20, 21, 22, 23,
-                                    24, 25, 26, 27, 28, 29, 30, 31);
+    const I32x16 pairs =
+        __builtin_shufflevector(wide, wide, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                20, 22, 24, 26, 28, 30) +
+        __builtin_shufflevector(wide, wide, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19,
+                                21, 23, 25, 27, 29, 31);
+    const I32x8 quads =
+        __builtin_shufflevector(pairs, pairs, 0, 2, 4, 6, 8, 10, 12, 14) +
+        __builtin_shufflevector(pairs, pairs, 1, 3, 5, 7, 9, 11, 13, 15);
+    const int32_t s0 = scales16[2 * c], s1 = scales16[2 * c + 1];
+    sums += I32x8{s0, s0, s0, s0, s1, s1, s1, s1} * quads;
   }
-  for (int l = 0; l < 4; ++l) {
-    lanes[l] =
-        (low[4 * l] + low[4 * l + 1]) + (low[4 * l + 2] + low[4 * l + 3]);
-    lanes[l + 4] =
-        (high[4 * l] + high[4 * l + 1]) + (high[4 * l + 2] + high[4 * l + 3]);
-  }
+  for (int l = 0; l < 8; ++l)
+    lanes[l] = sums[l];
 }
 
 // Q3_K as ggml_vec_dot_q3_K_q8_K (AVX2): avx2Lanes over the signed 3-bit
