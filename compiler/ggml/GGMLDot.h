@@ -272,6 +272,9 @@ using I16x32 = int16_t __attribute__((ext_vector_type(32)));
 using I32x8 = int32_t __attribute__((ext_vector_type(8)));
 using I32x16 = int32_t __attribute__((ext_vector_type(16)));
 using I32x32 = int32_t __attribute__((ext_vector_type(32)));
+using U8x16 = uint8_t __attribute__((ext_vector_type(16)));
+using U32x32 = uint32_t __attribute__((ext_vector_type(32)));
+using F32x8 = float __attribute__((ext_vector_type(8)));
 
 inline U8x32 loadU8x32(const void *p) {
   U8x32 v;
@@ -282,6 +285,39 @@ inline I8x32 loadI8x32(const void *p) {
   I8x32 v;
   memcpy(&v, p, sizeof(v));
   return v;
+}
+
+/// The sums of each run of four products a[j] * b[j] (lane l: j = 4l ..
+/// 4l + 3) of 32 int8 pairs, as ggml's x86 kernels form their int32 lanes.
+inline I32x8 quadSums(I8x32 a, I8x32 b) {
+  const I16x32 products =
+      __builtin_convertvector(a, I16x32) * __builtin_convertvector(b, I16x32);
+  const I32x32 wide = __builtin_convertvector(products, I32x32);
+  const I32x16 pairs =
+      __builtin_shufflevector(wide, wide, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                              22, 24, 26, 28, 30) +
+      __builtin_shufflevector(wide, wide, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
+                              23, 25, 27, 29, 31);
+  return __builtin_shufflevector(pairs, pairs, 0, 2, 4, 6, 8, 10, 12, 14) +
+         __builtin_shufflevector(pairs, pairs, 1, 3, 5, 7, 9, 11, 13, 15);
+}
+
+/// Eight float lanes acc[k] = fma(d, float(lanes[k]), acc[k]), each rounded
+/// as the scalar fma.
+inline F32x8 fmaLanes(float d, I32x8 lanes, F32x8 acc) {
+  return __builtin_elementwise_fma(F32x8(d),
+                                   __builtin_convertvector(lanes, F32x8), acc);
+}
+
+/// The 32 values of a block of 4-bit quants: low nibbles of the 16 bytes,
+/// then their high nibbles (Q4_0 / Q4_1 / Q5_x order).
+inline U8x32 nibbles32(const uint8_t *qs) {
+  U8x16 q;
+  memcpy(&q, qs, sizeof(q));
+  return __builtin_shufflevector(q & U8x16(0xF), q >> U8x16(4), 0, 1, 2, 3, 4,
+                                 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+                                 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
+                                 30, 31);
 }
 
 /// hsum_float_8 of ggml's x86 kernels (and tinyBLAS's hsum): lane k + lane
@@ -335,13 +371,6 @@ inline float dotQ4_0(const uint8_t *row, const DotBlockQ8_0 *x,
   return sum;
 }
 
-/// The 5-bit quant of value j of a Q5_0 / Q5_1 block: low 4 bits packed as
-/// in Q4_0, the fifth at bit j of the 32-bit qh.
-inline int32_t quant5(const uint8_t *qs, uint32_t qh, int j) {
-  int32_t low = j < 16 ? qs[j] & 0xF : qs[j - 16] >> 4;
-  return low | int32_t(((qh >> j) & 1) << 4);
-}
-
 inline uint32_t load32(const uint8_t *p) {
   uint32_t v;
   memcpy(&v, p, sizeof(v));
@@ -379,9 +408,11 @@ float dotQ5(const uint8_t *row, const void *xBlocks, int64_t nBlocks) {
   const int bytes = withMin ? 24 : 22;
   const auto *x8_0 = static_cast<const DotBlockQ8_0 *>(xBlocks);
   const auto *x8_1 = static_cast<const DotBlockQ8_1 *>(xBlocks);
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  F32x8 acc = 0.0f;
   float mins = 0.0f;
-  int8_t quants[32];
+  const U32x32 bitOf = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                        11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                        22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
   for (int64_t b = 0; b < nBlocks; ++b, row += bytes) {
     const uint8_t *qhp = row + (withMin ? 4 : 2);
     const uint32_t qh = load32(qhp);
@@ -389,16 +420,19 @@ float dotQ5(const uint8_t *row, const void *xBlocks, int64_t nBlocks) {
     if constexpr (withMin)
       mins = fmaf(loadHalf(row + 2), x8_1[b].s, mins);
     const float d = loadHalf(row) * (withMin ? x8_1[b].d : x8_0[b].d);
-    for (int j = 0; j < 32; ++j)
-      quants[j] = int8_t(quant5(qhp + 4, qh, j) - (withMin ? 0 : 16));
-    for (int k = 0; k < 8; ++k) {
-      int32_t sumi = 0;
-      for (int j = 4 * k; j < 4 * k + 4; ++j)
-        sumi += int32_t(quants[j]) * q8[j];
-      acc[k] = fmaf(d, float(sumi), acc[k]);
-    }
+    // Value j: the nibble of Q4_0's order, its fifth bit at bit j of qh.
+    const U8x32 fifth =
+        __builtin_convertvector((U32x32(qh) >> bitOf) & U32x32(1), U8x32);
+    I8x32 quants = __builtin_convertvector(
+        nibbles32(qhp + 4) | (fifth << U8x32(4)), I8x32);
+    if constexpr (!withMin)
+      quants -= I8x32(16);
+    acc = fmaLanes(d, quadSums(quants, loadI8x32(q8)), acc);
   }
-  return withMin ? reduce8(acc) + mins : reduce8(acc);
+  float lanes[8];
+  for (int k = 0; k < 8; ++k)
+    lanes[k] = acc[k];
+  return withMin ? reduce8(lanes) + mins : reduce8(lanes);
 }
 
 // IQ4_NL: repacked (iq4_nl_8x8, the kernels of repacked Q4_0) one exact
@@ -535,18 +569,8 @@ inline void avx2Lanes(const int8_t *quants, const int32_t scales16[16],
   // 0..3, scales16[2c + 1] for 4..7).
   I32x8 sums = 0;
   for (int c = 0; c < 8; ++c) {
-    const I16x32 products =
-        __builtin_convertvector(loadI8x32(quants + 32 * c), I16x32) *
-        __builtin_convertvector(loadI8x32(x.q + 32 * c), I16x32);
-    const I32x32 wide = __builtin_convertvector(products, I32x32);
-    const I32x16 pairs =
-        __builtin_shufflevector(wide, wide, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
-                                20, 22, 24, 26, 28, 30) +
-        __builtin_shufflevector(wide, wide, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19,
-                                21, 23, 25, 27, 29, 31);
     const I32x8 quads =
-        __builtin_shufflevector(pairs, pairs, 0, 2, 4, 6, 8, 10, 12, 14) +
-        __builtin_shufflevector(pairs, pairs, 1, 3, 5, 7, 9, 11, 13, 15);
+        quadSums(loadI8x32(quants + 32 * c), loadI8x32(x.q + 32 * c));
     const int32_t s0 = scales16[2 * c], s1 = scales16[2 * c + 1];
     sums += I32x8{s0, s0, s0, s0, s1, s1, s1, s1} * quads;
   }
