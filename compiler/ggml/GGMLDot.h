@@ -530,28 +530,6 @@ inline float dotQ2_K(const uint8_t *row, const DotBlockQ8_K *x,
   return sum;
 }
 
-/// The 256 quants of a Q4_K / Q5_K super-block (unsigned, 0..15 / 0..31)
-/// and its eight 6-bit scales and mins.
-template <bool five>
-void decodeQ45_K(const uint8_t *row, int8_t quants[256], uint8_t scales[8],
-                 uint8_t mins[8]) {
-  const uint8_t *qh = row + 16;
-  const uint8_t *qs = row + (five ? 48 : 16);
-  // Value 32i + l of sub-block i = 2c + p: nibble p of qs[32c + l], fifth
-  // bit at bit i of qh[l].
-  const U8x32 high = five ? loadU8x32(qh) : U8x32(0);
-  for (int i = 0; i < 8; ++i) {
-    const U8x32 q = loadU8x32(qs + 32 * (i / 2));
-    U8x32 v = (q >> U8x32(uint8_t(4 * (i % 2)))) & U8x32(0xF);
-    if (five)
-      v |= ((high >> U8x32(uint8_t(i))) & U8x32(1)) << U8x32(4);
-    const I8x32 signedV = __builtin_convertvector(v, I8x32);
-    memcpy(quants + 32 * i, &signedV, 32);
-  }
-  for (int i = 0; i < 8; ++i)
-    scaleMinK4(i, row + 4, scales[i], mins[i]);
-}
-
 /// Sum of q8 over the 32 values of sub-block i.
 inline int32_t subBlockSum(const DotBlockQ8_K &x, int i) {
   return int32_t(x.bsums[2 * i]) + int32_t(x.bsums[2 * i + 1]);
@@ -612,16 +590,13 @@ inline float dotQ3_K(const uint8_t *row, const DotBlockQ8_K *x,
 template <bool five>
 float vecDotQ45_K(const uint8_t *row, const DotBlockQ8_K *x, int64_t nBlocks) {
   const int bytes = five ? 176 : 144;
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  F32x8 acc = 0.0f;
   float accMin[4] = {0, 0, 0, 0};
   float mins5 = 0.0f;
-  int8_t quants[256];
   uint8_t scales[8], mins[8];
-  int32_t scales16[16], lanes[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += bytes) {
-    decodeQ45_K<five>(row, quants, scales, mins);
-    for (int i = 0; i < 16; ++i)
-      scales16[i] = scales[i / 2];
+    for (int i = 0; i < 8; ++i)
+      scaleMinK4(i, row + 4, scales[i], mins[i]);
     const float d = x[b].d * loadHalf(row);
     const float dmin = -x[b].d * loadHalf(row + 2);
     if constexpr (five) {
@@ -637,13 +612,30 @@ float vecDotQ45_K(const uint8_t *row, const DotBlockQ8_K *x, int64_t nBlocks) {
         accMin[k] = fmaf(dmin, float(pair), accMin[k]);
       }
     }
-    avx2Lanes(quants, scales16, x[b], lanes);
-    for (int l = 0; l < 8; ++l)
-      acc[l] = fmaf(d, float(lanes[l]), acc[l]);
+    // avx2Lanes with one scale per sub-block: value 32i + l of sub-block i
+    // is nibble i % 2 of qs[32(i / 2) + l], its fifth bit (Q5_K) at bit i
+    // of qh[l].
+    const uint8_t *qs = row + (five ? 48 : 16);
+    const U8x32 high = five ? loadU8x32(row + 16) : U8x32(0);
+    I32x8 lanes = 0;
+    for (int i = 0; i < 8; ++i) {
+      U8x32 v = (loadU8x32(qs + 32 * (i / 2)) >> U8x32(uint8_t(4 * (i % 2)))) &
+                U8x32(0xF);
+      if (five)
+        v |= ((high >> U8x32(uint8_t(i))) & U8x32(1)) << U8x32(4);
+      lanes += I32x8(int32_t(scales[i])) *
+               quadSums(__builtin_convertvector(v, I8x32),
+                        loadI8x32(x[b].q + 32 * i));
+    }
+    acc = fmaLanes(d, lanes, acc);
   }
+  float accLanes[8];
+  for (int l = 0; l < 8; ++l)
+    accLanes[l] = acc[l];
   if constexpr (five)
-    return reduce8(acc) + mins5;
-  return reduce8(acc) + ((accMin[0] + accMin[2]) + (accMin[1] + accMin[3]));
+    return reduce8(accLanes) + mins5;
+  return reduce8(accLanes) +
+         ((accMin[0] + accMin[2]) + (accMin[1] + accMin[3]));
 }
 
 // Q4_K repacked (q4_K_8x8, x86 repack.cpp): per super-block (gemv) or per
