@@ -35,12 +35,13 @@ struct FuseNormProloguePass
 
   /// The prologue rounds each normalised block to Q8_0 at once: the
   /// activation form of the kernel types that ggml::readsQ8Activations.
+  /// The op library's ggml dot path rounds to its own blocks: none.
   bool quantizesToQ8(Attribute weightRef) {
-    GGMLType type = module
-                        .lookupSymbol<WeightOp>(
-                            cast<FlatSymbolRefAttr>(weightRef).getAttr())
-                        .getKernelType();
-    return ggml::readsQ8Activations(static_cast<ggml::Type>(type));
+    WeightOp weight = module.lookupSymbol<WeightOp>(
+        cast<FlatSymbolRefAttr>(weightRef).getAttr());
+    return !weight.readsGgmlDot() &&
+           ggml::readsQ8Activations(
+               static_cast<ggml::Type>(weight.getKernelType()));
   }
 
   /// The parts of `user` when it can normalise `norm`'s input itself.

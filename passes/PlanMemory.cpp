@@ -166,8 +166,7 @@ private:
   CheckedSize scratchBytes(Operation &op) {
     if (auto m = dyn_cast<MatmulOp>(op))
       return CheckedSize(maxBatch) *
-             activationBytes(module.lookupSymbol<WeightOp>(m.getWeightAttr())
-                                 .getKernelType(),
+             activationBytes(module.lookupSymbol<WeightOp>(m.getWeightAttr()),
                              rowWidth(m.getInput()));
     if (auto m = dyn_cast<FusedMatmulOp>(op))
       return FusedMatmulScratchLayout(module, m, maxBatch).total;

@@ -2,6 +2,7 @@
 #include "passes/Passes.h"
 
 #include "compiler/dialect/IngotDialect.h"
+#include "compiler/ggml/GGMLDot.h"
 #include "compiler/ggml/GGMLTypes.h"
 #include "passes/PlanningUtils.h"
 #include "targets/x86/Kernels.h"
@@ -9,6 +10,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MathExtras.h"
 
 namespace ingot {
@@ -74,6 +76,22 @@ llvm::StringMap<Roles> collectRoles(ModuleOp module) {
   return roles;
 }
 
+/// Experts whose gate and up stacks are of different ggml types: the expert
+/// code reads both as one kernel type, so they keep the type table's
+/// (converted, not ggml's arithmetic) rather than the ggml dot path.
+llvm::StringSet<> mixedGateUp(ModuleOp module) {
+  llvm::StringSet<> mixed;
+  module.walk([&](MoEOp op) {
+    auto gate = module.lookupSymbol<WeightOp>(op.getGateAttr().getAttr());
+    auto up = module.lookupSymbol<WeightOp>(op.getUpAttr().getAttr());
+    if (gate && up && gate.getGgmlType() != up.getGgmlType()) {
+      mixed.insert(gate.getSymName());
+      mixed.insert(up.getSymName());
+    }
+  });
+  return mixed;
+}
+
 /// Places forms one after another in the payload, 64-byte aligned. Every
 /// size and offset is exact, or the plan is refused (a wrapped offset would
 /// overlap weights in the payload).
@@ -126,6 +144,31 @@ FailureOr<PackedForm> packedForm(WeightOp weight, KernelISA isa) {
   return form;
 }
 
+/// The packed form of a weight the op library's ggml dot path reads: the
+/// GGUF rows as they are (a stack's matrices one after another), granule 1,
+/// for no kernel ISA.
+FailureOr<PackedForm> ggmlDotForm(WeightOp weight) {
+  ArrayRef<int64_t> shape = weight.getShape();
+  if (shape.size() < 2 || shape.size() > 3)
+    return weight.emitError()
+           << "weight '" << weight.getSymName()
+           << "' must be 2-D or a 3-D stack to be multiplied";
+  const auto type = static_cast<ggml::Type>(weight.getGgmlType());
+  std::optional<uint64_t> matrixBytes = ggml::rowBytes(
+      type, uint64_t(shape[shape.size() - 2]) * uint64_t(shape.back()));
+  if (!matrixBytes || shape.back() % ggml::dotActivationBlock(type) ||
+      *matrixBytes > uint64_t(INT64_MAX))
+    return weight.emitError()
+           << "weight '" << weight.getSymName() << "': rows of " << shape.back()
+           << " values are not whole blocks of "
+           << stringifyGGMLType(weight.getGgmlType());
+  PackedForm form;
+  form.stride = CheckedSize(int64_t(*matrixBytes));
+  form.bytes = form.stride * (shape.size() == 3 ? shape[0] : 1);
+  form.granule = 1;
+  return form;
+}
+
 /// Every form reads the weight through the GGML table's decoder: the op
 /// library dequantizes embedding rows, the payload writer the f32 copies
 /// (norm scales, biases) and the weights it converts to their kernel type.
@@ -149,6 +192,11 @@ struct PlanWeightsPass
     : public ingot::impl::IngotPlanWeightsBase<PlanWeightsPass> {
   using IngotPlanWeightsBase::IngotPlanWeightsBase;
 
+  /// Whether the module keeps ggml's order (keepsGgmlOrder): its weights of
+  /// the ggml dot path's types are read by that path, except `mixed` ones.
+  bool ggmlOrder = false;
+  llvm::StringSet<> mixed;
+
   /// The layout of one weight, its forms placed by `cursor`.
   FailureOr<LayoutAttr> planWeight(WeightOp weight, const Roles &r,
                                    KernelISA isa, PayloadCursor &cursor) {
@@ -158,14 +206,19 @@ struct PlanWeightsPass
     if (failed(checkDequantizable(weight, r)))
       return failure();
     if (r.packed) {
-      FailureOr<PackedForm> form = packedForm(weight, isa);
+      const bool dotPath = ggmlOrder &&
+                           ggml::takesGgmlDotPath(
+                               static_cast<ggml::Type>(weight.getGgmlType())) &&
+                           !mixed.contains(weight.getSymName());
+      FailureOr<PackedForm> form =
+          dotPath ? ggmlDotForm(weight) : packedForm(weight, isa);
       if (failed(form))
         return failure();
       packedOffset = cursor.place(form->bytes);
       packedBytes = form->bytes.get();
       packedStride = form->stride.get();
       granule = form->granule;
-      packedIsa = isa;
+      packedIsa = dotPath ? KernelISA::None : isa;
     }
     if (r.raw) {
       rawOffset = cursor.place(weight.getSize());
@@ -193,6 +246,8 @@ struct PlanWeightsPass
                          << "' (expected avx512vnni, avxvnni or avx2)";
       return signalPassFailure();
     }
+    ggmlOrder = keepsGgmlOrder(module);
+    mixed = mixedGateUp(module);
     llvm::StringMap<Roles> roles = collectRoles(module);
     PayloadCursor cursor;
     for (WeightOp weight : module.getOps<WeightOp>()) {

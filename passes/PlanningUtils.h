@@ -8,6 +8,7 @@
 #define INGOT_PASSES_PLANNINGUTILS_H
 
 #include "compiler/dialect/IngotDialect.h"
+#include "compiler/ggml/GGMLDot.h"
 #include "targets/oplib/MoEBatchLayout.h"
 #include "targets/x86/Kernels.h"
 
@@ -87,6 +88,19 @@ inline CheckedSize activationBytes(GGMLType type, CheckedSize k) {
   return CheckedSize(k.get() / 32) *
              CheckedSize(ggml::activationRowBytes(weightType, 32)) +
          CheckedSize(ggml::activationRowBytes(weightType, k.get() % 32));
+}
+
+/// Bytes of one activation row of width k prepared for `weight`: for the
+/// ggml dot path (WeightOp::readsGgmlDot), its vec_dot_type blocks
+/// (ggml::dotActivationRowBytes, which the op library uses too); else as
+/// its kernel type's kernels read it.
+inline CheckedSize activationBytes(WeightOp weight, CheckedSize k) {
+  if (!weight.readsGgmlDot() || !k.isValid())
+    return activationBytes(weight.getKernelType(), k);
+  const auto type = static_cast<ggml::Type>(weight.getKernelType());
+  const int64_t block = ggml::dotActivationBlock(type);
+  return CheckedSize(k.get() / block) *
+         CheckedSize(ggml::dotActivationRowBytes(type, block));
 }
 
 /// The kernel ISA named `text` (avx512vnni, avxvnni or avx2), as weights are
@@ -170,12 +184,11 @@ struct FusedMatmulScratchLayout {
   FusedMatmulScratchLayout(mlir::ModuleOp module, FusedMatmulOp op,
                            int64_t batch) {
     auto first = mlir::cast<mlir::FlatSymbolRefAttr>(op.getWeights()[0]);
-    GGMLType type =
-        module.lookupSymbol<WeightOp>(first.getAttr()).getKernelType();
+    WeightOp weight = module.lookupSymbol<WeightOp>(first.getAttr());
     const CheckedSize B = batch;
     ScratchCursor cursor;
     activations =
-        cursor.take(B * activationBytes(type, rowWidth(op.getInput())));
+        cursor.take(B * activationBytes(weight, rowWidth(op.getInput())));
     if (op.getSwiglu())
       swigluUp = cursor.take(B * rowWidth(op.getResult(0)) * CheckedSize(4));
     total = cursor.total();
@@ -191,7 +204,8 @@ struct MoEScratchLayout {
   /// expert (ingot-select-kernels then gives the op batch kernels): more
   /// than one token, and generated kernels (quantized experts).
   static bool runsBucketed(WeightOp gate, WeightOp down, int64_t batch) {
-    return batch > 1 && readsQuantized(gate) && readsQuantized(down);
+    return batch > 1 && readsQuantized(gate) && readsQuantized(down) &&
+           !gate.readsGgmlDot() && !down.readsGgmlDot();
   }
 
   int64_t routerLogits, routerActivations, ids, weights, experts;
@@ -213,16 +227,14 @@ struct MoEScratchLayout {
     ids = cursor.take(B * used * 4);
     weights = cursor.take(B * used * f32);
     CheckedSize expertBytes = CheckedSize(2) * used * ffn * f32 +
-                              used * dim * f32 +
-                              activationBytes(gate.getKernelType(), dim) +
-                              used * activationBytes(down.getKernelType(), ffn);
+                              used * dim * f32 + activationBytes(gate, dim) +
+                              used * activationBytes(down, ffn);
     if (runsBucketed(gate, down, batch))
       expertBytes = CheckedSize::max(
-          expertBytes,
-          oplib::MoEBatchLayout<CheckedSize>(
-              B, used, dim, ffn, activationBytes(gate.getKernelType(), dim),
-              activationBytes(down.getKernelType(), ffn))
-              .total);
+          expertBytes, oplib::MoEBatchLayout<CheckedSize>(
+                           B, used, dim, ffn, activationBytes(gate, dim),
+                           activationBytes(down, ffn))
+                           .total);
     experts = cursor.take(expertBytes);
     if (auto sharedGateRef = op.getSharedGateAttr()) {
       const CheckedSize shared = weight(sharedGateRef).getShape()[0];
@@ -260,10 +272,9 @@ struct MLAScratchLayout {
         batch > 1 && readsQuantized(kB) && readsQuantized(vB) ? B
                                                               : CheckedSize(1);
     perHead = cursor.take(
-        tokens *
-        (heads * CheckedSize::max(rank, vDim) * f32 +
-         heads * CheckedSize::max(activationBytes(kB.getKernelType(), nope),
-                                  activationBytes(vB.getKernelType(), rank))));
+        tokens * (heads * CheckedSize::max(rank, vDim) * f32 +
+                  heads * CheckedSize::max(activationBytes(kB, nope),
+                                           activationBytes(vB, rank))));
     total = cursor.total();
   }
 };

@@ -4,8 +4,8 @@
 // kernel type (WeightOp::getKernelType): a kernel generated for the ISA the
 // weight was packed for (on AMX targets, the AMX prefill kernel over the same
 // layout for Q8_0 matmuls), or the op library's plain path for weights read
-// as F32 or F16. The lowering and the kernel emitter only follow the
-// #ingot.kernel attributes recorded here.
+// as F32 or F16 and for those of its ggml dot path. The lowering and the kernel
+// emitter only follow the #ingot.kernel attributes recorded here.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
@@ -55,8 +55,10 @@ struct SelectKernelsPass
     GGMLType type = weight.getKernelType();
     // Weights read as F32 and F16 (routers, test models) take the op
     // library's plain path, which follows ggml's F32 summation order
-    // exactly; only the quantized types run generated kernels.
-    bool plain = type == GGMLType::F32 || type == GGMLType::F16;
+    // exactly, and so do those of its ggml dot path (ingot-plan-weights
+    // chose it); the other quantized weights run generated kernels.
+    bool plain =
+        type == GGMLType::F32 || type == GGMLType::F16 || weight.readsGgmlDot();
     KernelISA isa = plain ? KernelISA::None : *layout.getIsa();
     // AMX multiplies prefill batches of Q8_0 and Q4_0 matrices; expert
     // kernels take one token per id, so they stay on the vector code.

@@ -251,6 +251,11 @@ private:
   /// weight's kernel type. A weight of another ggml type is converted to it
   /// first, matrix by matrix, and recorded in `repacked`.
   Error writePacked(const PayloadEntry &e, ArrayRef<uint8_t> source) {
+    // Packed for no ISA: the op library's ggml dot path reads the GGUF rows.
+    if (e.isa == KernelISA::None) {
+      write(source.data(), source.size());
+      return Error::success();
+    }
     const auto fileType = static_cast<ggml::Type>(e.weight.getGgmlType());
     const auto kernelType = static_cast<ggml::Type>(e.weight.getKernelType());
     auto type = targetWeightType(e.weight.getKernelType());

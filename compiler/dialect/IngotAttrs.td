@@ -51,7 +51,9 @@ def Ingot_LayoutAttr : Ingot_Attr<"Layout", "layout"> {
   let description = [{
     Every form is optional and present when some op reads it:
     `packed` (repacked for the kernels of `isa`, `packed_stride` bytes per
-    matrix of a stack, rows in groups of `granule`), `raw` (the ggml bytes)
+    matrix of a stack, rows in groups of `granule`; with `isa = none`, the
+    GGUF rows as they are, for the op library's ggml dot path, granule 1),
+    `raw` (the ggml bytes)
     and `f32` (dequantized). Offsets are from the start of the payload.
 
     ```mlir
@@ -90,10 +92,13 @@ def Ingot_KernelAttr : Ingot_Attr<"Kernel", "kernel"> {
     `rows` output rows and `cols` input columns (per matrix of a stack for
     `expert`): the kernel generated for `isa`, reading weights packed in row
     groups of `granule`, or, with `isa = none`, the op library's plain path
-    (F32 and F16 weights: it follows ggml's F32 summation order exactly).
+    (F32 and F16 weights: it follows ggml's F32 summation order exactly;
+    and the weights of its ggml dot path, multiplied as ggml's CPU backend
+    does: compiler/ggml/GGMLDot.h).
     `type` is the weight's kernel type (ingot.weight's getKernelType: f32,
-    f16, q8_0 or q4_0), not necessarily its ggml type: a q4_k weight has a
-    q8_0 kernel, its payload converted to Q8_0 when it is written.
+    f16, q8_0, q4_0 or q4_k for generated kernels), not necessarily its ggml
+    type: a q6_k weight has a q8_0 kernel, its payload converted to Q8_0
+    when it is written.
     `getSymbol()` is the generated kernel's name.
 
     ```mlir

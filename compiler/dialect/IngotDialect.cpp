@@ -1,6 +1,7 @@
 //===- IngotDialect.cpp - The ingot dialect -------------------------------===//
 #include "compiler/dialect/IngotDialect.h"
 
+#include "compiler/ggml/GGMLDot.h"
 #include "compiler/ggml/GGMLTypes.h"
 
 #include "mlir/IR/Builders.h"
@@ -75,9 +76,11 @@ LogicalResult LayoutAttr::verify(
   if (packed) {
     if (*granule == 0)
       return emitError() << "layout granule must be positive";
-    if (*isa == KernelISA::None)
+    // isa none: the GGUF rows as they are, for the op library's ggml dot
+    // path (WeightOp::readsGgmlDot).
+    if (*isa == KernelISA::AMX)
       return emitError()
-             << "a packed form is packed for a kernel ISA, not none";
+             << "a packed form is packed for a vector ISA or none, not amx";
     if (*packedStride == 0 || *packedBytes % *packedStride)
       return emitError() << "packed_bytes must be a whole number of "
                             "packed_stride matrices";
@@ -113,19 +116,21 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << "x" << cols;
   if (granule <= 0)
     return emitError() << "kernel granule must be positive, got " << granule;
-  // A kernel reads a kernel type (a type the table reads as itself); a
-  // weight of another type is read as its kernel type (WeightOp::
-  // getKernelType), which is what the attribute names.
-  if (!ggml::isKernelWeightType(static_cast<ggml::Type>(type)))
+  // The plain path multiplies F32 and F16 weights in ggml's F32 order, and
+  // the types of its ggml dot path (ggml::takesGgmlDotPath) as ggml does;
+  // the generated kernels read the other quantized types.
+  const auto ggmlType = static_cast<ggml::Type>(type);
+  bool plainType = type == GGMLType::F32 || type == GGMLType::F16;
+  if (isa == KernelISA::None && !plainType && !ggml::takesGgmlDotPath(ggmlType))
+    return emitError() << "only f32, f16 and the types of the ggml dot path "
+                          "take the plain path (isa none), not "
+                       << stringifyGGMLType(type);
+  // A generated kernel reads a kernel type (a type the table reads as
+  // itself); a weight of another type is read as its kernel type
+  // (WeightOp::getKernelType), which is what the attribute names.
+  if (isa != KernelISA::None && !ggml::isKernelWeightType(ggmlType))
     return emitError() << "no kernel reads " << stringifyGGMLType(type)
                        << ": a kernel names the type its weight is read as";
-  // The plain path multiplies F32 and F16 weights; the generated kernels
-  // read the quantized types.
-  bool plainType = type == GGMLType::F32 || type == GGMLType::F16;
-  if (isa == KernelISA::None && !plainType)
-    return emitError() << "only f32 and f16 weights take the plain path "
-                          "(isa none), not "
-                       << stringifyGGMLType(type);
   if (isa != KernelISA::None && plainType)
     return emitError() << stringifyGGMLType(type)
                        << " weights take the plain path (isa none)";

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/dialect/IngotDialect.h"
+#include "compiler/ggml/GGMLDot.h"
 #include "compiler/ggml/GGMLTypes.h"
 #include "targets/oplib/OpLibLimits.h"
 
@@ -123,7 +124,14 @@ int64_t WeightOp::getNumElements() {
   return n;
 }
 
+bool WeightOp::readsGgmlDot() {
+  LayoutAttr layout = getLayoutAttr();
+  return layout && layout.getIsa() == KernelISA::None;
+}
+
 GGMLType WeightOp::getKernelType() {
+  if (readsGgmlDot())
+    return getGgmlType();
   const auto type = static_cast<ggml::Type>(getGgmlType());
   return static_cast<GGMLType>(ggml::kernelReadType(type).value_or(type));
 }
@@ -152,6 +160,12 @@ LogicalResult WeightOp::verify() {
                          << info->name << " data of this shape ("
                          << (bytes ? static_cast<int64_t>(*bytes) : -1)
                          << " bytes)";
+  // A packed form for no ISA is the GGUF rows the ggml dot path reads.
+  if (readsGgmlDot() && (!ggml::takesGgmlDotPath(info->type) ||
+                         *getLayoutAttr().getGranule() != 1))
+    return emitOpError() << "a packed form of isa none holds, in granule 1, "
+                            "a type of the ggml dot path, not "
+                         << info->name;
   return success();
 }
 
@@ -273,11 +287,13 @@ LogicalResult FusedMatmulOp::verify() {
 LogicalResult FusedMatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
   const int64_t cols = widthOr(getInput());
   std::optional<GGMLType> type;
+  bool dotPath = false;
   for (auto [i, ref] :
        llvm::enumerate(getWeights().getAsRange<FlatSymbolRefAttr>())) {
     auto weight = lookupWeight(*this, symbols, ref, "weight");
     if (failed(weight))
       return failure();
+    dotPath |= weight->readsGgmlDot();
     Value result = getResult(getSwiglu() ? 0 : i);
     if (failed(expectShape(*this, *weight, "weight", {widthOr(result), cols})))
       return failure();
@@ -306,7 +322,11 @@ LogicalResult FusedMatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
     auto norm = lookupWeight(*this, symbols, normRef, "norm");
     if (failed(norm) || failed(expectShape(*this, *norm, "norm", {cols})))
       return failure();
-    // The prologue rounds each normalized block to Q8_0 right away.
+    // The prologue rounds each normalized block to Q8_0 right away: the
+    // generated kernels' activations, not those of the ggml dot path.
+    if (dotPath)
+      return emitOpError() << "a norm prologue needs weights the generated "
+                              "kernels read, not the ggml dot path";
     if (!ggml::readsQ8Activations(static_cast<ggml::Type>(*type)))
       return emitOpError() << "a norm prologue needs weights read as q8_0, "
                               "q4_0 or q4_k, not "

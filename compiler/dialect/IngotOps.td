@@ -31,8 +31,12 @@ def Ingot_WeightOp : Ingot_Op<"weight", [Symbol]> {
 
     The kernels read a weight as its *kernel type* (`getKernelType()`, the
     type table's read-as column, compiler/ggml/GGMLTypes.h): the ggml type
-    itself for f32, f16, q8_0 and q4_0, q8_0 for the other quantized types
-    (converted when the payload is written), f32 for bf16. Kernel choices
+    itself for f32, f16, q8_0, q4_0 and q4_k, q8_0 for the other quantized
+    types (converted when the payload is written), f32 for bf16. In modules
+    that keep ggml's order, ingot-plan-weights gives the weights of the
+    ggml dot path's types (ggml::takesGgmlDotPath) a packed form of isa
+    none, the GGUF rows as they are; their kernel type is then their ggml
+    type, which the op library multiplies as ggml does. Kernel choices
     (#ingot.kernel), activation formats and the packed form follow the
     kernel type; the raw and f32 forms and the interpreter read the ggml
     type's bytes.
@@ -54,6 +58,10 @@ def Ingot_WeightOp : Ingot_Op<"weight", [Symbol]> {
     /// The type the kernels read this weight as (ggml::kernelReadType); its
     /// own type when Ingot cannot decode it (ingot-plan-weights refuses it).
     ::ingot::GGMLType getKernelType();
+    /// Whether the op library's ggml dot path reads this weight: its packed
+    /// form (ingot-plan-weights) is the GGUF rows as they are, for no
+    /// kernel ISA, and its kernel type its ggml type.
+    bool readsGgmlDot();
   }];
 }
 

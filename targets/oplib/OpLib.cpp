@@ -10,11 +10,14 @@
 // block sums, attention weighted sums in ggml's mul_mat lane order over the
 // KV row padded to 256 cells, MoE routing with groups, and F32/F16 weights
 // computed here (ggml_vec_dot_f32 order, or tinyBLAS's for batches) rather
-// than by the generated kernels. Nothing here allocates.
+// than by the generated kernels, as are the quantized weights of the ggml
+// dot path (compiler/ggml/GGMLDot.h, the interpreter's own arithmetic).
+// Nothing here allocates.
 //
 //===----------------------------------------------------------------------===//
 #include "targets/oplib/OpLib.h"
 #include "compiler/ggml/GGMLArithmetic.h"
+#include "compiler/ggml/GGMLDot.h"
 #include "compiler/ggml/GGMLTypes.h"
 #include "targets/oplib/KVCacheLayout.h"
 #include "targets/oplib/MoEBatchLayout.h"
@@ -231,6 +234,67 @@ inline bool isFloatType(int32_t wtype) {
          weightType(wtype) == WeightType::F16;
 }
 
+//===----------------------------------------------------------------------===//
+// The ggml dot path: quantized weights on the plain path (no generated
+// kernel), as models that keep ggml's order read the types whose generated
+// kernels do not compute as ggml does (ggml::takesGgmlDotPath). The weights
+// are the GGUF rows as they are; the activations are rounded to the type's
+// vec_dot_type (Q8_0, Q8_1 or Q8_K blocks) and each product is the one of
+// the ggml x86 kernel that llama.cpp runs for it (ggml::ggmlKernel: for
+// Q4_K, repacked gemv or, for the leading groups of four tokens of a batch,
+// gemm), so the results are the interpreter's, bit for bit.
+//===----------------------------------------------------------------------===//
+
+/// Whether a weight of `wtype` multiplied with `kernel` (null: the plain
+/// path) is read by the ggml dot path.
+inline bool onGgmlDot(int32_t wtype, const void *kernel) {
+  return !kernel && !isFloatType(wtype);
+}
+
+/// Bytes of one activation row of k values for a weight of `wtype`: the ggml
+/// dot path's blocks when `dot`, else as its kernels read it.
+int64_t activationBytes(int32_t wtype, bool dot, int64_t k) {
+  return dot ? ingot::ggml::dotActivationRowBytes(weightType(wtype), k)
+             : ingot_op_activation_bytes(wtype, k);
+}
+
+/// ingot_op_prepare_activations, or with `dot` the ggml dot path's rounding.
+void prepareActivations(int32_t wtype, bool dot, const float *x, int64_t rows,
+                        int64_t k, int64_t xStride, uint8_t *act) {
+  if (!dot) {
+    ingot_op_prepare_activations(wtype, x, rows, k, xStride, act);
+    return;
+  }
+  const int64_t bytes = activationBytes(wtype, true, k);
+  for (int64_t r = 0; r < rows; ++r)
+    ingot::ggml::quantizeDotActivations(weightType(wtype), x + r * xStride, k,
+                                        act + r * bytes);
+}
+
+/// Bytes one row of `cols` weights of `wtype` takes (as stored in the GGUF;
+/// the packed layouts differ only by padding).
+int64_t weightRowBytes(int32_t wtype, int64_t cols) {
+  const ingot::ggml::TypeInfo &info =
+      ingot::ggml::getTypeInfo(weightType(wtype));
+  return cols / info.blockElements * info.blockBytes;
+}
+
+/// Rows [begin, end) of one matrix of `matrixRows` rows of `cols` values (the
+/// GGUF rows) times the activation row `act` of token `token` of a batch of
+/// `nTokens` (1 for an expert's or a head's matrix: ggml's mul_mat_id and
+/// per-head products run gemv), into y.
+void ggmlDotRows(const uint8_t *matrix, int32_t wtype, int64_t cols,
+                 int64_t matrixRows, const uint8_t *act, int64_t token,
+                 int64_t nTokens, float *y, int64_t begin, int64_t end) {
+  const WeightType type = weightType(wtype);
+  const int64_t rowBytes = weightRowBytes(wtype, cols);
+  const ingot::ggml::DotKernel kernel =
+      ingot::ggml::ggmlKernel(type, matrixRows, token, nTokens);
+  for (int64_t r = begin; r < end; ++r)
+    y[r] = ingot::ggml::quantizedDot(type, matrix + r * rowBytes, act, cols,
+                                     kernel);
+}
+
 // How parallel ops are cut into chunks (the contract is in OpLib.h). Each
 // thread claims chunks one at a time, so more chunks than threads let the
 // others take over the share of a thread that is slow or descheduled; each
@@ -287,14 +351,6 @@ int64_t chunkRowsFor(const IngotContext *ctx, int64_t rows, int64_t granule,
   return (units + chunks - 1) / chunks * unit;
 }
 
-/// Bytes one row of `cols` weights of `wtype` takes (as stored in the GGUF;
-/// the packed layouts differ only by padding).
-int64_t weightRowBytes(int32_t wtype, int64_t cols) {
-  const ingot::ggml::TypeInfo &info =
-      ingot::ggml::getTypeInfo(weightType(wtype));
-  return cols / info.blockElements * info.blockBytes;
-}
-
 struct MatmulTask {
   IngotMatmulKernel kernel;
   const void *packed;
@@ -308,6 +364,14 @@ struct MatmulTask {
 
 /// Output rows [begin, end) of a matmul task.
 void matmulRows(const MatmulTask &a, int64_t begin, int64_t end) {
+  if (onGgmlDot(a.wtype, (const void *)a.kernel)) {
+    const int64_t actBytes = activationBytes(a.wtype, true, a.cols);
+    for (int64_t t = 0; t < a.nTokens; ++t)
+      ggmlDotRows((const uint8_t *)a.packed, a.wtype, a.cols, a.rows,
+                  (const uint8_t *)a.act + t * actBytes, t, a.nTokens,
+                  a.y + t * a.rows, begin, end);
+    return;
+  }
   if (!isFloatType(a.wtype)) {
     a.kernel(a.packed, a.act, a.y, a.nTokens, begin, end);
     return;
@@ -336,6 +400,13 @@ struct ExpertTask {
 
 /// Output rows [begin, end) of an expert task, for each of its ids.
 void expertRows(const ExpertTask &a, int64_t begin, int64_t end) {
+  if (onGgmlDot(a.wtype, (const void *)a.kernel)) {
+    for (int64_t j = 0; j < a.nIds; ++j)
+      ggmlDotRows((const uint8_t *)a.stack + a.ids[j] * a.stride, a.wtype,
+                  a.cols, a.rows, (const uint8_t *)a.act + j * a.actStride, 0,
+                  1, a.y + j * a.rows, begin, end);
+    return;
+  }
   if (!isFloatType(a.wtype)) {
     a.kernel(a.stack, a.stride, a.ids, a.nIds, a.act, a.actStride, a.y, begin,
              end);
@@ -427,6 +498,12 @@ void fusedRows(const FusedMatmulTask &a, int64_t begin, int64_t end) {
   }
 }
 
+/// Whether a fused op's segments (one type, all generated or none) are read
+/// by the ggml dot path.
+inline bool fusedOnGgmlDot(const IngotFusedMatmulArgs &f) {
+  return onGgmlDot(f.wtype, (const void *)f.segments[0].kernel);
+}
+
 /// The fused op's input prepared for its kernels. With a norm prologue each
 /// token row is normalised block by block, exactly as ingot_op_rms_norm
 /// computes it, and rounded to Q8_0 at once (the weights' type
@@ -434,7 +511,8 @@ void fusedRows(const FusedMatmulTask &a, int64_t begin, int64_t end) {
 void prepareFusedInput(const IngotFusedMatmulArgs &f, const float *x,
                        int64_t nTokens, uint8_t *act) {
   if (!f.normScale) {
-    ingot_op_prepare_activations(f.wtype, x, nTokens, f.cols, f.cols, act);
+    prepareActivations(f.wtype, fusedOnGgmlDot(f), x, nTokens, f.cols, f.cols,
+                       act);
     return;
   }
   const int64_t bytes = ingot_op_activation_bytes(f.wtype, f.cols);
@@ -487,8 +565,9 @@ void prepareFusedChunk(void *p, int32_t chunk, int32_t nChunks) {
     return;
   const int64_t cols = t.args->cols;
   prepareFusedInput(*t.args, t.x + begin * cols, end - begin,
-                    t.act +
-                        begin * ingot_op_activation_bytes(t.args->wtype, cols));
+                    t.act + begin * activationBytes(t.args->wtype,
+                                                    fusedOnGgmlDot(*t.args),
+                                                    cols));
 }
 
 void prepareFusedInputParallel(IngotContext *ctx, const IngotFusedMatmulArgs &f,
@@ -1174,14 +1253,27 @@ void topK(const float *values, int64_t n, int64_t k, int32_t *out) {
 /// blocks of the down kernels' input.
 constexpr int64_t kActivationBlock = 32;
 
+/// Values per activation block of a weight of `wtype`: the ggml dot path's
+/// (`dot`) or its kernels' (32 for the quantized types).
+inline int64_t activationBlock(int32_t wtype, bool dot) {
+  return dot ? ingot::ggml::dotActivationBlock(weightType(wtype))
+             : kActivationBlock;
+}
+
 /// Columns [begin, end) of one row x of `k` values prepared for a kernel
-/// of `wtype` into its row `act` (as ingot_op_prepare_activations writes the
-/// whole row; for the quantized types begin and end are multiples of 32 or
-/// end == k).
-void prepareActivationColumns(int32_t wtype, const float *x, int64_t k,
-                              int64_t begin, int64_t end, uint8_t *act) {
+/// of `wtype` (or the ggml dot path: `dot`) into its row `act` (as
+/// prepareActivations writes the whole row; for the quantized types begin
+/// and end are multiples of activationBlock or end == k).
+void prepareActivationColumns(int32_t wtype, bool dot, const float *x,
+                              int64_t k, int64_t begin, int64_t end,
+                              uint8_t *act) {
   const WeightType type = weightType(wtype);
-  if (ingot::ggml::readsQ8Activations(type)) {
+  if (dot) {
+    const int64_t block = activationBlock(wtype, true);
+    ingot::ggml::quantizeDotActivations(
+        type, x + begin, end - begin,
+        act + begin / block * activationBytes(wtype, true, block));
+  } else if (ingot::ggml::readsQ8Activations(type)) {
     for (int64_t b = begin / 32; b < end / 32; ++b)
       quantizeBlockQ8(x + b * 32, (int8_t *)act + b * 32,
                       (float *)(act + k) + b);
@@ -1197,6 +1289,7 @@ struct DecodeGateUpTask {
   ExpertTask gate, up;
   uint8_t *downAct;      ///< the down kernels' input, one row per expert
   int32_t downType;      ///< of the down weights
+  bool downDot;          ///< the down weights are on the ggml dot path
   int64_t downActStride; ///< bytes per row of downAct
   int64_t rows, granule; ///< ffn; granule: whole 32-blocks and kernel groups
   int64_t chunkRows;     ///< set by parallelRows
@@ -1212,7 +1305,7 @@ void decodeGateUpRows(const DecodeGateUpTask &a, int64_t begin, int64_t end) {
     // column.
     for (int64_t r = begin; r < end; ++r)
       g[r] = siluAt(g, r, a.rows) * u[r];
-    prepareActivationColumns(a.downType, g, a.rows, begin, end,
+    prepareActivationColumns(a.downType, a.downDot, g, a.rows, begin, end,
                              a.downAct + j * a.downActStride);
   }
 }
@@ -1670,27 +1763,27 @@ void moeExpertsOneToken(IngotContext *ctx,
                 granuleGateUp = args->granuleGateUp,
                 granuleDown = args->granuleDown, used = args->used;
   const int32_t gateUpType = args->gateUpType, downType = args->downType;
+  const bool gateUpDot = onGgmlDot(gateUpType, (const void *)gateUpKernel),
+             downDot = onGgmlDot(downType, (const void *)downKernel);
   float *g = (float *)scratch;
   float *u = g + used * ffn;
   float *d = u + used * ffn;
   uint8_t *actX = (uint8_t *)(d + used * dim);
-  uint8_t *actH = actX + ingot_op_activation_bytes(gateUpType, dim);
-  const int64_t hBytes = ingot_op_activation_bytes(downType, ffn);
-  ingot_op_prepare_activations(gateUpType, x, 1, dim, dim, actX);
+  uint8_t *actH = actX + activationBytes(gateUpType, gateUpDot, dim);
+  const int64_t hBytes = activationBytes(downType, downDot, ffn);
+  prepareActivations(gateUpType, gateUpDot, x, 1, dim, dim, actX);
   ExpertTask gateTask = {
       gateUpKernel, gate,          gateUpStride, ids, used, actX, 0, g,
       ffn,          granuleGateUp, gateUpType,   dim, 0};
   ExpertTask upTask = gateTask;
   upTask.stack = up;
   upTask.y = u;
-  DecodeGateUpTask gateUp = {gateTask,
-                             upTask,
-                             actH,
-                             downType,
-                             hBytes,
-                             ffn,
-                             lcm(granuleGateUp, kActivationBlock),
-                             0};
+  DecodeGateUpTask gateUp = {
+      gateTask, upTask,
+      actH,     downType,
+      downDot,  hBytes,
+      ffn,      lcm(granuleGateUp, activationBlock(downType, downDot)),
+      0};
   parallelRows<DecodeGateUpTask, decodeGateUpRows>(
       ctx, gateUp, 2 * weightRowBytes(gateUpType, dim) * used);
   ExpertTask downTask = {downKernel, down,   downStride, ids, used,
@@ -1732,7 +1825,8 @@ void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,
                      int64_t cols, int64_t granule, const float *x,
                      int64_t nTokens, float *y, const float *bias,
                      uint8_t *scratch) {
-  ingot_op_prepare_activations(wtype, x, nTokens, cols, cols, scratch);
+  prepareActivations(wtype, onGgmlDot(wtype, (const void *)kernel), x, nTokens,
+                     cols, cols, scratch);
   MatmulTask task = {kernel, packed,  scratch, y,    nTokens,
                      rows,   granule, wtype,   cols, 0};
   parallelRows<MatmulTask, matmulRows>(ctx, task,
@@ -2016,12 +2110,13 @@ void ingot_op_per_head_matmul(IngotContext *ctx,
   int32_t headIds[kMaxExperts];
   for (int64_t h = 0; h < heads; ++h)
     headIds[h] = (int32_t)h;
-  const int64_t actBytes = ingot_op_activation_bytes(wtype, cols);
+  const bool dot = onGgmlDot(wtype, (const void *)args->kernel);
+  const int64_t actBytes = activationBytes(wtype, dot, cols);
   float *y = (float *)scratch;
   uint8_t *act = (uint8_t *)(y + heads * rows);
   for (int64_t t = 0; t < nTokens; ++t) {
-    ingot_op_prepare_activations(wtype, x + t * args->xTokenStride, heads, cols,
-                                 args->xHeadStride, act);
+    prepareActivations(wtype, dot, x + t * args->xTokenStride, heads, cols,
+                       args->xHeadStride, act);
     ExpertTask task = {args->kernel,
                        args->stack,
                        args->stride,

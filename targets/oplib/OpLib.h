@@ -42,8 +42,13 @@ typedef void (*IngotExpertKernel)(const void *packedStack, int64_t expertStride,
                                   int64_t rowBegin, int64_t rowEnd);
 
 // Weight types (`wtype`, `type`) are ggml type ids (compiler/ggml/GGMLTypes.h,
-// ggml::Type): the matmul drivers read F32, F16, Q4_0, Q8_0 and Q4_K; embedding
-// lookups read every type the table can dequantize.
+// ggml::Type): the matmul drivers read F32, F16, Q4_0, Q8_0 and Q4_K with
+// generated kernels, F32 and F16 on the plain path (null kernel), and on the
+// plain path too every quantized type ggml::hasQuantizedDot names: the ggml
+// dot path, which multiplies the GGUF rows as they are with activations
+// rounded to the type's vec_dot_type, exactly as ggml's CPU backend does
+// (compiler/ggml/GGMLDot.h). Embedding lookups read every type the table can
+// dequantize.
 
 /// Bytes one activation row of width k takes for a kernel of weight type
 /// `wtype` (ggml::activationRowBytes).

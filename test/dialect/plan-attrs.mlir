@@ -9,6 +9,9 @@ module @layouts {
   ingot.weight @t : q8_0 [100, 64] at 2176 size 6800 layout <raw_offset = 2176, raw_bytes = 6800>
   // CHECK: ingot.weight @n : f32 [64] at 8976 size 256 layout <f32_offset = 9024, f32_bytes = 256>
   ingot.weight @n : f32 [64] at 8976 size 256 layout <f32_offset = 9024, f32_bytes = 256>
+  // The GGUF rows, for the op library's ggml dot path.
+  // CHECK: ingot.weight @k : q4_k [32, 256] at 9280 size 4608 layout <packed_offset = 9280, packed_bytes = 4608, packed_stride = 4608, granule = 1, isa = none>
+  ingot.weight @k : q4_k [32, 256] at 9280 size 4608 layout <packed_offset = 9280, packed_bytes = 4608, packed_stride = 4608, granule = 1, isa = none>
 }
 
 // -----
@@ -41,8 +44,19 @@ ingot.weight @w : q8_0 [32, 64] at 0 size 2176 layout <packed_offset = 0, packed
 
 // -----
 
-// expected-error @below {{a packed form is packed for a kernel ISA, not none}}
-ingot.weight @w : q8_0 [32, 64] at 0 size 2176 layout <packed_offset = 0, packed_bytes = 2176, packed_stride = 2176, granule = 16, isa = none>
+// Q8_0 runs generated kernels even where a module keeps ggml's order.
+// expected-error @below {{a packed form of isa none holds, in granule 1, a type of the ggml dot path, not Q8_0}}
+ingot.weight @w : q8_0 [32, 64] at 0 size 2176 layout <packed_offset = 0, packed_bytes = 2176, packed_stride = 2176, granule = 1, isa = none>
+
+// -----
+
+// expected-error @below {{a packed form of isa none holds, in granule 1, a type of the ggml dot path, not Q4_K}}
+ingot.weight @w : q4_k [32, 256] at 0 size 4608 layout <packed_offset = 0, packed_bytes = 4608, packed_stride = 4608, granule = 8, isa = none>
+
+// -----
+
+// expected-error @below {{a packed form is packed for a vector ISA or none, not amx}}
+ingot.weight @w : q8_0 [32, 64] at 0 size 2176 layout <packed_offset = 0, packed_bytes = 2176, packed_stride = 2176, granule = 16, isa = amx>
 
 // -----
 
@@ -72,8 +86,15 @@ module attributes {ingot.kernels = [#ingot.kernel<matmul, q5_k, 32, 256, avx2, g
 
 // -----
 
-// expected-error @below {{only f32 and f16 weights take the plain path (isa none), not q8_0}}
+// expected-error @below {{only f32, f16 and the types of the ggml dot path take the plain path (isa none), not q8_0}}
 module attributes {ingot.kernels = [#ingot.kernel<matmul, q8_0, 32, 64, none, granule = 8>]} {}
+
+// -----
+
+// The ggml dot path reads a q5_k weight as it is.
+// CHECK-LABEL: module @ggml_dot
+// CHECK-SAME: #ingot.kernel<expert, q5_k, 32, 256, none, granule = 1>
+module @ggml_dot attributes {ingot.kernels = [#ingot.kernel<expert, q5_k, 32, 256, none, granule = 1>]} {}
 
 // -----
 

@@ -224,6 +224,17 @@ std::vector<uint8_t> check::randomWeights(ggml::Type type, int64_t rows,
     case ggml::Type::Q6_K:
       putHalf(block + 208, scale(rng));
       break;
+    case ggml::Type::Q2_K:
+      putHalf(block + 80, scale(rng));
+      putHalf(block + 82, scale(rng));
+      break;
+    case ggml::Type::Q3_K:
+      putHalf(block + 108, scale(rng));
+      break;
+    case ggml::Type::IQ4_NL:
+    case ggml::Type::IQ4_XS:
+      putHalf(block, scale(rng));
+      break;
     default:
       break;
     }

@@ -9,8 +9,14 @@
 //
 // --op=matmul --type=f32|f16 is the op library's own F32/F16 product (no
 // generated kernel reads those types); quantized products are checked with
-// their kernels by ingot-kernel-check. --op=fused_matmul checks
+// their kernels by ingot-kernel-check, except the op library's ggml dot
+// path (--layout=ggml --type=q4_k etc.: the GGUF rows, no kernel), which
+// must equal the interpreter bit for bit. --op=fused_matmul checks
 // ingot_op_fused_matmul against the unfused op library calls instead.
+//
+// --op=moe_experts checks ingot_op_moe_experts on the ggml dot path (no
+// kernels; --width dim, --rows ffn) bit for bit against the interpreter's
+// experts.
 //
 // --op=attention checks ingot_op_attention: with --ggml-order bit for bit,
 // otherwise (the tiled path) within a rounding bound of the interpreter:
@@ -23,6 +29,7 @@
 //===----------------------------------------------------------------------===//
 #include "test/targets/tools/CheckSupport.h"
 
+#include "compiler/ggml/GGMLDot.h"
 #include "compiler/interp/ReferenceOps.h"
 #include "targets/oplib/KVCacheLayout.h"
 #include "targets/oplib/OpLib.h"
@@ -56,6 +63,10 @@ cl::opt<int64_t> rows("rows",
                                "vocabulary"),
                       cl::init(16));
 cl::opt<int64_t> tokens("tokens", cl::desc("activation rows"), cl::init(1));
+cl::opt<int64_t> experts("experts", cl::desc("moe_experts: stacked experts"),
+                         cl::init(4));
+cl::opt<int64_t> used("used", cl::desc("moe_experts: experts per token"),
+                      cl::init(2));
 cl::opt<int64_t> heads("heads",
                        cl::desc("rope: heads per row; attention: query "
                                 "heads"),
@@ -90,7 +101,9 @@ cl::opt<std::string> keyTypeName("key-type",
 cl::opt<std::string> layoutName("layout",
                                 cl::desc("matmul: the packed layout of "
                                          "avx512vnni (granule 16) or avx2 "
-                                         "(granule 8) targets"),
+                                         "(granule 8) targets, or ggml (the "
+                                         "GGUF rows of a quantized type, "
+                                         "for the ggml dot path)"),
                                 cl::init("avx512vnni"));
 
 std::string lower(std::string s) {
@@ -115,11 +128,125 @@ interp::WeightView view(ggml::Type type, const std::vector<uint8_t> &data,
   return w;
 }
 
+/// y = W x on the ggml dot path: quantized weights as the GGUF rows, no
+/// kernel (the op library rounds the activations to the type's
+/// vec_dot_type and picks ggml's kernel per token of the batch).
+bool checkGgmlDotMatmul(const std::string &label, std::mt19937 &rng) {
+  const ggml::Type type = weightType();
+  if (!ggml::hasQuantizedDot(type))
+    check::fail("--layout=ggml: a type with a quantized dot product");
+  if (width % ggml::dotActivationBlock(type))
+    check::fail("--width: whole blocks of the type");
+  std::vector<uint8_t> weights = check::randomWeights(type, rows, width, rng);
+  std::vector<float> x = check::randomFloats(tokens * width, 2.0f, rng);
+  std::vector<float> bias = check::randomFloats(rows, 1.0f, rng);
+  std::vector<uint8_t> scratch(
+      uint64_t(tokens) * uint64_t(ggml::dotActivationRowBytes(type, width)));
+  std::vector<float> got(size_t(tokens * rows));
+  ingot_op_matmul(check::parallelContext(), nullptr, weights.data(),
+                  int32_t(type), rows, width, 1, x.data(), tokens, got.data(),
+                  bias.data(), scratch.data());
+  std::vector<float> want(got.size());
+  interp::matmul(view(type, weights, rows), x.data(), tokens, want.data(),
+                 bias.data());
+  return check::report(label, got, want);
+}
+
+/// ingot_op_moe_experts on the ggml dot path: random gate / up / down stacks
+/// of the type (--width: dim, --rows: ffn, --experts stacked, --used per
+/// token), random routing, token by token against the interpreter's
+/// experts (ffnSwiGLU per chosen expert, ggml's gemv), summed with the
+/// routing weights as interp::moe sums them. The down activations are
+/// prepared chunk by chunk in the gate/up dispatch (whole blocks of the
+/// type's vec_dot_type: 256 values for Q8_K).
+bool checkGgmlDotExperts(const std::string &label, std::mt19937 &rng) {
+  const ggml::Type type = weightType();
+  if (!ggml::hasQuantizedDot(type))
+    check::fail("--op=moe_experts: a type with a quantized dot product");
+  const int64_t dim = width, ffn = rows;
+  if (dim % ggml::dotActivationBlock(type) ||
+      ffn % ggml::dotActivationBlock(type))
+    check::fail("--width and --rows: whole blocks of the type");
+  if (used < 1 || used > experts)
+    check::fail("--used: between 1 and --experts");
+  std::vector<uint8_t> gate =
+      check::randomWeights(type, experts * ffn, dim, rng);
+  std::vector<uint8_t> up = check::randomWeights(type, experts * ffn, dim, rng);
+  std::vector<uint8_t> down =
+      check::randomWeights(type, experts * dim, ffn, rng);
+  std::vector<float> x = check::randomFloats(tokens * dim, 1.0f, rng);
+  std::vector<int32_t> ids(size_t(tokens * used));
+  std::vector<float> weights = check::randomFloats(tokens * used, 1.0f, rng);
+  std::uniform_int_distribution<int32_t> expert(0, int32_t(experts - 1));
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t j = 0; j < used; ++j) {
+      int32_t e;
+      do
+        e = expert(rng);
+      while (std::find(ids.begin() + t * used, ids.begin() + t * used + j, e) !=
+             ids.begin() + t * used + j);
+      ids[size_t(t * used + j)] = e;
+    }
+  const int64_t gateUpStride = int64_t(gate.size()) / experts,
+                downStride = int64_t(down.size()) / experts;
+  IngotMoEExpertsArgs args = {nullptr,
+                              nullptr,
+                              gate.data(),
+                              up.data(),
+                              down.data(),
+                              gateUpStride,
+                              downStride,
+                              dim,
+                              ffn,
+                              1,
+                              1,
+                              used,
+                              int32_t(type),
+                              int32_t(type),
+                              nullptr,
+                              nullptr};
+  std::vector<uint8_t> scratch(
+      size_t((2 * used * ffn + used * dim) * 4 +
+             ggml::dotActivationRowBytes(type, dim) +
+             used * ggml::dotActivationRowBytes(type, ffn)));
+  std::vector<float> got(size_t(tokens * dim));
+  ingot_op_moe_experts(check::parallelContext(), &args, x.data(), tokens,
+                       ids.data(), weights.data(), got.data(), scratch.data());
+  auto stack = [&](const std::vector<uint8_t> &data, int64_t matrixRows,
+                   int64_t cols) {
+    interp::WeightView w;
+    w.type = type;
+    w.shape = {uint64_t(cols), uint64_t(matrixRows), uint64_t(experts)};
+    w.data = ArrayRef<uint8_t>(data.data(), data.size());
+    return w;
+  };
+  const interp::WeightView gates = stack(gate, ffn, dim),
+                           ups = stack(up, ffn, dim),
+                           downs = stack(down, dim, ffn);
+  std::vector<float> want(got.size());
+  std::vector<float> expertOut(static_cast<size_t>(dim));
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t j = 0; j < used; ++j) {
+      const int32_t e = ids[size_t(t * used + j)];
+      interp::ffnSwiGLU(gates.matrix(e), ups.matrix(e), downs.matrix(e),
+                        x.data() + t * dim, 1, expertOut.data());
+      for (int64_t d = 0; d < dim; ++d) {
+        const float v = expertOut[size_t(d)] * weights[size_t(t * used + j)];
+        float &o = want[size_t(t * dim + d)];
+        o = j == 0 ? v : o + v;
+      }
+    }
+  return check::report(label, got, want);
+}
+
 /// y = W x for F32 / F16 weights in the kernels' packed layout, no kernel.
 bool checkMatmul(const std::string &label, std::mt19937 &rng) {
+  if (layoutName == "ggml")
+    return checkGgmlDotMatmul(label, rng);
   const ggml::Type type = weightType();
   if (type != ggml::Type::F32 && type != ggml::Type::F16)
-    check::fail("the op library computes f32 and f16 products only; "
+    check::fail("the op library computes f32 and f16 products only in the "
+                "kernels' layouts (--layout=ggml: its ggml dot path); "
                 "ingot-kernel-check runs the quantized ones");
   const targets::ISA isa =
       layoutName == "avx2" ? targets::ISA::AVX2 : targets::ISA::AVX512VNNI;
@@ -490,6 +617,11 @@ int main(int argc, char **argv) {
             " start=" + std::to_string(start) +
             (keyTypeName != "f32" ? " keys=" + keyTypeName : "") +
             (ggmlOrder ? " ggml-order" : "");
+  if (op == "moe_experts")
+    label = op + " " + lower(typeName) + " dim=" + std::to_string(width) +
+            " ffn=" + std::to_string(rows) +
+            " experts=" + std::to_string(experts) + "/" + std::to_string(used) +
+            " tokens=" + std::to_string(tokens);
   if (op == "matmul" || op == "fused_matmul" || op == "embedding")
     label = op + " " + lower(typeName) + " rows=" + std::to_string(rows) +
             " width=" + std::to_string(width) +
@@ -502,6 +634,8 @@ int main(int argc, char **argv) {
     same = checkFusedMatmul(label, rng);
   else if (op == "embedding")
     same = checkEmbedding(label, rng);
+  else if (op == "moe_experts")
+    same = checkGgmlDotExperts(label, rng);
   else if (op == "rms_norm")
     same = checkRmsNorm(label, rng);
   else if (op == "rope")
