@@ -34,6 +34,14 @@
 #include <stdint.h>
 #include <string.h>
 
+// The helpers below pass clang vector types by value. Built without AVX
+// (the compiler's own objects) clang warns that such a function's ABI
+// differs from an AVX build's; they are inline helpers of this header,
+// never called across objects built for different ISAs, so the ABI does
+// not matter.
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpsabi"
+
 namespace ingot::ggml {
 
 /// One Q8_0 block of an activation row: the F16 scale already widened.
@@ -802,5 +810,7 @@ inline float quantizedDot(Type weightType, const uint8_t *row, const void *x,
 }
 
 } // namespace ingot::ggml
+
+#pragma clang diagnostic pop
 
 #endif // INGOT_GGML_GGMLDOT_H

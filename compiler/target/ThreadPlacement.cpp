@@ -1,6 +1,6 @@
 //===- ThreadPlacement.cpp - Threads placed on a target's cores -----------===//
 #include "compiler/target/ThreadPlacement.h"
-#include "runtime/core/PlacementPolicy.h"
+#include "compiler/target/PlacementPolicy.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"

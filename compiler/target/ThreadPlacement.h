@@ -1,7 +1,7 @@
 //===- ThreadPlacement.h - Threads placed on a target's cores ---*- C++ -*-===//
 //
 // Where a plan puts its decode and prefill threads, by the rule the
-// emitted binary pins its pool by (runtime/core/PlacementPolicy.h, shared
+// emitted binary pins its pool by (compiler/target/PlacementPolicy.h, shared
 // header-only): one thread per physical core before any SMT sibling,
 // shared out evenly over the NUMA nodes and, within a node, over its L3
 // groups (AMD CCDs). Thread i of a placement is the binary's pool thread i

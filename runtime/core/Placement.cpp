@@ -1,6 +1,6 @@
 //===- Placement.cpp - Which CPU each thread runs on ----------------------===//
 #include "Placement.h"
-#include "PlacementPolicy.h"
+#include "compiler/target/PlacementPolicy.h"
 
 #include <algorithm>
 #include <map>

@@ -3,9 +3,9 @@
 // One pool serves decode and prefill: decode runs on its first threads,
 // prefill on more of them (ThreadPool.h). So the CPUs are ordered once, and
 // every prefix of the order is a good placement for that many threads, by
-// the rule the compiler's plan reports (PlacementPolicy.h): first one
-// hardware thread per physical core, shared out evenly over the NUMA nodes
-// and within each over its L3 groups (CCDs), so that decode's threads use
+// the rule the compiler's plan reports (compiler/target/PlacementPolicy.h):
+// first one hardware thread per physical core, shared out evenly over the NUMA
+// nodes and within each over its L3 groups (CCDs), so that decode's threads use
 // the caches and memory channels of all of them; then the second hardware
 // threads (SMT siblings) in the same way, used only when a thread count
 // exceeds the physical cores (the plan's prefill on a target whose plan

@@ -373,7 +373,8 @@ bool checkEmbedding(const std::string &label, std::mt19937 &rng) {
   std::vector<float> want(got.size());
   interp::WeightView w = view(type, table, rows);
   for (int64_t t = 0; t < tokens; ++t)
-    interp::embedding(w, ids[size_t(t)], want.data() + t * width);
+    if (Error e = interp::embedding(w, ids[size_t(t)], want.data() + t * width))
+      check::fail(toString(std::move(e)));
   return check::report(label, got, want);
 }
 

@@ -2,9 +2,9 @@
 //
 // The one rule for where threads run, used by the compiler's plan
 // (compiler/target/ThreadPlacement.h: `ingot plan` and the compile summary
-// report it) and by the emitted binary (Placement.h: the pool is pinned by
-// it). Header-only so that the compiler applies the very rule the binary
-// does without linking the runtime library.
+// report it) and by the emitted binary (runtime/core/Placement.h: the pool is
+// pinned by it). Header-only so that the compiler applies the very rule the
+// binary does without linking the runtime library.
 //
 // The hardware threads are put in one order, and every prefix of it is the
 // placement of that many threads (decode takes the pool's first threads,
@@ -23,8 +23,8 @@
 // with its cores there.
 //
 //===----------------------------------------------------------------------===//
-#ifndef INGOT_RUNTIME_CORE_PLACEMENTPOLICY_H
-#define INGOT_RUNTIME_CORE_PLACEMENTPOLICY_H
+#ifndef INGOT_TARGET_PLACEMENTPOLICY_H
+#define INGOT_TARGET_PLACEMENTPOLICY_H
 
 #include <algorithm>
 #include <cstddef>
@@ -107,4 +107,4 @@ placementPolicyOrder(const std::vector<PolicyCore> &cores) {
 
 } // namespace ingot::rt
 
-#endif // INGOT_RUNTIME_CORE_PLACEMENTPOLICY_H
+#endif // INGOT_TARGET_PLACEMENTPOLICY_H
