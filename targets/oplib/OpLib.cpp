@@ -783,11 +783,12 @@ void storeKey(int32_t keyType, const float *x, int64_t n, uint8_t *out) {
     }
   } else {
     for (int64_t b = 0; b < n / 32; ++b) {
+      ingot::ggml::DotBlockQ8_0 rounded;
+      ingot::ggml::quantizeDotQ8_0(x + b * 32, 32, &rounded);
       uint8_t *block = out + b * ingot::oplib::kQ8BlockBytes;
-      float d;
-      quantizeBlockQ8(x + b * 32, (int8_t *)(block + 2), &d);
-      const uint16_t h = floatToHalf(d);
+      const uint16_t h = floatToHalf(rounded.d);
       memcpy(block, &h, 2);
+      memcpy(block + 2, rounded.q, 32);
     }
   }
 }
@@ -819,8 +820,7 @@ struct PreparedQuery {
   int64_t n;
   const float *f32;
   float rounded[kMaxKeyWidth];
-  int8_t q8[kMaxKeyWidth];
-  float d8[kMaxKeyWidth / 32];
+  ingot::ggml::DotBlockQ8_0 q8[kMaxKeyWidth / 32];
 };
 
 void prepareQuery(PreparedQuery &p, int32_t keyType, const float *x,
@@ -832,36 +832,12 @@ void prepareQuery(PreparedQuery &p, int32_t keyType, const float *x,
     for (int64_t i = 0; i < n; ++i)
       p.rounded[i] = roundHalf(x[i]);
   else if (keyType == INGOT_KV_KEY_Q8_0)
-    for (int64_t b = 0; b < n / 32; ++b)
-      quantizeBlockQ8(x + b * 32, p.q8 + b * 32, p.d8 + b);
-}
-
-/// Q8_0 x Q8_0 in ggml's x86 order (vec_dot and tinyBLAS alike): per block,
-/// eight integer sums of four products, lane k accumulating fma(d_k * d_q,
-/// sum_k); the lanes added (k + k+4), then (0 + 2) + (1 + 3).
-float dotQ8Blocks(const uint8_t *key, const int8_t *q, const float *d,
-                  int64_t blocks) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int64_t b = 0; b < blocks; ++b) {
-    const uint8_t *block = key + b * ingot::oplib::kQ8BlockBytes;
-    const int8_t *kq = (const int8_t *)(block + 2);
-    const float scale = loadHalf(block) * d[b];
-    for (int l = 0; l < 8; ++l) {
-      int32_t sum = 0;
-      for (int i = 4 * l; i < 4 * l + 4; ++i)
-        sum += (int32_t)kq[i] * (int32_t)q[b * 32 + i];
-      acc[l] = fmaf(scale, (float)sum, acc[l]);
-    }
-  }
-  float pairs[4];
-  for (int i = 0; i < 4; ++i)
-    pairs[i] = acc[i + 4] + acc[i];
-  return (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]);
+    ingot::ggml::quantizeDotQ8_0(x, n, p.q8);
 }
 
 /// The unscaled score of a stored key, as the reference's K x Q product:
 /// F32 as ggml_vec_dot_f32, F16 summed in double as the reference's F16
-/// products, Q8_0 as above.
+/// products, Q8_0 as ggml's Q8_0 x Q8_0 (GGMLDot.h, the interpreter's).
 float scoreKey(const PreparedQuery &p, const uint8_t *key) {
   if (p.keyType == INGOT_KV_KEY_F32)
     return vecDotF32((const float *)key, p.f32, p.n);
@@ -871,7 +847,7 @@ float scoreKey(const PreparedQuery &p, const uint8_t *key) {
       sum += (double)(loadHalf(key + 2 * i) * p.rounded[i]);
     return (float)sum;
   }
-  return dotQ8Blocks(key, p.q8, p.d8, p.n / 32);
+  return ingot::ggml::quantizedDot(WeightType::Q8_0, key, p.q8, p.n);
 }
 
 struct AttentionTask {
