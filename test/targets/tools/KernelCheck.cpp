@@ -35,11 +35,13 @@
 //   matmul q4_k avx2 rows=17 cols=256 tokens=3 vs exact: values=51
 //       outside_bound=0 max_error=...
 //
-// --bench-runs=R (matmul, one token): after the check, times R calls of the
-// kernel alone over all rows on this thread and prints the median bandwidth
-// over the packed weight bytes:
+// --bench-runs=R (matmul): after the check, times R calls of the kernel
+// alone over all rows and --tokens tokens on this thread and prints the
+// median bandwidth over the packed weight bytes and the median int8 rate
+// (2 x rows x cols x tokens operations per call):
 //
-//   bench matmul q4_k avx512vnni rows=... cols=...: bytes=... median_gbps=...
+//   bench matmul q4_k avx512vnni rows=... cols=...: bytes=... runs=...
+//       median_gbps=... median_gops=...
 //
 // A generator error is printed as "error: ..." with exit code 1.
 //
@@ -99,8 +101,9 @@ cl::opt<int> tasks("tasks", cl::desc("threads the parallel loops are cut for"),
                    cl::init(3));
 cl::opt<unsigned> seed("seed", cl::init(1));
 cl::opt<int> benchRuns("bench-runs",
-                       cl::desc("time this many one-token calls of the "
-                                "matmul kernel over all rows (median GB/s)"),
+                       cl::desc("time this many calls of the matmul kernel "
+                                "over all rows and --tokens tokens (median "
+                                "GB/s and GOPS)"),
                        cl::init(0));
 
 /// A generated kernel of `shape` (matmul, or expert with `expertKernel`),
@@ -158,29 +161,31 @@ bool reportBoth(
   return exact && near;
 }
 
-/// Times benchRuns one-token calls of the matmul kernel over all rows and
-/// prints the median bandwidth over the packed weight's bytes.
+/// Times benchRuns calls of the matmul kernel over all rows and `tokens`
+/// tokens and prints the median bandwidth over the packed weight's bytes and
+/// the median operation rate.
 void bench(const check::ExecutableCode &code,
            const std::vector<uint8_t> &packed, const uint8_t *act,
            const std::string &label) {
   using MatmulFn =
       void (*)(const void *, const void *, float *, int64_t, int64_t, int64_t);
   auto fn = code.as<MatmulFn>();
-  std::vector<float> y(static_cast<size_t>(rows.getValue()));
+  std::vector<float> y(static_cast<size_t>(rows * tokens));
   std::vector<double> seconds;
-  fn(packed.data(), act, y.data(), 1, 0, rows); // warm the code and TLB
+  fn(packed.data(), act, y.data(), tokens, 0, rows); // warm the code and TLB
   for (int run = 0; run < benchRuns; ++run) {
     const auto start = std::chrono::steady_clock::now();
-    fn(packed.data(), act, y.data(), 1, 0, rows);
+    fn(packed.data(), act, y.data(), tokens, 0, rows);
     seconds.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count());
   }
   std::sort(seconds.begin(), seconds.end());
   const double median = seconds[seconds.size() / 2];
-  std::printf("bench %s: bytes=%zu runs=%d median_gbps=%.2f\n", label.c_str(),
-              packed.size(), benchRuns.getValue(),
-              double(packed.size()) / median * 1e-9);
+  const double ops = 2.0 * double(rows) * double(cols) * double(tokens);
+  std::printf("bench %s: bytes=%zu runs=%d median_gbps=%.2f median_gops=%.1f\n",
+              label.c_str(), packed.size(), benchRuns.getValue(),
+              double(packed.size()) / median * 1e-9, ops / median * 1e-9);
 }
 
 interp::WeightView view(ggml::Type type, const std::vector<uint8_t> &data,
@@ -575,9 +580,8 @@ int main(int argc, char **argv) {
     check::fail("unknown ISA '" + isaName + "'");
   if (rows < 1 || cols < 1 || tokens < 1 || experts < 1 || tasks < 1)
     check::fail("rows, cols, tokens, experts and tasks must be positive");
-  if (benchRuns < 0 || (benchRuns > 0 && (amx || moe || perHead || expert ||
-                                          ggmlOrder || tokens != 1)))
-    check::fail("--bench-runs times a one-token block-order matmul only");
+  if (benchRuns < 0 || (benchRuns > 0 && (amx || moe || perHead || expert)))
+    check::fail("--bench-runs times a matmul kernel only");
   std::string missing = check::missingFeature(isa);
   if (!missing.empty())
     check::fail("host CPU lacks " + missing);
