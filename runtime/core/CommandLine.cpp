@@ -87,7 +87,10 @@ void printTextHelp() {
       "(default 0 = off)\n"
       "  -s, --seed N         sampling seed (default: random, -1 likewise; the "
       "same seed gives\n"
-      "                       the same text)\n",
+      "                       the same text)\n"
+      "  --ignore-eos         never pick an end-of-generation token: generate "
+      "until -n or a\n"
+      "                       full context\n",
       programName(), orEmpty(ingot_model_info.target_name));
 }
 
@@ -402,6 +405,7 @@ const Flag kFlags[] = {
              v);
        return true;
      }},
+    {{"--ignore-eos"}, kAlways, Scope::Generate, &Options::ignoreEos, nullptr},
     {{"--verbose-prompt"},
      kAlways,
      Scope::Text,
@@ -785,6 +789,7 @@ bool parseCommandLine(int argc, char **argv, Options &o, std::string &error) {
       !parseFlags(argc, argv, o, error) || !checkFlagsFitCommand(o, error) ||
       !checkRunInputs(o, error))
     return false;
+  o.sampling.ignoreEos = o.ignoreEos;
   if (o.command == "chat") {
     o.chat = true;
     o.interactive = true;

@@ -79,6 +79,8 @@ struct Options {
   std::string templateFile;
   std::string reasoningFormat = "auto";
   bool verbosePrompt = false;
+  /// --ignore-eos (copied into sampling.ignoreEos).
+  bool ignoreEos = false;
   SamplerParams sampling;
   bool haveTemp = false;
   bool haveSeed = false;

@@ -3,6 +3,7 @@
 #include "Sampler.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -317,8 +318,39 @@ int64_t argmax(const float *row, int64_t n) {
   return best;
 }
 
+void Sampler::suppressEndOfGeneration() {
+  if (!suppressing())
+    return;
+  // Candidates are in id order until a stage sorts them.
+  assert(!sorted && n == size_t(vocab));
+  for (int32_t id : eog)
+    if (id >= 0 && id < vocab)
+      cand[size_t(id)].logit = -std::numeric_limits<float>::infinity();
+}
+
 int32_t Sampler::greedy(const float *logits) const {
-  return int32_t(argmax(logits, vocab));
+  if (!suppressing())
+    return int32_t(argmax(logits, vocab));
+  // argmax's order (first largest, a NaN loses) over the tokens that are
+  // not end-of-generation; eog is short, so a lookup per candidate of the
+  // best so far is cheaper than a mask over the vocabulary.
+  auto banned = [&](int64_t id) {
+    return std::find(eog.begin(), eog.end(), int32_t(id)) != eog.end();
+  };
+  int64_t best = -1;
+  float bestValue = 0.0f;
+  for (int64_t i = 0; i < vocab; ++i) {
+    const float v = logits[i];
+    const bool better =
+        v > bestValue || (std::isnan(bestValue) && !std::isnan(v));
+    if (best >= 0 && !better)
+      continue;
+    if (banned(i))
+      continue;
+    best = i;
+    bestValue = v;
+  }
+  return int32_t(best < 0 ? 0 : best);
 }
 
 int32_t Sampler::sample(const float *logits) {
@@ -328,6 +360,7 @@ int32_t Sampler::sample(const float *logits) {
   if (par.temp <= 0.0f && !penalties)
     return greedy(logits);
   loadLogits(logits);
+  suppressEndOfGeneration();
   applyPenalties();
   if (par.temp <= 0.0f) {
     applyTemperature(0.0f);

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace ingot::rt {
 
@@ -34,6 +35,10 @@ struct SamplerParams {
   float frequencyPenalty = 0.0f;
   float presencePenalty = 0.0f;
   uint64_t seed = 0;
+  /// The end-of-generation tokens are never picked (their logits count as
+  /// -inf), as llama.cpp's --ignore-eos; the sampler learns them from
+  /// setEndOfGeneration.
+  bool ignoreEos = false;
 };
 
 /// The index of the first NaN or infinite value of `row[0..n)`, or -1 when
@@ -75,6 +80,9 @@ public:
   bool init(int64_t vocab, int64_t contextLength, const SamplerParams &params,
             std::string &error);
   const SamplerParams &params() const { return par; }
+  /// The vocabulary's end-of-generation tokens, which params().ignoreEos
+  /// keeps from being picked; kept across init() calls.
+  void setEndOfGeneration(std::vector<int32_t> ids) { eog = std::move(ids); }
 
   /// Records a token (prompt or generated) for the penalties.
   void accept(int32_t id);
@@ -86,12 +94,16 @@ public:
 
   // The chain's stages on the current candidate set, exposed for tests.
   void loadLogits(const float *logits);
+  /// With params().ignoreEos: the end-of-generation candidates get -inf.
+  void suppressEndOfGeneration();
   void applyPenalties();
   void applyTopK(int32_t k);
   void applyTopP(float p);
   void applyMinP(float p);
   void applyTemperature(float t);
   int32_t draw();
+  /// The first largest logit (a NaN loses), an end-of-generation token
+  /// never with params().ignoreEos.
   int32_t greedy(const float *logits) const;
   /// The current candidates (after the stages applied so far).
   const Candidate *candidates() const { return cand.get(); }
@@ -114,6 +126,9 @@ private:
   size_t ringSize = 0, ringHead = 0, ringFill = 0;
   std::unique_ptr<int32_t[]> counts;
   Rng rng;
+  std::vector<int32_t> eog;
+  /// Whether sample() must keep the end-of-generation tokens out.
+  bool suppressing() const { return par.ignoreEos && !eog.empty(); }
 };
 
 } // namespace ingot::rt

@@ -144,6 +144,7 @@ bool TextRun::start(int64_t promptTokens, std::string &error) {
   if (!setUpSession(session, o, wanted, error, sequences) ||
       !sampler.init(session.vocab, session.contextLength, sampling, error))
     return false;
+  sampler.setEndOfGeneration(tok->endOfGenerationIds());
   cache.ids = session.arena.history();
   return true;
 }

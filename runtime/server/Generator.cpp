@@ -62,12 +62,14 @@ bool Generator::loadModel(std::string &error) {
                  "%s: serve: %" PRId64 " slots, not %" PRId64
                  ": a step holds at most %" PRId64 " tokens\n",
                  programName(), n, o.parallel, s.maxBatch);
+  const std::vector<int32_t> endOfGeneration = run.tok->endOfGenerationIds();
   for (int64_t i = 0; i < n; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->index = int32_t(i);
     slot->cache.ids = s.arena.history() + i * s.contextLength;
     if (!slot->sampler.init(s.vocab, s.contextLength, run.sampling, error))
       return false;
+    slot->sampler.setEndOfGeneration(endOfGeneration);
     slots.push_back(std::move(slot));
   }
   stepSequences.resize(size_t(s.maxBatch));

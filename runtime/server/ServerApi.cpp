@@ -195,6 +195,8 @@ bool readSampling(const json &body, const RequestDefaults &d,
       !readInteger(body, "n", 1, std::numeric_limits<int64_t>::max(), n, nGiven,
                    error))
     return false;
+  if (!readBool(body, "ignore_eos", s.ignoreEos, error))
+    return false;
   if (n != 1)
     return bad(error, "'n' must be 1 (one answer per request)");
   if (topKGiven)

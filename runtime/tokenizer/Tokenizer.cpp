@@ -585,6 +585,12 @@ bool Tokenizer::addsEos() const { return impl->addEos && impl->eos >= 0; }
 bool Tokenizer::isEndOfGeneration(int32_t id) const {
   return impl->endOfGeneration.count(id) != 0;
 }
+std::vector<int32_t> Tokenizer::endOfGenerationIds() const {
+  std::vector<int32_t> ids(impl->endOfGeneration.begin(),
+                           impl->endOfGeneration.end());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
 bool Tokenizer::isControl(int32_t id) const {
   return id >= 0 && static_cast<size_t>(id) < impl->attr.size() &&
          (impl->attr[id] & AttrControl);

@@ -97,6 +97,8 @@ public:
   bool addsBos() const;
   bool addsEos() const;
   bool isEndOfGeneration(int32_t id) const;
+  /// Every end-of-generation token, in id order.
+  std::vector<int32_t> endOfGenerationIds() const;
   bool isControl(int32_t id) const;
   /// The id of a token's exact text, or -1.
   int32_t lookup(std::string_view text) const;

@@ -197,6 +197,18 @@ def check_answers(binary, template, s):
     check("".join(e["choices"][0]["text"] for e in events[:-1]) == text,
           "streamed completion with a stop string equals the non-streamed one")
 
+    # ignore_eos as llama-server's: the end-of-generation tokens are never
+    # sampled, as `run --ignore-eos`; a sampled answer, so that the removed
+    # probability mass changes the draws.
+    body = {"prompt": "Once upon a time", "max_tokens": 30, "temperature": 0.9, "seed": 11,
+            "ignore_eos": True}
+    status, r = s.request("POST", "/v1/completions", body)
+    out, _ = run_cli(binary, ["-p", "Once upon a time", "-n", "30", "--temp", "0.9",
+                              "--seed", "11", "--ignore-eos"])
+    check(status == 200 and r["choices"][0]["text"] == out and
+          r["usage"]["completion_tokens"] == 30 and r["choices"][0]["finish_reason"] == "length",
+          "ignore_eos: the text of run --ignore-eos, all max_tokens generated")
+
     status, r = s.request("GET", "/v1/models")
     check(status == 200 and r["object"] == "list" and r["data"][0]["object"] == "model",
           "/v1/models lists the model")
@@ -217,6 +229,7 @@ def check_errors(s):
     error(*post(chat_body("hi", temperature="hot")), 400, "temperature as a string")
     error(*post(chat_body("hi", stream="yes")), 400, "stream as a string")
     error(*post(chat_body("hi", stop=5)), 400, "stop as a number")
+    error(*post(chat_body("hi", ignore_eos="yes")), 400, "ignore_eos as a string")
     error(*post({"messages": "hi"}), 400, "messages as a string")
     error(*post({"messages": []}), 400, "no messages")
     error(*post({"messages": [{"role": "wizard", "content": "hi"}]}), 400, "an unknown role")

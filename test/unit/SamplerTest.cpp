@@ -283,6 +283,52 @@ TEST(Sampler, GreedyIgnoresSeed) {
   }
 }
 
+// --ignore-eos: the end-of-generation tokens are never picked, greedily
+// (the next largest, first on ties), with penalties, or by a draw; without
+// the flag they are picked as before.
+TEST(Sampler, IgnoreEosNeverPicksEndOfGeneration) {
+  std::vector<float> l = fiveLogits(); // token 3 is the largest
+  SamplerParams p;
+  p.temp = 0.0f;
+  p.ignoreEos = true;
+  Sampler greedy = make(p);
+  EXPECT_EQ(greedy.sample(l.data()), 3); // no end-of-generation tokens known
+  greedy.setEndOfGeneration({3});
+  const int32_t second = greedy.sample(l.data());
+  EXPECT_NE(second, 3);
+  std::vector<float> without3 = l;
+  without3[3] = -std::numeric_limits<float>::infinity();
+  EXPECT_EQ(second, int32_t(argmax(without3.data(), 5)));
+  p.ignoreEos = false;
+  Sampler off = make(p);
+  off.setEndOfGeneration({3});
+  EXPECT_EQ(off.sample(l.data()), 3);
+
+  // Ties among the rest go to the lower id, as argmax.
+  std::vector<float> tied = {0.5f, 2.0f, 2.0f, 9.0f, 2.0f};
+  greedy.setEndOfGeneration({3, 1});
+  EXPECT_EQ(greedy.sample(tied.data()), 2);
+
+  p.ignoreEos = true;
+  p.repeatPenalty = 1.5f; // the candidate chain, greedy at its end
+  Sampler penalised = make(p);
+  penalised.setEndOfGeneration({3});
+  penalised.accept(0);
+  EXPECT_NE(penalised.sample(l.data()), 3);
+
+  p.repeatPenalty = 1.0f;
+  p.temp = 1.0f;
+  p.topK = 0;
+  p.topP = 1.0f;
+  p.minP = 0.0f;
+  Sampler drawn = make(p);
+  drawn.setEndOfGeneration({3, 4});
+  for (int i = 0; i < 500; ++i) {
+    const int32_t id = drawn.sample(l.data());
+    EXPECT_TRUE(id != 3 && id != 4) << "draw " << i << " picked " << id;
+  }
+}
+
 TEST(Sampler, SeedDeterminism) {
   SamplerParams p;
   p.temp = 1.0f;
