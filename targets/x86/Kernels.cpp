@@ -56,13 +56,15 @@
 //    one vmulps by d_x and one fma per (sub-block, group, token).
 //
 // Pass shapes (AVX-512, block order; Q4_K and Q6_K as Q4_0): prefill tiles 2
-// groups x 6 tokens; one token (decode, MoE experts) 4 groups, each block sum
-// split over two accumulators, with software prefetch of the weights a distance
-// ahead sized from the target's L1d (prefetchBlocksAhead). ggml's order
-// (AVX-512): one token 3 groups with the same prefetch (8 chunk sums per group
-// fill the registers), more tokens 1 group x 3 tokens (24 chunk sums: each
-// weight chunk loaded serves 3 tokens). AVX2 and AVXVNNI: 1 group per pass,
-// one-token passes prefetching the same way.
+// groups x 6 tokens (Q6_K: 1 group x 12 tokens, so that assembling its
+// operands in registers is shared by more tokens); one token (decode, MoE
+// experts) 4 groups, each block sum split over two accumulators, with software
+// prefetch of the weights a distance ahead sized from the target's L1d
+// (prefetchBlocksAhead). ggml's order (AVX-512): one token 3 groups with the
+// same prefetch (8 chunk sums per group fill the registers), more tokens 1
+// group x 3 tokens (24 chunk sums: each weight chunk loaded serves 3 tokens).
+// AVX2 and AVXVNNI: 1 group per pass, one-token passes prefetching the same
+// way.
 //
 // F32 / F16 weights get no kernel: the op library computes them in ggml's
 // F32 order from the packed layout (packWeights still writes it).
@@ -170,7 +172,8 @@ struct BodyRegs {
   Reg64 tmp = Xbyak::util::rbx, tmp2 = Xbyak::util::rbp;
 };
 
-/// Most tokens per tile: the offset table holds 8 entries per block.
+/// Most tokens per tile: the offset table holds 8 entries per block (Q6_K's
+/// its own layout, halfOffsetEntry).
 constexpr int maxTokenTile = 8;
 
 class MatmulGenerator : public Xbyak::CodeGenerator {
@@ -237,13 +240,11 @@ private:
     return rsp + idx * 8 + 4 * tok;
   }
   /// Q6_K: the negated offset of token `tok` in 16-value half `half` of the
-  /// block idx / 4 plus `block`: the second halves' entries follow the
-  /// first halves' table.
+  /// block idx / 4 plus `block`: one array of nBlocks entries per token and
+  /// half (its tiles have up to 12 tokens).
   Xbyak::RegExp halfOffsetEntry(const Reg64 &idx, int block, int half,
                                 int tok) const {
-    return rsp + idx * 8 +
-           int(block * 4 * maxTokenTile + half * nBlocks() * 4 * maxTokenTile +
-               4 * tok);
+    return rsp + idx + int(block * 4 + (tok * 2 + half) * nBlocks() * 4);
   }
   /// ggml's order: the negated offset of chunk ch of block idx / 4 of token
   /// tok, one table of nBlocks x 8 entries per token.
@@ -253,13 +254,19 @@ private:
   int64_t frameBytes() const {
     if (!needsOffsetTable())
       return 0;
-    const int64_t bytes = ggmlOrder
-                              ? tMax * nBlocks() * 32
-                              : nBlocks() * 4 * maxTokenTile * (q6k() ? 2 : 1);
+    const int64_t bytes = ggmlOrder ? tMax * nBlocks() * 32
+                          : q6k()   ? nBlocks() * 4 * 2 * tMax
+                                    : nBlocks() * 4 * maxTokenTile;
     return (bytes + 63) / 64 * 64;
   }
 
-  int groupsPerPass(int t) const { return passGroups(isa, ggmlOrder, t); }
+  int groupsPerPass(int t) const {
+    // AVX-512 Q6_K tiles of several tokens: one group of 12 tokens, so that
+    // each sub-block's operands, assembled in registers, serve 12 tokens.
+    if (q6k() && avx512 && t > 1)
+      return 1;
+    return passGroups(isa, ggmlOrder, t);
+  }
   /// One-token passes stream each weight once, memory bound: they prefetch
   /// every cache line of their groups blocksAhead 32-blocks ahead.
   bool prefetches(int t) const { return t == 1; }
@@ -457,9 +464,10 @@ void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
     return;
   // Registers: the tile's sums v(0..t-1), then zero, then (AVX-512) the
   // offset bytes; nothing else is live yet.
-  const Xmm zero = v(maxTokenTile);
-  const Xmm tmp = v(maxTokenTile + 1);
-  const Xmm offset = avx512 || q6k() ? v(maxTokenTile + 2) : regOffset();
+  const int free = std::max(maxTokenTile, tMax);
+  const Xmm zero = v(free);
+  const Xmm tmp = v(free + 1);
+  const Xmm offset = avx512 || q6k() ? v(free + 2) : regOffset();
   if (q6k())
     vconst(offset, 0x20202020u);
   else if (avx512)
@@ -1380,6 +1388,11 @@ int64_t targets::prefetchBlocksAhead(WeightType type, ISA isa,
 }
 
 int64_t targets::tokenTile(WeightType type, ISA isa, KernelNumerics numerics) {
+  // AVX-512 Q6_K: one group of 16 rows x 12 tokens per pass (12 float and 12
+  // integer sums), so that assembling each sub-block's 6-bit operands in
+  // registers is shared by twice the tokens of a 2 x 6 tile.
+  if (type == WeightType::Q6_K && isa == ISA::AVX512VNNI)
+    return 12;
   // Q4_K's passes hold the same registers as Q4_0's (the scale and min
   // factors take the nibbles' place once the block's dots are done).
   if (type == WeightType::Q8_0 && numerics == KernelNumerics::GgmlOrder)

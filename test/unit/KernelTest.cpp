@@ -247,17 +247,22 @@ TEST_P(KernelTest, MatmulMatchesReference) {
 }
 
 /// Every row count from 1 to 33 (each remainder of the 16- and 8-row groups
-/// and of passes over several groups) with every token count from 1 to 9
-/// (each remainder of the token tiles), K at its minimum and a few blocks.
+/// and of passes over several groups) with every token count from 1 to one
+/// past the token tile (each remainder of the tiles; at least 1 to 9), K at
+/// its minimum and a few blocks.
 TEST_P(KernelTest, MatmulRaggedSweep) {
   std::mt19937 rng(4321);
   const std::vector<int64_t> sweepKs = isSuperBlockType(GetParam().type)
                                            ? std::vector<int64_t>{256, 512}
                                            : std::vector<int64_t>{32, 160};
+  // Every token count up to one past the tile (at least 9).
+  std::vector<int64_t> tokenCounts;
+  const int64_t tile = tokenTile(GetParam().type, GetParam().isa);
+  for (int64_t t = 1; t <= std::max<int64_t>(9, tile + 1); ++t)
+    tokenCounts.push_back(t);
   for (int64_t n = 1; n <= 33; ++n)
     for (int64_t k : sweepKs)
-      ASSERT_NO_FATAL_FAILURE(
-          checkMatmul(GetParam(), n, k, rng, {1, 2, 3, 4, 5, 6, 7, 8, 9}));
+      ASSERT_NO_FATAL_FAILURE(checkMatmul(GetParam(), n, k, rng, tokenCounts));
 }
 
 /// The AMX kernel over ragged shapes: every row count from 1 to 33; K at its
