@@ -40,8 +40,8 @@ struct FuseSiblingMatmulsPass
     LayoutAttr layout = weight.getLayoutAttr();
     auto isa = layout ? layout.getIsa() : std::nullopt;
     auto granule = layout ? layout.getGranule() : std::nullopt;
-    // The kernel type, not the ggml type: q4_k and q6_k siblings (as a
-    // Q4_K_M file mixes them) both run q8_0 kernels.
+    // The kernel type, not the ggml type: q3_k and q5_k siblings (as a
+    // Q3_K_M file mixes them) both run q8_0 kernels.
     return {op.getInput(), static_cast<int32_t>(weight.getKernelType()),
             isa ? static_cast<int32_t>(*isa) : -1, granule.value_or(-1),
             op.getBiasAttr() ? 1 : 0};

@@ -142,6 +142,8 @@ inline std::optional<targets::WeightType> targetWeightType(GGMLType type) {
     return targets::WeightType::Q4_0;
   case GGMLType::Q4_K:
     return targets::WeightType::Q4_K;
+  case GGMLType::Q6_K:
+    return targets::WeightType::Q6_K;
   default:
     return std::nullopt;
   }

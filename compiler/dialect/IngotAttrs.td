@@ -96,8 +96,8 @@ def Ingot_KernelAttr : Ingot_Attr<"Kernel", "kernel"> {
     and the weights of its ggml dot path, multiplied as ggml's CPU backend
     does: compiler/ggml/GGMLDot.h).
     `type` is the weight's kernel type (ingot.weight's getKernelType: f32,
-    f16, q8_0, q4_0 or q4_k for generated kernels), not necessarily its ggml
-    type: a q6_k weight has a q8_0 kernel, its payload converted to Q8_0
+    f16, q8_0, q4_0, q4_k or q6_k for generated kernels), not necessarily its
+    ggml type: a q5_k weight has a q8_0 kernel, its payload converted to Q8_0
     when it is written.
     `getSymbol()` is the generated kernel's name.
 

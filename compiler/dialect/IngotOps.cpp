@@ -303,7 +303,7 @@ LogicalResult FusedMatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
                                  *weight, "weight")))
       return failure();
     // Segments run kernels of one type: the weights' kernel types agree
-    // (their ggml types may not, e.g. q4_k and q6_k both read as q8_0).
+    // (their ggml types may not, e.g. q5_k and q3_k both read as q8_0).
     if (type && *type != weight->getKernelType())
       return emitOpError() << "weights must share one kernel type, '"
                            << ref.getValue() << "' is read as "
@@ -329,7 +329,7 @@ LogicalResult FusedMatmulOp::verifySymbolUses(SymbolTableCollection &symbols) {
                               "kernels read, not the ggml dot path";
     if (!ggml::readsQ8Activations(static_cast<ggml::Type>(*type)))
       return emitOpError() << "a norm prologue needs weights read as q8_0, "
-                              "q4_0 or q4_k, not "
+                              "q4_0, q4_k or q6_k, not "
                            << stringifyGGMLType(*type);
   }
   return success();

@@ -77,7 +77,7 @@ struct TypeInfo {
   /// Whether dequantize is set.
   bool canDequantize;
   /// The type the kernels read a weight of this type as ("read as"): the
-  /// type itself for the five the kernels read natively, else a type the
+  /// type itself for the six the kernels read natively, else a type the
   /// payload writer converts to when it packs the weight. Only meaningful
   /// when canDequantize (kernelReadType).
   Type readAs;
@@ -111,7 +111,7 @@ inline constexpr TypeInfo kTypeTable[] = {
     {Type::Q3_K, "Q3_K", 256, 110, dequantizeQ3_K},
     {Type::Q4_K, "Q4_K", 256, 144, dequantizeQ45_K</*five=*/false>, Type::Q4_K},
     {Type::Q5_K, "Q5_K", 256, 176, dequantizeQ45_K</*five=*/true>},
-    {Type::Q6_K, "Q6_K", 256, 210, dequantizeQ6_K},
+    {Type::Q6_K, "Q6_K", 256, 210, dequantizeQ6_K, Type::Q6_K},
     {Type::Q8_K, "Q8_K", 256, 292, nullptr},
     {Type::IQ2_XXS, "IQ2_XXS", 256, 66, nullptr},
     {Type::IQ2_XS, "IQ2_XS", 256, 74, nullptr},
@@ -202,13 +202,13 @@ constexpr bool isRepackedType(Type type) {
 
 /// Whether the kernels of weight (kernel) type `weightType` read the
 /// activations rounded to Q8_0 blocks of 32 (activationRowBytes). Q8_0 and
-/// Q4_0 as ggml's vec_dot_type; Q4_K too, although ggml rounds them to Q8_K
-/// (one scale per 256): the per-32 scales are at least as accurate, and the
-/// op library's activation preparation and fused prologues serve every
-/// quantized kernel type alike.
+/// Q4_0 as ggml's vec_dot_type; Q4_K and Q6_K too, although ggml rounds them
+/// to Q8_K (one scale per 256): the per-32 scales are at least as accurate,
+/// and the op library's activation preparation and fused prologues serve
+/// every quantized kernel type alike.
 constexpr bool readsQ8Activations(Type weightType) {
   return weightType == Type::Q8_0 || weightType == Type::Q4_0 ||
-         weightType == Type::Q4_K;
+         weightType == Type::Q4_K || weightType == Type::Q6_K;
 }
 
 /// Bytes of one activation row of k values as a kernel of weight type

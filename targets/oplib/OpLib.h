@@ -42,7 +42,7 @@ typedef void (*IngotExpertKernel)(const void *packedStack, int64_t expertStride,
                                   int64_t rowBegin, int64_t rowEnd);
 
 // Weight types (`wtype`, `type`) are ggml type ids (compiler/ggml/GGMLTypes.h,
-// ggml::Type): the matmul drivers read F32, F16, Q4_0, Q8_0 and Q4_K with
+// ggml::Type): the matmul drivers read F32, F16, Q4_0, Q8_0, Q4_K and Q6_K with
 // generated kernels, F32 and F16 on the plain path (null kernel), and on the
 // plain path too every quantized type ggml::hasQuantizedDot names: the ggml
 // dot path, which multiplies the GGUF rows as they are with activations

@@ -42,15 +42,29 @@
 //    tokens; the per-token min factor d_x * sum(x quants) comes from the
 //    tile's table (where Q4_0 keeps its negated offsets), so each sub-block
 //    costs one fma and one fnmadd per (group, token).
+//  Q6_K: each 256-super-block is one iteration, its 16 sub-blocks of 16
+//    values unrolled. Per sub-block and group, the three chunks (two of low
+//    nibbles, one of high 2-bit parts) are loaded once and give the four
+//    4-value operands q in 0..63 (word shifts, masks with 0x0F / 0x30, and
+//    on AVX-512 one vpternlogd bit select instead of and + or), each
+//    multiplied into every token's integer sum (vpdpbusd; AVX2 vpmaddubsw
+//    and vpmaddwd per operand: two products of 63 x 127 per int16 lane).
+//    The sums start at -32 * sum(x quants) of the sub-block (the tile's
+//    table, two entries per 32-block and token), so they are the exact dots
+//    of q - 32. The factor d * sc comes from the header's f32 d and i8
+//    scales per group (vpmovsxbd, vcvtdq2ps, vmulps) and serves all tokens:
+//    one vmulps by d_x and one fma per (sub-block, group, token).
 //
-// Pass shapes (AVX-512, block order; Q4_K as Q4_0): prefill tiles 2 groups
-// x 6 tokens; one token (decode, MoE experts) 4 groups, each block sum split
-// over two accumulators, with software prefetch of the weights a distance
-// ahead sized from the target's L1d (prefetchBlocksAhead). ggml's order
-// (AVX-512): one token 3 groups with the same prefetch (8 chunk sums per group
-// fill the registers), more tokens 1 group x 3 tokens (24 chunk sums: each
-// weight chunk loaded serves 3 tokens). AVX2 and AVXVNNI: 1 group per pass,
-// one-token passes prefetching the same way.
+// Pass shapes (AVX-512, block order; Q4_K and Q6_K as Q4_0): prefill tiles 2
+// groups x 6 tokens (Q6_K: 1 group x 12 tokens, so that assembling its
+// operands in registers is shared by more tokens); one token (decode, MoE
+// experts) 4 groups, each block sum split over two accumulators, with software
+// prefetch of the weights a distance ahead sized from the target's L1d
+// (prefetchBlocksAhead). ggml's order (AVX-512): one token 3 groups with the
+// same prefetch (8 chunk sums per group fill the registers), more tokens 1
+// group x 3 tokens (24 chunk sums: each weight chunk loaded serves 3 tokens).
+// AVX2 and AVXVNNI: 1 group per pass, one-token passes prefetching the same
+// way.
 //
 // F32 / F16 weights get no kernel: the op library computes them in ggml's
 // F32 order from the packed layout (packWeights still writes it).
@@ -72,7 +86,7 @@ namespace {
 
 bool isQuant(WeightType type) {
   return type == WeightType::Q8_0 || type == WeightType::Q4_0 ||
-         type == WeightType::Q4_K;
+         type == WeightType::Q4_K || type == WeightType::Q6_K;
 }
 
 /// The packed Q4_K super-block of a group of G rows (Kernels.h), in bytes
@@ -87,6 +101,19 @@ constexpr int kScaleOffset = kDminOffset + 2; ///< + sub-block (x G)
 constexpr int kMinOffset = kScaleOffset + kSubBlocks;
 constexpr int kUnitBytes = kMinOffset + kSubBlocks; ///< 148
 } // namespace q4k
+
+/// The packed Q6_K super-block of a group of G rows (Kernels.h), in bytes
+/// per row: per 16-value sub-block s three chunks (low nibbles of elements
+/// 0..3 / 8..11, of 4..7 / 12..15, the 2-bit high parts of all 16), then the
+/// header: G f32 d, per sub-block G i8 scales.
+namespace q6k {
+constexpr int kSubBlocks = 16;
+constexpr int kChunksPerSubBlock = 3;
+constexpr int kQuantBytes = 192; ///< 16 sub-blocks x 3 chunks x 4 bytes
+constexpr int kDOffset = kQuantBytes;
+constexpr int kScaleOffset = kDOffset + 4;            ///< + sub-block (x G)
+constexpr int kUnitBytes = kScaleOffset + kSubBlocks; ///< 212
+} // namespace q6k
 
 /// Row groups one pass over the blocks computes for a tile of t tokens:
 /// each weight chunk loaded once serves every token of the tile.
@@ -107,18 +134,20 @@ int passGroups(ISA isa, bool ggmlOrder, int t) {
 int granule(ISA isa) { return isa == ISA::AVX512VNNI ? 16 : 8; }
 
 /// Bytes of one packed unit of a group of G rows: a ggml block of each row
-/// (a 32-block of Q8_0 / Q4_0, a 256-super-block of Q4_K, one k of the float
-/// types). G ggml blocks, except Q4_K's, whose unpacked scales and mins take
-/// 4 bytes a row more.
+/// (a 32-block of Q8_0 / Q4_0, a 256-super-block of Q4_K / Q6_K, one k of
+/// the float types). G ggml blocks, except Q4_K's, whose unpacked scales and
+/// mins take 4 bytes a row more, and Q6_K's, whose f32 d takes 2 more.
 uint64_t unitBytes(WeightType type, int g) {
   if (type == WeightType::Q4_K)
     return uint64_t(g) * q4k::kUnitBytes;
+  if (type == WeightType::Q6_K)
+    return uint64_t(g) * q6k::kUnitBytes;
   return uint64_t(g) * ggml::getTypeInfo(type).blockBytes;
 }
 
 /// 32-blocks per packed unit of a quantized type.
 int subBlocksPerUnit(WeightType type) {
-  return type == WeightType::Q4_K ? q4k::kSubBlocks : 1;
+  return type == WeightType::Q4_K || type == WeightType::Q6_K ? 8 : 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -143,7 +172,8 @@ struct BodyRegs {
   Reg64 tmp = Xbyak::util::rbx, tmp2 = Xbyak::util::rbp;
 };
 
-/// Most tokens per tile: the offset table holds 8 entries per block.
+/// Most tokens per tile: the offset table holds 8 entries per block (Q6_K's
+/// its own layout, halfOffsetEntry).
 constexpr int maxTokenTile = 8;
 
 class MatmulGenerator : public Xbyak::CodeGenerator {
@@ -188,10 +218,16 @@ private:
   int64_t nBlocks() const { return k / 32; }
   bool q8() const { return type == WeightType::Q8_0; }
   bool q4k() const { return type == WeightType::Q4_K; }
+  bool q6k() const { return type == WeightType::Q6_K; }
   /// Q4_K: offset of chunk ch of sub-block s from the super-block's start,
   /// and of the header's fields (per row; times G).
   int q4kChunk(int s, int ch) const { return (s * 4 + ch) * chunkBytes(); }
   int q4kHeader(int rowOffset) const { return rowOffset * g; }
+  /// Q6_K: offset of chunk ch (0, 1: low nibbles, 2: high bits) of
+  /// sub-block s from the super-block's start.
+  int q6kChunk(int s, int ch) const {
+    return (s * q6k::kChunksPerSubBlock + ch) * chunkBytes();
+  }
   /// Bytes of one chunk: 4 k-values of the G rows of a group.
   int chunkBytes() const { return g * 4; }
   /// Offset of a block's G f16 scales from the block's start.
@@ -203,6 +239,13 @@ private:
   Xbyak::RegExp offsetEntry(const Reg64 &idx, int tok) const {
     return rsp + idx * 8 + 4 * tok;
   }
+  /// Q6_K: the negated offset of token `tok` in 16-value half `half` of the
+  /// block idx / 4 plus `block`: one array of nBlocks entries per token and
+  /// half (its tiles have up to 12 tokens).
+  Xbyak::RegExp halfOffsetEntry(const Reg64 &idx, int block, int half,
+                                int tok) const {
+    return rsp + idx + int(block * 4 + (tok * 2 + half) * nBlocks() * 4);
+  }
   /// ggml's order: the negated offset of chunk ch of block idx / 4 of token
   /// tok, one table of nBlocks x 8 entries per token.
   Xbyak::RegExp chunkOffsetEntry(const Reg64 &idx, int tok, int ch) const {
@@ -211,12 +254,19 @@ private:
   int64_t frameBytes() const {
     if (!needsOffsetTable())
       return 0;
-    const int64_t bytes =
-        ggmlOrder ? tMax * nBlocks() * 32 : nBlocks() * 4 * maxTokenTile;
+    const int64_t bytes = ggmlOrder ? tMax * nBlocks() * 32
+                          : q6k()   ? nBlocks() * 4 * 2 * tMax
+                                    : nBlocks() * 4 * maxTokenTile;
     return (bytes + 63) / 64 * 64;
   }
 
-  int groupsPerPass(int t) const { return passGroups(isa, ggmlOrder, t); }
+  int groupsPerPass(int t) const {
+    // AVX-512 Q6_K tiles of several tokens: one group of 12 tokens, so that
+    // each sub-block's operands, assembled in registers, serve 12 tokens.
+    if (q6k() && avx512 && t > 1)
+      return 1;
+    return passGroups(isa, ggmlOrder, t);
+  }
   /// One-token passes stream each weight once, memory bound: they prefetch
   /// every cache line of their groups blocksAhead 32-blocks ahead.
   bool prefetches(int t) const { return t == 1; }
@@ -339,6 +389,8 @@ private:
     return v(weightRegBase(p) + (q8() ? 1 : 2) * p.groups);
   }
   Xmm regNibbleMask() const { return v(avx512 ? 31 : 13); }
+  /// Q6_K: 0x30 in every byte, the place of a value's high 2 bits.
+  Xmm regCrumbMask() const { return v(avx512 ? 30 : 12); }
 
   /// ggml's order: the float sum of chunk ch of token tok (all T x 8 of them
   /// live through the block loop); chunk 0's holds the total at the end.
@@ -375,6 +427,10 @@ private:
                              const Xmm &half);
   void emitSuperBlockQ4KAvx512(const Pass &p, const BodyRegs &r);
   void emitSuperBlockQ4KAvx2(int t, const BodyRegs &r);
+  Xmm emitQ6KOperand(int m, const Xmm &crumbs, const Xmm &nibbles,
+                     const Xmm &out, const Xmm &scratch);
+  void emitSuperBlockQ6KAvx512(const Pass &p, const BodyRegs &r);
+  void emitSuperBlockQ6KAvx2(int t, const BodyRegs &r);
   void emitStore(int t, const BodyRegs &r, int j,
                  const std::function<Xmm(int)> &sum);
   void emitPass(const Pass &p, const BodyRegs &r);
@@ -383,8 +439,10 @@ private:
 };
 
 void MatmulGenerator::emitConstants() {
-  if (type == WeightType::Q4_0 || q4k())
+  if (type == WeightType::Q4_0 || q4k() || q6k())
     vconst(regNibbleMask(), 0x0F0F0F0Fu);
+  if (q6k())
+    vconst(regCrumbMask(), 0x30303030u);
   if (!avx512) {
     if (!vexVnni)
       vconst(regOnes16(), 0x00010001u);
@@ -399,15 +457,20 @@ void MatmulGenerator::emitConstants() {
 /// activation quants) as int32, offset = 128 (Q8_0 stored +128) or 8 (Q4_0
 /// nibbles), at offsetEntry(block * 4, token). Q4_K: the float d_x * sum of
 /// the block's activation quants there instead, the factor of its min term.
+/// Q6_K: -(32 * sum) per 16-value half of the block (its values are stored
+/// q + 32, unsigned), at halfOffsetEntry.
 void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
   if (!needsOffsetTable())
     return;
   // Registers: the tile's sums v(0..t-1), then zero, then (AVX-512) the
   // offset bytes; nothing else is live yet.
-  const Xmm zero = v(maxTokenTile);
-  const Xmm tmp = v(maxTokenTile + 1);
-  const Xmm offset = avx512 ? v(maxTokenTile + 2) : regOffset();
-  if (avx512)
+  const int free = std::max(maxTokenTile, tMax);
+  const Xmm zero = v(free);
+  const Xmm tmp = v(free + 1);
+  const Xmm offset = avx512 || q6k() ? v(free + 2) : regOffset();
+  if (q6k())
+    vconst(offset, 0x20202020u);
+  else if (avx512)
     vconst(offset, q8() ? 0x80808080u : q4k() ? 0x01010101u : 0x08080808u);
   Xbyak::Label loop;
   xor_(r.idx, r.idx);
@@ -438,36 +501,42 @@ void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
         }
     return;
   }
+  // Q6_K sums each half of the block's 8 chunks on its own.
+  const int halves = q6k() ? 2 : 1;
   L(loop);
   vzero(zero);
-  for (int tok = 0; tok < t; ++tok)
-    vzero(v(tok));
-  for (int ch = 0; ch < 8; ++ch)
-    for (int tok = 0; tok < t; ++tok) {
-      const Xmm c = v(tok);
-      const auto src = r.act + r.idx * 8 + int(tok * actStride + 4 * ch);
-      if (avx512) {
-        vpdpbusd(c, offset, ptr_b[src]);
-      } else if (vexVnni) {
-        vpbroadcastd(tmp, ptr[src]);
-        dotBytesVex(c, offset, tmp);
-      } else {
-        vpbroadcastd(tmp, ptr[src]);
-        vpmaddubsw(tmp, offset, tmp);
-        vpmaddwd(tmp, tmp, regOnes16());
-        vpaddd(c, c, tmp);
+  for (int half = 0; half < halves; ++half) {
+    for (int tok = 0; tok < t; ++tok)
+      vzero(v(tok));
+    for (int ch = 8 / halves * half; ch < 8 / halves * (half + 1); ++ch)
+      for (int tok = 0; tok < t; ++tok) {
+        const Xmm c = v(tok);
+        const auto src = r.act + r.idx * 8 + int(tok * actStride + 4 * ch);
+        if (avx512) {
+          vpdpbusd(c, offset, ptr_b[src]);
+        } else if (vexVnni) {
+          vpbroadcastd(tmp, ptr[src]);
+          dotBytesVex(c, offset, tmp);
+        } else {
+          vpbroadcastd(tmp, ptr[src]);
+          vpmaddubsw(tmp, offset, tmp);
+          vpmaddwd(tmp, tmp, regOnes16());
+          vpaddd(c, c, tmp);
+        }
       }
+    for (int tok = 0; tok < t; ++tok) {
+      const Xmm sum = lowXmm(v(tok));
+      if (q4k()) {
+        vcvtdq2ps(sum, sum);
+        vmulss(sum, sum, dword[r.act + r.idx + int(k + tok * actStride)]);
+        vmovss(dword[offsetEntry(r.idx, tok)], sum);
+        continue;
+      }
+      vpsubd(v(tok), zero, v(tok));
+      vmovd(ptr[q6k() ? halfOffsetEntry(r.idx, 0, half, tok)
+                      : offsetEntry(r.idx, tok)],
+            sum);
     }
-  for (int tok = 0; tok < t; ++tok) {
-    const Xmm sum = lowXmm(v(tok));
-    if (q4k()) {
-      vcvtdq2ps(sum, sum);
-      vmulss(sum, sum, dword[r.act + r.idx + int(k + tok * actStride)]);
-      vmovss(dword[offsetEntry(r.idx, tok)], sum);
-      continue;
-    }
-    vpsubd(v(tok), zero, v(tok));
-    vmovd(ptr[offsetEntry(r.idx, tok)], sum);
   }
   add(r.idx, 4);
   cmp(r.idx, int(nBlocks() * 4));
@@ -859,6 +928,147 @@ void MatmulGenerator::emitSuperBlockQ4KAvx2(int t, const BodyRegs &r) {
   }
 }
 
+/// Q6_K: operand m (elements 4m..4m+3 of each row's sub-block, ggml's 6-bit
+/// q in 0..63 as unsigned bytes: the weight's integer is q - 32) from the
+/// sub-block's high-bit chunk `crumbs` and its low-nibble chunk `nibbles`
+/// (chunk 0 for even m, 1 for odd; the low nibbles for m < 2, the high ones for
+/// m >= 2): the nibble in bits 0-3, the 2 high bits of the crumbs byte's field
+/// m moved to bits 4-5. The word shifts carry bits across bytes only into bits
+/// the masks clear. Returns the register holding it (`out` or `scratch`).
+Xbyak::Xmm MatmulGenerator::emitQ6KOperand(int m, const Xmm &crumbs,
+                                           const Xmm &nibbles, const Xmm &out,
+                                           const Xmm &scratch) {
+  // Field m of a crumbs byte is at bits 2m..2m+1.
+  if (m < 2)
+    vpsllw(scratch, crumbs, 4 - 2 * m);
+  else if (m == 3)
+    vpsrlw(scratch, crumbs, 2);
+  const Xmm &high = m == 2 ? crumbs : scratch;
+  Xmm low = nibbles;
+  if (m >= 2) {
+    vpsrlw(out, nibbles, 4);
+    low = out;
+  }
+  if (avx512) {
+    vpandd(scratch, high, regCrumbMask());
+    // scratch = mask ? low : scratch (bitwise select, bits 0-3 from low).
+    vpternlogd(scratch, low, regNibbleMask(), 0xD8);
+    return scratch;
+  }
+  vpand(scratch, high, regCrumbMask());
+  vpand(out, low, regNibbleMask());
+  vpor(out, out, scratch);
+  return out;
+}
+
+/// One Q6_K super-block of the pass's groups for its tokens (AVX-512); r.gw
+/// points at it in the first group, r.idx / 4 is its first 32-block. Per
+/// 16-value sub-block s, group and token: the exact int32 dot isum of the
+/// integers q - 32 with the activation quants (vpdpbusd of the unsigned q,
+/// started at the negated offset -32 * sum(x quants) from the tile's
+/// table), then
+///   sum = fma(float(isum), (d * sc_s) * d_x, sum)
+/// with d * sc_s exact (an f16 value times an int8).
+void MatmulGenerator::emitSuperBlockQ6KAvx512(const Pass &p,
+                                              const BodyRegs &r) {
+  const int base = weightRegBase(p);
+  const Xmm crumbs = v(base), low = v(base + 1), high = v(base + 2),
+            out = v(base + 3), scratch = v(base + 4);
+  // The scale step reuses the chunk registers.
+  const Xmm scale = crumbs, dd = low;
+  for (int s = 0; s < q6k::kSubBlocks; ++s) {
+    for (int j = 0; j < p.groups; ++j)
+      for (int tok = 0; tok < p.tokens; ++tok) {
+        vpbroadcastd(intSum(p, j, tok),
+                     ptr[halfOffsetEntry(r.idx, s / 2, s % 2, tok)]);
+        if (p.split)
+          vzero(intSum(p, j, tok, 1));
+      }
+    for (int j = 0; j < p.groups; ++j) {
+      vloadInt(crumbs, weightAt(r, j, q6kChunk(s, 2)));
+      vloadInt(low, weightAt(r, j, q6kChunk(s, 0)));
+      vloadInt(high, weightAt(r, j, q6kChunk(s, 1)));
+      if (prefetches(p.tokens))
+        prefetchUnitLines(r, j, s, q6k::kSubBlocks);
+      for (int m = 0; m < 4; ++m) {
+        const Xmm op =
+            emitQ6KOperand(m, crumbs, m % 2 ? high : low, out, scratch);
+        for (int tok = 0; tok < p.tokens; ++tok)
+          vpdpbusd(
+              intSum(p, j, tok, p.split ? m % 2 : 0), op,
+              ptr_b[r.act + r.idx * 8 + int(tok * actStride + 16 * s + 4 * m)]);
+      }
+    }
+    for (int j = 0; j < p.groups; ++j) {
+      vpmovsxbd(scale, weightAt(r, j, q6k::kScaleOffset * g + s * g));
+      vcvtdq2ps(scale, scale);
+      vmulps(scale, scale, weightAt(r, j, q6k::kDOffset * g));
+      for (int tok = 0; tok < p.tokens; ++tok) {
+        const Xmm isum = intSum(p, j, tok);
+        if (p.split)
+          vpaddd(isum, isum, intSum(p, j, tok, 1));
+        vcvtdq2ps(isum, isum);
+        vmulps(dd, scale,
+               ptr_b[r.act + r.idx + int(k + tok * actStride + 4 * (s / 2))]);
+        vfmadd231ps(floatSum(p, j, tok), isum, dd);
+      }
+    }
+  }
+}
+
+/// One Q6_K super-block of one group for t tokens (AVX2 / AVX-VNNI), the
+/// numerics of emitSuperBlockQ6KAvx512. AVX2: each operand's
+/// vpmaddubsw(q + 32, x) (at most 2 x 63 x 127 per int16 lane) widened by
+/// vpmaddwd with ones and added in int32; AVXVNNI: vpdpbusd, split over two
+/// sums (even / odd operands) in one-token passes.
+void MatmulGenerator::emitSuperBlockQ6KAvx2(int t, const BodyRegs &r) {
+  const Xmm crumbs = v(6), low = v(7), xb = v(8), high = v(9), dd = v(10),
+            out = v(14), scratch = v(15);
+  const Xmm scale = high; // once the dots are done
+  const bool split = splitSums(t);
+  auto accFor = [&](int tok, int part) {
+    return split && part % 2 ? accQHigh() : accQ(tok);
+  };
+  for (int s = 0; s < q6k::kSubBlocks; ++s) {
+    for (int tok = 0; tok < t; ++tok)
+      vpbroadcastd(accQ(tok), ptr[halfOffsetEntry(r.idx, s / 2, s % 2, tok)]);
+    if (split)
+      vpxor(accQHigh(), accQHigh(), accQHigh());
+    vloadInt(crumbs, ptr[r.gw + q6kChunk(s, 2)]);
+    vloadInt(low, ptr[r.gw + q6kChunk(s, 0)]);
+    vloadInt(high, ptr[r.gw + q6kChunk(s, 1)]);
+    if (prefetches(t))
+      prefetchUnitLines(r, 0, s, q6k::kSubBlocks);
+    for (int m = 0; m < 4; ++m) {
+      const Xmm op =
+          emitQ6KOperand(m, crumbs, m % 2 ? high : low, out, scratch);
+      for (int tok = 0; tok < t; ++tok) {
+        vpbroadcastd(
+            xb, ptr[r.act + r.idx * 8 + int(tok * actStride + 16 * s + 4 * m)]);
+        if (vexVnni) {
+          dotBytesVex(accFor(tok, m), op, xb);
+          continue;
+        }
+        vpmaddubsw(xb, op, xb);
+        vpmaddwd(xb, xb, regOnes16());
+        vpaddd(accQ(tok), accQ(tok), xb);
+      }
+    }
+    if (split)
+      vpaddd(accQ(0), accQ(0), accQHigh());
+    vpmovsxbd(scale, ptr[r.gw + q6k::kScaleOffset * g + s * g]);
+    vcvtdq2ps(scale, scale);
+    vmulps(scale, scale, ptr[r.gw + q6k::kDOffset * g]);
+    for (int tok = 0; tok < t; ++tok) {
+      vcvtdq2ps(accQ(tok), accQ(tok));
+      vbroadcastss(dd,
+                   ptr[r.act + r.idx + int(k + tok * actStride + 4 * (s / 2))]);
+      vmulps(dd, scale, dd);
+      vfmadd231ps(fAcc(tok), accQ(tok), dd);
+    }
+  }
+}
+
 /// Stores the sums of group j of the pass (token tok in sum(tok)) to y,
 /// masking rows past rowEnd.
 void MatmulGenerator::emitStore(int t, const BodyRegs &r, int j,
@@ -934,7 +1144,11 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
     });
   } else {
     blockLoop(nBlocks(), [&] {
-      if (q4k() && avx512)
+      if (q6k() && avx512)
+        emitSuperBlockQ6KAvx512(p, r);
+      else if (q6k())
+        emitSuperBlockQ6KAvx2(p.tokens, r);
+      else if (q4k() && avx512)
         emitSuperBlockQ4KAvx512(p, r);
       else if (q4k())
         emitSuperBlockQ4KAvx2(p.tokens, r);
@@ -1174,6 +1388,11 @@ int64_t targets::prefetchBlocksAhead(WeightType type, ISA isa,
 }
 
 int64_t targets::tokenTile(WeightType type, ISA isa, KernelNumerics numerics) {
+  // AVX-512 Q6_K: one group of 16 rows x 12 tokens per pass (12 float and 12
+  // integer sums), so that assembling each sub-block's 6-bit operands in
+  // registers is shared by twice the tokens of a 2 x 6 tile.
+  if (type == WeightType::Q6_K && isa == ISA::AVX512VNNI)
+    return 12;
   // Q4_K's passes hold the same registers as Q4_0's (the scale and min
   // factors take the nibbles' place once the block's dots are done).
   if (type == WeightType::Q8_0 && numerics == KernelNumerics::GgmlOrder)
@@ -1233,6 +1452,50 @@ void packQ4KRow(int64_t k, int g, int i, const uint8_t *src, uint8_t *out) {
 }
 } // namespace
 
+namespace {
+/// ggml's 6-bit q (0..63) of element e of a Q6_K block (ggml-common.h
+/// block_q6_K: ql[128] low nibbles, qh[64] high 2 bits; each 128 elements
+/// take 64 ql and 32 qh bytes: element 32c + l of a 128 has ql[l + 32 (c %
+/// 2)]'s low (c < 2) or high nibble and bits 2c..2c+1 of qh[l]).
+int q6kValue(const uint8_t *blk, int e) {
+  const int half = e / 128, c = e % 128 / 32, l = e % 32;
+  const uint8_t ql = blk[64 * half + l + 32 * (c % 2)];
+  const uint8_t qh = blk[128 + 32 * half + l];
+  return (c < 2 ? ql & 0x0F : ql >> 4) | ((qh >> (2 * c)) & 3) << 4;
+}
+
+/// Packs row i of a group (k values of Q6_K at src, or a zero row when src
+/// is null) into the group's super-blocks at `out` (Kernels.h): per
+/// sub-block s of 16 values v_0..v_15, chunk 0 byte b holds v_b and
+/// v_{8+b} (low and high nibble: their low 4 bits), chunk 1 v_{4+b} and
+/// v_{12+b}, chunk 2 the high 2 bits of v_b, v_{4+b}, v_{8+b}, v_{12+b} at
+/// bits 0-1, 2-3, 4-5, 6-7; then d widened to f32 and the int8 scales.
+void packQ6KRow(int64_t k, int g, int i, const uint8_t *src, uint8_t *out) {
+  const int chunkBytes = 4 * g;
+  const uint32_t srcBlock = ggml::getTypeInfo(WeightType::Q6_K).blockBytes;
+  for (int64_t sb = 0; sb < k / 256; ++sb) {
+    uint8_t *dst = out + uint64_t(sb) * unitBytes(WeightType::Q6_K, g);
+    const uint8_t *blk = src ? src + uint64_t(sb) * srcBlock : nullptr;
+    for (int s = 0; s < q6k::kSubBlocks; ++s) {
+      auto value = [&](int e) { return blk ? q6kValue(blk, 16 * s + e) : 0; };
+      uint8_t *chunk = dst + s * q6k::kChunksPerSubBlock * chunkBytes + 4 * i;
+      for (int b = 0; b < 4; ++b) {
+        chunk[b] = uint8_t((value(b) & 0x0F) | (value(8 + b) & 0x0F) << 4);
+        chunk[chunkBytes + b] =
+            uint8_t((value(4 + b) & 0x0F) | (value(12 + b) & 0x0F) << 4);
+        uint8_t crumbs = 0;
+        for (int m = 0; m < 4; ++m)
+          crumbs |= uint8_t((value(4 * m + b) >> 4) << (2 * m));
+        chunk[2 * chunkBytes + b] = crumbs;
+      }
+      dst[q6k::kScaleOffset * g + s * g + i] = blk ? blk[192 + s] : 0;
+    }
+    const float d = blk ? ggml::loadHalf(blk + 208) : 0.0f;
+    std::memcpy(dst + q6k::kDOffset * g + 4 * i, &d, 4);
+  }
+}
+} // namespace
+
 bool targets::packWeights(WeightType type, MatmulShape shape, ISA isa,
                           const uint8_t *source, uint8_t *packed) {
   if (!isSupportedShape(type, shape))
@@ -1250,6 +1513,10 @@ bool targets::packWeights(WeightType type, MatmulShape shape, ISA isa,
       const uint8_t *src = valid ? source + uint64_t(row) * rowBytes : nullptr;
       if (type == WeightType::Q4_K) {
         packQ4KRow(k, g, i, src, out);
+        continue;
+      }
+      if (type == WeightType::Q6_K) {
+        packQ6KRow(k, g, i, src, out);
         continue;
       }
       if (isQuant(type)) {

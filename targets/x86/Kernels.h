@@ -48,17 +48,32 @@
 //         kernels form d * sc and dmin * m in registers (both exact in
 //         float); keeping them as f32 per sub-block would cost 6 bits per
 //         weight, a third more to stream in decode.
+//   Q6_K: per 256-super-block: per 16-value sub-block s (elements 16s..,
+//         ggml's 6-bit q in 0..63, weight d * sc_s * (q - 32)) three chunks
+//         of G x 4 bytes: chunk 0 byte b of a row holds the low 4 bits of
+//         v_b (low nibble) and v_{8+b} (high nibble), chunk 1 those of
+//         v_{4+b} and v_{12+b}, chunk 2 the high 2 bits of v_b, v_{4+b},
+//         v_{8+b} and v_{12+b} at bits 0-1, 2-3, 4-5, 6-7 (v_e = q of
+//         element 16s + e); then a header: G f32 d (ggml's f16, widened:
+//         exact), per sub-block G i8 scales. = G * 212 bytes per
+//         super-block, 6.625 bits per weight (ggml's 210 bytes: 6.5625;
+//         the f32 d makes a 16-row group's super-block whole 64-byte lines;
+//         Q8_0, which Q6_K was converted to before: 8.5). The kernels form
+//         each 4-value operand q (bits 0-5 of a byte) in registers with
+//         shifts and masks (AVX-512: one vpternlogd select) and read it
+//         unsigned in vpdpbusd.
 //   F32 / F16: per k, the G values of the group's rows (k-major). No kernel
 //         is generated for them: the op library computes these products in
 //         ggml's F32 order (targets/oplib), reading this layout.
 //
 // Activation layout per token (ggml::activationRowBytes; the op library's
-// ingot_op_prepare_activations writes it): Q8_0 / Q4_0 / Q4_K weights
-// (ggml::readsQ8Activations): K int8 quants, then K/32 f32 scales (Q8_0
-// rounding of ggml's x86 quantize_row_q8_0); F16 weights: K floats already
-// rounded to f16; F32 weights: K floats. (ggml rounds Q4_K's activations to
-// Q8_K, one scale per 256; the per-32 scales here are finer, so Q4_K
-// kernels are not bit-identical with ggml, only close within rounding.)
+// ingot_op_prepare_activations writes it): Q8_0 / Q4_0 / Q4_K / Q6_K
+// weights (ggml::readsQ8Activations): K int8 quants, then K/32 f32 scales
+// (Q8_0 rounding of ggml's x86 quantize_row_q8_0); F16 weights: K floats
+// already rounded to f16; F32 weights: K floats. (ggml rounds Q4_K's and
+// Q6_K's activations to Q8_K, one scale per 256; the per-32 scales here are
+// finer, so these kernels are not bit-identical with ggml, only close within
+// rounding.)
 //
 // Numerics (KernelNumerics::BlockOrder, the default; Q8_0 and Q4_0 alike):
 // per row, token and 32-block b, the exact int32 dot isum_b of the weight and
@@ -80,8 +95,19 @@
 // ggml's dequantized weights (d * sc * q - dmin * m) with the Q8_0-rounded
 // activations up to float rounding; the kernel tests check it bit for bit
 // and within a rounding bound of that exact dot.
-// KernelNumerics::GgmlOrder gives Q4_K kernels this order too: ggml's own
-// rests on Q8_K activations, which the op library does not prepare.
+// Q6_K (block order only): per row, token and 16-value sub-block s of each
+// super-block, the exact int32 dot isum_s of the integers q - 32 with the
+// activation quants (the kernels sum q * x with vpdpbusd from
+// -32 * sum(x quants of the sub-block), a per-token table), then
+//   sum = fma(float(isum_s), (d * sc_s) * d_x, sum)
+// (d * sc_s, an f16 value times an int8, is exact; the product with d_x of
+// the sub-block's 32-block is rounded to float), sub-block after sub-block
+// from sum = 0: the exact dot of ggml's dequantized weights with the
+// Q8_0-rounded activations up to float rounding, checked by the kernel
+// tests as Q4_K's.
+// KernelNumerics::GgmlOrder gives Q4_K and Q6_K kernels this order too:
+// ggml's own rests on Q8_K activations, which the op library does not
+// prepare.
 // KernelNumerics::GgmlOrder (Q8_0 only; Q4_0 is the same either way): ggml's
 // order, bit-identical with ingot::interp: exact int32 sums of 4 products
 // (chunk c = elements 4c..4c+3), one float sum per chunk acc_c =
@@ -106,7 +132,7 @@ namespace ingot::targets {
 /// AVX2 = avx2 + fma + f16c (VEX ymm code only, no EVEX).
 enum class ISA { AVX2, AVXVNNI, AVX512VNNI };
 
-/// The ggml type of a packed weight: F32, F16, Q8_0, Q4_0 or Q4_K
+/// The ggml type of a packed weight: F32, F16, Q8_0, Q4_0, Q4_K or Q6_K
 /// (ggml::isKernelWeightType).
 using WeightType = ggml::Type;
 
@@ -119,7 +145,7 @@ const char *isaName(ISA isa);
 
 /// Whether packWeights (and, for the quantized types, the generators)
 /// support this type and shape: a kernel weight type, N >= 1, K >= 1, K a
-/// multiple of the block (32 for Q8_0 / Q4_0, 256 for Q4_K) for the
+/// multiple of the block (32 for Q8_0 / Q4_0, 256 for Q4_K / Q6_K) for the
 /// quantized types.
 bool isSupportedShape(WeightType type, MatmulShape shape);
 
@@ -148,8 +174,8 @@ inline uint64_t activationBytesPerToken(WeightType type, int64_t K) {
 /// The order in which a kernel sums (see Numerics above).
 enum class KernelNumerics { BlockOrder, GgmlOrder };
 
-/// Tokens a matmul kernel (Q8_0 / Q4_0 / Q4_K) processes per pass over the
-/// weights.
+/// Tokens a matmul kernel (Q8_0 / Q4_0 / Q4_K / Q6_K) processes per pass over
+/// the weights (AVX-512: 6, Q6_K 12; AVX2 and AVX-VNNI: 3).
 int64_t tokenTile(WeightType type, ISA isa,
                   KernelNumerics numerics = KernelNumerics::BlockOrder);
 
@@ -175,15 +201,15 @@ struct KernelTargetFacts {
   int64_t l1dBytes = 32 * 1024;
 };
 
-/// Packed units (32-blocks; Q4_K: 256-super-blocks) ahead that one-token
+/// Packed units (32-blocks; Q4_K / Q6_K: 256-super-blocks) ahead that one-token
 /// passes (decode, experts) prefetch the weights: the largest power of two
 /// whose window, that many units of the pass's groups, fits in a quarter of
 /// the L1d; at least 1.
 int64_t prefetchBlocksAhead(WeightType type, ISA isa,
                             const KernelTargetFacts &facts);
 
-/// The matmul kernel for one weight shape (see the ABI above); Q8_0, Q4_0
-/// and Q4_K weights only (Q4_K in block order only).
+/// The matmul kernel for one weight shape (see the ABI above); Q8_0, Q4_0,
+/// Q4_K and Q6_K weights only (Q4_K and Q6_K in block order only).
 GenerateResult
 generateMatmul(WeightType type, MatmulShape shape, ISA isa,
                const std::string &name,
@@ -191,7 +217,7 @@ generateMatmul(WeightType type, MatmulShape shape, ISA isa,
                const KernelTargetFacts &facts = {});
 
 /// The MoE expert kernel for one expert shape (see the ABI above); Q8_0,
-/// Q4_0 and Q4_K weights only (Q4_K in block order only).
+/// Q4_0, Q4_K and Q6_K weights only (Q4_K and Q6_K in block order only).
 GenerateResult
 generateExpertMatmul(WeightType type, MatmulShape shape, ISA isa,
                      const std::string &name,

@@ -64,6 +64,13 @@ uint64_t rowBytesOf(WeightType type, int64_t k) {
   return *ggml::rowBytes(type, uint64_t(k));
 }
 
+/// The kernel types of 256-value super-blocks (K a multiple of 256), whose
+/// kernels read the activations rounded to Q8_0 where ingot::interp does
+/// not.
+bool isSuperBlockType(WeightType type) {
+  return type == WeightType::Q4_K || type == WeightType::Q6_K;
+}
+
 /// The op library's activation rows for `nTokens` rows of K floats (row t
 /// at x + t * K), written back to back.
 void prepareActivations(WeightType type, const float *x, int64_t K,
@@ -122,10 +129,10 @@ void expectKernelValue(KernelNumerics numerics, const interp::WeightView &w,
   const float blockOrder = check::blockOrderDot(w.type, weightRow, act, k);
   ASSERT_EQ(got, blockOrder) << where << " row " << row << ": got " << got
                              << " block order " << blockOrder;
-  if (w.type == WeightType::Q4_K) {
-    // ingot::interp multiplies Q4_K with the f32 activations; the kernels
-    // read them rounded to Q8_0, so they are held to the exact dot of the
-    // dequantized weights with those.
+  if (isSuperBlockType(w.type)) {
+    // ingot::interp multiplies Q4_K / Q6_K with the f32 activations; the
+    // kernels read them rounded to Q8_0, so they are held to the exact dot of
+    // the dequantized weights with those.
     const double exact = check::exactDot(w.type, weightRow, act, k);
     ASSERT_LE(std::fabs(double(got) - exact),
               check::roundingBound(w.type, weightRow, act, k))
@@ -173,16 +180,16 @@ protected:
   }
 
   std::vector<int64_t> ks() const {
-    if (GetParam().type == WeightType::Q4_K)
+    if (isSuperBlockType(GetParam().type))
       return {256, 512, 768, 4096};
     return {32, 64, 96, 864, 4096};
   }
   /// A K of a few blocks, and a short one.
   int64_t someK() const {
-    return GetParam().type == WeightType::Q4_K ? 768 : 864;
+    return isSuperBlockType(GetParam().type) ? 768 : 864;
   }
   int64_t shortK() const {
-    return GetParam().type == WeightType::Q4_K ? 256 : 96;
+    return isSuperBlockType(GetParam().type) ? 256 : 96;
   }
 };
 
@@ -240,17 +247,22 @@ TEST_P(KernelTest, MatmulMatchesReference) {
 }
 
 /// Every row count from 1 to 33 (each remainder of the 16- and 8-row groups
-/// and of passes over several groups) with every token count from 1 to 9
-/// (each remainder of the token tiles), K at its minimum and a few blocks.
+/// and of passes over several groups) with every token count from 1 to one
+/// past the token tile (each remainder of the tiles; at least 1 to 9), K at
+/// its minimum and a few blocks.
 TEST_P(KernelTest, MatmulRaggedSweep) {
   std::mt19937 rng(4321);
-  const std::vector<int64_t> sweepKs = GetParam().type == WeightType::Q4_K
+  const std::vector<int64_t> sweepKs = isSuperBlockType(GetParam().type)
                                            ? std::vector<int64_t>{256, 512}
                                            : std::vector<int64_t>{32, 160};
+  // Every token count up to one past the tile (at least 9).
+  std::vector<int64_t> tokenCounts;
+  const int64_t tile = tokenTile(GetParam().type, GetParam().isa);
+  for (int64_t t = 1; t <= std::max<int64_t>(9, tile + 1); ++t)
+    tokenCounts.push_back(t);
   for (int64_t n = 1; n <= 33; ++n)
     for (int64_t k : sweepKs)
-      ASSERT_NO_FATAL_FAILURE(
-          checkMatmul(GetParam(), n, k, rng, {1, 2, 3, 4, 5, 6, 7, 8, 9}));
+      ASSERT_NO_FATAL_FAILURE(checkMatmul(GetParam(), n, k, rng, tokenCounts));
 }
 
 /// The AMX kernel over ragged shapes: every row count from 1 to 33; K at its
@@ -452,6 +464,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{ISA::AVXVNNI, WeightType::Q4_0}, Case{ISA::AVX2, WeightType::Q4_K},
         Case{ISA::AVXVNNI, WeightType::Q4_K},
         Case{ISA::AVX512VNNI, WeightType::Q4_K},
+        Case{ISA::AVX2, WeightType::Q6_K}, Case{ISA::AVXVNNI, WeightType::Q6_K},
+        Case{ISA::AVX512VNNI, WeightType::Q6_K},
         Case{ISA::AVX2, WeightType::Q8_0, KernelNumerics::GgmlOrder},
         Case{ISA::AVXVNNI, WeightType::Q8_0, KernelNumerics::GgmlOrder},
         Case{ISA::AVX512VNNI, WeightType::Q8_0, KernelNumerics::GgmlOrder}),
@@ -478,6 +492,9 @@ TEST(KernelPrefetch, DistanceFollowsL1d) {
   EXPECT_EQ(ahead(WeightType::Q4_K, ISA::AVX512VNNI, 48), 1); // 9472: 1.3
   EXPECT_EQ(ahead(WeightType::Q4_K, ISA::AVX512VNNI, 32), 1); // 9472: 0.9
   EXPECT_EQ(ahead(WeightType::Q4_K, ISA::AVX2, 32), 4);       // 1184: 6.9
+  // Q6_K: 212 bytes a row.
+  EXPECT_EQ(ahead(WeightType::Q6_K, ISA::AVX512VNNI, 48), 1); // 13568: 0.9
+  EXPECT_EQ(ahead(WeightType::Q6_K, ISA::AVX2, 32), 4);       // 1696: 4.8
 }
 
 /// The distance reaches the code: the same kernel for another L1d differs.
@@ -516,14 +533,17 @@ TEST(KernelGeneratorErrors, ReportedNotFatal) {
     EXPECT_NE(partialSuperBlock.error.find("multiple of 256"),
               std::string::npos)
         << partialSuperBlock.error;
-    EXPECT_FALSE(generateMatmul(WeightType::Q6_K, {16, 256}, isa, "k"));
+    EXPECT_FALSE(generateMatmul(WeightType::Q6_K, {16, 288}, isa, "r"));
+    EXPECT_FALSE(generateMatmul(WeightType::Q5_K, {16, 256}, isa, "k"));
     std::vector<uint8_t> out(1);
     EXPECT_FALSE(
         packWeights(WeightType::Q8_0, {16, 33}, isa, nullptr, out.data()));
     EXPECT_FALSE(
         packWeights(WeightType::Q4_K, {16, 288}, isa, nullptr, out.data()));
     EXPECT_FALSE(
-        packWeights(WeightType::Q6_K, {16, 256}, isa, nullptr, out.data()));
+        packWeights(WeightType::Q6_K, {16, 288}, isa, nullptr, out.data()));
+    EXPECT_FALSE(
+        packWeights(WeightType::Q5_K, {16, 256}, isa, nullptr, out.data()));
   }
 }
 
@@ -652,6 +672,35 @@ TEST(KernelActivationsTest, HalfRoundingMatchesF16C) {
       continue; // NaN
     ASSERT_EQ(ggml::halfToFloat(uint16_t(h)), hardwareFloat(uint16_t(h))) << h;
   }
+}
+
+/// Q6_K has one order, the block order (Kernels.h), for MoE models that ask
+/// every kernel for ggml's.
+TEST(KernelGeneratorQ6K, GgmlOrderIsBlockOrder) {
+  const MatmulShape shape{40, 512};
+  for (ISA isa : {ISA::AVX2, ISA::AVXVNNI, ISA::AVX512VNNI}) {
+    SCOPED_TRACE(isaName(isa));
+    EXPECT_EQ(tokenTile(WeightType::Q6_K, isa, KernelNumerics::GgmlOrder),
+              tokenTile(WeightType::Q6_K, isa, KernelNumerics::BlockOrder));
+    EXPECT_EQ(
+        generated(generateMatmul(WeightType::Q6_K, shape, isa, "k",
+                                 KernelNumerics::GgmlOrder))
+            .code,
+        generated(generateMatmul(WeightType::Q6_K, shape, isa, "k")).code);
+  }
+}
+
+/// The packed Q6_K weight: 212 bytes a row per super-block (Kernels.h; 6.625
+/// bits per weight, ggml's 210 plus d widened to f32), whole groups of the
+/// ISA's granule; each super-block of a 16-row group starts on a 64-byte
+/// line.
+TEST(KernelGeneratorQ6K, PackedSize) {
+  EXPECT_EQ(packedWeightBytes(WeightType::Q6_K, {17, 512}, ISA::AVX512VNNI),
+            2u * 16 * 2 * 212);
+  EXPECT_EQ(packedWeightBytes(WeightType::Q6_K, {17, 512}, ISA::AVX2),
+            3u * 8 * 2 * 212);
+  EXPECT_EQ(packedGroupBytes(WeightType::Q6_K, {17, 256}, ISA::AVX512VNNI) % 64,
+            0u);
 }
 
 } // namespace

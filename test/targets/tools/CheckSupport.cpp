@@ -98,6 +98,43 @@ float blockOrderDotQ4K(const uint8_t *weightRow, const uint8_t *act, int64_t k,
   return sum;
 }
 
+/// Kernels.h's Q6_K block order: per 16-value sub-block j the exact int32
+/// dot of the integers q - 32 (ggml's 6-bit q, read from the block's bits
+/// independently of the kernels' packing) with the activation quants, then
+/// sum = fma(float(isum), (d * sc_j) * d_x, sum).
+/// The magnitude is the sum of the absolute terms.
+float blockOrderDotQ6K(const uint8_t *weightRow, const uint8_t *act, int64_t k,
+                       double *magnitude) {
+  const uint32_t blockBytes = ggml::getTypeInfo(ggml::Type::Q6_K).blockBytes;
+  const int8_t *xq = (const int8_t *)act;
+  float sum = 0.0f;
+  double absSum = 0.0;
+  for (int64_t j = 0; j < k / 16; ++j) {
+    const uint8_t *block = weightRow + j / 16 * blockBytes;
+    const uint8_t *ql = block, *qh = block + 128;
+    int32_t isum = 0;
+    for (int e = 0; e < 16; ++e) {
+      // Element i of the super-block: in each half of 128, element 32c + l
+      // has ql[l + 32 (c % 2)]'s low (c < 2) or high nibble and bits
+      // 2c..2c+1 of qh[l] (ggml-common.h, dequantize_row_q6_K).
+      const int i = int(j % 16) * 16 + e, half = i / 128, c = i % 128 / 32,
+                l = i % 32;
+      const uint8_t low = ql[64 * half + 32 * (c % 2) + l];
+      const int q = (c < 2 ? low & 0x0F : low >> 4) |
+                    ((qh[32 * half + l] >> (2 * c)) & 3) << 4;
+      isum += (q - 32) * int32_t(xq[16 * j + e]);
+    }
+    const float scale =
+        ggml::loadHalf(block + 208) * float(int8_t(block[192 + j % 16]));
+    const float dx = activationScale(act, k, j / 2);
+    sum = std::fma(float(isum), scale * dx, sum);
+    absSum += std::fabs(double(isum) * scale * dx);
+  }
+  if (magnitude)
+    *magnitude = absSum;
+  return sum;
+}
+
 } // namespace
 
 double check::exactDot(ggml::Type type, const uint8_t *weightRow,
@@ -120,6 +157,8 @@ float check::blockOrderDot(ggml::Type type, const uint8_t *weightRow,
                            const uint8_t *act, int64_t k, double *magnitude) {
   if (type == ggml::Type::Q4_K)
     return blockOrderDotQ4K(weightRow, act, k, magnitude);
+  if (type == ggml::Type::Q6_K)
+    return blockOrderDotQ6K(weightRow, act, k, magnitude);
   float sum = 0.0f;
   double absSum = 0.0;
   for (int64_t b = 0; b < k / 32; ++b) {
@@ -138,12 +177,13 @@ float check::blockOrderDot(ggml::Type type, const uint8_t *weightRow,
 
 double check::roundingBound(ggml::Type type, const uint8_t *weightRow,
                             const uint8_t *act, int64_t k) {
-  if (type == ggml::Type::Q4_K) {
-    // Each of the 2 K/32 fmas rounds the running sum (at most the sum of
-    // the terms' magnitudes), each term's scale product is rounded once,
-    // and the dequantized weights of exactDot are rounded to float once.
+  if (type == ggml::Type::Q4_K || type == ggml::Type::Q6_K) {
+    // Each of the K/16 fmas (Q4_K: 2 per 32 values, Q6_K: 1 per 16) rounds
+    // the running sum (at most the sum of the terms' magnitudes), each
+    // term's scale product is rounded once, and the dequantized weights of
+    // exactDot are rounded to float once.
     double terms = 0.0, dequantized = 0.0;
-    blockOrderDotQ4K(weightRow, act, k, &terms);
+    blockOrderDot(type, weightRow, act, k, &terms);
     exactDot(type, weightRow, act, k, &dequantized);
     return std::ldexp(double(2 * (k / 32) + 2) * terms + dequantized, -23);
   }

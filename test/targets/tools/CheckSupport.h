@@ -46,10 +46,11 @@ std::vector<float> randomFloats(int64_t n, float range, std::mt19937 &rng);
 bool report(const std::string &label, const std::vector<float> &got,
             const std::vector<float> &want);
 
-/// One output of a generated Q8_0 / Q4_0 / Q4_K kernel computed the way
+/// One output of a generated Q8_0 / Q4_0 / Q4_K / Q6_K kernel computed the way
 /// Kernels.h documents (Numerics): per 32-block the exact int32 dot of the
 /// weight and activation quants, then sum = fma(float(isum), d_w * d_x, sum)
-/// block after block (Q4_K: the sub-block's scale and min fmas). `weightRow` is
+/// block after block (Q4_K: the sub-block's scale and min fmas; Q6_K: one
+/// fma per 16-value sub-block). `weightRow` is
 /// one ggml-layout row of K values, `act` one token's activations as the op
 /// library prepares them (targets::activationBytesPerToken bytes). With
 /// `magnitude`, also the sum of |float(isum) * d_w * d_x| over the blocks (the
@@ -62,8 +63,8 @@ float blockOrderDot(ggml::Type type, const uint8_t *weightRow,
 /// of a float sum over K/32 + 4 steps, (K/32 + 4) * 2^-23 * sum |term|, where
 /// the terms are the products of each 4-element chunk (integer dot times
 /// d_w * d_x). A wrong scale, block or row is off by about a whole term.
-/// Q4_K: how far blockOrderDot may lie from exactDot: twice the error bound
-/// of its 2 K/32 fmas and rounded scale products, (2 K/32 + 2) * 2^-23 *
+/// Q4_K / Q6_K: how far blockOrderDot may lie from exactDot: twice the error
+/// bound of its K/16 fmas and rounded scale products, (K/16 + 2) * 2^-23 *
 /// sum |term|, plus 2^-23 * sum |w x| for exactDot's float weights.
 double roundingBound(ggml::Type type, const uint8_t *weightRow,
                      const uint8_t *act, int64_t k);

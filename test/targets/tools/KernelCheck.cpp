@@ -27,10 +27,10 @@
 //   matmul q8_0 amx rows=17 cols=32 tokens=3: values=51 mismatches=0 ...
 //   interp: max_scaled_error=1.2e-08 tolerance=1e-05
 //
-// Q4_K kernels read the activations rounded to Q8_0, where ingot::interp
-// multiplies Q4_K with the f32 ones; their second line compares with the
-// exact dot of the dequantized weights with the Q8_0 activations
-// (check::exactDot) instead, within check::roundingBound:
+// Q4_K and Q6_K kernels read the activations rounded to Q8_0, where
+// ingot::interp multiplies these types with the f32 ones; their second line
+// compares with the exact dot of the dequantized weights with the Q8_0
+// activations (check::exactDot) instead, within check::roundingBound:
 //
 //   matmul q4_k avx2 rows=17 cols=256 tokens=3 vs exact: values=51
 //       outside_bound=0 max_error=...
@@ -69,8 +69,9 @@ using namespace llvm;
 
 namespace {
 
-cl::opt<std::string>
-    typeName("type", cl::desc("weight type (q8_0, q4_0, q4_k)"), cl::Required);
+cl::opt<std::string> typeName("type",
+                              cl::desc("weight type (q8_0, q4_0, q4_k, q6_k)"),
+                              cl::Required);
 cl::opt<std::string> isaName("isa",
                              cl::desc("avx2, avxvnni, avx512vnni, amx or "
                                       "amx+avx512vnni"),
@@ -144,20 +145,20 @@ bool reportBoth(
         &refs) {
   if (ggmlOrder)
     return check::report(label, got, interp);
-  const bool q4k = type == ggml::Type::Q4_K;
+  const bool kQuant = type == ggml::Type::Q4_K || type == ggml::Type::Q6_K;
   std::vector<float> blockOrder(got.size()), want = interp;
   std::vector<double> bound(got.size());
   for (size_t i = 0; i < got.size(); ++i) {
     auto [weightRow, act] = refs(i);
     blockOrder[i] = check::blockOrderDot(type, weightRow, act, cols);
     bound[i] = check::roundingBound(type, weightRow, act, cols);
-    if (q4k)
+    if (kQuant)
       want[i] = float(check::exactDot(type, weightRow, act, cols));
   }
   const bool exact = check::report(label, got, blockOrder);
   const bool near =
-      q4k ? check::reportWithinBound(label, got, want, bound, "exact")
-          : check::reportWithinBound(label, got, want, bound);
+      kQuant ? check::reportWithinBound(label, got, want, bound, "exact")
+             : check::reportWithinBound(label, got, want, bound);
   return exact && near;
 }
 
