@@ -78,15 +78,21 @@ llvm::StringMap<Roles> collectRoles(ModuleOp module) {
 
 /// Experts whose gate and up stacks are of different ggml types: the expert
 /// code reads both as one kernel type, so they keep the type table's
-/// (converted, not ggml's arithmetic) rather than the ggml dot path.
+/// (converted, not ggml's arithmetic) rather than the ggml dot path, and
+/// when the table reads the two as different types (q4_k beside q5_k, q6_k
+/// beside iq4_xs, f16 beside q8_0), both are read as q8_0 (read_as_q8_0).
 llvm::StringSet<> mixedGateUp(ModuleOp module) {
   llvm::StringSet<> mixed;
   module.walk([&](MoEOp op) {
     auto gate = module.lookupSymbol<WeightOp>(op.getGateAttr().getAttr());
     auto up = module.lookupSymbol<WeightOp>(op.getUpAttr().getAttr());
-    if (gate && up && gate.getGgmlType() != up.getGgmlType()) {
-      mixed.insert(gate.getSymName());
-      mixed.insert(up.getSymName());
+    if (!gate || !up || gate.getGgmlType() == up.getGgmlType())
+      return;
+    mixed.insert(gate.getSymName());
+    mixed.insert(up.getSymName());
+    if (gate.getKernelType() != up.getKernelType()) {
+      gate.setReadAsQ8_0(true);
+      up.setReadAsQ8_0(true);
     }
   });
   return mixed;

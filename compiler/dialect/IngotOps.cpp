@@ -132,6 +132,8 @@ bool WeightOp::readsGgmlDot() {
 GGMLType WeightOp::getKernelType() {
   if (readsGgmlDot())
     return getGgmlType();
+  if (getReadAsQ8_0())
+    return GGMLType::Q8_0;
   const auto type = static_cast<ggml::Type>(getGgmlType());
   return static_cast<GGMLType>(ggml::kernelReadType(type).value_or(type));
 }

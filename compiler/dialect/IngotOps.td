@@ -39,7 +39,9 @@ def Ingot_WeightOp : Ingot_Op<"weight", [Symbol]> {
     type, which the op library multiplies as ggml does. Kernel choices
     (#ingot.kernel), activation formats and the packed form follow the
     kernel type; the raw and f32 forms and the interpreter read the ggml
-    type's bytes.
+    type's bytes. `read_as_q8_0` (set by ingot-plan-weights on MoE gate and
+    up stacks whose types the table reads differently: one expert kernel
+    reads both) makes the kernel type q8_0 whatever the table says.
 
     ```mlir
     ingot.weight @"blk.0.attn_q.weight" : q8_0 [256, 256] at 14176 size 69632
@@ -47,10 +49,11 @@ def Ingot_WeightOp : Ingot_Op<"weight", [Symbol]> {
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, Ingot_GGMLType:$ggml_type,
                        DenseI64ArrayAttr:$shape, I64Attr:$offset,
-                       I64Attr:$size, OptionalAttr<Ingot_LayoutAttr>:$layout);
+                       I64Attr:$size, OptionalAttr<Ingot_LayoutAttr>:$layout,
+                       UnitAttr:$read_as_q8_0);
   let assemblyFormat = [{
     $sym_name `:` $ggml_type $shape `at` $offset `size` $size
-    (`layout` $layout^)? attr-dict
+    (`read_as_q8_0` $read_as_q8_0^)? (`layout` $layout^)? attr-dict
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
