@@ -646,52 +646,110 @@ float vecDotQ45_K(const uint8_t *row, const DotBlockQ8_K *x, int64_t nBlocks) {
          ((accMin[0] + accMin[2]) + (accMin[1] + accMin[3]));
 }
 
+/// The 256 quants of a Q8_K block widened to 16 bits, eight vectors of 32
+/// (one per sub-block of 32 values): read once for all the weight rows a
+/// product passes over.
+struct WideQ8_K {
+  I16x32 q[8];
+};
+
+inline WideQ8_K widenQ8_K(const DotBlockQ8_K &x) {
+  WideQ8_K w;
+  for (int i = 0; i < 8; ++i)
+    w.q[i] = __builtin_convertvector(loadI8x32(x.q + 32 * i), I16x32);
+  return w;
+}
+
+/// Lane k: a[2k] * b[2k] + a[2k + 1] * b[2k + 1] (exact: the products of
+/// 16-bit values and their pair sums fit 32 bits); the pattern the x86
+/// backend selects vpmaddwd (and, added to an accumulator, vpdpwssd) for.
+inline I32x16 pairSums(I16x32 a, I16x32 b) {
+  const I32x32 products =
+      __builtin_convertvector(a, I32x32) * __builtin_convertvector(b, I32x32);
+  return __builtin_shufflevector(products, products, 0, 2, 4, 6, 8, 10, 12,
+                                 14, 16, 18, 20, 22, 24, 26, 28, 30) +
+         __builtin_shufflevector(products, products, 1, 3, 5, 7, 9, 11, 13,
+                                 15, 17, 19, 21, 23, 25, 27, 29, 31);
+}
+
+/// The exact integer sums of one Q4_K super-block times the activations:
+/// half[c] = sum over chunk c (sub-blocks 2c and 2c + 1) of scale * w * x,
+/// in lanes (any order: integers); minSums[c] = the chunk's mins times
+/// their bsums.
+inline void q4_KChunkSums(const uint8_t *block, const DotBlockQ8_K &x,
+                          const WideQ8_K &wide, I32x16 sums[4],
+                          int32_t minSums[4]) {
+  uint8_t scales[8], mins[8];
+  for (int i = 0; i < 8; ++i)
+    scaleMinK4(i, block + 4, scales[i], mins[i]);
+  // Chunk c of 32 bytes holds sub-blocks 2c (low nibbles) and 2c + 1
+  // (high nibbles). A weight times its scale (at most 15 * 63) fits 16
+  // bits, so each 32 values are one pair-sum product.
+  for (int c = 0; c < 4; ++c) {
+    const I16x32 q = __builtin_convertvector(loadU8x32(block + 16 + 32 * c),
+                                             I16x32);
+    const I16x32 low = (q & I16x32(0xF)) * I16x32(int16_t(scales[2 * c]));
+    const I16x32 high = (q >> I16x32(4)) * I16x32(int16_t(scales[2 * c + 1]));
+    sums[c] = pairSums(low, wide.q[2 * c]) + pairSums(high, wide.q[2 * c + 1]);
+    minSums[c] = int32_t(mins[2 * c]) * subBlockSum(x, 2 * c) +
+                 int32_t(mins[2 * c + 1]) * subBlockSum(x, 2 * c + 1);
+  }
+}
+
 // Q4_K repacked (q4_K_8x8, x86 repack.cpp): per super-block (gemv) or per
 // 64 values (gemm) one exact integer sum of scale * w * x and one of
 // min * bsum, each accumulated as fma(sum, d_w * d_x) and fma(sum,
 // dmin_w * d_x); the result is the first accumulator minus the second.
-inline float repackedQ4_K(const uint8_t *row, const DotBlockQ8_K *x,
-                          int64_t nBlocks, bool gemm) {
-  float acc = 0.0f, accMin = 0.0f;
-  uint8_t scales[8], mins[8];
-  for (int64_t b = 0; b < nBlocks; ++b, row += 144) {
-    for (int i = 0; i < 8; ++i)
-      scaleMinK4(i, row + 4, scales[i], mins[i]);
-    const float d = loadHalf(row) * x[b].d;
-    const float dmin = loadHalf(row + 2) * x[b].d;
-    // Chunk c of 32 bytes holds sub-blocks 2c (low nibbles) and 2c + 1
-    // (high nibbles): 64 values, one gemm group.
-    int32_t chunkSums[4];
-    I32x32 all = 0;
-    for (int c = 0; c < 4; ++c) {
-      const U8x32 q = loadU8x32(row + 16 + 32 * c);
-      const I16x32 low =
-          __builtin_convertvector(q & U8x32(0xF), I16x32) *
-          __builtin_convertvector(loadI8x32(x[b].q + 64 * c), I16x32);
-      const I16x32 high =
-          __builtin_convertvector(q >> U8x32(4), I16x32) *
-          __builtin_convertvector(loadI8x32(x[b].q + 64 * c + 32), I16x32);
-      const I32x32 scaled = I32x32(int32_t(scales[2 * c])) *
-                                __builtin_convertvector(low, I32x32) +
-                            I32x32(int32_t(scales[2 * c + 1])) *
-                                __builtin_convertvector(high, I32x32);
-      if (gemm)
-        chunkSums[c] = __builtin_reduce_add(scaled);
-      else
-        all += scaled;
-    }
-    const int groups = gemm ? 4 : 1;
-    const int perGroup = 8 / groups;
-    for (int g = 0; g < groups; ++g) {
-      const int32_t isum = gemm ? chunkSums[g] : __builtin_reduce_add(all);
-      int32_t minSum = 0;
-      for (int i = g * perGroup; i < (g + 1) * perGroup; ++i)
-        minSum += int32_t(mins[i]) * subBlockSum(x[b], i);
-      acc = fmaf(float(isum), d, acc);
-      accMin = fmaf(float(minSum), dmin, accMin);
+// `rows` weight rows `rowBytes` apart, each its own accumulators: the
+// activations are widened once per super-block for all of them.
+template <int rows>
+void repackedQ4_KRows(const uint8_t *row, int64_t rowBytes,
+                      const DotBlockQ8_K *x, int64_t nBlocks, bool gemm,
+                      float *y) {
+  float acc[rows], accMin[rows];
+  for (int r = 0; r < rows; ++r)
+    acc[r] = accMin[r] = 0.0f;
+  for (int64_t b = 0; b < nBlocks; ++b) {
+    const WideQ8_K wide = widenQ8_K(x[b]);
+    for (int r = 0; r < rows; ++r) {
+      const uint8_t *block = row + r * rowBytes + b * 144;
+      // The same super-block of the rows the next call reads (the matrix
+      // is streamed once, row group after row group): its three cache
+      // lines requested now, so that the loads of these rows do not wait.
+      const uint8_t *ahead = block + rows * rowBytes;
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + 64);
+      __builtin_prefetch(ahead + 143);
+      I32x16 sums[4];
+      int32_t minSums[4];
+      q4_KChunkSums(block, x[b], wide, sums, minSums);
+      const float d = loadHalf(block) * x[b].d;
+      const float dmin = loadHalf(block + 2) * x[b].d;
+      if (gemm) {
+        // One group per chunk of 64 values.
+        for (int c = 0; c < 4; ++c) {
+          acc[r] = fmaf(float(__builtin_reduce_add(sums[c])), d, acc[r]);
+          accMin[r] = fmaf(float(minSums[c]), dmin, accMin[r]);
+        }
+      } else {
+        const int32_t isum =
+            __builtin_reduce_add((sums[0] + sums[1]) + (sums[2] + sums[3]));
+        const int32_t minSum =
+            (minSums[0] + minSums[1]) + (minSums[2] + minSums[3]);
+        acc[r] = fmaf(float(isum), d, acc[r]);
+        accMin[r] = fmaf(float(minSum), dmin, accMin[r]);
+      }
     }
   }
-  return acc - accMin;
+  for (int r = 0; r < rows; ++r)
+    y[r] = acc[r] - accMin[r];
+}
+
+inline float repackedQ4_K(const uint8_t *row, const DotBlockQ8_K *x,
+                          int64_t nBlocks, bool gemm) {
+  float y;
+  repackedQ4_KRows<1>(row, 0, x, nBlocks, gemm, &y);
+  return y;
 }
 
 // Q6_K as ggml_vec_dot_q6_K_q8_K (AVX2): the lanes of avx2Lanes over the
@@ -807,6 +865,28 @@ inline float quantizedDot(Type weightType, const uint8_t *row, const void *x,
   default:
     return 0.0f;
   }
+}
+
+/// Rows [begin, end) of a matrix of GGUF rows `rowBytes` apart (weights of
+/// `weightType`, n values each) times one activation row `x`, into y[r]:
+/// each y[r] is quantizedDot's for that row, bit for bit; rows that share
+/// one pass over the activations where the type's code allows it.
+inline void quantizedDotRows(Type weightType, const uint8_t *matrix,
+                             int64_t rowBytes, int64_t begin, int64_t end,
+                             const void *x, int64_t n, DotKernel kernel,
+                             float *y) {
+  using namespace dot_detail;
+  int64_t r = begin;
+  if (weightType == Type::Q4_K && kernel != DotKernel::VecDot) {
+    const auto *x8_K = static_cast<const DotBlockQ8_K *>(x);
+    const bool gemm = kernel == DotKernel::RepackedGemm;
+    constexpr int kRows = 4;
+    for (; r + kRows <= end; r += kRows)
+      repackedQ4_KRows<kRows>(matrix + r * rowBytes, rowBytes, x8_K, n / 256,
+                              gemm, y + r);
+  }
+  for (; r < end; ++r)
+    y[r] = quantizedDot(weightType, matrix + r * rowBytes, x, n, kernel);
 }
 
 } // namespace ingot::ggml

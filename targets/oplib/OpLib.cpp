@@ -290,9 +290,8 @@ void ggmlDotRows(const uint8_t *matrix, int32_t wtype, int64_t cols,
   const int64_t rowBytes = weightRowBytes(wtype, cols);
   const ingot::ggml::DotKernel kernel =
       ingot::ggml::ggmlKernel(type, matrixRows, token, nTokens);
-  for (int64_t r = begin; r < end; ++r)
-    y[r] = ingot::ggml::quantizedDot(type, matrix + r * rowBytes, act, cols,
-                                     kernel);
+  ingot::ggml::quantizedDotRows(type, matrix, rowBytes, begin, end, act, cols,
+                                kernel, y);
 }
 
 // How parallel ops are cut into chunks (the contract is in OpLib.h). Each
