@@ -364,11 +364,11 @@ struct MatmulTask {
 /// Output rows [begin, end) of a matmul task.
 void matmulRows(const MatmulTask &a, int64_t begin, int64_t end) {
   if (onGgmlDot(a.wtype, (const void *)a.kernel)) {
-    const int64_t actBytes = activationBytes(a.wtype, true, a.cols);
-    for (int64_t t = 0; t < a.nTokens; ++t)
-      ggmlDotRows((const uint8_t *)a.packed, a.wtype, a.cols, a.rows,
-                  (const uint8_t *)a.act + t * actBytes, t, a.nTokens,
-                  a.y + t * a.rows, begin, end);
+    ingot::ggml::quantizedDotBatch(
+        weightType(a.wtype), (const uint8_t *)a.packed,
+        weightRowBytes(a.wtype, a.cols), a.rows, begin, end,
+        (const uint8_t *)a.act, activationBytes(a.wtype, true, a.cols),
+        a.nTokens, /*oneRowEach=*/false, a.cols, a.y, a.rows);
     return;
   }
   if (!isFloatType(a.wtype)) {
@@ -1517,9 +1517,10 @@ struct BucketGemm {
              b.size(e), begin, end);
       return;
     }
-    for (int64_t p = first; p < b.start[e + 1]; ++p)
-      ggmlDotRows(stack + e * stride, wtype, cols, rows, act + p * actBytes, 0,
-                  1, y + p * rows, begin, end);
+    ingot::ggml::quantizedDotBatch(
+        weightType(wtype), stack + e * stride, weightRowBytes(wtype, cols),
+        rows, begin, end, act + first * actBytes, actBytes, b.size(e),
+        /*oneRowEach=*/true, cols, y + first * rows, rows);
   }
 };
 
