@@ -203,11 +203,12 @@ struct FusedMatmulScratchLayout {
 /// lowering hands out the pieces: one definition keeps them in step.
 struct MoEScratchLayout {
   /// Whether batches of `batch` tokens may run the experts bucketed by
-  /// expert (ingot-select-kernels then gives the op batch kernels): more
-  /// than one token, and generated kernels (quantized experts).
+  /// expert: more than one token, and quantized experts, each read by
+  /// generated kernels (ingot-select-kernels then gives the op their batch
+  /// kernels) or by the op library's ggml dot path (WeightOp::readsGgmlDot,
+  /// which multiplies a bucket's rows one by one as ggml's gemv does).
   static bool runsBucketed(WeightOp gate, WeightOp down, int64_t batch) {
-    return batch > 1 && readsQuantized(gate) && readsQuantized(down) &&
-           !gate.readsGgmlDot() && !down.readsGgmlDot();
+    return batch > 1 && readsQuantized(gate) && readsQuantized(down);
   }
 
   int64_t routerLogits, routerActivations, ids, weights, experts;

@@ -137,20 +137,30 @@ struct SelectKernelsPass
   /// Batches of more than one token run the experts bucketed by expert:
   /// each chosen expert's matrix multiplies its bucket with the matmul
   /// kernel of one matrix (the same numerics as the expert kernel, several
-  /// tokens per pass over the weights). Not the AMX kernel: it sums Q8_0 in
-  /// block order, and an expert's result must not depend on the batch.
+  /// tokens per pass over the weights), or, on the op library's ggml dot
+  /// path, row by row as ggml's gemv (no kernel). Not the AMX kernel: it
+  /// sums Q8_0 in block order, and an expert's result must not depend on
+  /// the batch.
   LogicalResult selectBatchKernels(MoEOp op) {
-    if (!runsBatches() || !op.getGateUpKernel()->isGenerated() ||
-        !op.getDownKernel()->isGenerated())
+    auto weight = [&](FlatSymbolRefAttr ref) {
+      return module.lookupSymbol<WeightOp>(ref.getAttr());
+    };
+    WeightOp gate = weight(op.getGateAttr()), down = weight(op.getDownAttr());
+    const bool gateGenerated = op.getGateUpKernel()->isGenerated(),
+               downGenerated = op.getDownKernel()->isGenerated();
+    if (!runsBatches() || !(gateGenerated || gate.readsGgmlDot()) ||
+        !(downGenerated || down.readsGgmlDot()))
       return success();
-    auto gateUp = select(op, op.getGateAttr(), KernelKind::Matmul,
-                         /*amxAllowed=*/false);
-    auto down = select(op, op.getDownAttr(), KernelKind::Matmul,
-                       /*amxAllowed=*/false);
-    if (failed(gateUp) || failed(down))
+    if (gateGenerated &&
+        failed(selectInto(op, op.getGateAttr(), KernelKind::Matmul,
+                          &MoEOp::setGateUpBatchKernelAttr,
+                          /*amxAllowed=*/false)))
       return failure();
-    op.setGateUpBatchKernelAttr(*gateUp);
-    op.setDownBatchKernelAttr(*down);
+    if (downGenerated &&
+        failed(selectInto(op, op.getDownAttr(), KernelKind::Matmul,
+                          &MoEOp::setDownBatchKernelAttr,
+                          /*amxAllowed=*/false)))
+      return failure();
     return success();
   }
 

@@ -277,6 +277,7 @@ namespace dot_detail {
 using U8x32 = uint8_t __attribute__((ext_vector_type(32)));
 using I8x32 = int8_t __attribute__((ext_vector_type(32)));
 using I16x32 = int16_t __attribute__((ext_vector_type(32)));
+using I32x4 = int32_t __attribute__((ext_vector_type(4)));
 using I32x8 = int32_t __attribute__((ext_vector_type(8)));
 using I32x16 = int32_t __attribute__((ext_vector_type(16)));
 using I32x32 = int32_t __attribute__((ext_vector_type(32)));
@@ -646,89 +647,328 @@ float vecDotQ45_K(const uint8_t *row, const DotBlockQ8_K *x, int64_t nBlocks) {
          ((accMin[0] + accMin[2]) + (accMin[1] + accMin[3]));
 }
 
+/// The 256 quants of a Q8_K block widened to 16 bits, eight vectors of 32
+/// (one per sub-block of 32 values): read once for all the weight rows a
+/// product passes over.
+struct WideQ8_K {
+  I16x32 q[8];
+};
+
+inline WideQ8_K widenQ8_K(const DotBlockQ8_K &x) {
+  WideQ8_K w;
+  for (int i = 0; i < 8; ++i)
+    w.q[i] = __builtin_convertvector(loadI8x32(x.q + 32 * i), I16x32);
+  return w;
+}
+
+/// Lane k: a[2k] * b[2k] + a[2k + 1] * b[2k + 1] (exact: the products of
+/// 16-bit values and their pair sums fit 32 bits); the pattern the x86
+/// backend selects vpmaddwd (and, added to an accumulator, vpdpwssd) for.
+inline I32x16 pairSums(I16x32 a, I16x32 b) {
+  const I32x32 products =
+      __builtin_convertvector(a, I32x32) * __builtin_convertvector(b, I32x32);
+  return __builtin_shufflevector(products, products, 0, 2, 4, 6, 8, 10, 12,
+                                 14, 16, 18, 20, 22, 24, 26, 28, 30) +
+         __builtin_shufflevector(products, products, 1, 3, 5, 7, 9, 11, 13,
+                                 15, 17, 19, 21, 23, 25, 27, 29, 31);
+}
+
+/// The exact integer sums of one Q4_K super-block times the activations:
+/// half[c] = sum over chunk c (sub-blocks 2c and 2c + 1) of scale * w * x,
+/// in lanes (any order: integers); minSums[c] = the chunk's mins times
+/// their bsums.
+inline void q4_KChunkSums(const uint8_t *block, const DotBlockQ8_K &x,
+                          const WideQ8_K &wide, I32x16 sums[4],
+                          int32_t minSums[4]) {
+  uint8_t scales[8], mins[8];
+  for (int i = 0; i < 8; ++i)
+    scaleMinK4(i, block + 4, scales[i], mins[i]);
+  // Chunk c of 32 bytes holds sub-blocks 2c (low nibbles) and 2c + 1
+  // (high nibbles). A weight times its scale (at most 15 * 63) fits 16
+  // bits, so each 32 values are one pair-sum product.
+  for (int c = 0; c < 4; ++c) {
+    const I16x32 q = __builtin_convertvector(loadU8x32(block + 16 + 32 * c),
+                                             I16x32);
+    const I16x32 low = (q & I16x32(0xF)) * I16x32(int16_t(scales[2 * c]));
+    const I16x32 high = (q >> I16x32(4)) * I16x32(int16_t(scales[2 * c + 1]));
+    sums[c] = pairSums(low, wide.q[2 * c]) + pairSums(high, wide.q[2 * c + 1]);
+    minSums[c] = int32_t(mins[2 * c]) * subBlockSum(x, 2 * c) +
+                 int32_t(mins[2 * c + 1]) * subBlockSum(x, 2 * c + 1);
+  }
+}
+
 // Q4_K repacked (q4_K_8x8, x86 repack.cpp): per super-block (gemv) or per
 // 64 values (gemm) one exact integer sum of scale * w * x and one of
 // min * bsum, each accumulated as fma(sum, d_w * d_x) and fma(sum,
 // dmin_w * d_x); the result is the first accumulator minus the second.
-inline float repackedQ4_K(const uint8_t *row, const DotBlockQ8_K *x,
-                          int64_t nBlocks, bool gemm) {
-  float acc = 0.0f, accMin = 0.0f;
-  uint8_t scales[8], mins[8];
-  for (int64_t b = 0; b < nBlocks; ++b, row += 144) {
-    for (int i = 0; i < 8; ++i)
-      scaleMinK4(i, row + 4, scales[i], mins[i]);
-    const float d = loadHalf(row) * x[b].d;
-    const float dmin = loadHalf(row + 2) * x[b].d;
-    // Chunk c of 32 bytes holds sub-blocks 2c (low nibbles) and 2c + 1
-    // (high nibbles): 64 values, one gemm group.
-    int32_t chunkSums[4];
-    I32x32 all = 0;
-    for (int c = 0; c < 4; ++c) {
-      const U8x32 q = loadU8x32(row + 16 + 32 * c);
-      const I16x32 low =
-          __builtin_convertvector(q & U8x32(0xF), I16x32) *
-          __builtin_convertvector(loadI8x32(x[b].q + 64 * c), I16x32);
-      const I16x32 high =
-          __builtin_convertvector(q >> U8x32(4), I16x32) *
-          __builtin_convertvector(loadI8x32(x[b].q + 64 * c + 32), I16x32);
-      const I32x32 scaled = I32x32(int32_t(scales[2 * c])) *
-                                __builtin_convertvector(low, I32x32) +
-                            I32x32(int32_t(scales[2 * c + 1])) *
-                                __builtin_convertvector(high, I32x32);
-      if (gemm)
-        chunkSums[c] = __builtin_reduce_add(scaled);
-      else
-        all += scaled;
-    }
-    const int groups = gemm ? 4 : 1;
-    const int perGroup = 8 / groups;
-    for (int g = 0; g < groups; ++g) {
-      const int32_t isum = gemm ? chunkSums[g] : __builtin_reduce_add(all);
-      int32_t minSum = 0;
-      for (int i = g * perGroup; i < (g + 1) * perGroup; ++i)
-        minSum += int32_t(mins[i]) * subBlockSum(x[b], i);
-      acc = fmaf(float(isum), d, acc);
-      accMin = fmaf(float(minSum), dmin, accMin);
+// `rows` weight rows `rowBytes` apart, each its own accumulators: the
+// activations are widened once per super-block for all of them.
+template <int rows>
+void repackedQ4_KRows(const uint8_t *row, int64_t rowBytes,
+                      const DotBlockQ8_K *x, int64_t nBlocks, bool gemm,
+                      float *y) {
+  float acc[rows], accMin[rows];
+  for (int r = 0; r < rows; ++r)
+    acc[r] = accMin[r] = 0.0f;
+  for (int64_t b = 0; b < nBlocks; ++b) {
+    const WideQ8_K wide = widenQ8_K(x[b]);
+    for (int r = 0; r < rows; ++r) {
+      const uint8_t *block = row + r * rowBytes + b * 144;
+      // The same super-block of the rows the next call reads (the matrix
+      // is streamed once, row group after row group): its three cache
+      // lines requested now, so that the loads of these rows do not wait.
+      const uint8_t *ahead = block + rows * rowBytes;
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + 64);
+      __builtin_prefetch(ahead + 143);
+      I32x16 sums[4];
+      int32_t minSums[4];
+      q4_KChunkSums(block, x[b], wide, sums, minSums);
+      const float d = loadHalf(block) * x[b].d;
+      const float dmin = loadHalf(block + 2) * x[b].d;
+      if (gemm) {
+        // One group per chunk of 64 values.
+        for (int c = 0; c < 4; ++c) {
+          acc[r] = fmaf(float(__builtin_reduce_add(sums[c])), d, acc[r]);
+          accMin[r] = fmaf(float(minSums[c]), dmin, accMin[r]);
+        }
+      } else {
+        const int32_t isum =
+            __builtin_reduce_add((sums[0] + sums[1]) + (sums[2] + sums[3]));
+        const int32_t minSum =
+            (minSums[0] + minSums[1]) + (minSums[2] + minSums[3]);
+        acc[r] = fmaf(float(isum), d, acc[r]);
+        accMin[r] = fmaf(float(minSum), dmin, accMin[r]);
+      }
     }
   }
-  return acc - accMin;
+  for (int r = 0; r < rows; ++r)
+    y[r] = acc[r] - accMin[r];
+}
+
+/// The four sums of a, b, c and d (exact integers), reduced together: a
+/// shuffle tree over all four instead of one per vector.
+inline I32x4 reduceFour(I32x16 a, I32x16 b, I32x16 c, I32x16 d) {
+  // Lanes 0..7 partial sums of a (of b in 8..15), then of c and d.
+  const I32x16 ab = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16,
+                                            17, 18, 19, 20, 21, 22, 23) +
+                    __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15,
+                                            24, 25, 26, 27, 28, 29, 30, 31);
+  const I32x16 cd = __builtin_shufflevector(c, d, 0, 1, 2, 3, 4, 5, 6, 7, 16,
+                                            17, 18, 19, 20, 21, 22, 23) +
+                    __builtin_shufflevector(c, d, 8, 9, 10, 11, 12, 13, 14, 15,
+                                            24, 25, 26, 27, 28, 29, 30, 31);
+  // Four lanes each of a, b, c, d.
+  const I32x16 all = __builtin_shufflevector(ab, cd, 0, 1, 2, 3, 8, 9, 10, 11,
+                                             16, 17, 18, 19, 24, 25, 26, 27) +
+                     __builtin_shufflevector(ab, cd, 4, 5, 6, 7, 12, 13, 14,
+                                             15, 20, 21, 22, 23, 28, 29, 30,
+                                             31);
+  const I32x8 pairs =
+      __builtin_shufflevector(all, all, 0, 1, 4, 5, 8, 9, 12, 13) +
+      __builtin_shufflevector(all, all, 2, 3, 6, 7, 10, 11, 14, 15);
+  return __builtin_shufflevector(pairs, pairs, 0, 2, 4, 6) +
+         __builtin_shufflevector(pairs, pairs, 1, 3, 5, 7);
+}
+
+/// One Q4_K super-block of a weight row decoded for products with many
+/// activation rows: its weights times their sub-block's scale, widened to
+/// 16 bits (vector i: sub-block i), its mins and its two F16 scales.
+struct DecodedQ4_K {
+  I16x32 scaled[8];
+  int32_t mins[8];
+  float d, dmin;
+};
+
+inline void decodeQ4_K(const uint8_t *block, DecodedQ4_K &out) {
+  uint8_t scales[8], mins[8];
+  for (int i = 0; i < 8; ++i) {
+    scaleMinK4(i, block + 4, scales[i], mins[i]);
+    out.mins[i] = mins[i];
+  }
+  for (int c = 0; c < 4; ++c) {
+    const I16x32 q = __builtin_convertvector(loadU8x32(block + 16 + 32 * c),
+                                             I16x32);
+    out.scaled[2 * c] = (q & I16x32(0xF)) * I16x32(int16_t(scales[2 * c]));
+    out.scaled[2 * c + 1] =
+        (q >> I16x32(4)) * I16x32(int16_t(scales[2 * c + 1]));
+  }
+  out.d = loadHalf(block);
+  out.dmin = loadHalf(block + 2);
+}
+
+/// repackedQ4_K for rows [0, rows) of a matrix (rows `rowBytes` apart)
+/// times nTokens activation rows (`xBytes` apart), into y[t * yStride + r]:
+/// tokens before `gemmTokens` summed as gemm, the rest as gemv (ggmlKernel).
+/// Each super-block of a row is decoded once for all the tokens; every
+/// result is repackedQ4_K's, bit for bit (the same integer sums, the same
+/// float terms in the same order).
+inline void repackedQ4_KTile(const uint8_t *row, int64_t rowBytes,
+                             int64_t rows, const uint8_t *x, int64_t xBytes,
+                             int64_t nTokens, int64_t gemmTokens,
+                             int64_t nBlocks, float *y, int64_t yStride) {
+  // Tokens per pass over the rows' super-blocks.
+  constexpr int64_t kTokens = 8;
+  for (int64_t t0 = 0; t0 < nTokens; t0 += kTokens) {
+    const int64_t tn = nTokens - t0 < kTokens ? nTokens - t0 : kTokens;
+    for (int64_t r = 0; r < rows; ++r) {
+      float acc[kTokens] = {}, accMin[kTokens] = {};
+      for (int64_t b = 0; b < nBlocks; ++b) {
+        const uint8_t *block = row + r * rowBytes + b * 144;
+        // The next row's super-block, as in repackedQ4_KRows.
+        __builtin_prefetch(block + rowBytes);
+        __builtin_prefetch(block + rowBytes + 64);
+        __builtin_prefetch(block + rowBytes + 143);
+        DecodedQ4_K w;
+        decodeQ4_K(block, w);
+        for (int64_t t = 0; t < tn; ++t) {
+          const DotBlockQ8_K &xb =
+              reinterpret_cast<const DotBlockQ8_K *>(x + (t0 + t) * xBytes)[b];
+          I32x16 sums[4];
+          int32_t minSums[4];
+          for (int c = 0; c < 4; ++c) {
+            sums[c] =
+                pairSums(w.scaled[2 * c],
+                         __builtin_convertvector(loadI8x32(xb.q + 64 * c),
+                                                 I16x32)) +
+                pairSums(w.scaled[2 * c + 1],
+                         __builtin_convertvector(
+                             loadI8x32(xb.q + 64 * c + 32), I16x32));
+            minSums[c] = w.mins[2 * c] * subBlockSum(xb, 2 * c) +
+                         w.mins[2 * c + 1] * subBlockSum(xb, 2 * c + 1);
+          }
+          const float d = w.d * xb.d, dmin = w.dmin * xb.d;
+          if (t0 + t < gemmTokens) {
+            const I32x4 isums = reduceFour(sums[0], sums[1], sums[2], sums[3]);
+            for (int c = 0; c < 4; ++c) {
+              acc[t] = fmaf(float(isums[c]), d, acc[t]);
+              accMin[t] = fmaf(float(minSums[c]), dmin, accMin[t]);
+            }
+          } else {
+            const int32_t isum = __builtin_reduce_add((sums[0] + sums[1]) +
+                                                      (sums[2] + sums[3]));
+            const int32_t minSum =
+                (minSums[0] + minSums[1]) + (minSums[2] + minSums[3]);
+            acc[t] = fmaf(float(isum), d, acc[t]);
+            accMin[t] = fmaf(float(minSum), dmin, accMin[t]);
+          }
+        }
+      }
+      for (int64_t t = 0; t < tn; ++t)
+        y[(t0 + t) * yStride + r] = acc[t] - accMin[t];
+    }
+  }
+}
+
+inline float repackedQ4_K(const uint8_t *row, const DotBlockQ8_K *x,
+                          int64_t nBlocks, bool gemm) {
+  float y;
+  repackedQ4_KRows<1>(row, 0, x, nBlocks, gemm, &y);
+  return y;
 }
 
 // Q6_K as ggml_vec_dot_q6_K_q8_K (AVX2): the lanes of avx2Lanes over the
 // unsigned 6-bit quants with the 16 signed scales, minus 32 * (scale *
-// bsum) of the two 16-value groups 2l, 2l+1 in lane l; then as Q5_K.
+// bsum) of the two 16-value groups 2l, 2l+1 in lane l; then as Q5_K. The
+// lanes are exact integers, summed here as pairs of products (a quant
+// times its scale fits 16 bits) and folded to avx2Lanes' eight at the end.
+
+/// One Q6_K super-block decoded for products with many activation rows:
+/// its quants times their scale in 16 bits (vector c: values 32c..32c+31),
+/// its 16 scales and its F16 scale.
+struct DecodedQ6_K {
+  I16x32 scaled[8];
+  int32_t scales[16];
+  float d;
+};
+
+inline void decodeQ6_K(const uint8_t *block, DecodedQ6_K &out) {
+  const uint8_t *ql = block;
+  const uint8_t *qh = block + 128;
+  const int8_t *scales = reinterpret_cast<const int8_t *>(block + 192);
+  // Value 128h + 32k + l: low nibble (k < 2) or high nibble of
+  // ql[64h + 32(k % 2) + l], high 2 bits at bit 2k of qh[32h + l].
+  for (int c = 0; c < 8; ++c) {
+    const int h = c / 4, k = c % 4;
+    const U8x32 low = loadU8x32(ql + 64 * h + 32 * (k % 2));
+    const U8x32 high = loadU8x32(qh + 32 * h);
+    const U8x32 v = ((low >> U8x32(uint8_t(k < 2 ? 0 : 4))) & U8x32(0xF)) |
+                    (((high >> U8x32(uint8_t(2 * k))) & U8x32(3)) << U8x32(4));
+    const int16_t s0 = scales[2 * c], s1 = scales[2 * c + 1];
+    const I16x32 scale = {s0, s0, s0, s0, s0, s0, s0, s0, s0, s0, s0,
+                          s0, s0, s0, s0, s0, s1, s1, s1, s1, s1, s1,
+                          s1, s1, s1, s1, s1, s1, s1, s1, s1, s1};
+    out.scaled[c] = __builtin_convertvector(v, I16x32) * scale;
+  }
+  for (int i = 0; i < 16; ++i)
+    out.scales[i] = scales[i];
+  out.d = loadHalf(block + 208);
+}
+
+/// One super-block's eight float lanes added to acc: fma(d_x * d_w, lane).
+inline void accumulateQ6_K(const DecodedQ6_K &w, const DotBlockQ8_K &x,
+                           float acc[8]) {
+  // Pair k of the 16 pair sums of a chunk of 32: values 2k, 2k + 1, so
+  // avx2Lanes' lane l is pairs 2l and 2l + 1. Four partial sums (chunks
+  // c % 4), so that the products do not wait on one another.
+  I32x16 partial[4] = {0, 0, 0, 0};
+  for (int c = 0; c < 8; ++c)
+    partial[c % 4] += pairSums(
+        w.scaled[c],
+        __builtin_convertvector(loadI8x32(x.q + 32 * c), I16x32));
+  const I32x16 pairs = (partial[0] + partial[1]) + (partial[2] + partial[3]);
+  const I32x8 quads =
+      __builtin_shufflevector(pairs, pairs, 0, 2, 4, 6, 8, 10, 12, 14) +
+      __builtin_shufflevector(pairs, pairs, 1, 3, 5, 7, 9, 11, 13, 15);
+  const float d = x.d * w.d;
+  for (int l = 0; l < 8; ++l) {
+    const int32_t lane =
+        quads[l] - 32 * (int32_t(x.bsums[2 * l]) * w.scales[2 * l] +
+                         int32_t(x.bsums[2 * l + 1]) * w.scales[2 * l + 1]);
+    acc[l] = fmaf(d, float(lane), acc[l]);
+  }
+}
+
 inline float dotQ6_K(const uint8_t *row, const DotBlockQ8_K *x,
                      int64_t nBlocks) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int8_t quants[256];
-  int32_t scales16[16], lanes[8];
   for (int64_t b = 0; b < nBlocks; ++b, row += 210) {
-    const uint8_t *ql = row;
-    const uint8_t *qh = row + 128;
-    const int8_t *scales = reinterpret_cast<const int8_t *>(row + 192);
-    // Value 128h + 32k + l: low nibble (k < 2) or high nibble of
-    // ql[64h + 32(k % 2) + l], high 2 bits at bit 2k of qh[32h + l].
-    for (int c = 0; c < 8; ++c) {
-      const int h = c / 4, k = c % 4;
-      const U8x32 low = loadU8x32(ql + 64 * h + 32 * (k % 2));
-      const U8x32 high = loadU8x32(qh + 32 * h);
-      const U8x32 v =
-          ((low >> U8x32(uint8_t(k < 2 ? 0 : 4))) & U8x32(0xF)) |
-          (((high >> U8x32(uint8_t(2 * k))) & U8x32(3)) << U8x32(4));
-      const I8x32 signedV = __builtin_convertvector(v, I8x32);
-      memcpy(quants + 32 * c, &signedV, 32);
-    }
-    for (int i = 0; i < 16; ++i)
-      scales16[i] = scales[i];
-    avx2Lanes(quants, scales16, x[b], lanes);
-    for (int l = 0; l < 8; ++l)
-      lanes[l] -= 32 * (int32_t(x[b].bsums[2 * l]) * scales[2 * l] +
-                        int32_t(x[b].bsums[2 * l + 1]) * scales[2 * l + 1]);
-    const float d = x[b].d * loadHalf(row + 208);
-    for (int l = 0; l < 8; ++l)
-      acc[l] = fmaf(d, float(lanes[l]), acc[l]);
+    DecodedQ6_K w;
+    decodeQ6_K(row, w);
+    accumulateQ6_K(w, x[b], acc);
   }
   return reduce8(acc);
+}
+
+/// dotQ6_K for rows [0, rows) (`rowBytes` apart) times nTokens activation
+/// rows (`xBytes` apart), into y[t * yStride + r]: each super-block of a
+/// row decoded once for several tokens; every result dotQ6_K's, bit for
+/// bit.
+inline void dotQ6_KTile(const uint8_t *row, int64_t rowBytes, int64_t rows,
+                        const uint8_t *x, int64_t xBytes, int64_t nTokens,
+                        int64_t nBlocks, float *y, int64_t yStride) {
+  constexpr int64_t kTokens = 8;
+  for (int64_t t0 = 0; t0 < nTokens; t0 += kTokens) {
+    const int64_t tn = nTokens - t0 < kTokens ? nTokens - t0 : kTokens;
+    for (int64_t r = 0; r < rows; ++r) {
+      float acc[kTokens][8] = {};
+      for (int64_t b = 0; b < nBlocks; ++b) {
+        const uint8_t *block = row + r * rowBytes + b * 210;
+        __builtin_prefetch(block + rowBytes);
+        __builtin_prefetch(block + rowBytes + 64);
+        __builtin_prefetch(block + rowBytes + 128);
+        __builtin_prefetch(block + rowBytes + 209);
+        DecodedQ6_K w;
+        decodeQ6_K(block, w);
+        for (int64_t t = 0; t < tn; ++t)
+          accumulateQ6_K(
+              w, reinterpret_cast<const DotBlockQ8_K *>(x + (t0 + t) * xBytes)[b],
+              acc[t]);
+      }
+      for (int64_t t = 0; t < tn; ++t)
+        y[(t0 + t) * yStride + r] = reduce8(acc[t]);
+    }
+  }
 }
 
 // IQ4_XS as ggml_vec_dot_iq4_xs_q8_K (AVX2): avx2Lanes over the IQ4_NL
@@ -807,6 +1047,64 @@ inline float quantizedDot(Type weightType, const uint8_t *row, const void *x,
   default:
     return 0.0f;
   }
+}
+
+/// Rows [begin, end) of a matrix of GGUF rows `rowBytes` apart (weights of
+/// `weightType`, n values each) times one activation row `x`, into y[r]:
+/// each y[r] is quantizedDot's for that row, bit for bit; rows that share
+/// one pass over the activations where the type's code allows it.
+inline void quantizedDotRows(Type weightType, const uint8_t *matrix,
+                             int64_t rowBytes, int64_t begin, int64_t end,
+                             const void *x, int64_t n, DotKernel kernel,
+                             float *y) {
+  using namespace dot_detail;
+  int64_t r = begin;
+  if (weightType == Type::Q4_K && kernel != DotKernel::VecDot) {
+    const auto *x8_K = static_cast<const DotBlockQ8_K *>(x);
+    const bool gemm = kernel == DotKernel::RepackedGemm;
+    constexpr int kRows = 4;
+    for (; r + kRows <= end; r += kRows)
+      repackedQ4_KRows<kRows>(matrix + r * rowBytes, rowBytes, x8_K, n / 256,
+                              gemm, y + r);
+  }
+  for (; r < end; ++r)
+    y[r] = quantizedDot(weightType, matrix + r * rowBytes, x, n, kernel);
+}
+
+/// Rows [begin, end) of a matrix of `matrixRows` GGUF rows `rowBytes`
+/// apart times the nTokens activation rows of a batch (`xBytes` apart),
+/// into y[t * yStride + r], each product summed by the kernel ggml runs for
+/// its token (ggmlKernel; with `oneRowEach`, the tokens of an expert's
+/// bucket, gemv for all, as mul_mat_id): quantizedDotRows' results token
+/// by token, bit for bit; repacked Q4_K and Q6_K decode each weight
+/// super-block once for several tokens.
+inline void quantizedDotBatch(Type weightType, const uint8_t *matrix,
+                              int64_t rowBytes, int64_t matrixRows,
+                              int64_t begin, int64_t end, const uint8_t *x,
+                              int64_t xBytes, int64_t nTokens, bool oneRowEach,
+                              int64_t n, float *y, int64_t yStride) {
+  if (weightType == Type::Q4_K && nTokens > 1 &&
+      ggmlKernel(weightType, matrixRows, 0, 1) != DotKernel::VecDot) {
+    // Gemm over the leading whole groups of four tokens.
+    const int64_t gemmTokens =
+        oneRowEach || nTokens < 4 ? 0 : nTokens - nTokens % 4;
+    dot_detail::repackedQ4_KTile(matrix + begin * rowBytes, rowBytes,
+                                 end - begin, x, xBytes, nTokens, gemmTokens,
+                                 n / 256, y + begin, yStride);
+    return;
+  }
+  if (weightType == Type::Q6_K && nTokens > 1) {
+    dot_detail::dotQ6_KTile(matrix + begin * rowBytes, rowBytes, end - begin, x,
+                            xBytes, nTokens, n / 256, y + begin, yStride);
+    return;
+  }
+  for (int64_t t = 0; t < nTokens; ++t)
+    quantizedDotRows(weightType, matrix, rowBytes, begin, end, x + t * xBytes,
+                     n,
+                     oneRowEach
+                         ? ggmlKernel(weightType, matrixRows, 0, 1)
+                         : ggmlKernel(weightType, matrixRows, t, nTokens),
+                     y + t * yStride);
 }
 
 } // namespace ingot::ggml

@@ -290,9 +290,8 @@ void ggmlDotRows(const uint8_t *matrix, int32_t wtype, int64_t cols,
   const int64_t rowBytes = weightRowBytes(wtype, cols);
   const ingot::ggml::DotKernel kernel =
       ingot::ggml::ggmlKernel(type, matrixRows, token, nTokens);
-  for (int64_t r = begin; r < end; ++r)
-    y[r] = ingot::ggml::quantizedDot(type, matrix + r * rowBytes, act, cols,
-                                     kernel);
+  ingot::ggml::quantizedDotRows(type, matrix, rowBytes, begin, end, act, cols,
+                                kernel, y);
 }
 
 // How parallel ops are cut into chunks (the contract is in OpLib.h). Each
@@ -365,11 +364,11 @@ struct MatmulTask {
 /// Output rows [begin, end) of a matmul task.
 void matmulRows(const MatmulTask &a, int64_t begin, int64_t end) {
   if (onGgmlDot(a.wtype, (const void *)a.kernel)) {
-    const int64_t actBytes = activationBytes(a.wtype, true, a.cols);
-    for (int64_t t = 0; t < a.nTokens; ++t)
-      ggmlDotRows((const uint8_t *)a.packed, a.wtype, a.cols, a.rows,
-                  (const uint8_t *)a.act + t * actBytes, t, a.nTokens,
-                  a.y + t * a.rows, begin, end);
+    ingot::ggml::quantizedDotBatch(
+        weightType(a.wtype), (const uint8_t *)a.packed,
+        weightRowBytes(a.wtype, a.cols), a.rows, begin, end,
+        (const uint8_t *)a.act, activationBytes(a.wtype, true, a.cols),
+        a.nTokens, /*oneRowEach=*/false, a.cols, a.y, a.rows);
     return;
   }
   if (!isFloatType(a.wtype)) {
@@ -1495,7 +1494,10 @@ void bucketPairs(const int32_t *ids, int64_t pairs, ExpertBuckets &b,
 
 /// One expert stack multiplied, for each chosen expert, by the rows of its
 /// bucket: act and y hold one row per place (the bucket's rows follow each
-/// other, so each expert is one matmul kernel call over them).
+/// other, so each expert is one matmul kernel call over them). Without a
+/// kernel the stack is on the ggml dot path (of `wtype`, `cols` values a
+/// row): each place's row is multiplied as ggml's mul_mat_id does, one
+/// gemv per token, the chunk's weight rows staying in cache across them.
 struct BucketGemm {
   IngotMatmulKernel kernel;
   const uint8_t *stack;
@@ -1504,12 +1506,21 @@ struct BucketGemm {
   int64_t actBytes;
   float *y;
   int64_t rows;
+  int32_t wtype = 0;
+  int64_t cols = 0;
 
   void run(const ExpertBuckets &b, int32_t e, int64_t begin,
            int64_t end) const {
     const int64_t first = b.start[e];
-    kernel(stack + e * stride, act + first * actBytes, y + first * rows,
-           b.size(e), begin, end);
+    if (kernel) {
+      kernel(stack + e * stride, act + first * actBytes, y + first * rows,
+             b.size(e), begin, end);
+      return;
+    }
+    ingot::ggml::quantizedDotBatch(
+        weightType(wtype), stack + e * stride, weightRowBytes(wtype, cols),
+        rows, begin, end, act + first * actBytes, actBytes, b.size(e),
+        /*oneRowEach=*/true, cols, y + first * rows, rows);
   }
 };
 
@@ -1531,7 +1542,7 @@ void runBucketChunk(void *args, int32_t chunk, int32_t nChunks) {
   const int64_t end =
       begin + a.chunkRows < a.rows ? begin + a.chunkRows : a.rows;
   a.first.run(b, e, begin, end);
-  if (!a.up.kernel)
+  if (!a.up.stack)
     return;
   a.up.run(b, e, begin, end);
   // As ingot_op_swiglu on each place's row: silu's exp depends on the
@@ -1573,9 +1584,11 @@ void runBucketPhase(IngotContext *ctx, BucketPhase &phase, int64_t granule,
       (int32_t)(phase.buckets->chosenCount * phase.chunksPerExpert));
 }
 
-/// Rows of floats prepared for a kernel, cut into chunks of rows.
+/// Rows of floats prepared for a kernel (or the ggml dot path: `dot`), cut
+/// into chunks of rows.
 struct PrepareRowsTask {
   int32_t wtype;
+  bool dot;
   const float *x;
   int64_t width, actBytes;
   uint8_t *act;
@@ -1587,8 +1600,8 @@ void runPrepareRows(void *args, int32_t chunk, int32_t nChunks) {
   const PrepareRowsTask &a = *(const PrepareRowsTask *)args;
   int64_t begin, end;
   itemRange(a.nRows, a.rowsPerChunk, chunk, begin, end);
-  ingot_op_prepare_activations(a.wtype, a.x + begin * a.width, end - begin,
-                               a.width, a.width, a.act + begin * a.actBytes);
+  prepareActivations(a.wtype, a.dot, a.x + begin * a.width, end - begin,
+                     a.width, a.width, a.act + begin * a.actBytes);
 }
 
 /// Each token's output: its slots' down rows times their weights, summed
@@ -1637,8 +1650,10 @@ void parallelCount(IngotContext *ctx, void (*fn)(void *, int32_t, int32_t),
 void moeExpertsBucketed(IngotContext *ctx, const IngotMoEExpertsArgs &a,
                         const float *x, int64_t nTokens, const int32_t *ids,
                         const float *weights, float *out, uint8_t *scratch) {
-  const int64_t xBytes = ingot_op_activation_bytes(a.gateUpType, a.dim);
-  const int64_t hBytes = ingot_op_activation_bytes(a.downType, a.ffn);
+  const bool gateUpDot = onGgmlDot(a.gateUpType, (const void *)a.gateUpKernel),
+             downDot = onGgmlDot(a.downType, (const void *)a.downKernel);
+  const int64_t xBytes = activationBytes(a.gateUpType, gateUpDot, a.dim);
+  const int64_t hBytes = activationBytes(a.downType, downDot, a.ffn);
   const ingot::oplib::MoEBatchLayout<int64_t> layout(nTokens, a.used, a.dim,
                                                      a.ffn, xBytes, hBytes);
   int32_t *order = (int32_t *)(scratch + layout.pairOrder);
@@ -1654,30 +1669,33 @@ void moeExpertsBucketed(IngotContext *ctx, const IngotMoEExpertsArgs &a,
   ExpertBuckets buckets;
   bucketPairs(ids, pairs, buckets, order, place);
   // Each token's row is quantized once, then copied to its places.
-  ingot_op_prepare_activations(a.gateUpType, x, nTokens, a.dim, a.dim,
-                               tokenAct);
+  prepareActivations(a.gateUpType, gateUpDot, x, nTokens, a.dim, a.dim,
+                     tokenAct);
   for (int64_t p = 0; p < pairs; ++p)
     memcpy(pairAct + p * xBytes, tokenAct + order[p] / a.used * xBytes, xBytes);
 
   BucketPhase gateUp = {&buckets,
                         {a.gateUpBatchKernel, (const uint8_t *)a.gate,
-                         a.gateUpStride, pairAct, xBytes, gate, a.ffn},
+                         a.gateUpStride, pairAct, xBytes, gate, a.ffn,
+                         a.gateUpType, a.dim},
                         {a.gateUpBatchKernel, (const uint8_t *)a.up,
-                         a.gateUpStride, pairAct, xBytes, up, a.ffn},
+                         a.gateUpStride, pairAct, xBytes, up, a.ffn,
+                         a.gateUpType, a.dim},
                         a.ffn,
                         0,
                         0};
   runBucketPhase(ctx, gateUp, a.granuleGateUp,
                  2 * weightRowBytes(a.gateUpType, a.dim));
 
-  PrepareRowsTask prepare = {a.downType, gate,  a.ffn, hBytes,
-                             hiddenAct,  pairs, 0};
+  PrepareRowsTask prepare = {a.downType, downDot,   gate, a.ffn,
+                             hBytes,     hiddenAct, pairs, 0};
   parallelCount(ctx, runPrepareRows, &prepare, pairs, a.ffn * 4,
                 &prepare.rowsPerChunk);
 
   BucketPhase downPhase = {&buckets,
                            {a.downBatchKernel, (const uint8_t *)a.down,
-                            a.downStride, hiddenAct, hBytes, down, a.dim},
+                            a.downStride, hiddenAct, hBytes, down, a.dim,
+                            a.downType, a.ffn},
                            {},
                            a.dim,
                            0,
@@ -2062,7 +2080,16 @@ void ingot_op_moe_experts(IngotContext *ctx,
                           const struct IngotMoEExpertsArgs *args,
                           const float *x, int64_t nTokens, const int32_t *ids,
                           const float *weights, float *out, uint8_t *scratch) {
-  if (nTokens > 1 && args->gateUpBatchKernel && args->downBatchKernel) {
+  // Bucketed when each matrix has a batch kernel or is on the ggml dot
+  // path (the planner's MoEScratchLayout::runsBucketed sized the scratch
+  // for it).
+  const bool gateUpBatches =
+      args->gateUpBatchKernel ||
+      onGgmlDot(args->gateUpType, (const void *)args->gateUpKernel);
+  const bool downBatches =
+      args->downBatchKernel ||
+      onGgmlDot(args->downType, (const void *)args->downKernel);
+  if (nTokens > 1 && gateUpBatches && downBatches) {
     moeExpertsBucketed(ctx, *args, x, nTokens, ids, weights, out, scratch);
     return;
   }

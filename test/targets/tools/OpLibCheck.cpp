@@ -32,6 +32,7 @@
 #include "compiler/ggml/GGMLDot.h"
 #include "compiler/interp/ReferenceOps.h"
 #include "targets/oplib/KVCacheLayout.h"
+#include "targets/oplib/MoEBatchLayout.h"
 #include "targets/oplib/OpLib.h"
 #include "targets/x86/Kernels.h"
 
@@ -205,10 +206,17 @@ bool checkGgmlDotExperts(const std::string &label, std::mt19937 &rng) {
                               int32_t(type),
                               nullptr,
                               nullptr};
-  std::vector<uint8_t> scratch(
-      size_t((2 * used * ffn + used * dim) * 4 +
-             ggml::dotActivationRowBytes(type, dim) +
-             used * ggml::dotActivationRowBytes(type, ffn)));
+  // One token's buffers, or, for a batch (bucketed by expert), the
+  // bucketed path's.
+  const int64_t oneToken = (2 * used * ffn + used * dim) * 4 +
+                           ggml::dotActivationRowBytes(type, dim) +
+                           used * ggml::dotActivationRowBytes(type, ffn);
+  const int64_t bucketed =
+      oplib::MoEBatchLayout<int64_t>(tokens, used, dim, ffn,
+                                     ggml::dotActivationRowBytes(type, dim),
+                                     ggml::dotActivationRowBytes(type, ffn))
+          .total;
+  std::vector<uint8_t> scratch(size_t(std::max(oneToken, bucketed)));
   std::vector<float> got(size_t(tokens * dim));
   ingot_op_moe_experts(check::parallelContext(), &args, x.data(), tokens,
                        ids.data(), weights.data(), got.data(), scratch.data());
