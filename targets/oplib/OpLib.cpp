@@ -164,7 +164,7 @@ void floatGroupF32(const float *w, int64_t K, const float *x, bool sgemm,
       slots[s] = acc[s][i];
     float sum = sgemm ? reduceLanes(slots)
                       : ingot::ggml::reduceVecDotAccumulators(
-                            (const float(*)[kLanes])slots);
+                            (const float (*)[kLanes])slots);
     for (int64_t k = np; k < K; ++k)
       sum = fmaf(w[k * G + i], x[k], sum);
     y[i] = sum;
@@ -233,7 +233,7 @@ void floatRows(const uint8_t *packed, int32_t wtype, int64_t K, int64_t G,
         // Slot s = 16 * accumulator + lane, as ggml_vec_dot_f32's registers.
         float sum = sgemm ? reduceLanes(acc[i])
                           : ingot::ggml::reduceVecDotAccumulators(
-                                (const float(*)[kLanes])acc[i]);
+                                (const float (*)[kLanes])acc[i]);
         for (int64_t k = np; k < K; ++k)
           sum = fmaf(w[k * G + i], x[k], sum);
         y[g * G + i] = sum;

@@ -1,5 +1,4 @@
-//===- HalfKernels.h - x86 matmul kernels for F16 / BF16 weights -*- C++
-//-*-===//
+//===- HalfKernels.h - x86 matmul kernels for F16 / BF16 -------*- C++ -*-===//
 //
 // The generator behind generateMatmul for 16-bit float weights (Kernels.h
 // has the ABI, the packed layouts and the numerics); internal to this
