@@ -19,7 +19,9 @@
 //    flushing of subnormals).
 // Loads are 64 bytes per group and step (a cache line), the step unrolled
 // over the units in it; one-token passes prefetch each group's stream a
-// distance ahead sized from the L1d.
+// distance ahead sized from the L1d. Batches go block of rows by block of
+// rows, each block through all token tiles (emitBatch): the weights are
+// streamed from memory once per call, not once per token tile.
 //
 //===----------------------------------------------------------------------===//
 #include "targets/x86/HalfKernels.h"
@@ -130,7 +132,8 @@ private:
 
   void emitUnit(int groups, int tokens, int u, bool half);
   void emitPass(int groups, int tokens);
-  void emitBody(int tokens);
+  void emitDecode();
+  void emitBatch();
   void emitStore(int tokens, int j, const std::function<Xmm(int)> &sum);
 };
 
@@ -278,19 +281,66 @@ void HalfMatmulGenerator::emitPass(int groups, int tokens) {
     emitStore(tokens, j, [&](int tok) { return acc(groups, tokens, j, tok); });
 }
 
-/// All groups of [rowBegin, rowEnd) for a tile of `tokens` tokens.
-void HalfMatmulGenerator::emitBody(int tokens) {
+/// One token (decode): passes of groupsPerPass(1) groups over [rowBegin,
+/// rowEnd) while that many (the last possibly partial) remain, then fewer.
+void HalfMatmulGenerator::emitDecode() {
   mov(row, r8);
-  for (int groups = groupsPerPass(tokens); groups >= 1; --groups) {
+  for (int groups = groupsPerPass(1); groups >= 1; --groups) {
     Xbyak::Label passLoop, fewer;
     L(passLoop);
     mov(tmp, r9);
     sub(tmp, row);
     cmp(tmp, (groups - 1) * g);
     jle(fewer, T_NEAR);
-    emitPass(groups, tokens);
+    emitPass(groups, 1);
     add(row, groups * g);
     jmp(passLoop, T_NEAR);
+    L(fewer);
+  }
+}
+
+/// Several tokens: the rows in blocks of groupsPerPass(tMax) groups, and
+/// per block every token tile (tMax tokens, then the rest), so that a
+/// block's weights come from memory once and from the L2 for the tile's
+/// other tokens; the tokens' activations, read by every block, stay in the
+/// caches. r12 / r13 / r14 keep the first token's activations and output
+/// and the token count.
+void HalfMatmulGenerator::emitBatch() {
+  mov(r12, rsi);
+  mov(r13, rdx);
+  mov(r14, rcx);
+  mov(row, r8);
+  for (int groups = groupsPerPass(tMax); groups >= 1; --groups) {
+    Xbyak::Label blockLoop, fewer;
+    L(blockLoop);
+    mov(tmp, r9);
+    sub(tmp, row);
+    cmp(tmp, (groups - 1) * g);
+    jle(fewer, T_NEAR);
+    mov(rsi, r12);
+    mov(rdx, r13);
+    mov(rcx, r14);
+    Xbyak::Label tileLoop, remainder, blockDone;
+    L(tileLoop);
+    cmp(rcx, tMax);
+    jl(remainder, T_NEAR);
+    emitPass(groups, tMax);
+    add(rsi, int(tMax * actStride));
+    add(rdx, int(tMax * n * 4));
+    sub(rcx, tMax);
+    jmp(tileLoop, T_NEAR);
+    L(remainder);
+    for (int t = tMax - 1; t >= 1; --t) {
+      Xbyak::Label skip;
+      cmp(rcx, t);
+      jne(skip, T_NEAR);
+      emitPass(groups, t);
+      jmp(blockDone, T_NEAR);
+      L(skip);
+    }
+    L(blockDone);
+    add(row, groups * g);
+    jmp(blockLoop, T_NEAR);
     L(fewer);
   }
 }
@@ -298,6 +348,9 @@ void HalfMatmulGenerator::emitBody(int tokens) {
 size_t HalfMatmulGenerator::generate() {
   push(rbx);
   push(rbp);
+  push(r12);
+  push(r13);
+  push(r14);
   if (widenBf16) {
     mov(eax, 0xFFFF0000u);
     if (avx512) {
@@ -307,26 +360,19 @@ size_t HalfMatmulGenerator::generate() {
       vpbroadcastd(regHighMask(), Xbyak::Xmm(regHighMask().getIdx()));
     }
   }
-  Xbyak::Label tileLoop, remainder, done;
-  L(tileLoop);
-  cmp(rcx, tMax);
-  jl(remainder, T_NEAR);
-  emitBody(tMax);
-  add(rsi, int(tMax * actStride));
-  add(rdx, int(tMax * n * 4));
-  sub(rcx, tMax);
-  jmp(tileLoop, T_NEAR);
-  L(remainder);
-  for (int t = tMax - 1; t >= 1; --t) {
-    Xbyak::Label skip;
-    cmp(rcx, t);
-    jne(skip, T_NEAR);
-    emitBody(t);
-    jmp(done, T_NEAR);
-    L(skip);
-  }
+  Xbyak::Label batch, done;
+  cmp(rcx, 1);
+  jg(batch, T_NEAR);
+  jl(done, T_NEAR);
+  emitDecode();
+  jmp(done, T_NEAR);
+  L(batch);
+  emitBatch();
   L(done);
   vzeroupper();
+  pop(r14);
+  pop(r13);
+  pop(r12);
   pop(rbp);
   pop(rbx);
   ret();
