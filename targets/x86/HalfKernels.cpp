@@ -10,13 +10,14 @@
 // unit of a group (F16: one k; BF16: one pair of k) is loaded and widened
 // once and serves all T tokens, one f32 sum per (group, token) lane.
 //  F16: vcvtph2ps, then one fma per token with the broadcast activation.
-//  BF16 with avx512_bf16: vdpbf16ps of the unit (a dword of two bf16 per
-//    row) with the token's broadcast bf16 pair, which adds the odd product,
-//    then the even one (each a bf16 x bf16 product, exact in f32).
-//  BF16 otherwise: the dword's high half is its odd value as an f32 (and
-//    with 0xFFFF0000), the low half shifted left 16 the even one; two fmas,
-//    odd first, so that the sums are those of vdpbf16ps (up to its
-//    flushing of subnormals).
+//  BF16, one token, on targets with avx512_bf16: vdpbf16ps of the unit (a
+//    dword of two bf16 per row) with the token's broadcast bf16 pair, which
+//    adds the odd product, then the even one (each a bf16 x bf16 product,
+//    exact in f32).
+//  BF16 otherwise (batches everywhere: faster, see dotPass): the dword's
+//    high half is its odd value as an f32 (and with 0xFFFF0000), the low
+//    half shifted left 16 the even one; two fmas, odd first, so that the
+//    sums are those of vdpbf16ps (up to its flushing of subnormals).
 // Loads are 64 bytes per group and step (a cache line), the step unrolled
 // over the units in it; one-token passes prefetch each group's stream a
 // distance ahead sized from the L1d. Batches go block of rows by block of
@@ -46,8 +47,7 @@ public:
       : Xbyak::CodeGenerator(size, buffer), type(type), n(shape.rows),
         k(shape.cols), avx512(isa == ISA::AVX512VNNI),
         g(int(rowGranule(type, isa))),
-        dotBf16(type == WeightType::BF16 && avx512 && facts.avx512Bf16),
-        widenBf16(type == WeightType::BF16 && !dotBf16),
+        dotAvailable(type == WeightType::BF16 && avx512 && facts.avx512Bf16),
         unitBytes(halfUnitBytes(type, g)),
         fullUnits(type == WeightType::BF16 ? k / 2 : k),
         halfUnit(type == WeightType::BF16 && k % 2),
@@ -63,10 +63,9 @@ private:
   int64_t n, k;
   bool avx512;
   int g;
-  /// BF16 on a target with avx512_bf16: vdpbf16ps on the bf16 activations.
-  bool dotBf16;
-  /// BF16 otherwise: widened to f32 in registers.
-  bool widenBf16;
+  /// BF16 on a target with avx512_bf16: one-token passes use vdpbf16ps on
+  /// the bf16 activations (see dotPass).
+  bool dotAvailable;
   int unitBytes;
   /// Whole units (F16: k values; BF16: pairs) and, BF16 with K odd, the
   /// last value alone (its pair's odd weight is a zero pad).
@@ -88,16 +87,26 @@ private:
   int unitsPerStep() const { return 64 / unitBytes; }
   /// Activation bytes per unit: F16 one float, BF16 widened two floats,
   /// BF16 with vdpbf16ps one bf16 pair.
-  int xoPerUnit() const { return widenBf16 ? 8 : 4; }
+  int xoPerUnit(int tokens) const { return widenPass(tokens) ? 8 : 4; }
+  /// Whether a pass of `tokens` tokens multiplies BF16 with vdpbf16ps: one
+  /// token only. Batches widen instead: on Emerald Rapids, 4 groups x 6
+  /// tokens of vdpbf16ps ran prefill 0.7x as fast as 3 x 6 widened (the
+  /// shift and mask per group and pair are cheap next to 36 fmas), while
+  /// decode, memory bound, was as fast or slightly faster with vdpbf16ps.
+  /// Both sum the same products in the same order: the same bits.
+  bool dotPass(int tokens) const { return dotAvailable && tokens == 1; }
+  bool widenPass(int tokens) const {
+    return type == WeightType::BF16 && !dotPass(tokens);
+  }
   /// Where the activations the kernel reads start in a token's row: the
   /// bf16 copy after the K floats for vdpbf16ps, else the floats.
-  int64_t xBase() const { return dotBf16 ? 4 * k : 0; }
+  int64_t xBase(int tokens) const { return dotPass(tokens) ? 4 * k : 0; }
 
   int groupsPerPass(int t) const {
     if (t == 1)
       return 4;
     if (avx512)
-      return widenBf16 ? 3 : 4;
+      return widenPass(t) ? 3 : 4;
     return 2;
   }
 
@@ -124,9 +133,9 @@ private:
   /// AVX2: the broadcast activations, a ring of two.
   Xmm broadcastReg(int i) { return v(13 + i % 2); }
 
-  Xbyak::Address xAt(int tok, int64_t unitOffset, int element) {
-    const int64_t disp =
-        xBase() + tok * actStride + unitOffset * xoPerUnit() + 4 * element;
+  Xbyak::Address xAt(int tokens, int tok, int64_t unitOffset, int element) {
+    const int64_t disp = xBase(tokens) + tok * actStride +
+                         unitOffset * xoPerUnit(tokens) + 4 * element;
     return avx512 ? ptr_b[rsi + xo + int(disp)] : ptr[rsi + xo + int(disp)];
   }
 
@@ -148,23 +157,23 @@ void HalfMatmulGenerator::emitUnit(int groups, int tokens, int u, bool half) {
       if (avx512) {
         for (int j = 0; j < groups; ++j)
           vfmadd231ps(acc(groups, tokens, j, tok), weight(groups, tokens, j),
-                      xAt(tok, u, 0));
+                      xAt(tokens, tok, u, 0));
         continue;
       }
       const Xmm x = broadcastReg(tok);
-      vbroadcastss(x, xAt(tok, u, 0));
+      vbroadcastss(x, xAt(tokens, tok, u, 0));
       for (int j = 0; j < groups; ++j)
         vfmadd231ps(acc(groups, tokens, j, tok), weight(groups, tokens, j), x);
     }
     return;
   }
-  if (dotBf16) {
+  if (dotPass(tokens)) {
     for (int j = 0; j < groups; ++j)
       vmovdqu32(weight(groups, tokens, j), w(j));
     for (int tok = 0; tok < tokens; ++tok)
       for (int j = 0; j < groups; ++j)
         vdpbf16ps(acc(groups, tokens, j, tok), weight(groups, tokens, j),
-                  xAt(tok, u, 0));
+                  xAt(tokens, tok, u, 0));
     return;
   }
   // Widened BF16: odd values (high halves), then even ones.
@@ -192,11 +201,11 @@ void HalfMatmulGenerator::emitUnit(int groups, int tokens, int u, bool half) {
       if (avx512) {
         for (int j = 0; j < groups; ++j)
           vfmadd231ps(acc(groups, tokens, j, tok), wreg(j),
-                      xAt(tok, u, element));
+                      xAt(tokens, tok, u, element));
         continue;
       }
       const Xmm x = broadcastReg(tok);
-      vbroadcastss(x, xAt(tok, u, element));
+      vbroadcastss(x, xAt(tokens, tok, u, element));
       for (int j = 0; j < groups; ++j)
         vfmadd231ps(acc(groups, tokens, j, tok), wreg(j), x);
     }
@@ -268,15 +277,15 @@ void HalfMatmulGenerator::emitPass(int groups, int tokens) {
       emitUnit(groups, tokens, u, false);
     }
     add(gw, 64);
-    add(xo, step * xoPerUnit());
-    cmp(xo, int(steps * step * xoPerUnit()));
+    add(xo, step * xoPerUnit(tokens));
+    cmp(xo, int(steps * step * xoPerUnit(tokens)));
     jb(loop, T_NEAR);
   }
   const int64_t rest = fullUnits - steps * step;
   for (int u = 0; u < rest; ++u)
     emitUnit(groups, tokens, u, false);
   if (halfUnit)
-    emitUnit(groups, tokens, int(rest), dotBf16 ? false : true);
+    emitUnit(groups, tokens, int(rest), !dotPass(tokens));
   for (int j = 0; j < groups; ++j)
     emitStore(tokens, j, [&](int tok) { return acc(groups, tokens, j, tok); });
 }
@@ -351,7 +360,7 @@ size_t HalfMatmulGenerator::generate() {
   push(r12);
   push(r13);
   push(r14);
-  if (widenBf16) {
+  if (type == WeightType::BF16) {
     mov(eax, 0xFFFF0000u);
     if (avx512) {
       vpbroadcastd(regHighMask(), eax);

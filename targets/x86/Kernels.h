@@ -189,8 +189,9 @@ struct KernelTargetFacts {
   /// L1 data cache per core, bytes. The default is the smallest L1d of the
   /// x86-64 cores with AVX2 (Haswell to Zen 4, Gracemont: 32 KiB).
   int64_t l1dBytes = 32 * 1024;
-  /// Whether the target has avx512_bf16 (AVX512VNNI kernels of BF16
-  /// weights then use vdpbf16ps; without it they widen to f32 and fma).
+  /// Whether the target has avx512_bf16 (the one-token passes of AVX512VNNI
+  /// kernels of BF16 weights then use vdpbf16ps; batches, and every pass
+  /// without it, widen to f32 and fma: the same sums).
   bool avx512Bf16 = false;
 };
 
