@@ -136,6 +136,8 @@ inline std::optional<targets::WeightType> targetWeightType(GGMLType type) {
     return targets::WeightType::F32;
   case GGMLType::F16:
     return targets::WeightType::F16;
+  case GGMLType::BF16:
+    return targets::WeightType::BF16;
   case GGMLType::Q8_0:
     return targets::WeightType::Q8_0;
   case GGMLType::Q4_0:
@@ -150,10 +152,12 @@ inline std::optional<targets::WeightType> targetWeightType(GGMLType type) {
 }
 
 /// Whether the kernels read `weight` as a quantized type (generated
-/// kernels), not as F32 or F16 (the op library's plain path).
+/// kernels), not as F32, F16 or BF16 (whose experts and per-head matrices
+/// the op library's plain path multiplies).
 inline bool readsQuantized(WeightOp weight) {
   GGMLType type = weight.getKernelType();
-  return type != GGMLType::F32 && type != GGMLType::F16;
+  return type != GGMLType::F32 && type != GGMLType::F16 &&
+         type != GGMLType::BF16;
 }
 
 /// The dialect, whose helpers read and write the plan's discardable

@@ -36,6 +36,8 @@ struct SelectKernelsPass
   using IngotSelectKernelsBase::IngotSelectKernelsBase;
 
   ModuleOp module;
+  /// Whether the module keeps ggml's order (keepsGgmlOrder).
+  bool ggmlOrder = false;
   /// Generated kernels in first-use order.
   llvm::SetVector<Attribute> generated;
 
@@ -50,15 +52,19 @@ struct SelectKernelsPass
       return user->emitOpError()
              << "weight '" << ref.getValue()
              << "' has no packed layout: run ingot-plan-weights first";
-    // The kernel reads the weight as its kernel type (a q4_k weight as
-    // q8_0, a bf16 one as f32), and the attribute records that type.
+    // The kernel reads the weight as its kernel type (a q5_k weight as
+    // q8_0), and the attribute records that type.
     GGMLType type = weight.getKernelType();
-    // Weights read as F32 and F16 (routers, test models) take the op
-    // library's plain path, which follows ggml's F32 summation order
-    // exactly, and so do those of its ggml dot path (ingot-plan-weights
-    // chose it); the other quantized weights run generated kernels.
-    bool plain =
-        type == GGMLType::F32 || type == GGMLType::F16 || weight.readsGgmlDot();
+    // Weights read as F32 (routers, test models) take the op library's
+    // plain path, which follows ggml's F32 summation order exactly, and so
+    // do those of its ggml dot path (ingot-plan-weights chose it). F16 and
+    // BF16 weights run generated matmul kernels (their own faster order),
+    // except in modules that keep ggml's order and as experts or per-head
+    // matrices, which the plain path multiplies as the reference does. The
+    // other quantized weights run generated kernels.
+    const bool half = type == GGMLType::F16 || type == GGMLType::BF16;
+    bool plain = type == GGMLType::F32 || weight.readsGgmlDot() ||
+                 (half && (ggmlOrder || kind != KernelKind::Matmul));
     KernelISA isa = plain ? KernelISA::None : *layout.getIsa();
     // AMX multiplies prefill batches of Q8_0 and Q4_0 matrices; expert
     // kernels take one token per id, so they stay on the vector code.
@@ -197,7 +203,8 @@ struct SelectKernelsPass
   void runOnOperation() override {
     module = getOperation();
     generated.clear();
-    if (keepsGgmlOrder(module))
+    ggmlOrder = keepsGgmlOrder(module);
+    if (ggmlOrder)
       module.walk([&](AttentionOp op) { op.setGgmlOrder(true); });
     WalkResult result = module.walk([&](Operation *op) {
       LogicalResult selected = success();

@@ -362,6 +362,8 @@ Error addKernels(Module &module, mlir::ModuleOp lowered, const CodeGenTarget &t,
   targets::KernelTargetFacts facts;
   if (target.l1dBytes > 0)
     facts.l1dBytes = target.l1dBytes;
+  facts.avx512Bf16 =
+      llvm::is_contained(target.llvmFeatures, std::string("+avx512bf16"));
   for (auto kernelAttr : chosen.getAsRange<KernelAttr>()) {
     std::string name = kernelAttr.getSymbol();
     auto type = targetWeightType(kernelAttr.getType());

@@ -10,7 +10,8 @@ namespace ingot::codegen {
 namespace {
 
 bool isFloatType(GGMLType type) {
-  return type == GGMLType::F32 || type == GGMLType::F16;
+  return type == GGMLType::F32 || type == GGMLType::F16 ||
+         type == GGMLType::BF16;
 }
 
 /// Adds the weights one op reads per token to a StepTraffic.
@@ -32,7 +33,8 @@ public:
     int64_t bytes = packed->bytes / count * used;
     int64_t macs = w.getNumElements() / count * used;
     traffic.weightBytes += bytes;
-    // The kernels' type decides the arithmetic: a bf16 weight is read as f32.
+    // The kernels' type decides the arithmetic (a q5_k weight is read as
+    // q8_0).
     (isFloatType(w.getKernelType()) ? traffic.floatMacs
                                     : traffic.quantizedMacs) += macs;
     if (inLogitsTail && !isFloatType(w.getKernelType()))

@@ -92,12 +92,14 @@ def Ingot_KernelAttr : Ingot_Attr<"Kernel", "kernel"> {
     `rows` output rows and `cols` input columns (per matrix of a stack for
     `expert`): the kernel generated for `isa`, reading weights packed in row
     groups of `granule`, or, with `isa = none`, the op library's plain path
-    (F32 and F16 weights: it follows ggml's F32 summation order exactly;
-    and the weights of its ggml dot path, multiplied as ggml's CPU backend
-    does: compiler/ggml/GGMLDot.h).
-    `type` is the weight's kernel type (ingot.weight's getKernelType: f32,
-    f16, q8_0, q4_0, q4_k or q6_k for generated kernels), not necessarily its
-    ggml type: a q5_k weight has a q8_0 kernel, its payload converted to Q8_0
+    (F32 weights, and F16 / BF16 ones in modules that keep ggml's order or
+    as experts: it follows ggml's summation order exactly; and the weights
+    of its ggml dot path, multiplied as ggml's CPU backend does:
+    compiler/ggml/GGMLDot.h).
+    `type` is the weight's kernel type (ingot.weight's getKernelType: f16,
+    bf16 (matmuls only), q8_0, q4_0, q4_k or q6_k for generated kernels), not
+    necessarily its ggml type: a q5_k weight has a q8_0 kernel, its payload
+    converted to Q8_0
     when it is written.
     `getSymbol()` is the generated kernel's name.
 

@@ -116,14 +116,16 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << "x" << cols;
   if (granule <= 0)
     return emitError() << "kernel granule must be positive, got " << granule;
-  // The plain path multiplies F32 and F16 weights in ggml's F32 order, and
-  // the types of its ggml dot path (ggml::takesGgmlDotPath) as ggml does;
-  // the generated kernels read the other quantized types.
+  // The plain path multiplies F32, F16 and BF16 weights in ggml's order,
+  // and the types of its ggml dot path (ggml::takesGgmlDotPath) as ggml
+  // does; the generated kernels read the other quantized types, and F16 and
+  // BF16 matrices of models that do not keep ggml's order.
   const auto ggmlType = static_cast<ggml::Type>(type);
-  bool plainType = type == GGMLType::F32 || type == GGMLType::F16;
+  const bool half = type == GGMLType::F16 || type == GGMLType::BF16;
+  bool plainType = type == GGMLType::F32 || half;
   if (isa == KernelISA::None && !plainType && !ggml::takesGgmlDotPath(ggmlType))
-    return emitError() << "only f32, f16 and the types of the ggml dot path "
-                          "take the plain path (isa none), not "
+    return emitError() << "only f32, f16, bf16 and the types of the ggml dot "
+                          "path take the plain path (isa none), not "
                        << stringifyGGMLType(type);
   // A generated kernel reads a kernel type (a type the table reads as
   // itself); a weight of another type is read as its kernel type
@@ -131,9 +133,12 @@ LogicalResult KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (isa != KernelISA::None && !ggml::isKernelWeightType(ggmlType))
     return emitError() << "no kernel reads " << stringifyGGMLType(type)
                        << ": a kernel names the type its weight is read as";
-  if (isa != KernelISA::None && plainType)
+  if (isa != KernelISA::None && type == GGMLType::F32)
     return emitError() << stringifyGGMLType(type)
                        << " weights take the plain path (isa none)";
+  if (isa != KernelISA::None && half && kind != KernelKind::Matmul)
+    return emitError() << stringifyGGMLType(type)
+                       << " weights have generated matmul kernels only";
   if (isa == KernelISA::AMX &&
       (kind != KernelKind::Matmul ||
        (type != GGMLType::Q8_0 && type != GGMLType::Q4_0) || granule != 16))

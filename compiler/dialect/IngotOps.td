@@ -31,8 +31,8 @@ def Ingot_WeightOp : Ingot_Op<"weight", [Symbol]> {
 
     The kernels read a weight as its *kernel type* (`getKernelType()`, the
     type table's read-as column, compiler/ggml/GGMLTypes.h): the ggml type
-    itself for f32, f16, q8_0, q4_0 and q4_k, q8_0 for the other quantized
-    types (converted when the payload is written), f32 for bf16. In modules
+    itself for f32, f16, bf16, q8_0, q4_0 and q4_k, q8_0 for the other
+    quantized types (converted when the payload is written). In modules
     that keep ggml's order, ingot-plan-weights gives the weights of the
     ggml dot path's types (ggml::takesGgmlDotPath) a packed form of isa
     none, the GGUF rows as they are; their kernel type is then their ggml

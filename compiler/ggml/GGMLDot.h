@@ -667,10 +667,10 @@ inline WideQ8_K widenQ8_K(const DotBlockQ8_K &x) {
 inline I32x16 pairSums(I16x32 a, I16x32 b) {
   const I32x32 products =
       __builtin_convertvector(a, I32x32) * __builtin_convertvector(b, I32x32);
-  return __builtin_shufflevector(products, products, 0, 2, 4, 6, 8, 10, 12,
-                                 14, 16, 18, 20, 22, 24, 26, 28, 30) +
-         __builtin_shufflevector(products, products, 1, 3, 5, 7, 9, 11, 13,
-                                 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  return __builtin_shufflevector(products, products, 0, 2, 4, 6, 8, 10, 12, 14,
+                                 16, 18, 20, 22, 24, 26, 28, 30) +
+         __builtin_shufflevector(products, products, 1, 3, 5, 7, 9, 11, 13, 15,
+                                 17, 19, 21, 23, 25, 27, 29, 31);
 }
 
 /// The exact integer sums of one Q4_K super-block times the activations:
@@ -687,8 +687,8 @@ inline void q4_KChunkSums(const uint8_t *block, const DotBlockQ8_K &x,
   // (high nibbles). A weight times its scale (at most 15 * 63) fits 16
   // bits, so each 32 values are one pair-sum product.
   for (int c = 0; c < 4; ++c) {
-    const I16x32 q = __builtin_convertvector(loadU8x32(block + 16 + 32 * c),
-                                             I16x32);
+    const I16x32 q =
+        __builtin_convertvector(loadU8x32(block + 16 + 32 * c), I16x32);
     const I16x32 low = (q & I16x32(0xF)) * I16x32(int16_t(scales[2 * c]));
     const I16x32 high = (q >> I16x32(4)) * I16x32(int16_t(scales[2 * c + 1]));
     sums[c] = pairSums(low, wide.q[2 * c]) + pairSums(high, wide.q[2 * c + 1]);
@@ -761,9 +761,8 @@ inline I32x4 reduceFour(I32x16 a, I32x16 b, I32x16 c, I32x16 d) {
   // Four lanes each of a, b, c, d.
   const I32x16 all = __builtin_shufflevector(ab, cd, 0, 1, 2, 3, 8, 9, 10, 11,
                                              16, 17, 18, 19, 24, 25, 26, 27) +
-                     __builtin_shufflevector(ab, cd, 4, 5, 6, 7, 12, 13, 14,
-                                             15, 20, 21, 22, 23, 28, 29, 30,
-                                             31);
+                     __builtin_shufflevector(ab, cd, 4, 5, 6, 7, 12, 13, 14, 15,
+                                             20, 21, 22, 23, 28, 29, 30, 31);
   const I32x8 pairs =
       __builtin_shufflevector(all, all, 0, 1, 4, 5, 8, 9, 12, 13) +
       __builtin_shufflevector(all, all, 2, 3, 6, 7, 10, 11, 14, 15);
@@ -787,8 +786,8 @@ inline void decodeQ4_K(const uint8_t *block, DecodedQ4_K &out) {
     out.mins[i] = mins[i];
   }
   for (int c = 0; c < 4; ++c) {
-    const I16x32 q = __builtin_convertvector(loadU8x32(block + 16 + 32 * c),
-                                             I16x32);
+    const I16x32 q =
+        __builtin_convertvector(loadU8x32(block + 16 + 32 * c), I16x32);
     out.scaled[2 * c] = (q & I16x32(0xF)) * I16x32(int16_t(scales[2 * c]));
     out.scaled[2 * c + 1] =
         (q >> I16x32(4)) * I16x32(int16_t(scales[2 * c + 1]));
@@ -803,10 +802,10 @@ inline void decodeQ4_K(const uint8_t *block, DecodedQ4_K &out) {
 /// Each super-block of a row is decoded once for all the tokens; every
 /// result is repackedQ4_K's, bit for bit (the same integer sums, the same
 /// float terms in the same order).
-inline void repackedQ4_KTile(const uint8_t *row, int64_t rowBytes,
-                             int64_t rows, const uint8_t *x, int64_t xBytes,
-                             int64_t nTokens, int64_t gemmTokens,
-                             int64_t nBlocks, float *y, int64_t yStride) {
+inline void repackedQ4_KTile(const uint8_t *row, int64_t rowBytes, int64_t rows,
+                             const uint8_t *x, int64_t xBytes, int64_t nTokens,
+                             int64_t gemmTokens, int64_t nBlocks, float *y,
+                             int64_t yStride) {
   // Tokens per pass over the rows' super-blocks.
   constexpr int64_t kTokens = 8;
   for (int64_t t0 = 0; t0 < nTokens; t0 += kTokens) {
@@ -827,13 +826,12 @@ inline void repackedQ4_KTile(const uint8_t *row, int64_t rowBytes,
           I32x16 sums[4];
           int32_t minSums[4];
           for (int c = 0; c < 4; ++c) {
-            sums[c] =
-                pairSums(w.scaled[2 * c],
-                         __builtin_convertvector(loadI8x32(xb.q + 64 * c),
-                                                 I16x32)) +
-                pairSums(w.scaled[2 * c + 1],
-                         __builtin_convertvector(
-                             loadI8x32(xb.q + 64 * c + 32), I16x32));
+            sums[c] = pairSums(w.scaled[2 * c],
+                               __builtin_convertvector(loadI8x32(xb.q + 64 * c),
+                                                       I16x32)) +
+                      pairSums(w.scaled[2 * c + 1],
+                               __builtin_convertvector(
+                                   loadI8x32(xb.q + 64 * c + 32), I16x32));
             minSums[c] = w.mins[2 * c] * subBlockSum(xb, 2 * c) +
                          w.mins[2 * c + 1] * subBlockSum(xb, 2 * c + 1);
           }
@@ -845,8 +843,8 @@ inline void repackedQ4_KTile(const uint8_t *row, int64_t rowBytes,
               accMin[t] = fmaf(float(minSums[c]), dmin, accMin[t]);
             }
           } else {
-            const int32_t isum = __builtin_reduce_add((sums[0] + sums[1]) +
-                                                      (sums[2] + sums[3]));
+            const int32_t isum =
+                __builtin_reduce_add((sums[0] + sums[1]) + (sums[2] + sums[3]));
             const int32_t minSum =
                 (minSums[0] + minSums[1]) + (minSums[2] + minSums[3]);
             acc[t] = fmaf(float(isum), d, acc[t]);
@@ -914,8 +912,7 @@ inline void accumulateQ6_K(const DecodedQ6_K &w, const DotBlockQ8_K &x,
   I32x16 partial[4] = {0, 0, 0, 0};
   for (int c = 0; c < 8; ++c)
     partial[c % 4] += pairSums(
-        w.scaled[c],
-        __builtin_convertvector(loadI8x32(x.q + 32 * c), I16x32));
+        w.scaled[c], __builtin_convertvector(loadI8x32(x.q + 32 * c), I16x32));
   const I32x16 pairs = (partial[0] + partial[1]) + (partial[2] + partial[3]);
   const I32x8 quads =
       __builtin_shufflevector(pairs, pairs, 0, 2, 4, 6, 8, 10, 12, 14) +
@@ -962,7 +959,8 @@ inline void dotQ6_KTile(const uint8_t *row, int64_t rowBytes, int64_t rows,
         decodeQ6_K(block, w);
         for (int64_t t = 0; t < tn; ++t)
           accumulateQ6_K(
-              w, reinterpret_cast<const DotBlockQ8_K *>(x + (t0 + t) * xBytes)[b],
+              w,
+              reinterpret_cast<const DotBlockQ8_K *>(x + (t0 + t) * xBytes)[b],
               acc[t]);
       }
       for (int64_t t = 0; t < tn; ++t)
@@ -1099,12 +1097,11 @@ inline void quantizedDotBatch(Type weightType, const uint8_t *matrix,
     return;
   }
   for (int64_t t = 0; t < nTokens; ++t)
-    quantizedDotRows(weightType, matrix, rowBytes, begin, end, x + t * xBytes,
-                     n,
-                     oneRowEach
-                         ? ggmlKernel(weightType, matrixRows, 0, 1)
-                         : ggmlKernel(weightType, matrixRows, t, nTokens),
-                     y + t * yStride);
+    quantizedDotRows(
+        weightType, matrix, rowBytes, begin, end, x + t * xBytes, n,
+        oneRowEach ? ggmlKernel(weightType, matrixRows, 0, 1)
+                   : ggmlKernel(weightType, matrixRows, t, nTokens),
+        y + t * yStride);
 }
 
 } // namespace ingot::ggml

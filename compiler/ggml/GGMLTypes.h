@@ -127,8 +127,7 @@ inline constexpr TypeInfo kTypeTable[] = {
     {Type::I64, "I64", 1, 8, nullptr},
     {Type::F64, "F64", 1, 8, nullptr},
     {Type::IQ1_M, "IQ1_M", 256, 56, nullptr},
-    // Exactly: a bfloat16 is the top half of a float.
-    {Type::BF16, "BF16", 1, 2, dequantizeBF16, Type::F32},
+    {Type::BF16, "BF16", 1, 2, dequantizeBF16, Type::BF16},
     {Type::TQ1_0, "TQ1_0", 256, 54, nullptr},
     {Type::TQ2_0, "TQ2_0", 256, 66, nullptr},
     {Type::MXFP4, "MXFP4", 32, 17, nullptr},
@@ -214,10 +213,14 @@ constexpr bool readsQ8Activations(Type weightType) {
 /// Bytes of one activation row of k values as a kernel of weight type
 /// `weightType` reads it: for the types that readsQ8Activations, k int8
 /// quants then k/32 f32 scales; for F32 / F16 weights, k floats (F16 ones
-/// already rounded to f16).
+/// already rounded to f16); for BF16 weights, k floats rounded to bf16, then
+/// the same k values as bf16 and a zero bf16 when k is odd (the pairs that
+/// vdpbf16ps multiplies).
 constexpr int64_t activationRowBytes(Type weightType, int64_t k) {
   if (readsQ8Activations(weightType))
     return k + 4 * (k / 32);
+  if (weightType == Type::BF16)
+    return 4 * k + 2 * (k + k % 2);
   return 4 * k;
 }
 

@@ -171,21 +171,35 @@ void floatGroupF32(const float *w, int64_t K, const float *x, bool sgemm,
   }
 }
 
-/// F32 / F16 weights in the kernels' packed layout (groups of G rows, per k
-/// the G values of the group), computed in the reference order instead of
-/// the generated kernels': F32 as ggml_vec_dot_f32, or tinyBLAS's 16 lanes
-/// when `sgemm`; F16 summed in double (x already rounded to F16).
+/// F32 / F16 / BF16 weights in the kernels' packed layout (groups of G
+/// rows; per k the G values of the group, BF16 per pair of k a dword per
+/// row), computed in the reference order instead of the generated kernels':
+/// F32 as ggml_vec_dot_f32, or tinyBLAS's 16 lanes when `sgemm`; F16 and
+/// BF16 summed in double (x already rounded to F16 / BF16).
 /// y[r] = W[r] . x for r in [begin, end).
 void floatRows(const uint8_t *packed, int32_t wtype, int64_t K, int64_t G,
                const float *x, bool sgemm, float *y, int64_t begin,
                int64_t end) {
   const int64_t elem = weightType(wtype) == WeightType::F32 ? 4 : 2;
-  const int64_t groupBytes = K * G * elem;
+  const int64_t groupBytes = weightType(wtype) == WeightType::BF16
+                                 ? (K + 1) / 2 * G * 4
+                                 : K * G * elem;
   for (int64_t r0 = begin; r0 < end;) {
     const int64_t g = r0 / G, first = r0 - g * G;
     const int64_t last = (g + 1) * G < end ? G : end - g * G;
     const uint8_t *base = packed + g * groupBytes;
-    if (weightType(wtype) == WeightType::F16) {
+    if (weightType(wtype) == WeightType::BF16) {
+      double acc[kMaxGranule] = {};
+      for (int64_t k = 0; k < K; ++k) {
+        const uint8_t *w = base + (k / 2 * G * 2 + k % 2) * 2;
+        for (int64_t i = first; i < last; ++i) {
+          const uint16_t bits = (uint16_t)(w[4 * i] | w[4 * i + 1] << 8);
+          acc[i] += (double)(ingot::ggml::bf16ToFloat(bits) * x[k]);
+        }
+      }
+      for (int64_t i = first; i < last; ++i)
+        y[g * G + i] = (float)acc[i];
+    } else if (weightType(wtype) == WeightType::F16) {
       double acc[kMaxGranule] = {};
       for (int64_t k = 0; k < K; ++k) {
         const uint8_t *w = base + k * G * 2;
@@ -231,7 +245,8 @@ void floatRows(const uint8_t *packed, int32_t wtype, int64_t K, int64_t G,
 
 inline bool isFloatType(int32_t wtype) {
   return weightType(wtype) == WeightType::F32 ||
-         weightType(wtype) == WeightType::F16;
+         weightType(wtype) == WeightType::F16 ||
+         weightType(wtype) == WeightType::BF16;
 }
 
 //===----------------------------------------------------------------------===//
@@ -371,15 +386,19 @@ void matmulRows(const MatmulTask &a, int64_t begin, int64_t end) {
         a.nTokens, /*oneRowEach=*/false, a.cols, a.y, a.rows);
     return;
   }
-  if (!isFloatType(a.wtype)) {
+  // Quantized, F16 and BF16 weights of models that do not keep ggml's
+  // order have a generated kernel; F32 (and the others in models that do)
+  // take the plain path.
+  if (a.kernel) {
     a.kernel(a.packed, a.act, a.y, a.nTokens, begin, end);
     return;
   }
   const bool sgemm = useSgemmF32(a.rows, a.nTokens, a.cols);
+  const int64_t actBytes = ingot_op_activation_bytes(a.wtype, a.cols);
   for (int64_t t = 0; t < a.nTokens; ++t)
     floatRows((const uint8_t *)a.packed, a.wtype, a.cols, a.granule,
-              (const float *)a.act + t * a.cols, sgemm, a.y + t * a.rows, begin,
-              end);
+              (const float *)((const uint8_t *)a.act + t * actBytes), sgemm,
+              a.y + t * a.rows, begin, end);
 }
 
 struct ExpertTask {
@@ -406,7 +425,7 @@ void expertRows(const ExpertTask &a, int64_t begin, int64_t end) {
                   1, a.y + j * a.rows, begin, end);
     return;
   }
-  if (!isFloatType(a.wtype)) {
+  if (a.kernel) {
     a.kernel(a.stack, a.stride, a.ids, a.nIds, a.act, a.actStride, a.y, begin,
              end);
     return;
@@ -1235,6 +1254,21 @@ inline int64_t activationBlock(int32_t wtype, bool dot) {
              : kActivationBlock;
 }
 
+/// Columns [begin, end) of a BF16 weight's activation row `act` of k values
+/// (ggml::activationRowBytes): the floats rounded to bf16, their bf16 copy,
+/// and with the last column of an odd k the copy's zero pad.
+void writeBf16Columns(const float *x, int64_t k, int64_t begin, int64_t end,
+                      uint8_t *act) {
+  float *rounded = (float *)act;
+  uint16_t *bits = (uint16_t *)(act + 4 * k);
+  for (int64_t i = begin; i < end; ++i) {
+    bits[i] = ingot::ggml::floatToBf16(x[i]);
+    rounded[i] = ingot::ggml::bf16ToFloat(bits[i]);
+  }
+  if (end == k && k % 2)
+    bits[k] = 0;
+}
+
 /// Columns [begin, end) of one row x of `k` values prepared for a kernel
 /// of `wtype` (or the ggml dot path: `dot`) into its row `act` (as
 /// prepareActivations writes the whole row; for the quantized types begin
@@ -1255,6 +1289,8 @@ void prepareActivationColumns(int32_t wtype, bool dot, const float *x,
   } else if (type == WeightType::F16) {
     for (int64_t i = begin; i < end; ++i)
       ((float *)act)[i] = roundHalf(x[i]);
+  } else if (type == WeightType::BF16) {
+    writeBf16Columns(x, k, begin, end, act);
   } else {
     memcpy((float *)act + begin, x + begin, (end - begin) * 4);
   }
@@ -1674,20 +1710,19 @@ void moeExpertsBucketed(IngotContext *ctx, const IngotMoEExpertsArgs &a,
   for (int64_t p = 0; p < pairs; ++p)
     memcpy(pairAct + p * xBytes, tokenAct + order[p] / a.used * xBytes, xBytes);
 
-  BucketPhase gateUp = {&buckets,
-                        {a.gateUpBatchKernel, (const uint8_t *)a.gate,
-                         a.gateUpStride, pairAct, xBytes, gate, a.ffn,
-                         a.gateUpType, a.dim},
-                        {a.gateUpBatchKernel, (const uint8_t *)a.up,
-                         a.gateUpStride, pairAct, xBytes, up, a.ffn,
-                         a.gateUpType, a.dim},
-                        a.ffn,
-                        0,
-                        0};
+  BucketPhase gateUp = {
+      &buckets,
+      {a.gateUpBatchKernel, (const uint8_t *)a.gate, a.gateUpStride, pairAct,
+       xBytes, gate, a.ffn, a.gateUpType, a.dim},
+      {a.gateUpBatchKernel, (const uint8_t *)a.up, a.gateUpStride, pairAct,
+       xBytes, up, a.ffn, a.gateUpType, a.dim},
+      a.ffn,
+      0,
+      0};
   runBucketPhase(ctx, gateUp, a.granuleGateUp,
                  2 * weightRowBytes(a.gateUpType, a.dim));
 
-  PrepareRowsTask prepare = {a.downType, downDot,   gate, a.ffn,
+  PrepareRowsTask prepare = {a.downType, downDot,   gate,  a.ffn,
                              hBytes,     hiddenAct, pairs, 0};
   parallelCount(ctx, runPrepareRows, &prepare, pairs, a.ffn * 4,
                 &prepare.rowsPerChunk);
@@ -1808,6 +1843,8 @@ void ingot_op_prepare_activations(int32_t wtype, const float *x, int64_t rows,
       float *f = (float *)ar;
       for (int64_t i = 0; i < k; ++i)
         f[i] = roundHalf(xr[i]);
+    } else if (weightType(wtype) == WeightType::BF16) {
+      writeBf16Columns(xr, k, 0, k, ar);
     } else {
       memcpy(ar, xr, 4 * k);
     }

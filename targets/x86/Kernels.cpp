@@ -66,11 +66,14 @@
 // AVX2 and AVXVNNI: 1 group per pass, one-token passes prefetching the same
 // way.
 //
-// F32 / F16 weights get no kernel: the op library computes them in ggml's
-// F32 order from the packed layout (packWeights still writes it).
+// F16 / BF16 weights: HalfKernels.cpp generates their matmul kernels (no
+// expert kernels: models with experts keep ggml's order, which the op
+// library computes for them). F32 weights get no kernel: the op library
+// computes them in ggml's F32 order from the packed layout.
 //
 //===----------------------------------------------------------------------===//
 #include "targets/x86/Kernels.h"
+#include "targets/x86/HalfKernels.h"
 
 #include <xbyak/xbyak.h>
 
@@ -138,6 +141,8 @@ int granule(ISA isa) { return isa == ISA::AVX512VNNI ? 16 : 8; }
 /// the float types). G ggml blocks, except Q4_K's, whose unpacked scales and
 /// mins take 4 bytes a row more, and Q6_K's, whose f32 d takes 2 more.
 uint64_t unitBytes(WeightType type, int g) {
+  if (type == WeightType::F16 || type == WeightType::BF16)
+    return uint64_t(halfUnitBytes(type, g));
   if (type == WeightType::Q4_K)
     return uint64_t(g) * q4k::kUnitBytes;
   if (type == WeightType::Q6_K)
@@ -1302,6 +1307,8 @@ GenerateResult generate(WeightType type, MatmulShape shape, ISA isa,
                    name + ": " + message;
     return result;
   };
+  if (!expert && (type == WeightType::F16 || type == WeightType::BF16))
+    return generateHalfMatmul(type, shape, isa, name, facts);
   if (!isQuant(type))
     return fail(
         std::string("no generator for ") + ggml::typeName(type) + " weights" +
@@ -1393,6 +1400,10 @@ int64_t targets::tokenTile(WeightType type, ISA isa, KernelNumerics numerics) {
   // registers is shared by twice the tokens of a 2 x 6 tile.
   if (type == WeightType::Q6_K && isa == ISA::AVX512VNNI)
     return 12;
+  // F16 / BF16 (HalfKernels.cpp): 4 groups x 6 tokens of f32 sums; AVX2's
+  // 16 registers, 2 groups x 4 tokens.
+  if (type == WeightType::F16 || type == WeightType::BF16)
+    return isa == ISA::AVX512VNNI ? 6 : 4;
   // Q4_K's passes hold the same registers as Q4_0's (the scale and min
   // factors take the nibbles' place once the block's dots are done).
   if (type == WeightType::Q8_0 && numerics == KernelNumerics::GgmlOrder)
@@ -1402,7 +1413,11 @@ int64_t targets::tokenTile(WeightType type, ISA isa, KernelNumerics numerics) {
 
 uint64_t targets::packedGroupBytes(WeightType type, MatmulShape shape,
                                    ISA isa) {
-  const int64_t units = shape.cols / ggml::getTypeInfo(type).blockElements;
+  // BF16: pairs of k, the last one of an odd K padded with a zero.
+  const int64_t units =
+      type == WeightType::BF16
+          ? (shape.cols + 1) / 2
+          : shape.cols / ggml::getTypeInfo(type).blockElements;
   return uint64_t(units) * unitBytes(type, granule(isa));
 }
 
@@ -1537,6 +1552,20 @@ bool targets::packWeights(WeightType type, MatmulShape shape, ISA isa,
           scale[0] = valid ? blk[0] : 0;
           scale[1] = valid ? blk[1] : 0;
         }
+        continue;
+      }
+      if (type == WeightType::BF16) {
+        // Per pair of k, one dword per row: the even k's value low, the
+        // odd one's high (zero past K).
+        for (int64_t kk = 0; kk < k; ++kk) {
+          uint8_t *dst = out + (uint64_t(kk / 2) * g + i) * 4 + (kk % 2) * 2;
+          if (valid)
+            std::memcpy(dst, src + uint64_t(kk) * 2, 2);
+          else
+            std::memset(dst, 0, 2);
+        }
+        if (k % 2)
+          std::memset(out + (uint64_t(k / 2) * g + i) * 4 + 2, 0, 2);
         continue;
       }
       // F32 / F16: k-major, one element of each of the G rows per k.

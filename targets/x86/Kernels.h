@@ -62,18 +62,34 @@
 //         each 4-value operand q (bits 0-5 of a byte) in registers with
 //         shifts and masks (AVX-512: one vpternlogd select) and read it
 //         unsigned in vpdpbusd.
-//   F32 / F16: per k, the G values of the group's rows (k-major). No kernel
-//         is generated for them: the op library computes these products in
-//         ggml's F32 order (targets/oplib), reading this layout.
+//   F32 / F16: per k, the G values of the group's rows (k-major). F32: no
+//         kernel is generated: the op library computes these products in
+//         ggml's F32 order (targets/oplib), reading this layout; F16 too in
+//         models that keep ggml's order.
+//   BF16: per pair of k (2p, 2p+1), one dword per row of the group: the
+//         bf16 of k = 2p low, of 2p+1 high (zero past an odd K); = G * 4
+//         bytes per pair. vdpbf16ps reads it as is; widened, the high half
+//         masked is the odd value and the low half shifted left 16 the even
+//         one, no shuffles. (The op library's plain path for models that
+//         keep ggml's order reads it too.)
 //
 // Activation layout per token (ggml::activationRowBytes; the op library's
 // ingot_op_prepare_activations writes it): Q8_0 / Q4_0 / Q4_K / Q6_K
 // weights (ggml::readsQ8Activations): K int8 quants, then K/32 f32 scales
 // (Q8_0 rounding of ggml's x86 quantize_row_q8_0); F16 weights: K floats
-// already rounded to f16; F32 weights: K floats. (ggml rounds Q4_K's and
-// Q6_K's activations to Q8_K, one scale per 256; the per-32 scales here are
-// finer, so these kernels are not bit-identical with ggml, only close within
-// rounding.)
+// already rounded to f16; BF16 weights: K floats already rounded to bf16,
+// then the same values as bf16, padded with a zero to an even count (the
+// pairs vdpbf16ps broadcasts); F32 weights: K floats. (ggml rounds Q4_K's
+// and Q6_K's activations to Q8_K, one scale per 256; the per-32 scales here
+// are finer, so these kernels are not bit-identical with ggml, only close
+// within rounding.)
+//
+// Numerics of F16 / BF16 kernels (HalfKernels.cpp; faster than ggml's
+// order, within float rounding of it): per row and token one f32 sum from
+// 0, F16 sum = fma(w_k, x_k, sum) k after k; BF16, pair after pair,
+// sum = fma(w_2p+1, x_2p+1, sum) then sum = fma(w_2p, x_2p, sum) (the
+// products of two bf16 are exact in f32; vdpbf16ps adds them in this order,
+// flushing subnormal inputs and results to zero).
 //
 // Numerics (KernelNumerics::BlockOrder, the default; Q8_0 and Q4_0 alike):
 // per row, token and 32-block b, the exact int32 dot isum_b of the weight and
@@ -132,8 +148,8 @@ namespace ingot::targets {
 /// AVX2 = avx2 + fma + f16c (VEX ymm code only, no EVEX).
 enum class ISA { AVX2, AVXVNNI, AVX512VNNI };
 
-/// The ggml type of a packed weight: F32, F16, Q8_0, Q4_0, Q4_K or Q6_K
-/// (ggml::isKernelWeightType).
+/// The ggml type of a packed weight: F32, F16, BF16, Q8_0, Q4_0, Q4_K or
+/// Q6_K (ggml::isKernelWeightType).
 using WeightType = ggml::Type;
 
 struct MatmulShape {
@@ -199,6 +215,10 @@ struct KernelTargetFacts {
   /// L1 data cache per core, bytes. The default is the smallest L1d of the
   /// x86-64 cores with AVX2 (Haswell to Zen 4, Gracemont: 32 KiB).
   int64_t l1dBytes = 32 * 1024;
+  /// Whether the target has avx512_bf16 (the one-token passes of AVX512VNNI
+  /// kernels of BF16 weights then use vdpbf16ps; batches, and every pass
+  /// without it, widen to f32 and fma: the same sums).
+  bool avx512Bf16 = false;
 };
 
 /// Packed units (32-blocks; Q4_K / Q6_K: 256-super-blocks) ahead that one-token
@@ -209,7 +229,8 @@ int64_t prefetchBlocksAhead(WeightType type, ISA isa,
                             const KernelTargetFacts &facts);
 
 /// The matmul kernel for one weight shape (see the ABI above); Q8_0, Q4_0,
-/// Q4_K and Q6_K weights only (Q4_K and Q6_K in block order only).
+/// Q4_K and Q6_K (in block order only), F16 and BF16 weights (`numerics`
+/// does not apply to the last two).
 GenerateResult
 generateMatmul(WeightType type, MatmulShape shape, ISA isa,
                const std::string &name,

@@ -161,11 +161,11 @@ func.func @f(%x: tensor<?x64xf32>) {
 
 // -----
 
-// bf16 weights are read as f32 (the type table's read-as column): no prologue.
+// bf16 weights are read as themselves (float activations): no prologue.
 ingot.weight @a : bf16 [32, 64] at 0 size 4096
 ingot.weight @n : f32 [64] at 4096 size 256
 func.func @f(%x: tensor<?x64xf32>) {
-  // expected-error @below {{a norm prologue needs weights read as q8_0, q4_0, q4_k or q6_k, not f32}}
+  // expected-error @below {{a norm prologue needs weights read as q8_0, q4_0, q4_k or q6_k, not bf16}}
   %y = ingot.fused_matmul %x [@a] norm @n {norm_eps = 1.0e-5 : f32} : (tensor<?x64xf32>) -> tensor<?x32xf32>
   return
 }

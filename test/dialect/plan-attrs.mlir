@@ -86,7 +86,7 @@ module attributes {ingot.kernels = [#ingot.kernel<matmul, q5_k, 32, 256, avx2, g
 
 // -----
 
-// expected-error @below {{only f32, f16 and the types of the ggml dot path take the plain path (isa none), not q8_0}}
+// expected-error @below {{only f32, f16, bf16 and the types of the ggml dot path take the plain path (isa none), not q8_0}}
 module attributes {ingot.kernels = [#ingot.kernel<matmul, q8_0, 32, 64, none, granule = 8>]} {}
 
 // -----
@@ -98,8 +98,16 @@ module @ggml_dot attributes {ingot.kernels = [#ingot.kernel<expert, q5_k, 32, 25
 
 // -----
 
-// expected-error @below {{f16 weights take the plain path (isa none)}}
-module attributes {ingot.kernels = [#ingot.kernel<matmul, f16, 32, 64, avx2, granule = 8>]} {}
+// expected-error @below {{f32 weights take the plain path (isa none)}}
+module attributes {ingot.kernels = [#ingot.kernel<matmul, f32, 32, 64, avx2, granule = 8>]} {}
+
+// -----
+
+// F16 and BF16 matrices have generated kernels too.
+// CHECK-LABEL: module @half_kernels
+// CHECK-SAME: #ingot.kernel<matmul, f16, 32, 64, avx2, granule = 8>
+// CHECK-SAME: #ingot.kernel<matmul, bf16, 32, 64, avx512vnni, granule = 16>
+module @half_kernels attributes {ingot.kernels = [#ingot.kernel<matmul, f16, 32, 64, avx2, granule = 8>, #ingot.kernel<matmul, bf16, 32, 64, avx512vnni, granule = 16>]} {}
 
 // -----
 

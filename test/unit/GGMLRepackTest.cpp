@@ -23,14 +23,13 @@ void putHalf(uint8_t *at, uint16_t bits) {
 }
 
 TEST(GGMLRepack, ReadAsColumn) {
-  // The kernels' own types read as themselves, BF16 as F32 (exact), the
-  // other decodable types as a type the kernels read; nothing for the rest.
-  for (Type t :
-       {Type::F32, Type::F16, Type::Q8_0, Type::Q4_0, Type::Q4_K, Type::Q6_K}) {
+  // The kernels' own types read as themselves, the other decodable types
+  // as a type the kernels read; nothing for the rest.
+  for (Type t : {Type::F32, Type::F16, Type::BF16, Type::Q8_0, Type::Q4_0,
+                 Type::Q4_K, Type::Q6_K}) {
     EXPECT_EQ(kernelReadType(t), t) << typeName(t);
     EXPECT_FALSE(isRepackedType(t)) << typeName(t);
   }
-  EXPECT_EQ(kernelReadType(Type::BF16), Type::F32);
   EXPECT_EQ(kernelReadType(Type::Q5_0), Type::Q8_0);
   EXPECT_EQ(kernelReadType(Type::Q4_1), Type::Q8_0);
   for (const TypeInfo &info : kTypeTable) {

@@ -375,10 +375,12 @@ TEST_P(KernelTest, CodeIsPositionIndependent) {
 
 /// Decodes the instructions of a kernel with LLVM's disassembler; counts
 /// instructions with an EVEX prefix (0x62 after any legacy / REX prefixes)
-/// and, if `dotBytes` is given, the vpdpbusd instructions (any encoding).
+/// and, if `dotBytes` is given, the instructions whose opcode name starts
+/// with `dotOpcode` (vpdpbusd by default, any encoding).
 void disassemble(const GeneratedKernel &kernel, int64_t &instructions,
                  int64_t &evex, const char *cpu = "znver4",
-                 int64_t *dotBytes = nullptr) {
+                 int64_t *dotBytes = nullptr,
+                 const char *dotOpcode = "VPDPBUSD") {
   llvm::InitializeAllTargetInfos();
   llvm::InitializeAllTargetMCs();
   llvm::InitializeAllDisassemblers();
@@ -419,7 +421,7 @@ void disassemble(const GeneratedKernel &kernel, int64_t &instructions,
       ++p;
     if (p < offset + size && text[p] == 0x62)
       ++evex;
-    if (dotBytes && mii->getName(inst.getOpcode()).starts_with("VPDPBUSD"))
+    if (dotBytes && mii->getName(inst.getOpcode()).starts_with(dotOpcode))
       ++*dotBytes;
     ++instructions;
     offset += size;
@@ -471,6 +473,38 @@ INSTANTIATE_TEST_SUITE_P(
         Case{ISA::AVX512VNNI, WeightType::Q8_0, KernelNumerics::GgmlOrder}),
     caseName);
 
+/// F16 / BF16 matmul kernels (HalfKernels.cpp): the same bytes from two
+/// buffers (position independent); no EVEX in AVX2 / AVX-VNNI code, EVEX in
+/// AVX-512 code; vdpbf16ps exactly in BF16 kernels for targets with
+/// avx512_bf16 (without it BF16 is widened: no vdpbf16ps).
+TEST(HalfKernels, EncodingMatchesISAAndTarget) {
+  for (WeightType type : {WeightType::F16, WeightType::BF16})
+    for (ISA isa : {ISA::AVX2, ISA::AVXVNNI, ISA::AVX512VNNI})
+      for (bool bf16 : {false, true}) {
+        KernelTargetFacts facts;
+        facts.avx512Bf16 = bf16;
+        const MatmulShape shape{37, 101};
+        GeneratedKernel a = generated(generateMatmul(
+            type, shape, isa, "a", KernelNumerics::BlockOrder, facts));
+        GeneratedKernel b = generated(generateMatmul(
+            type, shape, isa, "a", KernelNumerics::BlockOrder, facts));
+        EXPECT_EQ(a.code, b.code);
+        int64_t instructions = 0, evex = 0, dots = 0;
+        ASSERT_NO_FATAL_FAILURE(disassemble(
+            a, instructions, evex, "sapphirerapids", &dots, "VDPBF16PS"));
+        EXPECT_GT(instructions, 20);
+        const std::string what = std::string(ggml::typeName(type)) + " " +
+                                 isaName(isa) + (bf16 ? " +bf16" : "");
+        if (isa == ISA::AVX512VNNI)
+          EXPECT_GT(evex, 0) << what;
+        else
+          EXPECT_EQ(evex, 0) << what;
+        const bool dot =
+            type == WeightType::BF16 && isa == ISA::AVX512VNNI && bf16;
+        EXPECT_EQ(dots > 0, dot) << what;
+      }
+}
+
 /// The one-token passes' prefetch distance follows the target's L1d: the
 /// largest power of two of 32-blocks of a pass whose bytes fit a quarter of
 /// it (Kernels.h), at least one.
@@ -511,17 +545,23 @@ TEST(KernelPrefetch, GeneratedCodeFollowsL1d) {
   }
 }
 
-/// F32 / F16 weights get no kernel (the op library computes them); the
-/// generators say so, and refuse shapes they cannot read, instead of
-/// aborting.
+/// F32 weights get no kernel (the op library computes them), F16 and BF16
+/// ones matmul kernels only; the generators say so, and refuse shapes they
+/// cannot read, instead of aborting.
 TEST(KernelGeneratorErrors, ReportedNotFatal) {
   for (ISA isa : {ISA::AVX2, ISA::AVXVNNI, ISA::AVX512VNNI}) {
-    for (WeightType type : {WeightType::F32, WeightType::F16}) {
-      GenerateResult r = generateMatmul(type, {16, 64}, isa, "f");
+    GenerateResult f32 = generateMatmul(WeightType::F32, {16, 64}, isa, "f");
+    EXPECT_FALSE(f32);
+    EXPECT_NE(f32.error.find("no generator for"), std::string::npos)
+        << f32.error;
+    for (WeightType type :
+         {WeightType::F32, WeightType::F16, WeightType::BF16}) {
+      GenerateResult r = generateExpertMatmul(type, {16, 64}, isa, "f");
       EXPECT_FALSE(r);
       EXPECT_NE(r.error.find("no generator for"), std::string::npos) << r.error;
-      EXPECT_FALSE(generateExpertMatmul(type, {16, 64}, isa, "f"));
     }
+    EXPECT_TRUE(generateMatmul(WeightType::F16, {16, 63}, isa, "h"));
+    EXPECT_TRUE(generateMatmul(WeightType::BF16, {16, 63}, isa, "h"));
     GenerateResult ragged =
         generateMatmul(WeightType::Q8_0, {16, 33}, isa, "r");
     EXPECT_FALSE(ragged);

@@ -153,8 +153,43 @@ double check::exactDot(ggml::Type type, const uint8_t *weightRow,
   return sum;
 }
 
+/// Kernels.h's F16 / BF16 order: one fma per value from 0, k after k (F16)
+/// or per pair the odd value, then the even one (BF16), with the floats at
+/// the start of the activation row; the magnitude is sum |w x|.
+float halfOrderDot(ggml::Type type, const uint8_t *weightRow,
+                   const uint8_t *act, int64_t k, double *magnitude) {
+  std::vector<float> w(static_cast<size_t>(k)), x(static_cast<size_t>(k));
+  ggml::dequantizeRow(type, weightRow, w.data(), k);
+  std::memcpy(x.data(), act, 4 * size_t(k));
+  float sum = 0.0f;
+  double absSum = 0.0;
+  auto add = [&](int64_t e) {
+    sum = std::fma(w[size_t(e)], x[size_t(e)], sum);
+    absSum += std::fabs(double(w[size_t(e)]) * double(x[size_t(e)]));
+  };
+  if (type == ggml::Type::F16) {
+    for (int64_t e = 0; e < k; ++e)
+      add(e);
+  } else {
+    for (int64_t e = 0; e < k; e += 2) {
+      if (e + 1 < k)
+        add(e + 1);
+      add(e);
+    }
+  }
+  if (magnitude)
+    *magnitude = absSum;
+  return sum;
+}
+
+bool isHalf(ggml::Type type) {
+  return type == ggml::Type::F16 || type == ggml::Type::BF16;
+}
+
 float check::blockOrderDot(ggml::Type type, const uint8_t *weightRow,
                            const uint8_t *act, int64_t k, double *magnitude) {
+  if (isHalf(type))
+    return halfOrderDot(type, weightRow, act, k, magnitude);
   if (type == ggml::Type::Q4_K)
     return blockOrderDotQ4K(weightRow, act, k, magnitude);
   if (type == ggml::Type::Q6_K)
@@ -177,6 +212,13 @@ float check::blockOrderDot(ggml::Type type, const uint8_t *weightRow,
 
 double check::roundingBound(ggml::Type type, const uint8_t *weightRow,
                             const uint8_t *act, int64_t k) {
+  if (isHalf(type)) {
+    // Each of the K fmas rounds the running sum (at most sum |w x|), and
+    // the interpreter rounds each product to float before its double sum.
+    double magnitude = 0.0;
+    halfOrderDot(type, weightRow, act, k, &magnitude);
+    return double(k + 2) * std::ldexp(magnitude, -24);
+  }
   if (type == ggml::Type::Q4_K || type == ggml::Type::Q6_K) {
     // Each of the K/16 fmas (Q4_K: 2 per 32 values, Q6_K: 1 per 16) rounds
     // the running sum (at most the sum of the terms' magnitudes), each

@@ -50,7 +50,9 @@ bool report(const std::string &label, const std::vector<float> &got,
 /// Kernels.h documents (Numerics): per 32-block the exact int32 dot of the
 /// weight and activation quants, then sum = fma(float(isum), d_w * d_x, sum)
 /// block after block (Q4_K: the sub-block's scale and min fmas; Q6_K: one
-/// fma per 16-value sub-block). `weightRow` is
+/// fma per 16-value sub-block). F16 / BF16: one fma per value (BF16: per
+/// pair, odd then even) from 0 with the rounded float activations.
+/// `weightRow` is
 /// one ggml-layout row of K values, `act` one token's activations as the op
 /// library prepares them (targets::activationBytesPerToken bytes). With
 /// `magnitude`, also the sum of |float(isum) * d_w * d_x| over the blocks (the
@@ -63,6 +65,8 @@ float blockOrderDot(ggml::Type type, const uint8_t *weightRow,
 /// of a float sum over K/32 + 4 steps, (K/32 + 4) * 2^-23 * sum |term|, where
 /// the terms are the products of each 4-element chunk (integer dot times
 /// d_w * d_x). A wrong scale, block or row is off by about a whole term.
+/// F16 / BF16: how far the interpreter's double sum of float products may
+/// lie from blockOrderDot, (K + 2) * 2^-24 * sum |w x|.
 /// Q4_K / Q6_K: how far blockOrderDot may lie from exactDot: twice the error
 /// bound of its K/16 fmas and rounded scale products, (K/16 + 2) * 2^-23 *
 /// sum |term|, plus 2^-23 * sum |w x| for exactDot's float weights.

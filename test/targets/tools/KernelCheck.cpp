@@ -69,9 +69,10 @@ using namespace llvm;
 
 namespace {
 
-cl::opt<std::string> typeName("type",
-                              cl::desc("weight type (q8_0, q4_0, q4_k, q6_k)"),
-                              cl::Required);
+cl::opt<std::string>
+    typeName("type",
+             cl::desc("weight type (q8_0, q4_0, q4_k, q6_k, f16, bf16)"),
+             cl::Required);
 cl::opt<std::string> isaName("isa",
                              cl::desc("avx2, avxvnni, avx512vnni, amx or "
                                       "amx+avx512vnni"),
@@ -100,6 +101,9 @@ cl::opt<bool> perHead("per-head",
                                "tokens per call against token by token"));
 cl::opt<int> tasks("tasks", cl::desc("threads the parallel loops are cut for"),
                    cl::init(3));
+cl::opt<bool> avx512Bf16("avx512-bf16",
+                         cl::desc("generate for a target with avx512_bf16 "
+                                  "(BF16 weights: vdpbf16ps)"));
 cl::opt<unsigned> seed("seed", cl::init(1));
 cl::opt<int> benchRuns("bench-runs",
                        cl::desc("time this many calls of the matmul kernel "
@@ -116,10 +120,13 @@ std::unique_ptr<check::ExecutableCode> generateShape(ggml::Type type,
   const targets::KernelNumerics numerics =
       ggmlOrder ? targets::KernelNumerics::GgmlOrder
                 : targets::KernelNumerics::BlockOrder;
+  targets::KernelTargetFacts facts;
+  facts.avx512Bf16 = avx512Bf16;
   targets::GenerateResult generated =
-      expertKernel
-          ? targets::generateExpertMatmul(type, shape, isa, "expert", numerics)
-          : targets::generateMatmul(type, shape, isa, "matmul", numerics);
+      expertKernel ? targets::generateExpertMatmul(type, shape, isa, "expert",
+                                                   numerics, facts)
+                   : targets::generateMatmul(type, shape, isa, "matmul",
+                                             numerics, facts);
   if (!generated)
     check::fail(generated.error);
   auto code = std::make_unique<check::ExecutableCode>(generated.kernel.code);
@@ -586,6 +593,8 @@ int main(int argc, char **argv) {
   std::string missing = check::missingFeature(isa);
   if (!missing.empty())
     check::fail("host CPU lacks " + missing);
+  if (avx512Bf16 && !__builtin_cpu_supports("avx512bf16"))
+    check::fail("host CPU lacks avx512_bf16");
   if (amx) {
     if (expert)
       check::fail("no AMX expert kernel");
@@ -610,6 +619,7 @@ int main(int argc, char **argv) {
                                               : expert ? "expert"
                                                        : "matmul") +
                                       " " + lowerType + " " + isaName +
+                                      (avx512Bf16 ? "+bf16" : "") +
                                       " rows=" + std::to_string(rows) +
                                       " cols=" + std::to_string(cols) +
                                       " tokens=" + std::to_string(tokens) +

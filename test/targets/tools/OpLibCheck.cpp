@@ -7,11 +7,12 @@
 //   ingot-oplib-check --op=rms_norm --width=4096 --tokens=3
 //   rms_norm width=4096 tokens=3: values=12288 mismatches=0 max_error=0
 //
-// --op=matmul --type=f32|f16 is the op library's own F32/F16 product (no
-// generated kernel reads those types); quantized products are checked with
-// their kernels by ingot-kernel-check, except the op library's ggml dot
-// path (--layout=ggml --type=q4_k etc.: the GGUF rows, no kernel), which
-// must equal the interpreter bit for bit. --op=fused_matmul checks
+// --op=matmul --type=f32|f16|bf16 is the op library's own F32/F16/BF16
+// product (its plain path: F32 weights, and F16 / BF16 ones in models that
+// keep ggml's order); quantized products, and the F16 / BF16 kernels, are
+// checked with their kernels by ingot-kernel-check, except the op library's
+// ggml dot path (--layout=ggml --type=q4_k etc.: the GGUF rows, no kernel),
+// which must equal the interpreter bit for bit. --op=fused_matmul checks
 // ingot_op_fused_matmul against the unfused op library calls instead.
 //
 // --op=moe_experts checks ingot_op_moe_experts on the ggml dot path (no
@@ -247,13 +248,20 @@ bool checkGgmlDotExperts(const std::string &label, std::mt19937 &rng) {
   return check::report(label, got, want);
 }
 
-/// y = W x for F32 / F16 weights in the kernels' packed layout, no kernel.
+bool isPlainType(ggml::Type type) {
+  return type == ggml::Type::F32 || type == ggml::Type::F16 ||
+         type == ggml::Type::BF16;
+}
+
+/// y = W x for F32 / F16 / BF16 weights in the kernels' packed layout, no
+/// kernel.
 bool checkMatmul(const std::string &label, std::mt19937 &rng) {
   if (layoutName == "ggml")
     return checkGgmlDotMatmul(label, rng);
   const ggml::Type type = weightType();
-  if (type != ggml::Type::F32 && type != ggml::Type::F16)
-    check::fail("the op library computes f32 and f16 products only in the "
+  if (!isPlainType(type))
+    check::fail("the op library computes f32, f16 and bf16 products only in "
+                "the "
                 "kernels' layouts (--layout=ggml: its ggml dot path); "
                 "ingot-kernel-check runs the quantized ones");
   const targets::ISA isa =
@@ -279,15 +287,16 @@ bool checkMatmul(const std::string &label, std::mt19937 &rng) {
   return check::report(label, got, want);
 }
 
-/// ingot_op_fused_matmul over F32 / F16 segments against the unfused calls
+/// ingot_op_fused_matmul over F32 / F16 / BF16 segments against the unfused
+/// calls
 /// it stands for: three segments of ragged row counts with biases in one
 /// dispatch, one segment with a residual epilogue, and a gate/up pair with
 /// the swiglu epilogue. All outputs are compared, concatenated.
 bool checkFusedMatmul(const std::string &label, std::mt19937 &rng) {
   const ggml::Type type = weightType();
-  if (type != ggml::Type::F32 && type != ggml::Type::F16)
-    check::fail("fused_matmul is checked with the op library's f32 and f16 "
-                "products");
+  if (!isPlainType(type))
+    check::fail("fused_matmul is checked with the op library's f32, f16 and "
+                "bf16 products");
   const targets::ISA isa = targets::ISA::AVX512VNNI;
   const int64_t granule = targets::rowGranule(type, isa);
   const int64_t segmentRows[3] = {rows, rows + 5, 2 * rows + 3};
