@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 namespace ingot::ggml {
 
@@ -92,7 +93,17 @@ inline float vExpf(float x) {
   const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
                             fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
                        u, fmaf(0x1.ffffecp-1f, b, 1.0f));
-  return ldexpf(j, (int)n);
+  // j * 2^n, as ldexpf computes it (one correctly rounded product) but
+  // without its library call, which showed as 2% of a prefill's samples
+  // (SiLU over every FFN row): 2^n is a normal float for n in [-126, 127].
+  const int e = (int)n;
+  if (e >= -126 && e <= 127) {
+    const uint32_t bits = uint32_t(e + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return j * scale;
+  }
+  return ldexpf(j, e);
 }
 
 } // namespace ingot::ggml
