@@ -26,6 +26,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "targets/x86/HalfKernels.h"
+#include "targets/x86/PassLoops.h"
 
 #include <xbyak/xbyak.h>
 
@@ -294,18 +295,8 @@ void HalfMatmulGenerator::emitPass(int groups, int tokens) {
 /// rowEnd) while that many (the last possibly partial) remain, then fewer.
 void HalfMatmulGenerator::emitDecode() {
   mov(row, r8);
-  for (int groups = groupsPerPass(1); groups >= 1; --groups) {
-    Xbyak::Label passLoop, fewer;
-    L(passLoop);
-    mov(tmp, r9);
-    sub(tmp, row);
-    cmp(tmp, (groups - 1) * g);
-    jle(fewer, T_NEAR);
-    emitPass(groups, 1);
-    add(row, groups * g);
-    jmp(passLoop, T_NEAR);
-    L(fewer);
-  }
+  emitRowPasses(*this, row, r9, tmp, g, groupsPerPass(1),
+                [&](int groups) { emitPass(groups, 1); });
 }
 
 /// Several tokens: the rows in blocks of groupsPerPass(tMax) groups, and
@@ -319,39 +310,17 @@ void HalfMatmulGenerator::emitBatch() {
   mov(r13, rdx);
   mov(r14, rcx);
   mov(row, r8);
-  for (int groups = groupsPerPass(tMax); groups >= 1; --groups) {
-    Xbyak::Label blockLoop, fewer;
-    L(blockLoop);
-    mov(tmp, r9);
-    sub(tmp, row);
-    cmp(tmp, (groups - 1) * g);
-    jle(fewer, T_NEAR);
+  emitRowPasses(*this, row, r9, tmp, g, groupsPerPass(tMax), [&](int groups) {
     mov(rsi, r12);
     mov(rdx, r13);
     mov(rcx, r14);
-    Xbyak::Label tileLoop, remainder, blockDone;
-    L(tileLoop);
-    cmp(rcx, tMax);
-    jl(remainder, T_NEAR);
-    emitPass(groups, tMax);
-    add(rsi, int(tMax * actStride));
-    add(rdx, int(tMax * n * 4));
-    sub(rcx, tMax);
-    jmp(tileLoop, T_NEAR);
-    L(remainder);
-    for (int t = tMax - 1; t >= 1; --t) {
-      Xbyak::Label skip;
-      cmp(rcx, t);
-      jne(skip, T_NEAR);
-      emitPass(groups, t);
-      jmp(blockDone, T_NEAR);
-      L(skip);
-    }
-    L(blockDone);
-    add(row, groups * g);
-    jmp(blockLoop, T_NEAR);
-    L(fewer);
-  }
+    emitTokenTiles(
+        *this, rcx, tMax, [&](int t) { emitPass(groups, t); },
+        [&] {
+          add(rsi, int(tMax * actStride));
+          add(rdx, int(tMax * n * 4));
+        });
+  });
 }
 
 size_t HalfMatmulGenerator::generate() {

@@ -74,6 +74,7 @@
 //===----------------------------------------------------------------------===//
 #include "targets/x86/Kernels.h"
 #include "targets/x86/HalfKernels.h"
+#include "targets/x86/PassLoops.h"
 
 #include <xbyak/xbyak.h>
 
@@ -1186,19 +1187,8 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
 void MatmulGenerator::emitBody(int t, const BodyRegs &r) {
   emitOffsetTable(t, r);
   mov(r.row, r.rowBeg);
-  for (int groups = groupsPerPass(t); groups >= 1; --groups) {
-    const Pass p{groups, t, splitSums(t)};
-    Xbyak::Label passLoop, fewer;
-    L(passLoop);
-    mov(r.tmp, r.rowEnd);
-    sub(r.tmp, r.row);
-    cmp(r.tmp, (groups - 1) * g);
-    jle(fewer, T_NEAR);
-    emitPass(p, r);
-    add(r.row, groups * g);
-    jmp(passLoop, T_NEAR);
-    L(fewer);
-  }
+  emitRowPasses(*this, r.row, r.rowEnd, r.tmp, g, groupsPerPass(t),
+                [&](int groups) { emitPass({groups, t, splitSums(t)}, r); });
 }
 
 void MatmulGenerator::emitTables() {
@@ -1237,25 +1227,12 @@ size_t MatmulGenerator::generate() {
     if (frameBytes())
       sub(rsp, int(frameBytes()));
     emitConstants();
-    Xbyak::Label tileLoop, remainder, done;
-    L(tileLoop);
-    cmp(rcx, tMax);
-    jl(remainder, T_NEAR);
-    emitBody(tMax, r);
-    add(rsi, int(tMax * actStride));
-    add(rdx, int(tMax * n * 4));
-    sub(rcx, tMax);
-    jmp(tileLoop, T_NEAR);
-    L(remainder);
-    for (int t = tMax - 1; t >= 1; --t) {
-      Xbyak::Label skip;
-      cmp(rcx, t);
-      jne(skip, T_NEAR);
-      emitBody(t, r);
-      jmp(done, T_NEAR);
-      L(skip);
-    }
-    L(done);
+    emitTokenTiles(
+        *this, rcx, tMax, [&](int t) { emitBody(t, r); },
+        [&] {
+          add(rsi, int(tMax * actStride));
+          add(rdx, int(tMax * n * 4));
+        });
   } else {
     // rdi = packedStack, rsi = expertStrideBytes, rdx = expertIds,
     // rcx = nIds, r8 = act, r9 = actStrideBytes, stack: y, rowBegin, rowEnd.
