@@ -200,14 +200,22 @@ constexpr bool isRepackedType(Type type) {
 }
 
 /// Whether the kernels of weight (kernel) type `weightType` read the
-/// activations rounded to Q8_0 blocks of 32 (activationRowBytes). Q8_0 and
-/// Q4_0 as ggml's vec_dot_type; Q4_K and Q6_K too, although ggml rounds them
-/// to Q8_K (one scale per 256): the per-32 scales are at least as accurate,
-/// and the op library's activation preparation and fused prologues serve
-/// every quantized kernel type alike.
+/// activations as int8 quants with a float scale per 32 values
+/// (activationRowBytes): Q8_0 and Q4_0 rounded to Q8_0 blocks of 32, as
+/// ggml's vec_dot_type; Q4_K and Q6_K rounded to Q8_K blocks of 256, as
+/// ggml's vec_dot_type for them, each block's scale written into its 8
+/// per-32 slots (kernelActivationBlock).
 constexpr bool readsQ8Activations(Type weightType) {
   return weightType == Type::Q8_0 || weightType == Type::Q4_0 ||
          weightType == Type::Q4_K || weightType == Type::Q6_K;
+}
+
+/// Values per scale of the activations the kernels of `weightType` read
+/// (readsQ8Activations): 256 for Q4_K and Q6_K (ggml's Q8_K: one scale per
+/// super-block lets the AVX2 Q4_K kernels fold the sub-block scales into
+/// their integer sums), 32 for the others.
+constexpr int64_t kernelActivationBlock(Type weightType) {
+  return weightType == Type::Q4_K || weightType == Type::Q6_K ? 256 : 32;
 }
 
 /// Bytes of one activation row of k values as a kernel of weight type

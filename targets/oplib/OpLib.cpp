@@ -67,14 +67,35 @@ void quantizeBlockQ8(const float *x, int8_t *q, float *d) {
     q[j] = (int8_t)nearbyintf(x[j] * id);
 }
 
-/// One row of x as Q8_0 activations: k int8 values, then k/32 float scales
-/// (the F16-rounded max|x|/127), values scaled by 127/max and rounded to
-/// nearest even, as ggml's x86 quantize_row_q8_0.
-void quantizeRowQ8(const float *x, int64_t k, uint8_t *out) {
+/// One block of 256 values as ggml's Q8_K (ggml::quantizeDotQ8_K): its
+/// quants into q and its scale into d[0..7], the slots of its 32-blocks.
+void quantizeBlockQ8K(const float *x, int8_t *q, float *d) {
+  ingot::ggml::DotBlockQ8_K block;
+  ingot::ggml::quantizeDotQ8_K(x, 256, &block);
+  memcpy(q, block.q, 256);
+  for (int j = 0; j < 8; ++j)
+    d[j] = block.d;
+}
+
+/// One activation block (kernelActivationBlock values) for the kernels of
+/// weight type `type`: quants into q, scales into d (one per 32 values).
+inline void quantizeKernelBlock(WeightType type, const float *x, int8_t *q,
+                                float *d) {
+  if (ingot::ggml::kernelActivationBlock(type) == 256)
+    quantizeBlockQ8K(x, q, d);
+  else
+    quantizeBlockQ8(x, q, d);
+}
+
+/// One row of x as the kernels of `type` (readsQ8Activations) read it: k
+/// int8 values, then k/32 float scales (quantizeKernelBlock per block).
+void quantizeKernelRow(WeightType type, const float *x, int64_t k,
+                       uint8_t *out) {
+  const int64_t block = ingot::ggml::kernelActivationBlock(type);
   int8_t *q = (int8_t *)out;
   float *d = (float *)(out + k);
-  for (int64_t b = 0; b < k / 32; ++b)
-    quantizeBlockQ8(x + b * 32, q + b * 32, d + b);
+  for (int64_t b = 0; b < k / block; ++b)
+    quantizeKernelBlock(type, x + b * block, q + b * block, d + b * block / 32);
 }
 
 /// The scale RMS normalisation multiplies a group of n values by:
@@ -524,8 +545,8 @@ inline bool fusedOnGgmlDot(const IngotFusedMatmulArgs &f) {
 
 /// The fused op's input prepared for its kernels. With a norm prologue each
 /// token row is normalised block by block, exactly as ingot_op_rms_norm
-/// computes it, and rounded to Q8_0 at once (the weights' type
-/// readsQ8Activations).
+/// computes it, and rounded at once as quantizeKernelRow does (the weights'
+/// type readsQ8Activations).
 void prepareFusedInput(const IngotFusedMatmulArgs &f, const float *x,
                        int64_t nTokens, uint8_t *act) {
   if (!f.normScale) {
@@ -534,16 +555,18 @@ void prepareFusedInput(const IngotFusedMatmulArgs &f, const float *x,
     return;
   }
   const int64_t bytes = ingot_op_activation_bytes(f.wtype, f.cols);
+  const WeightType type = weightType(f.wtype);
+  const int64_t n = ingot::ggml::kernelActivationBlock(type);
   for (int64_t t = 0; t < nTokens; ++t) {
     const float *xr = x + t * f.cols;
     const float scale = rmsNormScale(xr, f.cols, f.normEps);
     int8_t *q = (int8_t *)(act + t * bytes);
     float *d = (float *)(q + f.cols);
-    for (int64_t b = 0; b < f.cols / 32; ++b) {
-      float block[32];
-      for (int j = 0; j < 32; ++j)
-        block[j] = rmsNormed(xr[b * 32 + j], scale, f.normScale[b * 32 + j]);
-      quantizeBlockQ8(block, q + b * 32, d + b);
+    for (int64_t b = 0; b < f.cols / n; ++b) {
+      float block[256];
+      for (int64_t j = 0; j < n; ++j)
+        block[j] = rmsNormed(xr[b * n + j], scale, f.normScale[b * n + j]);
+      quantizeKernelBlock(type, block, q + b * n, d + b * n / 32);
     }
   }
 }
@@ -1238,20 +1261,18 @@ void topK(const float *values, int64_t n, int64_t k, int32_t *out) {
 // experts' rows, each chunk covering a row range of every selected expert
 // (so the threads share the bytes, not the experts):
 //  1. gate and up, then SwiGLU and the down kernels' activations of the
-//     chunk's rows (chunks of whole 32-blocks, so each quantizes its own);
+//     chunk's rows (chunks of whole activation blocks, so each quantizes
+//     its own);
 //  2. down, then the routing-weighted sum into the output on the chunk's rows,
 //     out = d_0 w_0, then += d_j w_j in selection order (the reference's).
 //===----------------------------------------------------------------------===//
 
-/// Rows per 32-block of activations: a decode gate/up chunk quantizes whole
-/// blocks of the down kernels' input.
-constexpr int64_t kActivationBlock = 32;
-
 /// Values per activation block of a weight of `wtype`: the ggml dot path's
-/// (`dot`) or its kernels' (32 for the quantized types).
+/// (`dot`) or its kernels' (kernelActivationBlock); a decode gate/up chunk
+/// quantizes whole blocks of the down kernels' input.
 inline int64_t activationBlock(int32_t wtype, bool dot) {
   return dot ? ingot::ggml::dotActivationBlock(weightType(wtype))
-             : kActivationBlock;
+             : ingot::ggml::kernelActivationBlock(weightType(wtype));
 }
 
 /// Columns [begin, end) of a BF16 weight's activation row `act` of k values
@@ -1283,9 +1304,10 @@ void prepareActivationColumns(int32_t wtype, bool dot, const float *x,
         type, x + begin, end - begin,
         act + begin / block * activationBytes(wtype, true, block));
   } else if (ingot::ggml::readsQ8Activations(type)) {
-    for (int64_t b = begin / 32; b < end / 32; ++b)
-      quantizeBlockQ8(x + b * 32, (int8_t *)act + b * 32,
-                      (float *)(act + k) + b);
+    const int64_t n = ingot::ggml::kernelActivationBlock(type);
+    for (int64_t b = begin / n; b < end / n; ++b)
+      quantizeKernelBlock(type, x + b * n, (int8_t *)act + b * n,
+                          (float *)(act + k) + b * n / 32);
   } else if (type == WeightType::F16) {
     for (int64_t i = begin; i < end; ++i)
       ((float *)act)[i] = roundHalf(x[i]);
@@ -1838,7 +1860,7 @@ void ingot_op_prepare_activations(int32_t wtype, const float *x, int64_t rows,
     const float *xr = x + r * xStride;
     uint8_t *ar = act + r * bytes;
     if (ingot::ggml::readsQ8Activations(weightType(wtype))) {
-      quantizeRowQ8(xr, k, ar);
+      quantizeKernelRow(weightType(wtype), xr, k, ar);
     } else if (weightType(wtype) == WeightType::F16) {
       float *f = (float *)ar;
       for (int64_t i = 0; i < k; ++i)

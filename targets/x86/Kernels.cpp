@@ -42,18 +42,28 @@
 //    tokens; the per-token min factor d_x * sum(x quants) comes from the
 //    tile's table (where Q4_0 keeps its negated offsets), so each sub-block
 //    costs one fma and one fnmadd per (group, token).
+//    AVX2 folds the scales instead: a sub-block's int16 sums (at most 16
+//    products of 15 x 127 per lane) go through vpmaddwd with the row's sc
+//    in both halves of its lane into an int32 super-block sum per token,
+//    and one fma with d * d_x per super-block replaces the sub-blocks' scale
+//    fmas (Kernels.h, Numerics: the folded order).
 //  Q6_K: each 256-super-block is one iteration, its 16 sub-blocks of 16
 //    values unrolled. Per sub-block and group, the three chunks (two of low
 //    nibbles, one of high 2-bit parts) are loaded once and give the four
 //    4-value operands q in 0..63 (word shifts, masks with 0x0F / 0x30, and
 //    on AVX-512 one vpternlogd bit select instead of and + or), each
-//    multiplied into every token's integer sum (vpdpbusd; AVX2 vpmaddubsw
-//    and vpmaddwd per operand: two products of 63 x 127 per int16 lane).
-//    The sums start at -32 * sum(x quants) of the sub-block (the tile's
-//    table, two entries per 32-block and token), so they are the exact dots
-//    of q - 32. The factor d * sc comes from the header's f32 d and i8
-//    scales per group (vpmovsxbd, vcvtdq2ps, vmulps) and serves all tokens:
-//    one vmulps by d_x and one fma per (sub-block, group, token).
+//    multiplied into every token's integer sum (vpdpbusd). The sums start
+//    at -32 * sum(x quants) of the sub-block (the tile's table, two entries
+//    per 32-block and token), so they are the exact dots of q - 32. The
+//    factor d * sc comes from the header's f32 d and i8 scales per group
+//    (vpmovsxbd, vcvtdq2ps, vmulps) and serves all tokens: one vmulps by
+//    d_x and one fma per (sub-block, group, token).
+//    AVX2 folds the scales as for Q4_K: per token an int16 sum per lane half
+//    from the table's -32 * (pair sums of x) (the table keeps words) plus
+//    vpmaddubsw(q, x) of the four operands, vpmaddwd with sc_s into an
+//    int32 super-block sum, one fma with d * d_x per super-block into a
+//    float sum kept in a stack slot (16 registers hold 3 tokens' integer
+//    sums but not their float sums too).
 //
 // Pass shapes (AVX-512, block order; Q4_K and Q6_K as Q4_0): prefill tiles 2
 // groups x 6 tokens (Q6_K: 1 group x 12 tokens, so that assembling its
@@ -261,9 +271,16 @@ private:
     if (!needsOffsetTable())
       return 0;
     const int64_t bytes = ggmlOrder ? tMax * nBlocks() * 32
-                          : q6k()   ? nBlocks() * 4 * 2 * tMax
+                          : q6k()   ? q6kTableBytes() + q6kSumSlotBytes()
                                     : nBlocks() * 4 * maxTokenTile;
     return (bytes + 63) / 64 * 64;
+  }
+  /// Q6_K: the tile's table (halfOffsetEntry), then (q6kFolded) a float sum
+  /// slot of G rows per token.
+  int64_t q6kTableBytes() const { return nBlocks() * 4 * 2 * tMax; }
+  int64_t q6kSumSlotBytes() const { return q6kFolded() ? g * 4 * tMax : 0; }
+  Xbyak::Address q6kSumSlot(int tok) const {
+    return ptr[rsp + int(q6kTableBytes() + g * 4 * tok)];
   }
 
   int groupsPerPass(int t) const {
@@ -415,6 +432,18 @@ private:
   Xmm regOnes16() const { return v(11); }
   Xmm regScratchVnni() const { return v(11); }
   Xmm regOffset() const { return v(12); }
+  /// AVX2 Q4_K (not AVX-VNNI): the scales are folded into the integer sums
+  /// (Kernels.h, Numerics).
+  bool q4kFolded() const { return q4k() && !avx512 && !vexVnni; }
+  /// q4kFolded: token t's int32 sum of sc_b * isum_b over the current
+  /// super-block. Tokens 1 and 2 hold it in the ones' and the offset's
+  /// registers, which only the offset table reads (and sets again first).
+  Xmm q4kSuperSum(int t) const { return v(t == 0 ? 7 : 10 + t); }
+  /// AVX2 Q6_K (not AVX-VNNI): the scales are folded into the integer sums
+  /// too; the float sums live in stack slots (q6kSumSlot), for lack of
+  /// registers, and each token has an int16 sub-block sum in v(t) and an
+  /// int32 super-block sum in v(3 + t).
+  bool q6kFolded() const { return q6k() && !avx512 && !vexVnni; }
 
   void emitConstants();
   void emitOffsetTable(int t, const BodyRegs &r);
@@ -433,10 +462,12 @@ private:
                              const Xmm &half);
   void emitSuperBlockQ4KAvx512(const Pass &p, const BodyRegs &r);
   void emitSuperBlockQ4KAvx2(int t, const BodyRegs &r);
+  void emitSuperBlockQ4KAvxVnni(int t, const BodyRegs &r);
   Xmm emitQ6KOperand(int m, const Xmm &crumbs, const Xmm &nibbles,
                      const Xmm &out, const Xmm &scratch);
   void emitSuperBlockQ6KAvx512(const Pass &p, const BodyRegs &r);
   void emitSuperBlockQ6KAvx2(int t, const BodyRegs &r);
+  void emitSuperBlockQ6KAvxVnni(int t, const BodyRegs &r);
   void emitStore(int t, const BodyRegs &r, int j,
                  const std::function<Xmm(int)> &sum);
   void emitPass(const Pass &p, const BodyRegs &r);
@@ -468,6 +499,9 @@ void MatmulGenerator::emitConstants() {
 void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
   if (!needsOffsetTable())
     return;
+  // The folded Q4_K body keeps integer sums where the constants were.
+  if (q4kFolded())
+    emitConstants();
   // Registers: the tile's sums v(0..t-1), then zero, then (AVX-512) the
   // offset bytes; nothing else is live yet.
   const int free = std::max(maxTokenTile, tMax);
@@ -523,6 +557,10 @@ void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
         } else if (vexVnni) {
           vpbroadcastd(tmp, ptr[src]);
           dotBytesVex(c, offset, tmp);
+        } else if (q6kFolded()) { // the pair sums stay words
+          vpbroadcastd(tmp, ptr[src]);
+          vpmaddubsw(tmp, offset, tmp);
+          vpaddw(c, c, tmp);
         } else {
           vpbroadcastd(tmp, ptr[src]);
           vpmaddubsw(tmp, offset, tmp);
@@ -538,7 +576,10 @@ void MatmulGenerator::emitOffsetTable(int t, const BodyRegs &r) {
         vmovss(dword[offsetEntry(r.idx, tok)], sum);
         continue;
       }
-      vpsubd(v(tok), zero, v(tok));
+      if (q6kFolded())
+        vpsubw(v(tok), zero, v(tok));
+      else
+        vpsubd(v(tok), zero, v(tok));
       vmovd(ptr[q6k() ? halfOffsetEntry(r.idx, 0, half, tok)
                       : offsetEntry(r.idx, tok)],
             sum);
@@ -876,12 +917,77 @@ void MatmulGenerator::emitSuperBlockQ4KAvx512(const Pass &p,
   }
 }
 
-/// One Q4_K super-block of one group for t tokens (AVX2 / AVX-VNNI), the
-/// numerics of emitSuperBlockQ4KAvx512. The integer dot as Q4_0's
-/// (emitBlockAvx2) from zero: vpmaddubsw(nibbles, x) summed in int16, then
-/// vpmaddwd with ones; AVXVNNI: vpdpbusd, split over two sums in one-token
-/// passes.
+/// One Q4_K super-block of one group for t tokens (AVX2, Kernels.h's folded
+/// order). Per sub-block s and token: the nibbles' products with the
+/// activation quants summed in int16 (vpmaddubsw, vpaddw: at most 16
+/// products of 15 x 127 per lane), then vpmaddwd with the row's scale sc_s
+/// in both words of its lane adds sc_s * isum_s to the token's int32
+/// super-block sum; the min term is a float fma per sub-block as in the
+/// block order. After the 8 sub-blocks, one fma with d * d_x: the
+/// activations of Q4_K kernels have one scale per super-block (Q8_K's).
 void MatmulGenerator::emitSuperBlockQ4KAvx2(int t, const BodyRegs &r) {
+  const Xmm w = v(6), xb = v(8), scales = v(9), tmp = v(10), lo = v(14),
+            hi = v(15);
+  constexpr int steps = q4k::kSubBlocks * 4;
+  for (int s = 0; s < q4k::kSubBlocks; ++s) {
+    auto xq = [&](int tok, int byte) {
+      return ptr[r.act + r.idx * 8 + int(tok * actStride + 32 * s + byte)];
+    };
+    for (int ch = 0; ch < 4; ++ch) {
+      vloadInt(w, ptr[r.gw + q4kChunk(s, ch)]);
+      if (prefetches(t))
+        prefetchUnitLines(r, 0, s * 4 + ch, steps);
+      vpand(lo, w, regNibbleMask());
+      vpsrlw(hi, w, 4);
+      vpand(hi, hi, regNibbleMask());
+      for (int tok = 0; tok < t; ++tok)
+        for (int part = 0; part < 2; ++part) {
+          vpbroadcastd(xb, xq(tok, 16 * part + 4 * ch));
+          const Xmm nibbles = part ? hi : lo;
+          if (ch == 0 && part == 0) { // the sub-block's first products
+            vpmaddubsw(accQ(tok), nibbles, xb);
+          } else {
+            vpmaddubsw(xb, nibbles, xb);
+            vpaddw(accQ(tok), accQ(tok), xb);
+          }
+        }
+    }
+    // sc_s (6 bits) in both 16-bit halves of each row's lane.
+    vpmovzxbd(scales, weightAt(r, 0, q4kHeader(q4k::kScaleOffset + s)));
+    vpslld(tmp, scales, 16);
+    vpor(scales, scales, tmp);
+    for (int tok = 0; tok < t; ++tok) {
+      if (s == 0) {
+        vpmaddwd(q4kSuperSum(tok), accQ(tok), scales);
+      } else {
+        vpmaddwd(accQ(tok), accQ(tok), scales);
+        vpaddd(q4kSuperSum(tok), q4kSuperSum(tok), accQ(tok));
+      }
+    }
+    // The min factor dmin * m_s (exact), times d_x * sum(x quants) from
+    // the tile's table.
+    vcvtph2ps(tmp, weightAt(r, 0, q4kHeader(q4k::kDminOffset)));
+    vpmovzxbd(lo, weightAt(r, 0, q4kHeader(q4k::kMinOffset + s)));
+    vcvtdq2ps(lo, lo);
+    vmulps(lo, lo, tmp);
+    for (int tok = 0; tok < t; ++tok) {
+      vbroadcastss(xb, ptr[rsp + r.idx * 8 + 32 * s + 4 * tok]);
+      vfnmadd231ps(fAcc(tok), lo, xb);
+    }
+  }
+  vcvtph2ps(hi, weightAt(r, 0, q4kHeader(q4k::kDOffset)));
+  for (int tok = 0; tok < t; ++tok) {
+    vcvtdq2ps(q4kSuperSum(tok), q4kSuperSum(tok));
+    vbroadcastss(xb, ptr[r.act + r.idx + int(k + tok * actStride)]);
+    vmulps(xb, hi, xb);
+    vfmadd231ps(fAcc(tok), q4kSuperSum(tok), xb);
+  }
+}
+
+/// One Q4_K super-block of one group for t tokens (AVX-VNNI), the numerics
+/// of emitSuperBlockQ4KAvx512: the integer dot as Q4_0's from zero, one
+/// vpdpbusd per operand, split over two sums in one-token passes.
+void MatmulGenerator::emitSuperBlockQ4KAvxVnni(int t, const BodyRegs &r) {
   const Xmm w = v(6), xb = v(8), half = v(9), dd = v(10), lo = v(14),
             hi = v(15);
   const bool split = splitSums(t);
@@ -907,18 +1013,9 @@ void MatmulGenerator::emitSuperBlockQ4KAvx2(int t, const BodyRegs &r) {
       for (int tok = 0; tok < t; ++tok)
         for (int part = 0; part < 2; ++part) {
           vpbroadcastd(xb, xq(tok, 16 * part + 4 * ch));
-          const Xmm nibbles = part ? hi : lo;
-          if (vexVnni) {
-            dotBytesVex(accFor(tok, part), nibbles, xb);
-          } else {
-            vpmaddubsw(xb, nibbles, xb);
-            vpaddw(accQ(tok), accQ(tok), xb);
-          }
+          dotBytesVex(accFor(tok, part), part ? hi : lo, xb);
         }
     }
-    if (!vexVnni)
-      for (int tok = 0; tok < t; ++tok)
-        vpmaddwd(accQ(tok), accQ(tok), regOnes16());
     if (split)
       vpaddd(accQ(0), accQ(0), accQHigh());
     emitQ4KSubBlockScales(
@@ -1022,12 +1119,10 @@ void MatmulGenerator::emitSuperBlockQ6KAvx512(const Pass &p,
   }
 }
 
-/// One Q6_K super-block of one group for t tokens (AVX2 / AVX-VNNI), the
-/// numerics of emitSuperBlockQ6KAvx512. AVX2: each operand's
-/// vpmaddubsw(q + 32, x) (at most 2 x 63 x 127 per int16 lane) widened by
-/// vpmaddwd with ones and added in int32; AVXVNNI: vpdpbusd, split over two
-/// sums (even / odd operands) in one-token passes.
-void MatmulGenerator::emitSuperBlockQ6KAvx2(int t, const BodyRegs &r) {
+/// One Q6_K super-block of one group for t tokens (AVX-VNNI), the numerics
+/// of emitSuperBlockQ6KAvx512: vpdpbusd per operand, split over two sums
+/// (even / odd operands) in one-token passes.
+void MatmulGenerator::emitSuperBlockQ6KAvxVnni(int t, const BodyRegs &r) {
   const Xmm crumbs = v(6), low = v(7), xb = v(8), high = v(9), dd = v(10),
             out = v(14), scratch = v(15);
   const Xmm scale = high; // once the dots are done
@@ -1051,13 +1146,7 @@ void MatmulGenerator::emitSuperBlockQ6KAvx2(int t, const BodyRegs &r) {
       for (int tok = 0; tok < t; ++tok) {
         vpbroadcastd(
             xb, ptr[r.act + r.idx * 8 + int(tok * actStride + 16 * s + 4 * m)]);
-        if (vexVnni) {
-          dotBytesVex(accFor(tok, m), op, xb);
-          continue;
-        }
-        vpmaddubsw(xb, op, xb);
-        vpmaddwd(xb, xb, regOnes16());
-        vpaddd(accQ(tok), accQ(tok), xb);
+        dotBytesVex(accFor(tok, m), op, xb);
       }
     }
     if (split)
@@ -1072,6 +1161,60 @@ void MatmulGenerator::emitSuperBlockQ6KAvx2(int t, const BodyRegs &r) {
       vmulps(dd, scale, dd);
       vfmadd231ps(fAcc(tok), accQ(tok), dd);
     }
+  }
+}
+
+/// One Q6_K super-block of one group for t tokens (AVX2, Kernels.h's folded
+/// order). Per 16-value sub-block s and token: an int16 sum per lane half
+/// that starts at the table's -32 * (pair sums of the activation quants)
+/// and adds vpmaddubsw(q, x) of the four operands (every partial sum is a
+/// sum of 8 products (q - 32) * x or -32 * x, at most 32512 in
+/// magnitude), then vpmaddwd with the row's signed sc_s in both halves of
+/// its lane adds sc_s * isum_s to the token's int32 super-block sum; one
+/// fma with d * d_x per super-block into the token's float slot.
+void MatmulGenerator::emitSuperBlockQ6KAvx2(int t, const BodyRegs &r) {
+  const Xmm crumbs = v(6), low = v(7), xb = v(8), high = v(9), tmp = v(10),
+            out = v(14), scratch = v(15);
+  const Xmm scales = high; // once the operands are done
+  auto subSum = [&](int tok) { return v(tok); };
+  auto superSum = [&](int tok) { return v(3 + tok); };
+  for (int s = 0; s < q6k::kSubBlocks; ++s) {
+    for (int tok = 0; tok < t; ++tok)
+      vpbroadcastd(subSum(tok), ptr[halfOffsetEntry(r.idx, s / 2, s % 2, tok)]);
+    vloadInt(crumbs, ptr[r.gw + q6kChunk(s, 2)]);
+    vloadInt(low, ptr[r.gw + q6kChunk(s, 0)]);
+    vloadInt(high, ptr[r.gw + q6kChunk(s, 1)]);
+    if (prefetches(t))
+      prefetchUnitLines(r, 0, s, q6k::kSubBlocks);
+    for (int m = 0; m < 4; ++m) {
+      const Xmm op =
+          emitQ6KOperand(m, crumbs, m % 2 ? high : low, out, scratch);
+      for (int tok = 0; tok < t; ++tok) {
+        vpbroadcastd(
+            xb, ptr[r.act + r.idx * 8 + int(tok * actStride + 16 * s + 4 * m)]);
+        vpmaddubsw(xb, op, xb);
+        vpaddw(subSum(tok), subSum(tok), xb);
+      }
+    }
+    // sc_s (signed) in both 16-bit halves of each row's lane.
+    vpmovsxbd(scales, ptr[r.gw + q6k::kScaleOffset * g + s * g]);
+    vpslld(tmp, scales, 16);
+    vpblendw(scales, scales, tmp, 0xAA);
+    for (int tok = 0; tok < t; ++tok) {
+      if (s == 0) {
+        vpmaddwd(superSum(tok), subSum(tok), scales);
+      } else {
+        vpmaddwd(subSum(tok), subSum(tok), scales);
+        vpaddd(superSum(tok), superSum(tok), subSum(tok));
+      }
+    }
+  }
+  for (int tok = 0; tok < t; ++tok) {
+    vcvtdq2ps(superSum(tok), superSum(tok));
+    vbroadcastss(xb, ptr[r.act + r.idx + int(k + tok * actStride)]);
+    vmulps(xb, xb, ptr[r.gw + q6k::kDOffset * g]);
+    vfmadd213ps(superSum(tok), xb, q6kSumSlot(tok));
+    vmovups(q6kSumSlot(tok), superSum(tok));
   }
 }
 
@@ -1127,6 +1270,9 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
     for (int tok = 0; tok < p.tokens; ++tok)
       for (int ch = 0; ch < (ggmlOrder ? 8 : 1); ++ch)
         vzero(ggmlOrder ? chunkAcc(j * p.tokens + tok, ch) : sum(j, tok));
+  if (q6kFolded())
+    for (int tok = 0; tok < p.tokens; ++tok)
+      vmovups(q6kSumSlot(tok), fAcc(tok));
   // The pass's blocks from the current one (r.idx / 4, at r.gw) up to `to`.
   auto blockLoop = [&](int64_t to, const std::function<void()> &block) {
     Xbyak::Label loop;
@@ -1152,12 +1298,16 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
     blockLoop(nBlocks(), [&] {
       if (q6k() && avx512)
         emitSuperBlockQ6KAvx512(p, r);
-      else if (q6k())
+      else if (q6kFolded())
         emitSuperBlockQ6KAvx2(p.tokens, r);
+      else if (q6k())
+        emitSuperBlockQ6KAvxVnni(p.tokens, r);
       else if (q4k() && avx512)
         emitSuperBlockQ4KAvx512(p, r);
-      else if (q4k())
+      else if (q4kFolded())
         emitSuperBlockQ4KAvx2(p.tokens, r);
+      else if (q4k())
+        emitSuperBlockQ4KAvxVnni(p.tokens, r);
       else if (ggmlOrder)
         emitBlockGgmlOrder(p.tokens, r);
       else if (avx512)
@@ -1177,6 +1327,9 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
       vaddps(chunkAcc(slot, 0), chunkAcc(slot, 0), chunkAcc(slot, 1));
     }
   }
+  if (q6kFolded())
+    for (int tok = 0; tok < p.tokens; ++tok)
+      vmovups(fAcc(tok), q6kSumSlot(tok));
   for (int j = 0; j < p.groups; ++j)
     emitStore(p.tokens, r, j, [&](int tok) { return sum(j, tok); });
 }

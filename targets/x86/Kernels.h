@@ -75,14 +75,15 @@
 //
 // Activation layout per token (ggml::activationRowBytes; the op library's
 // ingot_op_prepare_activations writes it): Q8_0 / Q4_0 / Q4_K / Q6_K
-// weights (ggml::readsQ8Activations): K int8 quants, then K/32 f32 scales
-// (Q8_0 rounding of ggml's x86 quantize_row_q8_0); F16 weights: K floats
-// already rounded to f16; BF16 weights: K floats already rounded to bf16,
-// then the same values as bf16, padded with a zero to an even count (the
-// pairs vdpbf16ps broadcasts); F32 weights: K floats. (ggml rounds Q4_K's
-// and Q6_K's activations to Q8_K, one scale per 256; the per-32 scales here
-// are finer, so these kernels are not bit-identical with ggml, only close
-// within rounding.)
+// weights (ggml::readsQ8Activations): K int8 quants, then K/32 f32 scales.
+// Q8_0 / Q4_0: blocks of 32 rounded as ggml's x86 quantize_row_q8_0. Q4_K /
+// Q6_K: blocks of 256 rounded as ggml's quantize_row_q8_K, the vec_dot_type
+// ggml uses for them (ggml::kernelActivationBlock), each block's scale
+// written into its 8 slots, so the kernels read the quants ggml reads and
+// may take a super-block's d_x from any of its slots. F16 weights: K
+// floats already rounded to f16; BF16 weights: K floats already rounded to
+// bf16, then the same values as bf16, padded with a zero to an even count
+// (the pairs vdpbf16ps broadcasts); F32 weights: K floats.
 //
 // Numerics of F16 / BF16 kernels (HalfKernels.cpp; faster than ggml's
 // order, within float rounding of it): per row and token one f32 sum from
@@ -108,9 +109,16 @@
 //   sum = fma(-(dmin * m_b), d_x * float(sum of the block's x quants), sum)
 // (d * sc_b and dmin * m_b are exact; each other product is rounded to
 // float), sub-block after sub-block from sum = 0. This is the exact dot of
-// ggml's dequantized weights (d * sc * q - dmin * m) with the Q8_0-rounded
+// ggml's dequantized weights (d * sc * q - dmin * m) with the Q8_K-rounded
 // activations up to float rounding; the kernel tests check it bit for bit
 // and within a rounding bound of that exact dot.
+// Q4_K on AVX2 (not AVX-VNNI; the folded order): per super-block, the min
+// fmas of its sub-blocks as above, sub-block after sub-block, then one
+//   sum = fma(float(sum over b of sc_b * isum_b), d * d_x, sum)
+// (the int32 sum is exact; d * d_x is rounded to float): the scales are
+// folded into the integer sums (vpmaddwd), which the one d_x of a Q8_K
+// super-block allows, instead of a float fma per sub-block; checked as the
+// block order.
 // Q6_K (block order only): per row, token and 16-value sub-block s of each
 // super-block, the exact int32 dot isum_s of the integers q - 32 with the
 // activation quants (the kernels sum q * x with vpdpbusd from
@@ -119,11 +127,14 @@
 // (d * sc_s, an f16 value times an int8, is exact; the product with d_x of
 // the sub-block's 32-block is rounded to float), sub-block after sub-block
 // from sum = 0: the exact dot of ggml's dequantized weights with the
-// Q8_0-rounded activations up to float rounding, checked by the kernel
+// Q8_K-rounded activations up to float rounding, checked by the kernel
 // tests as Q4_K's.
-// KernelNumerics::GgmlOrder gives Q4_K and Q6_K kernels this order too:
-// ggml's own rests on Q8_K activations, which the op library does not
-// prepare.
+// Q6_K on AVX2 (not AVX-VNNI; the folded order): per super-block, one
+//   sum = fma(float(sum over s of sc_s * isum_s), d * d_x, sum)
+// (the int32 sum is exact; d * d_x is rounded to float).
+// KernelNumerics::GgmlOrder gives Q4_K and Q6_K kernels these orders too:
+// their integer sums are ggml's (the same Q8_K quants), only the float
+// order differs.
 // KernelNumerics::GgmlOrder (Q8_0 only; Q4_0 is the same either way): ggml's
 // order, bit-identical with ingot::interp: exact int32 sums of 4 products
 // (chunk c = elements 4c..4c+3), one float sum per chunk acc_c =

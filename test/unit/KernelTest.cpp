@@ -115,9 +115,10 @@ interp::WeightView viewOf(WeightType type, int64_t n, int64_t k,
 /// document; within the rounding bound of the reference (ggml's order),
 /// bit-identical for Q4_0 where both orders are the same and for kernels
 /// generated in ggml's order.
-void expectKernelValue(KernelNumerics numerics, const interp::WeightView &w,
-                       int64_t row, const float *x, const uint8_t *act,
-                       float got, const std::string &where) {
+void expectKernelValue(ISA isa, KernelNumerics numerics,
+                       const interp::WeightView &w, int64_t row, const float *x,
+                       const uint8_t *act, float got,
+                       const std::string &where) {
   if (numerics == KernelNumerics::GgmlOrder) {
     const float want = interp::dotRow(w, row, x);
     ASSERT_EQ(got, want) << where << " row " << row << ": got " << got
@@ -126,12 +127,12 @@ void expectKernelValue(KernelNumerics numerics, const interp::WeightView &w,
   }
   const int64_t k = int64_t(w.shape[0]);
   const uint8_t *weightRow = w.data.data() + row * rowBytesOf(w.type, k);
-  const float blockOrder = check::blockOrderDot(w.type, weightRow, act, k);
+  const float blockOrder = check::blockOrderDot(w.type, isa, weightRow, act, k);
   ASSERT_EQ(got, blockOrder) << where << " row " << row << ": got " << got
                              << " block order " << blockOrder;
   if (isSuperBlockType(w.type)) {
     // ingot::interp multiplies Q4_K / Q6_K with the f32 activations; the
-    // kernels read them rounded to Q8_0, so they are held to the exact dot of
+    // kernels read them rounded to Q8_K, so they are held to the exact dot of
     // the dequantized weights with those.
     const double exact = check::exactDot(w.type, weightRow, act, k);
     ASSERT_LE(std::fabs(double(got) - exact),
@@ -233,7 +234,7 @@ void checkMatmul(const Case &c, int64_t n, int64_t k, std::mt19937 &rng,
                              " t=" + std::to_string(t);
       for (int64_t r = 0; r < n; ++r)
         ASSERT_NO_FATAL_FAILURE(expectKernelValue(
-            c.numerics, w, r, x.data() + t * k,
+            c.isa, c.numerics, w, r, x.data() + t * k,
             act.data() + uint64_t(t) * actBytes, y[size_t(t * n + r)], at));
     }
   }
@@ -349,7 +350,7 @@ TEST_P(KernelTest, ExpertMatmulMatchesReference) {
                                  " j=" + std::to_string(j);
           for (int64_t r = 0; r < n; ++r)
             ASSERT_NO_FATAL_FAILURE(expectKernelValue(
-                GetParam().numerics, w, r, x.data() + input * k,
+                GetParam().isa, GetParam().numerics, w, r, x.data() + input * k,
                 act.data() + uint64_t(input) * actBytes, y[size_t(j * n + r)],
                 at));
         }
@@ -587,9 +588,9 @@ TEST(KernelGeneratorErrors, ReportedNotFatal) {
   }
 }
 
-/// Q4_K has one order (Kernels.h: ggml's rests on Q8_K activations): asked
-/// for ggml's, as MoE models ask every kernel, the generators give the block
-/// order's kernel, tile and all.
+/// Q4_K has one order per ISA (Kernels.h; ggml's per-chunk order is Q8_0's):
+/// asked for ggml's, as MoE models ask every kernel, the generators give the
+/// block order's kernel, tile and all.
 TEST(KernelGeneratorQ4K, GgmlOrderIsBlockOrder) {
   const MatmulShape shape{40, 512};
   for (ISA isa : {ISA::AVX2, ISA::AVXVNNI, ISA::AVX512VNNI}) {
@@ -682,6 +683,91 @@ TEST(KernelActivationsTest, Q8_0MatchesReference) {
           << "block " << b;
     }
   }
+}
+
+/// The op library rounds the activations of Q4_K and Q6_K kernels as ggml's
+/// quantize_row_q8_K (the reference's), each super-block's scale in all
+/// eight of its 32-value slots.
+TEST(KernelActivationsTest, KQuantsReadQ8_K) {
+  std::mt19937 rng(11);
+  const int64_t k = 1024;
+  std::vector<float> x = randomActivations(1, k, rng);
+  x[300] = -5.0f; // a super-block whose largest magnitude is negative
+  std::fill(x.begin() + 512, x.begin() + 768, 0.0f); // and an all-zero one
+  std::vector<interp::Q8_KBlock> ref(size_t(k / 256));
+  interp::quantizeActivationsQ8_K(x.data(), k, ref.data());
+  for (WeightType type : {WeightType::Q4_K, WeightType::Q6_K}) {
+    SCOPED_TRACE(lowerName(type));
+    std::vector<uint8_t> act(activationBytesPerToken(type, k));
+    prepareActivations(type, x.data(), k, 1, act.data());
+    for (int64_t b = 0; b < k / 32; ++b) {
+      float d;
+      std::memcpy(&d, act.data() + k + 4 * b, 4);
+      ASSERT_EQ(d, ref[size_t(b / 8)].d) << "32-block " << b;
+    }
+    for (int64_t sb = 0; sb < k / 256; ++sb)
+      ASSERT_EQ(std::memcmp(act.data() + 256 * sb, ref[size_t(sb)].q, 256), 0)
+          << "super-block " << sb;
+  }
+}
+
+/// The AVX2 Q4_K and Q6_K kernels sum up to 16 products per int16 lane
+/// (Kernels.h, the folded orders): weights and activations at the extremes
+/// that bound those sums (all nibbles 15 or 0, all Q8_K quants -127 or all
+/// but one 127, scales at their largest) still give the block order bit for
+/// bit.
+TEST(KernelGeneratorFolded, Int16SumsAtTheirBounds) {
+  if (std::string missing = missingFeature(ISA::AVX2); !missing.empty())
+    GTEST_SKIP() << "host CPU lacks " << missing << ", needed by avx2 kernels";
+  const int64_t n = 24, k = 512;
+  std::mt19937 rng(99);
+  for (WeightType type : {WeightType::Q4_K, WeightType::Q6_K})
+    for (uint8_t fill : {uint8_t(0x00), uint8_t(0xFF)})
+      for (float value : {1.0f, -1.0f}) {
+        const std::string where = lowerName(type) + " bytes " +
+                                  std::to_string(fill) + " x " +
+                                  std::to_string(value);
+        std::vector<uint8_t> weights = randomWeights(type, n, k, rng);
+        const uint32_t blockBytes = ggml::getTypeInfo(type).blockBytes;
+        for (size_t b = 0; b < weights.size() / blockBytes; ++b) {
+          uint8_t *block = weights.data() + b * blockBytes;
+          if (type == WeightType::Q4_K) {
+            std::fill(block + 4, block + 16, uint8_t(0xFF)); // sc = m = 63
+            std::fill(block + 16, block + 144, fill);
+          } else { // ql, qh (q = 0 or 63), scales alternating -128, 127
+            std::fill(block, block + 192, fill);
+            for (int j = 0; j < 16; ++j)
+              block[192 + j] = j % 2 ? 0x7F : 0x80;
+          }
+        }
+        const MatmulShape shape{n, k};
+        std::vector<uint8_t> packed(packedWeightBytes(type, shape, ISA::AVX2));
+        ASSERT_TRUE(
+            packWeights(type, shape, ISA::AVX2, weights.data(), packed.data()));
+        ExecutableCode code(
+            generated(generateMatmul(type, shape, ISA::AVX2, "mm")).code);
+        ASSERT_TRUE(code.ok());
+        const int64_t nTokens = 3;
+        // Q8_K maps each super-block's first value of largest magnitude to
+        // -127: all quants -127, or with a -1 first all others 127.
+        std::vector<float> x(size_t(nTokens * k), 1.0f);
+        if (value < 0)
+          for (size_t i = 0; i < x.size(); i += 256)
+            x[i] = -1.0f;
+        const uint64_t actBytes = activationBytesPerToken(type, k);
+        std::vector<uint8_t> act(actBytes * nTokens);
+        prepareActivations(type, x.data(), k, nTokens, act.data());
+        ASSERT_EQ(int8_t(act[1]), value > 0 ? -127 : 127) << where;
+        std::vector<float> y(size_t(nTokens * n));
+        code.as<MatmulFn>()(packed.data(), act.data(), y.data(), nTokens, 0, n);
+        interp::WeightView w = viewOf(type, n, k, weights);
+        for (int64_t t = 0; t < nTokens; ++t)
+          for (int64_t r = 0; r < n; ++r)
+            ASSERT_NO_FATAL_FAILURE(expectKernelValue(
+                ISA::AVX2, KernelNumerics::BlockOrder, w, r, x.data() + t * k,
+                act.data() + uint64_t(t) * actBytes, y[size_t(t * n + r)],
+                where));
+      }
 }
 
 /// ggml's f16 conversion (compiler/ggml, shared by the interpreter and the

@@ -49,10 +49,11 @@ float blockScale(ggml::Type type, const uint8_t *weightRow, const uint8_t *act,
 
 /// Q4_K sub-block b (32 values) of a ggml-layout row with the activation
 /// quants xq of the row: the exact int32 dot of its nibbles, the sum of the
-/// activation quants, d * sc and dmin * m (exact in float).
+/// activation quants, the 6-bit scale sc, the super-block's d, d * sc and
+/// dmin * m (exact in float).
 struct Q4KSubBlock {
-  int32_t isum = 0, xsum = 0;
-  float scale = 0.0f, min = 0.0f;
+  int32_t isum = 0, xsum = 0, sc = 0;
+  float d = 0.0f, scale = 0.0f, min = 0.0f;
 };
 Q4KSubBlock q4kSubBlock(const uint8_t *weightRow, const int8_t *xq, int64_t b) {
   const uint8_t *block =
@@ -68,7 +69,9 @@ Q4KSubBlock q4kSubBlock(const uint8_t *weightRow, const int8_t *xq, int64_t b) {
     sub.isum += q * int32_t(xq[32 * b + l]);
     sub.xsum += int32_t(xq[32 * b + l]);
   }
-  sub.scale = ggml::loadHalf(block) * float(sc);
+  sub.sc = sc;
+  sub.d = ggml::loadHalf(block);
+  sub.scale = sub.d * float(sc);
   sub.min = ggml::loadHalf(block + 2) * float(m);
   return sub;
 }
@@ -79,19 +82,32 @@ float activationScale(const uint8_t *act, int64_t k, int64_t b) {
   return dx;
 }
 
-/// Kernels.h's Q4_K block order; the magnitude is the sum of the absolute
-/// scale and min terms.
+/// Kernels.h's Q4_K block order, or with `folded` its folded order (the
+/// sub-blocks' scale terms summed in int32 over the super-block, one fma
+/// with d * d_x of its first sub-block); the magnitude is the sum of the
+/// absolute scale and min terms of the sub-blocks.
 float blockOrderDotQ4K(const uint8_t *weightRow, const uint8_t *act, int64_t k,
-                       double *magnitude) {
+                       double *magnitude, bool folded) {
   float sum = 0.0f;
   double absSum = 0.0;
-  for (int64_t b = 0; b < k / 32; ++b) {
-    const Q4KSubBlock sub = q4kSubBlock(weightRow, (const int8_t *)act, b);
-    const float dx = activationScale(act, k, b);
-    sum = std::fma(float(sub.isum), sub.scale * dx, sum);
-    sum = std::fma(-sub.min, dx * float(sub.xsum), sum);
-    absSum += std::fabs(double(sub.isum) * sub.scale * dx) +
-              std::fabs(double(sub.min) * dx * sub.xsum);
+  for (int64_t sb = 0; sb < k / 256; ++sb) {
+    int32_t superSum = 0;
+    float d = 0.0f;
+    for (int64_t b = 8 * sb; b < 8 * sb + 8; ++b) {
+      const Q4KSubBlock sub = q4kSubBlock(weightRow, (const int8_t *)act, b);
+      const float dx = activationScale(act, k, b);
+      if (folded) {
+        superSum += sub.sc * sub.isum;
+        d = sub.d;
+      } else {
+        sum = std::fma(float(sub.isum), sub.scale * dx, sum);
+      }
+      sum = std::fma(-sub.min, dx * float(sub.xsum), sum);
+      absSum += std::fabs(double(sub.isum) * sub.scale * dx) +
+                std::fabs(double(sub.min) * dx * sub.xsum);
+    }
+    if (folded)
+      sum = std::fma(float(superSum), d * activationScale(act, k, 8 * sb), sum);
   }
   if (magnitude)
     *magnitude = absSum;
@@ -101,14 +117,16 @@ float blockOrderDotQ4K(const uint8_t *weightRow, const uint8_t *act, int64_t k,
 /// Kernels.h's Q6_K block order: per 16-value sub-block j the exact int32
 /// dot of the integers q - 32 (ggml's 6-bit q, read from the block's bits
 /// independently of the kernels' packing) with the activation quants, then
-/// sum = fma(float(isum), (d * sc_j) * d_x, sum).
-/// The magnitude is the sum of the absolute terms.
+/// sum = fma(float(isum), (d * sc_j) * d_x, sum); with `folded` its folded
+/// order (sc_j * isum summed in int32 over the super-block, one fma with
+/// d * d_x). The magnitude is the sum of the absolute sub-block terms.
 float blockOrderDotQ6K(const uint8_t *weightRow, const uint8_t *act, int64_t k,
-                       double *magnitude) {
+                       double *magnitude, bool folded) {
   const uint32_t blockBytes = ggml::getTypeInfo(ggml::Type::Q6_K).blockBytes;
   const int8_t *xq = (const int8_t *)act;
   float sum = 0.0f;
   double absSum = 0.0;
+  int32_t superSum = 0;
   for (int64_t j = 0; j < k / 16; ++j) {
     const uint8_t *block = weightRow + j / 16 * blockBytes;
     const uint8_t *ql = block, *qh = block + 128;
@@ -124,10 +142,16 @@ float blockOrderDotQ6K(const uint8_t *weightRow, const uint8_t *act, int64_t k,
                     ((qh[32 * half + l] >> (2 * c)) & 3) << 4;
       isum += (q - 32) * int32_t(xq[16 * j + e]);
     }
-    const float scale =
-        ggml::loadHalf(block + 208) * float(int8_t(block[192 + j % 16]));
+    const float d = ggml::loadHalf(block + 208);
+    const float scale = d * float(int8_t(block[192 + j % 16]));
     const float dx = activationScale(act, k, j / 2);
-    sum = std::fma(float(isum), scale * dx, sum);
+    if (!folded)
+      sum = std::fma(float(isum), scale * dx, sum);
+    superSum += int32_t(int8_t(block[192 + j % 16])) * isum;
+    if (folded && j % 16 == 15) {
+      sum = std::fma(float(superSum), d * dx, sum);
+      superSum = 0;
+    }
     absSum += std::fabs(double(isum) * scale * dx);
   }
   if (magnitude)
@@ -186,14 +210,17 @@ bool isHalf(ggml::Type type) {
   return type == ggml::Type::F16 || type == ggml::Type::BF16;
 }
 
-float check::blockOrderDot(ggml::Type type, const uint8_t *weightRow,
-                           const uint8_t *act, int64_t k, double *magnitude) {
+float check::blockOrderDot(ggml::Type type, targets::ISA isa,
+                           const uint8_t *weightRow, const uint8_t *act,
+                           int64_t k, double *magnitude) {
   if (isHalf(type))
     return halfOrderDot(type, weightRow, act, k, magnitude);
   if (type == ggml::Type::Q4_K)
-    return blockOrderDotQ4K(weightRow, act, k, magnitude);
+    return blockOrderDotQ4K(weightRow, act, k, magnitude,
+                            isa == targets::ISA::AVX2);
   if (type == ggml::Type::Q6_K)
-    return blockOrderDotQ6K(weightRow, act, k, magnitude);
+    return blockOrderDotQ6K(weightRow, act, k, magnitude,
+                            isa == targets::ISA::AVX2);
   float sum = 0.0f;
   double absSum = 0.0;
   for (int64_t b = 0; b < k / 32; ++b) {
@@ -224,8 +251,10 @@ double check::roundingBound(ggml::Type type, const uint8_t *weightRow,
     // the running sum (at most the sum of the terms' magnitudes), each
     // term's scale product is rounded once, and the dequantized weights of
     // exactDot are rounded to float once.
+    // The folded order's terms are sums of these, its super-block sums'
+    // conversions to float and their products with d_x round once each.
     double terms = 0.0, dequantized = 0.0;
-    blockOrderDot(type, weightRow, act, k, &terms);
+    blockOrderDot(type, targets::ISA::AVX512VNNI, weightRow, act, k, &terms);
     exactDot(type, weightRow, act, k, &dequantized);
     return std::ldexp(double(2 * (k / 32) + 2) * terms + dequantized, -23);
   }

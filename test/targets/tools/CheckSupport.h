@@ -46,18 +46,19 @@ std::vector<float> randomFloats(int64_t n, float range, std::mt19937 &rng);
 bool report(const std::string &label, const std::vector<float> &got,
             const std::vector<float> &want);
 
-/// One output of a generated Q8_0 / Q4_0 / Q4_K / Q6_K kernel computed the way
-/// Kernels.h documents (Numerics): per 32-block the exact int32 dot of the
-/// weight and activation quants, then sum = fma(float(isum), d_w * d_x, sum)
-/// block after block (Q4_K: the sub-block's scale and min fmas; Q6_K: one
-/// fma per 16-value sub-block). F16 / BF16: one fma per value (BF16: per
-/// pair, odd then even) from 0 with the rounded float activations.
-/// `weightRow` is
-/// one ggml-layout row of K values, `act` one token's activations as the op
-/// library prepares them (targets::activationBytesPerToken bytes). With
-/// `magnitude`, also the sum of |float(isum) * d_w * d_x| over the blocks (the
-/// scale of rounding differences between summation orders).
-float blockOrderDot(ggml::Type type, const uint8_t *weightRow,
+/// One output of a generated Q8_0 / Q4_0 / Q4_K / Q6_K kernel for `isa`
+/// computed the way Kernels.h documents (Numerics): per 32-block the exact
+/// int32 dot of the weight and activation quants, then
+/// sum = fma(float(isum), d_w * d_x, sum) block after block (Q4_K: the
+/// sub-block's scale and min fmas; Q6_K: one fma per 16-value sub-block;
+/// on AVX2 both in their folded orders). F16 / BF16: one fma per value (BF16:
+/// per pair, odd then even) from 0 with the rounded float activations.
+/// `weightRow` is one ggml-layout row of K values, `act` one token's
+/// activations as the op library prepares them
+/// (targets::activationBytesPerToken bytes). With `magnitude`, also the sum of
+/// |float(isum) * d_w * d_x| over the blocks (the scale of rounding differences
+/// between summation orders).
+float blockOrderDot(ggml::Type type, targets::ISA isa, const uint8_t *weightRow,
                     const uint8_t *act, int64_t k, double *magnitude = nullptr);
 
 /// How far a sum of the same terms in another float order (ggml's, per

@@ -146,8 +146,8 @@ std::unique_ptr<check::ExecutableCode> generate(ggml::Type type,
 /// `interp`; refs(i) gives the ggml weight row and prepared activations of
 /// value i.
 bool reportBoth(
-    ggml::Type type, const std::string &label, const std::vector<float> &got,
-    const std::vector<float> &interp,
+    ggml::Type type, targets::ISA isa, const std::string &label,
+    const std::vector<float> &got, const std::vector<float> &interp,
     const std::function<std::pair<const uint8_t *, const uint8_t *>(size_t)>
         &refs) {
   if (ggmlOrder)
@@ -157,7 +157,7 @@ bool reportBoth(
   std::vector<double> bound(got.size());
   for (size_t i = 0; i < got.size(); ++i) {
     auto [weightRow, act] = refs(i);
-    blockOrder[i] = check::blockOrderDot(type, weightRow, act, cols);
+    blockOrder[i] = check::blockOrderDot(type, isa, weightRow, act, cols);
     bound[i] = check::roundingBound(type, weightRow, act, cols);
     if (kQuant)
       want[i] = float(check::exactDot(type, weightRow, act, cols));
@@ -252,7 +252,7 @@ bool checkMatmul(ggml::Type type, targets::ISA isa, const std::string &label,
   // ingot_op_matmul left the prepared activations in scratch.
   const uint64_t rowBytes = *ggml::rowBytes(type, uint64_t(cols));
   const uint64_t actBytes = targets::activationBytesPerToken(type, cols);
-  const bool same = reportBoth(type, label, got, want, [&](size_t i) {
+  const bool same = reportBoth(type, isa, label, got, want, [&](size_t i) {
     return std::make_pair(weights.data() + (i % rows) * rowBytes,
                           scratch.data() + (i / rows) * actBytes);
   });
@@ -296,7 +296,7 @@ bool checkExpert(ggml::Type type, targets::ISA isa, const std::string &label,
       want[size_t(j * rows + r)] = interp::dotRow(w, r, x.data() + j * cols);
   }
   const uint64_t rowBytes = *ggml::rowBytes(type, uint64_t(cols));
-  return reportBoth(type, label, got, want, [&](size_t i) {
+  return reportBoth(type, isa, label, got, want, [&](size_t i) {
     const int64_t j = int64_t(i) / rows, r = int64_t(i) % rows;
     return std::make_pair(weights.data() + ids[size_t(j)] * matrixBytes +
                               r * rowBytes,
@@ -491,9 +491,9 @@ std::vector<float> blockOrderReference(ggml::Type type,
   for (int64_t t = 0; t < tokens; ++t)
     for (int64_t r = 0; r < rows; ++r) {
       const size_t i = size_t(t * rows + r);
-      y[i] =
-          check::blockOrderDot(type, weights.data() + r * rowBytes,
-                               act.data() + t * actStride, cols, &absSums[i]);
+      y[i] = check::blockOrderDot(
+          type, targets::ISA::AVX512VNNI, weights.data() + r * rowBytes,
+          act.data() + t * actStride, cols, &absSums[i]);
     }
   return y;
 }
