@@ -270,17 +270,21 @@ private:
   int64_t frameBytes() const {
     if (!needsOffsetTable())
       return 0;
-    const int64_t bytes = ggmlOrder ? tMax * nBlocks() * 32
-                          : q6k()   ? q6kTableBytes() + q6kSumSlotBytes()
-                                    : nBlocks() * 4 * maxTokenTile;
+    const int64_t bytes =
+        tableBytes() + (sumsInSlots() ? int64_t(g) * 4 * tMax : 0);
     return (bytes + 63) / 64 * 64;
   }
-  /// Q6_K: the tile's table (halfOffsetEntry), then (q6kFolded) a float sum
-  /// slot of G rows per token.
-  int64_t q6kTableBytes() const { return nBlocks() * 4 * 2 * tMax; }
-  int64_t q6kSumSlotBytes() const { return q6kFolded() ? g * 4 * tMax : 0; }
-  Xbyak::Address q6kSumSlot(int tok) const {
-    return ptr[rsp + int(q6kTableBytes() + g * 4 * tok)];
+  /// Bytes of the tile's table at rsp (emitOffsetTable).
+  int64_t tableBytes() const {
+    return ggmlOrder ? tMax * nBlocks() * 32
+           : q6k()   ? nBlocks() * 4 * 2 * tMax
+                     : nBlocks() * 4 * maxTokenTile;
+  }
+  /// The folded kernels keep each token's float sums of the pass's group in
+  /// a stack slot after the table (sumSlot), for lack of registers.
+  bool sumsInSlots() const { return q4kFolded() || q6kFolded(); }
+  Xbyak::Address sumSlot(int tok) const {
+    return ptr[rsp + int(tableBytes() + g * 4 * tok)];
   }
 
   int groupsPerPass(int t) const {
@@ -435,14 +439,17 @@ private:
   /// AVX2 Q4_K (not AVX-VNNI): the scales are folded into the integer sums
   /// (Kernels.h, Numerics).
   bool q4kFolded() const { return q4k() && !avx512 && !vexVnni; }
-  /// q4kFolded: token t's int32 sum of sc_b * isum_b over the current
-  /// super-block. Tokens 1 and 2 hold it in the ones' and the offset's
-  /// registers, which only the offset table reads (and sets again first).
-  Xmm q4kSuperSum(int t) const { return v(t == 0 ? 7 : 10 + t); }
+  /// q4kFolded: token t's int16 sub-block sum (v(t)) and int32 sum of
+  /// sc_b * isum_b over the current super-block (v(5 + t)), up to 5 tokens;
+  /// the fixed registers (nibble mask, vpmaddwd's scales) include the ones'
+  /// and the offset's, which only the offset table reads (and sets again
+  /// first).
+  Xmm q4kSubSum(int t) const { return v(t); }
+  Xmm q4kSuperSum(int t) const { return v(5 + t); }
   /// AVX2 Q6_K (not AVX-VNNI): the scales are folded into the integer sums
-  /// too; the float sums live in stack slots (q6kSumSlot), for lack of
-  /// registers, and each token has an int16 sub-block sum in v(t) and an
-  /// int32 super-block sum in v(3 + t).
+  /// too; the float sums live in stack slots (sumSlot), and each token has
+  /// an int16 sub-block sum in v(t) and an int32 super-block sum in
+  /// v(3 + t).
   bool q6kFolded() const { return q6k() && !avx512 && !vexVnni; }
 
   void emitConstants();
@@ -922,33 +929,34 @@ void MatmulGenerator::emitSuperBlockQ4KAvx512(const Pass &p,
 /// activation quants summed in int16 (vpmaddubsw, vpaddw: at most 16
 /// products of 15 x 127 per lane), then vpmaddwd with the row's scale sc_s
 /// in both words of its lane adds sc_s * isum_s to the token's int32
-/// super-block sum; the min term is a float fma per sub-block as in the
-/// block order. After the 8 sub-blocks, one fma with d * d_x: the
-/// activations of Q4_K kernels have one scale per super-block (Q8_K's).
+/// super-block sum. After the 8 sub-blocks, per token from its float slot:
+/// the sub-blocks' min fmas in order, then one fma with d * d_x (the
+/// activations of Q4_K kernels have one scale per super-block, Q8_K's).
 void MatmulGenerator::emitSuperBlockQ4KAvx2(int t, const BodyRegs &r) {
-  const Xmm w = v(6), xb = v(8), scales = v(9), tmp = v(10), lo = v(14),
-            hi = v(15);
+  const Xmm xb = v(10), scales = v(11), lo = v(12), hi = v(14), tmp = v(15);
   constexpr int steps = q4k::kSubBlocks * 4;
   for (int s = 0; s < q4k::kSubBlocks; ++s) {
     auto xq = [&](int tok, int byte) {
       return ptr[r.act + r.idx * 8 + int(tok * actStride + 32 * s + byte)];
     };
     for (int ch = 0; ch < 4; ++ch) {
-      vloadInt(w, ptr[r.gw + q4kChunk(s, ch)]);
+      // The chunk is read twice (L1) rather than held: no register is free.
+      const auto chunk = ptr[r.gw + q4kChunk(s, ch)];
+      vpand(lo, regNibbleMask(), chunk);
+      vmovdqu(hi, chunk);
       if (prefetches(t))
         prefetchUnitLines(r, 0, s * 4 + ch, steps);
-      vpand(lo, w, regNibbleMask());
-      vpsrlw(hi, w, 4);
+      vpsrlw(hi, hi, 4);
       vpand(hi, hi, regNibbleMask());
       for (int tok = 0; tok < t; ++tok)
         for (int part = 0; part < 2; ++part) {
           vpbroadcastd(xb, xq(tok, 16 * part + 4 * ch));
           const Xmm nibbles = part ? hi : lo;
           if (ch == 0 && part == 0) { // the sub-block's first products
-            vpmaddubsw(accQ(tok), nibbles, xb);
+            vpmaddubsw(q4kSubSum(tok), nibbles, xb);
           } else {
             vpmaddubsw(xb, nibbles, xb);
-            vpaddw(accQ(tok), accQ(tok), xb);
+            vpaddw(q4kSubSum(tok), q4kSubSum(tok), xb);
           }
         }
     }
@@ -958,21 +966,27 @@ void MatmulGenerator::emitSuperBlockQ4KAvx2(int t, const BodyRegs &r) {
     vpor(scales, scales, tmp);
     for (int tok = 0; tok < t; ++tok) {
       if (s == 0) {
-        vpmaddwd(q4kSuperSum(tok), accQ(tok), scales);
+        vpmaddwd(q4kSuperSum(tok), q4kSubSum(tok), scales);
       } else {
-        vpmaddwd(accQ(tok), accQ(tok), scales);
-        vpaddd(q4kSuperSum(tok), q4kSuperSum(tok), accQ(tok));
+        vpmaddwd(q4kSubSum(tok), q4kSubSum(tok), scales);
+        vpaddd(q4kSuperSum(tok), q4kSuperSum(tok), q4kSubSum(tok));
       }
     }
-    // The min factor dmin * m_s (exact), times d_x * sum(x quants) from
-    // the tile's table.
-    vcvtph2ps(tmp, weightAt(r, 0, q4kHeader(q4k::kDminOffset)));
+  }
+  // The float sums, in the sub-block sums' registers: per sub-block the min
+  // factor dmin * m_s (exact) times d_x * sum(x quants) from the tile's
+  // table, then the folded scale term.
+  auto floatSum = [&](int tok) { return q4kSubSum(tok); };
+  for (int tok = 0; tok < t; ++tok)
+    vmovups(floatSum(tok), sumSlot(tok));
+  vcvtph2ps(tmp, weightAt(r, 0, q4kHeader(q4k::kDminOffset)));
+  for (int s = 0; s < q4k::kSubBlocks; ++s) {
     vpmovzxbd(lo, weightAt(r, 0, q4kHeader(q4k::kMinOffset + s)));
     vcvtdq2ps(lo, lo);
     vmulps(lo, lo, tmp);
     for (int tok = 0; tok < t; ++tok) {
       vbroadcastss(xb, ptr[rsp + r.idx * 8 + 32 * s + 4 * tok]);
-      vfnmadd231ps(fAcc(tok), lo, xb);
+      vfnmadd231ps(floatSum(tok), lo, xb);
     }
   }
   vcvtph2ps(hi, weightAt(r, 0, q4kHeader(q4k::kDOffset)));
@@ -980,7 +994,8 @@ void MatmulGenerator::emitSuperBlockQ4KAvx2(int t, const BodyRegs &r) {
     vcvtdq2ps(q4kSuperSum(tok), q4kSuperSum(tok));
     vbroadcastss(xb, ptr[r.act + r.idx + int(k + tok * actStride)]);
     vmulps(xb, hi, xb);
-    vfmadd231ps(fAcc(tok), q4kSuperSum(tok), xb);
+    vfmadd231ps(floatSum(tok), q4kSuperSum(tok), xb);
+    vmovups(sumSlot(tok), floatSum(tok));
   }
 }
 
@@ -1213,8 +1228,8 @@ void MatmulGenerator::emitSuperBlockQ6KAvx2(int t, const BodyRegs &r) {
     vcvtdq2ps(superSum(tok), superSum(tok));
     vbroadcastss(xb, ptr[r.act + r.idx + int(k + tok * actStride)]);
     vmulps(xb, xb, ptr[r.gw + q6k::kDOffset * g]);
-    vfmadd213ps(superSum(tok), xb, q6kSumSlot(tok));
-    vmovups(q6kSumSlot(tok), superSum(tok));
+    vfmadd213ps(superSum(tok), xb, sumSlot(tok));
+    vmovups(sumSlot(tok), superSum(tok));
   }
 }
 
@@ -1270,9 +1285,9 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
     for (int tok = 0; tok < p.tokens; ++tok)
       for (int ch = 0; ch < (ggmlOrder ? 8 : 1); ++ch)
         vzero(ggmlOrder ? chunkAcc(j * p.tokens + tok, ch) : sum(j, tok));
-  if (q6kFolded())
+  if (sumsInSlots())
     for (int tok = 0; tok < p.tokens; ++tok)
-      vmovups(q6kSumSlot(tok), fAcc(tok));
+      vmovups(sumSlot(tok), fAcc(tok));
   // The pass's blocks from the current one (r.idx / 4, at r.gw) up to `to`.
   auto blockLoop = [&](int64_t to, const std::function<void()> &block) {
     Xbyak::Label loop;
@@ -1327,9 +1342,9 @@ void MatmulGenerator::emitPass(const Pass &p, const BodyRegs &r) {
       vaddps(chunkAcc(slot, 0), chunkAcc(slot, 0), chunkAcc(slot, 1));
     }
   }
-  if (q6kFolded())
+  if (sumsInSlots())
     for (int tok = 0; tok < p.tokens; ++tok)
-      vmovups(fAcc(tok), q6kSumSlot(tok));
+      vmovups(fAcc(tok), sumSlot(tok));
   for (int j = 0; j < p.groups; ++j)
     emitStore(p.tokens, r, j, [&](int tok) { return sum(j, tok); });
 }
@@ -1538,6 +1553,9 @@ int64_t targets::tokenTile(WeightType type, ISA isa, KernelNumerics numerics) {
   // factors take the nibbles' place once the block's dots are done).
   if (type == WeightType::Q8_0 && numerics == KernelNumerics::GgmlOrder)
     return isa == ISA::AVX512VNNI ? 3 : 1; // 8 float sums per token
+  // AVX2 Q4_K: two integer sums per token (the float sums in stack slots).
+  if (type == WeightType::Q4_K && isa == ISA::AVX2)
+    return 5;
   return isa == ISA::AVX512VNNI ? 6 : 3;
 }
 

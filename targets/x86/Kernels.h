@@ -202,7 +202,7 @@ inline uint64_t activationBytesPerToken(WeightType type, int64_t K) {
 enum class KernelNumerics { BlockOrder, GgmlOrder };
 
 /// Tokens a matmul kernel (Q8_0 / Q4_0 / Q4_K / Q6_K) processes per pass over
-/// the weights (AVX-512: 6, Q6_K 12; AVX2 and AVX-VNNI: 3).
+/// the weights (AVX-512: 6, Q6_K 12; AVX2 and AVX-VNNI: 3, AVX2 Q4_K 5).
 int64_t tokenTile(WeightType type, ISA isa,
                   KernelNumerics numerics = KernelNumerics::BlockOrder);
 
