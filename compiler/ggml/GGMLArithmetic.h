@@ -79,31 +79,36 @@ inline bool useSgemmF32(int64_t m, int64_t n, int64_t k) {
   return n >= 2 && k % kLanes == 0 && m % 4 == 0;
 }
 
+/// 2^k as a float, for k in [-126, 127] (a normal number).
+inline float powerOfTwo(int k) {
+  const uint32_t bits = uint32_t(k + 127) << 23;
+  float value;
+  memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
 /// ggml_v_expf (AVX-512 variant) in scalar form: x = n ln2 + b with n
-/// rounded through the 1.5 * 2^23 shift, a degree-5 polynomial in b, then
-/// scaled by 2^n; |n| > 192 saturates to 0 or infinity.
+/// rounded through the 1.5 * 2^23 shift, a degree-5 polynomial j in b, then
+/// j * 2^n correctly rounded (as ggml's scalef and ldexpf); |n| > 192
+/// saturates to 0 or infinity. Without branches or calls, so that loops
+/// over it vectorize in the op library: j * 2^n is two products by normal
+/// powers of two, 2^e1 (e1 = floor(n / 2)) first, which keeps j * 2^e1
+/// normal and so exact, then 2^(n - e1), which rounds once (the same bits as
+/// ldexpf for every float x, checked over all 2^32).
 inline float vExpf(float x) {
   const float shift = 0x1.8p23f;
   const float z = fmaf(x, 0x1.715476p+0f, shift);
   const float n = z - shift;
   const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
-  if (fabsf(n) > 192.0f)
-    return n <= 0.0f ? 0.0f : INFINITY;
   const float u = b * b;
   const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
                             fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
                        u, fmaf(0x1.ffffecp-1f, b, 1.0f));
-  // j * 2^n, as ldexpf computes it (one correctly rounded product) but
-  // without its library call, which showed as 2% of a prefill's samples
-  // (SiLU over every FFN row): 2^n is a normal float for n in [-126, 127].
-  const int e = (int)n;
-  if (e >= -126 && e <= 127) {
-    const uint32_t bits = uint32_t(e + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return j * scale;
-  }
-  return ldexpf(j, e);
+  const int e = (int)fminf(fmaxf(n, -192.0f), 192.0f);
+  const int e1 = e >> 1;
+  const float scaled = j * powerOfTwo(e1) * powerOfTwo(e - e1);
+  const float saturated = n <= 0.0f ? 0.0f : INFINITY;
+  return fabsf(n) > 192.0f ? saturated : scaled;
 }
 
 } // namespace ingot::ggml

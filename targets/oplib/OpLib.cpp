@@ -135,6 +135,22 @@ inline float siluAt(const float *x, int64_t i, int64_t n) {
   return v / (1.0f + e);
 }
 
+/// g[i] = silu(g[i]) * u[i] for i in [begin, end) of a row of n values,
+/// each as siluAt(g, i, n) * u[i]; the columns of the row's whole blocks of
+/// 16 in a loop of their own, which the target's vector code runs (vExpf
+/// has no branches; g is read and written at the same index only).
+inline void swigluInPlace(float *g, const float *u, int64_t begin, int64_t end,
+                          int64_t n) {
+  const int64_t vecEnd = n & ~int64_t(kLanes - 1);
+  const int64_t mid = end < vecEnd ? end : vecEnd;
+  for (int64_t i = begin; i < mid; ++i) {
+    const float v = g[i];
+    g[i] = v / (1.0f + vExpf(-v)) * u[i];
+  }
+  for (int64_t i = mid > begin ? mid : begin; i < end; ++i)
+    g[i] = siluAt(g, i, n) * u[i];
+}
+
 /// ggml's soft_max on a row of n values (scale 1, width n): blocks of 16
 /// with ggml_v_expf and lane-reduced block sums added in double, expf for
 /// the tail, then times (float)(1 / sum).
@@ -515,9 +531,7 @@ void fusedRows(const FusedMatmulTask &a, int64_t begin, int64_t end) {
     // As ingot_op_swiglu: silu's exp depends on the column in the row.
     for (int64_t t = 0; t < a.nTokens; ++t) {
       float *g = gate + t * width;
-      const float *u = f.swigluUp + t * width;
-      for (int64_t r = begin; r < end; ++r)
-        g[r] = siluAt(g, r, width) * u[r];
+      swigluInPlace(g, f.swigluUp + t * width, begin, end, width);
     }
     return;
   }
@@ -1336,8 +1350,7 @@ void decodeGateUpRows(const DecodeGateUpTask &a, int64_t begin, int64_t end) {
     const float *u = a.up.y + j * a.rows;
     // As ingot_op_swiglu on the expert's row: silu's exp depends on the
     // column.
-    for (int64_t r = begin; r < end; ++r)
-      g[r] = siluAt(g, r, a.rows) * u[r];
+    swigluInPlace(g, u, begin, end, a.rows);
     prepareActivationColumns(a.downType, a.downDot, g, a.rows, begin, end,
                              a.downAct + j * a.downActStride);
   }
@@ -1607,9 +1620,7 @@ void runBucketChunk(void *args, int32_t chunk, int32_t nChunks) {
   // column.
   for (int64_t p = b.start[e]; p < b.start[e + 1]; ++p) {
     float *g = a.first.y + p * a.rows;
-    const float *u = a.up.y + p * a.rows;
-    for (int64_t r = begin; r < end; ++r)
-      g[r] = siluAt(g, r, a.rows) * u[r];
+    swigluInPlace(g, a.up.y + p * a.rows, begin, end, a.rows);
   }
 }
 
