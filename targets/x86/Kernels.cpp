@@ -473,6 +473,10 @@ private:
   Xmm emitQ6KOperand(int m, const Xmm &crumbs, const Xmm &nibbles,
                      const Xmm &out, const Xmm &scratch);
   void emitSuperBlockQ6KAvx512(const Pass &p, const BodyRegs &r);
+  void emitQ6KSubBlockDots(
+      int t, const BodyRegs &r, int s,
+      const std::function<void(int m, int tok, const Xmm &op, const Xmm &xb)>
+          &accumulate);
   void emitSuperBlockQ6KAvx2(int t, const BodyRegs &r);
   void emitSuperBlockQ6KAvxVnni(int t, const BodyRegs &r);
   void emitStore(int t, const BodyRegs &r, int j,
@@ -1134,13 +1138,38 @@ void MatmulGenerator::emitSuperBlockQ6KAvx512(const Pass &p,
   }
 }
 
+/// Q6_K sub-block s of one group for t tokens (AVX2 / AVX-VNNI): loads its
+/// three chunks (v6, v7, v9), prefetches in one-token passes, and per
+/// operand m (emitQ6KOperand, scratch v14 / v15) and token broadcasts the
+/// token's 4 activation quants into v8 for accumulate(m, tok, op, xb).
+void MatmulGenerator::emitQ6KSubBlockDots(
+    int t, const BodyRegs &r, int s,
+    const std::function<void(int m, int tok, const Xmm &op, const Xmm &xb)>
+        &accumulate) {
+  const Xmm crumbs = v(6), low = v(7), xb = v(8), high = v(9), out = v(14),
+            scratch = v(15);
+  vloadInt(crumbs, ptr[r.gw + q6kChunk(s, 2)]);
+  vloadInt(low, ptr[r.gw + q6kChunk(s, 0)]);
+  vloadInt(high, ptr[r.gw + q6kChunk(s, 1)]);
+  if (prefetches(t))
+    prefetchUnitLines(r, 0, s, q6k::kSubBlocks);
+  for (int m = 0; m < 4; ++m) {
+    const Xmm op = emitQ6KOperand(m, crumbs, m % 2 ? high : low, out, scratch);
+    for (int tok = 0; tok < t; ++tok) {
+      vpbroadcastd(
+          xb, ptr[r.act + r.idx * 8 + int(tok * actStride + 16 * s + 4 * m)]);
+      accumulate(m, tok, op, xb);
+    }
+  }
+}
+
 /// One Q6_K super-block of one group for t tokens (AVX-VNNI), the numerics
 /// of emitSuperBlockQ6KAvx512: vpdpbusd per operand, split over two sums
 /// (even / odd operands) in one-token passes.
 void MatmulGenerator::emitSuperBlockQ6KAvxVnni(int t, const BodyRegs &r) {
-  const Xmm crumbs = v(6), low = v(7), xb = v(8), high = v(9), dd = v(10),
-            out = v(14), scratch = v(15);
-  const Xmm scale = high; // once the dots are done
+  // The sub-block's operand registers (emitQ6KSubBlockDots) are free after
+  // its dots.
+  const Xmm scale = v(9), dd = v(10);
   const bool split = splitSums(t);
   auto accFor = [&](int tok, int part) {
     return split && part % 2 ? accQHigh() : accQ(tok);
@@ -1150,20 +1179,10 @@ void MatmulGenerator::emitSuperBlockQ6KAvxVnni(int t, const BodyRegs &r) {
       vpbroadcastd(accQ(tok), ptr[halfOffsetEntry(r.idx, s / 2, s % 2, tok)]);
     if (split)
       vpxor(accQHigh(), accQHigh(), accQHigh());
-    vloadInt(crumbs, ptr[r.gw + q6kChunk(s, 2)]);
-    vloadInt(low, ptr[r.gw + q6kChunk(s, 0)]);
-    vloadInt(high, ptr[r.gw + q6kChunk(s, 1)]);
-    if (prefetches(t))
-      prefetchUnitLines(r, 0, s, q6k::kSubBlocks);
-    for (int m = 0; m < 4; ++m) {
-      const Xmm op =
-          emitQ6KOperand(m, crumbs, m % 2 ? high : low, out, scratch);
-      for (int tok = 0; tok < t; ++tok) {
-        vpbroadcastd(
-            xb, ptr[r.act + r.idx * 8 + int(tok * actStride + 16 * s + 4 * m)]);
-        dotBytesVex(accFor(tok, m), op, xb);
-      }
-    }
+    emitQ6KSubBlockDots(t, r, s,
+                        [&](int m, int tok, const Xmm &op, const Xmm &xb) {
+                          dotBytesVex(accFor(tok, m), op, xb);
+                        });
     if (split)
       vpaddd(accQ(0), accQ(0), accQHigh());
     vpmovsxbd(scale, ptr[r.gw + q6k::kScaleOffset * g + s * g]);
@@ -1188,29 +1207,19 @@ void MatmulGenerator::emitSuperBlockQ6KAvxVnni(int t, const BodyRegs &r) {
 /// its lane adds sc_s * isum_s to the token's int32 super-block sum; one
 /// fma with d * d_x per super-block into the token's float slot.
 void MatmulGenerator::emitSuperBlockQ6KAvx2(int t, const BodyRegs &r) {
-  const Xmm crumbs = v(6), low = v(7), xb = v(8), high = v(9), tmp = v(10),
-            out = v(14), scratch = v(15);
-  const Xmm scales = high; // once the operands are done
+  // The sub-block's operand registers (emitQ6KSubBlockDots) are free after
+  // its dots.
+  const Xmm xb = v(8), scales = v(9), tmp = v(10);
   auto subSum = [&](int tok) { return v(tok); };
   auto superSum = [&](int tok) { return v(3 + tok); };
   for (int s = 0; s < q6k::kSubBlocks; ++s) {
     for (int tok = 0; tok < t; ++tok)
       vpbroadcastd(subSum(tok), ptr[halfOffsetEntry(r.idx, s / 2, s % 2, tok)]);
-    vloadInt(crumbs, ptr[r.gw + q6kChunk(s, 2)]);
-    vloadInt(low, ptr[r.gw + q6kChunk(s, 0)]);
-    vloadInt(high, ptr[r.gw + q6kChunk(s, 1)]);
-    if (prefetches(t))
-      prefetchUnitLines(r, 0, s, q6k::kSubBlocks);
-    for (int m = 0; m < 4; ++m) {
-      const Xmm op =
-          emitQ6KOperand(m, crumbs, m % 2 ? high : low, out, scratch);
-      for (int tok = 0; tok < t; ++tok) {
-        vpbroadcastd(
-            xb, ptr[r.act + r.idx * 8 + int(tok * actStride + 16 * s + 4 * m)]);
-        vpmaddubsw(xb, op, xb);
-        vpaddw(subSum(tok), subSum(tok), xb);
-      }
-    }
+    emitQ6KSubBlockDots(t, r, s,
+                        [&](int, int tok, const Xmm &op, const Xmm &xb) {
+                          vpmaddubsw(xb, op, xb);
+                          vpaddw(subSum(tok), subSum(tok), xb);
+                        });
     // sc_s (signed) in both 16-bit halves of each row's lane.
     vpmovsxbd(scales, ptr[r.gw + q6k::kScaleOffset * g + s * g]);
     vpslld(tmp, scales, 16);
