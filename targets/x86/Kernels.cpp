@@ -468,6 +468,9 @@ private:
                              const std::function<Xmm(int)> &minReg,
                              const Xmm &half);
   void emitSuperBlockQ4KAvx512(const Pass &p, const BodyRegs &r);
+  void emitFoldedSums(int t, bool first, const std::function<Xmm(int)> &subSum,
+                      const std::function<Xmm(int)> &superSum,
+                      const Xmm &scales);
   void emitSuperBlockQ4KAvx2(int t, const BodyRegs &r);
   void emitSuperBlockQ4KAvxVnni(int t, const BodyRegs &r);
   Xmm emitQ6KOperand(int m, const Xmm &crumbs, const Xmm &nibbles,
@@ -928,6 +931,24 @@ void MatmulGenerator::emitSuperBlockQ4KAvx512(const Pass &p,
   }
 }
 
+/// The folded orders (AVX2 Q4_K / Q6_K): per token, vpmaddwd of its int16
+/// sub-block sums with `scales` (the row's scale in both halves of its
+/// lane) into its int32 super-block sum, which the super-block's `first`
+/// sub-block starts.
+void MatmulGenerator::emitFoldedSums(int t, bool first,
+                                     const std::function<Xmm(int)> &subSum,
+                                     const std::function<Xmm(int)> &superSum,
+                                     const Xmm &scales) {
+  for (int tok = 0; tok < t; ++tok) {
+    if (first) {
+      vpmaddwd(superSum(tok), subSum(tok), scales);
+    } else {
+      vpmaddwd(subSum(tok), subSum(tok), scales);
+      vpaddd(superSum(tok), superSum(tok), subSum(tok));
+    }
+  }
+}
+
 /// One Q4_K super-block of one group for t tokens (AVX2, Kernels.h's folded
 /// order). Per sub-block s and token: the nibbles' products with the
 /// activation quants summed in int16 (vpmaddubsw, vpaddw: at most 16
@@ -968,14 +989,9 @@ void MatmulGenerator::emitSuperBlockQ4KAvx2(int t, const BodyRegs &r) {
     vpmovzxbd(scales, weightAt(r, 0, q4kHeader(q4k::kScaleOffset + s)));
     vpslld(tmp, scales, 16);
     vpor(scales, scales, tmp);
-    for (int tok = 0; tok < t; ++tok) {
-      if (s == 0) {
-        vpmaddwd(q4kSuperSum(tok), q4kSubSum(tok), scales);
-      } else {
-        vpmaddwd(q4kSubSum(tok), q4kSubSum(tok), scales);
-        vpaddd(q4kSuperSum(tok), q4kSuperSum(tok), q4kSubSum(tok));
-      }
-    }
+    emitFoldedSums(
+        t, s == 0, [&](int tok) { return q4kSubSum(tok); },
+        [&](int tok) { return q4kSuperSum(tok); }, scales);
   }
   // The float sums, in the sub-block sums' registers: per sub-block the min
   // factor dmin * m_s (exact) times d_x * sum(x quants) from the tile's
@@ -1224,14 +1240,7 @@ void MatmulGenerator::emitSuperBlockQ6KAvx2(int t, const BodyRegs &r) {
     vpmovsxbd(scales, ptr[r.gw + q6k::kScaleOffset * g + s * g]);
     vpslld(tmp, scales, 16);
     vpblendw(scales, scales, tmp, 0xAA);
-    for (int tok = 0; tok < t; ++tok) {
-      if (s == 0) {
-        vpmaddwd(superSum(tok), subSum(tok), scales);
-      } else {
-        vpmaddwd(subSum(tok), subSum(tok), scales);
-        vpaddd(superSum(tok), superSum(tok), subSum(tok));
-      }
-    }
+    emitFoldedSums(t, s == 0, subSum, superSum, scales);
   }
   for (int tok = 0; tok < t; ++tok) {
     vcvtdq2ps(superSum(tok), superSum(tok));
