@@ -180,34 +180,41 @@ inline void quantizeDotQ8_1(const float *x, int64_t n, DotBlockQ8_1 *out) {
 /// Q8_K as ggml's quantize_row_q8_K (its reference code, also on x86): with
 /// m the first value of largest magnitude (sign kept), q = min(127,
 /// round-half-even(x * (-127 / m))) and d = 1 / (-127 / m) in F32, so m
-/// itself becomes -127.
+/// itself becomes -127: one block of 256 values, quants into q, d returned
+/// (0, with zero quants, for an all-zero block).
+inline float quantizeQ8_KValues(const float *x, int8_t *q) {
+  float amax = 0.0f, max = 0.0f;
+  for (int j = 0; j < 256; ++j)
+    if (fabsf(x[j]) > amax) {
+      amax = fabsf(x[j]);
+      max = x[j];
+    }
+  if (amax == 0.0f) {
+    memset(q, 0, 256);
+    return 0.0f;
+  }
+  // ggml rounds through the 1.5 * 2^23 trick (nearest_int): ties to even,
+  // as nearbyint in the default rounding mode.
+  const float iscale = -127.0f / max;
+  for (int j = 0; j < 256; ++j) {
+    const int v = static_cast<int>(nearbyintf(iscale * x[j]));
+    q[j] = static_cast<int8_t>(v < 127 ? v : 127);
+  }
+  return 1.0f / iscale;
+}
+
+/// Q8_K blocks of n values (quantizeQ8_KValues each), with their sums of
+/// 16 quants.
 inline void quantizeDotQ8_K(const float *x, int64_t n, DotBlockQ8_K *out) {
   for (int64_t b = 0; b < n / 256; ++b, x += 256) {
     DotBlockQ8_K &block = out[b];
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < 256; ++j)
-      if (fabsf(x[j]) > amax) {
-        amax = fabsf(x[j]);
-        max = x[j];
-      }
-    if (amax == 0.0f) {
-      memset(&block, 0, sizeof(block));
-      continue;
-    }
-    // ggml rounds through the 1.5 * 2^23 trick (nearest_int): ties to even,
-    // as nearbyint in the default rounding mode.
-    const float iscale = -127.0f / max;
-    for (int j = 0; j < 256; ++j) {
-      const int q = static_cast<int>(nearbyintf(iscale * x[j]));
-      block.q[j] = static_cast<int8_t>(q < 127 ? q : 127);
-    }
+    block.d = quantizeQ8_KValues(x, block.q);
     for (int g = 0; g < 16; ++g) {
       int sum = 0;
       for (int j = 16 * g; j < 16 * g + 16; ++j)
         sum += block.q[j];
       block.bsums[g] = static_cast<int16_t>(sum);
     }
-    block.d = 1.0f / iscale;
   }
 }
 

@@ -67,14 +67,12 @@ void quantizeBlockQ8(const float *x, int8_t *q, float *d) {
     q[j] = (int8_t)nearbyintf(x[j] * id);
 }
 
-/// One block of 256 values as ggml's Q8_K (ggml::quantizeDotQ8_K): its
+/// One block of 256 values as ggml's Q8_K (ggml::quantizeQ8_KValues): its
 /// quants into q and its scale into d[0..7], the slots of its 32-blocks.
 void quantizeBlockQ8K(const float *x, int8_t *q, float *d) {
-  ingot::ggml::DotBlockQ8_K block;
-  ingot::ggml::quantizeDotQ8_K(x, 256, &block);
-  memcpy(q, block.q, 256);
+  const float scale = ingot::ggml::quantizeQ8_KValues(x, q);
   for (int j = 0; j < 8; ++j)
-    d[j] = block.d;
+    d[j] = scale;
 }
 
 /// One activation block (kernelActivationBlock values) for the kernels of
@@ -85,17 +83,6 @@ inline void quantizeKernelBlock(WeightType type, const float *x, int8_t *q,
     quantizeBlockQ8K(x, q, d);
   else
     quantizeBlockQ8(x, q, d);
-}
-
-/// One row of x as the kernels of `type` (readsQ8Activations) read it: k
-/// int8 values, then k/32 float scales (quantizeKernelBlock per block).
-void quantizeKernelRow(WeightType type, const float *x, int64_t k,
-                       uint8_t *out) {
-  const int64_t block = ingot::ggml::kernelActivationBlock(type);
-  int8_t *q = (int8_t *)out;
-  float *d = (float *)(out + k);
-  for (int64_t b = 0; b < k / block; ++b)
-    quantizeKernelBlock(type, x + b * block, q + b * block, d + b * block / 32);
 }
 
 /// The scale RMS normalisation multiplies a group of n values by:
@@ -559,8 +546,8 @@ inline bool fusedOnGgmlDot(const IngotFusedMatmulArgs &f) {
 
 /// The fused op's input prepared for its kernels. With a norm prologue each
 /// token row is normalised block by block, exactly as ingot_op_rms_norm
-/// computes it, and rounded at once as quantizeKernelRow does (the weights'
-/// type readsQ8Activations).
+/// computes it, and rounded at once as quantizeKernelBlock does (the
+/// weights' type readsQ8Activations).
 void prepareFusedInput(const IngotFusedMatmulArgs &f, const float *x,
                        int64_t nTokens, uint8_t *act) {
   if (!f.normScale) {
@@ -1867,21 +1854,9 @@ int64_t ingot_op_activation_bytes(int32_t wtype, int64_t k) {
 void ingot_op_prepare_activations(int32_t wtype, const float *x, int64_t rows,
                                   int64_t k, int64_t xStride, uint8_t *act) {
   int64_t bytes = ingot_op_activation_bytes(wtype, k);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float *xr = x + r * xStride;
-    uint8_t *ar = act + r * bytes;
-    if (ingot::ggml::readsQ8Activations(weightType(wtype))) {
-      quantizeKernelRow(weightType(wtype), xr, k, ar);
-    } else if (weightType(wtype) == WeightType::F16) {
-      float *f = (float *)ar;
-      for (int64_t i = 0; i < k; ++i)
-        f[i] = roundHalf(xr[i]);
-    } else if (weightType(wtype) == WeightType::BF16) {
-      writeBf16Columns(xr, k, 0, k, ar);
-    } else {
-      memcpy(ar, xr, 4 * k);
-    }
-  }
+  for (int64_t r = 0; r < rows; ++r)
+    prepareActivationColumns(wtype, false, x + r * xStride, k, 0, k,
+                             act + r * bytes);
 }
 
 void ingot_op_matmul(IngotContext *ctx, IngotMatmulKernel kernel,

@@ -1567,11 +1567,11 @@ int64_t targets::tokenTile(WeightType type, ISA isa, KernelNumerics numerics) {
   // 16 registers, 2 groups x 4 tokens.
   if (type == WeightType::F16 || type == WeightType::BF16)
     return isa == ISA::AVX512VNNI ? 6 : 4;
-  // Q4_K's passes hold the same registers as Q4_0's (the scale and min
-  // factors take the nibbles' place once the block's dots are done).
   if (type == WeightType::Q8_0 && numerics == KernelNumerics::GgmlOrder)
     return isa == ISA::AVX512VNNI ? 3 : 1; // 8 float sums per token
-  // AVX2 Q4_K: two integer sums per token (the float sums in stack slots).
+  // AVX2 Q4_K (folded): two integer sums per token, the float sums in stack
+  // slots. Elsewhere Q4_K's passes hold the same registers as Q4_0's (the
+  // scale and min factors take the nibbles' place once the dots are done).
   if (type == WeightType::Q4_K && isa == ISA::AVX2)
     return 5;
   return isa == ISA::AVX512VNNI ? 6 : 3;

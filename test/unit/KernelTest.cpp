@@ -588,26 +588,25 @@ TEST(KernelGeneratorErrors, ReportedNotFatal) {
   }
 }
 
-/// Q4_K has one order per ISA (Kernels.h; ggml's per-chunk order is Q8_0's):
-/// asked for ggml's, as MoE models ask every kernel, the generators give the
-/// block order's kernel, tile and all.
-TEST(KernelGeneratorQ4K, GgmlOrderIsBlockOrder) {
+/// Q4_K and Q6_K have one order per ISA (Kernels.h; ggml's per-chunk order
+/// is Q8_0's): asked for ggml's, as MoE models ask every kernel, the
+/// generators give the block order's kernels, tile and all.
+TEST(KernelGeneratorKQuants, GgmlOrderIsBlockOrder) {
   const MatmulShape shape{40, 512};
-  for (ISA isa : {ISA::AVX2, ISA::AVXVNNI, ISA::AVX512VNNI}) {
-    SCOPED_TRACE(isaName(isa));
-    EXPECT_EQ(tokenTile(WeightType::Q4_K, isa, KernelNumerics::GgmlOrder),
-              tokenTile(WeightType::Q4_K, isa, KernelNumerics::BlockOrder));
-    EXPECT_EQ(
-        generated(generateMatmul(WeightType::Q4_K, shape, isa, "k",
-                                 KernelNumerics::GgmlOrder))
-            .code,
-        generated(generateMatmul(WeightType::Q4_K, shape, isa, "k")).code);
-    EXPECT_EQ(generated(generateExpertMatmul(WeightType::Q4_K, shape, isa, "e",
-                                             KernelNumerics::GgmlOrder))
-                  .code,
-              generated(generateExpertMatmul(WeightType::Q4_K, shape, isa, "e"))
-                  .code);
-  }
+  for (WeightType type : {WeightType::Q4_K, WeightType::Q6_K})
+    for (ISA isa : {ISA::AVX2, ISA::AVXVNNI, ISA::AVX512VNNI}) {
+      SCOPED_TRACE(lowerName(type) + " " + isaName(isa));
+      EXPECT_EQ(tokenTile(type, isa, KernelNumerics::GgmlOrder),
+                tokenTile(type, isa, KernelNumerics::BlockOrder));
+      EXPECT_EQ(generated(generateMatmul(type, shape, isa, "k",
+                                         KernelNumerics::GgmlOrder))
+                    .code,
+                generated(generateMatmul(type, shape, isa, "k")).code);
+      EXPECT_EQ(generated(generateExpertMatmul(type, shape, isa, "e",
+                                               KernelNumerics::GgmlOrder))
+                    .code,
+                generated(generateExpertMatmul(type, shape, isa, "e")).code);
+    }
 }
 
 /// The packed Q4_K weight: 148 bytes a row per super-block (Kernels.h),
@@ -797,22 +796,6 @@ TEST(KernelActivationsTest, HalfRoundingMatchesF16C) {
     if ((h & 0x7C00) == 0x7C00 && (h & 0x3FF))
       continue; // NaN
     ASSERT_EQ(ggml::halfToFloat(uint16_t(h)), hardwareFloat(uint16_t(h))) << h;
-  }
-}
-
-/// Q6_K has one order, the block order (Kernels.h), for MoE models that ask
-/// every kernel for ggml's.
-TEST(KernelGeneratorQ6K, GgmlOrderIsBlockOrder) {
-  const MatmulShape shape{40, 512};
-  for (ISA isa : {ISA::AVX2, ISA::AVXVNNI, ISA::AVX512VNNI}) {
-    SCOPED_TRACE(isaName(isa));
-    EXPECT_EQ(tokenTile(WeightType::Q6_K, isa, KernelNumerics::GgmlOrder),
-              tokenTile(WeightType::Q6_K, isa, KernelNumerics::BlockOrder));
-    EXPECT_EQ(
-        generated(generateMatmul(WeightType::Q6_K, shape, isa, "k",
-                                 KernelNumerics::GgmlOrder))
-            .code,
-        generated(generateMatmul(WeightType::Q6_K, shape, isa, "k")).code);
   }
 }
 
