@@ -1259,13 +1259,13 @@ void topK(const float *values, int64_t n, int64_t k, int32_t *out) {
 
 //===----------------------------------------------------------------------===//
 // MoE experts for one token (decode): two dispatches over the selected
-// experts' rows, each chunk covering a row range of every selected expert
-// (so the threads share the bytes, not the experts):
+// experts' rows, cut into slices of one expert's rows each (ExpertSlicing;
+// several per expert, so the threads share the bytes, not the experts):
 //  1. gate and up, then SwiGLU and the down kernels' activations of the
-//     chunk's rows (chunks of whole activation blocks, so each quantizes
+//     slice's rows (slices of whole activation blocks, so each quantizes
 //     its own);
-//  2. down, then the routing-weighted sum into the output on the chunk's rows,
-//     out = d_0 w_0, then += d_j w_j in selection order (the reference's).
+//  2. down; then the routing-weighted sum into the output, out = d_0 w_0,
+//     then += d_j w_j in selection order (the reference's).
 //===----------------------------------------------------------------------===//
 
 /// Values per activation block of a weight of `wtype`: the ggml dot path's
@@ -1319,46 +1319,113 @@ void prepareActivationColumns(int32_t wtype, bool dot, const float *x,
   }
 }
 
+/// How a decode dispatch cuts the rows of the selected experts: slices of
+/// one expert's rows, expert after expert (perExpert slices of sliceRows
+/// rows each, whole granules and cache lines of output), so that a chunk
+/// streams one contiguous range of each matrix it reads. Cutting every
+/// expert's rows at the same place instead (a chunk = a row range of all
+/// of them) starts a new stream per expert per chunk, each cold to the
+/// hardware prefetchers.
+struct ExpertSlicing {
+  int64_t perExpert, sliceRows;
+  /// Chunk `chunk`'s slice: the expert's place in the selection `j`, the
+  /// slice's index among that expert's and its rows [begin, end) of `rows`.
+  struct Slice {
+    int64_t j, index, begin, end;
+  };
+  Slice of(int32_t chunk, int64_t rows) const {
+    Slice s = {chunk / perExpert, chunk % perExpert, 0, 0};
+    s.begin = s.index * sliceRows;
+    s.end = s.begin + sliceRows < rows ? s.begin + sliceRows : rows;
+    return s;
+  }
+};
+/// Most slices per expert (more chunks than any thread pool wants).
+constexpr int64_t kMaxExpertSlices = 256;
+
+ExpertSlicing expertSlicing(const IngotContext *ctx, int64_t rows,
+                            int64_t granule, int64_t used,
+                            int64_t workBytesPerRow) {
+  const int64_t unit = chunkRowUnit(granule);
+  const int64_t units = (rows + unit - 1) / unit;
+  const int64_t chunks =
+      chunkCount(ctx, used * units, used * rows * workBytesPerRow);
+  int64_t wanted = (chunks + used - 1) / used;
+  if (wanted > units)
+    wanted = units;
+  if (wanted > kMaxExpertSlices)
+    wanted = kMaxExpertSlices;
+  const int64_t sliceRows = (units + wanted - 1) / wanted * unit;
+  return {(rows + sliceRows - 1) / sliceRows, sliceRows};
+}
+
+/// Expert j of a task as a task of its own (one id).
+ExpertTask oneExpert(const ExpertTask &a, int64_t j) {
+  ExpertTask e = a;
+  e.ids = a.ids + j;
+  e.nIds = 1;
+  e.act = (const uint8_t *)a.act + j * a.actStride;
+  e.y = a.y + j * a.rows;
+  return e;
+}
+
 struct DecodeGateUpTask {
   ExpertTask gate, up;
   uint8_t *downAct;      ///< the down kernels' input, one row per expert
   int32_t downType;      ///< of the down weights
   bool downDot;          ///< the down weights are on the ggml dot path
   int64_t downActStride; ///< bytes per row of downAct
-  int64_t rows, granule; ///< ffn; granule: whole 32-blocks and kernel groups
-  int64_t chunkRows;     ///< set by parallelRows
+  int64_t rows;          ///< ffn
+  ExpertSlicing slicing; ///< granule: whole 32-blocks and kernel groups
 };
 
-void decodeGateUpRows(const DecodeGateUpTask &a, int64_t begin, int64_t end) {
-  expertRows(a.gate, begin, end);
-  expertRows(a.up, begin, end);
-  for (int64_t j = 0; j < a.gate.nIds; ++j) {
-    float *g = a.gate.y + j * a.rows;
-    const float *u = a.up.y + j * a.rows;
-    // As ingot_op_swiglu on the expert's row: silu's exp depends on the
-    // column.
-    swigluInPlace(g, u, begin, end, a.rows);
-    prepareActivationColumns(a.downType, a.downDot, g, a.rows, begin, end,
-                             a.downAct + j * a.downActStride);
-  }
+void runDecodeGateUp(void *p, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
+  const DecodeGateUpTask &a = *(const DecodeGateUpTask *)p;
+  const ExpertSlicing::Slice s = a.slicing.of(chunk, a.rows);
+  expertRows(oneExpert(a.gate, s.j), s.begin, s.end);
+  expertRows(oneExpert(a.up, s.j), s.begin, s.end);
+  float *g = a.gate.y + s.j * a.rows;
+  const float *u = a.up.y + s.j * a.rows;
+  // As ingot_op_swiglu on the expert's row: silu's exp depends on the
+  // column.
+  swigluInPlace(g, u, s.begin, s.end, a.rows);
+  prepareActivationColumns(a.downType, a.downDot, g, a.rows, s.begin, s.end,
+                           a.downAct + s.j * a.downActStride);
 }
 
 struct DecodeDownTask {
   ExpertTask down;
+  ExpertSlicing slicing;
   const float *weights; ///< routing weight of each selected expert
   float *out;
-  int64_t rows, granule; ///< dim; the down kernels' granule
-  int64_t chunkRows;     ///< set by parallelRows
+  int32_t *slicesDone; ///< per row slice: experts whose slice is done
 };
 
-void decodeDownRows(const DecodeDownTask &a, int64_t begin, int64_t end) {
-  expertRows(a.down, begin, end);
-  const float *d = a.down.y;
+/// out = d_0 w_0, then += d_j w_j in selection order (the reference's), on
+/// rows [begin, end) of `rows` (d: one row of results per expert).
+void weightedExpertSum(const float *d, const float *weights, int64_t used,
+                       int64_t rows, int64_t begin, int64_t end, float *out) {
   for (int64_t i = begin; i < end; ++i)
-    a.out[i] = d[i] * a.weights[0];
-  for (int64_t j = 1; j < a.down.nIds; ++j)
+    out[i] = d[i] * weights[0];
+  for (int64_t j = 1; j < used; ++j)
     for (int64_t i = begin; i < end; ++i)
-      a.out[i] += d[j * a.rows + i] * a.weights[j];
+      out[i] += d[j * rows + i] * weights[j];
+}
+
+/// Down on one slice of one expert's rows; the chunk that finishes a row
+/// slice's last expert sums that slice into the output (acquiring the
+/// other experts' results through the counter's read-modify-write), so
+/// the sum needs no dispatch of its own and runs in parallel.
+void runDecodeDown(void *p, int32_t chunk, int32_t nChunks) {
+  (void)nChunks;
+  const DecodeDownTask &a = *(const DecodeDownTask *)p;
+  const ExpertSlicing::Slice s = a.slicing.of(chunk, a.down.rows);
+  expertRows(oneExpert(a.down, s.j), s.begin, s.end);
+  if (__atomic_add_fetch(&a.slicesDone[s.index], 1, __ATOMIC_ACQ_REL) ==
+      a.down.nIds)
+    weightedExpertSum(a.down.y, a.weights, a.down.nIds, a.down.rows, s.begin,
+                      s.end, a.out);
 }
 
 /// Least common multiple of two positive granules.
@@ -1828,19 +1895,28 @@ void moeExpertsOneToken(IngotContext *ctx,
   upTask.stack = up;
   upTask.y = u;
   DecodeGateUpTask gateUp = {
-      gateTask, upTask,
-      actH,     downType,
-      downDot,  hBytes,
-      ffn,      lcm(granuleGateUp, activationBlock(downType, downDot)),
-      0};
-  parallelRows<DecodeGateUpTask, decodeGateUpRows>(
-      ctx, gateUp, 2 * weightRowBytes(gateUpType, dim) * used);
+      gateTask,
+      upTask,
+      actH,
+      downType,
+      downDot,
+      hBytes,
+      ffn,
+      expertSlicing(ctx, ffn,
+                    lcm(granuleGateUp, activationBlock(downType, downDot)),
+                    used, 2 * weightRowBytes(gateUpType, dim))};
+  ingot_rt_parallel(ctx, runDecodeGateUp, &gateUp,
+                    (int32_t)(used * gateUp.slicing.perExpert));
   ExpertTask downTask = {downKernel, down,   downStride, ids, used,
                          actH,       hBytes, d,          dim, granuleDown,
                          downType,   ffn,    0};
-  DecodeDownTask downOut = {downTask, weights, out, dim, granuleDown, 0};
-  parallelRows<DecodeDownTask, decodeDownRows>(
-      ctx, downOut, weightRowBytes(downType, ffn) * used);
+  int32_t slicesDone[kMaxExpertSlices] = {};
+  DecodeDownTask downRows = {
+      downTask,
+      expertSlicing(ctx, dim, granuleDown, used, weightRowBytes(downType, ffn)),
+      weights, out, slicesDone};
+  ingot_rt_parallel(ctx, runDecodeDown, &downRows,
+                    (int32_t)(used * downRows.slicing.perExpert));
 }
 
 } // namespace
