@@ -1319,16 +1319,16 @@ void prepareActivationColumns(int32_t wtype, bool dot, const float *x,
   }
 }
 
-/// How a decode dispatch cuts the rows of the selected experts: slices of
-/// one expert's rows, expert after expert (perExpert slices of sliceRows
-/// rows each, whole granules and cache lines of output), so that a chunk
+/// How a dispatch over chosen experts cuts their rows: slices of one
+/// expert's rows, expert after expert (perExpert slices of sliceRows rows
+/// each, whole granules and cache lines of output), so that a chunk
 /// streams one contiguous range of each matrix it reads. Cutting every
 /// expert's rows at the same place instead (a chunk = a row range of all
 /// of them) starts a new stream per expert per chunk, each cold to the
 /// hardware prefetchers.
 struct ExpertSlicing {
   int64_t perExpert, sliceRows;
-  /// Chunk `chunk`'s slice: the expert's place in the selection `j`, the
+  /// Chunk `chunk`'s slice: the expert's place among the chosen `j`, the
   /// slice's index among that expert's and its rows [begin, end) of `rows`.
   struct Slice {
     int64_t j, index, begin, end;
@@ -1340,22 +1340,33 @@ struct ExpertSlicing {
     return s;
   }
 };
-/// Most slices per expert (more chunks than any thread pool wants).
+/// Most slices per expert that expertSlicing cuts unless maxChunkBytes
+/// asks for more (more chunks than any thread pool wants; the decode down
+/// dispatch keeps a counter per slice).
 constexpr int64_t kMaxExpertSlices = 256;
 
+/// Slices of `rows` rows of each of `experts` experts, about chunkCount's
+/// number in all (`rowBytes`: weight bytes per row, of all matrices a chunk
+/// reads), none reading more than maxChunkBytes.
 ExpertSlicing expertSlicing(const IngotContext *ctx, int64_t rows,
-                            int64_t granule, int64_t used,
-                            int64_t workBytesPerRow) {
+                            int64_t granule, int64_t experts, int64_t rowBytes,
+                            int64_t maxChunkBytes) {
   const int64_t unit = chunkRowUnit(granule);
-  const int64_t units = (rows + unit - 1) / unit;
-  const int64_t chunks =
-      chunkCount(ctx, used * units, used * rows * workBytesPerRow);
-  int64_t wanted = (chunks + used - 1) / used;
-  if (wanted > units)
-    wanted = units;
-  if (wanted > kMaxExpertSlices)
-    wanted = kMaxExpertSlices;
-  const int64_t sliceRows = (units + wanted - 1) / wanted * unit;
+  const int64_t unitsPerExpert = (rows + unit - 1) / unit;
+  const int64_t units = experts * unitsPerExpert;
+  const int64_t chunks = chunkCount(ctx, units, units * unit * rowBytes);
+  int64_t unitsPerChunk = (units + chunks - 1) / chunks;
+  const int64_t fewest =
+      (unitsPerExpert + kMaxExpertSlices - 1) / kMaxExpertSlices;
+  if (unitsPerChunk < fewest)
+    unitsPerChunk = fewest;
+  if (unitsPerChunk * unit * rowBytes > maxChunkBytes)
+    unitsPerChunk = maxChunkBytes / (unit * rowBytes);
+  if (unitsPerChunk > unitsPerExpert)
+    unitsPerChunk = unitsPerExpert;
+  if (unitsPerChunk < 1)
+    unitsPerChunk = 1;
+  const int64_t sliceRows = unitsPerChunk * unit;
   return {(rows + sliceRows - 1) / sliceRows, sliceRows};
 }
 
@@ -1375,22 +1386,22 @@ struct DecodeGateUpTask {
   int32_t downType;      ///< of the down weights
   bool downDot;          ///< the down weights are on the ggml dot path
   int64_t downActStride; ///< bytes per row of downAct
-  int64_t rows;          ///< ffn
   ExpertSlicing slicing; ///< granule: whole 32-blocks and kernel groups
 };
 
 void runDecodeGateUp(void *p, int32_t chunk, int32_t nChunks) {
   (void)nChunks;
   const DecodeGateUpTask &a = *(const DecodeGateUpTask *)p;
-  const ExpertSlicing::Slice s = a.slicing.of(chunk, a.rows);
+  const int64_t rows = a.gate.rows; // ffn
+  const ExpertSlicing::Slice s = a.slicing.of(chunk, rows);
   expertRows(oneExpert(a.gate, s.j), s.begin, s.end);
   expertRows(oneExpert(a.up, s.j), s.begin, s.end);
-  float *g = a.gate.y + s.j * a.rows;
-  const float *u = a.up.y + s.j * a.rows;
+  float *g = a.gate.y + s.j * rows;
+  const float *u = a.up.y + s.j * rows;
   // As ingot_op_swiglu on the expert's row: silu's exp depends on the
   // column.
-  swigluInPlace(g, u, s.begin, s.end, a.rows);
-  prepareActivationColumns(a.downType, a.downDot, g, a.rows, s.begin, s.end,
+  swigluInPlace(g, u, s.begin, s.end, rows);
+  prepareActivationColumns(a.downType, a.downDot, g, rows, s.begin, s.end,
                            a.downAct + s.j * a.downActStride);
 }
 
@@ -1650,22 +1661,22 @@ struct BucketGemm {
 };
 
 /// One phase of the bucketed experts: gate and up with SwiGLU (up.kernel
-/// set), or down. Chunk c is rows [c % chunksPerExpert * chunkRows, +
-/// chunkRows) of expert chosen[c / chunksPerExpert].
+/// set), or down. Chunk c is slice c of `slicing` (set by runBucketPhase),
+/// its expert chosen[slice.j].
 struct BucketPhase {
   const ExpertBuckets *buckets;
   BucketGemm first, up;
-  int64_t rows, chunkRows, chunksPerExpert;
+  int64_t rows;
+  ExpertSlicing slicing;
 };
 
 void runBucketChunk(void *args, int32_t chunk, int32_t nChunks) {
   (void)nChunks;
   const BucketPhase &a = *(const BucketPhase *)args;
   const ExpertBuckets &b = *a.buckets;
-  const int32_t e = b.chosen[chunk / a.chunksPerExpert];
-  const int64_t begin = chunk % a.chunksPerExpert * a.chunkRows;
-  const int64_t end =
-      begin + a.chunkRows < a.rows ? begin + a.chunkRows : a.rows;
+  const ExpertSlicing::Slice s = a.slicing.of(chunk, a.rows);
+  const int32_t e = b.chosen[s.j];
+  const int64_t begin = s.begin, end = s.end;
   a.first.run(b, e, begin, end);
   if (!a.up.stack)
     return;
@@ -1683,28 +1694,16 @@ void runBucketChunk(void *args, int32_t chunk, int32_t nChunks) {
 /// from the core's L2 rather than from memory.
 constexpr int64_t kBucketChunkBytes = 512 << 10;
 
-/// Cuts a phase into chunks of whole row units of one expert: about
-/// chunkCount's number over all chosen experts (`rowBytes`: weight bytes
-/// per row, of all matrices the phase reads), none reading more than
-/// kBucketChunkBytes, then runs it on the thread pool.
+/// Cuts a phase into slices of one expert's rows (expertSlicing, none
+/// reading more than kBucketChunkBytes) and runs it on the thread pool.
 void runBucketPhase(IngotContext *ctx, BucketPhase &phase, int64_t granule,
                     int64_t rowBytes) {
-  const int64_t unit = chunkRowUnit(granule);
-  const int64_t unitsPerExpert = (phase.rows + unit - 1) / unit;
-  const int64_t units = phase.buckets->chosenCount * unitsPerExpert;
-  const int64_t chunks = chunkCount(ctx, units, units * unit * rowBytes);
-  int64_t unitsPerChunk = (units + chunks - 1) / chunks;
-  if (unitsPerChunk * unit * rowBytes > kBucketChunkBytes)
-    unitsPerChunk = kBucketChunkBytes / (unit * rowBytes);
-  if (unitsPerChunk > unitsPerExpert)
-    unitsPerChunk = unitsPerExpert;
-  if (unitsPerChunk < 1)
-    unitsPerChunk = 1;
-  phase.chunkRows = unitsPerChunk * unit;
-  phase.chunksPerExpert = (phase.rows + phase.chunkRows - 1) / phase.chunkRows;
+  phase.slicing =
+      expertSlicing(ctx, phase.rows, granule, phase.buckets->chosenCount,
+                    rowBytes, kBucketChunkBytes);
   ingot_rt_parallel(
       ctx, runBucketChunk, &phase,
-      (int32_t)(phase.buckets->chosenCount * phase.chunksPerExpert));
+      (int32_t)(phase.buckets->chosenCount * phase.slicing.perExpert));
 }
 
 /// Rows of floats prepared for a kernel (or the ggml dot path: `dot`), cut
@@ -1804,8 +1803,7 @@ void moeExpertsBucketed(IngotContext *ctx, const IngotMoEExpertsArgs &a,
       {a.gateUpBatchKernel, (const uint8_t *)a.up, a.gateUpStride, pairAct,
        xBytes, up, a.ffn, a.gateUpType, a.dim},
       a.ffn,
-      0,
-      0};
+      {}};
   runBucketPhase(ctx, gateUp, a.granuleGateUp,
                  2 * weightRowBytes(a.gateUpType, a.dim));
 
@@ -1820,8 +1818,7 @@ void moeExpertsBucketed(IngotContext *ctx, const IngotMoEExpertsArgs &a,
                             a.downType, a.ffn},
                            {},
                            a.dim,
-                           0,
-                           0};
+                           {}};
   runBucketPhase(ctx, downPhase, a.granuleDown,
                  weightRowBytes(a.downType, a.ffn));
 
@@ -1855,8 +1852,7 @@ void perHeadMatmulBatched(IngotContext *ctx, const IngotPerHeadMatmulArgs &a,
                         actBytes, y, a.rows},
                        {},
                        a.rows,
-                       0,
-                       0};
+                       {}};
   runBucketPhase(ctx, phase, a.granule, weightRowBytes(a.wtype, a.cols));
   for (int64_t h = 0; h < a.heads; ++h)
     for (int64_t t = 0; t < nTokens; ++t)
@@ -1901,20 +1897,20 @@ void moeExpertsOneToken(IngotContext *ctx,
       downType,
       downDot,
       hBytes,
-      ffn,
       expertSlicing(ctx, ffn,
                     lcm(granuleGateUp, activationBlock(downType, downDot)),
-                    used, 2 * weightRowBytes(gateUpType, dim))};
+                    used, 2 * weightRowBytes(gateUpType, dim), INT64_MAX)};
   ingot_rt_parallel(ctx, runDecodeGateUp, &gateUp,
                     (int32_t)(used * gateUp.slicing.perExpert));
   ExpertTask downTask = {downKernel, down,   downStride, ids, used,
                          actH,       hBytes, d,          dim, granuleDown,
                          downType,   ffn,    0};
   int32_t slicesDone[kMaxExpertSlices] = {};
-  DecodeDownTask downRows = {
-      downTask,
-      expertSlicing(ctx, dim, granuleDown, used, weightRowBytes(downType, ffn)),
-      weights, out, slicesDone};
+  DecodeDownTask downRows = {downTask,
+                             expertSlicing(ctx, dim, granuleDown, used,
+                                           weightRowBytes(downType, ffn),
+                                           INT64_MAX),
+                             weights, out, slicesDone};
   ingot_rt_parallel(ctx, runDecodeDown, &downRows,
                     (int32_t)(used * downRows.slicing.perExpert));
 }

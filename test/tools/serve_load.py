@@ -270,7 +270,7 @@ def main():
                       'status="200"' not in k and delta(k)]
         check(not unexpected, "/metrics: no request of the load ended in another status%s"
               % ("" if not unexpected else " (" + ", ".join(
-                  "%s %g" % (k, m[k]) for k in unexpected) + ")"))
+                  "%s %g" % (k, delta(k)) for k in unexpected) + ")"))
         prompt = sum(r[2] for r in results.values())
         generated = sum(r[3] for r in results.values())
         check(delta("ingot_prompt_tokens_total") == prompt and
