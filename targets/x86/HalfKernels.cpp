@@ -262,10 +262,10 @@ void HalfMatmulGenerator::emitPass(int groups, int tokens) {
   const int step = unitsPerStep();
   const int64_t steps = fullUnits / step;
   // One-token passes stream the weights once: each step prefetches a line
-  // of every group `ahead` bytes on, the window of all groups within a
-  // quarter of the L1d (as the quantized kernels, prefetchBlocksAhead).
+  // of every group `ahead` bytes on into the L2, the window of all groups
+  // within half the L1d (as the quantized kernels, prefetchBlocksAhead).
   int64_t aheadLines = 1;
-  while (aheadLines * 2 * 64 * groups <= l1dBytes / 4)
+  while (aheadLines * 2 * 64 * groups <= l1dBytes / 2)
     aheadLines *= 2;
   xor_(xo, xo);
   if (steps > 0) {
@@ -274,7 +274,7 @@ void HalfMatmulGenerator::emitPass(int groups, int tokens) {
     for (int u = 0; u < step; ++u) {
       if (u == 0 && tokens == 1)
         for (int j = 0; j < groups; ++j)
-          prefetcht0(ptr[gw + int(j * groupBytes + aheadLines * 64)]);
+          prefetcht1(ptr[gw + int(j * groupBytes + aheadLines * 64)]);
       emitUnit(groups, tokens, u, false);
     }
     add(gw, 64);

@@ -69,10 +69,11 @@
 // groups x 6 tokens (Q6_K: 1 group x 12 tokens, so that assembling its
 // operands in registers is shared by more tokens); one token (decode, MoE
 // experts) 4 groups, each block sum split over two accumulators, with software
-// prefetch of the weights a distance ahead sized from the target's L1d
-// (prefetchBlocksAhead). ggml's order (AVX-512): one token 3 groups with the
-// same prefetch (8 chunk sums per group fill the registers), more tokens 1
-// group x 3 tokens (24 chunk sums: each weight chunk loaded serves 3 tokens).
+// prefetch of the weights into the L2 a distance ahead sized from the
+// target's L1d (prefetchBlocksAhead). ggml's order (AVX-512): one token 3
+// groups with the same prefetch (8 chunk sums per group fill the registers),
+// more tokens 1 group x 3 tokens (24 chunk sums: each weight chunk loaded
+// serves 3 tokens).
 // AVX2 and AVXVNNI: 1 group per pass, one-token passes prefetching the same
 // way.
 //
@@ -226,7 +227,8 @@ private:
   int tMax;
   int64_t actStride;
   int64_t groupBytes;
-  /// Blocks ahead that one-token passes prefetch (prefetchBlocksAhead).
+  /// Blocks ahead that one-token passes prefetch into the L2
+  /// (prefetchBlocksAhead).
   int64_t blocksAhead;
   Xbyak::Label maskTable;
   mutable std::string failureMessage;
@@ -297,7 +299,7 @@ private:
   /// One-token passes stream each weight once, memory bound: they prefetch
   /// every cache line of their groups blocksAhead 32-blocks ahead.
   bool prefetches(int t) const { return t == 1; }
-  /// With chunk ch of nChunks of the current block: prefetches (t0) the
+  /// With chunk ch of nChunks of the current block: prefetches (t1) the
   /// 64-byte lines of group j's block blocksAhead blocks ahead that start
   /// within the chunk, and with the last chunk the rest of the block (the
   /// scales), so that every line of every block is fetched once; `skip`
@@ -315,10 +317,10 @@ private:
                                           : (ch + 1) * chunkBytes();
     for (int64_t line = (ch * chunkBytes() + 63) / 64 * 64; line < end;
          line += 64)
-      prefetcht0(ptr[r.gw + int(j * groupBytes + ahead + line + skip)]);
+      prefetcht1(ptr[r.gw + int(j * groupBytes + ahead + line + skip)]);
   }
   /// Q4_K: with step `step` of the nSteps (sub-block, chunk) steps of the
-  /// current super-block, prefetches (t0) group j's 64-byte lines of the
+  /// current super-block, prefetches (t1) group j's 64-byte lines of the
   /// super-block blocksAhead ahead that fall to this step when the unit's
   /// lines are spread evenly over the steps (each line once).
   void prefetchUnitLines(const BodyRegs &r, int j, int step, int nSteps) {
@@ -328,7 +330,7 @@ private:
       return i >= nSteps ? unit : (i * unit / nSteps + 63) / 64 * 64;
     };
     for (int64_t line = lineStart(step); line < lineStart(step + 1); line += 64)
-      prefetcht0(ptr[r.gw + int(j * groupBytes + ahead + line)]);
+      prefetcht1(ptr[r.gw + int(j * groupBytes + ahead + line)]);
   }
   /// Whether each (group, token) sums its block in two integer accumulators
   /// (even / odd chunks), so that fewer vpdpbusd wait on each other when the
@@ -1550,7 +1552,7 @@ int64_t targets::prefetchBlocksAhead(WeightType type, ISA isa,
   const int g = granule(isa);
   const int64_t passBlockBytes =
       passGroups(isa, /*ggmlOrder=*/false, 1) * int64_t(unitBytes(type, g));
-  const int64_t fit = facts.l1dBytes / 4 / passBlockBytes;
+  const int64_t fit = facts.l1dBytes / 2 / passBlockBytes;
   int64_t ahead = 1;
   while (ahead * 2 <= fit)
     ahead *= 2;

@@ -507,29 +507,29 @@ TEST(HalfKernels, EncodingMatchesISAAndTarget) {
 }
 
 /// The one-token passes' prefetch distance follows the target's L1d: the
-/// largest power of two of 32-blocks of a pass whose bytes fit a quarter of
-/// it (Kernels.h), at least one.
+/// largest power of two of 32-blocks of a pass whose bytes fit half of it
+/// (Kernels.h), at least one.
 TEST(KernelPrefetch, DistanceFollowsL1d) {
   auto ahead = [](WeightType type, ISA isa, int64_t l1dKiB) {
     return prefetchBlocksAhead(type, isa, KernelTargetFacts{l1dKiB * 1024});
   };
   // AVX-512 Q8_0: 4 groups x 16 rows x 34 bytes = 2176 bytes a block.
-  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 48), 4); // 12 KiB: 5.6
-  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 32), 2); // 8 KiB: 3.8
-  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 64), 4); // 16 KiB: 7.5
-  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 4), 1);  // 1 KiB: 0.5
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 48), 8); // 24 KiB: 11.3
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 32), 4); // 16 KiB: 7.5
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 64), 8); // 32 KiB: 15.1
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX512VNNI, 4), 1);  // 2 KiB: 0.9
   // Q4_0 blocks are 18 bytes a row: twice the blocks for the same window.
-  EXPECT_EQ(ahead(WeightType::Q4_0, ISA::AVX512VNNI, 48), 8); // 1152: 10.7
+  EXPECT_EQ(ahead(WeightType::Q4_0, ISA::AVX512VNNI, 48), 16); // 1152: 21.3
   // AVX2 / AVX-VNNI: 1 group x 8 rows a pass.
-  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX2, 32), 16);    // 272: 30.1
-  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVXVNNI, 48), 32); // 272: 45.2
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVX2, 32), 32);    // 272: 60.2
+  EXPECT_EQ(ahead(WeightType::Q8_0, ISA::AVXVNNI, 48), 64); // 272: 90.4
   // Q4_K: 256-super-blocks of 148 bytes a row.
-  EXPECT_EQ(ahead(WeightType::Q4_K, ISA::AVX512VNNI, 48), 1); // 9472: 1.3
-  EXPECT_EQ(ahead(WeightType::Q4_K, ISA::AVX512VNNI, 32), 1); // 9472: 0.9
-  EXPECT_EQ(ahead(WeightType::Q4_K, ISA::AVX2, 32), 4);       // 1184: 6.9
+  EXPECT_EQ(ahead(WeightType::Q4_K, ISA::AVX512VNNI, 48), 2); // 9472: 2.6
+  EXPECT_EQ(ahead(WeightType::Q4_K, ISA::AVX512VNNI, 32), 1); // 9472: 1.7
+  EXPECT_EQ(ahead(WeightType::Q4_K, ISA::AVX2, 32), 8);       // 1184: 13.8
   // Q6_K: 212 bytes a row.
-  EXPECT_EQ(ahead(WeightType::Q6_K, ISA::AVX512VNNI, 48), 1); // 13568: 0.9
-  EXPECT_EQ(ahead(WeightType::Q6_K, ISA::AVX2, 32), 4);       // 1696: 4.8
+  EXPECT_EQ(ahead(WeightType::Q6_K, ISA::AVX512VNNI, 48), 1); // 13568: 1.8
+  EXPECT_EQ(ahead(WeightType::Q6_K, ISA::AVX2, 32), 8);       // 1696: 9.7
 }
 
 /// The distance reaches the code: the same kernel for another L1d differs.
