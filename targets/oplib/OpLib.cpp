@@ -106,12 +106,26 @@ inline float rmsNormed(float x, float scale, float weight) {
 // with floating-point contraction off: every fma below is explicit.
 //===----------------------------------------------------------------------===//
 
+using Vec16 = float __attribute__((ext_vector_type(16)));
+using Lanes16 = int32_t __attribute__((ext_vector_type(16)));
+
+inline Vec16 loadVec(const float *p) {
+  Vec16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void storeVec(float *p, Vec16 v) { memcpy(p, &v, sizeof v); }
+inline Vec16 fmaVec(Vec16 a, Vec16 b, Vec16 c) {
+  return __builtin_elementwise_fma(a, b, c);
+}
+
 constexpr int kVecSlots = 64; // ggml_vec_dot_f32: 4 accumulators x 16
 constexpr int64_t kMaxGranule = 16;
 // Probabilities kept on the stack per attention row; longer rows recompute
 // their scores instead (same values, no buffer needed).
 constexpr int64_t kProbBuffer = 4096;
-// Value dims summed per pass of the weighted sum (stack: 7 x this floats).
+// Value dims summed per pass of attendRowHalfValues (stack: this many
+// doubles).
 constexpr int64_t kSumTile = 256;
 
 /// silu of x[i] in a row of n: ggml_v_expf for the whole blocks of 16,
@@ -628,67 +642,91 @@ void prepareFusedInputParallel(IngotContext *ctx, const IngotFusedMatmulArgs &f,
       (int32_t)((nTokens + task.tokensPerChunk - 1) / task.tokensPerChunk));
 }
 
-/// out[d] = sum_j prob(j) * value(j)[d] for j < nKV, summed as ggml's
-/// mul_mat(v, kq): tinyBLAS's 16 lanes when `sgemm`, ggml_vec_dot_f32's 64
-/// slots otherwise (slot = j mod period).
+/// W x 16 consecutive value dims of a weighted sum.
+template <int W> struct ValueTile {
+  Vec16 v[W];
+  static ValueTile zero() {
+    ValueTile t;
+    for (int i = 0; i < W; ++i)
+      t.v[i] = Vec16(0.0f);
+    return t;
+  }
+  /// this = fma(p, src, this), dim by dim.
+  void fmaFrom(float p, const float *src) {
+    for (int i = 0; i < W; ++i)
+      v[i] = fmaVec(Vec16(p), loadVec(src + 16 * i), v[i]);
+  }
+  void store(float *dst) const {
+    for (int i = 0; i < W; ++i)
+      storeVec(dst + 16 * i, v[i]);
+  }
+  friend ValueTile operator+(const ValueTile &a, const ValueTile &b) {
+    ValueTile t;
+    for (int i = 0; i < W; ++i)
+      t.v[i] = a.v[i] + b.v[i];
+    return t;
+  }
+};
+
+/// One value dim of a weighted sum (the dims past the last whole tile).
+struct ValueDim {
+  float v;
+  static ValueDim zero() { return {0.0f}; }
+  void fmaFrom(float p, const float *src) { v = fmaf(p, *src, v); }
+  void store(float *dst) const { *dst = v; }
+  friend ValueDim operator+(ValueDim a, ValueDim b) { return {a.v + b.v}; }
+};
+
+/// The dims [d0, d0 + width of Tile) of out[d] = sum_j prob(j) * value(j)[d]
+/// for j < nKV, summed as ggml's mul_mat(v, kq): cell j goes to slot j mod
+/// period (period: tinyBLAS's 16 lanes when `sgemm`, ggml_vec_dot_f32's 64
+/// slots otherwise), each slot an fma chain from 0 over its cells, and the
+/// slots are added in ggml's tree: per lane l, (acc0 + acc2) + (acc1 +
+/// acc3) with acc_k slot 16k + l (tinyBLAS: its one accumulator), then
+/// reduceLanes (t_i = l_i + l_{i+8}, s_i = t_i + t_{i+4}, (s0 + s2) + (s1 +
+/// s3)). The cells are visited in order (the slots' sums on the stack), so
+/// the cache rows are read one after another, not 64 apart; the tree's
+/// partial sums are values, kept in registers.
+template <typename Tile, typename ProbFn, typename ValueFn>
+void weightedSumTile(int64_t nKV, bool sgemm, ProbFn prob, ValueFn value,
+                     int64_t d0, float *out) {
+  const int64_t period = sgemm ? kLanes : kVecSlots;
+  const int64_t used = nKV < period ? nKV : period;
+  Tile slots[kVecSlots];
+  for (int64_t i = 0; i < used; ++i)
+    slots[i] = Tile::zero();
+  for (int64_t j = 0, i = 0; j < nKV; ++j) {
+    slots[i].fmaFrom(prob(j), value(j) + d0);
+    if (++i == period)
+      i = 0;
+  }
+  auto slot = [&](int l) { return l < used ? slots[l] : Tile::zero(); };
+  auto lane = [&](int l) {
+    if (sgemm)
+      return slot(l);
+    return (slot(l) + slot(32 + l)) + (slot(16 + l) + slot(48 + l));
+  };
+  auto t = [&](int i) { return lane(i) + lane(i + 8); };
+  auto s = [&](int i) { return t(i) + t(i + 4); };
+  ((s(0) + s(2)) + (s(1) + s(3))).store(out + d0);
+}
+
+/// out[d] = sum_j prob(j) * value(j)[d] for j < nKV in ggml's order
+/// (weightedSumTile), 32 dims at a time, then one at a time. Each pass
+/// calls prob(j) once per cell; rows longer than softmaxRowThen's buffer
+/// recompute a score per call, so those take 128 dims a pass first (a
+/// 128-wide head: one score per cell, as with a buffer).
 template <typename ProbFn, typename ValueFn>
 void weightedSumF32(int64_t nKV, bool sgemm, ProbFn prob, ValueFn value,
                     int64_t dim, float *out) {
-  const int64_t period = sgemm ? kLanes : kVecSlots;
-  float buf[7][kSumTile];
-  for (int64_t d0 = 0; d0 < dim; d0 += kSumTile) {
-    const int64_t dn = dim - d0 < kSumTile ? dim - d0 : kSumTile;
-    // One accumulator slot over its cells, for dims [d0, d0 + dn).
-    auto leaf = [&](int64_t slot, float *o) {
-      for (int64_t d = 0; d < dn; ++d)
-        o[d] = 0.0f;
-      for (int64_t j = slot; j < nKV; j += period) {
-        const float p = prob(j);
-        const float *v = value(j) + d0;
-        for (int64_t d = 0; d < dn; ++d)
-          o[d] = fmaf(p, v[d], o[d]);
-      }
-    };
-    auto addTo = [&](int depth) {
-      for (int64_t d = 0; d < dn; ++d)
-        buf[depth][d] = buf[depth][d] + buf[depth + 1][d];
-    };
-    // Lane l: tinyBLAS's accumulator, or (acc0 + acc2) + (acc1 + acc3).
-    auto laneNode = [&](int l, int depth) {
-      if (sgemm) {
-        leaf(l, buf[depth]);
-        return;
-      }
-      leaf(l, buf[depth]);
-      leaf(32 + l, buf[depth + 1]);
-      addTo(depth);
-      leaf(16 + l, buf[depth + 1]);
-      leaf(48 + l, buf[depth + 2]);
-      addTo(depth + 1);
-      addTo(depth);
-    };
-    // reduceLanes: t_i = l_i + l_{i+8}, s_i = t_i + t_{i+4},
-    // (s0 + s2) + (s1 + s3).
-    auto tNode = [&](int i, int depth) {
-      laneNode(i, depth);
-      laneNode(i + 8, depth + 1);
-      addTo(depth);
-    };
-    auto sNode = [&](int i, int depth) {
-      tNode(i, depth);
-      tNode(i + 4, depth + 1);
-      addTo(depth);
-    };
-    sNode(0, 0);
-    sNode(2, 1);
-    addTo(0);
-    sNode(1, 1);
-    sNode(3, 2);
-    addTo(1);
-    addTo(0);
-    for (int64_t d = 0; d < dn; ++d)
-      out[d0 + d] = buf[0][d];
-  }
+  int64_t d0 = 0;
+  if (nKV > kProbBuffer)
+    for (; d0 + 128 <= dim; d0 += 128)
+      weightedSumTile<ValueTile<8>>(nKV, sgemm, prob, value, d0, out);
+  for (; d0 + 32 <= dim; d0 += 32)
+    weightedSumTile<ValueTile<2>>(nKV, sgemm, prob, value, d0, out);
+  for (; d0 < dim; ++d0)
+    weightedSumTile<ValueDim>(nKV, sgemm, prob, value, d0, out);
 }
 
 /// The softmax of one attention row as ReferenceOps does it: scores s_j =
@@ -941,9 +979,6 @@ void runAttentionTask(void *argsVoid, int32_t chunk, int32_t nChunks) {
 // rescales it by exactly 1), so it is the same for any thread count.
 //===----------------------------------------------------------------------===//
 
-using Vec16 = float __attribute__((ext_vector_type(16)));
-using Lanes16 = int32_t __attribute__((ext_vector_type(16)));
-
 constexpr int64_t kTileRows = 16;
 constexpr int64_t kKeyBlock = 16;
 /// Widest key or value head the tiled path takes (its stack buffers are
@@ -954,15 +989,6 @@ constexpr int64_t kKeysPerPass = 4;
 /// Value dims one pass of the weighted sum keeps in registers.
 constexpr int64_t kValueLanes = 4 * 16;
 
-inline Vec16 loadVec(const float *p) {
-  Vec16 v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void storeVec(float *p, Vec16 v) { memcpy(p, &v, sizeof v); }
-inline Vec16 fmaVec(Vec16 a, Vec16 b, Vec16 c) {
-  return __builtin_elementwise_fma(a, b, c);
-}
 inline Vec16 maxVec(Vec16 a, Vec16 b) {
   return __builtin_elementwise_max(a, b);
 }
