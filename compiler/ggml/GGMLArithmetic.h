@@ -21,12 +21,13 @@ namespace ingot::ggml {
 constexpr int kLanes = 16;
 
 /// _mm512_reduce_add_ps: halves are added pairwise (lane i + lane i+8, then
-/// i + i+4, i + i+2, i + i+1).
-inline float reduceLanes(const float *v) {
-  float t[8];
+/// i + i+4, i + i+2, i + i+1). T: float, or a vector of independent such
+/// sums (the op library's value tiles) added element by element.
+template <typename T> inline T reduceLanes(const T *v) {
+  T t[8];
   for (int i = 0; i < 8; ++i)
     t[i] = v[i] + v[i + 8];
-  float s[4];
+  T s[4];
   for (int i = 0; i < 4; ++i)
     s[i] = t[i] + t[i + 4];
   return (s[0] + s[2]) + (s[1] + s[3]);

@@ -684,31 +684,29 @@ struct ValueDim {
 /// slots are added in ggml's tree: per lane l, (acc0 + acc2) + (acc1 +
 /// acc3) with acc_k slot 16k + l (tinyBLAS: its one accumulator), then
 /// reduceLanes (t_i = l_i + l_{i+8}, s_i = t_i + t_{i+4}, (s0 + s2) + (s1 +
-/// s3)). The cells are visited in order (the slots' sums on the stack), so
-/// the cache rows are read one after another, not 64 apart; the tree's
-/// partial sums are values, kept in registers.
+/// s3), ggml::reduceLanes). The cells are visited in order (the slots' sums
+/// on the stack), so the cache rows are read one after another, not 64
+/// apart.
 template <typename Tile, typename ProbFn, typename ValueFn>
 void weightedSumTile(int64_t nKV, bool sgemm, ProbFn prob, ValueFn value,
                      int64_t d0, float *out) {
   const int64_t period = sgemm ? kLanes : kVecSlots;
-  const int64_t used = nKV < period ? nKV : period;
   Tile slots[kVecSlots];
-  for (int64_t i = 0; i < used; ++i)
+  for (int64_t i = 0; i < period; ++i)
     slots[i] = Tile::zero();
   for (int64_t j = 0, i = 0; j < nKV; ++j) {
     slots[i].fmaFrom(prob(j), value(j) + d0);
     if (++i == period)
       i = 0;
   }
-  auto slot = [&](int l) { return l < used ? slots[l] : Tile::zero(); };
-  auto lane = [&](int l) {
-    if (sgemm)
-      return slot(l);
-    return (slot(l) + slot(32 + l)) + (slot(16 + l) + slot(48 + l));
-  };
-  auto t = [&](int i) { return lane(i) + lane(i + 8); };
-  auto s = [&](int i) { return t(i) + t(i + 4); };
-  ((s(0) + s(2)) + (s(1) + s(3))).store(out + d0);
+  if (sgemm) {
+    reduceLanes(slots).store(out + d0);
+    return;
+  }
+  Tile lanes[kLanes];
+  for (int l = 0; l < kLanes; ++l)
+    lanes[l] = (slots[l] + slots[32 + l]) + (slots[16 + l] + slots[48 + l]);
+  reduceLanes(lanes).store(out + d0);
 }
 
 /// out[d] = sum_j prob(j) * value(j)[d] for j < nKV in ggml's order
